@@ -1,0 +1,1 @@
+//! Prometheus configuration: `prometheus.yml` and rule files, with defaults and validation.

@@ -1,0 +1,45 @@
+//! Command-line flags, with Prometheus's and Alertmanager's names.
+
+use clap::{Parser, Subcommand};
+
+/// A Prometheus-compatible monitoring stack in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "firewatch", version, about)]
+pub struct Cli {
+    /// What to run; with none, the all-in-one server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The monitoring server: discovery, scraping, TSDB, PromQL, rules, HTTP API.
+    Server,
+    /// The Alertmanager: grouping, silences, inhibition, routing, notifications.
+    Alertmanager,
+    /// Host metrics with node_exporter's names.
+    NodeExporter,
+    /// Container metrics with cAdvisor's names.
+    ContainerExporter,
+    /// Kubernetes object state with kube-state-metrics' names.
+    KubeStateExporter,
+    /// What promtool and amtool do.
+    #[command(subcommand)]
+    Tool(ToolCommand),
+}
+
+/// `firewatch tool ...`
+#[derive(Debug, Subcommand)]
+pub enum ToolCommand {
+    /// Check files and expositions.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+/// `firewatch tool check ...`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Lint an exposition read from standard input, like `promtool check metrics`.
+    Metrics,
+}

@@ -1,0 +1,16 @@
+//! The vocabulary every Firewatch component speaks: label sets, matchers, samples, native
+//! histograms and the exposition formats.
+//!
+//! Everything here is plain data with Prometheus's semantics; nothing does I/O.
+
+pub mod error;
+pub mod histogram;
+pub mod labels;
+pub mod matcher;
+pub mod sample;
+
+pub use error::ModelError;
+pub use histogram::{FloatHistogram, Histogram, Span};
+pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use matcher::{MatchOp, Matcher};
+pub use sample::{Sample, Timestamp, is_stale_nan, STALE_NAN};

@@ -1,0 +1,1 @@
+//! The PromQL language: lexer, parser, AST, printer and evaluation engine.

@@ -1,0 +1,116 @@
+//! The storage boundary: the traits through which every producer writes samples
+//! ([`Appender`]) and every consumer reads them ([`Querier`]).
+//!
+//! Scrape, rules and remote write only see an [`Appendable`]; PromQL and the HTTP API only see
+//! a [`Queryable`]. Implementations can be wrapped (limits, fanout, merge) without their users
+//! knowing.
+
+pub mod error;
+pub mod series;
+
+use std::sync::Arc;
+
+use model::{Labels, Matcher, Sample, Timestamp};
+
+pub use error::StorageError;
+pub use series::{ListSeries, Series, SeriesSet, SampleIterator, ValueType, VecSeriesSet};
+
+/// A reference to a series in an appender's storage; 0 means "unknown: look it up by labels".
+pub type SeriesRef = u64;
+
+/// Writes samples. Nothing is visible to queriers until [`Appender::commit`]; a commit is
+/// atomic: all of its samples become visible, or none.
+pub trait Appender: Send {
+    /// Appends one sample to the series `labels` (or `series_ref` when non-zero, which must
+    /// have been returned for the same labels by this storage). Returns the series reference
+    /// to pass next time.
+    ///
+    /// # Errors
+    /// Out-of-order or duplicate samples, invalid labels, limits, and I/O failures.
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        sample: Sample,
+    ) -> Result<SeriesRef, StorageError>;
+
+    /// Makes all samples appended since the last commit or rollback durable and visible.
+    ///
+    /// # Errors
+    /// I/O failures writing the log; on error nothing of this batch is visible.
+    fn commit(&mut self) -> Result<(), StorageError>;
+
+    /// Discards all samples appended since the last commit or rollback.
+    ///
+    /// # Errors
+    /// I/O failures.
+    fn rollback(&mut self) -> Result<(), StorageError>;
+}
+
+/// Something that hands out appenders.
+pub trait Appendable: Send + Sync {
+    /// A new appender; each is used by one writer at a time.
+    fn appender(&self) -> Box<dyn Appender>;
+}
+
+/// Hints a querier may use to read less; it must still return correct results without them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SelectHints {
+    /// Earliest timestamp needed (inclusive), in milliseconds.
+    pub start: Timestamp,
+    /// Latest timestamp needed (inclusive), in milliseconds.
+    pub end: Timestamp,
+    /// Query resolution step in milliseconds (0 for instant queries).
+    pub step: i64,
+    /// The function the selection feeds, if any (`rate`, `series` for metadata-only calls...).
+    pub func: Option<String>,
+    /// Grouping labels of a surrounding aggregation.
+    pub grouping: Vec<String>,
+    /// Whether `grouping` lists the labels kept (`by`) or dropped (`without`).
+    pub by: bool,
+    /// Range of a range selector in milliseconds.
+    pub range: i64,
+}
+
+/// Reads series over a fixed time range, chosen when the querier was made.
+pub trait Querier: Send + Sync {
+    /// The series matching all `matchers`, sorted by labels when `sorted` is true.
+    ///
+    /// # Errors
+    /// I/O or corruption errors reading the index.
+    fn select(
+        &self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<Box<dyn SeriesSet>, StorageError>;
+
+    /// Sorted distinct values of label `name` among series matching `matchers` (all series when
+    /// empty).
+    ///
+    /// # Errors
+    /// I/O or corruption errors reading the index.
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+
+    /// Sorted distinct label names among series matching `matchers` (all series when empty).
+    ///
+    /// # Errors
+    /// I/O or corruption errors reading the index.
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+}
+
+/// Something that hands out queriers for a time range.
+pub trait Queryable: Send + Sync {
+    /// A querier over samples with `mint <= t <= maxt` (milliseconds).
+    ///
+    /// # Errors
+    /// When the storage is closed or unreadable.
+    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier>, StorageError>;
+}
+
+/// A shared handle to a queryable storage.
+pub type QueryableRef = Arc<dyn Queryable>;
+
+/// A shared handle to an appendable storage.
+pub type AppendableRef = Arc<dyn Appendable>;

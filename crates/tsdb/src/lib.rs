@@ -1,0 +1,1 @@
+//! The time-series database: head, WAL, chunks, blocks and compaction in Prometheus's format.
