@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::server::ServerArgs;
+
 /// A Prometheus-compatible monitoring stack in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "firewatch", version, about)]
@@ -15,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The monitoring server: discovery, scraping, TSDB, PromQL, rules, HTTP API.
-    Server,
+    Server(ServerArgs),
     /// The Alertmanager: grouping, silences, inhibition, routing, notifications.
     Alertmanager,
     /// Host metrics with node_exporter's names.

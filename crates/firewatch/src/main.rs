@@ -1,6 +1,7 @@
 //! The `firewatch` binary: parses flags and wires components together, nothing else.
 
 mod cli;
+mod server;
 mod tool;
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Tool(tool)) => tool::run(tool),
-        Some(Command::Server) | None => not_built("server"),
+        Some(Command::Server(_)) | None => not_built("server"),
         Some(Command::Alertmanager) => not_built("alertmanager"),
         Some(Command::NodeExporter) => not_built("node-exporter"),
         Some(Command::ContainerExporter) => not_built("container-exporter"),
