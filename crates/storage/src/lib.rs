@@ -6,6 +6,7 @@
 //! knowing.
 
 pub mod error;
+pub mod memory;
 pub mod series;
 
 use std::sync::Arc;

@@ -1,0 +1,280 @@
+//! An in-memory storage: series kept in a map by labels, samples sorted by time. For tests and
+//! the promqltest runner; not meant for production volumes.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use model::{Labels, Matcher, Sample, Timestamp};
+
+use crate::{
+    Appendable, Appender, ListSeries, Querier, Queryable, SelectHints, Series, SeriesRef,
+    SeriesSet, StorageError, VecSeriesSet,
+};
+
+type SeriesMap = BTreeMap<Labels, Arc<Vec<(Timestamp, Sample)>>>;
+
+/// A storage holding every series in memory. Clones share the same data.
+#[derive(Clone, Default)]
+pub struct MemoryStorage {
+    series: Arc<RwLock<SeriesMap>>,
+}
+
+impl MemoryStorage {
+    /// An empty storage.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, SeriesMap> {
+        self.series
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, SeriesMap> {
+        self.series
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Drops every series.
+    pub fn clear(&self) {
+        self.write().clear();
+    }
+
+    /// Number of series held.
+    #[must_use]
+    pub fn num_series(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Adds or replaces one sample directly (no transaction). Samples may come in any order; a
+    /// sample at an existing timestamp replaces the old one.
+    pub fn add(&self, labels: &Labels, t: Timestamp, sample: Sample) {
+        let mut map = self.write();
+        let entry = map.entry(labels.clone()).or_default();
+        insert_sorted(Arc::make_mut(entry), t, sample);
+    }
+}
+
+fn insert_sorted(samples: &mut Vec<(Timestamp, Sample)>, t: Timestamp, sample: Sample) {
+    if samples.last().is_none_or(|(lt, _)| *lt < t) {
+        samples.push((t, sample));
+        return;
+    }
+    match samples.binary_search_by_key(&t, |(ts, _)| *ts) {
+        Ok(i) => samples[i].1 = sample,
+        Err(i) => samples.insert(i, (t, sample)),
+    }
+}
+
+/// Appender of a [`MemoryStorage`]: buffers samples until commit.
+struct MemoryAppender {
+    storage: MemoryStorage,
+    pending: Vec<(Labels, Timestamp, Sample)>,
+}
+
+impl Appender for MemoryAppender {
+    fn append(
+        &mut self,
+        _series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        sample: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        if labels.is_empty() {
+            return Err(StorageError::InvalidLabels {
+                labels: labels.to_string(),
+                reason: "empty label set".to_owned(),
+            });
+        }
+        self.pending.push((labels.clone(), t, sample));
+        Ok(0)
+    }
+
+    fn commit(&mut self) -> Result<(), StorageError> {
+        let mut map = self.storage.write();
+        for (labels, t, sample) in self.pending.drain(..) {
+            let entry = map.entry(labels).or_default();
+            insert_sorted(Arc::make_mut(entry), t, sample);
+        }
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StorageError> {
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+impl Appendable for MemoryStorage {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(MemoryAppender {
+            storage: self.clone(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+impl Queryable for MemoryStorage {
+    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier>, StorageError> {
+        Ok(Box::new(MemoryQuerier {
+            series: self.read().clone(),
+            mint,
+            maxt,
+        }))
+    }
+}
+
+/// A querier over a snapshot of the series map.
+struct MemoryQuerier {
+    series: SeriesMap,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+}
+
+impl MemoryQuerier {
+    fn matching<'a>(&'a self, matchers: &'a [Matcher]) -> impl Iterator<Item = &'a Labels> + 'a {
+        self.series.iter().filter_map(move |(l, samples)| {
+            let any_in_range = samples
+                .iter()
+                .any(|(t, _)| *t >= self.mint && *t <= self.maxt);
+            (any_in_range && matches_all(l, matchers)).then_some(l)
+        })
+    }
+}
+
+impl Querier for MemoryQuerier {
+    fn select(
+        &self,
+        _sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<Box<dyn SeriesSet>, StorageError> {
+        let (mint, maxt) = hints.map_or((self.mint, self.maxt), |h| {
+            (h.start.max(self.mint), h.end.min(self.maxt))
+        });
+        let mut out: Vec<Box<dyn Series>> = Vec::new();
+        for (labels, samples) in &self.series {
+            if !matches_all(labels, matchers) {
+                continue;
+            }
+            let lo = samples.partition_point(|(t, _)| *t < mint);
+            let hi = samples.partition_point(|(t, _)| *t <= maxt);
+            if lo >= hi {
+                continue;
+            }
+            out.push(Box::new(ListSeries::new(
+                labels.clone(),
+                samples[lo..hi].to_vec(),
+            )));
+        }
+        Ok(Box::new(VecSeriesSet::new(out)))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut vals: Vec<String> = self
+            .matching(matchers)
+            .filter_map(|l| l.get(name).map(str::to_owned))
+            .collect();
+        vals.sort();
+        vals.dedup();
+        Ok(vals)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut names: Vec<String> = self
+            .matching(matchers)
+            .flat_map(|l| l.iter().map(|x| x.name.to_owned()).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ValueType;
+    use model::MatchOp;
+
+    fn lbl(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn append_commit_select() {
+        let st = MemoryStorage::new();
+        let mut app = st.appender();
+        let a = lbl(&[("__name__", "up"), ("job", "a")]);
+        let b = lbl(&[("__name__", "up"), ("job", "b")]);
+        for t in [30, 10, 20] {
+            app.append(0, &a, t, Sample::Float(t as f64)).unwrap();
+        }
+        app.append(0, &b, 5, Sample::Float(1.0)).unwrap();
+        let q = st.querier(0, 100).unwrap();
+        assert_eq!(
+            q.select(true, None, &[]).unwrap().count(),
+            0,
+            "nothing before commit"
+        );
+        app.commit().unwrap();
+        let q = st.querier(0, 100).unwrap();
+        let m = [Matcher::equal("job", "a")];
+        let set: Vec<_> = q
+            .select(true, None, &m)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(set.len(), 1);
+        let mut it = set[0].iter();
+        let mut ts = Vec::new();
+        while it.next() == ValueType::Float {
+            ts.push(it.at().0);
+        }
+        assert_eq!(ts, vec![10, 20, 30]);
+        assert_eq!(q.label_values("job", &[]).unwrap(), vec!["a", "b"]);
+        let re = Matcher::new(MatchOp::RegexMatch, "job", "b|c").unwrap();
+        assert_eq!(q.label_names(&[re]).unwrap(), vec!["__name__", "job"]);
+    }
+
+    #[test]
+    fn querier_time_range_and_rollback() {
+        let st = MemoryStorage::new();
+        let mut app = st.appender();
+        let a = lbl(&[("__name__", "x")]);
+        app.append(0, &a, 1000, Sample::Float(1.0)).unwrap();
+        app.commit().unwrap();
+        app.append(0, &a, 2000, Sample::Float(2.0)).unwrap();
+        app.rollback().unwrap();
+        app.commit().unwrap();
+        assert_eq!(
+            st.querier(0, 999)
+                .unwrap()
+                .select(false, None, &[])
+                .unwrap()
+                .count(),
+            0
+        );
+        let set: Vec<_> = st
+            .querier(0, 5000)
+            .unwrap()
+            .select(false, None, &[])
+            .unwrap()
+            .collect();
+        assert_eq!(set.len(), 1);
+        let mut it = set[0].as_ref().unwrap().iter();
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(it.next(), ValueType::None, "rolled-back sample invisible");
+        st.clear();
+        assert_eq!(st.num_series(), 0);
+    }
+}
