@@ -1,1 +1,7 @@
 //! The PromQL language: lexer, parser, AST, printer and evaluation engine.
+
+pub mod ast;
+pub mod error;
+pub mod functions;
+
+pub use error::ParseError;
