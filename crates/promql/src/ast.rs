@@ -789,6 +789,95 @@ impl Expr {
         out
     }
 
+    /// Puts the tree in a canonical form for comparisons: every position set to zero and
+    /// every selector's matchers sorted (as the printer sorts them), so that trees parsed
+    /// from differently written forms of the same query compare equal.
+    pub fn canonicalize(&mut self) {
+        fn dur(d: &mut DurationExpr) {
+            match d {
+                DurationExpr::Number(n) => n.pos = PosRange::default(),
+                DurationExpr::Step(p) | DurationExpr::Range(p) => *p = PosRange::default(),
+                DurationExpr::MinOf(a, b, p) | DurationExpr::MaxOf(a, b, p) => {
+                    *p = PosRange::default();
+                    dur(a);
+                    dur(b);
+                }
+                DurationExpr::Neg(e, start) => {
+                    *start = 0;
+                    dur(e);
+                }
+                DurationExpr::Binary(_, a, b) => {
+                    dur(a);
+                    dur(b);
+                }
+                DurationExpr::Paren(e, p) => {
+                    *p = PosRange::default();
+                    dur(e);
+                }
+            }
+        }
+        fn selector(v: &mut VectorSelector) {
+            v.pos = PosRange::default();
+            v.matchers.sort_by_key(ToString::to_string);
+            if let Some(d) = v.original_offset_expr.as_mut() {
+                dur(d);
+            }
+        }
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::NumberLiteral(n) => n.pos = PosRange::default(),
+                Expr::StringLiteral(s) => s.pos = PosRange::default(),
+                Expr::VectorSelector(v) => selector(v),
+                Expr::MatrixSelector(m) => {
+                    m.end_pos = 0;
+                    selector(&mut m.vector_selector);
+                    if let Some(d) = m.range_expr.as_mut() {
+                        dur(d);
+                    }
+                }
+                Expr::Subquery(s) => {
+                    s.end_pos = 0;
+                    for d in [
+                        &mut s.range_expr,
+                        &mut s.step_expr,
+                        &mut s.original_offset_expr,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        dur(d);
+                    }
+                    stack.push(&mut s.expr);
+                }
+                Expr::Paren(p) => {
+                    p.pos = PosRange::default();
+                    stack.push(&mut p.expr);
+                }
+                Expr::Unary(u) => {
+                    u.start_pos = 0;
+                    stack.push(&mut u.expr);
+                }
+                Expr::Binary(b) => {
+                    stack.push(&mut b.lhs);
+                    stack.push(&mut b.rhs);
+                }
+                Expr::Aggregate(a) => {
+                    a.pos = PosRange::default();
+                    stack.push(&mut a.expr);
+                    if let Some(p) = a.param.as_deref_mut() {
+                        stack.push(p);
+                    }
+                }
+                Expr::Call(c) => {
+                    c.pos = PosRange::default();
+                    stack.extend(c.args.iter_mut());
+                }
+                Expr::StepInvariant(s) => stack.push(&mut s.expr),
+            }
+        }
+    }
+
     /// Removes any number of enclosing parentheses and step-invariant markers.
     #[must_use]
     pub fn unwrap_parens(&self) -> &Expr {

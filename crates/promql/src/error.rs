@@ -38,6 +38,32 @@ impl ParseError {
     }
 }
 
+/// A Prometheus duration string (`1h30m`) that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DurationError {
+    /// The string is empty.
+    #[error("empty duration string")]
+    Empty,
+    /// The string is not a sequence of numbers with units in decreasing order.
+    #[error("not a valid duration string: {}", crate::lexer::go_quote_str(.0))]
+    Invalid(String),
+    /// A unit is not one of `ms s m h d w y`.
+    #[error(
+        "unknown unit {} in duration {}",
+        crate::lexer::go_quote_str(unit),
+        crate::lexer::go_quote_str(input)
+    )]
+    UnknownUnit {
+        /// The unit as written.
+        unit: String,
+        /// The whole duration string.
+        input: String,
+    },
+    /// The duration does not fit in 64-bit nanoseconds (about 292 years).
+    #[error("duration out of range")]
+    OutOfRange,
+}
+
 /// `line:column` (1-based) of byte offset `pos` in `query`, as Prometheus prints it.
 fn position_text(query: &str, pos: usize) -> String {
     if query.is_empty() {

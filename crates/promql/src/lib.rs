@@ -3,5 +3,8 @@
 pub mod ast;
 pub mod error;
 pub mod functions;
+pub mod lexer;
+pub mod parser;
+pub mod printer;
 
 pub use error::ParseError;
