@@ -1,0 +1,227 @@
+//! Appending to the head: samples are checked and batched; `commit` logs the new series and
+//! the samples to the WAL, then applies them to the series' chunks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use model::{Labels, Sample, Timestamp};
+use storage::{Appender, SeriesRef, StorageError};
+
+use crate::encoding::Encbuf;
+use crate::head::series::{AppendCheck, SeriesState};
+use crate::head::{Head, MemSeries};
+use crate::wal::record::{self, RefSample, RefSeries};
+
+/// A batch of samples for the head; nothing is visible before [`Appender::commit`].
+pub struct HeadAppender {
+    head: Arc<Head>,
+    samples: Vec<(Arc<MemSeries>, i64, f64)>,
+    new_series: Vec<Arc<MemSeries>>,
+    /// Newest sample per series in this batch: `(t, value bits)`.
+    batch_last: HashMap<u64, (i64, u64)>,
+    buf: Encbuf,
+}
+
+impl std::fmt::Debug for HeadAppender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeadAppender")
+            .field("samples", &self.samples.len())
+            .finish()
+    }
+}
+
+fn validate_labels(labels: &Labels) -> Result<(), StorageError> {
+    if labels.is_empty() {
+        return Err(StorageError::InvalidLabels {
+            labels: labels.to_string(),
+            reason: "empty labelset".into(),
+        });
+    }
+    let mut prev: Option<&str> = None;
+    for l in labels {
+        if l.name.is_empty() {
+            return Err(StorageError::InvalidLabels {
+                labels: labels.to_string(),
+                reason: "empty label name".into(),
+            });
+        }
+        if prev == Some(l.name) {
+            return Err(StorageError::InvalidLabels {
+                labels: labels.to_string(),
+                reason: format!("label name {:?} is not unique", l.name),
+            });
+        }
+        prev = Some(l.name);
+    }
+    Ok(())
+}
+
+impl HeadAppender {
+    pub(crate) fn new(head: Arc<Head>) -> Self {
+        Self {
+            head,
+            samples: Vec::new(),
+            new_series: Vec::new(),
+            batch_last: HashMap::new(),
+            buf: Encbuf::new(),
+        }
+    }
+
+    /// Number of samples waiting for commit.
+    #[must_use]
+    pub fn pending(&self) -> usize {
+        self.samples.len()
+    }
+
+    fn release(&mut self) {
+        for (s, _, _) in &self.samples {
+            s.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.samples.clear();
+        self.batch_last.clear();
+    }
+
+    /// Logs the series created by this appender (and, with `with_samples`, the samples).
+    fn log(&mut self, with_samples: bool) -> Result<(), StorageError> {
+        let Some(wal) = &self.head.wal else {
+            return Ok(());
+        };
+        let mut recs: Vec<Vec<u8>> = Vec::with_capacity(2);
+        if !self.new_series.is_empty() {
+            let series: Vec<RefSeries> = self
+                .new_series
+                .iter()
+                .map(|s| RefSeries {
+                    id: s.id,
+                    labels: s.labels.clone(),
+                })
+                .collect();
+            record::encode_series(&series, &mut self.buf);
+            recs.push(self.buf.get().to_vec());
+        }
+        if with_samples && !self.samples.is_empty() {
+            let samples: Vec<RefSample> = self
+                .samples
+                .iter()
+                .map(|(s, t, v)| RefSample {
+                    id: s.id,
+                    t: *t,
+                    v: *v,
+                })
+                .collect();
+            record::encode_samples(&samples, &mut self.buf);
+            recs.push(self.buf.get().to_vec());
+        }
+        if recs.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+        wal.lock().log(&refs).map_err(StorageError::from)?;
+        self.new_series.clear();
+        Ok(())
+    }
+}
+
+impl Appender for HeadAppender {
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        sample: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        let Sample::Float(v) = sample else {
+            return Err(StorageError::Other(
+                "native histograms are not supported by the head yet".into(),
+            ));
+        };
+        if t < self.head.appendable_min_valid_time() {
+            self.head
+                .stats
+                .out_of_bounds
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(StorageError::OutOfBounds);
+        }
+        let series = match (series_ref != 0)
+            .then(|| self.head.series_by_id(series_ref))
+            .flatten()
+        {
+            Some(s) => s,
+            None => {
+                validate_labels(labels)?;
+                let (s, created) = self.head.get_or_create(labels);
+                if created {
+                    self.new_series.push(s.clone());
+                }
+                s
+            }
+        };
+        let (max_t, last_bits) = match self.batch_last.get(&series.id) {
+            Some(&last) => last,
+            None => {
+                let st = series.state.lock();
+                (st.max_t, st.last_value_bits)
+            }
+        };
+        match SeriesState::check(max_t, last_bits, t, v) {
+            AppendCheck::Ok => {}
+            AppendCheck::Duplicate => return Ok(series.id),
+            AppendCheck::OutOfOrder => {
+                self.head.stats.out_of_order.fetch_add(1, Ordering::Relaxed);
+                return Err(StorageError::OutOfOrderSample);
+            }
+            AppendCheck::DuplicateTimestamp => {
+                return Err(StorageError::DuplicateSampleForTimestamp);
+            }
+        }
+        self.batch_last.insert(series.id, (t, v.to_bits()));
+        series.pending.fetch_add(1, Ordering::AcqRel);
+        let id = series.id;
+        self.samples.push((series, t, v));
+        Ok(id)
+    }
+
+    fn commit(&mut self) -> Result<(), StorageError> {
+        if let Err(e) = self.log(true) {
+            self.release();
+            return Err(e);
+        }
+        let chunk_range = self.head.options().chunk_range;
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let mut appended = 0u64;
+        {
+            let _iso = self.head.isolation.read();
+            for (s, t, v) in &self.samples {
+                let mut st = s.state.lock();
+                let (_, ok) = st.append(*t, *v, chunk_range);
+                if ok {
+                    appended += 1;
+                    mint = mint.min(*t);
+                    maxt = maxt.max(*t);
+                }
+            }
+            if appended > 0 {
+                self.head.update_time_bounds(mint, maxt);
+            }
+        }
+        self.head
+            .stats
+            .samples_appended
+            .fetch_add(appended, Ordering::Relaxed);
+        self.release();
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<(), StorageError> {
+        self.release();
+        // Series were created in the head already: log them so a replay knows them.
+        self.log(false)
+    }
+}
+
+impl Drop for HeadAppender {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

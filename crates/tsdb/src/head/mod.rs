@@ -1,0 +1,334 @@
+//! The head: the in-memory, writable part of the database holding the newest samples
+//! (normally the last 2–3 hours), backed by the WAL.
+//!
+//! Series live in striped maps by reference and by label hash ([`series`]), are found by
+//! label through in-memory postings ([`postings`]), and hold their samples in chunks cut as
+//! Prometheus cuts them ([`chunk`]). Writers use a [`HeadAppender`] (batch, log to the WAL on
+//! commit, then apply); readers a [`HeadQuerier`] over a time range.
+
+pub mod appender;
+pub mod chunk;
+pub mod postings;
+pub mod querier;
+pub mod replay;
+pub mod series;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use model::Labels;
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::TsdbError;
+use crate::wal::{self, Wal};
+
+pub use appender::HeadAppender;
+pub use querier::HeadQuerier;
+pub use series::MemSeries;
+
+use postings::MemPostings;
+use series::StripeSeries;
+
+/// Default chunk range (and block size): two hours in milliseconds.
+pub const DEFAULT_CHUNK_RANGE: i64 = 2 * 60 * 60 * 1000;
+
+/// How the head is laid out.
+#[derive(Debug, Clone)]
+pub struct HeadOptions {
+    /// Width of a chunk range in milliseconds; chunks never cross its boundaries.
+    pub chunk_range: i64,
+    /// Number of lock stripes of the series maps (a power of two).
+    pub stripe_size: usize,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        Self {
+            chunk_range: DEFAULT_CHUNK_RANGE,
+            stripe_size: 1 << 12,
+        }
+    }
+}
+
+/// Counters of what the head did.
+#[derive(Debug, Default)]
+pub struct HeadStats {
+    /// Samples appended and committed.
+    pub samples_appended: AtomicU64,
+    /// Series created.
+    pub series_created: AtomicU64,
+    /// Series removed by garbage collection.
+    pub series_removed: AtomicU64,
+    /// Samples rejected as out of order.
+    pub out_of_order: AtomicU64,
+    /// Samples rejected as too old.
+    pub out_of_bounds: AtomicU64,
+}
+
+/// The in-memory head block.
+#[derive(Debug)]
+pub struct Head {
+    opts: HeadOptions,
+    pub(crate) series: StripeSeries,
+    pub(crate) postings: RwLock<MemPostings>,
+    last_id: AtomicU64,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    min_valid_time: AtomicI64,
+    pub(crate) wal: Option<Mutex<Wal>>,
+    /// Commits apply under the read side; queriers snapshot under the write side, so a
+    /// querier sees each commit whole or not at all.
+    pub(crate) isolation: RwLock<()>,
+    /// What the head did.
+    pub stats: HeadStats,
+}
+
+impl Head {
+    /// An empty head logging to `wal` (none: nothing is durable).
+    #[must_use]
+    pub fn new(opts: HeadOptions, wal: Option<Wal>) -> Self {
+        Self {
+            series: StripeSeries::new(opts.stripe_size),
+            opts,
+            postings: RwLock::new(MemPostings::default()),
+            last_id: AtomicU64::new(0),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            min_valid_time: AtomicI64::new(i64::MIN),
+            wal: wal.map(Mutex::new),
+            isolation: RwLock::new(()),
+            stats: HeadStats::default(),
+        }
+    }
+
+    /// The options.
+    #[must_use]
+    pub fn options(&self) -> &HeadOptions {
+        &self.opts
+    }
+
+    /// A new appender.
+    #[must_use]
+    pub fn appender(self: &Arc<Self>) -> HeadAppender {
+        HeadAppender::new(self.clone())
+    }
+
+    /// A querier over `[mint, maxt]`.
+    #[must_use]
+    pub fn querier(self: &Arc<Self>, mint: i64, maxt: i64) -> HeadQuerier {
+        HeadQuerier::new(self.clone(), mint, maxt)
+    }
+
+    /// Oldest sample time (`i64::MAX` when empty).
+    #[must_use]
+    pub fn min_time(&self) -> i64 {
+        self.min_time.load(Ordering::Acquire)
+    }
+
+    /// Newest sample time (`i64::MIN` when empty).
+    #[must_use]
+    pub fn max_time(&self) -> i64 {
+        self.max_time.load(Ordering::Acquire)
+    }
+
+    /// Whether the head holds no samples.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.max_time() == i64::MIN
+    }
+
+    /// Number of series.
+    #[must_use]
+    pub fn num_series(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Samples older than this are refused with `OutOfBounds`.
+    #[must_use]
+    pub fn min_valid_time(&self) -> i64 {
+        self.min_valid_time.load(Ordering::Acquire)
+    }
+
+    /// The oldest timestamp an appender accepts now: the newest sample minus half a chunk
+    /// range, and never before what was already compacted into blocks.
+    #[must_use]
+    pub fn appendable_min_valid_time(&self) -> i64 {
+        let max = self.max_time();
+        let from_max = if max == i64::MIN {
+            i64::MIN
+        } else {
+            max.saturating_sub(self.opts.chunk_range / 2)
+        };
+        from_max.max(self.min_valid_time())
+    }
+
+    pub(crate) fn update_time_bounds(&self, mint: i64, maxt: i64) {
+        self.min_time.fetch_min(mint, Ordering::AcqRel);
+        self.max_time.fetch_max(maxt, Ordering::AcqRel);
+    }
+
+    /// The series with `labels`, created (with the next reference) if missing.
+    pub fn get_or_create(&self, labels: &Labels) -> (Arc<MemSeries>, bool) {
+        let hash = labels.hash64();
+        if let Some(s) = self.series.get_by_labels(hash, labels) {
+            return (s, false);
+        }
+        let (s, created) = self.series.get_or_create(hash, labels, || {
+            self.last_id.fetch_add(1, Ordering::AcqRel) + 1
+        });
+        if created {
+            self.postings.write().add(s.id, &s.labels);
+            self.stats.series_created.fetch_add(1, Ordering::Relaxed);
+        }
+        (s, created)
+    }
+
+    /// Creates the series `labels` with reference `id` (WAL replay); when the labels already
+    /// exist under another reference, that series is returned.
+    pub(crate) fn create_with_id(&self, id: u64, labels: &Labels) -> Arc<MemSeries> {
+        let (s, created) = self.series.get_or_create(labels.hash64(), labels, || id);
+        if created {
+            self.postings.write().add(s.id, &s.labels);
+            self.stats.series_created.fetch_add(1, Ordering::Relaxed);
+        }
+        self.last_id.fetch_max(id, Ordering::AcqRel);
+        s
+    }
+
+    /// The series with reference `id`.
+    #[must_use]
+    pub fn series_by_id(&self, id: u64) -> Option<Arc<MemSeries>> {
+        self.series.get_by_id(id)
+    }
+
+    /// Drops all samples before `mint` from memory (they are in blocks now), refuses appends
+    /// before it from now on, and removes series left without samples.
+    pub fn truncate_memory(&self, mint: i64) {
+        self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
+        let _iso = self.isolation.write();
+        let mut new_min = i64::MAX;
+        let removed_labels = Mutex::new(Vec::new());
+        let removed = self.series.remove_if(|s| {
+            let mut st = s.state.lock();
+            let empty = st.truncate_before(mint);
+            if empty && s.pending.load(Ordering::Acquire) == 0 {
+                removed_labels.lock().push((s.id, s.labels.clone()));
+                return true;
+            }
+            if let Some(t) = st.min_time() {
+                new_min = new_min.min(t);
+            }
+            false
+        });
+        if !removed.is_empty() {
+            let mut ids = removed.clone();
+            ids.sort_unstable();
+            let mut p = self.postings.write();
+            for (_, labels) in removed_labels.into_inner() {
+                p.delete(&ids, &labels);
+            }
+            self.stats
+                .series_removed
+                .fetch_add(removed.len() as u64, Ordering::Relaxed);
+        }
+        if new_min == i64::MAX {
+            // Nothing left: the head starts again at the next sample.
+            self.min_time.store(i64::MAX, Ordering::Release);
+            if self.series.is_empty() {
+                self.max_time.store(i64::MIN, Ordering::Release);
+            }
+        } else {
+            self.min_time.store(new_min.max(mint), Ordering::Release);
+        }
+    }
+
+    /// Writes a checkpoint of the older two thirds of the WAL segments (series still in the
+    /// head, samples at or after `mint`) and deletes those segments and older checkpoints, as
+    /// Prometheus does after compacting the head.
+    ///
+    /// # Errors
+    /// I/O errors and WAL corruption.
+    pub fn truncate_wal(&self, mint: i64) -> Result<(), TsdbError> {
+        let Some(wal) = &self.wal else { return Ok(()) };
+        let mut w = wal.lock();
+        let dir = w.dir().to_path_buf();
+        let Some((first, last)) = wal::segment_range(&dir)? else {
+            return Ok(());
+        };
+        // Start a new segment so a slow WAL does not keep more than needed.
+        w.next_segment()?;
+        // Never checkpoint the segment being written.
+        let Some(last) = last.checked_sub(1) else {
+            return Ok(());
+        };
+        let last = first + (last.saturating_sub(first)) * 2 / 3;
+        if last <= first {
+            return Ok(());
+        }
+        let compress = true;
+        let (cp, stats) = wal::checkpoint(
+            &dir,
+            first,
+            last,
+            |id| self.series.get_by_id(id).is_some(),
+            mint,
+            compress,
+        )?;
+        w.truncate(last + 1)?;
+        wal::delete_checkpoints(&dir, cp.index)?;
+        tracing::info!(
+            checkpoint = %cp.dir.display(),
+            series = stats.total_series,
+            samples = stats.total_samples,
+            dropped_series = stats.dropped_series,
+            "WAL checkpoint complete"
+        );
+        Ok(())
+    }
+
+    /// Pads and syncs the WAL.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn close(&self) -> Result<(), TsdbError> {
+        if let Some(w) = &self.wal {
+            w.lock().close()?;
+        }
+        Ok(())
+    }
+
+    /// The WAL directory, if the head logs.
+    #[must_use]
+    pub fn wal_dir(&self) -> Option<std::path::PathBuf> {
+        self.wal.as_ref().map(|w| w.lock().dir().to_path_buf())
+    }
+
+    /// Bytes of sample data held in memory by all series.
+    #[must_use]
+    pub fn chunk_bytes(&self) -> usize {
+        let mut n = 0;
+        self.series.for_each(|s| n += s.state.lock().byte_size());
+        n
+    }
+
+    /// Opens the head over `wal_dir`: replays the newest checkpoint and the segments after it
+    /// (repairing a corrupt tail), then starts a new segment for writing.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn open(
+        opts: HeadOptions,
+        wal_dir: &Path,
+        wal_opts: wal::WalOptions,
+    ) -> Result<Self, TsdbError> {
+        std::fs::create_dir_all(wal_dir).map_err(|e| TsdbError::io("create dir", wal_dir, e))?;
+        let head = Self::new(opts, None);
+        replay::replay(&head, wal_dir)?;
+        let w = Wal::open(wal_dir, wal_opts)?;
+        Ok(Self {
+            wal: Some(Mutex::new(w)),
+            ..head
+        })
+    }
+}

@@ -1,0 +1,268 @@
+//! In-memory postings: for each label name and value, the sorted references of the series
+//! carrying it, plus the list of all series; and the resolution of matchers into references.
+
+use std::collections::HashMap;
+
+use model::{Labels, MatchOp, Matcher};
+
+/// Label name and value of the list of all series.
+pub const ALL_POSTINGS_KEY: (&str, &str) = ("", "");
+
+/// Sorted series references per label pair.
+#[derive(Debug, Default)]
+pub struct MemPostings {
+    m: HashMap<String, HashMap<String, Vec<u64>>>,
+}
+
+fn insert_sorted(list: &mut Vec<u64>, id: u64) {
+    match list.last() {
+        Some(&last) if last > id => {
+            if let Err(i) = list.binary_search(&id) {
+                list.insert(i, id);
+            }
+        }
+        Some(&last) if last == id => {}
+        _ => list.push(id),
+    }
+}
+
+impl MemPostings {
+    /// Adds series `id` with `labels`.
+    pub fn add(&mut self, id: u64, labels: &Labels) {
+        for l in labels {
+            let values = match self.m.get_mut(l.name) {
+                Some(v) => v,
+                None => self.m.entry(l.name.to_owned()).or_default(),
+            };
+            let list = match values.get_mut(l.value) {
+                Some(list) => list,
+                None => values.entry(l.value.to_owned()).or_default(),
+            };
+            insert_sorted(list, id);
+        }
+        let all = self
+            .m
+            .entry(String::new())
+            .or_default()
+            .entry(String::new())
+            .or_default();
+        insert_sorted(all, id);
+    }
+
+    /// Removes the series in `ids` (sorted) that carried `labels`.
+    pub fn delete(&mut self, ids: &[u64], labels: &Labels) {
+        let mut remove = |name: &str, value: &str| {
+            if let Some(values) = self.m.get_mut(name) {
+                if let Some(list) = values.get_mut(value) {
+                    list.retain(|id| ids.binary_search(id).is_err());
+                    if list.is_empty() {
+                        values.remove(value);
+                    }
+                }
+                if values.is_empty() {
+                    self.m.remove(name);
+                }
+            }
+        };
+        for l in labels {
+            remove(l.name, l.value);
+        }
+        remove(ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1);
+    }
+
+    /// The references of series with label `name` = `value`.
+    #[must_use]
+    pub fn get(&self, name: &str, value: &str) -> &[u64] {
+        self.m
+            .get(name)
+            .and_then(|v| v.get(value))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// All series references.
+    #[must_use]
+    pub fn all(&self) -> &[u64] {
+        self.get(ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1)
+    }
+
+    /// Sorted label names (without the all-postings key).
+    #[must_use]
+    pub fn label_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.m.keys().filter(|k| !k.is_empty()).cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Sorted values of label `name`.
+    #[must_use]
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        if name.is_empty() {
+            return Vec::new();
+        }
+        let mut v: Vec<String> = self
+            .m
+            .get(name)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Union of the postings of the values of `name` for which `keep(value)` holds.
+    fn union_where(&self, name: &str, m: &Matcher, want: bool) -> Vec<u64> {
+        let Some(values) = self.m.get(name) else {
+            return Vec::new();
+        };
+        // Exact and set matchers look values up directly.
+        if want {
+            if m.op == MatchOp::Equal {
+                return values.get(&m.value).cloned().unwrap_or_default();
+            }
+            if let Some(set) = m.set_matches() {
+                let mut out: Vec<u64> = set
+                    .iter()
+                    .filter_map(|v| values.get(v))
+                    .flatten()
+                    .copied()
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                return out;
+            }
+        }
+        let mut out: Vec<u64> = values
+            .iter()
+            .filter(|(v, _)| m.matches(v) == want)
+            .flat_map(|(_, l)| l.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The sorted references of series matching all `matchers` (Prometheus's
+    /// `PostingsForMatchers`): a label that is absent counts as the empty value.
+    #[must_use]
+    pub fn for_matchers(&self, matchers: &[Matcher]) -> Vec<u64> {
+        let mut result: Option<Vec<u64>> = None;
+        let mut subtract: Vec<Vec<u64>> = Vec::new();
+        for m in matchers {
+            if m.matches_empty() {
+                // Series without the label match; exclude those whose value does not.
+                subtract.push(self.union_where(&m.name, m, false));
+            } else {
+                let p = self.union_where(&m.name, m, true);
+                result = Some(match result {
+                    None => p,
+                    Some(r) => intersect(&r, &p),
+                });
+            }
+            if result.as_ref().is_some_and(Vec::is_empty) {
+                return Vec::new();
+            }
+        }
+        let mut r = result.unwrap_or_else(|| self.all().to_vec());
+        for s in subtract {
+            r = without(&r, &s);
+        }
+        r
+    }
+}
+
+/// Intersection of two sorted lists.
+#[must_use]
+pub fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The elements of sorted `a` not in sorted `b`.
+#[must_use]
+pub fn without(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut j = 0;
+    let mut out = Vec::with_capacity(a.len());
+    for &x in a {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        if j < b.len() && b[j] == x {
+            continue;
+        }
+        out.push(x);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::labels;
+
+    fn postings() -> MemPostings {
+        let mut p = MemPostings::default();
+        p.add(1, &labels!("__name__" => "up", "job" => "a"));
+        p.add(2, &labels!("__name__" => "up", "job" => "b"));
+        p.add(3, &labels!("__name__" => "up"));
+        p.add(4, &labels!("__name__" => "other", "job" => "a"));
+        p
+    }
+
+    #[test]
+    fn matchers_follow_prometheus_semantics() {
+        let p = postings();
+        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
+        assert_eq!(
+            p.for_matchers(&[Matcher::equal("__name__", "up")]),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            p.for_matchers(&[
+                Matcher::equal("__name__", "up"),
+                m(MatchOp::NotEqual, "job", "a")
+            ]),
+            vec![2, 3]
+        );
+        assert_eq!(p.for_matchers(&[Matcher::equal("job", "")]), vec![3]);
+        assert_eq!(
+            p.for_matchers(&[m(MatchOp::RegexMatch, "job", "a|b")]),
+            vec![1, 2, 4]
+        );
+        assert_eq!(
+            p.for_matchers(&[m(MatchOp::RegexMatch, "job", ".*")]),
+            vec![1, 2, 3, 4]
+        );
+        assert_eq!(
+            p.for_matchers(&[m(MatchOp::RegexNoMatch, "job", "a")]),
+            vec![2, 3]
+        );
+        assert_eq!(
+            p.for_matchers(&[m(MatchOp::RegexMatch, "job", ".+")]),
+            vec![1, 2, 4]
+        );
+        assert!(
+            p.for_matchers(&[Matcher::equal("__name__", "nope")])
+                .is_empty()
+        );
+        assert_eq!(p.label_values("job"), vec!["a", "b"]);
+        assert_eq!(p.label_names(), vec!["__name__", "job"]);
+    }
+
+    #[test]
+    fn delete_removes_empty_lists() {
+        let mut p = postings();
+        p.delete(&[4], &labels!("__name__" => "other", "job" => "a"));
+        assert_eq!(p.label_values("__name__"), vec!["up"]);
+        assert_eq!(p.all(), &[1, 2, 3]);
+    }
+}

@@ -1,0 +1,169 @@
+//! Rebuilding the head from the WAL at start-up: the newest checkpoint, then the segments
+//! after it. A corrupt tail is repaired (truncated to the last good record, with a warning)
+//! and replay goes on with what was read: the database always starts.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::TsdbError;
+use crate::head::{Head, MemSeries};
+use crate::wal::record::{self, Record};
+use crate::wal::{self, WalReader};
+
+/// What a replay read.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Records read.
+    pub records: usize,
+    /// Series records entries.
+    pub series: usize,
+    /// Samples applied.
+    pub samples: usize,
+    /// Samples for series the log never defined.
+    pub unknown_refs: usize,
+    /// Samples dropped because they were not newer than the series' newest.
+    pub out_of_order: usize,
+    /// Whether a corrupt tail was repaired.
+    pub repaired: bool,
+}
+
+struct Replayer<'a> {
+    head: &'a Head,
+    /// WAL references that point to a series created under another reference.
+    refs: HashMap<u64, Arc<MemSeries>>,
+    stats: ReplayStats,
+}
+
+impl Replayer<'_> {
+    fn series(&mut self, id: u64) -> Option<Arc<MemSeries>> {
+        if let Some(s) = self.refs.get(&id) {
+            return Some(s.clone());
+        }
+        self.head.series_by_id(id)
+    }
+
+    fn apply(&mut self, rec: &[u8], origin: &Path) -> Result<(), TsdbError> {
+        self.stats.records += 1;
+        let rec = record::decode(rec).map_err(|e| {
+            TsdbError::corruption(
+                origin.display().to_string(),
+                format!("decode WAL record: {e}"),
+            )
+        })?;
+        match rec {
+            Record::Series(series) => {
+                for s in series {
+                    self.stats.series += 1;
+                    let m = self.head.create_with_id(s.id, &s.labels);
+                    if m.id != s.id {
+                        self.refs.insert(s.id, m);
+                    }
+                }
+            }
+            Record::Samples(samples) => {
+                let chunk_range = self.head.options().chunk_range;
+                let min_valid = self.head.min_valid_time();
+                let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+                for smp in samples {
+                    if smp.t < min_valid {
+                        continue;
+                    }
+                    let Some(s) = self.series(smp.id) else {
+                        self.stats.unknown_refs += 1;
+                        continue;
+                    };
+                    let (_, ok) = s.state.lock().append(smp.t, smp.v, chunk_range);
+                    if ok {
+                        self.stats.samples += 1;
+                        mint = mint.min(smp.t);
+                        maxt = maxt.max(smp.t);
+                    } else {
+                        self.stats.out_of_order += 1;
+                    }
+                }
+                if maxt != i64::MIN {
+                    self.head.update_time_bounds(mint, maxt);
+                }
+            }
+            Record::Tombstones(_) | Record::Exemplars(_) | Record::Metadata(_) => {}
+            Record::Unsupported(t) => {
+                tracing::debug!(record_type = t, "WAL replay: skipping unsupported record");
+            }
+        }
+        Ok(())
+    }
+
+    fn read_all(&mut self, reader: &mut WalReader, origin: &Path) -> Result<(), TsdbError> {
+        while let Some(rec) = reader.next_record()? {
+            // Decoding errors of a single record are corruption too.
+            let rec = rec.to_vec();
+            self.apply(&rec, origin)?;
+        }
+        Ok(())
+    }
+}
+
+/// Replays the WAL in `dir` into `head`.
+///
+/// # Errors
+/// I/O errors; corruption is repaired, not returned.
+pub fn replay(head: &Head, dir: &Path) -> Result<ReplayStats, TsdbError> {
+    let started = Instant::now();
+    let mut r = Replayer {
+        head,
+        refs: HashMap::new(),
+        stats: ReplayStats::default(),
+    };
+    let mut from = None;
+    if let Some(cp) = wal::last_checkpoint(dir)? {
+        tracing::info!(checkpoint = %cp.dir.display(), "replaying WAL checkpoint");
+        let mut reader = WalReader::open_dir(&cp.dir)?;
+        if let Err(e) = r.read_all(&mut reader, &cp.dir) {
+            // A checkpoint is written whole and renamed: damage is not a torn write. Go on
+            // with what was read, as with a damaged segment.
+            tracing::error!(error = %e, "WAL checkpoint is damaged; continuing with the records before");
+        }
+        from = Some(cp.index + 1);
+    }
+    let segments: Vec<_> = wal::list_segments(dir)?
+        .into_iter()
+        .filter(|s| from.is_none_or(|f| s.index >= f))
+        .collect();
+    let total = segments.len();
+    let last_index = segments.last().map(|s| s.index);
+    let mut reader = WalReader::new(segments);
+    let mut logged = None;
+    loop {
+        let step = reader.next_record().map(|r| r.map(<[u8]>::to_vec));
+        if let Some((seg, _)) = reader.position()
+            && logged != Some(seg)
+        {
+            logged = Some(seg);
+            tracing::info!(segment = seg, max_segment = ?last_index, total, "WAL segment loading");
+        }
+        match step {
+            Ok(Some(rec)) => {
+                if let Err(e) = r.apply(&rec, dir) {
+                    tracing::warn!(error = %e, "WAL replay: skipping undecodable record");
+                }
+            }
+            Ok(None) => break,
+            Err(e @ TsdbError::WalCorruption { .. }) => {
+                tracing::warn!(error = %e, "WAL is corrupt; repairing");
+                wal::repair(dir, &e)?;
+                r.stats.repaired = true;
+                break;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tracing::info!(
+        series = r.stats.series,
+        samples = r.stats.samples,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "WAL replay completed"
+    );
+    Ok(r.stats)
+}

@@ -1,0 +1,254 @@
+//! Head series and the striped maps that find them by reference and by label hash.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
+
+use model::Labels;
+use parking_lot::{Mutex, RwLock};
+
+use crate::head::chunk::{
+    FullChunk, OpenChunk, SAMPLES_PER_CHUNK, compute_chunk_end_time, range_for_timestamp,
+};
+
+/// The mutable state of a series: its chunks and newest sample.
+#[derive(Debug)]
+pub struct SeriesState {
+    /// Full chunks, oldest first.
+    pub full: Vec<FullChunk>,
+    /// The chunk being appended to.
+    pub head: Option<OpenChunk>,
+    /// When to cut the next chunk.
+    pub next_at: i64,
+    /// Newest timestamp (`i64::MIN` when empty).
+    pub max_t: i64,
+    /// Bits of the newest value.
+    pub last_value_bits: u64,
+}
+
+/// Why a sample cannot be appended to a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendCheck {
+    /// Appendable.
+    Ok,
+    /// Same timestamp and same value as the newest sample: silently dropped.
+    Duplicate,
+    /// Older than the newest sample.
+    OutOfOrder,
+    /// Same timestamp as the newest sample, another value.
+    DuplicateTimestamp,
+}
+
+impl SeriesState {
+    /// Whether `(t, v)` can follow the newest sample `(max_t, last)`.
+    #[must_use]
+    pub fn check(max_t: i64, last_bits: u64, t: i64, v: f64) -> AppendCheck {
+        if max_t == i64::MIN || t > max_t {
+            AppendCheck::Ok
+        } else if t < max_t {
+            AppendCheck::OutOfOrder
+        } else if v.to_bits() == last_bits {
+            AppendCheck::Duplicate
+        } else {
+            AppendCheck::DuplicateTimestamp
+        }
+    }
+
+    /// Appends a sample that passed [`SeriesState::check`], cutting a new chunk when due.
+    /// Returns the chunk that was completed, if any, and whether the sample was taken.
+    pub fn append(&mut self, t: i64, v: f64, chunk_range: i64) -> (Option<FullChunk>, bool) {
+        if self.max_t != i64::MIN && t <= self.max_t {
+            return (None, false);
+        }
+        let mut completed = None;
+        let cut = match &self.head {
+            None => true,
+            Some(c) => {
+                let n = c.data.num_samples();
+                if n == SAMPLES_PER_CHUNK / 4 {
+                    self.next_at = compute_chunk_end_time(c.min_t, c.max_t, self.next_at);
+                }
+                t >= self.next_at || n >= SAMPLES_PER_CHUNK * 2
+            }
+        };
+        if cut {
+            if let Some(old) = self.head.take()
+                && old.data.num_samples() > 0
+            {
+                completed = Some(old.data.freeze());
+            }
+            self.head = Some(OpenChunk::new(t));
+            self.next_at = range_for_timestamp(t, chunk_range);
+        }
+        let head = self.head.as_mut().expect("head chunk exists");
+        head.data.append(t, v);
+        head.max_t = t;
+        self.max_t = t;
+        self.last_value_bits = v.to_bits();
+        if let Some(c) = &completed {
+            self.full.push(c.clone());
+        }
+        (completed, true)
+    }
+
+    /// Drops full chunks that end before `mint`, and the open chunk too when it does.
+    /// Returns whether the series has no samples left.
+    pub fn truncate_before(&mut self, mint: i64) -> bool {
+        self.full.retain(|c| c.max_t >= mint);
+        if self.head.as_ref().is_some_and(|h| h.max_t < mint) {
+            self.head = None;
+        }
+        self.full.is_empty() && self.head.is_none()
+    }
+
+    /// The oldest timestamp held, if any.
+    #[must_use]
+    pub fn min_time(&self) -> Option<i64> {
+        self.full
+            .first()
+            .map(|c| c.min_t)
+            .or(self.head.as_ref().map(|h| h.min_t))
+    }
+
+    /// Bytes of sample data held in memory.
+    #[must_use]
+    pub fn byte_size(&self) -> usize {
+        self.full.iter().map(FullChunk::byte_size).sum::<usize>()
+            + self.head.as_ref().map_or(0, |h| h.data.byte_size())
+    }
+}
+
+/// A series of the head.
+#[derive(Debug)]
+pub struct MemSeries {
+    /// Its reference, unique in the head and increasing with creation.
+    pub id: u64,
+    /// Its labels.
+    pub labels: Labels,
+    /// Chunks and newest sample.
+    pub state: Mutex<SeriesState>,
+    /// Samples appended but not committed yet: garbage collection leaves the series alone.
+    pub pending: AtomicU32,
+}
+
+impl MemSeries {
+    /// A series without samples.
+    #[must_use]
+    pub fn new(id: u64, labels: Labels) -> Self {
+        Self {
+            id,
+            labels,
+            state: Mutex::new(SeriesState {
+                full: Vec::new(),
+                head: None,
+                next_at: i64::MIN,
+                max_t: i64::MIN,
+                last_value_bits: 0,
+            }),
+            pending: AtomicU32::new(0),
+        }
+    }
+}
+
+/// Series by reference and by label hash, each map split into 2^k locked stripes.
+#[derive(Debug)]
+pub struct StripeSeries {
+    mask: u64,
+    by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    by_hash: Vec<RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>>,
+}
+
+impl StripeSeries {
+    /// Maps with `stripes` stripes (rounded up to a power of two).
+    #[must_use]
+    pub fn new(stripes: usize) -> Self {
+        let n = stripes.max(1).next_power_of_two();
+        Self {
+            mask: n as u64 - 1,
+            by_id: (0..n).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_hash: (0..n).map(|_| RwLock::new(HashMap::new())).collect(),
+        }
+    }
+
+    /// The series with reference `id`.
+    #[must_use]
+    pub fn get_by_id(&self, id: u64) -> Option<Arc<MemSeries>> {
+        self.by_id[(id & self.mask) as usize]
+            .read()
+            .get(&id)
+            .cloned()
+    }
+
+    /// The series with labels `labels` (whose hash is `hash`).
+    #[must_use]
+    pub fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
+        self.by_hash[(hash & self.mask) as usize]
+            .read()
+            .get(&hash)
+            .and_then(|v| v.iter().find(|s| s.labels == *labels).cloned())
+    }
+
+    /// Returns the series with `labels`, creating it with `make_id()` if missing; the flag is
+    /// true when it was created.
+    pub fn get_or_create(
+        &self,
+        hash: u64,
+        labels: &Labels,
+        make_id: impl FnOnce() -> u64,
+    ) -> (Arc<MemSeries>, bool) {
+        let mut stripe = self.by_hash[(hash & self.mask) as usize].write();
+        let list = stripe.entry(hash).or_default();
+        if let Some(s) = list.iter().find(|s| s.labels == *labels) {
+            return (s.clone(), false);
+        }
+        let s = Arc::new(MemSeries::new(make_id(), labels.clone()));
+        list.push(s.clone());
+        self.by_id[(s.id & self.mask) as usize]
+            .write()
+            .insert(s.id, s.clone());
+        (s, true)
+    }
+
+    /// Removes series for which `gone` is true; returns their references.
+    pub fn remove_if(&self, mut gone: impl FnMut(&MemSeries) -> bool) -> Vec<u64> {
+        let mut removed = Vec::new();
+        for stripe in &self.by_hash {
+            let mut stripe = stripe.write();
+            stripe.retain(|_, list| {
+                list.retain(|s| {
+                    let g = gone(s);
+                    if g {
+                        removed.push(s.id);
+                    }
+                    !g
+                });
+                !list.is_empty()
+            });
+        }
+        for id in &removed {
+            self.by_id[(id & self.mask) as usize].write().remove(id);
+        }
+        removed
+    }
+
+    /// Calls `f` on every series.
+    pub fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+        for stripe in &self.by_id {
+            for s in stripe.read().values() {
+                f(s);
+            }
+        }
+    }
+
+    /// Number of series.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.by_id.iter().map(|s| s.read().len()).sum()
+    }
+
+    /// Whether there are no series.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

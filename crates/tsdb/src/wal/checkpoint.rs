@@ -1,0 +1,221 @@
+//! Checkpoints: `checkpoint.N/` condenses the previous checkpoint and segments up to `N` into
+//! a small log holding only the series still alive and the samples at or after a cut-off
+//! time, so those segments can be deleted. Replay reads the newest checkpoint, then the
+//! segments after `N`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::encoding::Encbuf;
+use crate::error::TsdbError;
+use crate::wal::record::{self, Record, RefMetadata};
+use crate::wal::{Wal, WalOptions, WalReader};
+
+const PREFIX: &str = "checkpoint.";
+
+/// A checkpoint directory and the last segment it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The last segment it covers: replay continues with segment `index + 1`.
+    pub index: u32,
+}
+
+/// Counts of what a checkpoint dropped and kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckpointStats {
+    /// Series records entries dropped.
+    pub dropped_series: usize,
+    /// Samples dropped.
+    pub dropped_samples: usize,
+    /// Series kept.
+    pub total_series: usize,
+    /// Samples kept.
+    pub total_samples: usize,
+}
+
+fn parse_checkpoint_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix(PREFIX)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn list_checkpoints(dir: &Path) -> Result<Vec<Checkpoint>, TsdbError> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| TsdbError::io("read dir", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| TsdbError::io("read dir", dir, e))?;
+        let name = entry.file_name();
+        let Some(index) = name.to_str().and_then(parse_checkpoint_name) else {
+            continue;
+        };
+        if entry.path().is_dir() {
+            out.push(Checkpoint {
+                dir: entry.path(),
+                index,
+            });
+        }
+    }
+    out.sort_by_key(|c| c.index);
+    Ok(out)
+}
+
+/// The newest checkpoint in the log directory `dir`, if any.
+///
+/// # Errors
+/// I/O errors listing the directory.
+pub fn last_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, TsdbError> {
+    Ok(list_checkpoints(dir)?.pop())
+}
+
+/// Deletes the checkpoints of `dir` older than `max_index` (and stale `.tmp` directories).
+///
+/// # Errors
+/// I/O errors.
+pub fn delete_checkpoints(dir: &Path, max_index: u32) -> Result<(), TsdbError> {
+    for c in list_checkpoints(dir)? {
+        if c.index < max_index {
+            std::fs::remove_dir_all(&c.dir).map_err(|e| TsdbError::io("remove", &c.dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `checkpoint.<to>` from the newest existing checkpoint and segments `from..=to` of the
+/// log in `dir`, keeping series for which `keep(id)` is true and samples, exemplars and
+/// tombstones at or after `mint`; the newest metadata of each kept series is kept.
+/// Segments are not deleted here: call [`Wal::truncate`] and [`delete_checkpoints`] after.
+///
+/// # Errors
+/// I/O errors and corruption in what is read.
+pub fn checkpoint(
+    dir: &Path,
+    from: u32,
+    to: u32,
+    keep: impl Fn(u64) -> bool,
+    mint: i64,
+    compress: bool,
+) -> Result<(Checkpoint, CheckpointStats), TsdbError> {
+    let mut segments = Vec::new();
+    let mut from = from;
+    if let Some(last) = last_checkpoint(dir)? {
+        if last.index + 1 < from {
+            return Err(TsdbError::corruption(
+                dir.display().to_string(),
+                format!(
+                    "unexpected gap to last checkpoint: expected {}, requested {from}",
+                    last.index + 1
+                ),
+            ));
+        }
+        from = from.max(last.index + 1);
+        segments.extend(crate::wal::list_segments(&last.dir)?);
+    }
+    segments.extend(
+        crate::wal::list_segments(dir)?
+            .into_iter()
+            .filter(|s| s.index >= from && s.index <= to),
+    );
+
+    let final_dir = dir.join(format!("{PREFIX}{to:08}"));
+    let tmp_dir = dir.join(format!("{PREFIX}{to:08}.tmp"));
+    if tmp_dir.exists() {
+        std::fs::remove_dir_all(&tmp_dir).map_err(|e| TsdbError::io("remove", &tmp_dir, e))?;
+    }
+    let mut w = Wal::open(
+        &tmp_dir,
+        WalOptions {
+            compress,
+            ..WalOptions::default()
+        },
+    )?;
+    let mut stats = CheckpointStats::default();
+    let mut meta: HashMap<u64, RefMetadata> = HashMap::new();
+    let mut buf = Encbuf::new();
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    let mut pending_bytes = 0usize;
+    let mut reader = WalReader::new(segments);
+    while let Some(rec) = reader.next_record()? {
+        let rec = record::decode(rec).map_err(|e| {
+            TsdbError::corruption(dir.display().to_string(), format!("decode record: {e}"))
+        })?;
+        match rec {
+            Record::Series(mut series) => {
+                let n = series.len();
+                series.retain(|s| keep(s.id));
+                stats.dropped_series += n - series.len();
+                stats.total_series += series.len();
+                if !series.is_empty() {
+                    record::encode_series(&series, &mut buf);
+                }
+            }
+            Record::Samples(mut samples) => {
+                let n = samples.len();
+                samples.retain(|s| s.t >= mint);
+                stats.dropped_samples += n - samples.len();
+                stats.total_samples += samples.len();
+                if !samples.is_empty() {
+                    record::encode_samples(&samples, &mut buf);
+                }
+            }
+            Record::Tombstones(mut stones) => {
+                stones.retain(|s| s.maxt >= mint && keep(s.id));
+                if !stones.is_empty() {
+                    record::encode_tombstones(&stones, &mut buf);
+                }
+            }
+            Record::Exemplars(mut ex) => {
+                ex.retain(|e| e.t >= mint && keep(e.id));
+                if !ex.is_empty() {
+                    record::encode_exemplars(&ex, &mut buf);
+                }
+            }
+            Record::Metadata(m) => {
+                for m in m.into_iter().filter(|m| keep(m.id)) {
+                    meta.insert(m.id, m);
+                }
+            }
+            Record::Unsupported(t) => {
+                tracing::debug!(record_type = t, "checkpoint: dropping unsupported record");
+            }
+        }
+        if !buf.is_empty() {
+            pending_bytes += buf.len();
+            pending.push(buf.get().to_vec());
+            buf.reset();
+        }
+        if pending_bytes > 1 << 20 {
+            let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
+            w.log(&refs)?;
+            pending.clear();
+            pending_bytes = 0;
+        }
+    }
+    if !meta.is_empty() {
+        let mut m: Vec<RefMetadata> = meta.into_values().collect();
+        m.sort_by_key(|m| m.id);
+        record::encode_metadata(&m, &mut buf);
+        pending.push(buf.get().to_vec());
+    }
+    let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
+    w.log(&refs)?;
+    w.close()?;
+    drop(w);
+    if final_dir.exists() {
+        std::fs::remove_dir_all(&final_dir).map_err(|e| TsdbError::io("remove", &final_dir, e))?;
+    }
+    std::fs::rename(&tmp_dir, &final_dir).map_err(|e| TsdbError::io("rename", &tmp_dir, e))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok((
+        Checkpoint {
+            dir: final_dir,
+            index: to,
+        },
+        stats,
+    ))
+}
