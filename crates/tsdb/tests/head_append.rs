@@ -142,7 +142,11 @@ fn chunks_are_cut_like_prometheus() {
     }
     let series = h.series_by_id(1).unwrap();
     let st = series.state.lock();
-    let mut sizes: Vec<usize> = st.full.iter().map(|c| c.samples().len()).collect();
+    let mut sizes: Vec<usize> = st
+        .full
+        .iter()
+        .map(firewatch_tsdb::head::chunk::FullChunk::num_samples)
+        .collect();
     sizes.push(st.head.as_ref().unwrap().data.num_samples());
     assert_eq!(sizes, vec![120; 8]);
     for c in &st.full {

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::chunkenc::XorChunk;
+
 /// Samples a chunk aims for.
 pub const SAMPLES_PER_CHUNK: usize = 120;
 
@@ -24,71 +26,72 @@ pub fn compute_chunk_end_time(start: i64, cur: i64, max: i64) -> i64 {
     start + (max - start) / n
 }
 
-/// The samples of a chunk: a growable buffer for the open chunk, a frozen shared slice for a
-/// full one. Kept behind this type so the encoding can change without touching the head.
+/// The samples of a chunk being appended to, XOR-encoded (tsdbfmt's [`XorChunk`]).
 #[derive(Debug, Clone, Default)]
 pub struct ChunkData {
-    samples: Vec<(i64, f64)>,
+    chunk: XorChunk,
 }
 
 impl ChunkData {
-    /// Appends a sample; timestamps must increase.
+    /// Appends a sample; timestamps must increase. The head cuts chunks long before the
+    /// encoding's 65535-sample limit, so appending cannot fail.
     pub fn append(&mut self, t: i64, v: f64) {
-        self.samples.push((t, v));
+        self.chunk
+            .append(t, v)
+            .expect("head chunks hold at most 240 samples");
     }
 
     /// Number of samples.
     #[must_use]
     pub fn num_samples(&self) -> usize {
-        self.samples.len()
+        self.chunk.num_samples()
     }
 
-    /// The samples.
+    /// The encoded bytes.
     #[must_use]
-    pub fn samples(&self) -> &[(i64, f64)] {
-        &self.samples
+    pub fn bytes(&self) -> &[u8] {
+        self.chunk.bytes()
     }
 
     /// Bytes held in memory.
     #[must_use]
     pub fn byte_size(&self) -> usize {
-        self.samples.capacity() * size_of::<(i64, f64)>()
+        self.chunk.bytes().len()
     }
 
     /// Freezes the chunk into an immutable shared one.
     #[must_use]
-    pub fn freeze(self) -> FullChunk {
-        let min_t = self.samples.first().map_or(i64::MAX, |s| s.0);
-        let max_t = self.samples.last().map_or(i64::MIN, |s| s.0);
+    pub fn freeze(self, min_t: i64, max_t: i64) -> FullChunk {
         FullChunk {
             min_t,
             max_t,
-            samples: self.samples.into(),
+            bytes: self.chunk.into_bytes().into(),
         }
     }
 }
 
-/// A chunk that is no longer appended to.
+/// A chunk that is no longer appended to: its XOR bytes and time range.
 #[derive(Debug, Clone)]
 pub struct FullChunk {
     /// First timestamp.
     pub min_t: i64,
     /// Last timestamp.
     pub max_t: i64,
-    samples: Arc<[(i64, f64)]>,
+    /// The encoded chunk (header included), shared with queriers.
+    pub bytes: Arc<[u8]>,
 }
 
 impl FullChunk {
-    /// The samples.
+    /// Number of samples.
     #[must_use]
-    pub fn samples(&self) -> &[(i64, f64)] {
-        &self.samples
+    pub fn num_samples(&self) -> usize {
+        usize::from(u16::from_be_bytes([self.bytes[0], self.bytes[1]]))
     }
 
     /// Bytes held in memory.
     #[must_use]
     pub fn byte_size(&self) -> usize {
-        self.samples.len() * size_of::<(i64, f64)>()
+        self.bytes.len()
     }
 }
 

@@ -9,6 +9,7 @@ use storage::{
     Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType, VecSeriesSet,
 };
 
+use crate::chunkenc::XorIterator;
 use crate::head::Head;
 
 /// A querier over the head for `[mint, maxt]`.
@@ -19,8 +20,8 @@ pub struct HeadQuerier {
     maxt: i64,
 }
 
-/// Samples of one chunk, shared with the head.
-type ChunkSamples = Arc<[(i64, f64)]>;
+/// The XOR bytes of one chunk, shared with the head (or copied from its open chunk).
+type ChunkSamples = Arc<[u8]>;
 
 /// A head series as a querier returns it: the chunks overlapping the range, at select time.
 #[derive(Debug, Clone)]
@@ -51,19 +52,16 @@ impl HeadQuerier {
                 let mut chunks: Vec<ChunkSamples> = Vec::new();
                 for c in &st.full {
                     if c.max_t >= self.mint && c.min_t <= self.maxt {
-                        chunks.push(Arc::from(clip(c.samples(), self.mint, self.maxt)));
+                        chunks.push(c.bytes.clone());
                     }
                 }
                 if let Some(h) = &st.head
+                    && h.data.num_samples() > 0
                     && h.max_t >= self.mint
                     && h.min_t <= self.maxt
                 {
-                    let part = clip(h.data.samples(), self.mint, self.maxt);
-                    if !part.is_empty() {
-                        chunks.push(Arc::from(part));
-                    }
+                    chunks.push(Arc::from(h.data.bytes()));
                 }
-                chunks.retain(|c| !c.is_empty());
                 if !chunks.is_empty() {
                     out.push(HeadSeries {
                         labels: s.labels.clone(),
@@ -77,12 +75,6 @@ impl HeadQuerier {
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
     }
-}
-
-fn clip(samples: &[(i64, f64)], mint: i64, maxt: i64) -> &[(i64, f64)] {
-    let from = samples.partition_point(|s| s.0 < mint);
-    let to = samples.partition_point(|s| s.0 <= maxt);
-    &samples[from..to.max(from)]
 }
 
 impl Querier for HeadQuerier {
@@ -139,7 +131,18 @@ impl HeadSeries {
     /// The samples, in order.
     #[must_use]
     pub fn samples(&self) -> Vec<(i64, f64)> {
-        self.chunks.iter().flat_map(|c| c.iter().copied()).collect()
+        let mut it = self.iter();
+        let mut out = Vec::new();
+        while it.next() == ValueType::Float {
+            out.push(it.at());
+        }
+        out
+    }
+
+    /// The encoded chunks overlapping the range (samples outside it included).
+    #[must_use]
+    pub fn chunks(&self) -> &[Arc<[u8]>] {
+        &self.chunks
     }
 
     /// The time range the series was selected for.
@@ -157,80 +160,121 @@ impl Series for HeadSeries {
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         Box::new(ChunksIterator {
             chunks: &self.chunks,
-            chunk: 0,
-            pos: None,
+            next_chunk: 0,
+            it: None,
+            mint: self.mint,
+            maxt: self.maxt,
+            cur: ValueType::None,
+            done: false,
         })
     }
 }
 
-/// Iterates the samples of a list of chunks.
+/// Iterates the samples of a series' chunks in order, clipped to `[mint, maxt]`.
 struct ChunksIterator<'a> {
     chunks: &'a [ChunkSamples],
-    chunk: usize,
-    /// Position in `chunks[chunk]`; `None` before the first sample.
-    pos: Option<usize>,
+    next_chunk: usize,
+    it: Option<XorIterator<&'a [u8]>>,
+    mint: i64,
+    maxt: i64,
+    cur: ValueType,
+    done: bool,
 }
 
 impl ChunksIterator<'_> {
-    fn cur(&self) -> Option<(i64, f64)> {
-        let p = self.pos?;
-        self.chunks.get(self.chunk).and_then(|c| c.get(p)).copied()
+    /// Moves to the first sample `>= t` of the following chunks, or ends.
+    fn advance(&mut self, t: i64) -> ValueType {
+        loop {
+            if let Some(it) = self.it.as_mut() {
+                let vt = if it.current() == ValueType::None {
+                    it.seek(t)
+                } else {
+                    it.next()
+                };
+                if vt == ValueType::Float {
+                    if it.at_t() > self.maxt {
+                        return self.finish();
+                    }
+                    self.cur = ValueType::Float;
+                    return self.cur;
+                }
+            }
+            let Some(c) = self.chunks.get(self.next_chunk) else {
+                return self.finish();
+            };
+            self.next_chunk += 1;
+            self.it = Some(XorIterator::new(&c[..]));
+        }
+    }
+
+    fn finish(&mut self) -> ValueType {
+        self.done = true;
+        self.cur = ValueType::None;
+        self.cur
     }
 }
 
 impl SampleIterator for ChunksIterator<'_> {
     fn next(&mut self) -> ValueType {
-        match self.pos {
-            None => self.pos = Some(0),
-            Some(p) => {
-                if self.chunk >= self.chunks.len() {
-                    return ValueType::None;
-                }
-                if p + 1 < self.chunks[self.chunk].len() {
-                    self.pos = Some(p + 1);
-                } else {
-                    self.chunk += 1;
-                    self.pos = Some(0);
-                }
-            }
+        if self.done {
+            return ValueType::None;
         }
-        self.current()
+        self.advance(self.mint)
     }
 
     fn seek(&mut self, t: Timestamp) -> ValueType {
-        if self.pos.is_none() {
-            self.pos = Some(0);
+        if self.done {
+            return ValueType::None;
         }
-        if self.cur().is_some_and(|(ts, _)| ts >= t) {
-            return ValueType::Float;
+        if self.cur == ValueType::Float && self.at_t() >= t {
+            return self.cur;
         }
-        while self.chunk < self.chunks.len() {
-            let c = &self.chunks[self.chunk];
-            if c.last().is_some_and(|s| s.0 >= t) {
-                let from = self.pos.unwrap_or(0);
-                self.pos = Some(from + c[from..].partition_point(|s| s.0 < t));
-                return ValueType::Float;
+        let t = t.max(self.mint);
+        // Skip whole chunks that end before t: the XOR iterator seeks inside one.
+        if let Some(it) = self.it.as_mut()
+            && it.seek(t) == ValueType::Float
+        {
+            if it.at_t() > self.maxt {
+                return self.finish();
             }
-            self.chunk += 1;
-            self.pos = Some(0);
+            self.cur = ValueType::Float;
+            return self.cur;
         }
-        ValueType::None
+        loop {
+            let Some(c) = self.chunks.get(self.next_chunk) else {
+                return self.finish();
+            };
+            self.next_chunk += 1;
+            let mut it = XorIterator::new(&c[..]);
+            if it.seek(t) == ValueType::Float {
+                let at = it.at_t();
+                self.it = Some(it);
+                if at > self.maxt {
+                    return self.finish();
+                }
+                self.cur = ValueType::Float;
+                return self.cur;
+            }
+        }
     }
 
     fn current(&self) -> ValueType {
-        if self.cur().is_some() {
-            ValueType::Float
-        } else {
-            ValueType::None
-        }
+        self.cur
     }
 
     fn at(&self) -> (Timestamp, f64) {
-        self.cur().expect("iterator is positioned on a sample")
+        self.it
+            .as_ref()
+            .expect("iterator is positioned on a sample")
+            .at()
     }
 
     fn at_t(&self) -> Timestamp {
         self.at().0
+    }
+
+    fn err(&self) -> Option<&StorageError> {
+        self.it.as_ref().and_then(|it| it.err())
     }
 }
 

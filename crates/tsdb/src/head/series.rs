@@ -75,7 +75,7 @@ impl SeriesState {
             if let Some(old) = self.head.take()
                 && old.data.num_samples() > 0
             {
-                completed = Some(old.data.freeze());
+                completed = Some(old.data.freeze(old.min_t, old.max_t));
             }
             self.head = Some(OpenChunk::new(t));
             self.next_at = range_for_timestamp(t, chunk_range);
