@@ -84,6 +84,16 @@ pub enum TsdbError {
         /// What was found.
         reason: String,
     },
+    /// A head chunk file is corrupt; it and the later files can be deleted.
+    #[error("corruption in head chunk file {}/{seq:06}: {reason}", dir.display())]
+    HeadChunkCorruption {
+        /// The `chunks_head` directory.
+        dir: PathBuf,
+        /// Sequence number of the corrupt file.
+        seq: u32,
+        /// What was found.
+        reason: String,
+    },
     /// JSON (de)serialisation of `meta.json`.
     #[error("meta.json {path}: {source}")]
     Meta {
@@ -121,6 +131,10 @@ impl From<TsdbError> for StorageError {
                 StorageError::io(format!("{op} {}", path.display()), source)
             }
             TsdbError::Corruption { file, reason } => StorageError::Corruption { file, reason },
+            TsdbError::HeadChunkCorruption { dir, seq, reason } => StorageError::Corruption {
+                file: format!("{}/{seq:06}", dir.display()),
+                reason,
+            },
             other => StorageError::Other(other.to_string()),
         }
     }

@@ -1,6 +1,7 @@
 //! The time-series database: head, WAL, chunks, blocks and compaction in Prometheus's format.
 
 pub mod chunkenc;
+pub mod chunks;
 pub mod encoding;
 pub mod error;
 pub mod head;
