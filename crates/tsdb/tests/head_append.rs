@@ -178,13 +178,19 @@ fn chunks_are_cut_like_prometheus() {
 #[test]
 fn replays_wal_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let wal_dir = dir.path().join("wal");
     let series: Vec<Labels> = (0..50)
         .map(|i| labels!("__name__" => "m", "i" => i.to_string().as_str()))
         .collect();
     {
-        let h =
-            Arc::new(Head::open(HeadOptions::default(), &wal_dir, WalOptions::default()).unwrap());
+        let h = Arc::new(
+            Head::open(
+                HeadOptions::default(),
+                dir.path(),
+                WalOptions::default(),
+                i64::MIN,
+            )
+            .unwrap(),
+        );
         for t in 0..30i64 {
             let mut app = h.appender();
             for (i, s) in series.iter().enumerate() {
@@ -195,7 +201,15 @@ fn replays_wal_after_restart() {
         }
         // Not closed: a crash. The data is in the OS's hands after each commit.
     }
-    let h = Arc::new(Head::open(HeadOptions::default(), &wal_dir, WalOptions::default()).unwrap());
+    let h = Arc::new(
+        Head::open(
+            HeadOptions::default(),
+            dir.path(),
+            WalOptions::default(),
+            i64::MIN,
+        )
+        .unwrap(),
+    );
     assert_eq!(h.num_series(), 50);
     let got = samples_of(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
     assert_eq!(got.len(), 50);

@@ -194,8 +194,7 @@ impl Appender for HeadAppender {
             let _iso = self.head.isolation.read();
             for (s, t, v) in &self.samples {
                 let mut st = s.state.lock();
-                let (_, ok) = st.append(*t, *v, chunk_range);
-                if ok {
+                if st.append(s.id, *t, *v, chunk_range, self.head.chunk_files.as_ref()) {
                     appended += 1;
                     mint = mint.min(*t);
                     maxt = maxt.max(*t);

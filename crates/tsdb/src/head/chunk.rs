@@ -4,7 +4,11 @@
 
 use std::sync::Arc;
 
-use crate::chunkenc::XorChunk;
+use parking_lot::Mutex;
+
+use crate::chunkenc::{Encoding, XorChunk};
+use crate::chunks::{HeadChunkFiles, HeadChunkRef};
+use crate::error::TsdbError;
 
 /// Samples a chunk aims for.
 pub const SAMPLES_PER_CHUNK: usize = 120;
@@ -59,39 +63,97 @@ impl ChunkData {
         self.chunk.bytes().len()
     }
 
-    /// Freezes the chunk into an immutable shared one.
+    /// Freezes the chunk: writes it to the head chunk files when there are some (keeping
+    /// only a reference in memory), else keeps its bytes.
     #[must_use]
-    pub fn freeze(self, min_t: i64, max_t: i64) -> FullChunk {
+    pub fn freeze(
+        self,
+        series: u64,
+        min_t: i64,
+        max_t: i64,
+        files: Option<&Mutex<HeadChunkFiles>>,
+    ) -> FullChunk {
+        let num_samples = self.chunk.num_samples() as u16;
+        if let Some(files) = files {
+            match files
+                .lock()
+                .write_chunk(series, min_t, max_t, Encoding::Xor, self.chunk.bytes())
+            {
+                Ok(r) => {
+                    return FullChunk {
+                        min_t,
+                        max_t,
+                        num_samples,
+                        loc: ChunkLoc::Disk(r),
+                    };
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, series, "writing head chunk; keeping it in memory");
+                }
+            }
+        }
+        let mut chunk = self.chunk;
+        chunk.compact();
         FullChunk {
             min_t,
             max_t,
-            bytes: self.chunk.into_bytes().into(),
+            num_samples,
+            loc: ChunkLoc::Mem(chunk.into_bytes().into()),
         }
     }
 }
 
-/// A chunk that is no longer appended to: its XOR bytes and time range.
+/// Where a full chunk's bytes are.
+#[derive(Debug, Clone)]
+pub enum ChunkLoc {
+    /// In memory, shared with queriers.
+    Mem(Arc<[u8]>),
+    /// In the head chunk files (`chunks_head/`), memory-mapped.
+    Disk(HeadChunkRef),
+}
+
+/// A chunk that is no longer appended to: its time range and where its XOR bytes are.
 #[derive(Debug, Clone)]
 pub struct FullChunk {
     /// First timestamp.
     pub min_t: i64,
     /// Last timestamp.
     pub max_t: i64,
-    /// The encoded chunk (header included), shared with queriers.
-    pub bytes: Arc<[u8]>,
+    /// Samples in the chunk.
+    pub num_samples: u16,
+    /// Where the bytes are.
+    pub loc: ChunkLoc,
 }
 
 impl FullChunk {
     /// Number of samples.
     #[must_use]
     pub fn num_samples(&self) -> usize {
-        usize::from(u16::from_be_bytes([self.bytes[0], self.bytes[1]]))
+        usize::from(self.num_samples)
     }
 
     /// Bytes held in memory.
     #[must_use]
     pub fn byte_size(&self) -> usize {
-        self.bytes.len()
+        match &self.loc {
+            ChunkLoc::Mem(b) => b.len(),
+            ChunkLoc::Disk(_) => 0,
+        }
+    }
+
+    /// The encoded chunk.
+    ///
+    /// # Errors
+    /// A chunk on disk that cannot be read.
+    pub fn bytes(&self, files: Option<&Mutex<HeadChunkFiles>>) -> Result<Arc<[u8]>, TsdbError> {
+        match (&self.loc, files) {
+            (ChunkLoc::Mem(b), _) => Ok(b.clone()),
+            (ChunkLoc::Disk(r), Some(f)) => Ok(f.lock().chunk(*r)?.1.into()),
+            (ChunkLoc::Disk(r), None) => Err(TsdbError::NotFound {
+                kind: "head chunk",
+                reference: *r,
+            }),
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
 
+use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
 use crate::wal::{self, Wal};
 
@@ -77,6 +78,8 @@ pub struct Head {
     max_time: AtomicI64,
     min_valid_time: AtomicI64,
     pub(crate) wal: Option<Mutex<Wal>>,
+    /// Where full chunks go (`chunks_head/`); without it they stay in memory.
+    pub(crate) chunk_files: Option<Mutex<HeadChunkFiles>>,
     /// Commits apply under the read side; queriers snapshot under the write side, so a
     /// querier sees each commit whole or not at all.
     pub(crate) isolation: RwLock<()>,
@@ -97,6 +100,7 @@ impl Head {
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
             wal: wal.map(Mutex::new),
+            chunk_files: None,
             isolation: RwLock::new(()),
             stats: HeadStats::default(),
         }
@@ -232,6 +236,11 @@ impl Head {
                 .series_removed
                 .fetch_add(removed.len() as u64, Ordering::Relaxed);
         }
+        if let Some(files) = &self.chunk_files
+            && let Err(e) = files.lock().truncate(mint)
+        {
+            tracing::warn!(error = %e, "truncating head chunk files");
+        }
         if new_min == i64::MAX {
             // Nothing left: the head starts again at the next sample.
             self.min_time.store(i64::MAX, Ordering::Release);
@@ -295,6 +304,9 @@ impl Head {
         if let Some(w) = &self.wal {
             w.lock().close()?;
         }
+        if let Some(f) = &self.chunk_files {
+            f.lock().flush()?;
+        }
         Ok(())
     }
 
@@ -312,23 +324,28 @@ impl Head {
         n
     }
 
-    /// Opens the head over `wal_dir`: replays the newest checkpoint and the segments after it
-    /// (repairing a corrupt tail), then starts a new segment for writing.
+    /// Opens the head of the data directory `dir`: maps the full chunks of `chunks_head/`,
+    /// replays the newest WAL checkpoint and the segments after it (repairing a corrupt tail),
+    /// then starts a new WAL segment. Samples before `min_valid_time` (already in blocks) are
+    /// skipped.
     ///
     /// # Errors
     /// I/O errors.
     pub fn open(
         opts: HeadOptions,
-        wal_dir: &Path,
+        dir: &Path,
         wal_opts: wal::WalOptions,
+        min_valid_time: i64,
     ) -> Result<Self, TsdbError> {
-        std::fs::create_dir_all(wal_dir).map_err(|e| TsdbError::io("create dir", wal_dir, e))?;
-        let head = Self::new(opts, None);
-        replay::replay(&head, wal_dir)?;
-        let w = Wal::open(wal_dir, wal_opts)?;
-        Ok(Self {
-            wal: Some(Mutex::new(w)),
-            ..head
-        })
+        let wal_dir = dir.join("wal");
+        std::fs::create_dir_all(&wal_dir).map_err(|e| TsdbError::io("create dir", &wal_dir, e))?;
+        let mut files = HeadChunkFiles::open(dir.join("chunks_head"))?;
+        let mmapped = replay::load_mmapped_chunks(&mut files, min_valid_time)?;
+        let mut head = Self::new(opts, None);
+        head.min_valid_time = AtomicI64::new(min_valid_time);
+        head.chunk_files = Some(Mutex::new(files));
+        replay::replay(&head, &wal_dir, mmapped)?;
+        head.wal = Some(Mutex::new(Wal::open(&wal_dir, wal_opts)?));
+        Ok(head)
     }
 }

@@ -10,6 +10,7 @@ use storage::{
 };
 
 use crate::chunkenc::XorIterator;
+use crate::error::TsdbError;
 use crate::head::Head;
 
 /// A querier over the head for `[mint, maxt]`.
@@ -38,8 +39,10 @@ impl HeadQuerier {
     }
 
     /// The series matching `matchers` with samples in range, sorted by labels.
-    #[must_use]
-    pub fn select_series(&self, matchers: &[Matcher]) -> Vec<HeadSeries> {
+    ///
+    /// # Errors
+    /// A full chunk that cannot be read from `chunks_head/`.
+    pub fn select_series(&self, matchers: &[Matcher]) -> Result<Vec<HeadSeries>, TsdbError> {
         let ids = self.head.postings.read().for_matchers(matchers);
         let mut out = Vec::with_capacity(ids.len());
         {
@@ -52,7 +55,7 @@ impl HeadQuerier {
                 let mut chunks: Vec<ChunkSamples> = Vec::new();
                 for c in &st.full {
                     if c.max_t >= self.mint && c.min_t <= self.maxt {
-                        chunks.push(c.bytes.clone());
+                        chunks.push(c.bytes(self.head.chunk_files.as_ref())?);
                     }
                 }
                 if let Some(h) = &st.head
@@ -73,7 +76,7 @@ impl HeadQuerier {
             }
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+        Ok(out)
     }
 }
 
@@ -84,7 +87,7 @@ impl Querier for HeadQuerier {
         _hints: Option<&SelectHints>,
         matchers: &[Matcher],
     ) -> Result<Box<dyn SeriesSet>, StorageError> {
-        let series = self.select_series(matchers);
+        let series = self.select_series(matchers)?;
         Ok(Box::new(VecSeriesSet::new(
             series
                 .into_iter()
@@ -98,7 +101,7 @@ impl Querier for HeadQuerier {
             return Ok(self.head.postings.read().label_values(name));
         }
         let mut v: Vec<String> = self
-            .select_series(matchers)
+            .select_series(matchers)?
             .iter()
             .filter_map(|s| s.labels.get(name).map(str::to_owned))
             .collect();
@@ -112,7 +115,7 @@ impl Querier for HeadQuerier {
             return Ok(self.head.postings.read().label_names());
         }
         let mut v: Vec<String> = self
-            .select_series(matchers)
+            .select_series(matchers)?
             .iter()
             .flat_map(|s| {
                 s.labels
@@ -143,6 +146,12 @@ impl HeadSeries {
     #[must_use]
     pub fn chunks(&self) -> &[Arc<[u8]>] {
         &self.chunks
+    }
+
+    /// The series' labels.
+    #[must_use]
+    pub fn labels_ref(&self) -> &Labels {
+        &self.labels
     }
 
     /// The time range the series was selected for.
@@ -280,8 +289,14 @@ impl SampleIterator for ChunksIterator<'_> {
 
 impl Head {
     /// Every series with its samples in `[mint, maxt]`, sorted by labels (for compaction).
-    #[must_use]
-    pub fn series_in_range(self: &Arc<Self>, mint: i64, maxt: i64) -> Vec<HeadSeries> {
+    ///
+    /// # Errors
+    /// A full chunk that cannot be read.
+    pub fn series_in_range(
+        self: &Arc<Self>,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<HeadSeries>, TsdbError> {
         HeadQuerier::new(self.clone(), mint, maxt).select_series(&[])
     }
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
+use crate::head::chunk::{ChunkLoc, FullChunk};
 use crate::head::{Head, MemSeries};
 use crate::wal::record::{self, Record};
 use crate::wal::{self, WalReader};
@@ -29,8 +31,54 @@ pub struct ReplayStats {
     pub repaired: bool,
 }
 
+/// Full chunks found in `chunks_head/`, by series reference, oldest first.
+pub type MmappedChunks = HashMap<u64, Vec<FullChunk>>;
+
+/// Reads the index of every chunk in the head chunk files, dropping chunks that end before
+/// `min_valid_time`. A corrupt file is deleted with all later ones (their samples are still
+/// in the WAL) and reading starts over.
+///
+/// # Errors
+/// I/O errors.
+pub fn load_mmapped_chunks(
+    files: &mut HeadChunkFiles,
+    min_valid_time: i64,
+) -> Result<MmappedChunks, TsdbError> {
+    for _attempt in 0..2 {
+        let mut out: MmappedChunks = HashMap::new();
+        let res = files.iterate_all_chunks(|m| {
+            if m.max_time >= min_valid_time {
+                out.entry(m.series_ref).or_default().push(FullChunk {
+                    min_t: m.min_time,
+                    max_t: m.max_time,
+                    num_samples: m.num_samples,
+                    loc: ChunkLoc::Disk(m.chunk_ref),
+                });
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => {
+                for v in out.values_mut() {
+                    v.sort_by_key(|c| c.min_t);
+                    // Overlapping chunks (a crash between writing and truncating): keep order.
+                    v.dedup_by(|b, a| b.min_t <= a.max_t);
+                }
+                return Ok(out);
+            }
+            Err(TsdbError::HeadChunkCorruption { seq, reason, .. }) => {
+                tracing::warn!(seq, %reason, "head chunk file is corrupt; deleting it and later files");
+                files.delete_from(seq)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(HashMap::new())
+}
+
 struct Replayer<'a> {
     head: &'a Head,
+    mmapped: MmappedChunks,
     /// WAL references that point to a series created under another reference.
     refs: HashMap<u64, Arc<MemSeries>>,
     stats: ReplayStats,
@@ -57,6 +105,9 @@ impl Replayer<'_> {
                 for s in series {
                     self.stats.series += 1;
                     let m = self.head.create_with_id(s.id, &s.labels);
+                    if let Some(chunks) = self.mmapped.remove(&s.id) {
+                        attach(self.head, &m, chunks);
+                    }
                     if m.id != s.id {
                         self.refs.insert(s.id, m);
                     }
@@ -64,6 +115,7 @@ impl Replayer<'_> {
             }
             Record::Samples(samples) => {
                 let chunk_range = self.head.options().chunk_range;
+                let files = self.head.chunk_files.as_ref();
                 let min_valid = self.head.min_valid_time();
                 let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
                 for smp in samples {
@@ -74,7 +126,10 @@ impl Replayer<'_> {
                         self.stats.unknown_refs += 1;
                         continue;
                     };
-                    let (_, ok) = s.state.lock().append(smp.t, smp.v, chunk_range);
+                    let ok = s
+                        .state
+                        .lock()
+                        .append(s.id, smp.t, smp.v, chunk_range, files);
                     if ok {
                         self.stats.samples += 1;
                         mint = mint.min(smp.t);
@@ -105,14 +160,33 @@ impl Replayer<'_> {
     }
 }
 
-/// Replays the WAL in `dir` into `head`.
+/// Gives a series its full chunks from `chunks_head/`; its newest sample is the last one of
+/// the newest chunk, so the WAL samples already in those chunks are skipped.
+fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
+    let Some(last) = chunks.last() else { return };
+    let last_value = last
+        .bytes(head.chunk_files.as_ref())
+        .ok()
+        .and_then(|b| crate::chunkenc::XorChunk::from_bytes(b.to_vec()).ok())
+        .and_then(|c| c.last());
+    let mut st = s.state.lock();
+    st.max_t = last.max_t;
+    st.last_value_bits = last_value.map_or(0, |(_, v)| v.to_bits());
+    let (mint, maxt) = (chunks[0].min_t, last.max_t);
+    st.full = chunks;
+    drop(st);
+    head.update_time_bounds(mint, maxt);
+}
+
+/// Replays the WAL in `dir` into `head`, attaching the `mmapped` chunks to their series.
 ///
 /// # Errors
 /// I/O errors; corruption is repaired, not returned.
-pub fn replay(head: &Head, dir: &Path) -> Result<ReplayStats, TsdbError> {
+pub fn replay(head: &Head, dir: &Path, mmapped: MmappedChunks) -> Result<ReplayStats, TsdbError> {
     let started = Instant::now();
     let mut r = Replayer {
         head,
+        mmapped,
         refs: HashMap::new(),
         stats: ReplayStats::default(),
     };
@@ -158,6 +232,12 @@ pub fn replay(head: &Head, dir: &Path) -> Result<ReplayStats, TsdbError> {
             }
             Err(e) => return Err(e),
         }
+    }
+    if !r.mmapped.is_empty() {
+        tracing::warn!(
+            series = r.mmapped.len(),
+            "head chunks of series the WAL does not define were ignored"
+        );
     }
     tracing::info!(
         series = r.stats.series,

@@ -7,6 +7,8 @@ use std::sync::atomic::AtomicU32;
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
 
+use crate::chunks::HeadChunkFiles;
+
 use crate::head::chunk::{
     FullChunk, OpenChunk, SAMPLES_PER_CHUNK, compute_chunk_end_time, range_for_timestamp,
 };
@@ -55,12 +57,18 @@ impl SeriesState {
     }
 
     /// Appends a sample that passed [`SeriesState::check`], cutting a new chunk when due.
-    /// Returns the chunk that was completed, if any, and whether the sample was taken.
-    pub fn append(&mut self, t: i64, v: f64, chunk_range: i64) -> (Option<FullChunk>, bool) {
+    /// Returns whether the sample was taken. A completed chunk goes to `files` when given.
+    pub fn append(
+        &mut self,
+        id: u64,
+        t: i64,
+        v: f64,
+        chunk_range: i64,
+        files: Option<&Mutex<HeadChunkFiles>>,
+    ) -> bool {
         if self.max_t != i64::MIN && t <= self.max_t {
-            return (None, false);
+            return false;
         }
-        let mut completed = None;
         let cut = match &self.head {
             None => true,
             Some(c) => {
@@ -75,7 +83,8 @@ impl SeriesState {
             if let Some(old) = self.head.take()
                 && old.data.num_samples() > 0
             {
-                completed = Some(old.data.freeze(old.min_t, old.max_t));
+                self.full
+                    .push(old.data.freeze(id, old.min_t, old.max_t, files));
             }
             self.head = Some(OpenChunk::new(t));
             self.next_at = range_for_timestamp(t, chunk_range);
@@ -85,10 +94,7 @@ impl SeriesState {
         head.max_t = t;
         self.max_t = t;
         self.last_value_bits = v.to_bits();
-        if let Some(c) = &completed {
-            self.full.push(c.clone());
-        }
-        (completed, true)
+        true
     }
 
     /// Drops full chunks that end before `mint`, and the open chunk too when it does.
