@@ -5,6 +5,7 @@ pub mod chunks;
 pub mod encoding;
 pub mod error;
 pub mod head;
+pub mod index;
 pub mod wal;
 
 pub use error::{DecodeError, TsdbError};

@@ -92,10 +92,11 @@ impl XorChunk {
                 dec.total
             )));
         }
-        // Until a second value is written the appender has no zero window yet (Prometheus
-        // re-opens a one-sample chunk with a zero window of 0/0, which decodes the same but
-        // differs from continuous appending; this matches continuous appending).
-        let leading = if dec.total <= 1 { 0xff } else { dec.leading };
+        // Until a value with a new zero window is written, a continuous appender has no
+        // window (0xff). Prometheus re-opens with the decoder's 0/0 window instead, which
+        // decodes the same but differs from continuous appending; this matches continuous
+        // appending byte for byte.
+        let leading = if dec.window_set { dec.leading } else { 0xff };
         Ok(Self {
             w: BitWriter::from_parts(bytes, free as u8),
             t: dec.t,
@@ -262,6 +263,8 @@ struct XorDecoder {
     t_delta: u64,
     leading: u8,
     trailing: u8,
+    /// Whether a zero window was ever read (`11` control bits).
+    window_set: bool,
 }
 
 impl XorDecoder {
@@ -279,6 +282,7 @@ impl XorDecoder {
             t_delta: 0,
             leading: 0,
             trailing: 0,
+            window_set: false,
         }
     }
 
@@ -341,6 +345,7 @@ impl XorDecoder {
             return Ok(());
         }
         if self.r.read_bit(b)? {
+            self.window_set = true;
             self.leading = self.r.read_bits(b, 5)? as u8;
             let mut sig = self.r.read_bits(b, 6)? as u8;
             if sig == 0 {

@@ -1,0 +1,203 @@
+//! Tests of the index writer, reader and matcher evaluation.
+
+use std::collections::BTreeSet;
+
+use model::{Labels, MatchOp, Matcher};
+use proptest::prelude::*;
+
+use super::*;
+use crate::chunks::ChunkMeta;
+
+fn meta(r: u64, mint: i64, maxt: i64) -> ChunkMeta {
+    ChunkMeta {
+        r#ref: r,
+        min_time: mint,
+        max_time: maxt,
+        chunk: None,
+    }
+}
+
+/// Writes `series` (sorted here) into an index in `dir`; returns the path and the series
+/// with their references in order.
+fn write_index(
+    dir: &std::path::Path,
+    mut series: Vec<(Labels, Vec<ChunkMeta>)>,
+) -> (std::path::PathBuf, Vec<(u64, Labels, Vec<ChunkMeta>)>) {
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    series.dedup_by(|a, b| a.0 == b.0);
+    let mut syms = BTreeSet::new();
+    for (l, _) in &series {
+        for p in l {
+            syms.insert(p.name.to_owned());
+            syms.insert(p.value.to_owned());
+        }
+    }
+    let path = dir.join("index");
+    let mut w = IndexWriter::create(&path).unwrap();
+    for s in &syms {
+        w.add_symbol(s).unwrap();
+    }
+    let mut out = Vec::new();
+    for (l, c) in series {
+        let id = w.add_series(&l, &c).unwrap();
+        out.push((id, l, c));
+    }
+    w.close().unwrap();
+    (path, out)
+}
+
+fn ls(pairs: &[(&str, &str)]) -> Labels {
+    Labels::from_pairs(pairs.iter().copied())
+}
+
+#[test]
+fn writer_layout_and_reader_roundtrip() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = vec![
+        (
+            ls(&[("__name__", "up"), ("job", "a")]),
+            vec![meta(8, 1000, 2000), meta(100, 2001, 5000)],
+        ),
+        (
+            ls(&[("__name__", "up"), ("job", "b")]),
+            vec![meta(300, -50, 10)],
+        ),
+        (ls(&[("__name__", "x"), ("i", "1")]), vec![]),
+    ];
+    let (path, written) = write_index(dir.path(), series);
+    let raw = std::fs::read(&path).unwrap();
+    assert_eq!(&raw[..5], [0xba, 0xaa, 0xd7, 0x00, 2]);
+    let r = IndexReader::open(&path).unwrap();
+    assert_eq!(r.toc().symbols, 5);
+    // Symbol table: len, count, then the sorted strings.
+    assert_eq!(u32::from_be_bytes(raw[9..13].try_into().unwrap()), 8);
+    assert_eq!(
+        r.symbols().unwrap(),
+        ["1", "__name__", "a", "b", "i", "job", "up", "x"]
+    );
+    for (id, l, c) in &written {
+        let (gl, gc) = r.series(*id).unwrap();
+        assert_eq!(&gl, l);
+        assert_eq!(&gc, c);
+    }
+    assert_eq!(r.label_names(), ["__name__", "i", "job"]);
+    assert_eq!(r.label_values("job"), ["a", "b"]);
+    assert!(r.label_values("nope").is_empty());
+    let ids: Vec<u64> = written.iter().map(|w| w.0).collect();
+    assert_eq!(r.all_postings().unwrap(), ids);
+    assert_eq!(r.postings("__name__", &["up"]).unwrap(), ids[..2]);
+    assert_eq!(r.postings("job", &["b", "a"]).unwrap(), ids[..2]);
+    assert!(r.postings("job", &["c"]).unwrap().is_empty());
+    assert!(r.series(1).is_err());
+}
+
+#[test]
+fn writer_rejects_disorder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = IndexWriter::create(dir.path().join("index")).unwrap();
+    w.add_symbol("b").unwrap();
+    assert!(w.add_symbol("a").is_err());
+    w.add_symbol("c").unwrap();
+    w.add_series(&ls(&[("b", "c")]), &[]).unwrap();
+    assert!(
+        w.add_series(&ls(&[("b", "b")]), &[]).is_err(),
+        "not a symbol or out of order"
+    );
+    assert!(w.add_series(&ls(&[("b", "c")]), &[]).is_err(), "duplicate");
+    assert!(w.add_series(&ls(&[("c", "c")]), &[]).is_ok());
+    assert!(
+        w.add_series(&ls(&[("c", "zz")]), &[]).is_err(),
+        "unknown symbol"
+    );
+}
+
+#[test]
+fn corrupt_index_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, written) = write_index(dir.path(), vec![(ls(&[("a", "b")]), vec![meta(8, 0, 1)])]);
+    let mut raw = std::fs::read(&path).unwrap();
+    let off = (written[0].0 * 16) as usize + 2;
+    raw[off] ^= 0xff;
+    std::fs::write(&path, &raw).unwrap();
+    let r = IndexReader::open(&path).unwrap();
+    assert!(
+        r.series(written[0].0)
+            .unwrap_err()
+            .to_string()
+            .contains("checksum")
+    );
+    let n = raw.len();
+    raw[n - 10] ^= 1;
+    std::fs::write(&path, &raw).unwrap();
+    assert!(
+        IndexReader::open(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("TOC")
+    );
+}
+
+#[test]
+fn set_operations() {
+    assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 7, 9]), [3, 7]);
+    let big: Vec<u64> = (0..1000).collect();
+    assert_eq!(intersect(&[5, 500, 2000], &big), [5, 500]);
+    assert_eq!(merge(vec![vec![1, 4], vec![2, 4, 6], vec![]]), [1, 2, 4, 6]);
+    assert_eq!(without(&[1, 2, 3, 4], &[2, 4, 5]), [1, 3]);
+    assert!(merge(vec![]).is_empty());
+}
+
+fn label_set() -> impl Strategy<Value = Labels> {
+    proptest::collection::btree_map(
+        prop_oneof![Just("a"), Just("b"), Just("c")],
+        prop_oneof![Just("x"), Just("y"), Just("xy"), Just("z")],
+        0..3,
+    )
+    .prop_map(|m| {
+        let mut pairs: Vec<(&str, &str)> = m.into_iter().collect();
+        pairs.push(("__name__", "m"));
+        Labels::from_pairs(pairs)
+    })
+}
+
+fn matcher() -> impl Strategy<Value = Matcher> {
+    let op = prop_oneof![
+        Just(MatchOp::Equal),
+        Just(MatchOp::NotEqual),
+        Just(MatchOp::RegexMatch),
+        Just(MatchOp::RegexNoMatch)
+    ];
+    let name = prop_oneof![Just("a"), Just("b"), Just("c"), Just("d")];
+    let value = prop_oneof![
+        Just(""),
+        Just("x"),
+        Just("y"),
+        Just("x|"),
+        Just("x.*"),
+        Just(".+"),
+        Just(".*"),
+        Just("x|z")
+    ];
+    (op, name, value).prop_map(|(op, n, v)| Matcher::new(op, n, v).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn matchers_select_like_prometheus(
+        sets in proptest::collection::vec(label_set(), 1..20),
+        ms in proptest::collection::vec(matcher(), 1..4),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, written) = write_index(dir.path(), sets.into_iter().map(|l| (l, vec![])).collect());
+        let r = IndexReader::open(&path).unwrap();
+        let got = postings_for_matchers(&r, &ms).unwrap();
+        // The definition: an absent label has value "", and every matcher must match.
+        let want: Vec<u64> = written
+            .iter()
+            .filter(|(_, l, _)| ms.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))))
+            .map(|(id, _, _)| *id)
+            .collect();
+        prop_assert_eq!(got, want, "matchers {:?}", ms);
+    }
+}

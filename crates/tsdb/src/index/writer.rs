@@ -1,0 +1,332 @@
+//! Writes an index file in format v2, section by section, as Prometheus's index writer does
+//! (same alignment, padding, section order and checksums).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use model::Labels;
+
+use super::{FORMAT_V2, MAGIC_INDEX, SERIES_BYTE_ALIGN, Toc};
+use crate::chunks::ChunkMeta;
+use crate::encoding::{Encbuf, crc32c};
+use crate::error::TsdbError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Symbols,
+    Series,
+}
+
+/// Writes one index file. Call [`IndexWriter::add_symbol`] for every string of every label
+/// (sorted, no duplicates), then [`IndexWriter::add_series`] for each series sorted by labels,
+/// then [`IndexWriter::close`].
+pub struct IndexWriter {
+    path: PathBuf,
+    f: BufWriter<File>,
+    pos: u64,
+    stage: Stage,
+    toc: Toc,
+    symbols: HashMap<String, u32>,
+    /// Symbol strings by index (for label index and postings writing).
+    symbol_list: Vec<String>,
+    last_series: Option<Labels>,
+    /// name symbol -> value symbol -> series references.
+    postings: HashMap<u32, HashMap<u32, Vec<u32>>>,
+    all_series: Vec<u32>,
+    buf: Encbuf,
+}
+
+impl IndexWriter {
+    /// Creates the index file at `path` and writes its header.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, TsdbError> {
+        let path = path.as_ref().to_path_buf();
+        let f = File::create(&path).map_err(|e| TsdbError::io("create", &path, e))?;
+        let mut w = Self {
+            path,
+            f: BufWriter::with_capacity(1 << 20, f),
+            pos: 0,
+            stage: Stage::Symbols,
+            toc: Toc::default(),
+            symbols: HashMap::new(),
+            symbol_list: Vec::new(),
+            last_series: None,
+            postings: HashMap::new(),
+            all_series: Vec::new(),
+            buf: Encbuf::new(),
+        };
+        let mut h = Vec::with_capacity(5);
+        h.extend_from_slice(&MAGIC_INDEX.to_be_bytes());
+        h.push(FORMAT_V2);
+        w.write(&h)?;
+        w.toc.symbols = w.pos;
+        // Placeholders for length and count, filled in when the symbols are finished.
+        w.write(&[0; 8])?;
+        Ok(w)
+    }
+
+    fn write(&mut self, b: &[u8]) -> Result<(), TsdbError> {
+        self.f
+            .write_all(b)
+            .map_err(|e| TsdbError::io("write", &self.path, e))?;
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    fn write_at(&mut self, b: &[u8], pos: u64) -> Result<(), TsdbError> {
+        let io = |e| TsdbError::io("write", &self.path, e);
+        self.f.flush().map_err(io)?;
+        let file = self.f.get_mut();
+        file.seek(SeekFrom::Start(pos)).map_err(io)?;
+        file.write_all(b).map_err(io)?;
+        file.seek(SeekFrom::Start(self.pos)).map_err(io)?;
+        Ok(())
+    }
+
+    fn add_padding(&mut self, align: u64) -> Result<(), TsdbError> {
+        let p = self.pos % align;
+        if p != 0 {
+            let zeros = vec![0u8; (align - p) as usize];
+            self.write(&zeros)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the next symbol; symbols must be added in strictly increasing order.
+    ///
+    /// # Errors
+    /// [`TsdbError::OutOfOrder`] when not after the previous symbol, or after series were added.
+    pub fn add_symbol(&mut self, sym: &str) -> Result<(), TsdbError> {
+        if self.stage != Stage::Symbols {
+            return Err(TsdbError::OutOfOrder(format!(
+                "symbol {sym:?} added after series"
+            )));
+        }
+        if self
+            .symbol_list
+            .last()
+            .is_some_and(|last| sym <= last.as_str())
+        {
+            return Err(TsdbError::OutOfOrder(format!(
+                "symbol {sym:?} out-of-order"
+            )));
+        }
+        self.buf.reset();
+        self.buf.put_uvarint_str(sym);
+        let b = std::mem::take(&mut self.buf);
+        self.write(b.get())?;
+        self.buf = b;
+        self.symbols
+            .insert(sym.to_owned(), self.symbol_list.len() as u32);
+        self.symbol_list.push(sym.to_owned());
+        Ok(())
+    }
+
+    fn finish_symbols(&mut self) -> Result<(), TsdbError> {
+        let len = self.pos - self.toc.symbols - 4;
+        let len = u32::try_from(len)
+            .map_err(|_| TsdbError::Chunk(format!("symbol table size exceeds 4 GiB: {len}")))?;
+        let mut head = Vec::with_capacity(8);
+        head.extend_from_slice(&len.to_be_bytes());
+        head.extend_from_slice(&(self.symbol_list.len() as u32).to_be_bytes());
+        self.write_at(&head, self.toc.symbols)?;
+        // The checksum covers the count and the entries: recompute it from the strings.
+        let mut body = Encbuf::with_capacity(len as usize);
+        body.put_be32(self.symbol_list.len() as u32);
+        for s in &self.symbol_list {
+            body.put_uvarint_str(s);
+        }
+        let crc = crc32c(body.get());
+        self.write(&crc.to_be_bytes())?;
+        self.stage = Stage::Series;
+        self.toc.series = self.pos;
+        Ok(())
+    }
+
+    fn symbol(&self, s: &str) -> Result<u32, TsdbError> {
+        self.symbols
+            .get(s)
+            .copied()
+            .ok_or_else(|| TsdbError::Chunk(format!("symbol entry for {s:?} does not exist")))
+    }
+
+    /// Adds a series with its chunks (references already assigned); series must be added in
+    /// increasing label order.
+    ///
+    /// # Errors
+    /// [`TsdbError::OutOfOrder`] for unsorted series, a label string that is not a symbol, I/O.
+    pub fn add_series(&mut self, labels: &Labels, chunks: &[ChunkMeta]) -> Result<u64, TsdbError> {
+        if self.stage == Stage::Symbols {
+            self.finish_symbols()?;
+        }
+        if self.last_series.as_ref().is_some_and(|last| labels <= last) {
+            return Err(TsdbError::OutOfOrder(format!(
+                "out-of-order series added with label set \"{labels}\""
+            )));
+        }
+        self.add_padding(SERIES_BYTE_ALIGN)?;
+        let id64 = self.pos / SERIES_BYTE_ALIGN;
+        let id = u32::try_from(id64)
+            .map_err(|_| TsdbError::Chunk(format!("series offset {} exceeds 4 bytes", self.pos)))?;
+        let mut b = Encbuf::with_capacity(64);
+        b.put_uvarint(labels.len() as u64);
+        for l in labels {
+            let n = self.symbol(l.name)?;
+            let v = self.symbol(l.value)?;
+            b.put_uvarint(u64::from(n));
+            b.put_uvarint(u64::from(v));
+            self.postings
+                .entry(n)
+                .or_default()
+                .entry(v)
+                .or_default()
+                .push(id);
+        }
+        b.put_uvarint(chunks.len() as u64);
+        if let Some(first) = chunks.first() {
+            b.put_varint(first.min_time);
+            b.put_uvarint(first.max_time.wrapping_sub(first.min_time) as u64);
+            b.put_uvarint(first.r#ref);
+            let mut t0 = first.max_time;
+            let mut ref0 = first.r#ref as i64;
+            for c in &chunks[1..] {
+                b.put_uvarint(c.min_time.wrapping_sub(t0) as u64);
+                b.put_uvarint(c.max_time.wrapping_sub(c.min_time) as u64);
+                t0 = c.max_time;
+                b.put_varint((c.r#ref as i64).wrapping_sub(ref0));
+                ref0 = c.r#ref as i64;
+            }
+        }
+        let mut out = Encbuf::with_capacity(b.len() + 10);
+        out.put_uvarint(b.len() as u64);
+        out.put_bytes(b.get());
+        out.put_be32(crc32c(b.get()));
+        self.write(out.get())?;
+        self.all_series.push(id);
+        self.last_series = Some(labels.clone());
+        Ok(id64)
+    }
+
+    /// Writes label indices, postings, the offset tables and the TOC, then syncs the file.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn close(mut self) -> Result<(), TsdbError> {
+        if self.stage == Stage::Symbols {
+            self.finish_symbols()?;
+        }
+        let mut names: Vec<u32> = self.postings.keys().copied().collect();
+        names.sort_unstable();
+        let mut values_of: Vec<(u32, Vec<u32>)> = Vec::with_capacity(names.len());
+        for &n in &names {
+            let mut vs: Vec<u32> = self.postings[&n].keys().copied().collect();
+            vs.sort_unstable();
+            values_of.push((n, vs));
+        }
+
+        // Label indices: one per label name, values as symbol references.
+        self.toc.label_indices = self.pos;
+        let mut label_index_offsets = Vec::with_capacity(names.len());
+        for (n, vs) in &values_of {
+            self.add_padding(4)?;
+            label_index_offsets.push((*n, self.pos));
+            let mut body = Encbuf::with_capacity(8 + 4 * vs.len());
+            body.put_be32(1);
+            body.put_be32(vs.len() as u32);
+            for v in vs {
+                body.put_be32(*v);
+            }
+            self.write_section(body.get())?;
+        }
+
+        // Postings: all series first (under the empty label pair), then by name and value.
+        self.toc.postings = self.pos;
+        self.add_padding(4)?;
+        let mut postings_offsets: Vec<(u32, u32, u64)> = Vec::new();
+        let all = std::mem::take(&mut self.all_series);
+        postings_offsets.push((u32::MAX, u32::MAX, self.pos));
+        self.write_postings(&all)?;
+        for (n, vs) in &values_of {
+            for v in vs {
+                self.add_padding(4)?;
+                postings_offsets.push((*n, *v, self.pos));
+                let list = std::mem::take(
+                    self.postings
+                        .get_mut(n)
+                        .and_then(|m| m.get_mut(v))
+                        .expect("listed"),
+                );
+                self.write_postings(&list)?;
+            }
+        }
+
+        // Label offset table.
+        self.toc.label_indices_table = self.pos;
+        let mut body = Encbuf::new();
+        body.put_be32(label_index_offsets.len() as u32);
+        for (n, off) in &label_index_offsets {
+            body.put_uvarint(1);
+            body.put_uvarint_str(&self.symbol_list[*n as usize]);
+            body.put_uvarint(*off);
+        }
+        self.write_section(body.get())?;
+
+        // Postings offset table.
+        self.toc.postings_table = self.pos;
+        let mut body = Encbuf::new();
+        body.put_be32(postings_offsets.len() as u32);
+        for (n, v, off) in &postings_offsets {
+            body.put_uvarint(2);
+            let name = if *n == u32::MAX {
+                ""
+            } else {
+                &self.symbol_list[*n as usize]
+            };
+            let value = if *v == u32::MAX {
+                ""
+            } else {
+                &self.symbol_list[*v as usize]
+            };
+            body.put_uvarint_str(name);
+            body.put_uvarint_str(value);
+            body.put_uvarint(*off);
+        }
+        self.write_section(body.get())?;
+
+        let toc = self.toc.encode();
+        self.write(&toc)?;
+        let io = |e| TsdbError::io("write", &self.path, e);
+        self.f.flush().map_err(io)?;
+        self.f
+            .get_ref()
+            .sync_all()
+            .map_err(|e| TsdbError::io("fsync", &self.path, e))?;
+        Ok(())
+    }
+
+    /// Writes `len(4) | body | crc32c(body)`.
+    fn write_section(&mut self, body: &[u8]) -> Result<(), TsdbError> {
+        let len = u32::try_from(body.len()).map_err(|_| {
+            TsdbError::Chunk(format!(
+                "index section of {} bytes exceeds 4 bytes",
+                body.len()
+            ))
+        })?;
+        self.write(&len.to_be_bytes())?;
+        self.write(body)?;
+        self.write(&crc32c(body).to_be_bytes())
+    }
+
+    fn write_postings(&mut self, refs: &[u32]) -> Result<(), TsdbError> {
+        let mut body = Encbuf::with_capacity(4 + 4 * refs.len());
+        body.put_be32(refs.len() as u32);
+        for r in refs {
+            body.put_be32(*r);
+        }
+        self.write_section(body.get())
+    }
+}
