@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod memory;
+pub mod merge;
 pub mod series;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use model::{Labels, Matcher, Sample, Timestamp};
 
 pub use error::StorageError;
+pub use merge::MergeQuerier;
 pub use series::{ListSeries, Series, SeriesSet, SampleIterator, ValueType, VecSeriesSet};
 
 /// A reference to a series in an appender's storage; 0 means "unknown: look it up by labels".

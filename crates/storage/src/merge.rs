@@ -1,0 +1,297 @@
+//! A querier over several queriers (blocks and head, local and remote): their series sets are
+//! merged by labels, and the samples of a series present in several are merged by timestamp,
+//! identical timestamps deduplicated (the first querier's sample wins).
+
+use std::cmp::Ordering;
+use std::iter::Peekable;
+
+use model::{FloatHistogram, Histogram, Labels, Matcher, Timestamp};
+
+use crate::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType};
+
+/// Merges the results of several queriers.
+pub struct MergeQuerier {
+    queriers: Vec<Box<dyn Querier>>,
+}
+
+impl MergeQuerier {
+    /// A querier over `queriers`; on duplicate timestamps the earlier querier's sample wins.
+    #[must_use]
+    pub fn new(queriers: Vec<Box<dyn Querier>>) -> Self {
+        Self { queriers }
+    }
+}
+
+fn union_sorted(lists: Vec<Vec<String>>) -> Vec<String> {
+    let mut all: Vec<String> = lists.into_iter().flatten().collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+impl Querier for MergeQuerier {
+    fn select(
+        &self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<Box<dyn SeriesSet>, StorageError> {
+        if self.queriers.len() == 1 {
+            return self.queriers[0].select(sorted, hints, matchers);
+        }
+        let mut sets = Vec::with_capacity(self.queriers.len());
+        for q in &self.queriers {
+            // Merging needs every input sorted by labels.
+            sets.push(q.select(true, hints, matchers)?.peekable());
+        }
+        Ok(Box::new(MergeSeriesSet {
+            sets,
+            warnings: Vec::new(),
+        }))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut lists = Vec::new();
+        for q in &self.queriers {
+            lists.push(q.label_values(name, matchers)?);
+        }
+        Ok(union_sorted(lists))
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut lists = Vec::new();
+        for q in &self.queriers {
+            lists.push(q.label_names(matchers)?);
+        }
+        Ok(union_sorted(lists))
+    }
+}
+
+/// The k-way merge of sorted series sets.
+pub struct MergeSeriesSet {
+    sets: Vec<Peekable<Box<dyn SeriesSet>>>,
+    warnings: Vec<String>,
+}
+
+impl MergeSeriesSet {
+    /// Merges `sets`, each sorted by labels.
+    #[must_use]
+    pub fn new(sets: Vec<Box<dyn SeriesSet>>) -> Self {
+        Self {
+            sets: sets.into_iter().map(Iterator::peekable).collect(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl Iterator for MergeSeriesSet {
+    type Item = Result<Box<dyn Series>, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Errors come first, as soon as any input reports one.
+        let mut smallest: Option<Labels> = None;
+        for set in &mut self.sets {
+            match set.peek() {
+                None => {}
+                Some(Err(_)) => return set.next(),
+                Some(Ok(s))
+                    if smallest
+                        .as_ref()
+                        .is_none_or(|m| s.labels().cmp(m) == Ordering::Less) =>
+                {
+                    smallest = Some(s.labels().clone());
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+        let labels = smallest?;
+        let mut parts: Vec<Box<dyn Series>> = Vec::new();
+        for set in &mut self.sets {
+            if matches!(set.peek(), Some(Ok(s)) if *s.labels() == labels)
+                && let Some(Ok(s)) = set.next()
+            {
+                parts.push(s);
+            }
+        }
+        if parts.len() == 1 {
+            return parts.pop().map(Ok);
+        }
+        Some(Ok(Box::new(MergedSeries { labels, parts })))
+    }
+}
+
+impl SeriesSet for MergeSeriesSet {
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+}
+
+/// A series present in several inputs.
+struct MergedSeries {
+    labels: Labels,
+    parts: Vec<Box<dyn Series>>,
+}
+
+impl Series for MergedSeries {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn iter(&self) -> Box<dyn SampleIterator + '_> {
+        Box::new(MergeIterator::new(
+            self.parts.iter().map(|p| p.iter()).collect(),
+        ))
+    }
+}
+
+/// Merges sample iterators by timestamp; on equal timestamps the earliest iterator wins and
+/// the others skip theirs.
+pub struct MergeIterator<'a> {
+    its: Vec<Box<dyn SampleIterator + 'a>>,
+    cur: Option<usize>,
+    started: bool,
+}
+
+impl<'a> MergeIterator<'a> {
+    /// Merges `its` (each in timestamp order).
+    #[must_use]
+    pub fn new(its: Vec<Box<dyn SampleIterator + 'a>>) -> Self {
+        Self {
+            its,
+            cur: None,
+            started: false,
+        }
+    }
+
+    fn pick(&mut self) -> ValueType {
+        self.cur = None;
+        let mut best: Option<(usize, Timestamp)> = None;
+        for (i, it) in self.its.iter().enumerate() {
+            if it.current() == ValueType::None {
+                continue;
+            }
+            let t = it.at_t();
+            if best.is_none_or(|(_, bt)| t < bt) {
+                best = Some((i, t));
+            }
+        }
+        self.cur = best.map(|(i, _)| i);
+        self.current()
+    }
+}
+
+impl SampleIterator for MergeIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        if !self.started {
+            self.started = true;
+            for it in &mut self.its {
+                it.next();
+            }
+            return self.pick();
+        }
+        let Some(c) = self.cur else {
+            return ValueType::None;
+        };
+        let t = self.its[c].at_t();
+        for it in &mut self.its {
+            if it.current() != ValueType::None && it.at_t() == t {
+                it.next();
+            }
+        }
+        self.pick()
+    }
+
+    fn seek(&mut self, t: Timestamp) -> ValueType {
+        if self.started && self.cur.is_some() && self.at_t() >= t {
+            return self.current();
+        }
+        if self.started && self.cur.is_none() {
+            return ValueType::None;
+        }
+        self.started = true;
+        for it in &mut self.its {
+            it.seek(t);
+        }
+        self.pick()
+    }
+
+    fn current(&self) -> ValueType {
+        self.cur.map_or(ValueType::None, |c| self.its[c].current())
+    }
+
+    fn at(&self) -> (Timestamp, f64) {
+        self.its[self.cur.expect("positioned")].at()
+    }
+
+    fn at_histogram(&self) -> (Timestamp, Histogram) {
+        self.its[self.cur.expect("positioned")].at_histogram()
+    }
+
+    fn at_float_histogram(&self) -> (Timestamp, FloatHistogram) {
+        self.its[self.cur.expect("positioned")].at_float_histogram()
+    }
+
+    fn at_t(&self) -> Timestamp {
+        self.its[self.cur.expect("positioned")].at_t()
+    }
+
+    fn err(&self) -> Option<&StorageError> {
+        self.its.iter().find_map(|it| it.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ListSeries, VecSeriesSet};
+    use model::{Sample, labels};
+
+    fn list(name: &str, samples: &[(i64, f64)]) -> Box<dyn Series> {
+        Box::new(ListSeries::new(
+            labels!("__name__" => name),
+            samples
+                .iter()
+                .map(|&(t, v)| (t, Sample::Float(v)))
+                .collect(),
+        ))
+    }
+
+    fn collect(it: &mut dyn SampleIterator) -> Vec<(i64, f64)> {
+        let mut out = Vec::new();
+        while it.next() == ValueType::Float {
+            out.push(it.at());
+        }
+        out
+    }
+
+    #[test]
+    fn merges_sets_and_deduplicates_timestamps() {
+        let a: Box<dyn SeriesSet> = Box::new(VecSeriesSet::new(vec![
+            list("a", &[(1, 1.0), (3, 3.0)]),
+            list("c", &[(1, 1.0)]),
+        ]));
+        let b: Box<dyn SeriesSet> = Box::new(VecSeriesSet::new(vec![
+            list("a", &[(2, 2.0), (3, 30.0), (4, 4.0)]),
+            list("b", &[(5, 5.0)]),
+        ]));
+        let set = MergeSeriesSet::new(vec![a, b]);
+        let series: Vec<Box<dyn Series>> = set.map(Result::unwrap).collect();
+        let names: Vec<&str> = series
+            .iter()
+            .map(|s| s.labels().metric_name().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        let mut it = series[0].iter();
+        assert_eq!(
+            collect(&mut *it),
+            vec![(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]
+        );
+        let mut it = series[0].iter();
+        assert_eq!(it.seek(3), ValueType::Float);
+        assert_eq!(it.at(), (3, 3.0));
+        assert_eq!(it.seek(1), ValueType::Float, "seek does not go back");
+        assert_eq!(it.next(), ValueType::Float);
+        assert_eq!(it.at(), (4, 4.0));
+        assert_eq!(it.next(), ValueType::None);
+    }
+}
