@@ -6,6 +6,7 @@ pub mod encoding;
 pub mod error;
 pub mod head;
 pub mod index;
+pub mod tombstones;
 pub mod wal;
 
 pub use error::{DecodeError, TsdbError};
