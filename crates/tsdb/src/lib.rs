@@ -2,6 +2,7 @@
 
 pub mod chunkenc;
 pub mod chunks;
+pub mod db;
 pub mod encoding;
 pub mod error;
 pub mod head;
@@ -9,4 +10,5 @@ pub mod index;
 pub mod tombstones;
 pub mod wal;
 
+pub use db::{Db, DbOptions};
 pub use error::{DecodeError, TsdbError};
