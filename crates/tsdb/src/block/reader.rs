@@ -1,0 +1,374 @@
+//! Opens a block directory and reads it through [`storage::Querier`]: series selected by
+//! matchers from the index, samples decoded from the mmapped chunks, clipped to the querier's
+//! time range, with tombstones applied.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use model::{Labels, Matcher, Timestamp};
+use storage::{
+    Querier, Queryable, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType,
+};
+
+use super::meta::BlockMeta;
+use crate::chunkenc::{Encoding, XorIterator};
+use crate::chunks::{ChunkMeta, SegmentReader};
+use crate::error::TsdbError;
+use crate::index::{IndexReader, postings_for_matchers};
+use crate::tombstones::{Interval, Tombstones, is_deleted};
+
+struct Inner {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: SegmentReader,
+    tombstones: Tombstones,
+}
+
+/// An open, immutable block. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct BlockReader {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for BlockReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockReader")
+            .field("dir", &self.inner.dir)
+            .field("meta", &self.inner.meta)
+            .finish()
+    }
+}
+
+impl BlockReader {
+    /// Opens the block in `dir`: reads meta.json and tombstones, maps index and chunks.
+    ///
+    /// # Errors
+    /// Missing or corrupt files.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, TsdbError> {
+        let dir = dir.as_ref().to_path_buf();
+        let meta = BlockMeta::read(&dir)?;
+        let index = IndexReader::open(dir.join("index"))?;
+        let chunks = SegmentReader::open(dir.join("chunks"))?;
+        let tombstones = Tombstones::read(&dir)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                dir,
+                meta,
+                index,
+                chunks,
+                tombstones,
+            }),
+        })
+    }
+
+    /// The block's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The block's metadata.
+    #[must_use]
+    pub fn meta(&self) -> &BlockMeta {
+        &self.inner.meta
+    }
+
+    /// The block's index.
+    #[must_use]
+    pub fn index(&self) -> &IndexReader {
+        &self.inner.index
+    }
+
+    /// The block's chunk files.
+    #[must_use]
+    pub fn chunks(&self) -> &SegmentReader {
+        &self.inner.chunks
+    }
+
+    /// The block's tombstones.
+    #[must_use]
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.inner.tombstones
+    }
+
+    /// Bytes of index and chunks.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.inner.index.size() + self.inner.chunks.size()
+    }
+
+    /// A querier over samples with `mint <= t <= maxt`.
+    #[must_use]
+    pub fn block_querier(&self, mint: Timestamp, maxt: Timestamp) -> BlockQuerier {
+        BlockQuerier {
+            inner: Arc::clone(&self.inner),
+            mint,
+            maxt,
+        }
+    }
+}
+
+impl Queryable for BlockReader {
+    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier>, StorageError> {
+        Ok(Box::new(self.block_querier(mint, maxt)))
+    }
+}
+
+/// Reads one block over a fixed time range.
+pub struct BlockQuerier {
+    inner: Arc<Inner>,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+impl BlockQuerier {
+    fn postings(&self, matchers: &[Matcher]) -> Result<Vec<u64>, TsdbError> {
+        if matchers.is_empty() {
+            return self.inner.index.all_postings();
+        }
+        postings_for_matchers(&self.inner.index, matchers)
+    }
+}
+
+impl Querier for BlockQuerier {
+    fn select(
+        &self,
+        _sorted: bool,
+        _hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<Box<dyn SeriesSet>, StorageError> {
+        // Series references follow label order, so the set is always sorted.
+        let postings = postings_for_matchers(&self.inner.index, matchers)?;
+        Ok(Box::new(BlockSeriesSet {
+            inner: Arc::clone(&self.inner),
+            postings: postings.into_iter(),
+            mint: self.mint,
+            maxt: self.maxt,
+        }))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() {
+            return Ok(self.inner.index.label_values(name));
+        }
+        let mut out = std::collections::BTreeSet::new();
+        for r in self.postings(matchers)? {
+            let (labels, _) = self.inner.index.series(r)?;
+            if let Some(v) = labels.get(name) {
+                out.insert(v.to_owned());
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() {
+            return Ok(self.inner.index.label_names().to_vec());
+        }
+        let mut out = std::collections::BTreeSet::new();
+        for r in self.postings(matchers)? {
+            let (labels, _) = self.inner.index.series(r)?;
+            for l in &labels {
+                out.insert(l.name.to_owned());
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+}
+
+/// The series a [`BlockQuerier`] selected, decoded one at a time.
+struct BlockSeriesSet {
+    inner: Arc<Inner>,
+    postings: std::vec::IntoIter<u64>,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+impl Iterator for BlockSeriesSet {
+    type Item = Result<Box<dyn Series>, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for r in self.postings.by_ref() {
+            let (labels, mut chunks) = match self.inner.index.series(r) {
+                Ok(s) => s,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let deleted = self.inner.tombstones.get(r).to_vec();
+            chunks.retain(|c| {
+                c.max_time >= self.mint
+                    && c.min_time <= self.maxt
+                    && !deleted
+                        .iter()
+                        .any(|iv| iv.mint <= c.min_time && c.max_time <= iv.maxt)
+            });
+            if chunks.is_empty() {
+                continue;
+            }
+            return Some(Ok(Box::new(BlockSeries {
+                inner: Arc::clone(&self.inner),
+                labels,
+                chunks,
+                mint: self.mint,
+                maxt: self.maxt,
+                deleted,
+            })));
+        }
+        None
+    }
+}
+
+impl SeriesSet for BlockSeriesSet {}
+
+/// One series of a block, clipped to the querier's range.
+struct BlockSeries {
+    inner: Arc<Inner>,
+    labels: Labels,
+    chunks: Vec<ChunkMeta>,
+    mint: Timestamp,
+    maxt: Timestamp,
+    deleted: Vec<Interval>,
+}
+
+impl Series for BlockSeries {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn iter(&self) -> Box<dyn SampleIterator + '_> {
+        Box::new(BlockSeriesIterator {
+            s: self,
+            next_chunk: 0,
+            cur: None,
+            vt: ValueType::None,
+            err: None,
+        })
+    }
+}
+
+/// Iterates the samples of a [`BlockSeries`] chunk after chunk.
+struct BlockSeriesIterator<'a> {
+    s: &'a BlockSeries,
+    next_chunk: usize,
+    cur: Option<XorIterator<&'a [u8]>>,
+    vt: ValueType,
+    err: Option<StorageError>,
+}
+
+impl<'a> BlockSeriesIterator<'a> {
+    /// Opens the next chunk; false when there is none (or on error).
+    fn open_next_chunk(&mut self) -> bool {
+        let Some(meta) = self.s.chunks.get(self.next_chunk) else {
+            return false;
+        };
+        self.next_chunk += 1;
+        match self.s.inner.chunks.chunk(meta.r#ref) {
+            Ok((Encoding::Xor, data)) => {
+                self.cur = Some(XorIterator::new(data));
+                true
+            }
+            Ok((enc, _)) => {
+                self.err = Some(StorageError::Other(format!(
+                    "unsupported chunk encoding {enc}"
+                )));
+                false
+            }
+            Err(e) => {
+                self.err = Some(e.into());
+                false
+            }
+        }
+    }
+
+    fn finish(&mut self) -> ValueType {
+        self.cur = None;
+        self.next_chunk = self.s.chunks.len();
+        self.vt = ValueType::None;
+        ValueType::None
+    }
+}
+
+impl SampleIterator for BlockSeriesIterator<'_> {
+    fn next(&mut self) -> ValueType {
+        if self.err.is_some() {
+            return ValueType::None;
+        }
+        loop {
+            let Some(cur) = self.cur.as_mut() else {
+                if !self.open_next_chunk() {
+                    return self.finish();
+                }
+                continue;
+            };
+            match cur.next() {
+                ValueType::None => {
+                    if let Some(e) = cur.err() {
+                        self.err = Some(StorageError::Corruption {
+                            file: self.s.inner.dir.display().to_string(),
+                            reason: format!("series {}: {e}", self.s.labels),
+                        });
+                        return self.finish();
+                    }
+                    self.cur = None;
+                }
+                vt => {
+                    let t = cur.at_t();
+                    if t < self.s.mint || is_deleted(t, &self.s.deleted) {
+                        continue;
+                    }
+                    if t > self.s.maxt {
+                        return self.finish();
+                    }
+                    self.vt = vt;
+                    return vt;
+                }
+            }
+        }
+    }
+
+    fn seek(&mut self, t: Timestamp) -> ValueType {
+        if self.vt != ValueType::None && self.at_t() >= t {
+            return self.vt;
+        }
+        if self.vt == ValueType::None
+            && self.cur.is_none()
+            && self.next_chunk >= self.s.chunks.len()
+        {
+            return ValueType::None;
+        }
+        // Skip whole chunks that end before t.
+        let cur_ends_before = self.cur.is_none()
+            || self.next_chunk == 0
+            || self.s.chunks[self.next_chunk - 1].max_time < t;
+        if cur_ends_before {
+            while self.next_chunk < self.s.chunks.len()
+                && self.s.chunks[self.next_chunk].max_time < t
+            {
+                self.next_chunk += 1;
+            }
+            self.cur = None;
+        }
+        loop {
+            let vt = self.next();
+            if vt == ValueType::None || self.at_t() >= t {
+                return vt;
+            }
+        }
+    }
+
+    fn current(&self) -> ValueType {
+        self.vt
+    }
+
+    fn at(&self) -> (Timestamp, f64) {
+        self.cur.as_ref().map_or((0, 0.0), SampleIterator::at)
+    }
+
+    fn at_t(&self) -> Timestamp {
+        self.cur.as_ref().map_or(0, SampleIterator::at_t)
+    }
+
+    fn err(&self) -> Option<&StorageError> {
+        self.err.as_ref()
+    }
+}

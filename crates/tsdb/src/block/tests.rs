@@ -1,0 +1,174 @@
+//! Tests of block writing and reading.
+
+use model::{Labels, MatchOp, Matcher, STALE_NAN};
+use storage::{Querier, ValueType};
+
+use super::*;
+use crate::tombstones::{Interval, Tombstones};
+
+fn ls(pairs: &[(&str, &str)]) -> Labels {
+    Labels::from_pairs(pairs.iter().copied())
+}
+
+fn samples(n: i64, start: i64, step: i64) -> Vec<(i64, f64)> {
+    (0..n).map(|i| (start + i * step, i as f64)).collect()
+}
+
+fn collect(q: &dyn Querier, ms: &[Matcher]) -> Vec<(String, Vec<(i64, u64)>)> {
+    let mut out = Vec::new();
+    for s in q.select(true, None, ms).unwrap() {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() == ValueType::Float {
+            let (t, x) = it.at();
+            v.push((t, x.to_bits()));
+        }
+        assert!(it.err().is_none());
+        out.push((s.labels().to_string(), v));
+    }
+    out
+}
+
+#[test]
+fn write_then_read_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::new(dir.path());
+    let a = samples(300, 1000, 15_000);
+    let mut b = samples(5, 0, 10);
+    b[4].1 = STALE_NAN;
+    w.add_series(ls(&[("__name__", "up"), ("job", "b")]), &b)
+        .unwrap();
+    w.add_series(ls(&[("__name__", "up"), ("job", "a")]), &a)
+        .unwrap();
+    w.add_series(ls(&[("__name__", "empty")]), &[]).unwrap();
+    let ulid = w.ulid();
+    let meta = w.write().unwrap();
+    assert_eq!(meta.ulid, ulid);
+    assert_eq!((meta.min_time, meta.max_time), (0, 1000 + 299 * 15_000 + 1));
+    assert_eq!(meta.stats.num_series, 2);
+    assert_eq!(meta.stats.num_samples, 305);
+    assert_eq!(meta.stats.num_chunks, 3 + 1, "300 samples cut at 120");
+    let bdir = dir.path().join(ulid.to_string());
+    for f in ["meta.json", "index", "chunks/000001", "tombstones"] {
+        assert!(bdir.join(f).exists(), "{f}");
+    }
+    assert!(
+        !dir.path()
+            .join(format!("{ulid}{TMP_FOR_CREATION_SUFFIX}"))
+            .exists()
+    );
+
+    let r = BlockReader::open(&bdir).unwrap();
+    assert_eq!(r.meta(), &meta);
+    let q = r.block_querier(i64::MIN, i64::MAX);
+    let got = collect(&q, &[Matcher::equal("__name__", "up")]);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, "{__name__=\"up\", job=\"a\"}");
+    assert_eq!(
+        got[0].1,
+        a.iter().map(|&(t, v)| (t, v.to_bits())).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got[1].1,
+        b.iter().map(|&(t, v)| (t, v.to_bits())).collect::<Vec<_>>()
+    );
+    assert_eq!(q.label_names(&[]).unwrap(), ["__name__", "job"]);
+    assert_eq!(q.label_values("job", &[]).unwrap(), ["a", "b"]);
+    let re = Matcher::new(MatchOp::RegexMatch, "job", "b|c").unwrap();
+    assert_eq!(
+        q.label_values("job", std::slice::from_ref(&re)).unwrap(),
+        ["b"]
+    );
+    assert_eq!(
+        q.label_names(&[Matcher::equal("job", "zzz")]).unwrap(),
+        Vec::<String>::new()
+    );
+    assert!(collect(&q, &[Matcher::equal("job", "zzz")]).is_empty());
+}
+
+#[test]
+fn time_range_clipping_and_seek() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::new(dir.path()).with_samples_per_chunk(10);
+    let a = samples(100, 0, 10);
+    w.add_series(ls(&[("__name__", "m")]), &a).unwrap();
+    let meta = w.write().unwrap();
+    let r = BlockReader::open(dir.path().join(meta.ulid.to_string())).unwrap();
+    let q = r.block_querier(255, 600);
+    let got = collect(&q, &[Matcher::equal("__name__", "m")]);
+    let ts: Vec<i64> = got[0].1.iter().map(|x| x.0).collect();
+    assert_eq!(ts, (26..=60).map(|i| i * 10).collect::<Vec<_>>());
+    // A range between the samples of one chunk still returns the series, without samples.
+    let q = r.block_querier(5001, 5002);
+    assert!(
+        collect(&q, &[Matcher::equal("__name__", "m")]).is_empty(),
+        "no chunk overlaps"
+    );
+    let q = r.block_querier(i64::MIN, i64::MAX);
+    let set: Vec<_> = q
+        .select(true, None, &[Matcher::equal("__name__", "m")])
+        .unwrap()
+        .collect();
+    let s = set[0].as_ref().unwrap();
+    let mut it = s.iter();
+    assert_eq!(it.seek(455), ValueType::Float);
+    assert_eq!(it.at(), (460, 46.0));
+    assert_eq!(it.seek(100), ValueType::Float, "never backwards");
+    assert_eq!(it.at_t(), 460);
+    assert_eq!(it.seek(461), ValueType::Float);
+    assert_eq!(it.at_t(), 470);
+    assert_eq!(it.seek(990), ValueType::Float);
+    assert_eq!(it.seek(991), ValueType::None);
+    assert_eq!(it.next(), ValueType::None);
+}
+
+#[test]
+fn tombstones_hide_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = Tombstones::new();
+    // The only series gets reference 2: header (5) + symbols (8 + 9 + 2 + 4) = 28, padded to 32.
+    t.add_interval(2, Interval { mint: 20, maxt: 49 });
+    t.add_interval(
+        2,
+        Interval {
+            mint: 90,
+            maxt: 1000,
+        },
+    );
+    let mut w = BlockWriter::new(dir.path())
+        .with_tombstones(t)
+        .with_samples_per_chunk(3);
+    w.add_series(ls(&[("__name__", "m")]), &samples(10, 0, 10))
+        .unwrap();
+    let meta = w.write().unwrap();
+    assert_eq!(meta.stats.num_tombstones, 2);
+    let r = BlockReader::open(dir.path().join(meta.ulid.to_string())).unwrap();
+    assert_eq!(r.index().all_postings().unwrap(), [2]);
+    let got = collect(
+        &r.block_querier(0, 1000),
+        &[Matcher::equal("__name__", "m")],
+    );
+    let ts: Vec<i64> = got[0].1.iter().map(|x| x.0).collect();
+    assert_eq!(ts, [0, 10, 50, 60, 70, 80]);
+}
+
+#[test]
+fn writer_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::new(dir.path());
+    assert!(
+        w.add_series(ls(&[("a", "b")]), &[(10, 1.0), (10, 2.0)])
+            .is_err()
+    );
+    w.add_series(ls(&[("a", "b")]), &[(10, 1.0)]).unwrap();
+    w.add_series(ls(&[("a", "b")]), &[(20, 1.0)]).unwrap();
+    let ulid = w.ulid();
+    assert!(w.write().is_err(), "duplicate series");
+    assert!(!dir.path().join(ulid.to_string()).exists());
+    assert!(
+        !dir.path()
+            .join(format!("{ulid}{TMP_FOR_CREATION_SUFFIX}"))
+            .exists()
+    );
+}
