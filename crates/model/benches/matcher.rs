@@ -1,0 +1,3 @@
+//! Benchmarks of `FastRegex` fast paths against the plain compiled regex.
+
+fn main() {}

@@ -1,0 +1,242 @@
+//! Go RE2 semantics of Prometheus regular expressions: a table of (pattern, input, expected)
+//! cases and of patterns Go refuses, checked through `FastRegex`, the plain compiled regex and
+//! `Matcher`.
+
+use firewatch_model::matcher::FastRegex;
+use firewatch_model::regex::{compile, translate};
+use firewatch_model::{MatchOp, Matcher};
+
+/// (pattern, input, whether Go's `^(?s:pattern)$` matches).
+const CASES: &[(&str, &str, bool)] = &[
+    // Anchoring: the whole value must match.
+    ("foo", "foo", true),
+    ("foo", "foobar", false),
+    ("foo", "xfoo", false),
+    ("foo|bar", "bar", true),
+    ("foo|bar", "foobar", false),
+    ("a)|(b", "a", true),
+    ("", "", true),
+    ("", "x", false),
+    // `.` matches a newline; `(?-s)` switches that off.
+    (".", "\n", true),
+    ("a.b", "a\nb", true),
+    (".*", "", true),
+    (".*", "line1\nline2", true),
+    (".+", "", false),
+    (".+", "\n", true),
+    ("(?-s).", "\n", false),
+    ("(?-s:.*)x", "ab\nx", false),
+    // Go's Perl classes are ASCII.
+    (r"\d+", "0123456789", true),
+    (r"\d", "\u{663}", false),
+    (r"\D", "\u{663}", true),
+    (r"\w+", "hello_World_9", true),
+    (r"\w+", "héllo", false),
+    (r"\W", "é", true),
+    (r"\s", " ", true),
+    (r"\s", "\t", true),
+    (r"\s", "\u{a0}", false),
+    (r"\s", "\u{b}", false),
+    (r"\S", "\u{b}", true),
+    (r"[\d]", "\u{663}", false),
+    (r"[^\s]", "\u{b}", true),
+    (r"[^\s]", " ", false),
+    (r"[\w.]+", "a.b_c", true),
+    (r"[\W]", "é", true),
+    (r"[^\D]", "7", true),
+    // POSIX classes are ASCII.
+    ("[[:alpha:]]+", "abcXYZ", true),
+    ("[[:alpha:]]", "é", false),
+    ("[[:^alpha:]]", "é", true),
+    ("[[:digit:][:upper:]]+", "9Z", true),
+    ("[[:space:]]", "\u{b}", true),
+    ("[[:word:]]", "_", true),
+    // Word boundaries look at ASCII word characters.
+    (r".*\bfoo\b.*", "a foo b", true),
+    (r".*\bfoo\b.*", "éfoo", true),
+    (r".*\bfoo\b.*", "xfoo", false),
+    (r".*\Bfoo.*", "éfoo", false),
+    // Unicode classes stay Unicode.
+    (r"\pL+", "héllo", true),
+    (r"\p{Greek}+", "αβγ", true),
+    (r"\PL", "1", true),
+    (r"[\p{Greek}a]+", "αa", true),
+    // Case-insensitive matching.
+    ("(?i)foo", "FoO", true),
+    ("(?i)foo|bar", "BAR", true),
+    ("(?i)k", "\u{212a}", true),
+    ("(?i:a)b", "Ab", true),
+    ("(?i:a)b", "AB", false),
+    ("(?i)foo.*", "FOObar", true),
+    ("(?i).*bar", "fooBAR", true),
+    ("(?i).*ß.*", "xẞy", true),
+    (r"(?i)\w", "\u{212a}", true),
+    // Literal quoting and Go escapes.
+    (r"\Qa.b\E", "a.b", true),
+    (r"\Qa.b\E", "axb", false),
+    (r"x\Q*\Ey", "x*y", true),
+    (r"\x41", "A", true),
+    (r"\x{263a}", "☺", true),
+    (r"\101", "A", true),
+    (r"\0", "\0", true),
+    (r"\<a\>", "<a>", true),
+    (r"\a\f\t\n\r\v", "\u{7}\u{c}\t\n\r\u{b}", true),
+    (r"\.", ".", true),
+    (r"\.", "x", false),
+    (r"a\z", "a", true),
+    (r"\Aa", "a", true),
+    // Named groups in both spellings.
+    ("(?P<x>a)b", "ab", true),
+    ("(?<x>a)b", "ab", true),
+    // Go's brace rules: a `{` that is no repetition is literal.
+    ("x{2}", "xx", true),
+    ("x{2,}", "xxxx", true),
+    ("x{1,2}", "xxx", false),
+    ("a{,2}", "a{,2}", true),
+    ("{foo}", "{foo}", true),
+    ("a{", "a{", true),
+    ("x{2}?", "xx", true),
+    ("a*?", "aaa", true),
+    // Go's character-class grammar.
+    ("[]a]", "]", true),
+    ("[^]a]", "b", true),
+    ("[^]a]", "]", false),
+    ("[a-]", "-", true),
+    ("[-a]", "-", true),
+    ("[--/]", ".", true),
+    ("[a&&b]", "&", true),
+    ("[a~~b]", "~", true),
+    ("[[]", "[", true),
+    ("[a[:b]", ":", true),
+    (r"[\]]", "]", true),
+    (r"[\-]", "-", true),
+    (r"[\x41-\x43]+", "ABC", true),
+    (r"[\n]", "\n", true),
+    ("[^a]", "\n", true),
+    // Alternations and sets.
+    ("a|b|c", "b", true),
+    ("a|b|c", "d", false),
+    ("foo|", "", true),
+    ("(foo|bar)baz", "barbaz", true),
+    ("(foo|bar)baz", "foobar", false),
+    ("x[12]", "x2", true),
+    ("x[12]", "x3", false),
+    ("foo|foobar", "foobar", true),
+    // Prefix, suffix and contains shapes.
+    ("foo.*", "foo", true),
+    ("foo.*", "fo", false),
+    (".*foo", "barfoo", true),
+    (".*foo", "foobar", false),
+    (".*foo.*", "xfooy", true),
+    (".*foo.*", "fxoo", false),
+    ("foo.+", "foo", false),
+    ("foo.+", "foo\n", true),
+    (".+foo", "foo", false),
+    (".+foo", "éfoo", true),
+    ("foo.*bar", "foobar", true),
+    ("foo.*foo", "foo", false),
+    ("foo.*foo", "foofoo", true),
+    (".*a.*b.*", "xaxbx", true),
+    (".*a.*b.*", "xbxax", false),
+    (".*a.+b", "ab", false),
+    (".*a.+b", "aéb", true),
+    ("foo.*|.*bar", "xbar", true),
+    ("foo.*|.*bar", "xbarx", false),
+    // Slow paths.
+    ("[a-z]+[0-9]*", "abc123", true),
+    ("[a-z]+[0-9]*", "abc12a", false),
+    ("(a|b)*c", "ababc", true),
+    ("a.?b", "ab", true),
+    ("prefix[a-z]+", "prefixabc", true),
+    ("prefix[a-z]+", "prefiXabc", false),
+    ("(?m)^a$", "a", true),
+    ("(?U)a+", "aaa", true),
+];
+
+#[test]
+fn go_semantics_table() {
+    let mut failures = Vec::new();
+    for &(pattern, input, want) in CASES {
+        let fast = FastRegex::new(pattern).unwrap_or_else(|e| panic!("{pattern:?}: {e}"));
+        let plain = compile(pattern).unwrap();
+        let got = (
+            fast.is_match(input),
+            fast.regex().is_match(input),
+            plain.is_match(input),
+        );
+        if got != (want, want, want) {
+            failures.push(format!(
+                "{pattern:?} on {input:?}: want {want}, fast/regex/compiled {got:?} (rust: {:?})",
+                translate(pattern).unwrap()
+            ));
+        }
+        let m = Matcher::new(MatchOp::RegexMatch, "l", pattern).unwrap();
+        let n = Matcher::new(MatchOp::RegexNoMatch, "l", pattern).unwrap();
+        assert_eq!(m.matches(input), want, "=~ {pattern:?} {input:?}");
+        assert_eq!(n.matches(input), !want, "!~ {pattern:?} {input:?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// (pattern, a fragment of Go's reason for refusing it).
+const REFUSED: &[(&str, &str)] = &[
+    (r"\u0041", "invalid escape sequence"),
+    (r"\U00000041", "invalid escape sequence"),
+    (r"\e", "invalid escape sequence"),
+    (r"\C", "invalid escape sequence"),
+    (r"\Z", "invalid escape sequence"),
+    (r"\1", "invalid escape sequence"),
+    (r"(a)\1", "invalid escape sequence"),
+    (r"\8", "invalid escape sequence"),
+    (r"\é", "invalid escape sequence"),
+    (r"[\q]", "invalid escape sequence"),
+    // Prometheus wraps the text in `^(?s:...)$` first, as Go sees it: an unterminated `\Q`
+    // or a final backslash swallows the closing parenthesis.
+    (r"\Qa.b", "missing closing )"),
+    (r"a\", "missing closing )"),
+    ("(?x)a", "invalid or unsupported Perl syntax"),
+    ("(?u)a", "invalid or unsupported Perl syntax"),
+    ("(?R)a", "invalid or unsupported Perl syntax"),
+    ("a{1001}", "invalid repeat count"),
+    ("a{2,1001}", "invalid repeat count"),
+    ("a{3,2}", "invalid repeat count"),
+    ("a**", "invalid nested repetition operator: `**`"),
+    ("a*+", "invalid nested repetition operator"),
+    ("a{2}*", "invalid nested repetition operator"),
+    ("a*{2}", "invalid nested repetition operator"),
+    ("(?P<a.b>x)", "invalid named capture"),
+    ("(?P<a>x)(?P<a>y)", "duplicate"),
+    ("[z-a]", "invalid character class range"),
+    ("[[:foo:]]", "invalid character class range"),
+    ("[a", "missing closing ]"),
+    ("(a", "missing closing )"),
+    ("a)", "unexpected )"),
+    ("*a", "missing argument to repetition operator"),
+    (r"\pX", "invalid character class range"),
+];
+
+#[test]
+fn refuses_what_go_refuses() {
+    for &(pattern, reason) in REFUSED {
+        let err = match FastRegex::new(pattern) {
+            Ok(_) => panic!("{pattern:?} should be refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains(reason),
+            "{pattern:?}: {err:?} should mention {reason:?}"
+        );
+        assert!(
+            err.contains(&format!("{pattern:?}")),
+            "{err:?} should quote the pattern"
+        );
+        assert!(Matcher::new(MatchOp::RegexMatch, "l", pattern).is_err());
+    }
+}
+
+#[test]
+fn translation_is_anchored_and_ascii() {
+    let t = translate(r"\d").unwrap();
+    assert!(t.starts_with("^(?s:") && t.ends_with(")$"), "{t}");
+    assert!(!t.contains(r"\d"), "\\d must become an ASCII class: {t}");
+}
