@@ -4,8 +4,10 @@
 //! Everything here is plain data with Prometheus's semantics; nothing does I/O.
 
 pub mod error;
+pub mod exposition;
 pub mod histogram;
 pub mod labels;
+pub mod lint;
 pub mod matcher;
 pub mod regex;
 pub mod relabel;
