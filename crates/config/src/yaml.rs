@@ -1,0 +1,537 @@
+//! YAML decoding with Prometheus's strictness and error texts, and positions for the errors
+//! that validation finds after decoding (a path such as `scrape_configs[2].scrape_timeout`
+//! is looked up in a located node tree of the same text).
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{DuplicateKeyPolicy, Location, Options, Spanned};
+
+use crate::error::ConfigError;
+
+/// Discovery mechanisms Prometheus knows that Firewatch does not run: their sections are
+/// refused with "<name>_sd_configs is not supported by Firewatch".
+pub const UNSUPPORTED_SD: &[&str] = &[
+    "azure",
+    "consul",
+    "digitalocean",
+    "docker",
+    "dockerswarm",
+    "ec2",
+    "eureka",
+    "gce",
+    "hetzner",
+    "ionos",
+    "kuma",
+    "lightsail",
+    "linode",
+    "marathon",
+    "nerve",
+    "nomad",
+    "oci",
+    "openstack",
+    "outscale",
+    "ovhcloud",
+    "puppetdb",
+    "scaleway",
+    "serverset",
+    "stackit",
+    "triton",
+    "uyuni",
+    "vultr",
+];
+
+/// One step of a path into the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// A validation failure: Prometheus's message and where in the document it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// From the document root to the offending node.
+    pub path: Vec<Seg>,
+    /// What is wrong.
+    pub msg: String,
+}
+
+impl Invalid {
+    /// A failure at the node where it is raised (the path is added on the way up).
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self {
+            path: Vec::new(),
+            msg: msg.into(),
+        }
+    }
+
+    /// The same failure one mapping key further from the root.
+    #[must_use]
+    pub fn key(mut self, k: &str) -> Self {
+        self.path.insert(0, Seg::Key(k.to_string()));
+        self
+    }
+
+    /// The same failure one sequence index further from the root.
+    #[must_use]
+    pub fn index(mut self, i: usize) -> Self {
+        self.path.insert(0, Seg::Index(i));
+        self
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+/// Adds path steps to a validation result on its way up.
+pub trait At<T> {
+    /// Prefixes a mapping key.
+    fn key(self, k: &str) -> Result<T, Invalid>;
+    /// Prefixes a sequence index.
+    fn index(self, i: usize) -> Result<T, Invalid>;
+}
+
+impl<T> At<T> for Result<T, Invalid> {
+    fn key(self, k: &str) -> Result<T, Invalid> {
+        self.map_err(|e| e.key(k))
+    }
+    fn index(self, i: usize) -> Result<T, Invalid> {
+        self.map_err(|e| e.index(i))
+    }
+}
+
+fn options() -> Options {
+    let mut o = Options::default();
+    // Structs refuse repeated fields themselves ("field x already set"); maps keep the last.
+    o.duplicate_keys = DuplicateKeyPolicy::PassThrough;
+    o.with_snippet = false;
+    // Go's decoder gives an empty string for an empty value.
+    o.null_as_string = true;
+    o
+}
+
+/// Decodes `text` (the contents of `file`) into `T`, mapping the decoder's errors to
+/// Prometheus's texts with their positions.
+pub fn decode<T: DeserializeOwned>(text: &str, file: &Path) -> Result<T, ConfigError> {
+    // An empty document is an empty mapping, as in Go's YAML.
+    let text = if text.trim().is_empty() || only_comments(text) {
+        "{}"
+    } else {
+        text
+    };
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| convert(&e, text, file))
+}
+
+fn only_comments(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---"
+    })
+}
+
+fn convert(e: &serde_saphyr::Error, text: &str, file: &Path) -> ConfigError {
+    let loc = e.location().unwrap_or(Location::UNKNOWN);
+    let (line, column) = (loc.line(), loc.column());
+    let mut raw = e.without_snippet().to_string();
+    let suffix = format!(" at line {line}, column {column}");
+    if let Some(s) = raw.strip_suffix(&suffix) {
+        raw = s.to_string();
+    }
+    let file = file.to_path_buf();
+    if raw.contains("!!binary scalar is not valid UTF-8")
+        && let Some(message) = binary_label_message(text, line, column)
+    {
+        return ConfigError::Invalid {
+            file,
+            line,
+            column,
+            message,
+        };
+    }
+    match go_message(&raw) {
+        Some(message) => ConfigError::Unmarshal {
+            file,
+            line,
+            column,
+            message,
+        },
+        None if is_syntax(e) => ConfigError::Syntax {
+            file,
+            line,
+            column,
+            message: raw,
+        },
+        None => ConfigError::Unmarshal {
+            file,
+            line,
+            column,
+            message: raw,
+        },
+    }
+}
+
+fn is_syntax(e: &serde_saphyr::Error) -> bool {
+    !matches!(
+        e,
+        serde_saphyr::Error::Message { .. } | serde_saphyr::Error::Unexpected { .. }
+    )
+}
+
+/// Prometheus's message for a `!!binary` label name or value that is not UTF-8: the scalar
+/// at `line:column` is decoded and quoted as Go's `%q` does (`"\xff"`).
+fn binary_label_message(text: &str, line: u64, column: u64) -> Option<String> {
+    let l = text
+        .lines()
+        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let rest: String = l
+        .chars()
+        .skip(usize::try_from(column).ok()?.saturating_sub(1))
+        .collect();
+    let (scalar, after) = match rest.chars().next()? {
+        q @ ('"' | '\'') => {
+            let end = rest[1..].find(q)? + 1;
+            (&rest[1..end], &rest[end + 1..])
+        }
+        _ => {
+            let end = rest.find(':').unwrap_or(rest.len());
+            (rest[..end].trim(), &rest[end..])
+        }
+    };
+    let bytes = base64_decode(scalar)?;
+    let quoted = go_quote_bytes(&bytes);
+    let what = if after.trim_start().starts_with(':') {
+        "name"
+    } else {
+        "value"
+    };
+    Some(format!("{quoted} is not a valid label {what}"))
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
+        }
+    }
+    Some(out)
+}
+
+/// Go's `%q` of a byte string: valid UTF-8 runs as text, other bytes as `\xNN`.
+fn go_quote_bytes(b: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in b.utf8_chunks() {
+        let q = go_quote(chunk.valid());
+        out.push_str(&q[1..q.len() - 1]);
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Rewrites serde's messages into the texts Prometheus's Go YAML decoder prints.
+fn go_message(raw: &str) -> Option<String> {
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (field, tail) = rest.split_once('`')?;
+        if let Some(sd) = field.strip_suffix("_sd_configs")
+            && UNSUPPORTED_SD.contains(&sd)
+        {
+            return Some(format!("{field} is not supported by Firewatch"));
+        }
+        let ty = go_type(tail);
+        return Some(format!("field {field} not found in type {ty}"));
+    }
+    if let Some(rest) = raw.strip_prefix("duplicate field `") {
+        let (field, _) = rest.split_once('`')?;
+        return Some(format!(
+            "field {field} already set in type {}",
+            go_type_of_field(field)
+        ));
+    }
+    if raw.contains("!!binary") && raw.contains("base64") {
+        return Some("!!binary value contains invalid base64 data".to_string());
+    }
+    None
+}
+
+/// The Go type name Prometheus reports for the struct whose fields serde lists.
+fn go_type(expected: &str) -> &'static str {
+    let has = |f: &str| {
+        expected
+            .split(|c: char| c == ',' || c.is_whitespace() || c == '`')
+            .any(|w| w == f)
+    };
+    if has("job_name") {
+        "config.ScrapeConfig"
+    } else if has("kubeconfig_file") || has("own_namespace") || has("deployment") {
+        "kubernetes.plain"
+    } else if has("source_labels") {
+        "relabel.plain"
+    } else if has("groups") || has("rules") || has("record") {
+        "rulefmt.RuleGroups"
+    } else {
+        "config.plain"
+    }
+}
+
+fn go_type_of_field(field: &str) -> &'static str {
+    match field {
+        "job_name" | "static_configs" | "relabel_configs" | "metric_relabel_configs" => {
+            "config.ScrapeConfig"
+        }
+        _ => "config.plain",
+    }
+}
+
+/// Turns a validation failure into a positioned error of `file`, whose text is `text`.
+pub fn locate(inv: &Invalid, text: &str, file: &Path) -> ConfigError {
+    let (line, column) = position(text, &inv.path).unwrap_or((0, 0));
+    ConfigError::Invalid {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message: inv.msg.clone(),
+    }
+}
+
+/// The 1-based line and column of the deepest node of `path` that exists in `text` (a
+/// mapping entry is located at its key).
+pub fn position(text: &str, path: &[Seg]) -> Option<(u64, u64)> {
+    find(text, path, false)
+}
+
+/// Like [`position`], but a mapping entry found at the end of the path is located at its
+/// value (as Prometheus's rule-file errors are).
+pub fn value_position(text: &str, path: &[Seg]) -> Option<(u64, u64)> {
+    find(text, path, true)
+}
+
+fn find(text: &str, path: &[Seg], at_value: bool) -> Option<(u64, u64)> {
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).ok()?;
+    let mut best = root.referenced;
+    let mut node = &root.value;
+    for seg in path {
+        match (seg, node) {
+            (Seg::Key(k), Node::Map(entries)) => {
+                let Some((_, kloc, v)) = entries.iter().rev().find(|(name, _, _)| name == k) else {
+                    break;
+                };
+                best = if at_value { v.referenced } else { *kloc };
+                node = &v.value;
+            }
+            (Seg::Index(i), Node::Seq(items)) => {
+                let Some(item) = items.get(*i) else { break };
+                best = item.referenced;
+                node = &item.value;
+            }
+            _ => break,
+        }
+    }
+    (best.line() > 0).then(|| (best.line(), best.column()))
+}
+
+/// A located YAML node: just enough structure to find positions.
+#[derive(Debug)]
+pub enum Node {
+    /// Any scalar or null.
+    Scalar,
+    /// A sequence.
+    Seq(Vec<Spanned<Node>>),
+    /// A mapping: key text, key position, value.
+    Map(Vec<(String, Location, Spanned<Node>)>),
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_i128<E>(self, _: i128) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_u128<E>(self, _: u128) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_bytes<E>(self, _: &[u8]) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(x) = a.next_element::<Spanned<Node>>()? {
+            items.push(x);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(k) = a.next_key::<Spanned<KeyText>>()? {
+            let v = a.next_value::<Spanned<Node>>()?;
+            entries.push((k.value.0, k.referenced, v));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+/// A mapping key as text, whatever its scalar type.
+struct KeyText(String);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a scalar key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<KeyText, E> {
+                Ok(KeyText(String::from_utf8_lossy(v).into_owned()))
+            }
+            fn visit_unit<E>(self) -> Result<KeyText, E> {
+                Ok(KeyText(String::new()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `deserialize_with` for collections where YAML `null` (an empty value) means empty, as in
+/// Go's YAML decoder.
+pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Quotes a string the way Go's `%q` does (used in Prometheus's messages).
+#[must_use]
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{fffd}' => out.push_str("\\ufffd"),
+            c if c.is_control() => {
+                let v = u32::from(c);
+                if v < 0x80 {
+                    out.push_str(&format!("\\x{v:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{v:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_follow_paths() {
+        let text = "a:\n  - x: 1\n  - y: 2\n    z: 3\n";
+        let p = |path: Vec<Seg>| position(text, &path);
+        assert_eq!(p(vec![Seg::Key("a".into())]), Some((1, 1)));
+        assert_eq!(
+            p(vec![
+                Seg::Key("a".into()),
+                Seg::Index(1),
+                Seg::Key("z".into())
+            ]),
+            Some((4, 5))
+        );
+        // A missing key stops at the deepest node found.
+        assert_eq!(
+            p(vec![
+                Seg::Key("a".into()),
+                Seg::Index(0),
+                Seg::Key("q".into())
+            ]),
+            Some((2, 5))
+        );
+    }
+
+    #[test]
+    fn go_quote_escapes() {
+        assert_eq!(go_quote("a\"b\n"), "\"a\\\"b\\n\"");
+        assert_eq!(go_quote("\u{1}"), "\"\\x01\"");
+    }
+}
