@@ -1,0 +1,152 @@
+//! `/api/v1/query` and `/api/v1/query_range` (GET and POST), and `/api/v1/format_query`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Form;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use promql::{EvalError, QueryResult};
+
+use crate::WebState;
+use crate::api::json::QueryData;
+use crate::api::params::{parse_duration, parse_time};
+use crate::api::{ApiError, ErrorType, Success};
+
+/// Form fields, from the query string (GET) or the body (POST).
+pub type FormPairs = Vec<(String, String)>;
+
+/// Routes of the query endpoints.
+pub fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/query", get(query).post(query))
+        .route("/query_range", get(query_range).post(query_range))
+        .route("/format_query", get(format_query).post(format_query))
+}
+
+/// The last value of form field `name`.
+pub fn field<'a>(form: &'a FormPairs, name: &str) -> Option<&'a str> {
+    form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Parses a required or defaulted time parameter.
+pub fn time_param(form: &FormPairs, name: &str, default: i64) -> Result<i64, ApiError> {
+    match field(form, name) {
+        None | Some("") => Ok(default),
+        Some(v) => parse_time(v).map_err(|e| ApiError::bad_param(name, &e)),
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn query(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) -> Response {
+    let ts = match time_param(&form, "time", now_ms()) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let q = field(&form, "query").unwrap_or_default().to_owned();
+    run(state, move |state, cancel| {
+        let expr = promql::parser::parse(&q)?;
+        state.engine.instant_query_expr(state.queryable.as_ref(), &expr, &q, ts, Some(cancel))
+    })
+    .await
+}
+
+async fn query_range(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) -> Response {
+    let parsed = (|| {
+        let start = match field(&form, "start") {
+            Some(v) => parse_time(v).map_err(|e| ApiError::bad_param("start", &e))?,
+            None => return Err(ApiError::bad_param("start", "cannot parse \"\" to a valid timestamp")),
+        };
+        let end = match field(&form, "end") {
+            Some(v) => parse_time(v).map_err(|e| ApiError::bad_param("end", &e))?,
+            None => return Err(ApiError::bad_param("end", "cannot parse \"\" to a valid timestamp")),
+        };
+        if end < start {
+            return Err(ApiError::bad_param("end", "end timestamp must not be before start time"));
+        }
+        let step = parse_duration(field(&form, "step").unwrap_or_default())
+            .map_err(|e| ApiError::bad_param("step", &e))?;
+        if step <= 0 {
+            return Err(ApiError::bad_param(
+                "step",
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if (end - start) / step > 11_000 {
+            return Err(ApiError::bad_data(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            ));
+        }
+        Ok((start, end, step))
+    })();
+    let (start, end, step) = match parsed {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let q = field(&form, "query").unwrap_or_default().to_owned();
+    run(state, move |state, cancel| {
+        let expr = promql::parser::parse(&q)?;
+        state.engine.range_query_expr(state.queryable.as_ref(), &expr, &q, start, end, step, Some(cancel))
+    })
+    .await
+}
+
+async fn format_query(Form(form): Form<FormPairs>) -> Response {
+    let q = field(&form, "query").unwrap_or_default();
+    match promql::parser::parse(q) {
+        Ok(expr) => Success::new(promql::printer::prettify(&expr)).into_response(),
+        Err(e) => ApiError::bad_param("query", &e.to_string()).into_response(),
+    }
+}
+
+/// Sets the flag when dropped: the handler's future is dropped when the client goes away,
+/// which cancels the query running on the blocking pool.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Runs a query on the blocking pool and answers with its result or error.
+async fn run<F>(state: Arc<WebState>, f: F) -> Response
+where
+    F: FnOnce(&WebState, &AtomicBool) -> Result<QueryResult, EvalError> + Send + 'static,
+{
+    let cancel = Arc::new(AtomicBool::new(false));
+    let guard = CancelOnDrop(cancel.clone());
+    let joined = tokio::task::spawn_blocking(move || {
+        let result = f(&state, &cancel);
+        result.map(|r| {
+            let body = Success::new(QueryData(&r.value)).with_annotations(r.warnings(), r.infos());
+            serde_json::to_vec(&body)
+        })
+    })
+    .await;
+    drop(guard);
+    match joined {
+        Ok(Ok(Ok(body))) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(Ok(Err(e))) => ApiError::internal(e.to_string()).into_response(),
+        Ok(Err(e)) => eval_error(&e).into_response(),
+        Err(e) => ApiError::internal(format!("query panicked: {e}")).into_response(),
+    }
+}
+
+/// Maps an engine error to the API's error class.
+pub fn eval_error(e: &EvalError) -> ApiError {
+    let kind = match e.error_type() {
+        "bad_data" => ErrorType::BadData,
+        "timeout" => ErrorType::Timeout,
+        "canceled" => ErrorType::Canceled,
+        "internal" => ErrorType::Internal,
+        _ => ErrorType::Execution,
+    };
+    ApiError { kind, message: e.to_string() }
+}

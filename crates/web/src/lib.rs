@@ -1,0 +1,62 @@
+//! Firewatch's HTTP surface: the Prometheus API v1, lifecycle endpoints and the web UI.
+//!
+//! [`router`] builds the whole axum application from a [`WebState`]; the binary serves it.
+
+pub mod api;
+pub mod lifecycle;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+
+use promql::Engine;
+use storage::QueryableRef;
+
+/// What the server does when asked through the lifecycle endpoints.
+pub trait LifecycleHooks: Send + Sync {
+    /// Reloads the configuration; an error keeps the old one running.
+    fn reload(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+    /// Starts a graceful shutdown.
+    fn quit(&self);
+}
+
+/// Static options of the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// `--web.enable-lifecycle`.
+    pub enable_lifecycle: bool,
+    /// `--web.enable-admin-api`.
+    pub enable_admin_api: bool,
+    /// The flags as given, for `/api/v1/status/flags`.
+    pub flags: BTreeMap<String, String>,
+    /// The time the server started, for `/api/v1/status/runtimeinfo`.
+    pub start_time: String,
+    /// The storage directory, for `/api/v1/status/runtimeinfo`.
+    pub storage_retention: String,
+}
+
+/// Everything the handlers need.
+pub struct WebState {
+    /// Where queries read.
+    pub queryable: QueryableRef,
+    /// The PromQL engine.
+    pub engine: Arc<Engine>,
+    /// Static options.
+    pub options: WebOptions,
+    /// Whether the server finished starting (WAL replay...).
+    pub ready: AtomicBool,
+    /// Reload and quit.
+    pub hooks: Arc<dyn LifecycleHooks>,
+}
+
+/// The whole HTTP application.
+pub fn router(state: Arc<WebState>) -> Router {
+    Router::new()
+        .merge(lifecycle::routes())
+        .nest("/api/v1", api::routes())
+        .with_state(state)
+}
