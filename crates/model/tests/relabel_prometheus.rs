@@ -1,0 +1,284 @@
+//! Relabeling against the real Prometheus (Debian's 2.42): one scrape job with static targets
+//! and a rule of every action; `/api/v1/targets` shows each target's labels before
+//! (`discoveredLabels`) and after (`labels`) relabeling, and which targets were dropped.
+//! Firewatch must produce the same labels and drop the same targets, and the hashmod shards
+//! must equal an md5 computed here. Needs the `prometheus` binary (fails without it).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use firewatch_model::Labels;
+use firewatch_model::relabel::{RelabelConfig, process};
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+/// Kills the Prometheus process when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const RULES: &str = r#"
+- source_labels: [__address__]
+  modulus: 7
+  target_label: shard
+  action: hashmod
+- source_labels: [__address__, env]
+  modulus: 1000
+  target_label: shard_wide
+  action: hashmod
+- source_labels: [__address__]
+  regex: '([^:]+):(\d+)'
+  target_label: host
+  replacement: '$1'
+- source_labels: [__address__]
+  regex: '([^:]+):(\d+)'
+  target_label: 'port_${2}'
+  replacement: 'p${2}x[$2x]'
+- source_labels: [env]
+  target_label: env_lower
+  action: lowercase
+- source_labels: [env]
+  target_label: env_upper
+  action: uppercase
+- regex: 'meta_(.+)'
+  replacement: 'm_$1'
+  action: labelmap
+- regex: 'meta_.*'
+  action: labeldrop
+- source_labels: [__address__]
+  regex: '.*:13'
+  action: drop
+- source_labels: [team]
+  target_label: team_copy
+  action: keepequal
+- source_labels: [env]
+  target_label: env_shadow
+  action: dropequal
+- source_labels: [env]
+  regex: '(?i)prod|staging|dev'
+  action: keep
+- target_label: fixed
+  replacement: value
+- source_labels: [nothing]
+  regex: '(.*)'
+  target_label: team_copy
+"#;
+
+/// One static target group: addresses and the group's labels.
+type Group = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+/// The static target groups.
+const GROUPS: &[Group] = &[
+    (
+        &[
+            "127.0.0.1:11",
+            "127.0.0.2:12",
+            "127.0.0.3:13",
+            "127.0.0.4:14",
+            "127.0.0.5:9100",
+        ],
+        &[
+            ("env", "Prod"),
+            ("team", "a"),
+            ("team_copy", "a"),
+            ("meta_zone", "z1"),
+            ("meta_rack", "r7"),
+        ],
+    ),
+    (
+        &["127.0.0.6:15", "127.0.0.7:16"],
+        &[("env", "staging"), ("team", "b"), ("team_copy", "c")],
+    ),
+    (
+        &["127.0.0.8:17", "127.0.0.9:18"],
+        &[("env", "test"), ("team", "d"), ("team_copy", "d")],
+    ),
+    (
+        &["127.0.0.10:19"],
+        &[
+            ("env", "dev"),
+            ("env_shadow", "dev"),
+            ("team", "e"),
+            ("team_copy", "e"),
+        ],
+    ),
+    (
+        &["127.0.0.11:20", "127.0.0.12:21", "127.0.0.13:22"],
+        &[
+            ("env", "DEV"),
+            ("env_shadow", "x"),
+            ("team", "f"),
+            ("team_copy", "f"),
+            ("meta_a", "1"),
+        ],
+    ),
+];
+
+fn config() -> String {
+    let mut groups = String::new();
+    for (targets, labels) in GROUPS {
+        let list: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}: '{v}'")).collect();
+        groups += &format!(
+            "      - targets: [{}]\n        labels: {{{}}}\n",
+            list.join(", "),
+            labels.join(", ")
+        );
+    }
+    let rules: String = RULES.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "global:\n  scrape_interval: 1h\nscrape_configs:\n  - job_name: oracle\n    scrape_interval: 1h\n    static_configs:\n{groups}    relabel_configs:\n{rules}"
+    )
+}
+
+/// The labels Prometheus hands to relabeling for a static target of the job above. (Its API's
+/// `discoveredLabels` cannot be used: 2.42 shows them partly rewritten by the rules.)
+fn discovered(addr: &str, group: &[(&str, &str)]) -> Labels {
+    let mut pairs = vec![
+        ("__address__", addr),
+        ("__metrics_path__", "/metrics"),
+        ("__scheme__", "http"),
+        ("__scrape_interval__", "1h"),
+        ("__scrape_timeout__", "10s"),
+        ("job", "oracle"),
+    ];
+    pairs.extend_from_slice(group);
+    Labels::from_pairs(pairs)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.split(' ').nth(1)?.parse().ok()?;
+    let body = buf.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+fn to_labels(v: &Value) -> Labels {
+    let obj = v.as_object().expect("a label object");
+    Labels::from_pairs(
+        obj.iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
+    )
+}
+
+fn shard_by_hand(value: &str, modulus: u64) -> String {
+    let d = Md5::digest(value.as_bytes());
+    let n = d[8..].iter().fold(0u64, |n, &b| (n << 8) | u64::from(b));
+    (n % modulus).to_string()
+}
+
+/// What Prometheus does after relabeling: `instance` defaults to the address, and labels
+/// starting with `__` are not target labels.
+fn target_labels(relabeled: &Labels) -> Labels {
+    let mut b = relabeled.builder();
+    if relabeled.get("instance").is_none() {
+        b.set("instance", relabeled.get("__address__").unwrap_or(""));
+    }
+    b.retain(|n| !n.starts_with("__"));
+    b.labels()
+}
+
+#[test]
+fn matches_real_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg_path, config()).unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", cfg_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the prometheus binary (Debian package `prometheus`) must be installed");
+    let _guard = Guard(child);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let data = loop {
+        assert!(
+            Instant::now() < deadline,
+            "prometheus did not report all 13 targets in time"
+        );
+        if let Some((200, body)) = get(port, "/api/v1/targets") {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let data = v["data"].clone();
+            let n = |k: &str| data[k].as_array().map_or(0, Vec::len);
+            if n("activeTargets") + n("droppedTargets") == 13 {
+                break data;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+
+    let rules: Vec<RelabelConfig> = serde_saphyr::from_str(RULES).unwrap();
+    let active = data["activeTargets"].as_array().unwrap();
+    let dropped: Vec<&str> = data["droppedTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["discoveredLabels"]["__address__"].as_str().unwrap())
+        .collect();
+    let mut kept = 0;
+    for (targets, group) in GROUPS {
+        for addr in *targets {
+            let input = discovered(addr, group);
+            let Some(ours) = process(&input, &rules) else {
+                assert!(
+                    dropped.contains(addr),
+                    "we dropped {addr}, Prometheus did not"
+                );
+                continue;
+            };
+            kept += 1;
+            let theirs = active
+                .iter()
+                .map(|t| to_labels(&t["labels"]))
+                .find(|l| l.get("instance") == Some(addr))
+                .unwrap_or_else(|| panic!("Prometheus dropped {addr}, we did not"));
+            assert_eq!(target_labels(&ours), theirs, "labels of {addr}");
+            assert_eq!(
+                theirs.get("shard"),
+                Some(shard_by_hand(addr, 7).as_str()),
+                "shard of {addr}"
+            );
+            let wide = format!("{addr};{}", input.get("env").unwrap());
+            assert_eq!(
+                theirs.get("shard_wide"),
+                Some(shard_by_hand(&wide, 1000).as_str()),
+                "wide shard of {addr}"
+            );
+        }
+    }
+    assert_eq!(kept, active.len());
+    assert!(
+        kept >= 5 && dropped.len() >= 5,
+        "{kept} kept, {} dropped",
+        dropped.len()
+    );
+}
