@@ -36,14 +36,23 @@ async fn reload(
     method: axum::http::Method,
 ) -> (StatusCode, String) {
     if !state.options.enable_lifecycle {
-        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.".to_owned());
+        return (
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled.".to_owned(),
+        );
     }
     if method != axum::http::Method::POST && method != axum::http::Method::PUT {
-        return (StatusCode::METHOD_NOT_ALLOWED, "Only POST or PUT requests allowed".to_owned());
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Only POST or PUT requests allowed".to_owned(),
+        );
     }
     match state.hooks.reload().await {
         Ok(()) => (StatusCode::OK, String::new()),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        ),
     }
 }
 
@@ -52,11 +61,20 @@ async fn quit(
     method: axum::http::Method,
 ) -> (StatusCode, String) {
     if !state.options.enable_lifecycle {
-        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.".to_owned());
+        return (
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled.".to_owned(),
+        );
     }
     if method != axum::http::Method::POST && method != axum::http::Method::PUT {
-        return (StatusCode::METHOD_NOT_ALLOWED, "Only POST or PUT requests allowed".to_owned());
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Only POST or PUT requests allowed".to_owned(),
+        );
     }
     state.hooks.quit();
-    (StatusCode::OK, "Requesting termination... Goodbye!".to_owned())
+    (
+        StatusCode::OK,
+        "Requesting termination... Goodbye!".to_owned(),
+    )
 }

@@ -12,10 +12,10 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use firewatch_web::{self as web, LifecycleHooks, WebOptions, WebState};
 use model::{Sample, labels};
 use promql::{Engine, EngineOptions};
 use storage::memory::MemoryStorage;
-use firewatch_web::{self as web, LifecycleHooks, WebOptions, WebState};
 
 struct NoHooks;
 
@@ -31,8 +31,16 @@ fn app(lifecycle: bool) -> axum::Router {
     let db = MemoryStorage::new();
     for i in 0..=40 {
         let t = i * 15_000;
-        db.add(&labels!("__name__" => "up", "job" => "api", "instance" => "a:1"), t, Sample::Float(1.0));
-        db.add(&labels!("__name__" => "up", "job" => "db", "instance" => "b:2"), t, Sample::Float(0.0));
+        db.add(
+            &labels!("__name__" => "up", "job" => "api", "instance" => "a:1"),
+            t,
+            Sample::Float(1.0),
+        );
+        db.add(
+            &labels!("__name__" => "up", "job" => "db", "instance" => "b:2"),
+            t,
+            Sample::Float(0.0),
+        );
         db.add(
             &labels!("__name__" => "http_requests_total", "job" => "api", "code" => "200"),
             t,
@@ -42,7 +50,10 @@ fn app(lifecycle: bool) -> axum::Router {
     let state = WebState {
         queryable: Arc::new(db),
         engine: Arc::new(Engine::new(EngineOptions::default())),
-        options: WebOptions { enable_lifecycle: lifecycle, ..WebOptions::default() },
+        options: WebOptions {
+            enable_lifecycle: lifecycle,
+            ..WebOptions::default()
+        },
         ready: AtomicBool::new(true),
         hooks: Arc::new(NoHooks),
     };
@@ -53,7 +64,8 @@ async fn call(app: axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let resp = app.oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, body)
 }
 
@@ -78,7 +90,9 @@ async fn instant_query_vector() {
 async fn instant_query_by_post_form() {
     let req = Request::post("/api/v1/query")
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("query=sum(rate(http_requests_total[1m]))&time=300.5"))
+        .body(Body::from(
+            "query=sum(rate(http_requests_total[1m]))&time=300.5",
+        ))
         .unwrap();
     let (status, body) = call(app(false), req).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -86,12 +100,16 @@ async fn instant_query_by_post_form() {
     assert_eq!(result["metric"], json!({}));
     assert_eq!(result["value"][0], json!(300.5));
     let rate: f64 = result["value"][1].as_str().unwrap().parse().unwrap();
-    assert!((rate - 2.0).abs() < 1e-9, "30 per 15 s is 2 per second, got {rate}");
+    assert!(
+        (rate - 2.0).abs() < 1e-9,
+        "30 per 15 s is 2 per second, got {rate}"
+    );
 }
 
 #[tokio::test]
 async fn range_query_matrix() {
-    let (status, body) = get("/api/v1/query_range?query=up%7Bjob%3D%22api%22%7D&start=0&end=60&step=30").await;
+    let (status, body) =
+        get("/api/v1/query_range?query=up%7Bjob%3D%22api%22%7D&start=0&end=60&step=30").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body["data"],
@@ -104,9 +122,15 @@ async fn range_query_matrix() {
 #[tokio::test]
 async fn scalar_and_string_results() {
     let (_, body) = get("/api/v1/query?query=1%2B1&time=10").await;
-    assert_eq!(body["data"], json!({"resultType": "scalar", "result": [10, "2"]}));
+    assert_eq!(
+        body["data"],
+        json!({"resultType": "scalar", "result": [10, "2"]})
+    );
     let (_, body) = get("/api/v1/query?query=%22hi%22&time=10").await;
-    assert_eq!(body["data"], json!({"resultType": "string", "result": [10, "hi"]}));
+    assert_eq!(
+        body["data"],
+        json!({"resultType": "string", "result": [10, "hi"]})
+    );
 }
 
 #[tokio::test]
@@ -115,16 +139,25 @@ async fn parse_errors_are_bad_data() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["status"], "error");
     assert_eq!(body["errorType"], "bad_data");
-    assert!(body["error"].as_str().unwrap().contains("parse error"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("parse error"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn bad_parameters() {
     let (status, body) = get("/api/v1/query?query=up&time=abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body["error"], "invalid parameter \"time\": cannot parse \"abc\" to a valid timestamp");
+    assert_eq!(
+        body["error"],
+        "invalid parameter \"time\": cannot parse \"abc\" to a valid timestamp"
+    );
     let (_, body) = get("/api/v1/query_range?query=up&start=10&end=0&step=1").await;
-    assert_eq!(body["error"], "invalid parameter \"end\": end timestamp must not be before start time");
+    assert_eq!(
+        body["error"],
+        "invalid parameter \"end\": end timestamp must not be before start time"
+    );
     let (_, body) = get("/api/v1/query_range?query=up&start=0&end=10&step=0").await;
     assert_eq!(
         body["error"],
@@ -154,7 +187,10 @@ async fn labels_values_and_series() {
     assert_eq!(body["data"], json!(["http_requests_total"]));
     assert_eq!(body["warnings"], json!(["results truncated due to limit"]));
     let (_, body) = get("/api/v1/series?match[]=up%7Bjob%3D%22db%22%7D").await;
-    assert_eq!(body["data"], json!([{"__name__": "up", "instance": "b:2", "job": "db"}]));
+    assert_eq!(
+        body["data"],
+        json!([{"__name__": "up", "instance": "b:2", "job": "db"}])
+    );
     let (status, body) = get("/api/v1/series").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "no match[] parameter provided");
@@ -173,9 +209,21 @@ async fn lifecycle() {
     assert!(body.as_str().unwrap().contains("Healthy"));
     let (status, _) = get("/-/ready").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(app(false), Request::post("/-/reload").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "lifecycle API disabled by default");
-    let (status, body) = call(app(true), Request::post("/-/reload").body(Body::empty()).unwrap()).await;
+    let (status, _) = call(
+        app(false),
+        Request::post("/-/reload").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "lifecycle API disabled by default"
+    );
+    let (status, body) = call(
+        app(true),
+        Request::post("/-/reload").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.as_str().unwrap().contains("reload refused in test"));
 }

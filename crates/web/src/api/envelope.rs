@@ -66,7 +66,10 @@ pub struct ApiError {
 impl ApiError {
     /// A `bad_data` error.
     pub fn bad_data(message: impl Into<String>) -> Self {
-        Self { kind: ErrorType::BadData, message: message.into() }
+        Self {
+            kind: ErrorType::BadData,
+            message: message.into(),
+        }
     }
 
     /// An `invalid parameter "NAME": REASON` bad_data error.
@@ -76,7 +79,10 @@ impl ApiError {
 
     /// An `internal` error.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self { kind: ErrorType::Internal, message: message.into() }
+        Self {
+            kind: ErrorType::Internal,
+            message: message.into(),
+        }
     }
 }
 
@@ -90,7 +96,11 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { status: "error", error_type: self.kind.as_str(), error: &self.message };
+        let body = ErrorBody {
+            status: "error",
+            error_type: self.kind.as_str(),
+            error: &self.message,
+        };
         (self.kind.status(), axum::Json(body)).into_response()
     }
 }
@@ -109,7 +119,12 @@ pub struct Success<T: Serialize> {
 impl<T: Serialize> Success<T> {
     /// Wraps `data`.
     pub fn new(data: T) -> Self {
-        Self { status: "success", data, warnings: Vec::new(), infos: Vec::new() }
+        Self {
+            status: "success",
+            data,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        }
     }
 
     /// Adds warnings and infos.

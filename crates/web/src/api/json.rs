@@ -68,7 +68,9 @@ impl Serialize for JsonHistogram<'_> {
         if !buckets.is_empty() {
             let rows: Vec<(u8, String, String, String)> = buckets
                 .into_iter()
-                .map(|(rule, lo, hi, c)| (rule, format_value(lo), format_value(hi), format_value(c)))
+                .map(|(rule, lo, hi, c)| {
+                    (rule, format_value(lo), format_value(hi), format_value(c))
+                })
                 .collect();
             m.serialize_entry("buckets", &rows)?;
         }
@@ -84,7 +86,11 @@ fn histogram_buckets(h: &FloatHistogram) -> Vec<(u8, f64, f64, f64)> {
     let bounds = |idx: i32| -> (f64, f64) {
         if h.schema == -53 {
             let i = idx as usize;
-            let lo = if i == 0 { f64::NEG_INFINITY } else { h.custom_values.get(i - 1).copied().unwrap_or(f64::INFINITY) };
+            let lo = if i == 0 {
+                f64::NEG_INFINITY
+            } else {
+                h.custom_values.get(i - 1).copied().unwrap_or(f64::INFINITY)
+            };
             let hi = h.custom_values.get(i).copied().unwrap_or(f64::INFINITY);
             (lo, hi)
         } else {
@@ -108,7 +114,10 @@ fn histogram_buckets(h: &FloatHistogram) -> Vec<(u8, f64, f64, f64)> {
         out
     };
     let mut out = Vec::new();
-    for (idx, c) in expand(&h.negative_spans, &h.negative_buckets).into_iter().rev() {
+    for (idx, c) in expand(&h.negative_spans, &h.negative_buckets)
+        .into_iter()
+        .rev()
+    {
         if c != 0.0 {
             let (lo, hi) = bounds(idx);
             out.push((1, -hi, -lo, c));
@@ -152,8 +161,11 @@ impl Serialize for JsonSeries<'_> {
             m.serialize_entry("values", &pts)?;
         }
         if !series.histograms.is_empty() {
-            let pts: Vec<JsonHistogramPoint<'_>> =
-                series.histograms.iter().map(|p| JsonHistogramPoint(p.t, &p.h)).collect();
+            let pts: Vec<JsonHistogramPoint<'_>> = series
+                .histograms
+                .iter()
+                .map(|p| JsonHistogramPoint(p.t, &p.h))
+                .collect();
             m.serialize_entry("histograms", &pts)?;
         }
         m.end()
@@ -170,8 +182,12 @@ impl Serialize for QueryData<'_> {
         match self.0 {
             Value::Scalar { t, v } => m.serialize_entry("result", &JsonPoint(*t, *v))?,
             Value::String { t, v } => m.serialize_entry("result", &(JsonTime(*t), v))?,
-            Value::Vector(samples) => m.serialize_entry("result", &SeqOf(samples, |x| JsonSample(x)))?,
-            Value::Matrix(series) => m.serialize_entry("result", &SeqOf(series, |x| JsonSeries(x)))?,
+            Value::Vector(samples) => {
+                m.serialize_entry("result", &SeqOf(samples, |x| JsonSample(x)))?
+            }
+            Value::Matrix(series) => {
+                m.serialize_entry("result", &SeqOf(series, |x| JsonSeries(x)))?
+            }
         }
         m.end()
     }
@@ -195,14 +211,30 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let v = Value::Vector(vec![Sample::float(model::labels!("__name__" => "up", "job" => "a"), 1_435_781_451_781, 1.0)]);
+        let v = Value::Vector(vec![Sample::float(
+            model::labels!("__name__" => "up", "job" => "a"),
+            1_435_781_451_781,
+            1.0,
+        )]);
         assert_eq!(
             serde_json::to_string(&QueryData(&v)).unwrap(),
             r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1435781451.781,"1"]}]}"#
         );
-        let s = Value::Scalar { t: 10_000, v: f64::NEG_INFINITY };
-        assert_eq!(serde_json::to_string(&QueryData(&s)).unwrap(), r#"{"resultType":"scalar","result":[10,"-Inf"]}"#);
-        let st = Value::String { t: 1500, v: "x".into() };
-        assert_eq!(serde_json::to_string(&QueryData(&st)).unwrap(), r#"{"resultType":"string","result":[1.5,"x"]}"#);
+        let s = Value::Scalar {
+            t: 10_000,
+            v: f64::NEG_INFINITY,
+        };
+        assert_eq!(
+            serde_json::to_string(&QueryData(&s)).unwrap(),
+            r#"{"resultType":"scalar","result":[10,"-Inf"]}"#
+        );
+        let st = Value::String {
+            t: 1500,
+            v: "x".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&QueryData(&st)).unwrap(),
+            r#"{"resultType":"string","result":[1.5,"x"]}"#
+        );
     }
 }

@@ -39,14 +39,19 @@ fn match_sets(form: &FormPairs) -> Result<Vec<Vec<Matcher>>, ApiError> {
 fn limit(form: &FormPairs) -> Result<usize, ApiError> {
     match field(form, "limit") {
         None | Some("") => Ok(0),
-        Some(v) => v.parse::<usize>().map_err(|_| ApiError::bad_param("limit", "cannot parse limit")),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_param("limit", "cannot parse limit")),
     }
 }
 
 fn querier(state: &WebState, form: &FormPairs) -> Result<Box<dyn Querier>, ApiError> {
     let start = time_param(form, "start", MIN_TIME)?;
     let end = time_param(form, "end", MAX_TIME)?;
-    state.queryable.querier(start, end).map_err(|e| ApiError::internal(e.to_string()))
+    state
+        .queryable
+        .querier(start, end)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// Takes the first `limit` entries (0: all), returning a warning when more existed.
@@ -58,16 +63,23 @@ fn truncate<T>(v: &mut Vec<T>, limit: usize) -> Vec<String> {
     Vec::new()
 }
 
-async fn labels(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) -> ApiResult<Vec<String>> {
+async fn labels(
+    State(state): State<Arc<WebState>>,
+    Form(form): Form<FormPairs>,
+) -> ApiResult<Vec<String>> {
     let sets = match_sets(&form)?;
     let limit = limit(&form)?;
     let q = querier(&state, &form)?;
     let mut names = if sets.is_empty() {
-        q.label_names(&[]).map_err(|e| ApiError::internal(e.to_string()))?
+        q.label_names(&[])
+            .map_err(|e| ApiError::internal(e.to_string()))?
     } else {
         let mut all = BTreeSet::new();
         for set in &sets {
-            all.extend(q.label_names(set).map_err(|e| ApiError::internal(e.to_string()))?);
+            all.extend(
+                q.label_names(set)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+            );
         }
         all.into_iter().collect()
     };
@@ -85,11 +97,15 @@ async fn label_values(
     let limit = limit(&form)?;
     let q = querier(&state, &form)?;
     let mut values = if sets.is_empty() {
-        q.label_values(&name, &[]).map_err(|e| ApiError::internal(e.to_string()))?
+        q.label_values(&name, &[])
+            .map_err(|e| ApiError::internal(e.to_string()))?
     } else {
         let mut all = BTreeSet::new();
         for set in &sets {
-            all.extend(q.label_values(&name, set).map_err(|e| ApiError::internal(e.to_string()))?);
+            all.extend(
+                q.label_values(&name, set)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+            );
         }
         all.into_iter().collect()
     };
@@ -123,7 +139,10 @@ fn decode_label_name(name: &str) -> Result<String, ApiError> {
     Ok(out)
 }
 
-async fn series(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) -> ApiResult<Vec<SeriesLabels>> {
+async fn series(
+    State(state): State<Arc<WebState>>,
+    Form(form): Form<FormPairs>,
+) -> ApiResult<Vec<SeriesLabels>> {
     let sets = match_sets(&form)?;
     if sets.is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
@@ -132,8 +151,14 @@ async fn series(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>)
     let q = querier(&state, &form)?;
     let mut found = BTreeSet::new();
     for set in &sets {
-        let hints = storage::SelectHints { func: Some("series".to_owned()), ..Default::default() };
-        for s in q.select(false, Some(&hints), set).map_err(|e| ApiError::internal(e.to_string()))? {
+        let hints = storage::SelectHints {
+            func: Some("series".to_owned()),
+            ..Default::default()
+        };
+        for s in q
+            .select(false, Some(&hints), set)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+        {
             let s = s.map_err(|e| ApiError::internal(e.to_string()))?;
             found.insert(s.labels().clone());
         }

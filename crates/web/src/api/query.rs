@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Form;
+use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use promql::{EvalError, QueryResult};
 
@@ -29,7 +29,10 @@ pub fn routes() -> Router<Arc<WebState>> {
 
 /// The last value of form field `name`.
 pub fn field<'a>(form: &'a FormPairs, name: &str) -> Option<&'a str> {
-    form.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    form.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Parses a required or defaulted time parameter.
@@ -52,7 +55,9 @@ async fn query(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) 
     let q = field(&form, "query").unwrap_or_default().to_owned();
     run(state, move |state, cancel| {
         let expr = promql::parser::parse(&q)?;
-        state.engine.instant_query_expr(state.queryable.as_ref(), &expr, &q, ts, Some(cancel))
+        state
+            .engine
+            .instant_query_expr(state.queryable.as_ref(), &expr, &q, ts, Some(cancel))
     })
     .await
 }
@@ -61,14 +66,27 @@ async fn query_range(State(state): State<Arc<WebState>>, Form(form): Form<FormPa
     let parsed = (|| {
         let start = match field(&form, "start") {
             Some(v) => parse_time(v).map_err(|e| ApiError::bad_param("start", &e))?,
-            None => return Err(ApiError::bad_param("start", "cannot parse \"\" to a valid timestamp")),
+            None => {
+                return Err(ApiError::bad_param(
+                    "start",
+                    "cannot parse \"\" to a valid timestamp",
+                ));
+            }
         };
         let end = match field(&form, "end") {
             Some(v) => parse_time(v).map_err(|e| ApiError::bad_param("end", &e))?,
-            None => return Err(ApiError::bad_param("end", "cannot parse \"\" to a valid timestamp")),
+            None => {
+                return Err(ApiError::bad_param(
+                    "end",
+                    "cannot parse \"\" to a valid timestamp",
+                ));
+            }
         };
         if end < start {
-            return Err(ApiError::bad_param("end", "end timestamp must not be before start time"));
+            return Err(ApiError::bad_param(
+                "end",
+                "end timestamp must not be before start time",
+            ));
         }
         let step = parse_duration(field(&form, "step").unwrap_or_default())
             .map_err(|e| ApiError::bad_param("step", &e))?;
@@ -92,7 +110,15 @@ async fn query_range(State(state): State<Arc<WebState>>, Form(form): Form<FormPa
     let q = field(&form, "query").unwrap_or_default().to_owned();
     run(state, move |state, cancel| {
         let expr = promql::parser::parse(&q)?;
-        state.engine.range_query_expr(state.queryable.as_ref(), &expr, &q, start, end, step, Some(cancel))
+        state.engine.range_query_expr(
+            state.queryable.as_ref(),
+            &expr,
+            &q,
+            start,
+            end,
+            step,
+            Some(cancel),
+        )
     })
     .await
 }
@@ -132,7 +158,11 @@ where
     .await;
     drop(guard);
     match joined {
-        Ok(Ok(Ok(body))) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(Ok(Ok(body))) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
         Ok(Ok(Err(e))) => ApiError::internal(e.to_string()).into_response(),
         Ok(Err(e)) => eval_error(&e).into_response(),
         Err(e) => ApiError::internal(format!("query panicked: {e}")).into_response(),
@@ -148,5 +178,8 @@ pub fn eval_error(e: &EvalError) -> ApiError {
         "internal" => ErrorType::Internal,
         _ => ErrorType::Execution,
     };
-    ApiError { kind, message: e.to_string() }
+    ApiError {
+        kind,
+        message: e.to_string(),
+    }
 }

@@ -68,7 +68,9 @@ async fn runtimeinfo(State(state): State<Arc<WebState>>) -> ApiResult<RuntimeInf
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     Ok(Success::new(RuntimeInfo {
         start_time: state.options.start_time.clone(),
-        cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+        cwd: std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         reload_config_success: true,
         last_config_time: state.options.start_time.clone(),
         corruption_count: 0,
