@@ -335,6 +335,8 @@ struct Glob {
     /// Middle words, each followed by the least number of characters after it.
     middle: Vec<(Word, usize)>,
     tail: Option<Word>,
+    /// Whether there is any gap; without one the head is the whole string.
+    open: bool,
 }
 
 impl Glob {
@@ -346,6 +348,9 @@ impl Glob {
                 Some(n) => lo = n,
                 None => return false,
             }
+        }
+        if !self.open {
+            return lo == s.len();
         }
         if let Some(t) = &self.tail {
             match t.match_suffix(s) {
@@ -482,6 +487,7 @@ fn glob(parts: &[&Hir]) -> Option<Glob> {
                 first_gap: 0,
                 middle: Vec::new(),
                 tail: None,
+                open: false,
             });
         }
     };
@@ -506,6 +512,7 @@ fn glob(parts: &[&Hir]) -> Option<Glob> {
         first_gap,
         middle,
         tail,
+        open: true,
     })
 }
 
