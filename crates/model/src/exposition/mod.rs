@@ -17,6 +17,7 @@
 mod encode;
 mod error;
 mod family;
+mod lex;
 mod negotiate;
 mod number;
 mod parser;
