@@ -16,14 +16,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod compact;
+mod retention;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use storage::{Appendable, Appender, MergeQuerier, Querier, Queryable, StorageError};
 
+use crate::block::{BlockReader, TMP_FOR_CREATION_SUFFIX, Ulid};
 use crate::error::TsdbError;
 use crate::head::{DEFAULT_CHUNK_RANGE, Head, HeadOptions};
 use crate::wal::{DEFAULT_SEGMENT_SIZE, WalOptions};
@@ -86,6 +90,8 @@ pub struct Db {
     dir: PathBuf,
     opts: DbOptions,
     head: Arc<Head>,
+    /// Open blocks, sorted by min time.
+    blocks: RwLock<Vec<BlockReader>>,
     lock: Mutex<Option<File>>,
     /// Serialises compaction, retention and close.
     compaction: Mutex<()>,
@@ -119,9 +125,39 @@ fn take_lock(dir: &Path) -> Result<File, TsdbError> {
     }
 }
 
+/// Opens the blocks of `dir` (directories named by a ULID with a `meta.json`), removing
+/// leftovers of interrupted writes and deletions, sorted by min time.
+fn load_blocks(dir: &Path) -> Result<Vec<BlockReader>, TsdbError> {
+    let mut blocks = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| TsdbError::io("read dir", dir, e))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(TMP_FOR_CREATION_SUFFIX) || name.ends_with(".tmp-for-deletion") {
+            tracing::info!(dir = %path.display(), "removing leftover block directory");
+            std::fs::remove_dir_all(&path).map_err(|e| TsdbError::io("remove", &path, e))?;
+            continue;
+        }
+        if name.parse::<Ulid>().is_err() || !path.join("meta.json").exists() {
+            continue;
+        }
+        let b = BlockReader::open(&path)?;
+        if b.meta().compaction.deletable {
+            std::fs::remove_dir_all(&path).map_err(|e| TsdbError::io("remove", &path, e))?;
+            continue;
+        }
+        blocks.push(b);
+    }
+    blocks.sort_by_key(|b| b.meta().min_time);
+    Ok(blocks)
+}
+
 impl Db {
-    /// Opens (creating it if needed) the data directory `dir`: takes the lock, replays the
-    /// head (mapped head chunks, WAL checkpoint and segments; a corrupt WAL tail is repaired,
+    /// Opens (creating it if needed) the data directory `dir`: takes the lock, opens the
+    /// blocks, replays the head (mapped head chunks, WAL checkpoint and segments; a corrupt WAL tail is repaired,
     /// never refused) and starts a new WAL segment.
     ///
     /// # Errors
@@ -143,10 +179,17 @@ impl Db {
             sync_on_log: opts.wal_sync_on_commit,
         };
         let started = std::time::Instant::now();
-        let head = Arc::new(Head::open(head_opts, dir, wal_opts, i64::MIN)?);
+        let blocks = load_blocks(dir)?;
+        let min_valid = blocks
+            .iter()
+            .map(|b| b.meta().max_time)
+            .max()
+            .unwrap_or(i64::MIN);
+        let head = Arc::new(Head::open(head_opts, dir, wal_opts, min_valid)?);
         tracing::info!(
             dir = %dir.display(),
             series = head.num_series(),
+            blocks = blocks.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "TSDB opened"
         );
@@ -154,6 +197,7 @@ impl Db {
             dir: dir.to_path_buf(),
             opts,
             head,
+            blocks: RwLock::new(blocks),
             lock: Mutex::new(lock),
             compaction: Mutex::new(()),
             closed: AtomicBool::new(false),
@@ -192,7 +236,14 @@ impl Db {
         if self.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
-        let queriers: Vec<Box<dyn Querier>> = vec![Box::new(self.head.querier(mint, maxt))];
+        let mut queriers: Vec<Box<dyn Querier>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
+            .map(|b| Box::new(b.block_querier(mint, maxt)) as Box<dyn Querier>)
+            .collect();
+        queriers.push(Box::new(self.head.querier(mint, maxt)));
         Ok(Box::new(MergeQuerier::new(queriers)))
     }
 
@@ -204,7 +255,30 @@ impl Db {
     /// I/O errors.
     pub fn compact(&self) -> Result<(), TsdbError> {
         let _g = self.compaction.lock();
-        Ok(())
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (new, truncated) = compact::compact_head(&self.dir, &self.head)?;
+        if !new.is_empty() {
+            let mut blocks = self.blocks.write();
+            blocks.extend(new);
+            blocks.sort_by_key(|b| b.meta().min_time);
+        }
+        if let Some(maxt) = truncated {
+            self.head.truncate_wal(maxt)?;
+        }
+        let ranges =
+            compact::block_ranges(self.opts.min_block_duration, self.opts.max_block_duration);
+        loop {
+            let plan = compact::plan(&self.blocks.read(), &ranges);
+            if plan.is_empty() {
+                break;
+            }
+            let merged = compact::merge_blocks(&self.dir, &plan)?;
+            let gone: Vec<Ulid> = plan.iter().map(|b| b.meta().ulid).collect();
+            self.replace_blocks(&gone, Some(merged))?;
+        }
+        self.retention()
     }
 
     /// Deletes blocks outside the retention time and size.
@@ -213,7 +287,51 @@ impl Db {
     /// I/O errors.
     pub fn apply_retention(&self) -> Result<(), TsdbError> {
         let _g = self.compaction.lock();
+        self.retention()
+    }
+
+    fn retention(&self) -> Result<(), TsdbError> {
+        let head_bytes = retention::dir_size(&self.dir.join("wal"))
+            + retention::dir_size(&self.dir.join("chunks_head"));
+        let gone: Vec<Ulid> = retention::deletable(
+            &self.blocks.read(),
+            self.opts.retention_ms,
+            self.opts.max_bytes,
+            head_bytes,
+        )
+        .into_iter()
+        .collect();
+        if !gone.is_empty() {
+            tracing::info!(blocks = gone.len(), "deleting blocks beyond retention");
+            self.replace_blocks(&gone, None)?;
+        }
         Ok(())
+    }
+
+    /// Removes the blocks `gone` from the list and the disk, adding `new`.
+    fn replace_blocks(&self, gone: &[Ulid], new: Option<BlockReader>) -> Result<(), TsdbError> {
+        let removed: Vec<BlockReader> = {
+            let mut blocks = self.blocks.write();
+            let (removed, kept): (Vec<_>, Vec<_>) = blocks
+                .drain(..)
+                .partition(|b| gone.contains(&b.meta().ulid));
+            *blocks = kept;
+            blocks.extend(new);
+            blocks.sort_by_key(|b| b.meta().min_time);
+            removed
+        };
+        for b in removed {
+            let tmp = b.dir().with_extension("tmp-for-deletion");
+            std::fs::rename(b.dir(), &tmp).map_err(|e| TsdbError::io("rename", b.dir(), e))?;
+            std::fs::remove_dir_all(&tmp).map_err(|e| TsdbError::io("remove", &tmp, e))?;
+        }
+        Ok(())
+    }
+
+    /// The open blocks, sorted by min time.
+    #[must_use]
+    pub fn blocks(&self) -> Vec<BlockReader> {
+        self.blocks.read().clone()
     }
 
     /// Flushes the WAL and head chunks and releases the lock. The database must not be used

@@ -1,0 +1,237 @@
+//! Compaction: the head is cut into blocks of one chunk range once it spans 1.5 ranges, and
+//! blocks are merged into larger ones (2h, 6h, 18h, 54h, ... up to the maximum block
+//! duration) with Prometheus's leveled planner; overlapping blocks are merged first.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use model::{MatchOp, Matcher};
+use storage::{MergeQuerier, Querier, ValueType};
+
+use crate::block::{BlockDesc, BlockMetaCompaction, BlockReader, BlockWriter};
+use crate::error::TsdbError;
+use crate::head::Head;
+use crate::head::chunk::range_for_timestamp;
+
+/// Block ranges of leveled compaction: `min`, then ×3 at each step, up to `max`.
+#[must_use]
+pub fn block_ranges(min: i64, max: i64) -> Vec<i64> {
+    let mut out = vec![min];
+    let mut r = min;
+    for _ in 0..10 {
+        r *= 3;
+        if r > max {
+            break;
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// Writes the head's samples in `[mint, maxt)` as a level-1 block under `dir`; `None` when
+/// that range holds no samples.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_head_block(
+    dir: &Path,
+    head: &Arc<Head>,
+    mint: i64,
+    maxt: i64,
+) -> Result<Option<BlockReader>, TsdbError> {
+    let series = head.series_in_range(mint, maxt - 1)?;
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let mut w = BlockWriter::new(dir).with_time_range(mint, maxt);
+    let ulid = w.ulid();
+    w = w.with_compaction(BlockMetaCompaction {
+        level: 1,
+        sources: vec![ulid],
+        ..BlockMetaCompaction::default()
+    });
+    for s in series {
+        let samples = s.samples();
+        w.add_series(s.labels_ref().clone(), &samples)?;
+    }
+    let meta = w.write()?;
+    tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "head compacted into a block");
+    Ok(Some(BlockReader::open(dir.join(meta.ulid.to_string()))?))
+}
+
+/// Cuts the head into blocks while it spans more than 1.5 chunk ranges. Returns the new
+/// blocks and the time up to which the head was truncated, if it was.
+///
+/// # Errors
+/// I/O errors.
+pub fn compact_head(
+    dir: &Path,
+    head: &Arc<Head>,
+) -> Result<(Vec<BlockReader>, Option<i64>), TsdbError> {
+    let range = head.options().chunk_range;
+    let mut blocks = Vec::new();
+    let mut truncated = None;
+    while !head.is_empty()
+        && head.min_time() != i64::MAX
+        && head.max_time() - head.min_time() > range / 2 * 3
+    {
+        let mint = head.min_time();
+        let maxt = range_for_timestamp(mint, range);
+        if let Some(b) = write_head_block(dir, head, mint, maxt)? {
+            blocks.push(b);
+        }
+        head.truncate_memory(maxt);
+        truncated = Some(maxt);
+    }
+    Ok((blocks, truncated))
+}
+
+/// Aligned groups of consecutive blocks (sorted by min time) that fit in windows of `tr`.
+fn split_by_range(blocks: &[BlockReader], tr: i64) -> Vec<Vec<BlockReader>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < blocks.len() {
+        let m = blocks[i].meta();
+        let t0 = if m.min_time >= 0 {
+            tr * (m.min_time / tr)
+        } else {
+            tr * ((m.min_time - tr + 1) / tr)
+        };
+        if m.max_time > t0 + tr {
+            i += 1;
+            continue;
+        }
+        let mut group = Vec::new();
+        while i < blocks.len() && blocks[i].meta().max_time <= t0 + tr {
+            group.push(blocks[i].clone());
+            i += 1;
+        }
+        if !group.is_empty() {
+            out.push(group);
+        }
+    }
+    out
+}
+
+/// The first run of blocks (sorted by min time) that overlap in time.
+fn overlapping(blocks: &[BlockReader]) -> Vec<BlockReader> {
+    let mut out: Vec<BlockReader> = Vec::new();
+    let Some(first) = blocks.first() else {
+        return out;
+    };
+    let mut global_max = first.meta().max_time;
+    for (i, b) in blocks.iter().enumerate().skip(1) {
+        if b.meta().min_time < global_max {
+            if out.is_empty() {
+                out.push(blocks[i - 1].clone());
+            }
+            out.push(b.clone());
+        } else if !out.is_empty() {
+            break;
+        }
+        global_max = global_max.max(b.meta().max_time);
+    }
+    out
+}
+
+/// Prometheus's leveled plan: overlapping blocks first; else, leaving out the newest block,
+/// the first group filling a whole larger range (or lying before the newest block).
+#[must_use]
+pub fn plan(blocks: &[BlockReader], ranges: &[i64]) -> Vec<BlockReader> {
+    let mut sorted = blocks.to_vec();
+    sorted.sort_by_key(|b| b.meta().min_time);
+    let o = overlapping(&sorted);
+    if !o.is_empty() {
+        return o;
+    }
+    if sorted.len() < 2 || ranges.len() < 2 {
+        return Vec::new();
+    }
+    sorted.pop();
+    let Some(newest) = sorted.last() else {
+        return Vec::new();
+    };
+    let high = newest.meta().min_time;
+    for &r in &ranges[1..] {
+        for group in split_by_range(&sorted, r) {
+            if group.iter().any(|b| b.meta().compaction.failed) {
+                continue;
+            }
+            let mint = group[0].meta().min_time;
+            let maxt = group[group.len() - 1].meta().max_time;
+            if (maxt - mint == r || maxt <= high) && group.len() > 1 {
+                return group;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Merges `parents` into one block under `dir` (samples at equal timestamps deduplicated).
+///
+/// # Errors
+/// I/O errors.
+pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, TsdbError> {
+    let mint = parents.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
+    let maxt = parents.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
+    let level = parents
+        .iter()
+        .map(|b| b.meta().compaction.level)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let sources: BTreeSet<_> = parents
+        .iter()
+        .flat_map(|b| b.meta().compaction.sources.iter().copied())
+        .collect();
+    let descs = parents
+        .iter()
+        .map(|b| BlockDesc {
+            ulid: b.meta().ulid,
+            min_time: b.meta().min_time,
+            max_time: b.meta().max_time,
+        })
+        .collect();
+    let mut w = BlockWriter::new(dir)
+        .with_time_range(mint, maxt)
+        .with_compaction(BlockMetaCompaction {
+            level,
+            sources: sources.into_iter().collect(),
+            parents: descs,
+            ..BlockMetaCompaction::default()
+        });
+    let queriers: Vec<Box<dyn Querier>> = parents
+        .iter()
+        .map(|b| Box::new(b.block_querier(i64::MIN, i64::MAX)) as Box<dyn Querier>)
+        .collect();
+    let q = MergeQuerier::new(queriers);
+    let storage_err =
+        |e: storage::StorageError| TsdbError::corruption("block compaction", e.to_string());
+    // `__name__=~".*"` matches every series (with or without a name).
+    let all = Matcher::new(MatchOp::RegexMatch, model::METRIC_NAME, ".*").expect("valid regex");
+    for s in q.select(true, None, &[all]).map_err(storage_err)? {
+        let s = s.map_err(storage_err)?;
+        let mut it = s.iter();
+        let mut samples = Vec::new();
+        loop {
+            match it.next() {
+                ValueType::Float => samples.push(it.at()),
+                ValueType::None => break,
+                other => {
+                    return Err(TsdbError::Chunk(format!(
+                        "series {}: {other:?} samples cannot be compacted yet",
+                        s.labels()
+                    )));
+                }
+            }
+        }
+        if let Some(e) = it.err() {
+            return Err(TsdbError::corruption(s.labels().to_string(), e.to_string()));
+        }
+        w.add_series(s.labels().clone(), &samples)?;
+    }
+    let meta = w.write()?;
+    tracing::info!(ulid = %meta.ulid, mint, maxt, level, parents = parents.len(), "blocks compacted");
+    BlockReader::open(dir.join(meta.ulid.to_string()))
+}
