@@ -109,11 +109,18 @@ impl Rule {
 /// Checks a PromQL expression; `Err` carries the parser's message.
 pub type ExprCheck<'a> = &'a dyn Fn(&str) -> Result<(), String>;
 
+/// Checks an expression with Firewatch's PromQL parser (Prometheus's message on error,
+/// e.g. `1:5: parse error: unclosed left parenthesis`).
+pub fn promql_check(expr: &str) -> Result<(), String> {
+    promql::parser::parse(expr)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 impl RuleFile {
-    /// Reads and validates a rule file (expressions are checked with Firewatch's PromQL
-    /// parser once it is available; see [`RuleFile::load_with`]).
+    /// Reads and validates a rule file; expressions are checked with the PromQL parser.
     pub fn load(path: impl AsRef<Path>) -> Result<RuleFile, RuleFileError> {
-        Self::load_with(path, &|_| Ok(()), ValidationScheme::Utf8)
+        Self::load_with(path, &promql_check, ValidationScheme::Utf8)
     }
 
     /// Reads and validates a rule file, checking each `expr` with `check_expr` and names
@@ -383,6 +390,30 @@ mod tests {
                 "8:3: groupname: \"a\" is repeated in the same file",
             ]
         );
+    }
+
+    #[test]
+    fn expressions_are_parsed_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.rules");
+        std::fs::write(
+            &p,
+            "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: sum(\n",
+        )
+        .unwrap();
+        let e = RuleFile::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "5:11: group \"a\", rule 1, \"X\": could not parse expression: 1:5: parse error:"
+            ),
+            "{e}"
+        );
+        std::fs::write(
+            &p,
+            "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up == 0\n",
+        )
+        .unwrap();
+        assert_eq!(RuleFile::load(&p).unwrap().rule_count(), 1);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use firewatch_config::check::{check_config, check_rule_files};
+use firewatch_config::rules::promql_check;
 
 const TESTDATA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -118,7 +119,7 @@ fn ours(file: &Path) -> i32 {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     i32::from(check_config(
         &[file.to_path_buf()],
-        &|_| Ok(()),
+        &promql_check,
         &mut out,
         &mut err,
     ))
@@ -207,6 +208,14 @@ fn check_rules_matches_promtool() {
             "groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    for: 1m\n",
         ),
         ("empty.rules", ""),
+        (
+            "expr.rules",
+            "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: sum(\n",
+        ),
+        (
+            "badfn.rules",
+            "groups:\n- name: a\n  rules:\n  - record: x\n    expr: no_such_function(up)\n",
+        ),
     ];
     for (name, text) in cases {
         let p = dir.path().join(name);
@@ -214,7 +223,7 @@ fn check_rules_matches_promtool() {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mine = i32::from(check_rule_files(
             std::slice::from_ref(&p),
-            &|_| Ok(()),
+            &promql_check,
             &mut out,
             &mut err,
         ));
@@ -230,7 +239,7 @@ fn check_rules_matches_promtool() {
     assert_eq!(
         check_rule_files(
             std::slice::from_ref(&first),
-            &|_| Ok(()),
+            &promql_check,
             &mut out,
             &mut err
         ),

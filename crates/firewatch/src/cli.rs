@@ -44,4 +44,16 @@ pub enum ToolCommand {
 pub enum CheckCommand {
     /// Lint an exposition read from standard input, like `promtool check metrics`.
     Metrics,
+    /// Check configuration files and the rule files they name, like `promtool check config`.
+    Config {
+        /// The configuration files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Check rule files, like `promtool check rules`.
+    Rules {
+        /// The rule files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
