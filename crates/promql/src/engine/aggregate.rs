@@ -1,0 +1,354 @@
+//! Aggregation operators (`sum`, `avg`, `count`, `min`, `max`, `group`, `stddev`, `stdvar`,
+//! `quantile`, `count_values`, `topk`, `bottomk`, `limitk`, `limit_ratio`) at one step.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use model::{Labels, METRIC_NAME};
+
+use super::annotations;
+use super::error::EvalError;
+use super::eval::{Evaluator, Val};
+use super::histo;
+use crate::ast::{AggregateExpr, AggregateOp};
+use crate::kernels::kahan::inc;
+use crate::kernels::quantile::quantile;
+use crate::value::{Sample, format_value};
+
+/// The grouping key / output labels of a series.
+fn group_labels(l: &Labels, grouping: &[String], without: bool) -> Labels {
+    let mut b = l.builder();
+    if without {
+        b.retain(|n| n != METRIC_NAME && !grouping.iter().any(|g| g == n));
+    } else {
+        b.retain(|n| grouping.iter().any(|g| g == n));
+    }
+    b.labels()
+}
+
+/// Running state of one group.
+struct Group {
+    labels: Labels,
+    members: Vec<usize>,
+    drop_name: bool,
+}
+
+/// Prometheus's labels hash (xxhash64 of `name 0xff value 0xff ...`), used by `limit_ratio`.
+fn prom_hash(l: &Labels) -> u64 {
+    let mut buf = Vec::with_capacity(l.byte_size() + 2 * l.len());
+    for x in l {
+        buf.extend_from_slice(x.name.as_bytes());
+        buf.push(0xff);
+        buf.extend_from_slice(x.value.as_bytes());
+        buf.push(0xff);
+    }
+    xxhash_rust::xxh64::xxh64(&buf, 0)
+}
+
+/// Whether a series is in the `ratio` sample (deterministic by labels).
+fn in_ratio_sample(ratio: f64, l: &Labels) -> bool {
+    let offset = prom_hash(l) as f64 / u64::MAX as f64;
+    if ratio >= 0.0 {
+        offset < ratio
+    } else {
+        offset >= 1.0 + ratio
+    }
+}
+
+/// Sorts descending (`desc`) or ascending with NaN always last; stable.
+fn sort_by_value(v: &mut [Sample], desc: bool) {
+    v.sort_by(|a, b| match (a.f.is_nan(), b.f.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => {
+            let o = a.f.partial_cmp(&b.f).unwrap_or(Ordering::Equal);
+            if desc { o.reverse() } else { o }
+        }
+    });
+}
+
+impl Evaluator<'_> {
+    /// Evaluates an aggregation at `ts`.
+    pub(crate) fn aggregate(&mut self, a: &AggregateExpr, ts: i64) -> Result<Val, EvalError> {
+        let param = match &a.param {
+            Some(p) => Some(self.eval(p, ts)?),
+            None => None,
+        };
+        let input = self.eval(&a.expr, ts)?.into_vector();
+        let mut grouping = a.grouping.clone();
+        if a.op == AggregateOp::CountValues {
+            let label = match &param {
+                Some(Val::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            if label.is_empty() {
+                return Err(EvalError::exec(format!("invalid label name {label:?}")));
+            }
+            if !a.without {
+                grouping.push(label.clone());
+            }
+            return Ok(Val::Vector(count_values(
+                &input, &grouping, a.without, &label, ts,
+            )));
+        }
+        let pf = param.as_ref().map_or(f64::NAN, Val::scalar);
+        let param_pos = a.param.as_ref().map(|p| p.pos()).unwrap_or(a.pos);
+        // Group the input.
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for (i, s) in input.iter().enumerate() {
+            let key = group_labels(&s.labels, &grouping, a.without);
+            let gi = *index.entry(key.clone()).or_insert_with(|| {
+                groups.push(Group {
+                    labels: key,
+                    members: Vec::new(),
+                    drop_name: false,
+                });
+                groups.len() - 1
+            });
+            groups[gi].members.push(i);
+            groups[gi].drop_name |= s.drop_name;
+        }
+        match a.op {
+            AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+                if pf.is_nan() {
+                    return Err(EvalError::exec("Parameter value is NaN"));
+                }
+                if pf <= i64::MIN as f64 {
+                    return Err(EvalError::exec(format!(
+                        "Scalar value {} underflows int64",
+                        format_value(pf)
+                    )));
+                }
+                if pf >= i64::MAX as f64 {
+                    return Err(EvalError::exec(format!(
+                        "Scalar value {} overflows int64",
+                        format_value(pf)
+                    )));
+                }
+                let k = (pf as i64).min(input.len() as i64);
+                if k < 1 {
+                    return Ok(Val::Vector(Vec::new()));
+                }
+                return Ok(Val::Vector(self.top_k(a, &input, &groups, k as usize)));
+            }
+            AggregateOp::LimitRatio => {
+                if pf.is_nan() {
+                    return Err(EvalError::exec("Ratio value is NaN"));
+                }
+                if pf == 0.0 {
+                    return Ok(Val::Vector(Vec::new()));
+                }
+                let r = if pf > 1.0 {
+                    self.annotate(annotations::invalid_ratio(pf, 1.0, param_pos));
+                    1.0
+                } else if pf < -1.0 {
+                    self.annotate(annotations::invalid_ratio(pf, -1.0, param_pos));
+                    -1.0
+                } else {
+                    pf
+                };
+                let mut out = Vec::new();
+                for g in &groups {
+                    out.extend(
+                        g.members
+                            .iter()
+                            .map(|&i| &input[i])
+                            .filter(|s| in_ratio_sample(r, &s.labels))
+                            .cloned(),
+                    );
+                }
+                return Ok(Val::Vector(out));
+            }
+            AggregateOp::Quantile if pf.is_nan() || !(0.0..=1.0).contains(&pf) => {
+                self.annotate(annotations::invalid_quantile(pf, param_pos));
+            }
+            _ => {}
+        }
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let members: Vec<&Sample> = g.members.iter().map(|&i| &input[i]).collect();
+            if let Some((f, h)) = self.aggregate_group(a, &members, pf) {
+                out.push(Sample {
+                    labels: g.labels,
+                    t: ts,
+                    f,
+                    h,
+                    drop_name: g.drop_name,
+                });
+            }
+        }
+        Ok(Val::Vector(out))
+    }
+
+    fn aggregate_group(
+        &mut self,
+        a: &AggregateExpr,
+        members: &[&Sample],
+        q: f64,
+    ) -> Option<(f64, Option<Arc<model::FloatHistogram>>)> {
+        let pos = a.expr.pos();
+        let floats: Vec<f64> = members
+            .iter()
+            .filter(|s| s.h.is_none())
+            .map(|s| s.f)
+            .collect();
+        let hists: Vec<&Arc<model::FloatHistogram>> =
+            members.iter().filter_map(|s| s.h.as_ref()).collect();
+        let op = a.op;
+        if matches!(op, AggregateOp::Sum | AggregateOp::Avg) && !hists.is_empty() {
+            if !floats.is_empty() {
+                self.annotate(annotations::mixed_floats_histograms_agg(pos));
+                return None;
+            }
+            let mut acc = (**hists[0]).clone();
+            for h in &hists[1..] {
+                acc = histo::combine(&acc, h, false)?;
+            }
+            if op == AggregateOp::Avg {
+                acc = histo::scale(&acc, 1.0 / hists.len() as f64);
+            }
+            return Some((0.0, Some(Arc::new(acc))));
+        }
+        if !hists.is_empty() && !matches!(op, AggregateOp::Count | AggregateOp::Group) {
+            self.annotate(annotations::histogram_ignored_in_agg(op.as_str(), pos));
+        }
+        if floats.is_empty() && !matches!(op, AggregateOp::Count | AggregateOp::Group) {
+            return None;
+        }
+        let v = match op {
+            AggregateOp::Sum => {
+                let (mut sum, mut c) = (0.0, 0.0);
+                for f in &floats {
+                    (sum, c) = inc(*f, sum, c);
+                }
+                if sum.is_infinite() { sum } else { sum + c }
+            }
+            AggregateOp::Avg => crate::kernels::over_time::mean(floats.iter().copied()),
+            AggregateOp::Count => members.len() as f64,
+            AggregateOp::Group => 1.0,
+            AggregateOp::Min => floats
+                .iter()
+                .fold(floats[0], |m, &f| if m > f || m.is_nan() { f } else { m }),
+            AggregateOp::Max => floats
+                .iter()
+                .fold(floats[0], |m, &f| if m < f || m.is_nan() { f } else { m }),
+            AggregateOp::Stddev | AggregateOp::Stdvar => {
+                let first = floats[0];
+                let (mut count, mut mean, mut value) = (
+                    1.0,
+                    first,
+                    if first.is_nan() || first.is_infinite() {
+                        f64::NAN
+                    } else {
+                        0.0
+                    },
+                );
+                for &f in &floats[1..] {
+                    count += 1.0;
+                    let delta = f - mean;
+                    mean += delta / count;
+                    value += delta * (f - mean);
+                }
+                if op == AggregateOp::Stddev {
+                    (value / count).sqrt()
+                } else {
+                    value / count
+                }
+            }
+            AggregateOp::Quantile => {
+                let mut v = floats;
+                quantile(q, &mut v)
+            }
+            _ => return None,
+        };
+        Some((v, None))
+    }
+
+    fn top_k(
+        &mut self,
+        a: &AggregateExpr,
+        input: &[Sample],
+        groups: &[Group],
+        k: usize,
+    ) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for g in groups {
+            let mut members: Vec<Sample> = Vec::with_capacity(g.members.len());
+            for &i in &g.members {
+                let s = &input[i];
+                if s.h.is_some() && a.op != AggregateOp::Limitk {
+                    self.annotate(annotations::histogram_ignored_in_agg(a.op.as_str(), a.pos));
+                    continue;
+                }
+                members.push(s.clone());
+            }
+            match a.op {
+                AggregateOp::Topk => sort_by_value(&mut members, true),
+                AggregateOp::Bottomk => sort_by_value(&mut members, false),
+                _ => {}
+            }
+            members.truncate(k);
+            out.extend(members);
+        }
+        out
+    }
+}
+
+fn count_values(
+    input: &[Sample],
+    grouping: &[String],
+    without: bool,
+    label: &str,
+    ts: i64,
+) -> Vec<Sample> {
+    let mut order: Vec<Labels> = Vec::new();
+    let mut counts: HashMap<Labels, f64> = HashMap::new();
+    for s in input {
+        let value = match &s.h {
+            Some(h) => format!("{h:?}"),
+            None => format_value(s.f),
+        };
+        let mut b = s.labels.builder();
+        b.set(label, &value);
+        let key = group_labels(&b.labels(), grouping, without);
+        let c = counts.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            0.0
+        });
+        *c += 1.0;
+    }
+    order
+        .into_iter()
+        .map(|l| Sample::float(l.clone(), ts, counts[&l]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping_and_sorting() {
+        let l = Labels::from_pairs([("__name__", "m"), ("a", "1"), ("b", "2")]);
+        assert_eq!(
+            group_labels(&l, &["a".into()], false),
+            Labels::from_pairs([("a", "1")])
+        );
+        assert_eq!(
+            group_labels(&l, &["a".into()], true),
+            Labels::from_pairs([("b", "2")])
+        );
+        let mut v: Vec<Sample> = [1.0, f64::NAN, 3.0, 2.0]
+            .iter()
+            .map(|&f| Sample::float(Labels::empty(), 0, f))
+            .collect();
+        sort_by_value(&mut v, true);
+        assert_eq!(v[0].f, 3.0);
+        assert!(v[3].f.is_nan());
+        assert!(in_ratio_sample(1.0, &l));
+        assert!(!in_ratio_sample(-1.0 + 1e-300, &l) || in_ratio_sample(-1.0, &l));
+    }
+}

@@ -1,0 +1,206 @@
+//! The evaluator: evaluates an expression at one timestamp (range queries call it once per
+//! step). Selectors read from series loaded once per query.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use model::Labels;
+use storage::Querier;
+
+use super::EngineOptions;
+use super::annotations::Annotation;
+use super::error::EvalError;
+use super::selectors::LoadedSeries;
+use crate::ast::{Expr, UnaryOp};
+use crate::value::{Sample, Series};
+
+/// A value during evaluation at one timestamp.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    /// A scalar.
+    Scalar(f64),
+    /// An instant vector.
+    Vector(Vec<Sample>),
+    /// Range-vector windows at this step.
+    Matrix(Vec<Series>),
+    /// A string.
+    String(String),
+}
+
+impl Val {
+    pub(crate) fn into_vector(self) -> Vec<Sample> {
+        match self {
+            Val::Vector(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    pub(crate) fn into_matrix(self) -> Vec<Series> {
+        match self {
+            Val::Matrix(m) => m,
+            _ => Vec::new(),
+        }
+    }
+
+    pub(crate) fn scalar(&self) -> f64 {
+        match self {
+            Val::Scalar(f) => *f,
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// State of one query's evaluation.
+pub(crate) struct Evaluator<'q> {
+    pub(crate) opts: &'q EngineOptions,
+    pub(crate) querier: Box<dyn Querier>,
+    /// Query start, end and step in milliseconds (step 0 for instant queries).
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) step: i64,
+    /// Needed time range per selector, keyed by the selector's address.
+    pub(crate) ranges: HashMap<usize, (i64, i64)>,
+    pub(crate) cache: HashMap<usize, Rc<Vec<LoadedSeries>>>,
+    pub(crate) info_cache: HashMap<usize, Rc<Vec<super::info::InfoSeries>>>,
+    pub(crate) annotations: Vec<Annotation>,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) cancel: Option<&'q AtomicBool>,
+    /// Samples held by the step being evaluated (checked against `max_samples`).
+    pub(crate) current_samples: usize,
+    /// Samples held by the accumulated result of a range query.
+    pub(crate) result_samples: usize,
+}
+
+impl Evaluator<'_> {
+    pub(crate) fn lookback(&self) -> i64 {
+        self.opts.lookback_delta.as_millis() as i64
+    }
+
+    /// Records an annotation once.
+    pub(crate) fn annotate(&mut self, a: Annotation) {
+        if !self.annotations.contains(&a) {
+            self.annotations.push(a);
+        }
+    }
+
+    /// Fails on timeout or cancellation.
+    pub(crate) fn check(&self) -> Result<(), EvalError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(EvalError::Canceled("expression evaluation"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(EvalError::Timeout("expression evaluation"));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more samples in memory; fails past the limit.
+    pub(crate) fn add_samples(&mut self, n: usize) -> Result<(), EvalError> {
+        self.current_samples += n;
+        if self.current_samples + self.result_samples > self.opts.max_samples {
+            return Err(EvalError::TooManySamples("query execution"));
+        }
+        Ok(())
+    }
+
+    /// Evaluates `e` at `ts`.
+    pub(crate) fn eval(&mut self, e: &Expr, ts: i64) -> Result<Val, EvalError> {
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(n.value)),
+            Expr::StringLiteral(s) => Ok(Val::String(s.value.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, ts),
+            Expr::StepInvariant(s) => self.eval(&s.expr, ts),
+            Expr::Unary(u) => {
+                let v = self.eval(&u.expr, ts)?;
+                if u.op == UnaryOp::Add {
+                    return Ok(v);
+                }
+                Ok(match v {
+                    Val::Scalar(f) => Val::Scalar(-f),
+                    Val::Vector(mut vec) => {
+                        for s in &mut vec {
+                            s.f = -s.f;
+                            if let Some(h) = &s.h {
+                                s.h = Some(std::sync::Arc::new(super::histo::scale(h, -1.0)));
+                            }
+                            s.drop_name = true;
+                        }
+                        Val::Vector(vec)
+                    }
+                    other => other,
+                })
+            }
+            Expr::VectorSelector(vs) => {
+                let v = self.vector_selector(vs, ts, false)?;
+                self.add_samples(v.len())?;
+                Ok(Val::Vector(v))
+            }
+            Expr::MatrixSelector(ms) => Ok(Val::Matrix(self.matrix_selector_value(ms, ts)?)),
+            Expr::Subquery(sq) => Ok(Val::Matrix(self.subquery(sq, ts)?)),
+            Expr::Binary(b) => {
+                let lhs = self.eval(&b.lhs, ts)?;
+                // `and`/`unless` with an empty left side need not evaluate the right side, but
+                // Prometheus evaluates both; so do we (annotations from both sides count).
+                let rhs = self.eval(&b.rhs, ts)?;
+                self.binary(b, lhs, rhs)
+            }
+            Expr::Aggregate(a) => self.aggregate(a, ts),
+            Expr::Call(c) => self.call(c, ts),
+        }
+    }
+}
+
+/// The labels without the metadata labels (`__name__`, `__type__`, `__unit__`), which go
+/// when an operation changes what a series means.
+pub(crate) fn drop_metadata(l: &Labels) -> Labels {
+    if !l.has(model::METRIC_NAME) && !l.has("__type__") && !l.has("__unit__") {
+        return l.clone();
+    }
+    let mut b = l.builder();
+    b.retain(|n| !matches!(n, "__name__" | "__type__" | "__unit__"));
+    b.labels()
+}
+
+/// Removes the metadata labels from samples marked `drop_name`.
+pub(crate) fn cleanup_names(v: &mut [Sample]) {
+    for s in v {
+        if s.drop_name {
+            s.labels = drop_metadata(&s.labels);
+            s.drop_name = false;
+        }
+    }
+}
+
+/// Whether two samples of `v` have the same labels.
+pub(crate) fn has_duplicate_labels(v: &[Sample]) -> bool {
+    if v.len() < 2 {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(v.len());
+    v.iter().any(|s| !seen.insert(&s.labels))
+}
+
+/// Labels for `absent()` / `absent_over_time()` from the argument's equality matchers.
+pub(crate) fn absent_labels(e: &Expr) -> Labels {
+    let matchers = match e.unwrap_parens() {
+        Expr::VectorSelector(vs) => &vs.matchers,
+        Expr::MatrixSelector(ms) => &ms.vector_selector.matchers,
+        _ => return Labels::empty(),
+    };
+    let mut b = Labels::empty().builder();
+    let mut has: Vec<&str> = Vec::new();
+    for m in matchers {
+        if m.name == model::METRIC_NAME {
+            continue;
+        }
+        if m.op == model::MatchOp::Equal && !has.contains(&m.name.as_str()) {
+            b.set(&m.name, &m.value);
+            has.push(&m.name);
+        } else {
+            b.del(&m.name);
+        }
+    }
+    b.labels()
+}

@@ -1,0 +1,208 @@
+//! Range functions over native histogram samples: `rate`/`increase`/`delta`,
+//! `irate`/`idelta`, and the mixed float/histogram walks of `resets` and `changes`.
+
+use std::sync::Arc;
+
+use model::FloatHistogram;
+use model::histogram::CounterResetHint;
+
+use super::annotations::{self, Annotation};
+use super::histo::{self, detect_reset, is_custom};
+use crate::ast::PosRange;
+use crate::kernels::FPoint;
+use crate::kernels::rate::extrapolation_factor;
+use crate::value::HPoint;
+
+fn not_counter(metric: &str, pos: PosRange) -> Annotation {
+    Annotation::warn(
+        format!("this native histogram metric is not a counter: {metric:?}"),
+        pos,
+    )
+}
+
+fn not_gauge(metric: &str, pos: PosRange) -> Annotation {
+    Annotation::warn(
+        format!("this native histogram metric is not a gauge: {metric:?}"),
+        pos,
+    )
+}
+
+/// `vector contains a mix of histograms with exponential and custom buckets schemas ...`.
+pub(crate) fn mixed_exp_custom(metric: &str, pos: PosRange) -> Annotation {
+    Annotation::warn(
+        format!(
+            "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+        ),
+        pos,
+    )
+}
+
+fn is_gauge(h: &FloatHistogram) -> bool {
+    h.counter_reset_hint == CounterResetHint::Gauge
+}
+
+/// Extrapolated `rate`/`increase` (`is_counter`) or `delta` of histogram samples.
+pub(crate) fn histogram_rate(
+    points: &[HPoint],
+    range: (i64, i64),
+    is_counter: bool,
+    is_rate: bool,
+    metric: &str,
+    pos: PosRange,
+    annos: &mut Vec<Annotation>,
+) -> Option<Arc<FloatHistogram>> {
+    if points.len() < 2 {
+        return None;
+    }
+    let first = &points[0].h;
+    let last = &points[points.len() - 1].h;
+    if is_counter && (is_gauge(first) || is_gauge(last)) {
+        annos.push(not_counter(metric, pos));
+    }
+    let mut prev: FloatHistogram = (**first).clone();
+    if is_counter && detect_reset(&points[1].h, first) {
+        prev = FloatHistogram {
+            schema: points[1].h.schema,
+            custom_values: points[1].h.custom_values.clone(),
+            ..FloatHistogram::default()
+        };
+    }
+    let custom = is_custom(&prev);
+    let mut min_schema = last.schema.min(prev.schema);
+    for p in &points[1..points.len() - 1] {
+        if is_counter && is_gauge(&p.h) {
+            annos.push(not_counter(metric, pos));
+        }
+        min_schema = min_schema.min(p.h.schema);
+        if is_custom(&p.h) != custom {
+            annos.push(mixed_exp_custom(metric, pos));
+            return None;
+        }
+    }
+    if is_custom(last) != custom {
+        annos.push(mixed_exp_custom(metric, pos));
+        return None;
+    }
+    let Some(mut h) = histo::combine(&histo::reduce_schema(last, min_schema), &prev, true) else {
+        annos.push(mixed_exp_custom(metric, pos));
+        return None;
+    };
+    if is_counter {
+        let mut p = &points[0].h;
+        for cur in &points[1..] {
+            if detect_reset(&cur.h, p) {
+                h = histo::combine(&h, p, false)?;
+            }
+            p = &cur.h;
+        }
+    } else if !is_gauge(first) || !is_gauge(last) {
+        annos.push(not_gauge(metric, pos));
+    }
+    h.counter_reset_hint = CounterResetHint::Gauge;
+    let factor = extrapolation_factor(
+        (points[0].t, points[points.len() - 1].t, points.len() - 1),
+        range.0,
+        range.1,
+        is_counter,
+        is_rate,
+        (h.count, first.count),
+    );
+    Some(Arc::new(histo::scale(&h, factor)))
+}
+
+/// One sample of a mixed float/histogram window.
+#[derive(Clone)]
+pub(crate) enum Point {
+    Float(f64),
+    Hist(Arc<FloatHistogram>),
+}
+
+/// The window's samples merged in time order.
+pub(crate) fn merged(floats: &[FPoint], hists: &[HPoint]) -> Vec<(i64, Point)> {
+    let mut out: Vec<(i64, Point)> = floats.iter().map(|p| (p.t, Point::Float(p.f))).collect();
+    out.extend(hists.iter().map(|p| (p.t, Point::Hist(Arc::clone(&p.h)))));
+    out.sort_by_key(|(t, _)| *t);
+    out
+}
+
+/// `irate`/`idelta` over the last two samples of a window that holds histograms.
+pub(crate) fn instant_value(
+    all: &[(i64, Point)],
+    is_rate: bool,
+    metric: &str,
+    pos: PosRange,
+    annos: &mut Vec<Annotation>,
+) -> Option<(f64, Option<Arc<FloatHistogram>>)> {
+    if all.len() < 2 {
+        return None;
+    }
+    let (t0, p0) = &all[all.len() - 2];
+    let (t1, p1) = &all[all.len() - 1];
+    let interval = t1 - t0;
+    if interval == 0 {
+        return None;
+    }
+    let secs = interval as f64 / 1000.0;
+    match (p0, p1) {
+        (Point::Float(a), Point::Float(b)) => {
+            let mut r = if is_rate && b < a { *b } else { b - a };
+            if is_rate {
+                r /= secs;
+            }
+            Some((r, None))
+        }
+        (Point::Hist(a), Point::Hist(b)) => {
+            if is_rate && (is_gauge(a) || is_gauge(b)) {
+                annos.push(not_counter(metric, pos));
+            }
+            if !is_rate && (!is_gauge(a) || !is_gauge(b)) {
+                annos.push(not_gauge(metric, pos));
+            }
+            let mut r = (**b).clone();
+            if !is_rate || !detect_reset(b, a) {
+                match histo::combine(b, a, true) {
+                    Some(x) => r = x,
+                    None => {
+                        annos.push(mixed_exp_custom(metric, pos));
+                        return None;
+                    }
+                }
+            }
+            r.counter_reset_hint = CounterResetHint::Gauge;
+            if is_rate {
+                r = histo::scale(&r, 1.0 / secs);
+            }
+            Some((0.0, Some(Arc::new(r))))
+        }
+        _ => {
+            annos.push(annotations::mixed_floats_histograms(metric, pos));
+            None
+        }
+    }
+}
+
+/// `resets` (`changes == false`) or `changes` over a mixed window.
+pub(crate) fn count_transitions(all: &[(i64, Point)], changes: bool) -> usize {
+    let mut n = 0;
+    for w in all.windows(2) {
+        let hit = match (&w[0].1, &w[1].1) {
+            (Point::Float(a), Point::Float(b)) => {
+                if changes {
+                    a != b && !(a.is_nan() && b.is_nan())
+                } else {
+                    b < a
+                }
+            }
+            (Point::Hist(a), Point::Hist(b)) => {
+                if changes {
+                    !histo::equal(a, b)
+                } else {
+                    detect_reset(b, a)
+                }
+            }
+            _ => true,
+        };
+        n += usize::from(hit);
+    }
+    n
+}

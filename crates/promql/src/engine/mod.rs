@@ -1,0 +1,335 @@
+//! The PromQL evaluation engine: instant and range queries over a [`storage::Queryable`].
+//!
+//! Queries are evaluated step by step (an instant query is one step); every selector's
+//! series are read from storage once per query, over the time range the whole query needs.
+//! Semantics follow Prometheus 3: left-open range windows, 5m lookback by default,
+//! staleness markers, `offset`/`@`, subqueries, delayed `__name__` removal.
+
+pub mod aggregate;
+pub mod annotations;
+pub mod binary;
+pub mod dates;
+pub mod error;
+pub(crate) mod eval;
+pub mod functions;
+mod hist_fns;
+pub mod histo;
+mod info;
+pub mod label_fns;
+mod preprocess;
+pub(crate) mod selectors;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use model::Labels;
+use storage::Queryable;
+
+pub use annotations::{Annotation, Level};
+pub use error::EvalError;
+use eval::{Evaluator, Val, cleanup_names, has_duplicate_labels};
+
+use crate::ast::{Expr, ValueType};
+use crate::value::{FPoint, HPoint, Series, Value};
+
+/// Engine settings (Prometheus's `--query.*` flags).
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back a vector selector looks for a sample (`--query.lookback-delta`, 5m).
+    pub lookback_delta: Duration,
+    /// Longest a query may run (`--query.timeout`, 2m); zero disables.
+    pub timeout: Duration,
+    /// Most samples a query may hold in memory (`--query.max-samples`, 50,000,000).
+    pub max_samples: usize,
+    /// Step of subqueries written without one (`[5m:]`), Prometheus's evaluation interval.
+    pub default_subquery_step: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback_delta: Duration::from_secs(300),
+            timeout: Duration::from_secs(120),
+            max_samples: 50_000_000,
+            default_subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A query's value with the annotations it produced.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// The value.
+    pub value: Value,
+    /// Warnings and infos, in the order they arose.
+    pub annotations: Vec<Annotation>,
+    /// The query text (annotation positions refer to it).
+    pub query: String,
+}
+
+impl QueryResult {
+    /// Rendered warnings (`PromQL warning: ... (1:5)`).
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        self.rendered(Level::Warning)
+    }
+
+    /// Rendered infos (`PromQL info: ... (1:5)`).
+    #[must_use]
+    pub fn infos(&self) -> Vec<String> {
+        self.rendered(Level::Info)
+    }
+
+    fn rendered(&self, level: Level) -> Vec<String> {
+        self.annotations
+            .iter()
+            .filter(|a| a.level == level)
+            .map(|a| a.render(&self.query))
+            .collect()
+    }
+}
+
+/// The query engine. Cheap to share; holds only settings.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with `opts`.
+    #[must_use]
+    pub fn new(opts: EngineOptions) -> Self {
+        Self { opts }
+    }
+
+    /// The settings.
+    #[must_use]
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Parses and evaluates `query` at `ts` (milliseconds).
+    ///
+    /// # Errors
+    /// Parse errors, execution errors, timeout and the sample limit.
+    pub fn instant_query(
+        &self,
+        q: &dyn Queryable,
+        query: &str,
+        ts: i64,
+    ) -> Result<QueryResult, EvalError> {
+        let expr = crate::parser::parse(query)?;
+        self.instant_query_expr(q, &expr, query, ts, None)
+    }
+
+    /// Parses and evaluates `query` from `start` to `end` every `step` (milliseconds).
+    ///
+    /// # Errors
+    /// As [`Engine::instant_query`], plus invalid steps and non-vector expressions.
+    pub fn range_query(
+        &self,
+        q: &dyn Queryable,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, EvalError> {
+        let expr = crate::parser::parse(query)?;
+        self.range_query_expr(q, &expr, query, start, end, step, None)
+    }
+
+    /// Evaluates a parsed expression at `ts`; `query` is its text (for annotation
+    /// positions); `cancel` aborts the query when set.
+    ///
+    /// # Errors
+    /// As [`Engine::instant_query`].
+    pub fn instant_query_expr(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
+        ts: i64,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<QueryResult, EvalError> {
+        let expr = preprocess::prepare(expr, ts, ts, 0);
+        let mut ev = self.evaluator(q, &expr, ts, ts, 0, cancel)?;
+        let value = match ev.eval(&expr, ts)? {
+            Val::Scalar(v) => Value::Scalar { t: ts, v },
+            Val::String(v) => Value::String { t: ts, v },
+            Val::Vector(mut v) => {
+                cleanup_names(&mut v);
+                if has_duplicate_labels(&v) {
+                    return Err(EvalError::exec(
+                        "vector cannot contain metrics with the same labelset",
+                    ));
+                }
+                for s in &mut v {
+                    s.t = ts;
+                }
+                Value::Vector(v)
+            }
+            Val::Matrix(m) => Value::Matrix(finish_matrix(m)?),
+        };
+        Ok(QueryResult {
+            value,
+            annotations: ev.annotations,
+            query: query.to_owned(),
+        })
+    }
+
+    /// Evaluates a parsed expression from `start` to `end` every `step`.
+    ///
+    /// # Errors
+    /// As [`Engine::range_query`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn range_query_expr(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<QueryResult, EvalError> {
+        if step <= 0 {
+            return Err(EvalError::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".to_owned(),
+            ));
+        }
+        if end < start {
+            return Err(EvalError::BadData(
+                "end timestamp must not be before start time".to_owned(),
+            ));
+        }
+        let vt = expr.value_type();
+        if vt != ValueType::Scalar && vt != ValueType::Vector {
+            return Err(EvalError::BadData(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                vt.documented()
+            )));
+        }
+        let expr = preprocess::prepare(expr, start, end, step);
+        let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
+        let mut order: Vec<Labels> = Vec::new();
+        let mut series: HashMap<Labels, Series> = HashMap::new();
+        let mut t = start;
+        while t <= end {
+            ev.check()?;
+            ev.current_samples = 0;
+            let v = ev.eval(&expr, t)?;
+            let samples = match v {
+                Val::Scalar(f) => vec![crate::value::Sample::float(Labels::empty(), t, f)],
+                Val::Vector(mut v) => {
+                    cleanup_names(&mut v);
+                    v
+                }
+                _ => Vec::new(),
+            };
+            ev.result_samples += samples.len();
+            if ev.result_samples > self.opts.max_samples {
+                return Err(EvalError::TooManySamples("query execution"));
+            }
+            for s in samples {
+                let entry = series.entry(s.labels.clone()).or_insert_with(|| {
+                    order.push(s.labels.clone());
+                    Series {
+                        labels: s.labels.clone(),
+                        ..Series::default()
+                    }
+                });
+                let last_t = entry
+                    .floats
+                    .last()
+                    .map(|p| p.t)
+                    .max(entry.histograms.last().map(|p| p.t));
+                if last_t == Some(t) {
+                    return Err(EvalError::exec(
+                        "vector cannot contain metrics with the same labelset",
+                    ));
+                }
+                match s.h {
+                    Some(h) => entry.histograms.push(HPoint { t, h }),
+                    None => entry.floats.push(FPoint::new(t, s.f)),
+                }
+            }
+            t += step;
+        }
+        let mut out: Vec<Series> = order
+            .into_iter()
+            .filter_map(|l| series.remove(&l))
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(QueryResult {
+            value: Value::Matrix(out),
+            annotations: ev.annotations,
+            query: query.to_owned(),
+        })
+    }
+
+    fn evaluator<'q>(
+        &'q self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<&'q AtomicBool>,
+    ) -> Result<Evaluator<'q>, EvalError> {
+        let lookback = self.opts.lookback_delta.as_millis() as i64;
+        let mut ranges = HashMap::new();
+        selectors::collect_ranges(expr, start, end, lookback, &mut ranges);
+        let mint = ranges.values().map(|r| r.0).min().unwrap_or(start);
+        let maxt = ranges.values().map(|r| r.1).max().unwrap_or(end);
+        let querier = q.querier(mint, maxt)?;
+        let deadline = (!self.opts.timeout.is_zero()).then(|| Instant::now() + self.opts.timeout);
+        Ok(Evaluator {
+            opts: &self.opts,
+            querier,
+            start,
+            end,
+            step,
+            ranges,
+            cache: HashMap::new(),
+            info_cache: HashMap::new(),
+            annotations: Vec::new(),
+            deadline,
+            cancel,
+            current_samples: 0,
+            result_samples: 0,
+        })
+    }
+}
+
+/// Drops names marked for removal, merges series that now share labels (an error if they
+/// overlap in time) and sorts by labels.
+fn finish_matrix(m: Vec<Series>) -> Result<Vec<Series>, EvalError> {
+    let mut out: Vec<Series> = Vec::with_capacity(m.len());
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    for mut s in m {
+        if s.drop_name {
+            s.labels = eval::drop_metadata(&s.labels);
+            s.drop_name = false;
+        }
+        if let Some(&i) = index.get(&s.labels) {
+            let target = &mut out[i];
+            target.floats.extend(s.floats);
+            target.histograms.extend(s.histograms);
+            target.floats.sort_by_key(|p| p.t);
+            target.histograms.sort_by_key(|p| p.t);
+            if target.floats.windows(2).any(|w| w[0].t == w[1].t)
+                || target.histograms.windows(2).any(|w| w[0].t == w[1].t)
+            {
+                return Err(EvalError::exec(
+                    "vector cannot contain metrics with the same labelset",
+                ));
+            }
+        } else {
+            index.insert(s.labels.clone(), out.len());
+            out.push(s);
+        }
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}

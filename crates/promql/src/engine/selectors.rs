@@ -1,0 +1,432 @@
+//! Selecting data: series are loaded once per selector and query (over the time range the
+//! whole query needs), then each step picks its sample (vector selectors, with lookback and
+//! staleness) or its window (range selectors, left-open `(t-range, t]`), and subqueries
+//! evaluate their inner expression on their own step grid.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use model::{Labels, is_stale_nan};
+use storage::{SelectHints, ValueType};
+
+use super::annotations;
+use super::error::EvalError;
+use super::eval::{Evaluator, Val};
+use crate::ast::{MatrixSelector, SubqueryExpr, VectorSelector};
+use crate::kernels::{FPoint, rate};
+use crate::value::{HPoint, Sample, Series};
+
+/// One series as loaded for a selector, stale markers included.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadedSeries {
+    pub(crate) labels: Labels,
+    pub(crate) floats: Vec<FPoint>,
+    pub(crate) hists: Vec<HPoint>,
+}
+
+/// How a range selector's window is extended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Extension {
+    None,
+    Anchored,
+    Smoothed,
+}
+
+impl Extension {
+    pub(crate) fn of(vs: &VectorSelector) -> Self {
+        if vs.anchored {
+            Extension::Anchored
+        } else if vs.smoothed {
+            Extension::Smoothed
+        } else {
+            Extension::None
+        }
+    }
+}
+
+fn key(vs: &VectorSelector) -> usize {
+    std::ptr::from_ref(vs) as usize
+}
+
+impl Evaluator<'_> {
+    /// The series of a selector, loaded on first use.
+    pub(crate) fn load(&mut self, vs: &VectorSelector) -> Result<Rc<Vec<LoadedSeries>>, EvalError> {
+        let k = key(vs);
+        if let Some(s) = self.cache.get(&k) {
+            return Ok(Rc::clone(s));
+        }
+        self.check()?;
+        let (mint, maxt) = self
+            .ranges
+            .get(&k)
+            .copied()
+            .unwrap_or((i64::MIN / 4, i64::MAX / 4));
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step: self.step,
+            ..SelectHints::default()
+        };
+        let set = self.querier.select(true, Some(&hints), &vs.matchers)?;
+        let mut out = Vec::new();
+        for series in set {
+            let series = series?;
+            let mut it = series.iter();
+            let mut floats = Vec::new();
+            let mut hists = Vec::new();
+            let mut vt = it.seek(mint);
+            while vt != ValueType::None {
+                let t = it.at_t();
+                if t > maxt {
+                    break;
+                }
+                match vt {
+                    ValueType::Float => floats.push(FPoint::new(t, it.at().1)),
+                    ValueType::Histogram | ValueType::FloatHistogram => {
+                        hists.push(HPoint {
+                            t,
+                            h: Arc::new(it.at_float_histogram().1),
+                        });
+                    }
+                    ValueType::None => {}
+                }
+                vt = it.next();
+            }
+            if let Some(e) = it.err() {
+                return Err(EvalError::exec(e.to_string()));
+            }
+            drop(it);
+            if !floats.is_empty() || !hists.is_empty() {
+                out.push(LoadedSeries {
+                    labels: series.labels().clone(),
+                    floats,
+                    hists,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let rc = Rc::new(out);
+        self.cache.insert(k, Rc::clone(&rc));
+        Ok(rc)
+    }
+
+    /// The instant vector of a selector at `ts` (sample timestamps kept when `orig_t`).
+    pub(crate) fn vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        ts: i64,
+        orig_t: bool,
+    ) -> Result<Vec<Sample>, EvalError> {
+        let series = self.load(vs)?;
+        let ref_t = vs.timestamp.unwrap_or(ts) - vs.offset;
+        if vs.smoothed {
+            return Ok(self.smoothed_vector(vs, &series, ref_t, ts));
+        }
+        let lookback = self.lookback();
+        let mut out = Vec::with_capacity(series.len());
+        for s in series.iter() {
+            let fi = s.floats.partition_point(|p| p.t <= ref_t);
+            let hi = s.hists.partition_point(|p| p.t <= ref_t);
+            let f = fi.checked_sub(1).map(|i| s.floats[i]);
+            let h = hi.checked_sub(1).map(|i| &s.hists[i]);
+            let (t, f, h) = match (f, h) {
+                (Some(f), Some(h)) if h.t > f.t => (h.t, 0.0, Some(Arc::clone(&h.h))),
+                (Some(f), _) => (f.t, f.f, None),
+                (None, Some(h)) => (h.t, 0.0, Some(Arc::clone(&h.h))),
+                (None, None) => continue,
+            };
+            if t != ref_t && t <= ref_t - lookback {
+                continue;
+            }
+            if is_stale_nan(f) && h.is_none() || h.as_ref().is_some_and(|h| is_stale_nan(h.sum)) {
+                continue;
+            }
+            out.push(Sample {
+                labels: s.labels.clone(),
+                t: if orig_t { t } else { ts },
+                f,
+                h,
+                drop_name: false,
+            });
+        }
+        Ok(out)
+    }
+
+    fn smoothed_vector(
+        &mut self,
+        vs: &VectorSelector,
+        series: &[LoadedSeries],
+        ref_t: i64,
+        ts: i64,
+    ) -> Vec<Sample> {
+        let lb = self.lookback();
+        let mut out = Vec::new();
+        for s in series {
+            let floats = window(&s.floats, ref_t - lb, ref_t + lb);
+            let hists = window_h(&s.hists, ref_t - lb, ref_t + lb);
+            if floats.is_empty() && hists.is_empty() {
+                continue;
+            }
+            if !floats.is_empty() && !hists.is_empty() {
+                let name = s.labels.metric_name().unwrap_or("").to_owned();
+                self.annotate(annotations::mixed_floats_histograms(&name, vs.pos));
+                continue;
+            }
+            if !hists.is_empty() {
+                let i = hists.partition_point(|p| p.t < ref_t);
+                let h = if i < hists.len() && hists[i].t == ref_t {
+                    Some(Arc::clone(&hists[i].h))
+                } else if i > 0 && i < hists.len() {
+                    let (a, b) = (&hists[i - 1], &hists[i]);
+                    let frac = (ref_t - a.t) as f64 / (b.t - a.t) as f64;
+                    super::histo::interpolate(&a.h, &b.h, frac).map(Arc::new)
+                } else if i > 0 {
+                    let mut h = (*hists[i - 1].h).clone();
+                    h.counter_reset_hint = model::histogram::CounterResetHint::Unknown;
+                    Some(Arc::new(h))
+                } else {
+                    None
+                };
+                if let Some(h) = h {
+                    out.push(Sample {
+                        labels: s.labels.clone(),
+                        t: ts,
+                        f: 0.0,
+                        h: Some(h),
+                        drop_name: false,
+                    });
+                }
+                continue;
+            }
+            let i = floats.partition_point(|p| p.t < ref_t);
+            let v = if i < floats.len() && floats[i].t == ref_t {
+                floats[i].f
+            } else if i > 0 && i < floats.len() {
+                rate::interpolate(floats[i - 1], floats[i], ref_t, false)
+            } else if i > 0 {
+                floats[i - 1].f
+            } else {
+                continue;
+            };
+            out.push(Sample::float(s.labels.clone(), ts, v));
+        }
+        out
+    }
+
+    /// The windows of a range selector at `ts`: samples in `(ref-range, ref]` (widened by
+    /// the lookback for anchored/smoothed selectors), stale markers removed.
+    pub(crate) fn matrix_windows(
+        &mut self,
+        ms: &MatrixSelector,
+        ts: i64,
+        ext: Extension,
+    ) -> Result<Vec<Series>, EvalError> {
+        let vs = &ms.vector_selector;
+        let series = self.load(vs)?;
+        let ref_t = vs.timestamp.unwrap_or(ts) - vs.offset;
+        let lb = self.lookback();
+        let (mut mint, mut maxt) = (ref_t - ms.range, ref_t);
+        match ext {
+            Extension::None => {}
+            Extension::Anchored => mint -= lb,
+            Extension::Smoothed => {
+                mint -= lb;
+                maxt += lb;
+            }
+        }
+        let mut out = Vec::with_capacity(series.len());
+        let mut n = 0;
+        for s in series.iter() {
+            let floats = window(&s.floats, mint, maxt);
+            let histograms = window_h(&s.hists, mint, maxt);
+            if floats.is_empty() && histograms.is_empty() {
+                continue;
+            }
+            n += floats.len() + histograms.len();
+            out.push(Series {
+                labels: s.labels.clone(),
+                floats,
+                histograms,
+                drop_name: false,
+            });
+        }
+        self.add_samples(n)?;
+        Ok(out)
+    }
+
+    /// A range selector as a query result: its windows, extended for anchored/smoothed.
+    pub(crate) fn matrix_selector_value(
+        &mut self,
+        ms: &MatrixSelector,
+        ts: i64,
+    ) -> Result<Vec<Series>, EvalError> {
+        let ext = Extension::of(&ms.vector_selector);
+        let mut windows = self.matrix_windows(ms, ts, ext)?;
+        if ext == Extension::None {
+            return Ok(windows);
+        }
+        let ref_t = ms.vector_selector.timestamp.unwrap_or(ts) - ms.vector_selector.offset;
+        let mut out = Vec::new();
+        for mut s in windows.drain(..) {
+            if !s.histograms.is_empty() {
+                let which = if ext == Extension::Anchored {
+                    "anchored"
+                } else {
+                    "smoothed"
+                };
+                return Err(EvalError::exec(format!(
+                    "{which} modifier is not supported with histograms"
+                )));
+            }
+            if let Some(f) = rate::extend_floats(
+                &s.floats,
+                ref_t - ms.range,
+                ref_t,
+                ext == Extension::Smoothed,
+            ) {
+                s.floats = f;
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluates a subquery at `ts`: the inner expression at every multiple of the step in
+    /// `(ref-range, ref]`.
+    pub(crate) fn subquery(
+        &mut self,
+        sq: &SubqueryExpr,
+        ts: i64,
+    ) -> Result<Vec<Series>, EvalError> {
+        let ref_t = sq.timestamp.unwrap_or(ts) - sq.offset;
+        let step = if sq.step > 0 {
+            sq.step
+        } else {
+            self.opts.default_subquery_step.as_millis() as i64
+        };
+        let lo = ref_t - sq.range;
+        let mut t = step * lo.div_euclid(step);
+        if t <= lo {
+            t += step;
+        }
+        let mut order: Vec<Labels> = Vec::new();
+        let mut map: HashMap<Labels, Series> = HashMap::new();
+        let before = self.current_samples;
+        while t <= ref_t {
+            self.check()?;
+            let v = self.eval(&sq.expr, t)?;
+            match v {
+                Val::Vector(samples) => {
+                    for s in samples {
+                        let entry = map.entry(s.labels.clone()).or_insert_with(|| {
+                            order.push(s.labels.clone());
+                            Series {
+                                labels: s.labels.clone(),
+                                drop_name: s.drop_name,
+                                ..Series::default()
+                            }
+                        });
+                        match s.h {
+                            Some(h) => entry.histograms.push(HPoint { t, h }),
+                            None => entry.floats.push(FPoint::new(t, s.f)),
+                        }
+                    }
+                }
+                Val::Scalar(f) => {
+                    let entry = map.entry(Labels::empty()).or_insert_with(|| {
+                        order.push(Labels::empty());
+                        Series::default()
+                    });
+                    entry.floats.push(FPoint::new(t, f));
+                }
+                _ => {}
+            }
+            t += step;
+        }
+        self.current_samples = before;
+        let out: Vec<Series> = order.into_iter().filter_map(|l| map.remove(&l)).collect();
+        let n = out
+            .iter()
+            .map(|s| s.floats.len() + s.histograms.len())
+            .sum();
+        self.add_samples(n)?;
+        Ok(out)
+    }
+}
+
+/// Non-stale floats with `mint < t <= maxt`.
+pub(crate) fn window(points: &[FPoint], mint: i64, maxt: i64) -> Vec<FPoint> {
+    let lo = points.partition_point(|p| p.t <= mint);
+    let hi = points.partition_point(|p| p.t <= maxt);
+    points[lo..hi.max(lo)]
+        .iter()
+        .filter(|p| !is_stale_nan(p.f))
+        .copied()
+        .collect()
+}
+
+/// Non-stale histograms with `mint < t <= maxt`.
+pub(crate) fn window_h(points: &[HPoint], mint: i64, maxt: i64) -> Vec<HPoint> {
+    let lo = points.partition_point(|p| p.t <= mint);
+    let hi = points.partition_point(|p| p.t <= maxt);
+    points[lo..hi.max(lo)]
+        .iter()
+        .filter(|p| !is_stale_nan(p.h.sum))
+        .cloned()
+        .collect()
+}
+
+/// Computes, for every selector in `e`, the time range the query needs from storage.
+pub(crate) fn collect_ranges(
+    e: &crate::ast::Expr,
+    start: i64,
+    end: i64,
+    lookback: i64,
+    out: &mut HashMap<usize, (i64, i64)>,
+) {
+    use crate::ast::Expr;
+    let span = |ts: Option<i64>| ts.map_or((start, end), |t| (t, t));
+    match e {
+        Expr::VectorSelector(vs) => {
+            let (s, en) = span(vs.timestamp);
+            let mut maxt = en - vs.offset;
+            if vs.smoothed {
+                maxt += lookback;
+            }
+            merge(out, key(vs), (s - vs.offset - lookback, maxt));
+        }
+        Expr::MatrixSelector(ms) => {
+            let vs = &ms.vector_selector;
+            let (s, en) = span(vs.timestamp);
+            let extra = if vs.anchored || vs.smoothed {
+                lookback
+            } else {
+                0
+            };
+            let maxt = en - vs.offset + if vs.smoothed { lookback } else { 0 };
+            merge(out, key(vs), (s - vs.offset - ms.range - extra, maxt));
+        }
+        Expr::Subquery(sq) => {
+            let (s, en) = span(sq.timestamp);
+            collect_ranges(
+                &sq.expr,
+                s - sq.offset - sq.range,
+                en - sq.offset,
+                lookback,
+                out,
+            );
+        }
+        other => {
+            for c in other.children() {
+                collect_ranges(c, start, end, lookback, out);
+            }
+        }
+    }
+}
+
+fn merge(out: &mut HashMap<usize, (i64, i64)>, k: usize, r: (i64, i64)) {
+    let e = out.entry(k).or_insert(r);
+    e.0 = e.0.min(r.0);
+    e.1 = e.1.max(r.1);
+}

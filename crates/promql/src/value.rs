@@ -1,0 +1,175 @@
+//! Query results: scalars, instant vectors, range vectors (matrices) and strings, with
+//! accessors shaped for Prometheus's JSON API.
+
+use std::fmt;
+use std::sync::Arc;
+
+use model::{FloatHistogram, Labels};
+
+pub use crate::kernels::FPoint;
+
+/// A histogram sample at a timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HPoint {
+    /// Timestamp in milliseconds.
+    pub t: i64,
+    /// The histogram.
+    pub h: Arc<FloatHistogram>,
+}
+
+/// One element of an instant vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The series labels.
+    pub labels: Labels,
+    /// Evaluation timestamp in milliseconds.
+    pub t: i64,
+    /// The float value (meaningless when `h` is set).
+    pub f: f64,
+    /// The histogram value, if this is a histogram sample.
+    pub h: Option<Arc<FloatHistogram>>,
+    /// The metric name is to be dropped at the end of evaluation (delayed name removal).
+    pub drop_name: bool,
+}
+
+impl Sample {
+    /// A float sample.
+    #[must_use]
+    pub fn float(labels: Labels, t: i64, f: f64) -> Self {
+        Self {
+            labels,
+            t,
+            f,
+            h: None,
+            drop_name: false,
+        }
+    }
+}
+
+/// One series of a range vector.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Series {
+    /// The series labels.
+    pub labels: Labels,
+    /// Float points in time order.
+    pub floats: Vec<FPoint>,
+    /// Histogram points in time order.
+    pub histograms: Vec<HPoint>,
+    /// The metric name is to be dropped at the end of evaluation.
+    pub drop_name: bool,
+}
+
+/// The value of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar at a timestamp.
+    Scalar {
+        /// Timestamp in milliseconds.
+        t: i64,
+        /// The value.
+        v: f64,
+    },
+    /// An instant vector.
+    Vector(Vec<Sample>),
+    /// A range vector; range queries always return one, sorted by labels.
+    Matrix(Vec<Series>),
+    /// A string at a timestamp.
+    String {
+        /// Timestamp in milliseconds.
+        t: i64,
+        /// The string.
+        v: String,
+    },
+}
+
+impl Value {
+    /// The API's `resultType`: `scalar`, `vector`, `matrix` or `string`.
+    #[must_use]
+    pub fn result_type(&self) -> &'static str {
+        match self {
+            Value::Scalar { .. } => "scalar",
+            Value::Vector(_) => "vector",
+            Value::Matrix(_) => "matrix",
+            Value::String { .. } => "string",
+        }
+    }
+}
+
+/// Formats a timestamp in milliseconds as the API does: seconds with up to three decimals
+/// (`1435781451.781`, `10`).
+#[must_use]
+pub fn format_timestamp(t: i64) -> String {
+    if t < 0 {
+        return format!("-{}", format_timestamp(t.unsigned_abs() as i64));
+    }
+    let secs = t / 1000;
+    let ms = t % 1000;
+    if ms == 0 {
+        return secs.to_string();
+    }
+    let frac = format!("{ms:03}");
+    format!("{secs}.{}", frac.trim_end_matches('0'))
+}
+
+/// Formats a sample value as Prometheus does in JSON and text (Go's `strconv.FormatFloat(f,
+/// 'f', -1, 64)`, with `NaN`, `+Inf`, `-Inf`).
+#[must_use]
+pub fn format_value(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if f == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        format!("{f}")
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Scalar { t, v } => write!(f, "scalar: {} @[{t}]", format_value(*v)),
+            Value::String { t, v } => write!(f, "string: {v} @[{t}]"),
+            Value::Vector(samples) => {
+                for s in samples {
+                    match &s.h {
+                        Some(h) => writeln!(f, "{} => {h:?} @[{}]", s.labels, s.t)?,
+                        None => writeln!(f, "{} => {} @[{}]", s.labels, format_value(s.f), s.t)?,
+                    }
+                }
+                Ok(())
+            }
+            Value::Matrix(series) => {
+                for s in series {
+                    write!(f, "{} =>", s.labels)?;
+                    for p in &s.floats {
+                        write!(f, " {} @[{}]", format_value(p.f), p.t)?;
+                    }
+                    for p in &s.histograms {
+                        write!(f, " {:?} @[{}]", p.h, p.t)?;
+                    }
+                    writeln!(f)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_prometheus() {
+        assert_eq!(format_value(1.5), "1.5");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_timestamp(1_435_781_451_781), "1435781451.781");
+        assert_eq!(format_timestamp(10_000), "10");
+        assert_eq!(format_timestamp(1_500), "1.5");
+        assert_eq!(format_timestamp(-1_500), "-1.5");
+    }
+}
