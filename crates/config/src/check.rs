@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::discovery::StaticConfig;
-use crate::error::RuleFileError;
 use crate::global::ValidationScheme;
 use crate::http::TlsConfig;
 use crate::rules::{ExprCheck, RuleFile};
@@ -26,12 +25,7 @@ fn exists(f: &str) -> Result<(), String> {
 
 /// Go's `os.Stat` error text.
 fn io_text(e: &std::io::Error, f: &str) -> String {
-    let what = match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    };
-    format!("stat {f}: {what}")
+    format!("stat {f}: {}", crate::error::go_io_text(e))
 }
 
 fn check_tls(t: &TlsConfig) -> Result<(), String> {
@@ -200,19 +194,7 @@ pub fn check_rule_files(
             Err(e) => {
                 failed = true;
                 let _ = writeln!(err, "  FAILED:");
-                match e {
-                    RuleFileError::Io { file, source } => {
-                        let _ = writeln!(
-                            err,
-                            "{}: {}",
-                            file.display(),
-                            io_text(&source, &file.to_string_lossy())
-                        );
-                    }
-                    other => {
-                        let _ = writeln!(err, "{other}");
-                    }
-                }
+                let _ = writeln!(err, "{e}");
             }
         }
         let _ = writeln!(out);

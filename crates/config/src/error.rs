@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("open {}: {source}", file.display())]
+    #[error("open {}: {}", file.display(), go_io_text(source))]
     Io {
         /// The file.
         file: PathBuf,
@@ -131,7 +131,7 @@ impl std::fmt::Display for RuleError {
 #[derive(Debug, thiserror::Error)]
 pub enum RuleFileError {
     /// The file could not be read.
-    #[error("open {}: {source}", file.display())]
+    #[error("{}: open {}: {}", file.display(), file.display(), go_io_text(source))]
     Io {
         /// The file.
         file: PathBuf,
@@ -154,4 +154,21 @@ fn render_rule_errors(file: &std::path::Path, errors: &[RuleError]) -> String {
         .map(|e| format!("{}: {e}", file.display()))
         .collect();
     lines.join("\n")
+}
+
+/// An I/O error as Go prints it (`no such file or directory`), without Rust's `(os error N)`.
+#[must_use]
+pub fn go_io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => {
+            let t = e.to_string();
+            match t.find(" (os error") {
+                Some(i) => t[..i].to_lowercase(),
+                None => t,
+            }
+        }
+    }
 }

@@ -324,8 +324,61 @@ impl Rule {
                 out.push((None, format!("invalid annotation name: {k}")));
             }
         }
+        if self.is_alert() {
+            let name = format!("__alert_{}", self.alert);
+            for (what, map) in [("label", &self.labels), ("annotation", &self.annotations)] {
+                for (k, v) in map {
+                    if let Err(e) = check_template(v) {
+                        out.push((
+                            None,
+                            format!("{what} {}: template: {name}:{e}", crate::yaml::go_quote(k)),
+                        ));
+                    }
+                }
+            }
+        }
         out
     }
+}
+
+/// A light syntax check of a Go template: every action `{{ ... }}` is closed and not empty.
+/// `Err` is `LINE: message` as Go's template parser words it.
+pub fn check_template(text: &str) -> Result<(), String> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while let Some(open) = text[i..].find("{{").map(|o| o + i) {
+        let line = 1 + text[..open].matches('\n').count();
+        let mut j = open + 2;
+        let mut closed = None;
+        while j < b.len() {
+            match b[j] {
+                q @ (b'"' | b'`' | b'\'') => {
+                    j += 1;
+                    while j < b.len() && b[j] != q {
+                        if b[j] == b'\\' && q != b'`' {
+                            j += 1;
+                        }
+                        j += 1;
+                    }
+                    j += 1;
+                }
+                b'}' if b.get(j + 1) == Some(&b'}') => {
+                    closed = Some(j);
+                    break;
+                }
+                _ => j += 1,
+            }
+        }
+        let Some(close) = closed else {
+            return Err(format!("{line}: unclosed action"));
+        };
+        let inner = text[open + 2..close].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        if inner.is_empty() {
+            return Err(format!("{line}: missing value for command"));
+        }
+        i = close + 2;
+    }
+    Ok(())
 }
 
 /// Prometheus 2.x, still common in rule files, only accepted legacy recording-rule names;
@@ -414,6 +467,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(RuleFile::load(&p).unwrap().rule_count(), 1);
+    }
+
+    #[test]
+    fn templates_are_checked() {
+        assert!(check_template("{{ $labels.instance }} is down").is_ok());
+        assert!(check_template("{{ printf \"%.2f}}\" $value }}").is_ok());
+        assert_eq!(
+            check_template("a\n{{ $value").unwrap_err(),
+            "2: unclosed action"
+        );
+        assert_eq!(
+            check_template("{{ }}").unwrap_err(),
+            "1: missing value for command"
+        );
+        let errs = parse("groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up\n    annotations:\n      d: '{{ $value'\n")
+            .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "group \"a\", rule 1, \"X\": annotation \"d\": template: __alert_X:1: unclosed action"
+            ]
+        );
     }
 
     #[test]

@@ -260,6 +260,9 @@ fn go_message(raw: &str) -> Option<String> {
         {
             return Some(format!("{field} is not supported by Firewatch"));
         }
+        if matches!(field, "sigv4" | "azuread" | "google_iam") {
+            return Some(format!("{field} is not supported by Firewatch"));
+        }
         let ty = go_type(tail);
         return Some(format!("field {field} not found in type {ty}"));
     }
