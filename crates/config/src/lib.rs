@@ -116,10 +116,12 @@ pub(crate) fn scrape_default_scheme() -> String {
 /// Go's `config.JoinDir`: `path` relative to `dir`, unless empty or absolute.
 #[must_use]
 pub fn join_dir(dir: &Path, path: &str) -> String {
-    if path.is_empty() || Path::new(path).is_absolute() {
+    if path.is_empty() || Path::new(path).is_absolute() || dir == Path::new(".") {
         return path.to_string();
     }
-    dir.join(path).to_string_lossy().into_owned()
+    dir.join(path.strip_prefix("./").unwrap_or(path))
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// `^[^*]*(\*[^/]*)?$`: at most one `*`, in the last path element.
@@ -440,5 +442,7 @@ mod tests {
         assert_eq!(join_dir(Path::new("/etc/p"), "x.yml"), "/etc/p/x.yml");
         assert_eq!(join_dir(Path::new("/etc/p"), "/abs"), "/abs");
         assert_eq!(join_dir(Path::new("/etc/p"), ""), "");
+        assert_eq!(join_dir(Path::new("."), "x.yml"), "x.yml");
+        assert_eq!(join_dir(Path::new("/etc/p"), "./x.yml"), "/etc/p/x.yml");
     }
 }
