@@ -1,0 +1,226 @@
+//! HTTP-based discovery (`http_sd_configs`): GET a URL returning a JSON list of target groups.
+//!
+//! Prometheus's rules: the response must be `200`, with Content-Type `application/json`
+//! (optionally `; charset=utf-8`), holding a JSON array of `{targets, labels}` objects. Each
+//! group's source is `url:index` and it carries `__meta_url`; when the list shrinks, the
+//! vanished indexes are sent as empty groups. A failed refresh keeps the previous groups.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::discoverer::Discoverer;
+use crate::error::DiscoveryError;
+use crate::targetgroup::TargetGroup;
+
+/// The label carrying the URL a group was fetched from.
+pub const URL_LABEL: &str = "__meta_url";
+
+/// Authentication and transport settings of an HTTP client (a subset of Prometheus's
+/// `http_client_config`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpClientOptions {
+    /// `Authorization: Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// Basic authentication: username and password.
+    pub basic_auth: Option<(String, String)>,
+    /// Accept any TLS certificate (`tls_config.insecure_skip_verify`).
+    pub insecure_skip_verify: bool,
+}
+
+/// Options of HTTP discovery, as in `http_sd_configs`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSdOptions {
+    /// The `http` or `https` URL to fetch.
+    pub url: String,
+    /// Refresh period, also the request timeout (Prometheus default: 60 s).
+    pub refresh_interval: Duration,
+    /// Client settings.
+    pub client: HttpClientOptions,
+}
+
+impl HttpSdOptions {
+    /// Options for `url` with Prometheus's defaults.
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            refresh_interval: Duration::from_secs(60),
+            client: HttpClientOptions::default(),
+        }
+    }
+}
+
+/// Discovers targets from an HTTP endpoint.
+#[derive(Debug)]
+pub struct HttpDiscovery {
+    options: HttpSdOptions,
+    client: reqwest::Client,
+    last_len: usize,
+}
+
+/// Whether a Content-Type header value is what HTTP SD accepts.
+#[must_use]
+pub fn is_json_content_type(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    let Some(rest) = v.strip_prefix("application/json") else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(rest) = rest.strip_prefix(';') else {
+        return false;
+    };
+    matches!(
+        rest.trim_start().strip_prefix("charset="),
+        Some("utf-8" | "\"utf-8\"")
+    )
+}
+
+impl HttpDiscovery {
+    /// Validates the URL and builds the client.
+    ///
+    /// # Errors
+    /// When the URL is not `http(s)://host...` or the client cannot be built.
+    pub fn new(options: HttpSdOptions) -> Result<Self, DiscoveryError> {
+        let cfg_err = |message: &str| DiscoveryError::Config {
+            mechanism: "http",
+            message: message.to_owned(),
+        };
+        if options.url.is_empty() {
+            return Err(cfg_err("URL is missing"));
+        }
+        let url = reqwest::Url::parse(&options.url).map_err(|e| cfg_err(&e.to_string()))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(cfg_err("URL scheme must be 'http' or 'https'"));
+        }
+        if url.host_str().unwrap_or("").is_empty() {
+            return Err(cfg_err("host is missing in URL"));
+        }
+        crate::ensure_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(options.refresh_interval)
+            .danger_accept_invalid_certs(options.client.insecure_skip_verify)
+            .build()
+            .map_err(|e| cfg_err(&e.to_string()))?;
+        Ok(Self {
+            options,
+            client,
+            last_len: 0,
+        })
+    }
+
+    /// Fetches the groups once; vanished indexes since the last call come back empty.
+    ///
+    /// # Errors
+    /// Transport errors, a status other than 200, a wrong content type or an invalid body.
+    pub async fn fetch(&mut self) -> Result<Vec<TargetGroup>, DiscoveryError> {
+        let url = &self.options.url;
+        let http_err = |message: String| DiscoveryError::Http {
+            url: url.clone(),
+            message,
+        };
+        let mut req = self
+            .client
+            .get(url)
+            .header(
+                "User-Agent",
+                concat!("Firewatch/", env!("CARGO_PKG_VERSION")),
+            )
+            .header("Accept", "application/json")
+            .header(
+                "X-Prometheus-Refresh-Interval-Seconds",
+                format_seconds(self.options.refresh_interval),
+            );
+        if let Some(token) = &self.options.client.bearer_token {
+            req = req.bearer_auth(token);
+        }
+        if let Some((user, pass)) = &self.options.client.basic_auth {
+            req = req.basic_auth(user, Some(pass));
+        }
+        let resp = req.send().await.map_err(|e| http_err(e.to_string()))?;
+        let status = resp.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(http_err(format!(
+                "server returned HTTP status {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )));
+        }
+        let ctype = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        if !is_json_content_type(&ctype) {
+            return Err(http_err(format!("unsupported content type {ctype:?}")));
+        }
+        let body = resp.bytes().await.map_err(|e| http_err(e.to_string()))?;
+        let groups: Vec<Option<TargetGroup>> =
+            serde_json::from_slice(&body).map_err(|e| DiscoveryError::Parse {
+                origin: url.clone(),
+                message: e.to_string(),
+            })?;
+        let mut out = Vec::with_capacity(groups.len().max(self.last_len));
+        for (i, g) in groups.into_iter().enumerate() {
+            let mut g = g.ok_or_else(|| DiscoveryError::Parse {
+                origin: url.clone(),
+                message: "nil target group item found".to_owned(),
+            })?;
+            g.source = format!("{url}:{i}");
+            g.labels.insert(URL_LABEL.to_owned(), url.clone());
+            out.push(g);
+        }
+        let n = out.len();
+        out.extend((n..self.last_len).map(|i| TargetGroup::empty(format!("{url}:{i}"))));
+        self.last_len = n;
+        Ok(out)
+    }
+}
+
+fn format_seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{}", d.as_secs())
+    } else {
+        format!("{s}")
+    }
+}
+
+impl Discoverer for HttpDiscovery {
+    async fn run(self, tx: mpsc::Sender<Vec<TargetGroup>>, cancel: CancellationToken) {
+        let interval = self.options.refresh_interval;
+        crate::refresh::run("http", interval, tx, cancel, self).await;
+    }
+}
+
+impl crate::refresh::Refresh for HttpDiscovery {
+    async fn refresh(&mut self) -> Result<Vec<TargetGroup>, DiscoveryError> {
+        self.fetch().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(is_json_content_type("application/json"));
+        assert!(is_json_content_type("Application/JSON; charset=UTF-8"));
+        assert!(is_json_content_type("application/json;charset=\"utf-8\""));
+        assert!(!is_json_content_type("application/json; charset=latin1"));
+        assert!(!is_json_content_type("text/plain"));
+        assert!(!is_json_content_type(""));
+    }
+
+    #[test]
+    fn url_validation() {
+        assert!(HttpDiscovery::new(HttpSdOptions::new("ftp://x/")).is_err());
+        assert!(HttpDiscovery::new(HttpSdOptions::new("")).is_err());
+        assert!(HttpDiscovery::new(HttpSdOptions::new("http://127.0.0.1:1/sd")).is_ok());
+    }
+}

@@ -1,0 +1,164 @@
+//! Building the Kubernetes client (API server URL, kubeconfig file or in-cluster) and the
+//! `Discoverer` implementation.
+
+use kube::Client;
+use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::options::KubernetesSdOptions;
+use crate::discoverer::Discoverer;
+use crate::error::DiscoveryError;
+use crate::targetgroup::TargetGroup;
+
+/// Where the in-cluster service account's namespace is written.
+const OWN_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// Discovers targets from the Kubernetes API.
+#[derive(Debug)]
+pub struct KubernetesDiscovery {
+    options: KubernetesSdOptions,
+    namespaces: Vec<String>,
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+impl KubernetesDiscovery {
+    /// Validates the options and resolves the namespaces to watch.
+    ///
+    /// # Errors
+    /// Invalid option combinations; `own_namespace` outside a cluster; an unreadable
+    /// kubeconfig file.
+    pub fn new(options: KubernetesSdOptions) -> Result<Self, DiscoveryError> {
+        options.validate()?;
+        if let Some(path) = &options.kubeconfig_file {
+            Kubeconfig::read_from(path).map_err(|e| DiscoveryError::Kubernetes {
+                origin: path.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let mut namespaces = options.namespaces.names.clone();
+        if options.namespaces.own_namespace {
+            let own = std::fs::read_to_string(OWN_NAMESPACE_FILE).map_err(|e| {
+                DiscoveryError::Kubernetes {
+                    origin: OWN_NAMESPACE_FILE.to_owned(),
+                    message: format!("could not determine the pod's namespace: {e}"),
+                }
+            })?;
+            let own = own.trim();
+            if own.is_empty() {
+                return Err(DiscoveryError::Kubernetes {
+                    origin: OWN_NAMESPACE_FILE.to_owned(),
+                    message: "pod namespace file is empty".to_owned(),
+                });
+            }
+            namespaces.push(own.to_owned());
+        }
+        Ok(Self {
+            options,
+            namespaces,
+        })
+    }
+
+    /// The client configuration these options describe.
+    ///
+    /// # Errors
+    /// When the kubeconfig, the URL or the in-cluster environment is unusable.
+    pub async fn client_config(&self) -> Result<Config, DiscoveryError> {
+        let o = &self.options;
+        if let Some(path) = &o.kubeconfig_file {
+            let err = |m: String| DiscoveryError::Kubernetes {
+                origin: path.clone(),
+                message: m,
+            };
+            let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
+            return Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .map_err(|e| err(e.to_string()));
+        }
+        if let Some(url) = &o.api_server {
+            let err = |m: String| DiscoveryError::Kubernetes {
+                origin: url.clone(),
+                message: m,
+            };
+            let uri: http::Uri = url
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| err(e.to_string()))?;
+            let mut cfg = Config::new(uri);
+            cfg.accept_invalid_certs = o.client.insecure_skip_verify;
+            let auth = if let Some(t) = &o.client.bearer_token {
+                Some(format!("Bearer {t}"))
+            } else {
+                o.client
+                    .basic_auth
+                    .as_ref()
+                    .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())))
+            };
+            if let Some(auth) = auth {
+                let v = http::HeaderValue::from_str(&auth).map_err(|e| err(e.to_string()))?;
+                cfg.headers.push((http::header::AUTHORIZATION, v));
+            }
+            return Ok(cfg);
+        }
+        Config::incluster().map_err(|e| DiscoveryError::Kubernetes {
+            origin: "in-cluster".to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    async fn client(&self) -> Result<Client, DiscoveryError> {
+        crate::ensure_crypto_provider();
+        let cfg = self.client_config().await?;
+        let origin = cfg.cluster_url.to_string();
+        Client::try_from(cfg).map_err(|e| DiscoveryError::Kubernetes {
+            origin,
+            message: e.to_string(),
+        })
+    }
+}
+
+impl Discoverer for KubernetesDiscovery {
+    async fn run(self, tx: mpsc::Sender<Vec<TargetGroup>>, cancel: CancellationToken) {
+        let client = match self.client().await {
+            Ok(c) => c,
+            Err(err) => {
+                tracing::error!(%err, "Cannot create Kubernetes client");
+                return;
+            }
+        };
+        super::watch::run(client, self.options, self.namespaces, tx, cancel).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+}

@@ -1,0 +1,247 @@
+//! An in-process fake Kubernetes API server: list and watch (JSON lines of ADDED / MODIFIED /
+//! DELETED events with resource versions) for pods, services, endpoints, endpoint slices,
+//! nodes and ingresses, on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+/// One stored change.
+#[derive(Clone)]
+struct Change {
+    rv: u64,
+    plural: String,
+    namespace: String,
+    kind: &'static str,
+    object: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    rv: u64,
+    /// (plural, namespace, name) -> object.
+    objects: BTreeMap<(String, String, String), Value>,
+    log: Vec<Change>,
+    /// Query strings of every request, for assertions on selectors.
+    requests: Vec<String>,
+}
+
+/// The fake API server's state.
+#[derive(Clone)]
+pub struct FakeKube {
+    inner: Arc<Mutex<Inner>>,
+    bump: Arc<watch::Sender<u64>>,
+    pub url: String,
+    server: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.server) == 1 {
+            self.server.abort();
+        }
+    }
+}
+
+fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
+    // (plural, apiVersion, list kind)
+    match kind {
+        "Pod" => ("pods", "v1", "PodList"),
+        "Service" => ("services", "v1", "ServiceList"),
+        "Endpoints" => ("endpoints", "v1", "EndpointsList"),
+        "Node" => ("nodes", "v1", "NodeList"),
+        "EndpointSlice" => ("endpointslices", "discovery.k8s.io/v1", "EndpointSliceList"),
+        "Ingress" => ("ingresses", "networking.k8s.io/v1", "IngressList"),
+        other => panic!("unsupported kind {other}"),
+    }
+}
+
+fn list_meta(plural: &str) -> (&'static str, &'static str) {
+    for k in [
+        "Pod",
+        "Service",
+        "Endpoints",
+        "Node",
+        "EndpointSlice",
+        "Ingress",
+    ] {
+        let (p, v, l) = plural_of(k);
+        if p == plural {
+            return (v, l);
+        }
+    }
+    panic!("unsupported resource {plural}")
+}
+
+impl FakeKube {
+    /// Starts the server on a free port of 127.0.0.1.
+    pub async fn start() -> Self {
+        let (tx, _rx) = watch::channel(0);
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let bump = Arc::new(tx);
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let state = (Arc::clone(&inner), Arc::clone(&bump));
+        let app = Router::new().fallback(handle).with_state(state);
+        let server = tokio::spawn(async move {
+            axum::serve(l, app).await.unwrap();
+        });
+        Self {
+            inner,
+            bump,
+            url,
+            server: Arc::new(server),
+        }
+    }
+
+    fn record(&self, kind: &'static str, mut object: Value) {
+        let (plural, api_version, _) = plural_of(object["kind"].as_str().expect("object kind"));
+        object["apiVersion"] = json!(api_version);
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .expect("object name")
+            .to_owned();
+        let mut st = self.inner.lock();
+        st.rv += 1;
+        let rv = st.rv;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let key = (plural.to_owned(), ns.clone(), name);
+        if kind == "DELETED" {
+            st.objects.remove(&key);
+        } else {
+            st.objects.insert(key, object.clone());
+        }
+        st.log.push(Change {
+            rv,
+            plural: plural.to_owned(),
+            namespace: ns,
+            kind,
+            object,
+        });
+        drop(st);
+        self.bump.send_replace(rv);
+    }
+
+    /// Creates an object (its `kind` field says which resource).
+    pub fn add(&self, object: Value) {
+        self.record("ADDED", object);
+    }
+
+    /// Replaces an object.
+    pub fn modify(&self, object: Value) {
+        self.record("MODIFIED", object);
+    }
+
+    /// Deletes an object.
+    pub fn delete(&self, object: Value) {
+        self.record("DELETED", object);
+    }
+
+    /// Query strings of the requests received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.inner.lock().requests.clone()
+    }
+}
+
+type AppState = (Arc<Mutex<Inner>>, Arc<watch::Sender<u64>>);
+
+/// `(namespace, plural)` from `/api/v1/[namespaces/NS/]PLURAL` or
+/// `/apis/GROUP/VERSION/[namespaces/NS/]PLURAL`.
+fn parse_path(path: &str) -> Option<(Option<String>, String)> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => rest,
+        ["apis", _, _, rest @ ..] => rest,
+        _ => return None,
+    };
+    match rest {
+        [plural] => Some((None, (*plural).to_owned())),
+        ["namespaces", ns, plural] => Some((Some((*ns).to_owned()), (*plural).to_owned())),
+        _ => None,
+    }
+}
+
+async fn handle(
+    State((inner, bump)): State<AppState>,
+    uri: Uri,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    inner
+        .lock()
+        .requests
+        .push(format!("{}?{}", uri.path(), uri.query().unwrap_or("")));
+    let Some((ns, plural)) = parse_path(uri.path()) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let (api_version, list_kind) = list_meta(&plural);
+    let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    if !watching {
+        let st = inner.lock();
+        let items: Vec<Value> = st
+            .objects
+            .iter()
+            .filter(|((p, n, _), _)| *p == plural && ns.as_ref().is_none_or(|ns| ns == n))
+            .map(|(_, v)| v.clone())
+            .collect();
+        let body = json!({
+            "apiVersion": api_version,
+            "kind": list_kind,
+            "metadata": {"resourceVersion": st.rv.to_string()},
+            "items": items,
+        });
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+    }
+    let from: u64 = q
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let rx = bump.subscribe();
+    let stream = futures::stream::unfold((inner, rx, from), move |(inner, mut rx, mut last)| {
+        let plural = plural.clone();
+        let ns = ns.clone();
+        async move {
+            loop {
+                let next = {
+                    let st = inner.lock();
+                    st.log
+                        .iter()
+                        .find(|c| {
+                            c.rv > last
+                                && c.plural == plural
+                                && ns.as_ref().is_none_or(|n| *n == c.namespace)
+                        })
+                        .cloned()
+                };
+                if let Some(c) = next {
+                    last = c.rv;
+                    let line = format!("{}\n", json!({"type": c.kind, "object": c.object}));
+                    return Some((Ok::<_, Infallible>(Bytes::from(line)), (inner, rx, last)));
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
