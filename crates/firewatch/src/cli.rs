@@ -37,6 +37,12 @@ pub enum ToolCommand {
     /// Check files and expositions.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run PromQL conformance scripts (Prometheus's promqltest format).
+    PromqlTest {
+        /// The script files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 /// `firewatch tool check ...`

@@ -7,13 +7,37 @@ use crate::cli::{CheckCommand, ToolCommand};
 /// Runs a tool subcommand and returns its exit code.
 pub fn run(cmd: ToolCommand) -> ExitCode {
     match cmd {
-        ToolCommand::Check(CheckCommand::Metrics) => check_metrics(),
+        ToolCommand::Check(CheckCommand::Metrics) => {
+            eprintln!("firewatch: check metrics is not built yet");
+            ExitCode::from(2)
+        }
         ToolCommand::Check(CheckCommand::Config { files }) => {
             check_files(&files, config::check::check_config)
         }
         ToolCommand::Check(CheckCommand::Rules { files }) => {
             check_files(&files, config::check::check_rule_files)
         }
+        ToolCommand::PromqlTest { files } => promql_test(&files),
+    }
+}
+
+/// Runs promqltest scripts: prints each failure, a line per file, then the totals.
+fn promql_test(files: &[std::path::PathBuf]) -> ExitCode {
+    let (mut passed, mut failed) = (0, 0);
+    for f in files {
+        let r = promql::promqltest::run_file(f);
+        for failure in &r.failures {
+            println!("{}: {failure}", r.file);
+        }
+        println!("{r}");
+        passed += r.passed;
+        failed += r.failed;
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -34,27 +58,4 @@ fn check_files(files: &[std::path::PathBuf], check: FileCheck) -> ExitCode {
         &mut out,
         &mut err,
     ))
-}
-
-/// `check metrics`: lints the exposition on standard input like `promtool check metrics`.
-/// Exit 0 when it is clean, 3 with lint problems (one `metric problem` line each on standard
-/// error), 1 when it does not parse (the error names line and column).
-fn check_metrics() -> ExitCode {
-    let mut input = Vec::new();
-    if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut input) {
-        eprintln!("error while reading standard input: {e}");
-        return ExitCode::from(1);
-    }
-    match model::lint::lint_exposition(&input) {
-        Err(e) => {
-            eprintln!("error while linting: {e}");
-            ExitCode::from(1)
-        }
-        Ok(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            ExitCode::from(if problems.is_empty() { 0 } else { 3 })
-        }
-    }
 }

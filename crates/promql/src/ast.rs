@@ -616,51 +616,6 @@ pub struct DurationContext {
 }
 
 impl DurationExpr {
-    /// Evaluates to seconds.
-    #[must_use]
-    pub fn eval_seconds(&self, ctx: DurationContext) -> f64 {
-        match self {
-            DurationExpr::Number(n) => n.value,
-            DurationExpr::Step(_) => ctx.step_ms as f64 / 1000.0,
-            DurationExpr::Range(_) => ctx.range_ms as f64 / 1000.0,
-            DurationExpr::MinOf(a, b, _) => a.eval_seconds(ctx).min(b.eval_seconds(ctx)),
-            DurationExpr::MaxOf(a, b, _) => a.eval_seconds(ctx).max(b.eval_seconds(ctx)),
-            DurationExpr::Neg(e, _) => -e.eval_seconds(ctx),
-            DurationExpr::Paren(e, _) => e.eval_seconds(ctx),
-            DurationExpr::Binary(op, l, r) => {
-                let (l, r) = (l.eval_seconds(ctx), r.eval_seconds(ctx));
-                match op {
-                    BinaryOp::Add => l + r,
-                    BinaryOp::Sub => l - r,
-                    BinaryOp::Mul => l * r,
-                    BinaryOp::Div => l / r,
-                    BinaryOp::Mod => l % r,
-                    BinaryOp::Pow => l.powf(r),
-                    _ => f64::NAN,
-                }
-            }
-        }
-    }
-
-    /// Evaluates to whole milliseconds (rounded), as Prometheus stores durations.
-    #[must_use]
-    pub fn eval_millis(&self, ctx: DurationContext) -> i64 {
-        (self.eval_seconds(ctx) * 1000.0).round() as i64
-    }
-
-    /// Whether `step()` or `range()` occurs (the value then depends on the query).
-    #[must_use]
-    pub fn uses_query_params(&self) -> bool {
-        match self {
-            DurationExpr::Number(_) => false,
-            DurationExpr::Step(_) | DurationExpr::Range(_) => true,
-            DurationExpr::MinOf(a, b, _)
-            | DurationExpr::MaxOf(a, b, _)
-            | DurationExpr::Binary(_, a, b) => a.uses_query_params() || b.uses_query_params(),
-            DurationExpr::Neg(e, _) | DurationExpr::Paren(e, _) => e.uses_query_params(),
-        }
-    }
-
     /// Where it was written.
     #[must_use]
     pub fn pos(&self) -> PosRange {
@@ -705,23 +660,45 @@ impl Expr {
     /// The type the expression evaluates to.
     #[must_use]
     pub fn value_type(&self) -> ValueType {
+        let mut e = self;
+        loop {
+            match e {
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Unary(u) => e = &u.expr,
+                Expr::StepInvariant(s) => e = &s.expr,
+                Expr::Binary(_) => break,
+                leaf => return leaf.leaf_type(),
+            }
+        }
+        // A binary expression is a scalar only if every operand below it is one; walked
+        // without recursion, as operator chains can be long.
+        let mut stack = vec![e];
+        while let Some(n) = stack.pop() {
+            match n {
+                Expr::Binary(b) => {
+                    stack.push(&b.lhs);
+                    stack.push(&b.rhs);
+                }
+                Expr::Paren(p) => stack.push(&p.expr),
+                Expr::Unary(u) => stack.push(&u.expr),
+                Expr::StepInvariant(s) => stack.push(&s.expr),
+                leaf if leaf.leaf_type() != ValueType::Scalar => return ValueType::Vector,
+                _ => {}
+            }
+        }
+        ValueType::Scalar
+    }
+
+    /// The type of a node that is not a wrapper or a binary expression.
+    fn leaf_type(&self) -> ValueType {
         match self {
             Expr::NumberLiteral(_) => ValueType::Scalar,
             Expr::StringLiteral(_) => ValueType::String,
             Expr::VectorSelector(_) | Expr::Aggregate(_) => ValueType::Vector,
             Expr::MatrixSelector(_) | Expr::Subquery(_) => ValueType::Matrix,
-            Expr::Paren(p) => p.expr.value_type(),
-            Expr::Unary(u) => u.expr.value_type(),
-            Expr::StepInvariant(s) => s.expr.value_type(),
             Expr::Call(c) => c.func.return_type,
-            Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar
-                    && b.rhs.value_type() == ValueType::Scalar
-                {
-                    ValueType::Scalar
-                } else {
-                    ValueType::Vector
-                }
+            Expr::Paren(_) | Expr::Unary(_) | Expr::StepInvariant(_) | Expr::Binary(_) => {
+                self.value_type()
             }
         }
     }
@@ -729,18 +706,46 @@ impl Expr {
     /// The byte range of the query text this expression came from.
     #[must_use]
     pub fn pos(&self) -> PosRange {
-        match self {
-            Expr::NumberLiteral(n) => n.pos,
-            Expr::StringLiteral(s) => s.pos,
-            Expr::VectorSelector(v) => v.pos,
-            Expr::MatrixSelector(m) => PosRange::new(m.vector_selector.pos.start, m.end_pos),
-            Expr::Subquery(s) => PosRange::new(s.expr.pos().start, s.end_pos),
-            Expr::Paren(p) => p.pos,
-            Expr::Unary(u) => PosRange::new(u.start_pos, u.expr.pos().end),
-            Expr::Binary(b) => b.lhs.pos().merge(b.rhs.pos()),
-            Expr::Aggregate(a) => a.pos,
-            Expr::Call(c) => c.pos,
-            Expr::StepInvariant(s) => s.expr.pos(),
+        PosRange::new(self.start(), self.end())
+    }
+
+    /// Where the expression starts (found without recursion).
+    fn start(&self) -> usize {
+        let mut e = self;
+        loop {
+            match e {
+                Expr::Binary(b) => e = &b.lhs,
+                Expr::Subquery(s) => e = &s.expr,
+                Expr::StepInvariant(s) => e = &s.expr,
+                Expr::NumberLiteral(n) => return n.pos.start,
+                Expr::StringLiteral(s) => return s.pos.start,
+                Expr::VectorSelector(v) => return v.pos.start,
+                Expr::MatrixSelector(m) => return m.vector_selector.pos.start,
+                Expr::Paren(p) => return p.pos.start,
+                Expr::Unary(u) => return u.start_pos,
+                Expr::Aggregate(a) => return a.pos.start,
+                Expr::Call(c) => return c.pos.start,
+            }
+        }
+    }
+
+    /// Where the expression ends (found without recursion).
+    fn end(&self) -> usize {
+        let mut e = self;
+        loop {
+            match e {
+                Expr::Binary(b) => e = &b.rhs,
+                Expr::Unary(u) => e = &u.expr,
+                Expr::StepInvariant(s) => e = &s.expr,
+                Expr::NumberLiteral(n) => return n.pos.end,
+                Expr::StringLiteral(s) => return s.pos.end,
+                Expr::VectorSelector(v) => return v.pos.end,
+                Expr::MatrixSelector(m) => return m.end_pos,
+                Expr::Subquery(s) => return s.end_pos,
+                Expr::Paren(p) => return p.pos.end,
+                Expr::Aggregate(a) => return a.pos.end,
+                Expr::Call(c) => return c.pos.end,
+            }
         }
     }
 
@@ -789,102 +794,16 @@ impl Expr {
         out
     }
 
-    /// Puts the tree in a canonical form for comparisons: every position set to zero and
-    /// every selector's matchers sorted (as the printer sorts them), so that trees parsed
-    /// from differently written forms of the same query compare equal.
-    pub fn canonicalize(&mut self) {
-        fn dur(d: &mut DurationExpr) {
-            match d {
-                DurationExpr::Number(n) => n.pos = PosRange::default(),
-                DurationExpr::Step(p) | DurationExpr::Range(p) => *p = PosRange::default(),
-                DurationExpr::MinOf(a, b, p) | DurationExpr::MaxOf(a, b, p) => {
-                    *p = PosRange::default();
-                    dur(a);
-                    dur(b);
-                }
-                DurationExpr::Neg(e, start) => {
-                    *start = 0;
-                    dur(e);
-                }
-                DurationExpr::Binary(_, a, b) => {
-                    dur(a);
-                    dur(b);
-                }
-                DurationExpr::Paren(e, p) => {
-                    *p = PosRange::default();
-                    dur(e);
-                }
-            }
-        }
-        fn selector(v: &mut VectorSelector) {
-            v.pos = PosRange::default();
-            v.matchers.sort_by_key(ToString::to_string);
-            if let Some(d) = v.original_offset_expr.as_mut() {
-                dur(d);
-            }
-        }
-        let mut stack = vec![self];
-        while let Some(e) = stack.pop() {
-            match e {
-                Expr::NumberLiteral(n) => n.pos = PosRange::default(),
-                Expr::StringLiteral(s) => s.pos = PosRange::default(),
-                Expr::VectorSelector(v) => selector(v),
-                Expr::MatrixSelector(m) => {
-                    m.end_pos = 0;
-                    selector(&mut m.vector_selector);
-                    if let Some(d) = m.range_expr.as_mut() {
-                        dur(d);
-                    }
-                }
-                Expr::Subquery(s) => {
-                    s.end_pos = 0;
-                    for d in [
-                        &mut s.range_expr,
-                        &mut s.step_expr,
-                        &mut s.original_offset_expr,
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
-                        dur(d);
-                    }
-                    stack.push(&mut s.expr);
-                }
-                Expr::Paren(p) => {
-                    p.pos = PosRange::default();
-                    stack.push(&mut p.expr);
-                }
-                Expr::Unary(u) => {
-                    u.start_pos = 0;
-                    stack.push(&mut u.expr);
-                }
-                Expr::Binary(b) => {
-                    stack.push(&mut b.lhs);
-                    stack.push(&mut b.rhs);
-                }
-                Expr::Aggregate(a) => {
-                    a.pos = PosRange::default();
-                    stack.push(&mut a.expr);
-                    if let Some(p) = a.param.as_deref_mut() {
-                        stack.push(p);
-                    }
-                }
-                Expr::Call(c) => {
-                    c.pos = PosRange::default();
-                    stack.extend(c.args.iter_mut());
-                }
-                Expr::StepInvariant(s) => stack.push(&mut s.expr),
-            }
-        }
-    }
-
     /// Removes any number of enclosing parentheses and step-invariant markers.
     #[must_use]
     pub fn unwrap_parens(&self) -> &Expr {
-        match self {
-            Expr::Paren(p) => p.expr.unwrap_parens(),
-            Expr::StepInvariant(s) => s.expr.unwrap_parens(),
-            e => e,
+        let mut e = self;
+        loop {
+            match e {
+                Expr::Paren(p) => e = &p.expr,
+                Expr::StepInvariant(s) => e = &s.expr,
+                other => return other,
+            }
         }
     }
 }

@@ -45,13 +45,13 @@ pub enum DurationError {
     #[error("empty duration string")]
     Empty,
     /// The string is not a sequence of numbers with units in decreasing order.
-    #[error("not a valid duration string: {}", crate::lexer::go_quote_str(.0))]
+    #[error("not a valid duration string: {}", crate::printer::go_quote_str(.0))]
     Invalid(String),
     /// A unit is not one of `ms s m h d w y`.
     #[error(
         "unknown unit {} in duration {}",
-        crate::lexer::go_quote_str(unit),
-        crate::lexer::go_quote_str(input)
+        crate::printer::go_quote_str(unit),
+        crate::printer::go_quote_str(input)
     )]
     UnknownUnit {
         /// The unit as written.

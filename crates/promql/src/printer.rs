@@ -5,11 +5,67 @@
 use std::fmt::{self, Write};
 
 use crate::ast::{
-    AggregateExpr, BinaryExpr, DurationExpr, Expr, MatrixSelector, NumberLiteral, StartOrEnd,
-    SubqueryExpr, VectorMatchCardinality, VectorSelector,
+    AggregateExpr, BinaryExpr, DurationExpr, Expr, MatrixSelector, NumberLiteral, PosRange,
+    StartOrEnd, SubqueryExpr, VectorMatchCardinality, VectorSelector,
 };
-use crate::lexer::go_quote_str;
 use crate::parser::format_duration;
+
+/// A string as Go's `strconv.Quote` prints it: double quotes, escapes for `"`, `\` and
+/// non-printable characters.
+#[must_use]
+pub fn go_quote_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() || c == '\u{FEFF}' => {
+                if (c as u32) < 0x10000 {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                } else {
+                    out.push_str(&format!("\\U{:08x}", c as u32));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A character as Go's `%q` prints a rune (`'a'`), or `'\x00'`-style escapes; EOF is `-1`.
+pub(crate) fn go_char(c: Option<char>) -> String {
+    match c {
+        None => "'\\uffffffff'".into(),
+        Some('\'') => "'\\''".into(),
+        Some('\\') => "'\\\\'".into(),
+        Some('\n') => "'\\n'".into(),
+        Some('\t') => "'\\t'".into(),
+        Some('\r') => "'\\r'".into(),
+        Some(c) if c.is_control() => format!("'\\x{:02x}'", c as u32),
+        Some(c) => format!("'{c}'"),
+    }
+}
+
+/// A rune as Go's `%#U` prints it: `U+0061 'a'`.
+pub(crate) fn go_unicode(c: char) -> String {
+    if c.is_control() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("U+{:04X} '{c}'", c as u32)
+    }
+}
 
 /// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest, never an exponent.
 #[must_use]
@@ -72,6 +128,12 @@ impl fmt::Display for NumberLiteral {
 
 impl fmt::Display for DurationExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::parser::with_stack(|| self.write_to(f))
+    }
+}
+
+impl DurationExpr {
+    fn write_to(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DurationExpr::Number(n) => write!(f, "{n}"),
             DurationExpr::Step(_) => f.write_str("step()"),
@@ -234,6 +296,12 @@ pub(crate) fn binary_op_text(b: &BinaryExpr) -> String {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::parser::with_stack(|| self.write_to(f))
+    }
+}
+
+impl Expr {
+    fn write_to(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::NumberLiteral(n) => write!(f, "{n}"),
             Expr::StringLiteral(s) => f.write_str(&go_quote_str(&s.value)),
@@ -266,6 +334,97 @@ impl fmt::Display for Expr {
     }
 }
 
+impl Expr {
+    /// Puts the tree in a canonical form for comparisons: every position set to zero and
+    /// every selector's matchers sorted (as the printer sorts them), so that trees parsed
+    /// from differently written forms of the same query compare equal.
+    pub fn canonicalize(&mut self) {
+        fn dur(d: &mut DurationExpr) {
+            match d {
+                DurationExpr::Number(n) => n.pos = PosRange::default(),
+                DurationExpr::Step(p) | DurationExpr::Range(p) => *p = PosRange::default(),
+                DurationExpr::MinOf(a, b, p) | DurationExpr::MaxOf(a, b, p) => {
+                    *p = PosRange::default();
+                    dur(a);
+                    dur(b);
+                }
+                DurationExpr::Neg(e, start) => {
+                    *start = 0;
+                    dur(e);
+                }
+                DurationExpr::Binary(_, a, b) => {
+                    dur(a);
+                    dur(b);
+                }
+                DurationExpr::Paren(e, p) => {
+                    *p = PosRange::default();
+                    dur(e);
+                }
+            }
+        }
+        fn selector(v: &mut VectorSelector) {
+            v.pos = PosRange::default();
+            v.matchers.sort_by_key(ToString::to_string);
+            if let Some(d) = v.original_offset_expr.as_mut() {
+                dur(d);
+            }
+        }
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::NumberLiteral(n) => n.pos = PosRange::default(),
+                Expr::StringLiteral(s) => s.pos = PosRange::default(),
+                Expr::VectorSelector(v) => selector(v),
+                Expr::MatrixSelector(m) => {
+                    m.end_pos = 0;
+                    selector(&mut m.vector_selector);
+                    if let Some(d) = m.range_expr.as_mut() {
+                        dur(d);
+                    }
+                }
+                Expr::Subquery(s) => {
+                    s.end_pos = 0;
+                    for d in [
+                        &mut s.range_expr,
+                        &mut s.step_expr,
+                        &mut s.original_offset_expr,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        dur(d);
+                    }
+                    stack.push(&mut s.expr);
+                }
+                Expr::Paren(p) => {
+                    p.pos = PosRange::default();
+                    stack.push(&mut p.expr);
+                }
+                Expr::Unary(u) => {
+                    u.start_pos = 0;
+                    stack.push(&mut u.expr);
+                }
+                Expr::Binary(b) => {
+                    stack.push(&mut b.lhs);
+                    stack.push(&mut b.rhs);
+                }
+                Expr::Aggregate(a) => {
+                    a.pos = PosRange::default();
+                    stack.push(&mut a.expr);
+                    if let Some(p) = a.param.as_deref_mut() {
+                        stack.push(p);
+                    }
+                }
+                Expr::Call(c) => {
+                    c.pos = PosRange::default();
+                    stack.extend(c.args.iter_mut());
+                }
+                Expr::StepInvariant(s) => stack.push(&mut s.expr),
+            }
+        }
+    }
+}
+
 /// Lines longer than this are split by [`prettify`].
 const MAX_LINE: usize = 100;
 
@@ -274,25 +433,35 @@ const MAX_LINE: usize = 100;
 /// more indented, lines.
 #[must_use]
 pub fn prettify(e: &Expr) -> String {
-    pretty(e, 0)
+    prettify_width(e, MAX_LINE)
+}
+
+/// [`prettify`] with another line length limit.
+#[must_use]
+pub fn prettify_width(e: &Expr, max_line: usize) -> String {
+    pretty(e, 0, max_line)
 }
 
 fn indent(level: usize) -> String {
     "  ".repeat(level)
 }
 
-fn pretty(e: &Expr, level: usize) -> String {
+fn pretty(e: &Expr, level: usize, max: usize) -> String {
+    crate::parser::with_stack(|| pretty_inner(e, level, max))
+}
+
+fn pretty_inner(e: &Expr, level: usize, max: usize) -> String {
     let flat = e.to_string();
-    let split = flat.len() > MAX_LINE;
+    let split = flat.len() > max;
     let pad = indent(level);
     match e {
         Expr::Aggregate(a) if split => {
             let mut s = format!("{pad}{}(\n", aggregate_head(a));
             if let Some(p) = &a.param {
-                s.push_str(&pretty(p, level + 1));
+                s.push_str(&pretty(p, level + 1, max));
                 s.push_str(",\n");
             }
-            s.push_str(&pretty(&a.expr, level + 1));
+            s.push_str(&pretty(&a.expr, level + 1, max));
             s.push('\n');
             s.push_str(&pad);
             s.push(')');
@@ -301,21 +470,27 @@ fn pretty(e: &Expr, level: usize) -> String {
         Expr::Binary(b) if split => {
             format!(
                 "{}\n{pad}{}\n{}",
-                pretty(&b.lhs, level + 1),
+                pretty(&b.lhs, level + 1, max),
                 binary_op_text(b),
-                pretty(&b.rhs, level + 1)
+                pretty(&b.rhs, level + 1, max)
             )
         }
         Expr::Call(c) if split => {
-            let args: Vec<String> = c.args.iter().map(|a| pretty(a, level + 1)).collect();
+            let args: Vec<String> = c.args.iter().map(|a| pretty(a, level + 1, max)).collect();
             format!("{pad}{}(\n{}\n{pad})", c.func.name, args.join(",\n"))
         }
-        Expr::Paren(p) if split => format!("{pad}(\n{}\n{pad})", pretty(&p.expr, level + 1)),
-        Expr::Subquery(s) if split => format!("{}{}", pretty(&s.expr, level), subquery_suffix(s)),
+        Expr::Paren(p) if split => format!("{pad}(\n{}\n{pad})", pretty(&p.expr, level + 1, max)),
+        Expr::Subquery(s) if split => {
+            format!("{}{}", pretty(&s.expr, level, max), subquery_suffix(s))
+        }
         // Prometheus does not indent a subquery that fits on one line.
         Expr::Subquery(_) => flat,
-        Expr::StepInvariant(s) => pretty(&s.expr, level),
-        Expr::Unary(u) => format!("{pad}{}{}", u.op.as_str(), pretty(&u.expr, level).trim()),
+        Expr::StepInvariant(s) => pretty(&s.expr, level, max),
+        Expr::Unary(u) => format!(
+            "{pad}{}{}",
+            u.op.as_str(),
+            pretty(&u.expr, level, max).trim()
+        ),
         _ => format!("{pad}{flat}"),
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::ast::{Expr, PosRange, ValueType, VectorMatchCardinality};
 use crate::error::ParseError;
-use crate::lexer::{go_quote_str, is_space};
+use crate::lexer::is_space;
+use crate::printer::go_quote_str;
 
 type CResult = Result<ValueType, ParseError>;
 
@@ -53,6 +54,10 @@ impl Checker<'_> {
     }
 
     fn check(&self, e: &mut Expr) -> CResult {
+        super::with_stack(|| self.check_inner(e))
+    }
+
+    fn check_inner(&self, e: &mut Expr) -> CResult {
         let pos = e.pos();
         let typ = e.value_type();
         match e {

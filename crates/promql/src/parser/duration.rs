@@ -1,9 +1,9 @@
 //! Duration expressions in ranges, subquery steps and offsets: `5m`, `[5m+1m]`,
-//! `[step()*2]`, `offset -(1h*2)`, `min_of(a, b)`, `max_of(a, b)`.
+//! `[step()*2]`, `offset -(1h*2)`, `min_of(a, b)`, `max_of(a, b)` — parsing and evaluation.
 
 use super::modifiers::Dur;
 use super::{PResult, Parser};
-use crate::ast::{BinaryOp, DurationExpr, NumberLiteral, PosRange};
+use crate::ast::{BinaryOp, DurationContext, DurationExpr, NumberLiteral, PosRange};
 use crate::lexer::TokenKind;
 
 /// Largest magnitude, in seconds, that fits in int64 nanoseconds.
@@ -34,8 +34,14 @@ impl Parser<'_> {
         )
     }
 
-    /// A full duration expression (inside `[...]`).
-    pub(super) fn parse_duration_expr(&mut self) -> PResult<Dur> {
+    /// A full duration expression (inside `[...]`); syntax errors in it are reported
+    /// with `context` and `expected`.
+    pub(super) fn parse_duration_expr(
+        &mut self,
+        context: &'static str,
+        expected: &'static str,
+    ) -> PResult<Dur> {
+        self.dur_ctx = (context, expected);
         let e = self.dur_expr(0)?;
         Ok(match e {
             DurationExpr::Number(n) => Dur::Literal(n.value, n.pos),
@@ -53,9 +59,10 @@ impl Parser<'_> {
             _ => None,
         };
         let negative = sign.as_ref().is_some_and(|s| s.kind == T::Sub);
+        self.dur_ctx = ("offset", "number, duration, step(), or range()");
         match self.peek_kind() {
             T::Number | T::Duration | T::Step | T::Range | T::MinOf | T::MaxOf | T::LeftParen => {}
-            _ => return Err(self.unexpected("offset", "number, duration, step(), or range()")),
+            _ => return Err(self.unexpected(self.dur_ctx.0, self.dur_ctx.1)),
         }
         let e = self.dur_primary()?;
         let e = match sign {
@@ -69,7 +76,21 @@ impl Parser<'_> {
     }
 
     fn dur_expr(&mut self, min_prec: u8) -> PResult<DurationExpr> {
+        super::with_stack(|| self.dur_expr_inner(min_prec))
+    }
+
+    fn dur_expr_inner(&mut self, min_prec: u8) -> PResult<DurationExpr> {
         self.enter(0)?;
+        let mut chain = 0;
+        let result = self.dur_chain(min_prec, &mut chain);
+        self.depth -= chain;
+        self.leave();
+        result
+    }
+
+    /// An operand and the operators that follow it; every operator counts as one level
+    /// of nesting (in `chain`) because it deepens the tree.
+    fn dur_chain(&mut self, min_prec: u8, chain: &mut usize) -> PResult<DurationExpr> {
         let mut lhs = self.dur_unary()?;
         loop {
             let op = match self.peek_kind() {
@@ -79,13 +100,15 @@ impl Parser<'_> {
                 TokenKind::Div => BinaryOp::Div,
                 TokenKind::Mod => BinaryOp::Mod,
                 TokenKind::Pow => BinaryOp::Pow,
-                _ => break,
+                _ => return Ok(lhs),
             };
             let prec = op.precedence();
             if prec < min_prec {
-                break;
+                return Ok(lhs);
             }
             let op_tok = self.advance();
+            *chain += 1;
+            self.enter(0)?;
             let next_min = if op.is_right_associative() {
                 prec
             } else {
@@ -104,8 +127,6 @@ impl Parser<'_> {
             }
             lhs = DurationExpr::Binary(op, Box::new(lhs), Box::new(rhs));
         }
-        self.leave();
-        Ok(lhs)
     }
 
     fn dur_unary(&mut self) -> PResult<DurationExpr> {
@@ -144,7 +165,7 @@ impl Parser<'_> {
         let t = self.peek().clone();
         match t.kind {
             T::Number | T::Duration => {
-                let value = self.parse_number_or_duration("", "")?;
+                let value = self.parse_number_or_duration(self.dur_ctx.0, self.dur_ctx.1)?;
                 let pos = PosRange::new(t.start, t.end);
                 if out_of_range(value) {
                     return Err(self.semantic(pos, "duration out of range"));
@@ -157,8 +178,8 @@ impl Parser<'_> {
             }
             T::Step | T::Range => {
                 self.advance();
-                self.expect(&T::LeftParen, "", "")?;
-                let close = self.expect(&T::RightParen, "", "")?;
+                self.expect(&T::LeftParen, self.dur_ctx.0, self.dur_ctx.1)?;
+                let close = self.expect(&T::RightParen, self.dur_ctx.0, self.dur_ctx.1)?;
                 let pos = PosRange::new(t.start, close.end);
                 Ok(if t.kind == T::Step {
                     DurationExpr::Step(pos)
@@ -168,11 +189,11 @@ impl Parser<'_> {
             }
             T::MinOf | T::MaxOf => {
                 self.advance();
-                self.expect(&T::LeftParen, "", "")?;
+                self.expect(&T::LeftParen, self.dur_ctx.0, self.dur_ctx.1)?;
                 let a = self.dur_expr(0)?;
-                self.expect(&T::Comma, "", "")?;
+                self.expect(&T::Comma, self.dur_ctx.0, self.dur_ctx.1)?;
                 let b = self.dur_expr(0)?;
-                let close = self.expect(&T::RightParen, "", "")?;
+                let close = self.expect(&T::RightParen, self.dur_ctx.0, self.dur_ctx.1)?;
                 let pos = PosRange::new(t.start, close.end);
                 let (a, b) = (Box::new(a), Box::new(b));
                 Ok(if t.kind == T::MinOf {
@@ -184,13 +205,61 @@ impl Parser<'_> {
             T::LeftParen => {
                 self.advance();
                 let inner = self.dur_expr(0)?;
-                let close = self.expect(&T::RightParen, "", "")?;
+                let close = self.expect(&T::RightParen, self.dur_ctx.0, self.dur_ctx.1)?;
                 Ok(DurationExpr::Paren(
                     Box::new(inner),
                     PosRange::new(t.start, close.end),
                 ))
             }
-            _ => Err(self.unexpected("", "")),
+            _ => Err(self.unexpected(self.dur_ctx.0, self.dur_ctx.1)),
+        }
+    }
+}
+
+/// Evaluation, once the query's step and range are known (the engine's preprocessing).
+impl DurationExpr {
+    /// Evaluates to seconds.
+    #[must_use]
+    pub fn eval_seconds(&self, ctx: DurationContext) -> f64 {
+        match self {
+            DurationExpr::Number(n) => n.value,
+            DurationExpr::Step(_) => ctx.step_ms as f64 / 1000.0,
+            DurationExpr::Range(_) => ctx.range_ms as f64 / 1000.0,
+            DurationExpr::MinOf(a, b, _) => a.eval_seconds(ctx).min(b.eval_seconds(ctx)),
+            DurationExpr::MaxOf(a, b, _) => a.eval_seconds(ctx).max(b.eval_seconds(ctx)),
+            DurationExpr::Neg(e, _) => -e.eval_seconds(ctx),
+            DurationExpr::Paren(e, _) => e.eval_seconds(ctx),
+            DurationExpr::Binary(op, l, r) => {
+                let (l, r) = (l.eval_seconds(ctx), r.eval_seconds(ctx));
+                match op {
+                    BinaryOp::Add => l + r,
+                    BinaryOp::Sub => l - r,
+                    BinaryOp::Mul => l * r,
+                    BinaryOp::Div => l / r,
+                    BinaryOp::Mod => l % r,
+                    BinaryOp::Pow => l.powf(r),
+                    _ => f64::NAN,
+                }
+            }
+        }
+    }
+
+    /// Evaluates to whole milliseconds (rounded), as Prometheus stores durations.
+    #[must_use]
+    pub fn eval_millis(&self, ctx: DurationContext) -> i64 {
+        (self.eval_seconds(ctx) * 1000.0).round() as i64
+    }
+
+    /// Whether `step()` or `range()` occurs (the value then depends on the query).
+    #[must_use]
+    pub fn uses_query_params(&self) -> bool {
+        match self {
+            DurationExpr::Number(_) => false,
+            DurationExpr::Step(_) | DurationExpr::Range(_) => true,
+            DurationExpr::MinOf(a, b, _)
+            | DurationExpr::MaxOf(a, b, _)
+            | DurationExpr::Binary(_, a, b) => a.uses_query_params() || b.uses_query_params(),
+            DurationExpr::Neg(e, _) | DurationExpr::Paren(e, _) => e.uses_query_params(),
         }
     }
 }

@@ -42,9 +42,32 @@ pub(super) fn binary_op(k: &TokenKind) -> Option<BinaryOp> {
     })
 }
 
+/// A one-line message for a matcher that does not compile, worded as Go's `regexp`
+/// package does (`error parsing regexp: missing closing ): ...`).
+fn regex_error(e: &model::ModelError) -> String {
+    match e {
+        model::ModelError::InvalidRegex { reason, .. } => {
+            let last = reason
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            format!(
+                "error parsing regexp: {}",
+                last.trim().trim_start_matches("error: ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
 impl Parser<'_> {
     /// Parses an expression whose binary operators bind at least as tightly as `min_prec`.
     pub(super) fn parse_expr(&mut self, min_prec: u8) -> PResult<Expr> {
+        super::with_stack(|| self.parse_expr_inner(min_prec))
+    }
+
+    fn parse_expr_inner(&mut self, min_prec: u8) -> PResult<Expr> {
         self.enter(0)?;
         let mut lhs = self.parse_unary()?;
         // Operator chains and postfix wrappers deepen the tree without recursing here:
@@ -274,7 +297,10 @@ impl Parser<'_> {
                     let value_tok = self.expect(&T::String, CTX, "string")?;
                     let value = unquote(self.text(&value_tok));
                     let m = Matcher::new(op, name, value).map_err(|e| {
-                        self.semantic(PosRange::new(name_tok.start, value_tok.end), e.to_string())
+                        self.semantic(
+                            PosRange::new(name_tok.start, value_tok.end),
+                            regex_error(&e),
+                        )
                     })?;
                     out.push(m);
                 }
@@ -327,7 +353,7 @@ impl Parser<'_> {
                 PosRange::new(name_tok.start, name_tok.end),
                 format!(
                     "unknown function with name {}",
-                    crate::lexer::go_quote_str(name)
+                    crate::printer::go_quote_str(name)
                 ),
             ));
         };
@@ -411,7 +437,7 @@ impl Parser<'_> {
                             PosRange::new(t.start, t.end),
                             format!(
                                 "invalid label name for grouping: {}",
-                                crate::lexer::go_quote_str(&v)
+                                crate::printer::go_quote_str(&v)
                             ),
                         ));
                     }

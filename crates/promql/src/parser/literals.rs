@@ -135,7 +135,7 @@ pub fn parse_number(text: &str) -> Result<f64, String> {
     let syntax = || {
         format!(
             "strconv.ParseFloat: parsing {}: invalid syntax",
-            crate::lexer::go_quote_str(text)
+            crate::printer::go_quote_str(text)
         )
     };
     if text.contains('_') && !underscore_ok(text) {
@@ -165,7 +165,7 @@ pub fn parse_number(text: &str) -> Result<f64, String> {
     match clean.parse::<f64>() {
         Ok(f) if f.is_infinite() => Err(format!(
             "strconv.ParseFloat: parsing {}: value out of range",
-            crate::lexer::go_quote_str(text)
+            crate::printer::go_quote_str(text)
         )),
         Ok(f) => Ok(f),
         Err(_) => Err(syntax()),

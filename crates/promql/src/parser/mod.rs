@@ -17,11 +17,26 @@ pub use literals::{format_duration, parse_duration, parse_number, unquote};
 
 use crate::ast::{Expr, PosRange};
 use crate::error::ParseError;
-use crate::lexer::{Token, TokenKind, go_quote_str, tokenize};
+use crate::lexer::{Token, TokenKind, tokenize};
+use crate::printer::go_quote_str;
 
-/// How deeply expressions may nest (parentheses, function arguments, operator chains).
-/// Deeper queries are refused with an error instead of exhausting the stack.
-pub const MAX_DEPTH: usize = 400;
+/// How deeply expressions may nest (parentheses, function arguments, operator chains,
+/// subqueries). Deeper queries are refused with an error: the parser, checker and
+/// printer grow their stack as needed, but whoever walks the tree recursively later
+/// (evaluation, dropping it) can rely on this bound.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Stack to keep free before recursing; below it a new segment is allocated.
+const RED_ZONE: usize = 128 * 1024;
+
+/// Size of each extra stack segment.
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
+
+/// Runs `f` with at least [`RED_ZONE`] bytes of stack, allocating more if needed, so
+/// recursion over deep trees cannot overflow.
+pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+}
 
 /// Parses and type-checks a PromQL expression.
 ///
@@ -81,6 +96,8 @@ pub(crate) struct Parser<'a> {
     depth: usize,
     /// End of the last consumed token (Prometheus's `lastClosing`).
     prev_end: usize,
+    /// Context and expectation for syntax errors inside a duration expression.
+    dur_ctx: (&'static str, &'static str),
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -97,6 +114,7 @@ impl<'a> Parser<'a> {
             idx: 0,
             depth: 0,
             prev_end: 0,
+            dur_ctx: ("", ""),
         }
     }
 

@@ -65,7 +65,10 @@ impl Parser<'_> {
                 "number, duration, step(), or range()",
             ));
         }
-        let range = self.parse_positive_duration()?;
+        let range = self.parse_positive_duration(
+            "subquery or range selector",
+            "number, duration, step(), or range()",
+        )?;
         match self.peek_kind() {
             T::RightBracket => {
                 let close = self.advance();
@@ -92,7 +95,10 @@ impl Parser<'_> {
                 let step = if self.peek_kind() == &T::RightBracket {
                     None
                 } else if self.starts_duration() {
-                    Some(self.parse_positive_duration()?)
+                    Some(self.parse_positive_duration(
+                        "subquery selector",
+                        "number, duration, step(), range(), or \"]\"",
+                    )?)
                 } else {
                     return Err(self.unexpected(
                         "subquery selector",
@@ -121,8 +127,12 @@ impl Parser<'_> {
     }
 
     /// A duration expression that must be positive when it is a plain literal.
-    fn parse_positive_duration(&mut self) -> PResult<Dur> {
-        let d = self.parse_duration_expr()?;
+    fn parse_positive_duration(
+        &mut self,
+        context: &'static str,
+        expected: &'static str,
+    ) -> PResult<Dur> {
+        let d = self.parse_duration_expr(context, expected)?;
         if let Dur::Literal(v, pos) = &d
             && *v <= 0.0
         {
