@@ -136,7 +136,11 @@ fn node_exporter_output_parses_and_lints_like_promtool() {
     assert_eq!(n, count_sample_lines(&body));
     assert!(n > 100, "only {n} samples");
 
-    // promtool on the same bytes: same exit code class and the same problem lines.
+    assert_lint_like_promtool(&body);
+}
+
+/// `promtool check metrics` on the same bytes: the same exit code and problem lines.
+fn assert_lint_like_promtool(body: &[u8]) {
     let mut promtool = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -144,9 +148,9 @@ fn node_exporter_output_parses_and_lints_like_promtool() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool");
-    promtool.stdin.take().unwrap().write_all(&body).unwrap();
+    promtool.stdin.take().unwrap().write_all(body).unwrap();
     let out = promtool.wait_with_output().unwrap();
-    let problems = lint_exposition(&body).unwrap();
+    let problems = lint_exposition(body).unwrap();
     let ours: Vec<String> = problems.iter().map(ToString::to_string).collect();
     let theirs: Vec<String> = String::from_utf8_lossy(&out.stderr)
         .lines()
@@ -175,6 +179,7 @@ fn prometheus_self_metrics_parse() {
     let n = parse_all(&text, Format::Text);
     assert_eq!(n, count_sample_lines(&text));
     assert!(n > 200, "only {n} samples");
+    assert_lint_like_promtool(&text);
     // Prometheus 2.42 does not enable OpenMetrics on its own /metrics: asked for it, it
     // answers text. Parse what the Content-Type says, as a scrape does.
     let (ct, body) = scrape(port, OM, &mut g);

@@ -468,7 +468,11 @@ impl<'a> Parser<'a> {
                 Raw::Help(name, help)
             }
             b'T' => {
-                let word = std::str::from_utf8(text).unwrap_or("\u{fffd}");
+                let mut word = std::str::from_utf8(text).unwrap_or("\u{fffd}");
+                if self.format == Format::Text {
+                    // client_golang's text parser skips blanks around the type.
+                    word = word.trim_matches([' ', '\t']);
+                }
                 match MetricType::parse(word, self.format) {
                     Some(t) => Raw::Type(name, t),
                     None => {
