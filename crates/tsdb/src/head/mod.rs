@@ -260,14 +260,19 @@ impl Head {
     /// I/O errors and WAL corruption.
     pub fn truncate_wal(&self, mint: i64) -> Result<(), TsdbError> {
         let Some(wal) = &self.wal else { return Ok(()) };
-        let mut w = wal.lock();
-        let dir = w.dir().to_path_buf();
-        let Some((first, last)) = wal::segment_range(&dir)? else {
-            return Ok(());
+        // Hold the log only to start a new segment: commits go on while the checkpoint is
+        // written from the closed segments.
+        let (dir, first, last, compress) = {
+            let mut w = wal.lock();
+            let dir = w.dir().to_path_buf();
+            let Some((first, last)) = wal::segment_range(&dir)? else {
+                return Ok(());
+            };
+            // Start a new segment so a slow WAL does not keep more than needed.
+            w.next_segment()?;
+            (dir, first, last, w.compress())
         };
-        // Start a new segment so a slow WAL does not keep more than needed.
-        w.next_segment()?;
-        // Never checkpoint the segment being written.
+        // Never checkpoint the segment that was being written.
         let Some(last) = last.checked_sub(1) else {
             return Ok(());
         };
@@ -275,7 +280,6 @@ impl Head {
         if last <= first {
             return Ok(());
         }
-        let compress = true;
         let (cp, stats) = wal::checkpoint(
             &dir,
             first,
@@ -284,7 +288,7 @@ impl Head {
             mint,
             compress,
         )?;
-        w.truncate(last + 1)?;
+        wal.lock().truncate(last + 1)?;
         wal::delete_checkpoints(&dir, cp.index)?;
         tracing::info!(
             checkpoint = %cp.dir.display(),

@@ -94,6 +94,12 @@ impl Wal {
         &self.dir
     }
 
+    /// Whether records are snappy-compressed.
+    #[must_use]
+    pub fn compress(&self) -> bool {
+        self.opts.compress
+    }
+
     /// The index of the segment being written.
     #[must_use]
     pub fn current_segment(&self) -> u32 {
