@@ -230,10 +230,8 @@ impl FastRegex {
 enum Fast {
     /// Run the regex engine.
     Regex,
-    /// One of a few strings.
-    Small(Vec<String>),
-    /// One of many strings.
-    Large(HashSet<String>),
+    /// One of a set of strings.
+    Set(Box<SetMatch>),
     /// Words separated by runs of any characters.
     Glob(Glob),
     /// Any of several fast matchers.
@@ -244,27 +242,65 @@ impl Fast {
     fn is_match(&self, s: &str) -> bool {
         match self {
             Fast::Regex => unreachable!("handled by FastRegex"),
-            Fast::Small(v) => v.iter().any(|x| x == s),
-            Fast::Large(h) => h.contains(s),
+            Fast::Set(set) => set.is_match(s),
             Fast::Glob(g) => g.is_match(s),
             Fast::Any(v) => v.iter().any(|f| f.is_match(s)),
         }
     }
+}
 
-    fn set(strings: Vec<String>) -> Self {
-        if strings.len() > LINEAR_SET_MAX {
-            Fast::Large(strings.into_iter().collect())
-        } else {
-            Fast::Small(strings)
+/// Exact strings, with a cheap rejection by length and first byte before comparing.
+#[derive(Clone, Debug)]
+struct SetMatch {
+    /// The strings, compared one by one when there are few.
+    small: Vec<String>,
+    /// The strings, hashed when there are many.
+    large: Option<HashSet<String>>,
+    /// Which first bytes occur.
+    first: [bool; 256],
+    has_empty: bool,
+    min_len: usize,
+    max_len: usize,
+}
+
+impl SetMatch {
+    fn new(strings: Vec<String>) -> Self {
+        let mut first = [false; 256];
+        for s in &strings {
+            if let Some(&b) = s.as_bytes().first() {
+                first[usize::from(b)] = true;
+            }
+        }
+        let large = (strings.len() > LINEAR_SET_MAX).then(|| strings.iter().cloned().collect());
+        Self {
+            has_empty: strings.iter().any(String::is_empty),
+            min_len: strings.iter().map(String::len).min().unwrap_or(0),
+            max_len: strings.iter().map(String::len).max().unwrap_or(0),
+            first,
+            large,
+            small: strings,
+        }
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        let Some(&b) = s.as_bytes().first() else {
+            return self.has_empty;
+        };
+        if !self.first[usize::from(b)] || s.len() < self.min_len || s.len() > self.max_len {
+            return false;
+        }
+        match &self.large {
+            Some(h) => h.contains(s),
+            None => self.small.iter().any(|x| x == s),
         }
     }
 }
 
 /// A sequence of characters, each position allowing a few (`(?i)k` allows `k`, `K`, `K`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 enum Word {
-    /// Exactly this string.
-    Exact(String),
+    /// Exactly this string, with a prepared substring searcher.
+    Exact(String, Box<memchr::memmem::Finder<'static>>),
     /// One of the characters at each position.
     Chars(Vec<Vec<char>>),
 }
@@ -272,16 +308,35 @@ enum Word {
 impl Word {
     fn from_positions(pos: Vec<Vec<char>>) -> Self {
         if pos.iter().all(|p| p.len() == 1) {
-            Word::Exact(pos.iter().map(|p| p[0]).collect())
+            Word::exact(pos.iter().map(|p| p[0]).collect())
         } else {
             Word::Chars(pos)
+        }
+    }
+
+    fn exact(text: String) -> Self {
+        let finder = Box::new(memchr::memmem::Finder::new(text.as_bytes()).into_owned());
+        Word::Exact(text, finder)
+    }
+
+    /// The fewest and most bytes the word can take.
+    fn len_bounds(&self) -> (usize, usize) {
+        match self {
+            Word::Exact(w, _) => (w.len(), w.len()),
+            Word::Chars(pos) => pos.iter().fold((0, 0), |(lo, hi), p| {
+                let lens = p.iter().map(|c| c.len_utf8());
+                (
+                    lo + lens.clone().min().unwrap_or(0),
+                    hi + lens.max().unwrap_or(0),
+                )
+            }),
         }
     }
 
     /// If the word starts `s`, the byte length it covers.
     fn match_prefix(&self, s: &str) -> Option<usize> {
         match self {
-            Word::Exact(w) => s.starts_with(w.as_str()).then_some(w.len()),
+            Word::Exact(w, _) => s.starts_with(w.as_str()).then_some(w.len()),
             Word::Chars(pos) => {
                 let mut it = s.char_indices();
                 for p in pos {
@@ -298,7 +353,7 @@ impl Word {
     /// If the word ends `s`, the byte offset where it starts.
     fn match_suffix(&self, s: &str) -> Option<usize> {
         match self {
-            Word::Exact(w) => s.ends_with(w.as_str()).then(|| s.len() - w.len()),
+            Word::Exact(w, _) => s.ends_with(w.as_str()).then(|| s.len() - w.len()),
             Word::Chars(pos) => {
                 let mut it = s.char_indices().rev();
                 let mut start = s.len();
@@ -317,7 +372,9 @@ impl Word {
     /// The leftmost occurrence at or after byte `from`: the byte offset just after it.
     fn find(&self, s: &str, from: usize) -> Option<usize> {
         match self {
-            Word::Exact(w) => s[from..].find(w.as_str()).map(|i| from + i + w.len()),
+            Word::Exact(w, finder) => finder
+                .find(&s.as_bytes()[from..])
+                .map(|i| from + i + w.len()),
             Word::Chars(_) => s[from..]
                 .char_indices()
                 .find_map(|(i, _)| self.match_prefix(&s[from + i..]).map(|n| from + i + n)),
@@ -337,10 +394,45 @@ struct Glob {
     tail: Option<Word>,
     /// Whether there is any gap; without one the head is the whole string.
     open: bool,
+    /// The fewest bytes a match has.
+    min_len: usize,
+    /// The most bytes a match has, if bounded.
+    max_len: Option<usize>,
 }
 
 impl Glob {
+    fn new(
+        head: Option<Word>,
+        first_gap: usize,
+        middle: Vec<(Word, usize)>,
+        tail: Option<Word>,
+        open: bool,
+    ) -> Self {
+        let bounds = |w: &Option<Word>| w.as_ref().map_or((0, 0), Word::len_bounds);
+        let (head_lo, head_hi) = bounds(&head);
+        let min_len = head_lo
+            + bounds(&tail).0
+            + first_gap
+            + middle
+                .iter()
+                .map(|(w, g)| w.len_bounds().0 + g)
+                .sum::<usize>();
+        let max_len = (!open).then_some(head_hi);
+        Self {
+            head,
+            first_gap,
+            middle,
+            tail,
+            open,
+            min_len,
+            max_len,
+        }
+    }
+
     fn is_match(&self, s: &str) -> bool {
+        if s.len() < self.min_len || self.max_len.is_some_and(|m| s.len() > m) {
+            return false;
+        }
         let mut lo = 0;
         let mut hi = s.len();
         if let Some(h) = &self.head {
@@ -407,7 +499,11 @@ fn analyze(body: &[&Hir], case_insensitive: bool) -> (Fast, Option<Vec<String>>,
     if !case_insensitive && let Some(mut set) = literal_set_seq(body) {
         let mut seen = HashSet::new();
         set.retain(|s| seen.insert(s.clone()));
-        return (Fast::set(set.clone()), Some(set), prefix);
+        return (
+            Fast::Set(Box::new(SetMatch::new(set.clone()))),
+            Some(set),
+            prefix,
+        );
     }
     let fast = match body {
         [one] => fast_node(one),
@@ -481,14 +577,8 @@ fn glob(parts: &[&Hir]) -> Option<Glob> {
         Some(Piece::Positions(_)) => return None,
         // A single word and no gap: an exact (possibly case-folded) string.
         None => {
-            let head = head.unwrap_or(Word::Exact(String::new()));
-            return Some(Glob {
-                head: Some(head),
-                first_gap: 0,
-                middle: Vec::new(),
-                tail: None,
-                open: false,
-            });
+            let head = head.unwrap_or_else(|| Word::exact(String::new()));
+            return Some(Glob::new(Some(head), 0, Vec::new(), None, false));
         }
     };
     rest.remove(0);
@@ -507,13 +597,7 @@ fn glob(parts: &[&Hir]) -> Option<Glob> {
         };
         middle.push((Word::from_positions(p), g));
     }
-    Some(Glob {
-        head,
-        first_gap,
-        middle,
-        tail,
-        open: true,
-    })
+    Some(Glob::new(head, first_gap, middle, tail, true))
 }
 
 fn push_pieces(h: &Hir, out: &mut Vec<Piece>) -> Option<()> {

@@ -260,7 +260,7 @@ fn escape_outside(c: &[char], i: usize, out: &mut String) -> Result<usize, Strin
     }
 }
 
-/// Copies `\pL`, `\p{Greek}`, `\x41`, `\x{263a}` verbatim (so their braces are not taken for
+/// Copies `\pL`, `\p{Greek}`, `\x41`, `\x{263a}` (so their braces are not taken for
 /// repetitions).
 fn copy_braced_escape(c: &[char], i: usize, out: &mut String) -> usize {
     let mut j = i + 2;
@@ -272,6 +272,12 @@ fn copy_braced_escape(c: &[char], i: usize, out: &mut String) -> usize {
     } else {
         let n = if c[i + 1] == 'x' { 2 } else { 1 };
         j = (j + n).min(c.len());
+    }
+    // Go negates with `\p{^Greek}`; the regex crate spells that `\P{Greek}`.
+    if matches!(c[i + 1], 'p' | 'P') && c.get(i + 3) == Some(&'^') {
+        out.push_str(if c[i + 1] == 'p' { "\\P{" } else { "\\p{" });
+        out.extend(&c[i + 4..j]);
+        return j;
     }
     out.extend(&c[i..j]);
     j

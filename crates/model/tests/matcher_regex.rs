@@ -61,6 +61,10 @@ const CASES: &[(&str, &str, bool)] = &[
     (r"\p{Greek}+", "αβγ", true),
     (r"\PL", "1", true),
     (r"[\p{Greek}a]+", "αa", true),
+    (r"\p{^Greek}", "a", true),
+    (r"\p{^Greek}", "α", false),
+    (r"\P{^Greek}", "α", true),
+    (r"[\p{^Greek}]", "α", false),
     // Case-insensitive matching.
     ("(?i)foo", "FoO", true),
     ("(?i)foo|bar", "BAR", true),
