@@ -20,7 +20,7 @@ pub struct StaticConfig {
     /// Labels for every target of the group.
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "crate::yaml::unique_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,

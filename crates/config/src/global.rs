@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::duration::{Duration, Size};
-use crate::yaml::{At, Invalid, go_quote, nullable};
+use crate::yaml::{At, Invalid, go_quote};
 
 /// A scrape protocol Prometheus can negotiate, by its configuration name
 /// (`PrometheusText0.0.4`, `OpenMetricsText1.0.0`, ...). Checked when the scrape config is
@@ -205,7 +205,7 @@ pub struct GlobalConfig {
     /// Labels added to series and alerts sent out (`$VAR` expanded from the environment).
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "crate::yaml::unique_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub external_labels: BTreeMap<String, String>,

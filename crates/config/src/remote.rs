@@ -10,7 +10,7 @@ use crate::duration::Duration;
 use crate::global::ValidationScheme;
 use crate::http::canonical_header;
 use crate::relabel::{RelabelList, relabel_list, validate_list};
-use crate::yaml::{At, Invalid, nullable};
+use crate::yaml::{At, Invalid};
 
 /// Headers Prometheus refuses in remote write/read `headers` (lower case; `authorization`
 /// has its own message).
@@ -83,7 +83,7 @@ with_http_client! {
         #[serde(default = "d_remote_write_timeout")]
         pub remote_timeout: Duration,
         /// Extra headers.
-        #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+        #[serde(default, deserialize_with = "crate::yaml::unique_map", skip_serializing_if = "BTreeMap::is_empty")]
         pub headers: BTreeMap<String, String>,
         /// Relabeling before sending.
         #[serde(default, deserialize_with = "relabel_list", skip_serializing_if = "Vec::is_empty")]
@@ -322,7 +322,7 @@ with_http_client! {
         #[serde(default = "d_chunked_read_limit")]
         pub chunked_read_limit: u64,
         /// Extra headers.
-        #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+        #[serde(default, deserialize_with = "crate::yaml::unique_map", skip_serializing_if = "BTreeMap::is_empty")]
         pub headers: BTreeMap<String, String>,
         /// Also read ranges the local storage covers.
         #[serde(default, skip_serializing_if = "crate::http::is_false")]
@@ -332,7 +332,7 @@ with_http_client! {
         pub name: String,
     } {
         /// Equality matchers a query must have to be sent here.
-        #[serde(default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+        #[serde(default, deserialize_with = "crate::yaml::unique_map", skip_serializing_if = "BTreeMap::is_empty")]
         pub required_matchers: BTreeMap<String, String>,
         /// Add external labels as matchers (true).
         #[serde(default = "crate::http::yes")]

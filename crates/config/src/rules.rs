@@ -42,7 +42,7 @@ pub struct RuleGroup {
     /// Labels added to every rule's output.
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "crate::yaml::unique_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
@@ -75,14 +75,14 @@ pub struct Rule {
     /// Labels added (templated for alerts).
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "crate::yaml::unique_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub labels: BTreeMap<String, String>,
     /// Alert annotations (templated).
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "crate::yaml::unique_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub annotations: BTreeMap<String, String>,

@@ -148,7 +148,7 @@ pub struct TracingConfig {
     /// Extra headers.
     #[serde(
         default,
-        deserialize_with = "nullable",
+        deserialize_with = "crate::yaml::unique_map",
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub headers: BTreeMap<String, String>,

@@ -137,13 +137,24 @@ fn only_comments(text: &str) -> bool {
     })
 }
 
+/// Separates a message from a more precise `line:column` than the decoder's.
+const POS_MARK: &str = " @@firewatch-pos ";
+
 fn convert(e: &serde_saphyr::Error, text: &str, file: &Path) -> ConfigError {
     let loc = e.location().unwrap_or(Location::UNKNOWN);
-    let (line, column) = (loc.line(), loc.column());
+    let (mut line, mut column) = (loc.line(), loc.column());
     let mut raw = e.without_snippet().to_string();
     let suffix = format!(" at line {line}, column {column}");
     if let Some(s) = raw.strip_suffix(&suffix) {
         raw = s.to_string();
+    }
+    if let Some((msg, pos)) = raw.split_once(POS_MARK) {
+        if let Some((l, c)) = pos.split_once(':')
+            && let (Ok(l), Ok(c)) = (l.trim().parse(), c.trim().parse())
+        {
+            (line, column) = (l, c);
+        }
+        raw = msg.to_string();
     }
     let file = file.to_path_buf();
     if raw.contains("!!binary scalar is not valid UTF-8")
@@ -474,6 +485,51 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `deserialize_with` for string-keyed maps: `null` is empty and a repeated key is refused
+/// as Go's strict decoder does (`key "a" already set in map`).
+pub fn unique_map<'de, D, V>(d: D) -> Result<std::collections::BTreeMap<String, V>, D::Error>
+where
+    D: Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct MapVisitor<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+        type Value = std::collections::BTreeMap<String, V>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a mapping")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(std::collections::BTreeMap::new())
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(std::collections::BTreeMap::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            let mut m = std::collections::BTreeMap::new();
+            while let Some(k) = a.next_key::<Spanned<String>>()? {
+                let v = a.next_value()?;
+                if m.contains_key(&k.value) {
+                    // The decoder locates custom errors at the mapping; carry the key's own
+                    // position for `convert` to use.
+                    let at = k.referenced;
+                    return Err(serde::de::Error::custom(format!(
+                        "key {} already set in map{POS_MARK}{}:{}",
+                        go_quote(&k.value),
+                        at.line(),
+                        at.column()
+                    )));
+                }
+                m.insert(k.value, v);
+            }
+            Ok(m)
+        }
+    }
+    d.deserialize_option(MapVisitor(std::marker::PhantomData))
 }
 
 /// Quotes a string the way Go's `%q` does (used in Prometheus's messages).

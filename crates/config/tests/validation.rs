@@ -219,3 +219,15 @@ fn rule_files_resolve_and_glob() {
             .contains("field rule_files is not allowed in agent mode")
     );
 }
+
+#[test]
+fn repeated_keys_are_refused() {
+    let e = err("global:\n  external_labels:\n    a: b\n    a: c\n");
+    assert!(e.message().contains("key \"a\" already set in map"), "{e}");
+    assert_eq!(e.position().map(|p| p.0), Some(4), "{e}");
+    let e = err("global:\n  scrape_interval: 1m\n  scrape_interval: 2m\n");
+    assert_eq!(
+        e.message(),
+        "field scrape_interval already set in type config.plain"
+    );
+}
