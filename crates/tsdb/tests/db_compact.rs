@@ -253,3 +253,33 @@ fn size_retention_deletes_oldest_blocks() {
     assert_eq!(left, vec![4]);
     db.close().unwrap();
 }
+
+#[test]
+fn compaction_runs_while_appending() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::sync::Arc::new(Db::open(dir.path(), opts()).unwrap());
+    let writer = {
+        let db = db.clone();
+        std::thread::spawn(move || write(&db, 0, 12 * HOUR, 30_000))
+    };
+    let compactor = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let mut runs = 0;
+            while !db.head().is_empty() && db.head().max_time() < 12 * HOUR - 30_000 {
+                db.compact().unwrap();
+                runs += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            runs
+        })
+    };
+    writer.join().unwrap();
+    assert!(compactor.join().unwrap() > 0);
+    db.compact().unwrap();
+    assert!(!db.blocks().is_empty());
+    assert_eq!(read(&db), expected(0, 12 * HOUR, 30_000));
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(read(&db), expected(0, 12 * HOUR, 30_000));
+}

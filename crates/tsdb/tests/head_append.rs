@@ -232,3 +232,20 @@ fn replays_wal_after_restart() {
     ));
     app.commit().unwrap();
 }
+
+#[test]
+fn head_storage_is_appendable_and_queryable() {
+    use storage::{Appendable, Queryable};
+    let st = firewatch_tsdb::head::HeadStorage(head());
+    let mut app = st.appender();
+    app.append(0, &labels!("__name__" => "x"), 5, Sample::Float(2.5))
+        .unwrap();
+    app.commit().unwrap();
+    let q = st.querier(0, 10).unwrap();
+    assert_eq!(
+        samples_of(&*q, &[Matcher::equal("__name__", "x")])[0].1,
+        vec![(5, 2.5f64.to_bits())]
+    );
+    assert_eq!(q.label_values("__name__", &[]).unwrap(), vec!["x"]);
+    assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__"]);
+}

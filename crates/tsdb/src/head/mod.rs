@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
+use storage::{Appendable, Appender, Querier, Queryable, StorageError};
 
 use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
@@ -30,6 +31,23 @@ pub use series::MemSeries;
 
 use postings::MemPostings;
 use series::StripeSeries;
+
+/// A shared head as a storage: [`Appendable`] and [`Queryable`] (a head without blocks, for
+/// agents and tests).
+#[derive(Debug, Clone)]
+pub struct HeadStorage(pub Arc<Head>);
+
+impl Appendable for HeadStorage {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(self.0.appender())
+    }
+}
+
+impl Queryable for HeadStorage {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, StorageError> {
+        Ok(Box::new(self.0.querier(mint, maxt)))
+    }
+}
 
 /// Default chunk range (and block size): two hours in milliseconds.
 pub const DEFAULT_CHUNK_RANGE: i64 = 2 * 60 * 60 * 1000;
