@@ -27,6 +27,8 @@ pub struct ReplayStats {
     pub unknown_refs: usize,
     /// Samples dropped because they were not newer than the series' newest.
     pub out_of_order: usize,
+    /// Native histogram samples, which the head does not hold yet.
+    pub histograms_skipped: usize,
     /// Whether a corrupt tail was repaired.
     pub repaired: bool,
 }
@@ -142,6 +144,8 @@ impl Replayer<'_> {
                     self.head.update_time_bounds(mint, maxt);
                 }
             }
+            Record::HistogramSamples(h) => self.stats.histograms_skipped += h.len(),
+            Record::FloatHistogramSamples(h) => self.stats.histograms_skipped += h.len(),
             Record::Tombstones(_) | Record::Exemplars(_) | Record::Metadata(_) => {}
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "WAL replay: skipping unsupported record");
@@ -237,6 +241,12 @@ pub fn replay(head: &Head, dir: &Path, mmapped: MmappedChunks) -> Result<ReplayS
         tracing::warn!(
             series = r.mmapped.len(),
             "head chunks of series the WAL does not define were ignored"
+        );
+    }
+    if r.stats.histograms_skipped > 0 {
+        tracing::warn!(
+            samples = r.stats.histograms_skipped,
+            "WAL replay: native histogram samples are not supported by the head yet"
         );
     }
     tracing::info!(

@@ -178,6 +178,18 @@ pub fn checkpoint(
                     meta.insert(m.id, m);
                 }
             }
+            Record::HistogramSamples(mut h) => {
+                h.retain(|s| s.t >= mint);
+                if !h.is_empty() {
+                    record::encode_histogram_samples(&h, &mut buf);
+                }
+            }
+            Record::FloatHistogramSamples(mut h) => {
+                h.retain(|s| s.t >= mint);
+                if !h.is_empty() {
+                    record::encode_float_histogram_samples(&h, &mut buf);
+                }
+            }
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "checkpoint: dropping unsupported record");
             }

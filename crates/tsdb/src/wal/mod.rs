@@ -6,6 +6,7 @@
 //! The record payloads (series, samples, tombstones...) are encoded by [`record`].
 
 pub mod checkpoint;
+pub mod histogram;
 pub mod reader;
 pub mod record;
 pub mod writer;

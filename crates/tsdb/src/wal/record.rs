@@ -1,10 +1,16 @@
 //! The payloads of WAL records, encoded byte for byte as Prometheus's `tsdb/record` package:
-//! series (1), samples (2), tombstones (3), exemplars (4) and metadata (6).
+//! series (1), samples (2), tombstones (3), exemplars (4), metadata (6) and native histogram
+//! samples (7–10, in [`crate::wal::histogram`]).
 
 use model::Labels;
 
 use crate::encoding::{Decbuf, Encbuf};
 use crate::error::DecodeError;
+pub use crate::wal::histogram::{
+    CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES, CUSTOM_BUCKETS_HISTOGRAM_SAMPLES,
+    RefFloatHistogramSample, RefHistogramSample, decode_float_histogram_samples,
+    decode_histogram_samples, encode_float_histogram_samples, encode_histogram_samples,
+};
 
 /// Record type byte of a series record.
 pub const SERIES: u8 = 1;
@@ -93,6 +99,10 @@ pub enum Record {
     Exemplars(Vec<RefExemplar>),
     /// Metadata.
     Metadata(Vec<RefMetadata>),
+    /// Native histograms with integer counts (types 7 and 9).
+    HistogramSamples(Vec<RefHistogramSample>),
+    /// Native histograms with float counts (types 8 and 10).
+    FloatHistogramSamples(Vec<RefFloatHistogramSample>),
     /// A record type this reader does not decode (histograms, mmap markers...): its type byte.
     Unsupported(u8),
 }
@@ -286,6 +296,14 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
                 });
             }
             finish(&d, Record::Metadata(out))
+        }
+        HISTOGRAM_SAMPLES | CUSTOM_BUCKETS_HISTOGRAM_SAMPLES => {
+            let v = decode_histogram_samples(&mut d)?;
+            finish(&d, Record::HistogramSamples(v))
+        }
+        FLOAT_HISTOGRAM_SAMPLES | CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES => {
+            let v = decode_float_histogram_samples(&mut d)?;
+            finish(&d, Record::FloatHistogramSamples(v))
         }
         other => Ok(Record::Unsupported(other)),
     }
