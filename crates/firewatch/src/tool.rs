@@ -7,10 +7,7 @@ use crate::cli::{CheckCommand, ToolCommand};
 /// Runs a tool subcommand and returns its exit code.
 pub fn run(cmd: ToolCommand) -> ExitCode {
     match cmd {
-        ToolCommand::Check(CheckCommand::Metrics) => {
-            eprintln!("firewatch: check metrics is not built yet");
-            ExitCode::from(2)
-        }
+        ToolCommand::Check(CheckCommand::Metrics) => check_metrics(),
         ToolCommand::Check(CheckCommand::Config { files }) => {
             check_files(&files, config::check::check_config)
         }
@@ -58,4 +55,27 @@ fn check_files(files: &[std::path::PathBuf], check: FileCheck) -> ExitCode {
         &mut out,
         &mut err,
     ))
+}
+
+/// `check metrics`: lints the exposition on standard input like `promtool check metrics`.
+/// Exit 0 when it is clean, 3 with lint problems (one `metric problem` line each on standard
+/// error), 1 when it does not parse (the error names line and column).
+fn check_metrics() -> ExitCode {
+    let mut input = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut input) {
+        eprintln!("error while reading standard input: {e}");
+        return ExitCode::from(1);
+    }
+    match model::lint::lint_exposition(&input) {
+        Err(e) => {
+            eprintln!("error while linting: {e}");
+            ExitCode::from(1)
+        }
+        Ok(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            ExitCode::from(if problems.is_empty() { 0 } else { 3 })
+        }
+    }
 }
