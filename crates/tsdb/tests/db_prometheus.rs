@@ -23,9 +23,11 @@ fn now_ms() -> i64 {
 fn prometheus_reads_our_data_dir() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    // 100 samples 15 s apart ending a minute ago, aligned to the second.
+    // 400 samples 15 s apart ending a minute ago, aligned to the second: full chunks go to
+    // chunks_head/, which Prometheus maps at start-up.
+    const N: i64 = 400;
     let end = (now_ms() / 1000 - 60) * 1000;
-    let start = end - 99 * 15_000;
+    let start = end - (N - 1) * 15_000;
     let series = [
         labels!("__name__" => "fw_test_metric", "job" => "a", "instance" => "x:1"),
         labels!("__name__" => "fw_test_metric", "job" => "b", "instance" => "y:2"),
@@ -34,10 +36,10 @@ fn prometheus_reads_our_data_dir() {
     let value = |i: usize, k: i64| (k * 7 + i as i64) as f64 / 4.0;
     {
         let db = Db::open(&data, DbOptions::default()).unwrap();
-        for k in 0..100 {
+        for k in 0..N {
             let mut app = db.appender();
             for (i, s) in series.iter().enumerate() {
-                // The second series goes stale at its last sample.
+                // The second series has a staleness marker at step 99 (inside a mapped chunk).
                 let v = if i == 1 && k == 99 {
                     STALE_NAN
                 } else {
@@ -50,6 +52,10 @@ fn prometheus_reads_our_data_dir() {
         }
         db.close().unwrap();
     }
+    assert!(
+        std::fs::read_dir(data.join("chunks_head")).unwrap().count() > 0,
+        "no head chunk files written"
+    );
 
     let prom = db_common::Prometheus::start(&data, false, &[]);
     let url = format!(
@@ -61,6 +67,9 @@ fn prometheus_reads_our_data_dir() {
     let body = prom.get(&url).unwrap();
     let log = prom.log_text();
     prom.stop();
+    for bad in ["on-disk chunks failed", "orrupt", "level=error"] {
+        assert!(!log.contains(bad), "Prometheus complained ({bad}):\n{log}");
+    }
     let resp: serde_json::Value =
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}\n{log}"));
     assert_eq!(resp["status"], "success", "{body}");
@@ -78,14 +87,15 @@ fn prometheus_reads_our_data_dir() {
             .unwrap_or_else(|| panic!("unexpected series {metric:?}"));
         assert_eq!(metric.len(), s.len());
         let values = r["values"].as_array().unwrap();
-        // The stale sample hides the last step of series 1.
-        let want_len = if i == 1 { 99 } else { 100 };
+        // The stale sample hides one step of series 1.
+        let want_len = if i == 1 { N - 1 } else { N } as usize;
         assert_eq!(values.len(), want_len, "series {s}");
-        for (k, v) in values.iter().enumerate() {
+        let steps = (0..N).filter(|&k| i != 1 || k != 99);
+        for (k, v) in steps.zip(values) {
             let t = v[0].as_f64().unwrap() as i64 * 1000;
-            assert_eq!(t, start + k as i64 * 15_000);
+            assert_eq!(t, start + k * 15_000, "series {s} step {k}");
             let got: f64 = v[1].as_str().unwrap().parse().unwrap();
-            assert_eq!(got, value(i, k as i64), "series {s} at {t}");
+            assert_eq!(got, value(i, k), "series {s} at {t}");
         }
     }
 }
