@@ -11,7 +11,7 @@ use storage::{
 };
 
 use super::meta::BlockMeta;
-use crate::chunkenc::{Encoding, XorIterator};
+use crate::chunkenc;
 use crate::chunks::{ChunkMeta, SegmentReader};
 use crate::error::TsdbError;
 use crate::index::{IndexReader, postings_for_matchers};
@@ -250,7 +250,7 @@ impl Series for BlockSeries {
 struct BlockSeriesIterator<'a> {
     s: &'a BlockSeries,
     next_chunk: usize,
-    cur: Option<XorIterator<&'a [u8]>>,
+    cur: Option<Box<dyn SampleIterator + 'a>>,
     vt: ValueType,
     err: Option<StorageError>,
 }
@@ -262,16 +262,16 @@ impl<'a> BlockSeriesIterator<'a> {
             return false;
         };
         self.next_chunk += 1;
-        match self.s.inner.chunks.chunk(meta.r#ref) {
-            Ok((Encoding::Xor, data)) => {
-                self.cur = Some(XorIterator::new(data));
+        let s: &'a BlockSeries = self.s;
+        let opened = s
+            .inner
+            .chunks
+            .chunk(meta.r#ref)
+            .and_then(|(enc, data)| chunkenc::iterator(enc, data));
+        match opened {
+            Ok(it) => {
+                self.cur = Some(it);
                 true
-            }
-            Ok((enc, _)) => {
-                self.err = Some(StorageError::Other(format!(
-                    "unsupported chunk encoding {enc}"
-                )));
-                false
             }
             Err(e) => {
                 self.err = Some(e.into());
@@ -361,11 +361,24 @@ impl SampleIterator for BlockSeriesIterator<'_> {
     }
 
     fn at(&self) -> (Timestamp, f64) {
-        self.cur.as_ref().map_or((0, 0.0), SampleIterator::at)
+        self.cur.as_ref().map_or((0, 0.0), |c| c.at())
+    }
+
+    fn at_histogram(&self) -> (Timestamp, model::Histogram) {
+        self.cur
+            .as_ref()
+            .map_or_else(|| (0, model::Histogram::default()), |c| c.at_histogram())
+    }
+
+    fn at_float_histogram(&self) -> (Timestamp, model::FloatHistogram) {
+        self.cur.as_ref().map_or_else(
+            || (0, model::FloatHistogram::default()),
+            |c| c.at_float_histogram(),
+        )
     }
 
     fn at_t(&self) -> Timestamp {
-        self.cur.as_ref().map_or(0, SampleIterator::at_t)
+        self.cur.as_ref().map_or(0, |c| c.at_t())
     }
 
     fn err(&self) -> Option<&StorageError> {

@@ -172,3 +172,62 @@ fn writer_rejects_bad_input() {
             .exists()
     );
 }
+
+#[test]
+fn histogram_and_float_samples_roundtrip() {
+    use model::Sample;
+    use model::histogram::{Histogram, Span};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let h = |count: u64, b0: i64| Histogram {
+        schema: 1,
+        count,
+        sum: count as f64 * 1.5,
+        zero_threshold: 0.001,
+        positive_spans: vec![Span {
+            offset: 0,
+            length: 2,
+        }],
+        positive_buckets: vec![b0, 1],
+        ..Histogram::default()
+    };
+    // Floats, then histograms with a counter reset (new chunk), then floats again.
+    let samples: Vec<(i64, Sample)> = vec![
+        (0, Sample::Float(1.0)),
+        (10, Sample::Float(2.0)),
+        (20, Sample::Histogram(Arc::new(h(5, 2)))),
+        (30, Sample::Histogram(Arc::new(h(7, 3)))),
+        (40, Sample::Histogram(Arc::new(h(3, 1)))),
+        (50, Sample::Float(3.0)),
+    ];
+    let mut w = BlockWriter::new(dir.path());
+    w.add_series_samples(ls(&[("__name__", "mixed")]), &samples)
+        .unwrap();
+    let meta = w.write().unwrap();
+    assert_eq!(meta.stats.num_chunks, 4);
+    assert_eq!(meta.stats.num_samples, 6);
+    let r = BlockReader::open(dir.path().join(meta.ulid.to_string())).unwrap();
+    let q = r.block_querier(0, 100);
+    let set: Vec<_> = q
+        .select(true, None, &[Matcher::equal("__name__", "mixed")])
+        .unwrap()
+        .collect();
+    let s = set[0].as_ref().unwrap();
+    let mut it = s.iter();
+    let mut got = Vec::new();
+    loop {
+        match it.next() {
+            ValueType::None => break,
+            ValueType::Float => got.push((it.at_t(), Sample::Float(it.at().1))),
+            ValueType::Histogram => {
+                let (t, mut h) = it.at_histogram();
+                h.counter_reset_hint = model::histogram::CounterResetHint::Unknown;
+                got.push((t, Sample::Histogram(Arc::new(h))));
+            }
+            ValueType::FloatHistogram => panic!("no float histograms written"),
+        }
+    }
+    assert!(it.err().is_none());
+    assert_eq!(got, samples);
+}

@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use model::{Labels, Timestamp};
+use model::{Labels, Sample, Timestamp};
 
 use super::meta::{BlockMeta, BlockMetaCompaction, BlockStats, Ulid};
-use crate::chunkenc::{Encoding, SAMPLES_PER_CHUNK, XorChunk};
+use crate::chunkenc::{
+    CounterResetHeader, Encoding, HistogramAppend, HistogramChunk, SAMPLES_PER_CHUNK, XorChunk,
+};
 use crate::chunks::{ChunkMeta, SegmentWriter, sync_dir};
 use crate::error::TsdbError;
 use crate::index::IndexWriter;
@@ -113,6 +115,94 @@ impl BlockWriter {
                 chunk: Some((Encoding::Xor, c.into_bytes())),
             });
         }
+        self.add_series_chunks(labels, chunks)
+    }
+
+    /// Adds a series with samples of any kind sorted by strictly increasing timestamp: floats
+    /// go to XOR chunks, integer histograms to histogram chunks (cut on layout changes and
+    /// counter resets, as Prometheus's head does).
+    ///
+    /// # Errors
+    /// [`TsdbError::OutOfOrder`] for unsorted timestamps, [`TsdbError::Chunk`] for float
+    /// histograms (not supported yet) or inconsistent histograms.
+    pub fn add_series_samples(
+        &mut self,
+        labels: Labels,
+        samples: &[(Timestamp, Sample)],
+    ) -> Result<(), TsdbError> {
+        if let Some(w) = samples.windows(2).find(|w| w[1].0 <= w[0].0) {
+            return Err(TsdbError::OutOfOrder(format!(
+                "series {labels}: sample at {} after sample at {}",
+                w[1].0, w[0].0
+            )));
+        }
+        enum Open {
+            Xor(XorChunk),
+            Hist(Box<HistogramChunk>),
+        }
+        let mut chunks: Vec<ChunkMeta> = Vec::new();
+        let mut open: Option<(Open, Timestamp, Timestamp)> = None;
+        let close = |open: Option<(Open, Timestamp, Timestamp)>, chunks: &mut Vec<ChunkMeta>| {
+            if let Some((c, mint, maxt)) = open {
+                let chunk = match c {
+                    Open::Xor(c) => (Encoding::Xor, c.into_bytes()),
+                    Open::Hist(c) => (Encoding::Histogram, c.into_bytes()),
+                };
+                chunks.push(ChunkMeta {
+                    r#ref: 0,
+                    min_time: mint,
+                    max_time: maxt,
+                    chunk: Some(chunk),
+                });
+            }
+        };
+        for (t, sample) in samples {
+            let t = *t;
+            match sample {
+                Sample::Float(v) => {
+                    let full = match &open {
+                        Some((Open::Xor(c), ..)) => c.num_samples() >= self.samples_per_chunk,
+                        _ => true,
+                    };
+                    if full {
+                        close(open.take(), &mut chunks);
+                        open = Some((Open::Xor(XorChunk::new()), t, t));
+                    }
+                    if let Some((Open::Xor(c), _, maxt)) = &mut open {
+                        c.append(t, *v)?;
+                        *maxt = t;
+                    }
+                }
+                Sample::Histogram(h) => {
+                    let mut header = CounterResetHeader::Unknown;
+                    if let Some((Open::Hist(c), _, maxt)) = &mut open
+                        && c.num_samples() < self.samples_per_chunk
+                    {
+                        match c.append(t, h)? {
+                            HistogramAppend::Appended => {
+                                *maxt = t;
+                                continue;
+                            }
+                            HistogramAppend::NewChunk(next) => header = next,
+                        }
+                    }
+                    close(open.take(), &mut chunks);
+                    let mut c = HistogramChunk::new(header);
+                    if c.append(t, h)? != HistogramAppend::Appended {
+                        return Err(TsdbError::Chunk(format!(
+                            "series {labels}: histogram at {t} does not fit a new chunk"
+                        )));
+                    }
+                    open = Some((Open::Hist(Box::new(c)), t, t));
+                }
+                Sample::FloatHistogram(_) => {
+                    return Err(TsdbError::Chunk(format!(
+                        "series {labels}: float histograms are not supported in blocks yet"
+                    )));
+                }
+            }
+        }
+        close(open, &mut chunks);
         self.add_series_chunks(labels, chunks)
     }
 

@@ -81,10 +81,20 @@ impl BitWriter {
             u <<= 8;
             n -= 8;
         }
+        // The remaining bits go into the last byte (and one more), as successive single-bit
+        // writes would put them.
         while n > 0 {
-            self.write_bit(u >> 63 == 1);
-            u <<= 1;
-            n -= 1;
+            if self.free == 0 {
+                self.stream.push(0);
+                self.free = 8;
+            }
+            let take = n.min(u32::from(self.free));
+            let bits = (u >> (64 - take)) as u8;
+            let last = self.stream.len() - 1;
+            self.stream[last] |= bits << (u32::from(self.free) - take);
+            self.free -= take as u8;
+            u <<= take;
+            n -= take;
         }
     }
 }
@@ -236,7 +246,41 @@ mod tests {
         assert_eq!(w.bytes(), [0xab, 0xff, 0x80]);
     }
 
+    /// Prometheus's `writeBits`: whole bytes through `writeByte`, the rest bit by bit.
+    fn reference_write_bits(w: &mut BitWriter, u: u64, nbits: u32) {
+        if nbits == 0 {
+            return;
+        }
+        let mut u = u << (64 - nbits);
+        let mut n = nbits;
+        while n >= 8 {
+            w.write_byte((u >> 56) as u8);
+            u <<= 8;
+            n -= 8;
+        }
+        while n > 0 {
+            w.write_bit(u >> 63 == 1);
+            u <<= 1;
+            n -= 1;
+        }
+    }
+
     proptest! {
+        #[test]
+        fn bulk_writes_lay_out_like_prometheus(fields in proptest::collection::vec((any::<u64>(), 0u32..=64, any::<bool>()), 0..60)) {
+            let (mut a, mut b) = (BitWriter::default(), BitWriter::default());
+            for &(v, n, single) in &fields {
+                if single {
+                    a.write_bit(v & 1 == 1);
+                    b.write_bit(v & 1 == 1);
+                } else {
+                    a.write_bits(v, n);
+                    reference_write_bits(&mut b, v, n);
+                }
+            }
+            prop_assert_eq!(a, b);
+        }
+
         #[test]
         fn bits_roundtrip(fields in proptest::collection::vec((any::<u64>(), 0u32..=64), 0..60)) {
             let mut w = BitWriter::default();

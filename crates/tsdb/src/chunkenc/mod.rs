@@ -8,6 +8,8 @@
 //!   [`XorChunk::from_bytes`].
 //! - [`XorIterator`] reads XOR bytes from any container (borrowed, mmapped, owned) and
 //!   implements [`storage::SampleIterator`].
+//! - [`HistogramChunk`] holds integer native histograms (`EncHistogram`);
+//!   [`HistogramIterator`] reads them.
 //! - [`iterator`] picks the iterator for an encoding byte, for readers of chunk files.
 //!
 //! ```
@@ -24,6 +26,8 @@
 //! ```
 
 pub mod bstream;
+mod histogram;
+pub mod varbit;
 mod xor;
 
 use std::fmt;
@@ -31,6 +35,7 @@ use std::fmt;
 use model::Timestamp;
 use storage::SampleIterator;
 
+pub use histogram::{CounterResetHeader, HistogramAppend, HistogramChunk, HistogramIterator};
 pub use xor::{XorChunk, XorIterator};
 
 use crate::error::TsdbError;
@@ -120,11 +125,14 @@ pub fn iterator<'a>(
 ) -> Result<Box<dyn SampleIterator + 'a>, TsdbError> {
     match enc {
         Encoding::Xor => Ok(Box::new(XorIterator::new(data))),
+        Encoding::Histogram => Ok(Box::new(HistogramIterator::new(data))),
         other => Err(TsdbError::Chunk(format!(
             "unsupported chunk encoding {other}"
         ))),
     }
 }
 
+#[cfg(test)]
+mod histogram_tests;
 #[cfg(test)]
 mod tests;
