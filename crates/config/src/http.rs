@@ -125,6 +125,12 @@ pub enum TlsVersion {
 }
 
 impl TlsConfig {
+    /// Whether nothing is set (then it is not shown, as in Prometheus).
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
     /// Prometheus's checks of the TLS settings.
     pub fn validate(&self) -> Result<(), Invalid> {
         let count = |v: &[bool]| v.iter().filter(|b| **b).count();
@@ -311,7 +317,11 @@ pub struct OAuth2 {
     )]
     pub endpoint_params: BTreeMap<String, String>,
     /// TLS towards the token endpoint.
-    #[serde(default, deserialize_with = "crate::yaml::nullable")]
+    #[serde(
+        default,
+        deserialize_with = "crate::yaml::nullable",
+        skip_serializing_if = "crate::http::TlsConfig::is_default"
+    )]
     pub tls_config: TlsConfig,
     /// Proxy towards the token endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -596,7 +606,7 @@ macro_rules! with_http_client {
             #[serde(default, skip_serializing_if = "String::is_empty")]
             pub bearer_token_file: String,
             /// TLS.
-            #[serde(default, deserialize_with = "crate::yaml::nullable")]
+            #[serde(default, deserialize_with = "crate::yaml::nullable", skip_serializing_if = "crate::http::TlsConfig::is_default")]
             pub tls_config: $crate::http::TlsConfig,
             /// Follow 3xx redirects.
             #[serde(default = "crate::http::yes")]

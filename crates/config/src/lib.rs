@@ -388,8 +388,12 @@ impl Config {
     /// shown as `<secret>` (what `/api/v1/status/config` returns).
     #[must_use]
     pub fn to_yaml(&self) -> String {
-        serde_saphyr::to_string(self)
-            .unwrap_or_else(|e| format!("<error creating config string: {e}>"))
+        let mut y = serde_saphyr::to_string(self)
+            .unwrap_or_else(|e| format!("<error creating config string: {e}>"));
+        if !y.ends_with('\n') {
+            y.push('\n');
+        }
+        y
     }
 
     /// The scrape jobs of this file (null entries, refused on load, skipped).

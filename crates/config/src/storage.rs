@@ -34,10 +34,18 @@ pub struct TsdbConfig {
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub stale_series_compaction_threshold: f64,
     /// Chunk encodings.
-    #[serde(default, deserialize_with = "crate::yaml::nullable")]
+    #[serde(
+        default,
+        deserialize_with = "crate::yaml::nullable",
+        skip_serializing_if = "ChunkEncodingConfig::is_default"
+    )]
     pub chunk_encoding: ChunkEncodingConfig,
     /// Retention (overrides the flags when set).
-    #[serde(default, deserialize_with = "crate::yaml::nullable")]
+    #[serde(
+        default,
+        deserialize_with = "crate::yaml::nullable",
+        skip_serializing_if = "RetentionConfig::is_default"
+    )]
     pub retention: RetentionConfig,
 }
 
@@ -67,6 +75,18 @@ pub struct RetentionConfig {
     /// Keep blocks up to this percentage of the disk.
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub percentage: f64,
+}
+
+impl ChunkEncodingConfig {
+    fn is_default(&self) -> bool {
+        self.floats.is_empty()
+    }
+}
+
+impl RetentionConfig {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl TsdbConfig {
@@ -143,7 +163,11 @@ pub struct TracingConfig {
     #[serde(default, skip_serializing_if = "crate::http::is_false")]
     pub insecure: bool,
     /// TLS.
-    #[serde(default, deserialize_with = "crate::yaml::nullable")]
+    #[serde(
+        default,
+        deserialize_with = "crate::yaml::nullable",
+        skip_serializing_if = "crate::http::TlsConfig::is_default"
+    )]
     pub tls_config: TlsConfig,
     /// Extra headers.
     #[serde(
