@@ -12,6 +12,7 @@ pub mod postings;
 pub mod querier;
 pub mod replay;
 pub mod series;
+pub mod stats;
 
 use std::path::Path;
 use std::sync::Arc;
