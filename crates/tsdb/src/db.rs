@@ -125,6 +125,22 @@ fn take_lock(dir: &Path) -> Result<File, TsdbError> {
     }
 }
 
+/// Hard-links (or copies) every file under `src` into `dst`.
+fn link_tree(src: &Path, dst: &Path) -> Result<(), TsdbError> {
+    std::fs::create_dir_all(dst).map_err(|e| TsdbError::io("create dir", dst, e))?;
+    let entries = std::fs::read_dir(src).map_err(|e| TsdbError::io("read dir", src, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| TsdbError::io("read dir", src, e))?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        if from.is_dir() {
+            link_tree(&from, &to)?;
+        } else if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).map_err(|e| TsdbError::io("copy", &from, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens the blocks of `dir` (directories named by a ULID with a `meta.json`), removing
 /// leftovers of interrupted writes and deletions, sorted by min time.
 fn load_blocks(dir: &Path) -> Result<Vec<BlockReader>, TsdbError> {
@@ -324,6 +340,25 @@ impl Db {
             let tmp = b.dir().with_extension("tmp-for-deletion");
             std::fs::rename(b.dir(), &tmp).map_err(|e| TsdbError::io("rename", b.dir(), e))?;
             std::fs::remove_dir_all(&tmp).map_err(|e| TsdbError::io("remove", &tmp, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the database into `dst` (Prometheus's admin snapshot):
+    /// every block hard-linked (copied when linking fails), and with `with_head` the head's
+    /// samples as one more block.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn snapshot(&self, dst: &Path, with_head: bool) -> Result<(), TsdbError> {
+        let _g = self.compaction.lock();
+        std::fs::create_dir_all(dst).map_err(|e| TsdbError::io("create dir", dst, e))?;
+        for b in self.blocks.read().iter() {
+            link_tree(b.dir(), &dst.join(b.meta().ulid.to_string()))?;
+        }
+        if with_head && !self.head.is_empty() {
+            let (mint, maxt) = (self.head.min_time(), self.head.max_time());
+            compact::write_head_block(dst, &self.head, mint, maxt + 1)?;
         }
         Ok(())
     }

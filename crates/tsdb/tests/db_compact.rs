@@ -283,3 +283,19 @@ fn compaction_runs_while_appending() {
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(read(&db), expected(0, 12 * HOUR, 30_000));
 }
+
+#[test]
+fn snapshot_with_head_opens_as_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), opts()).unwrap();
+    write(&db, 0, 5 * HOUR, 60_000);
+    db.compact().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    let snap = tempfile::tempdir().unwrap();
+    db.snapshot(snap.path(), true).unwrap();
+    db.close().unwrap();
+    let copy = Db::open(snap.path(), opts()).unwrap();
+    assert_eq!(copy.blocks().len(), 2, "the block and the head as a block");
+    assert!(copy.head().is_empty());
+    assert_eq!(read(&copy), expected(0, 5 * HOUR, 60_000));
+}
