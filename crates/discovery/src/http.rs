@@ -23,10 +23,27 @@ pub const URL_LABEL: &str = "__meta_url";
 pub struct HttpClientOptions {
     /// `Authorization: Bearer <token>`.
     pub bearer_token: Option<String>,
+    /// A file holding the bearer token, read on every request (wins over `bearer_token`).
+    pub bearer_token_file: Option<String>,
     /// Basic authentication: username and password.
     pub basic_auth: Option<(String, String)>,
     /// Accept any TLS certificate (`tls_config.insecure_skip_verify`).
     pub insecure_skip_verify: bool,
+}
+
+impl HttpClientOptions {
+    /// The bearer token: from `bearer_token_file` (trimmed) if set, else `bearer_token`.
+    ///
+    /// # Errors
+    /// When the token file cannot be read.
+    pub fn token(&self) -> Result<Option<String>, String> {
+        match &self.bearer_token_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|t| Some(t.trim().to_owned()))
+                .map_err(|e| format!("unable to read bearer token file {path}: {e}")),
+            None => Ok(self.bearer_token.clone()),
+        }
+    }
 }
 
 /// Options of HTTP discovery, as in `http_sd_configs`.
@@ -134,7 +151,7 @@ impl HttpDiscovery {
                 "X-Prometheus-Refresh-Interval-Seconds",
                 format_seconds(self.options.refresh_interval),
             );
-        if let Some(token) = &self.options.client.bearer_token {
+        if let Some(token) = self.options.client.token().map_err(http_err)? {
             req = req.bearer_auth(token);
         }
         if let Some((user, pass)) = &self.options.client.basic_auth {

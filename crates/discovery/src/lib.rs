@@ -13,6 +13,7 @@ pub mod discoverer;
 pub mod dns;
 pub mod error;
 pub mod file;
+pub mod from_config;
 pub mod http;
 pub mod kubernetes;
 pub mod manager;

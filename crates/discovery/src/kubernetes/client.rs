@@ -105,7 +105,7 @@ impl KubernetesDiscovery {
                 .map_err(|e: http::uri::InvalidUri| err(e.to_string()))?;
             let mut cfg = Config::new(uri);
             cfg.accept_invalid_certs = o.client.insecure_skip_verify;
-            let auth = if let Some(t) = &o.client.bearer_token {
+            let auth = if let Some(t) = o.client.token().map_err(err)? {
                 Some(format!("Bearer {t}"))
             } else {
                 o.client
