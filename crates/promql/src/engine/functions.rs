@@ -302,10 +302,24 @@ impl Evaluator<'_> {
                     self.annotate(annotations::mixed_floats_histograms(metric, pos));
                     return Ok(None);
                 }
-                if ext != Extension::None {
-                    return Ok(None);
-                }
                 let mut annos = Vec::new();
+                if ext != Extension::None {
+                    let h = super::hist_fns::extended_histogram_rate(
+                        &w.histograms,
+                        (range_start, range_end),
+                        ext == Extension::Smoothed,
+                        name != "delta",
+                        name == "rate",
+                        metric,
+                        pos,
+                        &mut annos,
+                    );
+                    annos.into_iter().for_each(|a| self.annotate(a));
+                    return Ok(h.map(|h| Sample {
+                        h: Some(h),
+                        ..Sample::float(Labels::empty(), ts, 0.0)
+                    }));
+                }
                 let h = super::hist_fns::histogram_rate(
                     &w.histograms,
                     (range_start, range_end),

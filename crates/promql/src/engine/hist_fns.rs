@@ -206,3 +206,117 @@ pub(crate) fn count_transitions(all: &[(i64, Point)], changes: bool) -> usize {
     }
     n
 }
+
+/// The histogram at `t` between two samples; for counters a reset between them is modelled
+/// as a restart from zero.
+pub(crate) fn interpolate(
+    a: &HPoint,
+    b: &HPoint,
+    t: i64,
+    is_counter: bool,
+) -> Option<FloatHistogram> {
+    if t == a.t {
+        return Some((*a.h).clone());
+    }
+    if t == b.t {
+        return Some((*b.h).clone());
+    }
+    let frac = (t - a.t) as f64 / (b.t - a.t) as f64;
+    if is_counter && detect_reset(&b.h, &a.h) {
+        return Some(histo::scale(&b.h, frac));
+    }
+    histo::interpolate(&a.h, &b.h, frac)
+}
+
+/// `rate`/`increase`/`delta` of histograms over an `anchored` or `smoothed` window.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn extended_histogram_rate(
+    h: &[HPoint],
+    range: (i64, i64),
+    smoothed: bool,
+    is_counter: bool,
+    is_rate: bool,
+    metric: &str,
+    pos: PosRange,
+    annos: &mut Vec<Annotation>,
+) -> Option<Arc<FloatHistogram>> {
+    let (range_start, range_end) = range;
+    if h.is_empty() {
+        return None;
+    }
+    let mut last = h.len() - 1;
+    let first = h[..last]
+        .partition_point(|p| p.t <= range_start)
+        .saturating_sub(1);
+    if smoothed {
+        last = h[..last].partition_point(|p| p.t < range_end);
+    }
+    if h[last].t <= range_start || (smoothed && h[first].t > range_end) {
+        return None;
+    }
+    let custom = is_custom(&h[first].h);
+    for p in &h[first..=last] {
+        if is_custom(&p.h) != custom {
+            annos.push(mixed_exp_custom(metric, pos));
+            return None;
+        }
+        if is_counter && is_gauge(&p.h) {
+            annos.push(not_counter(metric, pos));
+        }
+    }
+    let left = if smoothed && h[first].t < range_start {
+        interpolate(&h[first], &h[first + 1], range_start, is_counter)
+    } else {
+        Some((*h[first].h).clone())
+    };
+    let right = if smoothed && last > 0 && h[last].t > range_end {
+        interpolate(&h[last - 1], &h[last], range_end, is_counter)
+    } else {
+        Some((*h[last].h).clone())
+    };
+    let (Some(left), Some(right)) = (left, right) else {
+        annos.push(mixed_exp_custom(metric, pos));
+        return None;
+    };
+    if !is_counter && (!is_gauge(&left) || !is_gauge(&right)) {
+        annos.push(not_gauge(metric, pos));
+    }
+    let Some(mut result) = histo::combine(&right, &left, true) else {
+        annos.push(mixed_exp_custom(metric, pos));
+        return None;
+    };
+    if is_counter {
+        let mut start = first + 1;
+        let mut prev: &FloatHistogram = &left;
+        if smoothed && h[first].t < range_start && detect_reset(&h[first + 1].h, &h[first].h) {
+            prev = &h[first + 1].h;
+            start += 1;
+        }
+        if start <= last {
+            let mut correction: Option<FloatHistogram> = None;
+            let mut add = |c: &FloatHistogram| {
+                correction = Some(match correction.take() {
+                    None => c.clone(),
+                    Some(x) => histo::combine(&x, c, false).unwrap_or(x),
+                });
+            };
+            for p in &h[start..last] {
+                if detect_reset(&p.h, prev) {
+                    add(prev);
+                }
+                prev = &p.h;
+            }
+            if detect_reset(&right, prev) {
+                add(prev);
+            }
+            if let Some(c) = correction {
+                result = histo::combine(&result, &c, false)?;
+            }
+        }
+    }
+    if is_rate {
+        result = histo::scale(&result, 1000.0 / (range_end - range_start) as f64);
+    }
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    Some(Arc::new(result))
+}

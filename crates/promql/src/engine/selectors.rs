@@ -179,8 +179,15 @@ impl Evaluator<'_> {
                     Some(Arc::clone(&hists[i].h))
                 } else if i > 0 && i < hists.len() {
                     let (a, b) = (&hists[i - 1], &hists[i]);
-                    let frac = (ref_t - a.t) as f64 / (b.t - a.t) as f64;
-                    super::histo::interpolate(&a.h, &b.h, frac).map(Arc::new)
+                    if super::histo::is_custom(&a.h) != super::histo::is_custom(&b.h) {
+                        let name = s.labels.metric_name().unwrap_or("").to_owned();
+                        self.annotate(super::hist_fns::mixed_exp_custom(&name, vs.pos));
+                        continue;
+                    }
+                    let gauge = model::histogram::CounterResetHint::Gauge;
+                    let is_counter =
+                        a.h.counter_reset_hint != gauge || b.h.counter_reset_hint != gauge;
+                    super::hist_fns::interpolate(a, b, ref_t, is_counter).map(Arc::new)
                 } else if i > 0 {
                     let mut h = (*hists[i - 1].h).clone();
                     h.counter_reset_hint = model::histogram::CounterResetHint::Unknown;

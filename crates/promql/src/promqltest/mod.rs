@@ -4,6 +4,7 @@
 //! range-mode re-run of instant queries).
 
 pub mod histo;
+mod nhcb;
 mod runner;
 pub mod script;
 pub mod series_desc;

@@ -118,16 +118,7 @@ fn load(storage: &MemoryStorage, l: &LoadCmd) -> Result<(), String> {
                     ModelSample::Float(*f)
                 }
                 SeqValue::Histogram(h, _) => {
-                    // As the TSDB reports them: a histogram following another one carries
-                    // whether a counter reset happened in between.
-                    let mut h = (**h).clone();
-                    if let (Some(p), CounterResetHint::Unknown) = (&prev, h.counter_reset_hint) {
-                        h.counter_reset_hint = if detect_reset(&h, p) {
-                            CounterResetHint::CounterReset
-                        } else {
-                            CounterResetHint::NotCounterReset
-                        };
-                    }
+                    let h = with_reset_hint(prev.as_ref(), (**h).clone());
                     prev = Some(h.clone());
                     ModelSample::FloatHistogram(Arc::new(h))
                 }
@@ -136,7 +127,31 @@ fn load(storage: &MemoryStorage, l: &LoadCmd) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
         }
     }
+    if l.with_nhcb {
+        for (labels, samples) in super::nhcb::convert(&l.series, l.step_ms) {
+            let mut prev: Option<FloatHistogram> = None;
+            for (t, h) in samples {
+                let h = with_reset_hint(prev.as_ref(), h);
+                prev = Some(h.clone());
+                app.append(0, &labels, t, ModelSample::FloatHistogram(Arc::new(h)))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+    }
     app.commit().map_err(|e| e.to_string())
+}
+
+/// As the TSDB reports them: a histogram following another one carries whether a counter
+/// reset happened in between (unless it came with an explicit hint).
+fn with_reset_hint(prev: Option<&FloatHistogram>, mut h: FloatHistogram) -> FloatHistogram {
+    if let (Some(p), CounterResetHint::Unknown) = (prev, h.counter_reset_hint) {
+        h.counter_reset_hint = if detect_reset(&h, p) {
+            CounterResetHint::CounterReset
+        } else {
+            CounterResetHint::NotCounterReset
+        };
+    }
+    h
 }
 
 fn run_eval(engine: &Engine, storage: &MemoryStorage, cmd: &EvalCmd) -> Result<(), String> {

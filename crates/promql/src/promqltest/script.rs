@@ -74,7 +74,7 @@ pub enum Matching {
     /// Exactly this text.
     Message(String),
     /// An unanchored regular expression (the pattern text, and it compiled).
-    Regex(String, FastRegex),
+    Regex(String, Box<FastRegex>),
 }
 
 impl Matching {
@@ -97,7 +97,7 @@ impl Matching {
 
     fn regex(pattern: &str) -> Result<Self, String> {
         let re = FastRegex::new(&format!(".*(?:{pattern}).*")).map_err(|e| e.to_string())?;
-        Ok(Matching::Regex(pattern.to_owned(), re))
+        Ok(Matching::Regex(pattern.to_owned(), Box::new(re)))
     }
 }
 
