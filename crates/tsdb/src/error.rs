@@ -68,6 +68,14 @@ pub enum TsdbError {
         /// The reference.
         reference: u64,
     },
+    /// A named thing (a block) does not exist.
+    #[error("{kind} {name} not found")]
+    NotFoundName {
+        /// `block`...
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
     /// Writing out of order (series not sorted, symbols not sorted, ...).
     #[error("out of order: {0}")]
     OutOfOrder(String),

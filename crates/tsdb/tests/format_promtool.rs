@@ -329,3 +329,64 @@ fn reencode_block(block: &Path) {
         block.display()
     );
 }
+
+/// Splits analyze output into its sections, each with its lines sorted (Go's sort is not
+/// stable, so equal counts may come in any order).
+fn sections(text: &str) -> Vec<Vec<String>> {
+    text.split("\n\n")
+        .map(|s| {
+            let mut lines: Vec<String> = s.lines().map(str::to_owned).collect();
+            lines.sort();
+            lines
+        })
+        .collect()
+}
+
+#[test]
+fn tool_list_and_analyze_print_what_promtool_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two blocks: one of Firewatch's, one of promtool's.
+    let mut w = BlockWriter::new(dir.path());
+    for (l, s) in firewatch_series() {
+        w.add_series(l, &s).unwrap();
+    }
+    let meta = w.write().unwrap();
+    let om = dir.path().join("in.om");
+    write_openmetrics(&om, 1);
+    promtool(&[
+        "tsdb",
+        "create-blocks-from",
+        "openmetrics",
+        om.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&om).unwrap();
+    std::fs::create_dir(dir.path().join("wal")).unwrap();
+    let d = dir.path().to_str().unwrap();
+
+    for human in [false, true] {
+        let mut ours = Vec::new();
+        firewatch_tsdb::block::tool::list_blocks(dir.path(), human, &mut ours).unwrap();
+        let args: &[&str] = if human {
+            &["tsdb", "list", "-r", d]
+        } else {
+            &["tsdb", "list", d]
+        };
+        assert_eq!(String::from_utf8(ours).unwrap(), promtool(args));
+    }
+
+    for id in [Some(meta.ulid.to_string()), None] {
+        let mut ours = Vec::new();
+        firewatch_tsdb::block::tool::analyze_block(dir.path(), id.as_deref(), 1000, &mut ours)
+            .unwrap();
+        let mut args = vec!["tsdb", "analyze", "--limit=1000", d];
+        if let Some(id) = &id {
+            args.push(id);
+        }
+        let theirs = promtool(&args);
+        assert_eq!(
+            sections(&String::from_utf8(ours).unwrap()),
+            sections(&theirs)
+        );
+    }
+}

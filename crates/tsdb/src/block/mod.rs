@@ -3,11 +3,13 @@
 //!
 //! - [`BlockMeta`] and [`Ulid`]: the metadata file and block names.
 //! - [`BlockWriter`]: writes a block from series (float samples or encoded chunks), atomically.
+//! - [`tool`]: `tsdb list` and `tsdb analyze` as promtool prints them.
 //! - [`BlockReader`]: opens a block; implements [`storage::Queryable`], its
 //!   [`BlockQuerier`] implements [`storage::Querier`].
 
 mod meta;
 mod reader;
+pub mod tool;
 mod writer;
 
 pub use meta::{BlockDesc, BlockMeta, BlockMetaCompaction, BlockStats, META_FILENAME, Ulid};
