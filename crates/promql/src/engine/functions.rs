@@ -10,7 +10,7 @@ use super::error::EvalError;
 use super::eval::{Evaluator, Val, absent_labels};
 use super::selectors::Extension;
 use crate::ast::{Call, Expr, ValueType};
-use crate::kernels::{over_time, quantile, rate, smoothing};
+use crate::kernels::{over_time, rate, smoothing};
 use crate::value::{Sample, Series};
 
 /// Functions the `anchored` modifier may be used with.
@@ -586,88 +586,28 @@ impl Evaluator<'_> {
                         .collect(),
                 )
             }
-            "histogram_fraction"
-            | "histogram_stddev"
-            | "histogram_stdvar"
-            | "histogram_quantiles"
-            | "start_timestamp" => Val::Vector(Vec::new()),
+            "histogram_fraction" => {
+                let (lo, hi) = (scalar(&args, 0), scalar(&args, 1));
+                let v = args.swap_remove(2).into_vector();
+                Val::Vector(self.histogram_fraction(c, lo, hi, v, ts))
+            }
+            "histogram_quantiles" => {
+                let label = if let Val::String(s) = &args[1] {
+                    s.clone()
+                } else {
+                    String::new()
+                };
+                let qs: Vec<f64> = args[2..].iter().map(Val::scalar).collect();
+                let v = args.swap_remove(0).into_vector();
+                Val::Vector(self.histogram_quantiles(c, &label, &qs, v, ts))
+            }
+            "histogram_stddev" | "histogram_stdvar" | "start_timestamp" => Val::Vector(Vec::new()),
             other => {
                 return Err(EvalError::exec(format!(
                     "function {other} is not supported"
                 )));
             }
         })
-    }
-
-    fn histogram_quantile(&mut self, c: &Call, q: f64, v: Vec<Sample>, ts: i64) -> Vec<Sample> {
-        if q.is_nan() || !(0.0..=1.0).contains(&q) {
-            self.annotate(annotations::invalid_quantile(q, c.args[0].pos()));
-        }
-        let pos = c.args[1].pos();
-        let mut order: Vec<Labels> = Vec::new();
-        let mut groups: std::collections::HashMap<Labels, (Labels, Vec<quantile::Bucket>)> =
-            std::collections::HashMap::new();
-        let mut natives = Vec::new();
-        for s in v {
-            if s.h.is_some() {
-                natives.push(s);
-                continue;
-            }
-            let le = s.labels.get("le").unwrap_or("");
-            let Ok(ub) = parse_go_float(le) else {
-                let metric = s.labels.metric_name().unwrap_or("").to_owned();
-                self.annotate(annotations::bad_bucket_label(&metric, le, pos));
-                continue;
-            };
-            let mut b = s.labels.builder();
-            b.del("le");
-            let sig = b.labels();
-            let entry = groups.entry(sig.clone()).or_insert_with(|| {
-                order.push(sig.clone());
-                let mut b = s.labels.builder();
-                b.del("le");
-                b.del(model::METRIC_NAME);
-                (b.labels(), Vec::new())
-            });
-            entry.1.push(quantile::Bucket {
-                upper_bound: ub,
-                count: s.f,
-            });
-        }
-        let mut out = Vec::new();
-        for n in natives {
-            if groups.get(&n.labels).is_some_and(|g| !g.1.is_empty()) {
-                let metric = n.labels.metric_name().unwrap_or("").to_owned();
-                self.annotate(annotations::Annotation::warn(
-                    format!("vector contains a mix of classic and native histograms for metric name {metric:?}"),
-                    pos,
-                ));
-                groups.remove(&n.labels);
-            }
-        }
-        for sig in order {
-            let Some((labels, mut buckets)) = groups.remove(&sig) else {
-                continue;
-            };
-            if buckets.is_empty() {
-                continue;
-            }
-            let (v, fixes) = quantile::bucket_quantile(q, &mut buckets);
-            if fixes.forced_monotonic {
-                self.annotate(annotations::forced_monotonicity(
-                    sig.metric_name().unwrap_or(""),
-                    pos,
-                ));
-            }
-            out.push(Sample {
-                labels,
-                t: ts,
-                f: v,
-                h: None,
-                drop_name: true,
-            });
-        }
-        out
     }
 }
 

@@ -1,0 +1,256 @@
+//! Quantiles and fractions of native histograms (`histogram_quantile`,
+//! `histogram_fraction`), with exponential interpolation inside exponential buckets and
+//! linear interpolation in the zero bucket and in custom buckets.
+
+use model::FloatHistogram;
+
+use super::histo::{bucket_map, is_custom};
+
+/// One bucket with its bounds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bucket {
+    pub(crate) lower: f64,
+    pub(crate) upper: f64,
+    pub(crate) count: f64,
+}
+
+/// Upper bound of exponential bucket `idx` at `schema`.
+fn bound(idx: i32, schema: i32) -> f64 {
+    (f64::from(idx) * (-f64::from(schema)).exp2()).exp2()
+}
+
+/// All buckets in ascending order of their bounds: negative, zero, positive.
+pub(crate) fn all_buckets(h: &FloatHistogram) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    if is_custom(h) {
+        for (i, c) in bucket_map(&h.positive_spans, &h.positive_buckets) {
+            let i = i as usize;
+            let lower = if i == 0 {
+                f64::NEG_INFINITY
+            } else {
+                h.custom_values.get(i - 1).copied().unwrap_or(f64::INFINITY)
+            };
+            let upper = h.custom_values.get(i).copied().unwrap_or(f64::INFINITY);
+            out.push(Bucket {
+                lower,
+                upper,
+                count: c,
+            });
+        }
+        return out;
+    }
+    for (i, c) in bucket_map(&h.negative_spans, &h.negative_buckets)
+        .into_iter()
+        .rev()
+    {
+        out.push(Bucket {
+            lower: -bound(i, h.schema),
+            upper: -bound(i - 1, h.schema),
+            count: c,
+        });
+    }
+    if h.zero_count > 0.0 || h.zero_threshold > 0.0 {
+        out.push(Bucket {
+            lower: -h.zero_threshold,
+            upper: h.zero_threshold,
+            count: h.zero_count,
+        });
+    }
+    for (i, c) in bucket_map(&h.positive_spans, &h.positive_buckets) {
+        out.push(Bucket {
+            lower: bound(i - 1, h.schema),
+            upper: bound(i, h.schema),
+            count: c,
+        });
+    }
+    out
+}
+
+/// The `q` quantile of a native histogram.
+pub(crate) fn histogram_quantile(q: f64, h: &FloatHistogram) -> f64 {
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    if h.count == 0.0 || q.is_nan() {
+        return f64::NAN;
+    }
+    let mut buckets = all_buckets(h);
+    let forward = h.sum.is_nan() || q < 0.5;
+    if !forward {
+        buckets.reverse();
+    }
+    let mut rank = if forward {
+        q * h.count
+    } else {
+        (1.0 - q) * h.count
+    };
+    let mut count = 0.0;
+    let mut bucket = Bucket {
+        lower: 0.0,
+        upper: 0.0,
+        count: 0.0,
+    };
+    for b in &buckets {
+        if b.count == 0.0 {
+            continue;
+        }
+        bucket = *b;
+        count += b.count;
+        if count >= rank {
+            break;
+        }
+    }
+    let has_neg = !h.negative_buckets.is_empty();
+    let has_pos = !h.positive_buckets.is_empty();
+    if !is_custom(h) && bucket.lower < 0.0 && bucket.upper > 0.0 {
+        if !has_neg && has_pos {
+            bucket.lower = 0.0;
+        } else if !has_pos && has_neg {
+            bucket.upper = 0.0;
+        }
+    } else if is_custom(h) {
+        if bucket.lower == f64::NEG_INFINITY {
+            if bucket.upper <= 0.0 {
+                return bucket.upper;
+            }
+            bucket.lower = 0.0;
+        } else if bucket.upper == f64::INFINITY {
+            return bucket.lower;
+        }
+    }
+    count = count.min(h.count);
+    if count < rank {
+        if h.sum.is_nan() {
+            return f64::NAN;
+        }
+        return bucket.upper;
+    }
+    if forward {
+        rank -= count - bucket.count;
+    } else {
+        rank = count - rank;
+    }
+    let fraction = rank / bucket.count;
+    if is_custom(h) || (bucket.lower <= 0.0 && bucket.upper >= 0.0) {
+        return bucket.lower + (bucket.upper - bucket.lower) * fraction;
+    }
+    let log_lower = bucket.lower.abs().log2();
+    let log_upper = bucket.upper.abs().log2();
+    if bucket.lower > 0.0 {
+        (log_lower + (log_upper - log_lower) * fraction).exp2()
+    } else {
+        -(log_upper + (log_lower - log_upper) * (1.0 - fraction)).exp2()
+    }
+}
+
+/// Share of bucket `b` below `v`, linearly or exponentially interpolated.
+fn fraction_below(b: &Bucket, v: f64, linear: bool) -> f64 {
+    if v <= b.lower {
+        return 0.0;
+    }
+    if v >= b.upper {
+        return 1.0;
+    }
+    if linear || (b.lower <= 0.0 && b.upper >= 0.0) {
+        return (v - b.lower) / (b.upper - b.lower);
+    }
+    if b.lower > 0.0 {
+        (v.log2() - b.lower.log2()) / (b.upper.log2() - b.lower.log2())
+    } else {
+        ((-b.lower).log2() - (-v).log2()) / ((-b.lower).log2() - (-b.upper).log2())
+    }
+}
+
+/// `histogram_fraction(lower, upper, h)`: the share of observations between the bounds.
+pub(crate) fn histogram_fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
+    if h.count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    let has_neg = !h.negative_buckets.is_empty();
+    let has_pos = !h.positive_buckets.is_empty();
+    let custom = is_custom(h);
+    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
+    let (mut lower_set, mut upper_set) = (false, false);
+    for mut b in all_buckets(h) {
+        let mut zero_bucket = false;
+        if b.lower <= 0.0 && b.upper >= 0.0 {
+            zero_bucket = true;
+            if !has_neg && has_pos {
+                b.lower = 0.0;
+            } else if !has_pos && has_neg {
+                b.upper = 0.0;
+            }
+        }
+        let interp = |v: f64| {
+            if (custom || zero_bucket) && b.lower == f64::NEG_INFINITY {
+                b.count
+            } else {
+                rank + b.count * fraction_below(&b, v, custom || zero_bucket)
+            }
+        };
+        if !lower_set && b.lower >= lower {
+            lower_rank = rank;
+            lower_set = true;
+        }
+        if !upper_set && b.lower >= upper {
+            upper_rank = rank;
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        if !lower_set && b.lower < lower && b.upper > lower {
+            lower_rank = interp(lower);
+            lower_set = true;
+        }
+        if !upper_set && b.lower < upper && b.upper > upper {
+            upper_rank = interp(upper);
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        rank += b.count;
+    }
+    let count = h.count;
+    if !lower_set || lower_rank > count {
+        lower_rank = count;
+    }
+    if !upper_set || upper_rank > count {
+        upper_rank = count;
+    }
+    (upper_rank - lower_rank) / count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Span;
+
+    #[test]
+    fn quantile_and_fraction_of_exponential_buckets() {
+        // Schema 0: buckets (0.5,1], (1,2], (2,4] with 1, 2, 1 observations.
+        let h = FloatHistogram {
+            count: 4.0,
+            sum: 8.0,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![1.0, 2.0, 1.0],
+            ..FloatHistogram::default()
+        };
+        assert!(
+            (histogram_quantile(0.5, &h) - 2f64.sqrt()).abs() < 1e-12,
+            "exponential interpolation"
+        );
+        assert!((histogram_fraction(1.0, 2.0, &h) - 0.5).abs() < 1e-12);
+        assert_eq!(histogram_fraction(2.0, 1.0, &h), 0.0);
+    }
+}
