@@ -145,6 +145,8 @@ impl RuleFile {
         check_expr: ExprCheck<'_>,
         scheme: ValidationScheme,
     ) -> Result<RuleFile, RuleFileError> {
+        // Like Prometheus, only the first YAML document is read.
+        let text = first_document(text);
         let invalid = |errors| RuleFileError::Invalid {
             file: file.to_path_buf(),
             errors,
@@ -341,6 +343,24 @@ impl Rule {
     }
 }
 
+/// The text up to a second document's `---` marker (all of it when there is one document).
+fn first_document(text: &str) -> &str {
+    let mut seen_content = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_end();
+        if t == "---" || t.starts_with("--- ") {
+            if seen_content {
+                return &text[..offset];
+            }
+        } else if !t.trim().is_empty() && !t.trim_start().starts_with('#') {
+            seen_content = true;
+        }
+        offset += line.len();
+    }
+    text
+}
+
 /// A light syntax check of a Go template: every action `{{ ... }}` is closed and not empty.
 /// `Err` is `LINE: message` as Go's template parser words it.
 pub fn check_template(text: &str) -> Result<(), String> {
@@ -494,7 +514,22 @@ mod tests {
     #[test]
     fn unknown_fields_refused() {
         let errs = parse("groups:\n- name: a\n  foo: 1\n").unwrap_err();
-        assert!(errs[0].contains("field foo not found"), "{errs:?}");
+        assert!(
+            errs[0].contains("line 3: field foo not found in type rulefmt.RuleGroup"),
+            "{errs:?}"
+        );
+        let errs = parse("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    bar: 1\n")
+            .unwrap_err();
+        assert!(
+            errs[0].contains("line 6: field bar not found in type rulefmt.Rule"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn only_the_first_document_is_read() {
+        let f = parse("---\ngroups:\n- name: a\n  rules: []\n---\nnot: [valid\n").unwrap();
+        assert_eq!(f.groups.len(), 1);
     }
 
     #[test]

@@ -303,8 +303,12 @@ fn go_type(expected: &str) -> &'static str {
         "kubernetes.plain"
     } else if has("source_labels") {
         "relabel.plain"
-    } else if has("groups") || has("rules") || has("record") {
+    } else if has("groups") {
         "rulefmt.RuleGroups"
+    } else if has("rules") {
+        "rulefmt.RuleGroup"
+    } else if has("record") {
+        "rulefmt.Rule"
     } else {
         "config.plain"
     }

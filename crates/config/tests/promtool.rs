@@ -213,6 +213,14 @@ fn check_rules_matches_promtool() {
             "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: sum(\n",
         ),
         (
+            "tmpl.rules",
+            "groups:\n- name: a\n  rules:\n  - alert: X\n    expr: up\n    annotations:\n      d: '{{ $value'\n",
+        ),
+        (
+            "multidoc.rules",
+            "groups:\n- name: a\n  rules: []\n---\ngroups: 1\n",
+        ),
+        (
             "badfn.rules",
             "groups:\n- name: a\n  rules:\n  - record: x\n    expr: no_such_function(up)\n",
         ),
