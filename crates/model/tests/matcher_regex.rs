@@ -244,3 +244,18 @@ fn translation_is_anchored_and_ascii() {
     assert!(t.starts_with("^(?s:") && t.ends_with(")$"), "{t}");
     assert!(!t.contains(r"\d"), "\\d must become an ASCII class: {t}");
 }
+
+/// Go accepts repetition counts up to 1000, also of wide classes.
+#[test]
+fn large_repetitions_compile() {
+    for (pattern, input) in [
+        ("a{1000}", "a".repeat(1000)),
+        (".{1000}", "é".repeat(1000)),
+        (r"\pL{2,1000}", "ж".repeat(500)),
+        ("[a-z]{0,1000}x", format!("{}x", "q".repeat(999))),
+    ] {
+        let re = FastRegex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        assert!(re.is_match(&input), "{pattern}");
+        assert!(!re.is_match(&format!("{input}!")), "{pattern}");
+    }
+}
