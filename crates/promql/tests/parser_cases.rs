@@ -826,3 +826,44 @@ fn duration_expressions_evaluate_with_the_query_step_and_range() {
     };
     assert_eq!((v.original_offset, v.offset), (-90_000, -90_000));
 }
+
+#[test]
+fn experimental_syntax_can_be_disabled() {
+    use firewatch_promql::parser::{ParseOptions, parse_with_options};
+    let off = ParseOptions::PROMETHEUS_DEFAULTS;
+    let err = |q: &str| parse_with_options(q, off).unwrap_err().to_string();
+    assert_eq!(
+        err("sort_by_label(foo, \"a\")"),
+        "1:1: parse error: function \"sort_by_label\" is not enabled"
+    );
+    assert_eq!(
+        err("limitk(2, foo)"),
+        "1:1: parse error: limitk() is experimental and must be enabled with --enable-feature=promql-experimental-functions"
+    );
+    assert_eq!(
+        err("foo[5m+1m]"),
+        "1:5: parse error: experimental duration expression is not enabled"
+    );
+    assert_eq!(
+        err("foo offset step()"),
+        "1:12: parse error: experimental duration expression is not enabled"
+    );
+    assert_eq!(
+        err("foo[5m] anchored"),
+        "1:1: parse error: anchored modifier is experimental and not enabled"
+    );
+    assert_eq!(
+        err("a + fill(0) b"),
+        "1:1: parse error: binop fill modifiers are experimental and not enabled"
+    );
+    for q in [
+        "rate(foo[5m])",
+        "foo offset -5m",
+        "fill + fill",
+        "topk(2, foo)",
+        "foo[300]",
+    ] {
+        assert!(parse_with_options(q, off).is_ok(), "{q}");
+    }
+    assert!(parse_with_options("sort_by_label(foo, \"a\")", ParseOptions::default()).is_ok());
+}

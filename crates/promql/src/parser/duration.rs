@@ -43,10 +43,7 @@ impl Parser<'_> {
     ) -> PResult<Dur> {
         self.dur_ctx = (context, expected);
         let e = self.dur_expr(0)?;
-        Ok(match e {
-            DurationExpr::Number(n) => Dur::Literal(n.value, n.pos),
-            e => Dur::Expr(e),
-        })
+        self.literal_or_expr(e)
     }
 
     /// After `offset`: an optionally signed literal, `step()`, `range()`, `min_of`/`max_of`
@@ -69,10 +66,26 @@ impl Parser<'_> {
             Some(s) => self.apply_sign(e, negative, s.start)?,
             None => e,
         };
-        Ok(match e {
-            DurationExpr::Number(n) => Dur::Literal(n.value, n.pos),
-            e => Dur::Expr(e),
-        })
+        self.literal_or_expr(e)
+    }
+
+    /// A plain literal, or an expression if duration expressions are enabled.
+    fn literal_or_expr(&self, e: DurationExpr) -> PResult<Dur> {
+        match e {
+            DurationExpr::Number(n) => Ok(Dur::Literal(n.value, n.pos)),
+            e if self.options.duration_expressions => Ok(Dur::Expr(e)),
+            e => {
+                // Prometheus complains at the first piece it reduces: the leftmost operand.
+                let mut first = &e;
+                while let DurationExpr::Binary(_, l, _) = first {
+                    first = l;
+                }
+                Err(self.semantic(
+                    first.pos(),
+                    "experimental duration expression is not enabled",
+                ))
+            }
+        }
     }
 
     fn dur_expr(&mut self, min_prec: u8) -> PResult<DurationExpr> {

@@ -103,6 +103,7 @@ impl Parser<'_> {
                 Err(e) => break Err(e),
             };
             let ((matching, return_bool), rhs) = rhs;
+            let fills = matching.fill.lhs.is_some() || matching.fill.rhs.is_some();
             lhs = Expr::Binary(BinaryExpr {
                 op,
                 lhs: Box::new(lhs),
@@ -110,6 +111,12 @@ impl Parser<'_> {
                 matching: Some(matching),
                 return_bool,
             });
+            if fills && !self.options.binop_fill_modifiers {
+                break Err(self.semantic(
+                    lhs.pos(),
+                    "binop fill modifiers are experimental and not enabled",
+                ));
+            }
         };
         self.depth -= chain;
         self.leave();
@@ -357,6 +364,15 @@ impl Parser<'_> {
                 ),
             ));
         };
+        if func.experimental && !self.options.experimental_functions {
+            return Err(self.semantic(
+                PosRange::new(name_tok.start, name_tok.end),
+                format!(
+                    "function {} is not enabled",
+                    crate::printer::go_quote_str(name)
+                ),
+            ));
+        }
         Ok(Expr::Call(Call {
             func,
             args,
@@ -393,6 +409,14 @@ impl Parser<'_> {
         );
         if args.is_empty() {
             return Err(self.semantic(pos, "no arguments for aggregate expression provided"));
+        }
+        if op.is_experimental() && !self.options.experimental_functions {
+            return Err(self.semantic(
+                pos,
+                format!(
+                    "{op}() is experimental and must be enabled with --enable-feature=promql-experimental-functions"
+                ),
+            ));
         }
         let want = if op.has_param() { 2 } else { 1 };
         if args.len() != want {

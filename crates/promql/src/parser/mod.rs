@@ -38,12 +38,62 @@ pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
 }
 
-/// Parses and type-checks a PromQL expression.
+/// Which experimental Prometheus 3 syntax the parser accepts (Prometheus's
+/// `--enable-feature=promql-experimental-functions`, `promql-duration-expr`,
+/// `promql-extended-range-selectors`, `promql-binop-fill-modifiers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Experimental functions (`sort_by_label`, `info`, `limitk`...).
+    pub experimental_functions: bool,
+    /// Duration expressions (`[5m+1m]`, `step()`, `offset (1h*2)`).
+    pub duration_expressions: bool,
+    /// `anchored` and `smoothed` range selectors.
+    pub extended_range_selectors: bool,
+    /// `fill`, `fill_left`, `fill_right` on binary operators.
+    pub binop_fill_modifiers: bool,
+}
+
+impl ParseOptions {
+    /// Everything enabled (what the conformance tests use; the default).
+    pub const ALL: Self = Self {
+        experimental_functions: true,
+        duration_expressions: true,
+        extended_range_selectors: true,
+        binop_fill_modifiers: true,
+    };
+
+    /// Prometheus's defaults: every experimental feature off.
+    pub const PROMETHEUS_DEFAULTS: Self = Self {
+        experimental_functions: false,
+        duration_expressions: false,
+        extended_range_selectors: false,
+        binop_fill_modifiers: false,
+    };
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// Parses and type-checks a PromQL expression, with every experimental feature enabled.
 ///
 /// # Errors
 /// [`ParseError`] with Prometheus's message and the position of the first problem.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
+    parse_with_options(input, ParseOptions::ALL)
+}
+
+/// Parses and type-checks a PromQL expression, accepting the experimental syntax
+/// `options` enables.
+///
+/// # Errors
+/// See [`parse`]; disabled features are refused with Prometheus's messages (`function
+/// "sort_by_label" is not enabled`...).
+pub fn parse_with_options(input: &str, options: ParseOptions) -> Result<Expr, ParseError> {
     let mut p = Parser::new(input);
+    p.options = options;
     if p.peek_kind() == &TokenKind::Eof {
         return Err(p.err(PosRange::default(), "no expression found in input"));
     }
@@ -64,7 +114,12 @@ pub fn parse_expr(input: &str) -> Result<Expr, ParseError> {
 }
 
 /// Parses a series selector alone (`up{job="x"}`, `{__name__=~"a.*"}`), as
-/// `/api/v1/series?match[]=` and federation take them, and returns its matchers.
+/// `/api/v1/series?match[]=` and federation take them, and returns its matchers (the
+/// metric name last, as `__name__="..."`).
+///
+/// Like Prometheus's `ParseMetricSelector`, no type checks are run: `{}` gives no
+/// matchers, and callers apply their own rules (the API refuses selectors that match
+/// everything).
 ///
 /// # Errors
 /// [`ParseError`] when the input is not exactly one vector selector.
@@ -80,12 +135,7 @@ pub fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
     if p.peek_kind() != &TokenKind::Eof {
         return Err(p.unexpected("", ""));
     }
-    let mut e = Expr::VectorSelector(sel);
-    check::check(&mut e, input)?;
-    match e {
-        Expr::VectorSelector(v) => Ok(v.matchers),
-        _ => unreachable!("checked a vector selector"),
-    }
+    Ok(sel.matchers)
 }
 
 /// The parser's state: tokens (comments removed), cursor and nesting depth.
@@ -98,6 +148,8 @@ pub(crate) struct Parser<'a> {
     prev_end: usize,
     /// Context and expectation for syntax errors inside a duration expression.
     dur_ctx: (&'static str, &'static str),
+    /// Enabled experimental features.
+    options: ParseOptions,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -115,6 +167,7 @@ impl<'a> Parser<'a> {
             depth: 0,
             prev_end: 0,
             dur_ctx: ("", ""),
+            options: ParseOptions::ALL,
         }
     }
 
@@ -250,9 +303,17 @@ mod tests {
                 .to_string(),
             "1:5: parse error: unexpected \"(\""
         );
+        assert!(parse_metric_selector("{}").unwrap().is_empty());
+        let m = parse_metric_selector(r#"{"a.b", c!~"d"}"#).unwrap();
         assert_eq!(
-            parse_metric_selector("{}").unwrap_err().to_string(),
-            "1:1: parse error: vector selector must contain at least one non-empty matcher"
+            m.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [r#"__name__="a.b""#, r#"c!~"d""#]
+        );
+        assert_eq!(
+            parse_metric_selector("up offset 5m")
+                .unwrap_err()
+                .to_string(),
+            "1:4: parse error: unexpected <offset>"
         );
     }
 }

@@ -245,6 +245,12 @@ impl Parser<'_> {
     fn set_extended(&mut self, mut lhs: Expr, anchored: bool) -> PResult<Expr> {
         let name = if anchored { "anchored" } else { "smoothed" };
         let pos = lhs.pos();
+        if !self.options.extended_range_selectors {
+            return Err(self.semantic(
+                pos,
+                format!("{name} modifier is experimental and not enabled"),
+            ));
+        }
         let vs = match &mut lhs {
             Expr::VectorSelector(vs) => vs,
             Expr::MatrixSelector(ms) => &mut ms.vector_selector,
