@@ -203,13 +203,13 @@ impl Evaluator<'_> {
                 self.annotate(annotations::mixed_floats_histograms_agg(pos));
                 return None;
             }
-            let mut acc = (**hists[0]).clone();
-            for h in &hists[1..] {
-                acc = histo::combine(&acc, h, false)?;
-            }
-            if op == AggregateOp::Avg {
-                acc = histo::scale(&acc, 1.0 / hists.len() as f64);
-            }
+            let refs: Vec<&model::FloatHistogram> = hists.iter().map(AsRef::as_ref).collect();
+            self.check_reset_collision(&refs, pos);
+            let Some(acc) = histo::sum_or_mean(&refs, op == AggregateOp::Avg) else {
+                let metric = members[0].labels.metric_name().unwrap_or("").to_owned();
+                self.annotate(super::hist_fns::mixed_exp_custom(&metric, pos));
+                return None;
+            };
             return Some((0.0, Some(Arc::new(acc))));
         }
         if !hists.is_empty() && !matches!(op, AggregateOp::Count | AggregateOp::Group) {
@@ -265,6 +265,25 @@ impl Evaluator<'_> {
             _ => return None,
         };
         Some((v, None))
+    }
+
+    /// Warns when both counter resets and non-resets are summed up.
+    pub(crate) fn check_reset_collision(
+        &mut self,
+        hs: &[&model::FloatHistogram],
+        pos: crate::ast::PosRange,
+    ) {
+        use model::histogram::CounterResetHint as H;
+        let reset = hs.iter().any(|h| h.counter_reset_hint == H::CounterReset);
+        let not_reset = hs
+            .iter()
+            .any(|h| h.counter_reset_hint == H::NotCounterReset);
+        if reset && not_reset {
+            self.annotate(annotations::Annotation::warn(
+                "conflicting counter resets during histogram aggregation",
+                pos,
+            ));
+        }
     }
 
     fn top_k(

@@ -282,16 +282,13 @@ impl Evaluator<'_> {
                     self.annotate(annotations::mixed_floats_histograms(metric, pos));
                     return Ok(None);
                 }
-                let mut acc = (*w.histograms[0].h).clone();
-                for h in &w.histograms[1..] {
-                    match super::histo::combine(&acc, &h.h, false) {
-                        Some(x) => acc = x,
-                        None => return Ok(None),
-                    }
-                }
-                if name == "avg_over_time" {
-                    acc = super::histo::scale(&acc, 1.0 / w.histograms.len() as f64);
-                }
+                let refs: Vec<&model::FloatHistogram> =
+                    w.histograms.iter().map(|p| p.h.as_ref()).collect();
+                self.check_reset_collision(&refs, pos);
+                let Some(acc) = super::histo::sum_or_mean(&refs, name == "avg_over_time") else {
+                    self.annotate(super::hist_fns::mixed_exp_custom(metric, pos));
+                    return Ok(None);
+                };
                 return Ok(Some(Sample {
                     h: Some(std::sync::Arc::new(acc)),
                     ..Sample::float(Labels::empty(), ts, 0.0)
@@ -601,7 +598,25 @@ impl Evaluator<'_> {
                 let v = args.swap_remove(0).into_vector();
                 Val::Vector(self.histogram_quantiles(c, &label, &qs, v, ts))
             }
-            "histogram_stddev" | "histogram_stdvar" | "start_timestamp" => Val::Vector(Vec::new()),
+            "histogram_stddev" | "histogram_stdvar" => {
+                let v = args.swap_remove(0).into_vector();
+                let stddev = name == "histogram_stddev";
+                Val::Vector(
+                    v.into_iter()
+                        .filter_map(|s| {
+                            let var = super::hist_quantile::histogram_variance(s.h.as_ref()?);
+                            let f = if stddev { var.sqrt() } else { var };
+                            Some(Sample {
+                                f,
+                                h: None,
+                                drop_name: true,
+                                ..s
+                            })
+                        })
+                        .collect(),
+                )
+            }
+            "start_timestamp" => Val::Vector(Vec::new()),
             other => {
                 return Err(EvalError::exec(format!(
                     "function {other} is not supported"

@@ -146,6 +146,30 @@ pub(crate) fn histogram_quantile(q: f64, h: &FloatHistogram) -> f64 {
     }
 }
 
+/// Estimated variance of the observations: every bucket's observations are placed at its
+/// arithmetic (custom buckets, zero bucket) or geometric (exponential buckets) midpoint.
+pub(crate) fn histogram_variance(h: &FloatHistogram) -> f64 {
+    let mean = h.sum / h.count;
+    let custom = is_custom(h);
+    let mut k = crate::kernels::kahan::KahanSum::default();
+    for b in all_buckets(h) {
+        if b.count == 0.0 {
+            continue;
+        }
+        let val = if custom {
+            f64::midpoint(b.upper, b.lower)
+        } else if b.lower <= 0.0 && b.upper >= 0.0 {
+            0.0
+        } else {
+            let v = (b.upper * b.lower).sqrt();
+            if b.upper < 0.0 { -v } else { v }
+        };
+        let delta = val - mean;
+        k.add(b.count * delta * delta);
+    }
+    k.value() / h.count
+}
+
 /// Share of bucket `b` below `v`, linearly or exponentially interpolated.
 fn fraction_below(b: &Bucket, v: f64, linear: bool) -> f64 {
     if v <= b.lower {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use model::histogram::CounterResetHint;
 use model::{FloatHistogram, Span};
 
 /// Bucket index to count, from spans and absolute counts.
@@ -124,6 +125,7 @@ pub fn combine(a: &FloatHistogram, b: &FloatHistogram, sub: bool) -> Option<Floa
         &b.negative_buckets,
     );
     let mut out = a.clone();
+    out.counter_reset_hint = merge_hints(a.counter_reset_hint, b.counter_reset_hint);
     out.count += sign * b.count;
     out.sum += sign * b.sum;
     out.zero_count += sign * b.zero_count;
@@ -133,10 +135,92 @@ pub fn combine(a: &FloatHistogram, b: &FloatHistogram, sub: bool) -> Option<Floa
     Some(out)
 }
 
+/// The counter-reset hint of a sum or difference of two histograms.
+#[must_use]
+pub fn merge_hints(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
+    use CounterResetHint as H;
+    if a == b {
+        a
+    } else if a == H::Gauge || b == H::Gauge {
+        H::Gauge
+    } else {
+        H::Unknown
+    }
+}
+
+/// Sums histograms with compensated (Kahan) summation of every component, at the lowest
+/// schema; `None` when exponential and custom buckets mix or custom bounds differ.
+/// With `mean`, returns the mean instead (switching to an incremental mean per component
+/// where the sum would overflow).
+#[must_use]
+pub fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHistogram> {
+    let first = hs.first()?;
+    let custom = is_custom(first);
+    if hs
+        .iter()
+        .any(|h| is_custom(h) != custom || (custom && h.custom_values != first.custom_values))
+    {
+        return None;
+    }
+    let schema = hs.iter().map(|h| h.schema).min()?;
+    let reduced: Vec<FloatHistogram> = hs.iter().map(|h| reduce_schema(h, schema)).collect();
+    let agg = |vals: Vec<f64>| -> f64 {
+        if mean {
+            crate::kernels::over_time::mean(vals.into_iter())
+        } else {
+            let mut k = crate::kernels::kahan::KahanSum::default();
+            vals.into_iter().for_each(|v| k.add(v));
+            k.value()
+        }
+    };
+    let buckets = |neg: bool| {
+        let maps: Vec<BTreeMap<i32, f64>> = reduced
+            .iter()
+            .map(|h| {
+                if neg {
+                    bucket_map(&h.negative_spans, &h.negative_buckets)
+                } else {
+                    bucket_map(&h.positive_spans, &h.positive_buckets)
+                }
+            })
+            .collect();
+        let mut idx: Vec<i32> = maps.iter().flat_map(|m| m.keys().copied()).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let out: BTreeMap<i32, f64> = idx
+            .into_iter()
+            .map(|i| {
+                (
+                    i,
+                    agg(maps
+                        .iter()
+                        .map(|m| m.get(&i).copied().unwrap_or(0.0))
+                        .collect()),
+                )
+            })
+            .collect();
+        from_map(&out, true)
+    };
+    let mut out = reduced[0].clone();
+    out.count = agg(reduced.iter().map(|h| h.count).collect());
+    out.sum = agg(reduced.iter().map(|h| h.sum).collect());
+    out.zero_count = agg(reduced.iter().map(|h| h.zero_count).collect());
+    out.zero_threshold = reduced.iter().map(|h| h.zero_threshold).fold(0.0, f64::max);
+    out.counter_reset_hint = reduced
+        .iter()
+        .skip(1)
+        .fold(reduced[0].counter_reset_hint, |a, h| {
+            merge_hints(a, h.counter_reset_hint)
+        });
+    (out.positive_spans, out.positive_buckets) = buckets(false);
+    (out.negative_spans, out.negative_buckets) = buckets(true);
+    Some(out)
+}
+
 /// Whether `cur` follows a counter reset after `prev` (hints first, then the counts).
 #[must_use]
 pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
-    use model::histogram::CounterResetHint as H;
+    use CounterResetHint as H;
     match cur.counter_reset_hint {
         H::CounterReset => return true,
         H::NotCounterReset => return false,
