@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use model::{MatchOp, Matcher};
+use model::{MatchOp, Matcher, Sample};
 use storage::{MergeQuerier, Querier, ValueType};
 
 use crate::block::{BlockDesc, BlockMetaCompaction, BlockReader, BlockWriter};
@@ -52,8 +52,8 @@ pub fn write_head_block(
         ..BlockMetaCompaction::default()
     });
     for s in series {
-        let samples = s.samples();
-        w.add_series(s.labels_ref().clone(), &samples)?;
+        let samples = s.all_samples();
+        w.add_series_samples(s.labels_ref().clone(), &samples)?;
     }
     let meta = w.write()?;
     tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "head compacted into a block");
@@ -216,11 +216,15 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
         let mut samples = Vec::new();
         loop {
             match it.next() {
-                ValueType::Float => samples.push(it.at()),
+                ValueType::Float => samples.push((it.at_t(), Sample::Float(it.at().1))),
+                ValueType::Histogram => {
+                    let (t, h) = it.at_histogram();
+                    samples.push((t, Sample::Histogram(Arc::new(h))));
+                }
                 ValueType::None => break,
-                other => {
+                ValueType::FloatHistogram => {
                     return Err(TsdbError::Chunk(format!(
-                        "series {}: {other:?} samples cannot be compacted yet",
+                        "series {}: float histograms cannot be compacted yet",
                         s.labels()
                     )));
                 }
@@ -229,7 +233,7 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
         if let Some(e) = it.err() {
             return Err(TsdbError::corruption(s.labels().to_string(), e.to_string()));
         }
-        w.add_series(s.labels().clone(), &samples)?;
+        w.add_series_samples(s.labels().clone(), &samples)?;
     }
     let meta = w.write()?;
     tracing::info!(ulid = %meta.ulid, mint, maxt, level, parents = parents.len(), "blocks compacted");

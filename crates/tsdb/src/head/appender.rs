@@ -9,17 +9,18 @@ use model::{Labels, Sample, Timestamp};
 use storage::{Appender, SeriesRef, StorageError};
 
 use crate::encoding::Encbuf;
+use crate::head::chunk::HeadValue;
 use crate::head::series::{AppendCheck, SeriesState};
 use crate::head::{Head, MemSeries};
-use crate::wal::record::{self, RefSample, RefSeries};
+use crate::wal::record::{self, RefHistogramSample, RefSample, RefSeries};
 
 /// A batch of samples for the head; nothing is visible before [`Appender::commit`].
 pub struct HeadAppender {
     head: Arc<Head>,
-    samples: Vec<(Arc<MemSeries>, i64, f64)>,
+    samples: Vec<(Arc<MemSeries>, i64, HeadValue)>,
     new_series: Vec<Arc<MemSeries>>,
-    /// Newest sample per series in this batch: `(t, value bits)`.
-    batch_last: HashMap<u64, (i64, u64)>,
+    /// Newest sample per series in this batch.
+    batch_last: HashMap<u64, (i64, HeadValue)>,
     buf: Encbuf,
 }
 
@@ -29,6 +30,27 @@ impl std::fmt::Debug for HeadAppender {
             .field("samples", &self.samples.len())
             .finish()
     }
+}
+
+/// Checks that a histogram's bucket counts match its spans (Prometheus's
+/// `ValidateHistogram`, reduced to what the chunk encoding needs).
+fn validate_histogram(h: &model::Histogram) -> Result<(), StorageError> {
+    let len = |spans: &[model::Span]| spans.iter().map(|s| s.length as usize).sum::<usize>();
+    if len(&h.positive_spans) != h.positive_buckets.len() {
+        return Err(StorageError::Other(format!(
+            "histogram spans need {} positive buckets, have {}",
+            len(&h.positive_spans),
+            h.positive_buckets.len()
+        )));
+    }
+    if len(&h.negative_spans) != h.negative_buckets.len() {
+        return Err(StorageError::Other(format!(
+            "histogram spans need {} negative buckets, have {}",
+            len(&h.negative_spans),
+            h.negative_buckets.len()
+        )));
+    }
+    Ok(())
 }
 
 fn validate_labels(labels: &Labels) -> Result<(), StorageError> {
@@ -101,17 +123,30 @@ impl HeadAppender {
             recs.push(self.buf.get().to_vec());
         }
         if with_samples && !self.samples.is_empty() {
-            let samples: Vec<RefSample> = self
-                .samples
-                .iter()
-                .map(|(s, t, v)| RefSample {
-                    id: s.id,
-                    t: *t,
-                    v: *v,
-                })
-                .collect();
-            record::encode_samples(&samples, &mut self.buf);
-            recs.push(self.buf.get().to_vec());
+            let mut floats = Vec::new();
+            let mut hists = Vec::new();
+            for (s, t, v) in &self.samples {
+                match v {
+                    HeadValue::Float(v) => floats.push(RefSample {
+                        id: s.id,
+                        t: *t,
+                        v: *v,
+                    }),
+                    HeadValue::Histogram(h) => hists.push(RefHistogramSample {
+                        id: s.id,
+                        t: *t,
+                        h: (**h).clone(),
+                    }),
+                }
+            }
+            if !floats.is_empty() {
+                record::encode_samples(&floats, &mut self.buf);
+                recs.push(self.buf.get().to_vec());
+            }
+            if !hists.is_empty() {
+                record::encode_histogram_samples(&hists, &mut self.buf);
+                recs.push(self.buf.get().to_vec());
+            }
         }
         if recs.is_empty() {
             return Ok(());
@@ -131,10 +166,17 @@ impl Appender for HeadAppender {
         t: Timestamp,
         sample: Sample,
     ) -> Result<SeriesRef, StorageError> {
-        let Sample::Float(v) = sample else {
-            return Err(StorageError::Other(
-                "native histograms are not supported by the head yet".into(),
-            ));
+        let v = match sample {
+            Sample::Float(v) => HeadValue::Float(v),
+            Sample::Histogram(h) => {
+                validate_histogram(&h)?;
+                HeadValue::Histogram(h)
+            }
+            Sample::FloatHistogram(_) => {
+                return Err(StorageError::Other(
+                    "float histograms are not supported by the head yet".into(),
+                ));
+            }
         };
         if t < self.head.appendable_min_valid_time() {
             self.head
@@ -157,14 +199,14 @@ impl Appender for HeadAppender {
                 s
             }
         };
-        let (max_t, last_bits) = match self.batch_last.get(&series.id) {
-            Some(&last) => last,
+        let check = match self.batch_last.get(&series.id) {
+            Some((max_t, last)) => SeriesState::check(*max_t, Some(last), t, &v),
             None => {
                 let st = series.state.lock();
-                (st.max_t, st.last_value_bits)
+                SeriesState::check(st.max_t, st.last.as_ref(), t, &v)
             }
         };
-        match SeriesState::check(max_t, last_bits, t, v) {
+        match check {
             AppendCheck::Ok => {}
             AppendCheck::Duplicate => return Ok(series.id),
             AppendCheck::OutOfOrder => {
@@ -175,7 +217,7 @@ impl Appender for HeadAppender {
                 return Err(StorageError::DuplicateSampleForTimestamp);
             }
         }
-        self.batch_last.insert(series.id, (t, v.to_bits()));
+        self.batch_last.insert(series.id, (t, v.clone()));
         series.pending.fetch_add(1, Ordering::AcqRel);
         let id = series.id;
         self.samples.push((series, t, v));
@@ -194,7 +236,7 @@ impl Appender for HeadAppender {
             let _iso = self.head.isolation.read();
             for (s, t, v) in &self.samples {
                 let mut st = s.state.lock();
-                if st.append(s.id, *t, *v, chunk_range, self.head.chunk_files.as_ref()) {
+                if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
                     appended += 1;
                     mint = mint.min(*t);
                     maxt = maxt.max(*t);

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::chunkenc::{Encoding, XorChunk};
+use model::{Histogram, Sample};
+
+use crate::chunkenc::{CounterResetHeader, Encoding, HistogramAppend, HistogramChunk, XorChunk};
 use crate::chunks::{HeadChunkFiles, HeadChunkRef};
 use crate::error::TsdbError;
 
@@ -30,37 +32,126 @@ pub fn compute_chunk_end_time(start: i64, cur: i64, max: i64) -> i64 {
     start + (max - start) / n
 }
 
-/// The samples of a chunk being appended to, XOR-encoded (tsdbfmt's [`XorChunk`]).
-#[derive(Debug, Clone, Default)]
-pub struct ChunkData {
-    chunk: XorChunk,
+/// A sample value the head stores: a float or an integer native histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadValue {
+    /// A float (bit-exact: staleness markers included).
+    Float(f64),
+    /// An integer native histogram.
+    Histogram(Arc<Histogram>),
+}
+
+impl HeadValue {
+    /// Whether `self` and `other` are the same sample value (floats compared bit for bit).
+    #[must_use]
+    pub fn same(&self, other: &HeadValue) -> bool {
+        match (self, other) {
+            (HeadValue::Float(a), HeadValue::Float(b)) => a.to_bits() == b.to_bits(),
+            (HeadValue::Histogram(a), HeadValue::Histogram(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// As a storage sample.
+    #[must_use]
+    pub fn to_sample(&self) -> Sample {
+        match self {
+            HeadValue::Float(v) => Sample::Float(*v),
+            HeadValue::Histogram(h) => Sample::Histogram(h.clone()),
+        }
+    }
+}
+
+/// The samples of a chunk being appended to: XOR-encoded floats or histogram-encoded
+/// integer histograms (tsdbfmt's [`XorChunk`] and [`HistogramChunk`]).
+#[derive(Debug, Clone)]
+pub enum ChunkData {
+    /// Floats.
+    Xor(XorChunk),
+    /// Integer histograms (boxed: float series, the common case, stay small).
+    Histogram(Box<HistogramChunk>),
+}
+
+impl Default for ChunkData {
+    fn default() -> Self {
+        ChunkData::Xor(XorChunk::new())
+    }
 }
 
 impl ChunkData {
-    /// Appends a sample; timestamps must increase. The head cuts chunks long before the
-    /// encoding's 65535-sample limit, so appending cannot fail.
-    pub fn append(&mut self, t: i64, v: f64) {
-        self.chunk
-            .append(t, v)
-            .expect("head chunks hold at most 240 samples");
+    /// An empty chunk for `v`'s kind; histogram chunks start with `header`.
+    #[must_use]
+    pub fn for_value(v: &HeadValue, header: CounterResetHeader) -> Self {
+        match v {
+            HeadValue::Float(_) => ChunkData::Xor(XorChunk::new()),
+            HeadValue::Histogram(_) => ChunkData::Histogram(Box::new(HistogramChunk::new(header))),
+        }
+    }
+
+    /// Whether `v` is of the kind this chunk holds.
+    #[must_use]
+    pub fn holds(&self, v: &HeadValue) -> bool {
+        matches!(
+            (self, v),
+            (ChunkData::Xor(_), HeadValue::Float(_))
+                | (ChunkData::Histogram(_), HeadValue::Histogram(_))
+        )
+    }
+
+    /// Appends a sample of the chunk's kind; timestamps must increase. Returns the header of
+    /// the chunk to cut when the histogram does not fit this one (layout change, counter
+    /// reset).
+    ///
+    /// # Errors
+    /// Histograms whose bucket counts do not match their spans.
+    pub fn append(
+        &mut self,
+        t: i64,
+        v: &HeadValue,
+    ) -> Result<Option<CounterResetHeader>, TsdbError> {
+        match (self, v) {
+            (ChunkData::Xor(c), HeadValue::Float(x)) => c.append(t, *x).map(|()| None),
+            (ChunkData::Histogram(c), HeadValue::Histogram(h)) => match c.append(t, h)? {
+                HistogramAppend::Appended => Ok(None),
+                HistogramAppend::NewChunk(header) => Ok(Some(header)),
+            },
+            _ => Err(TsdbError::Chunk(
+                "sample kind does not match the chunk".into(),
+            )),
+        }
+    }
+
+    /// The chunk encoding.
+    #[must_use]
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            ChunkData::Xor(_) => Encoding::Xor,
+            ChunkData::Histogram(_) => Encoding::Histogram,
+        }
     }
 
     /// Number of samples.
     #[must_use]
     pub fn num_samples(&self) -> usize {
-        self.chunk.num_samples()
+        match self {
+            ChunkData::Xor(c) => c.num_samples(),
+            ChunkData::Histogram(c) => c.num_samples(),
+        }
     }
 
     /// The encoded bytes.
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
-        self.chunk.bytes()
+        match self {
+            ChunkData::Xor(c) => c.bytes(),
+            ChunkData::Histogram(c) => c.bytes(),
+        }
     }
 
     /// Bytes held in memory.
     #[must_use]
     pub fn byte_size(&self) -> usize {
-        self.chunk.bytes().len()
+        self.bytes().len()
     }
 
     /// Freezes the chunk: writes it to the head chunk files when there are some (keeping
@@ -73,17 +164,19 @@ impl ChunkData {
         max_t: i64,
         files: Option<&Mutex<HeadChunkFiles>>,
     ) -> FullChunk {
-        let num_samples = self.chunk.num_samples() as u16;
+        let num_samples = self.num_samples() as u16;
+        let encoding = self.encoding();
         if let Some(files) = files {
             match files
                 .lock()
-                .write_chunk(series, min_t, max_t, Encoding::Xor, self.chunk.bytes())
+                .write_chunk(series, min_t, max_t, encoding, self.bytes())
             {
                 Ok(r) => {
                     return FullChunk {
                         min_t,
                         max_t,
                         num_samples,
+                        encoding,
                         loc: ChunkLoc::Disk(r),
                     };
                 }
@@ -92,13 +185,19 @@ impl ChunkData {
                 }
             }
         }
-        let mut chunk = self.chunk;
-        chunk.compact();
+        let bytes: Arc<[u8]> = match self {
+            ChunkData::Xor(mut c) => {
+                c.compact();
+                c.into_bytes().into()
+            }
+            ChunkData::Histogram(c) => c.into_bytes().into(),
+        };
         FullChunk {
             min_t,
             max_t,
             num_samples,
-            loc: ChunkLoc::Mem(chunk.into_bytes().into()),
+            encoding,
+            loc: ChunkLoc::Mem(bytes),
         }
     }
 }
@@ -112,7 +211,7 @@ pub enum ChunkLoc {
     Disk(HeadChunkRef),
 }
 
-/// A chunk that is no longer appended to: its time range and where its XOR bytes are.
+/// A chunk that is no longer appended to: its time range, encoding and where its bytes are.
 #[derive(Debug, Clone)]
 pub struct FullChunk {
     /// First timestamp.
@@ -121,6 +220,8 @@ pub struct FullChunk {
     pub max_t: i64,
     /// Samples in the chunk.
     pub num_samples: u16,
+    /// How the bytes are encoded.
+    pub encoding: Encoding,
     /// Where the bytes are.
     pub loc: ChunkLoc,
 }
@@ -169,13 +270,13 @@ pub struct OpenChunk {
 }
 
 impl OpenChunk {
-    /// An empty chunk starting at `min_t`.
+    /// An empty chunk `data` starting at `min_t`.
     #[must_use]
-    pub fn new(min_t: i64) -> Self {
+    pub fn new(min_t: i64, data: ChunkData) -> Self {
         Self {
             min_t,
             max_t: i64::MIN,
-            data: ChunkData::default(),
+            data,
         }
     }
 }

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use model::{Labels, Matcher, Timestamp};
+use model::{Labels, Matcher, Sample, Timestamp};
 use storage::{
     Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType, VecSeriesSet,
 };
 
-use crate::chunkenc::XorIterator;
+use crate::chunkenc::Encoding;
 use crate::error::TsdbError;
 use crate::head::Head;
 
@@ -21,8 +21,8 @@ pub struct HeadQuerier {
     maxt: i64,
 }
 
-/// The XOR bytes of one chunk, shared with the head (or copied from its open chunk).
-type ChunkSamples = Arc<[u8]>;
+/// The encoding and bytes of one chunk, shared with the head (or copied from its open chunk).
+type ChunkSamples = (Encoding, Arc<[u8]>);
 
 /// A head series as a querier returns it: the chunks overlapping the range, at select time.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl HeadQuerier {
                 let mut chunks: Vec<ChunkSamples> = Vec::new();
                 for c in &st.full {
                     if c.max_t >= self.mint && c.min_t <= self.maxt {
-                        chunks.push(c.bytes(self.head.chunk_files.as_ref())?);
+                        chunks.push((c.encoding, c.bytes(self.head.chunk_files.as_ref())?));
                     }
                 }
                 if let Some(h) = &st.head
@@ -63,7 +63,7 @@ impl HeadQuerier {
                     && h.max_t >= self.mint
                     && h.min_t <= self.maxt
                 {
-                    chunks.push(Arc::from(h.data.bytes()));
+                    chunks.push((h.data.encoding(), Arc::from(h.data.bytes())));
                 }
                 if !chunks.is_empty() {
                     out.push(HeadSeries {
@@ -142,9 +142,30 @@ impl HeadSeries {
         out
     }
 
+    /// All samples, floats and histograms, in order.
+    #[must_use]
+    pub fn all_samples(&self) -> Vec<(i64, Sample)> {
+        let mut it = self.iter();
+        let mut out = Vec::new();
+        loop {
+            match it.next() {
+                ValueType::Float => out.push((it.at_t(), Sample::Float(it.at().1))),
+                ValueType::Histogram => {
+                    let (t, h) = it.at_histogram();
+                    out.push((t, Sample::Histogram(Arc::new(h))));
+                }
+                ValueType::FloatHistogram => {
+                    let (t, h) = it.at_float_histogram();
+                    out.push((t, Sample::FloatHistogram(Arc::new(h))));
+                }
+                ValueType::None => return out,
+            }
+        }
+    }
+
     /// The encoded chunks overlapping the range (samples outside it included).
     #[must_use]
-    pub fn chunks(&self) -> &[Arc<[u8]>] {
+    pub fn chunks(&self) -> &[(Encoding, Arc<[u8]>)] {
         &self.chunks
     }
 
@@ -167,15 +188,7 @@ impl Series for HeadSeries {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(ChunksIterator {
-            chunks: &self.chunks,
-            next_chunk: 0,
-            it: None,
-            mint: self.mint,
-            maxt: self.maxt,
-            cur: ValueType::None,
-            done: false,
-        })
+        Box::new(ChunksIterator::new(&self.chunks, self.mint, self.maxt))
     }
 }
 
@@ -183,15 +196,53 @@ impl Series for HeadSeries {
 struct ChunksIterator<'a> {
     chunks: &'a [ChunkSamples],
     next_chunk: usize,
-    it: Option<XorIterator<&'a [u8]>>,
+    it: Option<Box<dyn SampleIterator + 'a>>,
     mint: i64,
     maxt: i64,
     cur: ValueType,
     done: bool,
+    err: Option<StorageError>,
 }
 
-impl ChunksIterator<'_> {
-    /// Moves to the first sample `>= t` of the following chunks, or ends.
+impl<'a> ChunksIterator<'a> {
+    fn new(chunks: &'a [ChunkSamples], mint: i64, maxt: i64) -> Self {
+        Self {
+            chunks,
+            next_chunk: 0,
+            it: None,
+            mint,
+            maxt,
+            cur: ValueType::None,
+            done: false,
+            err: None,
+        }
+    }
+
+    /// An iterator over the next chunk, `None` after the last (or a chunk it cannot read).
+    fn open_next(&mut self) -> Option<Box<dyn SampleIterator + 'a>> {
+        let chunks: &'a [ChunkSamples] = self.chunks;
+        let (enc, bytes) = chunks.get(self.next_chunk)?;
+        self.next_chunk += 1;
+        match crate::chunkenc::iterator(*enc, &bytes[..]) {
+            Ok(it) => Some(it),
+            Err(e) => {
+                self.err = Some(e.into());
+                None
+            }
+        }
+    }
+
+    /// Positions on the inner iterator's sample `vt`, or ends past `maxt`.
+    fn settle(&mut self, vt: ValueType) -> ValueType {
+        let at = self.it.as_ref().map_or(i64::MAX, |it| it.at_t());
+        if at > self.maxt {
+            return self.finish();
+        }
+        self.cur = vt;
+        vt
+    }
+
+    /// Moves to the next sample, or to the first `>= t` of a chunk opened on the way.
     fn advance(&mut self, t: i64) -> ValueType {
         loop {
             if let Some(it) = self.it.as_mut() {
@@ -200,19 +251,21 @@ impl ChunksIterator<'_> {
                 } else {
                     it.next()
                 };
-                if vt == ValueType::Float {
-                    if it.at_t() > self.maxt {
-                        return self.finish();
-                    }
-                    self.cur = ValueType::Float;
-                    return self.cur;
+                if vt != ValueType::None {
+                    return self.settle(vt);
+                }
+                if let Some(e) = it.err() {
+                    self.err = Some(StorageError::Corruption {
+                        file: "head chunk".into(),
+                        reason: e.to_string(),
+                    });
+                    return self.finish();
                 }
             }
-            let Some(c) = self.chunks.get(self.next_chunk) else {
+            let Some(it) = self.open_next() else {
                 return self.finish();
             };
-            self.next_chunk += 1;
-            self.it = Some(XorIterator::new(&c[..]));
+            self.it = Some(it);
         }
     }
 
@@ -235,34 +288,24 @@ impl SampleIterator for ChunksIterator<'_> {
         if self.done {
             return ValueType::None;
         }
-        if self.cur == ValueType::Float && self.at_t() >= t {
+        if self.cur != ValueType::None && self.at_t() >= t {
             return self.cur;
         }
         let t = t.max(self.mint);
-        // Skip whole chunks that end before t: the XOR iterator seeks inside one.
-        if let Some(it) = self.it.as_mut()
-            && it.seek(t) == ValueType::Float
-        {
-            if it.at_t() > self.maxt {
-                return self.finish();
+        if let Some(it) = self.it.as_mut() {
+            let vt = it.seek(t);
+            if vt != ValueType::None {
+                return self.settle(vt);
             }
-            self.cur = ValueType::Float;
-            return self.cur;
         }
         loop {
-            let Some(c) = self.chunks.get(self.next_chunk) else {
+            let Some(mut it) = self.open_next() else {
                 return self.finish();
             };
-            self.next_chunk += 1;
-            let mut it = XorIterator::new(&c[..]);
-            if it.seek(t) == ValueType::Float {
-                let at = it.at_t();
-                self.it = Some(it);
-                if at > self.maxt {
-                    return self.finish();
-                }
-                self.cur = ValueType::Float;
-                return self.cur;
+            let vt = it.seek(t);
+            self.it = Some(it);
+            if vt != ValueType::None {
+                return self.settle(vt);
             }
         }
     }
@@ -278,12 +321,29 @@ impl SampleIterator for ChunksIterator<'_> {
             .at()
     }
 
+    fn at_histogram(&self) -> (Timestamp, model::Histogram) {
+        self.it
+            .as_ref()
+            .expect("iterator is positioned on a sample")
+            .at_histogram()
+    }
+
+    fn at_float_histogram(&self) -> (Timestamp, model::FloatHistogram) {
+        self.it
+            .as_ref()
+            .expect("iterator is positioned on a sample")
+            .at_float_histogram()
+    }
+
     fn at_t(&self) -> Timestamp {
-        self.at().0
+        self.it
+            .as_ref()
+            .expect("iterator is positioned on a sample")
+            .at_t()
     }
 
     fn err(&self) -> Option<&StorageError> {
-        self.it.as_ref().and_then(|it| it.err())
+        self.err.as_ref()
     }
 }
 

@@ -7,12 +7,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::chunkenc::Encoding;
 use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
-use crate::head::chunk::{ChunkLoc, FullChunk};
+use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
 use crate::head::{Head, MemSeries};
 use crate::wal::record::{self, Record};
 use crate::wal::{self, WalReader};
+use storage::ValueType;
 
 /// What a replay read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,7 +29,7 @@ pub struct ReplayStats {
     pub unknown_refs: usize,
     /// Samples dropped because they were not newer than the series' newest.
     pub out_of_order: usize,
-    /// Native histogram samples, which the head does not hold yet.
+    /// Float histogram samples, which the head does not hold yet.
     pub histograms_skipped: usize,
     /// Whether a corrupt tail was repaired.
     pub repaired: bool,
@@ -54,6 +56,7 @@ pub fn load_mmapped_chunks(
                     min_t: m.min_time,
                     max_t: m.max_time,
                     num_samples: m.num_samples,
+                    encoding: m.encoding,
                     loc: ChunkLoc::Disk(m.chunk_ref),
                 });
             }
@@ -116,35 +119,18 @@ impl Replayer<'_> {
                 }
             }
             Record::Samples(samples) => {
-                let chunk_range = self.head.options().chunk_range;
-                let files = self.head.chunk_files.as_ref();
-                let min_valid = self.head.min_valid_time();
-                let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-                for smp in samples {
-                    if smp.t < min_valid {
-                        continue;
-                    }
-                    let Some(s) = self.series(smp.id) else {
-                        self.stats.unknown_refs += 1;
-                        continue;
-                    };
-                    let ok = s
-                        .state
-                        .lock()
-                        .append(s.id, smp.t, smp.v, chunk_range, files);
-                    if ok {
-                        self.stats.samples += 1;
-                        mint = mint.min(smp.t);
-                        maxt = maxt.max(smp.t);
-                    } else {
-                        self.stats.out_of_order += 1;
-                    }
-                }
-                if maxt != i64::MIN {
-                    self.head.update_time_bounds(mint, maxt);
-                }
+                self.append_all(
+                    samples
+                        .into_iter()
+                        .map(|x| (x.id, x.t, HeadValue::Float(x.v))),
+                );
             }
-            Record::HistogramSamples(h) => self.stats.histograms_skipped += h.len(),
+            Record::HistogramSamples(h) => {
+                self.append_all(
+                    h.into_iter()
+                        .map(|x| (x.id, x.t, HeadValue::Histogram(Arc::new(x.h)))),
+                );
+            }
             Record::FloatHistogramSamples(h) => self.stats.histograms_skipped += h.len(),
             Record::Tombstones(_) | Record::Exemplars(_) | Record::Metadata(_) => {}
             Record::Unsupported(t) => {
@@ -152,6 +138,32 @@ impl Replayer<'_> {
             }
         }
         Ok(())
+    }
+
+    fn append_all(&mut self, samples: impl Iterator<Item = (u64, i64, HeadValue)>) {
+        let chunk_range = self.head.options().chunk_range;
+        let files = self.head.chunk_files.as_ref();
+        let min_valid = self.head.min_valid_time();
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        for (id, t, v) in samples {
+            if t < min_valid {
+                continue;
+            }
+            let Some(s) = self.series(id) else {
+                self.stats.unknown_refs += 1;
+                continue;
+            };
+            if s.state.lock().append(s.id, t, &v, chunk_range, files) {
+                self.stats.samples += 1;
+                mint = mint.min(t);
+                maxt = maxt.max(t);
+            } else {
+                self.stats.out_of_order += 1;
+            }
+        }
+        if maxt != i64::MIN {
+            self.head.update_time_bounds(mint, maxt);
+        }
     }
 
     fn read_all(&mut self, reader: &mut WalReader, origin: &Path) -> Result<(), TsdbError> {
@@ -164,6 +176,21 @@ impl Replayer<'_> {
     }
 }
 
+/// The last sample value of an encoded chunk.
+fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
+    let mut it = crate::chunkenc::iterator(enc, bytes).ok()?;
+    let mut last = None;
+    loop {
+        match it.next() {
+            ValueType::Float => last = Some(HeadValue::Float(it.at().1)),
+            ValueType::Histogram => {
+                last = Some(HeadValue::Histogram(Arc::new(it.at_histogram().1)));
+            }
+            ValueType::FloatHistogram | ValueType::None => return last,
+        }
+    }
+}
+
 /// Gives a series its full chunks from `chunks_head/`; its newest sample is the last one of
 /// the newest chunk, so the WAL samples already in those chunks are skipped.
 fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
@@ -171,11 +198,10 @@ fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
     let last_value = last
         .bytes(head.chunk_files.as_ref())
         .ok()
-        .and_then(|b| crate::chunkenc::XorChunk::from_bytes(b.to_vec()).ok())
-        .and_then(|c| c.last());
+        .and_then(|b| last_sample(last.encoding, &b));
     let mut st = s.state.lock();
     st.max_t = last.max_t;
-    st.last_value_bits = last_value.map_or(0, |(_, v)| v.to_bits());
+    st.last = last_value;
     let (mint, maxt) = (chunks[0].min_t, last.max_t);
     st.full = chunks;
     drop(st);
@@ -246,7 +272,7 @@ pub fn replay(head: &Head, dir: &Path, mmapped: MmappedChunks) -> Result<ReplayS
     if r.stats.histograms_skipped > 0 {
         tracing::warn!(
             samples = r.stats.histograms_skipped,
-            "WAL replay: native histogram samples are not supported by the head yet"
+            "WAL replay: float histogram samples are not supported by the head yet"
         );
     }
     tracing::info!(

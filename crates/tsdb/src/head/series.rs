@@ -9,8 +9,12 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::chunks::HeadChunkFiles;
 
+use model::histogram::CounterResetHint;
+
+use crate::chunkenc::CounterResetHeader;
 use crate::head::chunk::{
-    FullChunk, OpenChunk, SAMPLES_PER_CHUNK, compute_chunk_end_time, range_for_timestamp,
+    ChunkData, FullChunk, HeadValue, OpenChunk, SAMPLES_PER_CHUNK, compute_chunk_end_time,
+    range_for_timestamp,
 };
 
 /// The mutable state of a series: its chunks and newest sample.
@@ -24,8 +28,8 @@ pub struct SeriesState {
     pub next_at: i64,
     /// Newest timestamp (`i64::MIN` when empty).
     pub max_t: i64,
-    /// Bits of the newest value.
-    pub last_value_bits: u64,
+    /// The newest value.
+    pub last: Option<HeadValue>,
 }
 
 /// Why a sample cannot be appended to a series.
@@ -44,56 +48,96 @@ pub enum AppendCheck {
 impl SeriesState {
     /// Whether `(t, v)` can follow the newest sample `(max_t, last)`.
     #[must_use]
-    pub fn check(max_t: i64, last_bits: u64, t: i64, v: f64) -> AppendCheck {
+    pub fn check(max_t: i64, last: Option<&HeadValue>, t: i64, v: &HeadValue) -> AppendCheck {
         if max_t == i64::MIN || t > max_t {
             AppendCheck::Ok
         } else if t < max_t {
             AppendCheck::OutOfOrder
-        } else if v.to_bits() == last_bits {
+        } else if last.is_some_and(|l| l.same(v)) {
             AppendCheck::Duplicate
         } else {
             AppendCheck::DuplicateTimestamp
         }
     }
 
-    /// Appends a sample that passed [`SeriesState::check`], cutting a new chunk when due.
-    /// Returns whether the sample was taken. A completed chunk goes to `files` when given.
+    fn cut(
+        &mut self,
+        id: u64,
+        t: i64,
+        data: ChunkData,
+        chunk_range: i64,
+        files: Option<&Mutex<HeadChunkFiles>>,
+    ) {
+        if let Some(old) = self.head.take()
+            && old.data.num_samples() > 0
+        {
+            self.full
+                .push(old.data.freeze(id, old.min_t, old.max_t, files));
+        }
+        self.head = Some(OpenChunk::new(t, data));
+        self.next_at = range_for_timestamp(t, chunk_range);
+    }
+
+    /// Appends a sample that passed [`SeriesState::check`], cutting a new chunk when due
+    /// (time, size, a change between floats and histograms, or a histogram that does not fit
+    /// the chunk). Returns whether the sample was taken. A completed chunk goes to `files`
+    /// when given.
     pub fn append(
         &mut self,
         id: u64,
         t: i64,
-        v: f64,
+        v: &HeadValue,
         chunk_range: i64,
         files: Option<&Mutex<HeadChunkFiles>>,
     ) -> bool {
         if self.max_t != i64::MIN && t <= self.max_t {
             return false;
         }
-        let cut = match &self.head {
+        let mut cut = match &self.head {
             None => true,
             Some(c) => {
                 let n = c.data.num_samples();
                 if n == SAMPLES_PER_CHUNK / 4 {
                     self.next_at = compute_chunk_end_time(c.min_t, c.max_t, self.next_at);
                 }
-                t >= self.next_at || n >= SAMPLES_PER_CHUNK * 2
+                t >= self.next_at || n >= SAMPLES_PER_CHUNK * 2 || !c.data.holds(v)
             }
         };
-        if cut {
-            if let Some(old) = self.head.take()
-                && old.data.num_samples() > 0
-            {
-                self.full
-                    .push(old.data.freeze(id, old.min_t, old.max_t, files));
+        let mut header = match v {
+            HeadValue::Histogram(h) if h.counter_reset_hint == CounterResetHint::Gauge => {
+                CounterResetHeader::Gauge
             }
-            self.head = Some(OpenChunk::new(t));
-            self.next_at = range_for_timestamp(t, chunk_range);
+            _ => CounterResetHeader::Unknown,
+        };
+        loop {
+            if cut {
+                self.cut(id, t, ChunkData::for_value(v, header), chunk_range, files);
+            }
+            let head = self.head.as_mut().expect("head chunk exists");
+            match head.data.append(t, v) {
+                Ok(None) => break,
+                Ok(Some(h)) if !cut => {
+                    header = h;
+                    cut = true;
+                }
+                Ok(Some(_)) => {
+                    tracing::warn!(
+                        series = id,
+                        t,
+                        "histogram refused by a fresh chunk; dropped"
+                    );
+                    return false;
+                }
+                Err(e) => {
+                    tracing::warn!(series = id, t, error = %e, "sample dropped");
+                    return false;
+                }
+            }
         }
         let head = self.head.as_mut().expect("head chunk exists");
-        head.data.append(t, v);
         head.max_t = t;
         self.max_t = t;
-        self.last_value_bits = v.to_bits();
+        self.last = Some(v.clone());
         true
     }
 
@@ -149,7 +193,7 @@ impl MemSeries {
                 head: None,
                 next_at: i64::MIN,
                 max_t: i64::MIN,
-                last_value_bits: 0,
+                last: None,
             }),
             pending: AtomicU32::new(0),
         }
