@@ -28,7 +28,17 @@ fn io_text(e: &std::io::Error, f: &str) -> String {
     format!("stat {f}: {}", crate::error::go_io_text(e))
 }
 
-fn check_tls(t: &TlsConfig) -> Result<(), String> {
+/// Options of `check config` (promtool's `--agent` and `--syntax-only`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Check for agent mode (no alerting, rule files or remote read).
+    pub agent: bool,
+    /// Check only the file's syntax: do not read rule files, included scrape configs or the
+    /// files the configuration references.
+    pub syntax_only: bool,
+}
+
+fn check_tls_pairing(t: &TlsConfig) -> Result<(), String> {
     if !t.cert_file.is_empty() && t.key_file.is_empty() {
         return Err(format!(
             "client cert file {} specified without client key file",
@@ -41,6 +51,11 @@ fn check_tls(t: &TlsConfig) -> Result<(), String> {
             go_quote(&t.key_file)
         ));
     }
+    Ok(())
+}
+
+fn check_tls(t: &TlsConfig) -> Result<(), String> {
+    check_tls_pairing(t)?;
     exists(&t.cert_file).map_err(|e| {
         format!(
             "error checking client cert file {}: {e}",
@@ -104,8 +119,21 @@ fn check_scrape_config(sc: &ScrapeConfig) -> Result<(), String> {
 
 /// `promtool check config`'s checks of one file: the configuration, its rule-file globs, the
 /// included scrape configs, and the files they reference. Returns the rule files.
-fn check_one(file: &Path, out: &mut dyn Write) -> Result<Vec<PathBuf>, String> {
+fn check_one(file: &Path, opts: CheckOptions, out: &mut dyn Write) -> Result<Vec<PathBuf>, String> {
     let cfg = Config::load(file).map_err(|e| e.to_string())?;
+    if opts.agent {
+        cfg.check_agent_mode().map_err(|e| e.to_string())?;
+    }
+    if opts.syntax_only {
+        // Only what the file itself says: no globs, included files or referenced files.
+        for sc in cfg.scrape_jobs() {
+            check_tls_pairing(&sc.tls_config)?;
+            for k in sc.kubernetes_sd_configs.iter().flatten() {
+                check_tls_pairing(&k.tls_config)?;
+            }
+        }
+        return Ok(Vec::new());
+    }
     let mut rule_files = Vec::new();
     for pattern in &cfg.rule_files {
         let found = crate::glob::glob(pattern)?;
@@ -148,10 +176,21 @@ pub fn check_config(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
+    check_config_with(files, CheckOptions::default(), check_expr, out, err)
+}
+
+/// [`check_config`] with promtool's `--agent` / `--syntax-only` options.
+pub fn check_config_with(
+    files: &[PathBuf],
+    opts: CheckOptions,
+    check_expr: ExprCheck<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
     let mut failed = false;
     for f in files {
         let _ = writeln!(out, "Checking {}", f.display());
-        let rule_files = match check_one(f, out) {
+        let rule_files = match check_one(f, opts, out) {
             Ok(r) => {
                 if !r.is_empty() {
                     let _ = writeln!(out, "  SUCCESS: {} rule files found", r.len());

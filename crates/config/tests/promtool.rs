@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use firewatch_config::check::{check_config, check_rule_files};
+use firewatch_config::check::{CheckOptions, check_config, check_config_with, check_rule_files};
 use firewatch_config::rules::promql_check;
 
 const TESTDATA: &str = concat!(
@@ -254,4 +254,66 @@ fn check_rules_matches_promtool() {
         0
     );
     assert_eq!(promtool(&["check", "rules"], &first), 0);
+}
+
+#[test]
+fn agent_and_syntax_only_options_match_promtool() {
+    let dir = tempfile::tempdir().unwrap();
+    // A client certificate that does not exist: refused normally, fine with --syntax-only.
+    let missing = dir.path().join("missing_cert.yml");
+    std::fs::write(
+        &missing,
+        "scrape_configs:\n  - job_name: x\n    tls_config: {cert_file: nope.crt, key_file: nope.key}\n",
+    )
+    .unwrap();
+    let unpaired = dir.path().join("unpaired.yml");
+    std::fs::write(
+        &unpaired,
+        "scrape_configs:\n  - job_name: x\n    tls_config: {cert_file: c.crt}\n",
+    )
+    .unwrap();
+    let syntax = CheckOptions {
+        syntax_only: true,
+        ..CheckOptions::default()
+    };
+    let mut cases: Vec<(PathBuf, CheckOptions, Vec<&str>, i32)> = vec![
+        (missing.clone(), CheckOptions::default(), vec![], 1),
+        (missing, syntax, vec!["--syntax-only"], 0),
+        (unpaired.clone(), syntax, vec!["--syntax-only"], 1),
+        (unpaired, CheckOptions::default(), vec![], 1),
+    ];
+    for (f, code) in [
+        ("agent_mode.good.yml", 0),
+        ("agent_mode.with_alert_manager.yml", 1),
+        ("agent_mode.with_rule_files.yml", 1),
+        ("agent_mode.with_remote_reads.yml", 1),
+        ("agent_mode.without_remote_writes.yml", 0),
+    ] {
+        let agent = CheckOptions {
+            agent: true,
+            ..CheckOptions::default()
+        };
+        cases.push((Path::new(TESTDATA).join(f), agent, vec!["--agent"], code));
+    }
+    for (file, opts, flags, expected) in cases {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mine = i32::from(check_config_with(
+            std::slice::from_ref(&file),
+            opts,
+            &promql_check,
+            &mut out,
+            &mut err,
+        ));
+        let mut args = vec!["check", "config"];
+        args.extend(flags);
+        let theirs = promtool(&args, &file);
+        assert_eq!(
+            mine,
+            theirs,
+            "{} {opts:?}: {}",
+            file.display(),
+            String::from_utf8_lossy(&err)
+        );
+        assert_eq!(mine, expected, "{} {opts:?}", file.display());
+    }
 }

@@ -55,6 +55,12 @@ pub enum CheckCommand {
         /// The configuration files.
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+        /// Only check the syntax: do not read rule files or other referenced files.
+        #[arg(long)]
+        syntax_only: bool,
+        /// Check the configuration for agent mode.
+        #[arg(long)]
+        agent: bool,
     },
     /// Check rule files, like `promtool check rules`.
     Rules {

@@ -8,8 +8,20 @@ use crate::cli::{CheckCommand, ToolCommand};
 pub fn run(cmd: ToolCommand) -> ExitCode {
     match cmd {
         ToolCommand::Check(CheckCommand::Metrics) => check_metrics(),
-        ToolCommand::Check(CheckCommand::Config { files }) => {
-            check_files(&files, config::check::check_config)
+        ToolCommand::Check(CheckCommand::Config {
+            files,
+            syntax_only,
+            agent,
+        }) => {
+            let opts = config::check::CheckOptions { agent, syntax_only };
+            let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+            ExitCode::from(config::check::check_config_with(
+                &files,
+                opts,
+                &config::rules::promql_check,
+                &mut out,
+                &mut err,
+            ))
         }
         ToolCommand::Check(CheckCommand::Rules { files }) => {
             check_files(&files, config::check::check_rule_files)
