@@ -205,6 +205,12 @@ impl Evaluator<'_> {
             }
             let refs: Vec<&model::FloatHistogram> = hists.iter().map(AsRef::as_ref).collect();
             self.check_reset_collision(&refs, pos);
+            if histo::mismatched_bounds(&refs) {
+                self.annotate(annotations::Annotation::info(
+                    "mismatched custom buckets were reconciled during aggregation",
+                    pos,
+                ));
+            }
             let Some(acc) = histo::sum_or_mean(&refs, op == AggregateOp::Avg) else {
                 let metric = members[0].labels.metric_name().unwrap_or("").to_owned();
                 self.annotate(super::hist_fns::mixed_exp_custom(&metric, pos));

@@ -72,14 +72,17 @@ fn elem_binop(
         }
         (Some(a), Some(b)) => match op {
             BinaryOp::Add => histo::combine(a, b, false).map(|h| (0.0, Some(Arc::new(h)), true)),
-            BinaryOp::Sub => histo::combine(a, b, true).map(|h| (0.0, Some(Arc::new(h)), true)),
+            BinaryOp::Sub => histo::combine(a, b, true).map(|mut h| {
+                h.counter_reset_hint = model::histogram::CounterResetHint::Gauge;
+                (0.0, Some(Arc::new(h)), true)
+            }),
             BinaryOp::Eql => Some((0.0, Some(Arc::clone(a)), a == b)),
             BinaryOp::Neq => Some((0.0, Some(Arc::clone(a)), a != b)),
             _ => None,
         },
         (Some(a), None) => match op {
             BinaryOp::Mul => Some((0.0, Some(Arc::new(histo::scale(a, r))), true)),
-            BinaryOp::Div => Some((0.0, Some(Arc::new(histo::scale(a, 1.0 / r))), true)),
+            BinaryOp::Div => Some((0.0, Some(Arc::new(histo::div(a, r))), true)),
             _ => None,
         },
         (None, Some(b)) => match op {
@@ -231,8 +234,22 @@ impl Evaluator<'_> {
             }
         }
         let BinopState {
-            out, incompatible, ..
+            out,
+            incompatible,
+            reconciled,
+            ..
         } = st;
+        if reconciled {
+            let what = if b.op == BinaryOp::Add {
+                "addition"
+            } else {
+                "subtraction"
+            };
+            self.annotate(annotations::Annotation::info(
+                format!("mismatched custom buckets were reconciled during {what}"),
+                b.lhs.pos().merge(b.rhs.pos()),
+            ));
+        }
         if incompatible {
             let pos = b.lhs.pos().merge(b.rhs.pos());
             self.annotate(annotations::Annotation::info(
@@ -254,6 +271,7 @@ struct BinopState {
     matched_many: HashMap<Labels, Vec<Labels>>,
     out: Vec<Sample>,
     incompatible: bool,
+    reconciled: bool,
 }
 
 impl BinopState {
@@ -272,6 +290,12 @@ impl BinopState {
         } else {
             (ls.f, rs.f, ls.h.as_ref(), rs.h.as_ref())
         };
+        if let (Some(x), Some(y)) = (hl, hr)
+            && matches!(b.op, BinaryOp::Add | BinaryOp::Sub)
+            && histo::mismatched_bounds(&[x, y])
+        {
+            self.reconciled = true;
+        }
         let Some((mut f, mut h, keep)) = elem_binop(b.op, fl, fr, hl, hr) else {
             self.incompatible = true;
             return Ok(());

@@ -285,6 +285,12 @@ impl Evaluator<'_> {
                 let refs: Vec<&model::FloatHistogram> =
                     w.histograms.iter().map(|p| p.h.as_ref()).collect();
                 self.check_reset_collision(&refs, pos);
+                if super::histo::mismatched_bounds(&refs) {
+                    self.annotate(annotations::Annotation::info(
+                        "mismatched custom buckets were reconciled during aggregation",
+                        pos,
+                    ));
+                }
                 let Some(acc) = super::histo::sum_or_mean(&refs, name == "avg_over_time") else {
                     self.annotate(super::hist_fns::mixed_exp_custom(metric, pos));
                     return Ok(None);

@@ -61,6 +61,30 @@ pub fn scale(h: &FloatHistogram, factor: f64) -> FloatHistogram {
     out.zero_count *= factor;
     out.positive_buckets.iter_mut().for_each(|b| *b *= factor);
     out.negative_buckets.iter_mut().for_each(|b| *b *= factor);
+    if factor < 0.0 {
+        out.counter_reset_hint = CounterResetHint::Gauge;
+    }
+    out
+}
+
+/// `h / divisor`; dividing by zero leaves no buckets (and infinite or NaN totals).
+#[must_use]
+pub fn div(h: &FloatHistogram, divisor: f64) -> FloatHistogram {
+    if divisor != 0.0 {
+        let mut out = scale(h, 1.0 / divisor);
+        if divisor < 0.0 {
+            out.counter_reset_hint = CounterResetHint::Gauge;
+        }
+        return out;
+    }
+    let mut out = h.clone();
+    out.count /= divisor;
+    out.sum /= divisor;
+    out.zero_count /= divisor;
+    out.positive_spans.clear();
+    out.positive_buckets.clear();
+    out.negative_spans.clear();
+    out.negative_buckets.clear();
     out
 }
 
@@ -99,8 +123,12 @@ pub fn reduce_schema(h: &FloatHistogram, to: i32) -> FloatHistogram {
 /// buckets are mixed or custom bounds differ.
 #[must_use]
 pub fn combine(a: &FloatHistogram, b: &FloatHistogram, sub: bool) -> Option<FloatHistogram> {
-    if is_custom(a) != is_custom(b) || (is_custom(a) && a.custom_values != b.custom_values) {
+    if is_custom(a) != is_custom(b) {
         return None;
+    }
+    if is_custom(a) && a.custom_values != b.custom_values {
+        let common = common_bounds(&[&a.custom_values, &b.custom_values]);
+        return combine(&to_bounds(a, &common), &to_bounds(b, &common), sub);
     }
     let schema = a.schema.min(b.schema);
     let (a, b) = (reduce_schema(a, schema), reduce_schema(b, schema));
@@ -135,6 +163,42 @@ pub fn combine(a: &FloatHistogram, b: &FloatHistogram, sub: bool) -> Option<Floa
     Some(out)
 }
 
+/// The bounds shared by all custom-bucket layouts (their intersection).
+#[must_use]
+pub fn common_bounds(all: &[&[f64]]) -> Vec<f64> {
+    let mut out: Vec<f64> = all.first().map(|b| b.to_vec()).unwrap_or_default();
+    out.retain(|v| all.iter().all(|b| b.contains(v)));
+    out
+}
+
+/// A custom-bucket histogram re-bucketed onto coarser `bounds` (a subset of its own).
+#[must_use]
+pub fn to_bounds(h: &FloatHistogram, bounds: &[f64]) -> FloatHistogram {
+    let mut m: BTreeMap<i32, f64> = BTreeMap::new();
+    for (i, c) in bucket_map(&h.positive_spans, &h.positive_buckets) {
+        let upper = h
+            .custom_values
+            .get(i as usize)
+            .copied()
+            .unwrap_or(f64::INFINITY);
+        let j = bounds.partition_point(|b| *b < upper) as i32;
+        *m.entry(j).or_insert(0.0) += c;
+    }
+    let mut out = h.clone();
+    out.custom_values = bounds.to_vec();
+    (out.positive_spans, out.positive_buckets) = from_map(&m, true);
+    out
+}
+
+/// Whether custom-bucket histograms with different bounds meet (they get reconciled).
+#[must_use]
+pub fn mismatched_bounds(hs: &[&FloatHistogram]) -> bool {
+    hs.iter().all(|h| is_custom(h))
+        && hs
+            .windows(2)
+            .any(|w| w[0].custom_values != w[1].custom_values)
+}
+
 /// The counter-reset hint of a sum or difference of two histograms.
 #[must_use]
 pub fn merge_hints(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
@@ -156,11 +220,15 @@ pub fn merge_hints(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint
 pub fn sum_or_mean(hs: &[&FloatHistogram], mean: bool) -> Option<FloatHistogram> {
     let first = hs.first()?;
     let custom = is_custom(first);
-    if hs
-        .iter()
-        .any(|h| is_custom(h) != custom || (custom && h.custom_values != first.custom_values))
-    {
+    if hs.iter().any(|h| is_custom(h) != custom) {
         return None;
+    }
+    if custom && hs.iter().any(|h| h.custom_values != first.custom_values) {
+        let all: Vec<&[f64]> = hs.iter().map(|h| h.custom_values.as_slice()).collect();
+        let common = common_bounds(&all);
+        let converted: Vec<FloatHistogram> = hs.iter().map(|h| to_bounds(h, &common)).collect();
+        let refs: Vec<&FloatHistogram> = converted.iter().collect();
+        return sum_or_mean(&refs, mean);
     }
     let schema = hs.iter().map(|h| h.schema).min()?;
     let reduced: Vec<FloatHistogram> = hs.iter().map(|h| reduce_schema(h, schema)).collect();

@@ -141,15 +141,14 @@ fn load(storage: &MemoryStorage, l: &LoadCmd) -> Result<(), String> {
     app.commit().map_err(|e| e.to_string())
 }
 
-/// As the TSDB reports them: a histogram following another one carries whether a counter
-/// reset happened in between (unless it came with an explicit hint).
+/// As the TSDB reports them: a histogram following another one without a counter reset in
+/// between says so (unless it came with an explicit hint); after a reset the hint stays
+/// unknown, as at the start of a chunk.
 fn with_reset_hint(prev: Option<&FloatHistogram>, mut h: FloatHistogram) -> FloatHistogram {
-    if let (Some(p), CounterResetHint::Unknown) = (prev, h.counter_reset_hint) {
-        h.counter_reset_hint = if detect_reset(&h, p) {
-            CounterResetHint::CounterReset
-        } else {
-            CounterResetHint::NotCounterReset
-        };
+    if let (Some(p), CounterResetHint::Unknown) = (prev, h.counter_reset_hint)
+        && !detect_reset(&h, p)
+    {
+        h.counter_reset_hint = CounterResetHint::NotCounterReset;
     }
     h
 }
