@@ -8,14 +8,23 @@
 //! `endpoints/<ns>/<name>`, `endpointslice/<ns>/<name>`, `node/<name>`, `ingress/<ns>/<name>`;
 //! a deleted object is sent as an empty group.
 
-mod build;
 mod client;
+mod endpoints;
+mod endpointslice;
+mod ingress;
+mod meta;
+mod node;
 mod options;
+mod pod;
+mod service;
 mod watch;
 
-pub use build::{
-    Stores, build_endpoints, build_endpointslice, build_ingress, build_node, build_pod,
-    build_service,
-};
 pub use client::KubernetesDiscovery;
+pub use endpoints::build_endpoints;
+pub use endpointslice::build_endpointslice;
+pub use ingress::build_ingress;
+pub use meta::Stores;
+pub use node::build_node;
 pub use options::{AttachMetadata, KubernetesSdOptions, NamespaceDiscovery, Role, SelectorConfig};
+pub use pod::build_pod;
+pub use service::build_service;

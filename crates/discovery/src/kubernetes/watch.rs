@@ -15,8 +15,11 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::build::{self, Stores, key};
+use super::meta::{Stores, key};
 use super::options::{KubernetesSdOptions, Role, SelectorConfig};
+use super::{
+    build_endpoints, build_endpointslice, build_ingress, build_node, build_pod, build_service,
+};
 use crate::targetgroup::TargetGroup;
 
 /// A watched object, any kind.
@@ -376,22 +379,19 @@ impl Watch {
         for k in std::mem::take(&mut self.dirty) {
             let st = &self.stores;
             let g = match self.role {
-                Role::Pod => st
-                    .pods
-                    .get(&k)
-                    .map(|o| build::build_pod(o, st, self.attach_node)),
-                Role::Service => st.services.get(&k).map(build::build_service),
+                Role::Pod => st.pods.get(&k).map(|o| build_pod(o, st, self.attach_node)),
+                Role::Service => st.services.get(&k).map(build_service),
                 Role::Endpoints => st
                     .endpoints
                     .get(&k)
-                    .map(|o| build::build_endpoints(o, st, self.attach_node)),
+                    .map(|o| build_endpoints(o, st, self.attach_node)),
                 Role::EndpointSlice => st
                     .endpointslices
                     .get(&k)
-                    .map(|o| build::build_endpointslice(o, st, self.attach_node)),
-                Role::Ingress => st.ingresses.get(&k).map(build::build_ingress),
+                    .map(|o| build_endpointslice(o, st, self.attach_node)),
+                Role::Ingress => st.ingresses.get(&k).map(build_ingress),
                 Role::Node => match st.nodes.get(&k) {
-                    Some(n) => match build::build_node(n) {
+                    Some(n) => match build_node(n) {
                         Some(g) => Some(g),
                         None => continue,
                     },
