@@ -48,6 +48,24 @@ pub struct RuleGroup {
     pub labels: BTreeMap<String, String>,
 }
 
+impl RuleGroup {
+    /// The evaluation interval: the group's, else the global `evaluation_interval`.
+    #[must_use]
+    pub fn interval_or(&self, global: &crate::GlobalConfig) -> Duration {
+        if self.interval.is_zero() {
+            global.evaluation_interval
+        } else {
+            self.interval
+        }
+    }
+
+    /// The evaluation offset: the group's, else the global `rule_query_offset`.
+    #[must_use]
+    pub fn query_offset_or(&self, global: &crate::GlobalConfig) -> Duration {
+        self.query_offset.unwrap_or(global.rule_query_offset)
+    }
+}
+
 #[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(v: &i64) -> bool {
     *v == 0
@@ -447,6 +465,16 @@ mod tests {
         assert_eq!(f.groups[0].interval, Duration::from_secs(30));
         assert!(f.groups[0].rules[1].is_alert());
         assert_eq!(f.groups[0].rules[1].for_, Duration::from_secs(300));
+        let global = crate::GlobalConfig::default();
+        assert_eq!(f.groups[0].interval_or(&global), Duration::from_secs(30));
+        assert_eq!(f.groups[0].query_offset_or(&global), Duration::ZERO);
+        let g = RuleGroup {
+            interval: Duration::ZERO,
+            query_offset: Some(Duration::from_secs(5)),
+            ..f.groups[0].clone()
+        };
+        assert_eq!(g.interval_or(&global), Duration::from_secs(60));
+        assert_eq!(g.query_offset_or(&global), Duration::from_secs(5));
     }
 
     #[test]
