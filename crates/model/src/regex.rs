@@ -73,8 +73,9 @@ pub(crate) fn translate_inner(pattern: &str) -> Result<Translated, ModelError> {
         .build()
         .parse(&text)
         .map_err(|e| invalid(go_reason(&e)))?;
-    let mut case_insensitive = false;
-    rewrite(&mut tree, &text, &mut case_insensitive).map_err(invalid)?;
+    let mut ctx = Ctx::default();
+    rewrite(&mut tree, &text, &mut ctx).map_err(invalid)?;
+    let case_insensitive = ctx.case_insensitive;
     let mut source = String::new();
     ast::print::Printer::new()
         .print(&tree, &mut source)
@@ -161,6 +162,7 @@ fn prepass(src: &str) -> Result<String, String> {
     let mut i = 0;
     // Go refuses a repetition of a repetition (`a**`, `a*{2}`), except the lazy `?`.
     let mut after_repeat: Option<usize> = None;
+    let mut names = std::collections::HashSet::new();
     while i < c.len() {
         let op_end = match c[i] {
             '*' | '+' | '?' => Some(i + 1),
@@ -184,10 +186,7 @@ fn prepass(src: &str) -> Result<String, String> {
         match c[i] {
             '\\' => i = escape_outside(&c, i, &mut out)?,
             '[' => i = class(&c, i, &mut out)?,
-            '(' if c.get(i + 1) == Some(&'?') => {
-                out.push_str("(?");
-                i += 2;
-            }
+            '(' if c.get(i + 1) == Some(&'?') => i = group_open(&c, i, &mut out, &mut names)?,
             '{' => {
                 out.push_str("\\{");
                 i += 1;
@@ -203,6 +202,48 @@ fn prepass(src: &str) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// `(?` at `c[i]`: checks a group name as Go does (`[A-Za-z0-9_]+`) and renames a repeated one
+/// (Go allows it, `$name` meaning the first; the regex crate does not) to a name Go could not
+/// spell. Returns the index after what it wrote.
+fn group_open(
+    c: &[char],
+    i: usize,
+    out: &mut String,
+    names: &mut std::collections::HashSet<String>,
+) -> Result<usize, String> {
+    let start = match (c.get(i + 2), c.get(i + 3)) {
+        (Some('P'), Some('<')) => i + 4,
+        (Some('<'), _) => i + 3,
+        _ => {
+            out.push_str("(?");
+            return Ok(i + 2);
+        }
+    };
+    let Some(len) = c[start..].iter().position(|&ch| ch == '>') else {
+        let text: String = c[i..].iter().collect();
+        return Err(format!("invalid named capture: `{text}`"));
+    };
+    let name: String = c[start..start + len].iter().collect();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+    {
+        let text: String = c[i..=start + len].iter().collect();
+        return Err(format!("invalid named capture: `{text}`"));
+    }
+    let unique = if names.contains(&name) {
+        format!("{name}.{}", names.len())
+    } else {
+        name.clone()
+    };
+    names.insert(name);
+    out.push_str("(?P<");
+    out.push_str(&unique);
+    out.push('>');
+    Ok(start + len + 1)
 }
 
 /// An escape outside a class, starting at `c[i] == '\\'`; returns the index after it.
@@ -453,11 +494,18 @@ fn class_char(c: &[char], j: usize) -> Result<(char, usize), String> {
     }
 }
 
+/// What the rewrite learns on its way through the tree.
+#[derive(Default)]
+struct Ctx {
+    /// Whether `(?i)` is switched on anywhere.
+    case_insensitive: bool,
+}
+
 /// Refuses what Go refuses in the parsed tree and rewrites classes and word boundaries to
 /// Go's ASCII meaning.
-fn rewrite(node: &mut Ast, text: &str, case_insensitive: &mut bool) -> Result<(), String> {
+fn rewrite(node: &mut Ast, text: &str, ctx: &mut Ctx) -> Result<(), String> {
     match node {
-        Ast::Flags(set) => check_flags(&set.flags, text, case_insensitive)?,
+        Ast::Flags(set) => check_flags(&set.flags, text, &mut ctx.case_insensitive)?,
         Ast::Literal(lit) => **lit = plain_literal(lit),
         Ast::ClassPerl(p) => {
             let p = (**p).clone();
@@ -498,35 +546,21 @@ fn rewrite(node: &mut Ast, text: &str, case_insensitive: &mut bool) -> Result<()
                 span_text(text, &a.span)
             ));
         }
-        Ast::Repetition(r) => rewrite(&mut r.ast, text, case_insensitive)?,
+        Ast::Repetition(r) => rewrite(&mut r.ast, text, ctx)?,
         Ast::Group(g) => {
-            match &g.kind {
-                GroupKind::NonCapturing(flags) => check_flags(flags, text, case_insensitive)?,
-                GroupKind::CaptureName { name, .. } => {
-                    if name.name.is_empty()
-                        || !name
-                            .name
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                    {
-                        return Err(format!(
-                            "invalid named capture: `{}`",
-                            span_text(text, &g.span)
-                        ));
-                    }
-                }
-                GroupKind::CaptureIndex(_) => {}
+            if let GroupKind::NonCapturing(flags) = &g.kind {
+                check_flags(flags, text, &mut ctx.case_insensitive)?;
             }
-            rewrite(&mut g.ast, text, case_insensitive)?;
+            rewrite(&mut g.ast, text, ctx)?;
         }
         Ast::Alternation(a) => {
             for x in &mut a.asts {
-                rewrite(x, text, case_insensitive)?;
+                rewrite(x, text, ctx)?;
             }
         }
         Ast::Concat(cat) => {
             for x in &mut cat.asts {
-                rewrite(x, text, case_insensitive)?;
+                rewrite(x, text, ctx)?;
             }
         }
         Ast::Empty(_) | Ast::Dot(_) | Ast::Assertion(_) | Ast::ClassUnicode(_) => {}

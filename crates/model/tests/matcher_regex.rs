@@ -1,6 +1,14 @@
 //! Go RE2 semantics of Prometheus regular expressions: a table of (pattern, input, expected)
 //! cases and of patterns Go refuses, checked through `FastRegex`, the plain compiled regex and
-//! `Matcher`.
+//! `Matcher`; then the same tables against Go itself, through the real Prometheus 2.42
+//! (`keep` relabel rules decide which targets survive) and `promtool check config` (Go's error
+//! texts). Those two need the Debian `prometheus` package and fail without it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use firewatch_model::matcher::FastRegex;
 use firewatch_model::regex::{compile, translate};
@@ -92,6 +100,8 @@ const CASES: &[(&str, &str, bool)] = &[
     // Named groups in both spellings.
     ("(?P<x>a)b", "ab", true),
     ("(?<x>a)b", "ab", true),
+    // Go allows a name twice.
+    ("(?P<x>a)(?P<x>b)", "ab", true),
     // Go's brace rules: a `{` that is no repetition is literal.
     ("x{2}", "xx", true),
     ("x{2,}", "xxxx", true),
@@ -209,7 +219,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("a{2}*", "invalid nested repetition operator"),
     ("a*{2}", "invalid nested repetition operator"),
     ("(?P<a.b>x)", "invalid named capture"),
-    ("(?P<a>x)(?P<a>y)", "duplicate"),
     ("[z-a]", "invalid character class range"),
     ("[[:foo:]]", "invalid character class range"),
     ("[a", "missing closing ]"),
@@ -257,5 +266,152 @@ fn large_repetitions_compile() {
         let re = FastRegex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
         assert!(re.is_match(&input), "{pattern}");
         assert!(!re.is_match(&format!("{input}!")), "{pattern}");
+    }
+}
+
+/// Kills a process started by a test when the test ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    buf.starts_with("HTTP/1.0 200")
+        .then(|| buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))?
+}
+
+/// Cases Go can be asked about through a relabel rule: 2.42 anchors as `^(?:RE)$`, so the
+/// pattern is wrapped in `(?s:...)` to get Prometheus 3's `^(?s:RE)$` (which a pattern that
+/// closes the group itself, like `a)|(b`, would break).
+fn oracle_cases() -> BTreeMap<&'static str, Vec<(&'static str, bool)>> {
+    let mut by_pattern: BTreeMap<&str, Vec<(&str, bool)>> = BTreeMap::new();
+    for &(pattern, input, want) in CASES {
+        if !pattern.contains(')') || pattern.matches('(').count() == pattern.matches(')').count() {
+            by_pattern.entry(pattern).or_default().push((input, want));
+        }
+    }
+    // `(?<name>` needs Go 1.22; Debian's 2.42 was built with an older Go.
+    by_pattern.retain(|p, _| *p != "a)|(b" && !p.contains("(?<"));
+    by_pattern
+}
+
+/// One scrape job per pattern, one target per input (label `v`), and a `keep` rule: the
+/// targets Prometheus keeps are the inputs Go's regexp matches.
+#[test]
+fn go_agrees_through_prometheus() {
+    let cases = oracle_cases();
+    let mut yaml = String::from("global:\n  scrape_interval: 1h\nscrape_configs:\n");
+    let mut total = 0;
+    for (j, (pattern, inputs)) in cases.iter().enumerate() {
+        let wrapped = serde_json::to_string(&format!("(?s:{pattern})")).unwrap();
+        yaml += &format!(
+            "  - job_name: p{j}\n    relabel_configs: [{{source_labels: [v], regex: {wrapped}, action: keep}}]\n    static_configs:\n"
+        );
+        for (i, (input, _)) in inputs.iter().enumerate() {
+            let value = serde_json::to_string(input).unwrap();
+            yaml += &format!(
+                "      - targets: ['127.0.0.1:{}']\n        labels: {{v: {value}}}\n",
+                i + 1
+            );
+            total += 1;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, &yaml).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _guard = Guard(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
+            .spawn()
+            .expect("the prometheus binary (Debian package `prometheus`) must be installed"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let data = loop {
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+            panic!("prometheus did not report all {total} targets in time; its log:\n{log}");
+        }
+        if let Some(body) = get(port, "/api/v1/targets") {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let n = |k: &str| v["data"][k].as_array().map_or(0, Vec::len);
+            if n("activeTargets") + n("droppedTargets") == total {
+                break v["data"].clone();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let kept: BTreeSet<(String, String)> = data["activeTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["labels"]["job"].as_str().unwrap().to_owned(),
+                t["labels"]["instance"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut disagreements = Vec::new();
+    for (j, (pattern, inputs)) in cases.iter().enumerate() {
+        let ours = FastRegex::new(pattern).unwrap();
+        for (i, &(input, want)) in inputs.iter().enumerate() {
+            let go = kept.contains(&(format!("p{j}"), format!("127.0.0.1:{}", i + 1)));
+            if go != want || ours.is_match(input) != go {
+                disagreements.push(format!(
+                    "{pattern:?} on {input:?}: Go {go}, table {want}, ours {}",
+                    ours.is_match(input)
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+/// `promtool check config` refuses each pattern of the refusal table with Go's reason.
+#[test]
+fn go_refuses_with_the_same_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    for &(pattern, reason) in REFUSED {
+        let regex = serde_json::to_string(pattern).unwrap();
+        let yaml = format!(
+            "scrape_configs:\n  - job_name: j\n    static_configs: [{{targets: ['127.0.0.1:1']}}]\n    relabel_configs: [{{source_labels: [a], regex: {regex}, action: keep}}]\n"
+        );
+        std::fs::write(&cfg, yaml).unwrap();
+        let out = Command::new("promtool")
+            .arg("check")
+            .arg("config")
+            .arg(&cfg)
+            .output()
+            .expect("promtool (Debian package `prometheus`) must be installed");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "Go accepted {pattern:?}");
+        let fragment = reason.split(':').next().unwrap();
+        assert!(
+            text.contains(fragment),
+            "{pattern:?}: Go says {text:?}, we expect {reason:?}"
+        );
     }
 }

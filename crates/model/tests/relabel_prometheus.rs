@@ -66,6 +66,10 @@ const RULES: &str = r#"
   action: keep
 - target_label: fixed
   replacement: value
+- source_labels: [env]
+  regex: '(?P<n>.)(?P<n>.*)'
+  target_label: dup
+  replacement: '$n|${n}'
 - source_labels: [nothing]
   regex: '(.*)'
   target_label: team_copy
