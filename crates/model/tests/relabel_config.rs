@@ -120,6 +120,32 @@ const INVALID: &[(&str, &str)] = &[
     ("{target_label: a, unknown_field: 1}", "unknown_field"),
 ];
 
+/// The same configurations through Go: `promtool check config` (Debian's 2.42, needed) must
+/// refuse each with the same text.
+#[test]
+fn promtool_gives_the_same_texts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    for &(yaml, want) in INVALID {
+        let file = format!(
+            "scrape_configs:\n  - job_name: j\n    static_configs: [{{targets: ['127.0.0.1:1']}}]\n    relabel_configs: [{yaml}]\n"
+        );
+        std::fs::write(&cfg, file).unwrap();
+        let out = std::process::Command::new("promtool")
+            .args(["check", "config"])
+            .arg(&cfg)
+            .output()
+            .expect("promtool (Debian package `prometheus`) must be installed");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "Go accepted {yaml}");
+        assert!(
+            text.contains(want),
+            "{yaml}: Go says {text:?}, we say {want:?}"
+        );
+    }
+}
+
 #[test]
 fn invalid_configs_use_prometheus_texts() {
     for &(yaml, want) in INVALID {
