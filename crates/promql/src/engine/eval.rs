@@ -63,6 +63,7 @@ pub(crate) struct Evaluator<'q> {
     /// Needed time range per selector, keyed by the selector's address.
     pub(crate) ranges: HashMap<usize, (i64, i64)>,
     pub(crate) cache: HashMap<usize, Rc<Vec<LoadedSeries>>>,
+    pub(crate) stats_selectors: std::collections::HashSet<usize>,
     pub(crate) info_cache: HashMap<usize, Rc<Vec<super::info::InfoSeries>>>,
     pub(crate) annotations: Vec<Annotation>,
     pub(crate) deadline: Option<Instant>,

@@ -77,6 +77,37 @@ impl Evaluator<'_> {
         (classics, natives)
     }
 
+    /// Reports NaN observations in a histogram function's input.
+    fn note_nans(
+        &mut self,
+        note: hist_quantile::NanNote,
+        func: &str,
+        labels: &Labels,
+        pos: crate::ast::PosRange,
+    ) {
+        let metric = labels.metric_name().unwrap_or("");
+        let text = match (note, func) {
+            (hist_quantile::NanNote::None, _) => return,
+            (hist_quantile::NanNote::NanResult, _) => {
+                format!("input to {func} has NaN observations, result is NaN")
+            }
+            (hist_quantile::NanNote::Skewed, "histogram_fraction") => {
+                format!(
+                    "input to {func} has NaN observations, which are excluded from all fractions"
+                )
+            }
+            (hist_quantile::NanNote::Skewed, _) => {
+                format!("input to {func} has NaN observations, result is skewed higher")
+            }
+        };
+        let text = if metric.is_empty() {
+            text
+        } else {
+            format!("{text} for metric name {metric:?}")
+        };
+        self.annotate(Annotation::info(text, pos));
+    }
+
     /// `histogram_quantile(q, v)`.
     pub(crate) fn histogram_quantile(
         &mut self,
@@ -92,7 +123,8 @@ impl Evaluator<'_> {
         let (classics, natives) = self.split_histograms(v, pos);
         let mut out = Vec::new();
         for (labels, h) in natives {
-            let f = hist_quantile::histogram_quantile(q, &h);
+            let (f, note) = hist_quantile::histogram_quantile_noted(q, &h);
+            self.note_nans(note, "histogram_quantile", &labels, pos);
             out.push(Sample {
                 labels,
                 t: ts,
@@ -144,7 +176,8 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         for &q in qs {
             for (labels, h) in &natives {
-                let f = hist_quantile::histogram_quantile(q, h);
+                let (f, note) = hist_quantile::histogram_quantile_noted(q, h);
+                self.note_nans(note, "histogram_quantile", labels, pos);
                 out.push(Sample {
                     labels: with_q(labels, q),
                     t: ts,
@@ -181,6 +214,20 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         for (labels, h) in natives {
             let f = hist_quantile::histogram_fraction(lower, upper, &h);
+            if h.sum.is_nan()
+                && hist_quantile::all_buckets(&h)
+                    .iter()
+                    .map(|b| b.count)
+                    .sum::<f64>()
+                    < h.count
+            {
+                self.note_nans(
+                    hist_quantile::NanNote::Skewed,
+                    "histogram_fraction",
+                    &labels,
+                    c.args[2].pos(),
+                );
+            }
             out.push(Sample {
                 labels,
                 t: ts,

@@ -66,8 +66,34 @@ pub(crate) fn all_buckets(h: &FloatHistogram) -> Vec<Bucket> {
     out
 }
 
-/// The `q` quantile of a native histogram.
-pub(crate) fn histogram_quantile(q: f64, h: &FloatHistogram) -> f64 {
+/// What a quantile or fraction of a histogram with NaN observations reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NanNote {
+    /// No NaN observations involved.
+    None,
+    /// The result is NaN because of NaN observations.
+    NanResult,
+    /// NaN observations skew the result higher (or are left out of fractions).
+    Skewed,
+}
+
+/// The `q` quantile of a native histogram, with a note about NaN observations.
+pub(crate) fn histogram_quantile_noted(q: f64, h: &FloatHistogram) -> (f64, NanNote) {
+    let v = quantile_inner(q, h);
+    if !h.sum.is_nan() || h.count == 0.0 || q.is_nan() || !(0.0..=1.0).contains(&q) {
+        return (v, NanNote::None);
+    }
+    let total: f64 = all_buckets(h).iter().map(|b| b.count).sum();
+    if v.is_nan() {
+        (v, NanNote::NanResult)
+    } else if total < h.count {
+        (v, NanNote::Skewed)
+    } else {
+        (v, NanNote::None)
+    }
+}
+
+fn quantile_inner(q: f64, h: &FloatHistogram) -> f64 {
     if q < 0.0 {
         return f64::NEG_INFINITY;
     }
@@ -271,7 +297,7 @@ mod tests {
             ..FloatHistogram::default()
         };
         assert!(
-            (histogram_quantile(0.5, &h) - 2f64.sqrt()).abs() < 1e-12,
+            (histogram_quantile_noted(0.5, &h).0 - 2f64.sqrt()).abs() < 1e-12,
             "exponential interpolation"
         );
         assert!((histogram_fraction(1.0, 2.0, &h) - 0.5).abs() < 1e-12);

@@ -285,6 +285,8 @@ impl Engine {
         let mint = ranges.values().map(|r| r.0).min().unwrap_or(start);
         let maxt = ranges.values().map(|r| r.1).max().unwrap_or(end);
         let querier = q.querier(mint, maxt)?;
+        let mut stats_selectors = std::collections::HashSet::new();
+        selectors::collect_stats_selectors(expr, false, &mut stats_selectors);
         let deadline = (!self.opts.timeout.is_zero()).then(|| Instant::now() + self.opts.timeout);
         Ok(Evaluator {
             opts: &self.opts,
@@ -295,6 +297,7 @@ impl Engine {
             ranges,
             cache: HashMap::new(),
             info_cache: HashMap::new(),
+            stats_selectors,
             annotations: Vec::new(),
             deadline,
             cancel,

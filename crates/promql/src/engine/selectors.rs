@@ -97,6 +97,9 @@ impl Evaluator<'_> {
                 return Err(EvalError::exec(e.to_string()));
             }
             drop(it);
+            if self.stats_selectors.contains(&k) {
+                detect_hints(&mut hists);
+            }
             if !floats.is_empty() || !hists.is_empty() {
                 out.push(LoadedSeries {
                     labels: series.labels().clone(),
@@ -362,6 +365,23 @@ impl Evaluator<'_> {
     }
 }
 
+/// Sets unknown counter-reset hints from the previous histogram, as Prometheus's
+/// statistics iterator does.
+fn detect_hints(hists: &mut [HPoint]) {
+    use model::histogram::CounterResetHint as H;
+    for i in 1..hists.len() {
+        if hists[i].h.counter_reset_hint != H::Unknown {
+            continue;
+        }
+        let reset = super::histo::detect_reset(&hists[i].h, &hists[i - 1].h);
+        Arc::make_mut(&mut hists[i].h).counter_reset_hint = if reset {
+            H::CounterReset
+        } else {
+            H::NotCounterReset
+        };
+    }
+}
+
 /// Non-stale floats with `mint < t <= maxt`.
 pub(crate) fn window(points: &[FPoint], mint: i64, maxt: i64) -> Vec<FPoint> {
     let lo = points.partition_point(|p| p.t <= mint);
@@ -429,6 +449,42 @@ pub(crate) fn collect_ranges(
                 collect_ranges(c, start, end, lookback, out);
             }
         }
+    }
+}
+
+/// The selectors whose histograms are only read for their count and sum
+/// (`histogram_count/sum/avg` above them, no subquery or bucket-needing function in
+/// between): like Prometheus's statistics iterator, their samples carry counter-reset
+/// hints detected on the fly.
+pub(crate) fn collect_stats_selectors(
+    e: &crate::ast::Expr,
+    stats: bool,
+    out: &mut std::collections::HashSet<usize>,
+) {
+    use crate::ast::{BinaryOp, Expr};
+    match e {
+        Expr::VectorSelector(vs) if stats => {
+            out.insert(key(vs));
+        }
+        Expr::MatrixSelector(ms) if stats => {
+            out.insert(key(&ms.vector_selector));
+        }
+        Expr::Subquery(_) => {}
+        Expr::Binary(b) if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) => {}
+        Expr::Call(c) => {
+            let stats = match c.func.name {
+                "histogram_count" | "histogram_sum" | "histogram_avg" => true,
+                "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => return,
+                _ => stats,
+            };
+            c.args
+                .iter()
+                .for_each(|a| collect_stats_selectors(a, stats, out));
+        }
+        other => other
+            .children()
+            .into_iter()
+            .for_each(|c| collect_stats_selectors(c, stats, out)),
     }
 }
 
