@@ -1,8 +1,8 @@
 //! Relabeling against the real Prometheus (Debian's 2.42): one scrape job with static targets
-//! and a rule of every action; `/api/v1/targets` shows each target's labels before
-//! (`discoveredLabels`) and after (`labels`) relabeling, and which targets were dropped.
-//! Firewatch must produce the same labels and drop the same targets, and the hashmod shards
-//! must equal an md5 computed here. Needs the `prometheus` binary (fails without it).
+//! and a rule of every action; `/api/v1/targets` shows each target's labels after relabeling
+//! (`labels`) and which targets were dropped. Firewatch must produce the same labels and drop
+//! the same targets, and the hashmod shards must equal an md5 computed here; the `t*` labels
+//! exercise Go's `Expand` on odd templates. Needs the `prometheus` binary (fails without it).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -70,6 +70,54 @@ const RULES: &str = r#"
   regex: '(?P<n>.)(?P<n>.*)'
   target_label: dup
   replacement: '$n|${n}'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t0
+  replacement: '${1'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t1
+  replacement: '$}'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t2
+  replacement: '${}'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t3
+  replacement: '$01'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t4
+  replacement: '$first_'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t5
+  replacement: '${first}_'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t6
+  replacement: '[$2]'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t7
+  replacement: '$3$1'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t8
+  replacement: '${3}${first}'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t9
+  replacement: '$$first'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t10
+  replacement: '$1$'
+- source_labels: [env]
+  regex: '(?P<first>.)(x)?(.*)'
+  target_label: t11
+  replacement: '${first}${ 1}'
 - source_labels: [nothing]
   regex: '(.*)'
   target_label: team_copy
