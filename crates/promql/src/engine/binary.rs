@@ -81,6 +81,16 @@ fn elem_binop(
             _ => None,
         },
         (Some(a), None) => match op {
+            BinaryOp::TrimUpper => Some((
+                0.0,
+                Some(Arc::new(super::hist_quantile::trim(a, r, true))),
+                true,
+            )),
+            BinaryOp::TrimLower => Some((
+                0.0,
+                Some(Arc::new(super::hist_quantile::trim(a, r, false))),
+                true,
+            )),
             BinaryOp::Mul => Some((0.0, Some(Arc::new(histo::scale(a, r))), true)),
             BinaryOp::Div => Some((0.0, Some(Arc::new(histo::div(a, r))), true)),
             _ => None,

@@ -196,6 +196,191 @@ pub(crate) fn histogram_variance(h: &FloatHistogram) -> f64 {
     k.value() / h.count
 }
 
+/// Where the observations surviving in `[lower, upper]` are assumed to sit.
+fn midpoint(lower: f64, upper: f64, positive: bool, linear: bool) -> f64 {
+    if lower.is_infinite() {
+        if upper.is_infinite() {
+            return 0.0;
+        }
+        return if upper > 0.0 { upper / 2.0 } else { upper };
+    }
+    if upper.is_infinite() {
+        return lower;
+    }
+    if linear {
+        return f64::midpoint(lower, upper);
+    }
+    let g = (lower * upper).abs().sqrt();
+    if positive { g } else { -g }
+}
+
+/// Kept count and midpoint of a bucket with an infinite bound.
+fn trim_infinite(b: &Bucket, rhs: f64, upper_trim: bool) -> (f64, f64) {
+    let zero_if_inf = |x: f64| if x.is_infinite() { 0.0 } else { x };
+    if b.lower == f64::NEG_INFINITY {
+        if upper_trim {
+            if rhs >= b.upper {
+                return (b.count, 0.0);
+            }
+            if rhs > 0.0 && b.upper > 0.0 && b.upper.is_finite() {
+                return (b.count * rhs / b.upper, rhs / 2.0);
+            }
+            if b.upper <= 0.0 {
+                return (b.count, rhs);
+            }
+            return (0.0, zero_if_inf(b.upper));
+        }
+        if rhs <= b.lower {
+            return (b.count, 0.0);
+        }
+        if rhs >= 0.0 && b.upper > rhs && b.upper.is_finite() {
+            return (b.count * (1.0 - rhs / b.upper), f64::midpoint(rhs, b.upper));
+        }
+        return (0.0, zero_if_inf(b.upper));
+    }
+    if upper_trim {
+        return (0.0, zero_if_inf(b.lower));
+    }
+    if rhs >= b.lower {
+        return (b.count, rhs);
+    }
+    (0.0, zero_if_inf(b.lower))
+}
+
+/// Kept count and midpoint of a bucket split by `rhs`.
+fn trim_bucket(b: &Bucket, rhs: f64, upper_trim: bool, positive: bool, linear: bool) -> (f64, f64) {
+    if b.lower == f64::NEG_INFINITY || b.upper == f64::INFINITY {
+        return trim_infinite(b, rhs, upper_trim);
+    }
+    let under = if rhs <= b.lower {
+        0.0
+    } else if rhs >= b.upper {
+        b.count
+    } else {
+        b.count * fraction_below(b, rhs, linear)
+    };
+    if upper_trim {
+        (under, midpoint(b.lower, rhs, positive, linear))
+    } else {
+        (b.count - under, midpoint(rhs, b.upper, positive, linear))
+    }
+}
+
+/// `h </ rhs` (`upper_trim`: drop observations above `rhs`) or `h >/ rhs` (drop those
+/// below); count and sum are re-estimated from the kept buckets when anything was cut.
+pub(crate) fn trim(h: &FloatHistogram, rhs: f64, upper_trim: bool) -> FloatHistogram {
+    use super::histo::from_map;
+    let custom = is_custom(h);
+    let (mut count, mut sum, mut trimmed) = (0.0, 0.0, false);
+    let bounds = |i: i32, positive: bool| -> (f64, f64) {
+        if custom {
+            let lower = if i == 0 {
+                f64::NEG_INFINITY
+            } else {
+                h.custom_values
+                    .get(i as usize - 1)
+                    .copied()
+                    .unwrap_or(f64::INFINITY)
+            };
+            (
+                lower,
+                h.custom_values
+                    .get(i as usize)
+                    .copied()
+                    .unwrap_or(f64::INFINITY),
+            )
+        } else if positive {
+            (bound(i - 1, h.schema), bound(i, h.schema))
+        } else {
+            (-bound(i, h.schema), -bound(i - 1, h.schema))
+        }
+    };
+    let mut side = |spans: &[model::Span], counts: &[f64], positive: bool| {
+        let mut m = bucket_map(spans, counts);
+        let mut any = false;
+        for (i, c) in &mut m {
+            if *c == 0.0 {
+                continue;
+            }
+            any = true;
+            let (lower, upper) = bounds(*i, positive);
+            let b = Bucket {
+                lower,
+                upper,
+                count: *c,
+            };
+            let whole = if upper_trim {
+                upper <= rhs
+            } else {
+                lower >= rhs
+            };
+            let partial = if upper_trim { lower < rhs } else { upper > rhs };
+            if whole {
+                count += *c;
+                sum += midpoint(lower, upper, positive, custom) * *c;
+            } else if partial {
+                let (keep, mid) = trim_bucket(&b, rhs, upper_trim, positive, custom);
+                count += keep;
+                sum += mid * keep;
+                if *c != keep {
+                    *c = keep;
+                    trimmed = true;
+                }
+            } else {
+                *c = 0.0;
+                trimmed = true;
+            }
+        }
+        (m, any)
+    };
+    let (pos, has_pos) = side(&h.positive_spans, &h.positive_buckets, true);
+    let (neg, has_neg) = side(&h.negative_spans, &h.negative_buckets, false);
+    let mut out = h.clone();
+    if h.zero_count > 0.0 {
+        let (mut lower, mut upper) = (-h.zero_threshold, h.zero_threshold);
+        if has_neg && !has_pos {
+            upper = 0.0;
+        }
+        if has_pos && !has_neg {
+            lower = 0.0;
+        }
+        let (keep, mid) = if upper_trim {
+            if rhs <= lower {
+                (0.0, 0.0)
+            } else if rhs >= upper {
+                (h.zero_count, f64::midpoint(lower, upper))
+            } else {
+                (
+                    h.zero_count * (rhs - lower) / (upper - lower),
+                    f64::midpoint(lower, rhs),
+                )
+            }
+        } else if rhs <= lower {
+            (h.zero_count, f64::midpoint(lower, upper))
+        } else if rhs >= upper {
+            (0.0, 0.0)
+        } else {
+            (
+                h.zero_count * (upper - rhs) / (upper - lower),
+                f64::midpoint(rhs, upper),
+            )
+        };
+        if keep != h.zero_count {
+            out.zero_count = keep;
+            trimmed = true;
+        }
+        sum += mid * keep;
+        count += keep;
+    }
+    if trimmed {
+        out.count = count;
+        out.sum = sum;
+        (out.positive_spans, out.positive_buckets) = from_map(&pos, false);
+        (out.negative_spans, out.negative_buckets) = from_map(&neg, false);
+    }
+    out
+}
+
 /// Share of bucket `b` below `v`, linearly or exponentially interpolated.
 fn fraction_below(b: &Bucket, v: f64, linear: bool) -> f64 {
     if v <= b.lower {
