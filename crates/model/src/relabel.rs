@@ -157,8 +157,12 @@ impl RelabelRegex {
 }
 
 impl Default for RelabelRegex {
+    /// `(.*)`, compiled once and shared.
     fn default() -> Self {
-        Self::new(DEFAULT_REGEX).expect("the default relabel regex compiles")
+        static DEFAULT: std::sync::OnceLock<RelabelRegex> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| Self::new(DEFAULT_REGEX).expect("the default relabel regex compiles"))
+            .clone()
     }
 }
 
