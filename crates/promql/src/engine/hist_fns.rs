@@ -88,7 +88,8 @@ pub(crate) fn histogram_rate(
         return None;
     };
     if is_counter {
-        let mut p = &points[0].h;
+        // Starts from the (possibly emptied) first sample, as the subtraction above did.
+        let mut p: &FloatHistogram = &prev;
         for cur in &points[1..] {
             if detect_reset(&cur.h, p) {
                 h = histo::combine(&h, p, false)?;

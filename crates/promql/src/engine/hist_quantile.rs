@@ -488,4 +488,23 @@ mod tests {
         assert!((histogram_fraction(1.0, 2.0, &h) - 0.5).abs() < 1e-12);
         assert_eq!(histogram_fraction(2.0, 1.0, &h), 0.0);
     }
+
+    #[test]
+    fn trim_keeps_observations_below_or_above() {
+        let h = FloatHistogram {
+            count: 4.0,
+            sum: 8.0,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![1.0, 2.0, 1.0],
+            ..FloatHistogram::default()
+        };
+        let t = trim(&h, 2.0, true);
+        assert_eq!(t.count, 3.0);
+        assert!((t.sum - (0.5f64.sqrt() + 2.0 * 2f64.sqrt())).abs() < 1e-12);
+        let t = trim(&h, 0.5, false);
+        assert_eq!(t, h, "nothing below the lowest bucket: unchanged");
+    }
 }
