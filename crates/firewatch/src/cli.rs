@@ -37,6 +37,9 @@ pub enum ToolCommand {
     /// Check files and expositions.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Inspect TSDB blocks, like `promtool tsdb`.
+    #[command(subcommand)]
+    Tsdb(TsdbCommand),
     /// Run PromQL conformance scripts (Prometheus's promqltest format).
     PromqlTest {
         /// The script files.
@@ -67,5 +70,30 @@ pub enum CheckCommand {
         /// The rule files.
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+}
+
+/// `firewatch tool tsdb ...`
+#[derive(Debug, Subcommand)]
+pub enum TsdbCommand {
+    /// List tsdb blocks, like `promtool tsdb list`.
+    List {
+        /// Print human readable values.
+        #[arg(short = 'r', long = "human-readable")]
+        human_readable: bool,
+        /// Database path.
+        #[arg(default_value = "data/")]
+        path: std::path::PathBuf,
+    },
+    /// Analyze churn, label pair cardinality, like `promtool tsdb analyze`.
+    Analyze {
+        /// How many items to show in each list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Database path.
+        #[arg(default_value = "data/")]
+        path: std::path::PathBuf,
+        /// Block to analyze (default is the last block).
+        block_id: Option<String>,
     },
 }

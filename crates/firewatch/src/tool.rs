@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{CheckCommand, ToolCommand};
+use crate::cli::{CheckCommand, ToolCommand, TsdbCommand};
 
 /// Runs a tool subcommand and returns its exit code.
 pub fn run(cmd: ToolCommand) -> ExitCode {
@@ -27,6 +27,30 @@ pub fn run(cmd: ToolCommand) -> ExitCode {
             check_files(&files, config::check::check_rule_files)
         }
         ToolCommand::PromqlTest { files } => promql_test(&files),
+        ToolCommand::Tsdb(cmd) => tsdb_tool(cmd),
+    }
+}
+
+/// `tsdb list|analyze`: promtool's output; errors on standard error with exit code 1.
+fn tsdb_tool(cmd: TsdbCommand) -> ExitCode {
+    let mut out = std::io::stdout();
+    let result = match cmd {
+        TsdbCommand::List {
+            human_readable,
+            path,
+        } => tsdb::block::tool::list_blocks(&path, human_readable, &mut out),
+        TsdbCommand::Analyze {
+            limit,
+            path,
+            block_id,
+        } => tsdb::block::tool::analyze_block(&path, block_id.as_deref(), limit, &mut out),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
