@@ -227,9 +227,16 @@ pub fn check_rule_files(
     for f in files {
         let _ = writeln!(out, "Checking {}", f.display());
         match RuleFile::load_with(f, check_expr, ValidationScheme::Utf8) {
-            Ok(rf) => {
-                let _ = writeln!(out, "  SUCCESS: {} rules found", rf.rule_count());
-            }
+            Ok(rf) => match duplicate_rules(&rf) {
+                // promtool's default `duplicate-rules` lint: reported, not fatal.
+                Some(lint) => {
+                    let _ = writeln!(err, "  FAILED:");
+                    let _ = writeln!(err, "{lint}");
+                }
+                None => {
+                    let _ = writeln!(out, "  SUCCESS: {} rules found", rf.rule_count());
+                }
+            },
             Err(e) => {
                 failed = true;
                 let _ = writeln!(err, "  FAILED:");
@@ -239,4 +246,41 @@ pub fn check_rule_files(
         let _ = writeln!(out);
     }
     if failed { FAILURE } else { SUCCESS }
+}
+
+/// promtool's `duplicate-rules` lint: rules with the same name and the same labels (group
+/// labels overridden by the rule's), each reported once, sorted.
+#[must_use]
+pub fn duplicate_rules(rf: &RuleFile) -> Option<String> {
+    let mut rules: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
+    for g in &rf.groups {
+        for r in &g.rules {
+            let mut labels: std::collections::BTreeMap<&str, &str> = g
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            labels.extend(r.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            rules.push((r.name(), labels.into_iter().collect()));
+        }
+    }
+    rules.sort();
+    let mut dups: Vec<&(&str, Vec<(&str, &str)>)> = Vec::new();
+    for pair in rules.windows(2) {
+        if pair[0] == pair[1] && dups.last().is_none_or(|d| **d != pair[0]) {
+            dups.push(&pair[1]);
+        }
+    }
+    if dups.is_empty() {
+        return None;
+    }
+    let mut msg = format!("lint error {} duplicate rule(s) found.\n", dups.len());
+    for (metric, labels) in dups {
+        msg.push_str(&format!("Metric: {metric}\nLabel(s):\n"));
+        for (k, v) in labels {
+            msg.push_str(&format!("\t{k}: {v}\n"));
+        }
+    }
+    msg.push_str("Might cause inconsistency while recording expressions");
+    Some(msg)
 }

@@ -317,3 +317,30 @@ fn agent_and_syntax_only_options_match_promtool() {
         assert_eq!(mine, expected, "{} {opts:?}", file.display());
     }
 }
+
+#[test]
+fn duplicate_rules_lint_matches_promtool() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("dup.rules");
+    std::fs::write(
+        &p,
+        "groups:\n- name: a\n  rules:\n  - record: job:up\n    expr: up\n    labels: {a: b}\n  - record: job:up\n    expr: up\n    labels: {a: b}\n  - alert: A\n    expr: up\n  - alert: A\n    expr: up\n  - alert: A\n    expr: up\n",
+    )
+    .unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mine = check_rule_files(std::slice::from_ref(&p), &promql_check, &mut out, &mut err);
+    let theirs = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(i32::from(mine), theirs.status.code().unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&err),
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+}
