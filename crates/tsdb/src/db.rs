@@ -17,6 +17,7 @@
 //! ```
 
 mod compact;
+mod delete;
 mod retention;
 
 use std::fs::File;
@@ -359,6 +360,51 @@ impl Db {
         if with_head && !self.head.is_empty() {
             let (mint, maxt) = (self.head.min_time(), self.head.max_time());
             compact::write_head_block(dst, &self.head, mint, maxt + 1)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the samples in `[mint, maxt]` of the series matching `matchers` (Prometheus's
+    /// admin `delete_series`): tombstones in blocks, immediate removal in the head.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn delete(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[model::Matcher],
+    ) -> Result<(), TsdbError> {
+        let _g = self.compaction.lock();
+        self.head.delete(mint, maxt, matchers)?;
+        let blocks = self.blocks.read().clone();
+        for b in blocks {
+            if let Some(reopened) = delete::delete_in_block(&b, mint, maxt, matchers)? {
+                let mut list = self.blocks.write();
+                if let Some(slot) = list.iter_mut().find(|x| x.meta().ulid == b.meta().ulid) {
+                    *slot = reopened;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites the blocks that have tombstones without the deleted samples (Prometheus's
+    /// admin `clean_tombstones`); blocks left empty are removed.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn clean_tombstones(&self) -> Result<(), TsdbError> {
+        let _g = self.compaction.lock();
+        let blocks = self.blocks.read().clone();
+        for b in blocks.into_iter().filter(|b| !b.tombstones().is_empty()) {
+            let fresh = compact::merge_blocks(&self.dir, std::slice::from_ref(&b))?;
+            if fresh.meta().stats.num_series == 0 {
+                self.replace_blocks(&[b.meta().ulid], Some(fresh.clone()))?;
+                self.replace_blocks(&[fresh.meta().ulid], None)?;
+            } else {
+                self.replace_blocks(&[b.meta().ulid], Some(fresh))?;
+            }
         }
         Ok(())
     }

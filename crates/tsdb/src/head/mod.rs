@@ -8,6 +8,7 @@
 
 pub mod appender;
 pub mod chunk;
+pub mod delete;
 pub mod postings;
 pub mod querier;
 pub mod replay;

@@ -132,7 +132,14 @@ impl Replayer<'_> {
                 );
             }
             Record::FloatHistogramSamples(h) => self.stats.histograms_skipped += h.len(),
-            Record::Tombstones(_) | Record::Exemplars(_) | Record::Metadata(_) => {}
+            Record::Tombstones(stones) => {
+                for t in stones {
+                    if let Some(s) = self.series(t.id) {
+                        self.head.delete_in_series(&s, t.mint, t.maxt)?;
+                    }
+                }
+            }
+            Record::Exemplars(_) | Record::Metadata(_) => {}
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "WAL replay: skipping unsupported record");
             }
