@@ -333,7 +333,7 @@ fn count_values(
     let mut counts: HashMap<Labels, f64> = HashMap::new();
     for s in input {
         let value = match &s.h {
-            Some(h) => format!("{h:?}"),
+            Some(h) => super::hist_quantile::histogram_string(h),
             None => format_value(s.f),
         };
         let mut b = s.labels.builder();

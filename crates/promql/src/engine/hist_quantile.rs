@@ -77,6 +77,32 @@ pub(crate) enum NanNote {
     Skewed,
 }
 
+/// Prometheus's text form of a histogram (as `count_values` uses it):
+/// `{count:20, sum:10, [-2,-1):2, [-0.001,0.001]:2, (0.5,1]:1}`.
+pub(crate) fn histogram_string(h: &FloatHistogram) -> String {
+    use super::annotations::go_g;
+    let mut s = format!("{{count:{}, sum:{}", go_g(h.count), go_g(h.sum));
+    for b in all_buckets(h) {
+        if b.count == 0.0 {
+            continue;
+        }
+        let (open, close) = if !is_custom(h) && b.lower < 0.0 && b.upper > 0.0 {
+            ("[", "]")
+        } else if b.upper <= 0.0 && !is_custom(h) {
+            ("[", ")")
+        } else {
+            ("(", "]")
+        };
+        s += &format!(
+            ", {open}{},{}{close}:{}",
+            go_g(b.lower),
+            go_g(b.upper),
+            go_g(b.count)
+        );
+    }
+    s + "}"
+}
+
 /// The `q` quantile of a native histogram, with a note about NaN observations.
 pub(crate) fn histogram_quantile_noted(q: f64, h: &FloatHistogram) -> (f64, NanNote) {
     let v = quantile_inner(q, h);

@@ -338,7 +338,18 @@ impl Evaluator<'_> {
                             }
                         });
                         match s.h {
-                            Some(h) => entry.histograms.push(HPoint { t, h }),
+                            Some(mut h) => {
+                                // Hints from the underlying samples do not hold between
+                                // subquery steps.
+                                use model::histogram::CounterResetHint as H;
+                                if matches!(
+                                    h.counter_reset_hint,
+                                    H::CounterReset | H::NotCounterReset
+                                ) {
+                                    Arc::make_mut(&mut h).counter_reset_hint = H::Unknown;
+                                }
+                                entry.histograms.push(HPoint { t, h });
+                            }
                             None => entry.floats.push(FPoint::new(t, s.f)),
                         }
                     }
