@@ -23,6 +23,15 @@ struct Classic {
     buckets: Vec<Bucket>,
 }
 
+/// A float as OpenMetrics writes it (`1.0`, `0.25`, `+Inf`).
+fn openmetrics_float(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.1}")
+    } else {
+        crate::value::format_value(v)
+    }
+}
+
 impl Evaluator<'_> {
     /// Splits a vector into classic histograms (by labels without `le`) and native ones;
     /// a native histogram with the labels of a classic one makes both be ignored.
@@ -170,7 +179,7 @@ impl Evaluator<'_> {
         let (classics, natives) = self.split_histograms(v, pos);
         let with_q = |l: &Labels, q: f64| {
             let mut b = l.builder();
-            b.set(label, &crate::value::format_value(q));
+            b.set(label, &openmetrics_float(q));
             b.labels()
         };
         let mut out = Vec::new();

@@ -479,14 +479,19 @@ pub(crate) fn histogram_fraction(lower: f64, upper: f64, h: &FloatHistogram) -> 
         }
         rank += b.count;
     }
-    let count = h.count;
+    // NaN observations are in no bucket: they count for no fraction.
+    let count = if h.sum.is_nan() {
+        all_buckets(h).iter().map(|b| b.count).sum()
+    } else {
+        h.count
+    };
     if !lower_set || lower_rank > count {
         lower_rank = count;
     }
     if !upper_set || upper_rank > count {
         upper_rank = count;
     }
-    (upper_rank - lower_rank) / count
+    (upper_rank - lower_rank) / h.count
 }
 
 #[cfg(test)]

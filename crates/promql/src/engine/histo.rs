@@ -297,10 +297,17 @@ pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
     if cur.count < prev.count {
         return true;
     }
-    if is_custom(cur) != is_custom(prev)
-        || (is_custom(cur) && cur.custom_values != prev.custom_values)
-    {
+    if is_custom(cur) != is_custom(prev) {
         return true;
+    }
+    if is_custom(cur) && cur.custom_values != prev.custom_values {
+        // Compare on the bounds both layouts share.
+        let common = common_bounds(&[&cur.custom_values, &prev.custom_values]);
+        let (c, p) = (to_bounds(cur, &common), to_bounds(prev, &common));
+        let cm = bucket_map(&c.positive_spans, &c.positive_buckets);
+        return bucket_map(&p.positive_spans, &p.positive_buckets)
+            .into_iter()
+            .any(|(i, v)| v > cm.get(&i).copied().unwrap_or(0.0));
     }
     if cur.schema > prev.schema
         || cur.zero_threshold < prev.zero_threshold
