@@ -116,12 +116,37 @@ pub(crate) fn scrape_default_scheme() -> String {
 /// Go's `config.JoinDir`: `path` relative to `dir`, unless empty or absolute.
 #[must_use]
 pub fn join_dir(dir: &Path, path: &str) -> String {
-    if path.is_empty() || Path::new(path).is_absolute() || dir == Path::new(".") {
+    if path.is_empty() || Path::new(path).is_absolute() {
         return path.to_string();
     }
-    dir.join(path.strip_prefix("./").unwrap_or(path))
-        .to_string_lossy()
-        .into_owned()
+    clean_path(&format!("{}/{path}", dir.to_string_lossy()))
+}
+
+/// Go's `filepath.Clean`: the shortest lexically equal path (no `.`, resolved `..`, single
+/// separators).
+#[must_use]
+pub fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(last) if *last != ".." => {
+                    parts.pop();
+                }
+                _ if rooted => {}
+                _ => parts.push(".."),
+            },
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
 }
 
 /// `^[^*]*(\*[^/]*)?$`: at most one `*`, in the last path element.
@@ -447,6 +472,10 @@ mod tests {
         assert_eq!(join_dir(Path::new("/etc/p"), "/abs"), "/abs");
         assert_eq!(join_dir(Path::new("/etc/p"), ""), "");
         assert_eq!(join_dir(Path::new("."), "x.yml"), "x.yml");
+        assert_eq!(join_dir(Path::new("a/b/../../c"), "x/./y"), "c/x/y");
+        assert_eq!(clean_path("/../a//b/"), "/a/b");
+        assert_eq!(clean_path("../../a"), "../../a");
+        assert_eq!(clean_path("a/.."), ".");
         assert_eq!(join_dir(Path::new("/etc/p"), "./x.yml"), "/etc/p/x.yml");
     }
 }

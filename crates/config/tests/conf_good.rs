@@ -59,8 +59,9 @@ fn trimmed() -> (String, Vec<String>) {
     (out, dropped)
 }
 
+/// Where Prometheus resolves a relative name of the file: cleaned like Go's `filepath.Join`.
 fn path(rel: &str) -> String {
-    format!("{TESTDATA}/{rel}")
+    firewatch_config::clean_path(&format!("{TESTDATA}/{rel}"))
 }
 
 #[test]

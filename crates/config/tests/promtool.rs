@@ -115,14 +115,28 @@ fn promtool(args: &[&str], file: &Path) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
-fn ours(file: &Path) -> i32 {
+fn ours(file: &Path) -> (i32, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    i32::from(check_config(
+    let code = i32::from(check_config(
         &[file.to_path_buf()],
         &promql_check,
         &mut out,
         &mut err,
-    ))
+    ));
+    (code, String::from_utf8_lossy(&out).into_owned())
+}
+
+/// promtool's exit code and standard output.
+fn promtool_output(args: &[&str], file: &Path) -> (i32, String) {
+    let out = Command::new("promtool")
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("promtool must be installed (apt-get install prometheus)");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn yml_files() -> Vec<PathBuf> {
@@ -141,17 +155,17 @@ fn check_config_exit_codes_match_promtool() {
     let files = yml_files();
     // promtool takes ~0.1s a file: run it on two threads.
     let (a, b) = files.split_at(files.len() / 2);
-    let run = |part: &[PathBuf]| -> Vec<(String, i32)> {
+    let run = |part: &[PathBuf]| -> Vec<(String, (i32, String))> {
         part.iter()
             .map(|f| {
                 (
                     f.file_name().unwrap().to_string_lossy().to_string(),
-                    promtool(&["check", "config"], f),
+                    promtool_output(&["check", "config"], f),
                 )
             })
             .collect()
     };
-    let theirs: Vec<(String, i32)> = std::thread::scope(|s| {
+    let theirs: Vec<(String, (i32, String))> = std::thread::scope(|s| {
         let h = s.spawn(|| run(a));
         let mut v = run(b);
         let mut first = h.join().unwrap();
@@ -161,8 +175,17 @@ fn check_config_exit_codes_match_promtool() {
     let mut same = 0;
     let mut unexpected = Vec::new();
     let mut known_seen = Vec::new();
-    for (f, (name, theirs)) in files.iter().zip(theirs) {
-        let mine = ours(f);
+    let mut same_output = 0;
+    for (f, (name, (theirs, their_out))) in files.iter().zip(theirs) {
+        let (mine, my_out) = ours(f);
+        // Where both accept the file, the report is the same text.
+        if theirs == 0 && mine == 0 {
+            if my_out == their_out {
+                same_output += 1;
+            } else {
+                unexpected.push(format!("{name}: output differs:\n{my_out}---\n{their_out}"));
+            }
+        }
         match (theirs == mine, known(&name)) {
             (true, false) => same += 1,
             (true, true) => {
@@ -187,6 +210,7 @@ fn check_config_exit_codes_match_promtool() {
         unexpected.len()
     );
     assert!(same >= 150, "only {same} files agree");
+    assert!(same_output >= 14, "only {same_output} identical reports");
 }
 
 #[test]
