@@ -126,6 +126,48 @@ pub fn format_value(f: f64) -> String {
     }
 }
 
+/// One bucket of a native histogram as the HTTP API lists it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ApiBucket {
+    /// Which bounds are inclusive: 0 upper only (positive and custom buckets), 1 lower only
+    /// (negative buckets), 2 neither, 3 both (the zero bucket).
+    pub boundary: u8,
+    /// Lower bound.
+    pub lower: f64,
+    /// Upper bound.
+    pub upper: f64,
+    /// Observations in the bucket.
+    pub count: f64,
+}
+
+/// The populated buckets of a histogram in ascending order, as Prometheus's JSON shows them
+/// (`[boundary, "lower", "upper", "count"]`, strings formatted with [`format_value`]).
+#[must_use]
+pub fn api_buckets(h: &FloatHistogram) -> Vec<ApiBucket> {
+    let custom = h.schema == -53;
+    crate::engine::hist_quantile::all_buckets(h)
+        .into_iter()
+        .filter(|b| b.count != 0.0)
+        .map(|b| {
+            let boundary = if custom {
+                0
+            } else if b.lower < 0.0 && b.upper > 0.0 {
+                3
+            } else if b.upper <= 0.0 {
+                1
+            } else {
+                0
+            };
+            ApiBucket {
+                boundary,
+                lower: b.lower,
+                upper: b.upper,
+                count: b.count,
+            }
+        })
+        .collect()
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -160,6 +202,33 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn api_buckets_carry_boundary_rules() {
+        let h = FloatHistogram {
+            count: 5.0,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            positive_spans: vec![model::Span {
+                offset: 1,
+                length: 1,
+            }],
+            positive_buckets: vec![3.0],
+            negative_spans: vec![model::Span {
+                offset: 1,
+                length: 1,
+            }],
+            negative_buckets: vec![1.0],
+            ..FloatHistogram::default()
+        };
+        let b = api_buckets(&h);
+        assert_eq!(
+            b.iter().map(|b| b.boundary).collect::<Vec<_>>(),
+            vec![1, 3, 0]
+        );
+        assert_eq!((b[0].lower, b[0].upper), (-2.0, -1.0));
+        assert_eq!((b[2].lower, b[2].upper, b[2].count), (1.0, 2.0, 3.0));
+    }
 
     #[test]
     fn formats_like_prometheus() {

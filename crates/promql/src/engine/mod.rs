@@ -14,7 +14,7 @@ pub(crate) mod eval;
 pub mod functions;
 mod hist_calls;
 mod hist_fns;
-mod hist_quantile;
+pub(crate) mod hist_quantile;
 pub mod histo;
 mod info;
 pub mod label_fns;
