@@ -200,13 +200,15 @@ fn histogram_and_float_samples_roundtrip() {
         (30, Sample::Histogram(Arc::new(h(7, 3)))),
         (40, Sample::Histogram(Arc::new(h(3, 1)))),
         (50, Sample::Float(3.0)),
+        (60, Sample::FloatHistogram(Arc::new(h(8, 3).to_float()))),
+        (70, Sample::FloatHistogram(Arc::new(h(9, 4).to_float()))),
     ];
     let mut w = BlockWriter::new(dir.path());
     w.add_series_samples(ls(&[("__name__", "mixed")]), &samples)
         .unwrap();
     let meta = w.write().unwrap();
-    assert_eq!(meta.stats.num_chunks, 4);
-    assert_eq!(meta.stats.num_samples, 6);
+    assert_eq!(meta.stats.num_chunks, 5);
+    assert_eq!(meta.stats.num_samples, 8);
     let r = BlockReader::open(dir.path().join(meta.ulid.to_string())).unwrap();
     let q = r.block_querier(0, 100);
     let set: Vec<_> = q
@@ -225,7 +227,11 @@ fn histogram_and_float_samples_roundtrip() {
                 h.counter_reset_hint = model::histogram::CounterResetHint::Unknown;
                 got.push((t, Sample::Histogram(Arc::new(h))));
             }
-            ValueType::FloatHistogram => panic!("no float histograms written"),
+            ValueType::FloatHistogram => {
+                let (t, mut h) = it.at_float_histogram();
+                h.counter_reset_hint = model::histogram::CounterResetHint::Unknown;
+                got.push((t, Sample::FloatHistogram(Arc::new(h))));
+            }
         }
     }
     assert!(it.err().is_none());

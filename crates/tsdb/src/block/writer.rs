@@ -8,7 +8,8 @@ use model::{Labels, Sample, Timestamp};
 
 use super::meta::{BlockMeta, BlockMetaCompaction, BlockStats, Ulid};
 use crate::chunkenc::{
-    CounterResetHeader, Encoding, HistogramAppend, HistogramChunk, SAMPLES_PER_CHUNK, XorChunk,
+    CounterResetHeader, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk,
+    SAMPLES_PER_CHUNK, XorChunk,
 };
 use crate::chunks::{ChunkMeta, SegmentWriter, sync_dir};
 use crate::error::TsdbError;
@@ -119,12 +120,12 @@ impl BlockWriter {
     }
 
     /// Adds a series with samples of any kind sorted by strictly increasing timestamp: floats
-    /// go to XOR chunks, integer histograms to histogram chunks (cut on layout changes and
-    /// counter resets, as Prometheus's head does).
+    /// go to XOR chunks, integer and float histograms to (float) histogram chunks (cut on
+    /// layout changes and counter resets, as Prometheus's head does).
     ///
     /// # Errors
-    /// [`TsdbError::OutOfOrder`] for unsorted timestamps, [`TsdbError::Chunk`] for float
-    /// histograms (not supported yet) or inconsistent histograms.
+    /// [`TsdbError::OutOfOrder`] for unsorted timestamps, [`TsdbError::Chunk`] for
+    /// inconsistent histograms.
     pub fn add_series_samples(
         &mut self,
         labels: Labels,
@@ -139,6 +140,7 @@ impl BlockWriter {
         enum Open {
             Xor(XorChunk),
             Hist(Box<HistogramChunk>),
+            FHist(Box<FloatHistogramChunk>),
         }
         let mut chunks: Vec<ChunkMeta> = Vec::new();
         let mut open: Option<(Open, Timestamp, Timestamp)> = None;
@@ -147,6 +149,7 @@ impl BlockWriter {
                 let chunk = match c {
                     Open::Xor(c) => (Encoding::Xor, c.into_bytes()),
                     Open::Hist(c) => (Encoding::Histogram, c.into_bytes()),
+                    Open::FHist(c) => (Encoding::FloatHistogram, c.into_bytes()),
                 };
                 chunks.push(ChunkMeta {
                     r#ref: 0,
@@ -195,10 +198,27 @@ impl BlockWriter {
                     }
                     open = Some((Open::Hist(Box::new(c)), t, t));
                 }
-                Sample::FloatHistogram(_) => {
-                    return Err(TsdbError::Chunk(format!(
-                        "series {labels}: float histograms are not supported in blocks yet"
-                    )));
+                Sample::FloatHistogram(h) => {
+                    let mut header = CounterResetHeader::Unknown;
+                    if let Some((Open::FHist(c), _, maxt)) = &mut open
+                        && c.num_samples() < self.samples_per_chunk
+                    {
+                        match c.append(t, h)? {
+                            HistogramAppend::Appended => {
+                                *maxt = t;
+                                continue;
+                            }
+                            HistogramAppend::NewChunk(next) => header = next,
+                        }
+                    }
+                    close(open.take(), &mut chunks);
+                    let mut c = FloatHistogramChunk::new(header);
+                    if c.append(t, h)? != HistogramAppend::Appended {
+                        return Err(TsdbError::Chunk(format!(
+                            "series {labels}: float histogram at {t} does not fit a new chunk"
+                        )));
+                    }
+                    open = Some((Open::FHist(Box::new(c)), t, t));
                 }
             }
         }

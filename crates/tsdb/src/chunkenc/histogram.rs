@@ -19,9 +19,9 @@ use super::varbit::{
 use super::{Chunk, Encoding};
 use crate::error::TsdbError;
 
-const HEADER: usize = 3;
-const FLAG_POS: usize = 2;
-const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
+pub(super) const HEADER: usize = 3;
+pub(super) const FLAG_POS: usize = 2;
+pub(super) const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
 
 /// The counter-reset state a histogram chunk declares for its first sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,7 +38,7 @@ pub enum CounterResetHeader {
 }
 
 impl CounterResetHeader {
-    fn bits(self) -> u8 {
+    pub(super) fn bits(self) -> u8 {
         match self {
             Self::Unknown => 0,
             Self::CounterReset => 0b1000_0000,
@@ -47,7 +47,7 @@ impl CounterResetHeader {
         }
     }
 
-    fn from_byte(b: u8) -> Self {
+    pub(super) fn from_byte(b: u8) -> Self {
         match b & 0b1100_0000 {
             0b1000_0000 => Self::CounterReset,
             0b0100_0000 => Self::NotCounterReset,
@@ -92,7 +92,7 @@ struct State {
     trailing: u8,
 }
 
-fn count_spans(spans: &[Span]) -> usize {
+pub(super) fn count_spans(spans: &[Span]) -> usize {
     spans.iter().map(|s| s.length as usize).sum()
 }
 
@@ -381,7 +381,7 @@ impl Chunk for HistogramChunk {
     }
 }
 
-fn put_spans(w: &mut BitWriter, spans: &[Span]) {
+pub(super) fn put_spans(w: &mut BitWriter, spans: &[Span]) {
     put_varbit_uint(w, spans.len() as u64);
     for s in spans {
         put_varbit_uint(w, u64::from(s.length));
@@ -389,7 +389,7 @@ fn put_spans(w: &mut BitWriter, spans: &[Span]) {
     }
 }
 
-fn read_spans(r: &mut BitReader, b: &[u8]) -> Result<Vec<Span>, EndOfStream> {
+pub(super) fn read_spans(r: &mut BitReader, b: &[u8]) -> Result<Vec<Span>, EndOfStream> {
     let n = read_varbit_uint(r, b)?;
     if n > 1 << 20 {
         return Err(EndOfStream);
@@ -404,7 +404,7 @@ fn read_spans(r: &mut BitReader, b: &[u8]) -> Result<Vec<Span>, EndOfStream> {
 }
 
 /// Zero thresholds that are powers of two from 2^-243 to 2^10 take one byte.
-fn put_zero_threshold(w: &mut BitWriter, z: f64) {
+pub(super) fn put_zero_threshold(w: &mut BitWriter, z: f64) {
     if z == 0.0 {
         w.write_byte(0);
         return;
@@ -423,7 +423,7 @@ fn put_zero_threshold(w: &mut BitWriter, z: f64) {
     w.write_byte((exp + 243) as u8);
 }
 
-fn read_zero_threshold(r: &mut BitReader, b: &[u8]) -> Result<f64, EndOfStream> {
+pub(super) fn read_zero_threshold(r: &mut BitReader, b: &[u8]) -> Result<f64, EndOfStream> {
     match r.read_bits(b, 8)? as u8 {
         0 => Ok(0.0),
         255 => Ok(f64::from_bits(r.read_bits(b, 64)?)),
@@ -431,7 +431,7 @@ fn read_zero_threshold(r: &mut BitReader, b: &[u8]) -> Result<f64, EndOfStream> 
     }
 }
 
-fn put_custom_bound(w: &mut BitWriter, f: f64) {
+pub(super) fn put_custom_bound(w: &mut BitWriter, f: f64) {
     let tf = f * 1000.0;
     let whole = (f * 1000.0).round() / 1000.0 == f;
     if !(0.0..=33_554_430.0).contains(&tf) || !whole {
@@ -442,7 +442,7 @@ fn put_custom_bound(w: &mut BitWriter, f: f64) {
     put_varbit_uint(w, tf.round() as u64 + 1);
 }
 
-fn read_custom_bound(r: &mut BitReader, b: &[u8]) -> Result<f64, EndOfStream> {
+pub(super) fn read_custom_bound(r: &mut BitReader, b: &[u8]) -> Result<f64, EndOfStream> {
     match read_varbit_uint(r, b)? {
         0 => Ok(f64::from_bits(r.read_bits(b, 64)?)),
         x => Ok((x - 1) as f64 / 1000.0),

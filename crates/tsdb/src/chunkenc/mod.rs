@@ -10,6 +10,7 @@
 //!   implements [`storage::SampleIterator`].
 //! - [`HistogramChunk`] holds integer native histograms (`EncHistogram`);
 //!   [`HistogramIterator`] reads them.
+//! - [`FloatHistogramChunk`] holds float native histograms (`EncFloatHistogram`).
 //! - [`iterator`] picks the iterator for an encoding byte, for readers of chunk files.
 //!
 //! ```
@@ -26,6 +27,7 @@
 //! ```
 
 pub mod bstream;
+mod float_histogram;
 mod histogram;
 pub mod varbit;
 mod xor;
@@ -35,6 +37,7 @@ use std::fmt;
 use model::Timestamp;
 use storage::SampleIterator;
 
+pub use float_histogram::{FloatHistogramChunk, FloatHistogramIterator};
 pub use histogram::{CounterResetHeader, HistogramAppend, HistogramChunk, HistogramIterator};
 pub use xor::{XorChunk, XorIterator};
 
@@ -126,6 +129,7 @@ pub fn iterator<'a>(
     match enc {
         Encoding::Xor => Ok(Box::new(XorIterator::new(data))),
         Encoding::Histogram => Ok(Box::new(HistogramIterator::new(data))),
+        Encoding::FloatHistogram => Ok(Box::new(FloatHistogramIterator::new(data))),
         other => Err(TsdbError::Chunk(format!(
             "unsupported chunk encoding {other}"
         ))),

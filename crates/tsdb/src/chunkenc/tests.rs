@@ -151,7 +151,7 @@ fn encoding_bytes() {
     );
     assert_eq!(Encoding::from_u8(9), None);
     assert_eq!(Encoding::Xor.to_string(), "XOR");
-    assert!(iterator(Encoding::FloatHistogram, &[0, 0]).is_err());
+    assert!(iterator(Encoding::None, &[0, 0]).is_err());
     let c = encode(&[(1, 2.0)]);
     let mut it = iterator(Encoding::Xor, c.bytes()).unwrap();
     assert_eq!(it.next(), ValueType::Float);
