@@ -197,7 +197,13 @@ impl Evaluator<'_> {
             }
             for cl in &classics {
                 let mut buckets = cl.buckets.clone();
-                let (f, _) = quantile::bucket_quantile(q, &mut buckets);
+                let (f, fixes) = quantile::bucket_quantile(q, &mut buckets);
+                if fixes.forced_monotonic {
+                    self.annotate(annotations::forced_monotonicity(
+                        cl.sig.metric_name().unwrap_or(""),
+                        pos,
+                    ));
+                }
                 out.push(Sample {
                     labels: with_q(&cl.labels, q),
                     t: ts,

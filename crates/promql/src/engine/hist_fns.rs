@@ -37,6 +37,14 @@ pub(crate) fn mixed_exp_custom(metric: &str, pos: PosRange) -> Annotation {
     )
 }
 
+/// `mismatched custom buckets were reconciled during <op>`.
+fn reconciled(op: &str, pos: PosRange) -> Annotation {
+    Annotation::info(
+        format!("mismatched custom buckets were reconciled during {op}"),
+        pos,
+    )
+}
+
 fn is_gauge(h: &FloatHistogram) -> bool {
     h.counter_reset_hint == CounterResetHint::Gauge
 }
@@ -82,6 +90,9 @@ pub(crate) fn histogram_rate(
     if is_custom(last) != custom {
         annos.push(mixed_exp_custom(metric, pos));
         return None;
+    }
+    if histo::mismatched_bounds(&[last, &prev]) {
+        annos.push(reconciled("subtraction", pos));
     }
     let Some(mut h) = histo::combine(&histo::reduce_schema(last, min_schema), &prev, true) else {
         annos.push(mixed_exp_custom(metric, pos));
@@ -161,6 +172,9 @@ pub(crate) fn instant_value(
             }
             let mut r = (**b).clone();
             if !is_rate || !detect_reset(b, a) {
+                if histo::mismatched_bounds(&[a, b]) {
+                    annos.push(reconciled("subtraction", pos));
+                }
                 match histo::combine(b, a, true) {
                     Some(x) => r = x,
                     None => {
