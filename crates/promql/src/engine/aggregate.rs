@@ -83,8 +83,14 @@ impl Evaluator<'_> {
                 Some(Val::String(s)) => s.clone(),
                 _ => String::new(),
             };
-            if label.is_empty() {
-                return Err(EvalError::exec(format!("invalid label name {label:?}")));
+            // Invalid UTF-8 in the literal shows up as replacement characters.
+            if label.is_empty() || label.contains('\u{FFFD}') {
+                let shown = a
+                    .param
+                    .as_deref()
+                    .and_then(|p| self.source_text(p))
+                    .map_or_else(|| format!("{label:?}"), str::to_owned);
+                return Err(EvalError::exec(format!("invalid label name {shown}")));
             }
             if !a.without {
                 grouping.push(label.clone());

@@ -64,6 +64,8 @@ pub(crate) struct Evaluator<'q> {
     pub(crate) ranges: HashMap<usize, (i64, i64)>,
     pub(crate) cache: HashMap<usize, Rc<Vec<LoadedSeries>>>,
     pub(crate) stats_selectors: std::collections::HashSet<usize>,
+    /// The query text (for messages quoting it).
+    pub(crate) query: String,
     pub(crate) info_cache: HashMap<usize, Rc<Vec<super::info::InfoSeries>>>,
     pub(crate) annotations: Vec<Annotation>,
     pub(crate) deadline: Option<Instant>,
@@ -77,6 +79,12 @@ pub(crate) struct Evaluator<'q> {
 impl Evaluator<'_> {
     pub(crate) fn lookback(&self) -> i64 {
         self.opts.lookback_delta.as_millis() as i64
+    }
+
+    /// The source text of `e` in the query, when it can be found.
+    pub(crate) fn source_text(&self, e: &Expr) -> Option<&str> {
+        let p = e.pos();
+        self.query.get(p.start..p.end).filter(|s| !s.is_empty())
     }
 
     /// Records an annotation once.

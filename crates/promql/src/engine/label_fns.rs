@@ -26,7 +26,7 @@ pub fn label_replace(
             "invalid regular expression in label_replace(): {re}"
         ))
     })?;
-    if dst.is_empty() {
+    if dst.is_empty() || dst.contains('\u{FFFD}') {
         return Err(EvalError::exec(format!(
             "invalid destination label name in label_replace(): {dst}"
         )));

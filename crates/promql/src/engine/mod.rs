@@ -156,6 +156,7 @@ impl Engine {
     ) -> Result<QueryResult, EvalError> {
         let expr = preprocess::prepare(expr, ts, ts, 0);
         let mut ev = self.evaluator(q, &expr, ts, ts, 0, cancel)?;
+        ev.query = query.to_owned();
         let value = match ev.eval(&expr, ts)? {
             Val::Scalar(v) => Value::Scalar { t: ts, v },
             Val::String(v) => Value::String { t: ts, v },
@@ -214,6 +215,7 @@ impl Engine {
         }
         let expr = preprocess::prepare(expr, start, end, step);
         let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
+        ev.query = query.to_owned();
         let mut order: Vec<Labels> = Vec::new();
         let mut series: HashMap<Labels, Series> = HashMap::new();
         let mut t = start;
@@ -298,6 +300,7 @@ impl Engine {
             cache: HashMap::new(),
             info_cache: HashMap::new(),
             stats_selectors,
+            query: String::new(),
             annotations: Vec::new(),
             deadline,
             cancel,
