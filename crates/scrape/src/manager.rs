@@ -1,0 +1,255 @@
+//! The scrape manager: one pool per job, holding one loop per target; follows configuration
+//! reloads (only changed jobs restart) and target updates from discovery.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use config::ScrapeConfig;
+use discovery::TargetGroup;
+use model::Labels;
+use storage::AppendableRef;
+
+use crate::http::Fetcher;
+use crate::scrape_loop::{LoopOptions, ScrapeLoop};
+use crate::target::{Health, Populated, Target, targets_from_group};
+
+/// A target as the API shows it.
+#[derive(Debug, Clone)]
+pub struct TargetStatus {
+    /// The job.
+    pub scrape_pool: String,
+    /// Labels after relabeling (without `__` labels).
+    pub labels: Labels,
+    /// Labels before relabeling.
+    pub discovered_labels: Labels,
+    /// The URL scraped.
+    pub scrape_url: String,
+    /// Error of the last scrape, empty if it succeeded.
+    pub last_error: String,
+    /// Start of the last scrape.
+    pub last_scrape: Option<SystemTime>,
+    /// Duration of the last scrape.
+    pub last_scrape_duration: Duration,
+    /// Health after the last scrape.
+    pub health: Health,
+    /// The target's interval.
+    pub scrape_interval: Duration,
+    /// The target's timeout.
+    pub scrape_timeout: Duration,
+}
+
+struct RunningLoop {
+    target: Arc<Target>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+struct Pool {
+    config: ScrapeConfig,
+    fetcher: Option<Arc<Fetcher>>,
+    opts: Arc<LoopOptions>,
+    loops: HashMap<u64, RunningLoop>,
+    dropped: Vec<Labels>,
+    groups: Vec<TargetGroup>,
+}
+
+impl Pool {
+    fn new(config: ScrapeConfig) -> Self {
+        let fetcher = match Fetcher::new(&config) {
+            Ok(f) => Some(Arc::new(f)),
+            Err(e) => {
+                warn!(job = %config.job_name, error = %e, "cannot create HTTP client; job not scraped");
+                None
+            }
+        };
+        let opts = Arc::new(LoopOptions::from_config(&config));
+        Self {
+            config,
+            fetcher,
+            opts,
+            loops: HashMap::new(),
+            dropped: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    fn sync(&mut self, groups: Vec<TargetGroup>, storage: &AppendableRef) {
+        let mut wanted: HashMap<u64, Target> = HashMap::new();
+        self.dropped.clear();
+        for g in &groups {
+            for result in targets_from_group(g, &self.config) {
+                match result {
+                    Ok(Populated::Target(t)) => {
+                        wanted.entry(t.hash()).or_insert(t);
+                    }
+                    Ok(Populated::Dropped(l)) => {
+                        if self.config.keep_dropped_targets == 0
+                            || (self.dropped.len() as u64) < self.config.keep_dropped_targets
+                        {
+                            self.dropped.push(l);
+                        }
+                    }
+                    Err(e) => {
+                        warn!(job = %self.config.job_name, error = %e, "creating target failed")
+                    }
+                }
+            }
+        }
+        self.groups = groups;
+        if self.config.target_limit > 0 && wanted.len() as u64 > self.config.target_limit {
+            warn!(job = %self.config.job_name, targets = wanted.len(), limit = self.config.target_limit, "target_limit exceeded");
+            self.stop_all();
+            return;
+        }
+        self.loops.retain(|hash, running| {
+            let keep = wanted.contains_key(hash);
+            if !keep {
+                let _ = running.stop.send(true);
+            }
+            keep
+        });
+        let Some(fetcher) = &self.fetcher else { return };
+        for (hash, target) in wanted {
+            if self.loops.contains_key(&hash) {
+                continue;
+            }
+            let target = Arc::new(target);
+            let (stop, stop_rx) = watch::channel(false);
+            let scrape_loop = ScrapeLoop::new(
+                target.clone(),
+                fetcher.clone(),
+                storage.clone(),
+                self.opts.clone(),
+            );
+            let task = tokio::spawn(scrape_loop.run(stop_rx));
+            self.loops.insert(hash, RunningLoop { target, stop, task });
+        }
+    }
+
+    fn stop_all(&mut self) -> Vec<JoinHandle<()>> {
+        self.loops
+            .drain()
+            .map(|(_, l)| {
+                let _ = l.stop.send(true);
+                l.task
+            })
+            .collect()
+    }
+}
+
+/// Runs the scrape pools of all jobs.
+pub struct Manager {
+    storage: AppendableRef,
+    pools: Mutex<HashMap<String, Pool>>,
+}
+
+impl Manager {
+    /// A manager appending to `storage`.
+    #[must_use]
+    pub fn new(storage: AppendableRef) -> Self {
+        Self {
+            storage,
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Applies a new set of jobs: new jobs get a pool, removed jobs stop, changed jobs restart
+    /// with their current targets; unchanged jobs go on undisturbed. Must run inside a tokio
+    /// runtime.
+    pub fn apply_config(&self, jobs: &[ScrapeConfig]) {
+        let mut pools = self.pools.lock();
+        let names: Vec<&str> = jobs.iter().map(|j| j.job_name.as_str()).collect();
+        pools.retain(|name, pool| {
+            let keep = names.contains(&name.as_str());
+            if !keep {
+                info!(job = %name, "stopping scrape pool");
+                pool.stop_all();
+            }
+            keep
+        });
+        for job in jobs {
+            match pools.get_mut(&job.job_name) {
+                Some(pool) if pool.config == *job => {}
+                Some(pool) => {
+                    info!(job = %job.job_name, "restarting scrape pool with new configuration");
+                    pool.stop_all();
+                    let groups = std::mem::take(&mut pool.groups);
+                    *pool = Pool::new(job.clone());
+                    pool.sync(groups, &self.storage);
+                }
+                None => {
+                    pools.insert(job.job_name.clone(), Pool::new(job.clone()));
+                }
+            }
+        }
+    }
+
+    /// Replaces the target groups of the jobs in `sets`.
+    pub fn sync(&self, sets: HashMap<String, Vec<TargetGroup>>) {
+        let mut pools = self.pools.lock();
+        for (job, groups) in sets {
+            match pools.get_mut(&job) {
+                Some(pool) => pool.sync(groups, &self.storage),
+                None => warn!(job = %job, "targets for an unknown job"),
+            }
+        }
+    }
+
+    /// Active targets, by pool then URL.
+    #[must_use]
+    pub fn active_targets(&self) -> Vec<TargetStatus> {
+        let pools = self.pools.lock();
+        let mut out: Vec<TargetStatus> = pools
+            .iter()
+            .flat_map(|(name, pool)| {
+                pool.loops.values().map(move |l| {
+                    let t = &l.target;
+                    let last = t.last_scrape();
+                    TargetStatus {
+                        scrape_pool: name.clone(),
+                        labels: t.labels(),
+                        discovered_labels: t.discovered_labels().clone(),
+                        scrape_url: t.url(),
+                        last_error: last.error,
+                        last_scrape: last.time,
+                        last_scrape_duration: last.duration,
+                        health: last.health,
+                        scrape_interval: t.interval,
+                        scrape_timeout: t.timeout,
+                    }
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.scrape_pool, &a.scrape_url).cmp(&(&b.scrape_pool, &b.scrape_url)));
+        out
+    }
+
+    /// Targets dropped by relabeling, by pool: their discovered labels.
+    #[must_use]
+    pub fn dropped_targets(&self) -> Vec<(String, Labels)> {
+        let pools = self.pools.lock();
+        let mut out: Vec<(String, Labels)> = pools
+            .iter()
+            .flat_map(|(name, pool)| pool.dropped.iter().map(move |l| (name.clone(), l.clone())))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Stops every loop; each writes its staleness markers before this returns.
+    pub async fn stop(&self) {
+        let tasks: Vec<JoinHandle<()>> = {
+            let mut pools = self.pools.lock();
+            pools.values_mut().flat_map(Pool::stop_all).collect()
+        };
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Appending expositions: label conflicts, honor_labels, metric relabeling, limits, staleness.
+
+use storage::memory::MemoryStorage;
+use storage::{Appendable, Queryable, ValueType};
+
+use super::*;
+
+fn target() -> Labels {
+    model::labels!("job" => "app", "instance" => "h:1")
+}
+
+fn opts() -> LoopOptions {
+    LoopOptions {
+        honor_timestamps: true,
+        ..LoopOptions::default()
+    }
+}
+
+/// Every sample stored, as `(labels, t, value)` strings.
+fn dump(db: &MemoryStorage) -> Vec<(String, i64, f64)> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let m = model::Matcher::new(model::MatchOp::RegexMatch, "__name__", ".+").unwrap();
+    let mut out = Vec::new();
+    for s in q.select(true, None, &[m]).unwrap() {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        while it.next() == ValueType::Float {
+            let (t, v) = it.at();
+            out.push((s.labels().to_string(), t, v));
+        }
+    }
+    out
+}
+
+fn scrape(
+    db: &MemoryStorage,
+    cache: &mut ScrapeCache,
+    body: &str,
+    opts: &LoopOptions,
+    ts: i64,
+) -> Result<ScrapeCounts, ScrapeError> {
+    let mut app = db.appender();
+    let r = append_exposition(
+        app.as_mut(),
+        cache,
+        body.as_bytes(),
+        Format::Text,
+        &target(),
+        opts,
+        ts,
+    );
+    match &r {
+        Ok(_) => app.commit().unwrap(),
+        Err(_) => app.rollback().unwrap(),
+    }
+    r
+}
+
+#[test]
+fn target_labels_win_and_conflicts_are_exported() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    let counts = scrape(&db, &mut cache, "a{job=\"x\"} 1\nb 2 5000\n", &opts(), 1000).unwrap();
+    assert_eq!(
+        (counts.scraped, counts.post_relabel, counts.added),
+        (2, 2, 2)
+    );
+    assert_eq!(
+        dump(&db),
+        [
+            (
+                r#"{__name__="a", exported_job="x", instance="h:1", job="app"}"#.to_owned(),
+                1000,
+                1.0
+            ),
+            (
+                r#"{__name__="b", instance="h:1", job="app"}"#.to_owned(),
+                5000,
+                2.0
+            ),
+        ]
+    );
+}
+
+#[test]
+fn honor_labels_keeps_exposed_values() {
+    let db = MemoryStorage::new();
+    let o = LoopOptions {
+        honor_labels: true,
+        honor_timestamps: false,
+        ..opts()
+    };
+    scrape(
+        &db,
+        &mut ScrapeCache::default(),
+        "a{job=\"x\"} 1 5000\n",
+        &o,
+        1000,
+    )
+    .unwrap();
+    assert_eq!(
+        dump(&db),
+        [(
+            r#"{__name__="a", instance="h:1", job="x"}"#.to_owned(),
+            1000,
+            1.0
+        )]
+    );
+}
+
+#[test]
+fn metric_relabeling_drops() {
+    let db = MemoryStorage::new();
+    let rule: RelabelConfig =
+        serde_saphyr::from_str("{source_labels: [__name__], regex: 'go_.*', action: drop}")
+            .unwrap();
+    let o = LoopOptions {
+        metric_relabel: vec![rule],
+        ..opts()
+    };
+    let counts = scrape(
+        &db,
+        &mut ScrapeCache::default(),
+        "go_x 1\ngo_y 2\nkeep 3\n",
+        &o,
+        1000,
+    )
+    .unwrap();
+    assert_eq!((counts.scraped, counts.post_relabel), (3, 1));
+    assert_eq!(dump(&db).len(), 1);
+}
+
+#[test]
+fn sample_limit_fails_the_whole_scrape() {
+    let db = MemoryStorage::new();
+    let o = LoopOptions {
+        sample_limit: 2,
+        ..opts()
+    };
+    let err = scrape(
+        &db,
+        &mut ScrapeCache::default(),
+        "a 1\nb 2\nc 3\n",
+        &o,
+        1000,
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "sample limit exceeded");
+    assert!(dump(&db).is_empty(), "nothing of a failed scrape is stored");
+}
+
+#[test]
+fn label_limit_names_the_metric() {
+    let db = MemoryStorage::new();
+    let o = LoopOptions {
+        label_limit: 3,
+        ..opts()
+    };
+    let err = scrape(
+        &db,
+        &mut ScrapeCache::default(),
+        "a{x=\"1\",y=\"2\"} 1\n",
+        &o,
+        1000,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "label_limit exceeded (metric: a, number of labels: 5, limit: 3)"
+    );
+}
+
+#[test]
+fn vanished_series_get_a_staleness_marker() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    scrape(&db, &mut cache, "a 1\nb 2\n", &opts(), 1000).unwrap();
+    let counts = scrape(&db, &mut cache, "a 3\n", &opts(), 2000).unwrap();
+    assert_eq!(counts.added, 0);
+    let b: Vec<_> = dump(&db)
+        .into_iter()
+        .filter(|(l, _, _)| l.contains("\"b\""))
+        .collect();
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[0].1, 1000);
+    assert_eq!((b[1].1, model::is_stale_nan(b[1].2)), (2000, true));
+}
+
+#[test]
+fn parse_errors_name_the_line() {
+    let db = MemoryStorage::new();
+    let err = scrape(
+        &db,
+        &mut ScrapeCache::default(),
+        "a 1\nb{ 2\n",
+        &opts(),
+        1000,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+}
