@@ -103,6 +103,9 @@ pub struct Head {
     /// Commits apply under the read side; queriers snapshot under the write side, so a
     /// querier sees each commit whole or not at all.
     pub(crate) isolation: RwLock<()>,
+    /// Held (read) by queriers while they read mapped chunks; truncation takes it (write)
+    /// before deleting head chunk files.
+    pub(crate) truncation: RwLock<()>,
     /// What the head did.
     pub stats: HeadStats,
 }
@@ -122,6 +125,7 @@ impl Head {
             wal: wal.map(Mutex::new),
             chunk_files: None,
             isolation: RwLock::new(()),
+            truncation: RwLock::new(()),
             stats: HeadStats::default(),
         }
     }
@@ -230,6 +234,7 @@ impl Head {
     /// before it from now on, and removes series left without samples.
     pub fn truncate_memory(&self, mint: i64) {
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
+        let _no_readers = self.truncation.write();
         let _iso = self.isolation.write();
         let mut new_min = i64::MAX;
         let removed_labels = Mutex::new(Vec::new());

@@ -12,6 +12,7 @@ use storage::{
 use crate::chunkenc::Encoding;
 use crate::error::TsdbError;
 use crate::head::Head;
+use crate::head::chunk::FullChunk;
 
 /// A querier over the head for `[mint, maxt]`.
 #[derive(Debug)]
@@ -23,6 +24,12 @@ pub struct HeadQuerier {
 
 /// The encoding and bytes of one chunk, shared with the head (or copied from its open chunk).
 type ChunkSamples = (Encoding, Arc<[u8]>);
+
+/// A chunk taken at select time: a full chunk to read, or the copied open chunk.
+enum FullOrBytes {
+    Full(FullChunk),
+    Bytes(ChunkSamples),
+}
 
 /// A head series as a querier returns it: the chunks overlapping the range, at select time.
 #[derive(Debug, Clone)]
@@ -44,7 +51,11 @@ impl HeadQuerier {
     /// A full chunk that cannot be read from `chunks_head/`.
     pub fn select_series(&self, matchers: &[Matcher]) -> Result<Vec<HeadSeries>, TsdbError> {
         let ids = self.head.postings.read().for_matchers(matchers);
-        let mut out = Vec::with_capacity(ids.len());
+        // Files under `chunks_head/` stay while this guard is held.
+        let _no_truncation = self.head.truncation.read();
+        // Under the isolation lock (which blocks commits) only the chunk list is taken: open
+        // chunks are copied, full chunks on disk are read after it is released.
+        let mut pending: Vec<(Labels, Vec<FullOrBytes>)> = Vec::with_capacity(ids.len());
         {
             let _iso = self.head.isolation.write();
             for id in ids {
@@ -52,28 +63,43 @@ impl HeadQuerier {
                     continue;
                 };
                 let st = s.state.lock();
-                let mut chunks: Vec<ChunkSamples> = Vec::new();
-                for c in &st.full {
-                    if c.max_t >= self.mint && c.min_t <= self.maxt {
-                        chunks.push((c.encoding, c.bytes(self.head.chunk_files.as_ref())?));
-                    }
-                }
+                let mut chunks: Vec<FullOrBytes> = st
+                    .full
+                    .iter()
+                    .filter(|c| c.max_t >= self.mint && c.min_t <= self.maxt)
+                    .map(|c| FullOrBytes::Full(c.clone()))
+                    .collect();
                 if let Some(h) = &st.head
                     && h.data.num_samples() > 0
                     && h.max_t >= self.mint
                     && h.min_t <= self.maxt
                 {
-                    chunks.push((h.data.encoding(), Arc::from(h.data.bytes())));
+                    chunks.push(FullOrBytes::Bytes((
+                        h.data.encoding(),
+                        Arc::from(h.data.bytes()),
+                    )));
                 }
                 if !chunks.is_empty() {
-                    out.push(HeadSeries {
-                        labels: s.labels.clone(),
-                        chunks,
-                        mint: self.mint,
-                        maxt: self.maxt,
-                    });
+                    pending.push((s.labels.clone(), chunks));
                 }
             }
+        }
+        let files = self.head.chunk_files.as_ref();
+        let mut out = Vec::with_capacity(pending.len());
+        for (labels, chunks) in pending {
+            let chunks = chunks
+                .into_iter()
+                .map(|c| match c {
+                    FullOrBytes::Full(c) => Ok((c.encoding, c.bytes(files)?)),
+                    FullOrBytes::Bytes(b) => Ok(b),
+                })
+                .collect::<Result<Vec<_>, TsdbError>>()?;
+            out.push(HeadSeries {
+                labels,
+                chunks,
+                mint: self.mint,
+                maxt: self.maxt,
+            });
         }
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
