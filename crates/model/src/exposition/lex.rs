@@ -13,7 +13,10 @@ pub(super) const LABEL_START: u8 = 4;
 /// [`CLASS`] bit: may continue a label name.
 pub(super) const LABEL_CONT: u8 = 8;
 
-/// The name classes of each byte.
+/// [`CLASS`] bit: ends the plain run of a quoted string (`"`, `\\`, line feed).
+pub(super) const QUOTED_STOP: u8 = 16;
+
+/// The classes of each byte.
 pub(super) static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut c = 0;
@@ -30,6 +33,9 @@ pub(super) static CLASS: [u8; 256] = {
         }
         if alpha {
             v |= LABEL_START | LABEL_CONT;
+        }
+        if b == b'"' || b == b'\\' || b == b'\n' {
+            v |= QUOTED_STOP;
         }
         t[c] = v;
         c += 1;
@@ -78,13 +84,15 @@ pub(super) fn unescape_help(text: &[u8], esc: Escapes) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
-/// Bytes already checked to be ASCII name characters, as `&str`.
+/// Bytes already checked to be ASCII (name characters, or a quoted run whose bytes were all
+/// below 0x80), as `&str`.
 #[inline]
 pub(super) fn ascii_str(b: &[u8]) -> &str {
     debug_assert!(b.is_ascii());
-    // SAFETY: callers pass only bytes matched against the ASCII name classes of `CLASS`,
-    // so the slice is ASCII and therefore valid UTF-8. Names are the most frequent tokens,
-    // and re-validating them would cost a pass per name.
+    // SAFETY: callers pass only bytes they have checked to be ASCII while scanning them
+    // (the name classes of `CLASS`, or an OR of all bytes below 0x80), and ASCII is valid
+    // UTF-8. Names and label values are the most frequent tokens; validating them again
+    // would cost a second pass over each.
     unsafe { std::str::from_utf8_unchecked(b) }
 }
 

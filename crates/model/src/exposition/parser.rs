@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::error::{ParseError, ParseErrorKind};
 use super::lex::{
-    CLASS, Escapes, LABEL_CONT, LABEL_START, NAME_CONT, NAME_START, ascii_str,
+    CLASS, Escapes, LABEL_CONT, LABEL_START, NAME_CONT, NAME_START, QUOTED_STOP, ascii_str,
     decimal_seconds_to_ms, unescape_help,
 };
 use super::number::{parse_float, parse_int};
@@ -301,14 +301,26 @@ impl<'a> Parser<'a> {
     fn quoted(&mut self, what: &'static str) -> Result<Cow<'a, str>, ParseError> {
         let buf = self.buf;
         let start = self.pos + 1;
-        let Some(off) = memchr::memchr3(b'"', b'\\', b'\n', &buf[start..]) else {
+        // Scan to the first quote, backslash or line break, noting whether any byte is
+        // non-ASCII: ASCII values need no UTF-8 validation. Values are short, so a table
+        // loop beats a vectorised search's set-up.
+        let mut end = start;
+        let mut high = 0u8;
+        while end < buf.len() && CLASS[buf[end] as usize] & QUOTED_STOP == 0 {
+            high |= buf[end];
+            end += 1;
+        }
+        if end >= buf.len() {
             self.pos = buf.len();
             return Err(self.expected("closing quote"));
-        };
-        let end = start + off;
+        }
         if buf[end] == b'"' {
             self.pos = end + 1;
-            return match std::str::from_utf8(&buf[start..end]) {
+            let bytes = &buf[start..end];
+            if high < 0x80 {
+                return Ok(Cow::Borrowed(ascii_str(bytes)));
+            }
+            return match std::str::from_utf8(bytes) {
                 Ok(s) => Ok(Cow::Borrowed(s)),
                 Err(_) => Err(self.err_at(start, ParseErrorKind::InvalidUtf8(what))),
             };
