@@ -676,3 +676,86 @@ async fn ingress_role() {
     );
     stop(cancel, task).await;
 }
+
+#[tokio::test]
+async fn relist_after_expired_watch_drops_vanished_objects() {
+    firewatch_discovery::ensure_crypto_provider();
+    let fake = FakeKube::start().await;
+    fake.add(service("default", "web"));
+    fake.add(service("default", "api"));
+    let (mut view, cancel, task) = start(options(&fake, Role::Service)).await;
+    view.until("both services", |g| g.len() == 2).await;
+
+    // Once the watch is open, the deletion's event is lost; the watch then expires (410 Gone)
+    // and the client relists.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !fake.requests().iter().any(|r| r.contains("watch=true")) {
+        assert!(std::time::Instant::now() < deadline, "no watch request");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    fake.delete_silently(&service("default", "api"));
+    fake.expire_watches();
+    view.until("vanished service dropped after relist", |g| {
+        g.len() == 1 && g.contains_key("svc/default/web")
+    })
+    .await;
+    // Watching goes on after the relist.
+    fake.add(service("default", "db"));
+    view.until("new service after relist", |g| {
+        g.contains_key("svc/default/db")
+    })
+    .await;
+    stop(cancel, task).await;
+}
+
+#[tokio::test]
+async fn kubeconfig_file_and_api_server_credentials() {
+    firewatch_discovery::ensure_crypto_provider();
+    let fake = FakeKube::start().await;
+    fake.add(node("node-1", "192.168.1.10", json!({})));
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n\
+             current-context: fake\nusers:\n- name: tester\n  user:\n    token: from-kubeconfig\n",
+            fake.url
+        ),
+    )
+    .unwrap();
+    let mut o = KubernetesSdOptions::new(Role::Node);
+    o.kubeconfig_file = Some(kubeconfig.display().to_string());
+    let (mut view, cancel, task) = start(o).await;
+    view.until("node via kubeconfig", |g| g.contains_key("node/node-1"))
+        .await;
+    stop(cancel, task).await;
+    assert!(
+        fake.auth_headers()
+            .iter()
+            .any(|h| h == "Bearer from-kubeconfig"),
+        "kubeconfig token sent: {:?}",
+        fake.auth_headers()
+    );
+
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "from-file\n").unwrap();
+    let mut o = options(&fake, Role::Node);
+    o.client.bearer_token_file = Some(token_file.display().to_string());
+    let (mut view, cancel, task) = start(o).await;
+    view.until("node via api_server", |g| g.contains_key("node/node-1"))
+        .await;
+    stop(cancel, task).await;
+    assert!(
+        fake.auth_headers().iter().any(|h| h == "Bearer from-file"),
+        "{:?}",
+        fake.auth_headers()
+    );
+
+    // A kubeconfig that does not exist is refused up front.
+    let mut bad = KubernetesSdOptions::new(Role::Node);
+    bad.kubeconfig_file = Some(dir.path().join("missing").display().to_string());
+    assert!(KubernetesDiscovery::new(bad).is_err());
+}

@@ -182,3 +182,43 @@ impl KubernetesSdOptions {
         self.selectors.iter().find(|s| s.role == kind)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(o: &KubernetesSdOptions) -> String {
+        o.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn prometheus_checks() {
+        let mut o = KubernetesSdOptions::new(Role::Pod);
+        assert!(o.validate().is_ok());
+        o.api_server = Some("https://k8s:6443".into());
+        o.kubeconfig_file = Some("/kc".into());
+        assert!(err(&o).contains("cannot use 'kubeconfig_file' and 'api_server' simultaneously"));
+        o.kubeconfig_file = None;
+        o.namespaces.own_namespace = true;
+        assert!(err(&o).contains("cannot use 'api_server' and 'namespaces.own_namespace'"));
+        o.namespaces.own_namespace = false;
+        o.selectors = vec![SelectorConfig {
+            role: Role::Service,
+            label: Some("a=b".into()),
+            field: None,
+        }];
+        assert!(err(&o).contains("pod role supports only pod, node selectors"));
+        let pod_sel = SelectorConfig {
+            role: Role::Pod,
+            label: None,
+            field: Some("spec.nodeName=n".into()),
+        };
+        o.selectors = vec![pod_sel.clone(), pod_sel];
+        assert!(err(&o).contains("duplicated selector role: pod"));
+        let mut o = KubernetesSdOptions::new(Role::Node);
+        o.client.bearer_token = Some("t".into());
+        assert!(err(&o).contains("please provide the 'api_server' URL explicitly"));
+        assert!(Role::parse("pods").is_err());
+        assert_eq!(Role::parse("endpointslice").unwrap(), Role::EndpointSlice);
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -33,6 +33,10 @@ struct Inner {
     log: Vec<Change>,
     /// Query strings of every request, for assertions on selectors.
     requests: Vec<String>,
+    /// `Authorization` headers received.
+    auth: Vec<String>,
+    /// Bumped by `expire`: watches started before end with a 410 Gone error event.
+    generation: u64,
 }
 
 /// The fake API server's state.
@@ -154,6 +158,37 @@ impl FakeKube {
     pub fn requests(&self) -> Vec<String> {
         self.inner.lock().requests.clone()
     }
+
+    /// `Authorization` headers received so far.
+    pub fn auth_headers(&self) -> Vec<String> {
+        self.inner.lock().auth.clone()
+    }
+
+    /// Deletes an object without a watch event, as if the event was lost.
+    pub fn delete_silently(&self, object: &Value) {
+        let (plural, _, _) = plural_of(object["kind"].as_str().expect("object kind"));
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .expect("object name")
+            .to_owned();
+        let mut st = self.inner.lock();
+        st.objects.remove(&(plural.to_owned(), ns, name));
+        st.rv += 1;
+    }
+
+    /// Ends every open watch with `410 Gone` (resource version too old): clients relist.
+    pub fn expire_watches(&self) {
+        let rv = {
+            let mut st = self.inner.lock();
+            st.generation += 1;
+            st.rv
+        };
+        self.bump.send_replace(rv + 1_000_000);
+    }
 }
 
 type AppState = (Arc<Mutex<Inner>>, Arc<watch::Sender<u64>>);
@@ -177,12 +212,23 @@ fn parse_path(path: &str) -> Option<(Option<String>, String)> {
 async fn handle(
     State((inner, bump)): State<AppState>,
     uri: Uri,
+    headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    inner
-        .lock()
-        .requests
-        .push(format!("{}?{}", uri.path(), uri.query().unwrap_or("")));
+    // The generation is read with the request recorded, so a test that saw the request knows
+    // that a later `expire_watches` reaches this watch.
+    let generation = {
+        let mut st = inner.lock();
+        st.requests
+            .push(format!("{}?{}", uri.path(), uri.query().unwrap_or("")));
+        if let Some(a) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
+            st.auth.push(a.to_owned());
+        }
+        st.generation
+    };
     let Some((ns, plural)) = parse_path(uri.path()) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
@@ -217,7 +263,17 @@ async fn handle(
         let plural = plural.clone();
         let ns = ns.clone();
         async move {
+            if last == u64::MAX {
+                return None;
+            }
             loop {
+                if inner.lock().generation != generation {
+                    let gone = json!({"type": "ERROR", "object": {
+                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                        "message": "too old resource version", "reason": "Expired", "code": 410}});
+                    let line = Bytes::from(format!("{gone}\n"));
+                    return Some((Ok::<_, Infallible>(line), (inner, rx, u64::MAX)));
+                }
                 let next = {
                     let st = inner.lock();
                     st.log
