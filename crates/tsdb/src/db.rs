@@ -1,6 +1,13 @@
 //! The database: a data directory in Prometheus's layout (`wal/`, `chunks_head/`, blocks,
 //! `lock`) with a head for recent samples and persisted blocks for older ones.
 //!
+//! What the server uses: [`Db::open`] with [`DbOptions`] (Prometheus's defaults: 15d
+//! retention, 2h blocks), [`Db::appender`] / [`Db::querier`] (also through
+//! [`storage::Appendable`] and [`storage::Queryable`]), [`Db::compact`] every minute (head →
+//! blocks, WAL checkpoint, leveled compaction, retention), and [`Db::close`] on shutdown. The
+//! admin API maps to [`Db::delete`], [`Db::clean_tombstones`] and [`Db::snapshot`];
+//! `/api/v1/status/tsdb` to `db.head().summary()` and `db.head().cardinality(10)`.
+//!
 //! ```no_run
 //! use firewatch_tsdb::{Db, DbOptions};
 //! use storage::{Appendable, Appender, Queryable};

@@ -2,7 +2,7 @@
 //! pages holding length-prefixed, CRC32C-checked record fragments, optionally snappy-compressed.
 //!
 //! [`Wal`] appends records, [`WalReader`] reads them back across segments, [`repair`] cuts a
-//! torn or corrupt tail, and [`checkpoint`] condenses old segments into `checkpoint.N/`.
+//! torn or corrupt tail, and [`checkpoint()`] condenses old segments into `checkpoint.N/`.
 //! The record payloads (series, samples, tombstones...) are encoded by [`record`].
 
 pub mod checkpoint;
