@@ -11,7 +11,7 @@ const QUERIES: &[&str] = &[
     "up{job=\"node\"} == 0",
     "rate(http_requests_total{job=\"api\", code=~\"5..\"}[5m])",
     "sum by (job, handler) (rate(http_requests_total[5m]))",
-    "histogram_quantile(0.99, sum by (le, service) (rate(http_request_duration_seconds_bucket{service=~\"$service\"}[$__rate_interval])))",
+    "histogram_quantile(0.99, sum by (le, service) (rate(http_request_duration_seconds_bucket{service=~\"api|web\"}[5m])))",
     "100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\"}[5m])))",
     "node_filesystem_avail_bytes{fstype!~\"tmpfs|overlay\"} / node_filesystem_size_bytes{fstype!~\"tmpfs|overlay\"} * 100 < 10",
     "predict_linear(node_filesystem_free_bytes{job=\"node\"}[6h], 4 * 3600) < 0",
