@@ -134,3 +134,27 @@ fn annotations_are_rendered_with_positions() {
     );
     assert!(r.warnings().is_empty());
 }
+
+#[test]
+fn range_subquery_matches_instant_queries_at_each_step() {
+    let st = storage();
+    let e = Engine::default();
+    let q = "max_over_time(rate(req_total[2m])[3m:30s]) + sum_over_time(req_total[90s:20s])";
+    let r = e.range_query(&st, q, 120_000, 600_000, 45_000).unwrap();
+    let Value::Matrix(m) = r.value else {
+        panic!("not a matrix")
+    };
+    assert!(!m.is_empty());
+    for s in &m {
+        for p in &s.floats {
+            let Value::Vector(v) = e.instant_query(&st, q, p.t).unwrap().value else {
+                panic!("not a vector")
+            };
+            let same = v
+                .iter()
+                .find(|x| x.labels == s.labels)
+                .expect("series at every step");
+            assert_eq!(same.f, p.f, "at {}", p.t);
+        }
+    }
+}

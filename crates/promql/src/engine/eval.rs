@@ -64,6 +64,8 @@ pub(crate) struct Evaluator<'q> {
     pub(crate) ranges: HashMap<usize, (i64, i64)>,
     pub(crate) cache: HashMap<usize, Rc<Vec<LoadedSeries>>>,
     pub(crate) stats_selectors: std::collections::HashSet<usize>,
+    /// Inner values of subqueries by subquery address and time (see `subquery`).
+    pub(crate) subquery_cache: HashMap<usize, std::collections::BTreeMap<i64, Val>>,
     /// The query text (for messages quoting it).
     pub(crate) query: String,
     pub(crate) info_cache: HashMap<usize, Rc<Vec<super::info::InfoSeries>>>,

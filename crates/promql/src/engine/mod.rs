@@ -301,6 +301,7 @@ impl Engine {
             info_cache: HashMap::new(),
             stats_selectors,
             query: String::new(),
+            subquery_cache: HashMap::new(),
             annotations: Vec::new(),
             deadline,
             cancel,

@@ -323,9 +323,21 @@ impl Evaluator<'_> {
         let mut order: Vec<Labels> = Vec::new();
         let mut map: HashMap<Labels, Series> = HashMap::new();
         let before = self.current_samples;
+        // The inner expression's value at a time does not depend on the outer step, so
+        // overlapping windows of consecutive steps reuse it; older entries are dropped.
+        let key = std::ptr::from_ref(sq) as usize;
+        let mut cache = self.subquery_cache.remove(&key).unwrap_or_default();
+        cache = cache.split_off(&t);
         while t <= ref_t {
             self.check()?;
-            let v = self.eval(&sq.expr, t)?;
+            let v = match cache.get(&t) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = self.eval(&sq.expr, t)?;
+                    cache.insert(t, v.clone());
+                    v
+                }
+            };
             match v {
                 Val::Vector(samples) => {
                     for s in samples {
@@ -365,6 +377,7 @@ impl Evaluator<'_> {
             }
             t += step;
         }
+        self.subquery_cache.insert(key, cache);
         self.current_samples = before;
         let out: Vec<Series> = order.into_iter().filter_map(|l| map.remove(&l)).collect();
         let n = out
