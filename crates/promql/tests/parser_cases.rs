@@ -141,6 +141,8 @@ const CASES: &[(&str, Result<&str, &str>)] = &[
     ("foo offset -(1h * 2)", Ok("foo offset -(1h * 2)")),
     ("foo offset step()", Ok("foo offset step()")),
     ("foo offset -step()", Ok("foo offset -step()")),
+    ("foo offset - -5m", Ok("foo offset 5m")),
+    ("foo offset + -step()", Ok("foo offset -step()")),
     ("foo offset 2 ^ 2", Ok("foo offset 2s ^ 2")),
     ("foo offset -2 * 2", Ok("foo offset -2s * 2")),
     ("foo offset 100 + 2", Ok("foo offset 1m40s + 2")),

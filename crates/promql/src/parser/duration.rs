@@ -51,21 +51,20 @@ impl Parser<'_> {
     /// expression (`x offset 1m * 2` is `(x offset 1m) * 2`).
     pub(super) fn parse_offset_duration(&mut self) -> PResult<Dur> {
         use TokenKind as T;
-        let sign = match self.peek_kind() {
-            T::Add | T::Sub => Some(self.advance()),
-            _ => None,
-        };
-        let negative = sign.as_ref().is_some_and(|s| s.kind == T::Sub);
+        // Signs may repeat (`offset - -5m`); the innermost applies first.
+        let mut signs = Vec::new();
+        while matches!(self.peek_kind(), T::Add | T::Sub) {
+            signs.push(self.advance());
+        }
         self.dur_ctx = ("offset", "number, duration, step(), or range()");
         match self.peek_kind() {
             T::Number | T::Duration | T::Step | T::Range | T::MinOf | T::MaxOf | T::LeftParen => {}
             _ => return Err(self.unexpected(self.dur_ctx.0, self.dur_ctx.1)),
         }
-        let e = self.dur_primary()?;
-        let e = match sign {
-            Some(s) => self.apply_sign(e, negative, s.start)?,
-            None => e,
-        };
+        let mut e = self.dur_primary()?;
+        for s in signs.into_iter().rev() {
+            e = self.apply_sign(e, s.kind == T::Sub, s.start)?;
+        }
         self.literal_or_expr(e)
     }
 
