@@ -420,6 +420,26 @@ const CASES: &[(&str, Result<&str, &str>)] = &[
             "1:13: parse error: unexpected \"]\" in subquery selector, expected number, duration, step(), range(), or \"]\"",
         ),
     ),
+    (
+        "sum(foo bar)",
+        Err("1:9: parse error: unexpected identifier \"bar\" in aggregation"),
+    ),
+    (
+        "sum by (a) (rate(x[5m]) 1)",
+        Err("1:25: parse error: unexpected number \"1\" in aggregation"),
+    ),
+    (
+        "rate(foo bar)",
+        Err("1:10: parse error: unexpected identifier \"bar\""),
+    ),
+    (
+        "vectortime())foo",
+        Err("1:1: parse error: unknown function with name \"vectortime\""),
+    ),
+    (
+        "'y' [5m] }",
+        Err("1:5: parse error: ranges only allowed for vector selectors"),
+    ),
     // Errors: values.
     (
         "foo[5y1hs]",

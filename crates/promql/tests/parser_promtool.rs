@@ -91,6 +91,17 @@ const CORPUS: &[&str] = &[
     "sum() by (a)",
     "topk(x)",
     "x @ NaN",
+    // Found by differential fuzzing against promtool.
+    "sum(foo bar)",
+    "topk ( != x)",
+    "avg ( abs * le count_values 'y' - on",
+    "foo + quantile ( [1h:] abs group_left",
+    "rate(foo bar)",
+    "'y' [5m] }",
+    "Inf[5m]=~",
+    "vectortime())foo",
+    "(bytime()",
+    "label_replaceavghistogram_quantilebooltime()}",
 ];
 
 /// Errors whose wording changed after 2.42: `(input, 2.42 text, Prometheus 3 / ours)`.

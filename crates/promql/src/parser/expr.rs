@@ -180,7 +180,7 @@ impl Parser<'_> {
             T::Number => {
                 let t = self.advance();
                 let value = parse_number(self.text(&t)).map_err(|e| {
-                    self.semantic(
+                    self.err(
                         PosRange::new(t.start, t.end),
                         format!("error parsing number: {e}"),
                     )
@@ -194,7 +194,7 @@ impl Parser<'_> {
             T::Duration => {
                 let t = self.advance();
                 let ms = parse_duration(self.text(&t))
-                    .map_err(|e| self.semantic(PosRange::new(t.start, t.end), e.to_string()))?;
+                    .map_err(|e| self.err(PosRange::new(t.start, t.end), e.to_string()))?;
                 Ok(Expr::NumberLiteral(NumberLiteral {
                     value: ms as f64 / 1000.0,
                     duration: true,
@@ -304,7 +304,7 @@ impl Parser<'_> {
                     let value_tok = self.expect(&T::String, CTX, "string")?;
                     let value = unquote(self.text(&value_tok));
                     let m = Matcher::new(op, name, value).map_err(|e| {
-                        self.semantic(
+                        self.err(
                             PosRange::new(name_tok.start, value_tok.end),
                             regex_error(&e),
                         )
@@ -336,7 +336,7 @@ impl Parser<'_> {
                 TokenKind::Comma => {
                     let comma = self.advance();
                     if self.peek_kind() == &TokenKind::RightParen {
-                        return Err(self.semantic(
+                        return Err(self.err(
                             PosRange::new(comma.start, comma.end),
                             "trailing commas not allowed in function call args",
                         ));
@@ -356,7 +356,7 @@ impl Parser<'_> {
         let name = self.text(&name_tok);
         let args = self.parse_call_args()?;
         let Some(func) = get_function(name) else {
-            return Err(self.semantic(
+            return Err(self.err(
                 PosRange::new(name_tok.start, name_tok.end),
                 format!(
                     "unknown function with name {}",
@@ -393,7 +393,10 @@ impl Parser<'_> {
         if self.peek_kind() != &TokenKind::LeftParen {
             return Err(self.unexpected("aggregation", ""));
         }
-        let mut args = self.parse_call_args()?;
+        self.in_aggregation += 1;
+        let args = self.parse_call_args();
+        self.in_aggregation -= 1;
+        let mut args = args?;
         let args_end = self.prev_end;
         if !modifier_first && matches!(self.peek_kind(), TokenKind::By | TokenKind::Without) {
             without = self.advance().kind == TokenKind::Without;
@@ -585,12 +588,11 @@ impl Parser<'_> {
             TokenKind::Number => {
                 self.advance();
                 parse_number(self.text(&t))
-                    .map_err(|e| self.semantic(pos, format!("error parsing number: {e}")))
+                    .map_err(|e| self.err(pos, format!("error parsing number: {e}")))
             }
             TokenKind::Duration => {
                 self.advance();
-                let ms =
-                    parse_duration(self.text(&t)).map_err(|e| self.semantic(pos, e.to_string()))?;
+                let ms = parse_duration(self.text(&t)).map_err(|e| self.err(pos, e.to_string()))?;
                 Ok(ms as f64 / 1000.0)
             }
             _ => Err(self.unexpected(context, expected)),

@@ -150,6 +150,9 @@ pub(crate) struct Parser<'a> {
     dur_ctx: (&'static str, &'static str),
     /// Enabled experimental features.
     options: ParseOptions,
+    /// How many aggregations' argument lists enclose the cursor: syntax errors there are
+    /// reported "in aggregation", as Prometheus's grammar recovers at the aggregation.
+    in_aggregation: usize,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -168,6 +171,7 @@ impl<'a> Parser<'a> {
             prev_end: 0,
             dur_ctx: ("", ""),
             options: ParseOptions::ALL,
+            in_aggregation: 0,
         }
     }
 
@@ -226,6 +230,11 @@ impl<'a> Parser<'a> {
         }
         let t = self.peek();
         let mut msg = format!("unexpected {}", self.describe(t));
+        let context = if context.is_empty() && self.in_aggregation > 0 {
+            "aggregation"
+        } else {
+            context
+        };
         if !context.is_empty() {
             msg.push_str(" in ");
             msg.push_str(context);

@@ -74,13 +74,13 @@ impl Parser<'_> {
                 let close = self.advance();
                 let err_pos = PosRange::new(open.start, close.end);
                 let Expr::VectorSelector(vs) = lhs else {
-                    return Err(self.semantic(err_pos, "ranges only allowed for vector selectors"));
+                    return Err(self.err(err_pos, "ranges only allowed for vector selectors"));
                 };
                 if vs.original_offset != 0 || vs.original_offset_expr.is_some() {
-                    return Err(self.semantic(err_pos, "no offset modifiers allowed before range"));
+                    return Err(self.err(err_pos, "no offset modifiers allowed before range"));
                 }
                 if vs.timestamp.is_some() || vs.start_or_end.is_some() {
-                    return Err(self.semantic(err_pos, "no @ modifiers allowed before range"));
+                    return Err(self.err(err_pos, "no @ modifiers allowed before range"));
                 }
                 let (range, range_expr) = range.split();
                 Ok(Expr::MatrixSelector(MatrixSelector {
