@@ -298,6 +298,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A double-quoted string at the cursor (which is on the opening quote), unescaped.
+    #[inline]
     fn quoted(&mut self, what: &'static str) -> Result<Cow<'a, str>, ParseError> {
         let buf = self.buf;
         let start = self.pos + 1;
@@ -310,6 +311,24 @@ impl<'a> Parser<'a> {
             high |= buf[end];
             end += 1;
         }
+        if end < buf.len() && buf[end] == b'"' && high < 0x80 {
+            self.pos = end + 1;
+            return Ok(Cow::Borrowed(ascii_str(&buf[start..end])));
+        }
+        self.quoted_slow(start, end, high, what)
+    }
+
+    /// The rest of [`Parser::quoted`]: non-ASCII text, escapes and errors, kept out of line
+    /// so that the common case stays small enough to inline.
+    #[inline(never)]
+    fn quoted_slow(
+        &mut self,
+        start: usize,
+        end: usize,
+        high: u8,
+        what: &'static str,
+    ) -> Result<Cow<'a, str>, ParseError> {
+        let buf = self.buf;
         if end >= buf.len() {
             self.pos = buf.len();
             return Err(self.expected("closing quote"));
