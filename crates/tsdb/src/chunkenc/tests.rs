@@ -243,3 +243,26 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+proptest! {
+    #[test]
+    fn garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        for enc in [Encoding::Xor, Encoding::Histogram, Encoding::FloatHistogram] {
+            let mut it = iterator(enc, &data).unwrap();
+            let mut n = 0;
+            loop {
+                match it.next() {
+                    ValueType::None => break,
+                    ValueType::Float => { let _ = it.at(); }
+                    ValueType::Histogram => { let _ = it.at_histogram(); }
+                    ValueType::FloatHistogram => { let _ = it.at_float_histogram(); }
+                }
+                n += 1;
+                prop_assert!(n <= 65_535);
+            }
+        }
+        let _ = XorChunk::from_bytes(data.clone());
+        let _ = HistogramChunk::from_bytes(data.clone());
+        let _ = crate::tombstones::Tombstones::decode(&data);
+    }
+}

@@ -223,7 +223,11 @@ impl IndexReader {
         for _ in 0..k {
             let n = d.uvarint32().map_err(err)?;
             let v = d.uvarint32().map_err(err)?;
-            pairs.push((self.symbol(n)?, self.symbol(v)?));
+            let name = self.symbol(n)?;
+            if name.is_empty() {
+                return Err(self.corrupt(format!("series {id}: empty label name")));
+            }
+            pairs.push((name, self.symbol(v)?));
         }
         let labels = Labels::from_sorted(pairs);
         let n = d.uvarint_usize().map_err(err)?;

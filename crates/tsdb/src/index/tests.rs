@@ -201,3 +201,36 @@ proptest! {
         prop_assert_eq!(got, want, "matchers {:?}", ms);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn corrupt_bytes_never_panic(pos in any::<prop::sample::Index>(), xor in 1u8..=255) {
+        let dir = tempfile::tempdir().unwrap();
+        let series = vec![
+            (ls(&[("__name__", "up"), ("job", "a")]), vec![meta(8, 1000, 2000), meta(100, 2001, 5000)]),
+            (ls(&[("__name__", "up"), ("job", "b")]), vec![meta(300, -50, 10)]),
+        ];
+        let (path, _) = write_index(dir.path(), series);
+        let mut raw = std::fs::read(&path).unwrap();
+        let i = pos.index(raw.len());
+        raw[i] ^= xor;
+        std::fs::write(&path, &raw).unwrap();
+        if let Ok(r) = IndexReader::open(&path) {
+            let _ = r.symbols();
+            for n in r.label_names().to_vec() {
+                let vals = r.label_values(&n);
+                let refs: Vec<&str> = vals.iter().map(String::as_str).collect();
+                let _ = r.postings(&n, &refs);
+            }
+            if let Ok(all) = r.all_postings() {
+                for id in all {
+                    let _ = r.series(id);
+                }
+            }
+            for id in 0..(raw.len() as u64 / 16 + 2) {
+                let _ = r.series(id);
+            }
+        }
+    }
+}
