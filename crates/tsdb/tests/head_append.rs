@@ -249,3 +249,33 @@ fn head_storage_is_appendable_and_queryable() {
     assert_eq!(q.label_values("__name__", &[]).unwrap(), vec!["x"]);
     assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__"]);
 }
+
+#[test]
+fn series_hint_returns_labels_without_samples() {
+    let h = head();
+    let mut app = h.appender();
+    app.append(0, &labels!("__name__" => "a"), 100, Sample::Float(1.0))
+        .unwrap();
+    app.append(0, &labels!("__name__" => "b"), 5000, Sample::Float(1.0))
+        .unwrap();
+    app.commit().unwrap();
+    let hints = storage::SelectHints {
+        start: 0,
+        end: 1000,
+        func: Some("series".into()),
+        ..Default::default()
+    };
+    let q = h.querier(0, 1000);
+    let set: Vec<_> = q
+        .select(
+            true,
+            Some(&hints),
+            &[Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap()],
+        )
+        .unwrap()
+        .collect();
+    assert_eq!(set.len(), 1, "only the series with samples in range");
+    let s = set.into_iter().next().unwrap().unwrap();
+    assert_eq!(s.labels(), &labels!("__name__" => "a"));
+    assert_eq!(s.iter().next(), ValueType::None);
+}

@@ -45,6 +45,33 @@ impl HeadQuerier {
         Self { head, mint, maxt }
     }
 
+    /// The series matching `matchers` with samples in range, without their samples (the
+    /// `series` select hint: `/api/v1/series` needs labels only), sorted by labels.
+    #[must_use]
+    pub fn select_labels_only(&self, matchers: &[Matcher]) -> Vec<HeadSeries> {
+        let ids = self.head.postings.read().for_matchers(matchers);
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(s) = self.head.series_by_id(id) else {
+                continue;
+            };
+            let st = s.state.lock();
+            if st
+                .min_time()
+                .is_some_and(|min| min <= self.maxt && st.max_t >= self.mint)
+            {
+                out.push(HeadSeries {
+                    labels: s.labels.clone(),
+                    chunks: Vec::new(),
+                    mint: self.mint,
+                    maxt: self.maxt,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
     /// The series matching `matchers` with samples in range, sorted by labels.
     ///
     /// # Errors
@@ -110,10 +137,14 @@ impl Querier for HeadQuerier {
     fn select(
         &self,
         _sorted: bool,
-        _hints: Option<&SelectHints>,
+        hints: Option<&SelectHints>,
         matchers: &[Matcher],
     ) -> Result<Box<dyn SeriesSet>, StorageError> {
-        let series = self.select_series(matchers)?;
+        let series = if hints.is_some_and(|h| h.func.as_deref() == Some("series")) {
+            self.select_labels_only(matchers)
+        } else {
+            self.select_series(matchers)?
+        };
         Ok(Box::new(VecSeriesSet::new(
             series
                 .into_iter()
