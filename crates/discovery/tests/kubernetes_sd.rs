@@ -759,3 +759,50 @@ async fn kubeconfig_file_and_api_server_credentials() {
     bad.kubeconfig_file = Some(dir.path().join("missing").display().to_string());
     assert!(KubernetesDiscovery::new(bad).is_err());
 }
+
+#[tokio::test]
+async fn endpoints_attach_node_metadata() {
+    firewatch_discovery::ensure_crypto_provider();
+    let fake = FakeKube::start().await;
+    fake.add(node("node-1", "192.168.1.10", json!({"rack": "r1"})));
+    fake.add(endpoints("default", "web", &[("10.0.0.5", "web-1")]));
+    let mut o = options(&fake, Role::Endpoints);
+    o.attach_metadata.node = true;
+    let (mut view, cancel, task) = start(o).await;
+    view.until("endpoints with node labels", |g| {
+        g.get("endpoints/default/web").is_some_and(|g| {
+            g.targets
+                .iter()
+                .any(|t| t.contains_key("__meta_kubernetes_node_label_rack"))
+        })
+    })
+    .await;
+    let g = view.group("endpoints/default/web");
+    let t = g
+        .targets
+        .iter()
+        .find(|t| t["__address__"] == "10.0.0.5:8080")
+        .unwrap();
+    assert_eq!(t["__meta_kubernetes_node_name"], "node-1");
+    assert_eq!(t["__meta_kubernetes_node_label_rack"], "r1");
+    // The not-ready address has no node name: no node labels.
+    let nr = g
+        .targets
+        .iter()
+        .find(|t| t["__address__"] == "10.0.0.99:8080")
+        .unwrap();
+    assert!(!nr.contains_key("__meta_kubernetes_node_name"));
+
+    // A node change re-labels the endpoints' targets.
+    fake.modify(node("node-1", "192.168.1.10", json!({"rack": "r2"})));
+    view.until("node relabel", |g| {
+        g.get("endpoints/default/web").is_some_and(|g| {
+            g.targets.iter().any(|t| {
+                t.get("__meta_kubernetes_node_label_rack")
+                    .is_some_and(|v| v == "r2")
+            })
+        })
+    })
+    .await;
+    stop(cancel, task).await;
+}
