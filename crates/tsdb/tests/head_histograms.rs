@@ -59,7 +59,11 @@ fn read(db: &Db) -> Vec<(i64, Sample)> {
                 out.push((t, Sample::Histogram(Arc::new(h))));
             }
             ValueType::Float => out.push((it.at_t(), Sample::Float(it.at().1))),
-            ValueType::FloatHistogram => panic!("float histogram"),
+            ValueType::FloatHistogram => {
+                let (t, mut h) = it.at_float_histogram();
+                h.counter_reset_hint = CounterResetHint::Unknown;
+                out.push((t, Sample::FloatHistogram(Arc::new(h))));
+            }
             ValueType::None => break,
         }
     }
@@ -176,4 +180,32 @@ fn switching_between_floats_and_histograms_cuts_chunks() {
     db.close().unwrap();
     let db = Db::open(dir.path(), DbOptions::default()).unwrap();
     assert_eq!(read(&db), expect);
+}
+
+#[test]
+fn float_histograms_round_trip_through_wal_chunks_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let series = labels!("__name__" => "h", "kind" => "float");
+    let fh = |k: i64| {
+        let mut h = hist(k).to_float();
+        h.sum = k as f64 * 0.1;
+        Sample::FloatHistogram(Arc::new(h))
+    };
+    const N: i64 = 300;
+    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    for k in 0..N {
+        let mut app = db.appender();
+        app.append(0, &series, k * 60_000, fh(k)).unwrap();
+        app.commit().unwrap();
+    }
+    let want: Vec<(i64, Sample)> = (0..N).map(|k| (k * 60_000, fh(k))).collect();
+    assert_eq!(read(&db), want);
+    drop(db); // crash: mapped chunks plus WAL float histogram records
+    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    assert_eq!(read(&db), want);
+    db.compact().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    db.close().unwrap();
+    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    assert_eq!(read(&db), want);
 }

@@ -221,13 +221,11 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
                     let (t, h) = it.at_histogram();
                     samples.push((t, Sample::Histogram(Arc::new(h))));
                 }
-                ValueType::None => break,
                 ValueType::FloatHistogram => {
-                    return Err(TsdbError::Chunk(format!(
-                        "series {}: float histograms cannot be compacted yet",
-                        s.labels()
-                    )));
+                    let (t, h) = it.at_float_histogram();
+                    samples.push((t, Sample::FloatHistogram(Arc::new(h))));
                 }
+                ValueType::None => break,
             }
         }
         if let Some(e) = it.err() {

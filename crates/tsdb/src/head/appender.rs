@@ -12,7 +12,7 @@ use crate::encoding::Encbuf;
 use crate::head::chunk::HeadValue;
 use crate::head::series::{AppendCheck, SeriesState};
 use crate::head::{Head, MemSeries};
-use crate::wal::record::{self, RefHistogramSample, RefSample, RefSeries};
+use crate::wal::record::{self, RefFloatHistogramSample, RefHistogramSample, RefSample, RefSeries};
 
 /// A batch of samples for the head; nothing is visible before [`Appender::commit`].
 pub struct HeadAppender {
@@ -33,24 +33,32 @@ impl std::fmt::Debug for HeadAppender {
 }
 
 /// Checks that a histogram's bucket counts match its spans (Prometheus's
-/// `ValidateHistogram`, reduced to what the chunk encoding needs).
-fn validate_histogram(h: &model::Histogram) -> Result<(), StorageError> {
+/// `ValidateHistogram`, reduced to what the chunk encodings need).
+fn validate_spans(
+    pos: &[model::Span],
+    npos: usize,
+    neg: &[model::Span],
+    nneg: usize,
+) -> Result<(), StorageError> {
     let len = |spans: &[model::Span]| spans.iter().map(|s| s.length as usize).sum::<usize>();
-    if len(&h.positive_spans) != h.positive_buckets.len() {
-        return Err(StorageError::Other(format!(
-            "histogram spans need {} positive buckets, have {}",
-            len(&h.positive_spans),
-            h.positive_buckets.len()
-        )));
-    }
-    if len(&h.negative_spans) != h.negative_buckets.len() {
-        return Err(StorageError::Other(format!(
-            "histogram spans need {} negative buckets, have {}",
-            len(&h.negative_spans),
-            h.negative_buckets.len()
-        )));
+    for (kind, spans, n) in [("positive", pos, npos), ("negative", neg, nneg)] {
+        if len(spans) != n {
+            return Err(StorageError::Other(format!(
+                "histogram spans need {} {kind} buckets, have {n}",
+                len(spans)
+            )));
+        }
     }
     Ok(())
+}
+
+fn validate_histogram(h: &model::Histogram) -> Result<(), StorageError> {
+    validate_spans(
+        &h.positive_spans,
+        h.positive_buckets.len(),
+        &h.negative_spans,
+        h.negative_buckets.len(),
+    )
 }
 
 fn validate_labels(labels: &Labels) -> Result<(), StorageError> {
@@ -125,12 +133,18 @@ impl HeadAppender {
         if with_samples && !self.samples.is_empty() {
             let mut floats = Vec::new();
             let mut hists = Vec::new();
+            let mut float_hists = Vec::new();
             for (s, t, v) in &self.samples {
                 match v {
                     HeadValue::Float(v) => floats.push(RefSample {
                         id: s.id,
                         t: *t,
                         v: *v,
+                    }),
+                    HeadValue::FloatHistogram(h) => float_hists.push(RefFloatHistogramSample {
+                        id: s.id,
+                        t: *t,
+                        h: (**h).clone(),
                     }),
                     HeadValue::Histogram(h) => hists.push(RefHistogramSample {
                         id: s.id,
@@ -145,6 +159,10 @@ impl HeadAppender {
             }
             if !hists.is_empty() {
                 record::encode_histogram_samples(&hists, &mut self.buf);
+                recs.push(self.buf.get().to_vec());
+            }
+            if !float_hists.is_empty() {
+                record::encode_float_histogram_samples(&float_hists, &mut self.buf);
                 recs.push(self.buf.get().to_vec());
             }
         }
@@ -172,10 +190,14 @@ impl Appender for HeadAppender {
                 validate_histogram(&h)?;
                 HeadValue::Histogram(h)
             }
-            Sample::FloatHistogram(_) => {
-                return Err(StorageError::Other(
-                    "float histograms are not supported by the head yet".into(),
-                ));
+            Sample::FloatHistogram(h) => {
+                validate_spans(
+                    &h.positive_spans,
+                    h.positive_buckets.len(),
+                    &h.negative_spans,
+                    h.negative_buckets.len(),
+                )?;
+                HeadValue::FloatHistogram(h)
             }
         };
         if t < self.head.appendable_min_valid_time() {

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use model::{Histogram, Sample};
+use model::{FloatHistogram, Histogram, Sample};
 
-use crate::chunkenc::{CounterResetHeader, Encoding, HistogramAppend, HistogramChunk, XorChunk};
+use crate::chunkenc::{
+    CounterResetHeader, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk, XorChunk,
+};
 use crate::chunks::{HeadChunkFiles, HeadChunkRef};
 use crate::error::TsdbError;
 
@@ -39,6 +41,8 @@ pub enum HeadValue {
     Float(f64),
     /// An integer native histogram.
     Histogram(Arc<Histogram>),
+    /// A float native histogram.
+    FloatHistogram(Arc<FloatHistogram>),
 }
 
 impl HeadValue {
@@ -48,6 +52,7 @@ impl HeadValue {
         match (self, other) {
             (HeadValue::Float(a), HeadValue::Float(b)) => a.to_bits() == b.to_bits(),
             (HeadValue::Histogram(a), HeadValue::Histogram(b)) => a == b,
+            (HeadValue::FloatHistogram(a), HeadValue::FloatHistogram(b)) => a == b,
             _ => false,
         }
     }
@@ -58,6 +63,7 @@ impl HeadValue {
         match self {
             HeadValue::Float(v) => Sample::Float(*v),
             HeadValue::Histogram(h) => Sample::Histogram(h.clone()),
+            HeadValue::FloatHistogram(h) => Sample::FloatHistogram(h.clone()),
         }
     }
 }
@@ -70,6 +76,8 @@ pub enum ChunkData {
     Xor(XorChunk),
     /// Integer histograms (boxed: float series, the common case, stay small).
     Histogram(Box<HistogramChunk>),
+    /// Float histograms.
+    FloatHistogram(Box<FloatHistogramChunk>),
 }
 
 impl Default for ChunkData {
@@ -85,6 +93,9 @@ impl ChunkData {
         match v {
             HeadValue::Float(_) => ChunkData::Xor(XorChunk::new()),
             HeadValue::Histogram(_) => ChunkData::Histogram(Box::new(HistogramChunk::new(header))),
+            HeadValue::FloatHistogram(_) => {
+                ChunkData::FloatHistogram(Box::new(FloatHistogramChunk::new(header)))
+            }
         }
     }
 
@@ -95,6 +106,7 @@ impl ChunkData {
             (self, v),
             (ChunkData::Xor(_), HeadValue::Float(_))
                 | (ChunkData::Histogram(_), HeadValue::Histogram(_))
+                | (ChunkData::FloatHistogram(_), HeadValue::FloatHistogram(_))
         )
     }
 
@@ -115,6 +127,10 @@ impl ChunkData {
                 HistogramAppend::Appended => Ok(None),
                 HistogramAppend::NewChunk(header) => Ok(Some(header)),
             },
+            (ChunkData::FloatHistogram(c), HeadValue::FloatHistogram(h)) => match c.append(t, h)? {
+                HistogramAppend::Appended => Ok(None),
+                HistogramAppend::NewChunk(header) => Ok(Some(header)),
+            },
             _ => Err(TsdbError::Chunk(
                 "sample kind does not match the chunk".into(),
             )),
@@ -127,6 +143,7 @@ impl ChunkData {
         match self {
             ChunkData::Xor(_) => Encoding::Xor,
             ChunkData::Histogram(_) => Encoding::Histogram,
+            ChunkData::FloatHistogram(_) => Encoding::FloatHistogram,
         }
     }
 
@@ -136,6 +153,7 @@ impl ChunkData {
         match self {
             ChunkData::Xor(c) => c.num_samples(),
             ChunkData::Histogram(c) => c.num_samples(),
+            ChunkData::FloatHistogram(c) => c.num_samples(),
         }
     }
 
@@ -145,6 +163,7 @@ impl ChunkData {
         match self {
             ChunkData::Xor(c) => c.bytes(),
             ChunkData::Histogram(c) => c.bytes(),
+            ChunkData::FloatHistogram(c) => c.bytes(),
         }
     }
 
@@ -191,6 +210,7 @@ impl ChunkData {
                 c.into_bytes().into()
             }
             ChunkData::Histogram(c) => c.into_bytes().into(),
+            ChunkData::FloatHistogram(c) => c.into_bytes().into(),
         };
         FullChunk {
             min_t,

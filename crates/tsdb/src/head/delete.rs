@@ -77,7 +77,11 @@ impl Head {
                         let (t, h) = it.at_histogram();
                         all.push((t, HeadValue::Histogram(Arc::new(h))));
                     }
-                    ValueType::FloatHistogram | ValueType::None => break,
+                    ValueType::FloatHistogram => {
+                        let (t, h) = it.at_float_histogram();
+                        all.push((t, HeadValue::FloatHistogram(Arc::new(h))));
+                    }
+                    ValueType::None => break,
                 }
             }
         }

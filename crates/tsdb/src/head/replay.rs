@@ -131,7 +131,12 @@ impl Replayer<'_> {
                         .map(|x| (x.id, x.t, HeadValue::Histogram(Arc::new(x.h)))),
                 );
             }
-            Record::FloatHistogramSamples(h) => self.stats.histograms_skipped += h.len(),
+            Record::FloatHistogramSamples(h) => {
+                self.append_all(
+                    h.into_iter()
+                        .map(|x| (x.id, x.t, HeadValue::FloatHistogram(Arc::new(x.h)))),
+                );
+            }
             Record::Tombstones(stones) => {
                 for t in stones {
                     if let Some(s) = self.series(t.id) {
@@ -193,7 +198,12 @@ fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
             ValueType::Histogram => {
                 last = Some(HeadValue::Histogram(Arc::new(it.at_histogram().1)));
             }
-            ValueType::FloatHistogram | ValueType::None => return last,
+            ValueType::FloatHistogram => {
+                last = Some(HeadValue::FloatHistogram(Arc::new(
+                    it.at_float_histogram().1,
+                )));
+            }
+            ValueType::None => return last,
         }
     }
 }
