@@ -19,12 +19,16 @@ fn parallel_commits_are_atomic_and_complete() {
     ));
     let stop = Arc::new(AtomicBool::new(false));
     const WRITERS: usize = 4;
+    // Writers and the reader start together, so reads overlap the commits.
+    let start = Arc::new(std::sync::Barrier::new(WRITERS + 1));
     const COMMITS: i64 = 300;
     // Each writer owns a pair of series and writes the same timestamp to both in one commit.
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let head = head.clone();
+            let start = start.clone();
             std::thread::spawn(move || {
+                start.wait();
                 let a = labels!("__name__" => "pair", "w" => w.to_string().as_str(), "side" => "a");
                 let b = labels!("__name__" => "pair", "w" => w.to_string().as_str(), "side" => "b");
                 for t in 0..COMMITS {
@@ -39,9 +43,11 @@ fn parallel_commits_are_atomic_and_complete() {
     let reader = {
         let head = head.clone();
         let stop = stop.clone();
+        let start = start.clone();
         std::thread::spawn(move || {
             let mut checks = 0;
-            while !stop.load(Ordering::Acquire) {
+            start.wait();
+            loop {
                 let q = head.querier(0, i64::MAX);
                 let mut counts = std::collections::HashMap::new();
                 for s in q
@@ -66,6 +72,9 @@ fn parallel_commits_are_atomic_and_complete() {
                     );
                 }
                 checks += 1;
+                if stop.load(Ordering::Acquire) {
+                    break;
+                }
             }
             checks
         })
