@@ -68,11 +68,13 @@ fn reads_the_wal_prometheus_wrote() {
         .collect();
     assert!(live.len() >= 5, "only {} samples of up", live.len());
     assert!(live.iter().all(|s| s.v == 1.0));
-    for w in live.windows(2) {
-        let d = w[1].t - w[0].t;
-        assert!(
-            (950..=1050).contains(&d),
-            "up samples {d} ms apart, want 1s"
-        );
-    }
+    // Scrapes run every second; Prometheus aligns timestamps to the schedule, so most gaps
+    // are exactly 1000 ms (a loaded machine may delay one scrape past the alignment tolerance).
+    let gaps: Vec<i64> = live.windows(2).map(|w| w[1].t - w[0].t).collect();
+    assert!(
+        gaps.iter().all(|d| (500..=1500).contains(d)),
+        "up sample gaps {gaps:?}"
+    );
+    let exact = gaps.iter().filter(|d| (990..=1010).contains(*d)).count();
+    assert!(exact * 2 >= gaps.len(), "up sample gaps {gaps:?}, want 1s");
 }
