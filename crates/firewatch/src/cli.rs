@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The monitoring server: discovery, scraping, TSDB, PromQL, rules, HTTP API.
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// The Alertmanager: grouping, silences, inhibition, routing, notifications.
     Alertmanager,
     /// Host metrics with node_exporter's names.

@@ -14,11 +14,76 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Tool(tool)) => tool::run(tool),
-        Some(Command::Server(_)) | None => not_built("server"),
+        Some(Command::Server(args)) => serve(*args),
+        None => all_in_one(),
         Some(Command::Alertmanager) => not_built("alertmanager"),
         Some(Command::NodeExporter) => not_built("node-exporter"),
         Some(Command::ContainerExporter) => not_built("container-exporter"),
         Some(Command::KubeStateExporter) => not_built("kube-state-exporter"),
+    }
+}
+
+/// `firewatch` without a subcommand: the server with its defaults, and where to look.
+fn all_in_one() -> ExitCode {
+    let Cli {
+        command: Some(Command::Server(args)),
+        ..
+    } = Cli::parse_from(["firewatch", "server"])
+    else {
+        unreachable!("the server subcommand parses without flags")
+    };
+    let mut args = *args;
+    if !std::path::Path::new(&args.config_file).exists() {
+        let path = std::path::Path::new(&args.tsdb_path).join("firewatch.yml");
+        if !path.exists() {
+            let written = std::fs::create_dir_all(&args.tsdb_path)
+                .and_then(|()| std::fs::write(&path, include_str!("default-config.yml")));
+            if let Err(e) = written {
+                eprintln!("firewatch: cannot write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+        args.config_file = path.display().to_string();
+    }
+    println!("Firewatch configuration: {}", args.config_file);
+    let port = args
+        .listen_address
+        .rsplit(':')
+        .next()
+        .unwrap_or("9090")
+        .to_owned();
+    println!("Firewatch is starting: open http://localhost:{port}/ (API under /api/v1)");
+    serve(args)
+}
+
+fn serve(args: server::ServerArgs) -> ExitCode {
+    init_logging(&args.log_level, &args.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firewatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str, format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 

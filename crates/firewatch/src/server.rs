@@ -1,6 +1,21 @@
 //! `firewatch server`: flags with Prometheus's names, and the wiring of the server's parts.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
 use clap::Args;
+use parking_lot::RwLock;
+use tracing::{error, info};
+
+use promql::{Engine, EngineOptions};
+use tsdb::{Db, DbOptions};
+use web::{WebOptions, WebState};
 
 /// Flags of `firewatch server`, named as Prometheus names them.
 #[derive(Debug, Clone, Args)]
@@ -59,4 +74,325 @@ pub struct ServerArgs {
     /// Output format of log messages: logfmt or json.
     #[arg(long = "log.format", default_value = "logfmt")]
     pub log_format: String,
+}
+
+impl ServerArgs {
+    /// The flags as `/api/v1/status/flags` shows them.
+    fn flag_map(&self) -> BTreeMap<String, String> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        [
+            ("config.file", self.config_file.clone()),
+            ("web.listen-address", self.listen_address.clone()),
+            ("web.external-url", self.external_url.clone()),
+            ("web.route-prefix", opt(&self.route_prefix)),
+            ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
+            ("web.enable-admin-api", self.enable_admin_api.to_string()),
+            (
+                "web.enable-remote-write-receiver",
+                self.enable_remote_write_receiver.to_string(),
+            ),
+            ("web.config.file", opt(&self.web_config_file)),
+            ("web.cors.origin", self.cors_origin.clone()),
+            ("storage.tsdb.path", self.tsdb_path.clone()),
+            ("storage.tsdb.retention.time", opt(&self.retention_time)),
+            ("storage.tsdb.retention.size", opt(&self.retention_size)),
+            ("query.lookback-delta", self.lookback_delta.clone()),
+            ("query.timeout", self.query_timeout.clone()),
+            ("query.max-samples", self.max_samples.to_string()),
+            ("query.max-concurrency", self.max_concurrency.to_string()),
+            ("log.level", self.log_level.clone()),
+            ("log.format", self.log_format.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    fn db_options(&self) -> anyhow::Result<DbOptions> {
+        let mut opts = DbOptions::default();
+        let size = self
+            .retention_size
+            .as_deref()
+            .map(parse_bytes)
+            .transpose()?;
+        opts.max_bytes = size.unwrap_or(0);
+        match self.retention_time.as_deref() {
+            Some(t) => opts.retention_ms = duration_flag("storage.tsdb.retention.time", t)?,
+            // Prometheus keeps 15 days unless only a size limit was given.
+            None if size.is_some() => opts.retention_ms = 0,
+            None => {}
+        }
+        opts.max_block_duration = tsdb::db::default_max_block_duration(opts.retention_ms);
+        Ok(opts)
+    }
+
+    fn engine_options(&self) -> anyhow::Result<EngineOptions> {
+        let ms = |name, v: &str| {
+            duration_flag(name, v).map(|ms| Duration::from_millis(ms.unsigned_abs()))
+        };
+        Ok(EngineOptions {
+            lookback_delta: ms("query.lookback-delta", &self.lookback_delta)?,
+            timeout: ms("query.timeout", &self.query_timeout)?,
+            max_samples: self.max_samples,
+            ..EngineOptions::default()
+        })
+    }
+}
+
+fn duration_flag(name: &str, value: &str) -> anyhow::Result<i64> {
+    promql::parser::parse_duration(value).with_context(|| format!("invalid --{name} {value:?}"))
+}
+
+/// Parses a byte size with Prometheus's units (`B`, `KB`, `MB`, ... powers of 1024).
+fn parse_bytes(s: &str) -> anyhow::Result<u64> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().with_context(|| format!("invalid size {s:?}"))?;
+    let shift = match unit {
+        "" | "B" => 0,
+        "KB" | "KiB" => 10,
+        "MB" | "MiB" => 20,
+        "GB" | "GiB" => 30,
+        "TB" | "TiB" => 40,
+        "PB" | "PiB" => 50,
+        "EB" | "EiB" => 60,
+        _ => bail!("invalid size {s:?}: unknown unit {unit:?}"),
+    };
+    n.checked_mul(1u64 << shift)
+        .with_context(|| format!("size {s:?} overflows"))
+}
+
+/// Loads configuration files and applies them to discovery and scraping.
+struct Reloader {
+    config_file: PathBuf,
+    discovery: discovery::Manager,
+    scrape: Arc<scrape::Manager>,
+    /// The loaded configuration, redacted, as `/api/v1/status/config` shows it.
+    config_yaml: Arc<RwLock<String>>,
+}
+
+impl Reloader {
+    /// Loads the configuration file and applies it; on error the running one stays.
+    fn reload(&self) -> anyhow::Result<()> {
+        let cfg = config::Config::load(&self.config_file).with_context(|| {
+            format!("loading configuration file {}", self.config_file.display())
+        })?;
+        let jobs = cfg.all_scrape_configs()?;
+        self.scrape.apply_config(&jobs);
+        let failed = self
+            .discovery
+            .apply_config(&discovery::from_config::scrape_jobs(&jobs));
+        if failed > 0 {
+            bail!("{failed} service discovery configuration(s) could not be started");
+        }
+        *self.config_yaml.write() = cfg.to_yaml();
+        info!(file = %self.config_file.display(), "completed loading of configuration file");
+        Ok(())
+    }
+}
+
+/// Lets the lifecycle endpoints reload and stop the server.
+struct Hooks {
+    shutdown: tokio::sync::watch::Sender<bool>,
+    reloader: Arc<Reloader>,
+}
+
+impl web::LifecycleHooks for Hooks {
+    fn reload(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move { self.reloader.reload().map_err(|e| format!("{e:#}")) })
+    }
+
+    fn quit(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Runs the server until SIGINT, SIGTERM or `/-/quit`.
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let db_opts = args.db_options()?;
+    let engine = Engine::new(args.engine_options()?);
+    let path = PathBuf::from(&args.tsdb_path);
+    info!(path = %path.display(), "opening storage");
+    let db = tokio::task::spawn_blocking(move || Db::open(&path, db_opts))
+        .await?
+        .context("opening storage")?;
+    let db = Arc::new(db);
+    info!("TSDB started");
+
+    let (shutdown_tx, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let scrape = Arc::new(scrape::Manager::new(db.clone()));
+    let (discovery, mut target_sets) =
+        discovery::Manager::new(discovery::ManagerOptions::default());
+    let config_yaml = Arc::new(RwLock::new(String::new()));
+    let reloader = Arc::new(Reloader {
+        config_file: PathBuf::from(&args.config_file),
+        discovery,
+        scrape: scrape.clone(),
+        config_yaml: config_yaml.clone(),
+    });
+    reloader.reload()?;
+    let retention = args
+        .retention_time
+        .clone()
+        .unwrap_or_else(|| "15d".to_owned());
+    let state = Arc::new(WebState {
+        queryable: db.clone(),
+        engine: Arc::new(engine),
+        options: WebOptions {
+            enable_lifecycle: args.enable_lifecycle,
+            enable_admin_api: args.enable_admin_api,
+            flags: args.flag_map(),
+            start_time: jiff::Timestamp::now().to_string(),
+            storage_retention: retention,
+        },
+        ready: AtomicBool::new(true),
+        hooks: Arc::new(Hooks {
+            shutdown: shutdown_tx.clone(),
+            reloader: reloader.clone(),
+        }),
+        scrape: Some(scrape.clone()),
+        config_yaml,
+        metrics: Some(own_metrics(db.clone())),
+    });
+    let scrape_for_sync = scrape.clone();
+    let syncer = tokio::spawn(async move {
+        while let Some(sets) = target_sets.recv().await {
+            scrape_for_sync.sync(sets);
+        }
+    });
+    let hup_reloader = reloader.clone();
+    let sighup = tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                if let Err(e) = hup_reloader.reload() {
+                    error!("error reloading config: {e:#}");
+                }
+            }
+        }
+    });
+
+    let listener = tokio::net::TcpListener::bind(&args.listen_address)
+        .await
+        .with_context(|| format!("listening on {}", args.listen_address))?;
+    info!(address = %listener.local_addr()?, "listening");
+
+    let maintenance = tokio::spawn(maintain(db.clone()));
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = shutdown_tx.send(true);
+    });
+    axum::serve(listener, web::router(state))
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|stop| *stop).await;
+            info!("received shutdown request");
+        })
+        .await?;
+    maintenance.abort();
+    signals.abort();
+    sighup.abort();
+    syncer.abort();
+    reloader.discovery.stop();
+    scrape.stop().await;
+    tokio::task::spawn_blocking(move || db.close())
+        .await?
+        .context("closing storage")?;
+    info!("see you next time");
+    Ok(())
+}
+
+/// The server's own metrics, with Prometheus's names where the meaning is the same.
+fn own_metrics(db: Arc<Db>) -> web::MetricsWriter {
+    use std::fmt::Write as _;
+    let start = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    Arc::new(move |out: &mut String| {
+        let head = db.head();
+        let rss = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .nth(1)
+                    .and_then(|p| p.parse::<u64>().ok())
+            })
+            .map_or(0, |pages| pages * 4096);
+        let _ = write!(
+            out,
+            "# HELP prometheus_tsdb_head_series Total number of series in the head block.\n\
+             # TYPE prometheus_tsdb_head_series gauge\n\
+             prometheus_tsdb_head_series {}\n\
+             # HELP prometheus_tsdb_head_min_time Minimum time bound of the head block.\n\
+             # TYPE prometheus_tsdb_head_min_time gauge\n\
+             prometheus_tsdb_head_min_time {}\n\
+             # HELP prometheus_tsdb_head_max_time Maximum timestamp of the head block.\n\
+             # TYPE prometheus_tsdb_head_max_time gauge\n\
+             prometheus_tsdb_head_max_time {}\n\
+             # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+             # TYPE process_resident_memory_bytes gauge\n\
+             process_resident_memory_bytes {rss}\n\
+             # HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n\
+             # TYPE process_start_time_seconds gauge\n\
+             process_start_time_seconds {start}\n\
+             # HELP firewatch_build_info A metric with a constant '1' value labeled by version.\n\
+             # TYPE firewatch_build_info gauge\n\
+             firewatch_build_info{{version=\"{}\"}} 1\n",
+            head.num_series(),
+            head.min_time(),
+            head.max_time(),
+            env!("CARGO_PKG_VERSION"),
+        );
+    })
+}
+
+/// Compacts the head into blocks and applies retention, once a minute as Prometheus does.
+async fn maintain(db: Arc<Db>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let db = db.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            db.compact()?;
+            db.apply_retention()
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => error!(error = %e, "compaction failed"),
+            Err(e) => error!(error = %e, "compaction task failed"),
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_bytes("512MB").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("1GB").unwrap(), 1 << 30);
+        assert_eq!(parse_bytes("100").unwrap(), 100);
+        assert!(parse_bytes("1XB").is_err());
+        assert!(parse_bytes("MB").is_err());
+    }
 }

@@ -121,7 +121,10 @@ impl Labels {
     #[must_use]
     pub fn hash_for_labels(&self, names: &[impl AsRef<str>]) -> u64 {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
-        for l in self.iter().filter(|l| names.iter().any(|n| n.as_ref() == l.name)) {
+        for l in self
+            .iter()
+            .filter(|l| names.iter().any(|n| n.as_ref() == l.name))
+        {
             h.update(l.name.as_bytes());
             h.update(&[0xff]);
             h.update(l.value.as_bytes());

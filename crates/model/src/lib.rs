@@ -17,4 +17,4 @@ pub use error::ModelError;
 pub use histogram::{FloatHistogram, Histogram, Span};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher};
-pub use sample::{Sample, Timestamp, is_stale_nan, STALE_NAN};
+pub use sample::{STALE_NAN, Sample, Timestamp, is_stale_nan};

@@ -16,7 +16,7 @@ use model::{Labels, Matcher, Sample, Timestamp};
 
 pub use error::StorageError;
 pub use merge::MergeQuerier;
-pub use series::{ListSeries, Series, SeriesSet, SampleIterator, ValueType, VecSeriesSet};
+pub use series::{ListSeries, SampleIterator, Series, SeriesSet, ValueType, VecSeriesSet};
 
 /// A reference to a series in an appender's storage; 0 means "unknown: look it up by labels".
 pub type SeriesRef = u64;

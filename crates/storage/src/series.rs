@@ -91,8 +91,14 @@ impl ListSeries {
     /// A series with `samples`, which must be sorted by timestamp.
     #[must_use]
     pub fn new(labels: Labels, samples: Vec<(Timestamp, Sample)>) -> Self {
-        debug_assert!(samples.windows(2).all(|w| w[0].0 < w[1].0), "samples not sorted");
-        Self { labels, samples: samples.into() }
+        debug_assert!(
+            samples.windows(2).all(|w| w[0].0 < w[1].0),
+            "samples not sorted"
+        );
+        Self {
+            labels,
+            samples: samples.into(),
+        }
     }
 
     /// The samples.
@@ -108,7 +114,10 @@ impl Series for ListSeries {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(ListIterator { samples: &self.samples, pos: None })
+        Box::new(ListIterator {
+            samples: &self.samples,
+            pos: None,
+        })
     }
 }
 
@@ -186,7 +195,9 @@ impl VecSeriesSet {
     /// A set yielding `series` in the given order.
     #[must_use]
     pub fn new(series: Vec<Box<dyn Series>>) -> Self {
-        Self { inner: series.into_iter() }
+        Self {
+            inner: series.into_iter(),
+        }
     }
 }
 

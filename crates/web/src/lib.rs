@@ -24,6 +24,9 @@ pub trait LifecycleHooks: Send + Sync {
     fn quit(&self);
 }
 
+/// Writes the server's own metrics in the text exposition format, for `/metrics`.
+pub type MetricsWriter = Arc<dyn Fn(&mut String) + Send + Sync>;
+
 /// Static options of the web layer.
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
@@ -51,12 +54,35 @@ pub struct WebState {
     pub ready: AtomicBool,
     /// Reload and quit.
     pub hooks: Arc<dyn LifecycleHooks>,
+    /// The scrape manager, for `/api/v1/targets` (none when nothing is scraped).
+    pub scrape: Option<Arc<scrape::Manager>>,
+    /// The configuration as loaded, secrets redacted, for `/api/v1/status/config`.
+    pub config_yaml: Arc<parking_lot::RwLock<String>>,
+    /// The server's own metrics.
+    pub metrics: Option<MetricsWriter>,
 }
 
 /// The whole HTTP application.
 pub fn router(state: Arc<WebState>) -> Router {
     Router::new()
         .merge(lifecycle::routes())
+        .route("/metrics", axum::routing::get(own_metrics))
         .nest("/api/v1", api::routes())
         .with_state(state)
+}
+
+async fn own_metrics(
+    axum::extract::State(state): axum::extract::State<Arc<WebState>>,
+) -> impl axum::response::IntoResponse {
+    let mut out = String::new();
+    if let Some(write) = &state.metrics {
+        write(&mut out);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

@@ -56,6 +56,11 @@ fn app(lifecycle: bool) -> axum::Router {
         },
         ready: AtomicBool::new(true),
         hooks: Arc::new(NoHooks),
+        scrape: None,
+        metrics: Some(Arc::new(|out: &mut String| {
+            out.push_str("firewatch_test_metric 1\n")
+        })),
+        config_yaml: Arc::new(parking_lot::RwLock::new("global: {}\n".to_owned())),
     };
     web::router(Arc::new(state))
 }
@@ -233,4 +238,11 @@ async fn buildinfo() {
     let (_, body) = get("/api/v1/status/buildinfo").await;
     assert_eq!(body["status"], "success");
     assert_eq!(body["data"]["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn own_metrics_are_served() {
+    let (status, body) = get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, Value::String("firewatch_test_metric 1\n".to_owned()));
 }

@@ -6,6 +6,7 @@ pub mod meta;
 pub mod params;
 pub mod query;
 pub mod status;
+pub mod targets;
 
 use std::sync::Arc;
 
@@ -21,4 +22,5 @@ pub fn routes() -> Router<Arc<WebState>> {
         .merge(query::routes())
         .merge(meta::routes())
         .merge(status::routes())
+        .merge(targets::routes())
 }

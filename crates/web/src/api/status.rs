@@ -17,6 +17,7 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/status/buildinfo", get(buildinfo))
         .route("/status/flags", get(flags))
         .route("/status/runtimeinfo", get(runtimeinfo))
+        .route("/status/config", get(config))
 }
 
 #[derive(Serialize)]
@@ -79,5 +80,16 @@ async fn runtimeinfo(State(state): State<Arc<WebState>>) -> ApiResult<RuntimeInf
         gogc: String::new(),
         godebug: String::new(),
         storage_retention: state.options.storage_retention.clone(),
+    }))
+}
+
+#[derive(Serialize)]
+struct ConfigYaml {
+    yaml: String,
+}
+
+async fn config(State(state): State<Arc<WebState>>) -> ApiResult<ConfigYaml> {
+    Ok(Success::new(ConfigYaml {
+        yaml: state.config_yaml.read().clone(),
     }))
 }
