@@ -96,7 +96,7 @@ impl Pool {
                         }
                     }
                     Err(e) => {
-                        warn!(job = %self.config.job_name, error = %e, "creating target failed")
+                        warn!(job = %self.config.job_name, error = %e, "creating target failed");
                     }
                 }
             }

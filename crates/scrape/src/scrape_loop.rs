@@ -243,12 +243,11 @@ pub fn append_exposition(
         };
         match app.append(series_ref, &labels, t, Sample::Float(s.value)) {
             Ok(r) => {
-                if r != series_ref {
-                    if let Some((Cached::Kept { series_ref, .. }, _)) =
+                if r != series_ref
+                    && let Some((Cached::Kept { series_ref, .. }, _)) =
                         cache.series.get_mut(key.as_str())
-                    {
-                        *series_ref = r;
-                    }
+                {
+                    *series_ref = r;
                 }
                 let h = labels.hash64();
                 if !cache.previous.contains_key(&h) {

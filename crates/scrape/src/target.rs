@@ -141,7 +141,7 @@ fn encode_query(s: &str) -> String {
     for b in s.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
+                out.push(b as char);
             }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
@@ -204,10 +204,10 @@ fn populate(b: &mut LabelsBuilder, cfg: &ScrapeConfig) -> Result<Populated, Stri
     }
     for (name, values) in &cfg.params {
         let label = format!("__param_{name}");
-        if b.get(&label).is_none() {
-            if let Some(v) = values.first() {
-                b.set(&label, v);
-            }
+        if b.get(&label).is_none()
+            && let Some(v) = values.first()
+        {
+            b.set(&label, v);
         }
     }
     let discovered = b.labels();

@@ -58,7 +58,7 @@ fn app(lifecycle: bool) -> axum::Router {
         hooks: Arc::new(NoHooks),
         scrape: None,
         metrics: Some(Arc::new(|out: &mut String| {
-            out.push_str("firewatch_test_metric 1\n")
+            out.push_str("firewatch_test_metric 1\n");
         })),
         config_yaml: Arc::new(parking_lot::RwLock::new("global: {}\n".to_owned())),
     };
@@ -199,6 +199,12 @@ async fn labels_values_and_series() {
     let (status, body) = get("/api/v1/series").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "no match[] parameter provided");
+    let (status, body) = get("/api/v1/series?match[]=%7Bjob%3D~%22.*%22%7D").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "match[] must contain at least one non-empty matcher"
+    );
 }
 
 #[tokio::test]

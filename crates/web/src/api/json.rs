@@ -183,10 +183,10 @@ impl Serialize for QueryData<'_> {
             Value::Scalar { t, v } => m.serialize_entry("result", &JsonPoint(*t, *v))?,
             Value::String { t, v } => m.serialize_entry("result", &(JsonTime(*t), v))?,
             Value::Vector(samples) => {
-                m.serialize_entry("result", &SeqOf(samples, |x| JsonSample(x)))?
+                m.serialize_entry("result", &SeqOf(samples, JsonSample))?;
             }
             Value::Matrix(series) => {
-                m.serialize_entry("result", &SeqOf(series, |x| JsonSeries(x)))?
+                m.serialize_entry("result", &SeqOf(series, JsonSeries))?;
             }
         }
         m.end()

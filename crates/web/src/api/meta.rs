@@ -25,13 +25,20 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/series", get(series).post(series))
 }
 
-/// The `match[]` selectors of a request, parsed.
+/// The `match[]` selectors of a request, parsed; each must have a matcher that does not
+/// match the empty string, as Prometheus requires.
 fn match_sets(form: &FormPairs) -> Result<Vec<Vec<Matcher>>, ApiError> {
     form.iter()
         .filter(|(k, _)| k == "match[]")
         .map(|(_, v)| {
-            promql::parser::parse_metric_selector(v)
-                .map_err(|e| ApiError::bad_param("match[]", &e.to_string()))
+            let set = promql::parser::parse_metric_selector(v)
+                .map_err(|e| ApiError::bad_param("match[]", &e.to_string()))?;
+            if set.iter().all(Matcher::matches_empty) {
+                return Err(ApiError::bad_data(
+                    "match[] must contain at least one non-empty matcher",
+                ));
+            }
+            Ok(set)
         })
         .collect()
 }

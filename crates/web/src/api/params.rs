@@ -13,12 +13,12 @@ pub const MAX_TIME: Timestamp = i64::MAX / 1000 - 62_135_596_801 * 1000;
 /// # Errors
 /// `cannot parse "X" to a valid timestamp`.
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() {
-            let ms = (secs * 1000.0).round();
-            if ms >= MIN_TIME as f64 && ms <= MAX_TIME as f64 {
-                return Ok(ms as Timestamp);
-            }
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+    {
+        let ms = (secs * 1000.0).round();
+        if ms >= MIN_TIME as f64 && ms <= MAX_TIME as f64 {
+            return Ok(ms as Timestamp);
         }
     }
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
