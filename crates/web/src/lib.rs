@@ -38,7 +38,7 @@ pub struct WebOptions {
     pub flags: BTreeMap<String, String>,
     /// The time the server started, for `/api/v1/status/runtimeinfo`.
     pub start_time: String,
-    /// The storage directory, for `/api/v1/status/runtimeinfo`.
+    /// The retention as configured, for `/api/v1/status/runtimeinfo`.
     pub storage_retention: String,
 }
 

@@ -20,7 +20,7 @@ pub enum ErrorType {
     Internal,
     /// The resource does not exist (404).
     NotFound,
-    /// The feature is disabled (e.g. the admin API) (404... as Prometheus: `unavailable`, 503).
+    /// The feature is disabled, e.g. the admin API (503).
     Unavailable,
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple, Serializer};
 
 use model::{FloatHistogram, Labels};
-use promql::value::{format_timestamp, format_value};
+use promql::value::format_value;
 use promql::{Sample, Series, Value};
 
 /// A label set as a JSON object.
@@ -26,9 +26,13 @@ struct JsonTime(i64);
 
 impl Serialize for JsonTime {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = format_timestamp(self.0);
-        let n: serde_json::Number = text.parse().map_err(serde::ser::Error::custom)?;
-        n.serialize(s)
+        // Whole seconds as integers (`10`, as Go writes them), others as the shortest float
+        // that round-trips, which for millisecond values is the exact decimal (`1.5`).
+        if self.0 % 1000 == 0 {
+            s.serialize_i64(self.0 / 1000)
+        } else {
+            s.serialize_f64(self.0 as f64 / 1000.0)
+        }
     }
 }
 

@@ -2,9 +2,10 @@
 
 use model::Timestamp;
 
-/// Prometheus's "minimum time" (`-292273086-05-16T16:47:06Z`), used when `start` is omitted.
+/// The earliest time a request may name, used when `start` is omitted: far in the past, but
+/// (unlike Prometheus's exact extreme) small enough that range arithmetic cannot overflow.
 pub const MIN_TIME: Timestamp = i64::MIN / 1000 + 62_135_596_801 * 1000;
-/// Prometheus's "maximum time", used when `end` is omitted.
+/// The latest time a request may name, used when `end` is omitted (see [`MIN_TIME`]).
 pub const MAX_TIME: Timestamp = i64::MAX / 1000 - 62_135_596_801 * 1000;
 
 /// Parses a timestamp given as Unix seconds (with optional fraction) or RFC 3339, into
