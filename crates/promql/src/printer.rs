@@ -6,7 +6,7 @@ use std::fmt::{self, Write};
 
 use crate::ast::{
     AggregateExpr, BinaryExpr, DurationExpr, Expr, MatrixSelector, NumberLiteral, PosRange,
-    StartOrEnd, SubqueryExpr, VectorMatchCardinality, VectorSelector,
+    StartOrEnd, SubqueryExpr, UnaryOp, VectorMatchCardinality, VectorSelector,
 };
 use crate::parser::format_duration;
 
@@ -335,9 +335,11 @@ impl Expr {
 }
 
 impl Expr {
-    /// Puts the tree in a canonical form for comparisons: every position set to zero and
-    /// every selector's matchers sorted (as the printer sorts them), so that trees parsed
-    /// from differently written forms of the same query compare equal.
+    /// Puts the tree in a canonical form for comparisons: every position set to zero,
+    /// every selector's matchers sorted (as the printer sorts them) and every unary plus
+    /// (an identity) removed, so that trees parsed from differently written forms of the
+    /// same query compare equal. The printer writes positive infinity as Go does, `+Inf`,
+    /// which reads back as a unary plus when an operator binding tighter follows.
     pub fn canonicalize(&mut self) {
         fn dur(d: &mut DurationExpr) {
             match d {
@@ -371,6 +373,18 @@ impl Expr {
         }
         let mut stack = vec![self];
         while let Some(e) = stack.pop() {
+            if let Expr::Unary(u) = e
+                && u.op == UnaryOp::Add
+            {
+                let placeholder = Expr::NumberLiteral(NumberLiteral {
+                    value: 0.0,
+                    duration: false,
+                    pos: PosRange::default(),
+                });
+                *e = std::mem::replace(&mut *u.expr, placeholder);
+                stack.push(e);
+                continue;
+            }
             match e {
                 Expr::NumberLiteral(n) => n.pos = PosRange::default(),
                 Expr::StringLiteral(s) => s.pos = PosRange::default(),
