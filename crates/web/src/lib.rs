@@ -40,6 +40,11 @@ pub struct WebOptions {
     pub start_time: String,
     /// The retention as configured, for `/api/v1/status/runtimeinfo`.
     pub storage_retention: String,
+    /// `--web.external-url`: the URL users reach Firewatch under (generator URLs, UI links).
+    pub external_url: String,
+    /// `--web.route-prefix` without a trailing slash: "" serves at the root, "/prometheus"
+    /// serves every endpoint under `/prometheus/...`.
+    pub route_prefix: String,
 }
 
 /// Everything the handlers need.
