@@ -77,6 +77,38 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// `--web.external-url`, or as Prometheus derives it: `http://<hostname>:<port>/`.
+    pub fn computed_external_url(&self) -> String {
+        if !self.external_url.is_empty() {
+            return self.external_url.trim_end_matches('/').to_owned() + "/";
+        }
+        let port = self.listen_address.rsplit(':').next().unwrap_or("9090");
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        format!("http://{host}:{port}/")
+    }
+
+    /// `--web.route-prefix` without trailing slash, defaulting to the external URL's path.
+    pub fn computed_route_prefix(&self) -> String {
+        let prefix = match &self.route_prefix {
+            Some(p) => p.clone(),
+            None => {
+                let url = self.computed_external_url();
+                let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                after_scheme
+                    .find('/')
+                    .map_or(String::new(), |i| after_scheme[i..].to_owned())
+            }
+        };
+        let trimmed = prefix.trim_end_matches('/');
+        if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+
     /// The flags as `/api/v1/status/flags` shows them.
     fn flag_map(&self) -> BTreeMap<String, String> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -244,6 +276,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             flags: args.flag_map(),
             start_time: jiff::Timestamp::now().to_string(),
             storage_retention: retention,
+            external_url: args.computed_external_url(),
+            route_prefix: args.computed_route_prefix(),
         },
         ready: AtomicBool::new(true),
         hooks: Arc::new(Hooks {
