@@ -7,6 +7,7 @@ pub mod db;
 pub mod encoding;
 pub mod error;
 pub mod head;
+pub mod import;
 pub mod index;
 pub mod tombstones;
 pub mod wal;

@@ -155,6 +155,21 @@ pub fn list_blocks(
     out: &mut dyn Write,
 ) -> Result<(), TsdbError> {
     let blocks = open_blocks(data_dir)?;
+    let sized: Vec<_> = blocks.iter().map(|b| (b.meta(), block_size(b))).collect();
+    print_blocks(&sized, true, human_readable, out)
+}
+
+/// Prints blocks given as (meta, size in bytes) in promtool's block table, with the header
+/// line when `header` is set; one table per call, as promtool flushes its tab writer.
+///
+/// # Errors
+/// A failed write.
+pub fn print_blocks(
+    blocks: &[(&super::BlockMeta, u64)],
+    header: bool,
+    human_readable: bool,
+    out: &mut dyn Write,
+) -> Result<(), TsdbError> {
     let time = |t: i64| {
         if human_readable {
             go_utc(t.div_euclid(1000))
@@ -162,23 +177,24 @@ pub fn list_blocks(
             t.to_string()
         }
     };
-    let mut rows = vec![
-        [
-            "BLOCK ULID",
-            "MIN TIME",
-            "MAX TIME",
-            "DURATION",
-            "NUM SAMPLES",
-            "NUM CHUNKS",
-            "NUM SERIES",
-            "SIZE",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for b in &blocks {
-        let m = b.meta();
-        let size = block_size(b);
+    let mut rows = Vec::with_capacity(blocks.len() + 1);
+    if header {
+        rows.push(
+            [
+                "BLOCK ULID",
+                "MIN TIME",
+                "MAX TIME",
+                "DURATION",
+                "NUM SAMPLES",
+                "NUM CHUNKS",
+                "NUM SERIES",
+                "SIZE",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+    }
+    for &(m, size) in blocks {
         rows.push(vec![
             m.ulid.to_string(),
             time(m.min_time),
@@ -195,6 +211,15 @@ pub fn list_blocks(
         ]);
     }
     tabwrite(&rows, out).map_err(|e| TsdbError::io("write", "stdout", e))
+}
+
+/// Bytes of the block written under `parent` with `meta`, as `tsdb list` counts them.
+///
+/// # Errors
+/// The block cannot be opened.
+pub fn written_block_size(parent: &Path, meta: &super::BlockMeta) -> Result<u64, TsdbError> {
+    let b = BlockReader::open(parent.join(meta.ulid.to_string()))?;
+    Ok(block_size(&b))
 }
 
 /// Prints the analysis `promtool tsdb analyze` prints for block `block_id` of `data_dir`
