@@ -8,9 +8,11 @@
 pub mod error;
 pub mod http;
 pub mod manager;
+pub mod metadata;
 pub mod scrape_loop;
 pub mod target;
 
 pub use error::ScrapeError;
-pub use manager::{Manager, TargetStatus};
+pub use manager::{Manager, TargetMetadata, TargetStatus};
+pub use metadata::MetricMetadata;
 pub use target::{Health, Target};

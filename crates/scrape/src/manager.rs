@@ -16,6 +16,7 @@ use model::Labels;
 use storage::AppendableRef;
 
 use crate::http::Fetcher;
+use crate::metadata::MetricMetadata;
 use crate::scrape_loop::{LoopOptions, ScrapeLoop};
 use crate::target::{Health, Populated, Target, targets_from_group};
 
@@ -42,6 +43,17 @@ pub struct TargetStatus {
     pub scrape_interval: Duration,
     /// The target's timeout.
     pub scrape_timeout: Duration,
+}
+
+/// The metadata of an active target, for the metadata endpoints.
+#[derive(Debug, Clone)]
+pub struct TargetMetadata {
+    /// The job.
+    pub scrape_pool: String,
+    /// Labels after relabeling (without `__` labels).
+    pub labels: Labels,
+    /// The metadata of its last scrapes, sorted by family name.
+    pub metadata: Arc<Vec<MetricMetadata>>,
 }
 
 struct RunningLoop {
@@ -228,6 +240,28 @@ impl Manager {
             .collect();
         out.sort_by(|a, b| (&a.scrape_pool, &a.scrape_url).cmp(&(&b.scrape_pool, &b.scrape_url)));
         out
+    }
+
+    /// The metadata of every active target, by pool then URL.
+    #[must_use]
+    pub fn targets_metadata(&self) -> Vec<TargetMetadata> {
+        let pools = self.pools.lock();
+        let mut out: Vec<(TargetMetadata, String)> = pools
+            .iter()
+            .flat_map(|(name, pool)| {
+                pool.loops.values().map(move |l| {
+                    let t = &l.target;
+                    let md = TargetMetadata {
+                        scrape_pool: name.clone(),
+                        labels: t.labels(),
+                        metadata: t.metadata(),
+                    };
+                    (md, t.url())
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0.scrape_pool, &a.1).cmp(&(&b.0.scrape_pool, &b.1)));
+        out.into_iter().map(|(m, _)| m).collect()
     }
 
     /// Targets dropped by relabeling, by pool: their discovered labels.

@@ -16,6 +16,7 @@ use storage::{AppendableRef, Appender, SeriesRef, StorageError};
 
 use crate::ScrapeError;
 use crate::http::Fetcher;
+use crate::metadata::MetadataCache;
 use crate::target::Target;
 
 /// The per-job settings a loop applies to every sample.
@@ -81,6 +82,8 @@ pub struct ScrapeCache {
     report_refs: [SeriesRef; 5],
     /// Scrape counter (for cache eviction).
     iteration: u64,
+    /// HELP, TYPE and UNIT of the families of the last scrapes.
+    pub metadata: MetadataCache,
 }
 
 /// Counts of one scrape, for the report series.
@@ -194,7 +197,22 @@ pub fn append_exposition(
     let mut key = String::new();
     let mut parser = Parser::new(body, format);
     while let Some(entry) = parser.next_entry()? {
-        let Entry::Series(s) = entry else { continue };
+        let s = match entry {
+            Entry::Series(s) => s,
+            Entry::Help { name, help } => {
+                cache.metadata.set_help(&name, &help, iteration);
+                continue;
+            }
+            Entry::Type { name, metric_type } => {
+                cache.metadata.set_type(&name, metric_type, iteration);
+                continue;
+            }
+            Entry::Unit { name, unit } => {
+                cache.metadata.set_unit(&name, unit, iteration);
+                continue;
+            }
+            Entry::Comment(_) | Entry::Eof => continue,
+        };
         counts.scraped += 1;
         key.clear();
         key.push_str(s.name);
@@ -280,6 +298,7 @@ pub fn append_exposition(
         }
     }
     cache.previous = current;
+    cache.metadata.iteration_done(iteration);
     cache.series.retain(|_, (_, seen)| *seen + 1 >= iteration);
     Ok(counts)
 }
@@ -418,6 +437,9 @@ impl ScrapeLoop {
             )
         });
         self.cache = cache;
+        if let Some(metadata) = self.cache.metadata.take_changed() {
+            self.target.set_metadata(metadata);
+        }
         if let Some(e) = &error {
             debug!(target = %url, error = %e, "scrape failed");
         }

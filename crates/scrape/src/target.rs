@@ -1,6 +1,7 @@
 //! Targets: turning discovered label sets into scrape targets (Prometheus's
 //! `PopulateLabels`), and the health a target reports to the API.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
@@ -9,6 +10,8 @@ use config::ScrapeConfig;
 use discovery::TargetGroup;
 use model::relabel;
 use model::{Labels, LabelsBuilder};
+
+use crate::metadata::MetricMetadata;
 
 /// A target's health after its last scrape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,7 @@ pub struct Target {
     /// Scrape timeout of this target (`__scrape_timeout__`).
     pub timeout: Duration,
     last: Mutex<LastScrape>,
+    metadata: Mutex<Arc<Vec<MetricMetadata>>>,
 }
 
 impl Target {
@@ -127,6 +131,17 @@ impl Target {
             time: Some(time),
             duration,
         };
+    }
+
+    /// The metadata of the families of the last scrapes, sorted by family name.
+    #[must_use]
+    pub fn metadata(&self) -> Arc<Vec<MetricMetadata>> {
+        self.metadata.lock().clone()
+    }
+
+    /// Replaces the metadata (the scrape loop calls this when it changed).
+    pub fn set_metadata(&self, metadata: Vec<MetricMetadata>) {
+        *self.metadata.lock() = Arc::new(metadata);
     }
 
     /// A stable hash of the target's identity, for jitter and de-duplication.
@@ -263,6 +278,7 @@ fn populate(b: &mut LabelsBuilder, cfg: &ScrapeConfig) -> Result<Populated, Stri
             time: None,
             duration: Duration::ZERO,
         }),
+        metadata: Mutex::new(Arc::new(Vec::new())),
     }))
 }
 

@@ -199,3 +199,49 @@ fn parse_errors_name_the_line() {
     .unwrap_err();
     assert!(err.to_string().contains("line 2"), "{err}");
 }
+
+#[test]
+fn metadata_of_the_exposition_is_cached() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    let body = "# HELP http_requests_total Requests served.\n# TYPE http_requests_total counter\n\
+                http_requests_total 3\n# TYPE temp untyped\ntemp 1\nbare 2\n";
+    scrape(&db, &mut cache, body, &opts(), 1000).unwrap();
+    let md = cache.metadata.take_changed().unwrap();
+    let got: Vec<(&str, &str, &str)> = md
+        .iter()
+        .map(|m| (m.metric_family.as_str(), m.metric_type, m.help.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("http_requests_total", "counter", "Requests served."),
+            ("temp", "unknown", ""),
+        ],
+        "families without HELP/TYPE have no entry; untyped is unknown"
+    );
+    let mut app = db.appender();
+    let om = "# TYPE req_seconds counter\n# UNIT req_seconds seconds\nreq_seconds_total 1\n# EOF\n";
+    append_exposition(
+        app.as_mut(),
+        &mut cache,
+        om.as_bytes(),
+        Format::OpenMetrics,
+        &target(),
+        &opts(),
+        2000,
+    )
+    .unwrap();
+    app.commit().unwrap();
+    let md = cache.metadata.take_changed().unwrap();
+    let req = md
+        .iter()
+        .find(|m| m.metric_family == "req_seconds")
+        .unwrap();
+    assert_eq!((req.metric_type, req.unit.as_str()), ("counter", "seconds"));
+    assert_eq!(
+        md.len(),
+        3,
+        "the text scrape's families stay one more scrape"
+    );
+}
