@@ -5,4 +5,19 @@
 //! hands it the alerts to send, the notifier implements it.
 
 pub mod alert;
+mod alerting;
+pub mod error;
+mod group;
+mod manager;
 pub mod notifier;
+mod recording;
+mod rule;
+pub mod template;
+pub mod unittest;
+mod view;
+
+pub use alerting::AlertState;
+pub use error::{EvalError, RulesError, TemplateError};
+pub use manager::{Manager, ManagerOptions, UpdateOptions};
+pub use rule::Health;
+pub use view::{AlertView, GroupView, RuleKind, RuleView};

@@ -1,0 +1,201 @@
+//! Go text/template expansion for alert labels and annotations, with Prometheus's data
+//! (`$labels`, `$value`, `$externalLabels`, `$externalURL`) and functions (`humanize`,
+//! `query`, `reReplaceAll`...). The template engine (gotmpl) stays behind this module.
+
+mod format;
+mod funcs;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gotmpl::Value;
+use model::Labels;
+
+pub use crate::error::TemplateError;
+pub use format::{go_float, go_g4, humanize_timestamp};
+pub use funcs::{graph_link, table_link};
+
+/// One element of a query's result as templates see it (`.Labels`, `.Value`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuerySample {
+    /// The series labels.
+    pub labels: Labels,
+    /// The value.
+    pub value: f64,
+}
+
+/// Runs an instant query (`query` template function) at a timestamp in milliseconds.
+pub type QueryFn = Arc<dyn Fn(&str, i64) -> Result<Vec<QuerySample>, String> + Send + Sync>;
+
+/// Template data, Go's `any` in the template's eyes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    /// `nil`.
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    Uint(u64),
+    /// A float.
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A list.
+    List(Vec<Data>),
+    /// A map with string keys (fields are read as `.Key`).
+    Map(BTreeMap<String, Data>),
+}
+
+impl Data {
+    /// The data of an alert template: `.Labels`, `.ExternalLabels`, `.ExternalURL`, `.Value`.
+    #[must_use]
+    pub fn alert(
+        labels: &Labels,
+        external_labels: &Labels,
+        external_url: &str,
+        value: f64,
+    ) -> Data {
+        let map = |l: &Labels| {
+            Data::Map(
+                l.iter()
+                    .map(|l| (l.name.to_owned(), Data::Str(l.value.to_owned())))
+                    .collect(),
+            )
+        };
+        Data::Map(BTreeMap::from([
+            ("Labels".to_owned(), map(labels)),
+            ("ExternalLabels".to_owned(), map(external_labels)),
+            ("ExternalURL".to_owned(), Data::Str(external_url.to_owned())),
+            ("Value".to_owned(), Data::Float(value)),
+        ]))
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Data::Nil => Value::Nil,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Int(i) => Value::Int(*i),
+            Data::Uint(u) => Value::Uint(*u),
+            Data::Float(f) => Value::Float(*f),
+            Data::Str(s) => Value::String(s.as_str().into()),
+            Data::List(l) => Value::List(l.iter().map(Data::to_value).collect()),
+            Data::Map(m) => Value::Map(Arc::new(
+                m.iter()
+                    .map(|(k, v)| (Arc::from(k.as_str()), v.to_value()))
+                    .collect(),
+            )),
+        }
+    }
+}
+
+/// The definitions Prometheus puts in front of every alert template so that `$labels`,
+/// `$externalLabels`, `$externalURL` and `$value` exist.
+pub const ALERT_PREAMBLE: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
+
+/// Expands one template text with Prometheus's functions.
+#[derive(Clone)]
+pub struct Expander {
+    name: String,
+    text: String,
+    data: Data,
+    ts: i64,
+    query: Option<QueryFn>,
+    external_url: String,
+    missing_as_empty: bool,
+}
+
+impl std::fmt::Debug for Expander {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Expander")
+            .field("name", &self.name)
+            .field("text", &self.text)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Expander {
+    /// An expander of `text` named `name` over `data`; `ts` (milliseconds) is the time of the
+    /// `query` and `now` functions.
+    #[must_use]
+    pub fn new(name: &str, text: &str, data: Data, ts: i64) -> Self {
+        Self {
+            name: name.to_owned(),
+            text: text.to_owned(),
+            data,
+            ts,
+            query: None,
+            external_url: String::new(),
+            missing_as_empty: false,
+        }
+    }
+
+    /// An expander of an alert's label or annotation template (named `__alert_<alertname>`,
+    /// with `$labels`, `$value`... defined). A missing label prints as an empty string, as
+    /// Go prints a missing key of a `map[string]string`.
+    #[must_use]
+    pub fn alert(alertname: &str, text: &str, data: Data, ts: i64) -> Self {
+        let mut e = Self::new(
+            &format!("__alert_{alertname}"),
+            &format!("{ALERT_PREAMBLE}{text}"),
+            data,
+            ts,
+        );
+        e.missing_as_empty = true;
+        e
+    }
+
+    /// Sets the function behind `query`.
+    #[must_use]
+    pub fn with_query(mut self, query: QueryFn) -> Self {
+        self.query = Some(query);
+        self
+    }
+
+    /// Sets the external URL (`externalURL`, `pathPrefix`).
+    #[must_use]
+    pub fn with_external_url(mut self, url: &str) -> Self {
+        url.clone_into(&mut self.external_url);
+        self
+    }
+
+    /// Expands the template.
+    ///
+    /// # Errors
+    /// Parse errors and execution errors (including a function's error), with Prometheus's
+    /// `error parsing template NAME: ...` / `error executing template NAME: ...` prefixes.
+    pub fn expand(&self) -> Result<String, TemplateError> {
+        let ctx = funcs::Context {
+            ts: self.ts,
+            query: self.query.clone(),
+            external_url: self.external_url.clone(),
+        };
+        let tmpl = gotmpl::Template::new(&self.name)
+            .funcs(funcs::func_map(&ctx))
+            .parse(&self.text)
+            .map_err(|e| TemplateError::Parse {
+                name: self.name.clone(),
+                message: go_template_message(&e.to_string()),
+            })?;
+        let out =
+            tmpl.execute_to_string(&self.data.to_value())
+                .map_err(|e| TemplateError::Exec {
+                    name: self.name.clone(),
+                    message: go_template_message(&e.to_string()),
+                })?;
+        if self.missing_as_empty {
+            Ok(out.replace("<no value>", ""))
+        } else {
+            Ok(out)
+        }
+    }
+}
+
+/// gotmpl's messages, with its `execution error: ` wrapper dropped.
+fn go_template_message(m: &str) -> String {
+    m.replace("execution error: ", "")
+}
+
+#[cfg(test)]
+mod tests;

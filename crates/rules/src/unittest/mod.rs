@@ -1,0 +1,446 @@
+//! `tool test rules`: promtool's rule unit tests (input series in expanding notation, expected
+//! alerts at evaluation times, expected results of expressions), with promtool's output and
+//! outcome.
+
+mod file;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use model::{Labels, Sample};
+use promql::promqltest::series_desc::{SeqValue, parse_series_desc};
+use storage::memory::MemoryStorage;
+use storage::{Appendable, Queryable};
+
+use crate::alerting::AlertState;
+use crate::manager::{Manager, ManagerOptions, UpdateOptions};
+use file::{AlertTest, TestFile, TestGroup};
+
+/// Runs the test files, writing promtool's report to `out`; true when every test passed.
+pub fn run(paths: &[PathBuf], out: &mut impl Write) -> bool {
+    let mut ok = true;
+    for p in paths {
+        let _ = writeln!(out, "Unit Testing:  {}", p.display());
+        let errs = run_file(p, out);
+        if errs.is_empty() {
+            let _ = writeln!(out, "  SUCCESS");
+        } else {
+            ok = false;
+            let _ = writeln!(out, "  FAILED:");
+            for e in errs {
+                let _ = writeln!(out, "{e}");
+                let _ = writeln!(out);
+            }
+        }
+        let _ = writeln!(out);
+    }
+    ok
+}
+
+fn ms(d: config::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn run_file(path: &Path, out: &mut impl Write) -> Vec<String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return vec![format!("open {}: {e}", path.display())],
+    };
+    let mut tf: TestFile = match serde_saphyr::from_str(&text) {
+        Ok(t) => t,
+        Err(e) => return vec![e.to_string()],
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut files = Vec::new();
+    for rf in &tf.rule_files {
+        let full = if rf.is_empty() || Path::new(rf).is_absolute() {
+            PathBuf::from(rf)
+        } else {
+            base.join(rf)
+        };
+        match config::glob::glob(&full.to_string_lossy()) {
+            Ok(m) if m.is_empty() => {
+                let _ = writeln!(out, "  WARNING: no file match pattern {}", full.display());
+            }
+            Ok(m) => files.extend(m),
+            Err(e) => return vec![e],
+        }
+    }
+    if tf.evaluation_interval.is_zero() {
+        tf.evaluation_interval = config::Duration::from_secs(60);
+    }
+    let mut order = std::collections::HashMap::new();
+    for (i, g) in tf.group_eval_order.iter().enumerate() {
+        if order.insert(g.clone(), i).is_some() {
+            return vec![format!("group name repeated in evaluation order: {g}")];
+        }
+    }
+    let mut errs = Vec::new();
+    for tg in &mut tf.tests {
+        if tg.interval.is_zero() {
+            tg.interval = tf.evaluation_interval;
+        }
+        errs.extend(run_group(
+            tg,
+            &files,
+            ms(tf.evaluation_interval),
+            &order,
+            tf.fuzzy_compare,
+        ));
+    }
+    errs
+}
+
+fn load_series(tg: &TestGroup, storage: &MemoryStorage) -> Result<(), String> {
+    let step = ms(tg.interval);
+    let mut app = storage.appender();
+    for s in &tg.input_series {
+        let (labels, values) = parse_series_desc(&format!("{} {}", s.series, s.values))?;
+        for (i, v) in values.into_iter().enumerate() {
+            let t = i64::try_from(i).unwrap_or(i64::MAX) * step;
+            let sample = match v {
+                SeqValue::Omitted => continue,
+                SeqValue::Float(f) => Sample::Float(f),
+                SeqValue::Histogram(h, _) => Sample::FloatHistogram(Arc::new(*h)),
+            };
+            app.append(0, &labels, t, sample)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    app.commit().map_err(|e| e.to_string())
+}
+
+/// Go's `time.Duration.String()` of `ms` milliseconds (`0s`, `1m0s`, `1h0m30s`, `500ms`).
+fn go_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let (sign, ms) = if ms < 0 { ("-", -ms) } else { ("", ms) };
+    if ms < 1000 {
+        return format!("{sign}{ms}ms");
+    }
+    let (h, m) = (ms / 3_600_000, (ms / 60_000) % 60);
+    let s = ms % 60_000;
+    let secs = if s % 1000 == 0 {
+        format!("{}", s / 1000)
+    } else {
+        format!(
+            "{}.{}",
+            s / 1000,
+            format!("{:03}", s % 1000).trim_end_matches('0')
+        )
+    };
+    if h > 0 {
+        format!("{sign}{h}h{m}m{secs}s")
+    } else if m > 0 {
+        format!("{sign}{m}m{secs}s")
+    } else {
+        format!("{sign}{secs}s")
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'E', -1, 64)` (`1E+00`, `1.5E-01`).
+fn go_float_e(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let sci = format!("{v:E}");
+    let (m, e) = sci.split_once('E').unwrap_or((&sci, "0"));
+    let e: i32 = e.parse().unwrap_or(0);
+    format!("{m}E{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+}
+
+fn indent(lines: &str, prefix: &str) -> String {
+    lines
+        .split('\n')
+        .collect::<Vec<_>>()
+        .join(&format!("\n{prefix}"))
+}
+
+type LabelsAndAnnotations = Vec<(Labels, Labels)>;
+
+fn alerts_string(v: &LabelsAndAnnotations) -> String {
+    if v.is_empty() {
+        return "[]".into();
+    }
+    let mut s = String::from("[");
+    for (i, (l, a)) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(
+            "\n{i}:{}",
+            indent(&format!("\nLabels:{l}\nAnnotations:{a}"), "  ")
+        ));
+    }
+    s.push_str("\n]");
+    s
+}
+
+fn float_eq(a: f64, b: f64, fuzzy: bool) -> bool {
+    a == b || (fuzzy && (a.next_down() == b || a.next_up() == b))
+}
+
+#[allow(clippy::too_many_lines)]
+fn run_group(
+    tg: &TestGroup,
+    files: &[PathBuf],
+    eval_interval: i64,
+    order: &std::collections::HashMap<String, usize>,
+    fuzzy: bool,
+) -> Vec<String> {
+    let storage = MemoryStorage::new();
+    if let Err(e) = load_series(tg, &storage) {
+        return vec![e];
+    }
+    let engine = promql::Engine::new(promql::EngineOptions {
+        default_subquery_step: std::time::Duration::from_millis(
+            u64::try_from(eval_interval).unwrap_or(60_000),
+        ),
+        ..promql::EngineOptions::default()
+    });
+    let mut opts = ManagerOptions::new(
+        engine.clone(),
+        Arc::new(storage.clone()),
+        Arc::new(storage.clone()),
+    );
+    opts.external_url.clone_from(&tg.external_url);
+    let manager = Manager::new(opts);
+    let update = UpdateOptions {
+        interval: tg.interval.to_std(),
+        query_offset: std::time::Duration::ZERO,
+        external_labels: Labels::from_pairs(tg.external_labels.iter()),
+    };
+    if let Err(e) = manager.update(files, &update) {
+        return vec![e.to_string()];
+    }
+    manager.mark_restored();
+    let mut groups = manager.group_handles();
+    groups.sort_by_key(|g| order.get(&g.settings.name).copied().unwrap_or(0));
+
+    let mut alert_times: Vec<i64> = Vec::new();
+    for a in &tg.alert_rule_test {
+        if a.alertname.is_empty() {
+            let in_group = if tg.name.is_empty() {
+                String::new()
+            } else {
+                format!(" (in TestGroup {})", tg.name)
+            };
+            return vec![format!(
+                "an item under alert_rule_test misses required attribute alertname at eval_time {}{in_group}",
+                a.eval_time
+            )];
+        }
+        alert_times.push(ms(a.eval_time));
+    }
+    alert_times.sort_unstable();
+    alert_times.dedup();
+    let maxt = tg
+        .alert_rule_test
+        .iter()
+        .map(|a| ms(a.eval_time))
+        .chain(tg.promql_expr_test.iter().map(|p| ms(p.eval_time)))
+        .max()
+        .unwrap_or(0);
+
+    let mut errs = Vec::new();
+    let mut curr = 0;
+    let mut ts = 0;
+    while ts <= maxt {
+        let mut eval_errs = Vec::new();
+        for g in &groups {
+            manager.eval_group(g, ts);
+            for r in &crate::view::group_view(g).rules {
+                if let Some(e) = &r.last_error {
+                    eval_errs.push(format!(
+                        "    rule: {}, time: {}, err: {e}",
+                        r.name,
+                        go_duration(ts)
+                    ));
+                }
+            }
+        }
+        if !eval_errs.is_empty() {
+            errs.extend(eval_errs);
+            return errs;
+        }
+        while curr < alert_times.len()
+            && ts <= alert_times[curr]
+            && alert_times[curr] < ts + eval_interval
+        {
+            let t = alert_times[curr];
+            let views: Vec<_> = groups.iter().map(|g| crate::view::group_view(g)).collect();
+            for test in tg.alert_rule_test.iter().filter(|a| ms(a.eval_time) == t) {
+                if let Some(e) = check_alerts(tg, test, &views, fuzzy) {
+                    errs.push(e);
+                }
+            }
+            curr += 1;
+        }
+        ts += eval_interval;
+    }
+
+    for pt in &tg.promql_expr_test {
+        let at = ms(pt.eval_time);
+        let quoted = promql::printer::go_quote_str(&pt.expr);
+        let got = promql::parser::parse(&pt.expr)
+            .map_err(|e| e.to_string())
+            .and_then(|expr| {
+                let res = engine
+                    .instant_query_expr(&storage as &dyn Queryable, &expr, &pt.expr, at, None)
+                    .map_err(|e| e.to_string())?;
+                match res.value {
+                    promql::Value::Vector(v) => Ok(v),
+                    promql::Value::Scalar { t, v } => {
+                        Ok(vec![promql::Sample::float(Labels::empty(), t, v)])
+                    }
+                    _ => Err("rule result is not a vector or scalar".to_owned()),
+                }
+            });
+        let got = match got {
+            Ok(g) => g,
+            Err(e) => {
+                errs.push(format!(
+                    "    expr: {quoted}, time: {}, err: {e}",
+                    pt.eval_time
+                ));
+                continue;
+            }
+        };
+        let mut exp = Vec::new();
+        let mut bad = None;
+        for s in &pt.exp_samples {
+            let parsed = if s.labels.trim().is_empty() || s.labels.trim() == "{}" {
+                Ok(Labels::empty())
+            } else {
+                parse_series_desc(&s.labels).map(|(l, _)| l)
+            };
+            match parsed {
+                Ok(l) => exp.push((l, s.value, s.histogram.clone())),
+                Err(e) => {
+                    bad = Some(format!(
+                        "    expr: {quoted}, time: {}, err: labels {}: {e}",
+                        pt.eval_time,
+                        promql::printer::go_quote_str(&s.labels)
+                    ));
+                    break;
+                }
+            }
+        }
+        if let Some(b) = bad {
+            errs.push(b);
+            continue;
+        }
+        let mut got: Vec<(Labels, f64, String)> = got
+            .into_iter()
+            .map(|s| {
+                let h =
+                    s.h.as_ref()
+                        .map(|h| promql::promqltest::histo::test_expression(h))
+                        .unwrap_or_default();
+                (s.labels, s.f, h)
+            })
+            .collect();
+        exp.sort_by(|a, b| a.0.cmp(&b.0));
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let equal = exp.len() == got.len()
+            && exp.iter().zip(&got).all(|(e, g)| {
+                e.0 == g.0
+                    && if e.2.is_empty() {
+                        g.2.is_empty() && float_eq(e.1, g.1, fuzzy)
+                    } else {
+                        e.2 == g.2
+                    }
+            });
+        if !equal {
+            let show = |v: &[(Labels, f64, String)]| {
+                if v.is_empty() {
+                    return "nil".to_owned();
+                }
+                v.iter()
+                    .map(|(l, f, h)| {
+                        if h.is_empty() {
+                            format!("{l} {}", go_float_e(*f))
+                        } else {
+                            format!("{l} {h}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            errs.push(format!(
+                "    expr: {quoted}, time: {},\n        exp: {}\n        got: {}",
+                pt.eval_time,
+                show(&exp),
+                show(&got)
+            ));
+        }
+    }
+    errs
+}
+
+fn check_alerts(
+    tg: &TestGroup,
+    test: &AlertTest,
+    views: &[crate::view::GroupView],
+    fuzzy: bool,
+) -> Option<String> {
+    let _ = fuzzy;
+    let mut got: LabelsAndAnnotations = views
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter(|r| r.name == test.alertname && r.kind == crate::view::RuleKind::Alerting)
+        .flat_map(|r| &r.alerts)
+        .filter(|a| a.state == AlertState::Firing)
+        .map(|a| (a.labels.clone(), a.annotations.clone()))
+        .collect();
+    let mut exp: LabelsAndAnnotations = test
+        .exp_alerts
+        .iter()
+        .map(|a| {
+            let mut l = a.exp_labels.clone();
+            l.insert("alertname".into(), test.alertname.clone());
+            (
+                Labels::from_pairs(l.iter()),
+                Labels::from_pairs(a.exp_annotations.iter()),
+            )
+        })
+        .collect();
+    got.sort();
+    exp.sort();
+    if got == exp {
+        return None;
+    }
+    let name = if tg.name.is_empty() {
+        String::new()
+    } else {
+        format!("    name: {},\n", tg.name)
+    };
+    Some(format!(
+        "{name}    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
+        test.alertname,
+        test.eval_time,
+        indent(&alerts_string(&exp), "            "),
+        indent(&alerts_string(&got), "            ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_formats() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(60_000), "1m0s");
+        assert_eq!(go_duration(3_630_000), "1h0m30s");
+        assert_eq!(go_duration(1500), "1.5s");
+        assert_eq!(go_float_e(1.0), "1E+00");
+        assert_eq!(go_float_e(0.15), "1.5E-01");
+        assert_eq!(go_float_e(12345.0), "1.2345E+04");
+    }
+}
