@@ -17,6 +17,16 @@ fn static_am(addrs: &[&FakeAm]) -> String {
     format!("static_configs: [{{targets: [{}]}}]", targets.join(", "))
 }
 
+/// Waits until `url` has `expected.0` alerts counted as sent (the counters move once the
+/// response is in, after the fake recorded the request), then checks `(sent, errors)`.
+async fn assert_counts(n: &Notifier, url: &str, expected: (u64, u64)) {
+    wait_for("sends counted", || {
+        n.counts(url).is_some_and(|(sent, _)| sent >= expected.0)
+    })
+    .await;
+    assert_eq!(n.counts(url), Some(expected), "(sent, errors) of {url}");
+}
+
 fn alerts(range: std::ops::Range<usize>) -> Vec<firewatch_rules::alert::Alert> {
     range.map(|i| alert(&format!("a{i}"), &[])).collect()
 }
@@ -38,7 +48,7 @@ async fn batches_of_at_most_256_in_order() {
     let r = &am.received()[0];
     assert_eq!(r.path, "/api/v2/alerts");
     assert_eq!(r.content_type.as_deref(), Some("application/json"));
-    assert_eq!(n.counts(&am.url()), Some((600, 0)));
+    assert_counts(&n, &am.url(), (600, 0)).await;
     assert_eq!(n.dropped_total(), 0);
     n.stop();
 }
@@ -98,7 +108,7 @@ async fn failing_alertmanager_counts_errors_while_the_other_receives() {
     wait_for("good one received", || good.alerts().len() == 3).await;
     wait_for("bad one counted", || n.counts(&bad.url()) == Some((3, 3))).await;
     assert_eq!(bad.alerts().len(), 3, "the failing one was asked too");
-    assert_eq!(n.counts(&good.url()), Some((3, 0)));
+    assert_counts(&n, &good.url(), (3, 0)).await;
     // One Alertmanager of the set took the batch: nothing is dropped.
     assert_eq!(n.dropped_total(), 0);
     let mut metrics = String::new();
@@ -224,8 +234,8 @@ async fn external_labels_and_alert_relabeling_global_and_per_set() {
         two.alerts()[0]["labels"],
         serde_json::json!({"alertname": "Disk", "cluster": "eu1", "team": "storage", "routed": "two"})
     );
-    assert_eq!(n.counts(&one.url()), Some((2, 0)));
-    assert_eq!(n.counts(&two.url()), Some((1, 0)));
+    assert_counts(&n, &one.url(), (2, 0)).await;
+    assert_counts(&n, &two.url(), (1, 0)).await;
     n.stop();
 }
 
@@ -298,6 +308,55 @@ async fn stop_drains_the_queue_unless_disabled() {
         .expect("run returns");
     assert_eq!(am.alerts().len(), 300);
     assert_eq!(n.dropped_total(), 7);
+}
+
+#[tokio::test]
+async fn credentials_file_is_read_at_each_request() {
+    let am = FakeAm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "first\n").unwrap();
+    let yaml = format!(
+        "alerting:\n  alertmanagers:\n  - {}\n    authorization: {{type: Token, credentials_file: '{}'}}\n",
+        static_am(&[&am]),
+        token.display()
+    );
+    let (n, _task) = running(&yaml, options(), 1).await;
+    n.send(alerts(0..1));
+    wait_for("first request", || am.received().len() == 1).await;
+    std::fs::write(&token, "second").unwrap();
+    n.send(alerts(1..2));
+    wait_for("second request", || am.received().len() == 2).await;
+    let auth: Vec<Option<String>> = am.received().into_iter().map(|r| r.authorization).collect();
+    assert_eq!(
+        auth,
+        [
+            Some("Token first".to_owned()),
+            Some("Token second".to_owned())
+        ]
+    );
+    n.stop();
+}
+
+#[tokio::test]
+async fn unusable_client_settings_refuse_the_config_and_keep_the_old_one() {
+    let am = FakeAm::start().await;
+    let good = format!("alerting:\n  alertmanagers:\n  - {}\n", static_am(&[&am]));
+    let (n, _task) = running(&good, options(), 1).await;
+    let bad = format!(
+        "alerting:\n  alertmanagers:\n  - {}\n  - {}\n    tls_config: {{ca_file: /nonexistent/ca.pem}}\n",
+        static_am(&[&am]),
+        static_am(&[&am])
+    );
+    let err = n.apply_config(&config(&bad)).unwrap_err().to_string();
+    assert!(
+        err.starts_with("alertmanager set config-1: unable to read CA file /nonexistent/ca.pem"),
+        "{err}"
+    );
+    assert_eq!(n.alertmanagers().0, [am.url()]);
+    n.send(alerts(0..1));
+    wait_for("still delivered", || am.alerts().len() == 1).await;
+    n.stop();
 }
 
 #[test]
