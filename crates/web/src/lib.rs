@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod lifecycle;
+pub mod ui;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -73,6 +74,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .merge(lifecycle::routes())
         .route("/metrics", axum::routing::get(own_metrics))
         .nest("/api/v1", api::routes())
+        .merge(ui::routes())
         .with_state(state)
 }
 

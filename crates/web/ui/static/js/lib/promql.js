@@ -1,0 +1,100 @@
+// PromQL vocabulary for the editor: functions, aggregations, keywords and durations, no DOM.
+
+/** Functions with their argument signature and a one-line description. */
+export const FUNCTIONS = {
+  abs: ['(v instant-vector)', 'absolute value of every sample'],
+  absent: ['(v instant-vector)', '1-element vector when v has no elements'],
+  absent_over_time: ['(v range-vector)', '1-element vector when the range has no samples'],
+  acos: ['(v instant-vector)', 'arccosine'], acosh: ['(v instant-vector)', 'inverse hyperbolic cosine'],
+  asin: ['(v instant-vector)', 'arcsine'], asinh: ['(v instant-vector)', 'inverse hyperbolic sine'],
+  atan: ['(v instant-vector)', 'arctangent'], atanh: ['(v instant-vector)', 'inverse hyperbolic tangent'],
+  avg_over_time: ['(v range-vector)', 'average of the range'],
+  ceil: ['(v instant-vector)', 'rounds up to the nearest integer'],
+  changes: ['(v range-vector)', 'number of value changes in the range'],
+  clamp: ['(v instant-vector, min scalar, max scalar)', 'clamps values to [min, max]'],
+  clamp_max: ['(v instant-vector, max scalar)', 'clamps values to at most max'],
+  clamp_min: ['(v instant-vector, min scalar)', 'clamps values to at least min'],
+  cos: ['(v instant-vector)', 'cosine'], cosh: ['(v instant-vector)', 'hyperbolic cosine'],
+  count_over_time: ['(v range-vector)', 'number of samples in the range'],
+  day_of_month: ['(v=vector(time()) instant-vector)', 'day of the month (UTC)'],
+  day_of_week: ['(v=vector(time()) instant-vector)', 'day of the week (UTC), 0 is Sunday'],
+  day_of_year: ['(v=vector(time()) instant-vector)', 'day of the year (UTC)'],
+  days_in_month: ['(v=vector(time()) instant-vector)', 'number of days in the month (UTC)'],
+  deg: ['(v instant-vector)', 'radians to degrees'],
+  delta: ['(v range-vector)', 'difference between first and last value of a gauge'],
+  deriv: ['(v range-vector)', 'per-second derivative by linear regression'],
+  double_exponential_smoothing: ['(v range-vector, sf scalar, tf scalar)', 'smoothed value (formerly holt_winters)'],
+  exp: ['(v instant-vector)', 'exponential'],
+  floor: ['(v instant-vector)', 'rounds down to the nearest integer'],
+  histogram_avg: ['(v instant-vector)', 'average of native histogram observations'],
+  histogram_count: ['(v instant-vector)', 'count of native histogram observations'],
+  histogram_fraction: ['(lower scalar, upper scalar, v instant-vector)', 'fraction of observations between bounds'],
+  histogram_quantile: ['(φ scalar, b instant-vector)', 'φ-quantile from histogram buckets'],
+  histogram_stddev: ['(v instant-vector)', 'standard deviation of native histogram observations'],
+  histogram_stdvar: ['(v instant-vector)', 'standard variance of native histogram observations'],
+  histogram_sum: ['(v instant-vector)', 'sum of native histogram observations'],
+  holt_winters: ['(v range-vector, sf scalar, tf scalar)', 'smoothed value (Prometheus 2)'],
+  hour: ['(v=vector(time()) instant-vector)', 'hour of the day (UTC)'],
+  idelta: ['(v range-vector)', 'difference between the last two samples'],
+  increase: ['(v range-vector)', 'increase of a counter over the range'],
+  irate: ['(v range-vector)', 'per-second rate from the last two samples'],
+  label_join: ['(v instant-vector, dst string, separator string, src_1 string, ...)', 'joins label values into a new label'],
+  label_replace: ['(v instant-vector, dst string, replacement string, src string, regex string)', 'sets a label from a regex match'],
+  last_over_time: ['(v range-vector)', 'most recent sample in the range'],
+  ln: ['(v instant-vector)', 'natural logarithm'], log10: ['(v instant-vector)', 'decimal logarithm'],
+  log2: ['(v instant-vector)', 'binary logarithm'],
+  mad_over_time: ['(v range-vector)', 'median absolute deviation of the range'],
+  max_over_time: ['(v range-vector)', 'maximum of the range'],
+  min_over_time: ['(v range-vector)', 'minimum of the range'],
+  minute: ['(v=vector(time()) instant-vector)', 'minute of the hour (UTC)'],
+  month: ['(v=vector(time()) instant-vector)', 'month of the year (UTC)'],
+  pi: ['()', 'the number π'],
+  predict_linear: ['(v range-vector, t scalar)', 'value t seconds from now by linear regression'],
+  present_over_time: ['(v range-vector)', '1 for series with samples in the range'],
+  quantile_over_time: ['(φ scalar, v range-vector)', 'φ-quantile of the range'],
+  rad: ['(v instant-vector)', 'degrees to radians'],
+  rate: ['(v range-vector)', 'per-second average rate of a counter'],
+  resets: ['(v range-vector)', 'number of counter resets in the range'],
+  round: ['(v instant-vector, to_nearest=1 scalar)', 'rounds to the nearest multiple'],
+  scalar: ['(v instant-vector)', 'the single sample as a scalar, else NaN'],
+  sgn: ['(v instant-vector)', 'sign: 1, -1 or 0'],
+  sin: ['(v instant-vector)', 'sine'], sinh: ['(v instant-vector)', 'hyperbolic sine'],
+  sort: ['(v instant-vector)', 'sorts by value, ascending'],
+  sort_by_label: ['(v instant-vector, label string, ...)', 'sorts by label values, ascending'],
+  sort_by_label_desc: ['(v instant-vector, label string, ...)', 'sorts by label values, descending'],
+  sort_desc: ['(v instant-vector)', 'sorts by value, descending'],
+  sqrt: ['(v instant-vector)', 'square root'],
+  stddev_over_time: ['(v range-vector)', 'population standard deviation of the range'],
+  stdvar_over_time: ['(v range-vector)', 'population variance of the range'],
+  sum_over_time: ['(v range-vector)', 'sum of the range'],
+  tan: ['(v instant-vector)', 'tangent'], tanh: ['(v instant-vector)', 'hyperbolic tangent'],
+  time: ['()', 'evaluation time in seconds since the epoch'],
+  timestamp: ['(v instant-vector)', 'timestamp of every sample'],
+  vector: ['(s scalar)', 'the scalar as a vector without labels'],
+  year: ['(v=vector(time()) instant-vector)', 'year (UTC)'],
+};
+
+/** Aggregation operators and a description. */
+export const AGGREGATIONS = {
+  sum: 'sum over dimensions', min: 'minimum over dimensions', max: 'maximum over dimensions',
+  avg: 'average over dimensions', group: 'all values 1', stddev: 'population standard deviation',
+  stdvar: 'population variance', count: 'number of elements',
+  count_values: 'number of elements with the same value', bottomk: 'smallest k elements',
+  topk: 'largest k elements', quantile: 'φ-quantile over dimensions',
+  limitk: 'k elements (experimental)', limit_ratio: 'a ratio of elements (experimental)',
+};
+
+/** Keywords: binary set operators, modifiers and grouping clauses. */
+export const KEYWORDS = {
+  and: 'intersection', or: 'union', unless: 'complement', by: 'group by these labels',
+  without: 'group by all but these labels', on: 'match on these labels',
+  ignoring: 'match ignoring these labels', group_left: 'many-to-one matching',
+  group_right: 'one-to-many matching', offset: 'shift the evaluation time back', bool: 'return 0/1 instead of filtering',
+  atan2: 'arc tangent of y/x (binary operator)',
+};
+
+/** Durations offered inside `[...]`. */
+export const DURATIONS = ['1m', '5m', '10m', '15m', '30m', '1h', '6h', '12h', '1d', '1w'];
+
+/** The clauses whose parentheses hold label names. */
+export const LABEL_LIST_CLAUSES = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
