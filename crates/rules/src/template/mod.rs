@@ -171,23 +171,74 @@ impl Expander {
             query: self.query.clone(),
             external_url: self.external_url.clone(),
         };
-        let tmpl = gotmpl::Template::new(&self.name)
-            .funcs(funcs::func_map(&ctx))
+        let funcs = funcs::func_map(&ctx);
+        let parsed = gotmpl::Template::new(&self.name)
+            .funcs(funcs.clone())
             .parse(&self.text)
             .map_err(|e| TemplateError::Parse {
                 name: self.name.clone(),
                 message: go_template_message(&e.to_string()),
             })?;
-        let out =
-            tmpl.execute_to_string(&self.data.to_value())
-                .map_err(|e| TemplateError::Exec {
-                    name: self.name.clone(),
-                    message: go_template_message(&e.to_string()),
-                })?;
-        if self.missing_as_empty {
-            Ok(out.replace("<no value>", ""))
-        } else {
-            Ok(out)
+        let exec_err = |e: gotmpl::TemplateError| TemplateError::Exec {
+            name: self.name.clone(),
+            message: go_template_message(&e.to_string()),
+        };
+        let data = self.data.to_value();
+        if parsed.lookup(&self.name).is_none() {
+            // An empty (or whitespace-only) body: nothing to rewrite.
+            return parsed.execute_to_string(&data).map_err(exec_err);
+        }
+        // Print values as Go does: every printing action ends in `__fw_print`, which formats
+        // floats as Go's `%v` (`1.234567e+06`) and, in alert templates, a missing label as "".
+        let missing_as_empty = self.missing_as_empty;
+        let mut outer = gotmpl::Template::new("__fw_outer").funcs(funcs).func(
+            PRINT_FUNC,
+            move |args: &[Value]| {
+                Ok(match args.last() {
+                    Some(Value::Float(f)) => Value::String(go_float(*f).into()),
+                    Some(Value::Nil) | None if missing_as_empty => Value::String("".into()),
+                    Some(v) => v.clone(),
+                    None => Value::Nil,
+                })
+            },
+        );
+        for name in parsed.templates() {
+            if let Some(tree) = parsed.lookup(name) {
+                let mut tree = tree.clone();
+                print_like_go(&mut tree);
+                outer = outer.add_parse_tree(name, tree);
+            }
+        }
+        let outer = outer
+            .parse(&format!("{{{{template {:?} .}}}}", self.name))
+            .map_err(exec_err)?;
+        outer.execute_to_string(&data).map_err(exec_err)
+    }
+}
+
+/// The function appended to every printing action.
+const PRINT_FUNC: &str = "__fw_print";
+
+/// Appends `| __fw_print` to every action that prints, in `list` and the bodies it holds.
+fn print_like_go(list: &mut gotmpl::parse::ListNode) {
+    use gotmpl::parse::{CommandNode, Expr, Node};
+    for node in &mut list.nodes {
+        match node {
+            Node::List(l) => print_like_go(l),
+            Node::Action(a) if a.pipe.decl.is_empty() => {
+                a.pipe.commands.push(CommandNode {
+                    pos: a.pos,
+                    args: vec![Expr::Identifier(a.pos, PRINT_FUNC.into())],
+                });
+            }
+            Node::If(b) | Node::Range(b) | Node::With(b) => {
+                print_like_go(&mut b.body);
+                if let Some(e) = &mut b.else_body {
+                    print_like_go(e);
+                }
+            }
+            Node::Define(d) => print_like_go(&mut d.body),
+            _ => {}
         }
     }
 }
