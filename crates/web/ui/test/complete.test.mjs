@@ -25,7 +25,7 @@ test('inside braces: label names, then values', () => {
   assert.equal(unquoted.quoted, false);
   const quoted = at('up{job!~"no');
   assert.deepEqual(quoted, {
-    kind: 'labelValue', prefix: 'no', from: 9, to: 11, metric: 'up', labelName: 'job', quoted: true,
+    kind: 'labelValue', prefix: 'no', from: 9, to: 11, metric: 'up', labelName: 'job', quoted: '"',
   });
   const second = at('up{job="a",instance="');
   assert.equal(second.labelName, 'instance');
@@ -112,7 +112,18 @@ test('applyCompletion adds parentheses and quotes where they belong', () => {
   const fn = applyCompletion(at('ra'), { label: 'rate', kind: 'function' });
   assert.deepEqual(fn, { text: 'rate(', cursor: 5 });
   assert.equal(applyCompletion(at('ra'), { label: 'rate_total', kind: 'metric' }).text, 'rate_total');
-  assert.equal(applyCompletion(at('up{job='), { label: 'a"b', kind: 'value' }).text, '"a\\"b"');
-  assert.equal(applyCompletion(at('up{job="'), { label: 'x\\y', kind: 'value' }).text, 'x\\\\y');
   assert.equal(applyCompletion(at('sum by (j'), { label: 'job', kind: 'label' }).text, 'job');
+  // No quote open: both quotes, cursor after the closing one.
+  assert.deepEqual(applyCompletion(at('up{job='), { label: 'a"b', kind: 'value' }), { text: '"a\\"b"', cursor: 6 });
+  // Quote open, none after the cursor: the value and a closing quote.
+  assert.deepEqual(applyCompletion(at('up{job="'), { label: 'x\\y', kind: 'value' }), { text: 'x\\\\y"', cursor: 5 });
+  // Quote open and closed after the cursor: the value, cursor steps over the closing quote.
+  assert.deepEqual(applyCompletion(at('up{job="a'), { label: 'api', kind: 'value' }, '"}'), { text: 'api', cursor: 4 });
+  // Single quotes escape single quotes, not double ones.
+  assert.equal(applyCompletion(at("up{job='"), { label: `it's "x"`, kind: 'value' }).text, `it\\'s "x"'`);
+  assert.equal(applyCompletion(at('up{job=`'), { label: 'a\\b', kind: 'value' }).text, 'a\\b`');
+});
+
+test('rank keeps the given order when nothing is typed', () => {
+  assert.deepEqual(rank(durationCandidates(), '').map((c) => c.label).slice(0, 3), ['1m', '5m', '10m']);
 });

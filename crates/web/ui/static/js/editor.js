@@ -88,7 +88,7 @@ export function createEditor({ value = '', onExecute, onChange }) {
     c.detail ? h('span', { class: 'detail' }, c.detail) : null)));
     list.hidden = items.length === 0;
     const sel = list.children[selected];
-    if (sel) sel.scrollIntoView({ block: 'nearest' });
+    sel?.scrollIntoView?.({ block: 'nearest' });
   }
 
   async function suggest(explicit) {
@@ -116,8 +116,8 @@ export function createEditor({ value = '', onExecute, onChange }) {
   function accept() {
     const cand = items[selected];
     if (!cand || !ctx) return;
-    const { text, cursor } = applyCompletion(ctx, cand);
     const v = input.value;
+    const { text, cursor } = applyCompletion(ctx, cand, v.slice(ctx.to));
     input.value = v.slice(0, ctx.from) + text + v.slice(ctx.to);
     const at = ctx.from + cursor;
     input.setSelectionRange(at, at);

@@ -11,7 +11,7 @@ const IDENT_CHAR = /[A-Za-z0-9_:]/;
  * `{kind, prefix, from, to, metric, labelName, quoted}` where kind is one of
  * - 'expr': a metric name, function, aggregation or keyword (prefix = the word typed so far);
  * - 'labelName': a label name inside `{...}` or in `by (...)`, `on (...)`...;
- * - 'labelValue': a label value after `name=` (quoted tells whether the quote is already open);
+ * - 'labelValue': a label value after `name=` (quoted: the open quote character, or false);
  * - 'duration': inside `[...]`;
  * - 'none': inside a comment, a plain string or a number.
  * `metric` is the metric name the matchers belong to (or the first metric of the expression for
@@ -44,7 +44,7 @@ export function detectContext(text, pos) {
         if (isValue) {
           return {
             kind: 'labelValue', prefix: src.slice(start), from: start, to: pos,
-            metric: top.metric, labelName, quoted: true,
+            metric: top.metric, labelName, quoted: c,
           };
         }
         return none(pos);
@@ -162,7 +162,7 @@ export function matchScore(candidate, typed) {
 
 /**
  * Ranks candidates `{label, kind, detail?}` against the typed prefix: best match first, then
- * shorter, then alphabetical; at most `limit`. An exact match alone is dropped (nothing to complete).
+ * shorter, then alphabetical (in the given order when nothing is typed); at most `limit`. An exact match alone is dropped (nothing to complete).
  */
 export function rank(candidates, typed, limit = 50) {
   const scored = [];
@@ -173,8 +173,11 @@ export function rank(candidates, typed, limit = 50) {
     const score = matchScore(cand.label, typed);
     if (score != null) scored.push({ cand, score });
   }
-  scored.sort((a, b) => b.score - a.score || a.cand.label.length - b.cand.label.length ||
-    (a.cand.label < b.cand.label ? -1 : a.cand.label > b.cand.label ? 1 : 0));
+  // Without a prefix every candidate scores the same: keep the given order.
+  if (typed !== '') {
+    scored.sort((a, b) => b.score - a.score || a.cand.label.length - b.cand.label.length ||
+      (a.cand.label < b.cand.label ? -1 : a.cand.label > b.cand.label ? 1 : 0));
+  }
   const out = scored.slice(0, limit).map((s) => s.cand);
   if (out.length === 1 && out[0].label === typed) return [];
   return out;
@@ -196,15 +199,18 @@ export function durationCandidates() {
 
 /**
  * The text that replaces [from, to) when `cand` is accepted in context `ctx`, and where the cursor
- * goes (an offset into that text): functions and aggregations get `(`, unquoted label values
- * get quotes with the value escaped.
+ * goes (an offset into that text): functions and aggregations get `(`; label values are escaped
+ * for their quotes, get quotes when none is open, and a closing quote unless `rest` (the text after
+ * the cursor) starts with one.
  */
-export function applyCompletion(ctx, cand) {
+export function applyCompletion(ctx, cand, rest = '') {
   if (ctx.kind === 'labelValue') {
-    const escaped = cand.label.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-    if (ctx.quoted) return { text: escaped, cursor: escaped.length };
-    const text = `"${escaped}"`;
-    return { text, cursor: text.length };
+    const quote = ctx.quoted || '"';
+    const escaped = quote === '`' ? cand.label
+      : cand.label.replace(/\\/g, '\\\\').replace(quote === '"' ? /"/g : /'/g, `\\${quote}`).replace(/\n/g, '\\n');
+    const close = rest.startsWith(quote) ? '' : quote;
+    const text = `${ctx.quoted ? '' : quote}${escaped}${close}`;
+    return { text, cursor: text.length + (close ? 0 : 1) };
   }
   if (ctx.kind === 'expr' && (cand.kind === 'function' || cand.kind === 'aggregation')) {
     const text = `${cand.label}(`;

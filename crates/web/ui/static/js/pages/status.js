@@ -28,8 +28,8 @@ function section(title, path, names) {
 export function render(main) {
   main.append(
     h('h1', {}, 'Runtime & build information'),
-    section('Runtime information', 'status/runtimeinfo', RUNTIME_NAMES),
-    section('Build information', 'status/buildinfo', {
+    ...section('Runtime information', 'status/runtimeinfo', RUNTIME_NAMES),
+    ...section('Build information', 'status/buildinfo', {
       version: 'Version', revision: 'Revision', branch: 'Branch', buildUser: 'Build user',
       buildDate: 'Build date', goVersion: 'Go version',
     }),
