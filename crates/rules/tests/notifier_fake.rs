@@ -311,13 +311,13 @@ async fn stop_drains_the_queue_unless_disabled() {
 }
 
 #[tokio::test]
-async fn credentials_file_is_read_at_each_request() {
+async fn credentials_file_is_read_at_each_request_and_headers_sent() {
     let am = FakeAm::start().await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "first\n").unwrap();
     let yaml = format!(
-        "alerting:\n  alertmanagers:\n  - {}\n    authorization: {{type: Token, credentials_file: '{}'}}\n",
+        "alerting:\n  alertmanagers:\n  - {}\n    authorization: {{type: Token, credentials_file: '{}'}}\n    http_headers: {{X-Scope-OrgID: {{values: [tenant-a]}}}}\n",
         static_am(&[&am]),
         token.display()
     );

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use config::HttpClientConfig;
+use config::{HttpClientConfig, TlsVersion};
 
 use super::error::NotifierError;
 
@@ -116,8 +116,24 @@ impl AmClient {
                 .map_err(|e| client_err(format!("unable to use client certificate: {e}")))?;
             builder = builder.identity(id);
         }
+        if let Some(v) = tls.min_version {
+            builder = builder.tls_version_min(tls_version(v));
+        }
+        if let Some(v) = tls.max_version {
+            builder = builder.tls_version_max(tls_version(v));
+        }
+        if http.oauth2.is_some() {
+            tracing::warn!(
+                set,
+                "oauth2 is not supported for Alertmanagers yet; requests go without it"
+            );
+        }
         if let Some(proxy) = &http.proxy_url {
-            let p = reqwest::Proxy::all(proxy.as_str()).map_err(|e| client_err(e.to_string()))?;
+            let mut p =
+                reqwest::Proxy::all(proxy.as_str()).map_err(|e| client_err(e.to_string()))?;
+            if !http.no_proxy.is_empty() {
+                p = p.no_proxy(reqwest::NoProxy::from_string(&http.no_proxy));
+            }
             builder = builder.proxy(p);
         } else if !http.proxy_from_environment {
             builder = builder.no_proxy();
@@ -207,6 +223,15 @@ impl AmClient {
             return Err(format!("bad response status {status}"));
         }
         Ok(())
+    }
+}
+
+fn tls_version(v: TlsVersion) -> reqwest::tls::Version {
+    match v {
+        TlsVersion::Tls10 => reqwest::tls::Version::TLS_1_0,
+        TlsVersion::Tls11 => reqwest::tls::Version::TLS_1_1,
+        TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
+        TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
     }
 }
 

@@ -24,6 +24,8 @@ pub struct Received {
     pub content_type: Option<String>,
     /// The body, parsed.
     pub alerts: Vec<serde_json::Value>,
+    /// Every header.
+    pub headers: HeaderMap,
 }
 
 /// An Alertmanager stand-in on 127.0.0.1 that records every POST and answers with `status`.
@@ -63,6 +65,7 @@ impl FakeAm {
                     authorization: header("authorization"),
                     content_type: header("content-type"),
                     alerts,
+                    headers: headers.clone(),
                 });
                 StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap_or(StatusCode::OK)
             }
