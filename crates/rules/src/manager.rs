@@ -311,6 +311,33 @@ fn spawn_group(
     token
 }
 
+/// The files named by `rule_files` patterns (globs; relative ones against `base`, the
+/// configuration file's directory), in pattern order, each pattern's matches sorted.
+///
+/// # Errors
+/// A malformed pattern.
+pub fn expand_rule_files(patterns: &[String], base: &Path) -> Result<Vec<PathBuf>, RulesError> {
+    let mut out = Vec::new();
+    for p in patterns {
+        let full = if Path::new(p).is_absolute() {
+            PathBuf::from(p)
+        } else {
+            base.join(p)
+        };
+        let matched =
+            config::glob::glob(&full.to_string_lossy()).map_err(|message| RulesError::Pattern {
+                pattern: full.clone(),
+                message,
+            })?;
+        for m in matched {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads the rule files into group settings and rules.
 fn load_groups(
     files: &[PathBuf],

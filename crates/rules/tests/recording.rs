@@ -280,3 +280,19 @@ fn background_runner_evaluates_on_the_interval() {
         manager.stop();
     });
 }
+
+#[test]
+fn rule_file_patterns_expand_relative_to_the_config() {
+    let s = Setup::new();
+    let a = s.write("a.rules.yml", "groups: []\n");
+    let b = s.write("b.rules.yml", "groups: []\n");
+    s.write("other.yml", "groups: []\n");
+    let got = firewatch_rules::expand_rule_files(
+        &["*.rules.yml".to_owned(), a.to_string_lossy().into_owned()],
+        s.dir.path(),
+    )
+    .unwrap();
+    assert_eq!(got, vec![a, b]);
+    let err = firewatch_rules::expand_rule_files(&["[".to_owned()], s.dir.path()).unwrap_err();
+    assert!(err.to_string().contains("syntax error in pattern"), "{err}");
+}

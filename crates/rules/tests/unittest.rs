@@ -53,7 +53,13 @@ fn both(name: &str) -> ((bool, Vec<String>), (bool, Vec<String>)) {
 
 #[test]
 fn passing_and_failing_files_report_as_promtool() {
-    for name in ["pass.yml", "fail.yml", "templates.yml"] {
+    for name in [
+        "pass.yml",
+        "fail.yml",
+        "templates.yml",
+        "order.yml",
+        "errors.yml",
+    ] {
         let (theirs, ours) = both(name);
         assert_eq!(ours.0, theirs.0, "{name}: outcome");
         assert_eq!(ours.1, theirs.1, "{name}: report");
