@@ -72,7 +72,7 @@ function createPanel(panel, { onChange, onRemove }) {
   function shiftEnd(sign) {
     const base = panel.endMs ?? Date.now();
     const by = panel.tab === 'graph' ? panel.rangeMs / 2 : 60000;
-    panel.endMs = base + sign * by;
+    panel.endMs = Math.round((base + sign * by) / 1000) * 1000;
     onChange();
     drawControls();
     run();
