@@ -308,3 +308,29 @@ fn restore_for_state_after_restart() {
     // Firing before the restart (pending 12m of 11m): ActiveAt is kept.
     assert_eq!(restart(11, 12, 14), 0);
 }
+
+#[test]
+fn query_offset_applies_to_alert_queries_and_series() {
+    let s = Setup::new();
+    s.series(&[("__name__", "bad")], 0, 3 * MIN, 1.0);
+    s.load(
+        r#"
+groups:
+  - name: g
+    query_offset: 1m
+    rules:
+      - alert: Late
+        expr: bad > 0
+"#,
+    );
+    // The series starts at 0: evaluated at 1m with a 1m offset, the query runs at 0.
+    s.manager.eval_at(MIN);
+    s.manager.eval_at(2 * MIN);
+    let alerts = named(&s.storage, "ALERTS");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].0.get("alertstate"), Some("firing"));
+    assert_eq!(alerts[0].1, vec![(MIN, 1.0)]);
+    let r = &s.manager.groups()[0].rules[0];
+    // `activeAt` is the evaluation time, not the query time.
+    assert_eq!(r.alerts[0].active_at, MIN);
+}

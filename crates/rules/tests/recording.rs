@@ -296,3 +296,33 @@ fn rule_file_patterns_expand_relative_to_the_config() {
     let err = firewatch_rules::expand_rule_files(&["[".to_owned()], s.dir.path()).unwrap_err();
     assert!(err.to_string().contains("syntax error in pattern"), "{err}");
 }
+
+#[test]
+fn native_histogram_results_are_recorded_as_histograms() {
+    use promql::promqltest::series_desc::{SeqValue, parse_series_desc};
+    let s = Setup::new();
+    let (l, values) =
+        parse_series_desc("h{a=\"1\"} {{schema:0 sum:5 count:4 buckets:[1 3]}}x3").unwrap();
+    for (i, v) in values.into_iter().enumerate() {
+        let SeqValue::Histogram(h, _) = v else {
+            panic!("not a histogram: {v:?}")
+        };
+        s.storage.add(
+            &l,
+            i64::try_from(i).unwrap() * MIN,
+            model::Sample::FloatHistogram(Arc::new(*h)),
+        );
+    }
+    s.load("groups:\n  - name: g\n    rules:\n      - record: h:sum\n        expr: sum(h)\n");
+    s.manager.eval_at(2 * MIN);
+    let engine = promql::Engine::default();
+    let res = engine
+        .instant_query(&s.storage, "histogram_count(h:sum)", 2 * MIN)
+        .unwrap();
+    let promql::Value::Vector(v) = res.value else {
+        panic!("not a vector")
+    };
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].f, 4.0);
+    assert_eq!(s.manager.groups()[0].rules[0].health, Health::Good);
+}
