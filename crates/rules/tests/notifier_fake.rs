@@ -270,6 +270,23 @@ async fn file_sd_follows_file_changes_and_reload_keeps_members() {
 }
 
 #[tokio::test]
+async fn reload_moves_alerts_to_the_new_alertmanagers() {
+    let old = FakeAm::start().await;
+    let new = FakeAm::start().await;
+    let yaml = |am: &FakeAm| format!("alerting:\n  alertmanagers:\n  - {}\n", static_am(&[am]));
+    let (n, _task) = running(&yaml(&old), options(), 1).await;
+    n.send(alerts(0..1));
+    wait_for("old receives", || old.alerts().len() == 1).await;
+    n.apply_config(&config(&yaml(&new))).unwrap();
+    wait_for("new one discovered", || n.alertmanagers().0 == [new.url()]).await;
+    n.send(alerts(1..3));
+    wait_for("new receives", || new.alerts().len() == 2).await;
+    assert_eq!(names(&new.alerts()), expected_names(1..3));
+    assert_eq!(old.alerts().len(), 1);
+    n.stop();
+}
+
+#[tokio::test]
 async fn stop_drains_the_queue_unless_disabled() {
     let am = FakeAm::start().await;
     let yaml = format!("alerting:\n  alertmanagers:\n  - {}\n", static_am(&[&am]));
