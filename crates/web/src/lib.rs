@@ -3,8 +3,13 @@
 //! [`router`] builds the whole axum application from a [`WebState`]; the binary serves it.
 
 pub mod api;
+pub mod cors;
+pub mod error;
+pub mod federate;
 pub mod lifecycle;
+pub mod serve;
 pub mod ui;
+pub mod webconfig;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,6 +21,10 @@ use axum::Router;
 
 use promql::Engine;
 use storage::QueryableRef;
+
+pub use api::rules::{
+    AlertmanagerRetriever, AlertmanagerRetrieverRef, RulesRetriever, RulesRetrieverRef,
+};
 
 /// What the server does when asked through the lifecycle endpoints.
 pub trait LifecycleHooks: Send + Sync {
@@ -46,6 +55,12 @@ pub struct WebOptions {
     /// `--web.route-prefix` without a trailing slash: "" serves at the root, "/prometheus"
     /// serves every endpoint under `/prometheus/...`.
     pub route_prefix: String,
+    /// `--web.cors.origin`: a regex (fully anchored) of the origins allowed to call the API
+    /// from a browser; empty means `.*`.
+    pub cors_origin: String,
+    /// `--query.lookback-delta`, how far back `/federate` looks for a series' latest sample
+    /// (zero: Prometheus's default, 5 minutes).
+    pub lookback_delta: std::time::Duration,
 }
 
 /// Everything the handlers need.
@@ -66,16 +81,66 @@ pub struct WebState {
     pub config_yaml: Arc<parking_lot::RwLock<String>>,
     /// The server's own metrics.
     pub metrics: Option<MetricsWriter>,
+    /// The TSDB, for `/api/v1/status/tsdb`, `/api/v1/status/walreplay` and the admin API
+    /// (none: those answer without data or with an error).
+    pub tsdb: Option<Arc<tsdb::Db>>,
+    /// The rules manager, for `/api/v1/rules` and `/api/v1/alerts` (none: empty lists).
+    pub rules: Option<RulesRetrieverRef>,
+    /// The notifier, for `/api/v1/alertmanagers` (none: empty lists).
+    pub alertmanagers: Option<AlertmanagerRetrieverRef>,
+    /// `global.external_labels` of the loaded configuration, added by `/federate`.
+    pub external_labels: Arc<parking_lot::RwLock<model::Labels>>,
 }
 
-/// The whole HTTP application.
+impl WebState {
+    /// A state with the given storage, engine and hooks, default options, not serving scrape
+    /// targets, rules, notifier or TSDB status; set the public fields for more.
+    pub fn new(
+        queryable: QueryableRef,
+        engine: Arc<Engine>,
+        hooks: Arc<dyn LifecycleHooks>,
+    ) -> Self {
+        Self {
+            queryable,
+            engine,
+            options: WebOptions::default(),
+            ready: AtomicBool::new(true),
+            hooks,
+            scrape: None,
+            config_yaml: Arc::default(),
+            metrics: None,
+            tsdb: None,
+            rules: None,
+            alertmanagers: None,
+            external_labels: Arc::default(),
+        }
+    }
+}
+
+/// The whole HTTP application: every route under `--web.route-prefix`, CORS on the API,
+/// gzip-compressed answers for clients that accept them.
 pub fn router(state: Arc<WebState>) -> Router {
-    Router::new()
+    let prefix = state.options.route_prefix.trim_end_matches('/').to_owned();
+    let cors = cors::CorsOrigin::new(&state.options.cors_origin).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "invalid --web.cors.origin; allowing every origin");
+        cors::CorsOrigin::new(".*").expect("the default pattern compiles")
+    });
+    let api = api::routes().layer(axum::middleware::from_fn(move |req, next| {
+        cors.clone().layer(req, next)
+    }));
+    let app = Router::new()
         .merge(lifecycle::routes())
         .route("/metrics", axum::routing::get(own_metrics))
-        .nest("/api/v1", api::routes())
+        .route("/federate", axum::routing::get(federate::federate))
+        .nest("/api/v1", api)
         .merge(ui::routes())
-        .with_state(state)
+        .with_state(state);
+    let app = if prefix.is_empty() {
+        app
+    } else {
+        Router::new().nest(&prefix, app)
+    };
+    app.layer(tower_http::compression::CompressionLayer::new())
 }
 
 async fn own_metrics(

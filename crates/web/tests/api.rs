@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -47,21 +46,19 @@ fn app(lifecycle: bool) -> axum::Router {
             Sample::Float((i * 30) as f64),
         );
     }
-    let state = WebState {
-        queryable: Arc::new(db),
-        engine: Arc::new(Engine::new(EngineOptions::default())),
-        options: WebOptions {
-            enable_lifecycle: lifecycle,
-            ..WebOptions::default()
-        },
-        ready: AtomicBool::new(true),
-        hooks: Arc::new(NoHooks),
-        scrape: None,
-        metrics: Some(Arc::new(|out: &mut String| {
-            out.push_str("firewatch_test_metric 1\n");
-        })),
-        config_yaml: Arc::new(parking_lot::RwLock::new("global: {}\n".to_owned())),
+    let mut state = WebState::new(
+        Arc::new(db),
+        Arc::new(Engine::new(EngineOptions::default())),
+        Arc::new(NoHooks),
+    );
+    state.options = WebOptions {
+        enable_lifecycle: lifecycle,
+        ..WebOptions::default()
     };
+    state.metrics = Some(Arc::new(|out: &mut String| {
+        out.push_str("firewatch_test_metric 1\n");
+    }));
+    *state.config_yaml.write() = "global: {}\n".to_owned();
     web::router(Arc::new(state))
 }
 

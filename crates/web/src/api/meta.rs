@@ -3,7 +3,6 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
@@ -14,7 +13,7 @@ use storage::Querier;
 use crate::WebState;
 use crate::api::json::JsonLabels;
 use crate::api::params::{MAX_TIME, MIN_TIME};
-use crate::api::query::{FormPairs, field, time_param};
+use crate::api::query::{FormPairs, Params, field, time_param};
 use crate::api::{ApiError, ApiResult, Success};
 
 /// Routes of the metadata endpoints.
@@ -27,7 +26,7 @@ pub fn routes() -> Router<Arc<WebState>> {
 
 /// The `match[]` selectors of a request, parsed; each must have a matcher that does not
 /// match the empty string, as Prometheus requires.
-fn match_sets(form: &FormPairs) -> Result<Vec<Vec<Matcher>>, ApiError> {
+pub(crate) fn match_sets(form: &FormPairs) -> Result<Vec<Vec<Matcher>>, ApiError> {
     form.iter()
         .filter(|(k, _)| k == "match[]")
         .map(|(_, v)| {
@@ -72,7 +71,7 @@ fn truncate<T>(v: &mut Vec<T>, limit: usize) -> Vec<String> {
 
 async fn labels(
     State(state): State<Arc<WebState>>,
-    Form(form): Form<FormPairs>,
+    Params(form): Params,
 ) -> ApiResult<Vec<String>> {
     let sets = match_sets(&form)?;
     let limit = limit(&form)?;
@@ -97,7 +96,7 @@ async fn labels(
 async fn label_values(
     State(state): State<Arc<WebState>>,
     Path(name): Path<String>,
-    Form(form): Form<FormPairs>,
+    Params(form): Params,
 ) -> ApiResult<Vec<String>> {
     let name = decode_label_name(&name)?;
     let sets = match_sets(&form)?;
@@ -148,7 +147,7 @@ fn decode_label_name(name: &str) -> Result<String, ApiError> {
 
 async fn series(
     State(state): State<Arc<WebState>>,
-    Form(form): Form<FormPairs>,
+    Params(form): Params,
 ) -> ApiResult<Vec<SeriesLabels>> {
     let sets = match_sets(&form)?;
     if sets.is_empty() {

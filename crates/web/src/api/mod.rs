@@ -1,12 +1,16 @@
 //! The Prometheus HTTP API v1.
 
+pub mod admin;
 pub mod envelope;
 pub mod json;
 pub mod meta;
+pub mod metadata;
 pub mod params;
 pub mod query;
+pub mod rules;
 pub mod status;
 pub mod targets;
+pub mod tsdb_status;
 
 use std::sync::Arc;
 
@@ -15,6 +19,10 @@ use axum::Router;
 use crate::WebState;
 
 pub use envelope::{ApiError, ApiResult, ErrorType, Success};
+pub use rules::{
+    AlertState, AlertView, AlertmanagerRetriever, RuleCommon, RuleGroupView, RuleHealth, RuleView,
+    RulesRetriever,
+};
 
 /// Routes under `/api/v1`.
 pub fn routes() -> Router<Arc<WebState>> {
@@ -23,4 +31,8 @@ pub fn routes() -> Router<Arc<WebState>> {
         .merge(meta::routes())
         .merge(status::routes())
         .merge(targets::routes())
+        .merge(metadata::routes())
+        .merge(rules::routes())
+        .merge(tsdb_status::routes())
+        .merge(admin::routes())
 }

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Form;
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -19,6 +18,45 @@ use crate::api::{ApiError, ErrorType, Success};
 /// Form fields, from the query string (GET) or the body (POST).
 pub type FormPairs = Vec<(String, String)>;
 
+/// The request's parameters as Go's `Request.ParseForm` collects them: the fields of a
+/// URL-encoded body (POST, PUT, PATCH) first, then those of the query string. A body without a
+/// content type is read as a form too; other content types are ignored.
+pub struct Params(pub FormPairs);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let query: FormPairs =
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let has_body = matches!(
+            *req.method(),
+            axum::http::Method::POST | axum::http::Method::PUT | axum::http::Method::PATCH
+        );
+        let form_body = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|ct| {
+                ct.split(';').next().is_some_and(|m| {
+                    m.trim()
+                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                })
+            });
+        let mut pairs = FormPairs::new();
+        if has_body && form_body {
+            let body = axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e| ApiError::bad_data(format!("error parsing form values: {e}")))?;
+            pairs.extend(url::form_urlencoded::parse(&body).into_owned());
+        }
+        pairs.extend(query);
+        Ok(Params(pairs))
+    }
+}
+
 /// Routes of the query endpoints.
 pub fn routes() -> Router<Arc<WebState>> {
     Router::new()
@@ -27,10 +65,9 @@ pub fn routes() -> Router<Arc<WebState>> {
         .route("/format_query", get(format_query).post(format_query))
 }
 
-/// The last value of form field `name`.
+/// The first value of form field `name` (Go's `FormValue`).
 pub fn field<'a>(form: &'a FormPairs, name: &str) -> Option<&'a str> {
     form.iter()
-        .rev()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
@@ -47,7 +84,7 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-async fn query(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) -> Response {
+async fn query(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
     let ts = match time_param(&form, "time", now_ms()) {
         Ok(t) => t,
         Err(e) => return e.into_response(),
@@ -62,7 +99,7 @@ async fn query(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) 
     .await
 }
 
-async fn query_range(State(state): State<Arc<WebState>>, Form(form): Form<FormPairs>) -> Response {
+async fn query_range(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
     let parsed = (|| {
         let start = match field(&form, "start") {
             Some(v) => parse_time(v).map_err(|e| ApiError::bad_param("start", &e))?,
@@ -123,7 +160,7 @@ async fn query_range(State(state): State<Arc<WebState>>, Form(form): Form<FormPa
     .await
 }
 
-async fn format_query(Form(form): Form<FormPairs>) -> Response {
+async fn format_query(Params(form): Params) -> Response {
     let q = field(&form, "query").unwrap_or_default();
     match promql::parser::parse(q) {
         Ok(expr) => Success::new(promql::printer::prettify(&expr)).into_response(),

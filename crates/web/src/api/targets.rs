@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Form;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -11,7 +10,7 @@ use serde::Serialize;
 
 use crate::WebState;
 use crate::api::json::JsonLabels;
-use crate::api::query::{FormPairs, field};
+use crate::api::query::{Params, field};
 use crate::api::{ApiResult, Success};
 
 /// Routes of the targets endpoint.
@@ -68,7 +67,7 @@ fn go_duration(d: std::time::Duration) -> String {
 
 async fn targets(
     State(state): State<Arc<WebState>>,
-    Form(form): Form<FormPairs>,
+    Params(form): Params,
 ) -> ApiResult<serde_json::Value> {
     let wanted = field(&form, "state").unwrap_or("any").to_ascii_lowercase();
     let pool = field(&form, "scrapePool").unwrap_or_default();

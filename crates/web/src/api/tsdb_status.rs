@@ -1,0 +1,145 @@
+//! `/api/v1/status/tsdb` (head statistics and cardinality), `/api/v1/status/walreplay` and
+//! `/api/v1/query_exemplars` (Firewatch keeps no exemplars: an empty list, as Prometheus
+//! answers with exemplar storage off).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::WebState;
+use crate::api::params::{MAX_TIME, MIN_TIME};
+use crate::api::query::{Params, field, time_param};
+use crate::api::{ApiError, ApiResult, Success};
+
+/// Routes of the TSDB status and exemplar endpoints.
+pub fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/status/tsdb", get(tsdb_status))
+        .route("/status/walreplay", get(wal_replay))
+        .route(
+            "/query_exemplars",
+            get(query_exemplars).post(query_exemplars),
+        )
+}
+
+/// The most rows a cardinality table may ask for.
+const MAX_TSDB_LIMIT: usize = 10_000;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HeadStats {
+    num_series: u64,
+    num_label_pairs: u64,
+    chunk_count: u64,
+    min_time: i64,
+    max_time: i64,
+}
+
+#[derive(Serialize)]
+struct Stat {
+    name: String,
+    value: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TsdbStatus {
+    head_stats: HeadStats,
+    series_count_by_metric_name: Vec<Stat>,
+    label_value_count_by_label_name: Vec<Stat>,
+    memory_in_bytes_by_label_name: Vec<Stat>,
+    series_count_by_label_value_pair: Vec<Stat>,
+}
+
+fn stats(v: Vec<(String, u64)>) -> Vec<Stat> {
+    v.into_iter()
+        .map(|(name, value)| Stat { name, value })
+        .collect()
+}
+
+async fn tsdb_status(
+    State(state): State<Arc<WebState>>,
+    Params(form): Params,
+) -> ApiResult<TsdbStatus> {
+    let limit = match field(&form, "limit") {
+        None | Some("") => 10,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+            _ => return Err(ApiError::bad_data("limit must be a positive number")),
+        },
+    };
+    if limit > MAX_TSDB_LIMIT {
+        return Err(ApiError::bad_data(format!(
+            "limit must not exceed {MAX_TSDB_LIMIT}"
+        )));
+    }
+    let Some(db) = state.tsdb.clone() else {
+        return Err(ApiError::internal("no TSDB to report on"));
+    };
+    let (summary, card) = tokio::task::spawn_blocking(move || {
+        let head = db.head();
+        (head.summary(), head.cardinality(limit))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    // An empty head has no time range; Prometheus shows its extremes the same way.
+    Ok(Success::new(TsdbStatus {
+        head_stats: HeadStats {
+            num_series: summary.num_series,
+            num_label_pairs: summary.num_label_pairs,
+            chunk_count: summary.chunk_count,
+            min_time: summary.min_time,
+            max_time: summary.max_time,
+        },
+        series_count_by_metric_name: stats(card.series_count_by_metric_name),
+        label_value_count_by_label_name: stats(card.label_value_count_by_label_name),
+        memory_in_bytes_by_label_name: stats(card.memory_in_bytes_by_label_name),
+        series_count_by_label_value_pair: stats(card.series_count_by_label_value_pair),
+    }))
+}
+
+#[derive(Serialize, Default)]
+struct WalReplay {
+    min: u64,
+    max: u64,
+    current: u64,
+}
+
+/// The WAL segments found at start-up; replay finishes before the API serves, so `current`
+/// is the last one.
+async fn wal_replay(State(state): State<Arc<WebState>>) -> ApiResult<WalReplay> {
+    let Some(db) = &state.tsdb else {
+        return Ok(Success::new(WalReplay::default()));
+    };
+    let dir = db.dir().join("wal");
+    let segments: Vec<u64> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let min = segments.iter().copied().min().unwrap_or(0);
+    let max = segments.iter().copied().max().unwrap_or(0);
+    Ok(Success::new(WalReplay {
+        min,
+        max,
+        current: max,
+    }))
+}
+
+async fn query_exemplars(Params(form): Params) -> ApiResult<Vec<()>> {
+    let start = time_param(&form, "start", MIN_TIME)?;
+    let end = time_param(&form, "end", MAX_TIME)?;
+    if end < start {
+        return Err(ApiError::bad_data(
+            "end timestamp must not be before start timestamp",
+        ));
+    }
+    let q = field(&form, "query").unwrap_or_default();
+    promql::parser::parse(q).map_err(|e| ApiError::bad_data(e.to_string()))?;
+    Ok(Success::new(Vec::new()))
+}

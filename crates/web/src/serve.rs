@@ -1,0 +1,252 @@
+//! Serving the application on a listener with the web configuration: TLS (rustls), basic
+//! authentication against bcrypt hashes, and the configured response headers.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tracing::{debug, info};
+
+use crate::webconfig::WebConfig;
+
+/// A bcrypt hash of a random password, checked for unknown users so that their answer takes
+/// as long as a wrong password's.
+const DUMMY_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+
+/// Basic authentication and extra headers around the application.
+#[derive(Clone)]
+struct Guard {
+    users: Arc<std::collections::BTreeMap<String, String>>,
+    headers: Arc<Vec<(HeaderName, HeaderValue)>>,
+    /// `user:hash:password` → outcome, so that bcrypt runs once per credential.
+    cache: Arc<Mutex<HashMap<String, bool>>>,
+}
+
+impl Guard {
+    fn new(cfg: &WebConfig) -> Self {
+        let headers = cfg
+            .http_server_config
+            .headers
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    HeaderName::try_from(k.as_str()).ok()?,
+                    HeaderValue::try_from(v.as_str()).ok()?,
+                ))
+            })
+            .collect();
+        Self {
+            users: Arc::new(cfg.basic_auth_users.clone()),
+            headers: Arc::new(headers),
+            cache: Arc::default(),
+        }
+    }
+
+    /// Whether the request's credentials are good (always, without configured users).
+    async fn allowed(&self, authorization: Option<String>) -> bool {
+        if self.users.is_empty() {
+            return true;
+        }
+        let Some((user, pass)) = authorization.as_deref().and_then(basic_credentials) else {
+            return false;
+        };
+        let (hash, known) = match self.users.get(&user) {
+            Some(h) => (h.clone(), true),
+            None => (DUMMY_HASH.to_owned(), false),
+        };
+        let key = format!("{}:{}:{}", hex(&user), hex(&hash), hex(&pass));
+        if let Some(ok) = self.cache.lock().get(&key) {
+            return *ok && known;
+        }
+        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(pass, &hash).unwrap_or(false))
+            .await
+            .unwrap_or(false)
+            && known;
+        let mut cache = self.cache.lock();
+        if cache.len() > 1000 {
+            cache.clear();
+        }
+        cache.insert(key, ok);
+        ok
+    }
+
+    async fn handle(self, app: Router, req: Request<Body>) -> Response {
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut resp = if self.allowed(authorization).await {
+            tower::ServiceExt::oneshot(app, req)
+                .await
+                .unwrap_or_else(|e| match e {})
+        } else {
+            let mut r = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+            r
+        };
+        for (k, v) in self.headers.iter() {
+            resp.headers_mut().insert(k.clone(), v.clone());
+        }
+        resp
+    }
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `Basic <base64(user:pass)>` → (user, pass).
+fn basic_credentials(value: &str) -> Option<(String, String)> {
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(base64_decode(rest.trim())?).ok()?;
+    let (u, p) = decoded.split_once(':')?;
+    Some((u.to_owned(), p.to_owned()))
+}
+
+/// Standard base64 with padding (as HTTP basic authentication uses).
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes = s.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&acc.to_be_bytes()[1..=n]);
+    }
+    Some(out)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, with TLS, basic authentication and
+/// headers as `config` says (none: plain HTTP, no authentication). Connections still open at
+/// shutdown are given up to 5 seconds to finish.
+///
+/// # Errors
+/// The TLS settings cannot be turned into a server configuration.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    config: Option<WebConfig>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), crate::error::WebConfigError> {
+    let config = config.unwrap_or_default();
+    let tls = if config.tls_server_config.is_enabled() {
+        Some(tokio_rustls::TlsAcceptor::from(config.rustls_config()?))
+    } else {
+        None
+    };
+    info!(
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        tls = tls.is_some(),
+        "serving HTTP"
+    );
+    let guard = Guard::new(&config);
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    debug!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let guard = guard.clone();
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            let guard = guard.clone();
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(guard.handle(app, req.map(Body::new)).await) }
+        });
+        let builder = builder.clone();
+        match &tls {
+            None => {
+                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn.into_owned());
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let stream = match acceptor.accept(stream).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                    };
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_decode() {
+        assert_eq!(
+            basic_credentials("Basic YWxpY2U6c2VjcmV0"),
+            Some(("alice".to_owned(), "secret".to_owned()))
+        );
+        assert_eq!(
+            basic_credentials("Basic dTpwOng="),
+            Some(("u".to_owned(), "p:x".to_owned()))
+        );
+        assert_eq!(basic_credentials("Bearer abc"), None);
+        assert_eq!(basic_credentials("Basic !!!"), None);
+    }
+}

@@ -1,0 +1,224 @@
+//! `web::serve` with a web configuration file: TLS with a certificate made in the test, basic
+//! authentication with bcrypt hashes, configured headers, and named configuration errors.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use firewatch_web::webconfig::WebConfig;
+use firewatch_web::{self as web, LifecycleHooks, WebState};
+use promql::{Engine, EngineOptions};
+use storage::memory::MemoryStorage;
+
+struct NoHooks;
+
+impl LifecycleHooks for NoHooks {
+    fn reload(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn quit(&self) {}
+}
+
+/// Serves the API with `config`; returns the address and a sender that stops the server.
+async fn start(config: Option<WebConfig>) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let state = WebState::new(
+        Arc::new(MemoryStorage::new()),
+        Arc::new(Engine::new(EngineOptions::default())),
+        Arc::new(NoHooks),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        web::serve::serve(listener, web::router(Arc::new(state)), config, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (addr, tx)
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+    cert_pem: String,
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written as server.crt/server.key.
+fn pki() -> Pki {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert_pem = certified.cert.pem();
+    std::fs::write(dir.path().join("server.crt"), &cert_pem).unwrap();
+    std::fs::write(
+        dir.path().join("server.key"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    Pki { dir, cert_pem }
+}
+
+fn write_config(pki: &Pki, yaml: &str) -> WebConfig {
+    let path = pki.dir.path().join("web.yml");
+    std::fs::write(&path, yaml).unwrap();
+    WebConfig::load(&path).unwrap()
+}
+
+fn client(pki: &Pki) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tls_with_basic_auth_and_headers() {
+    let pki = pki();
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let cfg = write_config(
+        &pki,
+        &format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\n\
+             http_server_config:\n  headers:\n    X-Frame-Options: deny\n\
+             basic_auth_users:\n  alice: {hash}\n"
+        ),
+    );
+    let (addr, stop) = start(Some(cfg)).await;
+    let c = client(&pki);
+    let url = format!("https://{addr}/api/v1/query?query=1%2B1");
+    let ok = c
+        .get(&url)
+        .basic_auth("alice", Some("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["x-frame-options"], "deny");
+    let body: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(body["data"]["result"][1], "2");
+
+    let wrong = c
+        .get(&url)
+        .basic_auth("alice", Some("nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(wrong.headers()["www-authenticate"], "Basic");
+    let unknown = c
+        .get(&url)
+        .basic_auth("mallory", Some("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
+    let none = c.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/-/healthy"))
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await;
+    assert!(
+        plain.map(|r| !r.status().is_success()).unwrap_or(true),
+        "plain HTTP is not served on a TLS port"
+    );
+    let untrusted = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("https://{addr}/-/healthy"))
+        .send()
+        .await;
+    assert!(
+        untrusted.is_err(),
+        "an unknown self-signed certificate is refused"
+    );
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn plain_http_without_config() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (addr, stop) = start(None).await;
+    let r = reqwest::Client::new()
+        .get(format!("http://{addr}/-/healthy"))
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = stop.send(());
+}
+
+#[test]
+fn configuration_errors_are_named() {
+    let pki = pki();
+    let err = |yaml: &str| {
+        let path = pki.dir.path().join("bad.yml");
+        std::fs::write(&path, yaml).unwrap();
+        WebConfig::load(&path).unwrap_err().to_string()
+    };
+    assert!(
+        err("tls_server_config:\n  cert_file: server.crt\n")
+            .contains("missing one of key or key_file")
+    );
+    assert!(
+        err("tls_server_config:\n  key_file: server.key\n")
+            .contains("missing one of cert or cert_file")
+    );
+    let e = err("tls_server_config:\n  cert_file: nothere.crt\n  key_file: server.key\n");
+    assert!(
+        e.contains("failed to read cert_file") && e.contains("nothere.crt"),
+        "{e}"
+    );
+    let e = err(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: server.crt\n",
+    );
+    assert!(
+        e.contains("client CA's have been configured without a Client Auth Policy"),
+        "{e}"
+    );
+    let e = err(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: Bogus\n",
+    );
+    assert!(e.contains("invalid ClientAuth: Bogus"), "{e}");
+    let e = err("basic_auth_users:\n  john: doe\n");
+    assert!(
+        e.contains("hashedSecret too short to be a bcrypted password"),
+        "{e}"
+    );
+    assert!(e.contains("bad.yml"), "the file is named: {e}");
+    let e =
+        err("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  bogus: 1\n");
+    assert!(e.contains("yaml") && e.contains("bogus"), "{e}");
+    let e = err(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n",
+    );
+    assert!(
+        e.contains("no supported versions satisfy MinVersion and MaxVersion"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn client_certificates_required() {
+    let pki = pki();
+    let cfg = write_config(
+        &pki,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
+         client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: server.crt\n",
+    );
+    let (addr, stop) = start(Some(cfg)).await;
+    let r = client(&pki)
+        .get(format!("https://{addr}/-/healthy"))
+        .send()
+        .await;
+    assert!(r.is_err(), "no client certificate: refused");
+    let _ = stop.send(());
+}
