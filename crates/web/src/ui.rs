@@ -99,7 +99,8 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let Some(file) = Assets::get(&path) else {
         return not_found();
     };
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
+    // Weak: the compression layer may send the same content gzip-encoded.
+    let etag = format!("W/\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
     let cache = if path.starts_with("vendor/") {
         // Vendored libraries change only with a new Firewatch; a day is safe with revalidation.
         "public, max-age=86400, must-revalidate"
@@ -109,7 +110,12 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/") == etag.trim_start_matches("W/")
+            })
+        });
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
