@@ -116,3 +116,13 @@ export function ruleYaml(rule, formatDuration) {
   }
   return lines.join('\n');
 }
+
+/** `url` when it is an absolute http or https URL (safe to link), else null. */
+export function safeHref(url) {
+  try {
+    const u = new URL(String(url ?? '').trim());
+    return u.protocol === 'http:' || u.protocol === 'https:' ? String(url).trim() : null;
+  } catch {
+    return null;
+  }
+}

@@ -3,6 +3,7 @@
 
 import { apiData } from '../api.js';
 import { badge, errorBox, h, labelChips, loading, replace } from '../dom.js';
+import { safeHref } from '../lib/format.js';
 import { formatAgo, formatShort, parseApiTime } from '../lib/time.js';
 
 /** Groups targets by scrape pool, pools sorted by name. */
@@ -20,7 +21,9 @@ function targetRow(t, now) {
   const last = parseApiTime(t.lastScrape);
   return h('tr', { class: `health-${t.health}` },
     h('td', { class: 'endpoint' },
-      h('a', { href: t.globalUrl || t.scrapeUrl, target: '_blank', rel: 'noopener' }, t.scrapeUrl)),
+      safeHref(t.globalUrl || t.scrapeUrl)
+        ? h('a', { href: safeHref(t.globalUrl || t.scrapeUrl), target: '_blank', rel: 'noopener noreferrer' }, t.scrapeUrl)
+        : t.scrapeUrl),
     h('td', {}, badge(t.health === 'up' ? 'UP' : t.health === 'down' ? 'DOWN' : 'UNKNOWN', t.health)),
     h('td', {},
       labelChips(t.labels),
