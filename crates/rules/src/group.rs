@@ -93,6 +93,13 @@ pub(crate) struct GroupState {
     pub last_eval: Option<i64>,
     pub eval_duration: Duration,
     pub should_restore: bool,
+    /// Evaluations of the group, for `prometheus_rule_group_iterations_total`.
+    pub iterations: u64,
+    /// Rule evaluations and failed ones (`prometheus_rule_evaluations_total`, `..._failures_total`).
+    pub rule_evals: u64,
+    pub rule_failures: u64,
+    /// Samples written by the last evaluation.
+    pub last_samples: u64,
 }
 
 /// A group of rules.
@@ -176,6 +183,10 @@ impl Group {
         new.stale_series.extend(old.stale_series.iter().cloned());
         new.last_eval = old.last_eval;
         new.eval_duration = old.eval_duration;
+        new.iterations = old.iterations;
+        new.rule_evals = old.rule_evals;
+        new.rule_failures = old.rule_failures;
+        new.last_samples = old.last_samples;
         new.should_restore = new.should_restore && old.should_restore;
     }
 
@@ -193,7 +204,9 @@ impl Group {
         let offset = self.settings.query_offset;
         let limit = self.settings.limit;
         let st = &mut *st;
+        let mut written = 0u64;
         for (i, rule) in st.rules.iter_mut().enumerate() {
+            st.rule_evals += 1;
             let rule_start = Instant::now();
             let out = match rule {
                 Rule::Recording(r) => r.eval(&ctx, ts - offset, limit).map(|v| (v, None)),
@@ -209,6 +222,7 @@ impl Group {
             let (samples, template_error) = match out {
                 Ok(o) => o,
                 Err(e) => {
+                    st.rule_failures += 1;
                     let status = rule.status_mut();
                     status.record(Err(&e));
                     status.last_eval = Some(ts);
@@ -228,6 +242,7 @@ impl Group {
             for (l, s) in samples {
                 match app.append(0, &l, ts - offset, s) {
                     Ok(_) => {
+                        written += 1;
                         returned.insert(l);
                     }
                     Err(e) => rule
@@ -259,6 +274,8 @@ impl Group {
         }
         st.last_eval = Some(ts);
         st.eval_duration = start.elapsed();
+        st.iterations += 1;
+        st.last_samples = written;
         if st.should_restore {
             st.should_restore = false;
             restore(st, ts, sh);

@@ -9,6 +9,7 @@ mod alerting;
 pub mod error;
 mod group;
 mod manager;
+mod metrics;
 pub mod notifier;
 mod recording;
 mod rule;

@@ -326,3 +326,34 @@ fn native_histogram_results_are_recorded_as_histograms() {
     assert_eq!(v[0].f, 4.0);
     assert_eq!(s.manager.groups()[0].rules[0].health, Health::Good);
 }
+
+#[test]
+fn manager_metrics_count_evaluations_and_failures() {
+    let s = Setup::new();
+    s.series(&[("__name__", "m"), ("a", "1")], 0, 10 * MIN, 1.0);
+    s.series(&[("__name__", "m"), ("a", "2")], 0, 10 * MIN, 1.0);
+    s.load(
+        "groups:\n  - name: g\n    interval: 30s\n    rules:\n      - record: ok\n        expr: m\n      - record: bad\n        expr: sum by (a) (m)\n        labels: {a: x}\n",
+    );
+    s.manager.eval_at(MIN);
+    s.manager.eval_at(2 * MIN);
+    let mut text = String::new();
+    s.manager.write_metrics(&mut text);
+    let key = format!("{};g", s.dir.path().join("rules.yml").display());
+    for (name, value) in [
+        ("prometheus_rule_evaluations_total", "4"),
+        ("prometheus_rule_evaluation_failures_total", "2"),
+        ("prometheus_rule_group_interval_seconds", "30"),
+        ("prometheus_rule_group_iterations_total", "2"),
+        ("prometheus_rule_group_last_evaluation_samples", "2"),
+        (
+            "prometheus_rule_group_last_evaluation_timestamp_seconds",
+            "120",
+        ),
+        ("prometheus_rule_group_rules", "2"),
+    ] {
+        let line = format!("{name}{{rule_group=\"{key}\"}} {value}\n");
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.contains("# TYPE prometheus_rule_evaluations_total counter\n"));
+}
