@@ -8,6 +8,12 @@
 //! `alert_relabel_configs`; a batch that reached no Alertmanager of some set counts as dropped.
 //! Alertmanagers are found by the same service discovery as scrape targets, one discovery
 //! provider set per `config-<index>`.
+//!
+//! Wiring in a server: `Notifier::new(options)`, then `apply_config(&cfg)` at start and on each
+//! reload; spawn a clone's `run()`; hand `Arc::new(notifier.clone())` to the rules manager as its
+//! `Arc<dyn AlertSender>`; `write_metrics` feeds `/metrics` and `alertmanagers()` feeds
+//! `/api/v1/alertmanagers`; at shutdown stop the rules first, then `stop()` and await the run
+//! task (it drains the queue).
 
 mod client;
 mod error;
