@@ -14,7 +14,7 @@ test('seriesName writes the metric name and sorted, quoted labels', () => {
   assert.equal(seriesName({}), '{}');
 });
 
-test('formatValue keeps short API strings and shortens long ones', () => {
+test('formatValue writes numbers short and keeps NaN and infinities', () => {
   assert.equal(formatValue('1'), '1');
   assert.equal(formatValue('0.30000000000000004'), '0.3');
   assert.equal(formatValue('NaN'), 'NaN');
@@ -23,6 +23,11 @@ test('formatValue keeps short API strings and shortens long ones', () => {
   assert.equal(formatValue('123456789012345678'), '1.23457e+17');
   assert.equal(formatValue('0.0000001234567891'), '1.23457e-7');
   assert.equal(formatValue(null), '');
+  assert.equal(formatValue('0e+00'), '0');
+  assert.equal(formatValue('1.5e+00'), '1.5');
+  assert.equal(formatValue('1700000000'), '1700000000');
+  assert.equal(formatValue('-Inf'), '-Inf');
+  assert.equal(formatValue('abc'), 'abc');
 });
 
 test('formatAxis and formatBytes are compact', () => {

@@ -13,16 +13,18 @@ export function seriesName(metric) {
 }
 
 /**
- * A sample value for display: the API's string kept as is when short, else a number with up to
- * 6 significant digits in exponent form for very large or small magnitudes.
+ * A sample value for display: the API's string as the shortest number JavaScript writes for it
+ * ("0e+00" is 0) when that is short, else up to 12 significant digits, in exponent form for very
+ * large or small magnitudes. NaN and infinities as Prometheus writes them.
  */
 export function formatValue(v) {
   if (v == null) return '';
   const s = String(v);
   if (s === 'NaN' || s === '+Inf' || s === '-Inf') return s;
   const n = Number(s);
-  if (Number.isNaN(n)) return s;
-  if (s.length <= 12) return s;
+  if (s.trim() === '' || Number.isNaN(n)) return s;
+  const short = String(n);
+  if (short.length <= 12) return short;
   const a = Math.abs(n);
   if (a !== 0 && (a >= 1e15 || a < 1e-6)) return n.toExponential(5).replace(/\.?0+e/, 'e');
   return String(Number(n.toPrecision(12)));
