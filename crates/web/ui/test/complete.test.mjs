@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyCompletion, detectContext, durationCandidates, languageCandidates, matchScore, rank,
+  applyCompletion, detectContext, durationCandidates, languageCandidates, matchScore, metadataFor, rank,
 } from '../static/js/lib/complete.js';
 
 const at = (text) => detectContext(text, text.length);
@@ -126,4 +126,18 @@ test('applyCompletion adds parentheses and quotes where they belong', () => {
 
 test('rank keeps the given order when nothing is typed', () => {
   assert.deepEqual(rank(durationCandidates(), '').map((c) => c.label).slice(0, 3), ['1m', '5m', '10m']);
+});
+
+test('metadataFor finds a series family\'s metadata', () => {
+  const meta = {
+    http_request_duration_seconds: [{ type: 'histogram', help: 'Latency', unit: '' }],
+    http_requests: [{ type: 'counter', help: 'Requests', unit: '' }],
+    up: [{ type: 'gauge', help: 'Up', unit: '' }],
+  };
+  assert.equal(metadataFor('up', meta).type, 'gauge');
+  assert.equal(metadataFor('http_request_duration_seconds_bucket', meta).type, 'histogram');
+  assert.equal(metadataFor('http_request_duration_seconds_count', meta).type, 'histogram');
+  assert.equal(metadataFor('http_requests_total', meta).type, 'counter');
+  assert.equal(metadataFor('unknown_sum', meta), null);
+  assert.equal(metadataFor('up', undefined), null);
 });

@@ -4,7 +4,7 @@
 import { apiData } from './api.js';
 import { h } from './dom.js';
 import {
-  applyCompletion, detectContext, durationCandidates, languageCandidates, rank,
+  applyCompletion, detectContext, durationCandidates, languageCandidates, metadataFor, rank,
 } from './lib/complete.js';
 
 const cache = new Map();
@@ -35,7 +35,7 @@ async function candidatesFor(ctx) {
     case 'expr': {
       const [names, meta] = await Promise.all([metricNames().catch(() => []), metadata()]);
       const metrics = names.map((label) => {
-        const m = (meta[label] || [])[0];
+        const m = metadataFor(label, meta);
         return { label, kind: 'metric', detail: m ? m.type : '', doc: m ? m.help : '' };
       });
       return [...metrics, ...languageCandidates()];

@@ -218,3 +218,22 @@ export function applyCompletion(ctx, cand, rest = '') {
   }
   return { text: cand.label, cursor: cand.label.length };
 }
+
+const FAMILY_SUFFIXES = ['_bucket', '_sum', '_count', '_total', '_created', '_gcount', '_gsum', '_info'];
+
+/**
+ * The metadata (`{type, help, unit}`) of a metric from `/api/v1/metadata`'s map: its own entry, or
+ * its family's for the series a histogram, summary or counter exposes (`x_bucket`, `x_sum`,
+ * `x_count`, `x_total`...). Null when none.
+ */
+export function metadataFor(name, metadata) {
+  const own = (metadata || {})[name];
+  if (own && own.length) return own[0];
+  for (const suffix of FAMILY_SUFFIXES) {
+    if (name.endsWith(suffix)) {
+      const family = (metadata || {})[name.slice(0, -suffix.length)];
+      if (family && family.length) return family[0];
+    }
+  }
+  return null;
+}
