@@ -3,6 +3,12 @@
 //!
 //! The boundary between rule evaluation and delivery is [`alert::AlertSender`]: the rules manager
 //! hands it the alerts to send, the notifier implements it.
+//!
+//! Wiring: [`Manager::new`] with [`ManagerOptions`] (engine, storage, sender, external URL),
+//! [`Manager::update`] with the files of `rule_files` ([`expand_rule_files`]) and the global
+//! settings ([`UpdateOptions`]) at start-up and on every reload, [`Manager::start`] inside the
+//! Tokio runtime. The API reads [`Manager::groups`] and [`Manager::alerts`]; `/metrics` gets
+//! [`Manager::write_metrics`]. Tests drive evaluation with [`Manager::eval_at`].
 
 pub mod alert;
 mod alerting;
