@@ -1,10 +1,11 @@
 //! The notifier against the real Alertmanager 0.25 (Debian `prometheus-alertmanager`) and
 //! `amtool`: alerts arrive with external labels and relabeling applied, with their annotations,
-//! and a resolved alert leaves the list of active alerts.
+//! and a resolved alert leaves the list of active alerts; over HTTPS, `tls_config.ca_file` is
+//! what makes the Alertmanager's certificate trusted.
 
 mod notifier_common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,8 +18,10 @@ const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 struct Alertmanager {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     log: PathBuf,
+    tls: bool,
+    client: reqwest::Client,
 }
 
 impl Drop for Alertmanager {
@@ -28,8 +31,75 @@ impl Drop for Alertmanager {
     }
 }
 
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test CA (`ca.pem`) and a server certificate for 127.0.0.1 signed by it (`srv.pem`,
+/// `srv.key`).
+fn make_certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=firewatch-test-ca",
+    ];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(dir, &ca);
+    let mut csr = vec!["req", "-subj", "/CN=127.0.0.1"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "srv.key", "-out", "srv.csr"]);
+    openssl(dir, &csr);
+    std::fs::write(
+        dir.join("srv.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "srv.ext",
+            "-out",
+            "srv.pem",
+        ],
+    );
+}
+
 impl Alertmanager {
-    async fn start() -> Self {
+    /// Starts Alertmanager, serving HTTPS with a test CA's certificate when `tls`.
+    async fn start(tls: bool) -> Self {
         discovery::ensure_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("alertmanager.yml");
@@ -43,14 +113,28 @@ impl Alertmanager {
             .unwrap()
             .port();
         let log = dir.path().join("alertmanager.log");
-        let child = Command::new(ALERTMANAGER)
-            .arg(format!("--config.file={}", cfg.display()))
+        let mut cmd = Command::new(ALERTMANAGER);
+        cmd.arg(format!("--config.file={}", cfg.display()))
             .arg(format!(
                 "--storage.path={}",
                 dir.path().join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
+            .arg("--cluster.listen-address=");
+        let mut client = reqwest::Client::builder();
+        if tls {
+            make_certificates(dir.path());
+            let web = dir.path().join("web.yml");
+            std::fs::write(
+                &web,
+                "tls_server_config:\n  cert_file: srv.pem\n  key_file: srv.key\n",
+            )
+            .unwrap();
+            cmd.arg(format!("--web.config.file={}", web.display()));
+            let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+            client = client.add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap());
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -63,13 +147,15 @@ impl Alertmanager {
         let mut am = Self {
             child,
             port,
-            _dir: dir,
+            dir,
             log,
+            tls,
+            client: client.build().unwrap(),
         };
         let ready = format!("{}/-/ready", am.base());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = reqwest::get(&ready).await
+            if let Ok(r) = am.client.get(&ready).send().await
                 && r.status().is_success()
             {
                 break;
@@ -86,12 +172,15 @@ impl Alertmanager {
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// `GET /api/v2/alerts`.
     async fn alerts(&self) -> Vec<serde_json::Value> {
-        reqwest::get(format!("{}/api/v2/alerts", self.base()))
+        self.client
+            .get(format!("{}/api/v2/alerts", self.base()))
+            .send()
             .await
             .expect("GET /api/v2/alerts")
             .json()
@@ -121,7 +210,7 @@ async fn poll<T, F: Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_reach_alertmanager_and_resolve() {
-    let am = Alertmanager::start().await;
+    let am = Alertmanager::start(false).await;
     let yaml = format!(
         "global:\n  external_labels: {{cluster: test-eu, instance: ext}}\n\
          alerting:\n  alert_relabel_configs:\n\
@@ -213,5 +302,38 @@ async fn alerts_reach_alertmanager_and_resolve() {
         am.find("HighLoad").await.is_none().then_some(())
     })
     .await;
+    n.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_ca_file() {
+    let am = Alertmanager::start(true).await;
+    let url = format!("{}/api/v2/alerts", am.base());
+    let yaml = |tls: &str| {
+        format!(
+            "alerting:\n  alertmanagers:\n  - scheme: https\n    {tls}\n    static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+            am.port
+        )
+    };
+    let ca = am.dir.path().join("ca.pem");
+    let trusted = yaml(&format!("tls_config: {{ca_file: '{}'}}", ca.display()));
+    let (n, _task) = running(&trusted, options(), 1).await;
+    assert_eq!(n.alertmanagers().0, std::slice::from_ref(&url));
+    n.send(vec![alert("OverTls", &[])]);
+    let got = poll("OverTls in Alertmanager", || am.find("OverTls")).await;
+    assert_eq!(got["labels"]["alertname"], "OverTls");
+    wait_for("sent counted", || {
+        n.counts(&url).is_some_and(|(s, _)| s == 1)
+    })
+    .await;
+    assert_eq!(n.counts(&url), Some((1, 0)));
+    n.stop();
+
+    // Without the CA the certificate is not trusted: an error, and the alert never arrives.
+    let (n, _task) = running(&yaml("timeout: 10s"), options(), 1).await;
+    n.send(vec![alert("Untrusted", &[])]);
+    wait_for("error counted", || n.counts(&url) == Some((1, 1))).await;
+    assert_eq!(n.dropped_total(), 1);
+    assert!(am.find("Untrusted").await.is_none());
     n.stop();
 }
