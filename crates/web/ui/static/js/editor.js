@@ -25,6 +25,12 @@ const labelNames = (metric) => cached(`labels:${metric || ''}`, () => apiData('l
 const labelValues = (name, metric) => cached(`values:${name}:${metric || ''}`,
   () => apiData(`label/${encodeURIComponent(name)}/values`, selectorOf(metric)));
 
+/** All metric names with their metadata, for the metrics explorer. */
+export async function metricList() {
+  const [names, meta] = await Promise.all([metricNames(), metadata()]);
+  return names.map((name) => ({ name, meta: metadataFor(name, meta) }));
+}
+
 /** Forgets fetched names (after the user runs a query, new series may exist). */
 export function clearCompletionCache() {
   cache.delete('names');
@@ -156,6 +162,15 @@ export function createEditor({ value = '', onExecute, onChange }) {
     el,
     input,
     value: () => input.value,
+    /** Inserts text at the cursor (replacing the selection). */
+    insert: (text) => {
+      const { selectionStart: a, selectionEnd: b, value: v } = input;
+      input.value = v.slice(0, a) + text + v.slice(b);
+      input.setSelectionRange(a + text.length, a + text.length);
+      grow();
+      onChange?.(input.value);
+      input.focus();
+    },
     setValue: (v) => { input.value = v; grow(); },
     focus: () => input.focus(),
   };

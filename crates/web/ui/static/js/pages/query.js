@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { errorBox, h, replace } from '../dom.js';
-import { clearCompletionCache, createEditor } from '../editor.js';
+import { clearCompletionCache, createEditor, metricList } from '../editor.js';
 import { drawGraph } from '../graph.js';
 import { formatValue, seriesName } from '../lib/format.js';
 import { effectiveStep, stepRange } from '../lib/step.js';
@@ -181,6 +181,19 @@ function createPanel(panel, { onChange, onRemove }) {
     }
   }
 
+  async function format() {
+    const expr = editor.value().trim();
+    if (!expr) return;
+    try {
+      const { data } = await api('format_query', { query: expr });
+      editor.setValue(data);
+      panel.expr = data;
+      onChange();
+    } catch (e) {
+      replace(result, errorBox(`Error formatting expression: ${e.message}`));
+    }
+  }
+
   function notes(warnings, infos) {
     return [...warnings.map((w) => h('div', { class: 'warning' }, `Warning: ${w}`)),
       ...infos.map((i) => h('div', { class: 'info' }, `Info: ${i}`))];
@@ -189,6 +202,8 @@ function createPanel(panel, { onChange, onRemove }) {
   drawControls();
   const el = h('section', { class: 'panel' },
     h('div', { class: 'panel-head' }, editor.el,
+      h('button', { type: 'button', title: 'Metrics explorer', 'aria-label': 'Metrics explorer', onclick: () => explore(editor) }, '☰'),
+      h('button', { type: 'button', title: 'Format the expression', onclick: format }, 'Format'),
       h('button', { type: 'button', class: 'primary', onclick: run }, 'Execute'),
       h('button', { type: 'button', class: 'remove', title: 'Remove panel', 'aria-label': 'Remove panel', onclick: onRemove }, '×')),
     h('div', { class: 'panel-bar' }, tabs, controls),
@@ -197,6 +212,30 @@ function createPanel(panel, { onChange, onRemove }) {
     el, run, editor,
     dispose: () => { if (abort) abort.abort(); if (disposeGraph) disposeGraph(); },
   };
+}
+
+/** A dialog listing every metric name (with type and help), filterable; a click inserts one. */
+function explore(editor) {
+  const filter = h('input', { type: 'search', class: 'filter', placeholder: 'Filter metric names', autofocus: true });
+  const list = h('ul', { class: 'explorer-list' }, h('li', { class: 'muted' }, 'Loading…'));
+  const dialog = h('dialog', { class: 'explorer' },
+    h('div', { class: 'toolbar' }, h('strong', {}, 'Metrics explorer'), filter,
+      h('button', { type: 'button', onclick: () => close() }, 'Close')),
+    list);
+  const close = () => (dialog.close ? dialog.close() : dialog.remove());
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  if (dialog.showModal) dialog.showModal();
+  metricList().then((metrics) => {
+    const items = metrics.map(({ name, meta }) => h('li', {
+      onclick: () => { close(); editor.insert(name); },
+    }, h('span', { class: 'mono' }, name), meta ? h('span', { class: 'muted small' }, ` ${meta.type} – ${meta.help}`) : null));
+    replace(list, items.length ? items : h('li', { class: 'muted' }, 'No metrics.'));
+    filter.addEventListener('input', () => {
+      const q = filter.value.toLowerCase();
+      for (const li of items) li.hidden = q !== '' && !li.firstChild.textContent.toLowerCase().includes(q);
+    });
+  }).catch((e) => replace(list, h('li', {}, errorBox(e.message))));
 }
 
 export function render(main) {
