@@ -77,3 +77,12 @@ fn several_files_fail_when_one_fails() {
     assert!(text.contains("pass.yml\n  SUCCESS\n"), "{text}");
     assert!(text.contains("fail.yml\n  FAILED:\n"), "{text}");
 }
+
+#[test]
+fn start_timestamp_moves_time_zero() {
+    let mut buf = Vec::new();
+    let ok = firewatch_rules::unittest::run(&[data("start.yml")], &mut buf);
+    let text = String::from_utf8(buf).unwrap();
+    assert!(ok, "{text}");
+    assert!(text.contains("  SUCCESS\n"), "{text}");
+}

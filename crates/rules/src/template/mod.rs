@@ -243,6 +243,104 @@ fn print_like_go(list: &mut gotmpl::parse::ListNode) {
     }
 }
 
+/// Checks that an alert's label or annotation template parses with Prometheus's functions
+/// (what `promtool check rules` verifies), without executing it.
+///
+/// # Errors
+/// The parse error, named `__alert_<alertname>`.
+pub fn check_alert_template(alertname: &str, text: &str) -> Result<(), TemplateError> {
+    let e = Expander::alert(alertname, text, Data::Nil, 0);
+    let ctx = funcs::Context {
+        ts: 0,
+        query: None,
+        external_url: String::new(),
+    };
+    let fm = funcs::func_map(&ctx);
+    let parsed = gotmpl::Template::new(&e.name)
+        .funcs(fm.clone())
+        .parse(&e.text)
+        .map_err(|err| TemplateError::Parse {
+            name: e.name.clone(),
+            message: go_template_message(&err.to_string()),
+        })?;
+    // Go refuses unknown functions when parsing; gotmpl only when executing.
+    let mut unknown = None;
+    for name in parsed.templates() {
+        if let Some(tree) = parsed.lookup(name) {
+            undefined_funcs(
+                tree,
+                &|f| fm.contains_key(f) || BUILTINS.contains(&f),
+                &mut unknown,
+            );
+        }
+    }
+    match unknown {
+        Some((line, f)) => Err(TemplateError::Parse {
+            name: e.name.clone(),
+            message: format!("template: {}:{line}: function {f:?} not defined", e.name),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Go's predefined template functions.
+const BUILTINS: [&str; 19] = [
+    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "html", "js",
+    "urlquery", "eq", "ne", "lt", "le", "gt", "ge", "call",
+];
+
+/// The first function called in `list` that `known` does not know, with its line.
+fn undefined_funcs(
+    list: &gotmpl::parse::ListNode,
+    known: &dyn Fn(&str) -> bool,
+    out: &mut Option<(usize, String)>,
+) {
+    use gotmpl::parse::{Expr, Node, PipeNode};
+    fn pipe(p: &PipeNode, known: &dyn Fn(&str) -> bool, out: &mut Option<(usize, String)>) {
+        for c in &p.commands {
+            for (i, a) in c.args.iter().enumerate() {
+                match a {
+                    Expr::Identifier(pos, name) if i == 0 && !known(name) => {
+                        out.get_or_insert((pos.line, name.to_string()));
+                    }
+                    Expr::Chain(_, inner, _) => {
+                        if let Expr::Identifier(pos, name) = inner.as_ref()
+                            && !known(name)
+                        {
+                            out.get_or_insert((pos.line, name.to_string()));
+                        }
+                        if let Expr::Pipe(_, p) = inner.as_ref() {
+                            pipe(p, known, out);
+                        }
+                    }
+                    Expr::Pipe(_, p) => pipe(p, known, out),
+                    _ => {}
+                }
+            }
+        }
+    }
+    for node in &list.nodes {
+        match node {
+            Node::List(l) => undefined_funcs(l, known, out),
+            Node::Action(a) => pipe(&a.pipe, known, out),
+            Node::If(b) | Node::Range(b) | Node::With(b) => {
+                pipe(&b.pipe, known, out);
+                undefined_funcs(&b.body, known, out);
+                if let Some(e) = &b.else_body {
+                    undefined_funcs(e, known, out);
+                }
+            }
+            Node::Template(t) => {
+                if let Some(p) = &t.pipe {
+                    pipe(p, known, out);
+                }
+            }
+            Node::Define(d) => undefined_funcs(&d.body, known, out),
+            _ => {}
+        }
+    }
+}
+
 /// gotmpl's messages, with its `execution error: ` wrapper dropped.
 fn go_template_message(m: &str) -> String {
     m.replace("execution error: ", "")

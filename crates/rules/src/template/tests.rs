@@ -324,3 +324,16 @@ fn alert_data() {
     .unwrap();
     assert_eq!(out, "host:9100 95.3% eu http://fw:9090 [] node 0.953");
 }
+
+#[test]
+fn alert_templates_are_checked_without_running() {
+    assert!(check_alert_template("A", "{{ $labels.x | humanize }} {{ query \"up\" }}").is_ok());
+    let e = check_alert_template("A", "{{ $labels.x")
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("error parsing template __alert_A: "), "{e}");
+    let e = check_alert_template("A", "{{ nosuchfunc 1 }}")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nosuchfunc"), "{e}");
+}

@@ -39,6 +39,38 @@ pub(crate) struct TestGroup {
     pub external_url: String,
     #[serde(default)]
     pub name: String,
+    /// Where the test's time 0 lies: Unix seconds or RFC 3339 (default: the epoch).
+    #[serde(default)]
+    pub start_timestamp: Option<StartTimestamp>,
+}
+
+/// `start_timestamp:` as a number or a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum StartTimestamp {
+    /// Unix seconds.
+    Number(f64),
+    /// Unix seconds or RFC 3339 text.
+    Text(String),
+}
+
+impl StartTimestamp {
+    /// Milliseconds since the epoch, as promtool's `parseTime` reads it.
+    pub fn millis(&self) -> Result<i64, String> {
+        #[allow(clippy::cast_possible_truncation)]
+        let from_secs = |f: f64| (f * 1000.0).round() as i64;
+        match self {
+            StartTimestamp::Number(f) => Ok(from_secs(*f)),
+            StartTimestamp::Text(s) => {
+                if let Ok(f) = s.parse::<f64>() {
+                    return Ok(from_secs(f));
+                }
+                s.parse::<jiff::Timestamp>()
+                    .map(jiff::Timestamp::as_millisecond)
+                    .map_err(|_| format!("cannot parse {s:?} to a valid timestamp"))
+            }
+        }
+    }
 }
 
 /// `series: 'm{a="b"}'`, `values: '1+1x10'`.

@@ -92,13 +92,13 @@ fn run_file(path: &Path, out: &mut impl Write) -> Vec<String> {
     errs
 }
 
-fn load_series(tg: &TestGroup, storage: &MemoryStorage) -> Result<(), String> {
+fn load_series(tg: &TestGroup, storage: &MemoryStorage, start: i64) -> Result<(), String> {
     let step = ms(tg.interval);
     let mut app = storage.appender();
     for s in &tg.input_series {
         let (labels, values) = parse_series_desc(&format!("{} {}", s.series, s.values))?;
         for (i, v) in values.into_iter().enumerate() {
-            let t = i64::try_from(i).unwrap_or(i64::MAX) * step;
+            let t = start + i64::try_from(i).unwrap_or(i64::MAX) * step;
             let sample = match v {
                 SeqValue::Omitted => continue,
                 SeqValue::Float(f) => Sample::Float(f),
@@ -193,8 +193,17 @@ fn run_group(
     order: &std::collections::HashMap<String, usize>,
     fuzzy: bool,
 ) -> Vec<String> {
+    let mint = match tg
+        .start_timestamp
+        .as_ref()
+        .map(file::StartTimestamp::millis)
+    {
+        None => 0,
+        Some(Ok(t)) => t,
+        Some(Err(e)) => return vec![e],
+    };
     let storage = MemoryStorage::new();
-    if let Err(e) = load_series(tg, &storage) {
+    if let Err(e) = load_series(tg, &storage, mint) {
         return vec![e];
     }
     let engine = promql::Engine::new(promql::EngineOptions {
@@ -235,21 +244,21 @@ fn run_group(
                 a.eval_time
             )];
         }
-        alert_times.push(ms(a.eval_time));
+        alert_times.push(mint + ms(a.eval_time));
     }
     alert_times.sort_unstable();
     alert_times.dedup();
-    let maxt = tg
-        .alert_rule_test
-        .iter()
-        .map(|a| ms(a.eval_time))
-        .chain(tg.promql_expr_test.iter().map(|p| ms(p.eval_time)))
-        .max()
-        .unwrap_or(0);
+    let maxt = mint
+        + tg.alert_rule_test
+            .iter()
+            .map(|a| ms(a.eval_time))
+            .chain(tg.promql_expr_test.iter().map(|p| ms(p.eval_time)))
+            .max()
+            .unwrap_or(0);
 
     let mut errs = Vec::new();
     let mut curr = 0;
-    let mut ts = 0;
+    let mut ts = mint;
     while ts <= maxt {
         let mut eval_errs = Vec::new();
         for g in &groups {
@@ -274,7 +283,11 @@ fn run_group(
         {
             let t = alert_times[curr];
             let views: Vec<_> = groups.iter().map(|g| crate::view::group_view(g)).collect();
-            for test in tg.alert_rule_test.iter().filter(|a| ms(a.eval_time) == t) {
+            for test in tg
+                .alert_rule_test
+                .iter()
+                .filter(|a| mint + ms(a.eval_time) == t)
+            {
                 if let Some(e) = check_alerts(tg, test, &views, fuzzy) {
                     errs.push(e);
                 }
@@ -285,7 +298,7 @@ fn run_group(
     }
 
     for pt in &tg.promql_expr_test {
-        let at = ms(pt.eval_time);
+        let at = mint + ms(pt.eval_time);
         let quoted = promql::printer::go_quote_str(&pt.expr);
         let got = promql::parser::parse(&pt.expr)
             .map_err(|e| e.to_string())
