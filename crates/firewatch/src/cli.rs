@@ -96,4 +96,29 @@ pub enum TsdbCommand {
         /// Block to analyze (default is the last block).
         block_id: Option<String>,
     },
+    /// Create blocks of data for new recordings.
+    #[command(name = "create-blocks-from", subcommand)]
+    CreateBlocksFrom(CreateBlocksFrom),
+}
+
+/// `firewatch tool tsdb create-blocks-from ...`
+#[derive(Debug, Subcommand)]
+pub enum CreateBlocksFrom {
+    /// Import samples from OpenMetrics input and produce TSDB blocks, like promtool's.
+    Openmetrics {
+        /// Print human readable values.
+        #[arg(short = 'r', long = "human-readable")]
+        human_readable: bool,
+        /// Do not print created blocks.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        /// Maximum duration of the created blocks (rounded down to 2h × 3ⁿ, at least 2h).
+        #[arg(long = "max-block-duration", default_value = "2h")]
+        max_block_duration: String,
+        /// OpenMetrics file to read samples from.
+        input: std::path::PathBuf,
+        /// Output directory for generated blocks.
+        #[arg(default_value = "data/")]
+        output: std::path::PathBuf,
+    },
 }

@@ -1,6 +1,7 @@
 //! The `firewatch` binary: parses flags and wires components together, nothing else.
 
 mod cli;
+mod import;
 mod server;
 mod tool;
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{CheckCommand, ToolCommand, TsdbCommand};
+use crate::cli::{CheckCommand, CreateBlocksFrom, ToolCommand, TsdbCommand};
 
 /// Runs a tool subcommand and returns its exit code.
 pub fn run(cmd: ToolCommand) -> ExitCode {
@@ -44,6 +44,15 @@ fn tsdb_tool(cmd: TsdbCommand) -> ExitCode {
             path,
             block_id,
         } => tsdb::block::tool::analyze_block(&path, block_id.as_deref(), limit, &mut out),
+        TsdbCommand::CreateBlocksFrom(CreateBlocksFrom::Openmetrics {
+            human_readable,
+            quiet,
+            max_block_duration,
+            input,
+            output,
+        }) => {
+            return crate::import::run(&input, &output, &max_block_duration, human_readable, quiet);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

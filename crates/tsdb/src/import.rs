@@ -130,13 +130,16 @@ fn block_windows(input: &[u8], duration: i64) -> Result<BTreeSet<i64>, ImportErr
     let mut times = BTreeSet::new();
     let mut min = i64::MAX;
     let mut parser = Parser::new(input, Format::OpenMetrics);
-    while let Some(entry) = parser.next_entry().map_err(ImportError::Parse)? {
+    loop {
+        let line = parser.line();
+        let Some(entry) = parser.next_entry().map_err(ImportError::Parse)? else {
+            break;
+        };
         if let Entry::Series(s) = entry {
             let Some(t) = s.timestamp else {
-                let series = labels_of(s.name, s.labels).to_string();
                 return Err(ImportError::MissingTimestamp {
-                    line: parser.line(),
-                    series,
+                    line,
+                    series: labels_of(s.name, s.labels).to_string(),
                 });
             };
             min = min.min(t);

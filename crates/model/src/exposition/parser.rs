@@ -132,7 +132,8 @@ impl<'a> Parser<'a> {
         self.format
     }
 
-    /// The line number of the last entry returned (1-based).
+    /// The current line number (1-based): read before [`Parser::next_entry`], the line the
+    /// next entry starts on (skipped blank lines aside).
     #[must_use]
     pub fn line(&self) -> usize {
         self.line

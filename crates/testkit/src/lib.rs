@@ -1,0 +1,103 @@
+//! Helpers for Firewatch's integration tests (a dev-dependency only): free loopback ports,
+//! child processes that are killed when dropped, waiting on a condition with a deadline, and
+//! a plain HTTP/1.0 client for loopback servers, so that tests need no HTTP crate.
+
+mod process;
+
+pub use process::{Process, Server};
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound, then released for the caller to use).
+///
+/// # Panics
+/// When no port can be bound on 127.0.0.1.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("binding 127.0.0.1:0")
+        .port()
+}
+
+/// Polls `condition` every 100 ms until it holds; panics naming `what` after `timeout`.
+///
+/// # Panics
+/// When the condition does not hold in time.
+pub fn wait_for(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Percent-encodes a query parameter value.
+#[must_use]
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char);
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// An HTTP response: status code and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The body as text.
+    pub body: String,
+}
+
+/// Sends one HTTP/1.0 request to `127.0.0.1:port` and reads the whole response (10 s limit).
+///
+/// # Errors
+/// Connection failures, timeouts, or a response without a status line.
+pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io::Result<Response> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n");
+    if let Some(b) = body {
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            b.len()
+        ));
+    }
+    req.push_str("\r\n");
+    req.push_str(body.unwrap_or(""));
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {head:?}")))?;
+    Ok(Response {
+        status,
+        body: body.to_owned(),
+    })
+}
+
+/// `GET path` on `127.0.0.1:port`: the body when the status is 2xx.
+#[must_use]
+pub fn get_ok(port: u16, path: &str) -> Option<String> {
+    http(port, "GET", path, None)
+        .ok()
+        .filter(|r| (200..300).contains(&r.status))
+        .map(|r| r.body)
+}
