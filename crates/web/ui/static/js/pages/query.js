@@ -159,7 +159,12 @@ function createPanel(panel, { onChange, onRemove }) {
         } else if (data.result.length === 0) {
           result.append(h('p', { class: 'muted' }, 'Empty query result'));
         } else {
-          disposeGraph = drawGraph(result, data.result, {
+          const histograms = data.result.filter((s) => !(s.values && s.values.length)).length;
+          if (histograms) {
+            result.append(h('div', { class: 'info' }, `${histograms} series hold only native histograms and are not drawn; ` +
+              'graph histogram_count(), histogram_sum() or histogram_quantile() of them.'));
+          }
+          if (histograms < data.result.length) disposeGraph = drawGraph(result, data.result, {
             stacked: panel.stacked,
             startMs: endMs - panel.rangeMs,
             endMs,
