@@ -201,6 +201,8 @@ struct Reloader {
     scrape: Arc<scrape::Manager>,
     /// The loaded configuration, redacted, as `/api/v1/status/config` shows it.
     config_yaml: Arc<RwLock<String>>,
+    /// `global.external_labels`, as `/federate` adds them.
+    external_labels: Arc<RwLock<model::Labels>>,
 }
 
 impl Reloader {
@@ -218,6 +220,7 @@ impl Reloader {
             bail!("{failed} service discovery configuration(s) could not be started");
         }
         *self.config_yaml.write() = cfg.to_yaml();
+        *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
         info!(file = %self.config_file.display(), "completed loading of configuration file");
         Ok(())
     }
@@ -242,6 +245,16 @@ impl web::LifecycleHooks for Hooks {
 /// Runs the server until SIGINT, SIGTERM or `/-/quit`.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let db_opts = args.db_options()?;
+    let web_config = args
+        .web_config_file
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .map(|p| web::webconfig::WebConfig::load(std::path::Path::new(p)))
+        .transpose()
+        .context("invalid --web.config.file")?;
+    web::cors::CorsOrigin::new(&args.cors_origin)
+        .map_err(anyhow::Error::msg)
+        .context("invalid --web.cors.origin")?;
     let engine = Engine::new(args.engine_options()?);
     let path = PathBuf::from(&args.tsdb_path);
     info!(path = %path.display(), "opening storage");
@@ -256,11 +269,13 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let (discovery, mut target_sets) =
         discovery::Manager::new(discovery::ManagerOptions::default());
     let config_yaml = Arc::new(RwLock::new(String::new()));
+    let external_labels = Arc::new(RwLock::new(model::Labels::default()));
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
         scrape: scrape.clone(),
         config_yaml: config_yaml.clone(),
+        external_labels: external_labels.clone(),
     });
     reloader.reload()?;
     let retention = args
@@ -278,6 +293,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             storage_retention: retention,
             external_url: args.computed_external_url(),
             route_prefix: args.computed_route_prefix(),
+            cors_origin: args.cors_origin.clone(),
+            lookback_delta: Duration::from_millis(
+                duration_flag("query.lookback-delta", &args.lookback_delta)?.unsigned_abs(),
+            ),
         },
         ready: AtomicBool::new(true),
         hooks: Arc::new(Hooks {
@@ -287,6 +306,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         scrape: Some(scrape.clone()),
         config_yaml,
         metrics: Some(own_metrics(db.clone())),
+        tsdb: Some(db.clone()),
+        rules: None,
+        alertmanagers: None,
+        external_labels,
     });
     let scrape_for_sync = scrape.clone();
     let syncer = tokio::spawn(async move {
@@ -321,12 +344,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         wait_for_signal().await;
         let _ = shutdown_tx.send(true);
     });
-    axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|stop| *stop).await;
-            info!("received shutdown request");
-        })
-        .await?;
+    web::serve::serve(listener, web::router(state), web_config, async move {
+        let _ = shutdown_rx.wait_for(|stop| *stop).await;
+        info!("received shutdown request");
+    })
+    .await?;
     maintenance.abort();
     signals.abort();
     sighup.abort();
