@@ -57,11 +57,13 @@ pub fn routes() -> Router<Arc<WebState>> {
 }
 
 /// The path under which the browser reaches the server, with a trailing slash: the external
-/// URL's path when one is set, else the route prefix.
+/// URL's path when it has one (it differs from the route prefix only behind a proxy that strips
+/// it), else the route prefix (an external URL derived from the listen address has none).
 pub fn base_path(state: &WebState) -> String {
     let from_url = url::Url::parse(&state.options.external_url)
         .ok()
-        .map(|u| u.path().to_owned());
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .filter(|p| !p.is_empty());
     let path = from_url.unwrap_or_else(|| state.options.route_prefix.clone());
     let trimmed = path.trim_end_matches('/');
     if trimmed.starts_with('/') || trimmed.is_empty() {

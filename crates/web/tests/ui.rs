@@ -302,6 +302,23 @@ async fn external_url_path_is_what_the_browser_sees() {
         get_with(options, "/").await.headers[header::LOCATION],
         "/proxy/query"
     );
+    // An external URL without a path (derived from the listen address) leaves the route
+    // prefix as what the browser sees.
+    let derived = WebOptions {
+        external_url: "http://host:9090/".to_owned(),
+        route_prefix: "/prom".to_owned(),
+        ..WebOptions::default()
+    };
+    let page = get_with(derived.clone(), "/prom/rules").await;
+    assert!(
+        page.body.contains(r#"<base href="/prom/">"#),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        get_with(derived, "/prom").await.headers[header::LOCATION],
+        "/prom/query"
+    );
     let root = WebOptions {
         external_url: "http://host:9090/".to_owned(),
         ..WebOptions::default()
