@@ -327,6 +327,15 @@ async fn exemplars_are_empty_and_params_checked() {
     let (status, body) = get_json(app(&f, |_| {}), "/api/v1/query_exemplars?query=sum(").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errorType"], "bad_data");
+    let (status, _, body) = call(
+        app(&f, |_| {}),
+        Request::get("/api/v1/query_exemplars?query=1%2B1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "no selector: no content");
+    assert!(body.is_empty());
 }
 
 fn post(uri: &str) -> Request<Body> {

@@ -7,6 +7,7 @@ pub mod meta;
 pub mod metadata;
 pub mod params;
 pub mod query;
+pub mod rule_views;
 pub mod rules;
 pub mod status;
 pub mod targets;

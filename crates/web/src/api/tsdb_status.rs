@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
 use crate::WebState;
 use crate::api::params::{MAX_TIME, MIN_TIME};
-use crate::api::query::{Params, field, time_param};
+use crate::api::query::{FormPairs, Params, field, time_param};
 use crate::api::{ApiError, ApiResult, Success};
 
 /// Routes of the TSDB status and exemplar endpoints.
@@ -131,15 +133,27 @@ async fn wal_replay(State(state): State<Arc<WebState>>) -> ApiResult<WalReplay> 
     }))
 }
 
-async fn query_exemplars(Params(form): Params) -> ApiResult<Vec<()>> {
-    let start = time_param(&form, "start", MIN_TIME)?;
-    let end = time_param(&form, "end", MAX_TIME)?;
+async fn query_exemplars(Params(form): Params) -> Response {
+    match exemplars(&form) {
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Some(list)) => Success::new(list).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `None` when the expression selects nothing (Prometheus answers 204 then).
+fn exemplars(form: &FormPairs) -> Result<Option<Vec<()>>, ApiError> {
+    let start = time_param(form, "start", MIN_TIME)?;
+    let end = time_param(form, "end", MAX_TIME)?;
     if end < start {
         return Err(ApiError::bad_data(
             "end timestamp must not be before start timestamp",
         ));
     }
-    let q = field(&form, "query").unwrap_or_default();
-    promql::parser::parse(q).map_err(|e| ApiError::bad_data(e.to_string()))?;
-    Ok(Success::new(Vec::new()))
+    let q = field(form, "query").unwrap_or_default();
+    let expr = promql::parser::parse(q).map_err(|e| ApiError::bad_data(e.to_string()))?;
+    if expr.selectors().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Vec::new()))
 }
