@@ -269,6 +269,11 @@ impl WebConfig {
                 .map_err(|e| WebConfigError::Invalid(format!("client CA: {e}")))?;
         }
         let has_ca = !t.client_ca_file.is_empty() || !t.client_ca.is_empty();
+        if t.client_allowed_sans.is_some() {
+            return Err(WebConfigError::Invalid(
+                "client_allowed_sans is not supported by Firewatch".to_owned(),
+            ));
+        }
         let provider = Arc::new(self.provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&self.versions()?)
@@ -297,11 +302,14 @@ impl WebConfig {
             }
             "VerifyClientCertIfGiven" => builder.with_client_cert_verifier(verify(true)?),
             "RequireAndVerifyClientCert" => builder.with_client_cert_verifier(verify(false)?),
-            "RequestClientCert" | "RequireAnyClientCert" | "RequireClientCert" => {
-                return Err(WebConfigError::Invalid(format!(
-                    "client_auth_type {} is not supported by Firewatch (use VerifyClientCertIfGiven or RequireAndVerifyClientCert)",
-                    t.client_auth_type
-                )));
+            "RequestClientCert" => builder.with_client_cert_verifier(Arc::new(
+                crate::client_auth::AnyClientCert::new(provider.clone(), false),
+            )),
+            "RequireAnyClientCert" | "RequireClientCert" => {
+                builder.with_client_cert_verifier(Arc::new(crate::client_auth::AnyClientCert::new(
+                    provider.clone(),
+                    true,
+                )))
             }
             other => {
                 return Err(WebConfigError::Invalid(format!(

@@ -206,19 +206,59 @@ fn configuration_errors_are_named() {
     );
 }
 
+/// A self-signed client certificate (cert PEM, identity PEM with cert and key).
+fn client_identity() -> (String, reqwest::Identity) {
+    let certified = rcgen::generate_simple_self_signed(vec!["client".to_owned()]).unwrap();
+    let cert = certified.cert.pem();
+    let both = format!("{cert}{}", certified.signing_key.serialize_pem());
+    (cert, reqwest::Identity::from_pem(both.as_bytes()).unwrap())
+}
+
+fn client_with(pki: &Pki, id: reqwest::Identity) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap())
+        .identity(id)
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn client_certificates_required() {
+async fn client_certificates_verified() {
+    let pki = pki();
+    let (client_cert, id) = client_identity();
+    std::fs::write(pki.dir.path().join("client-ca.crt"), &client_cert).unwrap();
+    let cfg = write_config(
+        &pki,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
+         client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client-ca.crt\n",
+    );
+    let (addr, stop) = start(Some(cfg)).await;
+    let url = format!("https://{addr}/-/healthy");
+    let r = client(&pki).get(&url).send().await;
+    assert!(r.is_err(), "no client certificate: refused");
+    let (_, stranger) = client_identity();
+    let r = client_with(&pki, stranger).get(&url).send().await;
+    assert!(r.is_err(), "a certificate from another CA: refused");
+    let r = client_with(&pki, id).get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the CA's certificate: accepted");
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn any_client_certificate_required() {
     let pki = pki();
     let cfg = write_config(
         &pki,
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
-         client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: server.crt\n",
+         client_auth_type: RequireAnyClientCert\n",
     );
     let (addr, stop) = start(Some(cfg)).await;
-    let r = client(&pki)
-        .get(format!("https://{addr}/-/healthy"))
-        .send()
-        .await;
+    let url = format!("https://{addr}/-/healthy");
+    let r = client(&pki).get(&url).send().await;
     assert!(r.is_err(), "no client certificate: refused");
+    let (_, id) = client_identity();
+    let r = client_with(&pki, id).get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200, "any certificate: accepted");
     let _ = stop.send(());
 }
