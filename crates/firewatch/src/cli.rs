@@ -40,9 +40,23 @@ pub enum ToolCommand {
     /// Inspect TSDB blocks, like `promtool tsdb`.
     #[command(subcommand)]
     Tsdb(TsdbCommand),
+    /// Unit tests, like `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
     /// Run PromQL conformance scripts (Prometheus's promqltest format).
     PromqlTest {
         /// The script files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+}
+
+/// `firewatch tool test ...`
+#[derive(Debug, Subcommand)]
+pub enum TestCommand {
+    /// Unit tests for rules, in promtool's test file format.
+    Rules {
+        /// The test files.
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },

@@ -37,8 +37,10 @@ fn all_in_one() -> ExitCode {
     if !std::path::Path::new(&args.config_file).exists() {
         let path = std::path::Path::new(&args.tsdb_path).join("firewatch.yml");
         if !path.exists() {
+            let rules = path.with_file_name("firewatch-rules.yml");
             let written = std::fs::create_dir_all(&args.tsdb_path)
-                .and_then(|()| std::fs::write(&path, include_str!("default-config.yml")));
+                .and_then(|()| std::fs::write(&path, include_str!("default-config.yml")))
+                .and_then(|()| std::fs::write(&rules, include_str!("default-rules.yml")));
             if let Err(e) = written {
                 eprintln!("firewatch: cannot write {}: {e}", path.display());
                 return ExitCode::FAILURE;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::cli::{CheckCommand, CreateBlocksFrom, ToolCommand, TsdbCommand};
+use crate::cli::{CheckCommand, CreateBlocksFrom, TestCommand, ToolCommand, TsdbCommand};
 
 /// Runs a tool subcommand and returns its exit code.
 pub fn run(cmd: ToolCommand) -> ExitCode {
@@ -27,6 +27,13 @@ pub fn run(cmd: ToolCommand) -> ExitCode {
             check_files(&files, config::check::check_rule_files)
         }
         ToolCommand::PromqlTest { files } => promql_test(&files),
+        ToolCommand::Test(TestCommand::Rules { files }) => {
+            if rules::unittest::run(&files, &mut std::io::stdout(), &mut std::io::stderr()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         ToolCommand::Tsdb(cmd) => tsdb_tool(cmd),
     }
 }

@@ -14,41 +14,30 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn non_blank(s: &str) -> Vec<String> {
-    s.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
-}
+/// An outcome with what went to standard output and to standard error.
+type Report = (bool, String, String);
 
-/// promtool's outcome and report lines, and ours, for one file.
-fn both(name: &str) -> ((bool, Vec<String>), (bool, Vec<String>)) {
+/// promtool's report for one file, and ours.
+fn both(name: &str) -> (Report, Report) {
     let path = data(name);
     let out = Command::new("promtool")
         .args(["test", "rules"])
         .arg(&path)
         .output()
         .expect("promtool must be installed (Debian package prometheus)");
-    let theirs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default(),
-        format_args!("\n{}", String::from_utf8_lossy(&out.stderr))
+    let theirs = (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     );
-    let theirs_ok = out.status.success();
-    let theirs_lines = if theirs_ok {
-        non_blank(&String::from_utf8_lossy(&out.stdout))
-    } else {
-        non_blank(&theirs)
-    };
-    let mut buf = Vec::new();
-    let ours_ok = firewatch_rules::unittest::run(&[path], &mut buf);
-    (
-        (theirs_ok, theirs_lines),
-        (ours_ok, non_blank(&String::from_utf8_lossy(&buf))),
-    )
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let ok = firewatch_rules::unittest::run(&[path], &mut stdout, &mut stderr);
+    let ours = (
+        ok,
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    );
+    (theirs, ours)
 }
 
 #[test]
@@ -62,27 +51,32 @@ fn passing_and_failing_files_report_as_promtool() {
     ] {
         let (theirs, ours) = both(name);
         assert_eq!(ours.0, theirs.0, "{name}: outcome");
-        assert_eq!(ours.1, theirs.1, "{name}: report");
+        assert_eq!(ours.1, theirs.1, "{name}: standard output");
+        assert_eq!(ours.2, theirs.2, "{name}: standard error");
     }
 }
 
 #[test]
 fn several_files_fail_when_one_fails() {
     let dir = data("");
-    let mut buf = Vec::new();
-    let ok =
-        firewatch_rules::unittest::run(&[dir.join("pass.yml"), dir.join("fail.yml")], &mut buf);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let files = [dir.join("pass.yml"), dir.join("fail.yml")];
+    let ok = firewatch_rules::unittest::run(&files, &mut out, &mut err);
     assert!(!ok);
-    let text = String::from_utf8(buf).unwrap();
-    assert!(text.contains("pass.yml\n  SUCCESS\n"), "{text}");
-    assert!(text.contains("fail.yml\n  FAILED:\n"), "{text}");
+    let (out, err) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    );
+    assert!(out.contains("pass.yml\n  SUCCESS\n"), "{out}");
+    assert!(out.contains("fail.yml\n"), "{out}");
+    assert!(err.starts_with("  FAILED:\n"), "{err}");
 }
 
 #[test]
 fn start_timestamp_moves_time_zero() {
-    let mut buf = Vec::new();
-    let ok = firewatch_rules::unittest::run(&[data("start.yml")], &mut buf);
-    let text = String::from_utf8(buf).unwrap();
+    let (mut buf, mut err) = (Vec::new(), Vec::new());
+    let ok = firewatch_rules::unittest::run(&[data("start.yml")], &mut buf, &mut err);
+    let text = String::from_utf8(buf).unwrap() + &String::from_utf8(err).unwrap();
     assert!(ok, "{text}");
     assert!(text.contains("  SUCCESS\n"), "{text}");
 }

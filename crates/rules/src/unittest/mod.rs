@@ -17,8 +17,10 @@ use crate::alerting::AlertState;
 use crate::manager::{Manager, ManagerOptions, UpdateOptions};
 use file::{AlertTest, TestFile, TestGroup};
 
-/// Runs the test files, writing promtool's report to `out`; true when every test passed.
-pub fn run(paths: &[PathBuf], out: &mut impl Write) -> bool {
+/// Runs the test files as `promtool test rules` does: the report to `out`, each failing file's
+/// `FAILED:` and errors to `err` (with the blank line after each error on `out`, as promtool
+/// prints them); true when every test passed.
+pub fn run(paths: &[PathBuf], out: &mut impl Write, err: &mut impl Write) -> bool {
     let mut ok = true;
     for p in paths {
         let _ = writeln!(out, "Unit Testing:  {}", p.display());
@@ -27,9 +29,9 @@ pub fn run(paths: &[PathBuf], out: &mut impl Write) -> bool {
             let _ = writeln!(out, "  SUCCESS");
         } else {
             ok = false;
-            let _ = writeln!(out, "  FAILED:");
+            let _ = writeln!(err, "  FAILED:");
             for e in errs {
-                let _ = writeln!(out, "{e}");
+                let _ = writeln!(err, "{e}");
                 let _ = writeln!(out);
             }
         }
