@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::webconfig::WebConfig;
 
@@ -21,17 +23,14 @@ use crate::webconfig::WebConfig;
 /// as long as a wrong password's.
 const DUMMY_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
-/// Basic authentication and extra headers around the application.
-#[derive(Clone)]
-struct Guard {
-    users: Arc<std::collections::BTreeMap<String, String>>,
-    headers: Arc<Vec<(HeaderName, HeaderValue)>>,
-    /// `user:hash:password` → outcome, so that bcrypt runs once per credential.
-    cache: Arc<Mutex<HashMap<String, bool>>>,
+/// The users and headers in force.
+struct Settings {
+    users: std::collections::BTreeMap<String, String>,
+    headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-impl Guard {
-    fn new(cfg: &WebConfig) -> Self {
+impl Settings {
+    fn of(cfg: &WebConfig) -> Self {
         let headers = cfg
             .http_server_config
             .headers
@@ -44,21 +43,75 @@ impl Guard {
             })
             .collect();
         Self {
-            users: Arc::new(cfg.basic_auth_users.clone()),
-            headers: Arc::new(headers),
+            users: cfg.basic_auth_users.clone(),
+            headers,
+        }
+    }
+}
+
+/// The file the settings came from and its modification time when read.
+struct Source {
+    path: PathBuf,
+    modified: Option<SystemTime>,
+}
+
+/// Basic authentication and extra headers around the application. As exporter-toolkit does,
+/// the file is read again when it changes, so users and headers change without a restart (an
+/// invalid new file is logged and the last good settings stay).
+#[derive(Clone)]
+struct Guard {
+    settings: Arc<Mutex<Arc<Settings>>>,
+    source: Option<Arc<Mutex<Source>>>,
+    /// `user:hash:password` → outcome, so that bcrypt runs once per credential.
+    cache: Arc<Mutex<HashMap<String, bool>>>,
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl Guard {
+    fn new(cfg: &WebConfig) -> Self {
+        let source = cfg.source.as_ref().map(|path| {
+            Arc::new(Mutex::new(Source {
+                modified: modified(path),
+                path: path.clone(),
+            }))
+        });
+        Self {
+            settings: Arc::new(Mutex::new(Arc::new(Settings::of(cfg)))),
+            source,
             cache: Arc::default(),
         }
     }
 
+    /// The settings, read again first if the file changed.
+    fn current(&self) -> Arc<Settings> {
+        if let Some(source) = &self.source {
+            let mut src = source.lock();
+            let now = modified(&src.path);
+            if now != src.modified {
+                src.modified = now;
+                match WebConfig::load(&src.path) {
+                    Ok(cfg) => *self.settings.lock() = Arc::new(Settings::of(&cfg)),
+                    Err(e) => {
+                        warn!(error = %e, "web config file changed but is invalid; keeping the last good one")
+                    }
+                }
+            }
+        }
+        self.settings.lock().clone()
+    }
+
     /// Whether the request's credentials are good (always, without configured users).
-    async fn allowed(&self, authorization: Option<String>) -> bool {
-        if self.users.is_empty() {
+    async fn allowed(&self, settings: &Settings, authorization: Option<String>) -> bool {
+        if settings.users.is_empty() {
             return true;
         }
         let Some((user, pass)) = authorization.as_deref().and_then(basic_credentials) else {
             return false;
         };
-        let (hash, known) = match self.users.get(&user) {
+        let (hash, known) = match settings.users.get(&user) {
             Some(h) => (h.clone(), true),
             None => (DUMMY_HASH.to_owned(), false),
         };
@@ -84,7 +137,8 @@ impl Guard {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut resp = if self.allowed(authorization).await {
+        let settings = self.current();
+        let mut resp = if self.allowed(&settings, authorization).await {
             tower::ServiceExt::oneshot(app, req)
                 .await
                 .unwrap_or_else(|e| match e {})
@@ -94,7 +148,7 @@ impl Guard {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
             r
         };
-        for (k, v) in self.headers.iter() {
+        for (k, v) in &settings.headers {
             resp.headers_mut().insert(k.clone(), v.clone());
         }
         resp

@@ -29,6 +29,9 @@ pub struct WebConfig {
     /// User name → bcrypt hash of the password; empty: no authentication.
     #[serde(default)]
     pub basic_auth_users: BTreeMap<String, String>,
+    /// The file this was loaded from, read again by the server when it changes.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// `tls_server_config`.
@@ -166,8 +169,9 @@ impl WebConfig {
         join(&mut cfg.tls_server_config.key_file);
         join(&mut cfg.tls_server_config.client_ca_file);
         if cfg.tls_server_config.is_enabled() {
-            cfg.rustls_config()?;
+            cfg.rustls_config().map_err(|e| e.in_file(path))?;
         }
+        cfg.source = Some(path.to_path_buf());
         Ok(cfg)
     }
 

@@ -143,6 +143,45 @@ async fn tls_with_basic_auth_and_headers() {
 }
 
 #[tokio::test]
+async fn users_follow_the_file() {
+    let pki = pki();
+    let yaml = |pw: &str| {
+        format!(
+            "basic_auth_users:\n  alice: {}\n",
+            bcrypt::hash(pw, 4).unwrap()
+        )
+    };
+    let cfg = write_config(&pki, &yaml("one"));
+    let (addr, stop) = start(Some(cfg)).await;
+    let c = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let url = format!("http://{addr}/-/healthy");
+    let status = |pw: &'static str| {
+        let req = c.get(&url).basic_auth("alice", Some(pw));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("one").await, 200);
+    assert_eq!(status("two").await, 401);
+    // A new modification time may take a moment on coarse clocks: rewrite until seen.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        std::fs::write(pki.dir.path().join("web.yml"), yaml("two")).unwrap();
+        if status("two").await == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "new password never accepted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status("one").await, 401, "the old password no longer works");
+    let _ = stop.send(());
+}
+
+#[tokio::test]
 async fn plain_http_without_config() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (addr, stop) = start(None).await;
