@@ -95,7 +95,7 @@ impl Guard {
                 match WebConfig::load(&src.path) {
                     Ok(cfg) => *self.settings.lock() = Arc::new(Settings::of(&cfg)),
                     Err(e) => {
-                        warn!(error = %e, "web config file changed but is invalid; keeping the last good one")
+                        warn!(error = %e, "web config file changed but is invalid; keeping the last good one");
                     }
                 }
             }
