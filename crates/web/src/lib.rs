@@ -3,6 +3,7 @@
 //! [`router`] builds the whole axum application from a [`WebState`]; the binary serves it.
 
 pub mod api;
+pub mod cert_reload;
 pub mod client_auth;
 pub mod cors;
 pub mod error;

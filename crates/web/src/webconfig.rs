@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use serde::Deserialize;
 
+use crate::cert_reload::{ReloadingCert, read_pem};
 use crate::error::WebConfigError;
 
 /// The whole file.
@@ -243,28 +244,7 @@ impl WebConfig {
                 "missing one of key or key_file".to_owned(),
             ));
         }
-        let read = |file: &str, inline: &str, what: &str| -> Result<Vec<u8>, WebConfigError> {
-            if file.is_empty() {
-                return Ok(inline.as_bytes().to_vec());
-            }
-            std::fs::read(file).map_err(|e| {
-                WebConfigError::Invalid(format!("failed to read {what} ({file}): {e}"))
-            })
-        };
-        let cert_pem = read(&t.cert_file, &t.cert, "cert_file")?;
-        let key_pem = read(&t.key_file, &t.key, "key_file")?;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
-            .collect::<Result<_, _>>()
-            .map_err(|e| WebConfigError::Invalid(format!("failed to load X509KeyPair: {e}")))?;
-        if certs.is_empty() {
-            return Err(WebConfigError::Invalid(
-                "failed to load X509KeyPair: tls: failed to find any PEM data in certificate input"
-                    .to_owned(),
-            ));
-        }
-        let key = PrivateKeyDer::from_pem_slice(&key_pem)
-            .map_err(|e| WebConfigError::Invalid(format!("failed to load X509KeyPair: {e}")))?;
-        let ca_pem = read(&t.client_ca_file, &t.client_ca, "client_ca_file")?;
+        let ca_pem = read_pem(&t.client_ca_file, &t.client_ca, "client_ca_file")?;
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(&ca_pem) {
             let c = c.map_err(|e| WebConfigError::Invalid(format!("client CA: {e}")))?;
@@ -321,9 +301,8 @@ impl WebConfig {
                 )));
             }
         };
-        let mut cfg = builder
-            .with_single_cert(certs, key)
-            .map_err(|e| WebConfigError::Invalid(format!("failed to load X509KeyPair: {e}")))?;
+        let mut cfg =
+            builder.with_cert_resolver(Arc::new(ReloadingCert::new(t.clone(), provider)?));
         cfg.alpn_protocols = if self.http_server_config.http2 {
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]
         } else {

@@ -143,6 +143,45 @@ async fn tls_with_basic_auth_and_headers() {
 }
 
 #[tokio::test]
+async fn renewed_certificate_is_served_without_restart() {
+    let pki = pki();
+    let cfg = write_config(
+        &pki,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    );
+    let (addr, stop) = start(Some(cfg)).await;
+    let url = format!("https://{addr}/-/healthy");
+    assert_eq!(client(&pki).get(&url).send().await.unwrap().status(), 200);
+    let renewed = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let new_pki = Pki {
+        dir: tempfile::tempdir().unwrap(),
+        cert_pem: renewed.cert.pem(),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        std::fs::write(
+            pki.dir.path().join("server.key"),
+            renewed.signing_key.serialize_pem(),
+        )
+        .unwrap();
+        std::fs::write(pki.dir.path().join("server.crt"), &new_pki.cert_pem).unwrap();
+        if client(&new_pki).get(&url).send().await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "renewed certificate never served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        client(&pki).get(&url).send().await.is_err(),
+        "the old certificate is gone"
+    );
+    let _ = stop.send(());
+}
+
+#[tokio::test]
 async fn users_follow_the_file() {
     let pki = pki();
     let yaml = |pw: &str| {
