@@ -140,7 +140,12 @@ pub fn router(state: Arc<WebState>) -> Router {
     let app = if prefix.is_empty() {
         app
     } else {
-        Router::new().nest(&prefix, app)
+        // As Prometheus: `/` outside the prefix leads to it.
+        let target = format!("{prefix}/");
+        Router::new().nest(&prefix, app).route(
+            "/",
+            axum::routing::get(move || async move { axum::response::Redirect::to(&target) }),
+        )
     };
     app.layer(tower_http::compression::CompressionLayer::new())
 }

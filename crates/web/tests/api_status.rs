@@ -526,6 +526,10 @@ async fn route_prefix_gzip_and_cors() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let (status, headers, _) =
+        call(mk(&f, ".*"), Request::get("/").body(Body::empty()).unwrap()).await;
+    assert!(status.is_redirection(), "{status}");
+    assert_eq!(headers["location"], "/prom/");
 
     let req = Request::get("/prom/api/v1/label/__name__/values")
         .header("accept-encoding", "gzip")
