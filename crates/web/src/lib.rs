@@ -140,12 +140,15 @@ pub fn router(state: Arc<WebState>) -> Router {
     let app = if prefix.is_empty() {
         app
     } else {
-        // As Prometheus: `/` outside the prefix leads to it.
-        let target = format!("{prefix}/");
-        Router::new().nest(&prefix, app).route(
-            "/",
-            axum::routing::get(move || async move { axum::response::Redirect::to(&target) }),
-        )
+        // As Prometheus: `/` outside the prefix leads to it (and `prefix/` to the same page).
+        let to_prefix = {
+            let target = prefix.clone();
+            axum::routing::get(move || async move { axum::response::Redirect::to(&target) })
+        };
+        Router::new()
+            .nest(&prefix, app)
+            .route("/", to_prefix.clone())
+            .route(&format!("{prefix}/"), to_prefix)
     };
     app.layer(tower_http::compression::CompressionLayer::new())
 }

@@ -529,7 +529,15 @@ async fn route_prefix_gzip_and_cors() {
     let (status, headers, _) =
         call(mk(&f, ".*"), Request::get("/").body(Body::empty()).unwrap()).await;
     assert!(status.is_redirection(), "{status}");
-    assert_eq!(headers["location"], "/prom/");
+    assert_eq!(headers["location"], "/prom");
+    for path in ["/prom/", "/prom"] {
+        let (status, _, _) = call(
+            mk(&f, ".*"),
+            Request::get(path).body(Body::empty()).unwrap(),
+        )
+        .await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{path} leads to the UI");
+    }
 
     let req = Request::get("/prom/api/v1/label/__name__/values")
         .header("accept-encoding", "gzip")
