@@ -64,6 +64,32 @@ struct Guard {
     source: Option<Arc<Mutex<Source>>>,
     /// `user:hash:password` → outcome, so that bcrypt runs once per credential.
     cache: Arc<Mutex<HashMap<String, bool>>>,
+    /// `rate_limit`, when configured.
+    limiter: Option<Arc<Mutex<Bucket>>>,
+}
+
+/// A token bucket as Go's `rate.Limiter`: `burst` tokens, starting full, one more every
+/// interval.
+struct Bucket {
+    tokens: f64,
+    burst: f64,
+    per_ms: f64,
+    last: std::time::Instant,
+}
+
+impl Bucket {
+    fn allow(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64() * 1000.0;
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_ms).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
@@ -78,10 +104,21 @@ impl Guard {
                 path: path.clone(),
             }))
         });
+        let limiter = cfg.rate_limit.as_ref().and_then(|rl| {
+            let ms = rl.interval_ms().ok().filter(|ms| *ms > 0)?;
+            let burst = rl.burst as f64;
+            Some(Arc::new(Mutex::new(Bucket {
+                tokens: burst,
+                burst,
+                per_ms: 1.0 / ms as f64,
+                last: std::time::Instant::now(),
+            })))
+        });
         Self {
             settings: Arc::new(Mutex::new(Arc::new(Settings::of(cfg)))),
             source,
             cache: Arc::default(),
+            limiter,
         }
     }
 
@@ -138,6 +175,11 @@ impl Guard {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let settings = self.current();
+        if let Some(l) = &self.limiter
+            && !l.lock().allow()
+        {
+            return (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests\n").into_response();
+        }
         let mut resp = if self.allowed(&settings, authorization).await {
             tower::ServiceExt::oneshot(app, req)
                 .await

@@ -24,7 +24,7 @@ pub struct WebConfig {
     /// HTTP settings.
     #[serde(default)]
     pub http_server_config: HttpServerConfig,
-    /// Rate limiting (parsed; Firewatch does not limit).
+    /// Rate limiting: at most `burst` requests at once, refilled one per `interval`.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
     /// User name → bcrypt hash of the password; empty: no authentication.
@@ -130,6 +130,21 @@ const ALLOWED_HEADERS: &[(&str, &[&str])] = &[
 const TLS_VERSIONS: &[&str] = &["TLS10", "TLS11", "TLS12", "TLS13"];
 const CURVES: &[&str] = &["CurveP256", "CurveP384", "CurveP521", "X25519"];
 
+impl RateLimit {
+    /// The interval in milliseconds; 0 (unset) means no limit.
+    ///
+    /// # Errors
+    /// The interval is not a duration.
+    pub fn interval_ms(&self) -> Result<i64, WebConfigError> {
+        if self.interval.is_empty() {
+            return Ok(0);
+        }
+        promql::parser::parse_duration(&self.interval).map_err(|_| {
+            WebConfigError::Invalid(format!("invalid rate_limit interval {:?}", self.interval))
+        })
+    }
+}
+
 impl TlsServerConfig {
     /// Whether TLS is configured at all.
     #[must_use]
@@ -207,6 +222,9 @@ impl WebConfig {
                     "crypto/bcrypt: hashedSecret too short to be a bcrypted password (user {user:?})"
                 )));
             }
+        }
+        if let Some(rl) = &cfg.rate_limit {
+            rl.interval_ms()?;
         }
         let tls = &cfg.tls_server_config;
         for v in [&tls.min_version, &tls.max_version].into_iter().flatten() {

@@ -221,6 +221,26 @@ async fn users_follow_the_file() {
 }
 
 #[tokio::test]
+async fn rate_limit_answers_429() {
+    let pki = pki();
+    let cfg = write_config(&pki, "rate_limit:\n  burst: 2\n  interval: 1h\n");
+    let (addr, stop) = start(Some(cfg)).await;
+    let c = reqwest::Client::new();
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let r = c
+            .get(format!("http://{addr}/-/healthy"))
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
+        codes.push(r.status().as_u16());
+    }
+    assert_eq!(codes, [200, 200, 429], "a burst of 2, then one per hour");
+    let _ = stop.send(());
+}
+
+#[tokio::test]
 async fn plain_http_without_config() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (addr, stop) = start(None).await;
