@@ -1,5 +1,6 @@
 //! The `firewatch` binary: parses flags and wires components together, nothing else.
 
+mod alerting;
 mod cli;
 mod import;
 mod server;

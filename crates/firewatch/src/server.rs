@@ -17,6 +17,8 @@ use promql::{Engine, EngineOptions};
 use tsdb::{Db, DbOptions};
 use web::{WebOptions, WebState};
 
+use crate::alerting::Alerting;
+
 /// Flags of `firewatch server`, named as Prometheus names them.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
@@ -65,6 +67,21 @@ pub struct ServerArgs {
     /// Maximum number of samples a single query can load into memory.
     #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
     pub max_samples: usize,
+    /// Max time to tolerate Firewatch outage for restoring "for" state of alert.
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h")]
+    pub for_outage_tolerance: String,
+    /// Minimum duration between alert and restored "for" state.
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m")]
+    pub for_grace_period: String,
+    /// Minimum amount of time to wait before resending an alert to Alertmanager.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m")]
+    pub resend_delay: String,
+    /// The capacity of the queue for pending Alertmanager notifications.
+    #[arg(
+        long = "alertmanager.notification-queue-capacity",
+        default_value_t = 10_000
+    )]
+    pub notification_queue_capacity: usize,
     /// Maximum number of queries executed concurrently.
     #[arg(long = "query.max-concurrency", default_value_t = 20)]
     pub max_concurrency: usize,
@@ -171,6 +188,24 @@ impl ServerArgs {
     }
 }
 
+impl ServerArgs {
+    /// The rules manager's options from the `--rules.*` flags.
+    fn rules_options(&self, engine: Engine, db: &Arc<Db>) -> anyhow::Result<rules::ManagerOptions> {
+        let ms = |name, v: &str| {
+            duration_flag(name, v).map(|ms| Duration::from_millis(ms.unsigned_abs()))
+        };
+        let mut options = rules::ManagerOptions::new(engine, db.clone(), db.clone());
+        options.external_url = self.computed_external_url();
+        options.outage_tolerance = ms(
+            "rules.alert.for-outage-tolerance",
+            &self.for_outage_tolerance,
+        )?;
+        options.for_grace_period = ms("rules.alert.for-grace-period", &self.for_grace_period)?;
+        options.resend_delay = ms("rules.alert.resend-delay", &self.resend_delay)?;
+        Ok(options)
+    }
+}
+
 fn duration_flag(name: &str, value: &str) -> anyhow::Result<i64> {
     promql::parser::parse_duration(value).with_context(|| format!("invalid --{name} {value:?}"))
 }
@@ -203,6 +238,8 @@ struct Reloader {
     config_yaml: Arc<RwLock<String>>,
     /// `global.external_labels`, as `/federate` adds them.
     external_labels: Arc<RwLock<model::Labels>>,
+    /// Rule evaluation and the notifier.
+    alerting: Arc<Alerting>,
 }
 
 impl Reloader {
@@ -219,6 +256,7 @@ impl Reloader {
         if failed > 0 {
             bail!("{failed} service discovery configuration(s) could not be started");
         }
+        self.alerting.apply_config(&cfg, &self.config_file)?;
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
         info!(file = %self.config_file.display(), "completed loading of configuration file");
@@ -270,12 +308,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         discovery::Manager::new(discovery::ManagerOptions::default());
     let config_yaml = Arc::new(RwLock::new(String::new()));
     let external_labels = Arc::new(RwLock::new(model::Labels::default()));
+    let alerting = Arc::new(Alerting::start(
+        args.rules_options(Engine::new(args.engine_options()?), &db)?,
+        args.notification_queue_capacity,
+    ));
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
         scrape: scrape.clone(),
         config_yaml: config_yaml.clone(),
         external_labels: external_labels.clone(),
+        alerting: alerting.clone(),
     });
     reloader.reload()?;
     let retention = args
@@ -305,10 +348,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         }),
         scrape: Some(scrape.clone()),
         config_yaml,
-        metrics: Some(own_metrics(db.clone())),
+        metrics: Some(own_metrics(db.clone(), alerting.clone())),
         tsdb: Some(db.clone()),
-        rules: None,
-        alertmanagers: None,
+        rules: Some(alerting.rules_view()),
+        alertmanagers: Some(alerting.alertmanagers_view()),
         external_labels,
     });
     let scrape_for_sync = scrape.clone();
@@ -355,6 +398,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     syncer.abort();
     reloader.discovery.stop();
     scrape.stop().await;
+    alerting.stop().await;
     tokio::task::spawn_blocking(move || db.close())
         .await?
         .context("closing storage")?;
@@ -363,7 +407,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 }
 
 /// The server's own metrics, with Prometheus's names where the meaning is the same.
-fn own_metrics(db: Arc<Db>) -> web::MetricsWriter {
+fn own_metrics(db: Arc<Db>, alerting: Arc<Alerting>) -> web::MetricsWriter {
     use std::fmt::Write as _;
     let start = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
     Arc::new(move |out: &mut String| {
@@ -401,6 +445,7 @@ fn own_metrics(db: Arc<Db>) -> web::MetricsWriter {
             head.max_time(),
             env!("CARGO_PKG_VERSION"),
         );
+        alerting.write_metrics(out);
     })
 }
 

@@ -301,6 +301,7 @@ impl Group {
 /// Hands the rule's alerts that are due to the sender.
 fn send(rule: &mut AlertingRule, ts: i64, sh: &Shared, interval: i64) {
     let due = rule.alerts_to_send(ts, sh.resend_delay, interval);
+    tracing::debug!(rule = %rule.name, due = due.len(), sender = sh.sender.is_some(), "alerts due");
     let Some(sender) = &sh.sender else { return };
     if due.is_empty() {
         return;

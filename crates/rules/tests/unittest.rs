@@ -1,6 +1,5 @@
 //! `tool test rules` against the real `promtool test rules` (Prometheus 2.42) on the same
-//! files: the same outcome and the same report (promtool splits it over stdout and stderr;
-//! blank lines are compared apart).
+//! files: the same outcome and the same report, byte for byte on stdout and on stderr.
 //!
 //! The test files set `interval` in every test group: promtool 2.42 ignores the default
 //! (current Prometheus uses `evaluation_interval`, as Firewatch does).

@@ -96,6 +96,9 @@ struct Inner {
     queue: Mutex<Queue>,
     /// Woken when the queue has alerts (a stored permit when nobody waits).
     more: Notify,
+    /// Whether some set has an active Alertmanager. While configured sets have none (before
+    /// discovery first finds them), alerts wait in the queue rather than being dropped.
+    reachable: tokio::sync::watch::Sender<bool>,
     sets: RwLock<Vec<Arc<AlertmanagerSet>>>,
     discovery: Mutex<Discovery>,
     metrics: Metrics,
@@ -132,6 +135,7 @@ impl Notifier {
                 }),
                 queue: Mutex::new(Queue::new(options.queue_capacity)),
                 more: Notify::new(),
+                reachable: tokio::sync::watch::Sender::new(false),
                 sets: RwLock::new(Vec::new()),
                 discovery: Mutex::new(Discovery::default()),
                 metrics: Metrics::default(),
@@ -164,7 +168,9 @@ impl Notifier {
             r.external = Labels::from_pairs(cfg.global.external_labels.iter());
             r.rules = config::relabel::rules(&cfg.alerting.alert_relabel_configs);
         }
+        let reachable = sets.iter().any(|s| !s.active().is_empty());
         *self.inner.sets.write() = sets;
+        self.inner.reachable.send_replace(reachable);
         let mut d = self.inner.discovery.lock();
         d.configs = discovery::from_config::alertmanager_sets(&cfg.alerting);
         if let Some(m) = &d.manager {
@@ -208,6 +214,13 @@ impl Notifier {
                     biased;
                     () = stop.cancelled() => break,
                     () = inner.more.notified() => {
+                        if !inner.sets.read().is_empty() {
+                            let mut reachable = inner.reachable.subscribe();
+                            tokio::select! {
+                                () = stop.cancelled() => break,
+                                _ = reachable.wait_for(|r| *r) => {}
+                            }
+                        }
                         self.send_one_batch().await;
                         if self.queue_len() > 0 {
                             inner.more.notify_one();
@@ -243,6 +256,8 @@ impl Notifier {
                 self.inner.metrics.init(&url);
             }
         }
+        let reachable = sets.iter().any(|s| !s.active().is_empty());
+        self.inner.reachable.send_replace(reachable);
     }
 
     /// The full URLs of the alerts endpoints of the active and the dropped Alertmanagers, set by
@@ -325,7 +340,8 @@ impl Notifier {
     }
 
     /// Posts `alerts` to every active Alertmanager of every set at once. True when each set that
-    /// was sent to has at least one Alertmanager that accepted the batch.
+    /// was sent to has at least one Alertmanager that accepted the batch; false when there was
+    /// no Alertmanager to send to.
     async fn send_all(&self, alerts: &[Alert]) -> bool {
         if alerts.is_empty() {
             return true;
@@ -363,6 +379,9 @@ impl Notifier {
                 });
             }
         }
+        if requests.is_empty() {
+            return false;
+        }
         let results = join_all(requests).await;
         let mut covered: HashMap<usize, bool> = HashMap::new();
         for (i, ok) in results {
@@ -378,6 +397,7 @@ impl AlertSender for Notifier {
             let r = self.inner.relabel.read();
             payload::relabel_alerts(&r.rules, &r.external, &alerts)
         };
+        tracing::debug!(count = alerts.len(), "queueing alerts");
         if alerts.is_empty() {
             return;
         }

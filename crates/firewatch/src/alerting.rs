@@ -1,0 +1,171 @@
+//! Rule evaluation and alert delivery in the server: the rules manager and the notifier, set
+//! up from the configuration, and their state as the web API shows it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rules::notifier::{Notifier, NotifierOptions};
+use rules::{Manager, ManagerOptions, UpdateOptions};
+use web::api::rules::{
+    AlertState, AlertView, AlertmanagerRetriever, RuleCommon, RuleGroupView, RuleHealth, RuleView,
+    RulesRetriever,
+};
+
+/// The rules manager and the notifier it sends to.
+pub struct Alerting {
+    /// Evaluates the rule groups.
+    pub rules: Arc<Manager>,
+    /// Sends alerts to the Alertmanagers.
+    pub notifier: Notifier,
+    notifier_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Alerting {
+    /// Starts a notifier (queue of `queue_capacity` alerts) and a rules manager over the
+    /// server's storage and engine; rule files come with the first [`Alerting::apply_config`].
+    pub fn start(options: ManagerOptions, queue_capacity: usize) -> Alerting {
+        let notifier = Notifier::new(NotifierOptions {
+            queue_capacity,
+            ..NotifierOptions::default()
+        });
+        let task = {
+            let n = notifier.clone();
+            tokio::spawn(async move { n.run().await })
+        };
+        let mut options = options;
+        options.sender = Some(Arc::new(notifier.clone()));
+        let rules = Manager::new(options);
+        rules.start();
+        Alerting {
+            rules,
+            notifier,
+            notifier_task: parking_lot::Mutex::new(Some(task)),
+        }
+    }
+
+    /// Applies `cfg` (read from `config_file`): Alertmanagers first, then the rule files.
+    ///
+    /// # Errors
+    /// Invalid Alertmanager settings or rule files; what ran before keeps running.
+    pub fn apply_config(&self, cfg: &config::Config, config_file: &Path) -> anyhow::Result<()> {
+        self.notifier.apply_config(cfg)?;
+        let base = config_file.parent().unwrap_or(Path::new("."));
+        let files = rules::expand_rule_files(&cfg.rule_files, base)?;
+        let options = UpdateOptions {
+            interval: cfg.global.evaluation_interval.to_std(),
+            query_offset: cfg.global.rule_query_offset.to_std(),
+            external_labels: model::Labels::from_pairs(&cfg.global.external_labels),
+        };
+        self.rules.update(&files, &options)?;
+        Ok(())
+    }
+
+    /// Stops evaluating, then sends what is queued and stops the notifier.
+    pub async fn stop(&self) {
+        self.rules.stop();
+        self.notifier.stop();
+        let task = self.notifier_task.lock().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Prometheus's rule group and notification metrics, in text exposition.
+    pub fn write_metrics(&self, out: &mut String) {
+        self.rules.write_metrics(out);
+        self.notifier.write_metrics(out);
+    }
+
+    /// The rule groups, for `/api/v1/rules` and `/api/v1/alerts`.
+    pub fn rules_view(&self) -> Arc<dyn RulesRetriever> {
+        Arc::new(RulesOf(self.rules.clone()))
+    }
+
+    /// The Alertmanagers, for `/api/v1/alertmanagers`.
+    pub fn alertmanagers_view(&self) -> Arc<dyn AlertmanagerRetriever> {
+        Arc::new(AlertmanagersOf(self.notifier.clone()))
+    }
+}
+
+struct RulesOf(Arc<Manager>);
+
+fn time_of(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs())
+}
+
+fn state_of(s: rules::AlertState) -> AlertState {
+    match s {
+        rules::AlertState::Inactive => AlertState::Inactive,
+        rules::AlertState::Pending => AlertState::Pending,
+        rules::AlertState::Firing => AlertState::Firing,
+    }
+}
+
+fn alert_of(a: &rules::AlertView) -> AlertView {
+    AlertView {
+        labels: a.labels.clone(),
+        annotations: a.annotations.clone(),
+        state: state_of(a.state),
+        active_at: Some(time_of(a.active_at)),
+        keep_firing_since: a.keep_firing_since.map(time_of),
+        value: a.value,
+    }
+}
+
+fn rule_of(r: &rules::RuleView) -> RuleView {
+    let common = RuleCommon {
+        name: r.name.clone(),
+        query: r.query.clone(),
+        labels: r.labels.clone(),
+        health: match r.health {
+            rules::Health::Unknown => RuleHealth::Unknown,
+            rules::Health::Good => RuleHealth::Ok,
+            rules::Health::Bad => RuleHealth::Err,
+        },
+        last_error: r.last_error.clone().unwrap_or_default(),
+        evaluation_seconds: r.evaluation_time.as_secs_f64(),
+        last_evaluation: r.last_evaluation.map(time_of),
+    };
+    match r.kind {
+        rules::RuleKind::Recording => RuleView::Recording(common),
+        rules::RuleKind::Alerting => RuleView::Alerting {
+            common,
+            state: r.state.map_or(AlertState::Inactive, state_of),
+            duration_seconds: r.duration.as_secs_f64(),
+            keep_firing_for_seconds: r.keep_firing_for.as_secs_f64(),
+            annotations: r.annotations.clone(),
+            alerts: r.alerts.iter().map(alert_of).collect(),
+        },
+    }
+}
+
+impl RulesRetriever for RulesOf {
+    fn rule_groups(&self) -> Vec<RuleGroupView> {
+        self.0
+            .groups()
+            .iter()
+            .map(|g| RuleGroupView {
+                name: g.name.clone(),
+                file: g.file.display().to_string(),
+                interval_seconds: g.interval.as_secs_f64(),
+                limit: g.limit as u64,
+                evaluation_seconds: g.evaluation_time.as_secs_f64(),
+                last_evaluation: g.last_evaluation.map(time_of),
+                rules: g.rules.iter().map(rule_of).collect(),
+            })
+            .collect()
+    }
+}
+
+struct AlertmanagersOf(Notifier);
+
+impl AlertmanagerRetriever for AlertmanagersOf {
+    fn active_alertmanagers(&self) -> Vec<String> {
+        self.0.alertmanagers().0
+    }
+
+    fn dropped_alertmanagers(&self) -> Vec<String> {
+        self.0.alertmanagers().1
+    }
+}
