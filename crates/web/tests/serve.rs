@@ -203,10 +203,17 @@ async fn users_follow_the_file() {
     };
     assert_eq!(status("one").await, 200);
     assert_eq!(status("two").await, 401);
-    // A new modification time may take a moment on coarse clocks: rewrite until seen.
+    // A new modification time may take a moment on coarse clocks: rewrite until seen. Each
+    // rewrite replaces the file whole, so the server never reads a half-written one (an empty
+    // file would mean no users, and no authentication at all).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let (staged, live) = (
+        pki.dir.path().join("web.yml.new"),
+        pki.dir.path().join("web.yml"),
+    );
     loop {
-        std::fs::write(pki.dir.path().join("web.yml"), yaml("two")).unwrap();
+        std::fs::write(&staged, yaml("two")).unwrap();
+        std::fs::rename(&staged, &live).unwrap();
         if status("two").await == 200 {
             break;
         }
