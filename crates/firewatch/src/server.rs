@@ -183,6 +183,7 @@ impl ServerArgs {
             lookback_delta: ms("query.lookback-delta", &self.lookback_delta)?,
             timeout: ms("query.timeout", &self.query_timeout)?,
             max_samples: self.max_samples,
+            max_concurrency: self.max_concurrency,
             ..EngineOptions::default()
         })
     }
@@ -309,7 +310,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let config_yaml = Arc::new(RwLock::new(String::new()));
     let external_labels = Arc::new(RwLock::new(model::Labels::default()));
     let alerting = Arc::new(Alerting::start(
-        args.rules_options(Engine::new(args.engine_options()?), &db)?,
+        args.rules_options(engine.clone(), &db)?,
         args.notification_queue_capacity,
     ));
     let reloader = Arc::new(Reloader {

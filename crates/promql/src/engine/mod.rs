@@ -12,6 +12,7 @@ pub mod dates;
 pub mod error;
 pub(crate) mod eval;
 pub mod functions;
+mod gate;
 mod hist_calls;
 mod hist_fns;
 pub(crate) mod hist_quantile;
@@ -46,6 +47,9 @@ pub struct EngineOptions {
     pub max_samples: usize,
     /// Step of subqueries written without one (`[5m:]`), Prometheus's evaluation interval.
     pub default_subquery_step: Duration,
+    /// Most queries evaluating at once (`--query.max-concurrency`, 20); others wait their turn.
+    /// Zero means no limit.
+    pub max_concurrency: usize,
 }
 
 impl Default for EngineOptions {
@@ -55,6 +59,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(120),
             max_samples: 50_000_000,
             default_subquery_step: Duration::from_secs(60),
+            max_concurrency: 20,
         }
     }
 }
@@ -92,17 +97,37 @@ impl QueryResult {
     }
 }
 
-/// The query engine. Cheap to share; holds only settings.
-#[derive(Debug, Clone, Default)]
+/// The query engine: settings and the queue of running queries. Clones share the queue.
+#[derive(Debug, Clone)]
 pub struct Engine {
     opts: EngineOptions,
+    gate: std::sync::Arc<gate::Gate>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new(EngineOptions::default())
+    }
 }
 
 impl Engine {
     /// An engine with `opts`.
     #[must_use]
     pub fn new(opts: EngineOptions) -> Self {
-        Self { opts }
+        let gate = std::sync::Arc::new(gate::Gate::new(opts.max_concurrency));
+        Self { opts, gate }
+    }
+
+    /// Queries evaluating now (at most `max_concurrency`).
+    #[must_use]
+    pub fn running_queries(&self) -> usize {
+        self.gate.running()
+    }
+
+    /// Waits for a turn to evaluate, within the query timeout.
+    fn turn(&self, cancel: Option<&AtomicBool>) -> Result<gate::Slot<'_>, EvalError> {
+        let deadline = (!self.opts.timeout.is_zero()).then(|| Instant::now() + self.opts.timeout);
+        self.gate.enter(deadline, cancel)
     }
 
     /// The settings.
@@ -154,6 +179,7 @@ impl Engine {
         ts: i64,
         cancel: Option<&AtomicBool>,
     ) -> Result<QueryResult, EvalError> {
+        let _turn = self.turn(cancel)?;
         let expr = preprocess::prepare(expr, ts, ts, 0);
         let mut ev = self.evaluator(q, &expr, ts, ts, 0, cancel)?;
         ev.query = query.to_owned();
@@ -213,6 +239,7 @@ impl Engine {
                 vt.documented()
             )));
         }
+        let _turn = self.turn(cancel)?;
         let expr = preprocess::prepare(expr, start, end, step);
         let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
         ev.query = query.to_owned();

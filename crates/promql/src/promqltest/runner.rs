@@ -47,6 +47,7 @@ fn test_engine() -> Engine {
         timeout: Duration::from_secs(30),
         max_samples: 10_000,
         default_subquery_step: Duration::from_secs(60),
+        max_concurrency: 0,
     })
 }
 
