@@ -1,7 +1,8 @@
-//! PromQL against the real Prometheus 2.42: the same data set (an OpenMetrics file, imported by
-//! each side's own `create-blocks-from openmetrics`) served by `prometheus` and by
-//! `firewatch server`, then every query of a list asked of both over HTTP, as instant queries at
-//! several times and as range queries; the answers must agree.
+//! PromQL and the query API against the real Prometheus 2.42: the same data set (an OpenMetrics
+//! file, imported by each side's own `create-blocks-from openmetrics`) served by `prometheus`
+//! and by `firewatch server`, then every query of a list asked of both over HTTP, as instant
+//! queries at several times and as range queries; the answers must agree. So must labels,
+//! label values, series, the errors for bad queries, and what `promtool query` prints.
 //!
 //! Firewatch follows Prometheus 3's semantics where 2.42 differs. The data and evaluation times
 //! are chosen so that those differences do not show: no sample lies on a range boundary (3.0
@@ -250,6 +251,115 @@ fn same(a: &Answer, b: &Answer) -> bool {
         })
 }
 
+/// Labels, label values and series: the same JSON from both, order included.
+fn metadata_endpoints_agree(ours: &Server, theirs: &Server, start: f64, end: f64) {
+    let window = format!("start={start}&end={end}");
+    for path in [
+        format!("/api/v1/labels?{window}"),
+        format!("/api/v1/label/__name__/values?{window}"),
+        format!("/api/v1/label/instance/values?{window}"),
+        format!("/api/v1/label/zone/values?{window}&match[]=node_temperature_celsius"),
+        format!(
+            "/api/v1/labels?{window}&match[]={}",
+            urlencode("{__name__=~\"http.*\"}")
+        ),
+        format!(
+            "/api/v1/series?{window}&match[]={}",
+            urlencode("http_requests_total")
+        ),
+        format!(
+            "/api/v1/series?{window}&match[]={}&match[]=build_info",
+            urlencode("node_temperature_celsius{zone=\"gpu\"}")
+        ),
+    ] {
+        let (a, b) = (ask(ours, &path).0, ask(theirs, &path).0);
+        assert_eq!(a, b, "{path}");
+    }
+}
+
+/// Bad queries: the same status code, error type and message.
+fn bad_queries_fail_alike(ours: &Server, theirs: &Server) {
+    for (q, extra) in [
+        ("sum(", ""),
+        ("foo{", ""),
+        ("rate(http_requests_total)", ""),
+        ("http_requests_total[5m] + 1", ""),
+        ("up", "&time=yesterday"),
+        (
+            "label_replace(build_info, \"x\", \"$1\", \"version\", \"(\")",
+            "",
+        ),
+    ] {
+        let path = format!("/api/v1/query?query={}{extra}", urlencode(q));
+        let (a, b) = (ours.get(&path).unwrap(), theirs.get(&path).unwrap());
+        assert_eq!(a.status, b.status, "{q}: {} vs {}", a.body, b.body);
+        let (a, b): (Value, Value) = (
+            serde_json::from_str(&a.body).unwrap(),
+            serde_json::from_str(&b.body).unwrap(),
+        );
+        assert_eq!(a["errorType"], b["errorType"], "{q}");
+        // Prometheus 3 lowercased "Invalid time value for ..." of 2.42.
+        let text = |v: &Value| v["error"].as_str().unwrap().to_lowercase();
+        assert_eq!(text(&a), text(&b), "{q}");
+    }
+}
+
+/// `promtool query instant|range|labels|series` print the same for both servers.
+fn promtool_queries_agree(ours: &Server, theirs: &Server, at: f64, start: f64, end: f64) {
+    let (at, start, end) = (format!("{at}"), format!("{start}"), format!("{end}"));
+    let queries: [Vec<&str>; 4] = [
+        vec![
+            "instant",
+            "--time",
+            &at,
+            "sum by (zone) (node_temperature_celsius)",
+        ],
+        vec![
+            "range",
+            "--start",
+            &start,
+            "--end",
+            &end,
+            "--step",
+            "15m",
+            "max(rate(http_requests_total[5m]))",
+        ],
+        vec!["labels", "--start", &start, "--end", &end, "instance"],
+        vec![
+            "series",
+            "--start",
+            &start,
+            "--end",
+            &end,
+            "--match",
+            "build_info",
+        ],
+    ];
+    for args in queries {
+        let run = |port: u16| {
+            let out = Command::new("promtool")
+                .arg("query")
+                .arg(args[0])
+                .arg(format!("http://127.0.0.1:{port}"))
+                .args(&args[1..])
+                .output()
+                .expect("promtool (Debian package prometheus)");
+            assert!(
+                out.status.success(),
+                "promtool query {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let (a, b) = (run(ours.port), run(theirs.port));
+        assert!(
+            !a.trim().is_empty(),
+            "promtool query {args:?} printed nothing"
+        );
+        assert_eq!(a, b, "promtool query {args:?}");
+    }
+}
+
 /// The first few series and points of an answer, for failure messages.
 fn brief(a: &Answer) -> String {
     let series: Vec<String> = a
@@ -344,6 +454,9 @@ fn answers_match_prometheus() {
         let path = format!("/api/v1/query?query={}&time={}", urlencode(q), instants[1]);
         assert_eq!(ask(&firewatch, &path).1, ask(&prometheus, &path).1, "{q}");
     }
+    metadata_endpoints_agree(&firewatch, &prometheus, range_start, range_end);
+    bad_queries_fail_alike(&firewatch, &prometheus);
+    promtool_queries_agree(&firewatch, &prometheus, instants[1], range_start, range_end);
     assert!(
         failures.is_empty(),
         "{} of {} comparisons differ:\n{}",

@@ -153,7 +153,7 @@ async fn bad_parameters() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"],
-        "invalid parameter \"time\": cannot parse \"abc\" to a valid timestamp"
+        "invalid parameter \"time\": invalid time value for 'time': cannot parse \"abc\" to a valid timestamp"
     );
     let (_, body) = get("/api/v1/query_range?query=up&start=10&end=0&step=1").await;
     assert_eq!(

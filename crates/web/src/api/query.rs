@@ -72,11 +72,13 @@ pub fn field<'a>(form: &'a FormPairs, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Parses a required or defaulted time parameter.
+/// Parses a defaulted time parameter, with Prometheus 3's error text.
 pub fn time_param(form: &FormPairs, name: &str, default: i64) -> Result<i64, ApiError> {
     match field(form, name) {
         None | Some("") => Ok(default),
-        Some(v) => parse_time(v).map_err(|e| ApiError::bad_param(name, &e)),
+        Some(v) => parse_time(v).map_err(|e| {
+            ApiError::bad_param(name, &format!("invalid time value for '{name}': {e}"))
+        }),
     }
 }
 
@@ -90,8 +92,11 @@ async fn query(State(state): State<Arc<WebState>>, Params(form): Params) -> Resp
         Err(e) => return e.into_response(),
     };
     let q = field(&form, "query").unwrap_or_default().to_owned();
+    let expr = match parse_query(&q) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
     run(state, move |state, cancel| {
-        let expr = promql::parser::parse(&q)?;
         state
             .engine
             .instant_query_expr(state.queryable.as_ref(), &expr, &q, ts, Some(cancel))
@@ -145,8 +150,11 @@ async fn query_range(State(state): State<Arc<WebState>>, Params(form): Params) -
         Err(e) => return e.into_response(),
     };
     let q = field(&form, "query").unwrap_or_default().to_owned();
+    let expr = match parse_query(&q) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
     run(state, move |state, cancel| {
-        let expr = promql::parser::parse(&q)?;
         state.engine.range_query_expr(
             state.queryable.as_ref(),
             &expr,
@@ -161,11 +169,15 @@ async fn query_range(State(state): State<Arc<WebState>>, Params(form): Params) -
 }
 
 async fn format_query(Params(form): Params) -> Response {
-    let q = field(&form, "query").unwrap_or_default();
-    match promql::parser::parse(q) {
+    match parse_query(field(&form, "query").unwrap_or_default()) {
         Ok(expr) => Success::new(promql::printer::prettify(&expr)).into_response(),
-        Err(e) => ApiError::bad_param("query", &e.to_string()).into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+/// Parses the `query` parameter; a parse error is an invalid parameter, as Prometheus says.
+fn parse_query(q: &str) -> Result<promql::ast::Expr, ApiError> {
+    promql::parser::parse(q).map_err(|e| ApiError::bad_param("query", &e.to_string()))
 }
 
 /// Sets the flag when dropped: the handler's future is dropped when the client goes away,
