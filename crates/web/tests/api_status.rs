@@ -322,7 +322,7 @@ async fn exemplars_are_empty_and_params_checked() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"],
-        "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp"
+        "invalid parameter \"start\": invalid time value for 'start': cannot parse \"x\" to a valid timestamp"
     );
     let (status, body) = get_json(app(&f, |_| {}), "/api/v1/query_exemplars?query=sum(").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
