@@ -212,10 +212,34 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
     server.0.wait().unwrap();
     let port2 = free_port();
     let base2 = format!("http://127.0.0.1:{port2}");
-    let _server = start_firewatch(&config, &data, port2);
+    let mut server = start_firewatch(&config, &data, port2);
     let after = scalar_of(&query(&base2, "count_over_time(up{job=\"node\"}[10m])")).unwrap();
     assert!(
         after >= before,
         "samples lost across SIGKILL: {before} before, {after} after"
+    );
+
+    // Killed again, the directory opens in the real Prometheus 2.42 (WAL replay over a tail
+    // cut by the kill) with every sample Firewatch had answered for.
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    let prometheus = testkit::Server::start(
+        "prometheus",
+        &[],
+        &dir.path().join("prometheus"),
+        &data,
+        "global:\n  scrape_interval: 1m\n",
+        &[],
+    );
+    let path = format!(
+        "/api/v1/query?query={}",
+        urlencode("count_over_time(up{job=\"node\"}[10m])")
+    );
+    let body = prometheus.get(&path).unwrap().body;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let in_prometheus = scalar_of(&v["data"]["result"]).unwrap_or(0.0);
+    assert!(
+        in_prometheus >= after,
+        "Prometheus sees {in_prometheus} samples, Firewatch had {after}"
     );
 }
