@@ -2,73 +2,16 @@
 //! unreachable target on 127.0.0.1, answers queries about them, reloads its configuration and
 //! keeps its data across a SIGKILL.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
+use testkit::{Process, free_port, get_ok, http, urlencode, wait_for};
 
-/// Kills the child when dropped, so that no test leaves a process behind.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(url: &str) -> Option<String> {
-    let out = Command::new("curl")
-        .args(["-fsS", "--max-time", "5", url])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn http_post(url: &str) -> (bool, String) {
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-X",
-            "POST",
-            "--max-time",
-            "10",
-            "-w",
-            "\n%{http_code}",
-            url,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (text.trim_end().ends_with("200"), text)
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn query(base: &str, q: &str) -> Value {
-    let url = format!("{base}/api/v1/query?query={}", urlencode(q));
-    let body = http_get(&url).unwrap_or_else(|| panic!("query {q} failed"));
+fn query(port: u16, q: &str) -> Value {
+    let path = format!("/api/v1/query?query={}", urlencode(q));
+    let body = get_ok(port, &path).unwrap_or_else(|| panic!("query {q} failed"));
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["status"], "success", "{body}");
     v["data"]["result"].clone()
@@ -78,48 +21,36 @@ fn scalar_of(result: &Value) -> Option<f64> {
     result.get(0)?["value"][1].as_str()?.parse().ok()
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn start_node_exporter() -> (Guard, u16) {
+fn start_node_exporter(work: &Path) -> (Process, u16) {
     let port = free_port();
-    let child = Command::new("prometheus-node-exporter")
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus-node-exporter must be installed (scripts/test installs it)");
-    let guard = Guard(child);
+    let mut cmd = Command::new("prometheus-node-exporter");
+    cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let process = Process::spawn("prometheus-node-exporter", cmd, &work.join("node.log"));
     wait_for("node exporter", Duration::from_secs(20), || {
-        http_get(&format!("http://127.0.0.1:{port}/metrics")).is_some()
+        get_ok(port, "/metrics").is_some()
     });
-    (guard, port)
+    (process, port)
 }
 
-fn start_firewatch(config: &Path, data: &Path, port: u16) -> Guard {
-    let child = Command::new(env!("CARGO_BIN_EXE_firewatch"))
-        .arg("server")
+fn start_firewatch(config: &Path, data: &Path, port: u16) -> Process {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firewatch"));
+    cmd.arg("server")
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", data.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-lifecycle")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = Guard(child);
+        .arg("--web.enable-lifecycle");
+    let log = data.with_file_name(format!("firewatch-{port}.log"));
+    let process = Process::spawn("firewatch", cmd, &log);
     wait_for("firewatch ready", Duration::from_secs(30), || {
-        http_get(&format!("http://127.0.0.1:{port}/-/ready")).is_some()
+        get_ok(port, "/-/ready").is_some()
     });
-    guard
+    process
+}
+
+/// `POST /-/reload`: whether it succeeded, and the answer.
+fn reload(port: u16) -> (bool, String) {
+    let r = http(port, "POST", "/-/reload", None).expect("reload request");
+    (r.status == 200, r.body)
 }
 
 fn write_config(path: &Path, node_port: u16, extra_job: &str) {
@@ -138,23 +69,22 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     let data = dir.path().join("data");
-    let (_node, node_port) = start_node_exporter();
+    let (_node, node_port) = start_node_exporter(dir.path());
     write_config(&config, node_port, "");
     let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_firewatch(&config, &data, port);
+    let server = start_firewatch(&config, &data, port);
 
     // The node exporter is up; every sample it exposes is stored.
     wait_for("node target up", Duration::from_secs(30), || {
-        scalar_of(&query(&base, "up{job=\"node\"}")) == Some(1.0)
+        scalar_of(&query(port, "up{job=\"node\"}")) == Some(1.0)
     });
-    let scraped = scalar_of(&query(&base, "scrape_samples_scraped{job=\"node\"}")).unwrap();
+    let scraped = scalar_of(&query(port, "scrape_samples_scraped{job=\"node\"}")).unwrap();
     assert!(
         scraped > 100.0,
         "node exporter exposes hundreds of samples, got {scraped}"
     );
     let stored = scalar_of(&query(
-        &base,
+        port,
         "count({job=\"node\", __name__!~\"up|scrape_.*\"})",
     ))
     .unwrap();
@@ -162,10 +92,9 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
 
     // The unreachable target is down, with its error in the targets API.
     wait_for("dead target down", Duration::from_secs(30), || {
-        scalar_of(&query(&base, "up{job=\"dead\"}")) == Some(0.0)
+        scalar_of(&query(port, "up{job=\"dead\"}")) == Some(0.0)
     });
-    let targets: Value =
-        serde_json::from_str(&http_get(&format!("{base}/api/v1/targets")).unwrap()).unwrap();
+    let targets: Value = serde_json::from_str(&get_ok(port, "/api/v1/targets").unwrap()).unwrap();
     let active = targets["data"]["activeTargets"].as_array().unwrap();
     let dead = active.iter().find(|t| t["scrapePool"] == "dead").unwrap();
     assert_eq!(dead["health"], "down");
@@ -183,21 +112,21 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
         "scrape_configs: [{job_name: x, scrape_interval: nope}]\n",
     )
     .unwrap();
-    let (ok, text) = http_post(&format!("{base}/-/reload"));
+    let (ok, text) = reload(port);
     assert!(!ok, "broken config accepted: {text}");
-    assert!(http_get(&format!("{base}/-/healthy")).is_some());
+    assert!(get_ok(port, "/-/healthy").is_some());
 
     // A valid new job is picked up on reload.
     let extra =
         format!("  - job_name: self\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n");
     write_config(&config, node_port, &extra);
-    let (ok, text) = http_post(&format!("{base}/-/reload"));
+    let (ok, text) = reload(port);
     assert!(ok, "reload failed: {text}");
     wait_for("self target up", Duration::from_secs(30), || {
-        scalar_of(&query(&base, "up{job=\"self\"}")) == Some(1.0)
+        scalar_of(&query(port, "up{job=\"self\"}")) == Some(1.0)
     });
     let status: Value =
-        serde_json::from_str(&http_get(&format!("{base}/api/v1/status/config")).unwrap()).unwrap();
+        serde_json::from_str(&get_ok(port, "/api/v1/status/config").unwrap()).unwrap();
     assert!(
         status["data"]["yaml"]
             .as_str()
@@ -206,14 +135,12 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
     );
 
     // SIGKILL: what was scraped a second before is there after a restart.
-    let before = scalar_of(&query(&base, "count_over_time(up{job=\"node\"}[10m])")).unwrap();
+    let before = scalar_of(&query(port, "count_over_time(up{job=\"node\"}[10m])")).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
+    drop(server); // kills with SIGKILL
     let port2 = free_port();
-    let base2 = format!("http://127.0.0.1:{port2}");
-    let mut server = start_firewatch(&config, &data, port2);
-    let after = scalar_of(&query(&base2, "count_over_time(up{job=\"node\"}[10m])")).unwrap();
+    let server = start_firewatch(&config, &data, port2);
+    let after = scalar_of(&query(port2, "count_over_time(up{job=\"node\"}[10m])")).unwrap();
     assert!(
         after >= before,
         "samples lost across SIGKILL: {before} before, {after} after"
@@ -221,8 +148,7 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
 
     // Killed again, the directory opens in the real Prometheus 2.42 (WAL replay over a tail
     // cut by the kill) with every sample Firewatch had answered for.
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
+    drop(server);
     let prometheus = testkit::Server::start(
         "prometheus",
         &[],

@@ -2,20 +2,11 @@
 //! code and problem lines on node exporter's live output, exit 1 naming the line of a
 //! malformed sample, exit 0 on a clean exposition.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-/// Kills and reaps the process when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use testkit::{Process, free_port, get_ok, wait_for};
 
 fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
     let mut child = cmd
@@ -41,37 +32,18 @@ fn promtool(input: &[u8]) -> Output {
 
 /// Node exporter's `/metrics`, from a node exporter started on a free loopback port.
 fn node_exporter_metrics() -> Vec<u8> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut g = Guard(
-        Command::new("prometheus-node-exporter")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus-node-exporter"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            s.write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                .unwrap();
-            let mut resp = Vec::new();
-            if s.read_to_end(&mut resp).is_ok()
-                && let Some(i) = resp.windows(4).position(|w| w == b"\r\n\r\n")
-                && resp.starts_with(b"HTTP/1.0 200")
-            {
-                return resp[i + 4..].to_vec();
-            }
-        }
-        assert!(g.0.try_wait().unwrap().is_none(), "node exporter exited");
-        assert!(Instant::now() < deadline, "node exporter did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = Command::new("prometheus-node-exporter");
+    cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut exporter = Process::spawn("prometheus-node-exporter", cmd, &dir.path().join("log"));
+    let mut body = None;
+    wait_for("node exporter's /metrics", Duration::from_secs(30), || {
+        assert!(exporter.is_running(), "node exporter exited");
+        body = get_ok(port, "/metrics");
+        body.is_some()
+    });
+    body.unwrap_or_default().into_bytes()
 }
 
 #[test]
