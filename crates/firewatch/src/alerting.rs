@@ -1,7 +1,6 @@
 //! Rule evaluation and alert delivery in the server: the rules manager and the notifier, set
 //! up from the configuration, and their state as the web API shows it.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,14 +43,14 @@ impl Alerting {
         }
     }
 
-    /// Applies `cfg` (read from `config_file`): Alertmanagers first, then the rule files.
+    /// Applies `cfg`: Alertmanagers first, then the rule files (their paths resolved against
+    /// the configuration file's directory when it was loaded).
     ///
     /// # Errors
     /// Invalid Alertmanager settings or rule files; what ran before keeps running.
-    pub fn apply_config(&self, cfg: &config::Config, config_file: &Path) -> anyhow::Result<()> {
+    pub fn apply_config(&self, cfg: &config::Config) -> anyhow::Result<()> {
         self.notifier.apply_config(cfg)?;
-        let base = config_file.parent().unwrap_or(Path::new("."));
-        let files = rules::expand_rule_files(&cfg.rule_files, base)?;
+        let files = cfg.rule_file_paths()?;
         let options = UpdateOptions {
             interval: cfg.global.evaluation_interval.to_std(),
             query_offset: cfg.global.rule_query_offset.to_std(),

@@ -257,7 +257,7 @@ impl Reloader {
         if failed > 0 {
             bail!("{failed} service discovery configuration(s) could not be started");
         }
-        self.alerting.apply_config(&cfg, &self.config_file)?;
+        self.alerting.apply_config(&cfg)?;
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
         info!(file = %self.config_file.display(), "completed loading of configuration file");

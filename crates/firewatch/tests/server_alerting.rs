@@ -111,12 +111,12 @@ fn rules_fire_into_alertmanager() {
     std::fs::create_dir_all(&work).unwrap();
     let (hook_port, hooked) = start_webhook();
     let (_am, am_port) = start_alertmanager(&work, hook_port);
+    // Beside the configuration file, named relative to it.
     std::fs::write(work.join("rules.yml"), RULES).unwrap();
     let config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    site: lab\n\
-         rule_files: [{rules}]\n\
-         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n",
-        rules = work.join("rules.yml").display()
+         rule_files: [rules.yml]\n\
+         alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n"
     );
     let flags = [
         "--web.enable-lifecycle",
