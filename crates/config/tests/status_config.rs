@@ -2,42 +2,9 @@
 //! every value Prometheus shows, Firewatch shows the same, except the defaults Prometheus 3
 //! changed (listed with the reason).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use firewatch_config::Config;
 use serde_json::Value;
-
-/// Kills the Prometheus process when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-    let body = buf.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
-}
+use testkit::Server;
 
 /// Paths (`a.b[0].c`) whose value differs on purpose.
 const KNOWN: &[(&str, &str)] = &[
@@ -133,24 +100,15 @@ remote_read:
     .replace("DIR", &d.to_string());
     let file = dir.path().join("prometheus.yml");
     std::fs::write(&file, &cfg).unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!("--storage.tsdb.path={d}/data"))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus must be installed (apt-get install prometheus)");
-    let _guard = Guard(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let body = loop {
-        if let Some((200, body)) = get(port, "/api/v1/status/config") {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "prometheus did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let prometheus = Server::start(
+        "prometheus",
+        &[],
+        dir.path(),
+        &dir.path().join("data"),
+        &cfg,
+        &[],
+    );
+    let body = prometheus.get("/api/v1/status/config").unwrap().body;
     let json: Value = serde_json::from_str(&body).unwrap();
     let theirs_yaml = json["data"]["yaml"].as_str().unwrap();
     let theirs: Value = serde_saphyr::from_str(theirs_yaml).unwrap();
