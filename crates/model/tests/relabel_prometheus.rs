@@ -4,25 +4,13 @@
 //! the same targets, and the hashmod shards must equal an md5 computed here; the `t*` labels
 //! exercise Go's `Expand` on odd templates. Needs the `prometheus` binary (fails without it).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use firewatch_model::Labels;
 use firewatch_model::relabel::{RelabelConfig, process};
 use md5::{Digest, Md5};
 use serde_json::Value;
-
-/// Kills the Prometheus process when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use testkit::Server;
 
 const RULES: &str = r#"
 - source_labels: [__address__]
@@ -208,25 +196,6 @@ fn discovered(addr: &str, group: &[(&str, &str)]) -> Labels {
     Labels::from_pairs(pairs)
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let status = buf.split(' ').nth(1)?.parse().ok()?;
-    let body = buf.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
-}
-
 fn to_labels(v: &Value) -> Labels {
     let obj = v.as_object().expect("a label object");
     Labels::from_pairs(
@@ -255,21 +224,14 @@ fn target_labels(relabeled: &Labels) -> Labels {
 #[test]
 fn matches_real_prometheus() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg_path = dir.path().join("prometheus.yml");
-    std::fs::write(&cfg_path, config()).unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", cfg_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the prometheus binary (Debian package `prometheus`) must be installed");
-    let _guard = Guard(child);
+    let prometheus = Server::start(
+        "prometheus",
+        &[],
+        dir.path(),
+        &dir.path().join("data"),
+        &config(),
+        &[],
+    );
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let data = loop {
@@ -277,8 +239,10 @@ fn matches_real_prometheus() {
             Instant::now() < deadline,
             "prometheus did not report all 13 targets in time"
         );
-        if let Some((200, body)) = get(port, "/api/v1/targets") {
-            let v: Value = serde_json::from_str(&body).unwrap();
+        if let Ok(r) = prometheus.get("/api/v1/targets")
+            && r.status == 200
+        {
+            let v: Value = serde_json::from_str(&r.body).unwrap();
             let data = v["data"].clone();
             let n = |k: &str| data[k].as_array().map_or(0, Vec::len);
             if n("activeTargets") + n("droppedTargets") == 13 {
