@@ -5,9 +5,7 @@
 //! texts). Those two need the Debian `prometheus` package and fail without it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use firewatch_model::matcher::FastRegex;
@@ -294,26 +292,6 @@ fn large_repetitions_compile() {
     }
 }
 
-/// Kills a process started by a test when the test ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    buf.starts_with("HTTP/1.0 200")
-        .then(|| buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()))?
-}
-
 /// Cases Go can be asked about through a relabel rule: 2.42 anchors as `^(?:RE)$`, so the
 /// pattern is wrapped in `(?s:...)` to get Prometheus 3's `^(?s:RE)$` (which a pattern that
 /// closes the group itself, like `a)|(b`, would break).
@@ -351,33 +329,21 @@ fn go_agrees_through_prometheus() {
         }
     }
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("prometheus.yml");
-    std::fs::write(&cfg, &yaml).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _guard = Guard(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
-            .spawn()
-            .expect("the prometheus binary (Debian package `prometheus`) must be installed"),
+    let prometheus = testkit::Server::start(
+        "prometheus",
+        &[],
+        dir.path(),
+        &dir.path().join("data"),
+        &yaml,
+        &[],
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     let data = loop {
         if Instant::now() > deadline {
-            let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+            let log = prometheus.process.log_text();
             panic!("prometheus did not report all {total} targets in time; its log:\n{log}");
         }
-        if let Some(body) = get(port, "/api/v1/targets") {
+        if let Some(body) = testkit::get_ok(prometheus.port, "/api/v1/targets") {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             let n = |k: &str| v["data"][k].as_array().map_or(0, Vec::len);
             if n("activeTargets") + n("droppedTargets") == total {
