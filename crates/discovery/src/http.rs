@@ -220,6 +220,23 @@ impl crate::refresh::Refresh for HttpDiscovery {
     }
 }
 
+/// A request error with its causes, as Go prints wrapped errors; a timeout reads as Go's
+/// `context deadline exceeded`. Scraping and the notifier report errors this way.
+#[must_use]
+pub fn error_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    if e.is_timeout() {
+        text = format!("context deadline exceeded ({text})");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,7 +195,7 @@ impl Fetcher {
         let mut resp = req
             .send()
             .await
-            .map_err(|e| ScrapeError::Http(error_text(&e)))?;
+            .map_err(|e| ScrapeError::Http(discovery::http::error_text(&e)))?;
         if resp.status() != reqwest::StatusCode::OK {
             return Err(ScrapeError::Status(resp.status().to_string()));
         }
@@ -213,7 +213,7 @@ impl Fetcher {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| ScrapeError::Http(error_text(&e)))?
+            .map_err(|e| ScrapeError::Http(discovery::http::error_text(&e)))?
         {
             body.extend_from_slice(&chunk);
             if self.body_limit.is_some_and(|l| body.len() as u64 > l) {
@@ -245,21 +245,6 @@ fn gunzip(data: &[u8], limit: Option<u64>) -> Result<Vec<u8>, ScrapeError> {
         return Err(ScrapeError::BodySizeLimit);
     }
     Ok(out)
-}
-
-/// The error text with its causes, as Go prints wrapped errors.
-fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    if e.is_timeout() {
-        text = format!("context deadline exceeded ({text})");
-    }
-    text
 }
 
 #[cfg(test)]

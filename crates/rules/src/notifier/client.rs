@@ -215,7 +215,10 @@ impl AmClient {
         for (name, value) in &self.headers {
             req = req.header(name.as_str(), value.resolve()?);
         }
-        let resp = req.send().await.map_err(|e| error_text(&e))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| discovery::http::error_text(&e))?;
         let status = resp.status();
         // Read the body so the connection can be reused.
         let _ = resp.bytes().await;
@@ -233,19 +236,4 @@ fn tls_version(v: TlsVersion) -> reqwest::tls::Version {
         TlsVersion::Tls12 => reqwest::tls::Version::TLS_1_2,
         TlsVersion::Tls13 => reqwest::tls::Version::TLS_1_3,
     }
-}
-
-/// The error text with its causes, as Go prints wrapped errors.
-fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    if e.is_timeout() {
-        text = format!("context deadline exceeded ({text})");
-    }
-    text
 }
