@@ -23,7 +23,7 @@ pub struct Alerting {
 impl Alerting {
     /// Starts a notifier (queue of `queue_capacity` alerts) and a rules manager over the
     /// server's storage and engine; rule files come with the first [`Alerting::apply_config`].
-    pub fn start(options: ManagerOptions, queue_capacity: usize) -> Alerting {
+    pub fn start(mut options: ManagerOptions, queue_capacity: usize) -> Alerting {
         let notifier = Notifier::new(NotifierOptions {
             queue_capacity,
             ..NotifierOptions::default()
@@ -32,7 +32,6 @@ impl Alerting {
             let n = notifier.clone();
             tokio::spawn(async move { n.run().await })
         };
-        let mut options = options;
         options.sender = Some(Arc::new(notifier.clone()));
         let rules = Manager::new(options);
         rules.start();
