@@ -77,3 +77,22 @@ pub struct ParseError {
     /// What went wrong.
     pub kind: ParseErrorKind,
 }
+
+/// A protobuf exposition that does not decode: the byte offset of the family at fault and
+/// what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("protobuf exposition, family at byte {offset}: {message}")]
+pub struct ProtobufError {
+    /// Offset of the length-delimited family in the body.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ProtobufError {
+    /// An error at `offset`.
+    #[must_use]
+    pub fn new(offset: usize, message: String) -> Self {
+        Self { offset, message }
+    }
+}

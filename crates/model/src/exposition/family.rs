@@ -123,7 +123,8 @@ pub fn parse_families(buf: &[u8], format: Format) -> Result<Vec<MetricFamily>, P
                 }
                 f.unit = Some(unit.to_owned());
             }
-            Entry::Comment(_) | Entry::Eof => {}
+            // The text formats carry no native histograms.
+            Entry::Comment(_) | Entry::Eof | Entry::Histogram(_) => {}
             Entry::Series(s) => {
                 for (i, l) in s.labels.iter().enumerate() {
                     if l.name == METRIC_NAME || s.labels[..i].iter().any(|o| o.name == l.name) {

@@ -1,5 +1,7 @@
 //! The exposition formats: Prometheus text 0.0.4 and OpenMetrics 1.0 text — a streaming,
-//! zero-copy pull parser, a collector into metric families, encoders and content negotiation.
+//! zero-copy pull parser, a collector into metric families, encoders and content negotiation —
+//! and the delimited protobuf format ([`ProtobufParser`], same [`Entry`] stream plus native
+//! histograms).
 //!
 //! ```
 //! use firewatch_model::exposition::{Entry, Format, Parser};
@@ -21,13 +23,19 @@ mod lex;
 mod negotiate;
 mod number;
 mod parser;
+pub mod proto;
+mod protobuf;
 
 pub use encode::{encode, encode_openmetrics, encode_text, write_family};
-pub use error::{ParseError, ParseErrorKind};
+pub use error::{ParseError, ParseErrorKind, ProtobufError};
 pub use family::{Exemplar, FamilySample, MetricFamily, parse_families};
 pub use negotiate::{OPENMETRICS_0_0_1, negotiate};
 pub use number::{NORMAL_NAN_BITS, parse_float, write_float};
-pub use parser::{Entry, ExemplarRef, LabelPair, Parser, SeriesRef};
+pub use parser::{Entry, ExemplarRef, HistogramRef, LabelPair, Parser, SeriesRef};
+pub use protobuf::{
+    PROTOBUF_CONTENT_TYPE, ProtobufOptions, ProtobufParser, format_openmetrics_float,
+    is_protobuf_content_type, native_histogram,
+};
 
 /// An exposition format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

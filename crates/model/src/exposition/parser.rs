@@ -46,6 +46,19 @@ pub struct SeriesRef<'p, 'a> {
     pub exemplar: Option<ExemplarRef<'p, 'a>>,
 }
 
+/// A native histogram sample (protobuf exposition only).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistogramRef<'p, 'a> {
+    /// The metric name.
+    pub name: &'p str,
+    /// The labels, without the metric name.
+    pub labels: &'p [LabelPair<'a>],
+    /// The histogram: [`Sample::Histogram`] or [`Sample::FloatHistogram`].
+    pub sample: &'p crate::sample::Sample,
+    /// Timestamp in milliseconds, if given.
+    pub timestamp: Option<i64>,
+}
+
 /// One entry of an exposition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry<'p, 'a> {
@@ -72,6 +85,8 @@ pub enum Entry<'p, 'a> {
     },
     /// A sample.
     Series(SeriesRef<'p, 'a>),
+    /// A native histogram (only the protobuf parser yields these).
+    Histogram(HistogramRef<'p, 'a>),
     /// Any other `#` line of the text format: the text after `#`.
     Comment(&'a str),
     /// OpenMetrics `# EOF`; nothing follows it.
