@@ -103,9 +103,11 @@ impl Evaluator<'_> {
         let param_pos = a.param.as_ref().map(|p| p.pos()).unwrap_or(a.pos);
         // Group the input.
         let mut groups: Vec<Group> = Vec::new();
-        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut index: super::eval::LabelIndex = HashMap::default();
+        let site = std::ptr::from_ref(a) as usize;
         for (i, s) in input.iter().enumerate() {
-            let key = group_labels(&s.labels, &grouping, a.without);
+            let key =
+                self.derived_labels(site, &s.labels, |l| group_labels(l, &grouping, a.without));
             let gi = *index.entry(key.clone()).or_insert_with(|| {
                 groups.push(Group {
                     labels: key,

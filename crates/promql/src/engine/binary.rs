@@ -203,9 +203,11 @@ impl Evaluator<'_> {
         // Fill values are not swapped with the sides (as in Prometheus).
         let (fill_for_missing_rhs, fill_for_missing_lhs) = (m.fill.rhs, m.fill.lhs);
         // The "one" side, by signature.
-        let mut right: HashMap<Labels, usize> = HashMap::with_capacity(rhs.len());
+        let site = std::ptr::from_ref(b) as usize;
+        let mut right: super::eval::LabelIndex = HashMap::default();
+        right.reserve(rhs.len());
         for (i, rs) in rhs.iter().enumerate() {
-            let sig = signature(&rs.labels, m);
+            let sig = self.derived_labels(site, &rs.labels, |l| signature(l, m));
             if let Some(&j) = right.get(&sig) {
                 let side = if one_to_many { "left" } else { "right" };
                 let (mut a, mut c) = (rs.labels.to_string(), rhs[j].labels.to_string());
@@ -219,8 +221,12 @@ impl Evaluator<'_> {
             right.insert(sig, i);
         }
         let mut st = BinopState::default();
+        // Result labels depend on the left side's alone without `group_x(...)` labels.
+        if m.include.is_empty() {
+            st.metrics = Some(self.label_cache.remove(&(site + 1)).unwrap_or_default());
+        }
         for ls in &lhs {
-            let sig = signature(&ls.labels, m);
+            let sig = self.derived_labels(site, &ls.labels, |l| signature(l, m));
             if let Some(&j) = right.get(&sig) {
                 st.apply(b, m, one_to_many, ls, &rhs[j], sig)?;
             } else if let Some(fill) = fill_for_missing_rhs {
@@ -230,7 +236,7 @@ impl Evaluator<'_> {
         }
         if let Some(fill) = fill_for_missing_lhs {
             for rs in &rhs {
-                let sig = signature(&rs.labels, m);
+                let sig = self.derived_labels(site, &rs.labels, |l| signature(l, m));
                 let done = if m.card == Card::OneToOne {
                     st.matched_one.contains(&sig)
                 } else {
@@ -247,8 +253,12 @@ impl Evaluator<'_> {
             out,
             incompatible,
             reconciled,
+            metrics,
             ..
         } = st;
+        if let Some(metrics) = metrics {
+            self.label_cache.insert(site + 1, metrics);
+        }
         if reconciled {
             let what = if b.op == BinaryOp::Add {
                 "addition"
@@ -282,6 +292,8 @@ struct BinopState {
     out: Vec<Sample>,
     incompatible: bool,
     reconciled: bool,
+    /// Result labels by left-side labels, when they depend on those alone.
+    metrics: Option<super::eval::LabelMap>,
 }
 
 impl BinopState {
@@ -314,7 +326,18 @@ impl BinopState {
             h = None;
             f = if keep { 1.0 } else { 0.0 };
         }
-        let metric = result_metric(&ls.labels, &rs.labels, b.op, m);
+        let metric = match &mut self.metrics {
+            Some(cache) => {
+                if let Some(l) = cache.get(&ls.labels) {
+                    l.clone()
+                } else {
+                    let l = result_metric(&ls.labels, &rs.labels, b.op, m);
+                    cache.insert(ls.labels.clone(), l.clone());
+                    l
+                }
+            }
+            None => result_metric(&ls.labels, &rs.labels, b.op, m),
+        };
         if m.card == Card::OneToOne {
             if !self.matched_one.insert(sig) {
                 return Err(EvalError::exec(

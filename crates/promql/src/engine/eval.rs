@@ -76,7 +76,19 @@ pub(crate) struct Evaluator<'q> {
     pub(crate) current_samples: usize,
     /// Samples held by the accumulated result of a range query.
     pub(crate) result_samples: usize,
+    /// Label sets derived from a series' labels (grouping keys, matching signatures, names
+    /// dropped), per call site for the whole query: computed once per series, not per step.
+    pub(crate) label_cache: HashMap<usize, LabelMap>,
 }
+
+/// Derived label sets by the labels they were derived from.
+pub(crate) type LabelMap = HashMap<Labels, Labels, foldhash::fast::RandomState>;
+
+/// Positions by label set.
+pub(crate) type LabelIndex = HashMap<Labels, usize, foldhash::fast::RandomState>;
+
+/// The [`Evaluator::label_cache`] site of names dropped from results.
+const DROP_NAME_SITE: usize = 1;
 
 impl Evaluator<'_> {
     pub(crate) fn lookback(&self) -> i64 {
@@ -105,6 +117,34 @@ impl Evaluator<'_> {
             return Err(EvalError::Timeout("expression evaluation"));
         }
         Ok(())
+    }
+
+    /// `derive(l)`, remembered for the query under `site` (an expression's address, or a
+    /// constant below any address): `derive` must depend on `l` alone.
+    pub(crate) fn derived_labels(
+        &mut self,
+        site: usize,
+        l: &Labels,
+        derive: impl FnOnce(&Labels) -> Labels,
+    ) -> Labels {
+        let m = self.label_cache.entry(site).or_default();
+        if let Some(v) = m.get(l) {
+            return v.clone();
+        }
+        let v = derive(l);
+        m.insert(l.clone(), v.clone());
+        v
+    }
+
+    /// Removes the metadata labels from samples marked `drop_name`, as [`cleanup_names`]
+    /// does, remembering the result per series.
+    pub(crate) fn cleanup_names(&mut self, v: &mut [Sample]) {
+        for s in v {
+            if s.drop_name {
+                s.labels = self.derived_labels(DROP_NAME_SITE, &s.labels, drop_metadata);
+                s.drop_name = false;
+            }
+        }
     }
 
     /// Counts `n` more samples in memory; fails past the limit.

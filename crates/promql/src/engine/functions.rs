@@ -8,10 +8,11 @@ use model::Labels;
 use super::annotations;
 use super::error::EvalError;
 use super::eval::{Evaluator, Val, absent_labels};
-use super::selectors::Extension;
+use super::selectors::{Extension, LoadedWindows};
 use crate::ast::{Call, Expr, ValueType};
+use crate::kernels::FPoint;
 use crate::kernels::{over_time, rate, smoothing};
-use crate::value::{Sample, Series};
+use crate::value::{HPoint, Sample, Series};
 
 /// Functions the `anchored` modifier may be used with.
 const ANCHORED_SAFE: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
@@ -71,6 +72,42 @@ fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
         },
         _ => return None,
     })
+}
+
+/// The windows a range function runs over at one step.
+enum Windows {
+    /// A range selector's, borrowed from its loaded series.
+    Loaded(LoadedWindows),
+    /// Computed ones (subqueries and other expressions).
+    Owned(Vec<Series>),
+}
+
+impl Windows {
+    fn is_empty(&self) -> bool {
+        match self {
+            Windows::Loaded(w) => w.is_empty(),
+            Windows::Owned(w) => w.is_empty(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Windows::Loaded(w) => w.windows.len(),
+            Windows::Owned(w) => w.len(),
+        }
+    }
+}
+
+/// What a range function computes at one step, apart from the window.
+#[derive(Clone, Copy)]
+struct RangeCall<'a> {
+    name: &'a str,
+    scalars: &'a [f64],
+    range_start: i64,
+    range_end: i64,
+    ext: Extension,
+    ts: i64,
+    pos: crate::ast::PosRange,
 }
 
 impl Evaluator<'_> {
@@ -148,7 +185,7 @@ impl Evaluator<'_> {
                 }
                 let ref_t = vs.timestamp.unwrap_or(ts) - vs.offset;
                 (
-                    self.matrix_windows(ms, ts, ext)?,
+                    Windows::Loaded(self.loaded_windows(ms, ts, ext)?),
                     ref_t - ms.range,
                     ref_t,
                     ext,
@@ -157,13 +194,18 @@ impl Evaluator<'_> {
             Expr::Subquery(sq) => {
                 let ref_t = sq.timestamp.unwrap_or(ts) - sq.offset;
                 (
-                    self.subquery(sq, ts)?,
+                    Windows::Owned(self.subquery(sq, ts)?),
                     ref_t - sq.range,
                     ref_t,
                     Extension::None,
                 )
             }
-            _ => (self.eval(arg, ts)?.into_matrix(), ts, ts, Extension::None),
+            _ => (
+                Windows::Owned(self.eval(arg, ts)?.into_matrix()),
+                ts,
+                ts,
+                Extension::None,
+            ),
         };
         let pos = c.args[idx].pos();
         if name == "absent_over_time" {
@@ -188,66 +230,77 @@ impl Evaluator<'_> {
             }
         }
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
+        let k = RangeCall {
+            name,
+            scalars: &scalars,
+            range_start,
+            range_end,
+            ext,
+            ts,
+            pos,
+        };
         let mut out = Vec::with_capacity(windows.len());
-        for w in windows {
-            let metric = w.labels.metric_name().unwrap_or("").to_owned();
-            let v = self.range_kernel(
-                name,
-                &w,
-                &scalars,
-                range_start,
-                range_end,
-                ext,
-                ts,
-                pos,
-                &metric,
-            )?;
-            if let Some(mut s) = v {
-                if matches!(name, "rate" | "increase") && !metric.is_empty() && s.h.is_none() {
-                    let counter_like = ["_total", "_sum", "_count", "_bucket"]
-                        .iter()
-                        .any(|x| metric.ends_with(x));
-                    if !counter_like {
-                        self.annotate(annotations::possible_non_counter(&metric, pos));
+        let mut apply =
+            |ev: &mut Self, labels: &Labels, drop_name: bool, f: &[FPoint], h: &[HPoint]| {
+                let metric = labels.metric_name().unwrap_or("");
+                let v = ev.range_kernel(&k, f, h, metric)?;
+                if let Some(mut s) = v {
+                    if matches!(name, "rate" | "increase") && !metric.is_empty() && s.h.is_none() {
+                        let counter_like = ["_total", "_sum", "_count", "_bucket"]
+                            .iter()
+                            .any(|x| metric.ends_with(x));
+                        if !counter_like {
+                            ev.annotate(annotations::possible_non_counter(metric, pos));
+                        }
                     }
+                    s.labels = labels.clone();
+                    s.t = ts;
+                    s.drop_name = !keep_name || drop_name;
+                    out.push(s);
                 }
-                s.labels = w.labels;
-                s.t = ts;
-                s.drop_name = !keep_name || w.drop_name;
-                out.push(s);
+                Ok::<(), EvalError>(())
+            };
+        match &windows {
+            Windows::Loaded(w) => {
+                for (labels, f, h) in w.iter() {
+                    apply(self, labels, false, f, h)?;
+                }
+            }
+            Windows::Owned(ws) => {
+                for w in ws {
+                    apply(self, &w.labels, w.drop_name, &w.floats, &w.histograms)?;
+                }
             }
         }
         Ok(Val::Vector(out))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn range_kernel(
         &mut self,
-        name: &str,
-        w: &Series,
-        scalars: &[f64],
-        range_start: i64,
-        range_end: i64,
-        ext: Extension,
-        ts: i64,
-        pos: crate::ast::PosRange,
+        k: &RangeCall<'_>,
+        f: &[FPoint],
+        hists: &[HPoint],
         metric: &str,
     ) -> Result<Option<Sample>, EvalError> {
-        let f = &w.floats;
-        let has_h = !w.histograms.is_empty();
+        let RangeCall {
+            name,
+            scalars,
+            range_start,
+            range_end,
+            ext,
+            ts,
+            pos,
+        } = *k;
+        let has_h = !hists.is_empty();
         let float = |v: f64| Some(Sample::float(Labels::empty(), ts, v));
         // Functions over both floats and histograms.
         match name {
-            "count_over_time" => return Ok(float((f.len() + w.histograms.len()) as f64)),
+            "count_over_time" => return Ok(float((f.len() + hists.len()) as f64)),
             "present_over_time" => return Ok(float(1.0)),
             "last_over_time" | "first_over_time" => {
                 let last = name == "last_over_time";
                 let fp = if last { f.last() } else { f.first() };
-                let hp = if last {
-                    w.histograms.last()
-                } else {
-                    w.histograms.first()
-                };
+                let hp = if last { hists.last() } else { hists.first() };
                 return Ok(match (fp, hp) {
                     (Some(p), Some(h)) if (last && h.t > p.t) || (!last && h.t < p.t) => {
                         Some(Sample {
@@ -267,14 +320,14 @@ impl Evaluator<'_> {
                 let t = f
                     .last()
                     .map_or(0, |p| p.t)
-                    .max(w.histograms.last().map_or(0, |p| p.t));
+                    .max(hists.last().map_or(0, |p| p.t));
                 return Ok(float(t as f64 / 1000.0));
             }
             "ts_of_first_over_time" => {
                 let t = f
                     .first()
                     .map_or(i64::MAX, |p| p.t)
-                    .min(w.histograms.first().map_or(i64::MAX, |p| p.t));
+                    .min(hists.first().map_or(i64::MAX, |p| p.t));
                 return Ok(float(t as f64 / 1000.0));
             }
             "sum_over_time" | "avg_over_time" if has_h => {
@@ -283,7 +336,7 @@ impl Evaluator<'_> {
                     return Ok(None);
                 }
                 let refs: Vec<&model::FloatHistogram> =
-                    w.histograms.iter().map(|p| p.h.as_ref()).collect();
+                    hists.iter().map(|p| p.h.as_ref()).collect();
                 self.check_reset_collision(&refs, pos);
                 if super::histo::mismatched_bounds(&refs) {
                     self.annotate(annotations::Annotation::info(
@@ -308,7 +361,7 @@ impl Evaluator<'_> {
                 let mut annos = Vec::new();
                 if ext != Extension::None {
                     let h = super::hist_fns::extended_histogram_rate(
-                        &w.histograms,
+                        hists,
                         (range_start, range_end),
                         ext == Extension::Smoothed,
                         name != "delta",
@@ -324,7 +377,7 @@ impl Evaluator<'_> {
                     }));
                 }
                 let h = super::hist_fns::histogram_rate(
-                    &w.histograms,
+                    hists,
                     (range_start, range_end),
                     name != "delta",
                     name == "rate",
@@ -339,7 +392,7 @@ impl Evaluator<'_> {
                 }));
             }
             "irate" | "idelta" if has_h => {
-                let all = super::hist_fns::merged(f, &w.histograms);
+                let all = super::hist_fns::merged(f, hists);
                 let mut annos = Vec::new();
                 let v =
                     super::hist_fns::instant_value(&all, name == "irate", metric, pos, &mut annos);
@@ -350,7 +403,7 @@ impl Evaluator<'_> {
                 }));
             }
             "changes" | "resets" => {
-                let all = super::hist_fns::merged(f, &w.histograms);
+                let all = super::hist_fns::merged(f, hists);
                 let start = if ext == Extension::Anchored {
                     let after = all.partition_point(|(t, _)| *t <= range_start);
                     if after >= all.len() {

@@ -253,7 +253,7 @@ impl Engine {
             let samples = match v {
                 Val::Scalar(f) => vec![crate::value::Sample::float(Labels::empty(), t, f)],
                 Val::Vector(mut v) => {
-                    cleanup_names(&mut v);
+                    ev.cleanup_names(&mut v);
                     v
                 }
                 _ => Vec::new(),
@@ -334,6 +334,7 @@ impl Engine {
             cancel,
             current_samples: 0,
             result_samples: 0,
+            label_cache: HashMap::new(),
         })
     }
 }

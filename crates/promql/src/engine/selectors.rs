@@ -22,7 +22,40 @@ use crate::value::{HPoint, Sample, Series};
 pub(crate) struct LoadedSeries {
     pub(crate) labels: Labels,
     pub(crate) floats: Vec<FPoint>,
+    /// `floats` without stale markers, kept only when there are any (range windows skip
+    /// them, so a window is then a plain slice of this).
+    pub(crate) live: Option<Vec<FPoint>>,
     pub(crate) hists: Vec<HPoint>,
+}
+
+impl LoadedSeries {
+    /// The floats without stale markers.
+    pub(crate) fn live_floats(&self) -> &[FPoint] {
+        self.live.as_deref().unwrap_or(&self.floats)
+    }
+}
+
+/// The windows of a range selector at one step, borrowed from its loaded series: only the
+/// series with a sample in the window, each with its non-stale floats as a slice.
+pub(crate) struct LoadedWindows {
+    pub(crate) series: Rc<Vec<LoadedSeries>>,
+    /// `(series index, float start, float end, histograms)` per non-empty window.
+    pub(crate) windows: Vec<(usize, usize, usize, Vec<HPoint>)>,
+}
+
+impl LoadedWindows {
+    /// The labels, floats and histograms of each window.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Labels, &[FPoint], &[HPoint])> {
+        self.windows.iter().map(|(i, lo, hi, h)| {
+            let s = &self.series[*i];
+            (&s.labels, &s.live_floats()[*lo..*hi], h.as_slice())
+        })
+    }
+
+    /// Whether no series has a sample in the window.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
 }
 
 /// How a range selector's window is extended.
@@ -101,9 +134,17 @@ impl Evaluator<'_> {
                 detect_hints(&mut hists);
             }
             if !floats.is_empty() || !hists.is_empty() {
+                let live = floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
+                    floats
+                        .iter()
+                        .filter(|p| !is_stale_nan(p.f))
+                        .copied()
+                        .collect()
+                });
                 out.push(LoadedSeries {
                     labels: series.labels().clone(),
                     floats,
+                    live,
                     hists,
                 });
             }
@@ -232,6 +273,27 @@ impl Evaluator<'_> {
         ts: i64,
         ext: Extension,
     ) -> Result<Vec<Series>, EvalError> {
+        let w = self.loaded_windows(ms, ts, ext)?;
+        Ok(w.windows
+            .iter()
+            .zip(w.iter())
+            .map(|((_, _, _, h), (labels, floats, _))| Series {
+                labels: labels.clone(),
+                floats: floats.to_vec(),
+                histograms: h.clone(),
+                drop_name: false,
+            })
+            .collect())
+    }
+
+    /// As [`Self::matrix_windows`], borrowing the floats from the loaded series instead
+    /// of copying them.
+    pub(crate) fn loaded_windows(
+        &mut self,
+        ms: &MatrixSelector,
+        ts: i64,
+        ext: Extension,
+    ) -> Result<LoadedWindows, EvalError> {
         let vs = &ms.vector_selector;
         let series = self.load(vs)?;
         let ref_t = vs.timestamp.unwrap_or(ts) - vs.offset;
@@ -245,24 +307,25 @@ impl Evaluator<'_> {
                 maxt += lb;
             }
         }
-        let mut out = Vec::with_capacity(series.len());
+        let mut windows = Vec::new();
         let mut n = 0;
-        for s in series.iter() {
-            let floats = window(&s.floats, mint, maxt);
-            let histograms = window_h(&s.hists, mint, maxt);
-            if floats.is_empty() && histograms.is_empty() {
+        for (i, s) in series.iter().enumerate() {
+            let live = s.live_floats();
+            let lo = live.partition_point(|p| p.t <= mint);
+            let hi = lo + live[lo..].partition_point(|p| p.t <= maxt);
+            let histograms = if s.hists.is_empty() {
+                Vec::new()
+            } else {
+                window_h(&s.hists, mint, maxt)
+            };
+            if lo == hi && histograms.is_empty() {
                 continue;
             }
-            n += floats.len() + histograms.len();
-            out.push(Series {
-                labels: s.labels.clone(),
-                floats,
-                histograms,
-                drop_name: false,
-            });
+            n += hi - lo + histograms.len();
+            windows.push((i, lo, hi, histograms));
         }
         self.add_samples(n)?;
-        Ok(out)
+        Ok(LoadedWindows { series, windows })
     }
 
     /// A range selector as a query result: its windows, extended for anchored/smoothed.
