@@ -283,7 +283,12 @@ impl web::LifecycleHooks for Hooks {
 
 /// Runs the server until SIGINT, SIGTERM or `/-/quit`.
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
-    let db_opts = args.db_options()?;
+    let mut db_opts = args.db_options()?;
+    // Storage settings of the configuration file that the TSDB needs when it opens (a bad
+    // file is reported by the first reload below).
+    if let Ok(cfg) = config::Config::load(&args.config_file) {
+        db_opts.max_exemplars = usize::try_from(cfg.storage.exemplars.max_exemplars).unwrap_or(0);
+    }
     let web_config = args
         .web_config_file
         .as_deref()
@@ -432,6 +437,18 @@ fn own_metrics(db: Arc<Db>, alerting: Arc<Alerting>) -> web::MetricsWriter {
              # HELP prometheus_tsdb_head_max_time Maximum timestamp of the head block.\n\
              # TYPE prometheus_tsdb_head_max_time gauge\n\
              prometheus_tsdb_head_max_time {}\n\
+             # HELP prometheus_tsdb_exemplar_exemplars_in_storage Number of exemplars currently in circular storage.\n\
+             # TYPE prometheus_tsdb_exemplar_exemplars_in_storage gauge\n\
+             prometheus_tsdb_exemplar_exemplars_in_storage {}\n\
+             # HELP prometheus_tsdb_exemplar_series_with_exemplars_in_storage Number of series with exemplars currently in circular storage.\n\
+             # TYPE prometheus_tsdb_exemplar_series_with_exemplars_in_storage gauge\n\
+             prometheus_tsdb_exemplar_series_with_exemplars_in_storage {}\n\
+             # HELP prometheus_tsdb_exemplar_exemplars_appended_total Total number of appended exemplars.\n\
+             # TYPE prometheus_tsdb_exemplar_exemplars_appended_total counter\n\
+             prometheus_tsdb_exemplar_exemplars_appended_total {}\n\
+             # HELP prometheus_tsdb_exemplar_max_exemplars Total number of exemplars the exemplar storage can store, resizeable.\n\
+             # TYPE prometheus_tsdb_exemplar_max_exemplars gauge\n\
+             prometheus_tsdb_exemplar_max_exemplars {}\n\
              # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
              # TYPE process_resident_memory_bytes gauge\n\
              process_resident_memory_bytes {rss}\n\
@@ -444,6 +461,13 @@ fn own_metrics(db: Arc<Db>, alerting: Arc<Alerting>) -> web::MetricsWriter {
             head.num_series(),
             head.min_time(),
             head.max_time(),
+            head.exemplars.exemplars_in_storage(),
+            head.exemplars.series_with_exemplars(),
+            head.exemplars
+                .stats
+                .appended
+                .load(std::sync::atomic::Ordering::Relaxed),
+            head.exemplars.capacity(),
             env!("CARGO_PKG_VERSION"),
         );
         alerting.write_metrics(out);

@@ -48,6 +48,27 @@ pub enum StorageError {
     /// The storage has been closed.
     #[error("storage closed")]
     Closed,
+    /// The sample is older than the out-of-order window allows.
+    #[error("too old sample")]
+    TooOldSample,
+    /// The exemplar is not newer than the newest exemplar of its series.
+    #[error("out of order exemplar")]
+    OutOfOrderExemplar,
+    /// The exemplar repeats the newest exemplar of its series.
+    #[error("duplicate exemplar")]
+    DuplicateExemplar,
+    /// The exemplar's labels hold too many characters.
+    #[error(
+        "label length for exemplar exceeds maximum of {} UTF-8 characters",
+        crate::exemplar::EXEMPLAR_MAX_LABEL_SET_LENGTH
+    )]
+    ExemplarLabelLength,
+    /// Exemplar storage is off.
+    #[error("exemplar storage is disabled or max exemplars is less than or equal to 0")]
+    ExemplarsDisabled,
+    /// A reference that names no series of this storage.
+    #[error("unknown series reference {0}")]
+    UnknownSeriesRef(u64),
     /// Anything else, with its message.
     #[error("{0}")]
     Other(String),

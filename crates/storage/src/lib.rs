@@ -6,6 +6,7 @@
 //! knowing.
 
 pub mod error;
+pub mod exemplar;
 pub mod memory;
 pub mod merge;
 pub mod series;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use model::{Labels, Matcher, Sample, Timestamp};
 
 pub use error::StorageError;
+pub use exemplar::{Exemplar, ExemplarQueryable, ExemplarSeries, Metadata};
 pub use merge::MergeQuerier;
 pub use series::{ListSeries, SampleIterator, Series, SeriesSet, ValueType, VecSeriesSet};
 
@@ -49,6 +51,38 @@ pub trait Appender: Send {
     /// # Errors
     /// I/O failures.
     fn rollback(&mut self) -> Result<(), StorageError>;
+
+    /// Attaches `exemplar` to the series `labels` (or `series_ref`, normally the one
+    /// [`Appender::append`] just returned); stored on [`Appender::commit`] like samples.
+    /// Returns the series reference. Storages that keep no exemplars drop it (the default).
+    ///
+    /// # Errors
+    /// Out-of-order exemplars, too long exemplar labels, unknown series references.
+    fn append_exemplar(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        exemplar: &Exemplar,
+    ) -> Result<SeriesRef, StorageError> {
+        let _ = (labels, exemplar);
+        Ok(series_ref)
+    }
+
+    /// Records the metadata of the series `labels` (or `series_ref`) when it changed;
+    /// written on [`Appender::commit`]. Returns the series reference. Storages that keep no
+    /// metadata ignore it (the default).
+    ///
+    /// # Errors
+    /// Unknown series references.
+    fn update_metadata(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        metadata: &Metadata,
+    ) -> Result<SeriesRef, StorageError> {
+        let _ = (labels, metadata);
+        Ok(series_ref)
+    }
 }
 
 /// Something that hands out appenders.

@@ -33,7 +33,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, RwLock};
-use storage::{Appendable, Appender, MergeQuerier, Querier, Queryable, StorageError};
+use storage::{
+    Appendable, Appender, ExemplarQueryable, ExemplarSeries, MergeQuerier, Querier, Queryable,
+    StorageError,
+};
 
 use crate::block::{BlockReader, TMP_FOR_CREATION_SUFFIX, Ulid};
 use crate::error::TsdbError;
@@ -65,6 +68,9 @@ pub struct DbOptions {
     pub no_lockfile: bool,
     /// Lock stripes of the head's series maps.
     pub stripe_size: usize,
+    /// Size of the exemplar ring buffer (`storage.exemplars.max_exemplars`); 0 keeps no
+    /// exemplars.
+    pub max_exemplars: usize,
 }
 
 impl Default for DbOptions {
@@ -80,6 +86,7 @@ impl Default for DbOptions {
             wal_sync_on_commit: false,
             no_lockfile: false,
             stripe_size: 1 << 14,
+            max_exemplars: 0,
         }
     }
 }
@@ -196,6 +203,7 @@ impl Db {
         let head_opts = HeadOptions {
             chunk_range: opts.min_block_duration,
             stripe_size: opts.stripe_size,
+            max_exemplars: opts.max_exemplars,
         };
         let wal_opts = WalOptions {
             segment_size: opts.wal_segment_size,
@@ -447,5 +455,19 @@ impl Appendable for Db {
 impl Queryable for Db {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, StorageError> {
         Db::querier(self, mint, maxt)
+    }
+}
+
+impl ExemplarQueryable for Db {
+    fn select_exemplars(
+        &self,
+        start: i64,
+        end: i64,
+        matcher_sets: &[Vec<model::Matcher>],
+    ) -> Result<Vec<ExemplarSeries>, StorageError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        Ok(self.head.exemplars.select(start, end, matcher_sets))
     }
 }

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use model::{Labels, Sample, Timestamp};
-use storage::{Appender, SeriesRef, StorageError};
+use storage::{Appender, Exemplar, Metadata, SeriesRef, StorageError};
 
 use crate::encoding::Encbuf;
 use crate::head::chunk::HeadValue;
 use crate::head::series::{AppendCheck, SeriesState};
 use crate::head::{Head, MemSeries};
-use crate::wal::record::{self, RefFloatHistogramSample, RefHistogramSample, RefSample, RefSeries};
+use crate::wal::record::{
+    self, RefExemplar, RefFloatHistogramSample, RefHistogramSample, RefMetadata, RefSample,
+    RefSeries,
+};
 
 /// A batch of samples for the head; nothing is visible before [`Appender::commit`].
 pub struct HeadAppender {
@@ -21,6 +24,10 @@ pub struct HeadAppender {
     new_series: Vec<Arc<MemSeries>>,
     /// Newest sample per series in this batch.
     batch_last: HashMap<u64, (i64, HeadValue)>,
+    /// Exemplars waiting for commit.
+    exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
+    /// Metadata changes waiting for commit.
+    metadata: Vec<(Arc<MemSeries>, Metadata)>,
     buf: Encbuf,
 }
 
@@ -94,6 +101,8 @@ impl HeadAppender {
             samples: Vec::new(),
             new_series: Vec::new(),
             batch_last: HashMap::new(),
+            exemplars: Vec::new(),
+            metadata: Vec::new(),
             buf: Encbuf::new(),
         }
     }
@@ -110,6 +119,18 @@ impl HeadAppender {
         }
         self.samples.clear();
         self.batch_last.clear();
+        self.exemplars.clear();
+        self.metadata.clear();
+    }
+
+    /// The series `series_ref` (or, when unknown, the existing series `labels`).
+    fn existing_series(&self, series_ref: SeriesRef, labels: &Labels) -> Option<Arc<MemSeries>> {
+        if series_ref != 0
+            && let Some(s) = self.head.series_by_id(series_ref)
+        {
+            return Some(s);
+        }
+        self.head.series.get_by_labels(labels.hash64(), labels)
     }
 
     /// Logs the series created by this appender (and, with `with_samples`, the samples).
@@ -128,6 +149,20 @@ impl HeadAppender {
                 })
                 .collect();
             record::encode_series(&series, &mut self.buf);
+            recs.push(self.buf.get().to_vec());
+        }
+        if with_samples && !self.metadata.is_empty() {
+            let meta: Vec<RefMetadata> = self
+                .metadata
+                .iter()
+                .map(|(s, m)| RefMetadata {
+                    id: s.id,
+                    typ: record::metric_type_number(m.typ),
+                    unit: m.unit.clone(),
+                    help: m.help.clone(),
+                })
+                .collect();
+            record::encode_metadata(&meta, &mut self.buf);
             recs.push(self.buf.get().to_vec());
         }
         if with_samples && !self.samples.is_empty() {
@@ -165,6 +200,20 @@ impl HeadAppender {
                 record::encode_float_histogram_samples(&float_hists, &mut self.buf);
                 recs.push(self.buf.get().to_vec());
             }
+        }
+        if with_samples && !self.exemplars.is_empty() {
+            let ex: Vec<RefExemplar> = self
+                .exemplars
+                .iter()
+                .map(|(s, e)| RefExemplar {
+                    id: s.id,
+                    t: e.ts,
+                    v: e.value,
+                    labels: e.labels.clone(),
+                })
+                .collect();
+            record::encode_exemplars(&ex, &mut self.buf);
+            recs.push(self.buf.get().to_vec());
         }
         if recs.is_empty() {
             return Ok(());
@@ -267,6 +316,15 @@ impl Appender for HeadAppender {
             if appended > 0 {
                 self.head.update_time_bounds(mint, maxt);
             }
+            for (s, m) in self.metadata.drain(..) {
+                s.state.lock().meta = Some(Box::new(m));
+            }
+        }
+        for (s, e) in self.exemplars.drain(..) {
+            // Out-of-order exemplars within one batch are dropped, as Prometheus does.
+            if let Err(err) = self.head.exemplars.add(&s.labels, &e) {
+                tracing::debug!(series = %s.labels, error = %err, "exemplar not stored");
+            }
         }
         self.head
             .stats
@@ -274,6 +332,57 @@ impl Appender for HeadAppender {
             .fetch_add(appended, Ordering::Relaxed);
         self.release();
         Ok(())
+    }
+
+    fn append_exemplar(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        exemplar: &Exemplar,
+    ) -> Result<SeriesRef, StorageError> {
+        if !self.head.exemplars.enabled() {
+            return Ok(series_ref);
+        }
+        let Some(series) = self.existing_series(series_ref, labels) else {
+            return Err(StorageError::UnknownSeriesRef(series_ref));
+        };
+        // Drop empty exemplar labels, as Prometheus does.
+        let mut e = exemplar.clone();
+        if e.labels.iter().any(|l| l.value.is_empty()) {
+            e.labels = Labels::from_sorted(
+                e.labels
+                    .iter()
+                    .filter(|l| !l.value.is_empty())
+                    .map(|l| (l.name, l.value)),
+            );
+        }
+        match self.head.exemplars.validate(&series.labels, &e) {
+            Ok(()) => {}
+            Err(StorageError::DuplicateExemplar | StorageError::ExemplarsDisabled) => {
+                return Ok(series.id);
+            }
+            Err(err) => return Err(err),
+        }
+        let id = series.id;
+        self.exemplars.push((series, e));
+        Ok(id)
+    }
+
+    fn update_metadata(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        metadata: &Metadata,
+    ) -> Result<SeriesRef, StorageError> {
+        let Some(series) = self.existing_series(series_ref, labels) else {
+            return Err(StorageError::UnknownSeriesRef(series_ref));
+        };
+        let changed = series.state.lock().meta.as_deref() != Some(metadata);
+        let id = series.id;
+        if changed {
+            self.metadata.push((series, metadata.clone()));
+        }
+        Ok(id)
     }
 
     fn rollback(&mut self) -> Result<(), StorageError> {

@@ -9,6 +9,7 @@
 pub mod appender;
 pub mod chunk;
 pub mod delete;
+pub mod exemplars;
 pub mod postings;
 pub mod querier;
 pub mod replay;
@@ -21,7 +22,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
-use storage::{Appendable, Appender, Querier, Queryable, StorageError};
+use storage::{
+    Appendable, Appender, ExemplarQueryable, ExemplarSeries, Querier, Queryable, StorageError,
+};
 
 use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
@@ -45,6 +48,17 @@ impl Appendable for HeadStorage {
     }
 }
 
+impl ExemplarQueryable for HeadStorage {
+    fn select_exemplars(
+        &self,
+        start: i64,
+        end: i64,
+        matcher_sets: &[Vec<model::Matcher>],
+    ) -> Result<Vec<ExemplarSeries>, StorageError> {
+        Ok(self.0.exemplars.select(start, end, matcher_sets))
+    }
+}
+
 impl Queryable for HeadStorage {
     fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, StorageError> {
         Ok(Box::new(self.0.querier(mint, maxt)))
@@ -61,6 +75,8 @@ pub struct HeadOptions {
     pub chunk_range: i64,
     /// Number of lock stripes of the series maps (a power of two).
     pub stripe_size: usize,
+    /// Size of the exemplar ring buffer; 0 keeps no exemplars.
+    pub max_exemplars: usize,
 }
 
 impl Default for HeadOptions {
@@ -68,6 +84,7 @@ impl Default for HeadOptions {
         Self {
             chunk_range: DEFAULT_CHUNK_RANGE,
             stripe_size: 1 << 12,
+            max_exemplars: 0,
         }
     }
 }
@@ -108,6 +125,8 @@ pub struct Head {
     pub(crate) truncation: RwLock<()>,
     /// What the head did.
     pub stats: HeadStats,
+    /// The exemplars of the head's series.
+    pub exemplars: exemplars::ExemplarStorage,
 }
 
 impl Head {
@@ -116,6 +135,7 @@ impl Head {
     pub fn new(opts: HeadOptions, wal: Option<Wal>) -> Self {
         Self {
             series: StripeSeries::new(opts.stripe_size),
+            exemplars: exemplars::ExemplarStorage::new(opts.max_exemplars),
             opts,
             postings: RwLock::new(MemPostings::default()),
             last_id: AtomicU64::new(0),
@@ -222,6 +242,21 @@ impl Head {
         }
         self.last_id.fetch_max(id, Ordering::AcqRel);
         s
+    }
+
+    /// The reference of the series `labels`, if the head has it.
+    #[must_use]
+    pub fn series_ref(&self, labels: &Labels) -> Option<u64> {
+        self.series
+            .get_by_labels(labels.hash64(), labels)
+            .map(|s| s.id)
+    }
+
+    /// The metadata an appender recorded for the series `id`.
+    #[must_use]
+    pub fn metadata(&self, id: u64) -> Option<storage::Metadata> {
+        let s = self.series_by_id(id)?;
+        s.state.lock().meta.as_deref().cloned()
     }
 
     /// The series with reference `id`.

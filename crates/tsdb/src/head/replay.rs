@@ -25,6 +25,8 @@ pub struct ReplayStats {
     pub series: usize,
     /// Samples applied.
     pub samples: usize,
+    /// Exemplars stored.
+    pub exemplars: usize,
     /// Samples for series the log never defined.
     pub unknown_refs: usize,
     /// Samples dropped because they were not newer than the series' newest.
@@ -144,7 +146,34 @@ impl Replayer<'_> {
                     }
                 }
             }
-            Record::Exemplars(_) | Record::Metadata(_) => {}
+            Record::Exemplars(ex) => {
+                for e in ex {
+                    let Some(s) = self.series(e.id) else {
+                        self.stats.unknown_refs += 1;
+                        continue;
+                    };
+                    let exemplar = storage::Exemplar {
+                        labels: e.labels,
+                        value: e.v,
+                        ts: e.t,
+                        has_ts: true,
+                    };
+                    if self.head.exemplars.add(&s.labels, &exemplar).is_ok() {
+                        self.stats.exemplars += 1;
+                    }
+                }
+            }
+            Record::Metadata(meta) => {
+                for m in meta {
+                    if let Some(s) = self.series(m.id) {
+                        s.state.lock().meta = Some(Box::new(storage::Metadata {
+                            typ: record::metric_type_from_number(m.typ),
+                            unit: m.unit,
+                            help: m.help,
+                        }));
+                    }
+                }
+            }
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "WAL replay: skipping unsupported record");
             }

@@ -30,6 +30,8 @@ pub struct SeriesState {
     pub max_t: i64,
     /// The newest value.
     pub last: Option<HeadValue>,
+    /// The series' metadata, when an appender recorded it.
+    pub meta: Option<Box<storage::Metadata>>,
 }
 
 /// Why a sample cannot be appended to a series.
@@ -194,6 +196,7 @@ impl MemSeries {
                 next_at: i64::MIN,
                 max_t: i64::MIN,
                 last: None,
+                meta: None,
             }),
             pending: AtomicU32::new(0),
         }

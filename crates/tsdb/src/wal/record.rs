@@ -86,6 +86,38 @@ pub struct RefMetadata {
     pub help: String,
 }
 
+/// The number Prometheus's WAL gives a metric type.
+#[must_use]
+pub fn metric_type_number(t: model::exposition::MetricType) -> u8 {
+    use model::exposition::MetricType as T;
+    match t {
+        T::Unknown => 0,
+        T::Counter => 1,
+        T::Gauge => 2,
+        T::Histogram => 3,
+        T::GaugeHistogram => 4,
+        T::Summary => 5,
+        T::Info => 6,
+        T::StateSet => 7,
+    }
+}
+
+/// The metric type numbered `n` in Prometheus's WAL (unknown for numbers it does not use).
+#[must_use]
+pub fn metric_type_from_number(n: u8) -> model::exposition::MetricType {
+    use model::exposition::MetricType as T;
+    match n {
+        1 => T::Counter,
+        2 => T::Gauge,
+        3 => T::Histogram,
+        4 => T::GaugeHistogram,
+        5 => T::Summary,
+        6 => T::Info,
+        7 => T::StateSet,
+        _ => T::Unknown,
+    }
+}
+
 /// A decoded record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {

@@ -30,17 +30,26 @@ impl Prometheus {
     /// Starts `prometheus` on a free loopback port over `data`, scraping itself every second
     /// when `scrape_self`, with `extra` flags.
     pub fn start(data: &Path, scrape_self: bool, extra: &[&str]) -> Self {
+        Self::start_with(data, extra, |port| {
+            let mut yml =
+                String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
+            if scrape_self {
+                yml.push_str(&format!(
+                    "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+                ));
+            }
+            yml
+        })
+    }
+
+    /// Starts `prometheus` over `data` with the configuration `config(port)` and `extra`
+    /// flags.
+    pub fn start_with(data: &Path, extra: &[&str], config: impl FnOnce(u16) -> String) -> Self {
         let port = free_port();
         let cfg_dir = data.parent().unwrap().join(format!("prom-cfg-{port}"));
         std::fs::create_dir_all(&cfg_dir).unwrap();
         let cfg = cfg_dir.join("prometheus.yml");
-        let mut yml = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
-        if scrape_self {
-            yml.push_str(&format!(
-                "scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-            ));
-        }
-        std::fs::write(&cfg, yml).unwrap();
+        std::fs::write(&cfg, config(port)).unwrap();
         let log = cfg_dir.join("prometheus.log");
         let child = Command::new("prometheus")
             .arg(format!("--config.file={}", cfg.display()))
@@ -158,4 +167,69 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// A tiny HTTP server on 127.0.0.1 answering every request with `body(n)` (n counts requests
+/// from 0) as `content_type`; stopped when dropped.
+pub struct Target {
+    /// Its port.
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Target {
+    /// Starts serving.
+    pub fn start(
+        content_type: &'static str,
+        body: impl Fn(usize) -> String + Send + 'static,
+    ) -> Self {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut n = 0;
+            while !flag.load(Ordering::Acquire) {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => req.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let b = body(n);
+                n += 1;
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                    b.len()
+                );
+            }
+        });
+        Self {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
