@@ -288,6 +288,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // file is reported by the first reload below).
     if let Ok(cfg) = config::Config::load(&args.config_file) {
         db_opts.max_exemplars = usize::try_from(cfg.storage.exemplars.max_exemplars).unwrap_or(0);
+        db_opts.out_of_order_time_window =
+            i64::try_from(cfg.storage.tsdb.out_of_order_time_window.as_millis()).unwrap_or(0);
     }
     let web_config = args
         .web_config_file

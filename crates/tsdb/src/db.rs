@@ -71,6 +71,11 @@ pub struct DbOptions {
     /// Size of the exemplar ring buffer (`storage.exemplars.max_exemplars`); 0 keeps no
     /// exemplars.
     pub max_exemplars: usize,
+    /// How far behind the newest sample out-of-order samples are accepted
+    /// (`storage.tsdb.out_of_order_time_window`, milliseconds); 0 refuses them.
+    pub out_of_order_time_window: i64,
+    /// Samples per out-of-order head chunk (`out_of_order_cap_max`, 32).
+    pub out_of_order_cap_max: usize,
 }
 
 impl Default for DbOptions {
@@ -87,6 +92,8 @@ impl Default for DbOptions {
             no_lockfile: false,
             stripe_size: 1 << 14,
             max_exemplars: 0,
+            out_of_order_time_window: 0,
+            out_of_order_cap_max: crate::head::ooo::DEFAULT_OOO_CAP_MAX,
         }
     }
 }
@@ -204,6 +211,8 @@ impl Db {
             chunk_range: opts.min_block_duration,
             stripe_size: opts.stripe_size,
             max_exemplars: opts.max_exemplars,
+            ooo_window: opts.out_of_order_time_window,
+            ooo_cap_max: opts.out_of_order_cap_max,
         };
         let wal_opts = WalOptions {
             segment_size: opts.wal_segment_size,
@@ -276,6 +285,11 @@ impl Db {
             .map(|b| Box::new(b.block_querier(mint, maxt)) as Box<dyn Querier>)
             .collect();
         queriers.push(Box::new(self.head.querier(mint, maxt)));
+        queriers.push(Box::new(crate::head::ooo::OooQuerier::new(
+            self.head.clone(),
+            mint,
+            maxt,
+        )));
         Ok(Box::new(MergeQuerier::new(queriers)))
     }
 

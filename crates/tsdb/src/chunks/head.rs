@@ -55,7 +55,12 @@ pub struct HeadChunkMeta {
     pub encoding: Encoding,
     /// Samples in the chunk (from its 2-byte header).
     pub num_samples: u16,
+    /// Whether it is an out-of-order chunk (the encoding byte's high bit).
+    pub ooo: bool,
 }
+
+/// Bit of the encoding byte marking an out-of-order chunk, as Prometheus sets it.
+pub const OUT_OF_ORDER_MASK: u8 = 0b1000_0000;
 
 struct Closed {
     map: Mmap,
@@ -282,6 +287,39 @@ impl HeadChunkFiles {
         enc: Encoding,
         data: &[u8],
     ) -> Result<HeadChunkRef, TsdbError> {
+        self.write_chunk_byte(series_ref, mint, maxt, enc.as_u8(), data)
+    }
+
+    /// Writes a full out-of-order chunk (its encoding byte flagged with
+    /// [`OUT_OF_ORDER_MASK`]); returns its reference.
+    ///
+    /// # Errors
+    /// I/O failures.
+    pub fn write_ooo_chunk(
+        &mut self,
+        series_ref: u64,
+        mint: Timestamp,
+        maxt: Timestamp,
+        enc: Encoding,
+        data: &[u8],
+    ) -> Result<HeadChunkRef, TsdbError> {
+        self.write_chunk_byte(
+            series_ref,
+            mint,
+            maxt,
+            enc.as_u8() | OUT_OF_ORDER_MASK,
+            data,
+        )
+    }
+
+    fn write_chunk_byte(
+        &mut self,
+        series_ref: u64,
+        mint: Timestamp,
+        maxt: Timestamp,
+        enc: u8,
+        data: &[u8],
+    ) -> Result<HeadChunkRef, TsdbError> {
         let need = (data.len() + MAX_META_SIZE) as u64;
         let cut = match &self.cur {
             None => true,
@@ -296,7 +334,7 @@ impl HeadChunkFiles {
         cur.pending.extend_from_slice(&series_ref.to_be_bytes());
         cur.pending.extend_from_slice(&mint.to_be_bytes());
         cur.pending.extend_from_slice(&maxt.to_be_bytes());
-        cur.pending.push(enc.as_u8());
+        cur.pending.push(enc);
         crate::encoding::put_uvarint(&mut cur.pending, data.len() as u64);
         cur.pending.extend_from_slice(data);
         let crc = crc32c(&cur.pending[start..]);
@@ -521,8 +559,9 @@ fn parse_chunk(b: &[u8], idx: usize) -> Result<(HeadChunkMeta, &[u8], usize), St
             "checksum mismatch expected:{stored:08x}, actual:{computed:08x}"
         ));
     }
-    let encoding =
-        Encoding::from_u8(enc_byte).ok_or_else(|| format!("unknown chunk encoding {enc_byte}"))?;
+    let ooo = enc_byte & OUT_OF_ORDER_MASK != 0;
+    let encoding = Encoding::from_u8(enc_byte & !OUT_OF_ORDER_MASK)
+        .ok_or_else(|| format!("unknown chunk encoding {enc_byte}"))?;
     let data = &b[data_start..data_end];
     let num_samples = if data.len() >= 2 {
         u16::from_be_bytes([data[0], data[1]])
@@ -536,6 +575,7 @@ fn parse_chunk(b: &[u8], idx: usize) -> Result<(HeadChunkMeta, &[u8], usize), St
         max_time: maxt,
         encoding,
         num_samples,
+        ooo,
     };
     Ok((meta, data, data_end + 4))
 }

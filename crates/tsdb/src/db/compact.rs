@@ -81,6 +81,11 @@ pub fn compact_head(
         if let Some(b) = write_head_block(dir, head, mint, maxt)? {
             blocks.push(b);
         }
+        if truncated.is_none() {
+            // As Prometheus: once the in-order head compacts, every out-of-order sample goes
+            // into blocks too, before the head chunk files holding them can be cut.
+            blocks.extend(crate::head::ooo::compact_ooo_head(dir, head)?);
+        }
         head.truncate_memory(maxt);
         truncated = Some(maxt);
     }

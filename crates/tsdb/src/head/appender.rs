@@ -10,11 +10,12 @@ use storage::{Appender, Exemplar, Metadata, SeriesRef, StorageError};
 
 use crate::encoding::Encbuf;
 use crate::head::chunk::HeadValue;
+use crate::head::ooo::Inserted;
 use crate::head::series::{AppendCheck, SeriesState};
 use crate::head::{Head, MemSeries};
 use crate::wal::record::{
-    self, RefExemplar, RefFloatHistogramSample, RefHistogramSample, RefMetadata, RefSample,
-    RefSeries,
+    self, RefExemplar, RefFloatHistogramSample, RefHistogramSample, RefMetadata, RefMmapMarker,
+    RefSample, RefSeries,
 };
 
 /// A batch of samples for the head; nothing is visible before [`Appender::commit`].
@@ -24,6 +25,8 @@ pub struct HeadAppender {
     new_series: Vec<Arc<MemSeries>>,
     /// Newest sample per series in this batch.
     batch_last: HashMap<u64, (i64, HeadValue)>,
+    /// Out-of-order float samples waiting for commit.
+    ooo: Vec<(Arc<MemSeries>, i64, f64)>,
     /// Exemplars waiting for commit.
     exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
     /// Metadata changes waiting for commit.
@@ -101,6 +104,7 @@ impl HeadAppender {
             samples: Vec::new(),
             new_series: Vec::new(),
             batch_last: HashMap::new(),
+            ooo: Vec::new(),
             exemplars: Vec::new(),
             metadata: Vec::new(),
             buf: Encbuf::new(),
@@ -117,7 +121,11 @@ impl HeadAppender {
         for (s, _, _) in &self.samples {
             s.pending.fetch_sub(1, Ordering::AcqRel);
         }
+        for (s, _, _) in &self.ooo {
+            s.pending.fetch_sub(1, Ordering::AcqRel);
+        }
         self.samples.clear();
+        self.ooo.clear();
         self.batch_last.clear();
         self.exemplars.clear();
         self.metadata.clear();
@@ -225,6 +233,71 @@ impl HeadAppender {
     }
 }
 
+impl HeadAppender {
+    /// Inserts the out-of-order samples into their series and logs them, with the mmap
+    /// markers of OOO chunks written meanwhile, to the write-behind log. A marker always
+    /// follows the samples it covers and precedes those it does not.
+    fn apply_ooo(&mut self) {
+        if self.ooo.is_empty() {
+            return;
+        }
+        let cap = self.head.options().ooo_cap_max;
+        let files = self.head.chunk_files.as_ref();
+        let mut recs: Vec<Vec<u8>> = Vec::new();
+        let mut batch: Vec<RefSample> = Vec::new();
+        let mut appended = 0u64;
+        for (s, t, v) in &self.ooo {
+            let res = {
+                let mut st = s.state.lock();
+                st.ooo
+                    .get_or_insert_with(Default::default)
+                    .insert(s.id, *t, *v, cap, files)
+            };
+            match res {
+                Inserted::Duplicate => continue,
+                Inserted::Ok => {}
+                Inserted::Mmapped(r) => {
+                    if !batch.is_empty() {
+                        record::encode_samples(&batch, &mut self.buf);
+                        recs.push(self.buf.get().to_vec());
+                        batch.clear();
+                    }
+                    record::encode_mmap_markers(
+                        &[RefMmapMarker {
+                            id: s.id,
+                            mmap_ref: r,
+                        }],
+                        &mut self.buf,
+                    );
+                    recs.push(self.buf.get().to_vec());
+                }
+            }
+            appended += 1;
+            batch.push(RefSample {
+                id: s.id,
+                t: *t,
+                v: *v,
+            });
+        }
+        if !batch.is_empty() {
+            record::encode_samples(&batch, &mut self.buf);
+            recs.push(self.buf.get().to_vec());
+        }
+        self.head
+            .stats
+            .ooo_appended
+            .fetch_add(appended, Ordering::Relaxed);
+        if let Some(wbl) = &self.head.wbl
+            && !recs.is_empty()
+        {
+            let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+            if let Err(e) = wbl.lock().log(&refs) {
+                tracing::error!(error = %e, "writing out-of-order samples to the WBL");
+            }
+        }
+    }
+}
+
 impl Appender for HeadAppender {
     fn append(
         &mut self,
@@ -249,7 +322,9 @@ impl Appender for HeadAppender {
                 HeadValue::FloatHistogram(h)
             }
         };
-        if t < self.head.appendable_min_valid_time() {
+        let ooo_window = self.head.options().ooo_window;
+        let min_valid = self.head.appendable_min_valid_time();
+        if ooo_window == 0 && t < min_valid {
             self.head
                 .stats
                 .out_of_bounds
@@ -271,6 +346,7 @@ impl Appender for HeadAppender {
             }
         };
         let check = match self.batch_last.get(&series.id) {
+            _ if t < min_valid => AppendCheck::OutOfOrder,
             Some((max_t, last)) => SeriesState::check(*max_t, Some(last), t, &v),
             None => {
                 let st = series.state.lock();
@@ -280,7 +356,29 @@ impl Appender for HeadAppender {
         match check {
             AppendCheck::Ok => {}
             AppendCheck::Duplicate => return Ok(series.id),
+            AppendCheck::OutOfOrder if ooo_window > 0 => {
+                // Prometheus 2.42 takes only float samples out of order.
+                let HeadValue::Float(f) = v else {
+                    self.head.stats.out_of_order.fetch_add(1, Ordering::Relaxed);
+                    return Err(StorageError::OutOfOrderSample);
+                };
+                if t < self.head.max_time().saturating_sub(ooo_window) {
+                    self.head.stats.too_old.fetch_add(1, Ordering::Relaxed);
+                    return Err(StorageError::TooOldSample);
+                }
+                series.pending.fetch_add(1, Ordering::AcqRel);
+                let id = series.id;
+                self.ooo.push((series, t, f));
+                return Ok(id);
+            }
             AppendCheck::OutOfOrder => {
+                if t < min_valid {
+                    self.head
+                        .stats
+                        .out_of_bounds
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(StorageError::OutOfBounds);
+                }
                 self.head.stats.out_of_order.fetch_add(1, Ordering::Relaxed);
                 return Err(StorageError::OutOfOrderSample);
             }
@@ -304,7 +402,8 @@ impl Appender for HeadAppender {
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut appended = 0u64;
         {
-            let _iso = self.head.isolation.read();
+            let head = self.head.clone();
+            let _iso = head.isolation.read();
             for (s, t, v) in &self.samples {
                 let mut st = s.state.lock();
                 if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
@@ -319,6 +418,7 @@ impl Appender for HeadAppender {
             for (s, m) in self.metadata.drain(..) {
                 s.state.lock().meta = Some(Box::new(m));
             }
+            self.apply_ooo();
         }
         for (s, e) in self.exemplars.drain(..) {
             // Out-of-order exemplars within one batch are dropped, as Prometheus does.

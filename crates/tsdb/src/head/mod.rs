@@ -10,6 +10,7 @@ pub mod appender;
 pub mod chunk;
 pub mod delete;
 pub mod exemplars;
+pub mod ooo;
 pub mod postings;
 pub mod querier;
 pub mod replay;
@@ -77,6 +78,11 @@ pub struct HeadOptions {
     pub stripe_size: usize,
     /// Size of the exemplar ring buffer; 0 keeps no exemplars.
     pub max_exemplars: usize,
+    /// How far behind the head's newest sample out-of-order samples are accepted, in
+    /// milliseconds; 0 refuses them.
+    pub ooo_window: i64,
+    /// Samples per out-of-order head chunk before it is written out.
+    pub ooo_cap_max: usize,
 }
 
 impl Default for HeadOptions {
@@ -85,6 +91,8 @@ impl Default for HeadOptions {
             chunk_range: DEFAULT_CHUNK_RANGE,
             stripe_size: 1 << 12,
             max_exemplars: 0,
+            ooo_window: 0,
+            ooo_cap_max: ooo::DEFAULT_OOO_CAP_MAX,
         }
     }
 }
@@ -102,6 +110,10 @@ pub struct HeadStats {
     pub out_of_order: AtomicU64,
     /// Samples rejected as too old.
     pub out_of_bounds: AtomicU64,
+    /// Out-of-order samples appended.
+    pub ooo_appended: AtomicU64,
+    /// Samples rejected as older than the out-of-order window.
+    pub too_old: AtomicU64,
 }
 
 /// The in-memory head block.
@@ -115,6 +127,8 @@ pub struct Head {
     max_time: AtomicI64,
     min_valid_time: AtomicI64,
     pub(crate) wal: Option<Mutex<Wal>>,
+    /// The write-behind log of out-of-order samples (`wbl/`), when the window is open.
+    pub(crate) wbl: Option<Mutex<Wal>>,
     /// Where full chunks go (`chunks_head/`); without it they stay in memory.
     pub(crate) chunk_files: Option<Mutex<HeadChunkFiles>>,
     /// Commits apply under the read side; queriers snapshot under the write side, so a
@@ -143,6 +157,7 @@ impl Head {
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
             wal: wal.map(Mutex::new),
+            wbl: None,
             chunk_files: None,
             isolation: RwLock::new(()),
             truncation: RwLock::new(()),
@@ -368,6 +383,9 @@ impl Head {
         if let Some(w) = &self.wal {
             w.lock().close()?;
         }
+        if let Some(w) = &self.wbl {
+            w.lock().close()?;
+        }
         if let Some(f) = &self.chunk_files {
             f.lock().flush()?;
         }
@@ -404,11 +422,18 @@ impl Head {
         let wal_dir = dir.join("wal");
         std::fs::create_dir_all(&wal_dir).map_err(|e| TsdbError::io("create dir", &wal_dir, e))?;
         let mut files = HeadChunkFiles::open(dir.join("chunks_head"))?;
-        let mmapped = replay::load_mmapped_chunks(&mut files, min_valid_time)?;
+        let (mmapped, ooo_mmapped) = replay::load_mmapped_chunks(&mut files, min_valid_time)?;
         let mut head = Self::new(opts, None);
         head.min_valid_time = AtomicI64::new(min_valid_time);
         head.chunk_files = Some(Mutex::new(files));
-        replay::replay(&head, &wal_dir, mmapped)?;
+        let wbl_dir = dir.join("wbl");
+        let wbl = wbl_dir.exists().then_some(wbl_dir.as_path());
+        replay::replay(&head, &wal_dir, mmapped, ooo_mmapped, wbl)?;
+        if head.opts.ooo_window > 0 {
+            std::fs::create_dir_all(&wbl_dir)
+                .map_err(|e| TsdbError::io("create dir", &wbl_dir, e))?;
+            head.wbl = Some(Mutex::new(Wal::open(&wbl_dir, wal_opts.clone())?));
+        }
         head.wal = Some(Mutex::new(Wal::open(&wal_dir, wal_opts)?));
         Ok(head)
     }

@@ -11,6 +11,7 @@ use crate::chunkenc::Encoding;
 use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
 use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
+use crate::head::ooo::Inserted;
 use crate::head::{Head, MemSeries};
 use crate::wal::record::{self, Record};
 use crate::wal::{self, WalReader};
@@ -25,6 +26,8 @@ pub struct ReplayStats {
     pub series: usize,
     /// Samples applied.
     pub samples: usize,
+    /// Out-of-order samples applied from the write-behind log.
+    pub ooo_samples: usize,
     /// Exemplars stored.
     pub exemplars: usize,
     /// Samples for series the log never defined.
@@ -40,8 +43,8 @@ pub struct ReplayStats {
 /// Full chunks found in `chunks_head/`, by series reference, oldest first.
 pub type MmappedChunks = HashMap<u64, Vec<FullChunk>>;
 
-/// Reads the index of every chunk in the head chunk files, dropping chunks that end before
-/// `min_valid_time`. A corrupt file is deleted with all later ones (their samples are still
+/// Reads the index of every chunk in the head chunk files (in-order chunks, then
+/// out-of-order ones), dropping in-order chunks that end before `min_valid_time`. A corrupt file is deleted with all later ones (their samples are still
 /// in the WAL) and reading starts over.
 ///
 /// # Errors
@@ -49,11 +52,20 @@ pub type MmappedChunks = HashMap<u64, Vec<FullChunk>>;
 pub fn load_mmapped_chunks(
     files: &mut HeadChunkFiles,
     min_valid_time: i64,
-) -> Result<MmappedChunks, TsdbError> {
+) -> Result<(MmappedChunks, MmappedChunks), TsdbError> {
     for _attempt in 0..2 {
         let mut out: MmappedChunks = HashMap::new();
+        let mut ooo: MmappedChunks = HashMap::new();
         let res = files.iterate_all_chunks(|m| {
-            if m.max_time >= min_valid_time {
+            if m.ooo {
+                ooo.entry(m.series_ref).or_default().push(FullChunk {
+                    min_t: m.min_time,
+                    max_t: m.max_time,
+                    num_samples: m.num_samples,
+                    encoding: m.encoding,
+                    loc: ChunkLoc::Disk(m.chunk_ref),
+                });
+            } else if m.max_time >= min_valid_time {
                 out.entry(m.series_ref).or_default().push(FullChunk {
                     min_t: m.min_time,
                     max_t: m.max_time,
@@ -71,7 +83,7 @@ pub fn load_mmapped_chunks(
                     // Overlapping chunks (a crash between writing and truncating): keep order.
                     v.dedup_by(|b, a| b.min_t <= a.max_t);
                 }
-                return Ok(out);
+                return Ok((out, ooo));
             }
             Err(TsdbError::HeadChunkCorruption { seq, reason, .. }) => {
                 tracing::warn!(seq, %reason, "head chunk file is corrupt; deleting it and later files");
@@ -80,12 +92,13 @@ pub fn load_mmapped_chunks(
             Err(e) => return Err(e),
         }
     }
-    Ok(HashMap::new())
+    Ok((HashMap::new(), HashMap::new()))
 }
 
 struct Replayer<'a> {
     head: &'a Head,
     mmapped: MmappedChunks,
+    ooo_mmapped: MmappedChunks,
     /// WAL references that point to a series created under another reference.
     refs: HashMap<u64, Arc<MemSeries>>,
     stats: ReplayStats,
@@ -114,6 +127,13 @@ impl Replayer<'_> {
                     let m = self.head.create_with_id(s.id, &s.labels);
                     if let Some(chunks) = self.mmapped.remove(&s.id) {
                         attach(self.head, &m, chunks);
+                    }
+                    if let Some(chunks) = self.ooo_mmapped.remove(&s.id) {
+                        m.state
+                            .lock()
+                            .ooo
+                            .get_or_insert_with(Default::default)
+                            .chunks = chunks;
                     }
                     if m.id != s.id {
                         self.refs.insert(s.id, m);
@@ -174,6 +194,7 @@ impl Replayer<'_> {
                     }
                 }
             }
+            Record::MmapMarkers(_) => {}
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "WAL replay: skipping unsupported record");
             }
@@ -205,6 +226,49 @@ impl Replayer<'_> {
         if maxt != i64::MIN {
             self.head.update_time_bounds(mint, maxt);
         }
+    }
+
+    /// Applies a write-behind log record: out-of-order samples, and mmap markers after
+    /// which a series' OOO head chunk starts empty (its samples are in the marked chunk).
+    fn apply_wbl(&mut self, rec: &[u8], origin: &Path) -> Result<(), TsdbError> {
+        let rec = record::decode(rec).map_err(|e| {
+            TsdbError::corruption(
+                origin.display().to_string(),
+                format!("decode WBL record: {e}"),
+            )
+        })?;
+        let cap = self.head.options().ooo_cap_max;
+        let files = self.head.chunk_files.as_ref();
+        match rec {
+            Record::Samples(samples) => {
+                for x in samples {
+                    let Some(s) = self.series(x.id) else {
+                        self.stats.unknown_refs += 1;
+                        continue;
+                    };
+                    let mut st = s.state.lock();
+                    let o = st.ooo.get_or_insert_with(Default::default);
+                    if o.insert(s.id, x.t, x.v, cap, files) != Inserted::Duplicate {
+                        self.stats.ooo_samples += 1;
+                    }
+                }
+            }
+            Record::MmapMarkers(markers) => {
+                for m in markers {
+                    let Some(s) = self.series(m.id) else { continue };
+                    let mut st = s.state.lock();
+                    if let Some(o) = st.ooo.as_deref_mut()
+                        && o.chunks
+                            .iter()
+                            .any(|c| matches!(c.loc, ChunkLoc::Disk(r) if r == m.mmap_ref))
+                    {
+                        o.head.clear();
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn read_all(&mut self, reader: &mut WalReader, origin: &Path) -> Result<(), TsdbError> {
@@ -254,15 +318,23 @@ fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
     head.update_time_bounds(mint, maxt);
 }
 
-/// Replays the WAL in `dir` into `head`, attaching the `mmapped` chunks to their series.
+/// Replays the WAL in `dir` into `head`, attaching the `mmapped` chunks (and the
+/// out-of-order `ooo_mmapped` ones) to their series, then the write-behind log `wbl`.
 ///
 /// # Errors
 /// I/O errors; corruption is repaired, not returned.
-pub fn replay(head: &Head, dir: &Path, mmapped: MmappedChunks) -> Result<ReplayStats, TsdbError> {
+pub fn replay(
+    head: &Head,
+    dir: &Path,
+    mmapped: MmappedChunks,
+    ooo_mmapped: MmappedChunks,
+    wbl: Option<&Path>,
+) -> Result<ReplayStats, TsdbError> {
     let started = Instant::now();
     let mut r = Replayer {
         head,
         mmapped,
+        ooo_mmapped,
         refs: HashMap::new(),
         stats: ReplayStats::default(),
     };
@@ -309,6 +381,11 @@ pub fn replay(head: &Head, dir: &Path, mmapped: MmappedChunks) -> Result<ReplayS
             Err(e) => return Err(e),
         }
     }
+    if let Some(wbl) = wbl {
+        let mut repaired = false;
+        replay_log(wbl, &mut repaired, |rec| r.apply_wbl(rec, wbl))?;
+        r.stats.repaired |= repaired;
+    }
     if !r.mmapped.is_empty() {
         tracing::warn!(
             series = r.mmapped.len(),
@@ -324,8 +401,38 @@ pub fn replay(head: &Head, dir: &Path, mmapped: MmappedChunks) -> Result<ReplayS
     tracing::info!(
         series = r.stats.series,
         samples = r.stats.samples,
+        ooo_samples = r.stats.ooo_samples,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "WAL replay completed"
     );
     Ok(r.stats)
+}
+
+/// Reads every record of the segments in `dir` (the write-behind log), repairing a corrupt
+/// tail as the WAL's.
+fn replay_log(
+    dir: &Path,
+    repaired: &mut bool,
+    mut apply: impl FnMut(&[u8]) -> Result<(), TsdbError>,
+) -> Result<(), TsdbError> {
+    let segments = wal::list_segments(dir)?;
+    tracing::info!(segments = segments.len(), "replaying WBL");
+    let mut reader = WalReader::new(segments);
+    loop {
+        match reader.next_record().map(|r| r.map(<[u8]>::to_vec)) {
+            Ok(Some(rec)) => {
+                if let Err(e) = apply(&rec) {
+                    tracing::warn!(error = %e, "WBL replay: skipping undecodable record");
+                }
+            }
+            Ok(None) => return Ok(()),
+            Err(e @ TsdbError::WalCorruption { .. }) => {
+                tracing::warn!(error = %e, "WBL is corrupt; repairing");
+                wal::repair(dir, &e)?;
+                *repaired = true;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

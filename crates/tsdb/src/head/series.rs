@@ -32,6 +32,8 @@ pub struct SeriesState {
     pub last: Option<HeadValue>,
     /// The series' metadata, when an appender recorded it.
     pub meta: Option<Box<storage::Metadata>>,
+    /// Out-of-order samples, when the series has any.
+    pub ooo: Option<Box<crate::head::ooo::OooState>>,
 }
 
 /// Why a sample cannot be appended to a series.
@@ -197,6 +199,7 @@ impl MemSeries {
                 max_t: i64::MIN,
                 last: None,
                 meta: None,
+                ooo: None,
             }),
             pending: AtomicU32::new(0),
         }

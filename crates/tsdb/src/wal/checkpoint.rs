@@ -190,6 +190,7 @@ pub fn checkpoint(
                     record::encode_float_histogram_samples(&h, &mut buf);
                 }
             }
+            Record::MmapMarkers(_) => {}
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "checkpoint: dropping unsupported record");
             }

@@ -73,6 +73,16 @@ pub struct RefExemplar {
     pub labels: Labels,
 }
 
+/// An mmap marker of the write-behind log: series `id`'s out-of-order head chunk was written
+/// to the head chunk files as chunk `mmap_ref`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefMmapMarker {
+    /// The series reference.
+    pub id: u64,
+    /// The head chunk reference.
+    pub mmap_ref: u64,
+}
+
 /// Metadata of a series.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefMetadata {
@@ -131,6 +141,8 @@ pub enum Record {
     Exemplars(Vec<RefExemplar>),
     /// Metadata.
     Metadata(Vec<RefMetadata>),
+    /// Mmap markers (write-behind log).
+    MmapMarkers(Vec<RefMmapMarker>),
     /// Native histograms with integer counts (types 7 and 9).
     HistogramSamples(Vec<RefHistogramSample>),
     /// Native histograms with float counts (types 8 and 10).
@@ -208,6 +220,16 @@ pub fn encode_exemplars(exemplars: &[RefExemplar], b: &mut Encbuf) {
         b.put_varint(e.t.wrapping_sub(first.t));
         b.put_be64(e.v.to_bits());
         put_labels(b, &e.labels);
+    }
+}
+
+/// Encodes an mmap markers record into `b` (cleared first).
+pub fn encode_mmap_markers(markers: &[RefMmapMarker], b: &mut Encbuf) {
+    b.reset();
+    b.put_byte(MMAP_MARKERS);
+    for m in markers {
+        b.put_be64(m.id);
+        b.put_be64(m.mmap_ref);
     }
 }
 
@@ -303,6 +325,15 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
                 }
             }
             finish(&d, Record::Exemplars(out))
+        }
+        MMAP_MARKERS => {
+            let mut out = Vec::new();
+            while !d.is_empty() {
+                let id = d.be64()?;
+                let mmap_ref = d.be64()?;
+                out.push(RefMmapMarker { id, mmap_ref });
+            }
+            finish(&d, Record::MmapMarkers(out))
         }
         METADATA => {
             let mut out = Vec::new();
@@ -435,6 +466,17 @@ mod tests {
         }];
         encode_metadata(&meta, &mut b);
         assert_eq!(decode(b.get()).unwrap(), Record::Metadata(meta));
+
+        let markers = vec![RefMmapMarker {
+            id: 3,
+            mmap_ref: (7 << 32) | 8,
+        }];
+        encode_mmap_markers(&markers, &mut b);
+        let mut want = vec![MMAP_MARKERS];
+        want.extend_from_slice(&3u64.to_be_bytes());
+        want.extend_from_slice(&((7u64 << 32) | 8).to_be_bytes());
+        assert_eq!(b.get(), &want[..]);
+        assert_eq!(decode(b.get()).unwrap(), Record::MmapMarkers(markers));
 
         encode_samples(&[], &mut b);
         assert_eq!(decode(b.get()).unwrap(), Record::Samples(vec![]));

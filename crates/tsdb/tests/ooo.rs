@@ -1,0 +1,236 @@
+//! The out-of-order window: samples older than the head's newest but within
+//! `out_of_order_time_window` are accepted, queried with in-order ones, survive a restart
+//! (write-behind log and OOO head chunks) and are compacted into blocks; Prometheus 2.42
+//! opens a directory holding our WBL and OOO chunks.
+
+mod db_common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use firewatch_tsdb::{Db, DbOptions};
+use model::{Matcher, Sample, labels};
+use storage::ValueType;
+
+const MIN: i64 = 60_000;
+
+fn opts() -> DbOptions {
+    DbOptions {
+        out_of_order_time_window: 30 * MIN,
+        out_of_order_cap_max: 4,
+        ..DbOptions::default()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Opens `dir`, retrying while the lock is briefly held: a `prometheus` spawned by a test
+/// running alongside inherits our descriptors between its fork and exec.
+fn open(dir: &std::path::Path) -> Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match Db::open(dir, opts()) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// Every float sample by series.
+fn dump(db: &Db) -> BTreeMap<String, Vec<(i64, f64)>> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let mut out = BTreeMap::new();
+    for s in q
+        .select(true, None, &[Matcher::equal("job", "ooo")])
+        .unwrap()
+    {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() == ValueType::Float {
+            v.push(it.at());
+        }
+        out.insert(s.labels().to_string(), v);
+    }
+    out
+}
+
+/// In-order samples every minute over an hour ending at `end`, then out-of-order ones at the
+/// half minutes of its last 25 minutes (some repeated); returns what the series must hold.
+fn fill(db: &Db, end: i64) -> BTreeMap<String, Vec<(i64, f64)>> {
+    let series = [
+        labels!("__name__" => "fw_ooo", "job" => "ooo", "i" => "0"),
+        labels!("__name__" => "fw_ooo", "job" => "ooo", "i" => "1"),
+    ];
+    let start = end - 60 * MIN;
+    let mut want: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    let mut app = db.appender();
+    for k in 0..=60 {
+        for (i, s) in series.iter().enumerate() {
+            let t = start + k * MIN;
+            let v = (k * 10 + i as i64) as f64;
+            app.append(0, s, t, Sample::Float(v)).unwrap();
+            want.entry(s.to_string()).or_default().push((t, v));
+        }
+        app.commit().unwrap();
+    }
+    for k in (35..60).rev() {
+        for (i, s) in series.iter().enumerate() {
+            let t = start + k * MIN + 30_000;
+            let v = -(k as f64) - i as f64 / 2.0;
+            app.append(0, s, t, Sample::Float(v)).unwrap();
+            // A repeat of an out-of-order timestamp is dropped silently.
+            app.append(0, s, t, Sample::Float(v)).unwrap();
+            want.entry(s.to_string()).or_default().push((t, v));
+        }
+        app.commit().unwrap();
+    }
+    for v in want.values_mut() {
+        v.sort_by_key(|s| s.0);
+    }
+    want
+}
+
+#[test]
+fn out_of_order_window_accepts_replays_and_compacts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let end = 10 * 24 * 60 * MIN;
+    let want;
+    {
+        let db = open(tmp.path());
+        want = fill(&db, end);
+        assert_eq!(dump(&db), want);
+        let s = labels!("__name__" => "fw_ooo", "job" => "ooo", "i" => "0");
+        let mut app = db.appender();
+        let err = app
+            .append(0, &s, end - 31 * MIN, Sample::Float(1.0))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "too old sample");
+        let h = Arc::new(model::Histogram::default());
+        let hs = labels!("__name__" => "fw_h", "job" => "ooo");
+        app.append(0, &hs, end, Sample::Histogram(h.clone()))
+            .unwrap();
+        app.commit().unwrap();
+        let err = app
+            .append(0, &hs, end - MIN, Sample::Histogram(h))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "out of order sample");
+        app.rollback().unwrap();
+        db.close().unwrap();
+    }
+    assert!(
+        std::fs::read_dir(tmp.path().join("wbl")).unwrap().count() > 0,
+        "no WBL segment"
+    );
+    let db = open(tmp.path());
+    let mut got = dump(&db);
+    got.remove("{__name__=\"fw_h\", job=\"ooo\"}");
+    assert_eq!(got, want, "after replay");
+    // Two more hours of in-order data make the head compact; the out-of-order samples go
+    // into blocks with it.
+    let mut app = db.appender();
+    let s = labels!("__name__" => "fw_ooo", "job" => "ooo", "i" => "0");
+    for k in 1..=150 {
+        app.append(0, &s, end + k * MIN, Sample::Float(0.5))
+            .unwrap();
+        app.commit().unwrap();
+    }
+    db.compact().unwrap();
+    assert!(!db.blocks().is_empty(), "nothing compacted");
+    let mut want_after = want.clone();
+    want_after
+        .get_mut(&s.to_string())
+        .unwrap()
+        .extend((1..=150).map(|k| (end + k * MIN, 0.5)));
+    let mut got = dump(&db);
+    got.remove("{__name__=\"fw_h\", job=\"ooo\"}");
+    assert_eq!(got, want_after, "after compaction");
+    // The out-of-order data now lives only in blocks: a restart must not double it.
+    db.close().unwrap();
+    let db = open(tmp.path());
+    let mut got = dump(&db);
+    got.remove("{__name__=\"fw_h\", job=\"ooo\"}");
+    assert_eq!(got, want_after, "after compaction and restart");
+    db.close().unwrap();
+}
+
+#[test]
+fn without_window_old_samples_are_refused_as_prometheus_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Db::open(tmp.path(), DbOptions::default()).unwrap();
+    let s = labels!("__name__" => "x");
+    let mut app = db.appender();
+    app.append(0, &s, 4 * 60 * MIN, Sample::Float(1.0)).unwrap();
+    app.commit().unwrap();
+    let err = app
+        .append(0, &s, 4 * 60 * MIN - MIN, Sample::Float(1.0))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "out of order sample");
+    let err = app.append(0, &s, 0, Sample::Float(1.0)).unwrap_err();
+    assert_eq!(err.to_string(), "out of bounds");
+    db.close().unwrap();
+    assert!(!tmp.path().join("wbl").exists());
+}
+
+#[test]
+fn prometheus_reads_our_out_of_order_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let end = (now_ms() / MIN - 2) * MIN;
+    let want;
+    {
+        let db = open(&data);
+        want = fill(&db, end);
+        db.close().unwrap();
+    }
+    let prom = db_common::Prometheus::start_with(&data, &[], |_| {
+        "global:\n  scrape_interval: 1m\nstorage:\n  tsdb:\n    out_of_order_time_window: 30m\n"
+            .to_owned()
+    });
+    let body = prom
+        .get(&format!(
+            "/api/v1/query?query={}&time={}",
+            db_common::urlencode("fw_ooo[2h]"),
+            end / 1000
+        ))
+        .unwrap();
+    let log = prom.log_text();
+    prom.stop();
+    for bad in ["orrupt", "level=error"] {
+        assert!(!log.contains(bad), "Prometheus complained ({bad}):\n{log}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let mut got: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    for r in v["data"]["result"].as_array().unwrap() {
+        let m = r["metric"].as_object().unwrap();
+        let key = model::Labels::from_pairs(
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
+        )
+        .to_string();
+        let samples = r["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    (p[0].as_f64().unwrap() * 1000.0).round() as i64,
+                    p[1].as_str().unwrap().parse::<f64>().unwrap(),
+                )
+            })
+            .collect();
+        got.insert(key, samples);
+    }
+    // Prometheus's range selector leaves out the sample exactly at `end - 2h`; there is none.
+    assert_eq!(got, want, "{body}");
+}
