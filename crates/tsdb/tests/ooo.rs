@@ -234,3 +234,113 @@ fn prometheus_reads_our_out_of_order_samples() {
     // Prometheus's range selector leaves out the sample exactly at `end - 2h`; there is none.
     assert_eq!(got, want, "{body}");
 }
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes_field(out: &mut Vec<u8>, field: u64, b: &[u8]) {
+    put_varint(out, field << 3 | 2);
+    put_varint(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// A remote-write `WriteRequest` (protobuf, encoded by hand) of one series.
+fn write_request(labels: &model::Labels, samples: &[(i64, f64)]) -> Vec<u8> {
+    let mut ts = Vec::new();
+    for l in labels {
+        let mut lb = Vec::new();
+        put_bytes_field(&mut lb, 1, l.name.as_bytes());
+        put_bytes_field(&mut lb, 2, l.value.as_bytes());
+        put_bytes_field(&mut ts, 1, &lb);
+    }
+    for &(t, v) in samples {
+        let mut sb = vec![1 << 3 | 1];
+        sb.extend_from_slice(&v.to_le_bytes());
+        put_varint(&mut sb, 2 << 3);
+        put_varint(&mut sb, t as u64);
+        put_bytes_field(&mut ts, 2, &sb);
+    }
+    let mut req = Vec::new();
+    put_bytes_field(&mut req, 1, &ts);
+    req
+}
+
+/// POSTs a snappy-compressed write request; the status line.
+fn remote_write(port: u16, body: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let body = snap::raw::Encoder::new().compress_vec(body).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "POST /api/v1/write HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(&body).unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    resp.lines().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn we_read_out_of_order_samples_prometheus_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let end = (now_ms() / MIN - 2) * MIN;
+    let start = end - 60 * MIN;
+    let prom =
+        db_common::Prometheus::start_with(&data, &["--web.enable-remote-write-receiver"], |_| {
+            "global:\n  scrape_interval: 1m\nstorage:\n  tsdb:\n    out_of_order_time_window: 30m\n"
+                .to_owned()
+        });
+    let series = labels!("__name__" => "fw_rw", "job" => "ooo");
+    let in_order: Vec<(i64, f64)> = (0..=60).map(|k| (start + k * MIN, k as f64)).collect();
+    let status = remote_write(prom.port, &write_request(&series, &in_order));
+    assert!(status.contains(" 204"), "{status}\n{}", prom.log_text());
+    // 50 out-of-order samples, one request each, newest first: more than one OOO chunk.
+    let mut want = in_order.clone();
+    for k in (10..60).rev() {
+        let s = (start + 30 * MIN + k * 30_000 + 15_000, -(k as f64));
+        let status = remote_write(prom.port, &write_request(&series, &[s]));
+        assert!(status.contains(" 204"), "{status}\n{}", prom.log_text());
+        want.push(s);
+    }
+    want.sort_by_key(|s| s.0);
+    let body = prom
+        .get(&format!(
+            "/api/v1/query?query={}&time={}",
+            db_common::urlencode("fw_rw[2h]"),
+            end / 1000
+        ))
+        .unwrap();
+    prom.stop();
+    let v: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let prom_samples: Vec<(i64, f64)> = v["data"]["result"][0]["values"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|p| {
+            (
+                (p[0].as_f64().unwrap() * 1000.0).round() as i64,
+                p[1].as_str().unwrap().parse::<f64>().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(prom_samples, want, "Prometheus did not take every sample");
+    assert!(
+        std::fs::read_dir(data.join("wbl")).unwrap().count() > 0,
+        "Prometheus wrote no WBL"
+    );
+    let db = open(&data);
+    let got = dump(&db);
+    db.close().unwrap();
+    assert_eq!(got.get(&series.to_string()), Some(&want));
+}
