@@ -1,7 +1,8 @@
 //! Head benchmarks: append throughput with commits per scrape-sized batch (WAL on), and a
 //! one-off report of ingest rate and memory per series for 100k series × 120 samples.
 //!
-//! `cargo bench -p firewatch-tsdb --bench head`
+//! `cargo bench -p firewatch-tsdb --bench head`; with `FW_BENCH_1M=1` the report and an
+//! extra benchmark run at the issue's scale, 1M series × 120 samples (minutes, ~1 GiB).
 //!
 //! Measured on the 2-core development machine (shared with other builds), release profile:
 //! steady-state appends ~600k samples/s on one core (10k series, commit per 1000); the
@@ -56,12 +57,11 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
-/// Ingests 100k series × 120 samples once and prints rate and memory per series.
-fn report() {
-    const N: usize = 100_000;
+/// Ingests `N` series × 120 samples once and prints rate and memory per series.
+fn report(n: usize) {
     const SAMPLES: i64 = 120;
     let dir = tempfile::tempdir().unwrap();
-    let labels = series(N);
+    let labels = series(n);
     let rss0 = rss_bytes();
     let head = Arc::new(
         Head::open(
@@ -72,27 +72,64 @@ fn report() {
         )
         .unwrap(),
     );
-    let mut refs = vec![0u64; N];
+    let mut refs = vec![0u64; n];
     let started = Instant::now();
     for k in 0..SAMPLES {
         scrape(&head, &labels, &mut refs, k * 15_000);
     }
     let secs = started.elapsed().as_secs_f64();
     let rss = rss_bytes().saturating_sub(rss0);
-    let total = N as f64 * SAMPLES as f64;
+    let total = n as f64 * SAMPLES as f64;
     println!(
-        "head ingest: {N} series x {SAMPLES} samples in {secs:.2}s = {:.0} samples/s (one thread, WAL on); \
+        "head ingest: {n} series x {SAMPLES} samples in {secs:.2}s = {:.0} samples/s (one thread, WAL on); \
          RSS +{:.1} MiB = {:.0} bytes/series; chunk bytes in memory {:.0} bytes/series",
         total / secs,
         rss as f64 / (1 << 20) as f64,
-        rss as f64 / N as f64,
-        head.chunk_bytes() as f64 / N as f64,
+        rss as f64 / n as f64,
+        head.chunk_bytes() as f64 / n as f64,
     );
     head.close().unwrap();
 }
 
+/// Whether to run at the issue's scale (1M series × 120 samples): `FW_BENCH_1M=1`.
+fn full_scale() -> bool {
+    std::env::var_os("FW_BENCH_1M").is_some()
+}
+
+/// One scrape of 1M series per iteration (commit per 1000), only with `FW_BENCH_1M=1`.
+fn bench_append_1m(c: &mut Criterion) {
+    if !full_scale() {
+        return;
+    }
+    const N: usize = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let head = Arc::new(
+        Head::open(
+            HeadOptions::default(),
+            dir.path(),
+            WalOptions::default(),
+            i64::MIN,
+        )
+        .unwrap(),
+    );
+    let labels = series(N);
+    let mut refs = vec![0u64; N];
+    let mut t = 0i64;
+    scrape(&head, &labels, &mut refs, t);
+    let mut g = c.benchmark_group("head");
+    g.throughput(Throughput::Elements(N as u64));
+    g.sample_size(10);
+    g.bench_function("append_1m_series_commit_per_1000", |b| {
+        b.iter(|| {
+            t += 15_000;
+            scrape(&head, &labels, &mut refs, t);
+        });
+    });
+    g.finish();
+}
+
 fn bench_append(c: &mut Criterion) {
-    report();
+    report(if full_scale() { 1_000_000 } else { 100_000 });
     const N: usize = 10_000;
     let dir = tempfile::tempdir().unwrap();
     let head = Arc::new(
@@ -120,5 +157,5 @@ fn bench_append(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_append);
+criterion_group!(benches, bench_append, bench_append_1m);
 criterion_main!(benches);
