@@ -89,7 +89,7 @@ pub fn http_config(c: &HttpSdConfig) -> SdConfig {
     SdConfig::Http(HttpSdOptions {
         url: c.url.clone(),
         refresh_interval: c.refresh_interval.to_std(),
-        client: http_client_options(&c.http_client()),
+        client: Box::new(c.http_client()),
     })
 }
 

@@ -11,7 +11,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::discoverer::Discoverer;
+use config::HttpClientConfig;
+
 use crate::error::DiscoveryError;
+use crate::http_client::{ClientOptions, HttpClient, go_error_text};
 use crate::targetgroup::TargetGroup;
 
 /// The label carrying the URL a group was fetched from.
@@ -53,8 +56,8 @@ pub struct HttpSdOptions {
     pub url: String,
     /// Refresh period, also the request timeout (Prometheus default: 60 s).
     pub refresh_interval: Duration,
-    /// Client settings.
-    pub client: HttpClientOptions,
+    /// Client settings (`http_client_config`), served by [`crate::http_client`].
+    pub client: Box<HttpClientConfig>,
 }
 
 impl HttpSdOptions {
@@ -64,7 +67,7 @@ impl HttpSdOptions {
         Self {
             url: url.into(),
             refresh_interval: Duration::from_secs(60),
-            client: HttpClientOptions::default(),
+            client: Box::default(),
         }
     }
 }
@@ -73,7 +76,7 @@ impl HttpSdOptions {
 #[derive(Debug)]
 pub struct HttpDiscovery {
     options: HttpSdOptions,
-    client: reqwest::Client,
+    client: HttpClient,
     last_len: usize,
 }
 
@@ -116,12 +119,14 @@ impl HttpDiscovery {
         if url.host_str().unwrap_or("").is_empty() {
             return Err(cfg_err("host is missing in URL"));
         }
-        crate::ensure_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(options.refresh_interval)
-            .danger_accept_invalid_certs(options.client.insecure_skip_verify)
-            .build()
-            .map_err(|e| cfg_err(&e.to_string()))?;
+        let client = HttpClient::with_options(
+            &options.client,
+            ClientOptions {
+                timeout: Some(options.refresh_interval),
+                ..ClientOptions::default()
+            },
+        )
+        .map_err(|e| cfg_err(&e.to_string()))?;
         Ok(Self {
             options,
             client,
@@ -139,25 +144,20 @@ impl HttpDiscovery {
             url: url.clone(),
             message,
         };
-        let mut req = self
+        let req = self
             .client
             .get(url)
-            .header(
-                "User-Agent",
-                concat!("Firewatch/", env!("CARGO_PKG_VERSION")),
-            )
+            .await
+            .map_err(|e| http_err(e.to_string()))?
             .header("Accept", "application/json")
             .header(
                 "X-Prometheus-Refresh-Interval-Seconds",
                 format_seconds(self.options.refresh_interval),
             );
-        if let Some(token) = self.options.client.token().map_err(http_err)? {
-            req = req.bearer_auth(token);
-        }
-        if let Some((user, pass)) = &self.options.client.basic_auth {
-            req = req.basic_auth(user, Some(pass));
-        }
-        let resp = req.send().await.map_err(|e| http_err(e.to_string()))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| http_err(go_error_text("GET", &e)))?;
         let status = resp.status();
         if status != reqwest::StatusCode::OK {
             return Err(http_err(format!(
@@ -175,7 +175,10 @@ impl HttpDiscovery {
         if !is_json_content_type(&ctype) {
             return Err(http_err(format!("unsupported content type {ctype:?}")));
         }
-        let body = resp.bytes().await.map_err(|e| http_err(e.to_string()))?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| http_err(go_error_text("GET", &e)))?;
         let groups: Vec<Option<TargetGroup>> =
             serde_json::from_slice(&body).map_err(|e| DiscoveryError::Parse {
                 origin: url.clone(),
@@ -220,21 +223,12 @@ impl crate::refresh::Refresh for HttpDiscovery {
     }
 }
 
-/// A request error with its causes, as Go prints wrapped errors; a timeout reads as Go's
-/// `context deadline exceeded`. Scraping and the notifier report errors this way.
+/// A failed request in Go's words with its URL (`"URL": dial tcp ...: connection refused`,
+/// `"URL": context deadline exceeded`); see [`crate::http_client::go_error_text`] for the
+/// form with the method.
 #[must_use]
 pub fn error_text(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    if e.is_timeout() {
-        text = format!("context deadline exceeded ({text})");
-    }
-    text
+    crate::http_client::request_error_text(e)
 }
 
 #[cfg(test)]

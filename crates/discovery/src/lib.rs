@@ -7,7 +7,8 @@
 //! `HashMap<job, Vec<TargetGroup>>` to the scrape manager (or the notifier), at most once per
 //! update interval.
 //!
-//! Mechanisms: [`static_sd`], [`file`], [`http`], [`dns`], [`kubernetes`].
+//! Mechanisms: [`static_sd`], [`file`], [`http`], [`dns`], [`kubernetes`]. [`http_client`] is the
+//! HTTP client every outgoing request of Firewatch uses (scrapes, Alertmanagers, HTTP SD).
 
 pub mod discoverer;
 pub mod dns;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod file;
 pub mod from_config;
 pub mod http;
+pub mod http_client;
 pub mod kubernetes;
 pub mod manager;
 mod refresh;
@@ -22,7 +24,8 @@ pub mod static_sd;
 pub mod targetgroup;
 
 pub use discoverer::{BoxDiscoverer, Discoverer, SdConfig};
-pub use error::DiscoveryError;
+pub use error::{DiscoveryError, HttpClientError};
+pub use http_client::HttpClient;
 pub use manager::{Manager, ManagerOptions};
 pub use targetgroup::{LabelSet, TargetGroup};
 

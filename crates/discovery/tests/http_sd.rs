@@ -70,7 +70,7 @@ async fn fetches_groups_and_follows_changes() {
     );
     let mut opts = HttpSdOptions::new(url.clone());
     opts.refresh_interval = Duration::from_millis(100);
-    opts.client.bearer_token = Some("s3cret".into());
+    opts.client.bearer_token = config::Secret::new("s3cret");
     let d = HttpDiscovery::new(opts).unwrap();
     let (tx, mut rx) = mpsc::channel(4);
     let cancel = CancellationToken::new();
