@@ -17,6 +17,9 @@ pub enum ScrapeError {
     /// The exposition does not parse.
     #[error("{0}")]
     Parse(#[from] model::exposition::ParseError),
+    /// The protobuf exposition does not decode.
+    #[error("{0}")]
+    Protobuf(#[from] model::exposition::ProtobufError),
     /// More samples than `sample_limit` after metric relabeling.
     #[error("sample limit exceeded")]
     SampleLimit,

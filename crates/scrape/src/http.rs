@@ -1,32 +1,50 @@
-//! Fetching an exposition over HTTP: the client built from a scrape config's HTTP settings,
-//! the `Accept` header from `scrape_protocols`, and the body size limit.
+//! Fetching an exposition over HTTP: the client built from a scrape config's HTTP settings
+//! (the shared [`discovery::http_client`]), the `Accept` header from `scrape_protocols`, the
+//! body's format from its `Content-Type` (text, OpenMetrics or delimited protobuf), and the body
+//! size limit.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
-use model::exposition::Format;
+use discovery::http_client::{ClientOptions, HttpClient, go_error_text};
+use model::exposition::{Format, is_protobuf_content_type};
 
 use crate::ScrapeError;
 
 /// Installs rustls's ring provider once; reqwest is built without a default provider.
 pub fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    discovery::ensure_crypto_provider();
 }
 
 /// An HTTP client and the request settings of one scrape job.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
-    client: reqwest::Client,
+    client: HttpClient,
     accept: String,
-    auth: Option<String>,
-    basic: Option<(String, Option<String>)>,
     body_limit: Option<u64>,
     compression: bool,
-    fallback: Option<Format>,
+    fallback: Option<BodyFormat>,
+}
+
+/// How a scraped body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// Prometheus text or OpenMetrics text.
+    Text(Format),
+    /// Delimited `io.prometheus.client.MetricFamily` protobuf messages.
+    Protobuf,
+}
+
+impl BodyFormat {
+    /// The format a `Content-Type` header names (text when it names none Firewatch knows).
+    #[must_use]
+    pub fn from_content_type(ct: &str) -> Self {
+        if is_protobuf_content_type(ct) {
+            Self::Protobuf
+        } else {
+            Self::Text(Format::from_content_type(ct))
+        }
+    }
 }
 
 /// A fetched exposition.
@@ -35,24 +53,21 @@ pub struct Fetched {
     /// The body, decompressed.
     pub body: Vec<u8>,
     /// The format the `Content-Type` names.
-    pub format: Format,
+    pub format: BodyFormat,
 }
 
-fn read_file(path: &str, what: &str) -> Result<String, ScrapeError> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .map_err(|e| ScrapeError::Config(format!("unable to read {what} file {path}: {e}")))
-}
+/// The number of scrape protocols Prometheus knows; `q` values count down from one more.
+const KNOWN_PROTOCOLS: usize = 5;
 
-/// The `Accept` header Prometheus sends for `protocols`: each with a falling `q`, then `*/*`.
+/// The `Accept` header Prometheus sends for `protocols`: each with a falling `q` starting at
+/// `0.6` (one more than the protocols it knows), then `*/*`.
 #[must_use]
 pub fn accept_header(protocols: &[ScrapeProtocol]) -> String {
     let usable: Vec<&str> = protocols
         .iter()
-        .filter(|p| p.0 != "PrometheusProto")
         .filter_map(ScrapeProtocol::header)
         .collect();
-    let mut weight = usable.len() + 1;
+    let mut weight = KNOWN_PROTOCOLS + 1;
     let mut parts = Vec::with_capacity(usable.len() + 1);
     for h in usable {
         parts.push(format!("{h};q=0.{weight}"));
@@ -62,10 +77,13 @@ pub fn accept_header(protocols: &[ScrapeProtocol]) -> String {
     parts.join(",")
 }
 
-fn protocol_format(p: &ScrapeProtocol) -> Option<Format> {
+fn protocol_format(p: &ScrapeProtocol) -> Option<BodyFormat> {
     match p.0.as_str() {
-        "OpenMetricsText1.0.0" | "OpenMetricsText0.0.1" => Some(Format::OpenMetrics),
-        "PrometheusText0.0.4" | "PrometheusText1.0.0" => Some(Format::Text),
+        "OpenMetricsText1.0.0" | "OpenMetricsText0.0.1" => {
+            Some(BodyFormat::Text(Format::OpenMetrics))
+        }
+        "PrometheusText0.0.4" | "PrometheusText1.0.0" => Some(BodyFormat::Text(Format::Text)),
+        "PrometheusProto" => Some(BodyFormat::Protobuf),
         _ => None,
     }
 }
@@ -76,89 +94,27 @@ impl Fetcher {
     /// # Errors
     /// Unreadable credential or certificate files, bad proxy URLs.
     pub fn new(cfg: &ScrapeConfig) -> Result<Self, ScrapeError> {
-        install_crypto_provider();
         let http: HttpClientConfig = cfg.http_client();
-        let mut builder = reqwest::Client::builder()
-            .redirect(if http.follow_redirects {
-                reqwest::redirect::Policy::limited(10)
+        let client = HttpClient::with_options(
+            &http,
+            ClientOptions {
+                gzip: false,
+                ..ClientOptions::default()
+            },
+        )
+        .map_err(|e| ScrapeError::Config(e.to_string()))?;
+        // Unset protocols ask for protobuf first when native histograms are scraped.
+        let protocols = cfg.scrape_protocols.clone().unwrap_or_else(|| {
+            if cfg.scrape_native_histograms == Some(true) {
+                ScrapeProtocol::proto_first_defaults()
             } else {
-                reqwest::redirect::Policy::none()
-            })
-            .user_agent(concat!("Firewatch/", env!("CARGO_PKG_VERSION")))
-            .no_gzip();
-        if http.tls_config.insecure_skip_verify {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        let ca = if http.tls_config.ca_file.is_empty() {
-            http.tls_config.ca.clone()
-        } else {
-            read_file(&http.tls_config.ca_file, "CA")?
-        };
-        if !ca.is_empty() {
-            let cert = reqwest::Certificate::from_pem(ca.as_bytes()).map_err(|e| {
-                ScrapeError::Config(format!("unable to use specified CA cert: {e}"))
-            })?;
-            builder = builder.add_root_certificate(cert);
-        }
-        if let Some(proxy) = &http.proxy_url {
-            let p = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|e| ScrapeError::Config(e.to_string()))?;
-            builder = builder.proxy(p);
-        } else if !http.proxy_from_environment {
-            builder = builder.no_proxy();
-        }
-        let client = builder
-            .build()
-            .map_err(|e| ScrapeError::Config(e.to_string()))?;
-
-        let auth = if let Some(a) = &http.authorization {
-            let kind = if a.kind.is_empty() {
-                "Bearer"
-            } else {
-                a.kind.as_str()
-            };
-            let creds = if a.credentials_file.is_empty() {
-                a.credentials.expose().to_owned()
-            } else {
-                read_file(&a.credentials_file, "authorization credentials")?
-            };
-            Some(format!("{kind} {creds}"))
-        } else if !http.bearer_token.is_empty() {
-            Some(format!("Bearer {}", http.bearer_token.expose()))
-        } else if !http.bearer_token_file.is_empty() {
-            Some(format!(
-                "Bearer {}",
-                read_file(&http.bearer_token_file, "bearer token")?
-            ))
-        } else {
-            None
-        };
-        let basic = match &http.basic_auth {
-            Some(b) => {
-                let user = if b.username_file.is_empty() {
-                    b.username.clone()
-                } else {
-                    read_file(&b.username_file, "username")?
-                };
-                let pass = if b.password_file.is_empty() {
-                    b.password.expose().to_owned()
-                } else {
-                    read_file(&b.password_file, "password")?
-                };
-                Some((user, Some(pass)))
+                ScrapeProtocol::defaults()
             }
-            None => None,
-        };
-        let protocols = cfg
-            .scrape_protocols
-            .clone()
-            .unwrap_or_else(ScrapeProtocol::defaults);
+        });
         let limit = cfg.body_size_limit.bytes();
         Ok(Self {
             client,
             accept: accept_header(&protocols),
-            auth,
-            basic,
             body_limit: (limit > 0).then_some(limit as u64),
             compression: cfg.enable_compression,
             fallback: cfg
@@ -173,29 +129,23 @@ impl Fetcher {
     /// # Errors
     /// Connection errors, timeouts, non-200 answers, oversize bodies, unknown content types.
     pub async fn fetch(&self, url: &str, timeout: Duration) -> Result<Fetched, ScrapeError> {
-        let mut req = self
-            .client
-            .get(url)
-            .timeout(timeout)
-            .header("Accept", &self.accept)
-            .header(
-                "X-Prometheus-Scrape-Timeout-Seconds",
-                format!("{}", timeout.as_secs_f64()),
-            );
+        // Credentials (an OAuth 2.0 token fetch) count against the scrape timeout too.
+        let req = tokio::time::timeout(timeout, self.client.get(url))
+            .await
+            .map_err(|_| ScrapeError::Http(format!("Get {url:?}: context deadline exceeded")))?
+            .map_err(|e| ScrapeError::Http(e.to_string()))?;
+        let mut req = req.timeout(timeout).header("Accept", &self.accept).header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{}", timeout.as_secs_f64()),
+        );
         req = req.header(
             "Accept-Encoding",
             if self.compression { "gzip" } else { "identity" },
         );
-        if let Some(a) = &self.auth {
-            req = req.header("Authorization", a);
-        }
-        if let Some((u, p)) = &self.basic {
-            req = req.basic_auth(u, p.as_ref());
-        }
         let mut resp = req
             .send()
             .await
-            .map_err(|e| ScrapeError::Http(discovery::http::error_text(&e)))?;
+            .map_err(|e| ScrapeError::Http(go_error_text("GET", &e)))?;
         if resp.status() != reqwest::StatusCode::OK {
             return Err(ScrapeError::Status(resp.status().to_string()));
         }
@@ -213,7 +163,7 @@ impl Fetcher {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| ScrapeError::Http(discovery::http::error_text(&e)))?
+            .map_err(|e| ScrapeError::Http(go_error_text("GET", &e)))?
         {
             body.extend_from_slice(&chunk);
             if self.body_limit.is_some_and(|l| body.len() as u64 > l) {
@@ -224,9 +174,9 @@ impl Fetcher {
             body = gunzip(&body, self.body_limit)?;
         }
         let format = if content_type.is_empty() {
-            self.fallback.unwrap_or(Format::Text)
+            self.fallback.unwrap_or(BodyFormat::Text(Format::Text))
         } else {
-            Format::from_content_type(&content_type)
+            BodyFormat::from_content_type(&content_type)
         };
         Ok(Fetched { body, format })
     }
@@ -255,11 +205,15 @@ mod tests {
     fn accept_header_like_prometheus() {
         assert_eq!(
             accept_header(&ScrapeProtocol::defaults()),
-            "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+            "application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        );
+        assert_eq!(
+            accept_header(&ScrapeProtocol::proto_first_defaults()),
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
         );
         assert_eq!(
             accept_header(&[ScrapeProtocol::new("PrometheusText0.0.4")]),
-            "text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+            "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
         );
     }
 }

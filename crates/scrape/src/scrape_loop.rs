@@ -9,13 +9,13 @@ use tokio::sync::watch;
 use tracing::debug;
 
 use config::{RelabelConfig, ScrapeConfig};
-use model::exposition::{Entry, Format, Parser};
+use model::exposition::{Entry, Format, Parser, ProtobufOptions, ProtobufParser};
 use model::relabel;
 use model::{Labels, LabelsBuilder, STALE_NAN, Sample, Timestamp};
 use storage::{AppendableRef, Appender, SeriesRef, StorageError};
 
 use crate::ScrapeError;
-use crate::http::Fetcher;
+use crate::http::{BodyFormat, Fetcher};
 use crate::metadata::MetadataCache;
 use crate::target::Target;
 
@@ -36,6 +36,11 @@ pub struct LoopOptions {
     pub label_value_length_limit: u64,
     /// `metric_relabel_configs`.
     pub metric_relabel: Vec<RelabelConfig>,
+    /// Store native histograms of protobuf expositions (`scrape_native_histograms`).
+    pub native_histograms: bool,
+    /// Also store the classic series of histograms that have a native part
+    /// (`always_scrape_classic_histograms`).
+    pub always_classic: bool,
 }
 
 impl LoopOptions {
@@ -55,7 +60,26 @@ impl LoopOptions {
                 .flatten()
                 .cloned()
                 .collect(),
+            native_histograms: cfg.scrape_native_histograms.unwrap_or(false),
+            always_classic: cfg.always_scrape_classic_histograms.unwrap_or(false),
         }
+    }
+}
+
+/// A parser the loop reads entries from: the text parser or the protobuf parser.
+trait EntrySource<'a> {
+    fn next(&mut self) -> Result<Option<Entry<'_, 'a>>, ScrapeError>;
+}
+
+impl<'a> EntrySource<'a> for Parser<'a> {
+    fn next(&mut self) -> Result<Option<Entry<'_, 'a>>, ScrapeError> {
+        Ok(self.next_entry()?)
+    }
+}
+
+impl<'a> EntrySource<'a> for ProtobufParser<'a> {
+    fn next(&mut self) -> Result<Option<Entry<'_, 'a>>, ScrapeError> {
+        Ok(self.next_entry()?)
     }
 }
 
@@ -64,20 +88,34 @@ impl LoopOptions {
 enum Cached {
     /// Metric relabeling dropped it.
     Dropped,
-    /// Stored as `labels`, under `series_ref`.
+    /// Stored as `labels` (whose hash is `hash`), under `series_ref`.
     Kept {
         labels: Labels,
+        hash: u64,
         series_ref: SeriesRef,
     },
 }
+
+/// A cached raw series and the scrape that last saw it.
+#[derive(Debug)]
+struct CacheEntry {
+    cached: Cached,
+    seen: u64,
+}
+
+/// Hash maps on the per-sample path: foldhash, not SipHash (keys come from the target we
+/// scrape, but a cache is per target and bounded by what that target exposes).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// State kept from one scrape to the next.
 #[derive(Debug, Default)]
 pub struct ScrapeCache {
     /// Raw series text (`name\xfflabel\xffvalue...`) → what it became.
-    series: HashMap<String, (Cached, u64)>,
+    series: FastMap<String, CacheEntry>,
     /// Series appended by the previous successful scrape, by label hash.
-    previous: HashMap<u64, (Labels, SeriesRef)>,
+    previous: FastMap<u64, (Labels, SeriesRef)>,
+    /// Series appended by the scrape in progress (kept to reuse its allocation).
+    current: FastMap<u64, (Labels, SeriesRef)>,
     /// Report series references.
     report_refs: [SeriesRef; 5],
     /// Scrape counter (for cache eviction).
@@ -175,7 +213,7 @@ fn check_label_limits(labels: &Labels, opts: &LoopOptions) -> Result<(), ScrapeE
     Ok(())
 }
 
-/// Appends one exposition through `app`, without committing. Returns the counts.
+/// Appends one text exposition through `app`, without committing. Returns the counts.
 ///
 /// # Errors
 /// Parse errors, limits, and storage errors other than out-of-order/duplicate samples (which
@@ -189,16 +227,54 @@ pub fn append_exposition(
     opts: &LoopOptions,
     ts: Timestamp,
 ) -> Result<ScrapeCounts, ScrapeError> {
+    append_entries(app, cache, &mut Parser::new(body, format), target, opts, ts)
+}
+
+/// Appends one exposition of any format (text, OpenMetrics, protobuf) through `app`, without
+/// committing. Returns the counts.
+///
+/// # Errors
+/// As [`append_exposition`].
+pub fn append_body(
+    app: &mut dyn Appender,
+    cache: &mut ScrapeCache,
+    body: &[u8],
+    format: BodyFormat,
+    target: &Labels,
+    opts: &LoopOptions,
+    ts: Timestamp,
+) -> Result<ScrapeCounts, ScrapeError> {
+    match format {
+        BodyFormat::Text(f) => append_exposition(app, cache, body, f, target, opts, ts),
+        BodyFormat::Protobuf => {
+            let options = ProtobufOptions {
+                native_histograms: opts.native_histograms,
+                keep_classic: opts.always_classic,
+            };
+            let mut parser = ProtobufParser::new(body, options);
+            append_entries(app, cache, &mut parser, target, opts, ts)
+        }
+    }
+}
+
+fn append_entries<'a>(
+    app: &mut dyn Appender,
+    cache: &mut ScrapeCache,
+    parser: &mut dyn EntrySource<'a>,
+    target: &Labels,
+    opts: &LoopOptions,
+    ts: Timestamp,
+) -> Result<ScrapeCounts, ScrapeError> {
     cache.iteration += 1;
     let iteration = cache.iteration;
-    let mut current: HashMap<u64, (Labels, SeriesRef)> =
-        HashMap::with_capacity(cache.previous.len());
+    let mut current = std::mem::take(&mut cache.current);
+    current.clear();
     let mut counts = ScrapeCounts::default();
     let mut key = String::new();
-    let mut parser = Parser::new(body, format);
-    while let Some(entry) = parser.next_entry()? {
-        let s = match entry {
-            Entry::Series(s) => s,
+    while let Some(entry) = parser.next()? {
+        let (name, labels, value, timestamp) = match entry {
+            Entry::Series(s) => (s.name, s.labels, Sample::Float(s.value), s.timestamp),
+            Entry::Histogram(h) => (h.name, h.labels, h.sample.clone(), h.timestamp),
             Entry::Help { name, help } => {
                 cache.metadata.set_help(&name, &help, iteration);
                 continue;
@@ -215,63 +291,63 @@ pub fn append_exposition(
         };
         counts.scraped += 1;
         key.clear();
-        key.push_str(s.name);
-        for l in s.labels {
+        key.push_str(name);
+        for l in labels {
             key.push('\u{ff}');
             key.push_str(&l.name);
             key.push('\u{ff}');
             key.push_str(&l.value);
         }
-        let cached = match cache.series.get_mut(key.as_str()) {
-            Some((c, seen)) => {
-                *seen = iteration;
-                c.clone()
+        if !cache.series.contains_key(key.as_str()) {
+            let mut b = LabelsBuilder::default();
+            b.set(model::METRIC_NAME, name);
+            for l in labels {
+                b.set(&l.name, &l.value);
             }
-            None => {
-                let mut b = LabelsBuilder::default();
-                b.set(model::METRIC_NAME, s.name);
-                for l in s.labels {
-                    b.set(&l.name, &l.value);
-                }
-                let c = match mutate_labels(&mut b, target, opts) {
-                    Some(labels) => {
-                        check_label_limits(&labels, opts)?;
-                        Cached::Kept {
-                            labels,
-                            series_ref: 0,
-                        }
+            let cached = match mutate_labels(&mut b, target, opts) {
+                Some(labels) => {
+                    check_label_limits(&labels, opts)?;
+                    Cached::Kept {
+                        hash: labels.hash64(),
+                        labels,
+                        series_ref: 0,
                     }
-                    None => Cached::Dropped,
-                };
-                cache.series.insert(key.clone(), (c.clone(), iteration));
-                c
-            }
+                }
+                None => Cached::Dropped,
+            };
+            cache
+                .series
+                .insert(key.clone(), CacheEntry { cached, seen: 0 });
+        }
+        let Some(entry) = cache.series.get_mut(key.as_str()) else {
+            unreachable!("inserted above");
         };
-        let Cached::Kept { labels, series_ref } = cached else {
+        entry.seen = iteration;
+        let Cached::Kept {
+            labels,
+            hash,
+            series_ref,
+        } = &mut entry.cached
+        else {
             continue;
         };
         counts.post_relabel += 1;
         if opts.sample_limit > 0 && counts.post_relabel > opts.sample_limit {
+            cache.current = current;
             return Err(ScrapeError::SampleLimit);
         }
         let t = if opts.honor_timestamps {
-            s.timestamp.unwrap_or(ts)
+            timestamp.unwrap_or(ts)
         } else {
             ts
         };
-        match app.append(series_ref, &labels, t, Sample::Float(s.value)) {
+        match app.append(*series_ref, labels, t, value) {
             Ok(r) => {
-                if r != series_ref
-                    && let Some((Cached::Kept { series_ref, .. }, _)) =
-                        cache.series.get_mut(key.as_str())
-                {
-                    *series_ref = r;
-                }
-                let h = labels.hash64();
-                if !cache.previous.contains_key(&h) {
+                *series_ref = r;
+                if !cache.previous.contains_key(hash) {
                     counts.added += 1;
                 }
-                current.insert(h, (labels, r));
+                current.insert(*hash, (labels.clone(), r));
             }
             Err(
                 StorageError::OutOfOrderSample
@@ -280,7 +356,10 @@ pub fn append_exposition(
             ) => {
                 debug!(series = %labels, "sample skipped");
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                cache.current = current;
+                return Err(e.into());
+            }
         }
     }
     // Series of the previous scrape that are gone now end with a staleness marker.
@@ -293,13 +372,16 @@ pub fn append_exposition(
                     | StorageError::DuplicateSampleForTimestamp
                     | StorageError::OutOfBounds,
                 ) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    cache.current = current;
+                    return Err(e.into());
+                }
             }
         }
     }
-    cache.previous = current;
+    cache.current = std::mem::replace(&mut cache.previous, current);
     cache.metadata.iteration_done(iteration);
-    cache.series.retain(|_, (_, seen)| *seen + 1 >= iteration);
+    cache.series.retain(|_, e| e.seen + 1 >= iteration);
     Ok(counts)
 }
 
@@ -394,7 +476,7 @@ impl ScrapeLoop {
         let (cache, error) = tokio::task::spawn_blocking(move || {
             let mut app = storage.appender();
             let outcome = fetched.and_then(|f| {
-                append_exposition(
+                append_body(
                     app.as_mut(),
                     &mut cache,
                     &f.body,
