@@ -367,7 +367,7 @@ async fn unusable_client_settings_refuse_the_config_and_keep_the_old_one() {
     );
     let err = n.apply_config(&config(&bad)).unwrap_err().to_string();
     assert!(
-        err.starts_with("alertmanager set config-1: unable to read CA file /nonexistent/ca.pem"),
+        err.starts_with("alertmanager set config-1: unable to read CA cert /nonexistent/ca.pem"),
         "{err}"
     );
     assert_eq!(n.alertmanagers().0, [am.url()]);
