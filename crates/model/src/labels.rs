@@ -173,6 +173,13 @@ impl Labels {
     pub fn byte_size(&self) -> usize {
         self.data.len()
     }
+
+    /// The address of the shared buffer: the same for a set and its clones, so a cache that
+    /// keeps a clone alive may key on it without reading the labels.
+    #[must_use]
+    pub fn buffer_id(&self) -> usize {
+        self.data.as_ptr() as usize
+    }
 }
 
 fn put_str(buf: &mut Vec<u8>, s: &str) {

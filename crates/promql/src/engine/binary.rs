@@ -223,7 +223,12 @@ impl Evaluator<'_> {
         let mut st = BinopState::default();
         // Result labels depend on the left side's alone without `group_x(...)` labels.
         if m.include.is_empty() {
-            st.metrics = Some(self.label_cache.remove(&(site + 1)).unwrap_or_default());
+            st.metrics = Some(
+                self.label_cache
+                    .remove(&(site + 1))
+                    .unwrap_or_default()
+                    .by_value,
+            );
         }
         for ls in &lhs {
             let sig = self.derived_labels(site, &ls.labels, |l| signature(l, m));
@@ -257,7 +262,13 @@ impl Evaluator<'_> {
             ..
         } = st;
         if let Some(metrics) = metrics {
-            self.label_cache.insert(site + 1, metrics);
+            self.label_cache.insert(
+                site + 1,
+                super::eval::LabelCache {
+                    by_value: metrics,
+                    ..Default::default()
+                },
+            );
         }
         if reconciled {
             let what = if b.op == BinaryOp::Add {

@@ -78,11 +78,23 @@ pub(crate) struct Evaluator<'q> {
     pub(crate) result_samples: usize,
     /// Label sets derived from a series' labels (grouping keys, matching signatures, names
     /// dropped), per call site for the whole query: computed once per series, not per step.
-    pub(crate) label_cache: HashMap<usize, LabelMap>,
+    pub(crate) label_cache: HashMap<usize, LabelCache>,
+    /// Per range selector, where each loaded series' window was at the last step.
+    pub(crate) cursors: HashMap<usize, Vec<(usize, usize)>>,
 }
 
 /// Derived label sets by the labels they were derived from.
 pub(crate) type LabelMap = HashMap<Labels, Labels, foldhash::fast::RandomState>;
+
+/// Derived label sets of one call site.
+#[derive(Default)]
+pub(crate) struct LabelCache {
+    /// By the source labels.
+    pub(crate) by_value: LabelMap,
+    /// By the source's buffer (the series' own labels come back as clones of one buffer
+    /// at every step, so they are found without reading them), with the source kept alive.
+    pub(crate) by_id: HashMap<usize, (Labels, Labels), foldhash::fast::RandomState>,
+}
 
 /// Positions by label set.
 pub(crate) type LabelIndex = HashMap<Labels, usize, foldhash::fast::RandomState>;
@@ -128,11 +140,21 @@ impl Evaluator<'_> {
         derive: impl FnOnce(&Labels) -> Labels,
     ) -> Labels {
         let m = self.label_cache.entry(site).or_default();
-        if let Some(v) = m.get(l) {
+        if let Some((_, v)) = m.by_id.get(&l.buffer_id()) {
             return v.clone();
         }
-        let v = derive(l);
-        m.insert(l.clone(), v.clone());
+        let v = if let Some(v) = m.by_value.get(l) {
+            v.clone()
+        } else {
+            let v = derive(l);
+            m.by_value.insert(l.clone(), v.clone());
+            v
+        };
+        // Label sets built anew at every step would only fill the map by buffer.
+        if m.by_id.len() >= 4 * m.by_value.len() + 1024 {
+            m.by_id.clear();
+        }
+        m.by_id.insert(l.buffer_id(), (l.clone(), v.clone()));
         v
     }
 

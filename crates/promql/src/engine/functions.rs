@@ -74,6 +74,16 @@ fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
     })
 }
 
+/// Whether a series has a name that does not look like a counter's (`rate` and `increase`
+/// note those).
+pub(crate) fn non_counter_name(l: &Labels) -> bool {
+    let metric = l.metric_name().unwrap_or("");
+    !metric.is_empty()
+        && !["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|x| metric.ends_with(x))
+}
+
 /// The windows a range function runs over at one step.
 enum Windows {
     /// A range selector's, borrowed from its loaded series.
@@ -240,35 +250,44 @@ impl Evaluator<'_> {
             pos,
         };
         let mut out = Vec::with_capacity(windows.len());
-        let mut apply =
-            |ev: &mut Self, labels: &Labels, drop_name: bool, f: &[FPoint], h: &[HPoint]| {
-                let metric = labels.metric_name().unwrap_or("");
-                let v = ev.range_kernel(&k, f, h, metric)?;
-                if let Some(mut s) = v {
-                    if matches!(name, "rate" | "increase") && !metric.is_empty() && s.h.is_none() {
-                        let counter_like = ["_total", "_sum", "_count", "_bucket"]
-                            .iter()
-                            .any(|x| metric.ends_with(x));
-                        if !counter_like {
-                            ev.annotate(annotations::possible_non_counter(metric, pos));
-                        }
-                    }
-                    s.labels = labels.clone();
-                    s.t = ts;
-                    s.drop_name = !keep_name || drop_name;
-                    out.push(s);
-                }
-                Ok::<(), EvalError>(())
+        let check_name = matches!(name, "rate" | "increase");
+        let mut apply = |ev: &mut Self,
+                         labels: &Labels,
+                         drop_name: bool,
+                         f: &[FPoint],
+                         h: &[HPoint],
+                         non_counter: Option<bool>| {
+            // The name is read only where a message may need it.
+            let metric = if h.is_empty() {
+                ""
+            } else {
+                labels.metric_name().unwrap_or("")
             };
+            let v = ev.range_kernel(&k, f, h, metric)?;
+            if let Some(mut s) = v {
+                if check_name
+                    && s.h.is_none()
+                    && non_counter.unwrap_or_else(|| non_counter_name(labels))
+                {
+                    let metric = labels.metric_name().unwrap_or("");
+                    ev.annotate(annotations::possible_non_counter(metric, pos));
+                }
+                s.labels = labels.clone();
+                s.t = ts;
+                s.drop_name = !keep_name || drop_name;
+                out.push(s);
+            }
+            Ok::<(), EvalError>(())
+        };
         match &windows {
             Windows::Loaded(w) => {
-                for (labels, f, h) in w.iter() {
-                    apply(self, labels, false, f, h)?;
+                for (s, f, h) in w.iter() {
+                    apply(self, &s.labels, false, f, h, Some(s.non_counter_name))?;
                 }
             }
             Windows::Owned(ws) => {
                 for w in ws {
-                    apply(self, &w.labels, w.drop_name, &w.floats, &w.histograms)?;
+                    apply(self, &w.labels, w.drop_name, &w.floats, &w.histograms, None)?;
                 }
             }
         }

@@ -335,6 +335,7 @@ impl Engine {
             current_samples: 0,
             result_samples: 0,
             label_cache: HashMap::new(),
+            cursors: HashMap::new(),
         })
     }
 }

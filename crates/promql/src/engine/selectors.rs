@@ -26,6 +26,8 @@ pub(crate) struct LoadedSeries {
     /// them, so a window is then a plain slice of this).
     pub(crate) live: Option<Vec<FPoint>>,
     pub(crate) hists: Vec<HPoint>,
+    /// See [`super::functions::non_counter_name`].
+    pub(crate) non_counter_name: bool,
 }
 
 impl LoadedSeries {
@@ -44,11 +46,11 @@ pub(crate) struct LoadedWindows {
 }
 
 impl LoadedWindows {
-    /// The labels, floats and histograms of each window.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Labels, &[FPoint], &[HPoint])> {
+    /// The series, floats and histograms of each window.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&LoadedSeries, &[FPoint], &[HPoint])> {
         self.windows.iter().map(|(i, lo, hi, h)| {
             let s = &self.series[*i];
-            (&s.labels, &s.live_floats()[*lo..*hi], h.as_slice())
+            (s, &s.live_floats()[*lo..*hi], h.as_slice())
         })
     }
 
@@ -142,6 +144,7 @@ impl Evaluator<'_> {
                         .collect()
                 });
                 out.push(LoadedSeries {
+                    non_counter_name: super::functions::non_counter_name(series.labels()),
                     labels: series.labels().clone(),
                     floats,
                     live,
@@ -277,8 +280,8 @@ impl Evaluator<'_> {
         Ok(w.windows
             .iter()
             .zip(w.iter())
-            .map(|((_, _, _, h), (labels, floats, _))| Series {
-                labels: labels.clone(),
+            .map(|((_, _, _, h), (s, floats, _))| Series {
+                labels: s.labels.clone(),
                 floats: floats.to_vec(),
                 histograms: h.clone(),
                 drop_name: false,
@@ -309,10 +312,15 @@ impl Evaluator<'_> {
         }
         let mut windows = Vec::new();
         let mut n = 0;
-        for (i, s) in series.iter().enumerate() {
+        // Where each series' window was at the previous step: consecutive steps move it a
+        // little, so it is found by stepping from there instead of searching all the points.
+        let mut cursors = self.cursors.remove(&key(vs)).unwrap_or_default();
+        cursors.resize(series.len(), (0, 0));
+        for ((i, s), cur) in series.iter().enumerate().zip(cursors.iter_mut()) {
             let live = s.live_floats();
-            let lo = live.partition_point(|p| p.t <= mint);
-            let hi = lo + live[lo..].partition_point(|p| p.t <= maxt);
+            let lo = seek(live, cur.0, mint);
+            let hi = seek(live, cur.1.max(lo), maxt);
+            *cur = (lo, hi);
             let histograms = if s.hists.is_empty() {
                 Vec::new()
             } else {
@@ -324,6 +332,7 @@ impl Evaluator<'_> {
             n += hi - lo + histograms.len();
             windows.push((i, lo, hi, histograms));
         }
+        self.cursors.insert(key(vs), cursors);
         self.add_samples(n)?;
         Ok(LoadedWindows { series, windows })
     }
@@ -467,6 +476,22 @@ fn detect_hints(hists: &mut [HPoint]) {
             H::NotCounterReset
         };
     }
+}
+
+/// The index of the first point after `t`, searched from `from` (the answer for a nearby
+/// time): a few steps forward or back, or a binary search when it is far.
+fn seek(points: &[FPoint], from: usize, t: i64) -> usize {
+    let mut i = from.min(points.len());
+    if i > 0 && points[i - 1].t > t {
+        return points[..i].partition_point(|p| p.t <= t);
+    }
+    for _ in 0..16 {
+        if i == points.len() || points[i].t > t {
+            return i;
+        }
+        i += 1;
+    }
+    i + points[i..].partition_point(|p| p.t <= t)
 }
 
 /// Non-stale floats with `mint < t <= maxt`.
