@@ -290,7 +290,7 @@ impl Head {
         let removed_labels = Mutex::new(Vec::new());
         let removed = self.series.remove_if(|s| {
             let mut st = s.state.lock();
-            let empty = st.truncate_before(mint);
+            let empty = st.truncate_before(mint) && st.ooo.as_ref().is_none_or(|o| o.is_empty());
             if empty && s.pending.load(Ordering::Acquire) == 0 {
                 removed_labels.lock().push((s.id, s.labels.clone()));
                 return true;
