@@ -1,6 +1,6 @@
 //! `/api/v1/status/tsdb` (head statistics and cardinality), `/api/v1/status/walreplay` and
-//! `/api/v1/query_exemplars` (Firewatch keeps no exemplars: an empty list, as Prometheus
-//! answers with exemplar storage off).
+//! `/api/v1/query_exemplars` (the TSDB's exemplars of the series the query selects; an empty
+//! list without a TSDB, as Prometheus answers with exemplar storage off).
 
 use std::sync::Arc;
 
@@ -133,16 +133,41 @@ async fn wal_replay(State(state): State<Arc<WebState>>) -> ApiResult<WalReplay> 
     }))
 }
 
-async fn query_exemplars(Params(form): Params) -> Response {
-    match exemplars(&form) {
+async fn query_exemplars(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
+    match exemplars(state.tsdb.as_deref(), &form) {
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Ok(Some(list)) => Success::new(list).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
+/// An exemplar as the API shows it.
+#[derive(Serialize)]
+struct ExemplarJson {
+    labels: std::collections::BTreeMap<String, String>,
+    value: String,
+    timestamp: f64,
+}
+
+/// The exemplars of one series as the API shows them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExemplarSeriesJson {
+    series_labels: std::collections::BTreeMap<String, String>,
+    exemplars: Vec<ExemplarJson>,
+}
+
+fn label_map(l: &model::Labels) -> std::collections::BTreeMap<String, String> {
+    l.iter()
+        .map(|l| (l.name.to_owned(), l.value.to_owned()))
+        .collect()
+}
+
 /// `None` when the expression selects nothing (Prometheus answers 204 then).
-fn exemplars(form: &FormPairs) -> Result<Option<Vec<()>>, ApiError> {
+fn exemplars(
+    db: Option<&tsdb::Db>,
+    form: &FormPairs,
+) -> Result<Option<Vec<ExemplarSeriesJson>>, ApiError> {
     let start = time_param(form, "start", MIN_TIME)?;
     let end = time_param(form, "end", MAX_TIME)?;
     if end < start {
@@ -152,8 +177,86 @@ fn exemplars(form: &FormPairs) -> Result<Option<Vec<()>>, ApiError> {
     }
     let q = field(form, "query").unwrap_or_default();
     let expr = promql::parser::parse(q).map_err(|e| ApiError::bad_data(e.to_string()))?;
-    if expr.selectors().is_empty() {
+    let selectors: Vec<Vec<model::Matcher>> =
+        expr.selectors().into_iter().map(<[_]>::to_vec).collect();
+    if selectors.is_empty() {
         return Ok(None);
     }
-    Ok(Some(Vec::new()))
+    let Some(db) = db else {
+        return Ok(Some(Vec::new()));
+    };
+    let found = storage::ExemplarQueryable::select_exemplars(db, start, end, &selectors)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Some(
+        found
+            .into_iter()
+            .map(|s| ExemplarSeriesJson {
+                series_labels: label_map(&s.series_labels),
+                exemplars: s
+                    .exemplars
+                    .into_iter()
+                    .map(|e| ExemplarJson {
+                        labels: label_map(&e.labels),
+                        value: promql::value::format_value(e.value),
+                        timestamp: e.ts as f64 / 1000.0,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Sample, labels};
+
+    fn form(q: &str, start: &str, end: &str) -> FormPairs {
+        vec![
+            ("query".into(), q.into()),
+            ("start".into(), start.into()),
+            ("end".into(), end.into()),
+        ]
+    }
+
+    #[test]
+    fn exemplars_of_selected_series_in_prometheus_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tsdb::Db::open(
+            dir.path(),
+            tsdb::DbOptions {
+                max_exemplars: 10,
+                ..tsdb::DbOptions::default()
+            },
+        )
+        .unwrap();
+        let mut app = db.appender();
+        for (name, ts) in [("a", 1_500), ("b", 2_250)] {
+            let l = labels!("__name__" => name, "job" => "x");
+            let r = app.append(0, &l, ts, Sample::Float(1.0)).unwrap();
+            let e = storage::Exemplar {
+                labels: labels!("trace_id" => "t1"),
+                value: 0.25,
+                ts,
+                has_ts: true,
+            };
+            app.append_exemplar(r, &l, &e).unwrap();
+        }
+        app.commit().unwrap();
+        let got = exemplars(Some(&db), &form("rate(b[1m]) + a", "0", "10")).unwrap();
+        let json = serde_json::to_value(got).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"seriesLabels": {"__name__": "a", "job": "x"},
+                 "exemplars": [{"labels": {"trace_id": "t1"}, "value": "0.25", "timestamp": 1.5}]},
+                {"seriesLabels": {"__name__": "b", "job": "x"},
+                 "exemplars": [{"labels": {"trace_id": "t1"}, "value": "0.25", "timestamp": 2.25}]},
+            ])
+        );
+        // The time range filters.
+        let got = exemplars(Some(&db), &form("{job=\"x\"}", "2", "10")).unwrap();
+        assert_eq!(got.unwrap().len(), 1);
+        db.close().unwrap();
+    }
 }
