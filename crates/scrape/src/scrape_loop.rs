@@ -9,10 +9,10 @@ use tokio::sync::watch;
 use tracing::debug;
 
 use config::{RelabelConfig, ScrapeConfig};
-use model::exposition::{Entry, Format, Parser, ProtobufOptions, ProtobufParser};
+use model::exposition::{Entry, ExemplarRef, Format, Parser, ProtobufOptions, ProtobufParser};
 use model::relabel;
 use model::{Labels, LabelsBuilder, STALE_NAN, Sample, Timestamp};
-use storage::{AppendableRef, Appender, SeriesRef, StorageError};
+use storage::{AppendableRef, Appender, Exemplar, SeriesRef, StorageError};
 
 use crate::ScrapeError;
 use crate::http::{BodyFormat, Fetcher};
@@ -272,9 +272,15 @@ fn append_entries<'a>(
     let mut counts = ScrapeCounts::default();
     let mut key = String::new();
     while let Some(entry) = parser.next()? {
-        let (name, labels, value, timestamp) = match entry {
-            Entry::Series(s) => (s.name, s.labels, Sample::Float(s.value), s.timestamp),
-            Entry::Histogram(h) => (h.name, h.labels, h.sample.clone(), h.timestamp),
+        let (name, labels, value, timestamp, exemplar) = match entry {
+            Entry::Series(s) => (
+                s.name,
+                s.labels,
+                Sample::Float(s.value),
+                s.timestamp,
+                s.exemplar,
+            ),
+            Entry::Histogram(h) => (h.name, h.labels, h.sample.clone(), h.timestamp, None),
             Entry::Help { name, help } => {
                 cache.metadata.set_help(&name, &help, iteration);
                 continue;
@@ -348,6 +354,9 @@ fn append_entries<'a>(
                     counts.added += 1;
                 }
                 current.insert(*hash, (labels.clone(), r));
+                if let Some(e) = exemplar {
+                    append_exemplar(app, r, labels, &e, t);
+                }
             }
             Err(
                 StorageError::OutOfOrderSample
@@ -383,6 +392,26 @@ fn append_entries<'a>(
     cache.metadata.iteration_done(iteration);
     cache.series.retain(|_, e| e.seen + 1 >= iteration);
     Ok(counts)
+}
+
+/// Stores a sample's exemplar (its timestamp defaults to the sample's). Exemplars the storage
+/// refuses (out of order, duplicate, labels too long) are skipped, as Prometheus does.
+fn append_exemplar(
+    app: &mut dyn Appender,
+    series_ref: SeriesRef,
+    labels: &Labels,
+    e: &ExemplarRef<'_, '_>,
+    t: Timestamp,
+) {
+    let exemplar = Exemplar {
+        labels: Labels::from_pairs(e.labels.iter().map(|l| (&*l.name, &*l.value))),
+        value: e.value,
+        ts: e.timestamp.unwrap_or(t),
+        has_ts: e.timestamp.is_some(),
+    };
+    if let Err(err) = app.append_exemplar(series_ref, labels, &exemplar) {
+        debug!(series = %labels, error = %err, "exemplar skipped");
+    }
 }
 
 /// Appends the report series (`up`, `scrape_duration_seconds`...) of a scrape.

@@ -245,3 +245,57 @@ fn metadata_of_the_exposition_is_cached() {
         "the text scrape's families stay one more scrape"
     );
 }
+
+#[test]
+fn openmetrics_exemplars_reach_the_exemplar_storage() {
+    use storage::ExemplarQueryable;
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(
+        dir.path(),
+        tsdb::DbOptions {
+            max_exemplars: 10,
+            ..tsdb::DbOptions::default()
+        },
+    )
+    .unwrap();
+    let body = "# TYPE req counter\n\
+                req_total{path=\"/\"} 3 # {trace_id=\"abc\"} 0.5 1.5\n\
+                req_total{path=\"/x\"} 1 # {trace_id=\"def\"} 2\n\
+                # EOF\n";
+    let mut app = db.appender();
+    let counts = append_exposition(
+        app.as_mut(),
+        &mut ScrapeCache::default(),
+        body.as_bytes(),
+        Format::OpenMetrics,
+        &target(),
+        &opts(),
+        2000,
+    )
+    .unwrap();
+    app.commit().unwrap();
+    assert_eq!(counts.scraped, 2);
+    let m = model::Matcher::new(model::MatchOp::Equal, "__name__", "req_total").unwrap();
+    let found = db.select_exemplars(0, 10_000, &[vec![m]]).unwrap();
+    let got: Vec<(String, String, f64, i64, bool)> = found
+        .iter()
+        .flat_map(|s| {
+            s.exemplars.iter().map(|e| {
+                (
+                    s.series_labels.get("path").unwrap_or_default().to_owned(),
+                    e.labels.to_string(),
+                    e.value,
+                    e.ts,
+                    e.has_ts,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/".into(), "{trace_id=\"abc\"}".into(), 0.5, 1500, true),
+            ("/x".into(), "{trace_id=\"def\"}".into(), 2.0, 2000, false),
+        ]
+    );
+}
