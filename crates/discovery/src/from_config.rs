@@ -132,6 +132,7 @@ pub fn kubernetes_config(c: &KubernetesSdConfig) -> Result<SdConfig, DiscoveryEr
     o.api_server = c.api_server.as_ref().map(|u| u.as_str().to_owned());
     o.kubeconfig_file = non_empty(&c.kubeconfig_file);
     o.client = http_client_options(&c.http_client());
+    o.http_client = Some(Box::new(c.http_client()));
     o.namespaces = NamespaceDiscovery {
         own_namespace: c.namespaces.own_namespace,
         names: c.namespaces.names.clone(),

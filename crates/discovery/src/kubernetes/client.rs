@@ -7,8 +7,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::options::KubernetesSdOptions;
+use super::transport::SharedTransport;
 use crate::discoverer::Discoverer;
 use crate::error::DiscoveryError;
+use crate::http_client::HttpClient;
 use crate::targetgroup::TargetGroup;
 
 /// Where the in-cluster service account's namespace is written.
@@ -127,6 +129,13 @@ impl KubernetesDiscovery {
 
     async fn client(&self) -> Result<Client, DiscoveryError> {
         crate::ensure_crypto_provider();
+        if let (Some(url), Some(http)) = (&self.options.api_server, &self.options.http_client) {
+            let shared = HttpClient::new(http).map_err(|e| DiscoveryError::Kubernetes {
+                origin: url.clone(),
+                message: e.to_string(),
+            })?;
+            return Ok(Client::new(SharedTransport::new(shared, url), "default"));
+        }
         let cfg = self.client_config().await?;
         let origin = cfg.cluster_url.to_string();
         Client::try_from(cfg).map_err(|e| DiscoveryError::Kubernetes {

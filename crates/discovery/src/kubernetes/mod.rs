@@ -17,6 +17,7 @@ mod node;
 mod options;
 mod pod;
 mod service;
+mod transport;
 mod watch;
 
 pub use client::KubernetesDiscovery;

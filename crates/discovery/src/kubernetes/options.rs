@@ -92,8 +92,12 @@ pub struct KubernetesSdOptions {
     pub api_server: Option<String>,
     /// A kubeconfig file to read the cluster and credentials from.
     pub kubeconfig_file: Option<String>,
-    /// Credentials and TLS for `api_server`.
+    /// Credentials and TLS for `api_server` (the older partial form, used when `http_client`
+    /// is `None`).
     pub client: HttpClientOptions,
+    /// The whole `http_client_config` for `api_server`: when set, requests go through the
+    /// shared [`crate::http_client::HttpClient`] and `client` is ignored.
+    pub http_client: Option<Box<config::HttpClientConfig>>,
     /// Namespaces to watch.
     pub namespaces: NamespaceDiscovery,
     /// Selectors per kind.
@@ -111,6 +115,7 @@ impl KubernetesSdOptions {
             api_server: None,
             kubeconfig_file: None,
             client: HttpClientOptions::default(),
+            http_client: None,
             namespaces: NamespaceDiscovery::default(),
             selectors: Vec::new(),
             attach_metadata: AttachMetadata::default(),

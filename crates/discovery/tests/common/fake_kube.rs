@@ -87,6 +87,27 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
 }
 
 impl FakeKube {
+    /// Starts the server with `serve`, which serves the fake's router and returns its address
+    /// (e.g. over TLS); the URL is `scheme://address`.
+    pub async fn start_with<F, Fut>(scheme: &str, serve: F) -> Self
+    where
+        F: FnOnce(Router) -> Fut,
+        Fut: Future<Output = std::net::SocketAddr>,
+    {
+        let (tx, _rx) = watch::channel(0);
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let bump = Arc::new(tx);
+        let state = (Arc::clone(&inner), Arc::clone(&bump));
+        let app = Router::new().fallback(handle).with_state(state);
+        let addr = serve(app).await;
+        Self {
+            inner,
+            bump,
+            url: format!("{scheme}://{addr}"),
+            server: Arc::new(tokio::spawn(async {})),
+        }
+    }
+
     /// Starts the server on a free port of 127.0.0.1.
     pub async fn start() -> Self {
         let (tx, _rx) = watch::channel(0);

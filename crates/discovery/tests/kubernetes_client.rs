@@ -1,0 +1,190 @@
+//! Kubernetes SD's client against the fake API server served over TLS on 127.0.0.1: the whole
+//! `http_client_config` (CA file, required client certificate, a bearer token file rotated while
+//! running and checked by the server), a kubeconfig with CA data and a token, and a wrong CA
+//! that keeps discovery retrying until the CA file is fixed.
+
+mod common;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use common::View;
+use common::fake_kube::FakeKube;
+use config::{HttpClientConfig, TlsConfig};
+use firewatch_discovery::Discoverer;
+use firewatch_discovery::kubernetes::{KubernetesDiscovery, KubernetesSdOptions, Role};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use support::pki::{Pki, pki, serve_tls};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+fn node(name: &str, ip: &str) -> Value {
+    json!({
+        "kind": "Node",
+        "metadata": {"name": name, "uid": format!("uid-{name}")},
+        "status": {"addresses": [{"type": "InternalIP", "address": ip}],
+                   "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}
+    })
+}
+
+/// The fake over TLS (client certificates required when `mtls`); when `expected` holds a
+/// value, requests whose `Authorization` differs get 401.
+async fn fake_tls(p: &Pki, mtls: bool, expected: Arc<Mutex<Option<String>>>) -> FakeKube {
+    FakeKube::start_with("https", |router| async move {
+        let check = move |req: Request, next: Next| {
+            let expected = expected.lock().clone();
+            async move {
+                let got = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                match expected {
+                    Some(e) if got.as_deref() != Some(e.as_str()) => {
+                        StatusCode::UNAUTHORIZED.into_response()
+                    }
+                    _ => next.run(req).await,
+                }
+            }
+        };
+        let router = router.layer(axum::middleware::from_fn(move |r, n| {
+            let f = check.clone();
+            async move { Response::from(f(r, n).await) }
+        }));
+        serve_tls(router, p, mtls).await
+    })
+    .await
+}
+
+fn start(o: KubernetesSdOptions) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
+    let d = KubernetesDiscovery::new(o).expect("valid options");
+    let (tx, rx) = mpsc::channel(16);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(d.run(tx, cancel.clone()));
+    (View::new(rx), cancel, task)
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[tokio::test]
+async fn client_certificate_and_rotated_token_file() {
+    let p = pki(&["127.0.0.1"]);
+    let expected = Arc::new(Mutex::new(Some("Bearer first".to_owned())));
+    let fake = fake_tls(&p, true, Arc::clone(&expected)).await;
+    fake.add(node("n1", "10.0.0.1"));
+    let dir = tempfile::tempdir().unwrap();
+    let token = write(&dir, "token", "first\n");
+    let mut o = KubernetesSdOptions::new(Role::Node);
+    o.api_server = Some(fake.url.clone());
+    o.http_client = Some(Box::new(HttpClientConfig {
+        bearer_token_file: token.clone(),
+        tls_config: TlsConfig {
+            ca_file: write(&dir, "ca.pem", &p.ca),
+            cert_file: write(&dir, "client.pem", &p.client_cert),
+            key_file: write(&dir, "client.key", &p.client_key),
+            ..TlsConfig::default()
+        },
+        ..HttpClientConfig::default()
+    }));
+    let (mut view, cancel, _task) = start(o);
+    view.until("n1", |g| g.contains_key("node/n1")).await;
+
+    // The token rotates: the server only accepts the new one, the watches restart.
+    std::fs::write(&token, "second\n").unwrap();
+    *expected.lock() = Some("Bearer second".to_owned());
+    fake.expire_watches();
+    fake.add(node("n2", "10.0.0.2"));
+    view.until("n2", |g| g.contains_key("node/n2")).await;
+    let auth = fake.auth_headers();
+    assert!(auth.iter().any(|h| h == "Bearer first"), "{auth:?}");
+    assert!(auth.iter().any(|h| h == "Bearer second"), "{auth:?}");
+    assert_eq!(auth.last().map(String::as_str), Some("Bearer second"));
+    cancel.cancel();
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn kubeconfig_with_ca_data_and_token() {
+    let p = pki(&["127.0.0.1"]);
+    let expected = Arc::new(Mutex::new(Some("Bearer from-kubeconfig".to_owned())));
+    let fake = fake_tls(&p, false, expected).await;
+    fake.add(node("n1", "10.0.0.1"));
+    let dir = tempfile::tempdir().unwrap();
+    let kc = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n    \
+         certificate-authority-data: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    \
+         user: tester\ncurrent-context: fake\nusers:\n- name: tester\n  user:\n    token: from-kubeconfig\n",
+        fake.url,
+        base64(p.ca.as_bytes())
+    );
+    let mut o = KubernetesSdOptions::new(Role::Node);
+    o.kubeconfig_file = Some(write(&dir, "kubeconfig", &kc));
+    let (mut view, cancel, _task) = start(o);
+    view.until("n1", |g| g.contains_key("node/n1")).await;
+    assert_eq!(view.group("node/n1").targets.len(), 1);
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn wrong_ca_keeps_retrying_until_the_ca_file_is_fixed() {
+    let p = pki(&["127.0.0.1"]);
+    let other = pki(&["127.0.0.1"]);
+    let fake = fake_tls(&p, false, Arc::new(Mutex::new(None))).await;
+    fake.add(node("n1", "10.0.0.1"));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = write(&dir, "ca.pem", &other.ca);
+    let mut o = KubernetesSdOptions::new(Role::Node);
+    o.api_server = Some(fake.url.clone());
+    o.http_client = Some(Box::new(HttpClientConfig {
+        tls_config: TlsConfig {
+            ca_file: ca.clone(),
+            ..TlsConfig::default()
+        },
+        ..HttpClientConfig::default()
+    }));
+    let (mut view, cancel, task) = start(o);
+    // With the wrong CA nothing reaches the server and nothing is discovered, but the
+    // discoverer stays up.
+    let early = tokio::time::timeout(Duration::from_secs(2), view.rx.recv()).await;
+    assert!(
+        early.is_err(),
+        "no update expected with a wrong CA: {early:?}"
+    );
+    assert!(!task.is_finished(), "discovery stopped on a TLS error");
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    // The CA file is re-read at each request: once fixed, discovery succeeds.
+    std::fs::write(&ca, &p.ca).unwrap();
+    view.until("n1 after the CA is fixed", |g| g.contains_key("node/n1"))
+        .await;
+    cancel.cancel();
+}
