@@ -97,11 +97,9 @@ fn full_scale() -> bool {
 }
 
 /// One scrape of 1M series per iteration (commit per 1000), only with `FW_BENCH_1M=1`.
-fn bench_append_1m(c: &mut Criterion) {
-    if !full_scale() {
-        return;
-    }
-    const N: usize = 1_000_000;
+/// Steady-state appends: one sample for each of `n` existing series per iteration, committed
+/// every 1000 samples, as a scrape of `n` series would.
+fn bench_steady_appends(c: &mut Criterion, n: usize, sample_size: usize, name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let head = Arc::new(
         Head::open(
@@ -112,14 +110,14 @@ fn bench_append_1m(c: &mut Criterion) {
         )
         .unwrap(),
     );
-    let labels = series(N);
-    let mut refs = vec![0u64; N];
+    let labels = series(n);
+    let mut refs = vec![0u64; n];
     let mut t = 0i64;
     scrape(&head, &labels, &mut refs, t);
     let mut g = c.benchmark_group("head");
-    g.throughput(Throughput::Elements(N as u64));
-    g.sample_size(10);
-    g.bench_function("append_1m_series_commit_per_1000", |b| {
+    g.throughput(Throughput::Elements(n as u64));
+    g.sample_size(sample_size);
+    g.bench_function(name, |b| {
         b.iter(|| {
             t += 15_000;
             scrape(&head, &labels, &mut refs, t);
@@ -128,33 +126,15 @@ fn bench_append_1m(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_append_1m(c: &mut Criterion) {
+    if full_scale() {
+        bench_steady_appends(c, 1_000_000, 10, "append_1m_series_commit_per_1000");
+    }
+}
+
 fn bench_append(c: &mut Criterion) {
     report(if full_scale() { 1_000_000 } else { 100_000 });
-    const N: usize = 10_000;
-    let dir = tempfile::tempdir().unwrap();
-    let head = Arc::new(
-        Head::open(
-            HeadOptions::default(),
-            dir.path(),
-            WalOptions::default(),
-            i64::MIN,
-        )
-        .unwrap(),
-    );
-    let labels = series(N);
-    let mut refs = vec![0u64; N];
-    let mut t = 0i64;
-    scrape(&head, &labels, &mut refs, t);
-    let mut g = c.benchmark_group("head");
-    g.throughput(Throughput::Elements(N as u64));
-    g.sample_size(20);
-    g.bench_function("append_10k_series_commit_per_1000", |b| {
-        b.iter(|| {
-            t += 15_000;
-            scrape(&head, &labels, &mut refs, t);
-        });
-    });
-    g.finish();
+    bench_steady_appends(c, 10_000, 20, "append_10k_series_commit_per_1000");
 }
 
 criterion_group!(benches, bench_append, bench_append_1m);
