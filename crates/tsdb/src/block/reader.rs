@@ -149,32 +149,49 @@ impl Querier for BlockQuerier {
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let index = &self.inner.index;
         if matchers.is_empty() {
-            return Ok(self.inner.index.label_values(name));
+            return Ok(index.label_values(name));
         }
-        let mut out = std::collections::BTreeSet::new();
+        let Some(name_ref) = index.symbol_index(name)? else {
+            return Ok(Vec::new());
+        };
+        let mut refs = foldhash::HashSet::default();
         for r in self.postings(matchers)? {
-            let (labels, _) = self.inner.index.series(r)?;
-            if let Some(v) = labels.get(name) {
-                out.insert(v.to_owned());
-            }
+            index.series_label_refs(r, |n, v| {
+                if n == name_ref {
+                    refs.insert(v);
+                }
+            })?;
         }
-        Ok(out.into_iter().collect())
+        Ok(resolve_sorted(index, refs)?)
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let index = &self.inner.index;
         if matchers.is_empty() {
-            return Ok(self.inner.index.label_names().to_vec());
+            return Ok(index.label_names().to_vec());
         }
-        let mut out = std::collections::BTreeSet::new();
+        let mut refs = foldhash::HashSet::default();
         for r in self.postings(matchers)? {
-            let (labels, _) = self.inner.index.series(r)?;
-            for l in &labels {
-                out.insert(l.name.to_owned());
-            }
+            index.series_label_refs(r, |n, _| {
+                refs.insert(n);
+            })?;
         }
-        Ok(out.into_iter().collect())
+        Ok(resolve_sorted(index, refs)?)
     }
+}
+
+/// The symbols with the indexes `refs`, in order (symbol indexes follow symbol order).
+fn resolve_sorted(
+    index: &IndexReader,
+    refs: foldhash::HashSet<u32>,
+) -> Result<Vec<String>, TsdbError> {
+    let mut refs: Vec<u32> = refs.into_iter().collect();
+    refs.sort_unstable();
+    refs.into_iter()
+        .map(|r| index.symbol(r).map(str::to_owned))
+        .collect()
 }
 
 /// The series a [`BlockQuerier`] selected, decoded one at a time.

@@ -88,6 +88,44 @@ fn write_then_read_everything() {
 }
 
 #[test]
+fn label_names_and_values_of_matched_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BlockWriter::new(dir.path());
+    let one = samples(3, 0, 10);
+    w.add_series(ls(&[("__name__", "a"), ("job", "x"), ("pod", "p1")]), &one)
+        .unwrap();
+    w.add_series(ls(&[("__name__", "a"), ("job", "y"), ("zone", "z9")]), &one)
+        .unwrap();
+    w.add_series(
+        ls(&[("__name__", "b"), ("env", "prod"), ("job", "x")]),
+        &one,
+    )
+    .unwrap();
+    let ulid = w.ulid();
+    w.write().unwrap();
+    let r = BlockReader::open(dir.path().join(ulid.to_string())).unwrap();
+    let q = r.block_querier(i64::MIN, i64::MAX);
+
+    let a = [Matcher::equal("__name__", "a")];
+    assert_eq!(
+        q.label_names(&a).unwrap(),
+        ["__name__", "job", "pod", "zone"]
+    );
+    assert_eq!(q.label_values("job", &a).unwrap(), ["x", "y"]);
+    assert_eq!(q.label_values("env", &a).unwrap(), Vec::<String>::new());
+    let x = [Matcher::equal("job", "x")];
+    assert_eq!(
+        q.label_names(&x).unwrap(),
+        ["__name__", "env", "job", "pod"]
+    );
+    assert_eq!(q.label_values("__name__", &x).unwrap(), ["a", "b"]);
+    assert_eq!(
+        q.label_values("no_such_label", &x).unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn time_range_clipping_and_seek() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = BlockWriter::new(dir.path()).with_samples_per_chunk(10);

@@ -157,33 +157,22 @@ impl Querier for HeadQuerier {
         if matchers.is_empty() {
             return Ok(self.head.postings.read().label_values(name));
         }
-        let mut v: Vec<String> = self
-            .select_series(matchers)?
-            .iter()
-            .filter_map(|s| s.labels.get(name).map(str::to_owned))
-            .collect();
-        v.sort();
-        v.dedup();
-        Ok(v)
+        let series = self.select_labels_only(matchers);
+        let values: std::collections::BTreeSet<&str> =
+            series.iter().filter_map(|s| s.labels.get(name)).collect();
+        Ok(values.into_iter().map(str::to_owned).collect())
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
         if matchers.is_empty() {
             return Ok(self.head.postings.read().label_names());
         }
-        let mut v: Vec<String> = self
-            .select_series(matchers)?
+        let series = self.select_labels_only(matchers);
+        let names: std::collections::BTreeSet<&str> = series
             .iter()
-            .flat_map(|s| {
-                s.labels
-                    .iter()
-                    .map(|l| l.name.to_owned())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|s| s.labels.iter().map(|l| l.name))
             .collect();
-        v.sort();
-        v.dedup();
-        Ok(v)
+        Ok(names.into_iter().map(str::to_owned).collect())
     }
 }
 

@@ -206,17 +206,7 @@ impl IndexReader {
     /// # Errors
     /// A reference outside the file, checksum mismatch, unknown symbols.
     pub fn series(&self, id: u64) -> Result<(Labels, Vec<ChunkMeta>), TsdbError> {
-        let off = id
-            .checked_mul(SERIES_BYTE_ALIGN)
-            .filter(|o| *o < self.data.len() as u64);
-        let Some(off) = off else {
-            return Err(TsdbError::NotFound {
-                kind: "series",
-                reference: id,
-            });
-        };
-        let mut d = Decbuf::new_uvarint_crc(&self.data[off as usize..])
-            .map_err(|e| self.corrupt(format!("series {id}: {e}")))?;
+        let mut d = self.series_entry(id)?;
         let err = |e: DecodeError| self.corrupt(format!("series {id}: {e}"));
         let k = d.uvarint_usize().map_err(err)?;
         let mut pairs = Vec::with_capacity(k);
@@ -255,6 +245,56 @@ impl IndexReader {
             }
         }
         Ok((labels, chunks))
+    }
+
+    /// The checksummed entry of series `id`, positioned at its label count.
+    fn series_entry(&self, id: u64) -> Result<Decbuf<'_>, TsdbError> {
+        let off = id
+            .checked_mul(SERIES_BYTE_ALIGN)
+            .filter(|o| *o < self.data.len() as u64);
+        let Some(off) = off else {
+            return Err(TsdbError::NotFound {
+                kind: "series",
+                reference: id,
+            });
+        };
+        Decbuf::new_uvarint_crc(&self.data[off as usize..])
+            .map_err(|e| self.corrupt(format!("series {id}: {e}")))
+    }
+
+    /// Calls `f` with the (name, value) symbol indexes of series `id`'s labels, in label
+    /// order, without resolving symbols or decoding chunks: the cheap path for label names
+    /// and values of matched series.
+    ///
+    /// # Errors
+    /// An unknown series reference or corrupt data.
+    pub fn series_label_refs(&self, id: u64, mut f: impl FnMut(u32, u32)) -> Result<(), TsdbError> {
+        let mut d = self.series_entry(id)?;
+        let err = |e: DecodeError| self.corrupt(format!("series {id}: {e}"));
+        let k = d.uvarint_usize().map_err(err)?;
+        for _ in 0..k {
+            let n = d.uvarint32().map_err(err)?;
+            let v = d.uvarint32().map_err(err)?;
+            f(n, v);
+        }
+        Ok(())
+    }
+
+    /// The index of symbol `s`, found by binary search (the symbol table is sorted).
+    ///
+    /// # Errors
+    /// Corrupt data.
+    pub fn symbol_index(&self, s: &str) -> Result<Option<u32>, TsdbError> {
+        let (mut lo, mut hi) = (0u32, self.symbols.len() as u32);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.symbol(mid)?.cmp(s) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(Some(mid)),
+            }
+        }
+        Ok(None)
     }
 }
 
