@@ -376,7 +376,7 @@ impl Db {
 
     /// Writes a consistent copy of the database into `dst` (Prometheus's admin snapshot):
     /// every block hard-linked (copied when linking fails), and with `with_head` the head's
-    /// samples as one more block.
+    /// samples, out-of-order ones included, as one more block.
     ///
     /// # Errors
     /// I/O errors.
@@ -386,11 +386,27 @@ impl Db {
         for b in self.blocks.read().iter() {
             link_tree(b.dir(), &dst.join(b.meta().ulid.to_string()))?;
         }
-        if with_head && !self.head.is_empty() {
-            let (mint, maxt) = (self.head.min_time(), self.head.max_time());
-            compact::write_head_block(dst, &self.head, mint, maxt + 1)?;
+        if with_head {
+            compact::write_head_snapshot(dst, &self.head)?;
         }
         Ok(())
+    }
+
+    /// Applies the settings Prometheus takes again on a configuration reload
+    /// (`db.ApplyConfig`): the exemplar buffer's size (`storage.exemplars.max_exemplars`,
+    /// the newest exemplars are kept) and the out-of-order window
+    /// (`storage.tsdb.out_of_order_time_window`, milliseconds; opening it creates `wbl/`).
+    /// [`Db::options`] keeps the values the database was opened with.
+    ///
+    /// # Errors
+    /// The write-behind log cannot be created; nothing changed then.
+    pub fn apply_config(
+        &self,
+        max_exemplars: usize,
+        out_of_order_time_window: i64,
+    ) -> Result<(), TsdbError> {
+        self.head
+            .apply_config(max_exemplars, out_of_order_time_window)
     }
 
     /// Deletes the samples in `[mint, maxt]` of the series matching `matchers` (Prometheus's

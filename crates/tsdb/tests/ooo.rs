@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use firewatch_tsdb::{Db, DbOptions};
-use model::{Matcher, Sample, labels};
-use storage::ValueType;
+use model::{Sample, labels};
 
 const MIN: i64 = 60_000;
 
@@ -47,21 +46,7 @@ fn open(dir: &std::path::Path) -> Db {
 
 /// Every float sample by series.
 fn dump(db: &Db) -> BTreeMap<String, Vec<(i64, f64)>> {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let mut out = BTreeMap::new();
-    for s in q
-        .select(true, None, &[Matcher::equal("job", "ooo")])
-        .unwrap()
-    {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            v.push(it.at());
-        }
-        out.insert(s.labels().to_string(), v);
-    }
-    out
+    db_common::dump_floats(db, "ooo")
 }
 
 /// In-order samples every minute over an hour ending at `end`, then out-of-order ones at the

@@ -210,11 +210,20 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
         .iter()
         .map(|b| Box::new(b.block_querier(i64::MIN, i64::MAX)) as Box<dyn Querier>)
         .collect();
-    let q = MergeQuerier::new(queriers);
+    add_all_series(&mut w, &MergeQuerier::new(queriers))?;
+    let meta = w.write()?;
+    tracing::info!(ulid = %meta.ulid, mint, maxt, level, parents = parents.len(), "blocks compacted");
+    BlockReader::open(dir.join(meta.ulid.to_string()))
+}
+
+/// Adds every series `q` selects, with all its samples, to `w`; returns the oldest and
+/// newest timestamps added (`None` without samples).
+fn add_all_series(w: &mut BlockWriter, q: &dyn Querier) -> Result<Option<(i64, i64)>, TsdbError> {
     let storage_err =
         |e: storage::StorageError| TsdbError::corruption("block compaction", e.to_string());
     // `__name__=~".*"` matches every series (with or without a name).
     let all = Matcher::new(MatchOp::RegexMatch, model::METRIC_NAME, ".*").expect("valid regex");
+    let mut range: Option<(i64, i64)> = None;
     for s in q.select(true, None, &[all]).map_err(storage_err)? {
         let s = s.map_err(storage_err)?;
         let mut it = s.iter();
@@ -236,9 +245,42 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
         if let Some(e) = it.err() {
             return Err(TsdbError::corruption(s.labels().to_string(), e.to_string()));
         }
-        w.add_series_samples(s.labels().clone(), &samples)?;
+        if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+            let (lo, hi) = range.unwrap_or((first.0, last.0));
+            range = Some((lo.min(first.0), hi.max(last.0)));
+            w.add_series_samples(s.labels().clone(), &samples)?;
+        }
     }
-    let meta = w.write()?;
-    tracing::info!(ulid = %meta.ulid, mint, maxt, level, parents = parents.len(), "blocks compacted");
-    BlockReader::open(dir.join(meta.ulid.to_string()))
+    Ok(range)
+}
+
+/// Writes every sample of the head, in-order and out-of-order ones merged, as one level-1
+/// block under `dir` spanning them (Prometheus's snapshot of the head); `None` when the
+/// head holds no samples.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_head_snapshot(dir: &Path, head: &Arc<Head>) -> Result<Option<BlockReader>, TsdbError> {
+    let q = MergeQuerier::new(vec![
+        Box::new(head.querier(i64::MIN, i64::MAX)) as Box<dyn Querier>,
+        Box::new(crate::head::ooo::OooQuerier::new(
+            head.clone(),
+            i64::MIN,
+            i64::MAX,
+        )),
+    ]);
+    let mut w = BlockWriter::new(dir);
+    let ulid = w.ulid();
+    w = w.with_compaction(BlockMetaCompaction {
+        level: 1,
+        sources: vec![ulid],
+        ..BlockMetaCompaction::default()
+    });
+    let Some((mint, maxt)) = add_all_series(&mut w, &q)? else {
+        return Ok(None);
+    };
+    // Block ranges are half-open: one past the newest sample.
+    let meta = w.with_time_range(mint, maxt + 1).write()?;
+    tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "head snapshot written as a block");
+    Ok(Some(BlockReader::open(dir.join(meta.ulid.to_string()))?))
 }

@@ -1,7 +1,6 @@
 //! Appending to the head: samples are checked and batched; `commit` logs the new series and
 //! the samples to the WAL, then applies them to the series' chunks.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -23,15 +22,47 @@ pub struct HeadAppender {
     head: Arc<Head>,
     samples: Vec<(Arc<MemSeries>, i64, HeadValue)>,
     new_series: Vec<Arc<MemSeries>>,
-    /// Newest sample per series in this batch.
-    batch_last: HashMap<u64, (i64, HeadValue)>,
     /// Out-of-order float samples waiting for commit.
     ooo: Vec<(Arc<MemSeries>, i64, f64)>,
     /// Exemplars waiting for commit.
     exemplars: Vec<(Arc<MemSeries>, Exemplar)>,
     /// Metadata changes waiting for commit.
     metadata: Vec<(Arc<MemSeries>, Metadata)>,
-    buf: Encbuf,
+    /// Encoded WAL records of one commit; the buffers are kept for the next commits.
+    recs: Records,
+    /// Float samples of one commit as WAL entries (kept to reuse its allocation).
+    floats: Vec<RefSample>,
+}
+
+/// WAL records being encoded, in buffers reused from one commit to the next.
+#[derive(Debug, Default)]
+struct Records {
+    bufs: Vec<Encbuf>,
+    used: usize,
+}
+
+impl Records {
+    /// A cleared buffer for the next record.
+    fn next(&mut self) -> &mut Encbuf {
+        if self.used == self.bufs.len() {
+            self.bufs.push(Encbuf::new());
+        }
+        self.used += 1;
+        &mut self.bufs[self.used - 1]
+    }
+
+    /// The records encoded since the last [`Records::clear`].
+    fn slices(&self) -> Vec<&[u8]> {
+        self.bufs[..self.used].iter().map(Encbuf::get).collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.used == 0
+    }
+
+    fn clear(&mut self) {
+        self.used = 0;
+    }
 }
 
 impl std::fmt::Debug for HeadAppender {
@@ -103,11 +134,11 @@ impl HeadAppender {
             head,
             samples: Vec::new(),
             new_series: Vec::new(),
-            batch_last: HashMap::new(),
             ooo: Vec::new(),
             exemplars: Vec::new(),
             metadata: Vec::new(),
-            buf: Encbuf::new(),
+            recs: Records::default(),
+            floats: Vec::new(),
         }
     }
 
@@ -118,15 +149,8 @@ impl HeadAppender {
     }
 
     fn release(&mut self) {
-        for (s, _, _) in &self.samples {
-            s.pending.fetch_sub(1, Ordering::AcqRel);
-        }
-        for (s, _, _) in &self.ooo {
-            s.pending.fetch_sub(1, Ordering::AcqRel);
-        }
         self.samples.clear();
         self.ooo.clear();
-        self.batch_last.clear();
         self.exemplars.clear();
         self.metadata.clear();
     }
@@ -146,7 +170,7 @@ impl HeadAppender {
         let Some(wal) = &self.head.wal else {
             return Ok(());
         };
-        let mut recs: Vec<Vec<u8>> = Vec::with_capacity(2);
+        self.recs.clear();
         if !self.new_series.is_empty() {
             let series: Vec<RefSeries> = self
                 .new_series
@@ -156,8 +180,7 @@ impl HeadAppender {
                     labels: s.labels.clone(),
                 })
                 .collect();
-            record::encode_series(&series, &mut self.buf);
-            recs.push(self.buf.get().to_vec());
+            record::encode_series(&series, self.recs.next());
         }
         if with_samples && !self.metadata.is_empty() {
             let meta: Vec<RefMetadata> = self
@@ -170,16 +193,15 @@ impl HeadAppender {
                     help: m.help.clone(),
                 })
                 .collect();
-            record::encode_metadata(&meta, &mut self.buf);
-            recs.push(self.buf.get().to_vec());
+            record::encode_metadata(&meta, self.recs.next());
         }
         if with_samples && !self.samples.is_empty() {
-            let mut floats = Vec::new();
             let mut hists = Vec::new();
             let mut float_hists = Vec::new();
+            self.floats.clear();
             for (s, t, v) in &self.samples {
                 match v {
-                    HeadValue::Float(v) => floats.push(RefSample {
+                    HeadValue::Float(v) => self.floats.push(RefSample {
                         id: s.id,
                         t: *t,
                         v: *v,
@@ -196,17 +218,14 @@ impl HeadAppender {
                     }),
                 }
             }
-            if !floats.is_empty() {
-                record::encode_samples(&floats, &mut self.buf);
-                recs.push(self.buf.get().to_vec());
+            if !self.floats.is_empty() {
+                record::encode_samples(&self.floats, self.recs.next());
             }
             if !hists.is_empty() {
-                record::encode_histogram_samples(&hists, &mut self.buf);
-                recs.push(self.buf.get().to_vec());
+                record::encode_histogram_samples(&hists, self.recs.next());
             }
             if !float_hists.is_empty() {
-                record::encode_float_histogram_samples(&float_hists, &mut self.buf);
-                recs.push(self.buf.get().to_vec());
+                record::encode_float_histogram_samples(&float_hists, self.recs.next());
             }
         }
         if with_samples && !self.exemplars.is_empty() {
@@ -220,16 +239,26 @@ impl HeadAppender {
                     labels: e.labels.clone(),
                 })
                 .collect();
-            record::encode_exemplars(&ex, &mut self.buf);
-            recs.push(self.buf.get().to_vec());
+            record::encode_exemplars(&ex, self.recs.next());
         }
-        if recs.is_empty() {
+        if self.recs.is_empty() {
             return Ok(());
         }
-        let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
-        wal.lock().log(&refs).map_err(StorageError::from)?;
+        wal.lock()
+            .log(&self.recs.slices())
+            .map_err(StorageError::from)?;
         self.new_series.clear();
         Ok(())
+    }
+
+    /// Where this batch holds the newest pending sample of `series`, if it holds one.
+    fn batch_index(&self, series: &Arc<MemSeries>) -> Option<usize> {
+        let slot = series.batch_slot.load(Ordering::Relaxed) as usize;
+        let i = slot.checked_sub(1)?;
+        self.samples
+            .get(i)
+            .filter(|(s, _, _)| Arc::ptr_eq(s, series))
+            .map(|_| i)
     }
 }
 
@@ -243,7 +272,7 @@ impl HeadAppender {
         }
         let cap = self.head.options().ooo_cap_max;
         let files = self.head.chunk_files.as_ref();
-        let mut recs: Vec<Vec<u8>> = Vec::new();
+        self.recs.clear();
         let mut batch: Vec<RefSample> = Vec::new();
         let mut appended = 0u64;
         for (s, t, v) in &self.ooo {
@@ -258,8 +287,7 @@ impl HeadAppender {
                 Inserted::Ok => {}
                 Inserted::Mmapped(r) => {
                     if !batch.is_empty() {
-                        record::encode_samples(&batch, &mut self.buf);
-                        recs.push(self.buf.get().to_vec());
+                        record::encode_samples(&batch, self.recs.next());
                         batch.clear();
                     }
                     record::encode_mmap_markers(
@@ -267,9 +295,8 @@ impl HeadAppender {
                             id: s.id,
                             mmap_ref: r,
                         }],
-                        &mut self.buf,
+                        self.recs.next(),
                     );
-                    recs.push(self.buf.get().to_vec());
                 }
             }
             appended += 1;
@@ -280,20 +307,17 @@ impl HeadAppender {
             });
         }
         if !batch.is_empty() {
-            record::encode_samples(&batch, &mut self.buf);
-            recs.push(self.buf.get().to_vec());
+            record::encode_samples(&batch, self.recs.next());
         }
         self.head
             .stats
             .ooo_appended
             .fetch_add(appended, Ordering::Relaxed);
-        if let Some(wbl) = &self.head.wbl
-            && !recs.is_empty()
+        if let Some(wbl) = self.head.wbl.get()
+            && !self.recs.is_empty()
+            && let Err(e) = wbl.lock().log(&self.recs.slices())
         {
-            let refs: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
-            if let Err(e) = wbl.lock().log(&refs) {
-                tracing::error!(error = %e, "writing out-of-order samples to the WBL");
-            }
+            tracing::error!(error = %e, "writing out-of-order samples to the WBL");
         }
     }
 }
@@ -322,13 +346,11 @@ impl Appender for HeadAppender {
                 HeadValue::FloatHistogram(h)
             }
         };
-        let ooo_window = self.head.options().ooo_window;
+        let is_hist = !matches!(v, HeadValue::Float(_));
+        let ooo_window = self.head.ooo_window();
         let min_valid = self.head.appendable_min_valid_time();
         if ooo_window == 0 && t < min_valid {
-            self.head
-                .stats
-                .out_of_bounds
-                .fetch_add(1, Ordering::Relaxed);
+            self.head.stats.out_of_bounds.add(is_hist, 1);
             return Err(StorageError::OutOfBounds);
         }
         let series = match (series_ref != 0)
@@ -345,13 +367,14 @@ impl Appender for HeadAppender {
                 s
             }
         };
-        let check = match self.batch_last.get(&series.id) {
-            _ if t < min_valid => AppendCheck::OutOfOrder,
-            Some((max_t, last)) => SeriesState::check(*max_t, Some(last), t, &v),
-            None => {
-                let st = series.state.lock();
-                SeriesState::check(st.max_t, st.last.as_ref(), t, &v)
-            }
+        let check = if t < min_valid {
+            AppendCheck::OutOfOrder
+        } else if let Some(i) = self.batch_index(&series) {
+            let (_, max_t, last) = &self.samples[i];
+            SeriesState::check(*max_t, Some(last), t, &v)
+        } else {
+            let st = series.state.lock();
+            SeriesState::check(st.max_t, st.last.as_ref(), t, &v)
         };
         match check {
             AppendCheck::Ok => {}
@@ -359,37 +382,36 @@ impl Appender for HeadAppender {
             AppendCheck::OutOfOrder if ooo_window > 0 => {
                 // Prometheus 2.42 takes only float samples out of order.
                 let HeadValue::Float(f) = v else {
-                    self.head.stats.out_of_order.fetch_add(1, Ordering::Relaxed);
+                    self.head.stats.out_of_order.add(is_hist, 1);
                     return Err(StorageError::OutOfOrderSample);
                 };
                 if t < self.head.max_time().saturating_sub(ooo_window) {
-                    self.head.stats.too_old.fetch_add(1, Ordering::Relaxed);
+                    self.head.stats.too_old.add(is_hist, 1);
                     return Err(StorageError::TooOldSample);
                 }
-                series.pending.fetch_add(1, Ordering::AcqRel);
                 let id = series.id;
                 self.ooo.push((series, t, f));
                 return Ok(id);
             }
             AppendCheck::OutOfOrder => {
                 if t < min_valid {
-                    self.head
-                        .stats
-                        .out_of_bounds
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.head.stats.out_of_bounds.add(is_hist, 1);
                     return Err(StorageError::OutOfBounds);
                 }
-                self.head.stats.out_of_order.fetch_add(1, Ordering::Relaxed);
+                self.head.stats.out_of_order.add(is_hist, 1);
                 return Err(StorageError::OutOfOrderSample);
             }
             AppendCheck::DuplicateTimestamp => {
                 return Err(StorageError::DuplicateSampleForTimestamp);
             }
         }
-        self.batch_last.insert(series.id, (t, v.clone()));
-        series.pending.fetch_add(1, Ordering::AcqRel);
         let id = series.id;
         self.samples.push((series, t, v));
+        // Past u32::MAX samples a batch stops remembering (0): the committed state decides.
+        let slot = u32::try_from(self.samples.len()).unwrap_or(0);
+        if let Some((s, _, _)) = self.samples.last() {
+            s.batch_slot.store(slot, Ordering::Relaxed);
+        }
         Ok(id)
     }
 
@@ -400,7 +422,7 @@ impl Appender for HeadAppender {
         }
         let chunk_range = self.head.options().chunk_range;
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-        let mut appended = 0u64;
+        let (mut appended, mut hists) = (0u64, 0u64);
         {
             let head = self.head.clone();
             let _iso = head.isolation.read();
@@ -408,6 +430,7 @@ impl Appender for HeadAppender {
                 let mut st = s.state.lock();
                 if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
                     appended += 1;
+                    hists += u64::from(!matches!(v, HeadValue::Float(_)));
                     mint = mint.min(*t);
                     maxt = maxt.max(*t);
                 }
@@ -426,10 +449,9 @@ impl Appender for HeadAppender {
                 tracing::debug!(series = %s.labels, error = %err, "exemplar not stored");
             }
         }
-        self.head
-            .stats
-            .samples_appended
-            .fetch_add(appended, Ordering::Relaxed);
+        let stats = &self.head.stats.samples_appended;
+        stats.add(false, appended - hists);
+        stats.add(true, hists);
         self.release();
         Ok(())
     }

@@ -86,6 +86,48 @@ impl Ring {
         }
         Ok(())
     }
+
+    /// Stores `e` (validated) as the newest exemplar of `series`, overwriting the oldest
+    /// exemplar overall when full.
+    fn push(&mut self, series: Labels, e: Exemplar) {
+        let slot = self.next;
+        if slot == self.slots.len() {
+            self.slots.push(None);
+        }
+        // Evict the oldest exemplar overall when its slot is taken.
+        if let Some(old) = self.slots[slot].take() {
+            self.stored -= 1;
+            if old.next == NONE {
+                self.index.remove(&old.series);
+            } else if let Some(idx) = self.index.get_mut(&old.series) {
+                idx.oldest = old.next;
+            }
+        }
+        match self.index.get_mut(&series) {
+            Some(idx) => {
+                let prev = std::mem::replace(&mut idx.newest, slot);
+                if let Some(p) = self.slots[prev].as_mut() {
+                    p.next = slot;
+                }
+            }
+            None => {
+                self.index.insert(
+                    series.clone(),
+                    SeriesIndex {
+                        oldest: slot,
+                        newest: slot,
+                    },
+                );
+            }
+        }
+        self.slots[slot] = Some(Entry {
+            exemplar: e,
+            next: NONE,
+            series,
+        });
+        self.stored += 1;
+        self.next = (slot + 1) % self.capacity;
+    }
 }
 
 impl ExemplarStorage {
@@ -147,46 +189,30 @@ impl ExemplarStorage {
             }
             return Err(err);
         }
-        let slot = ring.next;
-        if slot == ring.slots.len() {
-            ring.slots.push(None);
-        }
-        // Evict the oldest exemplar overall when its slot is taken.
-        if let Some(old) = ring.slots[slot].take() {
-            ring.stored -= 1;
-            if old.next == NONE {
-                ring.index.remove(&old.series);
-            } else if let Some(idx) = ring.index.get_mut(&old.series) {
-                idx.oldest = old.next;
-            }
-        }
-        let prev_newest = ring.index.get(series).map(|i| i.newest);
-        match prev_newest {
-            Some(newest) => {
-                if let Some(p) = ring.slots[newest].as_mut() {
-                    p.next = slot;
-                }
-                ring.index.get_mut(series).expect("present").newest = slot;
-            }
-            None => {
-                ring.index.insert(
-                    series.clone(),
-                    SeriesIndex {
-                        oldest: slot,
-                        newest: slot,
-                    },
-                );
-            }
-        }
-        ring.slots[slot] = Some(Entry {
-            exemplar: e.clone(),
-            next: NONE,
-            series: series.clone(),
-        });
-        ring.stored += 1;
-        ring.next = (slot + 1) % ring.capacity;
+        ring.push(series.clone(), e.clone());
         self.stats.appended.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Changes the capacity keeping the newest exemplars that fit, as Prometheus's
+    /// `Resize` on a configuration reload; 0 drops them all and turns exemplars off.
+    pub fn resize(&self, capacity: usize) {
+        let mut ring = self.ring.write();
+        if capacity == ring.capacity {
+            return;
+        }
+        let mut old = std::mem::take(&mut *ring);
+        ring.capacity = capacity;
+        let len = old.slots.len();
+        // Oldest first: slot `next` once the buffer wrapped, slot 0 before (then
+        // `next == len`).
+        let oldest_first: Vec<Entry> = (0..len)
+            .filter_map(|i| old.slots[(old.next + i) % len].take())
+            .collect();
+        let skip = oldest_first.len().saturating_sub(capacity);
+        for entry in oldest_first.into_iter().skip(skip) {
+            ring.push(entry.series, entry.exemplar);
+        }
     }
 
     /// The exemplars with `start <= ts <= end` of the series matching at least one of
@@ -314,5 +340,61 @@ mod tests {
             ExemplarStorage::new(0).add(&a, &ex("1", 1.0, 1)),
             Err(StorageError::ExemplarsDisabled)
         ));
+    }
+
+    #[test]
+    fn resize_keeps_the_newest_exemplars_in_order() {
+        let st = ExemplarStorage::new(4);
+        let a = labels!("__name__" => "a");
+        let b = labels!("__name__" => "b");
+        // Six exemplars into four slots: the buffer has wrapped, a@1 and b@2 are gone.
+        for (i, s) in [&a, &b, &a, &b, &a, &b].into_iter().enumerate() {
+            st.add(s, &ex(&i.to_string(), i as f64, i as i64 + 1))
+                .unwrap();
+        }
+        let ts = |st: &ExemplarStorage| -> Vec<(String, Vec<i64>)> {
+            st.select(0, 100, &all())
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.series_labels.to_string(),
+                        s.exemplars.iter().map(|e| e.ts).collect(),
+                    )
+                })
+                .collect()
+        };
+        st.resize(3);
+        assert_eq!(st.capacity(), 3);
+        assert_eq!(
+            ts(&st),
+            vec![
+                (r#"{__name__="a"}"#.to_owned(), vec![5]),
+                (r#"{__name__="b"}"#.to_owned(), vec![4, 6]),
+            ]
+        );
+        // Growing keeps everything; the ring then takes new exemplars up to the new size.
+        st.resize(5);
+        st.add(&a, &ex("x", 0.0, 7)).unwrap();
+        st.add(&a, &ex("y", 0.0, 8)).unwrap();
+        assert_eq!(st.exemplars_in_storage(), 5);
+        st.add(&b, &ex("z", 0.0, 9)).unwrap();
+        assert_eq!(
+            ts(&st),
+            vec![
+                (r#"{__name__="a"}"#.to_owned(), vec![5, 7, 8]),
+                (r#"{__name__="b"}"#.to_owned(), vec![6, 9]),
+            ]
+        );
+        // Duplicates and order are still checked against the kept exemplars.
+        assert!(matches!(
+            st.add(&b, &ex("w", 0.0, 9)),
+            Err(StorageError::OutOfOrderExemplar)
+        ));
+        st.resize(0);
+        assert!(!st.enabled());
+        assert_eq!(
+            (st.exemplars_in_storage(), st.series_with_exemplars()),
+            (0, 0)
+        );
     }
 }

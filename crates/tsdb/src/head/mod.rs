@@ -10,6 +10,7 @@ pub mod appender;
 pub mod chunk;
 pub mod delete;
 pub mod exemplars;
+pub mod metrics;
 pub mod ooo;
 pub mod postings;
 pub mod querier;
@@ -17,9 +18,9 @@ pub mod replay;
 pub mod series;
 pub mod stats;
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
@@ -97,23 +98,55 @@ impl Default for HeadOptions {
     }
 }
 
+/// A counter split by sample type, as Prometheus's `type` label (`float`, `histogram`).
+#[derive(Debug, Default)]
+pub struct TypedCounter {
+    /// Float samples.
+    pub float: AtomicU64,
+    /// Native histogram samples (integer or float).
+    pub histogram: AtomicU64,
+}
+
+impl TypedCounter {
+    /// Adds `n` to the histogram or the float count.
+    pub fn add(&self, histogram: bool, n: u64) {
+        let c = if histogram {
+            &self.histogram
+        } else {
+            &self.float
+        };
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Both counts added.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.float.load(Ordering::Relaxed) + self.histogram.load(Ordering::Relaxed)
+    }
+}
+
 /// Counters of what the head did.
 #[derive(Debug, Default)]
 pub struct HeadStats {
-    /// Samples appended and committed.
-    pub samples_appended: AtomicU64,
+    /// Samples appended and committed
+    /// (`prometheus_tsdb_head_samples_appended_total`).
+    pub samples_appended: TypedCounter,
     /// Series created.
     pub series_created: AtomicU64,
     /// Series removed by garbage collection.
     pub series_removed: AtomicU64,
-    /// Samples rejected as out of order.
-    pub out_of_order: AtomicU64,
-    /// Samples rejected as too old.
-    pub out_of_bounds: AtomicU64,
-    /// Out-of-order samples appended.
+    /// Samples rejected as out of order with the window closed
+    /// (`prometheus_tsdb_out_of_order_samples_total`).
+    pub out_of_order: TypedCounter,
+    /// Samples rejected as too old with the window closed
+    /// (`prometheus_tsdb_out_of_bound_samples_total`).
+    pub out_of_bounds: TypedCounter,
+    /// Out-of-order samples appended
+    /// (`prometheus_tsdb_head_out_of_order_samples_appended_total`).
     pub ooo_appended: AtomicU64,
-    /// Samples rejected as older than the out-of-order window.
-    pub too_old: AtomicU64,
+    /// Samples rejected as older than the open out-of-order window
+    /// (`prometheus_tsdb_too_old_samples_total`).
+    pub too_old: TypedCounter,
 }
 
 /// The in-memory head block.
@@ -127,8 +160,13 @@ pub struct Head {
     max_time: AtomicI64,
     min_valid_time: AtomicI64,
     pub(crate) wal: Option<Mutex<Wal>>,
-    /// The write-behind log of out-of-order samples (`wbl/`), when the window is open.
-    pub(crate) wbl: Option<Mutex<Wal>>,
+    /// The write-behind log of out-of-order samples (`wbl/`), once the window was open.
+    pub(crate) wbl: OnceLock<Mutex<Wal>>,
+    /// The out-of-order window now (milliseconds; 0 refuses out-of-order samples).
+    ooo_window: AtomicI64,
+    /// Where a write-behind log is created when the window opens on a running head, and
+    /// how it writes (`None` for a head without files).
+    wbl_home: Option<(PathBuf, wal::WalOptions)>,
     /// Where full chunks go (`chunks_head/`); without it they stay in memory.
     pub(crate) chunk_files: Option<Mutex<HeadChunkFiles>>,
     /// Commits apply under the read side; queriers snapshot under the write side, so a
@@ -150,6 +188,7 @@ impl Head {
         Self {
             series: StripeSeries::new(opts.stripe_size),
             exemplars: exemplars::ExemplarStorage::new(opts.max_exemplars),
+            ooo_window: AtomicI64::new(opts.ooo_window.max(0)),
             opts,
             postings: RwLock::new(MemPostings::default()),
             last_id: AtomicU64::new(0),
@@ -157,7 +196,8 @@ impl Head {
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
             wal: wal.map(Mutex::new),
-            wbl: None,
+            wbl: OnceLock::new(),
+            wbl_home: None,
             chunk_files: None,
             isolation: RwLock::new(()),
             truncation: RwLock::new(()),
@@ -165,10 +205,40 @@ impl Head {
         }
     }
 
-    /// The options.
+    /// The options the head was made with ([`Head::ooo_window`] and the exemplar capacity
+    /// may have changed since, by [`Head::apply_config`]).
     #[must_use]
     pub fn options(&self) -> &HeadOptions {
         &self.opts
+    }
+
+    /// How far behind the newest sample out-of-order samples are accepted now, in
+    /// milliseconds; 0 refuses them.
+    #[must_use]
+    pub fn ooo_window(&self) -> i64 {
+        self.ooo_window.load(Ordering::Relaxed)
+    }
+
+    /// Applies the reloadable settings, as Prometheus's `Head.ApplyConfig`: the exemplar
+    /// buffer is resized keeping the newest exemplars (0 turns exemplars off), and the
+    /// out-of-order window changes (negative means 0). Opening the window on a head with
+    /// files creates its write-behind log (`wbl/`); closing it keeps the log.
+    ///
+    /// # Errors
+    /// The write-behind log cannot be created; nothing changed then.
+    pub fn apply_config(&self, max_exemplars: usize, ooo_window: i64) -> Result<(), TsdbError> {
+        let ooo_window = ooo_window.max(0);
+        if ooo_window > 0
+            && self.wbl.get().is_none()
+            && let Some((dir, opts)) = &self.wbl_home
+        {
+            let wbl = Wal::open(dir, opts.clone())?;
+            // Only this call creates a log after opening; a concurrent one lost the race.
+            let _ = self.wbl.set(Mutex::new(wbl));
+        }
+        self.ooo_window.store(ooo_window, Ordering::Relaxed);
+        self.exemplars.resize(max_exemplars);
+        Ok(())
     }
 
     /// A new appender.
@@ -291,7 +361,8 @@ impl Head {
         let removed = self.series.remove_if(|s| {
             let mut st = s.state.lock();
             let empty = st.truncate_before(mint) && st.ooo.as_ref().is_none_or(|o| o.is_empty());
-            if empty && s.pending.load(Ordering::Acquire) == 0 {
+            // Series an appender holds (samples waiting for commit) stay.
+            if empty && Arc::strong_count(s) <= StripeSeries::MAP_REFS {
                 removed_labels.lock().push((s.id, s.labels.clone()));
                 return true;
             }
@@ -383,7 +454,7 @@ impl Head {
         if let Some(w) = &self.wal {
             w.lock().close()?;
         }
-        if let Some(w) = &self.wbl {
+        if let Some(w) = self.wbl.get() {
             w.lock().close()?;
         }
         if let Some(f) = &self.chunk_files {
@@ -394,7 +465,7 @@ impl Head {
 
     /// The WAL directory, if the head logs.
     #[must_use]
-    pub fn wal_dir(&self) -> Option<std::path::PathBuf> {
+    pub fn wal_dir(&self) -> Option<PathBuf> {
         self.wal.as_ref().map(|w| w.lock().dir().to_path_buf())
     }
 
@@ -429,11 +500,13 @@ impl Head {
         let wbl_dir = dir.join("wbl");
         let wbl = wbl_dir.exists().then_some(wbl_dir.as_path());
         replay::replay(&head, &wal_dir, mmapped, ooo_mmapped, wbl)?;
-        if head.opts.ooo_window > 0 {
-            std::fs::create_dir_all(&wbl_dir)
-                .map_err(|e| TsdbError::io("create dir", &wbl_dir, e))?;
-            head.wbl = Some(Mutex::new(Wal::open(&wbl_dir, wal_opts.clone())?));
+        // As Prometheus, a log left by an earlier run is kept open even with the window
+        // closed; a new one is created only when the window is open.
+        if head.ooo_window() > 0 || wbl.is_some() {
+            let log = Wal::open(&wbl_dir, wal_opts.clone())?;
+            let _ = head.wbl.set(Mutex::new(log));
         }
+        head.wbl_home = Some((wbl_dir, wal_opts.clone()));
         head.wal = Some(Mutex::new(Wal::open(&wal_dir, wal_opts)?));
         Ok(head)
     }

@@ -241,7 +241,7 @@ type SeriesSamples = (Labels, Vec<(i64, Sample)>);
 /// # Errors
 /// I/O errors.
 pub fn compact_ooo_head(dir: &Path, head: &Arc<Head>) -> Result<Vec<BlockReader>, TsdbError> {
-    let new_segment = match &head.wbl {
+    let new_segment = match head.wbl.get() {
         Some(w) => Some(w.lock().next_segment()?),
         None => None,
     };
@@ -297,7 +297,7 @@ pub fn compact_ooo_head(dir: &Path, head: &Arc<Head>) -> Result<Vec<BlockReader>
         tracing::info!(ulid = %meta.ulid, mint = start, maxt = start + range, "out-of-order head compacted into a block");
         blocks.push(BlockReader::open(dir.join(meta.ulid.to_string()))?);
     }
-    if let (Some(w), Some(seg)) = (&head.wbl, new_segment) {
+    if let (Some(w), Some(seg)) = (head.wbl.get(), new_segment) {
         w.lock().truncate(seg)?;
     }
     Ok(blocks)

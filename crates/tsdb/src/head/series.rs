@@ -1,8 +1,9 @@
 //! Head series and the striped maps that find them by reference and by label hash.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
+
+use foldhash::HashMap;
 
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
@@ -181,8 +182,11 @@ pub struct MemSeries {
     pub labels: Labels,
     /// Chunks and newest sample.
     pub state: Mutex<SeriesState>,
-    /// Samples appended but not committed yet: garbage collection leaves the series alone.
-    pub pending: AtomicU32,
+    /// One more than the position of this series' newest sample in the batch of the
+    /// appender that last took a sample for it (0: none). An appender trusts it only when
+    /// that position of its own batch holds this series, so a stale or foreign value is
+    /// harmless. (It fills padding: the series is no larger for it.)
+    pub batch_slot: AtomicU32,
 }
 
 impl MemSeries {
@@ -201,7 +205,7 @@ impl MemSeries {
                 meta: None,
                 ooo: None,
             }),
-            pending: AtomicU32::new(0),
+            batch_slot: AtomicU32::new(0),
         }
     }
 }
@@ -221,8 +225,8 @@ impl StripeSeries {
         let n = stripes.max(1).next_power_of_two();
         Self {
             mask: n as u64 - 1,
-            by_id: (0..n).map(|_| RwLock::new(HashMap::new())).collect(),
-            by_hash: (0..n).map(|_| RwLock::new(HashMap::new())).collect(),
+            by_id: (0..n).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_hash: (0..n).map(|_| RwLock::new(HashMap::default())).collect(),
         }
     }
 
@@ -265,8 +269,12 @@ impl StripeSeries {
         (s, true)
     }
 
+    /// References the maps themselves hold to each series (by id and by hash): a series
+    /// with more is in use by an appender (samples waiting for commit) or a reader.
+    pub const MAP_REFS: usize = 2;
+
     /// Removes series for which `gone` is true; returns their references.
-    pub fn remove_if(&self, mut gone: impl FnMut(&MemSeries) -> bool) -> Vec<u64> {
+    pub fn remove_if(&self, mut gone: impl FnMut(&Arc<MemSeries>) -> bool) -> Vec<u64> {
         let mut removed = Vec::new();
         for stripe in &self.by_hash {
             let mut stripe = stripe.write();

@@ -34,6 +34,25 @@ impl Default for WalOptions {
     }
 }
 
+/// What a [`Wal`] did, for `/metrics` (Prometheus's `wlog` metrics).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct WalStats {
+    /// Writes of a page's new bytes to the file (`page_flushes_total`).
+    pub page_flushes: u64,
+    /// Pages written in full (`completed_pages_total`).
+    pub completed_pages: u64,
+    /// Calls to log that failed (`writes_failed_total`).
+    pub writes_failed: u64,
+    /// Truncations attempted (`truncations_total`).
+    pub truncations: u64,
+    /// Truncations that failed (`truncations_failed_total`).
+    pub truncations_failed: u64,
+    /// `fsync` calls and their total duration in seconds (`fsync_duration_seconds`).
+    pub fsyncs: u64,
+    /// Total duration of the `fsync` calls, in seconds.
+    pub fsync_seconds: f64,
+}
+
 /// A write-ahead log open for appending. Opening always starts a new segment after the
 /// newest existing one, so a torn tail of the previous run is never written after.
 pub struct Wal {
@@ -50,6 +69,7 @@ pub struct Wal {
     flushed: usize,
     snappy: snap::raw::Encoder,
     snappy_buf: Vec<u8>,
+    stats: WalStats,
 }
 
 impl std::fmt::Debug for Wal {
@@ -85,6 +105,7 @@ impl Wal {
             flushed: 0,
             snappy: snap::raw::Encoder::new(),
             snappy_buf: Vec::new(),
+            stats: WalStats::default(),
         })
     }
 
@@ -116,6 +137,18 @@ impl Wal {
     /// # Errors
     /// I/O errors, or a record larger than a segment.
     pub fn log(&mut self, records: &[&[u8]]) -> Result<(), TsdbError> {
+        let res = self.log_all(records);
+        self.stats.writes_failed += u64::from(res.is_err());
+        res
+    }
+
+    /// What the log did so far.
+    #[must_use]
+    pub fn stats(&self) -> &WalStats {
+        &self.stats
+    }
+
+    fn log_all(&mut self, records: &[&[u8]]) -> Result<(), TsdbError> {
         for rec in records {
             self.log_one(rec)?;
         }
@@ -210,7 +243,9 @@ impl Wal {
             .write_all(&self.page[self.flushed..self.alloc])
             .map_err(|e| TsdbError::io("write", &path, e))?;
         self.flushed = self.alloc;
+        self.stats.page_flushes += 1;
         if clear {
+            self.stats.completed_pages += 1;
             self.page.fill(0);
             self.alloc = 0;
             self.flushed = 0;
@@ -240,9 +275,14 @@ impl Wal {
     /// # Errors
     /// I/O errors.
     pub fn sync(&mut self) -> Result<(), TsdbError> {
-        self.file
+        let started = std::time::Instant::now();
+        let res = self
+            .file
             .sync_data()
-            .map_err(|e| TsdbError::io("fsync", segment_name(&self.dir, self.segment), e))
+            .map_err(|e| TsdbError::io("fsync", segment_name(&self.dir, self.segment), e));
+        self.stats.fsyncs += 1;
+        self.stats.fsync_seconds += started.elapsed().as_secs_f64();
+        res
     }
 
     /// Deletes all segments before `index`.
@@ -250,6 +290,13 @@ impl Wal {
     /// # Errors
     /// I/O errors.
     pub fn truncate(&mut self, index: u32) -> Result<(), TsdbError> {
+        self.stats.truncations += 1;
+        let res = self.remove_segments_before(index);
+        self.stats.truncations_failed += u64::from(res.is_err());
+        res
+    }
+
+    fn remove_segments_before(&mut self, index: u32) -> Result<(), TsdbError> {
         for seg in list_segments(&self.dir)? {
             if seg.index >= index {
                 break;

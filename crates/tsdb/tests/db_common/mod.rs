@@ -233,3 +233,25 @@ impl Drop for Target {
         }
     }
 }
+
+/// Every float sample of the series of `db` whose `job` label is `job`, by series.
+pub fn dump_floats(
+    db: &firewatch_tsdb::Db,
+    job: &str,
+) -> std::collections::BTreeMap<String, Vec<(i64, f64)>> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for s in q
+        .select(true, None, &[model::Matcher::equal("job", job)])
+        .unwrap()
+    {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() == storage::ValueType::Float {
+            v.push(it.at());
+        }
+        out.insert(s.labels().to_string(), v);
+    }
+    out
+}

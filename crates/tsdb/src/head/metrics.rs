@@ -1,0 +1,314 @@
+//! The head's counters in the text exposition format, under the names, help texts and
+//! types Prometheus 2.42 exports them with (`prometheus_tsdb_*`), for the server's `/metrics`.
+//!
+//! Counters Prometheus keeps per sample `type` (`float`, `histogram`) show a child only once
+//! it counted something, and the family only once a child exists, as a Go `CounterVec` does.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::head::{Head, TypedCounter};
+use crate::wal::writer::WalStats;
+
+/// Writes a counter family with one sample.
+fn counter(out: &mut String, name: &str, help: &str, c: &AtomicU64) {
+    let _ = write!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+        c.load(Ordering::Relaxed)
+    );
+}
+
+/// Writes a counter family labelled by sample type, leaving out types never counted.
+fn typed_counter(out: &mut String, name: &str, help: &str, c: &TypedCounter) {
+    let children = [("float", &c.float), ("histogram", &c.histogram)]
+        .map(|(t, v)| (t, v.load(Ordering::Relaxed)));
+    if children.iter().all(|(_, v)| *v == 0) {
+        return;
+    }
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n");
+    for (t, v) in children.iter().filter(|(_, v)| *v > 0) {
+        let _ = writeln!(out, "{name}{{type=\"{t}\"}} {v}");
+    }
+}
+
+/// Writes the metrics of a write log under `prefix` (`prometheus_tsdb_wal_` or
+/// `prometheus_tsdb_out_of_order_wbl_`), with Prometheus's help texts.
+fn log_metrics(out: &mut String, prefix: &str, st: &WalStats, segment: u32) {
+    let _ = write!(
+        out,
+        "# HELP {prefix}fsync_duration_seconds Duration of write log fsync.\n\
+         # TYPE {prefix}fsync_duration_seconds summary\n\
+         {prefix}fsync_duration_seconds_sum {}\n\
+         {prefix}fsync_duration_seconds_count {}\n",
+        st.fsync_seconds, st.fsyncs
+    );
+    for (name, help, v) in [
+        (
+            "page_flushes_total",
+            "Total number of page flushes.",
+            st.page_flushes,
+        ),
+        (
+            "completed_pages_total",
+            "Total number of completed pages.",
+            st.completed_pages,
+        ),
+        (
+            "truncations_failed_total",
+            "Total number of write log truncations that failed.",
+            st.truncations_failed,
+        ),
+        (
+            "truncations_total",
+            "Total number of write log truncations attempted.",
+            st.truncations,
+        ),
+        (
+            "writes_failed_total",
+            "Total number of write log writes that failed.",
+            st.writes_failed,
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "# HELP {prefix}{name} {help}\n# TYPE {prefix}{name} counter\n{prefix}{name} {v}\n"
+        );
+    }
+    let _ = write!(
+        out,
+        "# HELP {prefix}segment_current Write log segment index that TSDB is currently writing to.\n\
+         # TYPE {prefix}segment_current gauge\n\
+         {prefix}segment_current {segment}\n"
+    );
+}
+
+impl Head {
+    /// Appends the head's sample and series counters, and the metrics of its WAL and (once
+    /// the out-of-order window was open) its WBL, to `out` in the text format.
+    pub fn write_metrics(&self, out: &mut String) {
+        let s = &self.stats;
+        typed_counter(
+            out,
+            "prometheus_tsdb_head_samples_appended_total",
+            "Total number of appended samples.",
+            &s.samples_appended,
+        );
+        counter(
+            out,
+            "prometheus_tsdb_head_out_of_order_samples_appended_total",
+            "Total number of appended out of order samples.",
+            &s.ooo_appended,
+        );
+        typed_counter(
+            out,
+            "prometheus_tsdb_out_of_bound_samples_total",
+            "Total number of out of bound samples ingestion failed attempts with out of order support disabled.",
+            &s.out_of_bounds,
+        );
+        typed_counter(
+            out,
+            "prometheus_tsdb_out_of_order_samples_total",
+            "Total number of out of order samples ingestion failed attempts due to out of order being disabled.",
+            &s.out_of_order,
+        );
+        typed_counter(
+            out,
+            "prometheus_tsdb_too_old_samples_total",
+            "Total number of out of order samples ingestion failed attempts with out of support enabled, but sample outside of time window.",
+            &s.too_old,
+        );
+        counter(
+            out,
+            "prometheus_tsdb_head_series_created_total",
+            "Total number of series created in the head",
+            &s.series_created,
+        );
+        counter(
+            out,
+            "prometheus_tsdb_head_series_removed_total",
+            "Total number of series removed in the head",
+            &s.series_removed,
+        );
+        for (prefix, log) in [
+            ("prometheus_tsdb_wal_", self.wal.as_ref()),
+            ("prometheus_tsdb_out_of_order_wbl_", self.wbl.get()),
+        ] {
+            if let Some(log) = log {
+                let (stats, segment) = {
+                    let w = log.lock();
+                    (w.stats().clone(), w.current_segment())
+                };
+                log_metrics(out, prefix, &stats, segment);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use model::{Sample, labels};
+    use storage::{Appender, StorageError};
+
+    use crate::head::{Head, HeadOptions};
+
+    /// The value of the sample line starting with `series ` in `text`.
+    fn value(text: &str, series: &str) -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map(|v| v.parse().unwrap())
+    }
+
+    fn hist() -> Sample {
+        Sample::Histogram(Arc::new(model::Histogram {
+            count: 1,
+            sum: 1.0,
+            zero_count: 1,
+            ..model::Histogram::default()
+        }))
+    }
+
+    #[test]
+    fn counts_samples_by_outcome_and_type() {
+        let head = Arc::new(Head::new(
+            HeadOptions {
+                ooo_window: 10_000,
+                ..HeadOptions::default()
+            },
+            None,
+        ));
+        let mut out = String::new();
+        head.write_metrics(&mut out);
+        // Typed families appear only once counted; plain counters always.
+        assert!(!out.contains("prometheus_tsdb_too_old_samples_total"));
+        assert_eq!(
+            value(
+                &out,
+                "prometheus_tsdb_head_out_of_order_samples_appended_total"
+            ),
+            Some(0)
+        );
+
+        let a = labels!("__name__" => "a");
+        let h = labels!("__name__" => "h");
+        let mut app = head.appender();
+        app.append(0, &a, 100_000, Sample::Float(1.0)).unwrap();
+        app.append(0, &h, 100_000, hist()).unwrap();
+        app.commit().unwrap();
+        let mut app = head.appender();
+        // Within the window: taken out of order.
+        app.append(0, &a, 95_000, Sample::Float(2.0)).unwrap();
+        app.append(0, &a, 96_000, Sample::Float(2.0)).unwrap();
+        // Behind the window: too old.
+        assert!(matches!(
+            app.append(0, &a, 80_000, Sample::Float(3.0)),
+            Err(StorageError::TooOldSample)
+        ));
+        // Histograms are never taken out of order.
+        assert!(matches!(
+            app.append(0, &h, 99_000, hist()),
+            Err(StorageError::OutOfOrderSample)
+        ));
+        app.commit().unwrap();
+
+        let mut out = String::new();
+        head.write_metrics(&mut out);
+        let v = |s: &str| value(&out, s);
+        assert_eq!(
+            v("prometheus_tsdb_head_samples_appended_total{type=\"float\"}"),
+            Some(1)
+        );
+        assert_eq!(
+            v("prometheus_tsdb_head_samples_appended_total{type=\"histogram\"}"),
+            Some(1)
+        );
+        assert_eq!(
+            v("prometheus_tsdb_head_out_of_order_samples_appended_total"),
+            Some(2)
+        );
+        assert_eq!(
+            v("prometheus_tsdb_too_old_samples_total{type=\"float\"}"),
+            Some(1)
+        );
+        assert_eq!(
+            v("prometheus_tsdb_out_of_order_samples_total{type=\"histogram\"}"),
+            Some(1)
+        );
+        assert!(!out.contains("prometheus_tsdb_out_of_order_samples_total{type=\"float\"}"));
+        assert!(!out.contains("prometheus_tsdb_out_of_bound_samples_total"));
+        assert_eq!(v("prometheus_tsdb_head_series_created_total"), Some(2));
+        assert!(out.contains("# TYPE prometheus_tsdb_too_old_samples_total counter\n"));
+    }
+
+    #[test]
+    fn closed_window_counts_out_of_order_and_out_of_bounds() {
+        let head = Arc::new(Head::new(HeadOptions::default(), None));
+        let a = labels!("__name__" => "a");
+        let mut app = head.appender();
+        app.append(0, &a, 10 * 3_600_000, Sample::Float(1.0))
+            .unwrap();
+        app.commit().unwrap();
+        let mut app = head.appender();
+        assert!(matches!(
+            app.append(0, &a, 10 * 3_600_000 - 1, Sample::Float(1.0)),
+            Err(StorageError::OutOfOrderSample)
+        ));
+        assert!(matches!(
+            app.append(0, &a, 3_600_000, Sample::Float(1.0)),
+            Err(StorageError::OutOfBounds)
+        ));
+        let mut out = String::new();
+        head.write_metrics(&mut out);
+        assert_eq!(
+            value(
+                &out,
+                "prometheus_tsdb_out_of_order_samples_total{type=\"float\"}"
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            value(
+                &out,
+                "prometheus_tsdb_out_of_bound_samples_total{type=\"float\"}"
+            ),
+            Some(1)
+        );
+        assert!(!out.contains("prometheus_tsdb_too_old_samples_total"));
+    }
+
+    #[test]
+    fn wal_and_wbl_metrics_appear_with_their_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let head = Arc::new(
+            Head::open(
+                HeadOptions::default(),
+                dir.path(),
+                crate::wal::WalOptions::default(),
+                i64::MIN,
+            )
+            .unwrap(),
+        );
+        let mut app = head.appender();
+        app.append(0, &labels!("__name__" => "a"), 1_000, Sample::Float(1.0))
+            .unwrap();
+        app.commit().unwrap();
+        let mut out = String::new();
+        head.write_metrics(&mut out);
+        assert!(value(&out, "prometheus_tsdb_wal_page_flushes_total").unwrap() >= 1);
+        assert_eq!(
+            value(&out, "prometheus_tsdb_wal_writes_failed_total"),
+            Some(0)
+        );
+        assert!(out.contains("# TYPE prometheus_tsdb_wal_fsync_duration_seconds summary\n"));
+        assert!(!out.contains("prometheus_tsdb_out_of_order_wbl_"));
+        head.apply_config(0, 60_000).unwrap();
+        let mut out = String::new();
+        head.write_metrics(&mut out);
+        assert_eq!(
+            value(&out, "prometheus_tsdb_out_of_order_wbl_segment_current"),
+            Some(0)
+        );
+    }
+}
