@@ -17,7 +17,7 @@ use crate::kernels::quantile::quantile;
 use crate::value::{Sample, format_value};
 
 /// The grouping key / output labels of a series.
-fn group_labels(l: &Labels, grouping: &[String], without: bool) -> Labels {
+pub(crate) fn group_labels(l: &Labels, grouping: &[String], without: bool) -> Labels {
     let mut b = l.builder();
     if without {
         b.retain(|n| n != METRIC_NAME && !grouping.iter().any(|g| g == n));
@@ -77,9 +77,20 @@ impl Evaluator<'_> {
             None => None,
         };
         let input = self.eval(&a.expr, ts)?.into_vector();
+        self.aggregate_values(a, param.as_ref(), &input, ts)
+    }
+
+    /// Aggregates `input` at `ts`, with the evaluated parameter `param`.
+    pub(crate) fn aggregate_values(
+        &mut self,
+        a: &AggregateExpr,
+        param: Option<&Val>,
+        input: &[Sample],
+        ts: i64,
+    ) -> Result<Val, EvalError> {
         let mut grouping = a.grouping.clone();
         if a.op == AggregateOp::CountValues {
-            let label = match &param {
+            let label = match param {
                 Some(Val::String(s)) => s.clone(),
                 _ => String::new(),
             };
@@ -96,10 +107,10 @@ impl Evaluator<'_> {
                 grouping.push(label.clone());
             }
             return Ok(Val::Vector(count_values(
-                &input, &grouping, a.without, &label, ts,
+                input, &grouping, a.without, &label, ts,
             )));
         }
-        let pf = param.as_ref().map_or(f64::NAN, Val::scalar);
+        let pf = param.map_or(f64::NAN, Val::scalar);
         let param_pos = a.param.as_ref().map(|p| p.pos()).unwrap_or(a.pos);
         // Group the input.
         let mut groups: Vec<Group> = Vec::new();
@@ -140,7 +151,7 @@ impl Evaluator<'_> {
                 if k < 1 {
                     return Ok(Val::Vector(Vec::new()));
                 }
-                return Ok(Val::Vector(self.top_k(a, &input, &groups, k as usize)));
+                return Ok(Val::Vector(self.top_k(a, input, &groups, k as usize)));
             }
             AggregateOp::LimitRatio => {
                 if pf.is_nan() {
@@ -198,7 +209,7 @@ impl Evaluator<'_> {
         q: f64,
     ) -> Option<(f64, Option<Arc<model::FloatHistogram>>)> {
         let pos = a.expr.pos();
-        let floats: Vec<f64> = members
+        let mut floats: Vec<f64> = members
             .iter()
             .filter(|s| s.h.is_none())
             .map(|s| s.f)
@@ -232,53 +243,7 @@ impl Evaluator<'_> {
         if floats.is_empty() && !matches!(op, AggregateOp::Count | AggregateOp::Group) {
             return None;
         }
-        let v = match op {
-            AggregateOp::Sum => {
-                let (mut sum, mut c) = (0.0, 0.0);
-                for f in &floats {
-                    (sum, c) = inc(*f, sum, c);
-                }
-                if sum.is_infinite() { sum } else { sum + c }
-            }
-            AggregateOp::Avg => crate::kernels::over_time::mean(floats.iter().copied()),
-            AggregateOp::Count => members.len() as f64,
-            AggregateOp::Group => 1.0,
-            AggregateOp::Min => floats
-                .iter()
-                .fold(floats[0], |m, &f| if m > f || m.is_nan() { f } else { m }),
-            AggregateOp::Max => floats
-                .iter()
-                .fold(floats[0], |m, &f| if m < f || m.is_nan() { f } else { m }),
-            AggregateOp::Stddev | AggregateOp::Stdvar => {
-                let first = floats[0];
-                let (mut count, mut mean, mut value) = (
-                    1.0,
-                    first,
-                    if first.is_nan() || first.is_infinite() {
-                        f64::NAN
-                    } else {
-                        0.0
-                    },
-                );
-                for &f in &floats[1..] {
-                    count += 1.0;
-                    let delta = f - mean;
-                    mean += delta / count;
-                    value += delta * (f - mean);
-                }
-                if op == AggregateOp::Stddev {
-                    (value / count).sqrt()
-                } else {
-                    value / count
-                }
-            }
-            AggregateOp::Quantile => {
-                let mut v = floats;
-                quantile(q, &mut v)
-            }
-            _ => return None,
-        };
-        Some((v, None))
+        float_aggregate(op, &mut floats, members.len(), q).map(|v| (v, None))
     }
 
     /// Warns when both counter resets and non-resets are summed up.
@@ -328,6 +293,64 @@ impl Evaluator<'_> {
         }
         out
     }
+}
+
+/// A float aggregation (`sum`, `avg`, `count`, `group`, `min`, `max`, `stddev`, `stdvar`,
+/// `quantile` with `q`) of a group's float values; `count` is the number of members (floats
+/// and histograms). `None` for other operators.
+pub(crate) fn float_aggregate(
+    op: AggregateOp,
+    floats: &mut [f64],
+    count: usize,
+    q: f64,
+) -> Option<f64> {
+    if floats.is_empty() && !matches!(op, AggregateOp::Count | AggregateOp::Group) {
+        return None;
+    }
+    let v = match op {
+        AggregateOp::Sum => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for f in floats.iter() {
+                (sum, c) = inc(*f, sum, c);
+            }
+            if sum.is_infinite() { sum } else { sum + c }
+        }
+        AggregateOp::Avg => crate::kernels::over_time::mean(floats.iter().copied()),
+        AggregateOp::Count => count as f64,
+        AggregateOp::Group => 1.0,
+        AggregateOp::Min => floats
+            .iter()
+            .fold(floats[0], |m, &f| if m > f || m.is_nan() { f } else { m }),
+        AggregateOp::Max => floats
+            .iter()
+            .fold(floats[0], |m, &f| if m < f || m.is_nan() { f } else { m }),
+        AggregateOp::Stddev | AggregateOp::Stdvar => {
+            let first = floats[0];
+            let (mut count, mut mean, mut value) = (
+                1.0,
+                first,
+                if first.is_nan() || first.is_infinite() {
+                    f64::NAN
+                } else {
+                    0.0
+                },
+            );
+            for &f in &floats[1..] {
+                count += 1.0;
+                let delta = f - mean;
+                mean += delta / count;
+                value += delta * (f - mean);
+            }
+            if op == AggregateOp::Stddev {
+                (value / count).sqrt()
+            } else {
+                value / count
+            }
+        }
+        AggregateOp::Quantile => quantile(q, floats),
+        _ => return None,
+    };
+    Some(v)
 }
 
 fn count_values(

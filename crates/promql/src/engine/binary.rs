@@ -36,7 +36,7 @@ pub fn scalar_binop(op: BinaryOp, l: f64, r: f64) -> f64 {
 }
 
 /// Whether the operator changes what the metric means (arithmetic), so the name goes.
-fn changes_schema(op: BinaryOp) -> bool {
+pub(crate) fn changes_schema(op: BinaryOp) -> bool {
     matches!(
         op,
         BinaryOp::Add
@@ -50,10 +50,10 @@ fn changes_schema(op: BinaryOp) -> bool {
 }
 
 /// Result of one element operation: value, histogram, and whether to keep it.
-type ElemResult = Option<(f64, Option<Arc<model::FloatHistogram>>, bool)>;
+pub(crate) type ElemResult = Option<(f64, Option<Arc<model::FloatHistogram>>, bool)>;
 
 /// One element operation; `None` when the sample types cannot be combined.
-fn elem_binop(
+pub(crate) fn elem_binop(
     op: BinaryOp,
     l: f64,
     r: f64,
@@ -107,7 +107,7 @@ fn type_name(h: bool) -> &'static str {
 }
 
 /// The labels two series are matched on.
-fn signature(l: &Labels, m: &VectorMatching) -> Labels {
+pub(crate) fn signature(l: &Labels, m: &VectorMatching) -> Labels {
     if m.on {
         let mut b = l.builder();
         b.retain(|n| m.matching_labels.iter().any(|x| x == n));
@@ -379,7 +379,12 @@ impl BinopState {
 }
 
 /// The labels of a vector/vector result.
-fn result_metric(lhs: &Labels, rhs: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {
+pub(crate) fn result_metric(
+    lhs: &Labels,
+    rhs: &Labels,
+    op: BinaryOp,
+    m: &VectorMatching,
+) -> Labels {
     let mut b = if changes_schema(op) {
         super::eval::drop_metadata(lhs).builder()
     } else {

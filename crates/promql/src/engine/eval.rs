@@ -79,6 +79,8 @@ pub(crate) struct Evaluator<'q> {
     /// Label sets derived from a series' labels (grouping keys, matching signatures, names
     /// dropped), per call site for the whole query: computed once per series, not per step.
     pub(crate) label_cache: HashMap<usize, LabelCache>,
+    /// Most samples a step-by-step part of a node-at-a-time range evaluation held at once.
+    pub(crate) step_peak: usize,
     /// Per range selector, where each loaded series' window was at the last step.
     pub(crate) cursors: HashMap<usize, Vec<(usize, usize)>>,
 }

@@ -445,57 +445,20 @@ impl Evaluator<'_> {
             return Ok(None);
         }
         let mixed = has_h;
-        let v = match name {
-            "rate" | "increase" | "delta" => {
-                let counter = name != "delta";
-                let is_rate = name == "rate";
-                match ext {
-                    Extension::None => {
-                        rate::extrapolated_rate(f, range_start, range_end, counter, is_rate)
-                    }
-                    _ => rate::extended_rate(
-                        f,
-                        range_start,
-                        range_end,
-                        ext == Extension::Smoothed,
-                        counter,
-                        is_rate,
-                    ),
-                }
+        if name == "quantile_over_time" {
+            let q = scalars[0];
+            if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                self.annotate(annotations::invalid_quantile(q, pos));
             }
-            "irate" => rate::instant_value(f, true),
-            "idelta" => rate::instant_value(f, false),
-            "deriv" => rate::deriv(f),
-            "predict_linear" => rate::predict_linear(f, ts, scalars[0]),
-            "sum_over_time" => Some(over_time::sum(f)),
-            "avg_over_time" => Some(over_time::avg(f)),
-            "min_over_time" => Some(over_time::min(f)),
-            "max_over_time" => Some(over_time::max(f)),
-            "ts_of_min_over_time" => Some(over_time::ts_of_min(f)),
-            "ts_of_max_over_time" => Some(over_time::ts_of_max(f)),
-            "stddev_over_time" => Some(over_time::stddev(f)),
-            "stdvar_over_time" => Some(over_time::stdvar(f)),
-            "mad_over_time" => Some(over_time::mad(f)),
-            "quantile_over_time" => {
-                let q = scalars[0];
-                if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    let qpos = pos;
-                    self.annotate(annotations::invalid_quantile(q, qpos));
-                }
-                Some(over_time::quantile_over(q, f))
-            }
-            "double_exponential_smoothing" => {
-                smoothing::double_exponential_smoothing(f, scalars[0], scalars[1])
-            }
-            _ => None,
-        };
+        }
+        let v = float_window_value(name, f, range_start, range_end, ext, ts, scalars);
         if mixed && v.is_some() && !matches!(name, "rate" | "increase" | "delta") {
             self.annotate(annotations::histogram_ignored_in_mixed_range(metric, pos));
         }
         Ok(v.and_then(float))
     }
 
-    fn instant_function(
+    pub(crate) fn instant_function(
         &mut self,
         c: &Call,
         mut args: Vec<Val>,
@@ -701,6 +664,57 @@ impl Evaluator<'_> {
                 )));
             }
         })
+    }
+}
+
+/// The value of a range function over a window of floats (`f`, non-empty, no stale
+/// markers) from `range_start` to `range_end` evaluated at `ts`; `scalars` are the
+/// function's other arguments. `None` for functions without a float result.
+pub(crate) fn float_window_value(
+    name: &str,
+    f: &[FPoint],
+    range_start: i64,
+    range_end: i64,
+    ext: Extension,
+    ts: i64,
+    scalars: &[f64],
+) -> Option<f64> {
+    match name {
+        "rate" | "increase" | "delta" => {
+            let counter = name != "delta";
+            let is_rate = name == "rate";
+            match ext {
+                Extension::None => {
+                    rate::extrapolated_rate(f, range_start, range_end, counter, is_rate)
+                }
+                _ => rate::extended_rate(
+                    f,
+                    range_start,
+                    range_end,
+                    ext == Extension::Smoothed,
+                    counter,
+                    is_rate,
+                ),
+            }
+        }
+        "irate" => rate::instant_value(f, true),
+        "idelta" => rate::instant_value(f, false),
+        "deriv" => rate::deriv(f),
+        "predict_linear" => rate::predict_linear(f, ts, scalars[0]),
+        "sum_over_time" => Some(over_time::sum(f)),
+        "avg_over_time" => Some(over_time::avg(f)),
+        "min_over_time" => Some(over_time::min(f)),
+        "max_over_time" => Some(over_time::max(f)),
+        "ts_of_min_over_time" => Some(over_time::ts_of_min(f)),
+        "ts_of_max_over_time" => Some(over_time::ts_of_max(f)),
+        "stddev_over_time" => Some(over_time::stddev(f)),
+        "stdvar_over_time" => Some(over_time::stdvar(f)),
+        "mad_over_time" => Some(over_time::mad(f)),
+        "quantile_over_time" => Some(over_time::quantile_over(scalars[0], f)),
+        "double_exponential_smoothing" => {
+            smoothing::double_exponential_smoothing(f, scalars[0], scalars[1])
+        }
+        _ => None,
     }
 }
 

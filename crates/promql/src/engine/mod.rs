@@ -20,6 +20,7 @@ pub mod histo;
 mod info;
 pub mod label_fns;
 mod preprocess;
+mod range;
 pub(crate) mod selectors;
 
 use std::collections::HashMap;
@@ -222,26 +223,57 @@ impl Engine {
         step: i64,
         cancel: Option<&AtomicBool>,
     ) -> Result<QueryResult, EvalError> {
-        if step <= 0 {
-            return Err(EvalError::BadData(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer".to_owned(),
-            ));
-        }
-        if end < start {
-            return Err(EvalError::BadData(
-                "end timestamp must not be before start time".to_owned(),
-            ));
-        }
-        let vt = expr.value_type();
-        if vt != ValueType::Scalar && vt != ValueType::Vector {
-            return Err(EvalError::BadData(format!(
-                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                vt.documented()
-            )));
-        }
+        validate_range(expr, start, end, step)?;
         let _turn = self.turn(cancel)?;
         let expr = preprocess::prepare(expr, start, end, step);
         let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
+        ev.query = query.to_owned();
+        if let Some(out) = ev.range_result(&expr)? {
+            return Ok(QueryResult {
+                value: Value::Matrix(out),
+                annotations: ev.annotations,
+                query: query.to_owned(),
+            });
+        }
+        drop(ev);
+        self.step_by_step(q, &expr, query, start, end, step, cancel)
+    }
+
+    /// Evaluates a range query step by step: the whole expression once per step. This is
+    /// the reference that the faster node-at-a-time evaluation falls back to (for errors,
+    /// histograms and the rarer expressions), public for comparisons in tests.
+    ///
+    /// # Errors
+    /// As [`Engine::range_query`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn range_query_step_by_step(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<QueryResult, EvalError> {
+        validate_range(expr, start, end, step)?;
+        let _turn = self.turn(cancel)?;
+        let expr = preprocess::prepare(expr, start, end, step);
+        self.step_by_step(q, &expr, query, start, end, step, cancel)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step_by_step(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<QueryResult, EvalError> {
+        let mut ev = self.evaluator(q, expr, start, end, step, cancel)?;
         ev.query = query.to_owned();
         let mut order: Vec<Labels> = Vec::new();
         let mut series: HashMap<Labels, Series> = HashMap::new();
@@ -249,7 +281,7 @@ impl Engine {
         while t <= end {
             ev.check()?;
             ev.current_samples = 0;
-            let v = ev.eval(&expr, t)?;
+            let v = ev.eval(expr, t)?;
             let samples = match v {
                 Val::Scalar(f) => vec![crate::value::Sample::float(Labels::empty(), t, f)],
                 Val::Vector(mut v) => {
@@ -334,10 +366,33 @@ impl Engine {
             cancel,
             current_samples: 0,
             result_samples: 0,
+            step_peak: 0,
             label_cache: HashMap::new(),
             cursors: HashMap::new(),
         })
     }
+}
+
+/// Checks a range query's parameters and expression type.
+fn validate_range(expr: &Expr, start: i64, end: i64, step: i64) -> Result<(), EvalError> {
+    if step <= 0 {
+        return Err(EvalError::BadData(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".to_owned(),
+            ));
+    }
+    if end < start {
+        return Err(EvalError::BadData(
+            "end timestamp must not be before start time".to_owned(),
+        ));
+    }
+    let vt = expr.value_type();
+    if vt != ValueType::Scalar && vt != ValueType::Vector {
+        return Err(EvalError::BadData(format!(
+            "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+            vt.documented()
+        )));
+    }
+    Ok(())
 }
 
 /// Drops names marked for removal, merges series that now share labels (an error if they

@@ -480,7 +480,7 @@ fn detect_hints(hists: &mut [HPoint]) {
 
 /// The index of the first point after `t`, searched from `from` (the answer for a nearby
 /// time): a few steps forward or back, or a binary search when it is far.
-fn seek(points: &[FPoint], from: usize, t: i64) -> usize {
+pub(crate) fn seek(points: &[FPoint], from: usize, t: i64) -> usize {
     let mut i = from.min(points.len());
     if i > 0 && points[i - 1].t > t {
         return points[..i].partition_point(|p| p.t <= t);

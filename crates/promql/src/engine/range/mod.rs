@@ -1,0 +1,339 @@
+//! Range queries evaluated a node at a time: every selector, function, aggregation and
+//! operator computes its value for all steps at once (one series across all steps), as
+//! Prometheus's own range evaluation does, instead of evaluating the whole expression once
+//! per step.
+//!
+//! Selectors, range functions over range selectors, the common aggregations and the
+//! arithmetic and comparison operators have their own all-steps code; other expressions are
+//! evaluated step by step by the instant evaluator on their operands' all-steps values.
+//! Whenever a case would need an error, a histogram or anything not handled here exactly,
+//! evaluation gives up ([`Bail::Fallback`]) and the query is evaluated step by step, which is
+//! the reference: this path only ever gives the step-by-step answer faster.
+
+mod agg;
+mod binop;
+mod select;
+
+use std::collections::HashMap;
+
+use model::Labels;
+
+use super::error::EvalError;
+use super::eval::{Evaluator, Val, drop_metadata};
+use crate::ast::{Expr, UnaryOp};
+use crate::kernels::FPoint;
+use crate::value::{Sample, Series};
+
+/// One series of an all-steps value: a float (or nothing) at every step.
+#[derive(Debug, Clone)]
+pub(crate) struct RSeries {
+    pub(crate) labels: Labels,
+    /// The metric name is to be dropped at the end (delayed name removal).
+    pub(crate) drop_name: bool,
+    /// The value at each step (meaningless where not `present`).
+    pub(crate) vals: Vec<f64>,
+    /// Whether the series has a value at each step.
+    pub(crate) present: Vec<bool>,
+}
+
+impl RSeries {
+    /// A series with no value at any of `n` steps.
+    pub(crate) fn empty(labels: Labels, drop_name: bool, n: usize) -> Self {
+        Self {
+            labels,
+            drop_name,
+            vals: vec![0.0; n],
+            present: vec![false; n],
+        }
+    }
+
+    /// Sets the value at step `i`.
+    pub(crate) fn set(&mut self, i: usize, v: f64) {
+        self.vals[i] = v;
+        self.present[i] = true;
+    }
+
+    /// Whether the series has a value at some step.
+    fn any(&self) -> bool {
+        self.present.iter().any(|&p| p)
+    }
+
+    fn points(&self) -> usize {
+        self.present.iter().filter(|&&p| p).count()
+    }
+}
+
+/// The value of an expression at all steps of a range query.
+#[derive(Debug, Clone)]
+pub(crate) enum RVal {
+    /// A scalar per step.
+    Scalar(Vec<f64>),
+    /// An instant vector per step, as series across the steps.
+    Vector(Vec<RSeries>),
+    /// A string (the same at every step).
+    String(String),
+}
+
+/// Why all-steps evaluation stopped.
+pub(crate) enum Bail {
+    /// The expression needs step-by-step evaluation for an exact answer.
+    Fallback,
+    /// An error that step-by-step evaluation would meet too (timeout, cancellation, storage).
+    Fatal(EvalError),
+}
+
+impl From<EvalError> for Bail {
+    fn from(e: EvalError) -> Self {
+        match e {
+            EvalError::Timeout(_) | EvalError::Canceled(_) | EvalError::Storage(_) => {
+                Bail::Fatal(e)
+            }
+            // Errors are reported as step-by-step evaluation reports them (which step and
+            // which operand fails first).
+            _ => Bail::Fallback,
+        }
+    }
+}
+
+pub(crate) type RResult<T> = Result<T, Bail>;
+
+impl Evaluator<'_> {
+    /// Number of steps of the range query.
+    pub(crate) fn steps(&self) -> usize {
+        usize::try_from((self.end - self.start) / self.step + 1).unwrap_or(0)
+    }
+
+    /// The time of step `i`.
+    pub(crate) fn step_ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.step
+    }
+
+    /// Evaluates `e` at every step of the range query.
+    pub(crate) fn eval_range(&mut self, e: &Expr) -> RResult<RVal> {
+        self.check()?;
+        let v = match e {
+            Expr::NumberLiteral(n) => RVal::Scalar(vec![n.value; self.steps()]),
+            Expr::StringLiteral(s) => RVal::String(s.value.clone()),
+            Expr::Paren(p) => self.eval_range(&p.expr)?,
+            Expr::Unary(u) => match self.eval_range(&u.expr)? {
+                v if u.op == UnaryOp::Add => v,
+                RVal::Scalar(mut s) => {
+                    s.iter_mut().for_each(|f| *f = -*f);
+                    RVal::Scalar(s)
+                }
+                RVal::Vector(mut v) => {
+                    for s in &mut v {
+                        s.vals.iter_mut().for_each(|f| *f = -*f);
+                        s.drop_name = true;
+                    }
+                    RVal::Vector(v)
+                }
+                RVal::String(_) => return Err(Bail::Fallback),
+            },
+            Expr::VectorSelector(vs) if !vs.smoothed => self.range_vector_selector(vs)?,
+            Expr::Call(c) => self.range_call(e, c)?,
+            Expr::Aggregate(a) => self.range_aggregate(e, a)?,
+            Expr::Binary(b) => self.range_binary(b)?,
+            _ => self.per_step(e)?,
+        };
+        if let RVal::Vector(v) = &v {
+            let n: usize = v.iter().map(RSeries::points).sum();
+            if n > self.opts.max_samples {
+                // Step by step holds one step at a time: it decides.
+                return Err(Bail::Fallback);
+            }
+        }
+        Ok(v)
+    }
+
+    /// Evaluates `e` step by step with the instant evaluator.
+    pub(crate) fn per_step(&mut self, e: &Expr) -> RResult<RVal> {
+        let mut c = Collector::new(self.steps());
+        for i in 0..self.steps() {
+            self.check()?;
+            self.current_samples = 0;
+            let v = self.eval(e, self.step_ts(i))?;
+            self.step_peak = self.step_peak.max(self.current_samples);
+            c.add(i, v)?;
+        }
+        Ok(c.finish())
+    }
+
+    /// Applies `op` at every step to the step's values of `args` (evaluated at all steps).
+    pub(crate) fn apply_per_step(
+        &mut self,
+        args: &[RVal],
+        mut op: impl FnMut(&mut Self, Vec<Val>, i64) -> Result<Val, EvalError>,
+    ) -> RResult<RVal> {
+        let mut c = Collector::new(self.steps());
+        for i in 0..self.steps() {
+            self.check()?;
+            self.current_samples = 0;
+            let ts = self.step_ts(i);
+            let vals = args.iter().map(|a| at_step(a, i, ts)).collect();
+            let v = op(self, vals, ts)?;
+            self.step_peak = self.step_peak.max(self.current_samples);
+            c.add(i, v)?;
+        }
+        Ok(c.finish())
+    }
+
+    /// Evaluates a range query a node at a time; `Ok(None)` when it must be evaluated step by
+    /// step instead.
+    pub(crate) fn range_result(&mut self, e: &Expr) -> Result<Option<Vec<Series>>, EvalError> {
+        match self.eval_range(e) {
+            Ok(v) => Ok(self.assemble(v)),
+            Err(Bail::Fallback) => Ok(None),
+            Err(Bail::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// The query result: names dropped where marked, series with equal labels merged (none
+    /// for an overlap: step by step reports that), sorted by labels.
+    fn assemble(&self, v: RVal) -> Option<Vec<Series>> {
+        let series = match v {
+            RVal::Scalar(s) => vec![RSeries {
+                labels: Labels::empty(),
+                drop_name: false,
+                present: vec![true; s.len()],
+                vals: s,
+            }],
+            RVal::Vector(v) => v,
+            RVal::String(_) => return None,
+        };
+        let mut merged: Vec<RSeries> = Vec::with_capacity(series.len());
+        let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+        for mut s in series {
+            if !s.any() {
+                continue;
+            }
+            if s.drop_name {
+                s.labels = drop_metadata(&s.labels);
+                s.drop_name = false;
+            }
+            if let Some(&j) = index.get(&s.labels) {
+                let into = &mut merged[j];
+                for i in 0..s.present.len() {
+                    if s.present[i] {
+                        if into.present[i] {
+                            return None;
+                        }
+                        into.set(i, s.vals[i]);
+                    }
+                }
+            } else {
+                index.insert(s.labels.clone(), merged.len());
+                merged.push(s);
+            }
+        }
+        // Step by step counts the result so far and what one step holds, which is at most
+        // the samples loaded for the selectors (or held by a step-by-step part): within the
+        // limit it cannot have failed; otherwise it decides.
+        let total: usize = merged.iter().map(RSeries::points).sum();
+        let loaded: usize = self
+            .cache
+            .values()
+            .flat_map(|v| v.iter())
+            .map(|s| s.floats.len() + s.hists.len())
+            .sum();
+        if total + loaded + self.step_peak > self.opts.max_samples {
+            return None;
+        }
+        let mut out: Vec<Series> = merged
+            .into_iter()
+            .map(|s| Series {
+                floats: (0..s.present.len())
+                    .filter(|&i| s.present[i])
+                    .map(|i| FPoint::new(self.step_ts(i), s.vals[i]))
+                    .collect(),
+                labels: s.labels,
+                histograms: Vec::new(),
+                drop_name: false,
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Some(out)
+    }
+}
+
+/// The instant value of an all-steps value at step `i` (time `ts`).
+pub(crate) fn at_step(v: &RVal, i: usize, ts: i64) -> Val {
+    match v {
+        RVal::Scalar(s) => Val::Scalar(s[i]),
+        RVal::String(s) => Val::String(s.clone()),
+        RVal::Vector(v) => Val::Vector(
+            v.iter()
+                .filter(|s| s.present[i])
+                .map(|s| Sample {
+                    labels: s.labels.clone(),
+                    t: ts,
+                    f: s.vals[i],
+                    h: None,
+                    drop_name: s.drop_name,
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Gathers instant values, step after step, into an all-steps value.
+struct Collector {
+    n: usize,
+    series: Vec<RSeries>,
+    /// Series by labels and name dropping (several when a step holds equal ones).
+    index: HashMap<(Labels, bool), Vec<usize>, foldhash::fast::RandomState>,
+    scalar: Option<Vec<f64>>,
+    string: Option<String>,
+}
+
+impl Collector {
+    fn new(n: usize) -> Self {
+        Self {
+            n,
+            series: Vec::new(),
+            index: HashMap::default(),
+            scalar: None,
+            string: None,
+        }
+    }
+
+    fn add(&mut self, i: usize, v: Val) -> RResult<()> {
+        match v {
+            Val::Scalar(f) => self.scalar.get_or_insert_with(|| vec![0.0; self.n])[i] = f,
+            Val::String(s) => self.string = Some(s),
+            Val::Vector(samples) => {
+                for s in samples {
+                    if s.h.is_some() {
+                        return Err(Bail::Fallback);
+                    }
+                    let (series, n) = (&mut self.series, self.n);
+                    let slots = self
+                        .index
+                        .entry((s.labels.clone(), s.drop_name))
+                        .or_default();
+                    let j = if let Some(j) = slots.iter().copied().find(|&j| !series[j].present[i])
+                    {
+                        j
+                    } else {
+                        series.push(RSeries::empty(s.labels, s.drop_name, n));
+                        slots.push(series.len() - 1);
+                        series.len() - 1
+                    };
+                    self.series[j].set(i, s.f);
+                }
+            }
+            Val::Matrix(_) => return Err(Bail::Fallback),
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> RVal {
+        if let Some(s) = self.string {
+            return RVal::String(s);
+        }
+        match self.scalar {
+            Some(s) if self.series.is_empty() => RVal::Scalar(s),
+            _ => RVal::Vector(self.series),
+        }
+    }
+}

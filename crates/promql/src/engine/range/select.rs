@@ -1,0 +1,339 @@
+//! Selectors and function calls at all steps: a vector selector's sample and a range
+//! function's window are found per series by cursors moving forward with the steps.
+
+use model::is_stale_nan;
+
+use super::{Bail, RResult, RSeries, RVal};
+use crate::ast::{Call, Expr, MatrixSelector, SubqueryExpr, ValueType, VectorSelector};
+use crate::engine::annotations;
+use crate::engine::eval::Evaluator;
+use crate::engine::functions::{float_window_value, non_counter_name};
+use crate::engine::selectors::{Extension, seek};
+use crate::kernels::FPoint;
+
+/// Range functions computed here over range selectors (float windows only).
+const NATIVE_RANGE: &[&str] = &[
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "sum_over_time",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "count_over_time",
+    "last_over_time",
+    "first_over_time",
+    "present_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "quantile_over_time",
+    "mad_over_time",
+    "ts_of_min_over_time",
+    "ts_of_max_over_time",
+    "ts_of_last_over_time",
+    "ts_of_first_over_time",
+];
+
+/// Functions whose value is evaluated step by step as a whole (they read the evaluation
+/// time or their argument's expression).
+const PER_STEP: &[&str] = &[
+    "time",
+    "pi",
+    "start",
+    "end",
+    "range",
+    "step",
+    "timestamp",
+    "info",
+];
+
+/// A range function's value over a non-empty window of floats.
+fn window_value(
+    name: &str,
+    f: &[FPoint],
+    range_start: i64,
+    range_end: i64,
+    ts: i64,
+    scalars: &[f64],
+) -> Option<f64> {
+    let (first, last) = (f[0], f[f.len() - 1]);
+    Some(match name {
+        "count_over_time" => f.len() as f64,
+        "present_over_time" => 1.0,
+        "last_over_time" => last.f,
+        "first_over_time" => first.f,
+        "ts_of_last_over_time" => last.t.max(0) as f64 / 1000.0,
+        "ts_of_first_over_time" => first.t as f64 / 1000.0,
+        _ => {
+            return float_window_value(
+                name,
+                f,
+                range_start,
+                range_end,
+                Extension::None,
+                ts,
+                scalars,
+            );
+        }
+    })
+}
+
+impl Evaluator<'_> {
+    /// A vector selector at all steps: the latest sample within the lookback of each step,
+    /// unless it is a stale marker.
+    pub(crate) fn range_vector_selector(&mut self, vs: &VectorSelector) -> RResult<RVal> {
+        let series = self.load(vs)?;
+        if series.iter().any(|s| !s.hists.is_empty()) {
+            return Err(Bail::Fallback);
+        }
+        let (n, lookback) = (self.steps(), self.lookback());
+        let mut out = Vec::new();
+        for s in series.iter() {
+            let floats = &s.floats;
+            let mut r = RSeries::empty(s.labels.clone(), false, n);
+            let (mut j, mut any) = (0, false);
+            for i in 0..n {
+                let ref_t = vs.timestamp.unwrap_or_else(|| self.step_ts(i)) - vs.offset;
+                // `j`: the number of points at or before the reference time.
+                j = seek(floats, j, ref_t);
+                let Some(p) = j.checked_sub(1).map(|k| floats[k]) else {
+                    continue;
+                };
+                if (p.t != ref_t && p.t <= ref_t - lookback) || is_stale_nan(p.f) {
+                    continue;
+                }
+                r.set(i, p.f);
+                any = true;
+            }
+            if any {
+                out.push(r);
+            }
+        }
+        Ok(RVal::Vector(out))
+    }
+
+    /// A function call at all steps.
+    pub(crate) fn range_call(&mut self, e: &Expr, c: &Call) -> RResult<RVal> {
+        let name = c.func.name;
+        if PER_STEP.contains(&name) {
+            return self.per_step(e);
+        }
+        if let Some(idx) = c
+            .args
+            .iter()
+            .position(|a| a.value_type() == ValueType::Matrix)
+        {
+            return match c.args[idx].unwrap_parens() {
+                Expr::MatrixSelector(ms)
+                    if NATIVE_RANGE.contains(&name)
+                        && Extension::of(&ms.vector_selector) == Extension::None =>
+                {
+                    self.range_function_all_steps(c, idx, ms)
+                }
+                Expr::Subquery(sq)
+                    if NATIVE_RANGE.contains(&name)
+                        && sq.timestamp.is_none()
+                        && !reads_query_bounds(&sq.expr) =>
+                {
+                    self.subquery_function_all_steps(c, idx, sq)
+                }
+                _ => self.per_step(e),
+            };
+        }
+        let mut args = Vec::with_capacity(c.args.len());
+        for a in &c.args {
+            args.push(self.eval_range(a)?);
+        }
+        self.apply_per_step(&args, |ev, vals, ts| ev.instant_function(c, vals, ts))
+    }
+
+    /// A range function over a range selector at all steps: each series' window moves
+    /// forward with the steps.
+    fn range_function_all_steps(
+        &mut self,
+        c: &Call,
+        idx: usize,
+        ms: &MatrixSelector,
+    ) -> RResult<RVal> {
+        let scalars = self.scalar_args(c, idx)?;
+        let vs = &ms.vector_selector;
+        let series = self.load(vs)?;
+        if series.iter().any(|s| !s.hists.is_empty()) {
+            return Err(Bail::Fallback);
+        }
+        let k = WindowCall {
+            name: c.func.name,
+            scalars: &scalars,
+            range: ms.range,
+            offset: vs.offset,
+            timestamp: vs.timestamp,
+            pos: c.args[idx].pos(),
+        };
+        let mut out = Vec::new();
+        for (j, s) in series.iter().enumerate() {
+            if j % 1024 == 0 {
+                self.check()?;
+            }
+            if let Some(r) = self.windows_all_steps(&k, s.live_floats(), &s.labels, false) {
+                if k.checks_name() && s.non_counter_name {
+                    let metric = s.labels.metric_name().unwrap_or("");
+                    self.annotate(annotations::possible_non_counter(metric, k.pos));
+                }
+                out.push(r);
+            }
+        }
+        Ok(RVal::Vector(out))
+    }
+
+    /// A range function over a subquery at all steps: the inner expression is evaluated at
+    /// all steps of the subquery's grid (multiples of its step) that any window needs, then
+    /// each series' window moves forward with the outer steps.
+    fn subquery_function_all_steps(
+        &mut self,
+        c: &Call,
+        idx: usize,
+        sq: &SubqueryExpr,
+    ) -> RResult<RVal> {
+        let scalars = self.scalar_args(c, idx)?;
+        let step = if sq.step > 0 {
+            sq.step
+        } else {
+            i64::try_from(self.opts.default_subquery_step.as_millis()).unwrap_or(i64::MAX)
+        };
+        // Grid points in (start - offset - range, end - offset].
+        let lo = self.start - sq.offset - sq.range;
+        let first = (lo.div_euclid(step) + 1) * step;
+        let last = (self.end - sq.offset).div_euclid(step) * step;
+        if first > last {
+            return Ok(RVal::Vector(Vec::new()));
+        }
+        let outer = (self.start, self.end, self.step);
+        (self.start, self.end, self.step) = (first, last, step);
+        let inner = self.eval_range(&sq.expr);
+        (self.start, self.end, self.step) = outer;
+        let RVal::Vector(inner) = inner? else {
+            return Err(Bail::Fallback);
+        };
+        // Step by step keys a subquery's series by labels alone.
+        let mut seen = std::collections::HashSet::with_capacity(inner.len());
+        if !inner.iter().all(|s| seen.insert(&s.labels)) {
+            return Err(Bail::Fallback);
+        }
+        let held: usize = inner.iter().map(RSeries::points).sum();
+        self.step_peak = self.step_peak.max(held);
+        let k = WindowCall {
+            name: c.func.name,
+            scalars: &scalars,
+            range: sq.range,
+            offset: sq.offset,
+            timestamp: None,
+            pos: c.args[idx].pos(),
+        };
+        let mut out = Vec::new();
+        let mut points = Vec::new();
+        for s in &inner {
+            points.clear();
+            points.extend(
+                (0..s.present.len())
+                    .filter(|&i| s.present[i])
+                    .map(|i| FPoint::new(first + i as i64 * step, s.vals[i])),
+            );
+            if let Some(r) = self.windows_all_steps(&k, &points, &s.labels, s.drop_name) {
+                if k.checks_name() && non_counter_name(&s.labels) {
+                    let metric = s.labels.metric_name().unwrap_or("");
+                    self.annotate(annotations::possible_non_counter(metric, k.pos));
+                }
+                out.push(r);
+            }
+        }
+        Ok(RVal::Vector(out))
+    }
+
+    /// The scalar arguments of a range function (all but argument `idx`) at all steps.
+    fn scalar_args(&mut self, c: &Call, idx: usize) -> RResult<Vec<Vec<f64>>> {
+        let mut scalars = Vec::new();
+        for (i, a) in c.args.iter().enumerate() {
+            if i != idx {
+                match self.eval_range(a)? {
+                    RVal::Scalar(s) => scalars.push(s),
+                    _ => return Err(Bail::Fallback),
+                }
+            }
+        }
+        Ok(scalars)
+    }
+
+    /// A range function over one series' `points` (time-ordered, no stale markers) at every
+    /// step; `None` when it has no value at any step.
+    fn windows_all_steps(
+        &mut self,
+        k: &WindowCall<'_>,
+        points: &[FPoint],
+        labels: &model::Labels,
+        drop_name: bool,
+    ) -> Option<RSeries> {
+        if points.is_empty() {
+            return None;
+        }
+        let n = self.steps();
+        let keep_name = matches!(k.name, "last_over_time" | "first_over_time");
+        let mut r = RSeries::empty(labels.clone(), !keep_name || drop_name, n);
+        let mut sc = vec![0.0; k.scalars.len()];
+        let (mut lo, mut hi, mut any) = (0, 0, false);
+        for i in 0..n {
+            let ts = self.step_ts(i);
+            let ref_t = k.timestamp.unwrap_or(ts) - k.offset;
+            let (mint, maxt) = (ref_t - k.range, ref_t);
+            lo = seek(points, lo, mint);
+            hi = seek(points, hi.max(lo), maxt);
+            if lo == hi {
+                continue;
+            }
+            for (x, a) in sc.iter_mut().zip(k.scalars) {
+                *x = a[i];
+            }
+            if k.name == "quantile_over_time" && !(0.0..=1.0).contains(&sc[0]) {
+                self.annotate(annotations::invalid_quantile(sc[0], k.pos));
+            }
+            if let Some(v) = window_value(k.name, &points[lo..hi], mint, maxt, ts, &sc) {
+                r.set(i, v);
+                any = true;
+            }
+        }
+        any.then_some(r)
+    }
+}
+
+/// A range function call, apart from its series.
+struct WindowCall<'a> {
+    name: &'a str,
+    /// The other arguments' values per step.
+    scalars: &'a [Vec<f64>],
+    range: i64,
+    offset: i64,
+    timestamp: Option<i64>,
+    pos: crate::ast::PosRange,
+}
+
+impl WindowCall<'_> {
+    /// Whether the function notes series whose names do not look like counters'.
+    fn checks_name(&self) -> bool {
+        matches!(self.name, "rate" | "increase")
+    }
+}
+
+/// Whether `e` reads the query's start, end, range or step (which a subquery evaluated
+/// on its own grid would change).
+fn reads_query_bounds(e: &Expr) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| {
+        if let Expr::Call(c) = x {
+            found |= matches!(c.func.name, "start" | "end" | "range" | "step");
+        }
+    });
+    found
+}
