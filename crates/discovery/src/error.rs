@@ -67,6 +67,16 @@ pub enum DiscoveryError {
         /// What failed.
         message: String,
     },
+    /// The in-cluster configuration of Kubernetes SD is unusable: not running in a pod, or a
+    /// service-account file (token, namespace) unreadable. The text is client-go's or
+    /// Prometheus's.
+    #[error("{message}")]
+    InCluster {
+        /// The service-account file at fault, if a file is.
+        path: Option<PathBuf>,
+        /// What is wrong, with the path in Go's words (`open PATH: no such file or directory`).
+        message: String,
+    },
 }
 
 /// An error of the shared HTTP client ([`crate::http_client`]).

@@ -4,63 +4,22 @@
 //! that keeps discovery retrying until the CA file is fixed.
 
 mod common;
+#[path = "common/fake_kube_tls.rs"]
+mod fake_kube_tls;
 mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use common::View;
-use common::fake_kube::FakeKube;
 use config::{HttpClientConfig, TlsConfig};
+use fake_kube_tls::{fake_tls, node, write};
 use firewatch_discovery::Discoverer;
 use firewatch_discovery::kubernetes::{KubernetesDiscovery, KubernetesSdOptions, Role};
 use parking_lot::Mutex;
-use serde_json::{Value, json};
-use support::pki::{Pki, pki, serve_tls};
+use support::pki::pki;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-fn node(name: &str, ip: &str) -> Value {
-    json!({
-        "kind": "Node",
-        "metadata": {"name": name, "uid": format!("uid-{name}")},
-        "status": {"addresses": [{"type": "InternalIP", "address": ip}],
-                   "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}}}
-    })
-}
-
-/// The fake over TLS (client certificates required when `mtls`); when `expected` holds a
-/// value, requests whose `Authorization` differs get 401.
-async fn fake_tls(p: &Pki, mtls: bool, expected: Arc<Mutex<Option<String>>>) -> FakeKube {
-    FakeKube::start_with("https", |router| async move {
-        let check = move |req: Request, next: Next| {
-            let expected = expected.lock().clone();
-            async move {
-                let got = req
-                    .headers()
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                match expected {
-                    Some(e) if got.as_deref() != Some(e.as_str()) => {
-                        StatusCode::UNAUTHORIZED.into_response()
-                    }
-                    _ => next.run(req).await,
-                }
-            }
-        };
-        let router = router.layer(axum::middleware::from_fn(move |r, n| {
-            let f = check.clone();
-            async move { Response::from(f(r, n).await) }
-        }));
-        serve_tls(router, p, mtls).await
-    })
-    .await
-}
 
 fn start(o: KubernetesSdOptions) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
     let d = KubernetesDiscovery::new(o).expect("valid options");
@@ -68,12 +27,6 @@ fn start(o: KubernetesSdOptions) -> (View, CancellationToken, tokio::task::JoinH
     let cancel = CancellationToken::new();
     let task = tokio::spawn(d.run(tx, cancel.clone()));
     (View::new(rx), cancel, task)
-}
-
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let p = dir.path().join(name);
-    std::fs::write(&p, text).unwrap();
-    p.display().to_string()
 }
 
 #[tokio::test]

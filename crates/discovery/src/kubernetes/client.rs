@@ -1,11 +1,14 @@
 //! Building the Kubernetes client (API server URL, kubeconfig file or in-cluster) and the
-//! `Discoverer` implementation.
+//! `Discoverer` implementation. `api_server` with a `http_client_config` and the in-cluster
+//! configuration go through Firewatch's own HTTP client ([`SharedTransport`]); a kubeconfig
+//! file, and `api_server` with the older partial options, through kube-rs's.
 
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::in_cluster::{InCluster, InClusterEnv};
 use super::options::KubernetesSdOptions;
 use super::transport::SharedTransport;
 use crate::discoverer::Discoverer;
@@ -13,14 +16,13 @@ use crate::error::DiscoveryError;
 use crate::http_client::HttpClient;
 use crate::targetgroup::TargetGroup;
 
-/// Where the in-cluster service account's namespace is written.
-const OWN_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
-
 /// Discovers targets from the Kubernetes API.
 #[derive(Debug)]
 pub struct KubernetesDiscovery {
     options: KubernetesSdOptions,
     namespaces: Vec<String>,
+    /// Set when neither `api_server` nor `kubeconfig_file` is.
+    in_cluster: Option<InCluster>,
 }
 
 fn base64(input: &[u8]) -> String {
@@ -45,12 +47,26 @@ fn base64(input: &[u8]) -> String {
 }
 
 impl KubernetesDiscovery {
-    /// Validates the options and resolves the namespaces to watch.
+    /// Validates the options, sets up the in-cluster configuration when neither `api_server`
+    /// nor `kubeconfig_file` is given, and resolves the namespaces to watch.
     ///
     /// # Errors
-    /// Invalid option combinations; `own_namespace` outside a cluster; an unreadable
-    /// kubeconfig file.
+    /// Invalid option combinations; an unreadable kubeconfig file; outside a cluster
+    /// (client-go's `unable to load in-cluster configuration, ...`); an unreadable service
+    /// account token; `own_namespace` with an unreadable or empty namespace file.
     pub fn new(options: KubernetesSdOptions) -> Result<Self, DiscoveryError> {
+        Self::with_environment(options, &InClusterEnv::default())
+    }
+
+    /// As [`KubernetesDiscovery::new`], reading the in-cluster configuration from `env`
+    /// instead of the pod's service-account directory and the process environment.
+    ///
+    /// # Errors
+    /// As [`KubernetesDiscovery::new`].
+    pub fn with_environment(
+        options: KubernetesSdOptions,
+        env: &InClusterEnv,
+    ) -> Result<Self, DiscoveryError> {
         options.validate()?;
         if let Some(path) = &options.kubeconfig_file {
             Kubeconfig::read_from(path).map_err(|e| DiscoveryError::Kubernetes {
@@ -58,34 +74,25 @@ impl KubernetesDiscovery {
                 message: e.to_string(),
             })?;
         }
+        let in_cluster = if options.api_server.is_none() && options.kubeconfig_file.is_none() {
+            Some(env.resolve(options.namespaces.own_namespace)?)
+        } else {
+            None
+        };
         let mut namespaces = options.namespaces.names.clone();
-        if options.namespaces.own_namespace {
-            let own = std::fs::read_to_string(OWN_NAMESPACE_FILE).map_err(|e| {
-                DiscoveryError::Kubernetes {
-                    origin: OWN_NAMESPACE_FILE.to_owned(),
-                    message: format!("could not determine the pod's namespace: {e}"),
-                }
-            })?;
-            let own = own.trim();
-            if own.is_empty() {
-                return Err(DiscoveryError::Kubernetes {
-                    origin: OWN_NAMESPACE_FILE.to_owned(),
-                    message: "pod namespace file is empty".to_owned(),
-                });
-            }
-            namespaces.push(own.to_owned());
+        if let Some(own) = in_cluster.as_ref().and_then(|c| c.namespace.clone()) {
+            namespaces.push(own);
         }
         Ok(Self {
             options,
             namespaces,
+            in_cluster,
         })
     }
 
-    /// The client configuration these options describe.
-    ///
-    /// # Errors
-    /// When the kubeconfig, the URL or the in-cluster environment is unusable.
-    pub async fn client_config(&self) -> Result<Config, DiscoveryError> {
+    /// kube-rs's client configuration for a kubeconfig file, or for `api_server` with the
+    /// older partial options.
+    async fn client_config(&self) -> Result<Config, DiscoveryError> {
         let o = &self.options;
         if let Some(path) = &o.kubeconfig_file {
             let err = |m: String| DiscoveryError::Kubernetes {
@@ -121,14 +128,20 @@ impl KubernetesDiscovery {
             }
             return Ok(cfg);
         }
-        Config::incluster().map_err(|e| DiscoveryError::Kubernetes {
+        Err(DiscoveryError::Kubernetes {
             origin: "in-cluster".to_owned(),
-            message: e.to_string(),
+            message: "the in-cluster configuration goes through the shared client".to_owned(),
         })
     }
 
     async fn client(&self) -> Result<Client, DiscoveryError> {
         crate::ensure_crypto_provider();
+        if let Some(c) = &self.in_cluster {
+            return Ok(Client::new(
+                SharedTransport::new(c.client.clone(), &c.url),
+                "default",
+            ));
+        }
         if let (Some(url), Some(http)) = (&self.options.api_server, &self.options.http_client) {
             let shared = HttpClient::new(http).map_err(|e| DiscoveryError::Kubernetes {
                 origin: url.clone(),

@@ -11,6 +11,7 @@
 mod client;
 mod endpoints;
 mod endpointslice;
+mod in_cluster;
 mod ingress;
 mod meta;
 mod node;
@@ -23,6 +24,7 @@ mod watch;
 pub use client::KubernetesDiscovery;
 pub use endpoints::build_endpoints;
 pub use endpointslice::build_endpointslice;
+pub use in_cluster::{InClusterEnv, SERVICE_ACCOUNT_DIR};
 pub use ingress::build_ingress;
 pub use meta::Stores;
 pub use node::build_node;

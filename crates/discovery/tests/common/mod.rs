@@ -24,13 +24,13 @@ impl View {
         }
     }
 
-    /// Receives updates until `pred` holds (5 s at most).
+    /// Receives updates until `pred` holds (30 s at most: CI machines are loaded).
     pub async fn until(
         &mut self,
         what: &str,
         pred: impl Fn(&BTreeMap<String, TargetGroup>) -> bool,
     ) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !pred(&self.groups) {
             let left = deadline.saturating_duration_since(Instant::now());
             let update = tokio::time::timeout(left, self.rx.recv())
