@@ -337,3 +337,80 @@ impl Collector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use model::{Histogram, Labels, Sample};
+    use storage::Appendable;
+    use storage::memory::MemoryStorage;
+
+    use crate::engine::{Engine, preprocess};
+
+    fn storage() -> MemoryStorage {
+        let st = MemoryStorage::new();
+        let mut app = st.appender();
+        for i in 0..20 {
+            let inst = format!("h{i}");
+            for (name, code) in [("req_total", "200"), ("req_total", "500"), ("mem", "")] {
+                let l = Labels::from_pairs([
+                    ("__name__", name),
+                    ("instance", inst.as_str()),
+                    ("job", if i % 2 == 0 { "a" } else { "b" }),
+                    ("code", code),
+                ]);
+                for s in 0..100 {
+                    let v = (s * (i + 1)) as f64;
+                    app.append(0, &l, s * 15_000 + 7, Sample::Float(v)).unwrap();
+                }
+            }
+        }
+        let h = Labels::from_pairs([("__name__", "hist")]);
+        app.append(0, &h, 0, Sample::Histogram(Histogram::default().into()))
+            .unwrap();
+        app.commit().unwrap();
+        st
+    }
+
+    /// Whether a range query is answered without falling back to step by step.
+    fn node_at_a_time(st: &MemoryStorage, q: &str) -> bool {
+        let e = Engine::default();
+        let expr = crate::parser::parse(q).unwrap();
+        let (start, end, step) = (300_000, 1_400_000, 30_000);
+        let expr = preprocess::prepare(&expr, start, end, step);
+        let mut ev = e.evaluator(st, &expr, start, end, step, None).unwrap();
+        ev.range_result(&expr).unwrap().is_some()
+    }
+
+    #[test]
+    fn dashboard_queries_take_the_fast_path() {
+        let st = storage();
+        for q in [
+            "sum by (job) (rate(req_total[2m]))",
+            "sum by (job) (rate(req_total{code=~\"5..\"}[5m])) / sum by (job) (rate(req_total[5m]))",
+            "topk(5, sum by (instance) (rate(req_total[5m])))",
+            "avg_over_time(mem[10m])",
+            "1 - mem / on(instance, job) mem",
+            "count by (job) (mem > 100)",
+            "quantile_over_time(0.9, mem[10m])",
+            "max_over_time(sum by (job) (rate(req_total[2m]))[30m:1m])",
+            "sum by (instance) (rate(req_total[2m])) / on(instance) group_left count by (instance) (mem)",
+            "histogram_quantile(0.9, sum by (le) (rate(req_total[5m])))",
+            "bottomk(3, avg by (instance) (mem))",
+        ] {
+            assert!(node_at_a_time(&st, q), "{q} fell back");
+        }
+    }
+
+    #[test]
+    fn histograms_and_errors_fall_back() {
+        let st = storage();
+        for q in [
+            "hist",
+            "sum(rate(hist[5m]))",
+            "mem + on(job) mem",
+            "topk(0 / 0, mem)",
+        ] {
+            assert!(!node_at_a_time(&st, q), "{q} did not fall back");
+        }
+    }
+}
