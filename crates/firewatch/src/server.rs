@@ -241,6 +241,8 @@ struct Reloader {
     external_labels: Arc<RwLock<model::Labels>>,
     /// Rule evaluation and the notifier.
     alerting: Arc<Alerting>,
+    /// The storage, for its reloadable settings (exemplar buffer, out-of-order window).
+    db: Arc<Db>,
 }
 
 impl Reloader {
@@ -249,6 +251,12 @@ impl Reloader {
         let cfg = config::Config::load(&self.config_file).with_context(|| {
             format!("loading configuration file {}", self.config_file.display())
         })?;
+        self.db
+            .apply_config(
+                usize::try_from(cfg.storage.exemplars.max_exemplars).unwrap_or(0),
+                i64::try_from(cfg.storage.tsdb.out_of_order_time_window.as_millis()).unwrap_or(0),
+            )
+            .context("applying the storage settings")?;
         let jobs = cfg.all_scrape_configs()?;
         self.scrape.apply_config(&jobs);
         let failed = self
@@ -327,6 +335,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         config_yaml: config_yaml.clone(),
         external_labels: external_labels.clone(),
         alerting: alerting.clone(),
+        db: db.clone(),
     });
     reloader.reload()?;
     let retention = args
@@ -472,6 +481,7 @@ fn own_metrics(db: Arc<Db>, alerting: Arc<Alerting>) -> web::MetricsWriter {
             head.exemplars.capacity(),
             env!("CARGO_PKG_VERSION"),
         );
+        head.write_metrics(out);
         alerting.write_metrics(out);
     })
 }
