@@ -11,6 +11,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use common::View;
 use config::{HttpClientConfig, TlsConfig};
 use fake_kube_tls::{fake_tls, node, write};
@@ -65,27 +67,6 @@ async fn client_certificate_and_rotated_token_file() {
     cancel.cancel();
 }
 
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn kubeconfig_with_ca_data_and_token() {
     let p = pki(&["127.0.0.1"]);
@@ -98,7 +79,7 @@ async fn kubeconfig_with_ca_data_and_token() {
          certificate-authority-data: {}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    \
          user: tester\ncurrent-context: fake\nusers:\n- name: tester\n  user:\n    token: from-kubeconfig\n",
         fake.url,
-        base64(p.ca.as_bytes())
+        STANDARD.encode(&p.ca)
     );
     let mut o = KubernetesSdOptions::new(Role::Node);
     o.kubeconfig_file = Some(write(&dir, "kubeconfig", &kc));

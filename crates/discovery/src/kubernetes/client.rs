@@ -3,6 +3,8 @@
 //! configuration go through Firewatch's own HTTP client ([`SharedTransport`]); a kubeconfig
 //! file, and `api_server` with the older partial options, through kube-rs's.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc;
@@ -23,27 +25,6 @@ pub struct KubernetesDiscovery {
     namespaces: Vec<String>,
     /// Set when neither `api_server` nor `kubeconfig_file` is.
     in_cluster: Option<InCluster>,
-}
-
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 impl KubernetesDiscovery {
@@ -120,7 +101,7 @@ impl KubernetesDiscovery {
                 o.client
                     .basic_auth
                     .as_ref()
-                    .map(|(u, p)| format!("Basic {}", base64(format!("{u}:{p}").as_bytes())))
+                    .map(|(u, p)| format!("Basic {}", STANDARD.encode(format!("{u}:{p}"))))
             };
             if let Some(auth) = auth {
                 let v = http::HeaderValue::from_str(&auth).map_err(|e| err(e.to_string()))?;
@@ -168,19 +149,5 @@ impl Discoverer for KubernetesDiscovery {
             }
         };
         super::watch::run(client, self.options, self.namespaces, tx, cancel).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
     }
 }
