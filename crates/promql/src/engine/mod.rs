@@ -235,8 +235,13 @@ impl Engine {
                 query: query.to_owned(),
             });
         }
-        drop(ev);
-        self.step_by_step(q, &expr, query, start, end, step, cancel)
+        // Step by step over the series already loaded (they do not depend on how the
+        // query is evaluated); everything else starts afresh.
+        ev.annotations.clear();
+        ev.cursors.clear();
+        ev.subquery_cache.clear();
+        (ev.current_samples, ev.result_samples, ev.step_peak) = (0, 0, 0);
+        step_by_step(ev, &expr, query)
     }
 
     /// Evaluates a range query step by step: the whole expression once per step. This is
@@ -259,76 +264,9 @@ impl Engine {
         validate_range(expr, start, end, step)?;
         let _turn = self.turn(cancel)?;
         let expr = preprocess::prepare(expr, start, end, step);
-        self.step_by_step(q, &expr, query, start, end, step, cancel)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn step_by_step(
-        &self,
-        q: &dyn Queryable,
-        expr: &Expr,
-        query: &str,
-        start: i64,
-        end: i64,
-        step: i64,
-        cancel: Option<&AtomicBool>,
-    ) -> Result<QueryResult, EvalError> {
-        let mut ev = self.evaluator(q, expr, start, end, step, cancel)?;
+        let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
         ev.query = query.to_owned();
-        let mut order: Vec<Labels> = Vec::new();
-        let mut series: HashMap<Labels, Series> = HashMap::new();
-        let mut t = start;
-        while t <= end {
-            ev.check()?;
-            ev.current_samples = 0;
-            let v = ev.eval(expr, t)?;
-            let samples = match v {
-                Val::Scalar(f) => vec![crate::value::Sample::float(Labels::empty(), t, f)],
-                Val::Vector(mut v) => {
-                    ev.cleanup_names(&mut v);
-                    v
-                }
-                _ => Vec::new(),
-            };
-            ev.result_samples += samples.len();
-            if ev.result_samples > self.opts.max_samples {
-                return Err(EvalError::TooManySamples("query execution"));
-            }
-            for s in samples {
-                let entry = series.entry(s.labels.clone()).or_insert_with(|| {
-                    order.push(s.labels.clone());
-                    Series {
-                        labels: s.labels.clone(),
-                        ..Series::default()
-                    }
-                });
-                let last_t = entry
-                    .floats
-                    .last()
-                    .map(|p| p.t)
-                    .max(entry.histograms.last().map(|p| p.t));
-                if last_t == Some(t) {
-                    return Err(EvalError::exec(
-                        "vector cannot contain metrics with the same labelset",
-                    ));
-                }
-                match s.h {
-                    Some(h) => entry.histograms.push(HPoint { t, h }),
-                    None => entry.floats.push(FPoint::new(t, s.f)),
-                }
-            }
-            t += step;
-        }
-        let mut out: Vec<Series> = order
-            .into_iter()
-            .filter_map(|l| series.remove(&l))
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(QueryResult {
-            value: Value::Matrix(out),
-            annotations: ev.annotations,
-            query: query.to_owned(),
-        })
+        step_by_step(ev, &expr, query)
     }
 
     fn evaluator<'q>(
@@ -371,6 +309,64 @@ impl Engine {
             cursors: HashMap::new(),
         })
     }
+}
+
+/// Evaluates a range query with `ev`: the whole expression once per step.
+fn step_by_step(mut ev: Evaluator<'_>, expr: &Expr, query: &str) -> Result<QueryResult, EvalError> {
+    let mut order: Vec<Labels> = Vec::new();
+    let mut series: HashMap<Labels, Series> = HashMap::new();
+    let mut t = ev.start;
+    while t <= ev.end {
+        ev.check()?;
+        ev.current_samples = 0;
+        let v = ev.eval(expr, t)?;
+        let samples = match v {
+            Val::Scalar(f) => vec![crate::value::Sample::float(Labels::empty(), t, f)],
+            Val::Vector(mut v) => {
+                ev.cleanup_names(&mut v);
+                v
+            }
+            _ => Vec::new(),
+        };
+        ev.result_samples += samples.len();
+        if ev.result_samples > ev.opts.max_samples {
+            return Err(EvalError::TooManySamples("query execution"));
+        }
+        for s in samples {
+            let entry = series.entry(s.labels.clone()).or_insert_with(|| {
+                order.push(s.labels.clone());
+                Series {
+                    labels: s.labels.clone(),
+                    ..Series::default()
+                }
+            });
+            let last_t = entry
+                .floats
+                .last()
+                .map(|p| p.t)
+                .max(entry.histograms.last().map(|p| p.t));
+            if last_t == Some(t) {
+                return Err(EvalError::exec(
+                    "vector cannot contain metrics with the same labelset",
+                ));
+            }
+            match s.h {
+                Some(h) => entry.histograms.push(HPoint { t, h }),
+                None => entry.floats.push(FPoint::new(t, s.f)),
+            }
+        }
+        t += ev.step;
+    }
+    let mut out: Vec<Series> = order
+        .into_iter()
+        .filter_map(|l| series.remove(&l))
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(QueryResult {
+        value: Value::Matrix(out),
+        annotations: ev.annotations,
+        query: query.to_owned(),
+    })
 }
 
 /// Checks a range query's parameters and expression type.
