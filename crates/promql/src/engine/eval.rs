@@ -1,5 +1,6 @@
-//! The evaluator: evaluates an expression at one timestamp (range queries call it once per
-//! step). Selectors read from series loaded once per query.
+//! The evaluator: evaluates an expression at one timestamp (instant queries, and range
+//! queries step by step or for the parts evaluated per step). Selectors read from series
+//! loaded once per query.
 
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -1,7 +1,9 @@
 //! The PromQL evaluation engine: instant and range queries over a [`storage::Queryable`].
 //!
-//! Queries are evaluated step by step (an instant query is one step); every selector's
-//! series are read from storage once per query, over the time range the whole query needs.
+//! Range queries are evaluated a node at a time over all steps (module `range`), falling back to
+//! evaluating the whole expression step by step where that path cannot answer exactly; an
+//! instant query is one step. Every selector's series are read from storage once per
+//! query, over the time range the whole query needs.
 //! Semantics follow Prometheus 3: left-open range windows, 5m lookback by default,
 //! staleness markers, `offset`/`@`, subqueries, delayed `__name__` removal.
 
