@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use firewatch_model::exposition::{Entry, Format, Parser};
+use firewatch_model::exposition::{Entry, Format, LazyEntry, Parser};
 
 const NODE: &str = include_str!("fixtures/node_exporter.prom");
 const TARGET_LINES: usize = 50_000;
@@ -78,6 +78,19 @@ fn firewatch_count(buf: &[u8]) -> usize {
     n
 }
 
+/// What a scrape cache hit reads: each sample's series bytes (unparsed) and its value.
+fn firewatch_lazy_count(buf: &[u8]) -> usize {
+    let mut p = Parser::new(buf, Format::Text);
+    let mut n = 0;
+    while let Some(e) = p.next_lazy().unwrap() {
+        if let LazyEntry::Sample(series) = e {
+            n += series.len();
+            n += usize::from(p.sample_rest().unwrap().value > 0.0);
+        }
+    }
+    n
+}
+
 /// The first `n` lines of `input`.
 fn head_lines(input: &str, n: usize) -> &str {
     let end = input
@@ -96,6 +109,9 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(input.len() as u64));
         g.bench_function("firewatch", |b| {
             b.iter(|| firewatch_count(black_box(input.as_bytes())));
+        });
+        g.bench_function("firewatch lazy (series bytes and values)", |b| {
+            b.iter(|| firewatch_lazy_count(black_box(input.as_bytes())));
         });
         // The oracles are one to three orders of magnitude slower: fewer samples.
         g.sample_size(10);

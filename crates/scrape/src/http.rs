@@ -56,6 +56,36 @@ pub struct Fetched {
     pub format: BodyFormat,
 }
 
+/// The buffers a scrape loop reads its bodies into, kept from one scrape to the next so that
+/// a body of a steady size costs no allocation and no growth copies (which also bounds the
+/// peak memory of a scrape by about one body).
+#[derive(Debug, Default)]
+pub struct BodyBuffers {
+    /// The body, decompressed.
+    body: Vec<u8>,
+    /// The compressed bytes of a gzip body.
+    compressed: Vec<u8>,
+}
+
+impl BodyBuffers {
+    /// The body of the last fetch.
+    #[must_use]
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Ends a scrape: gives memory back when a buffer is far larger than what the last body
+    /// needed, and keeps it otherwise for the next scrape.
+    pub fn scrape_done(&mut self) {
+        for b in [&mut self.body, &mut self.compressed] {
+            let keep = b.len() + b.len() / 4;
+            if b.capacity() > 2 * keep + (64 << 10) {
+                b.shrink_to(keep);
+            }
+        }
+    }
+}
+
 /// The number of scrape protocols Prometheus knows; `q` values count down from one more.
 const KNOWN_PROTOCOLS: usize = 5;
 
@@ -129,6 +159,27 @@ impl Fetcher {
     /// # Errors
     /// Connection errors, timeouts, non-200 answers, oversize bodies, unknown content types.
     pub async fn fetch(&self, url: &str, timeout: Duration) -> Result<Fetched, ScrapeError> {
+        let mut bufs = BodyBuffers::default();
+        let format = self.fetch_into(url, timeout, &mut bufs).await?;
+        Ok(Fetched {
+            body: bufs.body,
+            format,
+        })
+    }
+
+    /// Fetches `url` within `timeout` into `bufs` (reusing their memory); returns the body's
+    /// format.
+    ///
+    /// # Errors
+    /// As [`Fetcher::fetch`].
+    pub async fn fetch_into(
+        &self,
+        url: &str,
+        timeout: Duration,
+        bufs: &mut BodyBuffers,
+    ) -> Result<BodyFormat, ScrapeError> {
+        bufs.body.clear();
+        bufs.compressed.clear();
         // Credentials (an OAuth 2.0 token fetch) count against the scrape timeout too.
         let req = tokio::time::timeout(timeout, self.client.get(url))
             .await
@@ -159,7 +210,17 @@ impl Fetcher {
             .headers()
             .get("content-encoding")
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        let mut body = Vec::new();
+        let body = if gzip {
+            &mut bufs.compressed
+        } else {
+            &mut bufs.body
+        };
+        // A declared length within the limit is read into memory of that size at once.
+        if let Some(n) = resp.content_length()
+            && self.body_limit.is_none_or(|l| n <= l)
+        {
+            body.reserve(usize::try_from(n).unwrap_or(0));
+        }
         while let Some(chunk) = resp
             .chunk()
             .await
@@ -171,30 +232,30 @@ impl Fetcher {
             }
         }
         if gzip {
-            body = gunzip(&body, self.body_limit)?;
+            gunzip(&bufs.compressed, &mut bufs.body, self.body_limit)?;
         }
-        let format = if content_type.is_empty() {
+        Ok(if content_type.is_empty() {
             self.fallback.unwrap_or(BodyFormat::Text(Format::Text))
         } else {
             BodyFormat::from_content_type(&content_type)
-        };
-        Ok(Fetched { body, format })
+        })
     }
 }
 
-fn gunzip(data: &[u8], limit: Option<u64>) -> Result<Vec<u8>, ScrapeError> {
+/// Decompresses the gzip `data` into `out` (whose memory is reused), refusing more than
+/// `limit` bytes.
+fn gunzip(data: &[u8], out: &mut Vec<u8>, limit: Option<u64>) -> Result<(), ScrapeError> {
     use std::io::Read;
-    let mut out = Vec::new();
     let decoder = flate2::read::GzDecoder::new(data);
     let cap = limit.map_or(u64::MAX, |l| l + 1);
     decoder
         .take(cap)
-        .read_to_end(&mut out)
+        .read_to_end(out)
         .map_err(|e| ScrapeError::Http(format!("decompressing body: {e}")))?;
     if limit.is_some_and(|l| out.len() as u64 > l) {
         return Err(ScrapeError::BodySizeLimit);
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,7 +31,9 @@ pub use error::{ParseError, ParseErrorKind, ProtobufError};
 pub use family::{Exemplar, FamilySample, MetricFamily, parse_families};
 pub use negotiate::{OPENMETRICS_0_0_1, negotiate};
 pub use number::{NORMAL_NAN_BITS, parse_float, write_float};
-pub use parser::{Entry, ExemplarRef, HistogramRef, LabelPair, Parser, SeriesRef};
+pub use parser::{
+    Entry, ExemplarRef, HistogramRef, LabelPair, LazyEntry, Parser, SampleRest, SeriesRef,
+};
 pub use protobuf::{
     PROTOBUF_CONTENT_TYPE, ProtobufOptions, ProtobufParser, format_openmetrics_float,
     is_protobuf_content_type, native_histogram,

@@ -11,6 +11,10 @@ use super::lex::{
 use super::number::{parse_float, parse_int};
 use super::{Format, MetricType};
 
+mod lazy;
+
+pub use lazy::{LazyEntry, SampleRest};
+
 /// One label of a sample or exemplar, borrowed from the input where possible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelPair<'a> {
@@ -122,6 +126,9 @@ pub struct Parser<'a> {
     name: Cow<'a, str>,
     labels: Vec<LabelPair<'a>>,
     exemplar_labels: Vec<LabelPair<'a>>,
+    /// Where the series of the sample [`Parser::next_lazy`] returned last starts and ends,
+    /// until the caller reads its value or its labels.
+    pending: Option<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
@@ -138,6 +145,7 @@ impl<'a> Parser<'a> {
             name: Cow::Borrowed(""),
             labels: Vec::with_capacity(16),
             exemplar_labels: Vec::new(),
+            pending: None,
         }
     }
 
@@ -159,6 +167,7 @@ impl<'a> Parser<'a> {
     /// # Errors
     /// A [`ParseError`] naming line, column and what was expected.
     pub fn next_entry(&mut self) -> Result<Option<Entry<'_, 'a>>, ParseError> {
+        self.finish_pending()?;
         if self.done {
             return Ok(None);
         }
@@ -183,18 +192,28 @@ impl<'a> Parser<'a> {
                 value,
                 timestamp,
                 exemplar,
-            } => Entry::Series(SeriesRef {
-                name: &self.name,
-                labels: &self.labels,
+            } => Entry::Series(self.series_ref(value, timestamp, exemplar)),
+        }))
+    }
+
+    /// The sample just parsed, borrowing the parser's name and label storage.
+    fn series_ref(
+        &self,
+        value: f64,
+        timestamp: Option<i64>,
+        exemplar: Option<(f64, Option<i64>)>,
+    ) -> SeriesRef<'_, 'a> {
+        SeriesRef {
+            name: &self.name,
+            labels: &self.labels,
+            value,
+            timestamp,
+            exemplar: exemplar.map(|(value, timestamp)| ExemplarRef {
+                labels: &self.exemplar_labels,
                 value,
                 timestamp,
-                exemplar: exemplar.map(|(value, timestamp)| ExemplarRef {
-                    labels: &self.exemplar_labels,
-                    value,
-                    timestamp,
-                }),
             }),
-        }))
+        }
     }
 
     fn step(&mut self) -> Result<Option<Raw<'a>>, ParseError> {
@@ -559,6 +578,17 @@ impl<'a> Parser<'a> {
     // ---- sample lines ------------------------------------------------------------
 
     fn sample_line(&mut self) -> Result<Raw<'a>, ParseError> {
+        self.sample_series()?;
+        let (value, timestamp, exemplar) = self.sample_suffix()?;
+        Ok(Raw::Series {
+            value,
+            timestamp,
+            exemplar,
+        })
+    }
+
+    /// The series of a sample line: metric name and labels, into `name` and `labels`.
+    fn sample_series(&mut self) -> Result<(), ParseError> {
         self.labels.clear();
         let line_begin = self.pos;
         let mut have_name = false;
@@ -587,17 +617,22 @@ impl<'a> Parser<'a> {
         if !have_name {
             return Err(self.err_at(line_begin, ParseErrorKind::MetricNameNotSet));
         }
+        Ok(())
+    }
+
+    /// What follows the series of a sample line: value, timestamp, exemplar (value and
+    /// timestamp), line break.
+    #[allow(clippy::type_complexity)]
+    fn sample_suffix(
+        &mut self,
+    ) -> Result<(f64, Option<i64>, Option<(f64, Option<i64>)>), ParseError> {
         self.separator("value after metric")?;
         let value = self.value("value")?;
         let (timestamp, exemplar) = match self.format {
             Format::Text => (self.text_timestamp()?, None),
             Format::OpenMetrics => self.om_suffix()?,
         };
-        Ok(Raw::Series {
-            value,
-            timestamp,
-            exemplar,
-        })
+        Ok((value, timestamp, exemplar))
     }
 
     /// The whitespace between tokens of a sample line: one or more blanks in the text

@@ -4,6 +4,11 @@ use storage::memory::MemoryStorage;
 use storage::{Appendable, Queryable, ValueType};
 
 use super::*;
+use crate::ScrapeError;
+use crate::http::BodyFormat;
+use config::RelabelConfig;
+use model::Labels;
+use model::exposition::Format;
 
 fn target() -> Labels {
     model::labels!("job" => "app", "instance" => "h:1")
@@ -296,6 +301,255 @@ fn openmetrics_exemplars_reach_the_exemplar_storage() {
         [
             ("/".into(), "{trace_id=\"abc\"}".into(), 0.5, 1500, true),
             ("/x".into(), "{trace_id=\"def\"}".into(), 2.0, 2000, false),
+        ]
+    );
+}
+
+/// Scrapes like the loop does: on failure, rolls back and marks the previous series stale.
+fn scrape_or_stale(
+    db: &MemoryStorage,
+    cache: &mut ScrapeCache,
+    body: &str,
+    format: Format,
+    opts: &LoopOptions,
+    ts: i64,
+) -> (ScrapeCounts, Result<(), ScrapeError>) {
+    let mut app = db.appender();
+    let (counts, r) = cache.append_counted(
+        app.as_mut(),
+        body.as_bytes(),
+        BodyFormat::Text(format),
+        &target(),
+        opts,
+        ts,
+    );
+    if r.is_err() {
+        app.rollback().unwrap();
+        cache.mark_stale(app.as_mut(), ts).unwrap();
+    }
+    app.commit().unwrap();
+    (counts, r)
+}
+
+/// The samples of the series whose labels contain `needle`, as `(t, value or "stale")`.
+fn samples_of(db: &MemoryStorage, needle: &str) -> Vec<(i64, String)> {
+    dump(db)
+        .into_iter()
+        .filter(|(l, _, _)| l.contains(needle))
+        .map(|(_, t, v)| {
+            let v = if model::is_stale_nan(v) {
+                "stale".to_owned()
+            } else {
+                v.to_string()
+            };
+            (t, v)
+        })
+        .collect()
+}
+
+#[test]
+fn known_series_read_like_new_ones() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    let body = |v: i32| {
+        format!(
+            "# TYPE a counter\na{{x=\"q\\\"}}\"}} {v}\nb {v}\n  c {{y=\"1\"}}\t{v} 9000\n\
+             {{\"d.e\",z=\"\\\\\"}} {v}\n"
+        )
+    };
+    for (i, ts) in [1000, 2000, 3000].into_iter().enumerate() {
+        let counts = scrape(&db, &mut cache, &body(i as i32), &opts(), ts).unwrap();
+        assert_eq!(counts.scraped, 4);
+        assert_eq!(counts.added, if i == 0 { 4 } else { 0 }, "scrape {i}");
+    }
+    assert_eq!(cache.len(), 4);
+    let got: Vec<String> = dump(&db)
+        .into_iter()
+        .map(|(l, t, v)| format!("{l} {t} {v}"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            r#"{__name__="a", instance="h:1", job="app", x="q\"}"} 1000 0"#,
+            r#"{__name__="a", instance="h:1", job="app", x="q\"}"} 2000 1"#,
+            r#"{__name__="a", instance="h:1", job="app", x="q\"}"} 3000 2"#,
+            r#"{__name__="b", instance="h:1", job="app"} 1000 0"#,
+            r#"{__name__="b", instance="h:1", job="app"} 2000 1"#,
+            r#"{__name__="b", instance="h:1", job="app"} 3000 2"#,
+            r#"{__name__="c", instance="h:1", job="app", y="1"} 9000 2"#,
+            r#"{__name__="d.e", instance="h:1", job="app", z="\\"} 1000 0"#,
+            r#"{__name__="d.e", instance="h:1", job="app", z="\\"} 2000 1"#,
+            r#"{__name__="d.e", instance="h:1", job="app", z="\\"} 3000 2"#,
+        ],
+        "c keeps its own timestamp (the memory storage keeps the last value written at 9000)"
+    );
+}
+
+#[test]
+fn dropped_series_stay_dropped_from_the_cache() {
+    let db = MemoryStorage::new();
+    let rule: RelabelConfig =
+        serde_saphyr::from_str("{source_labels: [__name__], regex: 'go_.*', action: drop}")
+            .unwrap();
+    let o = LoopOptions {
+        metric_relabel: vec![rule],
+        ..opts()
+    };
+    let mut cache = ScrapeCache::default();
+    for ts in [1000, 2000] {
+        let counts = scrape(&db, &mut cache, "go_x 1\ngo_y 2\nkeep 3\n", &o, ts).unwrap();
+        assert_eq!((counts.scraped, counts.post_relabel), (3, 1));
+    }
+    assert_eq!(dump(&db).len(), 2);
+}
+
+#[test]
+fn a_failed_scrape_marks_the_previous_series_stale() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    let text = Format::Text;
+    scrape_or_stale(&db, &mut cache, "a 1\nb 2\n", text, &opts(), 1000)
+        .1
+        .unwrap();
+    let (counts, r) = scrape_or_stale(&db, &mut cache, "a 3\nb{ 4\n", text, &opts(), 2000);
+    assert!(r.is_err());
+    assert_eq!(counts.scraped, 1, "counted up to the malformed line");
+    scrape_or_stale(&db, &mut cache, "a 5\n", text, &opts(), 3000)
+        .1
+        .unwrap();
+    assert_eq!(
+        samples_of(&db, "\"a\""),
+        [
+            (1000, "1".into()),
+            (2000, "stale".into()),
+            (3000, "5".into())
+        ]
+    );
+    assert_eq!(
+        samples_of(&db, "\"b\""),
+        [(1000, "2".into()), (2000, "stale".into())],
+        "b is not marked stale twice"
+    );
+}
+
+#[test]
+fn a_rolled_back_scrape_leaves_staleness_tracking_as_it_was() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    scrape(&db, &mut cache, "a 1\nb 2\n", &opts(), 1000).unwrap();
+    // The scrape fails after appending `a`: nothing of it is stored...
+    scrape(&db, &mut cache, "a 3\nc 1\nb{ 4\n", &opts(), 2000).unwrap_err();
+    // ...so `a`, gone now, was last in the scrape at 1000 and gets its marker.
+    scrape(&db, &mut cache, "b 5\n", &opts(), 3000).unwrap();
+    assert_eq!(
+        samples_of(&db, "\"a\""),
+        [(1000, "1".into()), (3000, "stale".into())]
+    );
+    assert_eq!(
+        samples_of(&db, "\"b\""),
+        [(1000, "2".into()), (3000, "5".into())]
+    );
+    assert!(samples_of(&db, "\"c\"").is_empty());
+}
+
+#[test]
+fn own_timestamps_are_tracked_for_staleness_only_when_asked() {
+    for track in [false, true] {
+        let db = MemoryStorage::new();
+        let mut cache = ScrapeCache::default();
+        let o = LoopOptions {
+            track_timestamps_staleness: track,
+            ..opts()
+        };
+        scrape(&db, &mut cache, "a 1 500\nb 2\n", &o, 1000).unwrap();
+        scrape(&db, &mut cache, "", &o, 2000).unwrap();
+        let a = samples_of(&db, "\"a\"");
+        if track {
+            assert_eq!(a, [(500, "1".into()), (2000, "stale".into())]);
+        } else {
+            assert_eq!(a, [(500, "1".into())]);
+        }
+        assert_eq!(
+            samples_of(&db, "\"b\""),
+            [(1000, "2".into()), (2000, "stale".into())]
+        );
+    }
+}
+
+#[test]
+fn known_bytes_are_checked_again_in_another_format() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    // A blank before the brace is fine in the text format, not in OpenMetrics.
+    let (_, r) = scrape_or_stale(
+        &db,
+        &mut cache,
+        "a {x=\"1\"} 1\n",
+        Format::Text,
+        &opts(),
+        1000,
+    );
+    r.unwrap();
+    let om = "a {x=\"1\"} 2\n# EOF\n";
+    let (_, r) = scrape_or_stale(&db, &mut cache, om, Format::OpenMetrics, &opts(), 2000);
+    assert!(r.unwrap_err().to_string().contains("line 1"));
+    let (_, r) = scrape_or_stale(
+        &db,
+        &mut cache,
+        "a{x=\"1\"} 3\n# EOF\n",
+        Format::OpenMetrics,
+        &opts(),
+        3000,
+    );
+    r.unwrap();
+    assert_eq!(
+        samples_of(&db, "x=\"1\""),
+        [
+            (1000, "1".into()),
+            (2000, "stale".into()),
+            (3000, "3".into())
+        ]
+    );
+}
+
+#[test]
+fn sample_limit_still_counts_the_whole_exposition() {
+    let db = MemoryStorage::new();
+    let o = LoopOptions {
+        sample_limit: 2,
+        ..opts()
+    };
+    let mut cache = ScrapeCache::default();
+    let (counts, r) = scrape_or_stale(
+        &db,
+        &mut cache,
+        "a 1\nb 2\nc 3\nd 4\n",
+        Format::Text,
+        &o,
+        1000,
+    );
+    assert_eq!(r.unwrap_err().to_string(), "sample limit exceeded");
+    assert_eq!(counts.scraped, 4);
+    assert!(dump(&db).is_empty());
+}
+
+#[test]
+fn series_unseen_for_two_scrapes_leave_the_cache() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    scrape(&db, &mut cache, "a 1\nb 2\n", &opts(), 1000).unwrap();
+    scrape(&db, &mut cache, "a 1\n", &opts(), 2000).unwrap();
+    assert_eq!(cache.len(), 2, "b is kept one more scrape");
+    scrape(&db, &mut cache, "a 1\n", &opts(), 3000).unwrap();
+    assert_eq!(cache.len(), 1);
+    let counts = scrape(&db, &mut cache, "a 1\nb 7\n", &opts(), 4000).unwrap();
+    assert_eq!(counts.added, 1, "b is new to the cache again");
+    assert_eq!(
+        samples_of(&db, "\"b\""),
+        [
+            (1000, "2".into()),
+            (2000, "stale".into()),
+            (4000, "7".into())
         ]
     );
 }

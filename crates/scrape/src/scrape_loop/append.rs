@@ -1,0 +1,552 @@
+//! Appending one exposition: the scrape cache that maps each series, as its bytes are written,
+//! to its final labels and series reference (a hit skips label parsing and relabeling), target
+//! labels and metric relabeling for new series, limits, and staleness tracked by scrape
+//! generations kept on the cache entries.
+
+use tracing::debug;
+
+use model::exposition::{
+    Entry, ExemplarRef, Format, LabelPair, LazyEntry, Parser, ProtobufOptions, ProtobufParser,
+};
+use model::relabel;
+use model::{Labels, LabelsBuilder, STALE_NAN, Sample, Timestamp};
+use storage::{Appender, Exemplar, SeriesRef, StorageError};
+
+use super::LoopOptions;
+use super::cache::{CacheEntry, Entries};
+use crate::ScrapeError;
+use crate::http::BodyFormat;
+use crate::metadata::MetadataCache;
+
+/// State kept from one scrape to the next.
+#[derive(Debug, Default)]
+pub struct ScrapeCache {
+    /// Each series by its bytes as written.
+    series: Entries,
+    /// The scrape whose tracked series are the previous scrape's: those get a staleness
+    /// marker when they vanish. 0 when there are none (first scrape, or the last one failed
+    /// and marked them stale).
+    previous: u64,
+    /// Scrape counter (generations and cache eviction).
+    iteration: u64,
+    /// The report series' labels and references, made at the first report.
+    report: Vec<(Labels, SeriesRef)>,
+    /// Scratch buffer for protobuf keys.
+    key: Vec<u8>,
+    /// HELP, TYPE and UNIT of the families of the last scrapes.
+    pub metadata: MetadataCache,
+}
+
+/// Counts of one scrape, for the report series.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ScrapeCounts {
+    /// Samples in the exposition.
+    pub scraped: u64,
+    /// Samples after metric relabeling.
+    pub post_relabel: u64,
+    /// Series new to the scrape cache whose sample was stored.
+    pub added: u64,
+}
+
+const REPORT_NAMES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+/// Storage errors that skip one sample instead of failing the scrape, as in Prometheus.
+fn skips_sample(e: &StorageError) -> bool {
+    matches!(
+        e,
+        StorageError::OutOfOrderSample
+            | StorageError::DuplicateSampleForTimestamp
+            | StorageError::OutOfBounds
+    )
+}
+
+/// Applies target labels to a scraped series (Prometheus's `mutateSampleLabels`), then metric
+/// relabeling. `None` means dropped.
+fn mutate_labels(
+    exposed: &mut LabelsBuilder,
+    target: &Labels,
+    opts: &LoopOptions,
+) -> Option<Labels> {
+    if opts.honor_labels {
+        for l in target {
+            if exposed.get(l.name).is_none() {
+                exposed.set(l.name, l.value);
+            }
+        }
+    } else {
+        let mut conflicts = Vec::new();
+        for l in target {
+            if let Some(v) = exposed.get(l.name) {
+                conflicts.push((l.name.to_owned(), v.to_owned()));
+            }
+            exposed.set(l.name, l.value);
+        }
+        for (name, value) in conflicts {
+            let mut renamed = format!("exported_{name}");
+            while exposed.get(&renamed).is_some() {
+                renamed = format!("exported_{renamed}");
+            }
+            exposed.set(&renamed, &value);
+        }
+    }
+    if !opts.metric_relabel.is_empty() && !relabel::process_builder(exposed, &opts.metric_relabel) {
+        return None;
+    }
+    let labels = exposed.labels();
+    labels.metric_name().is_some().then_some(labels)
+}
+
+fn check_label_limits(labels: &Labels, opts: &LoopOptions) -> Result<(), ScrapeError> {
+    if opts.label_limit > 0 && labels.len() as u64 > opts.label_limit {
+        return Err(ScrapeError::LabelLimit(format!(
+            "label_limit exceeded (metric: {}, number of labels: {}, limit: {})",
+            labels.metric_name().unwrap_or_default(),
+            labels.len(),
+            opts.label_limit
+        )));
+    }
+    for l in labels {
+        if opts.label_name_length_limit > 0 && l.name.len() as u64 > opts.label_name_length_limit {
+            return Err(ScrapeError::LabelLimit(format!(
+                "label_name_length_limit exceeded (metric: {}, label name: {}, length: {}, limit: {})",
+                labels.metric_name().unwrap_or_default(),
+                l.name,
+                l.name.len(),
+                opts.label_name_length_limit
+            )));
+        }
+        if opts.label_value_length_limit > 0 && l.value.len() as u64 > opts.label_value_length_limit
+        {
+            return Err(ScrapeError::LabelLimit(format!(
+                "label_value_length_limit exceeded (metric: {}, label name: {}, value: {:?}, length: {}, limit: {})",
+                labels.metric_name().unwrap_or_default(),
+                l.name,
+                l.value,
+                l.value.len(),
+                opts.label_value_length_limit
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The cache entry of a series seen for the first time: its final labels (or dropped).
+fn new_entry(
+    name: &str,
+    labels: &[LabelPair<'_>],
+    target: &Labels,
+    opts: &LoopOptions,
+    checked: Option<Format>,
+) -> Result<CacheEntry, ScrapeError> {
+    let mut b = LabelsBuilder::default();
+    b.set(model::METRIC_NAME, name);
+    for l in labels {
+        b.set(&l.name, &l.value);
+    }
+    let kept = match mutate_labels(&mut b, target, opts) {
+        Some(labels) => {
+            check_label_limits(&labels, opts)?;
+            Some((labels, 0))
+        }
+        None => None,
+    };
+    Ok(CacheEntry {
+        kept,
+        checked,
+        ..CacheEntry::default()
+    })
+}
+
+/// One scrape in progress: where samples go and what was counted.
+struct Batch<'x> {
+    app: &'x mut dyn Appender,
+    target: &'x Labels,
+    opts: &'x LoopOptions,
+    ts: Timestamp,
+    iteration: u64,
+    counts: ScrapeCounts,
+    /// Set once more samples than `sample_limit` survived relabeling: the rest of the
+    /// exposition is only counted, and the scrape fails at its end.
+    over_limit: bool,
+}
+
+impl Batch<'_> {
+    /// Appends one sample of the series `e`; `new` when `e` was made for it.
+    fn sample(
+        &mut self,
+        e: &mut CacheEntry,
+        value: Sample,
+        timestamp: Option<i64>,
+        exemplar: Option<&ExemplarRef<'_, '_>>,
+        new: bool,
+    ) -> Result<(), ScrapeError> {
+        e.seen = self.iteration;
+        let Some((labels, series_ref)) = &mut e.kept else {
+            return Ok(());
+        };
+        self.counts.post_relabel += 1;
+        if self.opts.sample_limit > 0 && self.counts.post_relabel > self.opts.sample_limit {
+            self.over_limit = true;
+        }
+        if self.over_limit {
+            return Ok(());
+        }
+        let (t, explicit) = match timestamp {
+            Some(t) if self.opts.honor_timestamps => (t, true),
+            _ => (self.ts, false),
+        };
+        match self.app.append(*series_ref, labels, t, value) {
+            Ok(r) => {
+                *series_ref = r;
+                if new {
+                    self.counts.added += 1;
+                }
+                // Series with timestamps of their own are left out of staleness tracking
+                // unless `track_timestamps_staleness` asks for it, as in Prometheus.
+                if (!explicit || self.opts.track_timestamps_staleness)
+                    && e.appended != self.iteration
+                {
+                    e.appended_before = e.appended;
+                    e.appended = self.iteration;
+                }
+                if let Some(x) = exemplar {
+                    append_exemplar(self.app, r, labels, x, t);
+                }
+                Ok(())
+            }
+            Err(err) if skips_sample(&err) => {
+                debug!(series = %labels, error = %err, "sample skipped");
+                Ok(())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Stores a sample's exemplar (its timestamp defaults to the sample's). Exemplars the storage
+/// refuses (out of order, duplicate, labels too long) are skipped, as Prometheus does.
+fn append_exemplar(
+    app: &mut dyn Appender,
+    series_ref: SeriesRef,
+    labels: &Labels,
+    e: &ExemplarRef<'_, '_>,
+    t: Timestamp,
+) {
+    let exemplar = Exemplar {
+        labels: Labels::from_pairs(e.labels.iter().map(|l| (&*l.name, &*l.value))),
+        value: e.value,
+        ts: e.timestamp.unwrap_or(t),
+        has_ts: e.timestamp.is_some(),
+    };
+    if let Err(err) = app.append_exemplar(series_ref, labels, &exemplar) {
+        debug!(series = %labels, error = %err, "exemplar skipped");
+    }
+}
+
+impl ScrapeCache {
+    /// Records a metadata entry (`HELP`, `TYPE`, `UNIT`); other entries are ignored.
+    fn metadata_entry(&mut self, entry: &Entry<'_, '_>) {
+        let iteration = self.iteration;
+        match entry {
+            Entry::Help { name, help } => self.metadata.set_help(name, help, iteration),
+            Entry::Type { name, metric_type } => {
+                self.metadata.set_type(name, *metric_type, iteration);
+            }
+            Entry::Unit { name, unit } => self.metadata.set_unit(name, unit, iteration),
+            _ => {}
+        }
+    }
+
+    /// Appends a sample found by its parsed name and labels (protobuf, or a text line the
+    /// quick scan could not delimit).
+    fn sample_by_labels(
+        &mut self,
+        batch: &mut Batch<'_>,
+        name: &str,
+        labels: &[LabelPair<'_>],
+        value: Sample,
+        timestamp: Option<i64>,
+        exemplar: Option<&ExemplarRef<'_, '_>>,
+    ) -> Result<(), ScrapeError> {
+        batch.counts.scraped += 1;
+        self.key.clear();
+        self.key.extend_from_slice(name.as_bytes());
+        for l in labels {
+            self.key.push(0xff);
+            self.key.extend_from_slice(l.name.as_bytes());
+            self.key.push(0xff);
+            self.key.extend_from_slice(l.value.as_bytes());
+        }
+        let (slot, new) = match self.series.find(&self.key) {
+            Some(slot) => (slot, false),
+            None => {
+                let e = new_entry(name, labels, batch.target, batch.opts, None)?;
+                (self.series.insert(&self.key, e), true)
+            }
+        };
+        self.series.met(slot);
+        let e = self.series.get_mut(slot);
+        batch.sample(e, value, timestamp, exemplar, new)
+    }
+
+    /// Appends the samples of a text exposition.
+    fn append_text(
+        &mut self,
+        batch: &mut Batch<'_>,
+        body: &[u8],
+        format: Format,
+    ) -> Result<(), ScrapeError> {
+        let mut parser = Parser::new(body, format);
+        loop {
+            let series = match parser.next_lazy()? {
+                None => return Ok(()),
+                Some(LazyEntry::Sample(series)) => series,
+                Some(LazyEntry::Other(Entry::Series(s))) => {
+                    let v = Sample::Float(s.value);
+                    let (name, labels, t, x) = (s.name, s.labels, s.timestamp, s.exemplar);
+                    self.sample_by_labels(batch, name, labels, v, t, x.as_ref())?;
+                    continue;
+                }
+                Some(LazyEntry::Other(e)) => {
+                    self.metadata_entry(&e);
+                    continue;
+                }
+            };
+            batch.counts.scraped += 1;
+            let found = self.series.find(series);
+            // The common case: bytes seen and checked before; only the value is parsed.
+            if let Some(slot) = found
+                && self.series.get_mut(slot).checked == Some(format)
+            {
+                self.series.met(slot);
+                let rest = parser.sample_rest()?;
+                let (v, t, x) = (Sample::Float(rest.value), rest.timestamp, rest.exemplar);
+                batch.sample(self.series.get_mut(slot), v, t, x.as_ref(), false)?;
+                continue;
+            }
+            let s = parser.sample_full()?;
+            let (slot, new) = match found {
+                Some(slot) => {
+                    self.series.get_mut(slot).checked = Some(format);
+                    (slot, false)
+                }
+                None => {
+                    let e = new_entry(s.name, s.labels, batch.target, batch.opts, Some(format))?;
+                    (self.series.insert(series, e), true)
+                }
+            };
+            self.series.met(slot);
+            let v = Sample::Float(s.value);
+            batch.sample(
+                self.series.get_mut(slot),
+                v,
+                s.timestamp,
+                s.exemplar.as_ref(),
+                new,
+            )?;
+        }
+    }
+
+    /// Appends the samples of a protobuf exposition.
+    fn append_protobuf(
+        &mut self,
+        batch: &mut Batch<'_>,
+        body: &[u8],
+        options: ProtobufOptions,
+    ) -> Result<(), ScrapeError> {
+        let mut parser = ProtobufParser::new(body, options);
+        while let Some(entry) = parser.next_entry()? {
+            match entry {
+                Entry::Series(s) => {
+                    let v = Sample::Float(s.value);
+                    let x = s.exemplar.as_ref();
+                    self.sample_by_labels(batch, s.name, s.labels, v, s.timestamp, x)?;
+                }
+                Entry::Histogram(h) => {
+                    let v = h.sample.clone();
+                    self.sample_by_labels(batch, h.name, h.labels, v, h.timestamp, None)?;
+                }
+                other => self.metadata_entry(&other),
+            }
+        }
+        Ok(())
+    }
+
+    /// Staleness markers at `ts` for the series of the previous scrape that the scrape in
+    /// progress did not append.
+    fn append_stale(&self, app: &mut dyn Appender, ts: Timestamp) -> Result<(), StorageError> {
+        if self.previous == 0 {
+            return Ok(());
+        }
+        for e in self.series.iter() {
+            if e.appended != self.previous {
+                continue;
+            }
+            if let Some((labels, r)) = &e.kept {
+                match app.append(*r, labels, ts, Sample::Float(STALE_NAN)) {
+                    Err(err) if !skips_sample(&err) => return Err(err),
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the samples of one exposition through `app`, without committing, and marks
+    /// the series of the previous scrape that vanished stale. Returns the counts, also when
+    /// the scrape fails; then nothing of it is tracked, and the caller rolls `app` back.
+    pub(crate) fn append_counted(
+        &mut self,
+        app: &mut dyn Appender,
+        body: &[u8],
+        format: BodyFormat,
+        target: &Labels,
+        opts: &LoopOptions,
+        ts: Timestamp,
+    ) -> (ScrapeCounts, Result<(), ScrapeError>) {
+        self.iteration += 1;
+        let mut batch = Batch {
+            app,
+            target,
+            opts,
+            ts,
+            iteration: self.iteration,
+            counts: ScrapeCounts::default(),
+            over_limit: false,
+        };
+        let mut outcome = match format {
+            BodyFormat::Text(f) => self.append_text(&mut batch, body, f),
+            BodyFormat::Protobuf => {
+                let options = ProtobufOptions {
+                    native_histograms: opts.native_histograms,
+                    keep_classic: opts.always_classic,
+                };
+                self.append_protobuf(&mut batch, body, options)
+            }
+        };
+        if outcome.is_ok() && batch.over_limit {
+            outcome = Err(ScrapeError::SampleLimit);
+        }
+        let outcome =
+            outcome.and_then(|()| self.append_stale(batch.app, ts).map_err(ScrapeError::from));
+        let counts = batch.counts;
+        let iteration = self.iteration;
+        match outcome {
+            Ok(()) => {
+                self.previous = iteration;
+                self.metadata.iteration_done(iteration);
+                self.series.scrape_done(iteration);
+                (counts, Ok(()))
+            }
+            Err(err) => {
+                // Nothing of this scrape is stored: the previous scrape's series stay the
+                // ones staleness tracks.
+                for e in self.series.iter_mut() {
+                    if e.appended == iteration {
+                        e.appended = e.appended_before;
+                    }
+                }
+                self.series.scrape_failed();
+                (counts, Err(err))
+            }
+        }
+    }
+
+    /// Staleness markers at `ts` for every series of the previous scrape (after a failed
+    /// scrape, or when the target goes away); afterwards no series is tracked.
+    ///
+    /// # Errors
+    /// Storage errors other than out-of-order/duplicate samples.
+    pub fn mark_stale(
+        &mut self,
+        app: &mut dyn Appender,
+        ts: Timestamp,
+    ) -> Result<(), StorageError> {
+        let result = self.append_stale(app, ts);
+        self.previous = 0;
+        result
+    }
+
+    /// Appends the report series (`up`, `scrape_duration_seconds`...) of a scrape; `None`
+    /// writes staleness markers.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn append_report(
+        &mut self,
+        app: &mut dyn Appender,
+        target: &Labels,
+        ts: Timestamp,
+        values: Option<[f64; 5]>,
+    ) -> Result<(), StorageError> {
+        if self.report.is_empty() {
+            self.report = REPORT_NAMES
+                .iter()
+                .map(|name| {
+                    let mut b = target.builder();
+                    b.set(model::METRIC_NAME, name);
+                    (b.labels(), 0)
+                })
+                .collect();
+        }
+        for (i, (labels, r)) in self.report.iter_mut().enumerate() {
+            let v = values.map_or(STALE_NAN, |v| v[i]);
+            *r = app.append(*r, labels, ts, Sample::Float(v))?;
+        }
+        Ok(())
+    }
+
+    /// Number of series remembered (for tests and memory accounting).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether no series is remembered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.series.len() == 0
+    }
+}
+
+/// Appends one text exposition through `app`, without committing. Returns the counts.
+///
+/// # Errors
+/// Parse errors, limits, and storage errors other than out-of-order/duplicate samples (which
+/// are skipped, as Prometheus does). The caller then rolls `app` back, and may mark the
+/// previous scrape's series stale with [`ScrapeCache::mark_stale`].
+pub fn append_exposition(
+    app: &mut dyn Appender,
+    cache: &mut ScrapeCache,
+    body: &[u8],
+    format: Format,
+    target: &Labels,
+    opts: &LoopOptions,
+    ts: Timestamp,
+) -> Result<ScrapeCounts, ScrapeError> {
+    append_body(app, cache, body, BodyFormat::Text(format), target, opts, ts)
+}
+
+/// Appends one exposition of any format (text, OpenMetrics, protobuf) through `app`, without
+/// committing. Returns the counts.
+///
+/// # Errors
+/// As [`append_exposition`].
+pub fn append_body(
+    app: &mut dyn Appender,
+    cache: &mut ScrapeCache,
+    body: &[u8],
+    format: BodyFormat,
+    target: &Labels,
+    opts: &LoopOptions,
+    ts: Timestamp,
+) -> Result<ScrapeCounts, ScrapeError> {
+    let (counts, outcome) = cache.append_counted(app, body, format, target, opts, ts);
+    outcome.map(|()| counts)
+}

@@ -1,0 +1,266 @@
+//! The scrape cache's storage: one entry per series as its bytes are written, in slots of one
+//! vector (in the order a target first exposed them), found by the order of the previous
+//! scrape when the exposition keeps its order (a byte comparison, no hashing), else through a
+//! hash table of slot numbers.
+
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use model::Labels;
+use model::exposition::Format;
+use storage::SeriesRef;
+
+/// A series as exposed, remembered between scrapes.
+#[derive(Debug, Default)]
+pub(super) struct CacheEntry {
+    /// The series' bytes as written (`name{label="value",...}` in the text formats; name and
+    /// label pairs separated by `0xff` bytes, never found in text, for protobuf). Empty for a
+    /// free slot.
+    pub key: Box<[u8]>,
+    /// The hash of `key`.
+    pub hash: u64,
+    /// Its labels after target labels and metric relabeling, and its series reference;
+    /// `None` when metric relabeling dropped it.
+    pub kept: Option<(Labels, SeriesRef)>,
+    /// The scrape that last saw it.
+    pub seen: u64,
+    /// The last scrape that appended to it a sample that staleness tracks.
+    pub appended: u64,
+    /// `appended` before the scrape in progress set it (to undo a failed scrape).
+    pub appended_before: u64,
+    /// The text format in which the key's bytes were once parsed in full: in that format
+    /// they are trusted without parsing their labels again. `None` for protobuf keys.
+    pub checked: Option<Format>,
+}
+
+/// The entries of one target's series.
+#[derive(Default)]
+pub(super) struct Entries {
+    slots: Vec<CacheEntry>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// Slots in the order the last successful scrape met its samples.
+    order: Vec<u32>,
+    /// Slots in the order the scrape in progress meets its samples.
+    next_order: Vec<u32>,
+}
+
+impl std::fmt::Debug for Entries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entries {
+    /// Number of series remembered.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The slot of `key`, the scrape's next sample; `None` when the key is new.
+    #[inline]
+    pub fn find(&self, key: &[u8]) -> Option<u32> {
+        // Expositions mostly keep their order: the slot at the same position last time.
+        if let Some(&slot) = self.order.get(self.next_order.len())
+            && *self.slots[slot as usize].key == *key
+        {
+            return Some(slot);
+        }
+        let hash = self.hasher.hash_one(key);
+        self.index
+            .find(hash, |&s| *self.slots[s as usize].key == *key)
+            .copied()
+    }
+
+    /// Records that the scrape's next sample is the series in `slot`.
+    #[inline]
+    pub fn met(&mut self, slot: u32) {
+        self.next_order.push(slot);
+    }
+
+    /// The entry in `slot`.
+    #[inline]
+    pub fn get_mut(&mut self, slot: u32) -> &mut CacheEntry {
+        &mut self.slots[slot as usize]
+    }
+
+    /// Stores `entry` under `key` (which must be new); returns its slot.
+    pub fn insert(&mut self, key: &[u8], mut entry: CacheEntry) -> u32 {
+        let hash = self.hasher.hash_one(key);
+        entry.key = key.into();
+        entry.hash = hash;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = entry;
+                s
+            }
+            None => {
+                self.slots.push(entry);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 series per target")
+            }
+        };
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, slot, |&s| slots[s as usize].hash);
+        slot
+    }
+
+    /// Every entry in use.
+    pub fn iter(&self) -> impl Iterator<Item = &CacheEntry> {
+        self.slots.iter().filter(|e| !e.key.is_empty())
+    }
+
+    /// Every entry in use, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut CacheEntry> {
+        self.slots.iter_mut().filter(|e| !e.key.is_empty())
+    }
+
+    /// Ends a successful scrape: its order predicts the next one; series not seen in
+    /// `iteration` or the one before are forgotten.
+    pub fn scrape_done(&mut self, iteration: u64) {
+        std::mem::swap(&mut self.order, &mut self.next_order);
+        self.next_order.clear();
+        let (slots, free) = (&mut self.slots, &mut self.free);
+        self.index.retain(|&mut s| {
+            let e = &mut slots[s as usize];
+            if e.seen + 1 >= iteration {
+                return true;
+            }
+            *e = CacheEntry::default();
+            free.push(s);
+            false
+        });
+        // Give memory back when many series went away.
+        if self.slots.len() > 64 && self.free.len() > self.slots.len() / 2 {
+            self.compact();
+        }
+    }
+
+    /// Ends a failed scrape: the last successful scrape's order stays the prediction.
+    pub fn scrape_failed(&mut self) {
+        self.next_order.clear();
+    }
+
+    /// Moves the entries in use to the front, in the last scrape's order where known.
+    fn compact(&mut self) {
+        let mut old = std::mem::take(&mut self.slots);
+        let mut renumber = vec![u32::MAX; old.len()];
+        for &s in &self.order {
+            let e = &mut old[s as usize];
+            if !e.key.is_empty() && renumber[s as usize] == u32::MAX {
+                renumber[s as usize] = self.slots.len() as u32;
+                self.slots.push(std::mem::take(e));
+            }
+        }
+        for (s, e) in old.into_iter().enumerate() {
+            if !e.key.is_empty() {
+                renumber[s] = self.slots.len() as u32;
+                self.slots.push(e);
+            }
+        }
+        for s in &mut self.order {
+            *s = renumber[*s as usize];
+        }
+        self.order.retain(|&s| s != u32::MAX);
+        self.free.clear();
+        self.index.clear();
+        let slots = &self.slots;
+        for (s, e) in slots.iter().enumerate() {
+            self.index
+                .insert_unique(e.hash, s as u32, |&x| slots[x as usize].hash);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seen: u64) -> CacheEntry {
+        CacheEntry {
+            seen,
+            ..CacheEntry::default()
+        }
+    }
+
+    fn keys(e: &Entries) -> Vec<String> {
+        let mut k: Vec<String> = e
+            .iter()
+            .map(|e| String::from_utf8(e.key.to_vec()).unwrap())
+            .collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn found_in_order_and_out_of_order() {
+        let mut e = Entries::default();
+        let a = e.insert(b"a", entry(1));
+        e.met(a);
+        let b = e.insert(b"b", entry(1));
+        e.met(b);
+        e.scrape_done(1);
+        // Same order: found by position; swapped: found by hash.
+        assert_eq!(e.find(b"a"), Some(a));
+        e.met(a);
+        assert_eq!(e.find(b"b"), Some(b));
+        e.met(b);
+        e.scrape_done(2);
+        assert_eq!(e.find(b"b"), Some(b));
+        e.met(b);
+        assert_eq!(e.find(b"a"), Some(a));
+        e.met(a);
+        assert_eq!(e.find(b"c"), None);
+    }
+
+    #[test]
+    fn unseen_entries_are_forgotten_and_slots_reused() {
+        let mut e = Entries::default();
+        for (i, k) in [b"a", b"b", b"c"].iter().enumerate() {
+            let s = e.insert(*k, entry(if i == 1 { 1 } else { 3 }));
+            e.met(s);
+        }
+        e.scrape_done(3);
+        assert_eq!(keys(&e), ["a", "c"]);
+        assert_eq!(e.find(b"b"), None);
+        let d = e.insert(b"d", entry(3));
+        assert_eq!(d, 1, "b's slot is reused");
+        assert_eq!(e.find(b"d"), Some(d));
+    }
+
+    #[test]
+    fn compaction_keeps_every_entry_findable() {
+        let mut e = Entries::default();
+        let names: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
+        for n in &names {
+            let s = e.insert(n.as_bytes(), entry(1));
+            e.met(s);
+        }
+        e.scrape_done(1);
+        // Only every third series is seen again: most slots free up and are compacted.
+        for (i, n) in names.iter().enumerate() {
+            if i % 3 == 0 {
+                let s = e.find(n.as_bytes()).unwrap();
+                e.get_mut(s).seen = 3;
+                e.met(s);
+            }
+        }
+        e.scrape_done(3);
+        assert_eq!(e.len(), 67);
+        assert!(e.slots.len() == 67 && e.free.is_empty(), "compacted");
+        for (i, n) in names.iter().enumerate() {
+            let found = e.find(n.as_bytes());
+            assert_eq!(found.is_some(), i % 3 == 0, "{n}");
+            if let Some(s) = found {
+                assert_eq!(&*e.get_mut(s).key, n.as_bytes());
+            }
+        }
+        // The kept order still predicts positions.
+        assert_eq!(e.order.len(), 67);
+        assert_eq!(&*e.slots[e.order[1] as usize].key, b"s3");
+    }
+}
