@@ -113,16 +113,21 @@ fn honor_labels_keeps_exposed_values() {
     );
 }
 
-#[test]
-fn metric_relabeling_drops() {
-    let db = MemoryStorage::new();
+/// Options whose metric relabeling drops every `go_*` series.
+fn dropping_go_metrics() -> LoopOptions {
     let rule: RelabelConfig =
         serde_saphyr::from_str("{source_labels: [__name__], regex: 'go_.*', action: drop}")
             .unwrap();
-    let o = LoopOptions {
+    LoopOptions {
         metric_relabel: vec![rule],
         ..opts()
-    };
+    }
+}
+
+#[test]
+fn metric_relabeling_drops() {
+    let db = MemoryStorage::new();
+    let o = dropping_go_metrics();
     let counts = scrape(
         &db,
         &mut ScrapeCache::default(),
@@ -388,13 +393,7 @@ fn known_series_read_like_new_ones() {
 #[test]
 fn dropped_series_stay_dropped_from_the_cache() {
     let db = MemoryStorage::new();
-    let rule: RelabelConfig =
-        serde_saphyr::from_str("{source_labels: [__name__], regex: 'go_.*', action: drop}")
-            .unwrap();
-    let o = LoopOptions {
-        metric_relabel: vec![rule],
-        ..opts()
-    };
+    let o = dropping_go_metrics();
     let mut cache = ScrapeCache::default();
     for ts in [1000, 2000] {
         let counts = scrape(&db, &mut cache, "go_x 1\ngo_y 2\nkeep 3\n", &o, ts).unwrap();
