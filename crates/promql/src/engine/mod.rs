@@ -225,11 +225,28 @@ impl Engine {
         step: i64,
         cancel: Option<&AtomicBool>,
     ) -> Result<QueryResult, EvalError> {
+        self.run_range(q, expr, query, (start, end, step), cancel, true)
+    }
+
+    /// Evaluates a range query node at a time when `node_at_a_time` is set and the
+    /// expression allows it, else (or on fallback) step by step.
+    fn run_range(
+        &self,
+        q: &dyn Queryable,
+        expr: &Expr,
+        query: &str,
+        (start, end, step): (i64, i64, i64),
+        cancel: Option<&AtomicBool>,
+        node_at_a_time: bool,
+    ) -> Result<QueryResult, EvalError> {
         validate_range(expr, start, end, step)?;
         let _turn = self.turn(cancel)?;
         let expr = preprocess::prepare(expr, start, end, step);
         let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
         ev.query = query.to_owned();
+        if !node_at_a_time {
+            return step_by_step(ev, &expr, query);
+        }
         if let Some(out) = ev.range_result(&expr)? {
             return Ok(QueryResult {
                 value: Value::Matrix(out),
@@ -263,12 +280,7 @@ impl Engine {
         step: i64,
         cancel: Option<&AtomicBool>,
     ) -> Result<QueryResult, EvalError> {
-        validate_range(expr, start, end, step)?;
-        let _turn = self.turn(cancel)?;
-        let expr = preprocess::prepare(expr, start, end, step);
-        let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
-        ev.query = query.to_owned();
-        step_by_step(ev, &expr, query)
+        self.run_range(q, expr, query, (start, end, step), cancel, false)
     }
 
     fn evaluator<'q>(
