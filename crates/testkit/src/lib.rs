@@ -1,10 +1,15 @@
 //! Helpers for Firewatch's integration tests (a dev-dependency only): free loopback ports,
 //! child processes that are killed when dropped, waiting on a condition with a deadline, and
-//! a plain HTTP/1.0 client for loopback servers, so that tests need no HTTP crate.
+//! a plain HTTP/1.0 client for loopback servers, so that tests need no HTTP crate; where the
+//! conformance data and peer binaries are, with skips reported by name.
 
 mod process;
+mod shared;
 
 pub use process::{Process, Server};
+pub use shared::{
+    SHARED_ENV, SKIP_LOG_ENV, find_on_path, peer_binary, shared_dir, shared_path, skip,
+};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
