@@ -20,8 +20,9 @@ pub enum Command {
     Server(Box<ServerArgs>),
     /// The Alertmanager: grouping, silences, inhibition, routing, notifications.
     Alertmanager,
-    /// Host metrics with node_exporter's names.
-    NodeExporter,
+    /// Host metrics with node_exporter's names and flags (`--collector.X`, `--no-collector.X`,
+    /// `--collector.X.option=...`, `--path.procfs=...`, `--web.listen-address=...`).
+    NodeExporter(NodeExporterArgs),
     /// Container metrics with cAdvisor's names.
     ContainerExporter,
     /// Kubernetes object state with kube-state-metrics' names.
@@ -29,6 +30,16 @@ pub enum Command {
     /// What promtool and amtool do.
     #[command(subcommand)]
     Tool(ToolCommand),
+}
+
+/// `firewatch node-exporter ...`: node_exporter's flags, parsed by the node exporter crate
+/// (its collector switches are too many and too dynamic for clap).
+#[derive(Debug, clap::Args)]
+#[command(disable_help_flag = true)]
+pub struct NodeExporterArgs {
+    /// node_exporter's flags, e.g. `--collector.cpu.info --no-collector.wifi`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub flags: Vec<String>,
 }
 
 /// `firewatch tool ...`

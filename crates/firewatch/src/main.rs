@@ -3,6 +3,7 @@
 mod alerting;
 mod cli;
 mod import;
+mod node_exporter;
 mod server;
 mod tool;
 
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
         Some(Command::Server(args)) => serve(*args),
         None => all_in_one(),
         Some(Command::Alertmanager) => not_built("alertmanager"),
-        Some(Command::NodeExporter) => not_built("node-exporter"),
+        Some(Command::NodeExporter(args)) => node_exporter::run(args),
         Some(Command::ContainerExporter) => not_built("container-exporter"),
         Some(Command::KubeStateExporter) => not_built("kube-state-exporter"),
     }
@@ -78,7 +79,7 @@ fn serve(args: server::ServerArgs) -> ExitCode {
     }
 }
 
-fn init_logging(level: &str, format: &str) {
+pub(crate) fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()

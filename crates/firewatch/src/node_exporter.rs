@@ -1,0 +1,42 @@
+//! `firewatch node-exporter`: node_exporter's flags handed to the node exporter crate.
+
+use std::process::ExitCode;
+
+use crate::cli::NodeExporterArgs;
+
+/// Parses node_exporter's flags and serves until the process ends.
+pub fn run(args: NodeExporterArgs) -> ExitCode {
+    let names = node_exporter::all_collector_names();
+    let opts = match node_exporter::Options::parse(args.flags, &names) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("firewatch node-exporter: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if opts.flag("help", false) {
+        println!(
+            "usage: firewatch node-exporter [--collector.NAME | --no-collector.NAME]... \
+             [--collector.disable-defaults] [--path.procfs=/proc] [--path.sysfs=/sys] \
+             [--path.rootfs=/] [--path.udev.data=/run/udev/data] [--web.listen-address=:9100] \
+             [--web.telemetry-path=/metrics] [--web.max-requests=40]\ncollectors: {}",
+            names.join(" ")
+        );
+        return ExitCode::SUCCESS;
+    }
+    crate::init_logging(&opts.string("log.level", "info"), &opts.string("log.format", "logfmt"));
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firewatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(node_exporter::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

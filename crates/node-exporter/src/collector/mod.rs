@@ -1,0 +1,139 @@
+//! The collectors (one module each, as node_exporter's `collector/*_linux.go`), the table of
+//! their names and defaults, and what they share: [`Out`] to emit samples and file helpers.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use model::exposition::{FamilySample, MetricFamily, MetricType};
+use model::labels::Labels;
+
+pub use crate::error::CollectorError;
+use crate::error::Error;
+use crate::options::{Options, Paths};
+
+pub mod zfs;
+pub mod util;
+
+/// One source of metrics, read at each scrape.
+pub trait Collector: Send + Sync {
+    /// Appends this collector's samples to `out`.
+    ///
+    /// # Errors
+    /// A source file missing or malformed: the collector reports failure, others go on.
+    fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError>;
+}
+
+/// Builds a collector from the flags.
+pub type Factory = fn(&Options) -> Result<Box<dyn Collector>, Error>;
+
+/// Samples of one scrape, grouped into families by name (first help text wins, as in
+/// client_golang's registry).
+#[derive(Debug, Default)]
+pub struct Out {
+    families: Vec<MetricFamily>,
+    index: HashMap<String, usize>,
+}
+
+impl Out {
+    /// Appends a gauge sample.
+    pub fn gauge(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.push(name, help, MetricType::Gauge, labels, value);
+    }
+
+    /// Appends a counter sample.
+    pub fn counter(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.push(name, help, MetricType::Counter, labels, value);
+    }
+
+    /// Appends an untyped sample.
+    pub fn untyped(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
+        self.push(name, help, MetricType::Unknown, labels, value);
+    }
+
+    /// Appends a sample of `metric_type`.
+    pub fn push(
+        &mut self,
+        name: &str,
+        help: &str,
+        metric_type: MetricType,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        let i = match self.index.get(name) {
+            Some(&i) => i,
+            None => {
+                let mut f = MetricFamily::new(name, metric_type);
+                f.help = Some(help.to_owned());
+                self.families.push(f);
+                self.index.insert(name.to_owned(), self.families.len() - 1);
+                self.families.len() - 1
+            }
+        };
+        let labels = Labels::from_pairs(
+            std::iter::once(("__name__", name)).chain(labels.iter().copied()),
+        );
+        self.families[i].samples.push(FamilySample {
+            labels,
+            value,
+            timestamp: None,
+            exemplar: None,
+        });
+    }
+
+    /// Appends whole families (the textfile collector's).
+    pub fn extend(&mut self, families: Vec<MetricFamily>) {
+        for f in families {
+            match self.index.get(&f.name) {
+                Some(&i) => self.families[i].samples.extend(f.samples),
+                None => {
+                    self.index.insert(f.name.clone(), self.families.len());
+                    self.families.push(f);
+                }
+            }
+        }
+    }
+
+    /// Whether a family of that name exists.
+    #[must_use]
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// The families, sorted by name with samples sorted by label values (client_golang's
+    /// order), duplicates of a series dropped.
+    #[must_use]
+    pub fn into_families(self) -> Vec<MetricFamily> {
+        let mut fams = self.families;
+        fams.sort_by(|a, b| a.name.cmp(&b.name));
+        for f in &mut fams {
+            f.samples.sort_by(|a, b| {
+                a.labels
+                    .iter()
+                    .map(|l| (l.name, l.value))
+                    .cmp(b.labels.iter().map(|l| (l.name, l.value)))
+            });
+            f.samples.dedup_by(|a, b| a.labels == b.labels);
+        }
+        fams
+    }
+
+    /// Number of families so far.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.families.len()
+    }
+
+    /// Whether nothing was emitted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.families.is_empty()
+    }
+}
+
+/// Reads a whole file, the error naming it.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn read(path: &Path) -> Result<String, CollectorError> {
+    std::fs::read_to_string(path).map_err(|e| CollectorError::io(path, e))
+}

@@ -1,0 +1,181 @@
+//! The collector table (names and defaults as node_exporter 1.9.1 registers them) and one
+//! scrape over the enabled collectors with `node_scrape_collector_duration_seconds` and
+//! `node_scrape_collector_success` (as `collector/collector.go`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use model::exposition::MetricFamily;
+
+use crate::collector::{self, Collector, Factory, Out};
+use crate::error::Error;
+use crate::options::{Options, Paths};
+
+/// node_exporter's Linux collectors: name, enabled by default, and the factory where built.
+const TABLE: &[(&str, bool, Option<Factory>)] = &[
+    ("arp", true, None),
+    ("bcache", true, None),
+    ("bonding", true, None),
+    ("btrfs", true, None),
+    ("buddyinfo", false, None),
+    ("cgroups", false, None),
+    ("conntrack", true, None),
+    ("cpu", true, None),
+    ("cpu_vulnerabilities", false, None),
+    ("cpufreq", true, None),
+    ("diskstats", true, None),
+    ("dmi", true, None),
+    ("drbd", false, None),
+    ("drm", false, None),
+    ("edac", true, None),
+    ("entropy", true, None),
+    ("ethtool", false, None),
+    ("fibrechannel", true, None),
+    ("filefd", true, None),
+    ("filesystem", true, None),
+    ("hwmon", true, None),
+    ("infiniband", true, None),
+    ("interrupts", false, None),
+    ("ipvs", true, None),
+    ("ksmd", false, None),
+    ("lnstat", false, None),
+    ("loadavg", true, None),
+    ("logind", false, None),
+    ("mdadm", true, None),
+    ("meminfo", true, None),
+    ("meminfo_numa", false, None),
+    ("mountstats", false, None),
+    ("netclass", true, None),
+    ("netdev", true, None),
+    ("netstat", true, None),
+    ("network_route", false, None),
+    ("nfs", true, None),
+    ("nfsd", true, None),
+    ("ntp", false, None),
+    ("nvme", true, None),
+    ("os", true, None),
+    ("perf", false, None),
+    ("powersupplyclass", true, None),
+    ("pressure", true, None),
+    ("processes", false, None),
+    ("qdisc", false, None),
+    ("rapl", true, None),
+    ("runit", false, None),
+    ("schedstat", true, None),
+    ("selinux", true, None),
+    ("slabinfo", false, None),
+    ("sockstat", true, None),
+    ("softirqs", false, None),
+    ("softnet", true, None),
+    ("stat", true, None),
+    ("supervisord", false, None),
+    ("sysctl", false, None),
+    ("systemd", false, None),
+    ("tapestats", true, None),
+    ("tcpstat", false, None),
+    ("textfile", true, None),
+    ("thermal_zone", true, None),
+    ("time", true, None),
+    ("timex", true, None),
+    ("udp_queues", true, None),
+    ("uname", true, None),
+    ("vmstat", true, None),
+    ("watchdog", true, None),
+    ("wifi", false, None),
+    ("xfrm", false, None),
+    ("xfs", true, None),
+    ("zfs", true, Some(collector::zfs::new)),
+    ("zoneinfo", false, None),
+];
+
+/// Every collector name node_exporter knows on Linux.
+#[must_use]
+pub fn all_collector_names() -> Vec<&'static str> {
+    TABLE.iter().map(|t| t.0).collect()
+}
+
+/// The enabled collectors and where the filesystems are.
+pub struct NodeCollector {
+    collectors: Vec<(String, Arc<dyn Collector>)>,
+    paths: Paths,
+}
+
+impl NodeCollector {
+    /// Builds the collectors enabled by the flags (defaults unless
+    /// `--collector.disable-defaults`, then `--collector.X` / `--no-collector.X`).
+    ///
+    /// # Errors
+    /// A collector's options are invalid (a bad regular expression, say).
+    pub fn new(opts: &Options) -> Result<Self, Error> {
+        let no_defaults = opts.flag("collector.disable-defaults", false);
+        let mut collectors = Vec::new();
+        for &(name, default, factory) in TABLE {
+            let enabled = opts.flag(&format!("collector.{name}"), default && !no_defaults);
+            if !enabled {
+                continue;
+            }
+            match factory {
+                Some(f) => collectors.push((name.to_owned(), Arc::from(f(opts)?))),
+                None => tracing::warn!(collector = name, "collector not available in Firewatch"),
+            }
+        }
+        Ok(Self {
+            collectors,
+            paths: opts.paths(),
+        })
+    }
+
+    /// The enabled collectors' names, sorted.
+    #[must_use]
+    pub fn names(&self) -> Vec<&str> {
+        self.collectors.iter().map(|c| c.0.as_str()).collect()
+    }
+
+    /// Runs the collectors named in `filter` (all when empty) and returns their families with
+    /// the scrape duration and success of each.
+    ///
+    /// # Errors
+    /// `filter` names a collector that is not enabled (`missing collector: X`).
+    pub fn collect(&self, filter: &[String]) -> Result<Vec<MetricFamily>, String> {
+        for f in filter {
+            if !self.collectors.iter().any(|c| &c.0 == f) {
+                return Err(format!("missing collector: {f}"));
+            }
+        }
+        let mut out = Out::default();
+        for (name, c) in &self.collectors {
+            if !filter.is_empty() && !filter.contains(name) {
+                continue;
+            }
+            let start = Instant::now();
+            let mut own = Out::default();
+            let result = c.update(&self.paths, &mut own);
+            let elapsed = start.elapsed().as_secs_f64();
+            let success = match result {
+                Ok(()) => 1.0,
+                Err(e @ collector::CollectorError::NoData(_)) => {
+                    tracing::debug!(name = name.as_str(), err = %e, "collector returned no data");
+                    0.0
+                }
+                Err(e) => {
+                    tracing::error!(name = name.as_str(), duration_seconds = elapsed, err = %e, "collector failed");
+                    0.0
+                }
+            };
+            out.extend(own.into_families());
+            out.gauge(
+                "node_scrape_collector_duration_seconds",
+                "node_exporter: Duration of a collector scrape.",
+                &[("collector", name)],
+                elapsed,
+            );
+            out.gauge(
+                "node_scrape_collector_success",
+                "node_exporter: Whether a collector succeeded.",
+                &[("collector", name)],
+                success,
+            );
+        }
+        Ok(out.into_families())
+    }
+}
