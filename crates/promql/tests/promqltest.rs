@@ -25,7 +25,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("range_queries.test", 18),
     ("selectors.test", 31),
     ("staleness.test", 17),
-    ("start_timestamps.test", 3),
+    ("start_timestamps.test", 2),
     ("subquery.test", 34),
     ("trig_functions.test", 19),
     ("type_and_unit.test", 58),

@@ -1,5 +1,7 @@
 //! Calendar functions (`year`, `month`, `day_of_week`...) on Unix seconds, in UTC.
 
+use crate::functions::DateFn;
+
 /// Civil date (year, month 1-12, day 1-31) of a day count since 1970-01-01.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -27,24 +29,24 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-/// The function for a date function name, mapping Unix seconds to its value.
+/// The function of a calendar function, mapping Unix seconds to its value.
 #[must_use]
-pub fn date_fn(name: &str) -> fn(i64) -> f64 {
-    match name {
-        "year" => |s| civil_from_days(s.div_euclid(86_400)).0 as f64,
-        "month" => |s| civil_from_days(s.div_euclid(86_400)).1 as f64,
-        "day_of_month" => |s| civil_from_days(s.div_euclid(86_400)).2 as f64,
-        "days_in_month" => |s| {
+pub fn date_fn(f: DateFn) -> fn(i64) -> f64 {
+    match f {
+        DateFn::Year => |s| civil_from_days(s.div_euclid(86_400)).0 as f64,
+        DateFn::Month => |s| civil_from_days(s.div_euclid(86_400)).1 as f64,
+        DateFn::DayOfMonth => |s| civil_from_days(s.div_euclid(86_400)).2 as f64,
+        DateFn::DaysInMonth => |s| {
             let (y, m, _) = civil_from_days(s.div_euclid(86_400));
             days_in_month(y, m) as f64
         },
-        "day_of_week" => |s| (s.div_euclid(86_400) + 4).rem_euclid(7) as f64,
-        "day_of_year" => |s| {
+        DateFn::DayOfWeek => |s| (s.div_euclid(86_400) + 4).rem_euclid(7) as f64,
+        DateFn::DayOfYear => |s| {
             let (y, m, d) = civil_from_days(s.div_euclid(86_400));
             ((1..m).map(|mm| days_in_month(y, mm)).sum::<i64>() + d) as f64
         },
-        "hour" => |s| s.rem_euclid(86_400).div_euclid(3600) as f64,
-        _ => |s| s.rem_euclid(3600).div_euclid(60) as f64,
+        DateFn::Hour => |s| s.rem_euclid(86_400).div_euclid(3600) as f64,
+        DateFn::Minute => |s| s.rem_euclid(3600).div_euclid(60) as f64,
     }
 }
 
@@ -56,14 +58,14 @@ mod tests {
     fn calendar() {
         // 2016-02-29T12:34:56Z
         let t = 1_456_749_296;
-        assert_eq!(date_fn("year")(t), 2016.0);
-        assert_eq!(date_fn("month")(t), 2.0);
-        assert_eq!(date_fn("day_of_month")(t), 29.0);
-        assert_eq!(date_fn("days_in_month")(t), 29.0);
-        assert_eq!(date_fn("day_of_week")(t), 1.0);
-        assert_eq!(date_fn("day_of_year")(t), 60.0);
-        assert_eq!(date_fn("hour")(t), 12.0);
-        assert_eq!(date_fn("minute")(t), 34.0);
-        assert_eq!(date_fn("year")(-1), 1969.0);
+        assert_eq!(date_fn(DateFn::Year)(t), 2016.0);
+        assert_eq!(date_fn(DateFn::Month)(t), 2.0);
+        assert_eq!(date_fn(DateFn::DayOfMonth)(t), 29.0);
+        assert_eq!(date_fn(DateFn::DaysInMonth)(t), 29.0);
+        assert_eq!(date_fn(DateFn::DayOfWeek)(t), 1.0);
+        assert_eq!(date_fn(DateFn::DayOfYear)(t), 60.0);
+        assert_eq!(date_fn(DateFn::Hour)(t), 12.0);
+        assert_eq!(date_fn(DateFn::Minute)(t), 34.0);
+        assert_eq!(date_fn(DateFn::Year)(-1), 1969.0);
     }
 }

@@ -10,14 +10,40 @@ use super::error::EvalError;
 use super::eval::{Evaluator, Val, absent_labels};
 use super::selectors::{Extension, LoadedWindows};
 use crate::ast::{Call, Expr, ValueType};
+use crate::functions::{ClockFn, Func, InstantFn, MathFn, RangeFn};
 use crate::kernels::FPoint;
 use crate::kernels::{over_time, rate, smoothing};
 use crate::value::{HPoint, Sample, Series};
 
 /// Functions the `anchored` modifier may be used with.
-const ANCHORED_SAFE: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
+const ANCHORED_SAFE: &str = "changes, delta, increase, rate, resets";
 /// Functions the `smoothed` modifier may be used with.
-const SMOOTHED_SAFE: &[&str] = &["delta", "increase", "rate"];
+const SMOOTHED_SAFE: &str = "delta, increase, rate";
+
+impl RangeFn {
+    /// Whether the `anchored` modifier may be used with the function.
+    fn anchored_safe(self) -> bool {
+        matches!(
+            self,
+            RangeFn::Changes | RangeFn::Delta | RangeFn::Increase | RangeFn::Rate | RangeFn::Resets
+        )
+    }
+
+    /// Whether the `smoothed` modifier may be used with the function.
+    fn smoothed_safe(self) -> bool {
+        matches!(self, RangeFn::Delta | RangeFn::Increase | RangeFn::Rate)
+    }
+
+    /// Whether the result keeps the metric name (`last_over_time`, `first_over_time`).
+    pub(crate) fn keeps_name(self) -> bool {
+        matches!(self, RangeFn::LastOverTime | RangeFn::FirstOverTime)
+    }
+
+    /// Whether the function notes series whose names do not look like counters'.
+    pub(crate) fn checks_counter_name(self) -> bool {
+        matches!(self, RangeFn::Rate | RangeFn::Increase)
+    }
+}
 
 /// Go's `math.Max` / `math.Min` semantics (NaN wins).
 fn go_max(a: f64, b: f64) -> f64 {
@@ -36,32 +62,32 @@ fn go_min(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The math function of a simple one-argument float function.
-fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
-    Some(match name {
-        "abs" => f64::abs,
-        "ceil" => f64::ceil,
-        "floor" => f64::floor,
-        "exp" => f64::exp,
-        "sqrt" => f64::sqrt,
-        "ln" => f64::ln,
-        "log2" => f64::log2,
-        "log10" => f64::log10,
-        "sin" => f64::sin,
-        "cos" => f64::cos,
-        "tan" => f64::tan,
-        "asin" => f64::asin,
-        "acos" => f64::acos,
-        "atan" => f64::atan,
-        "sinh" => f64::sinh,
-        "cosh" => f64::cosh,
-        "tanh" => f64::tanh,
-        "asinh" => f64::asinh,
-        "acosh" => f64::acosh,
-        "atanh" => f64::atanh,
-        "deg" => |x| x * 180.0 / PI,
-        "rad" => |x| x * PI / 180.0,
-        "sgn" => |x: f64| {
+/// The float function of an element-wise math function.
+fn math_fn(f: MathFn) -> fn(f64) -> f64 {
+    match f {
+        MathFn::Abs => f64::abs,
+        MathFn::Ceil => f64::ceil,
+        MathFn::Floor => f64::floor,
+        MathFn::Exp => f64::exp,
+        MathFn::Sqrt => f64::sqrt,
+        MathFn::Ln => f64::ln,
+        MathFn::Log2 => f64::log2,
+        MathFn::Log10 => f64::log10,
+        MathFn::Sin => f64::sin,
+        MathFn::Cos => f64::cos,
+        MathFn::Tan => f64::tan,
+        MathFn::Asin => f64::asin,
+        MathFn::Acos => f64::acos,
+        MathFn::Atan => f64::atan,
+        MathFn::Sinh => f64::sinh,
+        MathFn::Cosh => f64::cosh,
+        MathFn::Tanh => f64::tanh,
+        MathFn::Asinh => f64::asinh,
+        MathFn::Acosh => f64::acosh,
+        MathFn::Atanh => f64::atanh,
+        MathFn::Deg => |x| x * 180.0 / PI,
+        MathFn::Rad => |x| x * PI / 180.0,
+        MathFn::Sgn => |x: f64| {
             if x > 0.0 {
                 1.0
             } else if x < 0.0 {
@@ -70,8 +96,7 @@ fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
                 x
             }
         },
-        _ => return None,
-    })
+    }
 }
 
 /// Whether a series has a name that does not look like a counter's (`rate` and `increase`
@@ -111,7 +136,7 @@ impl Windows {
 /// What a range function computes at one step, apart from the window.
 #[derive(Clone, Copy)]
 struct RangeCall<'a> {
-    name: &'a str,
+    func: RangeFn,
     scalars: &'a [f64],
     range_start: i64,
     range_end: i64,
@@ -123,15 +148,9 @@ struct RangeCall<'a> {
 impl Evaluator<'_> {
     /// Evaluates a function call at `ts`.
     pub(crate) fn call(&mut self, c: &Call, ts: i64) -> Result<Val, EvalError> {
-        let name = c.func.name;
-        match name {
-            "time" => return Ok(Val::Scalar(ts as f64 / 1000.0)),
-            "pi" => return Ok(Val::Scalar(PI)),
-            "start" => return Ok(Val::Scalar(self.start as f64 / 1000.0)),
-            "end" => return Ok(Val::Scalar(self.end as f64 / 1000.0)),
-            "range" => return Ok(Val::Scalar((self.end - self.start) as f64 / 1000.0)),
-            "step" => return Ok(Val::Scalar(self.step as f64 / 1000.0)),
-            "timestamp" => {
+        match c.func.id {
+            Func::Clock(k) => Ok(Val::Scalar(self.clock(k, ts))),
+            Func::Timestamp => {
                 let v = if let Expr::VectorSelector(vs) = c.args[0].unwrap_parens() {
                     self.vector_selector(vs, ts, true)?
                 } else {
@@ -147,28 +166,52 @@ impl Evaluator<'_> {
                         labels: s.labels,
                     })
                     .collect();
-                return Ok(Val::Vector(out));
+                Ok(Val::Vector(out))
             }
-            _ => {}
+            Func::StartTimestamp => Err(EvalError::exec(format!(
+                "function {} is not supported: start timestamps are not stored",
+                c.func.name
+            ))),
+            Func::Info => self.info(c, ts),
+            Func::Range(f) => {
+                let idx = c
+                    .args
+                    .iter()
+                    .position(|a| a.value_type() == ValueType::Matrix)
+                    .ok_or_else(|| {
+                        EvalError::exec(format!("{} needs a range vector argument", c.func.name))
+                    })?;
+                self.range_function(c, f, idx, ts)
+            }
+            Func::Instant(f) => {
+                let mut args = Vec::with_capacity(c.args.len());
+                for a in &c.args {
+                    args.push(self.eval(a, ts)?);
+                }
+                self.instant_function(c, f, args, ts)
+            }
         }
-        if name == "info" {
-            return self.info(c, ts);
-        }
-        if let Some(idx) = c
-            .args
-            .iter()
-            .position(|a| a.value_type() == ValueType::Matrix)
-        {
-            return self.range_function(c, idx, ts);
-        }
-        let mut args = Vec::with_capacity(c.args.len());
-        for a in &c.args {
-            args.push(self.eval(a, ts)?);
-        }
-        self.instant_function(c, args, ts)
     }
 
-    fn range_function(&mut self, c: &Call, idx: usize, ts: i64) -> Result<Val, EvalError> {
+    /// The value of a clock function at `ts`, in seconds.
+    pub(crate) fn clock(&self, k: ClockFn, ts: i64) -> f64 {
+        match k {
+            ClockFn::Time => ts as f64 / 1000.0,
+            ClockFn::Pi => PI,
+            ClockFn::Start => self.start as f64 / 1000.0,
+            ClockFn::End => self.end as f64 / 1000.0,
+            ClockFn::Range => (self.end - self.start) as f64 / 1000.0,
+            ClockFn::Step => self.step as f64 / 1000.0,
+        }
+    }
+
+    fn range_function(
+        &mut self,
+        c: &Call,
+        func: RangeFn,
+        idx: usize,
+        ts: i64,
+    ) -> Result<Val, EvalError> {
         let name = c.func.name;
         let mut scalars = Vec::new();
         for (i, a) in c.args.iter().enumerate() {
@@ -181,16 +224,14 @@ impl Evaluator<'_> {
             Expr::MatrixSelector(ms) => {
                 let vs = &ms.vector_selector;
                 let ext = Extension::of(vs);
-                if ext == Extension::Anchored && !ANCHORED_SAFE.contains(&name) {
+                if ext == Extension::Anchored && !func.anchored_safe() {
                     return Err(EvalError::exec(format!(
-                        "anchored modifier can only be used with: {} - not with {name}",
-                        ANCHORED_SAFE.join(", ")
+                        "anchored modifier can only be used with: {ANCHORED_SAFE} - not with {name}"
                     )));
                 }
-                if ext == Extension::Smoothed && !SMOOTHED_SAFE.contains(&name) {
+                if ext == Extension::Smoothed && !func.smoothed_safe() {
                     return Err(EvalError::exec(format!(
-                        "smoothed modifier can only be used with: {} - not with {name}",
-                        SMOOTHED_SAFE.join(", ")
+                        "smoothed modifier can only be used with: {SMOOTHED_SAFE} - not with {name}"
                     )));
                 }
                 let ref_t = vs.timestamp.unwrap_or(ts) - vs.offset;
@@ -218,7 +259,7 @@ impl Evaluator<'_> {
             ),
         };
         let pos = c.args[idx].pos();
-        if name == "absent_over_time" {
+        if func == RangeFn::AbsentOverTime {
             if windows.is_empty() {
                 let mut s = Sample::float(absent_labels(arg), ts, 1.0);
                 s.drop_name = true;
@@ -226,7 +267,7 @@ impl Evaluator<'_> {
             }
             return Ok(Val::Vector(Vec::new()));
         }
-        if name == "double_exponential_smoothing" {
+        if func == RangeFn::DoubleExponentialSmoothing {
             let (sf, tf) = (scalars[0], scalars[1]);
             if !(sf > 0.0 && sf < 1.0) {
                 return Err(EvalError::exec(format!(
@@ -239,9 +280,9 @@ impl Evaluator<'_> {
                 )));
             }
         }
-        let keep_name = matches!(name, "last_over_time" | "first_over_time");
+        let keep_name = func.keeps_name();
         let k = RangeCall {
-            name,
+            func,
             scalars: &scalars,
             range_start,
             range_end,
@@ -250,7 +291,7 @@ impl Evaluator<'_> {
             pos,
         };
         let mut out = Vec::with_capacity(windows.len());
-        let check_name = matches!(name, "rate" | "increase");
+        let check_name = func.checks_counter_name();
         let mut apply = |ev: &mut Self,
                          labels: &Labels,
                          drop_name: bool,
@@ -302,7 +343,7 @@ impl Evaluator<'_> {
         metric: &str,
     ) -> Result<Option<Sample>, EvalError> {
         let RangeCall {
-            name,
+            func,
             scalars,
             range_start,
             range_end,
@@ -313,11 +354,11 @@ impl Evaluator<'_> {
         let has_h = !hists.is_empty();
         let float = |v: f64| Some(Sample::float(Labels::empty(), ts, v));
         // Functions over both floats and histograms.
-        match name {
-            "count_over_time" => return Ok(float((f.len() + hists.len()) as f64)),
-            "present_over_time" => return Ok(float(1.0)),
-            "last_over_time" | "first_over_time" => {
-                let last = name == "last_over_time";
+        match func {
+            RangeFn::CountOverTime => return Ok(float((f.len() + hists.len()) as f64)),
+            RangeFn::PresentOverTime => return Ok(float(1.0)),
+            RangeFn::LastOverTime | RangeFn::FirstOverTime => {
+                let last = func == RangeFn::LastOverTime;
                 let fp = if last { f.last() } else { f.first() };
                 let hp = if last { hists.last() } else { hists.first() };
                 return Ok(match (fp, hp) {
@@ -335,21 +376,21 @@ impl Evaluator<'_> {
                     (None, None) => None,
                 });
             }
-            "ts_of_last_over_time" => {
+            RangeFn::TsOfLastOverTime => {
                 let t = f
                     .last()
                     .map_or(0, |p| p.t)
                     .max(hists.last().map_or(0, |p| p.t));
                 return Ok(float(t as f64 / 1000.0));
             }
-            "ts_of_first_over_time" => {
+            RangeFn::TsOfFirstOverTime => {
                 let t = f
                     .first()
                     .map_or(i64::MAX, |p| p.t)
                     .min(hists.first().map_or(i64::MAX, |p| p.t));
                 return Ok(float(t as f64 / 1000.0));
             }
-            "sum_over_time" | "avg_over_time" if has_h => {
+            RangeFn::SumOverTime | RangeFn::AvgOverTime if has_h => {
                 if !f.is_empty() {
                     self.annotate(annotations::mixed_floats_histograms(metric, pos));
                     return Ok(None);
@@ -363,7 +404,8 @@ impl Evaluator<'_> {
                         pos,
                     ));
                 }
-                let Some(acc) = super::histo::sum_or_mean(&refs, name == "avg_over_time") else {
+                let Some(acc) = super::histo::sum_or_mean(&refs, func == RangeFn::AvgOverTime)
+                else {
                     self.annotate(super::hist_fns::mixed_exp_custom(metric, pos));
                     return Ok(None);
                 };
@@ -372,7 +414,7 @@ impl Evaluator<'_> {
                     ..Sample::float(Labels::empty(), ts, 0.0)
                 }));
             }
-            "rate" | "increase" | "delta" if has_h => {
+            RangeFn::Rate | RangeFn::Increase | RangeFn::Delta if has_h => {
                 if !f.is_empty() {
                     self.annotate(annotations::mixed_floats_histograms(metric, pos));
                     return Ok(None);
@@ -383,8 +425,8 @@ impl Evaluator<'_> {
                         hists,
                         (range_start, range_end),
                         ext == Extension::Smoothed,
-                        name != "delta",
-                        name == "rate",
+                        func != RangeFn::Delta,
+                        func == RangeFn::Rate,
                         metric,
                         pos,
                         &mut annos,
@@ -398,8 +440,8 @@ impl Evaluator<'_> {
                 let h = super::hist_fns::histogram_rate(
                     hists,
                     (range_start, range_end),
-                    name != "delta",
-                    name == "rate",
+                    func != RangeFn::Delta,
+                    func == RangeFn::Rate,
                     metric,
                     pos,
                     &mut annos,
@@ -410,18 +452,23 @@ impl Evaluator<'_> {
                     ..Sample::float(Labels::empty(), ts, 0.0)
                 }));
             }
-            "irate" | "idelta" if has_h => {
+            RangeFn::Irate | RangeFn::Idelta if has_h => {
                 let all = super::hist_fns::merged(f, hists);
                 let mut annos = Vec::new();
-                let v =
-                    super::hist_fns::instant_value(&all, name == "irate", metric, pos, &mut annos);
+                let v = super::hist_fns::instant_value(
+                    &all,
+                    func == RangeFn::Irate,
+                    metric,
+                    pos,
+                    &mut annos,
+                );
                 annos.into_iter().for_each(|a| self.annotate(a));
                 return Ok(v.map(|(f, h)| Sample {
                     h,
                     ..Sample::float(Labels::empty(), ts, f)
                 }));
             }
-            "changes" | "resets" => {
+            RangeFn::Changes | RangeFn::Resets => {
                 let all = super::hist_fns::merged(f, hists);
                 let start = if ext == Extension::Anchored {
                     let after = all.partition_point(|(t, _)| *t <= range_start);
@@ -435,9 +482,10 @@ impl Evaluator<'_> {
                 if all.len() <= start {
                     return Ok(None);
                 }
-                return Ok(float(
-                    super::hist_fns::count_transitions(&all[start..], name == "changes") as f64,
-                ));
+                return Ok(float(super::hist_fns::count_transitions(
+                    &all[start..],
+                    func == RangeFn::Changes,
+                ) as f64));
             }
             _ => {}
         }
@@ -445,36 +493,39 @@ impl Evaluator<'_> {
             return Ok(None);
         }
         let mixed = has_h;
-        if name == "quantile_over_time" {
+        if func == RangeFn::QuantileOverTime {
             let q = scalars[0];
             if q.is_nan() || !(0.0..=1.0).contains(&q) {
                 self.annotate(annotations::invalid_quantile(q, pos));
             }
         }
-        let v = float_window_value(name, f, range_start, range_end, ext, ts, scalars);
-        if mixed && v.is_some() && !matches!(name, "rate" | "increase" | "delta") {
+        let v = float_window_value(func, f, range_start, range_end, ext, ts, scalars);
+        if mixed
+            && v.is_some()
+            && !matches!(func, RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)
+        {
             self.annotate(annotations::histogram_ignored_in_mixed_range(metric, pos));
         }
         Ok(v.and_then(float))
     }
 
+    /// Evaluates a function of its arguments' values `args` at `ts`.
     pub(crate) fn instant_function(
         &mut self,
         c: &Call,
+        func: InstantFn,
         mut args: Vec<Val>,
         ts: i64,
     ) -> Result<Val, EvalError> {
-        let name = c.func.name;
-        if let Some(f) = math_fn(name) {
-            return Ok(Val::Vector(map_floats(
-                args.swap_remove(0).into_vector(),
-                f,
-            )));
-        }
         let scalar = |args: &[Val], i: usize| args.get(i).map_or(f64::NAN, Val::scalar);
-        Ok(match name {
-            "vector" => Val::Vector(vec![Sample::float(Labels::empty(), ts, scalar(&args, 0))]),
-            "scalar" => {
+        Ok(match func {
+            InstantFn::Math(m) => {
+                Val::Vector(map_floats(args.swap_remove(0).into_vector(), math_fn(m)))
+            }
+            InstantFn::Vector => {
+                Val::Vector(vec![Sample::float(Labels::empty(), ts, scalar(&args, 0))])
+            }
+            InstantFn::Scalar => {
                 let floats: Vec<f64> = args
                     .swap_remove(0)
                     .into_vector()
@@ -488,9 +539,9 @@ impl Evaluator<'_> {
                     f64::NAN
                 })
             }
-            "min_of" => Val::Scalar(go_min(scalar(&args, 0), scalar(&args, 1))),
-            "max_of" => Val::Scalar(go_max(scalar(&args, 0), scalar(&args, 1))),
-            "round" => {
+            InstantFn::MinOf => Val::Scalar(go_min(scalar(&args, 0), scalar(&args, 1))),
+            InstantFn::MaxOf => Val::Scalar(go_max(scalar(&args, 0), scalar(&args, 1))),
+            InstantFn::Round => {
                 let to = if args.len() > 1 {
                     scalar(&args, 1)
                 } else {
@@ -501,10 +552,10 @@ impl Evaluator<'_> {
                     (x * inv + 0.5).floor() / inv
                 }))
             }
-            "clamp" | "clamp_min" | "clamp_max" => {
-                let (lo, hi) = match name {
-                    "clamp" => (scalar(&args, 1), scalar(&args, 2)),
-                    "clamp_min" => (scalar(&args, 1), f64::INFINITY),
+            InstantFn::Clamp | InstantFn::ClampMin | InstantFn::ClampMax => {
+                let (lo, hi) = match func {
+                    InstantFn::Clamp => (scalar(&args, 1), scalar(&args, 2)),
+                    InstantFn::ClampMin => (scalar(&args, 1), f64::INFINITY),
                     _ => (f64::NEG_INFINITY, scalar(&args, 1)),
                 };
                 if hi < lo {
@@ -514,14 +565,14 @@ impl Evaluator<'_> {
                     go_max(lo, go_min(hi, x))
                 }))
             }
-            "absent" => {
+            InstantFn::Absent => {
                 if args.swap_remove(0).into_vector().is_empty() {
                     Val::Vector(vec![Sample::float(absent_labels(&c.args[0]), ts, 1.0)])
                 } else {
                     Val::Vector(Vec::new())
                 }
             }
-            "sort" | "sort_desc" => {
+            InstantFn::Sort | InstantFn::SortDesc => {
                 if self.step != 0 {
                     self.annotate(annotations::sort_in_range_query(c.pos));
                 }
@@ -531,10 +582,10 @@ impl Evaluator<'_> {
                     .into_iter()
                     .filter(|s| s.h.is_none())
                     .collect();
-                sort_samples(&mut v, name == "sort_desc");
+                sort_samples(&mut v, func == InstantFn::SortDesc);
                 Val::Vector(v)
             }
-            "sort_by_label" | "sort_by_label_desc" => {
+            InstantFn::SortByLabel | InstantFn::SortByLabelDesc => {
                 if self.step != 0 {
                     self.annotate(annotations::sort_in_range_query(c.pos));
                 }
@@ -549,10 +600,14 @@ impl Evaluator<'_> {
                     })
                     .collect();
                 let mut v = args.swap_remove(0).into_vector();
-                super::label_fns::sort_by_label(&mut v, &labels, name.ends_with("_desc"));
+                super::label_fns::sort_by_label(
+                    &mut v,
+                    &labels,
+                    func == InstantFn::SortByLabelDesc,
+                );
                 Val::Vector(v)
             }
-            "label_replace" => {
+            InstantFn::LabelReplace => {
                 let s = |i: usize| {
                     if let Val::String(s) = &args[i] {
                         s.clone()
@@ -564,7 +619,7 @@ impl Evaluator<'_> {
                 let v = args.swap_remove(0).into_vector();
                 Val::Vector(super::label_fns::label_replace(v, &dst, &repl, &src, &re)?)
             }
-            "label_join" => {
+            InstantFn::LabelJoin => {
                 let strs: Vec<String> = args[1..]
                     .iter()
                     .map(|a| {
@@ -583,14 +638,13 @@ impl Evaluator<'_> {
                     &strs[2..],
                 )?)
             }
-            "histogram_quantile" => {
+            InstantFn::HistogramQuantile => {
                 let q = scalar(&args, 0);
                 let v = args.swap_remove(1).into_vector();
                 Val::Vector(self.histogram_quantile(c, q, v, ts))
             }
-            "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour"
-            | "minute" | "month" | "year" => {
-                let f = super::dates::date_fn(name);
+            InstantFn::Date(d) => {
+                let f = super::dates::date_fn(d);
                 if args.is_empty() {
                     Val::Vector(vec![Sample::float(
                         Labels::empty(),
@@ -603,15 +657,15 @@ impl Evaluator<'_> {
                     }))
                 }
             }
-            "histogram_count" | "histogram_sum" | "histogram_avg" => {
+            InstantFn::HistogramCount | InstantFn::HistogramSum | InstantFn::HistogramAvg => {
                 let v = args.swap_remove(0).into_vector();
                 Val::Vector(
                     v.into_iter()
                         .filter_map(|s| {
                             let h = s.h.as_ref()?;
-                            let f = match name {
-                                "histogram_count" => h.count,
-                                "histogram_sum" => h.sum,
+                            let f = match func {
+                                InstantFn::HistogramCount => h.count,
+                                InstantFn::HistogramSum => h.sum,
                                 _ => h.sum / h.count,
                             };
                             Some(Sample {
@@ -624,12 +678,12 @@ impl Evaluator<'_> {
                         .collect(),
                 )
             }
-            "histogram_fraction" => {
+            InstantFn::HistogramFraction => {
                 let (lo, hi) = (scalar(&args, 0), scalar(&args, 1));
                 let v = args.swap_remove(2).into_vector();
                 Val::Vector(self.histogram_fraction(c, lo, hi, v, ts))
             }
-            "histogram_quantiles" => {
+            InstantFn::HistogramQuantiles => {
                 let label = if let Val::String(s) = &args[1] {
                     s.clone()
                 } else {
@@ -639,9 +693,9 @@ impl Evaluator<'_> {
                 let v = args.swap_remove(0).into_vector();
                 Val::Vector(self.histogram_quantiles(c, &label, &qs, v, ts))
             }
-            "histogram_stddev" | "histogram_stdvar" => {
+            InstantFn::HistogramStddev | InstantFn::HistogramStdvar => {
                 let v = args.swap_remove(0).into_vector();
-                let stddev = name == "histogram_stddev";
+                let stddev = func == InstantFn::HistogramStddev;
                 Val::Vector(
                     v.into_iter()
                         .filter_map(|s| {
@@ -657,21 +711,15 @@ impl Evaluator<'_> {
                         .collect(),
                 )
             }
-            "start_timestamp" => Val::Vector(Vec::new()),
-            other => {
-                return Err(EvalError::exec(format!(
-                    "function {other} is not supported"
-                )));
-            }
         })
     }
 }
 
 /// The value of a range function over a window of floats (`f`, non-empty, no stale
 /// markers) from `range_start` to `range_end` evaluated at `ts`; `scalars` are the
-/// function's other arguments. `None` for functions without a float result.
+/// function's other arguments. `None` when it has no value for this window.
 pub(crate) fn float_window_value(
-    name: &str,
+    func: RangeFn,
     f: &[FPoint],
     range_start: i64,
     range_end: i64,
@@ -679,10 +727,11 @@ pub(crate) fn float_window_value(
     ts: i64,
     scalars: &[f64],
 ) -> Option<f64> {
-    match name {
-        "rate" | "increase" | "delta" => {
-            let counter = name != "delta";
-            let is_rate = name == "rate";
+    let (first, last) = (f.first()?, f.last()?);
+    match func {
+        RangeFn::Rate | RangeFn::Increase | RangeFn::Delta => {
+            let counter = func != RangeFn::Delta;
+            let is_rate = func == RangeFn::Rate;
             match ext {
                 Extension::None => {
                     rate::extrapolated_rate(f, range_start, range_end, counter, is_rate)
@@ -697,24 +746,45 @@ pub(crate) fn float_window_value(
                 ),
             }
         }
-        "irate" => rate::instant_value(f, true),
-        "idelta" => rate::instant_value(f, false),
-        "deriv" => rate::deriv(f),
-        "predict_linear" => rate::predict_linear(f, ts, scalars[0]),
-        "sum_over_time" => Some(over_time::sum(f)),
-        "avg_over_time" => Some(over_time::avg(f)),
-        "min_over_time" => Some(over_time::min(f)),
-        "max_over_time" => Some(over_time::max(f)),
-        "ts_of_min_over_time" => Some(over_time::ts_of_min(f)),
-        "ts_of_max_over_time" => Some(over_time::ts_of_max(f)),
-        "stddev_over_time" => Some(over_time::stddev(f)),
-        "stdvar_over_time" => Some(over_time::stdvar(f)),
-        "mad_over_time" => Some(over_time::mad(f)),
-        "quantile_over_time" => Some(over_time::quantile_over(scalars[0], f)),
-        "double_exponential_smoothing" => {
+        RangeFn::Irate => rate::instant_value(f, true),
+        RangeFn::Idelta => rate::instant_value(f, false),
+        RangeFn::Deriv => rate::deriv(f),
+        RangeFn::PredictLinear => rate::predict_linear(f, ts, scalars[0]),
+        RangeFn::SumOverTime => Some(over_time::sum(f)),
+        RangeFn::AvgOverTime => Some(over_time::avg(f)),
+        RangeFn::MinOverTime => Some(over_time::min(f)),
+        RangeFn::MaxOverTime => Some(over_time::max(f)),
+        RangeFn::TsOfMinOverTime => Some(over_time::ts_of_min(f)),
+        RangeFn::TsOfMaxOverTime => Some(over_time::ts_of_max(f)),
+        RangeFn::StddevOverTime => Some(over_time::stddev(f)),
+        RangeFn::StdvarOverTime => Some(over_time::stdvar(f)),
+        RangeFn::MadOverTime => Some(over_time::mad(f)),
+        RangeFn::QuantileOverTime => Some(over_time::quantile_over(scalars[0], f)),
+        RangeFn::DoubleExponentialSmoothing => {
             smoothing::double_exponential_smoothing(f, scalars[0], scalars[1])
         }
-        _ => None,
+        RangeFn::CountOverTime => Some(f.len() as f64),
+        RangeFn::PresentOverTime => Some(1.0),
+        RangeFn::LastOverTime => Some(last.f),
+        RangeFn::FirstOverTime => Some(first.f),
+        RangeFn::TsOfLastOverTime => Some(last.t.max(0) as f64 / 1000.0),
+        RangeFn::TsOfFirstOverTime => Some(first.t as f64 / 1000.0),
+        RangeFn::Changes | RangeFn::Resets => {
+            let changes = func == RangeFn::Changes;
+            let n = f
+                .windows(2)
+                .filter(|w| {
+                    if changes {
+                        w[1].f != w[0].f && !(w[1].f.is_nan() && w[0].f.is_nan())
+                    } else {
+                        w[1].f < w[0].f
+                    }
+                })
+                .count();
+            Some(n as f64)
+        }
+        // Present windows mean the series is not absent.
+        RangeFn::AbsentOverTime => None,
     }
 }
 

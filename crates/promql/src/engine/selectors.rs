@@ -584,9 +584,12 @@ pub(crate) fn collect_stats_selectors(
         Expr::Subquery(_) => {}
         Expr::Binary(b) if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) => {}
         Expr::Call(c) => {
-            let stats = match c.func.name {
-                "histogram_count" | "histogram_sum" | "histogram_avg" => true,
-                "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => return,
+            use crate::functions::{Func, InstantFn as I};
+            let stats = match c.func.id {
+                Func::Instant(I::HistogramCount | I::HistogramSum | I::HistogramAvg) => true,
+                Func::Instant(
+                    I::HistogramQuantile | I::HistogramQuantiles | I::HistogramFraction,
+                ) => return,
                 _ => stats,
             };
             c.args

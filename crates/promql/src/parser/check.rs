@@ -186,7 +186,7 @@ impl Checker<'_> {
                         format!("expected at most {max} argument(s) in call to {name}, got {got}"),
                     ));
                 }
-                if c.func.name == "info" && got > 1 {
+                if c.func.id == crate::functions::Func::Info && got > 1 {
                     let t = c.args[1].value_type();
                     if t != ValueType::Vector {
                         return Err(self.err(

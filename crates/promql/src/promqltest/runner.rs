@@ -16,29 +16,25 @@ use super::{Failure, Report};
 use crate::ast::Expr;
 use crate::engine::histo::detect_reset;
 use crate::engine::{Engine, EngineOptions, EvalError, QueryResult};
+use crate::functions::{ClockFn, Func, InstantFn, RangeFn};
 use crate::kernels::quantile::almost_equal;
 use crate::value::{Sample, Value, format_value};
 
 const EPSILON: f64 = 1e-6;
 
-/// Functions whose value depends on the evaluation time itself: no `@` re-runs for them.
-const AT_UNSAFE: &[&str] = &[
-    "days_in_month",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "hour",
-    "minute",
-    "month",
-    "year",
-    "predict_linear",
-    "time",
-    "timestamp",
-    "start",
-    "end",
-    "range",
-    "step",
-];
+/// Whether a function's value depends on the evaluation time itself: no `@` re-runs for
+/// calls of it.
+fn at_unsafe(f: Func) -> bool {
+    matches!(
+        f,
+        Func::Instant(InstantFn::Date(_))
+            | Func::Range(RangeFn::PredictLinear)
+            | Func::Clock(
+                ClockFn::Time | ClockFn::Start | ClockFn::End | ClockFn::Range | ClockFn::Step
+            )
+            | Func::Timestamp
+    )
+}
 
 /// The engine settings the conformance scripts assume.
 fn test_engine() -> Engine {
@@ -248,7 +244,7 @@ fn at_modifier_cases(expr: &Expr, at: i64) -> Vec<(Expr, i64)> {
     let mut unsafe_fn = false;
     expr.walk(&mut |e| {
         if let Expr::Call(c) = e {
-            unsafe_fn |= AT_UNSAFE.contains(&c.func.name);
+            unsafe_fn |= at_unsafe(c.func.id);
         }
     });
     if unsafe_fn {

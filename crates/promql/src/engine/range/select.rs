@@ -9,77 +9,41 @@ use crate::engine::annotations;
 use crate::engine::eval::Evaluator;
 use crate::engine::functions::{float_window_value, non_counter_name};
 use crate::engine::selectors::{Extension, seek};
+use crate::functions::{ClockFn, Func, RangeFn};
 use crate::kernels::FPoint;
 
-/// Range functions computed here over range selectors (float windows only).
-const NATIVE_RANGE: &[&str] = &[
-    "rate",
-    "increase",
-    "delta",
-    "irate",
-    "idelta",
-    "deriv",
-    "predict_linear",
-    "sum_over_time",
-    "avg_over_time",
-    "min_over_time",
-    "max_over_time",
-    "count_over_time",
-    "last_over_time",
-    "first_over_time",
-    "present_over_time",
-    "stddev_over_time",
-    "stdvar_over_time",
-    "quantile_over_time",
-    "mad_over_time",
-    "ts_of_min_over_time",
-    "ts_of_max_over_time",
-    "ts_of_last_over_time",
-    "ts_of_first_over_time",
-];
-
-/// Functions whose value is evaluated step by step as a whole (they read the evaluation
-/// time or their argument's expression).
-const PER_STEP: &[&str] = &[
-    "time",
-    "pi",
-    "start",
-    "end",
-    "range",
-    "step",
-    "timestamp",
-    "info",
-];
-
-/// A range function's value over a non-empty window of floats.
-fn window_value(
-    name: &str,
-    f: &[FPoint],
-    range_start: i64,
-    range_end: i64,
-    ts: i64,
-    scalars: &[f64],
-) -> Option<f64> {
-    let (first, last) = (f[0], f[f.len() - 1]);
-    Some(match name {
-        "count_over_time" => f.len() as f64,
-        "present_over_time" => 1.0,
-        "last_over_time" => last.f,
-        "first_over_time" => first.f,
-        "ts_of_last_over_time" => last.t.max(0) as f64 / 1000.0,
-        "ts_of_first_over_time" => first.t as f64 / 1000.0,
-        _ => {
-            return float_window_value(
-                name,
-                f,
-                range_start,
-                range_end,
-                Extension::None,
-                ts,
-                scalars,
-            );
-        }
-    })
+/// Whether a range function is computed here over range selectors and subqueries (float
+/// windows only); the others are evaluated step by step.
+fn native_all_steps(f: RangeFn) -> bool {
+    match f {
+        RangeFn::Rate
+        | RangeFn::Increase
+        | RangeFn::Delta
+        | RangeFn::Irate
+        | RangeFn::Idelta
+        | RangeFn::Deriv
+        | RangeFn::PredictLinear
+        | RangeFn::SumOverTime
+        | RangeFn::AvgOverTime
+        | RangeFn::MinOverTime
+        | RangeFn::MaxOverTime
+        | RangeFn::CountOverTime
+        | RangeFn::LastOverTime
+        | RangeFn::FirstOverTime
+        | RangeFn::PresentOverTime
+        | RangeFn::StddevOverTime
+        | RangeFn::StdvarOverTime
+        | RangeFn::QuantileOverTime
+        | RangeFn::MadOverTime
+        | RangeFn::TsOfMinOverTime
+        | RangeFn::TsOfMaxOverTime
+        | RangeFn::TsOfLastOverTime
+        | RangeFn::TsOfFirstOverTime => true,
+        RangeFn::AbsentOverTime
+        | RangeFn::Changes
+        | RangeFn::Resets
+        | RangeFn::DoubleExponentialSmoothing => false,
+    }
 }
 
 impl Evaluator<'_> {
@@ -118,37 +82,45 @@ impl Evaluator<'_> {
 
     /// A function call at all steps.
     pub(crate) fn range_call(&mut self, e: &Expr, c: &Call) -> RResult<RVal> {
-        let name = c.func.name;
-        if PER_STEP.contains(&name) {
-            return self.per_step(e);
-        }
-        if let Some(idx) = c
+        // Functions of the evaluation time or of their argument's expression are evaluated
+        // step by step as a whole.
+        let func = match c.func.id {
+            Func::Clock(_) | Func::Timestamp | Func::StartTimestamp | Func::Info => {
+                return self.per_step(e);
+            }
+            Func::Range(f) => f,
+            Func::Instant(f) => {
+                let mut args = Vec::with_capacity(c.args.len());
+                for a in &c.args {
+                    args.push(self.eval_range(a)?);
+                }
+                return self
+                    .apply_per_step(&args, |ev, vals, ts| ev.instant_function(c, f, vals, ts));
+            }
+        };
+        let Some(idx) = c
             .args
             .iter()
             .position(|a| a.value_type() == ValueType::Matrix)
-        {
-            return match c.args[idx].unwrap_parens() {
-                Expr::MatrixSelector(ms)
-                    if NATIVE_RANGE.contains(&name)
-                        && Extension::of(&ms.vector_selector) == Extension::None =>
-                {
-                    self.range_function_all_steps(c, idx, ms)
-                }
-                Expr::Subquery(sq)
-                    if NATIVE_RANGE.contains(&name)
-                        && sq.timestamp.is_none()
-                        && !reads_query_bounds(&sq.expr) =>
-                {
-                    self.subquery_function_all_steps(c, idx, sq)
-                }
-                _ => self.per_step(e),
-            };
+        else {
+            return self.per_step(e);
+        };
+        match c.args[idx].unwrap_parens() {
+            Expr::MatrixSelector(ms)
+                if native_all_steps(func)
+                    && Extension::of(&ms.vector_selector) == Extension::None =>
+            {
+                self.range_function_all_steps(c, func, idx, ms)
+            }
+            Expr::Subquery(sq)
+                if native_all_steps(func)
+                    && sq.timestamp.is_none()
+                    && !reads_query_bounds(&sq.expr) =>
+            {
+                self.subquery_function_all_steps(c, func, idx, sq)
+            }
+            _ => self.per_step(e),
         }
-        let mut args = Vec::with_capacity(c.args.len());
-        for a in &c.args {
-            args.push(self.eval_range(a)?);
-        }
-        self.apply_per_step(&args, |ev, vals, ts| ev.instant_function(c, vals, ts))
     }
 
     /// A range function over a range selector at all steps: each series' window moves
@@ -156,6 +128,7 @@ impl Evaluator<'_> {
     fn range_function_all_steps(
         &mut self,
         c: &Call,
+        func: RangeFn,
         idx: usize,
         ms: &MatrixSelector,
     ) -> RResult<RVal> {
@@ -166,7 +139,7 @@ impl Evaluator<'_> {
             return Err(Bail::Fallback);
         }
         let k = WindowCall {
-            name: c.func.name,
+            func,
             scalars: &scalars,
             range: ms.range,
             offset: vs.offset,
@@ -195,6 +168,7 @@ impl Evaluator<'_> {
     fn subquery_function_all_steps(
         &mut self,
         c: &Call,
+        func: RangeFn,
         idx: usize,
         sq: &SubqueryExpr,
     ) -> RResult<RVal> {
@@ -226,7 +200,7 @@ impl Evaluator<'_> {
         let held: usize = inner.iter().map(RSeries::points).sum();
         self.step_peak = self.step_peak.max(held);
         let k = WindowCall {
-            name: c.func.name,
+            func,
             scalars: &scalars,
             range: sq.range,
             offset: sq.offset,
@@ -280,7 +254,7 @@ impl Evaluator<'_> {
             return None;
         }
         let n = self.steps();
-        let keep_name = matches!(k.name, "last_over_time" | "first_over_time");
+        let keep_name = k.func.keeps_name();
         let mut r = RSeries::empty(labels.clone(), !keep_name || drop_name, n);
         let mut sc = vec![0.0; k.scalars.len()];
         let (mut lo, mut hi, mut any) = (0, 0, false);
@@ -296,10 +270,18 @@ impl Evaluator<'_> {
             for (x, a) in sc.iter_mut().zip(k.scalars) {
                 *x = a[i];
             }
-            if k.name == "quantile_over_time" && !(0.0..=1.0).contains(&sc[0]) {
+            if k.func == RangeFn::QuantileOverTime && !(0.0..=1.0).contains(&sc[0]) {
                 self.annotate(annotations::invalid_quantile(sc[0], k.pos));
             }
-            if let Some(v) = window_value(k.name, &points[lo..hi], mint, maxt, ts, &sc) {
+            if let Some(v) = float_window_value(
+                k.func,
+                &points[lo..hi],
+                mint,
+                maxt,
+                Extension::None,
+                ts,
+                &sc,
+            ) {
                 r.set(i, v);
                 any = true;
             }
@@ -310,7 +292,7 @@ impl Evaluator<'_> {
 
 /// A range function call, apart from its series.
 struct WindowCall<'a> {
-    name: &'a str,
+    func: RangeFn,
     /// The other arguments' values per step.
     scalars: &'a [Vec<f64>],
     range: i64,
@@ -322,7 +304,7 @@ struct WindowCall<'a> {
 impl WindowCall<'_> {
     /// Whether the function notes series whose names do not look like counters'.
     fn checks_name(&self) -> bool {
-        matches!(self.name, "rate" | "increase")
+        self.func.checks_counter_name()
     }
 }
 
@@ -332,7 +314,10 @@ fn reads_query_bounds(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |x| {
         if let Expr::Call(c) = x {
-            found |= matches!(c.func.name, "start" | "end" | "range" | "step");
+            found |= matches!(
+                c.func.id,
+                Func::Clock(ClockFn::Start | ClockFn::End | ClockFn::Range | ClockFn::Step)
+            );
         }
     });
     found
