@@ -12,6 +12,10 @@ use crate::error::Error;
 use crate::options::{Options, Paths};
 
 pub mod zfs;
+pub mod diskstats;
+pub mod mdadm;
+pub mod meminfo;
+pub mod meminfo_numa;
 pub mod util;
 
 /// One source of metrics, read at each scrape.

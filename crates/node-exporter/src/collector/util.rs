@@ -75,3 +75,61 @@ pub fn fmt_f64(v: f64) -> String {
     model::exposition::write_float(&mut s, v);
     s
 }
+
+/// node_exporter's `deviceFilter`: a device is ignored when it matches the exclude pattern
+/// or does not match the include pattern.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    exclude: Option<regex::Regex>,
+    include: Option<regex::Regex>,
+}
+
+impl DeviceFilter {
+    /// From `--collector.<c>.<exclude>` / `<include>`; the exclude default applies only when
+    /// no include pattern is given.
+    ///
+    /// # Errors
+    /// A pattern does not compile, or both are given.
+    pub fn from_flags(
+        opts: &crate::options::Options,
+        exclude_flag: &str,
+        include_flag: &str,
+        default_exclude: &str,
+    ) -> Result<Self, crate::Error> {
+        let include = opts.regex(include_flag)?;
+        let exclude = match opts.get(exclude_flag) {
+            Some(_) => opts.regex(exclude_flag)?,
+            None if include.is_none() && !default_exclude.is_empty() => {
+                Some(regex::Regex::new(default_exclude).map_err(|e| crate::Error::Flag(e.to_string()))?)
+            }
+            None => None,
+        };
+        if exclude.is_some() && include.is_some() {
+            return Err(crate::Error::Flag(format!(
+                "--{exclude_flag} and --{include_flag} are mutually exclusive"
+            )));
+        }
+        Ok(Self { exclude, include })
+    }
+
+    /// Whether `name` is left out.
+    #[must_use]
+    pub fn ignored(&self, name: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|r| r.is_match(name))
+            || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+    }
+}
+
+/// udev's properties of a device (`E:KEY=VALUE` lines of `<udev data>/<kind><major>:<minor>`).
+#[must_use]
+pub fn udev_properties(udev_data: &Path, name: &str) -> std::collections::HashMap<String, String> {
+    let mut m = std::collections::HashMap::new();
+    if let Ok(text) = std::fs::read_to_string(udev_data.join(name)) {
+        for line in text.lines() {
+            if let Some((k, v)) = line.strip_prefix("E:").and_then(|l| l.split_once('=')) {
+                m.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+    m
+}
