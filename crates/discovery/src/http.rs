@@ -14,8 +14,8 @@ use crate::discoverer::Discoverer;
 use config::HttpClientConfig;
 
 use crate::error::DiscoveryError;
-use crate::http_client::{ClientOptions, HttpClient, go_error_text};
 use crate::targetgroup::TargetGroup;
+use http_client::{ClientOptions, HttpClient, go_error_text};
 
 /// The label carrying the URL a group was fetched from.
 pub const URL_LABEL: &str = "__meta_url";
@@ -56,7 +56,7 @@ pub struct HttpSdOptions {
     pub url: String,
     /// Refresh period, also the request timeout (Prometheus default: 60 s).
     pub refresh_interval: Duration,
-    /// Client settings (`http_client_config`), served by [`crate::http_client`].
+    /// Client settings (`http_client_config`), served by `http_client`.
     pub client: Box<HttpClientConfig>,
 }
 
@@ -224,11 +224,11 @@ impl crate::refresh::Refresh for HttpDiscovery {
 }
 
 /// A failed request in Go's words with its URL (`"URL": dial tcp ...: connection refused`,
-/// `"URL": context deadline exceeded`); see [`crate::http_client::go_error_text`] for the
+/// `"URL": context deadline exceeded`); see [`http_client::go_error_text`] for the
 /// form with the method.
 #[must_use]
 pub fn error_text(e: &reqwest::Error) -> String {
-    crate::http_client::request_error_text(e)
+    http_client::request_error_text(e)
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! `HashMap<job, Vec<TargetGroup>>` to the scrape manager (or the notifier), at most once per
 //! update interval.
 //!
-//! Mechanisms: [`static_sd`], [`file`], [`http`], [`dns`], [`kubernetes`]. [`http_client`] is the
-//! HTTP client every outgoing request of Firewatch uses (scrapes, Alertmanagers, HTTP SD).
+//! Mechanisms: [`static_sd`], [`file`], [`http`], [`dns`], [`kubernetes`]. Their HTTP requests go
+//! through the `http_client` crate, the one client of Firewatch's outgoing requests.
 
 pub mod discoverer;
 pub mod dns;
@@ -16,7 +16,6 @@ pub mod error;
 pub mod file;
 pub mod from_config;
 pub mod http;
-pub mod http_client;
 pub mod kubernetes;
 pub mod manager;
 mod refresh;
@@ -24,18 +23,10 @@ pub mod static_sd;
 pub mod targetgroup;
 
 pub use discoverer::{BoxDiscoverer, Discoverer, SdConfig};
-pub use error::{DiscoveryError, HttpClientError};
-pub use http_client::HttpClient;
+pub use error::DiscoveryError;
 pub use manager::{Manager, ManagerOptions};
 pub use targetgroup::{LabelSet, TargetGroup};
 
-/// Installs rustls's `ring` provider as the process default unless one is installed already.
-///
-/// reqwest and kube are built without a bundled provider (see DESIGN.md); the binary installs it
-/// at start-up, and this makes discoverers safe to use from tests and other embeddings too.
-pub fn ensure_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a provider is installed afterwards.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
+/// Installs rustls's `ring` provider as the process default (re-exported from `http_client`
+/// for discovery's Kubernetes client and tests).
+pub use http_client::ensure_crypto_provider;

@@ -11,7 +11,11 @@
 //! As in Prometheus, secrets held in files are read at each request (a rotated token is used
 //! without a reload) and the TLS files are compared at each request: when one changed, the
 //! connection pool is rebuilt with the new material.
+//!
+//! Users: scrape (`scrape/src/http.rs`), the notifier (`rules/src/notifier/client.rs`), HTTP and
+//! Kubernetes service discovery; next, remote write and the Alertmanager's integrations.
 
+pub mod error;
 mod go_error;
 mod oauth2;
 mod tls;
@@ -25,8 +29,19 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use go_error::{go_cause, go_error_text, go_method, request_error_text};
 
-use crate::error::HttpClientError;
+pub use error::HttpClientError;
 use tls::TlsMaterial;
+
+/// Installs rustls's `ring` provider as the process default unless one is installed already.
+///
+/// reqwest and kube are built without a bundled provider (see DESIGN.md); the binary installs it
+/// at start-up, and this makes clients safe to use from tests and other embeddings too.
+pub fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed afterwards.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
 
 /// Settings of a client that are not part of the configuration file.
 #[derive(Debug, Clone)]
@@ -187,7 +202,7 @@ impl HttpClient {
         cfg: &HttpClientConfig,
         options: ClientOptions,
     ) -> Result<Self, HttpClientError> {
-        crate::ensure_crypto_provider();
+        ensure_crypto_provider();
         let err = HttpClientError::Config;
         let transport = Transport {
             tls: cfg.tls_config.clone(),

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{any, get, post};
 use config::{Authorization, BasicAuth, Header, HttpClientConfig, OAuth2, Secret, TlsConfig};
-use firewatch_discovery::HttpClient;
+use firewatch_http_client::HttpClient;
 use parking_lot::Mutex;
 use support::pki::{Pki, pki, serve, serve_tls};
 
@@ -37,7 +37,7 @@ async fn get_text(c: &HttpClient, url: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())?
         .send()
         .await
-        .map_err(|e| firewatch_discovery::http_client::go_error_text("GET", &e))?;
+        .map_err(|e| firewatch_http_client::go_error_text("GET", &e))?;
     if !resp.status().is_success() {
         return Err(format!("status {}", resp.status()));
     }

@@ -100,7 +100,7 @@ fn make_certificates(dir: &Path) {
 impl Alertmanager {
     /// Starts Alertmanager, serving HTTPS with a test CA's certificate when `tls`.
     async fn start(tls: bool) -> Self {
-        discovery::ensure_crypto_provider();
+        http_client::ensure_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("alertmanager.yml");
         std::fs::write(

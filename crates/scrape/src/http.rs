@@ -1,19 +1,19 @@
 //! Fetching an exposition over HTTP: the client built from a scrape config's HTTP settings
-//! (the shared [`discovery::http_client`]), the `Accept` header from `scrape_protocols`, the
+//! (the shared `http_client` crate), the `Accept` header from `scrape_protocols`, the
 //! body's format from its `Content-Type` (text, OpenMetrics or delimited protobuf), and the body
 //! size limit.
 
 use std::time::Duration;
 
 use config::{HttpClientConfig, ScrapeConfig, ScrapeProtocol};
-use discovery::http_client::{ClientOptions, HttpClient, go_error_text};
+use http_client::{ClientOptions, HttpClient, go_error_text};
 use model::exposition::{Format, is_protobuf_content_type};
 
 use crate::ScrapeError;
 
 /// Installs rustls's ring provider once; reqwest is built without a default provider.
 pub fn install_crypto_provider() {
-    discovery::ensure_crypto_provider();
+    http_client::ensure_crypto_provider();
 }
 
 /// An HTTP client and the request settings of one scrape job.

@@ -3,7 +3,7 @@
 //! same target with a wrong CA is down with Go's error text; a target that only answers
 //! protobuf is scraped with `scrape_protocols: [PrometheusProto]`, native histogram included.
 
-#[path = "../../discovery/tests/support/pki.rs"]
+#[path = "../../http-client/tests/support/pki.rs"]
 mod pki;
 
 use std::collections::{BTreeMap, HashMap};

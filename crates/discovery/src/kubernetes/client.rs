@@ -15,8 +15,8 @@ use super::options::KubernetesSdOptions;
 use super::transport::SharedTransport;
 use crate::discoverer::Discoverer;
 use crate::error::DiscoveryError;
-use crate::http_client::HttpClient;
 use crate::targetgroup::TargetGroup;
+use http_client::HttpClient;
 
 /// Discovers targets from the Kubernetes API.
 #[derive(Debug)]

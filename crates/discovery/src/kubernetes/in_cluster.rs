@@ -12,7 +12,7 @@ use std::sync::Arc;
 use config::{HttpClientConfig, TlsConfig};
 
 use crate::error::DiscoveryError;
-use crate::http_client::HttpClient;
+use http_client::HttpClient;
 
 /// Where Kubernetes mounts a pod's service account (token, CA and namespace).
 pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -96,7 +96,7 @@ pub struct KubernetesSdOptions {
     /// is `None`).
     pub client: HttpClientOptions,
     /// The whole `http_client_config` for `api_server`: when set, requests go through the
-    /// shared [`crate::http_client::HttpClient`] and `client` is ignored.
+    /// shared [`http_client::HttpClient`] and `client` is ignored.
     pub http_client: Option<Box<config::HttpClientConfig>>,
     /// Namespaces to watch.
     pub namespaces: NamespaceDiscovery,

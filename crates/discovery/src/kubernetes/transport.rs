@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::http_client::{HttpClient, go_error_text};
+use http_client::{HttpClient, go_error_text};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

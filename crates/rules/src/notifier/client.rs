@@ -1,5 +1,5 @@
 //! The HTTP client of one Alertmanager set, from its `http_client_config` (the shared
-//! [`discovery::http_client`]: basic auth, authorization, OAuth 2.0, TLS, proxy, redirects, extra
+//! `http_client` crate: basic auth, authorization, OAuth 2.0, TLS, proxy, redirects, extra
 //! headers), and the POST of one payload to one Alertmanager.
 //!
 //! Credentials given as files are read at each request, as Prometheus's round trippers do, so
@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use config::HttpClientConfig;
-use discovery::http_client::{HttpClient, go_error_text};
+use http_client::{HttpClient, go_error_text};
 
 use super::error::NotifierError;
 
