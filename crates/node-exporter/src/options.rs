@@ -51,7 +51,10 @@ impl Options {
     ///
     /// # Errors
     /// A flag outside node_exporter's set or one missing its value.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I, collectors: &[&str]) -> Result<Self, Error> {
+    pub fn parse<I: IntoIterator<Item = String>>(
+        args: I,
+        collectors: &[&str],
+    ) -> Result<Self, Error> {
         let mut values: HashMap<String, Vec<String>> = HashMap::new();
         let mut it = args.into_iter().peekable();
         while let Some(arg) = it.next() {
@@ -70,7 +73,10 @@ impl Options {
             if let Some(neg) = name.strip_prefix("no-")
                 && is_bool(neg)
             {
-                values.entry(neg.to_owned()).or_default().push("false".into());
+                values
+                    .entry(neg.to_owned())
+                    .or_default()
+                    .push("false".into());
                 continue;
             }
             let known = name.starts_with("collector.")
@@ -97,7 +103,10 @@ impl Options {
     /// The last value of `name`, if given.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).and_then(|v| v.last()).map(String::as_str)
+        self.values
+            .get(name)
+            .and_then(|v| v.last())
+            .map(String::as_str)
     }
 
     /// Every value of a repeatable flag.
@@ -115,7 +124,8 @@ impl Options {
     /// A boolean flag, `default` when absent.
     #[must_use]
     pub fn flag(&self, name: &str, default: bool) -> bool {
-        self.get(name).map_or(default, |v| matches!(v, "true" | "1" | "yes"))
+        self.get(name)
+            .map_or(default, |v| matches!(v, "true" | "1" | "yes"))
     }
 
     /// Sets a value (tests, and the all-in-one defaults).

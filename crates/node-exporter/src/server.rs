@@ -81,7 +81,9 @@ fn query_values(raw: Option<&str>) -> HashMap<String, Vec<String>> {
     let mut m: HashMap<String, Vec<String>> = HashMap::new();
     for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        m.entry(percent_decode(k)).or_default().push(percent_decode(v));
+        m.entry(percent_decode(k))
+            .or_default()
+            .push(percent_decode(v));
     }
     m
 }
@@ -93,15 +95,13 @@ fn percent_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -162,11 +162,7 @@ async fn metrics(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
     match result {
         Ok(Ok(body)) => {
             st.codes[0].fetch_add(1, Ordering::Relaxed);
-            (
-                [(header::CONTENT_TYPE, Format::Text.content_type())],
-                body,
-            )
-                .into_response()
+            ([(header::CONTENT_TYPE, Format::Text.content_type())], body).into_response()
         }
         Ok(Err(e)) => {
             tracing::warn!(err = %e, "Couldn't create filtered metrics handler:");

@@ -33,23 +33,108 @@ pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
 
 /// (name, help, is counter, scale) for the fields after major, minor and name.
 const FIELDS: &[(&str, &str, bool, f64)] = &[
-    ("reads_completed_total", "The total number of reads completed successfully.", true, 1.0),
-    ("reads_merged_total", "The total number of reads merged.", true, 1.0),
-    ("read_bytes_total", "The total number of bytes read successfully.", true, 512.0),
-    ("read_time_seconds_total", "The total number of seconds spent by all reads.", true, 0.001),
-    ("writes_completed_total", "The total number of writes completed successfully.", true, 1.0),
-    ("writes_merged_total", "The number of writes merged.", true, 1.0),
-    ("written_bytes_total", "The total number of bytes written successfully.", true, 512.0),
-    ("write_time_seconds_total", "This is the total number of seconds spent by all writes.", true, 0.001),
-    ("io_now", "The number of I/Os currently in progress.", false, 1.0),
-    ("io_time_seconds_total", "Total seconds spent doing I/Os.", true, 0.001),
-    ("io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", true, 0.001),
-    ("discards_completed_total", "The total number of discards completed successfully.", true, 1.0),
-    ("discards_merged_total", "The total number of discards merged.", true, 1.0),
-    ("discarded_sectors_total", "The total number of sectors discarded successfully.", true, 1.0),
-    ("discard_time_seconds_total", "This is the total number of seconds spent by all discards.", true, 0.001),
-    ("flush_requests_total", "The total number of flush requests completed successfully", true, 1.0),
-    ("flush_requests_time_seconds_total", "This is the total number of seconds spent by all flush requests.", true, 0.001),
+    (
+        "reads_completed_total",
+        "The total number of reads completed successfully.",
+        true,
+        1.0,
+    ),
+    (
+        "reads_merged_total",
+        "The total number of reads merged.",
+        true,
+        1.0,
+    ),
+    (
+        "read_bytes_total",
+        "The total number of bytes read successfully.",
+        true,
+        512.0,
+    ),
+    (
+        "read_time_seconds_total",
+        "The total number of seconds spent by all reads.",
+        true,
+        0.001,
+    ),
+    (
+        "writes_completed_total",
+        "The total number of writes completed successfully.",
+        true,
+        1.0,
+    ),
+    (
+        "writes_merged_total",
+        "The number of writes merged.",
+        true,
+        1.0,
+    ),
+    (
+        "written_bytes_total",
+        "The total number of bytes written successfully.",
+        true,
+        512.0,
+    ),
+    (
+        "write_time_seconds_total",
+        "This is the total number of seconds spent by all writes.",
+        true,
+        0.001,
+    ),
+    (
+        "io_now",
+        "The number of I/Os currently in progress.",
+        false,
+        1.0,
+    ),
+    (
+        "io_time_seconds_total",
+        "Total seconds spent doing I/Os.",
+        true,
+        0.001,
+    ),
+    (
+        "io_time_weighted_seconds_total",
+        "The weighted # of seconds spent doing I/Os.",
+        true,
+        0.001,
+    ),
+    (
+        "discards_completed_total",
+        "The total number of discards completed successfully.",
+        true,
+        1.0,
+    ),
+    (
+        "discards_merged_total",
+        "The total number of discards merged.",
+        true,
+        1.0,
+    ),
+    (
+        "discarded_sectors_total",
+        "The total number of sectors discarded successfully.",
+        true,
+        1.0,
+    ),
+    (
+        "discard_time_seconds_total",
+        "This is the total number of seconds spent by all discards.",
+        true,
+        0.001,
+    ),
+    (
+        "flush_requests_total",
+        "The total number of flush requests completed successfully",
+        true,
+        1.0,
+    ),
+    (
+        "flush_requests_time_seconds_total",
+        "This is the total number of seconds spent by all flush requests.",
+        true,
+        0.001,
+    ),
 ];
 
 impl Collector for Diskstats {
@@ -85,8 +170,9 @@ impl Collector for Diskstats {
                 "" => get("ID_SERIAL_SHORT"),
                 s => s,
             };
-            let rotational = super::util::attr_u64(&paths.sys(&format!("block/{dev}/queue/rotational")))
-                .unwrap_or(0);
+            let rotational =
+                super::util::attr_u64(&paths.sys(&format!("block/{dev}/queue/rotational")))
+                    .unwrap_or(0);
             out.gauge(
                 "node_disk_info",
                 "Info of /sys/block/<block_device>.",
@@ -143,9 +229,21 @@ impl Collector for Diskstats {
             }
             if !get("ID_ATA").is_empty() {
                 for (attr, name, help) in [
-                    ("ID_ATA_WRITE_CACHE", "node_disk_ata_write_cache", "ATA disk has a write cache."),
-                    ("ID_ATA_WRITE_CACHE_ENABLED", "node_disk_ata_write_cache_enabled", "ATA disk has its write cache enabled."),
-                    ("ID_ATA_ROTATION_RATE_RPM", "node_disk_ata_rotation_rate_rpm", "ATA disk rotation rate in RPMs (0 for SSDs)."),
+                    (
+                        "ID_ATA_WRITE_CACHE",
+                        "node_disk_ata_write_cache",
+                        "ATA disk has a write cache.",
+                    ),
+                    (
+                        "ID_ATA_WRITE_CACHE_ENABLED",
+                        "node_disk_ata_write_cache_enabled",
+                        "ATA disk has its write cache enabled.",
+                    ),
+                    (
+                        "ID_ATA_ROTATION_RATE_RPM",
+                        "node_disk_ata_rotation_rate_rpm",
+                        "ATA disk rotation rate in RPMs (0 for SSDs).",
+                    ),
                 ] {
                     if let Some(v) = info.get(attr).and_then(|s| s.parse::<f64>().ok()) {
                         out.gauge(name, help, &[("device", dev)], v);

@@ -91,8 +91,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<MdStat>, CollectorError> {
                 .captures(status)
                 .ok_or_else(|| err(format!("unexpected status line {status:?}")))?;
             (
-                c[3].parse().map_err(|_| err(format!("bad active count in {status:?}")))?,
-                c[2].parse().map_err(|_| err(format!("bad total count in {status:?}")))?,
+                c[3].parse()
+                    .map_err(|_| err(format!("bad active count in {status:?}")))?,
+                c[2].parse()
+                    .map_err(|_| err(format!("bad total count in {status:?}")))?,
             )
         };
         let mut sync_idx = i + 2;
@@ -120,7 +122,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<MdStat>, CollectorError> {
             } else {
                 let bad = || err(format!("cannot parse sync line of {name:?}: {sync:?}"));
                 let c = BLOCKS_RE.captures(sync).ok_or_else(bad)?;
-                synced = c[1].split('/').next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+                synced = c[1]
+                    .split('/')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(bad)?;
                 for re in [&*PCT_RE, &*FINISH_RE, &*SPEED_RE] {
                     let c = re.captures(sync).ok_or_else(bad)?;
                     c[1].trim().parse::<f64>().map_err(|_| bad())?;
@@ -148,14 +154,26 @@ impl Collector for Mdadm {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectorError::NoData(format!("{} does not exist", path.display())));
+                return Err(CollectorError::NoData(format!(
+                    "{} does not exist",
+                    path.display()
+                )));
             }
             Err(e) => return Err(CollectorError::io(&path, e)),
         };
         for md in parse(&path, &text)? {
             let dev = md.name.as_str();
-            out.gauge("node_md_disks_required", "Total number of disks of device.", &[("device", dev)], md.total as f64);
-            for (s, v) in [("active", md.active), ("failed", md.failed), ("spare", md.spare)] {
+            out.gauge(
+                "node_md_disks_required",
+                "Total number of disks of device.",
+                &[("device", dev)],
+                md.total as f64,
+            );
+            for (s, v) in [
+                ("active", md.active),
+                ("failed", md.failed),
+                ("spare", md.spare),
+            ] {
                 out.gauge(
                     "node_md_disks",
                     "Number of active/failed/spare disks of device.",
@@ -177,8 +195,18 @@ impl Collector for Mdadm {
                     if md.state == st { 1.0 } else { 0.0 },
                 );
             }
-            out.gauge("node_md_blocks", "Total number of blocks on device.", &[("device", dev)], md.blocks as f64);
-            out.gauge("node_md_blocks_synced", "Number of blocks synced on device.", &[("device", dev)], md.synced as f64);
+            out.gauge(
+                "node_md_blocks",
+                "Total number of blocks on device.",
+                &[("device", dev)],
+                md.blocks as f64,
+            );
+            out.gauge(
+                "node_md_blocks_synced",
+                "Number of blocks synced on device.",
+                &[("device", dev)],
+                md.synced as f64,
+            );
         }
         Ok(())
     }

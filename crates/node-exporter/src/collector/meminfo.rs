@@ -7,17 +7,59 @@ use crate::options::{Options, Paths};
 
 /// The fields procfs 0.15's `Meminfo` knows; others are ignored as node_exporter does.
 const KNOWN: &[&str] = &[
-    "Active", "Active(anon)", "Active(file)", "AnonHugePages", "AnonPages", "Bounce", "Buffers",
-    "Cached", "CmaFree", "CmaTotal", "CommitLimit", "Committed_AS", "DirectMap1G",
-    "DirectMap2M", "DirectMap4k", "Dirty", "HardwareCorrupted", "Hugepagesize", "Inactive",
-    "Inactive(anon)", "Inactive(file)", "KernelStack", "Mapped", "MemAvailable", "MemFree",
-    "MemTotal", "Mlocked", "NFS_Unstable", "PageTables", "Percpu", "SReclaimable",
-    "SUnreclaim", "Shmem", "ShmemHugePages", "ShmemPmdMapped", "Slab", "SwapCached",
-    "SwapFree", "SwapTotal", "Unevictable", "VmallocChunk", "VmallocTotal", "VmallocUsed",
-    "Writeback", "WritebackTmp",
+    "Active",
+    "Active(anon)",
+    "Active(file)",
+    "AnonHugePages",
+    "AnonPages",
+    "Bounce",
+    "Buffers",
+    "Cached",
+    "CmaFree",
+    "CmaTotal",
+    "CommitLimit",
+    "Committed_AS",
+    "DirectMap1G",
+    "DirectMap2M",
+    "DirectMap4k",
+    "Dirty",
+    "HardwareCorrupted",
+    "Hugepagesize",
+    "Inactive",
+    "Inactive(anon)",
+    "Inactive(file)",
+    "KernelStack",
+    "Mapped",
+    "MemAvailable",
+    "MemFree",
+    "MemTotal",
+    "Mlocked",
+    "NFS_Unstable",
+    "PageTables",
+    "Percpu",
+    "SReclaimable",
+    "SUnreclaim",
+    "Shmem",
+    "ShmemHugePages",
+    "ShmemPmdMapped",
+    "Slab",
+    "SwapCached",
+    "SwapFree",
+    "SwapTotal",
+    "Unevictable",
+    "VmallocChunk",
+    "VmallocTotal",
+    "VmallocUsed",
+    "Writeback",
+    "WritebackTmp",
 ];
 
-const HUGEPAGES: &[&str] = &["HugePages_Free", "HugePages_Rsvd", "HugePages_Surp", "HugePages_Total"];
+const HUGEPAGES: &[&str] = &[
+    "HugePages_Free",
+    "HugePages_Rsvd",
+    "HugePages_Surp",
+    "HugePages_Total",
+];
 
 /// The meminfo collector.
 pub struct Meminfo;
@@ -37,8 +79,12 @@ impl Collector for Meminfo {
         let text = read(&path)?;
         for (n, line) in text.lines().enumerate() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let bad = |m: &str| CollectorError::parse(&path, format!("line {}: {m}: {line:?}", n + 1));
-            let val: u64 = f.get(1).and_then(|v| super::util::parse_u64(v)).ok_or_else(|| bad("invalid value"))?;
+            let bad =
+                |m: &str| CollectorError::parse(&path, format!("line {}: {m}: {line:?}", n + 1));
+            let val: u64 = f
+                .get(1)
+                .and_then(|v| super::util::parse_u64(v))
+                .ok_or_else(|| bad("invalid value"))?;
             let bytes = match f.len() {
                 2 => val,
                 3 if f[2] == "kB" => val * 1024,
@@ -47,7 +93,10 @@ impl Collector for Meminfo {
             };
             let key = f[0].trim_end_matches(':');
             let name = if KNOWN.contains(&key) {
-                format!("{}_bytes", key.replace("(anon)", "_anon").replace("(file)", "_file"))
+                format!(
+                    "{}_bytes",
+                    key.replace("(anon)", "_anon").replace("(file)", "_file")
+                )
             } else if HUGEPAGES.contains(&key) {
                 key.to_owned()
             } else {

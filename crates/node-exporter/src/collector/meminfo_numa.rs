@@ -20,14 +20,18 @@ impl Collector for MeminfoNuma {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let dir = paths.sys("devices/system/node");
         for (name, node) in dir_entries(&dir)? {
-            let Some(num) = name.strip_prefix("node").filter(|n| n.starts_with(|c: char| c.is_ascii_digit())) else {
+            let Some(num) = name
+                .strip_prefix("node")
+                .filter(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+            else {
                 continue;
             };
             let path = node.join("meminfo");
             let text = read(&path)?;
             for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 let p: Vec<&str> = line.split_whitespace().collect();
-                let bad = || CollectorError::parse(&path, format!("invalid line in meminfo: {line}"));
+                let bad =
+                    || CollectorError::parse(&path, format!("invalid line in meminfo: {line}"));
                 let mut v: f64 = p.get(3).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
                 match p.len() {
                     4 => {}
@@ -52,7 +56,8 @@ impl Collector for MeminfoNuma {
             let text = read(&path)?;
             for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
                 let p: Vec<&str> = line.split_whitespace().collect();
-                let bad = || CollectorError::parse(&path, format!("invalid line in numastat: {line}"));
+                let bad =
+                    || CollectorError::parse(&path, format!("invalid line in numastat: {line}"));
                 if p.len() != 2 {
                     return Err(bad());
                 }

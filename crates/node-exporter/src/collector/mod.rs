@@ -11,12 +11,14 @@ pub use crate::error::CollectorError;
 use crate::error::Error;
 use crate::options::{Options, Paths};
 
-pub mod zfs;
+pub mod cpu;
 pub mod diskstats;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
+pub mod mountstats;
 pub mod util;
+pub mod zfs;
 
 /// One source of metrics, read at each scrape.
 pub trait Collector: Send + Sync {
@@ -73,9 +75,8 @@ impl Out {
                 self.families.len() - 1
             }
         };
-        let labels = Labels::from_pairs(
-            std::iter::once(("__name__", name)).chain(labels.iter().copied()),
-        );
+        let labels =
+            Labels::from_pairs(std::iter::once(("__name__", name)).chain(labels.iter().copied()));
         self.families[i].samples.push(FamilySample {
             labels,
             value,

@@ -99,9 +99,10 @@ impl DeviceFilter {
         let include = opts.regex(include_flag)?;
         let exclude = match opts.get(exclude_flag) {
             Some(_) => opts.regex(exclude_flag)?,
-            None if include.is_none() && !default_exclude.is_empty() => {
-                Some(regex::Regex::new(default_exclude).map_err(|e| crate::Error::Flag(e.to_string()))?)
-            }
+            None if include.is_none() && !default_exclude.is_empty() => Some(
+                regex::Regex::new(default_exclude)
+                    .map_err(|e| crate::Error::Flag(e.to_string()))?,
+            ),
             None => None,
         };
         if exclude.is_some() && include.is_some() {
@@ -132,4 +133,22 @@ pub fn udev_properties(udev_data: &Path, name: &str) -> std::collections::HashMa
         }
     }
     m
+}
+
+/// The directory of this process under the proc root: `<procfs>/self`, resolved through the
+/// link (or, where a fixture tree flattened the link to a file holding the PID, that PID).
+#[must_use]
+pub fn proc_self(paths: &crate::options::Paths) -> PathBuf {
+    let link = paths.proc("self");
+    if let Ok(target) = std::fs::read_link(&link) {
+        return paths.procfs.join(target);
+    }
+    if link.is_file()
+        && let Ok(pid) = std::fs::read_to_string(&link)
+        && !pid.trim().is_empty()
+        && pid.trim().bytes().all(|b| b.is_ascii_digit())
+    {
+        return paths.procfs.join(pid.trim());
+    }
+    link
 }

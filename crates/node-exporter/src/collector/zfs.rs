@@ -22,7 +22,13 @@ const SUBSYSTEMS: &[(&str, &str)] = &[
 ];
 
 const POOL_STATES: &[&str] = &[
-    "online", "degraded", "faulted", "offline", "removed", "unavail", "suspended",
+    "online",
+    "degraded",
+    "faulted",
+    "offline",
+    "removed",
+    "unavail",
+    "suspended",
 ];
 
 /// The zfs collector.
@@ -63,7 +69,10 @@ fn parse_kstat(
             _ => continue,
         };
         let v = v.ok_or_else(|| {
-            CollectorError::parse(path, format!("could not parse integer value for {:?}", parts[0]))
+            CollectorError::parse(
+                path,
+                format!("could not parse integer value for {:?}", parts[0]),
+            )
         })?;
         f(parts[0], v);
     }
@@ -114,9 +123,13 @@ impl Collector for Zfs {
                         Some(names) => {
                             for (i, field) in names.iter().enumerate() {
                                 let key = format!("kstat.zfs.misc.io.{field}");
-                                let v: u64 = parts.get(i).and_then(|s| s.parse().ok()).ok_or_else(
-                                    || CollectorError::parse(&io, format!("could not parse integer value for {key:?}")),
-                                )?;
+                                let v: u64 =
+                                    parts.get(i).and_then(|s| s.parse().ok()).ok_or_else(|| {
+                                        CollectorError::parse(
+                                            &io,
+                                            format!("could not parse integer value for {key:?}"),
+                                        )
+                                    })?;
                                 out.untyped(
                                     &format!("node_zfs_zpool_{}", metric_name(&key)),
                                     &key,
@@ -154,7 +167,10 @@ impl Collector for Zfs {
                     if parts[1] == "4" {
                         let key = format!("kstat.zfs.misc.objset.{}", parts[0]);
                         let v: u64 = parts[2].parse().map_err(|_| {
-                            CollectorError::parse(&path, format!("could not parse integer value for {key:?}"))
+                            CollectorError::parse(
+                                &path,
+                                format!("could not parse integer value for {key:?}"),
+                            )
                         })?;
                         out.untyped(
                             &format!("node_zfs_zpool_dataset_{}", metric_name(&key)),
@@ -165,7 +181,10 @@ impl Collector for Zfs {
                     }
                 }
                 if !started {
-                    return Err(CollectorError::parse(&path, "did not parse a single metric"));
+                    return Err(CollectorError::parse(
+                        &path,
+                        "did not parse a single metric",
+                    ));
                 }
             }
         }
