@@ -66,7 +66,12 @@ pub fn write_family(out: &mut String, f: &MetricFamily, format: Format) {
     for s in &f.samples {
         write_series(out, &s.labels, format);
         out.push(' ');
-        write_value(out, s.value, format);
+        if format == Format::OpenMetrics && is_count(f, &s.labels) && s.value.fract() == 0.0 {
+            // client_golang writes bucket and total counts as integers (`3`, not `3.0`).
+            write_float(out, s.value);
+        } else {
+            write_value(out, s.value, format);
+        }
         if let Some(ts) = s.timestamp {
             out.push(' ');
             write_timestamp(out, ts, format);
@@ -78,6 +83,19 @@ pub fn write_family(out: &mut String, f: &MetricFamily, format: Format) {
         }
         out.push('\n');
     }
+}
+
+/// Whether a sample is a histogram's or summary's count (`_bucket`, `_count`, `_gcount`).
+fn is_count(f: &MetricFamily, labels: &Labels) -> bool {
+    if !matches!(
+        f.metric_type,
+        MetricType::Histogram | MetricType::GaugeHistogram | MetricType::Summary
+    ) {
+        return false;
+    }
+    let name = labels.metric_name().unwrap_or("");
+    name.strip_prefix(f.name.as_str())
+        .is_some_and(|suffix| matches!(suffix, "_bucket" | "_count" | "_gcount"))
 }
 
 fn write_value(out: &mut String, v: f64, format: Format) {
@@ -196,4 +214,44 @@ fn write_escaped(out: &mut String, s: &str, quote: bool) {
         last = i + 1;
     }
     out.push_str(&s[last..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exposition::FamilySample;
+
+    fn sample(name: &str, extra: Option<(&str, &str)>, value: f64) -> FamilySample {
+        FamilySample {
+            labels: Labels::from_pairs(std::iter::once((METRIC_NAME, name)).chain(extra)),
+            value,
+            timestamp: None,
+            exemplar: None,
+        }
+    }
+
+    #[test]
+    fn openmetrics_counts_are_integers_as_client_golang_writes_them() {
+        let mut h = MetricFamily::new("h", MetricType::Histogram);
+        h.samples = vec![
+            sample("h_bucket", Some(("le", "1.0")), 2.0),
+            sample("h_bucket", Some(("le", "+Inf")), 3.0),
+            sample("h_sum", None, 4.0),
+            sample("h_count", None, 3.0),
+        ];
+        let mut s = MetricFamily::new("s", MetricType::Summary);
+        s.samples = vec![
+            sample("s", Some(("quantile", "0.5")), 1.0),
+            sample("s_sum", None, 1.0),
+            sample("s_count", None, 1.0),
+        ];
+        let mut g = MetricFamily::new("g_count", MetricType::Gauge);
+        g.samples = vec![sample("g_count", None, 1.0)];
+        assert_eq!(
+            encode_openmetrics(&[h, s, g]),
+            "# TYPE h histogram\nh_bucket{le=\"1.0\"} 2\nh_bucket{le=\"+Inf\"} 3\nh_sum 4.0\n\
+             h_count 3\n# TYPE s summary\ns{quantile=\"0.5\"} 1.0\ns_sum 1.0\ns_count 1\n\
+             # TYPE g_count gauge\ng_count 1.0\n# EOF\n"
+        );
+    }
 }

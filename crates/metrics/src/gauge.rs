@@ -1,0 +1,122 @@
+//! Gauges: a value that goes up and down (client_golang's `gauge.go`), and their vectors.
+
+use std::sync::Arc;
+
+use model::exposition::FamilySample;
+
+use crate::atomic::AtomicF64;
+use crate::vec::{Child, Children};
+
+/// A gauge. Clones share the value; updates are lock-free.
+#[derive(Debug, Clone, Default)]
+pub struct Gauge {
+    inner: Arc<AtomicF64>,
+}
+
+impl Gauge {
+    /// A gauge at zero, not registered anywhere.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the value.
+    pub fn set(&self, v: f64) {
+        self.inner.set(v);
+    }
+
+    /// Adds one.
+    pub fn inc(&self) {
+        self.inner.add(1.0);
+    }
+
+    /// Subtracts one.
+    pub fn dec(&self) {
+        self.inner.add(-1.0);
+    }
+
+    /// Adds `v` (which may be negative).
+    pub fn add(&self, v: f64) {
+        self.inner.add(v);
+    }
+
+    /// Subtracts `v`.
+    pub fn sub(&self, v: f64) {
+        self.inner.add(-v);
+    }
+
+    /// Sets the value to the current Unix time in seconds.
+    pub fn set_to_current_time(&self) {
+        self.set(crate::unix_seconds_now());
+    }
+
+    /// The current value.
+    #[must_use]
+    pub fn get(&self) -> f64 {
+        self.inner.get()
+    }
+}
+
+impl Child for Gauge {
+    fn write(&self, name: &str, labels: &[(&str, &str)], out: &mut Vec<FamilySample>) {
+        out.push(crate::family::sample(name, labels, None, self.get()));
+    }
+}
+
+/// Gauges partitioned by label values.
+#[derive(Clone)]
+pub struct GaugeVec {
+    pub(crate) children: Arc<Children<Gauge>>,
+}
+
+impl GaugeVec {
+    /// The gauge for `values` (one per label name, in the registered order), created at zero
+    /// on first use.
+    ///
+    /// # Panics
+    /// When the number of values differs from the number of label names.
+    pub fn with_label_values(&self, values: &[&str]) -> Gauge {
+        self.children.get_or_create(values)
+    }
+
+    /// Removes the gauge for `values`; whether it existed.
+    ///
+    /// # Panics
+    /// When the number of values differs from the number of label names.
+    pub fn remove_label_values(&self, values: &[&str]) -> bool {
+        self.children.remove(values)
+    }
+
+    /// Removes every child.
+    pub fn reset(&self) {
+        self.children.reset();
+    }
+}
+
+impl std::fmt::Debug for GaugeVec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GaugeVec")
+            .field("name", &self.children.name)
+            .field("labels", &self.children.label_names)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_both_ways() {
+        let g = Gauge::new();
+        g.set(10.0);
+        g.inc();
+        g.dec();
+        g.dec();
+        g.add(2.5);
+        g.sub(0.5);
+        assert!((g.get() - 11.0).abs() < f64::EPSILON);
+        g.set_to_current_time();
+        assert!(g.get() > 1.7e9);
+    }
+}
