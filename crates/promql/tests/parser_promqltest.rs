@@ -1,19 +1,12 @@
-//! Every `eval` expression of the Prometheus conformance scripts (`shared/promqltest`)
+//! Every `eval` expression of the Prometheus conformance scripts (`promqltest/` in the
+//! shared conformance data, found through `testkit::shared_path`)
 //! must parse (the Go harness rejects a whole file whose expression does not parse, so
 //! `expect fail` never covers parse errors), and its canonical print must parse back to
 //! the same tree.
 
 use std::fs;
-use std::path::PathBuf;
 
 use firewatch_promql::parser::parse;
-
-fn testdata_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/promqltest"
-    ))
-}
 
 /// The expression of an `eval` line: what follows `at <time>` or `step <step>`.
 fn eval_expr(line: &str) -> Option<&str> {
@@ -44,11 +37,14 @@ fn eval_expr(line: &str) -> Option<&str> {
 
 #[test]
 fn every_eval_expression_parses_and_round_trips() {
+    let Some(dir) = testkit::shared_path("promqltest::parser_round_trip", "promqltest") else {
+        return;
+    };
     let mut files = 0;
     let mut exprs = 0;
     let mut failures = Vec::new();
-    let mut entries: Vec<_> = fs::read_dir(testdata_dir())
-        .expect("shared/promqltest is present")
+    let mut entries: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()
         .collect();
     entries.sort_by_key(fs::DirEntry::path);
