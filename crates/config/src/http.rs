@@ -688,3 +688,51 @@ macro_rules! with_http_client {
         }
     };
 }
+
+/// The serde form of a standalone [`HttpClientConfig`], a nested `http_config:` section as
+/// Alertmanager's receivers and `global:` write it.
+#[allow(dead_code)]
+mod section {
+    use serde::{Deserialize, Serialize};
+
+    with_http_client! {
+        http2_default = "crate::http::yes";
+        /// The fields of a `http_config:` section.
+        #[derive(Clone, Debug, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Section {} {}
+    }
+
+    impl From<&super::HttpClientConfig> for Section {
+        fn from(c: &super::HttpClientConfig) -> Self {
+            let c = c.clone();
+            Section {
+                basic_auth: c.basic_auth,
+                authorization: c.authorization,
+                oauth2: c.oauth2,
+                bearer_token: c.bearer_token,
+                bearer_token_file: c.bearer_token_file,
+                tls_config: c.tls_config,
+                follow_redirects: c.follow_redirects,
+                enable_http2: c.enable_http2,
+                proxy_url: c.proxy_url,
+                no_proxy: c.no_proxy,
+                proxy_from_environment: c.proxy_from_environment,
+                proxy_connect_header: c.proxy_connect_header,
+                http_headers: c.http_headers,
+            }
+        }
+    }
+}
+
+impl Serialize for HttpClientConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        section::Section::from(self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpClientConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(section::Section::deserialize(d)?.http_client())
+    }
+}

@@ -1,0 +1,1 @@
+//! Tests of receiver configuration decoding, defaults, checks and global inheritance.

@@ -1,0 +1,119 @@
+//! The webhook integration (Alertmanager's `notify/webhook/webhook.go`): POSTs the group as
+//! JSON, version "4", with `groupKey` and `truncatedAlerts`, at most `max_alerts` alerts.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::alert::{Alert, Data};
+use crate::config::WebhookConfig;
+use crate::error::NotifyError;
+use crate::notify::{Notifier, NotifyContext, NotifyFuture, client, send};
+use crate::template::Template;
+
+/// The webhook's JSON body.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message<'a> {
+    /// The notification data (flattened, as Go embeds it).
+    #[serde(flatten)]
+    pub data: DataRef<'a>,
+    /// Payload version: "4".
+    pub version: &'static str,
+    /// The group key.
+    pub group_key: &'a str,
+    /// How many alerts were left out by `max_alerts`.
+    pub truncated_alerts: u64,
+}
+
+/// [`Data`] with its alert list possibly truncated.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataRef<'a> {
+    receiver: &'a str,
+    status: crate::alert::AlertStatus,
+    alerts: &'a [Alert],
+    group_labels: &'a crate::alert::Kv,
+    common_labels: &'a crate::alert::Kv,
+    common_annotations: &'a crate::alert::Kv,
+    #[serde(rename = "externalURL")]
+    external_url: &'a str,
+}
+
+/// Builds the body for `data` with at most `max_alerts` alerts (0: all).
+#[must_use]
+pub fn message<'a>(data: &'a Data, group_key: &'a str, max_alerts: u64) -> Message<'a> {
+    let n = data.alerts.len() as u64;
+    let keep = if max_alerts == 0 || n <= max_alerts {
+        data.alerts.len()
+    } else {
+        usize::try_from(max_alerts).unwrap_or(usize::MAX)
+    };
+    Message {
+        data: DataRef {
+            receiver: &data.receiver,
+            status: data.status,
+            alerts: &data.alerts[..keep],
+            group_labels: &data.group_labels,
+            common_labels: &data.common_labels,
+            common_annotations: &data.common_annotations,
+            external_url: &data.external_url,
+        },
+        version: "4",
+        group_key,
+        truncated_alerts: n - keep as u64,
+    }
+}
+
+/// Sends to one `webhook_configs` entry.
+pub struct Webhook {
+    cfg: WebhookConfig,
+    http: http_client::HttpClient,
+}
+
+impl Webhook {
+    /// A webhook notifier for `cfg`.
+    ///
+    /// # Errors
+    /// An HTTP client that cannot be built.
+    pub fn new(
+        cfg: &WebhookConfig,
+        _tmpl: &Arc<Template>,
+        http: &http_client::ClientOptions,
+    ) -> Result<Self, NotifyError> {
+        Ok(Self {
+            http: client(cfg.http_config.as_ref(), http)?,
+            cfg: cfg.clone(),
+        })
+    }
+
+    fn url(&self) -> Result<String, NotifyError> {
+        if let Some(u) = &self.cfg.url {
+            return Ok(u.expose().to_owned());
+        }
+        let s = std::fs::read_to_string(&self.cfg.url_file)
+            .map_err(|e| NotifyError::permanent(format!("read url_file: {e}")))?;
+        Ok(s.trim().to_owned())
+    }
+}
+
+impl Notifier for Webhook {
+    fn notify<'a>(&'a self, ctx: &'a NotifyContext, data: &'a Data) -> NotifyFuture<'a> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&message(data, &ctx.group_key, self.cfg.max_alerts))
+                .map_err(|e| NotifyError::permanent(e.to_string()))?;
+            let url = self.url()?;
+            let mut req = self
+                .http
+                .post(&url)
+                .await
+                .map_err(|e| NotifyError::retryable(e.to_string()))?
+                .header("Content-Type", "application/json")
+                .body(body);
+            if !self.cfg.timeout.0.is_zero() {
+                req = req.timeout(self.cfg.timeout.0);
+            }
+            send(req).await.map(|_| ())
+        })
+    }
+}
