@@ -190,6 +190,37 @@ impl Function {
             v => (min, Some(min + v.unsigned_abs() as usize)),
         }
     }
+
+    /// The argument list as documentation writes it, with the types' documented names:
+    /// optional arguments in brackets, a repeatable last one followed by `...`; e.g.
+    /// `(instant vector, [scalar])` for `round`, `(instant vector, string...)` for
+    /// `sort_by_label`.
+    #[must_use]
+    pub fn signature(&self) -> String {
+        let (min, max) = self.arity();
+        let n = self.arg_types.len();
+        let mut parts = Vec::with_capacity(n);
+        for (i, t) in self.arg_types.iter().enumerate() {
+            let name = t.documented();
+            parts.push(if max.is_none() && i + 1 == n {
+                format!("{name}...")
+            } else if i >= min {
+                format!("[{name}]")
+            } else {
+                name.to_owned()
+            });
+        }
+        // `histogram_quantiles` takes up to 9 further quantiles of the last type.
+        if let Some(max) = max
+            && max > n
+        {
+            parts.push(format!(
+                "[{}...]",
+                self.arg_types.last().map_or("", |t| t.documented())
+            ));
+        }
+        format!("({})", parts.join(", "))
+    }
 }
 
 const fn f(
@@ -330,6 +361,23 @@ mod tests {
         );
         assert!(get_function("Rate").is_none());
         assert!(get_function("no_such_function").is_none());
+    }
+
+    #[test]
+    fn signatures_show_optional_and_repeated_arguments() {
+        let sig = |name| get_function(name).map(Function::signature);
+        assert_eq!(sig("rate").as_deref(), Some("(range vector)"));
+        assert_eq!(sig("time").as_deref(), Some("()"));
+        assert_eq!(sig("round").as_deref(), Some("(instant vector, [scalar])"));
+        assert_eq!(sig("year").as_deref(), Some("([instant vector])"));
+        assert_eq!(
+            sig("label_join").as_deref(),
+            Some("(instant vector, string, string, string...)")
+        );
+        assert_eq!(
+            sig("histogram_quantiles").as_deref(),
+            Some("(instant vector, string, scalar, [scalar], [scalar...])")
+        );
     }
 
     #[test]

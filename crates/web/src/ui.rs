@@ -45,11 +45,15 @@ pub const HOME: &str = "query";
 /// Placeholder in `index.html` replaced by the base path (always ends with `/`).
 const BASE_MARKER: &str = "__FIREWATCH_BASE__";
 
-/// Routes of the UI: `/`, the page paths and `/static/...`.
+/// Where the UI reads the PromQL functions it completes (see [`functions`]).
+pub const FUNCTIONS_PATH: &str = "/ui/functions.json";
+
+/// Routes of the UI: `/`, the page paths, `/static/...` and [`FUNCTIONS_PATH`].
 pub fn routes() -> Router<Arc<WebState>> {
     let mut router = Router::new()
         .route("/", get(home))
-        .route("/static/{*path}", get(asset));
+        .route("/static/{*path}", get(asset))
+        .route(FUNCTIONS_PATH, get(functions));
     for page in PAGES {
         router = router.route(page, get(index));
     }
@@ -92,6 +96,25 @@ async fn index(State(state): State<Arc<WebState>>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The PromQL functions the engine implements, from its table (`promql::functions`), for the
+/// editor's completion: `[{"name", "signature", "args", "returns", "experimental"}]` sorted
+/// by name, the types by their documented names (`instant vector`, `range vector`...).
+async fn functions() -> Response {
+    let list: Vec<serde_json::Value> = promql::functions::FUNCTIONS
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "name": f.name,
+                "signature": f.signature(),
+                "args": f.arg_types.iter().map(|t| t.documented()).collect::<Vec<_>>(),
+                "returns": f.return_type.documented(),
+                "experimental": f.experimental,
+            })
+        })
+        .collect();
+    ([(header::CACHE_CONTROL, "no-cache")], axum::Json(list)).into_response()
 }
 
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {

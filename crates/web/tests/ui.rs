@@ -346,6 +346,77 @@ async fn the_prefix_is_escaped_in_the_page() {
     );
 }
 
+/// The editor completes the functions the engine's table lists, served as JSON: every one of
+/// them (the hand-kept copy the UI had missed 14), with signatures and flags, and the UI's
+/// descriptions name no function the engine lacks.
+#[tokio::test]
+async fn the_function_list_is_the_engines() {
+    let r = get(web::ui::FUNCTIONS_PATH).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        content_type(&r).starts_with("application/json"),
+        "{}",
+        content_type(&r)
+    );
+    let served: Vec<serde_json::Value> = serde_json::from_str(&r.body).unwrap();
+    let names: Vec<&str> = served.iter().filter_map(|f| f["name"].as_str()).collect();
+    let table: Vec<&str> = promql::functions::FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, table);
+    for name in [
+        "histogram_quantiles",
+        "info",
+        "ts_of_max_over_time",
+        "min_of",
+        "start_timestamp",
+    ] {
+        assert!(names.contains(&name), "{name} missing");
+    }
+    let round = served.iter().find(|f| f["name"] == "round").unwrap();
+    assert_eq!(round["signature"], "(instant vector, [scalar])");
+    assert_eq!(
+        round["args"],
+        serde_json::json!(["instant vector", "scalar"])
+    );
+    assert_eq!(round["returns"], "instant vector");
+    assert_eq!(round["experimental"], false);
+    let info = served.iter().find(|f| f["name"] == "info").unwrap();
+    assert_eq!(info["experimental"], true);
+    // Under a route prefix, where the page's <base> points.
+    let options = WebOptions {
+        route_prefix: "/fw".to_owned(),
+        ..WebOptions::default()
+    };
+    let r = get_with(options, &format!("/fw{}", web::ui::FUNCTIONS_PATH)).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    let js = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/ui/static/js/lib/promql.js"
+    ))
+    .unwrap();
+    let docs = js
+        .split_once("export const FUNCTION_DOCS = {")
+        .and_then(|(_, rest)| rest.split_once("};"))
+        .map(|(body, _)| body)
+        .expect("FUNCTION_DOCS in promql.js");
+    let described: Vec<&str> = docs
+        .split(['\n', ','])
+        .filter_map(|entry| entry.split_once(':'))
+        .map(|(key, _)| key.trim())
+        .filter(|key| !key.is_empty() && !key.starts_with("//") && !key.contains(' '))
+        .collect();
+    assert!(described.len() > 60, "{described:?}");
+    for name in described {
+        assert!(
+            table.contains(&name),
+            "promql.js describes {name}, which the engine lacks"
+        );
+    }
+}
+
 /// The UI's pure JavaScript modules (completion, time parsing, URLs, steps) under node's test
 /// runner. Node is required: a missing node fails this test.
 #[test]

@@ -3,8 +3,29 @@ import assert from 'node:assert/strict';
 import {
   applyCompletion, detectContext, durationCandidates, languageCandidates, matchScore, metadataFor, rank,
 } from '../static/js/lib/complete.js';
+import { FUNCTIONS, setFunctions } from '../static/js/lib/promql.js';
+
+// As ui/functions.json serves them (crates/web/src/ui.rs, from the engine's function table).
+const SERVED = [
+  { name: 'histogram_quantile', signature: '(scalar, instant vector)', args: ['scalar', 'instant vector'], returns: 'instant vector', experimental: false },
+  { name: 'rate', signature: '(range vector)', args: ['range vector'], returns: 'instant vector', experimental: false },
+  { name: 'sort_by_label', signature: '(instant vector, string...)', args: ['instant vector', 'string'], returns: 'instant vector', experimental: true },
+];
+setFunctions(SERVED);
 
 const at = (text) => detectContext(text, text.length);
+
+test('the served function list replaces the vocabulary, with descriptions where known', () => {
+  assert.equal(setFunctions([{ name: 'only_this', signature: '()' }, null, { signature: '()' }]), 1);
+  assert.deepEqual(Object.keys(FUNCTIONS), ['only_this']);
+  assert.deepEqual(FUNCTIONS.only_this, ['()', '']);
+  assert.equal(setFunctions(SERVED), 3);
+  assert.deepEqual(FUNCTIONS.rate, ['(range vector)', 'per-second average rate of a counter']);
+  assert.match(FUNCTIONS.sort_by_label[1], /\(experimental\)$/);
+  // A name the server does not list is not offered, whatever the descriptions hold.
+  assert.equal(FUNCTIONS.abs, undefined);
+  assert.ok(!languageCandidates().some((c) => c.label === 'abs'));
+});
 
 test('a word at the top level completes as an expression', () => {
   assert.deepEqual(at('rate(http_req'), { kind: 'expr', prefix: 'http_req', from: 5, to: 13, metric: null });

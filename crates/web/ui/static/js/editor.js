@@ -6,6 +6,7 @@ import { h } from './dom.js';
 import {
   applyCompletion, detectContext, durationCandidates, languageCandidates, metadataFor, rank,
 } from './lib/complete.js';
+import { setFunctions } from './lib/promql.js';
 
 const cache = new Map();
 
@@ -18,6 +19,12 @@ function cached(key, load) {
   return cache.get(key);
 }
 
+/** The engine's functions (`ui/functions.json`), loaded once into the completion's vocabulary. */
+const functions = () => cached('functions', async () => {
+  const resp = await fetch('ui/functions.json');
+  if (!resp.ok) throw new Error(`ui/functions.json: HTTP ${resp.status}`);
+  return setFunctions(await resp.json());
+});
 const metricNames = () => cached('names', () => apiData('label/__name__/values'));
 const metadata = () => cached('metadata', () => apiData('metadata').catch(() => ({})));
 const selectorOf = (metric) => (metric ? { 'match[]': `{__name__=${JSON.stringify(metric)}}` } : undefined);
@@ -39,7 +46,9 @@ export function clearCompletionCache() {
 async function candidatesFor(ctx) {
   switch (ctx.kind) {
     case 'expr': {
-      const [names, meta] = await Promise.all([metricNames().catch(() => []), metadata()]);
+      const [names, meta] = await Promise.all([
+        metricNames().catch(() => []), metadata(), functions().catch(() => 0),
+      ]);
       const metrics = names.map((label) => {
         const m = metadataFor(label, meta);
         return { label, kind: 'metric', detail: m ? m.type : '', doc: m ? m.help : '' };
@@ -63,6 +72,8 @@ async function candidatesFor(ctx) {
  * `{el, input, value(), setValue(v), focus()}`.
  */
 export function createEditor({ value = '', onExecute, onChange }) {
+  // Early, so that function names read as functions before the first completion.
+  functions().catch(() => {});
   const input = h('textarea', {
     class: 'expr-input', rows: 1, spellcheck: 'false', autocapitalize: 'off', autocomplete: 'off',
     placeholder: 'Expression (press Shift+Enter for newlines)', 'aria-label': 'Expression',
