@@ -12,7 +12,10 @@ use crate::error::Error;
 use crate::options::{Options, Paths};
 
 pub mod cpu;
+pub mod cpu_vulnerabilities;
+pub mod cpufreq;
 pub mod diskstats;
+pub mod hwmon;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
