@@ -16,6 +16,8 @@ pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod diskstats;
 pub mod hwmon;
+pub mod interrupts;
+pub mod lnstat;
 pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
