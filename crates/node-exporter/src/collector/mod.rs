@@ -22,6 +22,8 @@ pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
 pub mod mountstats;
+pub mod nfs;
+pub mod nfsd;
 pub mod util;
 pub mod zfs;
 
