@@ -89,7 +89,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("xfrm", false, None),
     ("xfs", true, None),
     ("zfs", true, Some(collector::zfs::new)),
-    ("zoneinfo", false, None),
+    ("zoneinfo", false, Some(collector::zoneinfo::new)),
 ];
 
 /// Every collector name node_exporter knows on Linux.

@@ -26,6 +26,7 @@ pub mod nfs;
 pub mod nfsd;
 pub mod util;
 pub mod zfs;
+pub mod zoneinfo;
 
 /// One source of metrics, read at each scrape.
 pub trait Collector: Send + Sync {
