@@ -22,8 +22,9 @@ use crate::error::ModelError;
 const MAX_REPEAT: u32 = 1000;
 /// Go's limit on nesting depth.
 const NEST_LIMIT: u32 = 1000;
-/// Compiled-program size limit; generous, since Go has none of this kind.
-const SIZE_LIMIT: usize = 64 << 20;
+/// Compiled-program size limit: Go allows programs of up to 128 MiB (`regexp`'s `maxSize`), so a
+/// dashboard's `instance=~"a|b|…"` of a megabyte compiles here too.
+const SIZE_LIMIT: usize = 128 << 20;
 
 /// Go's POSIX class names (`[[:alpha:]]`), all ASCII-only.
 const POSIX_CLASSES: [&str; 14] = [

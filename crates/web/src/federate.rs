@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -20,6 +20,7 @@ use model::{Labels, Matcher, is_stale_nan};
 use storage::{SelectHints, ValueType};
 
 use crate::WebState;
+use crate::long_uri::FullQuery;
 
 /// Prometheus's default lookback delta.
 const DEFAULT_LOOKBACK: Duration = Duration::from_secs(300);
@@ -28,7 +29,7 @@ const DEFAULT_LOOKBACK: Duration = Duration::from_secs(300);
 pub async fn federate(
     State(state): State<Arc<WebState>>,
     headers: HeaderMap,
-    RawQuery(raw): RawQuery,
+    FullQuery(raw): FullQuery,
 ) -> Response {
     let mut selectors: Vec<String> =
         url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())

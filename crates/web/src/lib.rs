@@ -8,7 +8,9 @@ pub mod client_auth;
 pub mod cors;
 pub mod error;
 pub mod federate;
+pub mod instrument;
 pub mod lifecycle;
+pub mod long_uri;
 pub mod serve;
 pub mod ui;
 pub mod webconfig;
@@ -35,9 +37,6 @@ pub trait LifecycleHooks: Send + Sync {
     /// Starts a graceful shutdown.
     fn quit(&self);
 }
-
-/// Writes the server's own metrics in the text exposition format, for `/metrics`.
-pub type MetricsWriter = Arc<dyn Fn(&mut String) + Send + Sync>;
 
 /// Static options of the web layer.
 #[derive(Debug, Clone, Default)]
@@ -81,8 +80,10 @@ pub struct WebState {
     pub scrape: Option<Arc<scrape::Manager>>,
     /// The configuration as loaded, secrets redacted, for `/api/v1/status/config`.
     pub config_yaml: Arc<parking_lot::RwLock<String>>,
-    /// The server's own metrics.
-    pub metrics: Option<MetricsWriter>,
+    /// The registry of the server's own metrics, served at `/metrics`; the handlers'
+    /// metrics (`prometheus_http_*`) are registered in it too (none: `/metrics` is empty
+    /// and handlers are not counted).
+    pub metrics: Option<metrics::Registry>,
     /// The TSDB, for `/api/v1/status/tsdb`, `/api/v1/status/walreplay` and the admin API
     /// (none: those answer without data or with an error).
     pub tsdb: Option<Arc<tsdb::Db>>,
@@ -130,13 +131,20 @@ pub fn router(state: Arc<WebState>) -> Router {
     let api = api::routes().layer(axum::middleware::from_fn(move |req, next| {
         cors.clone().layer(req, next)
     }));
+    let http_metrics = state.metrics.as_ref().map(instrument::HttpMetrics::new);
     let app = Router::new()
         .merge(lifecycle::routes())
         .route("/metrics", axum::routing::get(own_metrics))
         .route("/federate", axum::routing::get(federate::federate))
         .nest("/api/v1", api)
-        .merge(ui::routes())
-        .with_state(state);
+        .merge(ui::routes());
+    let app = match http_metrics {
+        Some(m) => app.route_layer(axum::middleware::from_fn(move |req, next| {
+            instrument::instrument(m.clone(), req, next)
+        })),
+        None => app,
+    };
+    let app = app.with_state(state);
     let app = if prefix.is_empty() {
         app
     } else {
@@ -153,18 +161,20 @@ pub fn router(state: Arc<WebState>) -> Router {
     app.layer(tower_http::compression::CompressionLayer::new())
 }
 
+/// `/metrics`: the registry in the format the `Accept` header asks for (text 0.0.4 or
+/// OpenMetrics, as client_golang's `promhttp` negotiates).
 async fn own_metrics(
     axum::extract::State(state): axum::extract::State<Arc<WebState>>,
+    headers: axum::http::HeaderMap,
 ) -> impl axum::response::IntoResponse {
-    let mut out = String::new();
-    if let Some(write) = &state.metrics {
-        write(&mut out);
-    }
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let (format, content_type) = model::exposition::negotiate(accept);
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|r| r.encode(format))
+        .unwrap_or_default();
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body)
 }

@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
+use crate::long_uri::LongUriIo;
 use crate::webconfig::WebConfig;
 
 /// A bcrypt hash of a random password, checked for unknown users so that their answer takes
@@ -238,7 +239,12 @@ pub async fn serve(
         "serving HTTP"
     );
     let guard = Guard::new(&config);
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Request lines and headers up to Go's limit, as Prometheus accepts (hyper's default
+    // buffer holds about 400 KB); URIs over hyper's 64 KiB are rewritten by `LongUriIo`.
+    builder
+        .http1()
+        .max_buf_size(crate::long_uri::MAX_HEAD + 8 * 1024);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -259,12 +265,15 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
             let guard = guard.clone();
             let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(guard.handle(app, req.map(Body::new)).await) }
+            let mut req = req.map(Body::new);
+            crate::long_uri::lift(&mut req);
+            async move { Ok::<_, std::convert::Infallible>(guard.handle(app, req).await) }
         });
         let builder = builder.clone();
         match &tls {
             None => {
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                let io = TokioIo::new(LongUriIo::new(stream));
+                let conn = builder.serve_connection_with_upgrades(io, service);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
@@ -283,8 +292,8 @@ pub async fn serve(
                             return;
                         }
                     };
-                    let conn =
-                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let io = TokioIo::new(LongUriIo::new(stream));
+                    let conn = builder.serve_connection_with_upgrades(io, service);
                     if let Err(e) = watcher.watch(conn.into_owned()).await {
                         debug!(%peer, error = %e, "connection ended with an error");
                     }

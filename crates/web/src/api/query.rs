@@ -27,10 +27,15 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let query: FormPairs =
-            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-                .into_owned()
-                .collect();
+        let (parts, body) = req.into_parts();
+        let query: FormPairs = url::form_urlencoded::parse(
+            crate::long_uri::raw_query(&parts)
+                .unwrap_or_default()
+                .as_bytes(),
+        )
+        .into_owned()
+        .collect();
+        let req = axum::extract::Request::from_parts(parts, body);
         let has_body = matches!(
             *req.method(),
             axum::http::Method::POST | axum::http::Method::PUT | axum::http::Method::PATCH

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::routing::get;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -25,6 +25,7 @@ pub use crate::api::rule_views::{
     RuleGroupView, RuleHealth, RuleView, RulesRetriever, RulesRetrieverRef,
 };
 use crate::api::{ApiError, ApiResult, Success};
+use crate::long_uri::FullQuery;
 
 /// Routes of the rules, alerts and alertmanagers endpoints.
 pub fn routes() -> Router<Arc<WebState>> {
@@ -176,7 +177,7 @@ fn matches_sets(sets: &[Vec<Matcher>], labels: &Labels) -> bool {
 
 async fn rules(
     State(state): State<Arc<WebState>>,
-    RawQuery(raw): RawQuery,
+    FullQuery(raw): FullQuery,
 ) -> ApiResult<serde_json::Value> {
     let form = form_of(raw.as_deref());
     let values = |name: &str| -> HashSet<String> {
