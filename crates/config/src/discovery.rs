@@ -59,6 +59,15 @@ pub struct FileSdConfig {
     pub refresh_interval: Duration,
 }
 
+impl Default for FileSdConfig {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            refresh_interval: default_file_refresh(),
+        }
+    }
+}
+
 impl FileSdConfig {
     /// Prometheus's checks.
     pub fn validate(&self) -> Result<(), Invalid> {
@@ -87,8 +96,10 @@ impl FileSdConfig {
     }
 }
 
-/// `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`
-fn valid_file_sd_name(name: &str) -> bool {
+/// Whether `name` is a file name (or pattern) file SD reads: Prometheus's
+/// `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
+#[must_use]
+pub fn valid_file_sd_name(name: &str) -> bool {
     let Some((stem, ext)) = name.rsplit_once('.') else {
         return false;
     };
@@ -121,6 +132,15 @@ with_http_client! {
 }
 
 impl HttpSdConfig {
+    /// A section for `url` with every other field at its default.
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..crate::yaml::defaults()
+        }
+    }
+
     /// Prometheus's checks.
     pub fn validate(&mut self) -> Result<(), Invalid> {
         if self.url.is_empty() {
@@ -167,6 +187,17 @@ pub struct DnsSdConfig {
     /// Port for record types other than SRV.
     #[serde(default)]
     pub port: u16,
+}
+
+impl Default for DnsSdConfig {
+    fn default() -> Self {
+        Self {
+            names: Vec::new(),
+            refresh_interval: default_dns_refresh(),
+            kind: default_dns_type(),
+            port: 0,
+        }
+    }
 }
 
 impl DnsSdConfig {

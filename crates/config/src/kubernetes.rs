@@ -163,6 +163,22 @@ with_http_client! {
 }
 
 impl KubernetesSdConfig {
+    /// A section for `role` with every other field at its default (in-cluster, all
+    /// namespaces).
+    #[must_use]
+    pub fn new(role: Role) -> Self {
+        Self {
+            role: Some(role),
+            ..crate::yaml::defaults()
+        }
+    }
+
+    /// The selector configured for objects of `kind`, if any.
+    #[must_use]
+    pub fn selector(&self, kind: Role) -> Option<&SelectorConfig> {
+        self.selectors.iter().find(|s| s.role == kind)
+    }
+
     /// Prometheus's checks, with its texts.
     pub fn validate(&mut self) -> Result<(), Invalid> {
         let Some(role) = self.role else {
@@ -361,6 +377,20 @@ fn valid_label_value(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The constructors give what the same section written in a file gives.
+    #[test]
+    fn constructors_match_the_file_defaults() {
+        let file = Path::new("sd.yml");
+        let k: KubernetesSdConfig = crate::yaml::decode("role: endpoints", file).unwrap();
+        assert_eq!(KubernetesSdConfig::new(Role::Endpoints), k);
+        let h: crate::HttpSdConfig = crate::yaml::decode("url: http://a/sd", file).unwrap();
+        assert_eq!(crate::HttpSdConfig::new("http://a/sd"), h);
+        let f: crate::FileSdConfig = crate::yaml::decode("{}", file).unwrap();
+        assert_eq!(crate::FileSdConfig::default(), f);
+        let d: crate::DnsSdConfig = crate::yaml::decode("{}", file).unwrap();
+        assert_eq!(crate::DnsSdConfig::default(), d);
+    }
 
     #[test]
     fn selectors() {

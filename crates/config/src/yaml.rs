@@ -474,6 +474,18 @@ impl<'de> Deserialize<'de> for KeyText {
     }
 }
 
+/// `T` with every field at its default, as an empty mapping in a file gives it (for
+/// sections whose fields all have defaults; constructors of SD sections use it).
+pub(crate) fn defaults<T: DeserializeOwned>() -> T {
+    let empty = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
+        std::iter::empty::<(&str, &str)>(),
+    );
+    match T::deserialize(empty) {
+        Ok(v) => v,
+        Err(e) => unreachable!("a section without required fields: {e}"),
+    }
+}
+
 /// `deserialize_with` for collections where YAML `null` (an empty value) means empty, as in
 /// Go's YAML decoder.
 pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>

@@ -6,11 +6,13 @@ use std::pin::Pin;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::dns::{DnsDiscovery, DnsSdOptions};
+use config::{DnsSdConfig, FileSdConfig, HttpSdConfig, KubernetesSdConfig};
+
+use crate::dns::DnsDiscovery;
 use crate::error::DiscoveryError;
-use crate::file::{FileDiscovery, FileSdOptions};
-use crate::http::{HttpDiscovery, HttpSdOptions};
-use crate::kubernetes::{KubernetesDiscovery, KubernetesSdOptions};
+use crate::file::FileDiscovery;
+use crate::http::HttpDiscovery;
+use crate::kubernetes::KubernetesDiscovery;
 use crate::static_sd::StaticDiscovery;
 use crate::targetgroup::TargetGroup;
 
@@ -40,7 +42,8 @@ pub fn boxed<D: Discoverer>(d: D) -> BoxDiscoverer {
     Box::new(move |tx, cancel| Box::pin(d.run(tx, cancel)))
 }
 
-/// One service discovery configuration of a scrape job (or Alertmanager set).
+/// One service discovery configuration of a scrape job (or Alertmanager set): the `config`
+/// crate's section as read from `prometheus.yml`.
 ///
 /// Two equal configurations share one running provider; `Manager::apply_config` restarts only
 /// providers whose configuration changed.
@@ -49,13 +52,13 @@ pub enum SdConfig {
     /// `static_configs`: fixed groups (their sources are their indexes, `"0"`, `"1"`...).
     Static(Vec<TargetGroup>),
     /// `file_sd_configs`.
-    File(FileSdOptions),
+    File(FileSdConfig),
     /// `http_sd_configs`.
-    Http(HttpSdOptions),
+    Http(HttpSdConfig),
     /// `dns_sd_configs`.
-    Dns(DnsSdOptions),
+    Dns(DnsSdConfig),
     /// `kubernetes_sd_configs`.
-    Kubernetes(KubernetesSdOptions),
+    Kubernetes(KubernetesSdConfig),
 }
 
 impl SdConfig {

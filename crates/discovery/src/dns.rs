@@ -19,6 +19,8 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use config::DnsSdConfig;
+
 use crate::discoverer::Discoverer;
 use crate::error::DiscoveryError;
 use crate::targetgroup::{ADDRESS_LABEL, LabelSet, TargetGroup};
@@ -82,37 +84,13 @@ impl DnsRecordType {
     }
 }
 
-/// Options of DNS discovery, as in `dns_sd_configs`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DnsSdOptions {
-    /// Names to look up.
-    pub names: Vec<String>,
-    /// Refresh period (Prometheus default: 30 s).
-    pub refresh_interval: Duration,
-    /// Record type (default SRV).
-    pub record_type: DnsRecordType,
-    /// Port for targets of all types but SRV.
-    pub port: u16,
-    /// Name servers to ask instead of those of `/etc/resolv.conf` (not a Prometheus setting:
-    /// for embedding and tests).
-    pub nameservers: Vec<SocketAddr>,
-}
-
-impl Default for DnsSdOptions {
-    fn default() -> Self {
-        Self {
-            names: Vec::new(),
-            refresh_interval: Duration::from_secs(30),
-            record_type: DnsRecordType::Srv,
-            port: 0,
-            nameservers: Vec::new(),
-        }
-    }
-}
-
 /// Discovers targets through DNS lookups.
 pub struct DnsDiscovery {
-    options: DnsSdOptions,
+    options: DnsSdConfig,
+    record_type: DnsRecordType,
+    /// Name servers to ask instead of those of `/etc/resolv.conf` (not a Prometheus setting:
+    /// for embedding and tests).
+    nameservers: Vec<SocketAddr>,
     resolver: Option<TokioResolver>,
 }
 
@@ -125,41 +103,40 @@ impl std::fmt::Debug for DnsDiscovery {
 }
 
 impl DnsDiscovery {
-    /// Validates the options. The resolver is built when discovery starts.
+    /// Validates the section (the `config` crate's checks). The resolver is built when
+    /// discovery starts.
     ///
     /// # Errors
-    /// With Prometheus's messages: no names, or no port for a type other than SRV.
-    pub fn new(options: DnsSdOptions) -> Result<Self, DiscoveryError> {
-        let err = |m: &str| DiscoveryError::Config {
-            mechanism: "dns",
-            message: m.to_owned(),
-        };
-        if options.names.is_empty() {
-            return Err(err(
-                "DNS-SD config must contain at least one SRV record name",
-            ));
-        }
-        if options.record_type != DnsRecordType::Srv && options.port == 0 {
-            return Err(err(
-                "a port is required in DNS-SD configs for all record types except SRV",
-            ));
-        }
+    /// With Prometheus's messages: no names, an unknown record type, or no port for a type
+    /// other than SRV.
+    pub fn new(options: DnsSdConfig) -> Result<Self, DiscoveryError> {
+        options
+            .validate()
+            .map_err(|e| DiscoveryError::config("dns", e))?;
         Ok(Self {
+            record_type: DnsRecordType::parse(&options.kind)?,
             options,
+            nameservers: Vec::new(),
             resolver: None,
         })
     }
 
+    /// Asks `nameservers` instead of those of `/etc/resolv.conf`.
+    #[must_use]
+    pub fn with_nameservers(mut self, nameservers: Vec<SocketAddr>) -> Self {
+        self.nameservers = nameservers;
+        self
+    }
+
     fn build_resolver(&self) -> Result<TokioResolver, DiscoveryError> {
         let provider = TokioRuntimeProvider::default();
-        let mut builder = if self.options.nameservers.is_empty() {
+        let mut builder = if self.nameservers.is_empty() {
             TokioResolver::builder(provider).map_err(|e| DiscoveryError::Config {
                 mechanism: "dns",
                 message: format!("could not load resolv.conf: {e}"),
             })?
         } else {
             let servers = self
-                .options
                 .nameservers
                 .iter()
                 .map(|sa| {
@@ -177,7 +154,7 @@ impl DnsDiscovery {
         // Discovery wants fresh answers every refresh, as Prometheus (no cache) gets them.
         opts.cache_size = 0;
         opts.use_hosts_file = ResolveHosts::Never;
-        if !self.options.nameservers.is_empty() {
+        if !self.nameservers.is_empty() {
             opts.timeout = Duration::from_secs(2);
             opts.attempts = 1;
         }
@@ -200,7 +177,7 @@ impl DnsDiscovery {
             .options
             .names
             .iter()
-            .map(|name| lookup_one(resolver, &self.options, name));
+            .map(|name| lookup_one(resolver, self.record_type, self.options.port, name));
         let results = futures::future::join_all(lookups).await;
         let mut out = Vec::new();
         for r in results {
@@ -223,14 +200,12 @@ fn host_port(host: &str, port: u16) -> String {
 
 async fn lookup_one(
     resolver: &TokioResolver,
-    options: &DnsSdOptions,
+    record_type: DnsRecordType,
+    port: u16,
     name: &str,
 ) -> Result<TargetGroup, DiscoveryError> {
     let mut group = TargetGroup::empty(name);
-    let lookup = match resolver
-        .lookup(name, options.record_type.record_type())
-        .await
-    {
+    let lookup = match resolver.lookup(name, record_type.record_type()).await {
         Ok(l) => l,
         Err(e) if e.is_no_records_found() || e.is_nx_domain() => return Ok(group),
         Err(e) => {
@@ -251,14 +226,14 @@ async fn lookup_one(
             }
             RData::MX(mx) => {
                 mx_target = mx.exchange.to_string();
-                host_port(mx_target.trim_end_matches('.'), options.port)
+                host_port(mx_target.trim_end_matches('.'), port)
             }
             RData::NS(ns) => {
                 ns_target = ns.0.to_string();
-                host_port(ns_target.trim_end_matches('.'), options.port)
+                host_port(ns_target.trim_end_matches('.'), port)
             }
-            RData::A(a) => host_port(&IpAddr::V4(a.0).to_string(), options.port),
-            RData::AAAA(a) => host_port(&IpAddr::V6(a.0).to_string(), options.port),
+            RData::A(a) => host_port(&IpAddr::V4(a.0).to_string(), port),
+            RData::AAAA(a) => host_port(&IpAddr::V6(a.0).to_string(), port),
             RData::CNAME(_) => continue,
             other => {
                 tracing::warn!(record = ?other, "Invalid record");
@@ -285,7 +260,7 @@ impl crate::refresh::Refresh for DnsDiscovery {
 
 impl Discoverer for DnsDiscovery {
     async fn run(self, tx: mpsc::Sender<Vec<TargetGroup>>, cancel: CancellationToken) {
-        let interval = self.options.refresh_interval;
+        let interval = self.options.refresh_interval.to_std();
         crate::refresh::run("dns", interval, tx, cancel, self).await;
     }
 }

@@ -78,3 +78,13 @@ pub enum DiscoveryError {
         message: String,
     },
 }
+
+impl DiscoveryError {
+    /// An invalid configuration of `mechanism`, with the `config` crate's (Prometheus's) text.
+    pub(crate) fn config(mechanism: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Config {
+            mechanism,
+            message: message.to_string(),
+        }
+    }
+}

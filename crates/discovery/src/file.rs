@@ -15,27 +15,11 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use config::FileSdConfig;
+
 use crate::discoverer::Discoverer;
 use crate::error::DiscoveryError;
 use crate::targetgroup::{META_LABEL_PREFIX, TargetGroup};
-
-/// Options of file discovery, as in `file_sd_configs`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileSdOptions {
-    /// Glob patterns of files whose names end in `.json`, `.yml` or `.yaml`.
-    pub files: Vec<String>,
-    /// Full re-read period (Prometheus default: 5 minutes).
-    pub refresh_interval: Duration,
-}
-
-impl Default for FileSdOptions {
-    fn default() -> Self {
-        Self {
-            files: Vec::new(),
-            refresh_interval: Duration::from_secs(300),
-        }
-    }
-}
 
 /// The label carrying the file a group was read from.
 pub const FILEPATH_LABEL: &str = "__meta_filepath";
@@ -46,7 +30,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Discovers targets from files.
 #[derive(Debug)]
 pub struct FileDiscovery {
-    options: FileSdOptions,
+    options: FileSdConfig,
     poll_interval: Duration,
     /// Number of groups last sent per file.
     last_refresh: HashMap<String, usize>,
@@ -54,38 +38,15 @@ pub struct FileDiscovery {
 
 type Signature = BTreeMap<String, (Option<SystemTime>, u64, u64)>;
 
-/// Whether `pattern` names JSON or YAML files as Prometheus requires: an optional single `*`
-/// in the last path element, then a `.json`/`.yml`/`.yaml` extension (any case of all three).
-#[must_use]
-pub fn is_valid_pattern(pattern: &str) -> bool {
-    let Some((stem, ext)) = pattern.rsplit_once('.') else {
-        return false;
-    };
-    if !matches!(ext, "json" | "yml" | "yaml" | "JSON" | "YML" | "YAML") {
-        return false;
-    }
-    match stem.find('*') {
-        None => true,
-        Some(i) => !stem[i + 1..].contains(['*', '/']),
-    }
-}
-
 impl FileDiscovery {
-    /// Validates the patterns and builds the discoverer.
+    /// Validates the patterns (the `config` crate's checks) and builds the discoverer.
     ///
     /// # Errors
     /// When no pattern is given or one has an unsupported extension.
-    pub fn new(options: FileSdOptions) -> Result<Self, DiscoveryError> {
-        if options.files.is_empty() {
-            return Err(DiscoveryError::Config {
-                mechanism: "file",
-                message: "file service discovery config must contain at least one path name"
-                    .to_owned(),
-            });
-        }
-        if let Some(bad) = options.files.iter().find(|f| !is_valid_pattern(f)) {
-            return Err(DiscoveryError::InvalidFileName(bad.clone()));
-        }
+    pub fn new(options: FileSdConfig) -> Result<Self, DiscoveryError> {
+        options
+            .validate()
+            .map_err(|e| DiscoveryError::config("file", e))?;
         Ok(Self {
             options,
             poll_interval: DEFAULT_POLL_INTERVAL,
@@ -211,7 +172,12 @@ impl Discoverer for FileDiscovery {
     async fn run(mut self, tx: mpsc::Sender<Vec<TargetGroup>>, cancel: CancellationToken) {
         let mut poll = tokio::time::interval(self.poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut full = tokio::time::interval(self.options.refresh_interval.max(self.poll_interval));
+        let mut full = tokio::time::interval(
+            self.options
+                .refresh_interval
+                .to_std()
+                .max(self.poll_interval),
+        );
         full.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         full.tick().await;
         let mut last_sig: Option<Signature> = None;
@@ -243,13 +209,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn patterns() {
-        assert!(is_valid_pattern("/etc/sd/*.json"));
-        assert!(is_valid_pattern("targets.YAML"));
-        assert!(is_valid_pattern("dir/a*b.yml"));
-        assert!(!is_valid_pattern("/etc/*/x.json"));
-        assert!(!is_valid_pattern("x.txt"));
-        assert!(!is_valid_pattern("a**.json"));
-        assert!(FileDiscovery::new(FileSdOptions::default()).is_err());
+    fn patterns_are_checked_by_the_config_crate() {
+        let new = |files: &[&str]| {
+            FileDiscovery::new(FileSdConfig {
+                files: files.iter().map(|f| (*f).to_owned()).collect(),
+                ..FileSdConfig::default()
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+        };
+        assert!(new(&["/etc/sd/*.json", "targets.YAML", "dir/a*b.yml"]).is_ok());
+        assert_eq!(
+            new(&["/etc/*/x.json"]).unwrap_err(),
+            "invalid file SD configuration: path name \"/etc/*/x.json\" is not valid for file discovery"
+        );
+        assert!(new(&[]).unwrap_err().contains("at least one path name"));
     }
 }

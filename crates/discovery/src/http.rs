@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::discoverer::Discoverer;
-use config::HttpClientConfig;
+use config::HttpSdConfig;
 
 use crate::error::DiscoveryError;
 use crate::targetgroup::TargetGroup;
@@ -20,62 +20,10 @@ use http_client::{ClientOptions, HttpClient, go_error_text};
 /// The label carrying the URL a group was fetched from.
 pub const URL_LABEL: &str = "__meta_url";
 
-/// Authentication and transport settings of an HTTP client (a subset of Prometheus's
-/// `http_client_config`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HttpClientOptions {
-    /// `Authorization: Bearer <token>`.
-    pub bearer_token: Option<String>,
-    /// A file holding the bearer token, read on every request (wins over `bearer_token`).
-    pub bearer_token_file: Option<String>,
-    /// Basic authentication: username and password.
-    pub basic_auth: Option<(String, String)>,
-    /// Accept any TLS certificate (`tls_config.insecure_skip_verify`).
-    pub insecure_skip_verify: bool,
-}
-
-impl HttpClientOptions {
-    /// The bearer token: from `bearer_token_file` (trimmed) if set, else `bearer_token`.
-    ///
-    /// # Errors
-    /// When the token file cannot be read.
-    pub fn token(&self) -> Result<Option<String>, String> {
-        match &self.bearer_token_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map(|t| Some(t.trim().to_owned()))
-                .map_err(|e| format!("unable to read bearer token file {path}: {e}")),
-            None => Ok(self.bearer_token.clone()),
-        }
-    }
-}
-
-/// Options of HTTP discovery, as in `http_sd_configs`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HttpSdOptions {
-    /// The `http` or `https` URL to fetch.
-    pub url: String,
-    /// Refresh period, also the request timeout (Prometheus default: 60 s).
-    pub refresh_interval: Duration,
-    /// Client settings (`http_client_config`), served by `http_client`.
-    pub client: Box<HttpClientConfig>,
-}
-
-impl HttpSdOptions {
-    /// Options for `url` with Prometheus's defaults.
-    #[must_use]
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            refresh_interval: Duration::from_secs(60),
-            client: Box::default(),
-        }
-    }
-}
-
 /// Discovers targets from an HTTP endpoint.
 #[derive(Debug)]
 pub struct HttpDiscovery {
-    options: HttpSdOptions,
+    options: HttpSdConfig,
     client: HttpClient,
     last_len: usize,
 }
@@ -100,33 +48,21 @@ pub fn is_json_content_type(value: &str) -> bool {
 }
 
 impl HttpDiscovery {
-    /// Validates the URL and builds the client.
+    /// Validates the section (the `config` crate's checks) and builds the client.
     ///
     /// # Errors
     /// When the URL is not `http(s)://host...` or the client cannot be built.
-    pub fn new(options: HttpSdOptions) -> Result<Self, DiscoveryError> {
-        let cfg_err = |message: &str| DiscoveryError::Config {
-            mechanism: "http",
-            message: message.to_owned(),
-        };
-        if options.url.is_empty() {
-            return Err(cfg_err("URL is missing"));
-        }
-        let url = reqwest::Url::parse(&options.url).map_err(|e| cfg_err(&e.to_string()))?;
-        if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(cfg_err("URL scheme must be 'http' or 'https'"));
-        }
-        if url.host_str().unwrap_or("").is_empty() {
-            return Err(cfg_err("host is missing in URL"));
-        }
+    pub fn new(mut options: HttpSdConfig) -> Result<Self, DiscoveryError> {
+        let cfg_err = |e: &dyn std::fmt::Display| DiscoveryError::config("http", e);
+        options.validate().map_err(|e| cfg_err(&e))?;
         let client = HttpClient::with_options(
-            &options.client,
+            &options.http_client(),
             ClientOptions {
-                timeout: Some(options.refresh_interval),
+                timeout: Some(options.refresh_interval.to_std()),
                 ..ClientOptions::default()
             },
         )
-        .map_err(|e| cfg_err(&e.to_string()))?;
+        .map_err(|e| cfg_err(&e))?;
         Ok(Self {
             options,
             client,
@@ -152,7 +88,7 @@ impl HttpDiscovery {
             .header("Accept", "application/json")
             .header(
                 "X-Prometheus-Refresh-Interval-Seconds",
-                format_seconds(self.options.refresh_interval),
+                format_seconds(self.options.refresh_interval.to_std()),
             );
         let resp = req
             .send()
@@ -212,7 +148,7 @@ fn format_seconds(d: Duration) -> String {
 
 impl Discoverer for HttpDiscovery {
     async fn run(self, tx: mpsc::Sender<Vec<TargetGroup>>, cancel: CancellationToken) {
-        let interval = self.options.refresh_interval;
+        let interval = self.options.refresh_interval.to_std();
         crate::refresh::run("http", interval, tx, cancel, self).await;
     }
 }
@@ -247,8 +183,8 @@ mod tests {
 
     #[test]
     fn url_validation() {
-        assert!(HttpDiscovery::new(HttpSdOptions::new("ftp://x/")).is_err());
-        assert!(HttpDiscovery::new(HttpSdOptions::new("")).is_err());
-        assert!(HttpDiscovery::new(HttpSdOptions::new("http://127.0.0.1:1/sd")).is_ok());
+        assert!(HttpDiscovery::new(HttpSdConfig::new("ftp://x/")).is_err());
+        assert!(HttpDiscovery::new(HttpSdConfig::new("")).is_err());
+        assert!(HttpDiscovery::new(HttpSdConfig::new("http://127.0.0.1:1/sd")).is_ok());
     }
 }

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use firewatch_discovery::dns::{DnsDiscovery, DnsRecordType, DnsSdOptions};
+use firewatch_discovery::dns::DnsDiscovery;
 use firewatch_discovery::{Discoverer, TargetGroup};
 use parking_lot::Mutex;
 use tokio::net::UdpSocket;
@@ -121,14 +121,20 @@ async fn next(rx: &mut mpsc::Receiver<Vec<TargetGroup>>) -> Vec<TargetGroup> {
         .expect("closed")
 }
 
-fn options(ns: SocketAddr, names: &[&str], t: DnsRecordType, port: u16) -> DnsSdOptions {
-    DnsSdOptions {
+/// DNS SD of `names` with records of type `kind` (as written in `dns_sd_configs`), asking `ns`.
+fn discovery(
+    ns: SocketAddr,
+    names: &[&str],
+    kind: &str,
+    port: u16,
+) -> Result<DnsDiscovery, firewatch_discovery::DiscoveryError> {
+    let cfg = config::DnsSdConfig {
         names: names.iter().map(|s| (*s).to_owned()).collect(),
-        refresh_interval: Duration::from_millis(100),
-        record_type: t,
+        refresh_interval: config::Duration::from_millis(100),
+        kind: kind.to_owned(),
         port,
-        nameservers: vec![ns],
-    }
+    };
+    Ok(DnsDiscovery::new(cfg)?.with_nameservers(vec![ns]))
 }
 
 #[tokio::test]
@@ -149,13 +155,7 @@ async fn srv_records_follow_the_zone() {
     );
     let (ns, server) = start_dns(zone.clone()).await;
     let name = "_metrics._tcp.example.test";
-    let d = DnsDiscovery::new(options(
-        ns,
-        &[name, "missing.example.test"],
-        DnsRecordType::Srv,
-        0,
-    ))
-    .unwrap();
+    let d = discovery(ns, &[name, "missing.example.test"], "SRV", 0).unwrap();
     let (tx, mut rx) = mpsc::channel(4);
     let cancel = CancellationToken::new();
     let task = tokio::spawn(d.run(tx, cancel.clone()));
@@ -233,29 +233,26 @@ async fn a_aaaa_and_mx_records() {
     );
     let (ns, server) = start_dns(zone).await;
     let cases = [
-        (DnsRecordType::A, vec!["10.1.2.3:9100", "10.1.2.4:9100"]),
-        (DnsRecordType::Aaaa, vec!["[fd00::1]:9100"]),
-        (DnsRecordType::Mx, vec!["mail.example.test:9100"]),
+        ("A", vec!["10.1.2.3:9100", "10.1.2.4:9100"]),
+        ("AAAA", vec!["[fd00::1]:9100"]),
+        ("mx", vec!["mail.example.test:9100"]),
     ];
     for (t, want) in cases {
-        let mut d = DnsDiscovery::new(options(ns, &["hosts.example.test"], t, 9100)).unwrap();
+        let mut d = discovery(ns, &["hosts.example.test"], t, 9100).unwrap();
         let groups = tokio::time::timeout(Duration::from_secs(5), d.lookup_all())
             .await
             .unwrap()
             .unwrap();
         let mut got = groups[0].addresses();
         got.sort_unstable();
-        assert_eq!(got, want, "{t:?}");
-        if t == DnsRecordType::Mx {
+        assert_eq!(got, want, "{t}");
+        if t == "mx" {
             assert_eq!(
                 groups[0].targets[0]["__meta_dns_mx_record_target"],
                 "mail.example.test."
             );
         }
     }
-    assert!(
-        DnsDiscovery::new(options(ns, &["x"], DnsRecordType::A, 0)).is_err(),
-        "A needs a port"
-    );
+    assert!(discovery(ns, &["x"], "A", 0).is_err(), "A needs a port");
     server.abort();
 }

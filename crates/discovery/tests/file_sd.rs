@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use firewatch_discovery::file::{FileDiscovery, FileSdOptions};
+use config::FileSdConfig;
+use firewatch_discovery::file::FileDiscovery;
 use firewatch_discovery::{Discoverer, TargetGroup};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -64,9 +65,9 @@ async fn follows_files_on_disk() {
 
     let pattern_json = format!("{}/*.json", dir.path().display());
     let pattern_yaml = format!("{}/*.yml", dir.path().display());
-    let d = FileDiscovery::new(FileSdOptions {
+    let d = FileDiscovery::new(FileSdConfig {
         files: vec![pattern_json, pattern_yaml],
-        refresh_interval: Duration::from_secs(300),
+        ..FileSdConfig::default()
     })
     .unwrap()
     .with_poll_interval(Duration::from_millis(50));
@@ -143,9 +144,9 @@ async fn unknown_fields_and_bad_extensions_are_errors() {
     let err = firewatch_discovery::file::read_file(p.to_str().unwrap()).unwrap_err();
     assert!(err.to_string().contains("extra"), "{err}");
     assert!(
-        FileDiscovery::new(FileSdOptions {
+        FileDiscovery::new(FileSdConfig {
             files: vec!["/tmp/x.txt".into()],
-            ..FileSdOptions::default()
+            ..FileSdConfig::default()
         })
         .is_err()
     );

@@ -97,7 +97,7 @@ async fn prometheus_yml_to_target_groups() {
     let jobs = scrape_jobs(cfg.scrape_jobs());
     assert_eq!(jobs.len(), 3);
     match &jobs["files"][0] {
-        SdConfig::File(f) => assert_eq!(f.refresh_interval, Duration::from_secs(60)),
+        SdConfig::File(f) => assert_eq!(f.refresh_interval.to_std(), Duration::from_secs(60)),
         other => panic!("expected file SD, got {other:?}"),
     }
 

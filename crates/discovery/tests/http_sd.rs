@@ -7,7 +7,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::get;
-use firewatch_discovery::http::{HttpDiscovery, HttpSdOptions};
+use config::HttpSdConfig;
+use firewatch_discovery::http::HttpDiscovery;
 use firewatch_discovery::{Discoverer, TargetGroup};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
@@ -68,9 +69,9 @@ async fn fetches_groups_and_follows_changes() {
         "application/json",
         r#"[{"targets":["a:1","b:1"],"labels":{"dc":"x"}},{"targets":["c:1"]}]"#,
     );
-    let mut opts = HttpSdOptions::new(url.clone());
-    opts.refresh_interval = Duration::from_millis(100);
-    opts.client.bearer_token = config::Secret::new("s3cret");
+    let mut opts = HttpSdConfig::new(url.clone());
+    opts.refresh_interval = config::Duration::from_millis(100);
+    opts.bearer_token = config::Secret::new("s3cret");
     let d = HttpDiscovery::new(opts).unwrap();
     let (tx, mut rx) = mpsc::channel(4);
     let cancel = CancellationToken::new();
@@ -143,7 +144,7 @@ async fn fetches_groups_and_follows_changes() {
 #[tokio::test]
 async fn refresh_reports_prometheus_errors() {
     let (srv, url, server) = start().await;
-    let mut d = HttpDiscovery::new(HttpSdOptions::new(url.clone())).unwrap();
+    let mut d = HttpDiscovery::new(HttpSdConfig::new(url.clone())).unwrap();
     set(&srv, StatusCode::NOT_FOUND, "application/json", "[]");
     let e = d.fetch().await.unwrap_err().to_string();
     assert!(
@@ -166,5 +167,35 @@ async fn refresh_reports_prometheus_errors() {
     set(&srv, StatusCode::OK, "application/json", r#"[null]"#);
     let e = d.fetch().await.unwrap_err().to_string();
     assert!(e.contains("nil target group"), "{e}");
+    server.abort();
+}
+
+/// A `password_file` that cannot be read fails the refresh with the file's name: no request
+/// goes out with an empty password.
+#[tokio::test]
+async fn unreadable_password_file_is_an_error_naming_it() {
+    let (srv, url, server) = start().await;
+    set(&srv, StatusCode::OK, "application/json", "[]");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("password").display().to_string();
+    let mut opts = HttpSdConfig::new(url.clone());
+    opts.basic_auth = Some(config::BasicAuth {
+        username: "user".into(),
+        password_file: missing.clone(),
+        ..config::BasicAuth::default()
+    });
+    let mut d = HttpDiscovery::new(opts).unwrap();
+    let e = d.fetch().await.unwrap_err().to_string();
+    assert!(
+        e.contains(&format!(
+            "unable to read basic auth password file {missing}"
+        )),
+        "{e}"
+    );
+    std::fs::write(&missing, "pw\n").unwrap();
+    assert!(
+        d.fetch().await.is_ok(),
+        "readable again: the next refresh succeeds"
+    );
     server.abort();
 }

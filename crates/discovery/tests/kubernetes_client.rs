@@ -17,13 +17,13 @@ use common::View;
 use config::{HttpClientConfig, TlsConfig};
 use fake_kube_tls::{fake_tls, node, write};
 use firewatch_discovery::Discoverer;
-use firewatch_discovery::kubernetes::{KubernetesDiscovery, KubernetesSdOptions, Role};
+use firewatch_discovery::kubernetes::{KubernetesDiscovery, KubernetesSdConfig, Role};
 use parking_lot::Mutex;
 use support::pki::pki;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-fn start(o: KubernetesSdOptions) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
+fn start(o: KubernetesSdConfig) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
     let d = KubernetesDiscovery::new(o).expect("valid options");
     let (tx, rx) = mpsc::channel(16);
     let cancel = CancellationToken::new();
@@ -39,9 +39,9 @@ async fn client_certificate_and_rotated_token_file() {
     fake.add(node("n1", "10.0.0.1"));
     let dir = tempfile::tempdir().unwrap();
     let token = write(&dir, "token", "first\n");
-    let mut o = KubernetesSdOptions::new(Role::Node);
-    o.api_server = Some(fake.url.clone());
-    o.http_client = Some(Box::new(HttpClientConfig {
+    let mut o = KubernetesSdConfig::new(Role::Node);
+    o.api_server = Some(config::Url::parse(&fake.url).unwrap());
+    o.set_http_client(HttpClientConfig {
         bearer_token_file: token.clone(),
         tls_config: TlsConfig {
             ca_file: write(&dir, "ca.pem", &p.ca),
@@ -50,7 +50,7 @@ async fn client_certificate_and_rotated_token_file() {
             ..TlsConfig::default()
         },
         ..HttpClientConfig::default()
-    }));
+    });
     let (mut view, cancel, _task) = start(o);
     view.until("n1", |g| g.contains_key("node/n1")).await;
 
@@ -81,8 +81,8 @@ async fn kubeconfig_with_ca_data_and_token() {
         fake.url,
         STANDARD.encode(&p.ca)
     );
-    let mut o = KubernetesSdOptions::new(Role::Node);
-    o.kubeconfig_file = Some(write(&dir, "kubeconfig", &kc));
+    let mut o = KubernetesSdConfig::new(Role::Node);
+    o.kubeconfig_file = write(&dir, "kubeconfig", &kc);
     let (mut view, cancel, _task) = start(o);
     view.until("n1", |g| g.contains_key("node/n1")).await;
     assert_eq!(view.group("node/n1").targets.len(), 1);
@@ -97,15 +97,15 @@ async fn wrong_ca_keeps_retrying_until_the_ca_file_is_fixed() {
     fake.add(node("n1", "10.0.0.1"));
     let dir = tempfile::tempdir().unwrap();
     let ca = write(&dir, "ca.pem", &other.ca);
-    let mut o = KubernetesSdOptions::new(Role::Node);
-    o.api_server = Some(fake.url.clone());
-    o.http_client = Some(Box::new(HttpClientConfig {
+    let mut o = KubernetesSdConfig::new(Role::Node);
+    o.api_server = Some(config::Url::parse(&fake.url).unwrap());
+    o.set_http_client(HttpClientConfig {
         tls_config: TlsConfig {
             ca_file: ca.clone(),
             ..TlsConfig::default()
         },
         ..HttpClientConfig::default()
-    }));
+    });
     let (mut view, cancel, task) = start(o);
     // With the wrong CA nothing reaches the server and nothing is discovered, but the
     // discoverer stays up.

@@ -21,7 +21,7 @@ use common::fake_kube::FakeKube;
 use fake_kube_tls::{fake_tls, node, write};
 use firewatch_discovery::Discoverer;
 use firewatch_discovery::kubernetes::{
-    InClusterEnv, KubernetesDiscovery, KubernetesSdOptions, Role,
+    InClusterEnv, KubernetesDiscovery, KubernetesSdConfig, Role,
 };
 use parking_lot::Mutex;
 use serde_json::{Value, json};
@@ -61,7 +61,7 @@ fn service_account(ca: &str, token: &str, namespace: &str) -> tempfile::TempDir 
 }
 
 fn start(
-    o: KubernetesSdOptions,
+    o: KubernetesSdConfig,
     env: &InClusterEnv,
 ) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
     let d = KubernetesDiscovery::with_environment(o, env).expect("in-cluster discovery");
@@ -123,7 +123,7 @@ async fn own_namespace_and_a_rotated_token() {
     fake.add(pod("team-c", "cache-1", "10.3.0.1"));
     // Kubernetes writes the token and the namespace without a trailing newline.
     let sa = service_account(&p.ca, "first", "team-a");
-    let mut o = KubernetesSdOptions::new(Role::Pod);
+    let mut o = KubernetesSdConfig::new(Role::Pod);
     o.namespaces.own_namespace = true;
     o.namespaces.names = vec!["team-c".to_owned()];
     let (mut view, cancel, task) = start(o, &env(&fake, sa.path()));
@@ -173,7 +173,7 @@ async fn wrong_ca_is_logged_and_retried_until_fixed() {
     fake.add(node("n1", "10.0.0.1"));
     let sa = service_account(&other.ca, "t", "default");
     let (mut view, cancel, task) =
-        start(KubernetesSdOptions::new(Role::Node), &env(&fake, sa.path()));
+        start(KubernetesSdConfig::new(Role::Node), &env(&fake, sa.path()));
 
     // Every attempt fails the TLS handshake, is logged, and is tried again.
     let ours = || logs.lines(&fake.url["https://".len()..]);
@@ -225,7 +225,7 @@ async fn wrong_ca_is_logged_and_retried_until_fixed() {
     cancel.cancel();
 }
 
-fn new_error(o: KubernetesSdOptions, env: &InClusterEnv) -> String {
+fn new_error(o: KubernetesSdConfig, env: &InClusterEnv) -> String {
     KubernetesDiscovery::with_environment(o, env)
         .expect_err("in-cluster setup should fail")
         .to_string()
@@ -238,14 +238,14 @@ fn outside_a_cluster_and_unreadable_service_account_files() {
     // client-go's rest.InClusterConfig, which Prometheus returns from New().
     let nowhere = InClusterEnv::new(dir.path(), |_| None);
     assert_eq!(
-        new_error(KubernetesSdOptions::new(Role::Pod), &nowhere),
+        new_error(KubernetesSdConfig::new(Role::Pod), &nowhere),
         "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and \
          KUBERNETES_SERVICE_PORT must be defined"
     );
     let no_port = InClusterEnv::new(dir.path(), |name| {
         (name == "KUBERNETES_SERVICE_HOST").then(|| "10.96.0.1".to_owned())
     });
-    assert!(new_error(KubernetesSdOptions::new(Role::Pod), &no_port).starts_with("unable to load"));
+    assert!(new_error(KubernetesSdConfig::new(Role::Pod), &no_port).starts_with("unable to load"));
 
     let pod_env = InClusterEnv::new(dir.path(), |name| match name {
         "KUBERNETES_SERVICE_HOST" => Some("10.96.0.1".to_owned()),
@@ -253,20 +253,18 @@ fn outside_a_cluster_and_unreadable_service_account_files() {
         _ => None,
     });
     assert_eq!(
-        new_error(KubernetesSdOptions::new(Role::Pod), &pod_env),
+        new_error(KubernetesSdConfig::new(Role::Pod), &pod_env),
         format!("open {d}/token: no such file or directory")
     );
     write(&dir, "token", "t");
     // Without a usable ca.crt client-go logs and falls back to the system roots.
     assert!(
-        KubernetesDiscovery::with_environment(KubernetesSdOptions::new(Role::Pod), &pod_env)
-            .is_ok()
+        KubernetesDiscovery::with_environment(KubernetesSdConfig::new(Role::Pod), &pod_env).is_ok()
     );
     write(&dir, "ca.crt", "not a certificate");
     let logs = logs();
     assert!(
-        KubernetesDiscovery::with_environment(KubernetesSdOptions::new(Role::Pod), &pod_env)
-            .is_ok()
+        KubernetesDiscovery::with_environment(KubernetesSdConfig::new(Role::Pod), &pod_env).is_ok()
     );
     let ca_error = format!("Expected to load root CA config from {d}/ca.crt, but got err:");
     assert_eq!(
@@ -277,7 +275,7 @@ fn outside_a_cluster_and_unreadable_service_account_files() {
     );
 
     // own_namespace reads the namespace file, with Prometheus's errors.
-    let mut own = KubernetesSdOptions::new(Role::Pod);
+    let mut own = KubernetesSdConfig::new(Role::Pod);
     own.namespaces.own_namespace = true;
     assert_eq!(
         new_error(own.clone(), &pod_env),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::View;
 use common::fake_kube::FakeKube;
 use firewatch_discovery::kubernetes::{
-    KubernetesDiscovery, KubernetesSdOptions, Role, SelectorConfig,
+    KubernetesDiscovery, KubernetesSdConfig, Role, SelectorConfig,
 };
 use firewatch_discovery::{Discoverer, Manager, ManagerOptions, SdConfig};
 use serde_json::{Value, json};
@@ -77,9 +77,7 @@ fn service(ns: &str, name: &str) -> Value {
     })
 }
 
-async fn start(
-    opts: KubernetesSdOptions,
-) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
+async fn start(opts: KubernetesSdConfig) -> (View, CancellationToken, tokio::task::JoinHandle<()>) {
     let d = KubernetesDiscovery::new(opts).unwrap();
     let (tx, rx) = mpsc::channel(16);
     let cancel = CancellationToken::new();
@@ -87,9 +85,9 @@ async fn start(
     (View::new(rx), cancel, task)
 }
 
-fn options(fake: &FakeKube, role: Role) -> KubernetesSdOptions {
-    let mut o = KubernetesSdOptions::new(role);
-    o.api_server = Some(fake.url.clone());
+fn options(fake: &FakeKube, role: Role) -> KubernetesSdConfig {
+    let mut o = KubernetesSdConfig::new(role);
+    o.api_server = Some(config::Url::parse(&fake.url).unwrap());
     o
 }
 
@@ -240,8 +238,8 @@ async fn pod_role_follows_add_modify_delete() {
     o.namespaces.names = vec!["default".into()];
     o.selectors = vec![SelectorConfig {
         role: Role::Pod,
-        label: Some("tier=frontend".into()),
-        field: None,
+        label: "tier=frontend".into(),
+        field: String::new(),
     }];
     let (mut view, cancel, task) = start(o).await;
 
@@ -726,8 +724,8 @@ async fn kubeconfig_file_and_api_server_credentials() {
         ),
     )
     .unwrap();
-    let mut o = KubernetesSdOptions::new(Role::Node);
-    o.kubeconfig_file = Some(kubeconfig.display().to_string());
+    let mut o = KubernetesSdConfig::new(Role::Node);
+    o.kubeconfig_file = kubeconfig.display().to_string();
     let (mut view, cancel, task) = start(o).await;
     view.until("node via kubeconfig", |g| g.contains_key("node/node-1"))
         .await;
@@ -743,7 +741,7 @@ async fn kubeconfig_file_and_api_server_credentials() {
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, "from-file\n").unwrap();
     let mut o = options(&fake, Role::Node);
-    o.client.bearer_token_file = Some(token_file.display().to_string());
+    o.bearer_token_file = token_file.display().to_string();
     let (mut view, cancel, task) = start(o).await;
     view.until("node via api_server", |g| g.contains_key("node/node-1"))
         .await;
@@ -755,8 +753,8 @@ async fn kubeconfig_file_and_api_server_credentials() {
     );
 
     // A kubeconfig that does not exist is refused up front.
-    let mut bad = KubernetesSdOptions::new(Role::Node);
-    bad.kubeconfig_file = Some(dir.path().join("missing").display().to_string());
+    let mut bad = KubernetesSdConfig::new(Role::Node);
+    bad.kubeconfig_file = dir.path().join("missing").display().to_string();
     assert!(KubernetesDiscovery::new(bad).is_err());
 }
 

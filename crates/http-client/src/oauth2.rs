@@ -84,17 +84,11 @@ impl TokenSource {
     }
 
     fn secret(&self) -> Result<String, String> {
-        if self.cfg.client_secret_file.is_empty() {
-            return Ok(self.cfg.client_secret.expose().to_owned());
-        }
-        std::fs::read_to_string(&self.cfg.client_secret_file)
-            .map(|s| s.trim().to_owned())
-            .map_err(|e| {
-                format!(
-                    "unable to read oauth2 client secret file {}: {e}",
-                    self.cfg.client_secret_file
-                )
-            })
+        super::Value::new(
+            self.cfg.client_secret.expose(),
+            &self.cfg.client_secret_file,
+        )
+        .resolve("oauth2 client secret")
     }
 
     /// The `Authorization` header value: the cached token, or a new one.

@@ -285,6 +285,130 @@ async fn basic_auth_from_file_is_read_at_each_request() {
     );
 }
 
+/// Every secret held in a file (`*_file`): when the file cannot be read the request is not
+/// sent (no empty credential goes out) and the error names the file, at build time for TLS
+/// material and at request time for credentials and headers.
+#[tokio::test]
+async fn unreadable_secret_files_are_errors_naming_the_file() {
+    let (router, seen) = recording();
+    let addr = serve(router).await;
+    let url = format!("http://{addr}/");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing").display().to_string();
+    let m = || missing.clone();
+    let basic = |b: BasicAuth| HttpClientConfig {
+        basic_auth: Some(b),
+        ..HttpClientConfig::default()
+    };
+    let tls = |t: TlsConfig| HttpClientConfig {
+        tls_config: t,
+        ..HttpClientConfig::default()
+    };
+    let cases: Vec<(&str, HttpClientConfig, &str)> = vec![
+        (
+            "basic_auth.username_file",
+            basic(BasicAuth {
+                username_file: m(),
+                password: Secret::new("pw"),
+                ..BasicAuth::default()
+            }),
+            "unable to read basic auth username file",
+        ),
+        (
+            "basic_auth.password_file",
+            basic(BasicAuth {
+                username: "u".into(),
+                password_file: m(),
+                ..BasicAuth::default()
+            }),
+            "unable to read basic auth password file",
+        ),
+        (
+            "authorization.credentials_file",
+            HttpClientConfig {
+                authorization: Some(Authorization {
+                    credentials_file: m(),
+                    ..Authorization::default()
+                }),
+                ..HttpClientConfig::default()
+            },
+            "unable to read authorization credentials file",
+        ),
+        (
+            "bearer_token_file",
+            HttpClientConfig {
+                bearer_token_file: m(),
+                ..HttpClientConfig::default()
+            },
+            "unable to read authorization credentials file",
+        ),
+        (
+            "http_headers.files",
+            HttpClientConfig {
+                http_headers: Some(BTreeMap::from([(
+                    "X-Token".to_owned(),
+                    Header {
+                        files: vec![m()],
+                        ..Header::default()
+                    },
+                )])),
+                ..HttpClientConfig::default()
+            },
+            "unable to read header file",
+        ),
+        (
+            "oauth2.client_secret_file",
+            HttpClientConfig {
+                oauth2: Some(OAuth2 {
+                    client_id: "id".into(),
+                    client_secret_file: m(),
+                    token_url: format!("http://{addr}/token"),
+                    ..OAuth2::default()
+                }),
+                ..HttpClientConfig::default()
+            },
+            "unable to read oauth2 client secret file",
+        ),
+        (
+            "tls_config.ca_file",
+            tls(TlsConfig {
+                ca_file: m(),
+                ..TlsConfig::default()
+            }),
+            "unable to read CA cert",
+        ),
+        (
+            "tls_config.cert_file",
+            tls(TlsConfig {
+                cert_file: m(),
+                key: Secret::new("k"),
+                ..TlsConfig::default()
+            }),
+            "unable to read client certificate",
+        ),
+        (
+            "tls_config.key_file",
+            tls(TlsConfig {
+                cert: "c".into(),
+                key_file: m(),
+                ..TlsConfig::default()
+            }),
+            "unable to read client key",
+        ),
+    ];
+    for (field, cfg, want) in cases {
+        let err = match HttpClient::new(&cfg) {
+            Err(e) => e.to_string(),
+            Ok(c) => get_text(&c, &url).await.unwrap_err(),
+        };
+        assert!(err.contains(&format!("{want} {missing}")), "{field}: {err}");
+    }
+    assert!(
+        seen.lock().is_empty(),
+        "no request may go out without its secret"
+    );
+}
+
 #[tokio::test]
 async fn authorization_file_and_custom_headers() {
     let (router, seen) = recording();

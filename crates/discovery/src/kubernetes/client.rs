@@ -1,17 +1,16 @@
 //! Building the Kubernetes client (API server URL, kubeconfig file or in-cluster) and the
 //! `Discoverer` implementation. `api_server` with a `http_client_config` and the in-cluster
 //! configuration go through Firewatch's own HTTP client ([`SharedTransport`]); a kubeconfig
-//! file, and `api_server` with the older partial options, through kube-rs's.
+//! file through kube-rs's.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use config::KubernetesSdConfig;
+use config::kubernetes::Role;
 use kube::Client;
 use kube::config::{Config, KubeConfigOptions, Kubeconfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::in_cluster::{InCluster, InClusterEnv};
-use super::options::KubernetesSdOptions;
 use super::transport::SharedTransport;
 use crate::discoverer::Discoverer;
 use crate::error::DiscoveryError;
@@ -21,21 +20,22 @@ use http_client::HttpClient;
 /// Discovers targets from the Kubernetes API.
 #[derive(Debug)]
 pub struct KubernetesDiscovery {
-    options: KubernetesSdOptions,
+    options: KubernetesSdConfig,
+    role: Role,
     namespaces: Vec<String>,
     /// Set when neither `api_server` nor `kubeconfig_file` is.
     in_cluster: Option<InCluster>,
 }
 
 impl KubernetesDiscovery {
-    /// Validates the options, sets up the in-cluster configuration when neither `api_server`
+    /// Validates the section (the `config` crate's checks), sets up the in-cluster configuration when neither `api_server`
     /// nor `kubeconfig_file` is given, and resolves the namespaces to watch.
     ///
     /// # Errors
     /// Invalid option combinations; an unreadable kubeconfig file; outside a cluster
     /// (client-go's `unable to load in-cluster configuration, ...`); an unreadable service
     /// account token; `own_namespace` with an unreadable or empty namespace file.
-    pub fn new(options: KubernetesSdOptions) -> Result<Self, DiscoveryError> {
+    pub fn new(options: KubernetesSdConfig) -> Result<Self, DiscoveryError> {
         Self::with_environment(options, &InClusterEnv::default())
     }
 
@@ -45,17 +45,19 @@ impl KubernetesDiscovery {
     /// # Errors
     /// As [`KubernetesDiscovery::new`].
     pub fn with_environment(
-        options: KubernetesSdOptions,
+        mut options: KubernetesSdConfig,
         env: &InClusterEnv,
     ) -> Result<Self, DiscoveryError> {
-        options.validate()?;
-        if let Some(path) = &options.kubeconfig_file {
+        let invalid = |e: &dyn std::fmt::Display| DiscoveryError::config("kubernetes", e);
+        options.validate().map_err(|e| invalid(&e))?;
+        let role = options.role.ok_or_else(|| invalid(&"role missing"))?;
+        if let Some(path) = kubeconfig_file(&options) {
             Kubeconfig::read_from(path).map_err(|e| DiscoveryError::Kubernetes {
-                origin: path.clone(),
+                origin: path.to_owned(),
                 message: e.to_string(),
             })?;
         }
-        let in_cluster = if options.api_server.is_none() && options.kubeconfig_file.is_none() {
+        let in_cluster = if api_server(&options).is_none() && kubeconfig_file(&options).is_none() {
             Some(env.resolve(options.namespaces.own_namespace)?)
         } else {
             None
@@ -66,53 +68,22 @@ impl KubernetesDiscovery {
         }
         Ok(Self {
             options,
+            role,
             namespaces,
             in_cluster,
         })
     }
 
-    /// kube-rs's client configuration for a kubeconfig file, or for `api_server` with the
-    /// older partial options.
-    async fn client_config(&self) -> Result<Config, DiscoveryError> {
-        let o = &self.options;
-        if let Some(path) = &o.kubeconfig_file {
-            let err = |m: String| DiscoveryError::Kubernetes {
-                origin: path.clone(),
-                message: m,
-            };
-            let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
-            return Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-                .await
-                .map_err(|e| err(e.to_string()));
-        }
-        if let Some(url) = &o.api_server {
-            let err = |m: String| DiscoveryError::Kubernetes {
-                origin: url.clone(),
-                message: m,
-            };
-            let uri: http::Uri = url
-                .parse()
-                .map_err(|e: http::uri::InvalidUri| err(e.to_string()))?;
-            let mut cfg = Config::new(uri);
-            cfg.accept_invalid_certs = o.client.insecure_skip_verify;
-            let auth = if let Some(t) = o.client.token().map_err(err)? {
-                Some(format!("Bearer {t}"))
-            } else {
-                o.client
-                    .basic_auth
-                    .as_ref()
-                    .map(|(u, p)| format!("Basic {}", STANDARD.encode(format!("{u}:{p}"))))
-            };
-            if let Some(auth) = auth {
-                let v = http::HeaderValue::from_str(&auth).map_err(|e| err(e.to_string()))?;
-                cfg.headers.push((http::header::AUTHORIZATION, v));
-            }
-            return Ok(cfg);
-        }
-        Err(DiscoveryError::Kubernetes {
-            origin: "in-cluster".to_owned(),
-            message: "the in-cluster configuration goes through the shared client".to_owned(),
-        })
+    /// kube-rs's client configuration for a kubeconfig file.
+    async fn kubeconfig(path: &str) -> Result<Config, DiscoveryError> {
+        let err = |m: String| DiscoveryError::Kubernetes {
+            origin: path.to_owned(),
+            message: m,
+        };
+        let kc = Kubeconfig::read_from(path).map_err(|e| err(e.to_string()))?;
+        Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| err(e.to_string()))
     }
 
     async fn client(&self) -> Result<Client, DiscoveryError> {
@@ -123,14 +94,22 @@ impl KubernetesDiscovery {
                 "default",
             ));
         }
-        if let (Some(url), Some(http)) = (&self.options.api_server, &self.options.http_client) {
-            let shared = HttpClient::new(http).map_err(|e| DiscoveryError::Kubernetes {
-                origin: url.clone(),
-                message: e.to_string(),
+        if let Some(url) = api_server(&self.options) {
+            let shared = HttpClient::new(&self.options.http_client()).map_err(|e| {
+                DiscoveryError::Kubernetes {
+                    origin: url.to_owned(),
+                    message: e.to_string(),
+                }
             })?;
             return Ok(Client::new(SharedTransport::new(shared, url), "default"));
         }
-        let cfg = self.client_config().await?;
+        let Some(path) = kubeconfig_file(&self.options) else {
+            return Err(DiscoveryError::Kubernetes {
+                origin: "in-cluster".to_owned(),
+                message: "the in-cluster configuration goes through the shared client".to_owned(),
+            });
+        };
+        let cfg = Self::kubeconfig(path).await?;
         let origin = cfg.cluster_url.to_string();
         Client::try_from(cfg).map_err(|e| DiscoveryError::Kubernetes {
             origin,
@@ -148,6 +127,27 @@ impl Discoverer for KubernetesDiscovery {
                 return;
             }
         };
-        super::watch::run(client, self.options, self.namespaces, tx, cancel).await;
+        super::watch::run(
+            client,
+            self.role,
+            &self.options,
+            self.namespaces,
+            tx,
+            cancel,
+        )
+        .await;
     }
+}
+
+/// `api_server`, unless absent or empty.
+fn api_server(c: &KubernetesSdConfig) -> Option<&str> {
+    c.api_server
+        .as_ref()
+        .map(config::Url::as_str)
+        .filter(|u| !u.is_empty())
+}
+
+/// `kubeconfig_file`, unless empty.
+fn kubeconfig_file(c: &KubernetesSdConfig) -> Option<&str> {
+    Some(c.kubeconfig_file.as_str()).filter(|f| !f.is_empty())
 }

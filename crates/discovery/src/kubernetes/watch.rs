@@ -16,7 +16,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::meta::{Stores, key};
-use super::options::{KubernetesSdOptions, Role, SelectorConfig};
+use config::KubernetesSdConfig;
+use config::kubernetes::{Role, SelectorConfig};
+
 use super::{
     build_endpoints, build_endpointslice, build_ingress, build_node, build_pod, build_service,
 };
@@ -77,11 +79,11 @@ where
 {
     let mut cfg = watcher::Config::default();
     if let Some(s) = selector {
-        if let Some(l) = s.label.as_deref().filter(|l| !l.is_empty()) {
-            cfg = cfg.labels(l);
+        if !s.label.is_empty() {
+            cfg = cfg.labels(&s.label);
         }
-        if let Some(f) = s.field.as_deref().filter(|f| !f.is_empty()) {
-            cfg = cfg.fields(f);
+        if !s.field.is_empty() {
+            cfg = cfg.fields(&s.field);
         }
     }
     watcher(api, cfg)
@@ -101,9 +103,9 @@ where
 }
 
 /// The kinds a role watches.
-fn kinds_for(options: &KubernetesSdOptions) -> Vec<Role> {
+fn kinds_for(role: Role, options: &KubernetesSdConfig) -> Vec<Role> {
     let node = options.attach_metadata.node;
-    let mut kinds = match options.role {
+    let mut kinds = match role {
         Role::Node => vec![Role::Node],
         Role::Pod => vec![Role::Pod],
         Role::Service => vec![Role::Service],
@@ -111,12 +113,7 @@ fn kinds_for(options: &KubernetesSdOptions) -> Vec<Role> {
         Role::Endpoints => vec![Role::Endpoints, Role::Service, Role::Pod],
         Role::EndpointSlice => vec![Role::EndpointSlice, Role::Service, Role::Pod],
     };
-    if node
-        && matches!(
-            options.role,
-            Role::Pod | Role::Endpoints | Role::EndpointSlice
-        )
-    {
+    if node && matches!(role, Role::Pod | Role::Endpoints | Role::EndpointSlice) {
         kinds.push(Role::Node);
     }
     kinds
@@ -124,11 +121,12 @@ fn kinds_for(options: &KubernetesSdOptions) -> Vec<Role> {
 
 fn build_streams(
     client: &Client,
-    options: &KubernetesSdOptions,
+    role: Role,
+    options: &KubernetesSdConfig,
     namespaces: &[String],
 ) -> Vec<BoxStream<'static, (usize, Ev)>> {
     let mut out = Vec::new();
-    for kind in kinds_for(options) {
+    for kind in kinds_for(role, options) {
         let sel = options.selector(kind);
         if kind == Role::Node {
             let id = out.len();
@@ -417,14 +415,15 @@ fn is_pod_ref(r: &k8s_openapi::api::core::v1::ObjectReference, pod_key: &str) ->
 /// stream has completed its first listing.
 pub(crate) async fn run(
     client: Client,
-    options: KubernetesSdOptions,
+    role: Role,
+    options: &KubernetesSdConfig,
     namespaces: Vec<String>,
     tx: mpsc::Sender<Vec<TargetGroup>>,
     cancel: CancellationToken,
 ) {
-    let streams = build_streams(&client, &options, &namespaces);
+    let streams = build_streams(&client, role, options, &namespaces);
     let n = streams.len();
-    let kinds: Vec<Role> = kinds_for(&options)
+    let kinds: Vec<Role> = kinds_for(role, options)
         .into_iter()
         .flat_map(|k| {
             let copies = if k == Role::Node || namespaces.is_empty() {
@@ -436,7 +435,7 @@ pub(crate) async fn run(
         })
         .collect();
     let mut w = Watch {
-        role: options.role,
+        role,
         attach_node: options.attach_metadata.node,
         stores: Stores::default(),
         owned: vec![HashSet::new(); n],
