@@ -24,6 +24,7 @@ pub mod meminfo_numa;
 pub mod mountstats;
 pub mod nfs;
 pub mod nfsd;
+pub mod simple;
 pub mod util;
 pub mod zfs;
 pub mod zoneinfo;
