@@ -25,6 +25,7 @@ pub mod mountstats;
 pub mod nfs;
 pub mod nfsd;
 pub mod simple;
+pub mod tables;
 pub mod util;
 pub mod zfs;
 pub mod zoneinfo;
