@@ -19,7 +19,7 @@ pub enum Command {
     /// The monitoring server: discovery, scraping, TSDB, PromQL, rules, HTTP API.
     Server(Box<ServerArgs>),
     /// The Alertmanager: grouping, silences, inhibition, routing, notifications.
-    Alertmanager,
+    Alertmanager(Box<crate::alertmanager::AlertmanagerArgs>),
     /// Host metrics with node_exporter's names and flags (`--collector.X`, `--no-collector.X`,
     /// `--collector.X.option=...`, `--path.procfs=...`, `--web.listen-address=...`).
     NodeExporter(NodeExporterArgs),
@@ -54,6 +54,12 @@ pub enum ToolCommand {
     /// Unit tests, like `promtool test`.
     #[command(subcommand)]
     Test(TestCommand),
+    /// Check Alertmanager configuration files, like `amtool check-config`.
+    CheckConfig {
+        /// The alertmanager.yml files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
     /// Run PromQL conformance scripts (Prometheus's promqltest format).
     PromqlTest {
         /// The script files.

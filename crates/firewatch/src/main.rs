@@ -1,6 +1,7 @@
 //! The `firewatch` binary: parses flags and wires components together, nothing else.
 
 mod alerting;
+mod alertmanager;
 mod cli;
 mod import;
 mod node_exporter;
@@ -19,7 +20,7 @@ fn main() -> ExitCode {
         Some(Command::Tool(tool)) => tool::run(tool),
         Some(Command::Server(args)) => serve(*args),
         None => all_in_one(),
-        Some(Command::Alertmanager) => not_built("alertmanager"),
+        Some(Command::Alertmanager(args)) => alertmanager::run(*args),
         Some(Command::NodeExporter(args)) => node_exporter::run(args),
         Some(Command::ContainerExporter) => not_built("container-exporter"),
         Some(Command::KubeStateExporter) => not_built("kube-state-exporter"),

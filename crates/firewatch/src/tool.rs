@@ -27,6 +27,7 @@ pub fn run(cmd: ToolCommand) -> ExitCode {
             check_files(&files, config::check::check_rule_files)
         }
         ToolCommand::PromqlTest { files } => promql_test(&files),
+        ToolCommand::CheckConfig { files } => crate::alertmanager::check_config(&files),
         ToolCommand::Test(TestCommand::Rules { files }) => {
             if rules::unittest::run(&files, &mut std::io::stdout(), &mut std::io::stderr()) {
                 ExitCode::SUCCESS

@@ -8,7 +8,7 @@
 //! [`Manager::update`] with the files of `rule_files` ([`expand_rule_files`]) and the global
 //! settings ([`UpdateOptions`]) at start-up and on every reload, [`Manager::start`] inside the
 //! Tokio runtime. The API reads [`Manager::groups`] and [`Manager::alerts`]; `/metrics` gets
-//! [`Manager::write_metrics`]. Tests drive evaluation with [`Manager::eval_at`].
+//! the manager as a `metrics::Collector`. Tests drive evaluation with [`Manager::eval_at`].
 
 pub mod alert;
 mod alerting;

@@ -230,13 +230,6 @@ impl Manager {
         self.groups.read().iter().map(|g| group_view(g)).collect()
     }
 
-    /// Writes the rule manager's metrics with Prometheus's names
-    /// (`prometheus_rule_evaluations_total`, `prometheus_rule_group_last_duration_seconds`...)
-    /// in the text exposition format, labelled `rule_group="<file>;<group>"`.
-    pub fn write_metrics(&self, out: &mut String) {
-        crate::metrics::write(&self.groups.read(), out);
-    }
-
     /// Every pending and firing alert of every alerting rule.
     #[must_use]
     pub fn alerts(&self) -> Vec<AlertView> {
@@ -421,4 +414,13 @@ fn build_rule(
             status: Status::default(),
         })
     })
+}
+
+impl metrics::Collector for Manager {
+    /// The rule manager's metrics with Prometheus's names
+    /// (`prometheus_rule_evaluations_total`, `prometheus_rule_group_last_duration_seconds`...),
+    /// labelled `rule_group="<file>;<group>"`.
+    fn collect(&self, out: &mut Vec<model::exposition::MetricFamily>) {
+        crate::metrics::collect(&self.groups.read(), out);
+    }
 }

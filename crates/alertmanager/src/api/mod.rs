@@ -1,0 +1,101 @@
+//! API v2 (as `openapi-v0.25.yaml`), `/-/healthy`, `/-/ready`, `/-/reload` and `/metrics`
+//! (mirrors Alertmanager's `api/v2/api.go`).
+
+mod alerts;
+mod silences;
+mod status;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+
+use crate::server::Alertmanager;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The Alertmanager.
+    pub am: Arc<Alertmanager>,
+    /// The registry `/metrics` encodes.
+    pub registry: metrics::Registry,
+}
+
+/// The HTTP routes.
+pub fn router(am: Arc<Alertmanager>, registry: metrics::Registry) -> Router {
+    let state = ApiState { am, registry };
+    Router::new()
+        .route(
+            "/api/v2/alerts",
+            get(alerts::get_alerts).post(alerts::post_alerts),
+        )
+        .route("/api/v2/alerts/groups", get(alerts::get_groups))
+        .route(
+            "/api/v2/silences",
+            get(silences::get_silences).post(silences::post_silence),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(silences::get_silence).delete(silences::delete_silence),
+        )
+        .route("/api/v2/status", get(status::get_status))
+        .route("/api/v2/receivers", get(status::get_receivers))
+        .route("/-/healthy", get(|| async { "OK" }).head(|| async { "OK" }))
+        .route("/-/ready", get(|| async { "OK" }).head(|| async { "OK" }))
+        .route("/-/reload", post(status::reload).put(status::reload))
+        .route("/metrics", get(status::metrics))
+        .with_state(state)
+}
+
+/// A time as the API writes it (`strfmt.DateTime`: milliseconds, UTC).
+#[must_use]
+pub fn api_time(t: Timestamp) -> String {
+    let ms = t.subsec_millisecond().max(0);
+    format!("{}.{ms:03}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
+}
+
+/// A JSON response.
+pub(crate) fn json<T: serde::Serialize>(code: StatusCode, v: &T) -> Response {
+    match serde_json::to_vec(v) {
+        Ok(b) => (code, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// An error as go-swagger writes a string payload: a JSON string.
+pub(crate) fn error(code: StatusCode, msg: &str) -> Response {
+    json(code, &msg)
+}
+
+/// The query parameters, repeated ones kept.
+pub(crate) fn params(q: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// A boolean parameter with its default.
+pub(crate) fn flag(ps: &[(String, String)], name: &str, default: bool) -> Result<bool, String> {
+    match ps.iter().rev().find(|(k, _)| k == name) {
+        None => Ok(default),
+        Some((_, v)) => match v.as_str() {
+            "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+            "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+            _ => Err(format!("{name} in query must be of type bool: {v:?}")),
+        },
+    }
+}
+
+/// `filter` parameters parsed as matchers.
+pub(crate) fn filters(ps: &[(String, String)]) -> Result<Vec<crate::matcher::Matcher>, String> {
+    let mut out = Vec::new();
+    for (k, v) in ps {
+        if k == "filter" {
+            out.extend(crate::matcher::parse_matchers(v)?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,405 @@
+//! The running Alertmanager: state stores, configuration (load and reload), the inhibitor,
+//! pipeline and dispatcher built from it, maintenance (snapshots, garbage collection), and the
+//! HTTP server (mirrors Alertmanager's `cmd/alertmanager/main.go` wiring).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::Config;
+use crate::dispatch::Dispatcher;
+use crate::error::ConfigError;
+use crate::inhibit::Inhibitor;
+use crate::marker::Marker;
+use crate::metrics::Metrics;
+use crate::nflog::Nflog;
+use crate::notify::mute::Silencer;
+use crate::notify::pipeline;
+use crate::route::Route;
+use crate::silence::Silences;
+use crate::stop::Stop;
+use crate::store::Alerts;
+
+/// Flags of `firewatch alertmanager`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--config.file`.
+    pub config_file: PathBuf,
+    /// `--storage.path`.
+    pub storage_path: PathBuf,
+    /// `--web.listen-address`.
+    pub listen_address: String,
+    /// `--web.external-url` (derived from the listen address when empty).
+    pub external_url: String,
+    /// `--data.retention`.
+    pub retention: Duration,
+    /// `--cluster.listen-address` (empty: no cluster).
+    pub cluster_listen_address: String,
+    /// `--cluster.peer`.
+    pub cluster_peers: Vec<String>,
+    /// `--cluster.advertise-address`.
+    pub cluster_advertise_address: String,
+    /// `--cluster.peer-timeout`.
+    pub peer_timeout: Duration,
+    /// How often snapshots are written and old state collected.
+    pub maintenance_interval: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            config_file: PathBuf::from("alertmanager.yml"),
+            storage_path: PathBuf::from("data/"),
+            listen_address: ":9093".to_owned(),
+            external_url: String::new(),
+            retention: Duration::from_secs(120 * 3600),
+            cluster_listen_address: String::new(),
+            cluster_peers: Vec::new(),
+            cluster_advertise_address: String::new(),
+            peer_timeout: Duration::from_secs(15),
+            maintenance_interval: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What the running configuration built.
+struct Running {
+    config: Arc<Config>,
+    dispatcher: Arc<Dispatcher>,
+    inhibitor: Arc<Inhibitor>,
+    inhibitor_stop: Stop,
+}
+
+/// The Alertmanager's state, shared by the API and the background tasks.
+pub struct Alertmanager {
+    /// The flags.
+    pub opts: Options,
+    /// The alerts.
+    pub alerts: Arc<Alerts>,
+    /// Alert statuses.
+    pub marker: Arc<Marker>,
+    /// The silences.
+    pub silences: Arc<Silences>,
+    /// The notification log.
+    pub nflog: Arc<Nflog>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// When it started.
+    pub started: Timestamp,
+    running: RwLock<Option<Running>>,
+    reload_lock: Mutex<()>,
+}
+
+impl Alertmanager {
+    /// Opens the state under the storage path and applies the configuration file.
+    ///
+    /// # Errors
+    /// An invalid configuration or unreadable state, as text.
+    pub fn open(opts: Options, registry: &metrics::Registry) -> Result<Arc<Self>, String> {
+        std::fs::create_dir_all(&opts.storage_path)
+            .map_err(|e| format!("{}: {e}", opts.storage_path.display()))?;
+        let marker = Arc::new(Marker::default());
+        let alerts = Arc::new(Alerts::new(
+            marker.clone(),
+            Some(opts.storage_path.join("alerts")),
+        ));
+        let silences = Arc::new(Silences::new(
+            Some(opts.storage_path.join("silences")),
+            opts.retention,
+        ));
+        let nflog = Arc::new(Nflog::new(
+            Some(opts.storage_path.join("nflog")),
+            opts.retention,
+        ));
+        silences.load().map_err(|e| e.to_string())?;
+        nflog.load().map_err(|e| e.to_string())?;
+        alerts.load().map_err(|e| e.to_string())?;
+        let metrics = Metrics::new(registry);
+        metrics.cluster_enabled.set(0.0);
+        let am = Arc::new(Self {
+            opts,
+            alerts,
+            marker,
+            silences,
+            nflog,
+            metrics,
+            started: Timestamp::now(),
+            running: RwLock::new(None),
+            reload_lock: Mutex::new(()),
+        });
+        am.reload().map_err(|e| e.to_string())?;
+        Ok(am)
+    }
+
+    /// The external URL put in notifications.
+    #[must_use]
+    pub fn external_url(&self) -> String {
+        if !self.opts.external_url.is_empty() {
+            return self.opts.external_url.trim_end_matches('/').to_owned();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        let port = self
+            .opts
+            .listen_address
+            .rsplit(':')
+            .next()
+            .unwrap_or("9093");
+        format!("http://{host}:{port}")
+    }
+
+    /// Reads the configuration file again and applies it; on error the running one stays.
+    ///
+    /// # Errors
+    /// The configuration's error.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let _guard = self.reload_lock.lock();
+        let result = Config::load_file(&self.opts.config_file).and_then(|c| self.apply(c));
+        let ok = result.is_ok();
+        self.metrics
+            .config_last_reload_successful
+            .set(if ok { 1.0 } else { 0.0 });
+        if ok {
+            self.metrics
+                .config_last_reload_success_time
+                .set(Timestamp::now().as_second() as f64);
+        }
+        result
+    }
+
+    fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
+        let route = Route::new(
+            cfg.route
+                .as_ref()
+                .ok_or_else(|| ConfigError::Invalid("no routes provided".to_owned()))?,
+        )
+        .map_err(ConfigError::Invalid)?;
+        let inhibitor = Arc::new(
+            Inhibitor::new(&cfg.inhibit_rules, self.marker.clone())
+                .map_err(ConfigError::Invalid)?,
+        );
+        let deps = pipeline::Deps {
+            inhibitor: inhibitor.clone(),
+            silencer: Arc::new(Silencer {
+                silences: self.silences.clone(),
+                marker: self.marker.clone(),
+            }),
+            nflog: self.nflog.clone(),
+            metrics: self.metrics.clone(),
+            wait: Arc::new(|| Duration::ZERO),
+            external_url: self.external_url(),
+        };
+        let tmpl = Arc::new(
+            notifiers::Template::from_globs(&cfg.templates)
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?,
+        );
+        let receivers = pipeline::integrations(&cfg, &tmpl).map_err(ConfigError::Invalid)?;
+        let stage = pipeline::build(&cfg, receivers, &deps);
+        let hash = crate::labels::fingerprint(
+            &std::iter::once((String::new(), cfg.original.clone())).collect(),
+        );
+        self.metrics.config_hash.set((hash >> 11) as f64);
+        let dispatcher = Dispatcher::new(route, stage, self.metrics.clone(), deps.wait.clone());
+        // The inhibitor first takes every stored alert so the first flushes see inhibitions.
+        for a in self.alerts.list() {
+            inhibitor.observe(&a);
+        }
+        let inhibitor_stop = Stop::default();
+        tokio::spawn(
+            inhibitor
+                .clone()
+                .run(self.alerts.clone(), inhibitor_stop.clone()),
+        );
+        tokio::spawn(dispatcher.clone().run(self.alerts.clone()));
+        let old = self.running.write().replace(Running {
+            config: Arc::new(cfg),
+            dispatcher,
+            inhibitor,
+            inhibitor_stop,
+        });
+        if let Some(old) = old {
+            old.dispatcher.stop();
+            old.inhibitor_stop.fire();
+        }
+        Ok(())
+    }
+
+    /// The running configuration.
+    ///
+    /// # Panics
+    /// Before the first configuration was applied (never after `open`).
+    #[must_use]
+    pub fn config(&self) -> Arc<Config> {
+        self.running
+            .read()
+            .as_ref()
+            .expect("configured")
+            .config
+            .clone()
+    }
+
+    /// The running dispatcher.
+    ///
+    /// # Panics
+    /// Before the first configuration was applied (never after `open`).
+    #[must_use]
+    pub fn dispatcher(&self) -> Arc<Dispatcher> {
+        self.running
+            .read()
+            .as_ref()
+            .expect("configured")
+            .dispatcher
+            .clone()
+    }
+
+    /// The running inhibitor.
+    ///
+    /// # Panics
+    /// Before the first configuration was applied (never after `open`).
+    #[must_use]
+    pub fn inhibitor(&self) -> Arc<Inhibitor> {
+        self.running
+            .read()
+            .as_ref()
+            .expect("configured")
+            .inhibitor
+            .clone()
+    }
+
+    /// Snapshots and garbage collection.
+    pub fn maintenance(&self) {
+        let now = Timestamp::now();
+        self.alerts.gc(now);
+        self.inhibitor().gc(now);
+        self.silences.gc(now);
+        self.nflog.gc(now);
+        self.metrics.nflog_maintenance.inc();
+        self.metrics.silences_maintenance.inc();
+        if let Err(e) = self.alerts.snapshot() {
+            tracing::error!(err = %e, "writing the alerts snapshot");
+            self.metrics.nflog_maintenance_errors.inc();
+        }
+    }
+
+    /// Updates the state gauges (alerts and silences by state).
+    pub fn update_gauges(&self) {
+        let now = Timestamp::now();
+        let (mut active, mut suppressed, mut unprocessed) = (0, 0, 0);
+        for a in self.alerts.list() {
+            if a.resolved_at(now) {
+                continue;
+            }
+            match self.marker.status(a.fingerprint()).state {
+                crate::marker::AlertState::Active => active += 1,
+                crate::marker::AlertState::Suppressed => suppressed += 1,
+                crate::marker::AlertState::Unprocessed => unprocessed += 1,
+            }
+        }
+        for (s, n) in [
+            ("active", active),
+            ("suppressed", suppressed),
+            ("unprocessed", unprocessed),
+        ] {
+            self.metrics
+                .alerts
+                .with_label_values(&[s])
+                .set(f64::from(n));
+        }
+        for (st, n) in self.silences.counts(now) {
+            self.metrics
+                .silences
+                .with_label_values(&[st.as_str()])
+                .set(n as f64);
+        }
+    }
+}
+
+/// Runs the Alertmanager until SIGTERM or SIGINT: the API on the listen address, reload on
+/// SIGHUP, maintenance on its interval.
+///
+/// # Errors
+/// An invalid configuration, unreadable state, or an address that cannot be bound.
+pub async fn run(opts: Options) -> Result<(), String> {
+    if !opts.cluster_listen_address.is_empty() || !opts.cluster_peers.is_empty() {
+        tracing::warn!("clustering is not implemented yet: running as a single instance");
+    }
+    let registry = metrics::Registry::new();
+    let am = Alertmanager::open(opts.clone(), &registry)?;
+    let addr = listen_addr(&opts.listen_address)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("listen tcp {addr}: {e}"))?;
+    tracing::info!(address = %addr, "Listening");
+    let app = crate::api::router(am.clone(), registry);
+    let stop = Stop::default();
+    {
+        let am = am.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(am.opts.maintenance_interval);
+            let mut fast = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => am.maintenance(),
+                    _ = fast.tick() => {
+                        if let Err(e) = am.alerts.snapshot() {
+                            tracing::error!(err = %e, "writing the alerts snapshot");
+                        }
+                    }
+                    () = stop.wait() => return,
+                }
+            }
+        });
+    }
+    spawn_signals(am.clone(), stop.clone());
+    let shutdown = {
+        let stop = stop.clone();
+        async move { stop.wait().await }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string())?;
+    am.maintenance();
+    Ok(())
+}
+
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let full = if s.starts_with(':') {
+        format!("0.0.0.0{s}")
+    } else {
+        s.to_owned()
+    };
+    full.parse()
+        .map_err(|_| format!("invalid --web.listen-address {s:?}"))
+}
+
+fn spawn_signals(am: Arc<Alertmanager>, stop: Stop) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    if let Err(e) = am.reload() {
+                        tracing::error!(err = %e, "Loading configuration file failed");
+                    }
+                }
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+            }
+        }
+        stop.fire();
+    });
+}

@@ -1,0 +1,150 @@
+//! The alerts store: alerts by fingerprint, merged on re-send, resolved ones collected, and a
+//! feed of every accepted alert for the dispatcher and the inhibitor; with a snapshot under
+//! the storage path so inhibitions and groups survive a restart (mirrors Alertmanager's
+//! `provider/mem/mem.go`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use parking_lot::Mutex;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::alert::Alert;
+use crate::error::StateError;
+use crate::marker::Marker;
+use crate::state_file;
+
+/// Shared handle to the store.
+pub type AlertsRef = Arc<Alerts>;
+
+/// Alerts by fingerprint, with subscribers.
+pub struct Alerts {
+    inner: Mutex<Inner>,
+    marker: Arc<Marker>,
+    path: Option<PathBuf>,
+}
+
+#[derive(Default)]
+struct Inner {
+    alerts: HashMap<u64, Alert>,
+    subscribers: Vec<UnboundedSender<Alert>>,
+    dirty: bool,
+}
+
+impl Alerts {
+    /// An empty store; with `path`, its snapshot file (read by [`Alerts::load`]).
+    #[must_use]
+    pub fn new(marker: Arc<Marker>, path: Option<PathBuf>) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            marker,
+            path,
+        }
+    }
+
+    /// Reads the snapshot, when there is one.
+    ///
+    /// # Errors
+    /// An unreadable or corrupt snapshot.
+    pub fn load(&self) -> Result<usize, StateError> {
+        let Some(path) = &self.path else { return Ok(0) };
+        let list: Vec<Alert> = state_file::read(path)?.unwrap_or_default();
+        let n = list.len();
+        let mut inner = self.inner.lock();
+        for a in list {
+            inner.alerts.insert(a.fingerprint(), a);
+        }
+        Ok(n)
+    }
+
+    /// Writes the snapshot when something changed since the last one.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn snapshot(&self) -> Result<(), StateError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let list: Vec<Alert> = {
+            let mut inner = self.inner.lock();
+            if !inner.dirty {
+                return Ok(());
+            }
+            inner.dirty = false;
+            inner.alerts.values().cloned().collect()
+        };
+        state_file::write(path, &list)
+    }
+
+    /// Stores alerts (merging each with a stored copy whose activity overlaps) and passes
+    /// them to the subscribers.
+    pub fn put(&self, alerts: Vec<Alert>) {
+        let mut inner = self.inner.lock();
+        inner.dirty = true;
+        for mut a in alerts {
+            let fp = a.fingerprint();
+            if let Some(old) = inner.alerts.get(&fp)
+                && ((a.ends_at > old.starts_at && a.ends_at < old.ends_at)
+                    || (a.starts_at > old.starts_at && a.starts_at < old.ends_at))
+            {
+                a = old.merge(&a);
+            }
+            inner.alerts.insert(fp, a.clone());
+            inner.subscribers.retain(|s| s.send(a.clone()).is_ok());
+        }
+    }
+
+    /// The stored alert with this fingerprint.
+    #[must_use]
+    pub fn get(&self, fp: u64) -> Option<Alert> {
+        self.inner.lock().alerts.get(&fp).cloned()
+    }
+
+    /// All stored alerts.
+    #[must_use]
+    pub fn list(&self) -> Vec<Alert> {
+        self.inner.lock().alerts.values().cloned().collect()
+    }
+
+    /// A feed of every alert stored from now on, starting with those stored already.
+    #[must_use]
+    pub fn subscribe(&self) -> UnboundedReceiver<Alert> {
+        let (tx, rx) = unbounded_channel();
+        let mut inner = self.inner.lock();
+        for a in inner.alerts.values() {
+            let _ = tx.send(a.clone());
+        }
+        inner.subscribers.push(tx);
+        rx
+    }
+
+    /// Removes alerts resolved at `now` and their markers; returns how many.
+    pub fn gc(&self, now: Timestamp) -> usize {
+        let mut inner = self.inner.lock();
+        let before = inner.alerts.len();
+        let gone: Vec<u64> = inner
+            .alerts
+            .iter()
+            .filter(|(_, a)| a.resolved_at(now))
+            .map(|(fp, _)| *fp)
+            .collect();
+        for fp in &gone {
+            inner.alerts.remove(fp);
+            self.marker.delete(*fp);
+        }
+        if !gone.is_empty() {
+            inner.dirty = true;
+        }
+        before - inner.alerts.len()
+    }
+
+    /// How many alerts are firing and how many resolved at `now`.
+    #[must_use]
+    pub fn counts(&self, now: Timestamp) -> (usize, usize) {
+        let inner = self.inner.lock();
+        let resolved = inner.alerts.values().filter(|a| a.resolved_at(now)).count();
+        (inner.alerts.len() - resolved, resolved)
+    }
+}

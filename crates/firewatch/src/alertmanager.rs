@@ -1,0 +1,108 @@
+//! `firewatch alertmanager` flags (Alertmanager's names) mapped to the alertmanager crate's
+//! options, and `firewatch tool check-config`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Flags of `firewatch alertmanager`.
+#[derive(Debug, Args)]
+pub struct AlertmanagerArgs {
+    /// Alertmanager configuration file name.
+    #[arg(long = "config.file", default_value = "alertmanager.yml")]
+    pub config_file: PathBuf,
+    /// Base path for data storage.
+    #[arg(long = "storage.path", default_value = "data/")]
+    pub storage_path: PathBuf,
+    /// How long to keep data for.
+    #[arg(long = "data.retention", default_value = "120h")]
+    pub retention: String,
+    /// Address to listen on for the web interface and API.
+    #[arg(long = "web.listen-address", default_value = ":9093")]
+    pub listen_address: String,
+    /// The URL under which the Alertmanager is externally reachable.
+    #[arg(long = "web.external-url", default_value = "")]
+    pub external_url: String,
+    /// Listen address for cluster (empty: clustering off).
+    #[arg(long = "cluster.listen-address", default_value = "0.0.0.0:9094")]
+    pub cluster_listen_address: String,
+    /// Explicit address to advertise in cluster.
+    #[arg(long = "cluster.advertise-address", default_value = "")]
+    pub cluster_advertise_address: String,
+    /// Initial peers (may be repeated).
+    #[arg(long = "cluster.peer")]
+    pub cluster_peer: Vec<String>,
+    /// Time to wait between peers to send notifications.
+    #[arg(long = "cluster.peer-timeout", default_value = "15s")]
+    pub peer_timeout: String,
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", default_value = "info")]
+    pub log_level: String,
+    /// Output format of log messages (logfmt or json).
+    #[arg(long = "log.format", default_value = "logfmt")]
+    pub log_format: String,
+}
+
+fn duration(flag: &str, s: &str) -> Result<Duration, String> {
+    config::Duration::parse(s)
+        .map(config::Duration::to_std)
+        .map_err(|e| format!("--{flag}: {e}"))
+}
+
+/// Runs the Alertmanager until it is stopped.
+pub fn run(args: AlertmanagerArgs) -> ExitCode {
+    crate::init_logging(&args.log_level, &args.log_format);
+    let opts = match options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("firewatch alertmanager: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firewatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(alertmanager::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
+    Ok(alertmanager::Options {
+        config_file: a.config_file.clone(),
+        storage_path: a.storage_path.clone(),
+        listen_address: a.listen_address.clone(),
+        external_url: a.external_url.clone(),
+        retention: duration("data.retention", &a.retention)?,
+        cluster_listen_address: a.cluster_listen_address.clone(),
+        cluster_peers: a.cluster_peer.clone(),
+        cluster_advertise_address: a.cluster_advertise_address.clone(),
+        peer_timeout: duration("cluster.peer-timeout", &a.peer_timeout)?,
+        ..alertmanager::Options::default()
+    })
+}
+
+/// `firewatch tool check-config FILE...`: amtool's report; exit code 1 when a file fails.
+pub fn check_config(files: &[PathBuf]) -> ExitCode {
+    match alertmanager::check::check_config(files, &mut std::io::stdout()) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(n) => {
+            eprintln!("amtool: error: failed to validate {n} file(s)");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("amtool: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
