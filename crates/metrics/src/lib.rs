@@ -396,6 +396,21 @@ impl Registry {
     }
 }
 
+/// Encodes what one collector collects, as a registry holding only it would (tests, tools).
+#[must_use]
+pub fn encode_collector(collector: &dyn Collector, format: Format) -> String {
+    let mut families = Vec::new();
+    collector.collect(&mut families);
+    let r = Registry::new();
+    let families = std::sync::Mutex::new(Some(families));
+    r.register_collector(Arc::new(move |out: &mut Vec<MetricFamily>| {
+        if let Some(mut f) = families.lock().ok().and_then(|mut g| g.take()) {
+            out.append(&mut f);
+        }
+    }));
+    r.encode(format)
+}
+
 /// Rewrites a family gathered in text form to what client_golang writes in OpenMetrics.
 fn to_openmetrics(f: &mut MetricFamily) {
     let bound = match f.metric_type {

@@ -71,8 +71,7 @@ async fn full_queue_drops_the_oldest() {
     n.send(alerts(12..25));
     assert_eq!(n.queue_len(), 10);
     assert_eq!(n.dropped_total(), 15);
-    let mut metrics = String::new();
-    n.write_metrics(&mut metrics);
+    let metrics = metrics::encode_collector(&n, metrics::Format::Text);
     assert!(metrics.contains("\nprometheus_notifications_queue_length 10\n"));
     assert!(metrics.contains("\nprometheus_notifications_queue_capacity 10\n"));
     assert!(metrics.contains("\nprometheus_notifications_dropped_total 15\n"));
@@ -111,8 +110,7 @@ async fn failing_alertmanager_counts_errors_while_the_other_receives() {
     assert_counts(&n, &good.url(), (3, 0)).await;
     // One Alertmanager of the set took the batch: nothing is dropped.
     assert_eq!(n.dropped_total(), 0);
-    let mut metrics = String::new();
-    n.write_metrics(&mut metrics);
+    let metrics = metrics::encode_collector(&n, metrics::Format::Text);
     let bad_url = bad.url();
     assert!(metrics.contains(&format!(
         "prometheus_notifications_errors_total{{alertmanager=\"{bad_url}\"}} 3\n"

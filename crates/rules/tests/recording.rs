@@ -337,8 +337,7 @@ fn manager_metrics_count_evaluations_and_failures() {
     );
     s.manager.eval_at(MIN);
     s.manager.eval_at(2 * MIN);
-    let mut text = String::new();
-    s.manager.write_metrics(&mut text);
+    let text = metrics::encode_collector(&*s.manager, metrics::Format::Text);
     let key = format!("{};g", s.dir.path().join("rules.yml").display());
     for (name, value) in [
         ("prometheus_rule_evaluations_total", "4"),

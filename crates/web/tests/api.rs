@@ -55,9 +55,11 @@ fn app(lifecycle: bool) -> axum::Router {
         enable_lifecycle: lifecycle,
         ..WebOptions::default()
     };
-    state.metrics = Some(Arc::new(|out: &mut String| {
-        out.push_str("firewatch_test_metric 1\n");
-    }));
+    let registry = metrics::Registry::new();
+    registry
+        .gauge("firewatch_test_metric", "A test gauge.")
+        .set(1.0);
+    state.metrics = Some(registry);
     *state.config_yaml.write() = "global: {}\n".to_owned();
     web::router(Arc::new(state))
 }
@@ -247,5 +249,60 @@ async fn buildinfo() {
 async fn own_metrics_are_served() {
     let (status, body) = get("/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, Value::String("firewatch_test_metric 1\n".to_owned()));
+    assert_eq!(
+        body,
+        Value::String(
+            "# HELP firewatch_test_metric A test gauge.\n\
+             # TYPE firewatch_test_metric gauge\nfirewatch_test_metric 1\n"
+                .to_owned()
+        )
+    );
+}
+
+/// Handlers are counted by route pattern and status code, timed and sized; `/metrics`
+/// answers OpenMetrics when asked for it.
+#[tokio::test]
+async fn handlers_are_counted_and_metrics_negotiated() {
+    let app = app(false);
+    for uri in [
+        "/api/v1/query?query=up&time=600",
+        "/api/v1/query?query=up&time=600",
+        "/api/v1/query?query=(",
+        "/api/v1/label/job/values",
+    ] {
+        let resp = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let _ = resp.into_body().collect().await.unwrap();
+    }
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/metrics")
+                .header("accept", "application/openmetrics-text;version=1.0.0")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    for line in [
+        "# TYPE prometheus_http_requests counter\n",
+        "prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/query\"} 2.0\n",
+        "prometheus_http_requests_total{code=\"400\",handler=\"/api/v1/query\"} 1.0\n",
+        "prometheus_http_requests_total{code=\"200\",handler=\"/api/v1/label/:name/values\"} 1.0\n",
+        "prometheus_http_request_duration_seconds_count{handler=\"/api/v1/query\"} 3\n",
+        "prometheus_http_response_size_bytes_bucket{handler=\"/api/v1/label/:name/values\",le=\"100.0\"} 1\n",
+        "prometheus_http_response_size_bytes_count{handler=\"/api/v1/label/:name/values\"} 1\n",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    assert!(text.ends_with("# EOF\n"));
 }

@@ -1,19 +1,31 @@
-//! The notifier's own metrics, with Prometheus's names, written as text exposition.
+//! The notifier's own metrics, with Prometheus's names, help texts and types
+//! (`notifier/notifier.go`'s `alertMetrics`): counters and a latency summary per
+//! Alertmanager, gauges read at scrape time.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use metrics::{DEFAULT_OBJECTIVES, Summary, SummaryOpts, family};
+use model::exposition::{MetricFamily, MetricType};
 use parking_lot::Mutex;
 
 /// Counters of one Alertmanager (by the URL of its alerts endpoint).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct PerAlertmanager {
     sent: u64,
     errors: u64,
-    latency_sum: f64,
-    latency_count: u64,
+    latency: Summary,
+}
+
+impl Default for PerAlertmanager {
+    fn default() -> Self {
+        Self {
+            sent: 0,
+            errors: 0,
+            latency: Summary::new(&SummaryOpts::new(DEFAULT_OBJECTIVES)),
+        }
+    }
 }
 
 /// Counters and the latency summary of the notifier.
@@ -23,25 +35,11 @@ pub(crate) struct Metrics {
     dropped: AtomicU64,
 }
 
-/// A counter family by Alertmanager: name, help, type, and the value of one Alertmanager.
-type Family = (
-    &'static str,
-    &'static str,
-    &'static str,
-    fn(&PerAlertmanager) -> String,
-);
-
 /// The gauges read at exposition time.
 pub(crate) struct Gauges {
     pub(crate) queue_length: usize,
     pub(crate) queue_capacity: usize,
     pub(crate) alertmanagers_discovered: usize,
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -68,8 +66,7 @@ impl Metrics {
         if failed {
             e.errors += count as u64;
         }
-        e.latency_sum += latency.as_secs_f64();
-        e.latency_count += 1;
+        e.latency.observe_duration(latency);
     }
 
     /// `(sent, errors)` of `url`, if it was ever discovered or sent to.
@@ -77,69 +74,57 @@ impl Metrics {
         self.per_am.lock().get(url).map(|e| (e.sent, e.errors))
     }
 
-    /// Writes every metric in text exposition format 0.0.4.
-    pub(crate) fn write(&self, out: &mut String, g: &Gauges) {
+    /// Appends every family.
+    #[allow(clippy::cast_precision_loss)]
+    pub(crate) fn collect(&self, out: &mut Vec<MetricFamily>, g: &Gauges) {
         let per_am = self.per_am.lock().clone();
-        let _ = write!(
-            out,
-            "# HELP prometheus_notifications_alertmanagers_discovered The number of alertmanagers discovered and active.\n\
-             # TYPE prometheus_notifications_alertmanagers_discovered gauge\n\
-             prometheus_notifications_alertmanagers_discovered {}\n\
-             # HELP prometheus_notifications_dropped_total Total number of alerts dropped due to errors when sending to Alertmanager.\n\
-             # TYPE prometheus_notifications_dropped_total counter\n\
-             prometheus_notifications_dropped_total {}\n\
-             # HELP prometheus_notifications_queue_capacity The capacity of the alert notifications queue.\n\
-             # TYPE prometheus_notifications_queue_capacity gauge\n\
-             prometheus_notifications_queue_capacity {}\n\
-             # HELP prometheus_notifications_queue_length The number of alert notifications in the queue.\n\
-             # TYPE prometheus_notifications_queue_length gauge\n\
-             prometheus_notifications_queue_length {}\n",
-            g.alertmanagers_discovered,
-            self.dropped_total(),
-            g.queue_capacity,
-            g.queue_length,
+        out.push(family::gauge(
+            "prometheus_notifications_alertmanagers_discovered",
+            "The number of alertmanagers discovered and active.",
+            g.alertmanagers_discovered as f64,
+        ));
+        out.push(family::counter(
+            "prometheus_notifications_dropped_total",
+            "Total number of alerts dropped due to errors when sending to Alertmanager.",
+            self.dropped_total() as f64,
+        ));
+        out.push(family::gauge(
+            "prometheus_notifications_queue_capacity",
+            "The capacity of the alert notifications queue.",
+            g.queue_capacity as f64,
+        ));
+        out.push(family::gauge(
+            "prometheus_notifications_queue_length",
+            "The number of alert notifications in the queue.",
+            g.queue_length as f64,
+        ));
+        let mut latency = family::new(
+            "prometheus_notifications_latency_seconds",
+            "Latency quantiles for sending alert notifications.",
+            MetricType::Summary,
         );
-        let families: [Family; 2] = [
-            (
-                "prometheus_notifications_errors_total",
-                "Total number of sent alerts affected by errors.",
-                "counter",
-                |e| e.errors.to_string(),
-            ),
-            (
-                "prometheus_notifications_sent_total",
-                "Total number of alerts sent.",
-                "counter",
-                |e| e.sent.to_string(),
-            ),
-        ];
-        out.push_str(
-            "# HELP prometheus_notifications_latency_seconds Latency quantiles for sending alert notifications.\n\
-             # TYPE prometheus_notifications_latency_seconds summary\n",
+        let mut errors = family::new(
+            "prometheus_notifications_errors_total",
+            "Total number of sent alerts affected by errors.",
+            MetricType::Counter,
+        );
+        let mut sent = family::new(
+            "prometheus_notifications_sent_total",
+            "Total number of alerts sent.",
+            MetricType::Counter,
         );
         for (url, e) in &per_am {
-            let url = escape(url);
-            let _ = writeln!(
-                out,
-                "prometheus_notifications_latency_seconds_sum{{alertmanager=\"{url}\"}} {}",
-                e.latency_sum
+            let labels = [("alertmanager", url.as_str())];
+            family::push_summary(
+                &mut latency,
+                &labels,
+                &e.latency.quantiles(),
+                e.latency.sum(),
+                e.latency.count(),
             );
-            let _ = writeln!(
-                out,
-                "prometheus_notifications_latency_seconds_count{{alertmanager=\"{url}\"}} {}",
-                e.latency_count
-            );
+            family::push(&mut errors, &labels, e.errors as f64);
+            family::push(&mut sent, &labels, e.sent as f64);
         }
-        for (name, help, kind, value) in families {
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
-            for (url, e) in &per_am {
-                let _ = writeln!(
-                    out,
-                    "{name}{{alertmanager=\"{}\"}} {}",
-                    escape(url),
-                    value(e)
-                );
-            }
-        }
+        out.extend([latency, errors, sent]);
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Wiring in a server: `Notifier::new(options)`, then `apply_config(&cfg)` at start and on each
 //! reload; spawn a clone's `run()`; hand `Arc::new(notifier.clone())` to the rules manager as its
-//! `Arc<dyn AlertSender>`; `write_metrics` feeds `/metrics` and `alertmanagers()` feeds
+//! `Arc<dyn AlertSender>`; its `metrics::Collector` feeds `/metrics` and `alertmanagers()` feeds
 //! `/api/v1/alertmanagers`; at shutdown stop the rules first, then `stop()` and await the run
 //! task (it drains the queue).
 
@@ -36,8 +36,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::NotifierError;
 
+use self::metrics::{Gauges, Metrics};
 use crate::alert::{Alert, AlertSender};
-use metrics::{Gauges, Metrics};
 use queue::Queue;
 use set::AlertmanagerSet;
 
@@ -292,20 +292,6 @@ impl Notifier {
         self.inner.metrics.counts(url)
     }
 
-    /// Appends the `prometheus_notifications_*` metrics in text exposition format to `out`.
-    pub fn write_metrics(&self, out: &mut String) {
-        let (queue_length, queue_capacity) = {
-            let q = self.inner.queue.lock();
-            (q.len(), q.capacity())
-        };
-        let gauges = Gauges {
-            queue_length,
-            queue_capacity,
-            alertmanagers_discovered: self.alertmanagers().0.len(),
-        };
-        self.inner.metrics.write(out, &gauges);
-    }
-
     async fn send_one_batch(&self) {
         let batch = self
             .inner
@@ -416,5 +402,21 @@ impl AlertSender for Notifier {
         }
         self.inner.metrics.dropped(over_batch + over_queue);
         self.inner.more.notify_one();
+    }
+}
+
+impl ::metrics::Collector for Notifier {
+    /// The `prometheus_notifications_*` metrics.
+    fn collect(&self, out: &mut Vec<model::exposition::MetricFamily>) {
+        let (queue_length, queue_capacity) = {
+            let q = self.inner.queue.lock();
+            (q.len(), q.capacity())
+        };
+        let gauges = Gauges {
+            queue_length,
+            queue_capacity,
+            alertmanagers_discovered: self.alertmanagers().0.len(),
+        };
+        self.inner.metrics.collect(out, &gauges);
     }
 }

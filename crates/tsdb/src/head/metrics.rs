@@ -1,48 +1,45 @@
-//! The head's counters in the text exposition format, under the names, help texts and
-//! types Prometheus 2.42 exports them with (`prometheus_tsdb_*`), for the server's `/metrics`.
+//! The head's metrics as a [`metrics::Collector`], under the names, help texts and types
+//! Prometheus 2.42 exports them with (`prometheus_tsdb_*`, mirroring `tsdb/head.go`'s
+//! `headMetrics` and `tsdb/wlog/wlog.go`'s `wlMetrics`), read at scrape time.
 //!
 //! Counters Prometheus keeps per sample `type` (`float`, `histogram`) show a child only once
 //! it counted something, and the family only once a child exists, as a Go `CounterVec` does.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use metrics::family::{self, counter, gauge};
+use model::exposition::{MetricFamily, MetricType};
 
 use crate::head::{Head, TypedCounter};
 use crate::wal::writer::WalStats;
 
-/// Writes a counter family with one sample.
-fn counter(out: &mut String, name: &str, help: &str, c: &AtomicU64) {
-    let _ = write!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-        c.load(Ordering::Relaxed)
-    );
+#[allow(clippy::cast_precision_loss)]
+fn value(c: &AtomicU64) -> f64 {
+    c.load(Ordering::Relaxed) as f64
 }
 
-/// Writes a counter family labelled by sample type, leaving out types never counted.
-fn typed_counter(out: &mut String, name: &str, help: &str, c: &TypedCounter) {
-    let children = [("float", &c.float), ("histogram", &c.histogram)]
-        .map(|(t, v)| (t, v.load(Ordering::Relaxed)));
-    if children.iter().all(|(_, v)| *v == 0) {
-        return;
+/// A counter family labelled by sample type, leaving out types never counted.
+fn typed_counter(out: &mut Vec<MetricFamily>, name: &str, help: &str, c: &TypedCounter) {
+    let mut f = family::new(name, help, MetricType::Counter);
+    for (t, v) in [("float", &c.float), ("histogram", &c.histogram)] {
+        if v.load(Ordering::Relaxed) > 0 {
+            family::push(&mut f, &[("type", t)], value(v));
+        }
     }
-    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n");
-    for (t, v) in children.iter().filter(|(_, v)| *v > 0) {
-        let _ = writeln!(out, "{name}{{type=\"{t}\"}} {v}");
-    }
+    out.push(f);
 }
 
-/// Writes the metrics of a write log under `prefix` (`prometheus_tsdb_wal_` or
+/// The metrics of a write log under `prefix` (`prometheus_tsdb_wal_` or
 /// `prometheus_tsdb_out_of_order_wbl_`), with Prometheus's help texts.
-fn log_metrics(out: &mut String, prefix: &str, st: &WalStats, segment: u32) {
-    let _ = write!(
-        out,
-        "# HELP {prefix}fsync_duration_seconds Duration of write log fsync.\n\
-         # TYPE {prefix}fsync_duration_seconds summary\n\
-         {prefix}fsync_duration_seconds_sum {}\n\
-         {prefix}fsync_duration_seconds_count {}\n",
-        st.fsync_seconds, st.fsyncs
+#[allow(clippy::cast_precision_loss)]
+fn log_metrics(out: &mut Vec<MetricFamily>, prefix: &str, st: &WalStats, segment: u32) {
+    let mut fsync = family::new(
+        &format!("{prefix}fsync_duration_seconds"),
+        "Duration of write log fsync.",
+        MetricType::Summary,
     );
+    family::push_summary(&mut fsync, &[], &[], st.fsync_seconds, st.fsyncs);
+    out.push(fsync);
     for (name, help, v) in [
         (
             "page_flushes_total",
@@ -70,23 +67,66 @@ fn log_metrics(out: &mut String, prefix: &str, st: &WalStats, segment: u32) {
             st.writes_failed,
         ),
     ] {
-        let _ = write!(
-            out,
-            "# HELP {prefix}{name} {help}\n# TYPE {prefix}{name} counter\n{prefix}{name} {v}\n"
-        );
+        out.push(counter(&format!("{prefix}{name}"), help, v as f64));
     }
-    let _ = write!(
-        out,
-        "# HELP {prefix}segment_current Write log segment index that TSDB is currently writing to.\n\
-         # TYPE {prefix}segment_current gauge\n\
-         {prefix}segment_current {segment}\n"
-    );
+    out.push(gauge(
+        &format!("{prefix}segment_current"),
+        "Write log segment index that TSDB is currently writing to.",
+        f64::from(segment),
+    ));
 }
 
-impl Head {
-    /// Appends the head's sample and series counters, and the metrics of its WAL and (once
-    /// the out-of-order window was open) its WBL, to `out` in the text format.
-    pub fn write_metrics(&self, out: &mut String) {
+impl metrics::Collector for Head {
+    /// The head's series, time bounds, sample and series counters, exemplar storage, and
+    /// the metrics of its WAL and (once the out-of-order window was open) its WBL.
+    #[allow(clippy::cast_precision_loss)]
+    fn collect(&self, out: &mut Vec<MetricFamily>) {
+        out.push(gauge(
+            "prometheus_tsdb_head_series",
+            "Total number of series in the head block.",
+            self.num_series() as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_head_min_time",
+            "Minimum time bound of the head block. The unit is decided by the library consumer.",
+            self.min_time() as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_head_max_time",
+            "Maximum timestamp of the head block. The unit is decided by the library consumer.",
+            self.max_time() as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_head_min_time_seconds",
+            "Minimum time bound of the head block.",
+            self.min_time() as f64 / 1000.0,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_head_max_time_seconds",
+            "Maximum timestamp of the head block.",
+            self.max_time() as f64 / 1000.0,
+        ));
+        let ex = &self.exemplars;
+        out.push(gauge(
+            "prometheus_tsdb_exemplar_exemplars_in_storage",
+            "Number of exemplars currently in circular storage.",
+            ex.exemplars_in_storage() as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_exemplar_series_with_exemplars_in_storage",
+            "Number of series with exemplars currently in circular storage.",
+            ex.series_with_exemplars() as f64,
+        ));
+        out.push(counter(
+            "prometheus_tsdb_exemplar_exemplars_appended_total",
+            "Total number of appended exemplars.",
+            value(&ex.stats.appended),
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_exemplar_max_exemplars",
+            "Total number of exemplars the exemplar storage can store, resizeable.",
+            ex.capacity() as f64,
+        ));
         let s = &self.stats;
         typed_counter(
             out,
@@ -94,12 +134,11 @@ impl Head {
             "Total number of appended samples.",
             &s.samples_appended,
         );
-        counter(
-            out,
+        out.push(counter(
             "prometheus_tsdb_head_out_of_order_samples_appended_total",
             "Total number of appended out of order samples.",
-            &s.ooo_appended,
-        );
+            value(&s.ooo_appended),
+        ));
         typed_counter(
             out,
             "prometheus_tsdb_out_of_bound_samples_total",
@@ -118,18 +157,16 @@ impl Head {
             "Total number of out of order samples ingestion failed attempts with out of support enabled, but sample outside of time window.",
             &s.too_old,
         );
-        counter(
-            out,
+        out.push(counter(
             "prometheus_tsdb_head_series_created_total",
             "Total number of series created in the head",
-            &s.series_created,
-        );
-        counter(
-            out,
+            value(&s.series_created),
+        ));
+        out.push(counter(
             "prometheus_tsdb_head_series_removed_total",
             "Total number of series removed in the head",
-            &s.series_removed,
-        );
+            value(&s.series_removed),
+        ));
         for (prefix, log) in [
             ("prometheus_tsdb_wal_", self.wal.as_ref()),
             ("prometheus_tsdb_out_of_order_wbl_", self.wbl.get()),
@@ -142,6 +179,25 @@ impl Head {
                 log_metrics(out, prefix, &stats, segment);
             }
         }
+    }
+}
+
+impl metrics::Collector for crate::Db {
+    /// The head's metrics (see [`Head`]'s collector).
+    fn collect(&self, out: &mut Vec<MetricFamily>) {
+        metrics::Collector::collect(&**self.head(), out);
+    }
+}
+
+impl Head {
+    /// The head's metrics in the text exposition format (tests and tools; the server
+    /// registers the head, or its [`Db`](crate::Db), as a collector instead).
+    #[must_use]
+    pub fn metrics_text(&self) -> String {
+        let mut families = Vec::new();
+        metrics::Collector::collect(self, &mut families);
+        families.retain(|f| !f.samples.is_empty());
+        model::exposition::encode_text(&families)
     }
 }
 
@@ -179,8 +235,7 @@ mod tests {
             },
             None,
         ));
-        let mut out = String::new();
-        head.write_metrics(&mut out);
+        let out = head.metrics_text();
         // Typed families appear only once counted; plain counters always.
         assert!(!out.contains("prometheus_tsdb_too_old_samples_total"));
         assert_eq!(
@@ -213,8 +268,7 @@ mod tests {
         ));
         app.commit().unwrap();
 
-        let mut out = String::new();
-        head.write_metrics(&mut out);
+        let out = head.metrics_text();
         let v = |s: &str| value(&out, s);
         assert_eq!(
             v("prometheus_tsdb_head_samples_appended_total{type=\"float\"}"),
@@ -259,8 +313,7 @@ mod tests {
             app.append(0, &a, 3_600_000, Sample::Float(1.0)),
             Err(StorageError::OutOfBounds)
         ));
-        let mut out = String::new();
-        head.write_metrics(&mut out);
+        let out = head.metrics_text();
         assert_eq!(
             value(
                 &out,
@@ -294,8 +347,7 @@ mod tests {
         app.append(0, &labels!("__name__" => "a"), 1_000, Sample::Float(1.0))
             .unwrap();
         app.commit().unwrap();
-        let mut out = String::new();
-        head.write_metrics(&mut out);
+        let out = head.metrics_text();
         assert!(value(&out, "prometheus_tsdb_wal_page_flushes_total").unwrap() >= 1);
         assert_eq!(
             value(&out, "prometheus_tsdb_wal_writes_failed_total"),
@@ -304,8 +356,7 @@ mod tests {
         assert!(out.contains("# TYPE prometheus_tsdb_wal_fsync_duration_seconds summary\n"));
         assert!(!out.contains("prometheus_tsdb_out_of_order_wbl_"));
         head.apply_config(0, 60_000).unwrap();
-        let mut out = String::new();
-        head.write_metrics(&mut out);
+        let out = head.metrics_text();
         assert_eq!(
             value(&out, "prometheus_tsdb_out_of_order_wbl_segment_current"),
             Some(0)
