@@ -40,6 +40,25 @@ pub trait Appender: Send {
         sample: Sample,
     ) -> Result<SeriesRef, StorageError>;
 
+    /// Appends one sample with its start timestamp `st`: when the cumulative count the
+    /// sample belongs to began (OpenMetrics' `_created`, the protobuf `created_timestamp`,
+    /// OTLP's start time), 0 when unknown; as Prometheus's `AppenderV2.Append`. Storages that
+    /// keep no start timestamps store the sample without it (the default).
+    ///
+    /// # Errors
+    /// As [`Appender::append`].
+    fn append_with_start(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        st: Timestamp,
+        t: Timestamp,
+        sample: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        let _ = st;
+        self.append(series_ref, labels, t, sample)
+    }
+
     /// Makes all samples appended since the last commit or rollback durable and visible.
     ///
     /// # Errors

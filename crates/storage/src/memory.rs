@@ -11,7 +11,8 @@ use crate::{
     SeriesSet, StorageError, VecSeriesSet,
 };
 
-type SeriesMap = BTreeMap<Labels, Arc<Vec<(Timestamp, Sample)>>>;
+/// A series' samples as `(t, sample, start timestamp or 0)`, sorted by `t`.
+type SeriesMap = BTreeMap<Labels, Arc<Vec<(Timestamp, Sample, Timestamp)>>>;
 
 /// A storage holding every series in memory. Clones share the same data.
 #[derive(Clone, Default)]
@@ -52,34 +53,53 @@ impl MemoryStorage {
     /// Adds or replaces one sample directly (no transaction). Samples may come in any order; a
     /// sample at an existing timestamp replaces the old one.
     pub fn add(&self, labels: &Labels, t: Timestamp, sample: Sample) {
+        self.add_with_start(labels, 0, t, sample);
+    }
+
+    /// Like [`MemoryStorage::add`], with the sample's start timestamp `st` (0 = unknown).
+    pub fn add_with_start(&self, labels: &Labels, st: Timestamp, t: Timestamp, sample: Sample) {
         let mut map = self.write();
         let entry = map.entry(labels.clone()).or_default();
-        insert_sorted(Arc::make_mut(entry), t, sample);
+        insert_sorted(Arc::make_mut(entry), (t, sample, st));
     }
 }
 
-fn insert_sorted(samples: &mut Vec<(Timestamp, Sample)>, t: Timestamp, sample: Sample) {
-    if samples.last().is_none_or(|(lt, _)| *lt < t) {
-        samples.push((t, sample));
+fn insert_sorted(
+    samples: &mut Vec<(Timestamp, Sample, Timestamp)>,
+    s: (Timestamp, Sample, Timestamp),
+) {
+    if samples.last().is_none_or(|(lt, _, _)| *lt < s.0) {
+        samples.push(s);
         return;
     }
-    match samples.binary_search_by_key(&t, |(ts, _)| *ts) {
-        Ok(i) => samples[i].1 = sample,
-        Err(i) => samples.insert(i, (t, sample)),
+    match samples.binary_search_by_key(&s.0, |(ts, _, _)| *ts) {
+        Ok(i) => samples[i] = s,
+        Err(i) => samples.insert(i, s),
     }
 }
 
 /// Appender of a [`MemoryStorage`]: buffers samples until commit.
 struct MemoryAppender {
     storage: MemoryStorage,
-    pending: Vec<(Labels, Timestamp, Sample)>,
+    pending: Vec<(Labels, Timestamp, Sample, Timestamp)>,
 }
 
 impl Appender for MemoryAppender {
     fn append(
         &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        sample: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        self.append_with_start(series_ref, labels, 0, t, sample)
+    }
+
+    fn append_with_start(
+        &mut self,
         _series_ref: SeriesRef,
         labels: &Labels,
+        st: Timestamp,
         t: Timestamp,
         sample: Sample,
     ) -> Result<SeriesRef, StorageError> {
@@ -89,15 +109,15 @@ impl Appender for MemoryAppender {
                 reason: "empty label set".to_owned(),
             });
         }
-        self.pending.push((labels.clone(), t, sample));
+        self.pending.push((labels.clone(), t, sample, st));
         Ok(0)
     }
 
     fn commit(&mut self) -> Result<(), StorageError> {
         let mut map = self.storage.write();
-        for (labels, t, sample) in self.pending.drain(..) {
+        for (labels, t, sample, st) in self.pending.drain(..) {
             let entry = map.entry(labels).or_default();
-            insert_sorted(Arc::make_mut(entry), t, sample);
+            insert_sorted(Arc::make_mut(entry), (t, sample, st));
         }
         Ok(())
     }
@@ -145,7 +165,7 @@ impl MemoryQuerier {
         self.series.iter().filter_map(move |(l, samples)| {
             let any_in_range = samples
                 .iter()
-                .any(|(t, _)| *t >= self.mint && *t <= self.maxt);
+                .any(|(t, _, _)| *t >= self.mint && *t <= self.maxt);
             (any_in_range && matches_all(l, matchers)).then_some(l)
         })
     }
@@ -166,14 +186,16 @@ impl Querier for MemoryQuerier {
             if !matches_all(labels, matchers) {
                 continue;
             }
-            let lo = samples.partition_point(|(t, _)| *t < mint);
-            let hi = samples.partition_point(|(t, _)| *t <= maxt);
+            let lo = samples.partition_point(|(t, _, _)| *t < mint);
+            let hi = samples.partition_point(|(t, _, _)| *t <= maxt);
             if lo >= hi {
                 continue;
             }
-            out.push(Box::new(ListSeries::new(
+            let window = &samples[lo..hi];
+            out.push(Box::new(ListSeries::with_start_timestamps(
                 labels.clone(),
-                samples[lo..hi].to_vec(),
+                window.iter().map(|(t, s, _)| (*t, s.clone())).collect(),
+                window.iter().map(|(_, _, st)| *st).collect(),
             )));
         }
         Ok(Box::new(VecSeriesSet::new(out)))
@@ -208,6 +230,32 @@ mod tests {
 
     fn lbl(pairs: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn start_timestamps_are_kept_per_sample() {
+        let st = MemoryStorage::new();
+        let mut app = st.appender();
+        let a = lbl(&[("__name__", "c_total")]);
+        app.append_with_start(0, &a, 5, 10, Sample::Float(1.0))
+            .unwrap();
+        app.append(0, &a, 20, Sample::Float(2.0)).unwrap();
+        app.append_with_start(0, &a, 25, 30, Sample::Float(1.0))
+            .unwrap();
+        app.commit().unwrap();
+        st.add_with_start(&a, 35, 40, Sample::Float(3.0));
+        let q = st.querier(15, 100).unwrap();
+        let set: Vec<_> = q
+            .select(true, None, &[])
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut it = set[0].iter();
+        let mut got = Vec::new();
+        while it.next() == ValueType::Float {
+            got.push((it.at_t(), it.at_st()));
+        }
+        assert_eq!(got, [(20, 0), (30, 25), (40, 35)]);
     }
 
     #[test]

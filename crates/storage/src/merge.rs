@@ -235,6 +235,10 @@ impl SampleIterator for MergeIterator<'_> {
         self.its[self.cur.expect("positioned")].at_t()
     }
 
+    fn at_st(&self) -> Timestamp {
+        self.its[self.cur.expect("positioned")].at_st()
+    }
+
     fn err(&self) -> Option<&StorageError> {
         self.its.iter().find_map(|it| it.err())
     }

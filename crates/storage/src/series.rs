@@ -57,6 +57,12 @@ pub trait SampleIterator: Send {
     /// The timestamp of the current sample.
     fn at_t(&self) -> Timestamp;
 
+    /// The start timestamp of the current sample (when the cumulative count it belongs to
+    /// began, Prometheus's `AtST`), or 0 when unknown; storages that keep none answer 0.
+    fn at_st(&self) -> Timestamp {
+        0
+    }
+
     /// The error that ended iteration early, if any.
     fn err(&self) -> Option<&StorageError> {
         None
@@ -85,6 +91,8 @@ pub trait SeriesSet: Iterator<Item = Result<Box<dyn Series>, StorageError>> + Se
 pub struct ListSeries {
     labels: Labels,
     samples: Arc<[(Timestamp, Sample)]>,
+    /// The samples' start timestamps (0 = unknown), when any is known.
+    starts: Option<Arc<[Timestamp]>>,
 }
 
 impl ListSeries {
@@ -98,6 +106,23 @@ impl ListSeries {
         Self {
             labels,
             samples: samples.into(),
+            starts: None,
+        }
+    }
+
+    /// A series with `samples` (sorted by timestamp) and their start timestamps `starts`
+    /// (one per sample, 0 = unknown).
+    #[must_use]
+    pub fn with_start_timestamps(
+        labels: Labels,
+        samples: Vec<(Timestamp, Sample)>,
+        starts: Vec<Timestamp>,
+    ) -> Self {
+        debug_assert_eq!(samples.len(), starts.len());
+        let known = starts.iter().any(|&st| st != 0);
+        Self {
+            starts: known.then(|| starts.into()),
+            ..Self::new(labels, samples)
         }
     }
 
@@ -116,6 +141,7 @@ impl Series for ListSeries {
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         Box::new(ListIterator {
             samples: &self.samples,
+            starts: self.starts.as_deref(),
             pos: None,
         })
     }
@@ -123,6 +149,7 @@ impl Series for ListSeries {
 
 struct ListIterator<'a> {
     samples: &'a [(Timestamp, Sample)],
+    starts: Option<&'a [Timestamp]>,
     pos: Option<usize>,
 }
 
@@ -183,6 +210,12 @@ impl SampleIterator for ListIterator<'_> {
 
     fn at_t(&self) -> Timestamp {
         self.samples[self.pos.unwrap_or(0)].0
+    }
+
+    fn at_st(&self) -> Timestamp {
+        self.starts
+            .and_then(|s| s.get(self.pos.unwrap_or(0)).copied())
+            .unwrap_or(0)
     }
 }
 

@@ -79,6 +79,16 @@ pub fn possible_non_counter(name: &str, pos: PosRange) -> Annotation {
     )
 }
 
+/// `sample has start time that overlaps with previous sample timestamp for metric "m"`.
+pub fn start_time_overlap(metric: &str, pos: PosRange) -> Annotation {
+    Annotation::warn(
+        format!(
+            "sample has start time that overlaps with previous sample timestamp for metric {metric:?}"
+        ),
+        pos,
+    )
+}
+
 /// `quantile value should be between 0 and 1, got q`.
 pub fn invalid_quantile(q: f64, pos: PosRange) -> Annotation {
     Annotation::warn(

@@ -168,10 +168,7 @@ impl Evaluator<'_> {
                     .collect();
                 Ok(Val::Vector(out))
             }
-            Func::StartTimestamp => Err(EvalError::exec(format!(
-                "function {} is not supported: start timestamps are not stored",
-                c.func.name
-            ))),
+            Func::StartTimestamp => self.start_timestamp(c, ts),
             Func::Info => self.info(c, ts),
             Func::Range(f) => {
                 let idx = c
@@ -191,6 +188,35 @@ impl Evaluator<'_> {
                 self.instant_function(c, f, args, ts)
             }
         }
+    }
+
+    /// `start_timestamp(v)`: the start timestamp (in seconds, 0 when unknown) of each sample
+    /// a vector selector picks at `ts`. Start timestamps are known only for samples read from
+    /// storage: of any other expression the result is empty, as in Prometheus.
+    fn start_timestamp(&mut self, c: &Call, ts: i64) -> Result<Val, EvalError> {
+        let Expr::VectorSelector(vs) = c.args[0].unwrap_parens() else {
+            // Evaluated all the same, for its errors and annotations.
+            self.eval(&c.args[0], ts)?;
+            return Ok(Val::Vector(Vec::new()));
+        };
+        let series = self.load(vs)?;
+        let picked = self.vector_selector(vs, ts, true)?;
+        let out = picked
+            .into_iter()
+            .map(|s| {
+                let st = series
+                    .binary_search_by(|l| l.labels.cmp(&s.labels))
+                    .map_or(0, |i| series[i].start_at(s.t));
+                Sample {
+                    f: st as f64 / 1000.0,
+                    t: ts,
+                    h: None,
+                    drop_name: true,
+                    labels: s.labels,
+                }
+            })
+            .collect();
+        Ok(Val::Vector(out))
     }
 
     /// The value of a clock function at `ts`, in seconds.
@@ -297,14 +323,15 @@ impl Evaluator<'_> {
                          drop_name: bool,
                          f: &[FPoint],
                          h: &[HPoint],
-                         non_counter: Option<bool>| {
+                         loaded: Option<&super::selectors::LoadedSeries>| {
+            let non_counter = loaded.map(|s| s.non_counter_name);
             // The name is read only where a message may need it.
             let metric = if h.is_empty() {
                 ""
             } else {
                 labels.metric_name().unwrap_or("")
             };
-            let v = ev.range_kernel(&k, f, h, metric)?;
+            let v = ev.range_kernel(&k, f, h, metric, loaded)?;
             if let Some(mut s) = v {
                 if check_name
                     && s.h.is_none()
@@ -323,7 +350,7 @@ impl Evaluator<'_> {
         match &windows {
             Windows::Loaded(w) => {
                 for (s, f, h) in w.iter() {
-                    apply(self, &s.labels, false, f, h, Some(s.non_counter_name))?;
+                    apply(self, &s.labels, false, f, h, Some(s))?;
                 }
             }
             Windows::Owned(ws) => {
@@ -335,12 +362,16 @@ impl Evaluator<'_> {
         Ok(Val::Vector(out))
     }
 
+    /// A range function's value over one window: floats `f` and histograms `hists`, of the
+    /// loaded series `loaded` when the window is a range selector's (start timestamps are
+    /// known only then: subqueries and other expressions cut them).
     fn range_kernel(
         &mut self,
         k: &RangeCall<'_>,
         f: &[FPoint],
         hists: &[HPoint],
         metric: &str,
+        loaded: Option<&super::selectors::LoadedSeries>,
     ) -> Result<Option<Sample>, EvalError> {
         let RangeCall {
             func,
@@ -353,6 +384,20 @@ impl Evaluator<'_> {
         } = *k;
         let has_h = !hists.is_empty();
         let float = |v: f64| Some(Sample::float(Labels::empty(), ts, v));
+        // Start timestamps of the floats, for the functions that read them.
+        let f_sts = match (loaded, func) {
+            (Some(s), RangeFn::Rate | RangeFn::Increase | RangeFn::Irate | RangeFn::Resets) => {
+                s.starts_of(f.iter().map(|p| p.t))
+            }
+            _ => Vec::new(),
+        };
+        if matches!(func, RangeFn::Rate | RangeFn::Increase) && !f_sts.is_empty() {
+            let ts_f: Vec<i64> = f.iter().map(|p| p.t).collect();
+            if crate::kernels::start_ts::any_overlap(&ts_f, &f_sts) {
+                let metric = loaded.and_then(|s| s.labels.metric_name()).unwrap_or("");
+                self.annotate(annotations::start_time_overlap(metric, pos));
+            }
+        }
         // Functions over both floats and histograms.
         match func {
             RangeFn::CountOverTime => return Ok(float((f.len() + hists.len()) as f64)),
@@ -470,6 +515,10 @@ impl Evaluator<'_> {
             }
             RangeFn::Changes | RangeFn::Resets => {
                 let all = super::hist_fns::merged(f, hists);
+                let all_sts = match (loaded, func) {
+                    (Some(s), RangeFn::Resets) => s.starts_of(all.iter().map(|(t, _)| *t)),
+                    _ => Vec::new(),
+                };
                 let start = if ext == Extension::Anchored {
                     let after = all.partition_point(|(t, _)| *t <= range_start);
                     if after >= all.len() {
@@ -482,8 +531,10 @@ impl Evaluator<'_> {
                 if all.len() <= start {
                     return Ok(None);
                 }
+                let all_sts = all_sts.get(start..).unwrap_or(&[]);
                 return Ok(float(super::hist_fns::count_transitions(
                     &all[start..],
+                    all_sts,
                     func == RangeFn::Changes,
                 ) as f64));
             }
@@ -499,7 +550,7 @@ impl Evaluator<'_> {
                 self.annotate(annotations::invalid_quantile(q, pos));
             }
         }
-        let v = float_window_value(func, f, range_start, range_end, ext, ts, scalars);
+        let v = float_window_value(func, f, &f_sts, range_start, range_end, ext, ts, scalars);
         if mixed
             && v.is_some()
             && !matches!(func, RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)
@@ -718,9 +769,14 @@ impl Evaluator<'_> {
 /// The value of a range function over a window of floats (`f`, non-empty, no stale
 /// markers) from `range_start` to `range_end` evaluated at `ts`; `scalars` are the
 /// function's other arguments. `None` when it has no value for this window.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the window, its start timestamps and the call's parameters"
+)]
 pub(crate) fn float_window_value(
     func: RangeFn,
     f: &[FPoint],
+    sts: &[i64],
     range_start: i64,
     range_end: i64,
     ext: Extension,
@@ -734,7 +790,7 @@ pub(crate) fn float_window_value(
             let is_rate = func == RangeFn::Rate;
             match ext {
                 Extension::None => {
-                    rate::extrapolated_rate(f, range_start, range_end, counter, is_rate)
+                    rate::extrapolated_rate(f, sts, range_start, range_end, counter, is_rate)
                 }
                 _ => rate::extended_rate(
                     f,
@@ -746,8 +802,8 @@ pub(crate) fn float_window_value(
                 ),
             }
         }
-        RangeFn::Irate => rate::instant_value(f, true),
-        RangeFn::Idelta => rate::instant_value(f, false),
+        RangeFn::Irate => rate::instant_value(f, sts, true),
+        RangeFn::Idelta => rate::instant_value(f, &[], false),
         RangeFn::Deriv => rate::deriv(f),
         RangeFn::PredictLinear => rate::predict_linear(f, ts, scalars[0]),
         RangeFn::SumOverTime => Some(over_time::sum(f)),
@@ -771,13 +827,18 @@ pub(crate) fn float_window_value(
         RangeFn::TsOfFirstOverTime => Some(first.t as f64 / 1000.0),
         RangeFn::Changes | RangeFn::Resets => {
             let changes = func == RangeFn::Changes;
-            let n = f
-                .windows(2)
-                .filter(|w| {
+            let ts: Vec<i64> = if sts.is_empty() {
+                Vec::new()
+            } else {
+                f.iter().map(|p| p.t).collect()
+            };
+            let n = (1..f.len())
+                .filter(|&i| {
+                    let (a, b) = (f[i - 1].f, f[i].f);
                     if changes {
-                        w[1].f != w[0].f && !(w[1].f.is_nan() && w[0].f.is_nan())
+                        b != a && !(b.is_nan() && a.is_nan())
                     } else {
-                        w[1].f < w[0].f
+                        b < a || crate::kernels::start_ts::reset_at(&ts, sts, i)
                     }
                 })
                 .count();

@@ -196,23 +196,26 @@ pub(crate) fn instant_value(
     }
 }
 
-/// `resets` (`changes == false`) or `changes` over a mixed window.
-pub(crate) fn count_transitions(all: &[(i64, Point)], changes: bool) -> usize {
+/// `resets` (`changes == false`) or `changes` over a mixed window; `sts` are the samples'
+/// start timestamps (empty when none is known), which `resets` also counts resets by.
+pub(crate) fn count_transitions(all: &[(i64, Point)], sts: &[i64], changes: bool) -> usize {
     let mut n = 0;
-    for w in all.windows(2) {
+    for (i, w) in all.windows(2).enumerate() {
+        let st_reset = i + 1 < sts.len()
+            && crate::kernels::start_ts::is_reset(sts[i], w[0].0, sts[i + 1], w[1].0);
         let hit = match (&w[0].1, &w[1].1) {
             (Point::Float(a), Point::Float(b)) => {
                 if changes {
                     a != b && !(a.is_nan() && b.is_nan())
                 } else {
-                    b < a
+                    b < a || st_reset
                 }
             }
             (Point::Hist(a), Point::Hist(b)) => {
                 if changes {
                     !histo::equal(a, b)
                 } else {
-                    detect_reset(b, a)
+                    st_reset || detect_reset(b, a)
                 }
             }
             _ => true,

@@ -28,9 +28,27 @@ pub(crate) struct LoadedSeries {
     pub(crate) hists: Vec<HPoint>,
     /// See [`super::functions::non_counter_name`].
     pub(crate) non_counter_name: bool,
+    /// `(t, start timestamp)` of the samples whose start timestamp is known, by `t`.
+    pub(crate) starts: Vec<(i64, i64)>,
 }
 
 impl LoadedSeries {
+    /// The start timestamp of the sample at `t` (0 when unknown).
+    pub(crate) fn start_at(&self, t: i64) -> i64 {
+        self.starts
+            .binary_search_by_key(&t, |(st_t, _)| *st_t)
+            .map_or(0, |i| self.starts[i].1)
+    }
+
+    /// The start timestamps of samples at the times `ts` (0 where unknown); empty when the
+    /// series has none.
+    pub(crate) fn starts_of(&self, ts: impl Iterator<Item = i64>) -> Vec<i64> {
+        if self.starts.is_empty() {
+            return Vec::new();
+        }
+        ts.map(|t| self.start_at(t)).collect()
+    }
+
     /// The floats without stale markers.
     pub(crate) fn live_floats(&self) -> &[FPoint] {
         self.live.as_deref().unwrap_or(&self.floats)
@@ -110,11 +128,16 @@ impl Evaluator<'_> {
             let mut it = series.iter();
             let mut floats = Vec::new();
             let mut hists = Vec::new();
+            let mut starts = Vec::new();
             let mut vt = it.seek(mint);
             while vt != ValueType::None {
                 let t = it.at_t();
                 if t > maxt {
                     break;
+                }
+                let st = it.at_st();
+                if st != 0 {
+                    starts.push((t, st));
                 }
                 match vt {
                     ValueType::Float => floats.push(FPoint::new(t, it.at().1)),
@@ -149,6 +172,7 @@ impl Evaluator<'_> {
                     floats,
                     live,
                     hists,
+                    starts,
                 });
             }
         }

@@ -7,6 +7,7 @@ pub mod over_time;
 pub mod quantile;
 pub mod rate;
 pub mod smoothing;
+pub mod start_ts;
 
 /// A float sample at a timestamp (milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,32 +2,40 @@
 //! `anchored`/`smoothed` variants), `irate`/`idelta`, `deriv`/`predict_linear`, `resets`,
 //! `changes`.
 
-use super::FPoint;
 use super::kahan::inc;
+use super::{FPoint, start_ts};
 
 /// `rate` (counter, per second), `increase` (counter) or `delta` (gauge) over the window
-/// `(range_start, range_end]` with Prometheus's extrapolation rules. `None` when there are
-/// fewer than two samples.
+/// `(range_start, range_end]` with Prometheus's extrapolation rules; `sts` are the samples'
+/// start timestamps (empty when none is known, see [`super::start_ts`]). `None` when there
+/// are fewer than two samples, unless a counter's start timestamp lies inside the window.
 #[must_use]
 pub fn extrapolated_rate(
     points: &[FPoint],
+    sts: &[i64],
     range_start: i64,
     range_end: i64,
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
-    if points.len() < 2 {
-        return None;
-    }
-    let first = points[0];
-    let last = points[points.len() - 1];
+    let (first, last) = (*points.first()?, *points.last()?);
     let mut result = last.f - first.f;
     if is_counter {
-        for w in points.windows(2) {
-            if w[1].f < w[0].f {
+        for (i, w) in points.windows(2).enumerate() {
+            let st_reset =
+                i + 1 < sts.len() && start_ts::is_reset(sts[i], w[0].t, sts[i + 1], w[1].t);
+            if w[1].f < w[0].f || st_reset {
                 result += w[0].f;
             }
         }
+        if let Some(st) = start_ts::start_in_window(sts, first.t, range_start) {
+            let samples = (first.t, last.t, points.len() - 1);
+            let factor = start_ts::start_factor(st, samples, range_start, range_end, is_rate);
+            return Some((result + first.f) * factor);
+        }
+    }
+    if points.len() < 2 {
+        return None;
     }
     let factor = extrapolation_factor(
         (first.t, last.t, points.len() - 1),
@@ -219,17 +227,19 @@ fn inner_slice(points: &[FPoint], first: usize, last: usize, end: i64) -> &[FPoi
 /// `irate` (`is_rate`) or `idelta` from the last two samples. `None` with fewer than two
 /// samples or equal timestamps.
 #[must_use]
-pub fn instant_value(points: &[FPoint], is_rate: bool) -> Option<f64> {
+pub fn instant_value(points: &[FPoint], sts: &[i64], is_rate: bool) -> Option<f64> {
     if points.len() < 2 {
         return None;
     }
-    let prev = points[points.len() - 2];
-    let last = points[points.len() - 1];
+    let n = points.len();
+    let prev = points[n - 2];
+    let last = points[n - 1];
     let interval = last.t - prev.t;
     if interval == 0 {
         return None;
     }
-    let mut result = if is_rate && last.f < prev.f {
+    let st_reset = n <= sts.len() && start_ts::is_reset(sts[n - 2], prev.t, sts[n - 1], last.t);
+    let mut result = if is_rate && (last.f < prev.f || st_reset) {
         last.f
     } else {
         last.f - prev.f
@@ -337,11 +347,11 @@ mod tests {
             (50_000, 40.0),
         ]);
         // Counter starting at 0: extrapolation to the start stops at the zero point.
-        let inc = extrapolated_rate(&p, 0, 60_000, true, false).unwrap();
+        let inc = extrapolated_rate(&p, &[], 0, 60_000, true, false).unwrap();
         assert!((inc - 50.0).abs() < 1e-9, "{inc}");
-        let r = extrapolated_rate(&p, 0, 60_000, true, true).unwrap();
+        let r = extrapolated_rate(&p, &[], 0, 60_000, true, true).unwrap();
         assert!((r - 50.0 / 60.0).abs() < 1e-9);
-        assert!(extrapolated_rate(&p[..1], 0, 60_000, true, true).is_none());
+        assert!(extrapolated_rate(&p[..1], &[], 0, 60_000, true, true).is_none());
     }
 
     #[test]
@@ -349,20 +359,20 @@ mod tests {
         let p = pts(&[(0, 5.0), (10_000, 10.0), (20_000, 2.0), (30_000, 4.0)]);
         assert_eq!(resets(&p), 1);
         assert_eq!(changes(&p), 3);
-        let inc = extrapolated_rate(&p, 0, 30_000, true, false).unwrap();
+        let inc = extrapolated_rate(&p, &[], 0, 30_000, true, false).unwrap();
         assert!((inc - 9.0).abs() < 1e-9, "{inc}");
     }
 
     #[test]
     fn irate_and_idelta() {
         let p = pts(&[(0, 1.0), (10_000, 5.0), (20_000, 3.0)]);
-        assert_eq!(instant_value(&p, false), Some(-2.0));
+        assert_eq!(instant_value(&p, &[], false), Some(-2.0));
         assert_eq!(
-            instant_value(&p, true),
+            instant_value(&p, &[], true),
             Some(0.3),
             "reset: last value / interval"
         );
-        assert_eq!(instant_value(&p[..2], true), Some(0.4));
+        assert_eq!(instant_value(&p[..2], &[], true), Some(0.4));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod nhcb;
 mod runner;
 pub mod script;
 pub mod series_desc;
+mod start_ts;
 
 use std::fmt;
 use std::path::Path;

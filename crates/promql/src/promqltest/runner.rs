@@ -105,9 +105,17 @@ pub fn run_script(name: &str, text: &str) -> Report {
 fn load(storage: &MemoryStorage, l: &LoadCmd) -> Result<(), String> {
     let mut app = storage.appender();
     for (labels, values) in &l.series {
+        let starts = l
+            .starts
+            .iter()
+            .find(|(s, _)| s == labels)
+            .map(|(_, o)| o.as_slice());
         let mut prev: Option<FloatHistogram> = None;
         for (i, v) in values.iter().enumerate() {
             let t = i as i64 * l.step_ms;
+            let st = starts
+                .and_then(|o| o.get(i).copied().flatten())
+                .map_or(0, |o| t + o);
             let sample = match v {
                 SeqValue::Omitted => continue,
                 SeqValue::Float(f) => {
@@ -120,7 +128,7 @@ fn load(storage: &MemoryStorage, l: &LoadCmd) -> Result<(), String> {
                     ModelSample::FloatHistogram(Arc::new(h))
                 }
             };
-            app.append(0, labels, t, sample)
+            app.append_with_start(0, labels, st, t, sample)
                 .map_err(|e| e.to_string())?;
         }
     }

@@ -7,6 +7,7 @@ use model::matcher::FastRegex;
 use super::series_desc::{
     SeqValue, parse_duration, parse_number, parse_series_desc, parse_values, unquote,
 };
+use super::start_ts::{is_st_line, parse_st_line};
 
 /// A script command.
 #[derive(Debug)]
@@ -30,6 +31,9 @@ pub struct LoadCmd {
     pub with_nhcb: bool,
     /// The series in order of first appearance (a repeated label set replaces the values).
     pub series: Vec<(Labels, Vec<SeqValue>)>,
+    /// Start timestamps of series given an `@st` line: one offset (milliseconds from the
+    /// sample's time; `None` for none) per value of the series line that follows it.
+    pub starts: Vec<(Labels, Vec<Option<i64>>)>,
 }
 
 /// How a query is evaluated.
@@ -253,27 +257,53 @@ fn parse_load(lines: &[String], mut i: usize) -> Result<(usize, LoadCmd), Script
         step_ms,
         with_nhcb,
         series: Vec::new(),
+        starts: Vec::new(),
     };
+    // An `@st` line and its line number, waiting for the series line it belongs to.
+    let mut pending: Option<(usize, Labels, Vec<Option<i64>>)> = None;
     while i + 1 < lines.len() && !lines[i + 1].is_empty() {
         i += 1;
         let line = &lines[i];
         if is_st_line(line) {
-            // Start timestamps are not modelled; the following series line still loads.
+            if let Some((at, ..)) = pending {
+                return Err(err(at, "@st line has no following sample line"));
+            }
+            let (series, offsets) = parse_st_line(line).map_err(|e| err(i, e))?;
+            let (labels, _) = parse_series_desc(&format!("{series} _"))
+                .map_err(|e| err(i, format!("invalid @st line metric {series:?}: {e}")))?;
+            pending = Some((i, labels, offsets));
             continue;
         }
         let (labels, values) = parse_series_desc(line).map_err(|e| err(i, e))?;
+        cmd.starts.retain(|(l, _)| *l != labels);
+        if let Some((at, st_labels, offsets)) = pending.take() {
+            if st_labels != labels {
+                return Err(err(
+                    at,
+                    "@st metric does not match the following sample line metric",
+                ));
+            }
+            if offsets.len() != values.len() {
+                return Err(err(
+                    at,
+                    format!(
+                        "@st line has {} values but sample line has {}",
+                        offsets.len(),
+                        values.len()
+                    ),
+                ));
+            }
+            cmd.starts.push((labels.clone(), offsets));
+        }
         match cmd.series.iter_mut().find(|(l, _)| *l == labels) {
             Some(entry) => entry.1 = values,
             None => cmd.series.push((labels, values)),
         }
     }
+    if let Some((at, ..)) = pending {
+        return Err(err(at, "@st line has no following sample line"));
+    }
     Ok((i, cmd))
-}
-
-fn is_st_line(line: &str) -> bool {
-    line.split_whitespace()
-        .next()
-        .is_some_and(|w| w.ends_with("@st"))
 }
 
 /// Splits off the first `n` whitespace-separated words; returns them and the rest.

@@ -135,7 +135,13 @@ impl Evaluator<'_> {
         let scalars = self.scalar_args(c, idx)?;
         let vs = &ms.vector_selector;
         let series = self.load(vs)?;
-        if series.iter().any(|s| !s.hists.is_empty()) {
+        // Histograms, and start timestamps the function would read, are evaluated step by
+        // step.
+        let reads_starts = matches!(func, RangeFn::Rate | RangeFn::Increase | RangeFn::Irate);
+        if series
+            .iter()
+            .any(|s| !s.hists.is_empty() || (reads_starts && !s.starts.is_empty()))
+        {
             return Err(Bail::Fallback);
         }
         let k = WindowCall {
@@ -276,6 +282,7 @@ impl Evaluator<'_> {
             if let Some(v) = float_window_value(
                 k.func,
                 &points[lo..hi],
+                &[],
                 mint,
                 maxt,
                 Extension::None,
