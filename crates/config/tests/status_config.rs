@@ -58,6 +58,12 @@ fn compare(path: &str, theirs: &Value, ours: &Value, diffs: &mut Vec<String>) {
 
 #[test]
 fn status_config_matches_prometheus() {
+    if !testkit::peers(
+        "config::status_config::status_config_matches_prometheus",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
     let cfg = r#"

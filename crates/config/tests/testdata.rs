@@ -7,16 +7,19 @@ use std::path::PathBuf;
 
 use firewatch_config::{Config, StaticConfig};
 
-const TESTDATA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/prometheus-config-testdata"
-);
+/// Prometheus's `config/testdata` under the conformance data directory (`testkit::shared_dir`).
+fn testdata() -> String {
+    testkit::shared_dir()
+        .join("prometheus-config-testdata")
+        .display()
+        .to_string()
+}
 
 /// Discovery mechanisms Firewatch runs (`static_configs` has no `_sd_` in its name).
 const SUPPORTED_SD: &[&str] = &["file", "http", "dns", "kubernetes"];
 
 fn dir() -> PathBuf {
-    PathBuf::from(TESTDATA)
+    PathBuf::from(testdata())
 }
 
 /// `(file, expected substring, stage)` rows of `expected_errors.tsv`.
@@ -81,18 +84,26 @@ fn files_with_suffix(suffix: &str) -> Vec<PathBuf> {
 
 /// The text an error is compared with: Prometheus names files as `testdata/NAME`.
 fn expected_text(expected: &str) -> String {
-    expected.replace("testdata/", &format!("{TESTDATA}/"))
+    expected.replace("testdata/", &format!("{}/", testdata()))
 }
 
 #[test]
 fn good_files_with_supported_discovery_load() {
+    if testkit::shared_path(
+        "config::testdata::good_files_with_supported_discovery_load",
+        "prometheus-config-testdata",
+    )
+    .is_none()
+    {
+        return;
+    }
     let mut loaded = 0;
     let mut refused_unsupported = 0;
     for path in files_with_suffix(".good.yml") {
         let mut text = std::fs::read_to_string(&path).unwrap();
         // Included scrape config files count too.
         for pattern in included_patterns(&text) {
-            for f in firewatch_config::glob::glob(&format!("{TESTDATA}/{pattern}")).unwrap() {
+            for f in firewatch_config::glob::glob(&format!("{}/{pattern}", testdata())).unwrap() {
                 text.push_str(&std::fs::read_to_string(f).unwrap_or_default());
             }
         }
@@ -123,6 +134,14 @@ fn good_files_with_supported_discovery_load() {
 
 #[test]
 fn bad_files_are_refused_with_prometheus_texts() {
+    if testkit::shared_path(
+        "config::testdata::bad_files_are_refused_with_prometheus_texts",
+        "prometheus-config-testdata",
+    )
+    .is_none()
+    {
+        return;
+    }
     // Rows grouped by file: a file may have several expected substrings.
     let mut by_file: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for (file, text, stage) in expectations() {
@@ -184,6 +203,14 @@ fn bad_files_are_refused_with_prometheus_texts() {
 
 #[test]
 fn every_bad_file_is_refused_somewhere() {
+    if testkit::shared_path(
+        "config::testdata::every_bad_file_is_refused_somewhere",
+        "prometheus-config-testdata",
+    )
+    .is_none()
+    {
+        return;
+    }
     // Bad files without an expectation row still must not pass every stage.
     for path in files_with_suffix(".bad.yml") {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -200,6 +227,14 @@ fn every_bad_file_is_refused_somewhere() {
 
 #[test]
 fn errors_carry_file_line_and_column() {
+    if testkit::shared_path(
+        "config::testdata::errors_carry_file_line_and_column",
+        "prometheus-config-testdata",
+    )
+    .is_none()
+    {
+        return;
+    }
     let e = Config::load(dir().join("jobname_dup.bad.yml")).unwrap_err();
     let (line, _col) = e.position().expect("position");
     let text = std::fs::read_to_string(dir().join("jobname_dup.bad.yml")).unwrap();
@@ -225,6 +260,14 @@ fn errors_carry_file_line_and_column() {
 
 #[test]
 fn relative_paths_resolve_against_the_config_directory() {
+    if testkit::shared_path(
+        "config::testdata::relative_paths_resolve_against_the_config_directory",
+        "prometheus-config-testdata",
+    )
+    .is_none()
+    {
+        return;
+    }
     let c = Config::load(
         dir()
             .join("conf.good.yml")
@@ -233,7 +276,7 @@ fn relative_paths_resolve_against_the_config_directory() {
     .unwrap();
     assert_eq!(
         c.scrape_config_files[0],
-        firewatch_config::clean_path(&format!("{TESTDATA}/scrape_config_files.good.yml"))
+        firewatch_config::clean_path(&format!("{}/scrape_config_files.good.yml", testdata()))
     );
     let jobs: Vec<String> = c
         .all_scrape_configs()

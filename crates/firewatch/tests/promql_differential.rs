@@ -386,6 +386,12 @@ fn import(program: &str, input: &Path, out: &Path) {
 
 #[test]
 fn answers_match_prometheus() {
+    if !testkit::peers(
+        "firewatch::promql_differential::answers_match_prometheus",
+        &["prometheus", "promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

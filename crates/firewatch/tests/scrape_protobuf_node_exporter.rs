@@ -123,6 +123,12 @@ fn metadata(server: &Server, job: &str) -> BTreeMap<String, (String, String)> {
 
 #[test]
 fn protobuf_and_text_scrapes_of_node_exporter_agree() {
+    if !testkit::peers(
+        "firewatch::scrape_protobuf_node_exporter::protobuf_and_text_scrapes_of_node_exporter_agree",
+        &["prometheus-node-exporter"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (_node, node_port) = start_node_exporter(dir.path());
     // client_golang answers protobuf when asked, text otherwise.

@@ -66,6 +66,12 @@ fn write_config(path: &Path, node_port: u16, extra_job: &str) {
 
 #[test]
 fn scrapes_queries_reloads_and_survives_sigkill() {
+    if !testkit::peers(
+        "firewatch::server_e2e::scrapes_queries_reloads_and_survives_sigkill",
+        &["prometheus-node-exporter", "prometheus"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("prometheus.yml");
     let data = dir.path().join("data");

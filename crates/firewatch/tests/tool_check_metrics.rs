@@ -48,6 +48,12 @@ fn node_exporter_metrics() -> Vec<u8> {
 
 #[test]
 fn node_exporter_output_like_promtool() {
+    if !testkit::peers(
+        "firewatch::tool_check_metrics::node_exporter_output_like_promtool",
+        &["promtool", "prometheus-node-exporter"],
+    ) {
+        return;
+    }
     let body = node_exporter_metrics();
     let ours = firewatch(&body);
     let theirs = promtool(&body);
@@ -61,6 +67,12 @@ fn node_exporter_output_like_promtool() {
 
 #[test]
 fn malformed_line_exits_1_naming_the_line() {
+    if !testkit::peers(
+        "firewatch::tool_check_metrics::malformed_line_exits_1_naming_the_line",
+        &["promtool"],
+    ) {
+        return;
+    }
     let input = b"# HELP a_total A.\n# TYPE a_total counter\na_total 1\nb{x=\"1\" 2\n";
     let ours = firewatch(input);
     assert_eq!(ours.status.code(), Some(1));
@@ -71,6 +83,12 @@ fn malformed_line_exits_1_naming_the_line() {
 
 #[test]
 fn clean_and_problem_expositions() {
+    if !testkit::peers(
+        "firewatch::tool_check_metrics::clean_and_problem_expositions",
+        &["promtool"],
+    ) {
+        return;
+    }
     let clean = b"# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\n\
                   http_requests_total{code=\"200\"} 3\n";
     let ours = firewatch(clean);

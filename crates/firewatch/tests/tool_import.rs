@@ -95,6 +95,12 @@ fn table_without_ulids(out: &Output) -> Vec<String> {
 
 #[test]
 fn blocks_match_promtools() {
+    if !testkit::peers(
+        "firewatch::tool_import::blocks_match_promtools",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let input_path = dir.path().join("in.om");
     std::fs::write(&input_path, input()).unwrap();
@@ -122,6 +128,12 @@ fn blocks_match_promtools() {
 
 #[test]
 fn failures_match_promtools() {
+    if !testkit::peers(
+        "firewatch::tool_import::failures_match_promtools",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     for (name, text, message) in [
         ("no-eof", "a 1 1\n", "getting min and max timestamp: next: "),

@@ -125,6 +125,12 @@ const OM: &str = "application/openmetrics-text; version=1.0.0";
 
 #[test]
 fn node_exporter_output_parses_and_lints_like_promtool() {
+    if !testkit::peers(
+        "model::exposition_peers::node_exporter_output_parses_and_lints_like_promtool",
+        &["prometheus-node-exporter", "promtool"],
+    ) {
+        return;
+    }
     let port = free_port();
     let mut g = spawn(
         Command::new("prometheus-node-exporter")
@@ -162,6 +168,12 @@ fn assert_lint_like_promtool(body: &[u8]) {
 
 #[test]
 fn prometheus_self_metrics_parse() {
+    if !testkit::peers(
+        "model::exposition_peers::prometheus_self_metrics_parse",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(&cfg, "global:\n  scrape_interval: 1m\n").unwrap();
@@ -211,6 +223,12 @@ time.sleep(120)
 
 #[test]
 fn python_client_text_and_openmetrics_parse() {
+    if !testkit::python_module(
+        "model::exposition_peers::python_client_text_and_openmetrics_parse",
+        "prometheus_client",
+    ) {
+        return;
+    }
     let port = free_port();
     let mut g = spawn(Command::new("python3").args(["-c", PY_APP, &port.to_string()]));
     let (ct, text) = scrape(port, TEXT, &mut g);

@@ -311,6 +311,12 @@ fn oracle_cases() -> BTreeMap<&'static str, Vec<(&'static str, bool)>> {
 /// targets Prometheus keeps are the inputs Go's regexp matches.
 #[test]
 fn go_agrees_through_prometheus() {
+    if !testkit::peers(
+        "model::matcher_regex::go_agrees_through_prometheus",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let cases = oracle_cases();
     let mut yaml = String::from("global:\n  scrape_interval: 1h\nscrape_configs:\n");
     let mut total = 0;
@@ -382,6 +388,12 @@ fn go_agrees_through_prometheus() {
 /// `promtool check config` refuses each pattern of the refusal table with Go's reason.
 #[test]
 fn go_refuses_with_the_same_reasons() {
+    if !testkit::peers(
+        "model::matcher_regex::go_refuses_with_the_same_reasons",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("prometheus.yml");
     for &(pattern, reason) in REFUSED {

@@ -223,6 +223,12 @@ fn target_labels(relabeled: &Labels) -> Labels {
 
 #[test]
 fn matches_real_prometheus() {
+    if !testkit::peers(
+        "model::relabel_prometheus::matches_real_prometheus",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let prometheus = Server::start(
         "prometheus",

@@ -210,6 +210,12 @@ async fn poll<T, F: Future<Output = Option<T>>>(what: &str, mut f: impl FnMut() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_reach_alertmanager_and_resolve() {
+    if !testkit::peers(
+        "rules::notifier_alertmanager::alerts_reach_alertmanager_and_resolve",
+        &["prometheus-alertmanager", "amtool"],
+    ) {
+        return;
+    }
     let am = Alertmanager::start(false).await;
     let yaml = format!(
         "global:\n  external_labels: {{cluster: test-eu, instance: ext}}\n\
@@ -307,6 +313,12 @@ async fn alerts_reach_alertmanager_and_resolve() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_ca_file() {
+    if !testkit::peers(
+        "rules::notifier_alertmanager::https_with_ca_file",
+        &["prometheus-alertmanager", "openssl"],
+    ) {
+        return;
+    }
     let am = Alertmanager::start(true).await;
     let url = format!("{}/api/v2/alerts", am.base());
     let yaml = |tls: &str| {

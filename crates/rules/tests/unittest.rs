@@ -41,6 +41,12 @@ fn both(name: &str) -> (Report, Report) {
 
 #[test]
 fn passing_and_failing_files_report_as_promtool() {
+    if !testkit::peers(
+        "rules::unittest::passing_and_failing_files_report_as_promtool",
+        &["promtool"],
+    ) {
+        return;
+    }
     for name in [
         "pass.yml",
         "fail.yml",

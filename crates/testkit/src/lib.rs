@@ -8,7 +8,8 @@ mod shared;
 
 pub use process::{Process, Server};
 pub use shared::{
-    SHARED_ENV, SKIP_LOG_ENV, find_on_path, peer_binary, shared_dir, shared_path, skip,
+    SHARED_ENV, SKIP_LOG_ENV, find_on_path, peer_binary, peers, python_module, shared_dir,
+    shared_path, skip,
 };
 
 use std::io::{Read, Write};

@@ -52,6 +52,30 @@ pub fn peer_binary(test: &str, name: &str) -> Option<PathBuf> {
     found
 }
 
+/// Whether every executable of `names` is on `PATH`; each missing one is reported as a skip of
+/// `test`.
+#[must_use]
+pub fn peers(test: &str, names: &[&str]) -> bool {
+    names
+        .iter()
+        .fold(true, |all, name| peer_binary(test, name).is_some() && all)
+}
+
+/// Whether `python3` can import `module`; otherwise reports `test` as skipped.
+#[must_use]
+pub fn python_module(test: &str, module: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip(test, &format!("python3 module {module} not importable"));
+    }
+    ok
+}
+
 /// The path of the executable `name` on `PATH`, if any.
 #[must_use]
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -90,5 +114,35 @@ mod tests {
     fn binaries_are_looked_up_on_path() {
         assert!(find_on_path("sh").is_some());
         assert!(find_on_path("firewatch-no-such-binary").is_none());
+    }
+
+    #[test]
+    fn missing_peers_and_data_are_logged_as_skips() {
+        let log = std::env::temp_dir().join(format!("fw-skips-{}", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let run = |f: &dyn Fn()| {
+            // SAFETY: only this test reads or writes these variables.
+            unsafe {
+                std::env::set_var(SKIP_LOG_ENV, &log);
+                std::env::set_var(SHARED_ENV, "/nonexistent-firewatch-shared");
+            }
+            f();
+            // SAFETY: as above.
+            unsafe {
+                std::env::remove_var(SKIP_LOG_ENV);
+                std::env::remove_var(SHARED_ENV);
+            }
+        };
+        run(&|| {
+            assert!(peers("t::a", &["sh"]));
+            assert!(!peers("t::b", &["sh", "firewatch-no-such-binary"]));
+            assert!(shared_path("t::c", "promqltest").is_none());
+        });
+        let text = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_file(&log);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("SKIPPED t::b: peer binary firewatch-no-such-binary"));
+        assert!(lines[1].starts_with("SKIPPED t::c: /nonexistent-firewatch-shared/promqltest"));
     }
 }

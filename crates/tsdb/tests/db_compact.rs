@@ -72,6 +72,12 @@ fn expected(from: i64, to: i64, step: i64) -> BTreeMap<String, Vec<(i64, f64)>> 
 
 #[test]
 fn head_is_cut_into_blocks_and_wal_checkpointed() {
+    if !testkit::peers(
+        "tsdb::db_compact::head_is_cut_into_blocks_and_wal_checkpointed",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), opts()).unwrap();
     write(&db, 0, 5 * HOUR, 15_000);

@@ -21,6 +21,12 @@ fn now_ms() -> i64 {
 
 #[test]
 fn prometheus_reads_our_data_dir() {
+    if !testkit::peers(
+        "tsdb::db_prometheus::prometheus_reads_our_data_dir",
+        &["prometheus", "promtool"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     // 400 samples 15 s apart ending a minute ago, aligned to the second: full chunks go to
@@ -119,6 +125,12 @@ fn parse_dump(out: &str) -> BTreeMap<String, Vec<(i64, f64)>> {
 
 #[test]
 fn we_read_prometheus_data_dir() {
+    if !testkit::peers(
+        "tsdb::db_prometheus::we_read_prometheus_data_dir",
+        &["prometheus", "promtool"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let prom = db_common::Prometheus::start(&data, true, &[]);

@@ -192,6 +192,12 @@ fn prom_flatten(v: &serde_json::Value) -> BTreeSet<(String, String, u64, i64)> {
 
 #[test]
 fn we_read_exemplars_and_metadata_prometheus_wrote() {
+    if !testkit::peers(
+        "tsdb::exemplars::we_read_exemplars_and_metadata_prometheus_wrote",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let base = (now_ms() / 1000 - 30) * 1000;
@@ -246,6 +252,12 @@ fn we_read_exemplars_and_metadata_prometheus_wrote() {
 
 #[test]
 fn prometheus_reads_our_exemplars() {
+    if !testkit::peers(
+        "tsdb::exemplars::prometheus_reads_our_exemplars",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let base = (now_ms() / 1000 - 120) * 1000;

@@ -12,6 +12,12 @@ use model::{Labels, Sample};
 
 #[test]
 fn prometheus_reads_firewatch_histogram_chunks() {
+    if !testkit::peers(
+        "tsdb::format_histograms::prometheus_reads_firewatch_histogram_chunks",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     std::fs::create_dir(&data).unwrap();

@@ -157,6 +157,12 @@ fn firewatch_series() -> Vec<(Labels, Vec<(i64, f64)>)> {
 
 #[test]
 fn promtool_reads_firewatch_blocks() {
+    if !testkit::peers(
+        "tsdb::format_promtool::promtool_reads_firewatch_blocks",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let series = firewatch_series();
     let mut w = BlockWriter::new(dir.path());
@@ -245,6 +251,12 @@ fn write_openmetrics(path: &Path, hours: i64) -> SeriesSamples {
 
 #[test]
 fn firewatch_reads_promtool_blocks_bit_for_bit() {
+    if !testkit::peers(
+        "tsdb::format_promtool::firewatch_reads_promtool_blocks_bit_for_bit",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let om = dir.path().join("in.om");
     let out = dir.path().join("data");
@@ -344,6 +356,12 @@ fn sections(text: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn tool_list_and_analyze_print_what_promtool_prints() {
+    if !testkit::peers(
+        "tsdb::format_promtool::tool_list_and_analyze_print_what_promtool_prints",
+        &["promtool"],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // Two blocks: one of Firewatch's, one of promtool's.
     let mut w = BlockWriter::new(dir.path());

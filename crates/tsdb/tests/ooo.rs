@@ -168,6 +168,12 @@ fn without_window_old_samples_are_refused_as_prometheus_does() {
 
 #[test]
 fn prometheus_reads_our_out_of_order_samples() {
+    if !testkit::peers(
+        "tsdb::ooo::prometheus_reads_our_out_of_order_samples",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let end = (now_ms() / MIN - 2) * MIN;
@@ -276,6 +282,12 @@ fn remote_write(port: u16, body: &[u8]) -> String {
 
 #[test]
 fn we_read_out_of_order_samples_prometheus_wrote() {
+    if !testkit::peers(
+        "tsdb::ooo::we_read_out_of_order_samples_prometheus_wrote",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let end = (now_ms() / MIN - 2) * MIN;

@@ -11,6 +11,12 @@ use firewatch_tsdb::wal::record::{self, Record};
 
 #[test]
 fn reads_the_wal_prometheus_wrote() {
+    if !testkit::peers(
+        "tsdb::wal_prometheus::reads_the_wal_prometheus_wrote",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let prom = db_common::Prometheus::start(&data, true, &[]);

@@ -55,6 +55,12 @@ async fn query(client: &reqwest::Client, base: &str, q: &str) -> Option<serde_js
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_federate() {
+    if !testkit::peers(
+        "web::federate_prometheus::prometheus_scrapes_federate",
+        &["prometheus"],
+    ) {
+        return;
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let db = MemoryStorage::new();
     let now = jiff::Timestamp::now().as_millisecond();
