@@ -77,7 +77,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("systemd", false, None),
     ("tapestats", true, None),
     ("tcpstat", false, None),
-    ("textfile", true, None),
+    ("textfile", true, Some(collector::textfile::new)),
     (
         "thermal_zone",
         true,

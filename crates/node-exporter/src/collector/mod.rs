@@ -28,6 +28,7 @@ pub mod nfsd;
 pub mod simple;
 pub mod sysinfo;
 pub mod tables;
+pub mod textfile;
 pub mod util;
 pub mod zfs;
 pub mod zoneinfo;
