@@ -2,11 +2,13 @@
 //! reloads, runs each group on its interval, and offers a read-only view of groups and alerts.
 
 use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
 use model::Labels;
 use parking_lot::{Mutex, RwLock};
 use storage::{AppendableRef, QueryableRef};
@@ -275,6 +277,16 @@ impl Drop for Manager {
     }
 }
 
+/// Rule group evaluations that panicked since the process started.
+static GROUP_PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// How many rule group evaluations panicked since the process started (each failed that
+/// evaluation only).
+#[must_use]
+pub fn group_panics_total() -> u64 {
+    GROUP_PANICS.load(Ordering::Relaxed)
+}
+
 /// Runs `group` at each of its aligned slots until cancelled.
 fn spawn_group(
     handle: &tokio::runtime::Handle,
@@ -294,10 +306,12 @@ fn spawn_group(
             }
             let (g, sh) = (group.clone(), shared.clone());
             let ts = next;
-            if tokio::task::spawn_blocking(move || g.eval(ts, &sh))
-                .await
-                .is_err()
-            {
+            // A panic fails this evaluation only: the group runs again at its next slot.
+            let eval = AssertUnwindSafe(tokio::task::spawn_blocking(move || g.eval(ts, &sh)))
+                .catch_unwind()
+                .await;
+            if !matches!(eval, Ok(Ok(()))) {
+                GROUP_PANICS.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(group = %group.settings.name, "rule group evaluation panicked");
             }
             // Skip slots missed while evaluating, as Prometheus does.

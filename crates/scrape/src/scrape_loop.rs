@@ -1,9 +1,12 @@
 //! One target's scrape loop: fetch on a jittered schedule, parse, attach target labels,
 //! relabel, enforce limits, append, mark vanished series stale, write the report series.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use futures::FutureExt;
 use tokio::sync::watch;
 use tracing::debug;
 
@@ -126,7 +129,15 @@ impl ScrapeLoop {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
-                _ = ticker.tick() => self.scrape_once().await,
+                _ = ticker.tick() => {
+                    // A panic fails this scrape only: the loop goes on at the next tick.
+                    let res = AssertUnwindSafe(self.scrape_once()).catch_unwind().await;
+                    if let Err(panic) = res {
+                        let error = task_panicked(&self.target.url(), panic.as_ref());
+                        self.state = LoopState::default();
+                        self.target.report(SystemTime::now(), Duration::ZERO, Some(error));
+                    }
+                }
                 _ = stop.changed() => break,
             }
             if *stop.borrow() {
@@ -197,10 +208,11 @@ impl ScrapeLoop {
         })
         .await
         .unwrap_or_else(|e| {
-            (
-                LoopState::default(),
-                Some(format!("scrape task failed: {e}")),
-            )
+            let error = match e.try_into_panic() {
+                Ok(panic) => task_panicked(&url, panic.as_ref()),
+                Err(e) => format!("scrape task failed: {e}"),
+            };
+            (LoopState::default(), Some(error))
         });
         self.state = state;
         if let Some(metadata) = self.state.cache.metadata.take_changed() {
@@ -226,6 +238,27 @@ impl ScrapeLoop {
         })
         .await;
     }
+}
+
+/// Scrapes that panicked since the process started.
+static PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// How many scrapes panicked since the process started (each failed that scrape only).
+#[must_use]
+pub fn scrape_panics_total() -> u64 {
+    PANICS.load(Ordering::Relaxed)
+}
+
+/// Counts and logs a scrape of `url` that panicked; returns the target's error text.
+fn task_panicked(url: &str, panic: &(dyn std::any::Any + Send)) -> String {
+    PANICS.fetch_add(1, Ordering::Relaxed);
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    tracing::error!(target = %url, panic = %msg, "scrape panicked; the loop continues");
+    format!("scrape panicked: {msg}")
 }
 
 #[cfg(test)]

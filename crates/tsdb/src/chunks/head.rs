@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -244,11 +243,13 @@ impl HeadChunkFiles {
 
     fn finish_current(&mut self) -> Result<(), TsdbError> {
         self.flush()?;
-        if let Some(cur) = self.cur.take() {
+        if let Some(cur) = &self.cur {
+            // The file stays current until it is synced and mapped: chunks in it stay readable.
             cur.file
                 .sync_all()
                 .map_err(|e| TsdbError::io("fsync", &cur.path, e))?;
             let map = mmap_file(&cur.path)?;
+            let cur = self.cur.take().expect("checked");
             self.closed.insert(
                 cur.seq,
                 Closed {
@@ -266,8 +267,10 @@ impl HeadChunkFiles {
     /// I/O failures.
     pub fn flush(&mut self) -> Result<(), TsdbError> {
         if let Some(cur) = self.cur.as_mut().filter(|c| !c.pending.is_empty()) {
+            // Written at its offset, so a write that failed part-way (a full disk) is
+            // overwritten whole by the next attempt and references stay right.
             cur.file
-                .write_all(&cur.pending)
+                .write_all_at(&cur.pending, cur.flushed)
                 .map_err(|e| TsdbError::io("write", &cur.path, e))?;
             cur.flushed += cur.pending.len() as u64;
             cur.pending.clear();

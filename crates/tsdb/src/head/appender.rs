@@ -244,9 +244,30 @@ impl HeadAppender {
         if self.recs.is_empty() {
             return Ok(());
         }
-        wal.lock()
-            .log(&self.recs.slices())
-            .map_err(StorageError::from)?;
+        let mut wal = wal.lock();
+        // Series whose records an earlier failed write did not log come first, before any
+        // sample that refers to them.
+        let orphans = std::mem::take(&mut *self.head.unlogged_series.lock());
+        let mut orphan_rec = Encbuf::new();
+        let mut recs = self.recs.slices();
+        if !orphans.is_empty() {
+            let series: Vec<RefSeries> = orphans
+                .iter()
+                .map(|s| RefSeries {
+                    id: s.id,
+                    labels: s.labels.clone(),
+                })
+                .collect();
+            record::encode_series(&series, &mut orphan_rec);
+            recs.insert(0, orphan_rec.get());
+        }
+        if let Err(e) = wal.log(&recs) {
+            // The samples are refused; the series exist in the head and are logged later.
+            let mut unlogged = self.head.unlogged_series.lock();
+            unlogged.extend(orphans);
+            unlogged.append(&mut self.new_series);
+            return Err(StorageError::from(e));
+        }
         self.new_series.clear();
         Ok(())
     }

@@ -160,6 +160,9 @@ pub struct Head {
     max_time: AtomicI64,
     min_valid_time: AtomicI64,
     pub(crate) wal: Option<Mutex<Wal>>,
+    /// Series created by appenders whose WAL write failed: logged before the next records.
+    /// Locked only while `wal` is.
+    pub(crate) unlogged_series: Mutex<Vec<Arc<MemSeries>>>,
     /// The write-behind log of out-of-order samples (`wbl/`), once the window was open.
     pub(crate) wbl: OnceLock<Mutex<Wal>>,
     /// The out-of-order window now (milliseconds; 0 refuses out-of-order samples).
@@ -196,6 +199,7 @@ impl Head {
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
             wal: wal.map(Mutex::new),
+            unlogged_series: Mutex::new(Vec::new()),
             wbl: OnceLock::new(),
             wbl_home: None,
             chunk_files: None,
@@ -269,6 +273,12 @@ impl Head {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.max_time() == i64::MIN
+    }
+
+    /// What the WAL did so far (`None` for a head without one).
+    #[must_use]
+    pub fn wal_stats(&self) -> Option<wal::writer::WalStats> {
+        self.wal.as_ref().map(|w| w.lock().stats().clone())
     }
 
     /// Number of series.

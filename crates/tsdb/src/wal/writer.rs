@@ -1,5 +1,10 @@
 //! Appends records to the log: fragments them into pages, compresses them with snappy when
-//! that makes them smaller, and starts a new segment when one is full.
+//! that makes them smaller, and starts a new segment when one is full (Prometheus's
+//! `tsdb/wlog/wlog.go`).
+//!
+//! A call that fails (a full disk, an I/O error) leaves no trace: the segment is cut back to
+//! where the call started and the page restored, so the next call retries from a clean state
+//! and a failed commit's records never reach the log half-written.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -58,7 +63,7 @@ pub struct WalStats {
 pub struct Wal {
     dir: PathBuf,
     opts: WalOptions,
-    file: File,
+    file: SegmentFile,
     segment: u32,
     /// Pages of the current segment already written in full.
     done_pages: usize,
@@ -70,6 +75,76 @@ pub struct Wal {
     snappy: snap::raw::Encoder,
     snappy_buf: Vec<u8>,
     stats: WalStats,
+    /// The page as it was when the current call started (its first `mark.alloc` bytes).
+    saved_page: Box<[u8]>,
+    /// A failed call whose undo failed too: retried before anything else is written.
+    broken: Option<Mark>,
+    /// Calls failed in a row (one warning per episode, one notice when writes resume).
+    failing: u64,
+}
+
+/// Where the writer stood when a call started: what a failed call returns to.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    segment: u32,
+    done_pages: usize,
+    alloc: usize,
+    flushed: usize,
+}
+
+impl Mark {
+    /// Bytes of the segment file written at this mark.
+    fn file_len(self) -> u64 {
+        (self.done_pages * PAGE_SIZE + self.flushed) as u64
+    }
+}
+
+/// A segment file open for appending. `write` reports how much reached the file even when
+/// it fails part-way, so a failed call can be undone exactly.
+struct SegmentFile {
+    file: File,
+    /// Bytes that may still be written, across segments, before writes fail with "no space
+    /// left on device"; `None` never fails (tests set it to simulate a full disk).
+    #[cfg(test)]
+    budget: Option<usize>,
+}
+
+impl SegmentFile {
+    fn new(file: File) -> Self {
+        Self {
+            file,
+            #[cfg(test)]
+            budget: None,
+        }
+    }
+
+    /// Writes all of `buf`, continuing after short writes. A failure may leave part of it in
+    /// the file: the caller cuts the file back to its known length.
+    fn write_all(&mut self, mut buf: &[u8]) -> Result<(), std::io::Error> {
+        while !buf.is_empty() {
+            #[cfg(test)]
+            let buf_now = match self.budget {
+                Some(0) => return Err(std::io::Error::from_raw_os_error(28)),
+                Some(b) => &buf[..b.min(buf.len())],
+                None => buf,
+            };
+            #[cfg(not(test))]
+            let buf_now = buf;
+            match self.file.write(buf_now) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    #[cfg(test)]
+                    if let Some(b) = &mut self.budget {
+                        *b -= n;
+                    }
+                    buf = &buf[n..];
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Wal {
@@ -93,7 +168,7 @@ impl Wal {
         );
         std::fs::create_dir_all(dir).map_err(|e| TsdbError::io("create dir", dir, e))?;
         let next = list_segments(dir)?.last().map_or(0, |s| s.index + 1);
-        let file = create_segment(dir, next)?;
+        let file = SegmentFile::new(create_segment(dir, next)?);
         Ok(Self {
             dir: dir.to_path_buf(),
             opts,
@@ -106,6 +181,9 @@ impl Wal {
             snappy: snap::raw::Encoder::new(),
             snappy_buf: Vec::new(),
             stats: WalStats::default(),
+            saved_page: vec![0u8; PAGE_SIZE].into_boxed_slice(),
+            broken: None,
+            failing: 0,
         })
     }
 
@@ -132,14 +210,89 @@ impl Wal {
     }
 
     /// Appends `records` in order. They are in the OS's hands when this returns (and on disk
-    /// with [`WalOptions::sync_on_log`]).
+    /// with [`WalOptions::sync_on_log`]). On error none of them is in the log, and the log
+    /// can be written again (when space returns, for a full disk).
     ///
     /// # Errors
     /// I/O errors, or a record larger than a segment.
     pub fn log(&mut self, records: &[&[u8]]) -> Result<(), TsdbError> {
-        let res = self.log_all(records);
+        let res = self.transact(|w| w.log_all(records));
         self.stats.writes_failed += u64::from(res.is_err());
+        match &res {
+            Err(e) => {
+                if self.failing == 0 {
+                    tracing::warn!(dir = %self.dir.display(), error = %e,
+                        "WAL write failed; the commit is refused and later writes are retried");
+                }
+                self.failing += 1;
+            }
+            Ok(()) if self.failing > 0 => {
+                tracing::info!(dir = %self.dir.display(), failed = self.failing,
+                    "WAL writes succeed again");
+                self.failing = 0;
+            }
+            Ok(()) => {}
+        }
         res
+    }
+
+    /// Runs `f`; when it fails, undoes what it wrote (see [`Wal::undo`]).
+    fn transact<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, TsdbError>,
+    ) -> Result<T, TsdbError> {
+        if let Some(mark) = self.broken {
+            self.undo(mark)?;
+        }
+        let mark = Mark {
+            segment: self.segment,
+            done_pages: self.done_pages,
+            alloc: self.alloc,
+            flushed: self.flushed,
+        };
+        self.saved_page[..mark.alloc].copy_from_slice(&self.page[..mark.alloc]);
+        let res = f(self);
+        if res.is_err() {
+            // The caller sees the first error; an undo that fails is retried at the next call.
+            let _ = self.undo(mark);
+        }
+        res
+    }
+
+    /// Returns to `mark`: deletes segments started since, cuts the segment back to the
+    /// length it had and restores the page. Until this succeeds nothing else is written.
+    fn undo(&mut self, mark: Mark) -> Result<(), TsdbError> {
+        self.broken = Some(mark);
+        if self.segment != mark.segment {
+            for index in mark.segment + 1..=self.segment {
+                let path = segment_name(&self.dir, index);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(TsdbError::io("remove", &path, e));
+                    }
+                    _ => {}
+                }
+            }
+            let path = segment_name(&self.dir, mark.segment);
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(|e| TsdbError::io("open segment", &path, e))?;
+            self.file.file = file;
+            self.segment = mark.segment;
+        }
+        let path = segment_name(&self.dir, self.segment);
+        self.file
+            .file
+            .set_len(mark.file_len())
+            .map_err(|e| TsdbError::io("truncate", &path, e))?;
+        self.page.fill(0);
+        self.page[..mark.alloc].copy_from_slice(&self.saved_page[..mark.alloc]);
+        self.done_pages = mark.done_pages;
+        self.alloc = mark.alloc;
+        self.flushed = mark.flushed;
+        self.broken = None;
+        Ok(())
     }
 
     /// What the log did so far.
@@ -191,7 +344,7 @@ impl Wal {
         left += (PAGE_SIZE - RECORD_HEADER_SIZE)
             * (self.pages_per_segment().saturating_sub(self.done_pages + 1));
         if data.len() > left {
-            self.next_segment()?;
+            self.cut_segment()?;
         }
         let capacity = (PAGE_SIZE - RECORD_HEADER_SIZE) * self.pages_per_segment();
         if data.len() > capacity {
@@ -255,17 +408,22 @@ impl Wal {
     }
 
     /// Closes the current segment (padding its last page) and starts the next one; returns
-    /// the new segment's index.
+    /// the new segment's index. On error the log stays in the current segment.
     ///
     /// # Errors
     /// I/O errors.
     pub fn next_segment(&mut self) -> Result<u32, TsdbError> {
+        self.transact(Self::cut_segment)
+    }
+
+    fn cut_segment(&mut self) -> Result<u32, TsdbError> {
         if self.alloc > 0 {
             self.flush_page(true)?;
         }
         self.sync()?;
+        let file = create_segment(&self.dir, self.segment + 1)?;
         self.segment += 1;
-        self.file = create_segment(&self.dir, self.segment)?;
+        self.file.file = file;
         self.done_pages = 0;
         Ok(self.segment)
     }
@@ -277,6 +435,7 @@ impl Wal {
     pub fn sync(&mut self) -> Result<(), TsdbError> {
         let started = std::time::Instant::now();
         let res = self
+            .file
             .file
             .sync_data()
             .map_err(|e| TsdbError::io("fsync", segment_name(&self.dir, self.segment), e));
@@ -311,10 +470,12 @@ impl Wal {
     /// # Errors
     /// I/O errors.
     pub fn close(&mut self) -> Result<(), TsdbError> {
-        if self.alloc > 0 {
-            self.flush_page(true)?;
-        }
-        self.sync()
+        self.transact(|w| {
+            if w.alloc > 0 {
+                w.flush_page(true)?;
+            }
+            w.sync()
+        })
     }
 }
 
@@ -330,4 +491,124 @@ fn create_segment(dir: &Path, index: u32) -> Result<File, TsdbError> {
         let _ = d.sync_all();
     }
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::WalReader;
+
+    /// Records of sizes from empty to several pages, deterministic from `seed`,
+    /// of bytes snappy cannot shrink much.
+    fn records(n: usize, seed: usize) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|i| {
+                let len = match (i + seed) % 5 {
+                    0 => 0,
+                    1 => 2 * PAGE_SIZE + 123 * (i + 1),
+                    _ => 40 + 97 * i,
+                };
+                // Pseudo-random bytes, so snappy cannot shrink them much.
+                let mut x = (i * 1_000 + seed) as u64 | 1;
+                (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 24) as u8
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn read_all(dir: &Path) -> Vec<Vec<u8>> {
+        let mut r = WalReader::open_dir(dir).unwrap();
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            out.push(rec.to_vec());
+        }
+        out
+    }
+
+    fn log(w: &mut Wal, recs: &[Vec<u8>]) -> Result<(), TsdbError> {
+        let slices: Vec<&[u8]> = recs.iter().map(Vec::as_slice).collect();
+        w.log(&slices)
+    }
+
+    /// A disk that fills part-way through a call (within a page, at a page's end, while
+    /// cutting a segment) refuses that call and all while it stays full, never panics, and
+    /// the log holds exactly the calls that succeeded once space returns.
+    #[test]
+    fn failed_writes_leave_no_trace_and_are_retried() {
+        // Budgets in bytes before the disk is "full": inside the first page, just past a
+        // page boundary, and deep into a later segment.
+        for (case, budget) in [1usize, 5_000, PAGE_SIZE + 9, 3 * PAGE_SIZE + 1, 200_000]
+            .into_iter()
+            .enumerate()
+        {
+            for compress in [false, true] {
+                let dir = tempfile::tempdir().unwrap();
+                let opts = WalOptions {
+                    segment_size: 4 * PAGE_SIZE,
+                    compress,
+                    sync_on_log: false,
+                };
+                let mut w = Wal::open(dir.path(), opts).unwrap();
+                let mut acked = Vec::new();
+                for round in 0..3 {
+                    let recs = records(4, round);
+                    log(&mut w, &recs).unwrap();
+                    acked.extend(recs);
+                }
+                w.file.budget = Some(budget);
+                let mut failed = 0;
+                for round in 3..12 {
+                    let recs = records(4, round);
+                    match log(&mut w, &recs) {
+                        Ok(()) => acked.extend(recs),
+                        Err(e) => {
+                            failed += 1;
+                            assert!(e.to_string().contains("No space left"), "{e}");
+                        }
+                    }
+                }
+                assert!(failed > 0, "case {case}: the disk never filled");
+                assert_eq!(w.stats().writes_failed, failed);
+                // Space returns: the same writer goes on.
+                w.file.budget = None;
+                for round in 12..15 {
+                    let recs = records(4, round);
+                    log(&mut w, &recs).unwrap();
+                    acked.extend(recs);
+                }
+                w.close().unwrap();
+                let got = read_all(dir.path());
+                assert_eq!(got.len(), acked.len(), "case {case} compress {compress}");
+                assert!(
+                    got == acked,
+                    "case {case} compress {compress}: records differ"
+                );
+            }
+        }
+    }
+
+    /// A segment cut that fails (no space for the previous page's padding) keeps writing
+    /// into the current segment afterwards, with no empty segment left behind.
+    #[test]
+    fn failed_segment_cut_stays_in_the_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Wal::open(dir.path(), WalOptions::default()).unwrap();
+        log(&mut w, &records(2, 2)).unwrap();
+        w.file.budget = Some(10);
+        assert!(w.next_segment().is_err());
+        assert_eq!(w.current_segment(), 0);
+        w.file.budget = None;
+        log(&mut w, &records(2, 3)).unwrap();
+        assert_eq!(w.next_segment().unwrap(), 1);
+        w.close().unwrap();
+        let mut want = records(2, 2);
+        want.extend(records(2, 3));
+        assert!(read_all(dir.path()) == want);
+    }
 }

@@ -1,0 +1,128 @@
+//! A storage that panics when a rule group commits its results fails those evaluations
+//! only: the panics are counted and the group keeps running on its interval, writing
+//! results again once the storage stops panicking.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{MIN, Recorder, manager_over, named};
+use firewatch_rules::{UpdateOptions, group_panics_total};
+use model::{Labels, Sample, Timestamp};
+use storage::memory::MemoryStorage;
+use storage::{Appendable, Appender, Exemplar, Metadata, SeriesRef, StorageError};
+
+/// Panics in `commit` while `panics_left` is above zero; otherwise writes to `inner`.
+struct Panicking {
+    inner: MemoryStorage,
+    panics_left: Arc<AtomicUsize>,
+}
+
+struct PanickingAppender {
+    inner: Box<dyn Appender>,
+    panics_left: Arc<AtomicUsize>,
+}
+
+impl Appendable for Panicking {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(PanickingAppender {
+            inner: self.inner.appender(),
+            panics_left: self.panics_left.clone(),
+        })
+    }
+}
+
+impl Appender for PanickingAppender {
+    fn append(
+        &mut self,
+        r: SeriesRef,
+        l: &Labels,
+        t: Timestamp,
+        s: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        self.inner.append(r, l, t, s)
+    }
+    fn append_exemplar(
+        &mut self,
+        r: SeriesRef,
+        l: &Labels,
+        e: &Exemplar,
+    ) -> Result<SeriesRef, StorageError> {
+        self.inner.append_exemplar(r, l, e)
+    }
+    fn update_metadata(
+        &mut self,
+        r: SeriesRef,
+        l: &Labels,
+        m: &Metadata,
+    ) -> Result<SeriesRef, StorageError> {
+        self.inner.update_metadata(r, l, m)
+    }
+    fn commit(&mut self) -> Result<(), StorageError> {
+        let left = self.panics_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.panics_left.store(left - 1, Ordering::SeqCst);
+            panic!("storage exploded");
+        }
+        self.inner.commit()
+    }
+    fn rollback(&mut self) -> Result<(), StorageError> {
+        self.inner.rollback()
+    }
+}
+
+#[test]
+fn a_panicking_evaluation_fails_that_evaluation_only() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let storage = MemoryStorage::new();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let mut t = now - 10 * MIN;
+    while t <= now + 10 * MIN {
+        storage.add(&common::labels(&[("__name__", "m")]), t, Sample::Float(3.0));
+        t += MIN;
+    }
+    let panics_left = Arc::new(AtomicUsize::new(2));
+    let appendable = Arc::new(Panicking {
+        inner: storage.clone(),
+        panics_left: panics_left.clone(),
+    });
+    let manager = manager_over(
+        Arc::new(storage.clone()),
+        appendable,
+        Arc::new(Recorder::default()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.yml");
+    std::fs::write(
+        &file,
+        "groups:\n  - name: fast\n    interval: 1s\n    rules:\n      - record: r\n        expr: m\n",
+    )
+    .unwrap();
+    manager.update(&[file], &UpdateOptions::default()).unwrap();
+    let before = group_panics_total();
+    rt.block_on(async move {
+        manager.start();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = named(&storage, "r");
+            if got.first().is_some_and(|(_, v)| !v.is_empty()) {
+                assert_eq!(got[0].1[0].1, 3.0);
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the group never wrote after its panics"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        manager.stop();
+    });
+    assert_eq!(panics_left.load(Ordering::SeqCst), 0);
+    assert!(group_panics_total() >= before + 2);
+}

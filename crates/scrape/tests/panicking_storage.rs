@@ -1,0 +1,127 @@
+//! A storage that panics on commit fails those scrapes only: the target is down with the
+//! panic's message, the panics are counted, and the same loop scrapes again afterwards
+//! (the target comes back up once the storage stops panicking).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use discovery::TargetGroup;
+use firewatch_scrape::scrape_loop::scrape_panics_total;
+use firewatch_scrape::{Health, Manager};
+use model::{Labels, Sample, Timestamp};
+use storage::memory::MemoryStorage;
+use storage::{Appendable, Appender, Exemplar, Metadata, SeriesRef, StorageError};
+
+/// Panics in `commit` while `panics_left` is above zero; otherwise writes to `inner`.
+struct Panicking {
+    inner: Arc<MemoryStorage>,
+    panics_left: Arc<AtomicUsize>,
+}
+
+struct PanickingAppender {
+    inner: Box<dyn Appender>,
+    panics_left: Arc<AtomicUsize>,
+}
+
+impl Appendable for Panicking {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(PanickingAppender {
+            inner: self.inner.appender(),
+            panics_left: self.panics_left.clone(),
+        })
+    }
+}
+
+impl Appender for PanickingAppender {
+    fn append(
+        &mut self,
+        r: SeriesRef,
+        l: &Labels,
+        t: Timestamp,
+        s: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        self.inner.append(r, l, t, s)
+    }
+    fn append_exemplar(
+        &mut self,
+        r: SeriesRef,
+        l: &Labels,
+        e: &Exemplar,
+    ) -> Result<SeriesRef, StorageError> {
+        self.inner.append_exemplar(r, l, e)
+    }
+    fn update_metadata(
+        &mut self,
+        r: SeriesRef,
+        l: &Labels,
+        m: &Metadata,
+    ) -> Result<SeriesRef, StorageError> {
+        self.inner.update_metadata(r, l, m)
+    }
+    fn commit(&mut self) -> Result<(), StorageError> {
+        let left = self.panics_left.load(Ordering::SeqCst);
+        if left > 0 {
+            self.panics_left.store(left - 1, Ordering::SeqCst);
+            panic!("storage exploded");
+        }
+        self.inner.commit()
+    }
+    fn rollback(&mut self) -> Result<(), StorageError> {
+        self.inner.rollback()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_commit_fails_that_scrape_only() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let app = axum::Router::new().route("/metrics", get(|| async { "requests_total 7\n" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let yaml =
+        "scrape_configs:\n  - job_name: app\n    scrape_interval: 1s\n    scrape_timeout: 1s\n";
+    let cfg = config::Config::from_yaml_str(yaml, ".").unwrap();
+    let inner = Arc::new(MemoryStorage::new());
+    let panics_left = Arc::new(AtomicUsize::new(2));
+    let storage = Arc::new(Panicking {
+        inner: inner.clone(),
+        panics_left: panics_left.clone(),
+    });
+    let before = scrape_panics_total();
+    let manager = Manager::new(storage);
+    manager.apply_config(&cfg.all_scrape_configs().unwrap());
+    manager.sync(HashMap::from([(
+        "app".to_owned(),
+        vec![TargetGroup {
+            source: "test".into(),
+            targets: vec![BTreeMap::from([("__address__".to_owned(), addr.clone())])],
+            labels: BTreeMap::default(),
+        }],
+    )]));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut saw_panic = false;
+    loop {
+        let t = manager.active_targets();
+        if let Some(t) = t.first() {
+            if t.health == Health::Down {
+                assert!(
+                    t.last_error.contains("scrape panicked: storage exploded"),
+                    "{}",
+                    t.last_error
+                );
+                saw_panic = true;
+            }
+            if saw_panic && t.health == Health::Up {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "target never recovered: {t:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(panics_left.load(Ordering::SeqCst), 0);
+    assert!(scrape_panics_total() >= before + 2);
+    manager.stop().await;
+}
