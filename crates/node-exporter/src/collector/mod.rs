@@ -22,6 +22,8 @@ pub mod mdadm;
 pub mod meminfo;
 pub mod meminfo_numa;
 pub mod mountstats;
+pub mod netclass;
+pub mod netdev;
 pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
