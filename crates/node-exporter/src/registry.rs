@@ -38,7 +38,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("filefd", true, Some(collector::simple::Filefd::new)),
     ("filesystem", true, None),
     ("hwmon", true, Some(collector::hwmon::new)),
-    ("infiniband", true, None),
+    ("infiniband", true, Some(collector::infiniband::new)),
     ("interrupts", false, Some(collector::interrupts::new)),
     ("ipvs", true, None),
     ("ksmd", false, Some(collector::simple::Ksmd::new)),

@@ -16,6 +16,7 @@ pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod diskstats;
 pub mod hwmon;
+pub mod infiniband;
 pub mod interrupts;
 pub mod lnstat;
 pub mod mdadm;
