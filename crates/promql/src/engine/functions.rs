@@ -384,16 +384,21 @@ impl Evaluator<'_> {
         } = *k;
         let has_h = !hists.is_empty();
         let float = |v: f64| Some(Sample::float(Labels::empty(), ts, v));
-        // Start timestamps of the floats, for the functions that read them.
-        let f_sts = match (loaded, func) {
-            (Some(s), RangeFn::Rate | RangeFn::Increase | RangeFn::Irate | RangeFn::Resets) => {
-                s.starts_of(f.iter().map(|p| p.t))
-            }
-            _ => Vec::new(),
+        // Start timestamps of the samples, for the functions that read them.
+        let (f_sts, h_sts) = match (loaded, func) {
+            (Some(s), RangeFn::Rate | RangeFn::Increase | RangeFn::Irate | RangeFn::Resets) => (
+                s.starts_of(f.iter().map(|p| p.t)),
+                s.starts_of(hists.iter().map(|p| p.t)),
+            ),
+            _ => (Vec::new(), Vec::new()),
         };
-        if matches!(func, RangeFn::Rate | RangeFn::Increase) && !f_sts.is_empty() {
-            let ts_f: Vec<i64> = f.iter().map(|p| p.t).collect();
-            if crate::kernels::start_ts::any_overlap(&ts_f, &f_sts) {
+        if matches!(func, RangeFn::Rate | RangeFn::Increase) {
+            let overlap = |ts: Vec<i64>, sts: &[i64]| {
+                !sts.is_empty() && crate::kernels::start_ts::any_overlap(&ts, sts)
+            };
+            if overlap(f.iter().map(|p| p.t).collect(), &f_sts)
+                || overlap(hists.iter().map(|p| p.t).collect(), &h_sts)
+            {
                 let metric = loaded.and_then(|s| s.labels.metric_name()).unwrap_or("");
                 self.annotate(annotations::start_time_overlap(metric, pos));
             }
@@ -484,6 +489,7 @@ impl Evaluator<'_> {
                 }
                 let h = super::hist_fns::histogram_rate(
                     hists,
+                    &h_sts,
                     (range_start, range_end),
                     func != RangeFn::Delta,
                     func == RangeFn::Rate,
@@ -500,8 +506,13 @@ impl Evaluator<'_> {
             RangeFn::Irate | RangeFn::Idelta if has_h => {
                 let all = super::hist_fns::merged(f, hists);
                 let mut annos = Vec::new();
+                let all_sts = match loaded {
+                    Some(s) if func == RangeFn::Irate => s.starts_of(all.iter().map(|(t, _)| *t)),
+                    _ => Vec::new(),
+                };
                 let v = super::hist_fns::instant_value(
                     &all,
+                    &all_sts,
                     func == RangeFn::Irate,
                     metric,
                     pos,

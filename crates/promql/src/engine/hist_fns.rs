@@ -9,8 +9,8 @@ use model::histogram::CounterResetHint;
 use super::annotations::{self, Annotation};
 use super::histo::{self, detect_reset, is_custom};
 use crate::ast::PosRange;
-use crate::kernels::FPoint;
 use crate::kernels::rate::extrapolation_factor;
+use crate::kernels::{FPoint, start_ts};
 use crate::value::HPoint;
 
 fn not_counter(metric: &str, pos: PosRange) -> Annotation {
@@ -49,9 +49,15 @@ fn is_gauge(h: &FloatHistogram) -> bool {
     h.counter_reset_hint == CounterResetHint::Gauge
 }
 
-/// Extrapolated `rate`/`increase` (`is_counter`) or `delta` of histogram samples.
+/// Extrapolated `rate`/`increase` (`is_counter`) or `delta` of histogram samples; `sts` are
+/// their start timestamps (empty when none is known, see [`crate::kernels::start_ts`]).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the window, its start timestamps and the call's parameters"
+)]
 pub(crate) fn histogram_rate(
     points: &[HPoint],
+    sts: &[i64],
     range: (i64, i64),
     is_counter: bool,
     is_rate: bool,
@@ -59,16 +65,63 @@ pub(crate) fn histogram_rate(
     pos: PosRange,
     annos: &mut Vec<Annotation>,
 ) -> Option<Arc<FloatHistogram>> {
+    let (first_p, last_p) = (points.first()?, points.last()?);
+    let start = if is_counter {
+        start_ts::start_in_window(sts, first_p.t, range.0)
+    } else {
+        None
+    };
+    if let Some(st) = start {
+        // The count starts from zero at `st`: the first sample is all increase.
+        let mut h = if points.len() > 1 {
+            increase_between(points, sts, is_counter, metric, pos, annos)?
+        } else {
+            (*first_p.h).clone()
+        };
+        if points.len() > 1 {
+            h = histo::combine(&h, &first_p.h, false)?;
+        }
+        let samples = (first_p.t, last_p.t, points.len() - 1);
+        let factor = start_ts::start_factor(st, samples, range.0, range.1, is_rate);
+        return Some(Arc::new(histo::scale(&h, factor)));
+    }
     if points.len() < 2 {
         return None;
     }
+    let h = increase_between(points, sts, is_counter, metric, pos, annos)?;
+    let factor = extrapolation_factor(
+        (first_p.t, last_p.t, points.len() - 1),
+        range.0,
+        range.1,
+        is_counter,
+        is_rate,
+        (h.count, first_p.h.count),
+    );
+    Some(Arc::new(histo::scale(&h, factor)))
+}
+
+/// The increase (with counter resets, by the histograms or their start timestamps `sts`)
+/// or the difference from the first to the last of at least two histogram samples.
+fn increase_between(
+    points: &[HPoint],
+    sts: &[i64],
+    is_counter: bool,
+    metric: &str,
+    pos: PosRange,
+    annos: &mut Vec<Annotation>,
+) -> Option<FloatHistogram> {
+    let ts: Vec<i64> = if sts.is_empty() {
+        Vec::new()
+    } else {
+        points.iter().map(|p| p.t).collect()
+    };
     let first = &points[0].h;
     let last = &points[points.len() - 1].h;
     if is_counter && (is_gauge(first) || is_gauge(last)) {
         annos.push(not_counter(metric, pos));
     }
     let mut prev: FloatHistogram = (**first).clone();
-    if is_counter && detect_reset(&points[1].h, first) {
+    if is_counter && (start_ts::reset_at(&ts, sts, 1) || detect_reset(&points[1].h, first)) {
         prev = FloatHistogram {
             schema: points[1].h.schema,
             custom_values: points[1].h.custom_values.clone(),
@@ -101,8 +154,8 @@ pub(crate) fn histogram_rate(
     if is_counter {
         // Starts from the (possibly emptied) first sample, as the subtraction above did.
         let mut p: &FloatHistogram = &prev;
-        for cur in &points[1..] {
-            if detect_reset(&cur.h, p) {
+        for (i, cur) in points.iter().enumerate().skip(1) {
+            if start_ts::reset_at(&ts, sts, i) || detect_reset(&cur.h, p) {
                 h = histo::combine(&h, p, false)?;
             }
             p = &cur.h;
@@ -111,15 +164,7 @@ pub(crate) fn histogram_rate(
         annos.push(not_gauge(metric, pos));
     }
     h.counter_reset_hint = CounterResetHint::Gauge;
-    let factor = extrapolation_factor(
-        (points[0].t, points[points.len() - 1].t, points.len() - 1),
-        range.0,
-        range.1,
-        is_counter,
-        is_rate,
-        (h.count, first.count),
-    );
-    Some(Arc::new(histo::scale(&h, factor)))
+    Some(h)
 }
 
 /// One sample of a mixed float/histogram window.
@@ -137,9 +182,11 @@ pub(crate) fn merged(floats: &[FPoint], hists: &[HPoint]) -> Vec<(i64, Point)> {
     out
 }
 
-/// `irate`/`idelta` over the last two samples of a window that holds histograms.
+/// `irate`/`idelta` over the last two samples of a window that holds histograms; `sts` are
+/// the samples' start timestamps (empty when none is known).
 pub(crate) fn instant_value(
     all: &[(i64, Point)],
+    sts: &[i64],
     is_rate: bool,
     metric: &str,
     pos: PosRange,
@@ -155,9 +202,15 @@ pub(crate) fn instant_value(
         return None;
     }
     let secs = interval as f64 / 1000.0;
+    let n = all.len();
+    let st_reset = n <= sts.len() && start_ts::is_reset(sts[n - 2], *t0, sts[n - 1], *t1);
     match (p0, p1) {
         (Point::Float(a), Point::Float(b)) => {
-            let mut r = if is_rate && b < a { *b } else { b - a };
+            let mut r = if is_rate && (b < a || st_reset) {
+                *b
+            } else {
+                b - a
+            };
             if is_rate {
                 r /= secs;
             }
@@ -171,7 +224,7 @@ pub(crate) fn instant_value(
                 annos.push(not_gauge(metric, pos));
             }
             let mut r = (**b).clone();
-            if !is_rate || !detect_reset(b, a) {
+            if !is_rate || !(st_reset || detect_reset(b, a)) {
                 if histo::mismatched_bounds(&[a, b]) {
                     annos.push(reconciled("subtraction", pos));
                 }
@@ -201,8 +254,7 @@ pub(crate) fn instant_value(
 pub(crate) fn count_transitions(all: &[(i64, Point)], sts: &[i64], changes: bool) -> usize {
     let mut n = 0;
     for (i, w) in all.windows(2).enumerate() {
-        let st_reset = i + 1 < sts.len()
-            && crate::kernels::start_ts::is_reset(sts[i], w[0].0, sts[i + 1], w[1].0);
+        let st_reset = i + 1 < sts.len() && start_ts::is_reset(sts[i], w[0].0, sts[i + 1], w[1].0);
         let hit = match (&w[0].1, &w[1].1) {
             (Point::Float(a), Point::Float(b)) => {
                 if changes {
