@@ -21,6 +21,7 @@ pub(crate) mod hist_quantile;
 pub mod histo;
 mod info;
 pub mod label_fns;
+mod metrics;
 mod preprocess;
 mod range;
 pub(crate) mod selectors;
@@ -100,11 +101,13 @@ impl QueryResult {
     }
 }
 
-/// The query engine: settings and the queue of running queries. Clones share the queue.
+/// The query engine: settings, the queue of running queries and the engine's metrics.
+/// Clones share the queue and the metrics.
 #[derive(Debug, Clone)]
 pub struct Engine {
     opts: EngineOptions,
     gate: std::sync::Arc<gate::Gate>,
+    metrics: metrics::EngineMetrics,
 }
 
 impl Default for Engine {
@@ -114,11 +117,23 @@ impl Default for Engine {
 }
 
 impl Engine {
-    /// An engine with `opts`.
+    /// An engine with `opts`, its metrics in a registry of its own (not served).
     #[must_use]
     pub fn new(opts: EngineOptions) -> Self {
+        Self::with_registry(opts, &::metrics::Registry::new())
+    }
+
+    /// An engine with `opts` whose metrics (`prometheus_engine_*`) are registered in
+    /// `registry`.
+    #[must_use]
+    pub fn with_registry(opts: EngineOptions, registry: &::metrics::Registry) -> Self {
         let gate = std::sync::Arc::new(gate::Gate::new(opts.max_concurrency));
-        Self { opts, gate }
+        let metrics = metrics::EngineMetrics::new(registry, opts.max_concurrency);
+        Self {
+            opts,
+            gate,
+            metrics,
+        }
     }
 
     /// Queries evaluating now (at most `max_concurrency`).
@@ -130,6 +145,7 @@ impl Engine {
     /// Waits for a turn to evaluate, within the query timeout.
     fn turn(&self, cancel: Option<&AtomicBool>) -> Result<gate::Slot<'_>, EvalError> {
         let deadline = (!self.opts.timeout.is_zero()).then(|| Instant::now() + self.opts.timeout);
+        let _timer = self.metrics.queue_time.start_timer();
         self.gate.enter(deadline, cancel)
     }
 
@@ -182,11 +198,17 @@ impl Engine {
         ts: i64,
         cancel: Option<&AtomicBool>,
     ) -> Result<QueryResult, EvalError> {
+        let _in_flight = metrics::InFlight::new(&self.metrics.queries);
         let _turn = self.turn(cancel)?;
+        let prepare = self.metrics.prepare_time.start_timer();
         let expr = preprocess::prepare(expr, ts, ts, 0);
         let mut ev = self.evaluator(q, &expr, ts, ts, 0, cancel)?;
+        drop(prepare);
         ev.query = query.to_owned();
-        let value = match ev.eval(&expr, ts)? {
+        let eval = self.metrics.inner_eval.start_timer();
+        let value = ev.eval(&expr, ts);
+        drop(eval);
+        let value = match value? {
             Val::Scalar(v) => Value::Scalar { t: ts, v },
             Val::String(v) => Value::String { t: ts, v },
             Val::Vector(mut v) => {
@@ -240,14 +262,42 @@ impl Engine {
         node_at_a_time: bool,
     ) -> Result<QueryResult, EvalError> {
         validate_range(expr, start, end, step)?;
+        let _in_flight = metrics::InFlight::new(&self.metrics.queries);
         let _turn = self.turn(cancel)?;
+        let prepare = self.metrics.prepare_time.start_timer();
         let expr = preprocess::prepare(expr, start, end, step);
         let mut ev = self.evaluator(q, &expr, start, end, step, cancel)?;
+        drop(prepare);
         ev.query = query.to_owned();
-        if !node_at_a_time {
-            return step_by_step(ev, &expr, query);
+        let eval = self.metrics.inner_eval.start_timer();
+        let mut result = self.eval_range(ev, &expr, query, node_at_a_time);
+        drop(eval);
+        if let Ok(QueryResult {
+            value: Value::Matrix(m),
+            ..
+        }) = &mut result
+        {
+            // Already in label order: a check in one pass, as Prometheus sorts here.
+            let _sort = self.metrics.result_sort.start_timer();
+            if !m.is_sorted_by(|a, b| a.labels <= b.labels) {
+                m.sort_by(|a, b| a.labels.cmp(&b.labels));
+            }
         }
-        if let Some(out) = ev.range_result(&expr)? {
+        result
+    }
+
+    /// Evaluates a prepared range query (see [`Engine::run_range`]).
+    fn eval_range(
+        &self,
+        mut ev: Evaluator<'_>,
+        expr: &Expr,
+        query: &str,
+        node_at_a_time: bool,
+    ) -> Result<QueryResult, EvalError> {
+        if !node_at_a_time {
+            return step_by_step(ev, expr, query);
+        }
+        if let Some(out) = ev.range_result(expr)? {
             return Ok(QueryResult {
                 value: Value::Matrix(out),
                 annotations: ev.annotations,
@@ -260,7 +310,7 @@ impl Engine {
         ev.cursors.clear();
         ev.subquery_cache.clear();
         (ev.current_samples, ev.result_samples, ev.step_peak) = (0, 0, 0);
-        step_by_step(ev, &expr, query)
+        step_by_step(ev, expr, query)
     }
 
     /// Evaluates a range query step by step: the whole expression once per step. This is
