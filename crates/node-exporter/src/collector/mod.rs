@@ -29,6 +29,7 @@ pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
 pub mod simple;
+pub mod sysclass;
 pub mod sysinfo;
 pub mod tables;
 pub mod textfile;
