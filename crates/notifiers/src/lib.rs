@@ -8,9 +8,15 @@
 //! from its notification pipeline.
 
 pub mod alert;
+pub mod chat;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod notify;
+pub mod opsgenie;
+pub mod pagerduty;
+pub mod paging;
+pub mod slack;
 pub mod template;
 pub mod webhook;
 

@@ -103,20 +103,52 @@ pub fn build_integrations(
             Arc::new(crate::webhook::Webhook::new(c, tmpl, http)?),
         );
     }
+    macro_rules! each {
+        ($list:expr, $name:literal, $ty:path) => {
+            for (i, c) in $list.iter().enumerate() {
+                add(
+                    $name,
+                    i,
+                    c.send_resolved,
+                    Arc::new(<$ty>::new(c, tmpl, http)?),
+                );
+            }
+        };
+    }
+    each!(receiver.email_configs, "email", crate::email::Email);
+    each!(
+        receiver.pagerduty_configs,
+        "pagerduty",
+        crate::pagerduty::PagerDuty
+    );
+    each!(receiver.slack_configs, "slack", crate::slack::Slack);
+    each!(
+        receiver.opsgenie_configs,
+        "opsgenie",
+        crate::opsgenie::OpsGenie
+    );
+    each!(receiver.wechat_configs, "wechat", crate::paging::Wechat);
+    each!(
+        receiver.pushover_configs,
+        "pushover",
+        crate::paging::Pushover
+    );
+    each!(
+        receiver.victorops_configs,
+        "victorops",
+        crate::paging::VictorOps
+    );
+    each!(receiver.telegram_configs, "telegram", crate::chat::Telegram);
+    each!(receiver.webex_configs, "webex", crate::chat::Webex);
+    each!(receiver.discord_configs, "discord", crate::chat::Discord);
+    each!(receiver.msteams_configs, "msteams", crate::chat::MsTeams);
+    each!(
+        receiver.msteamsv2_configs,
+        "msteamsv2",
+        crate::chat::MsTeamsV2
+    );
     let unsupported = [
-        ("email", receiver.email_configs.len()),
-        ("pagerduty", receiver.pagerduty_configs.len()),
-        ("slack", receiver.slack_configs.len()),
-        ("opsgenie", receiver.opsgenie_configs.len()),
-        ("wechat", receiver.wechat_configs.len()),
-        ("pushover", receiver.pushover_configs.len()),
-        ("victorops", receiver.victorops_configs.len()),
         ("sns", receiver.sns_configs.len()),
-        ("telegram", receiver.telegram_configs.len()),
-        ("webex", receiver.webex_configs.len()),
-        ("discord", receiver.discord_configs.len()),
-        ("msteams", receiver.msteams_configs.len()),
-        ("msteamsv2", receiver.msteamsv2_configs.len()),
         ("rocketchat", receiver.rocketchat_configs.len()),
         ("mattermost", receiver.mattermost_configs.len()),
     ];
@@ -149,4 +181,114 @@ pub(crate) async fn send(req: reqwest::RequestBuilder) -> Result<String, NotifyE
     let body = resp.text().await.unwrap_or_default();
     check_status(status, &body)?;
     Ok(body)
+}
+
+/// Expands many template fields of one notification, keeping the first error (Alertmanager's
+/// `notify.TmplText` pattern): the notification fails on a template error, not the process.
+pub(crate) struct Expand<'a> {
+    tmpl: &'a Template,
+    data: &'a Data,
+    err: Option<crate::error::TemplateError>,
+}
+
+impl<'a> Expand<'a> {
+    pub(crate) fn new(tmpl: &'a Template, data: &'a Data) -> Self {
+        Self {
+            tmpl,
+            data,
+            err: None,
+        }
+    }
+
+    /// `text` expanded with `text/template` ("" after an error).
+    pub(crate) fn text(&mut self, text: &str) -> String {
+        if self.err.is_some() {
+            return String::new();
+        }
+        self.tmpl.execute_text(text, self.data).unwrap_or_else(|e| {
+            self.err = Some(e);
+            String::new()
+        })
+    }
+
+    /// `text` expanded with `html/template`.
+    pub(crate) fn html(&mut self, text: &str) -> String {
+        if self.err.is_some() {
+            return String::new();
+        }
+        self.tmpl.execute_html(text, self.data).unwrap_or_else(|e| {
+            self.err = Some(e);
+            String::new()
+        })
+    }
+
+    /// The first error, if any.
+    pub(crate) fn finish(self) -> Result<(), NotifyError> {
+        match self.err {
+            Some(e) => Err(NotifyError::permanent(format!("template error: {e}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A secret given inline or in a file (read at each notification, trimmed).
+pub(crate) fn secret_or_file(inline: &str, file: &str, what: &str) -> Result<String, NotifyError> {
+    if file.is_empty() {
+        return Ok(inline.to_owned());
+    }
+    std::fs::read_to_string(file)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| NotifyError::permanent(format!("read {what}: {e}")))
+}
+
+/// Go's `notify.TruncateInRunes`: at most `n` characters, the last one `…` when cut.
+pub(crate) fn truncate_runes(s: &str, n: usize) -> (String, bool) {
+    if s.chars().count() <= n {
+        return (s.to_owned(), false);
+    }
+    let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    (out, true)
+}
+
+/// Go's `notify.TruncateInBytes`: at most `n` bytes (whole characters), ending in `…` when cut.
+pub(crate) fn truncate_bytes(s: &str, n: usize) -> (String, bool) {
+    if s.len() <= n {
+        return (s.to_owned(), false);
+    }
+    let budget = n.saturating_sub('…'.len_utf8());
+    let mut end = budget;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    (format!("{}…", &s[..end]), true)
+}
+
+/// Sends a JSON body with POST (Alertmanager's `notify.PostJSON`).
+pub(crate) async fn post_json(
+    http: &http_client::HttpClient,
+    url: &str,
+    body: &impl serde::Serialize,
+) -> Result<String, NotifyError> {
+    let mut bytes = serde_json::to_vec(body).map_err(|e| NotifyError::permanent(e.to_string()))?;
+    // Go's json.Encoder ends the document with a newline.
+    bytes.push(b'\n');
+    let req = http
+        .post(url)
+        .await
+        .map_err(|e| NotifyError::retryable(e.to_string()))?
+        .header("Content-Type", "application/json")
+        .body(bytes);
+    send(req).await
+}
+
+/// Alertmanager's `notify.Key.Hash`: the SHA-256 of the group key in hex (PagerDuty's dedup
+/// key, OpsGenie's alias, VictorOps' entity id).
+#[must_use]
+pub fn group_key_hash(group_key: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(group_key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -5,19 +5,20 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::alert::{Alert, Data};
+use crate::alert::Data;
 use crate::config::WebhookConfig;
 use crate::error::NotifyError;
 use crate::notify::{Notifier, NotifyContext, NotifyFuture, client, send};
 use crate::template::Template;
 
-/// The webhook's JSON body.
+/// The webhook's JSON body: the notification data (of the alerts kept), version "4", the
+/// group key and how many alerts `max_alerts` left out.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message<'a> {
     /// The notification data (flattened, as Go embeds it).
     #[serde(flatten)]
-    pub data: DataRef<'a>,
+    pub data: Data,
     /// Payload version: "4".
     pub version: &'static str,
     /// The group key.
@@ -26,42 +27,30 @@ pub struct Message<'a> {
     pub truncated_alerts: u64,
 }
 
-/// [`Data`] with its alert list possibly truncated.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DataRef<'a> {
-    receiver: &'a str,
-    status: crate::alert::AlertStatus,
-    alerts: &'a [Alert],
-    group_labels: &'a crate::alert::Kv,
-    common_labels: &'a crate::alert::Kv,
-    common_annotations: &'a crate::alert::Kv,
-    #[serde(rename = "externalURL")]
-    external_url: &'a str,
-}
-
-/// Builds the body for `data` with at most `max_alerts` alerts (0: all).
+/// Builds the body for `data` with at most `max_alerts` alerts (0: all). As in Alertmanager,
+/// the data (status, common labels and annotations) is that of the alerts kept.
 #[must_use]
-pub fn message<'a>(data: &'a Data, group_key: &'a str, max_alerts: u64) -> Message<'a> {
+pub fn message<'a>(data: &Data, group_key: &'a str, max_alerts: u64) -> Message<'a> {
     let n = data.alerts.len() as u64;
-    let keep = if max_alerts == 0 || n <= max_alerts {
-        data.alerts.len()
-    } else {
-        usize::try_from(max_alerts).unwrap_or(usize::MAX)
-    };
+    if max_alerts == 0 || n <= max_alerts {
+        return Message {
+            data: data.clone(),
+            version: "4",
+            group_key,
+            truncated_alerts: 0,
+        };
+    }
+    let keep = usize::try_from(max_alerts).unwrap_or(usize::MAX);
     Message {
-        data: DataRef {
-            receiver: &data.receiver,
-            status: data.status,
-            alerts: &data.alerts[..keep],
-            group_labels: &data.group_labels,
-            common_labels: &data.common_labels,
-            common_annotations: &data.common_annotations,
-            external_url: &data.external_url,
-        },
+        data: Data::new(
+            &data.receiver,
+            data.group_labels.clone(),
+            data.alerts[..keep].to_vec(),
+            &data.external_url,
+        ),
         version: "4",
         group_key,
-        truncated_alerts: n - keep as u64,
+        truncated_alerts: n - max_alerts,
     }
 }
 

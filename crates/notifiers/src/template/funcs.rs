@@ -262,10 +262,8 @@ pub(super) fn func_map() -> FuncMap {
     f.insert(
         "stringSlice".into(),
         Arc::new(|args: &[Value]| -> R {
-            let v: gotmpl::Result<Vec<Value>> = args
-                .iter()
-                .map(|a| text("stringSlice", a).map(s))
-                .collect();
+            let v: gotmpl::Result<Vec<Value>> =
+                args.iter().map(|a| text("stringSlice", a).map(s)).collect();
             Ok(Value::List(v?.into()))
         }),
     );

@@ -1,0 +1,188 @@
+//! Test support: an HTTP recorder on 127.0.0.1 that stores every request and answers each
+//! integration's endpoint as its service does.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+/// One recorded request.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub uri: String,
+    /// Headers (lower-case names).
+    pub headers: BTreeMap<String, String>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} body is not JSON ({e}): {}",
+                self.uri,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The body as `application/x-www-form-urlencoded` pairs.
+    pub fn form(&self) -> BTreeMap<String, String> {
+        url::form_urlencoded::parse(&self.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+}
+
+/// A recording HTTP server.
+pub struct Recorder {
+    /// Its base URL (`http://127.0.0.1:PORT`).
+    pub url: String,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+/// The answer each endpoint gives, as the real service would.
+fn answer(path: &str) -> Response {
+    let json = |s: &str| {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            s.to_owned(),
+        )
+            .into_response()
+    };
+    if path.contains("/gettoken") {
+        return json(
+            r#"{"errcode":0,"errmsg":"ok","access_token":"wechat-token","expires_in":7200}"#,
+        );
+    }
+    if path.contains("/message/send") {
+        return json(r#"{"errcode":0,"errmsg":"ok"}"#);
+    }
+    if path.contains("/slack") {
+        return "ok".into_response();
+    }
+    if path.contains("/pagerduty") {
+        return (
+            StatusCode::ACCEPTED,
+            json(r#"{"status":"success","message":"Event processed"}"#),
+        )
+            .into_response();
+    }
+    if path.contains("/telegram") || path.contains("sendMessage") {
+        return json(r#"{"ok":true,"result":{"message_id":1}}"#);
+    }
+    if path.contains("/pushover") {
+        return json(r#"{"status":1,"request":"r"}"#);
+    }
+    if path.contains("/victorops") {
+        return json(r#"{"result":"success","entity_id":"e"}"#);
+    }
+    if path.contains("/discord") {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if path.contains("/opsgenie") {
+        return (
+            StatusCode::ACCEPTED,
+            json(r#"{"result":"Request will be processed","took":0.1,"requestId":"x"}"#),
+        )
+            .into_response();
+    }
+    json("{}")
+}
+
+impl Recorder {
+    /// Starts a recorder on a free loopback port.
+    pub async fn start() -> Recorder {
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let store = requests.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let store = store.clone();
+                async move {
+                    let rec = Recorded {
+                        method: method.to_string(),
+                        uri: uri.to_string(),
+                        headers: headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                            })
+                            .collect(),
+                        body: body.to_vec(),
+                    };
+                    store.lock().unwrap().push(rec);
+                    answer(uri.path())
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Recorder {
+            url,
+            requests,
+            _task: task,
+        }
+    }
+
+    /// All requests so far.
+    pub fn all(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Forgets the requests so far.
+    pub fn clear(&self) {
+        self.requests.lock().unwrap().clear();
+    }
+
+    /// Waits until a request whose URI contains each of `parts` arrived (30 s at most).
+    pub async fn wait_for(&self, parts: &[&str]) -> Vec<Recorded> {
+        self.try_wait_for(parts)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// As [`Recorder::wait_for`], with the failure as an error.
+    pub async fn try_wait_for(&self, parts: &[&str]) -> Result<Vec<Recorded>, String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let all = self.all();
+            let missing: Vec<&&str> = parts
+                .iter()
+                .filter(|p| !all.iter().any(|r| r.uri.contains(**p)))
+                .collect();
+            if missing.is_empty() {
+                return Ok(all);
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "no request for {missing:?}; got {:?}",
+                    all.iter().map(|r| &r.uri).collect::<Vec<_>>()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The last request whose URI contains `part`.
+    pub fn last(&self, part: &str) -> Recorded {
+        self.all()
+            .into_iter()
+            .rev()
+            .find(|r| r.uri.contains(part))
+            .unwrap_or_else(|| panic!("no request for {part}"))
+    }
+}

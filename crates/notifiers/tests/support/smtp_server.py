@@ -1,0 +1,80 @@
+"""A real SMTP server for the e-mail tests (aiosmtpd): STARTTLS required, AUTH (LOGIN,
+PLAIN) required after TLS. Every message is parsed and written as JSON to OUTDIR/N.json.
+
+Usage: smtp_server.py OUTDIR PORT CERT KEY USER PASSWORD
+"""
+import email
+import email.policy
+import json
+import os
+import ssl
+import sys
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+outdir, port, cert, key, user, password = sys.argv[1:7]
+count = 0
+
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        global count
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        parts = []
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            parts.append(
+                {
+                    "content_type": part.get_content_type(),
+                    "charset": part.get_content_charset(),
+                    "transfer_encoding": part.get("Content-Transfer-Encoding"),
+                    "body": part.get_content(),
+                }
+            )
+        record = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": envelope.rcpt_tos,
+            "helo": session.host_name,
+            "tls": session.ssl is not None,
+            "authenticated": bool(session.authenticated),
+            "headers": {k: str(v) for k, v in msg.items()},
+            "content_type": msg.get_content_type(),
+            "parts": parts,
+        }
+        count += 1
+        tmp = os.path.join(outdir, f"{count}.tmp")
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(outdir, f"{count}.json"))
+        return "250 OK"
+
+
+def authenticate(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode() == user
+        and auth_data.password.decode() == password
+    )
+    return AuthResult(success=ok)
+
+
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain(cert, key)
+controller = Controller(
+    Handler(),
+    hostname="127.0.0.1",
+    port=int(port),
+    tls_context=context,
+    require_starttls=True,
+    authenticator=authenticate,
+    auth_required=True,
+    auth_require_tls=True,
+)
+controller.start()
+with open(os.path.join(outdir, "ready"), "w") as f:
+    f.write("ready")
+while True:
+    time.sleep(3600)
