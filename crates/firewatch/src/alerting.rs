@@ -69,10 +69,10 @@ impl Alerting {
         }
     }
 
-    /// Prometheus's rule group and notification metrics, in text exposition.
-    pub fn write_metrics(&self, out: &mut String) {
-        self.rules.write_metrics(out);
-        self.notifier.write_metrics(out);
+    /// Registers the rule group and notification metrics (Prometheus's names) in `registry`.
+    pub fn register_metrics(&self, registry: &metrics::Registry) {
+        registry.register_collector(self.rules.clone());
+        registry.register_collector(Arc::new(self.notifier.clone()));
     }
 
     /// The rule groups, for `/api/v1/rules` and `/api/v1/alerts`.

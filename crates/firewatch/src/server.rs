@@ -309,7 +309,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     web::cors::CorsOrigin::new(&args.cors_origin)
         .map_err(anyhow::Error::msg)
         .context("invalid --web.cors.origin")?;
-    let engine = Engine::new(args.engine_options()?);
+    let registry = metrics::Registry::new();
+    let engine = Engine::with_registry(args.engine_options()?, &registry);
     let path = PathBuf::from(&args.tsdb_path);
     info!(path = %path.display(), "opening storage");
     let db = tokio::task::spawn_blocking(move || Db::open(&path, db_opts))
@@ -328,6 +329,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         args.rules_options(engine.clone(), &db)?,
         args.notification_queue_capacity,
     ));
+    register_own_metrics(&registry, db.clone(), &alerting);
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
@@ -365,7 +367,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         }),
         scrape: Some(scrape.clone()),
         config_yaml,
-        metrics: Some(own_metrics(db.clone(), alerting.clone())),
+        metrics: Some(registry.clone()),
         tsdb: Some(db.clone()),
         rules: Some(alerting.rules_view()),
         alertmanagers: Some(alerting.alertmanagers_view()),
@@ -423,67 +425,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The server's own metrics, with Prometheus's names where the meaning is the same.
-fn own_metrics(db: Arc<Db>, alerting: Arc<Alerting>) -> web::MetricsWriter {
-    use std::fmt::Write as _;
-    let start = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
-    Arc::new(move |out: &mut String| {
-        let head = db.head();
-        let rss = std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| {
-                s.split_whitespace()
-                    .nth(1)
-                    .and_then(|p| p.parse::<u64>().ok())
-            })
-            .map_or(0, |pages| pages * 4096);
-        let _ = write!(
-            out,
-            "# HELP prometheus_tsdb_head_series Total number of series in the head block.\n\
-             # TYPE prometheus_tsdb_head_series gauge\n\
-             prometheus_tsdb_head_series {}\n\
-             # HELP prometheus_tsdb_head_min_time Minimum time bound of the head block.\n\
-             # TYPE prometheus_tsdb_head_min_time gauge\n\
-             prometheus_tsdb_head_min_time {}\n\
-             # HELP prometheus_tsdb_head_max_time Maximum timestamp of the head block.\n\
-             # TYPE prometheus_tsdb_head_max_time gauge\n\
-             prometheus_tsdb_head_max_time {}\n\
-             # HELP prometheus_tsdb_exemplar_exemplars_in_storage Number of exemplars currently in circular storage.\n\
-             # TYPE prometheus_tsdb_exemplar_exemplars_in_storage gauge\n\
-             prometheus_tsdb_exemplar_exemplars_in_storage {}\n\
-             # HELP prometheus_tsdb_exemplar_series_with_exemplars_in_storage Number of series with exemplars currently in circular storage.\n\
-             # TYPE prometheus_tsdb_exemplar_series_with_exemplars_in_storage gauge\n\
-             prometheus_tsdb_exemplar_series_with_exemplars_in_storage {}\n\
-             # HELP prometheus_tsdb_exemplar_exemplars_appended_total Total number of appended exemplars.\n\
-             # TYPE prometheus_tsdb_exemplar_exemplars_appended_total counter\n\
-             prometheus_tsdb_exemplar_exemplars_appended_total {}\n\
-             # HELP prometheus_tsdb_exemplar_max_exemplars Total number of exemplars the exemplar storage can store, resizeable.\n\
-             # TYPE prometheus_tsdb_exemplar_max_exemplars gauge\n\
-             prometheus_tsdb_exemplar_max_exemplars {}\n\
-             # HELP process_resident_memory_bytes Resident memory size in bytes.\n\
-             # TYPE process_resident_memory_bytes gauge\n\
-             process_resident_memory_bytes {rss}\n\
-             # HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n\
-             # TYPE process_start_time_seconds gauge\n\
-             process_start_time_seconds {start}\n\
-             # HELP firewatch_build_info A metric with a constant '1' value labeled by version.\n\
-             # TYPE firewatch_build_info gauge\n\
-             firewatch_build_info{{version=\"{}\"}} 1\n",
-            head.num_series(),
-            head.min_time(),
-            head.max_time(),
-            head.exemplars.exemplars_in_storage(),
-            head.exemplars.series_with_exemplars(),
-            head.exemplars
-                .stats
-                .appended
-                .load(std::sync::atomic::Ordering::Relaxed),
-            head.exemplars.capacity(),
-            env!("CARGO_PKG_VERSION"),
-        );
-        head.write_metrics(out);
-        alerting.write_metrics(out);
-    })
+/// Registers the server's own metrics (served at `/metrics`): the process, the TSDB, rules
+/// and notifier, and the build info; the other components register theirs when built.
+fn register_own_metrics(registry: &metrics::Registry, db: Arc<Db>, alerting: &Alerting) {
+    registry.register_collector(Arc::new(metrics::ProcessCollector::new()));
+    registry.register_collector(db);
+    alerting.register_metrics(registry);
+    registry
+        .gauge_vec(
+            "firewatch_build_info",
+            "A metric with a constant '1' value labeled by version.",
+            &["version"],
+        )
+        .with_label_values(&[env!("CARGO_PKG_VERSION")])
+        .set(1.0);
 }
 
 /// Compacts the head into blocks and applies retention, once a minute as Prometheus does.
