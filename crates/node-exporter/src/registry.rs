@@ -91,7 +91,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("watchdog", true, Some(collector::sysclass::Watchdog::new)),
     ("wifi", false, None),
     ("xfrm", false, Some(collector::tables::Xfrm::new)),
-    ("xfs", true, None),
+    ("xfs", true, Some(collector::xfs::new)),
     ("zfs", true, Some(collector::zfs::new)),
     ("zoneinfo", false, Some(collector::zoneinfo::new)),
 ];

@@ -34,6 +34,7 @@ pub mod sysinfo;
 pub mod tables;
 pub mod textfile;
 pub mod util;
+pub mod xfs;
 pub mod zfs;
 pub mod zoneinfo;
 
