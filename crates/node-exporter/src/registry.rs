@@ -14,7 +14,7 @@ use crate::options::{Options, Paths};
 /// node_exporter's Linux collectors: name, enabled by default, and the factory where built.
 const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("arp", true, Some(collector::simple::Arp::with_filter)),
-    ("bcache", true, None),
+    ("bcache", true, Some(collector::bcache::new)),
     ("bonding", true, Some(collector::sysclass::Bonding::new)),
     ("btrfs", true, None),
     ("buddyinfo", false, Some(collector::tables::Buddyinfo::new)),

@@ -11,6 +11,7 @@ pub use crate::error::CollectorError;
 use crate::error::Error;
 use crate::options::{Options, Paths};
 
+pub mod bcache;
 pub mod cpu;
 pub mod cpu_vulnerabilities;
 pub mod cpufreq;
