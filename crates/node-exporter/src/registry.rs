@@ -16,7 +16,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("arp", true, Some(collector::simple::Arp::with_filter)),
     ("bcache", true, Some(collector::bcache::new)),
     ("bonding", true, Some(collector::sysclass::Bonding::new)),
-    ("btrfs", true, None),
+    ("btrfs", true, Some(collector::btrfs::new)),
     ("buddyinfo", false, Some(collector::tables::Buddyinfo::new)),
     ("cgroups", false, None),
     ("conntrack", true, Some(collector::simple::Conntrack::new)),

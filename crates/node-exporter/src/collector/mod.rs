@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::options::{Options, Paths};
 
 pub mod bcache;
+pub mod btrfs;
 pub mod cpu;
 pub mod cpu_vulnerabilities;
 pub mod cpufreq;
