@@ -112,24 +112,10 @@ impl Duration {
 }
 
 impl fmt::Display for Duration {
-    /// Prometheus's canonical form: the largest units first, `0s` for zero.
+    /// Prometheus's canonical form (`model.Duration.String`): the largest units first, `0s`
+    /// for zero.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut ms = self.0;
-        if ms == 0 {
-            return f.write_str("0s");
-        }
-        for (unit, size) in UNITS {
-            // Years and weeks only when the rest is a whole number of them, as Prometheus
-            // prints (`90d` reads better than `12w6d`).
-            if (unit == "y" || unit == "w") && !ms.is_multiple_of(size) {
-                continue;
-            }
-            if ms >= size {
-                write!(f, "{}{unit}", ms / size)?;
-                ms %= size;
-            }
-        }
-        Ok(())
+        f.write_str(&model::gofmt::model_duration(self.0))
     }
 }
 
@@ -250,26 +236,7 @@ impl Size {
 impl fmt::Display for Size {
     /// Go's `Base2Bytes.String()`: the largest units first, `iB` suffixes (`15MiB`, `0B`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut n = self.0;
-        if n == 0 {
-            return f.write_str("0B");
-        }
-        if n < 0 {
-            f.write_str("-")?;
-            n = -n;
-        }
-        for (p, m) in SIZE_UNITS.iter().rev() {
-            if n >= *m {
-                let q = n / m;
-                n %= m;
-                if *m == 1 {
-                    write!(f, "{q}B")?;
-                } else {
-                    write!(f, "{q}{p}iB")?;
-                }
-            }
-        }
-        Ok(())
+        f.write_str(&model::gofmt::base2_bytes(self.0))
     }
 }
 

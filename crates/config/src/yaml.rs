@@ -217,7 +217,7 @@ fn binary_label_message(text: &str, line: u64, column: u64) -> Option<String> {
         }
     };
     let bytes = base64_decode(scalar)?;
-    let quoted = go_quote_bytes(&bytes);
+    let quoted = model::gofmt::quote_bytes(&bytes);
     let what = if after.trim_start().starts_with(':') {
         "name"
     } else {
@@ -239,20 +239,6 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     );
     let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     LENIENT.decode(compact).ok()
-}
-
-/// Go's `%q` of a byte string: valid UTF-8 runs as text, other bytes as `\xNN`.
-fn go_quote_bytes(b: &[u8]) -> String {
-    let mut out = String::from("\"");
-    for chunk in b.utf8_chunks() {
-        let q = go_quote(chunk.valid());
-        out.push_str(&q[1..q.len() - 1]);
-        for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Rewrites serde's messages into the texts Prometheus's Go YAML decoder prints.
@@ -542,32 +528,7 @@ where
 }
 
 /// Quotes a string the way Go's `%q` does (used in Prometheus's messages).
-#[must_use]
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{fffd}' => out.push_str("\\ufffd"),
-            c if c.is_control() => {
-                let v = u32::from(c);
-                if v < 0x80 {
-                    out.push_str(&format!("\\x{v:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{v:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub use model::gofmt::quote as go_quote;
 
 #[cfg(test)]
 mod tests {
@@ -595,11 +556,5 @@ mod tests {
             ]),
             Some((2, 5))
         );
-    }
-
-    #[test]
-    fn go_quote_escapes() {
-        assert_eq!(go_quote("a\"b\n"), "\"a\\\"b\\n\"");
-        assert_eq!(go_quote("\u{1}"), "\"\\x01\"");
     }
 }

@@ -68,11 +68,6 @@ fn expires_in(v: Option<&serde_json::Value>) -> Option<u64> {
     .filter(|s| *s > 0)
 }
 
-/// Go's `url.QueryEscape`, used for client id and secret in the basic auth header.
-fn query_escape(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 impl TokenSource {
     /// A source for `cfg`, requesting tokens with `client`.
     pub(crate) fn new(cfg: OAuth2, client: reqwest::Client) -> Self {
@@ -146,8 +141,8 @@ impl TokenSource {
             .body(body);
         if !in_params {
             req = req.basic_auth(
-                query_escape(&self.cfg.client_id),
-                Some(query_escape(secret)),
+                model::gofmt::query_escape(&self.cfg.client_id),
+                Some(model::gofmt::query_escape(secret)),
             );
         }
         let cannot = |m: String| format!("oauth2: cannot fetch token: {m}");
@@ -226,6 +221,6 @@ mod tests {
 
     #[test]
     fn escapes_like_go() {
-        assert_eq!(query_escape("a b&c/d"), "a+b%26c%2Fd");
+        assert_eq!(model::gofmt::query_escape("a b&c/d"), "a+b%26c%2Fd");
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod exposition;
+pub mod gofmt;
 pub mod histogram;
 pub mod labels;
 pub mod lint;

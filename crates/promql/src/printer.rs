@@ -10,39 +10,8 @@ use crate::ast::{
 };
 use crate::parser::format_duration;
 
-/// A string as Go's `strconv.Quote` prints it: double quotes, escapes for `"`, `\` and
-/// non-printable characters.
-#[must_use]
-pub fn go_quote_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() || c == '\u{FEFF}' => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// A string as Go's `strconv.Quote` prints it.
+pub use model::gofmt::quote as go_quote_str;
 
 /// A character as Go's `%q` prints a rune (`'a'`), or `'\x00'`-style escapes; EOF is `-1`.
 pub(crate) fn go_char(c: Option<char>) -> String {
@@ -70,30 +39,7 @@ pub(crate) fn go_unicode(c: char) -> String {
 /// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest, never an exponent.
 #[must_use]
 pub fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// A float as Go's `%v`: shortest, with an exponent from 1e6 up and below 1e-4.
-fn format_float_g(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return format_float(v);
-    }
-    let exp = v.abs().log10().floor() as i32;
-    if (-4..6).contains(&exp) {
-        return format_float(v);
-    }
-    let s = format!("{v:e}");
-    let (mant, e) = s.split_once('e').unwrap_or((&s, "0"));
-    let e: i32 = e.parse().unwrap_or(0);
-    format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    model::gofmt::format_float(v, 'f', -1)
 }
 
 /// A label name for grouping lists: bare if it is a legacy name, else quoted.
@@ -280,14 +226,16 @@ pub(crate) fn binary_op_text(b: &BinaryExpr) -> String {
     }
     match (vm.fill.lhs, vm.fill.rhs) {
         (Some(l), Some(r)) if crate::ast::float_eq(l, r) => {
-            write!(out, " fill ({})", format_float_g(l)).expect("writing to a String");
+            write!(out, " fill ({})", model::gofmt::float(l)).expect("writing to a String");
         }
         (l, r) => {
             if let Some(l) = l {
-                write!(out, " fill_left ({})", format_float_g(l)).expect("writing to a String");
+                write!(out, " fill_left ({})", model::gofmt::float(l))
+                    .expect("writing to a String");
             }
             if let Some(r) = r {
-                write!(out, " fill_right ({})", format_float_g(r)).expect("writing to a String");
+                write!(out, " fill_right ({})", model::gofmt::float(r))
+                    .expect("writing to a String");
             }
         }
     }
@@ -515,12 +463,7 @@ mod tests {
 
     #[test]
     fn floats_print_like_go() {
+        // The formats themselves are tested in model::gofmt; here, which one the printer uses.
         assert_eq!(format_float(1e20), "100000000000000000000");
-        assert_eq!(format_float(0.5), "0.5");
-        assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(format_float_g(123_456.0), "123456");
-        assert_eq!(format_float_g(1e6), "1e+06");
-        assert_eq!(format_float_g(1e21), "1e+21");
-        assert_eq!(format_float_g(1.5e-7), "1.5e-07");
     }
 }

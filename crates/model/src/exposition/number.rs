@@ -140,62 +140,13 @@ pub fn parse_int(b: &[u8]) -> Option<i64> {
 /// Appends `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it, with Prometheus's
 /// spellings `+Inf`, `-Inf` and `NaN`.
 pub fn write_float(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
-        return;
-    }
-    // Integers below 2^53 in positional form are the common case; print them directly.
-    if v.fract() == 0.0 && v.abs() < 1e6 {
+    // Integers below 1e6 in positional form are the common case; print them directly.
+    if v.fract() == 0.0 && v.abs() < 1e6 && v != 0.0 {
         #[allow(clippy::cast_possible_truncation)]
         let _ = write!(out, "{}", v as i64);
         return;
     }
-    let mut buf = String::with_capacity(32);
-    let _ = write!(buf, "{v:e}");
-    let (mant, exp) = buf.split_once('e').unwrap_or((&buf, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (neg, mant) = match mant.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mant),
-    };
-    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-    if neg {
-        out.push('-');
-    }
-    if !(-4..6).contains(&exp) {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    } else if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(&digits);
-    } else {
-        let int_len = usize::try_from(exp).unwrap_or(0) + 1;
-        if digits.len() <= int_len {
-            out.push_str(&digits);
-            for _ in digits.len()..int_len {
-                out.push('0');
-            }
-        } else {
-            out.push_str(&digits[..int_len]);
-            out.push('.');
-            out.push_str(&digits[int_len..]);
-        }
-    }
+    crate::gofmt::append_float(out, v, 'g', -1);
 }
 
 #[cfg(test)]

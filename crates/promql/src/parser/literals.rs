@@ -66,27 +66,8 @@ pub fn parse_duration(s: &str) -> Result<i64, DurationError> {
 /// are used only when they divide the duration exactly. Negative values get a `-`.
 #[must_use]
 pub fn format_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".to_owned();
-    }
-    let mut out = String::new();
-    if ms < 0 {
-        out.push('-');
-    }
-    let mut left = ms.unsigned_abs();
-    for (i, (unit, mult)) in UNITS.iter().enumerate() {
-        let mult = mult.unsigned_abs();
-        if i < 2 && !left.is_multiple_of(mult) {
-            continue;
-        }
-        let v = left / mult;
-        if v > 0 {
-            out.push_str(&v.to_string());
-            out.push_str(unit);
-            left -= v * mult;
-        }
-    }
-    out
+    let abs = model::gofmt::model_duration(ms.unsigned_abs());
+    if ms < 0 { format!("-{abs}") } else { abs }
 }
 
 /// Go's `underscoreOK`: underscores only between digits (or after a base prefix).

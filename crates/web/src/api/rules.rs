@@ -42,21 +42,6 @@ pub fn go_time(t: Option<SystemTime>) -> String {
         .map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), |t| t.to_string())
 }
 
-/// A float as Go's `strconv.FormatFloat(v, 'e', -1, 64)` writes it: `1e+00`, `2.5e-07`.
-pub fn go_float_e(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".to_owned();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
-    }
-    let s = format!("{v:e}");
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mantissa}e{sign}{:02}", exp.abs())
-}
-
 struct JsonAlert<'a>(&'a AlertView);
 
 impl Serialize for JsonAlert<'_> {
@@ -70,7 +55,7 @@ impl Serialize for JsonAlert<'_> {
         if let Some(t) = a.keep_firing_since {
             m.serialize_entry("keepFiringSince", &go_time(Some(t)))?;
         }
-        m.serialize_entry("value", &go_float_e(a.value))?;
+        m.serialize_entry("value", &model::gofmt::format_float(a.value, 'e', -1))?;
         m.end()
     }
 }
@@ -292,17 +277,6 @@ async fn alertmanagers(State(state): State<Arc<WebState>>) -> ApiResult<Alertman
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floats_as_go_writes_them_with_e() {
-        assert_eq!(go_float_e(1.0), "1e+00");
-        assert_eq!(go_float_e(0.0), "0e+00");
-        assert_eq!(go_float_e(-2.5e-7), "-2.5e-07");
-        assert_eq!(go_float_e(123_456.0), "1.23456e+05");
-        assert_eq!(go_float_e(1e300), "1e+300");
-        assert_eq!(go_float_e(f64::INFINITY), "+Inf");
-        assert_eq!(go_float_e(f64::NAN), "NaN");
-    }
 
     #[test]
     fn go_times() {

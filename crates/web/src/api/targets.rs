@@ -42,27 +42,7 @@ struct DroppedTarget<'a> {
 }
 
 fn go_duration(d: std::time::Duration) -> String {
-    let ms = d.as_millis();
-    let units = [
-        (86_400_000 * 7, "w"),
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1000, "s"),
-        (1, "ms"),
-    ];
-    if ms == 0 {
-        return "0s".to_owned();
-    }
-    let mut rest = ms;
-    let mut out = String::new();
-    for (size, unit) in units {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
+    model::gofmt::model_duration(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 async fn targets(
