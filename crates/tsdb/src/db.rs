@@ -23,8 +23,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod compact;
+pub mod compact;
 mod delete;
+mod merge;
 mod retention;
 
 use std::fs::File;

@@ -1,19 +1,20 @@
-//! Writes a complete block directory (chunks, index, tombstones, meta.json) atomically: into
-//! `<ulid>.tmp-for-creation`, then renamed to `<ulid>`.
+//! Writes a complete block directory (chunks, index, tombstones, meta.json) atomically from
+//! series given in any order (imports, tests): sorts them, then writes them through a
+//! [`StreamWriter`]. Compaction uses the [`StreamWriter`] directly.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use model::{Labels, Sample, Timestamp};
 
-use super::meta::{BlockMeta, BlockMetaCompaction, BlockStats, Ulid};
+use super::meta::{BlockMeta, BlockMetaCompaction, Ulid};
+use super::stream::StreamWriter;
 use crate::chunkenc::{
     CounterResetHeader, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk,
     SAMPLES_PER_CHUNK, XorChunk,
 };
-use crate::chunks::{ChunkMeta, SegmentWriter, sync_dir};
+use crate::chunks::ChunkMeta;
 use crate::error::TsdbError;
-use crate::index::IndexWriter;
 use crate::tombstones::Tombstones;
 
 /// Suffix of a block directory being written.
@@ -137,92 +138,7 @@ impl BlockWriter {
                 w[1].0, w[0].0
             )));
         }
-        enum Open {
-            Xor(XorChunk),
-            Hist(Box<HistogramChunk>),
-            FHist(Box<FloatHistogramChunk>),
-        }
-        let mut chunks: Vec<ChunkMeta> = Vec::new();
-        let mut open: Option<(Open, Timestamp, Timestamp)> = None;
-        let close = |open: Option<(Open, Timestamp, Timestamp)>, chunks: &mut Vec<ChunkMeta>| {
-            if let Some((c, mint, maxt)) = open {
-                let chunk = match c {
-                    Open::Xor(c) => (Encoding::Xor, c.into_bytes()),
-                    Open::Hist(c) => (Encoding::Histogram, c.into_bytes()),
-                    Open::FHist(c) => (Encoding::FloatHistogram, c.into_bytes()),
-                };
-                chunks.push(ChunkMeta {
-                    r#ref: 0,
-                    min_time: mint,
-                    max_time: maxt,
-                    chunk: Some(chunk),
-                });
-            }
-        };
-        for (t, sample) in samples {
-            let t = *t;
-            match sample {
-                Sample::Float(v) => {
-                    let full = match &open {
-                        Some((Open::Xor(c), ..)) => c.num_samples() >= self.samples_per_chunk,
-                        _ => true,
-                    };
-                    if full {
-                        close(open.take(), &mut chunks);
-                        open = Some((Open::Xor(XorChunk::new()), t, t));
-                    }
-                    if let Some((Open::Xor(c), _, maxt)) = &mut open {
-                        c.append(t, *v)?;
-                        *maxt = t;
-                    }
-                }
-                Sample::Histogram(h) => {
-                    let mut header = CounterResetHeader::Unknown;
-                    if let Some((Open::Hist(c), _, maxt)) = &mut open
-                        && c.num_samples() < self.samples_per_chunk
-                    {
-                        match c.append(t, h)? {
-                            HistogramAppend::Appended => {
-                                *maxt = t;
-                                continue;
-                            }
-                            HistogramAppend::NewChunk(next) => header = next,
-                        }
-                    }
-                    close(open.take(), &mut chunks);
-                    let mut c = HistogramChunk::new(header);
-                    if c.append(t, h)? != HistogramAppend::Appended {
-                        return Err(TsdbError::Chunk(format!(
-                            "series {labels}: histogram at {t} does not fit a new chunk"
-                        )));
-                    }
-                    open = Some((Open::Hist(Box::new(c)), t, t));
-                }
-                Sample::FloatHistogram(h) => {
-                    let mut header = CounterResetHeader::Unknown;
-                    if let Some((Open::FHist(c), _, maxt)) = &mut open
-                        && c.num_samples() < self.samples_per_chunk
-                    {
-                        match c.append(t, h)? {
-                            HistogramAppend::Appended => {
-                                *maxt = t;
-                                continue;
-                            }
-                            HistogramAppend::NewChunk(next) => header = next,
-                        }
-                    }
-                    close(open.take(), &mut chunks);
-                    let mut c = FloatHistogramChunk::new(header);
-                    if c.append(t, h)? != HistogramAppend::Appended {
-                        return Err(TsdbError::Chunk(format!(
-                            "series {labels}: float histogram at {t} does not fit a new chunk"
-                        )));
-                    }
-                    open = Some((Open::FHist(Box::new(c)), t, t));
-                }
-            }
-        }
-        close(open, &mut chunks);
+        let chunks = encode_samples(&labels, samples, self.samples_per_chunk)?;
         self.add_series_chunks(labels, chunks)
     }
 
@@ -259,69 +175,21 @@ impl BlockWriter {
                 w[0].0
             )));
         }
-        let name = self.ulid.to_string();
-        let tmp = self.parent.join(format!("{name}{TMP_FOR_CREATION_SUFFIX}"));
-        let dst = self.parent.join(&name);
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(|e| TsdbError::io("remove", &tmp, e))?;
-        }
-        std::fs::create_dir_all(&tmp).map_err(|e| TsdbError::io("create dir", &tmp, e))?;
-        let result = self.write_into(&tmp);
-        let meta = match result {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(e);
-            }
-        };
-        sync_dir(&tmp)?;
-        std::fs::rename(&tmp, &dst).map_err(|e| TsdbError::io("rename", &tmp, e))?;
-        sync_dir(&self.parent)?;
-        Ok(meta)
-    }
-
-    fn write_into(&mut self, dir: &Path) -> Result<BlockMeta, TsdbError> {
-        let mut stats = BlockStats::default();
-        let (mut mint, mut maxt) = (Timestamp::MAX, Timestamp::MIN);
-        let mut cw = SegmentWriter::new(dir.join("chunks"))?;
-        let mut symbols = BTreeSet::new();
-        for (labels, chunks) in &mut self.series {
-            for l in labels.iter() {
-                symbols.insert(l.name.to_owned());
-                symbols.insert(l.value.to_owned());
-            }
-            stats.num_series += 1;
-            for c in chunks.iter_mut() {
-                let (enc, data) = c.chunk.take().expect("checked in add_series_chunks");
-                c.r#ref = cw.write_chunk(enc, &data)?;
-                let n = data
-                    .get(..2)
-                    .map_or(0, |b| u64::from(u16::from_be_bytes([b[0], b[1]])));
-                stats.num_chunks += 1;
-                stats.num_samples += n;
-                mint = mint.min(c.min_time);
-                maxt = maxt.max(c.max_time);
-            }
-        }
-        cw.close()?;
-
-        let mut iw = IndexWriter::create(dir.join("index"))?;
-        for s in &symbols {
-            iw.add_symbol(s)?;
-        }
+        let symbols: BTreeSet<&str> = self
+            .series
+            .iter()
+            .flat_map(|(l, _)| l.iter().flat_map(|l| [l.name, l.value]))
+            .collect();
+        let mut w = StreamWriter::create(&self.parent, self.ulid, symbols)?;
+        let mut metas = Vec::new();
         for (labels, chunks) in &self.series {
-            iw.add_series(labels, chunks)?;
+            metas.clear();
+            for c in chunks {
+                let (enc, data) = c.chunk.as_ref().expect("checked in add_series_chunks");
+                metas.push(w.write_chunk(*enc, data, c.min_time, c.max_time)?);
+            }
+            w.add_series(labels, &metas)?;
         }
-        iw.close()?;
-
-        stats.num_tombstones = self.tombstones.num_intervals() as u64;
-        self.tombstones.write(dir)?;
-
-        let (min_time, max_time) = match self.range {
-            Some(r) => r,
-            None if self.series.is_empty() => (0, 0),
-            None => (mint, maxt.saturating_add(1)),
-        };
         let compaction = self
             .compaction
             .clone()
@@ -330,15 +198,107 @@ impl BlockWriter {
                 sources: vec![self.ulid],
                 ..Default::default()
             });
-        let meta = BlockMeta {
-            ulid: self.ulid,
-            min_time,
-            max_time,
-            stats,
-            compaction,
-            version: 1,
-        };
-        meta.write(dir)?;
-        Ok(meta)
+        w.finish(self.range, compaction, &self.tombstones)
     }
+}
+
+/// Encodes samples of any kind, sorted by strictly increasing timestamp, into chunks (with
+/// their bytes): floats into XOR chunks of `samples_per_chunk`, integer and float histograms
+/// into (float) histogram chunks cut on layout changes and counter resets, as Prometheus's
+/// head does.
+///
+/// # Errors
+/// [`TsdbError::Chunk`] for inconsistent histograms.
+pub(crate) fn encode_samples(
+    labels: &Labels,
+    samples: &[(Timestamp, Sample)],
+    samples_per_chunk: usize,
+) -> Result<Vec<ChunkMeta>, TsdbError> {
+    enum Open {
+        Xor(XorChunk),
+        Hist(Box<HistogramChunk>),
+        FHist(Box<FloatHistogramChunk>),
+    }
+    let mut chunks: Vec<ChunkMeta> = Vec::new();
+    let mut open: Option<(Open, Timestamp, Timestamp)> = None;
+    let close = |open: Option<(Open, Timestamp, Timestamp)>, chunks: &mut Vec<ChunkMeta>| {
+        if let Some((c, mint, maxt)) = open {
+            let chunk = match c {
+                Open::Xor(c) => (Encoding::Xor, c.into_bytes()),
+                Open::Hist(c) => (Encoding::Histogram, c.into_bytes()),
+                Open::FHist(c) => (Encoding::FloatHistogram, c.into_bytes()),
+            };
+            chunks.push(ChunkMeta {
+                r#ref: 0,
+                min_time: mint,
+                max_time: maxt,
+                chunk: Some(chunk),
+            });
+        }
+    };
+    for (t, sample) in samples {
+        let t = *t;
+        match sample {
+            Sample::Float(v) => {
+                let full = match &open {
+                    Some((Open::Xor(c), ..)) => c.num_samples() >= samples_per_chunk,
+                    _ => true,
+                };
+                if full {
+                    close(open.take(), &mut chunks);
+                    open = Some((Open::Xor(XorChunk::new()), t, t));
+                }
+                if let Some((Open::Xor(c), _, maxt)) = &mut open {
+                    c.append(t, *v)?;
+                    *maxt = t;
+                }
+            }
+            Sample::Histogram(h) => {
+                let mut header = CounterResetHeader::Unknown;
+                if let Some((Open::Hist(c), _, maxt)) = &mut open
+                    && c.num_samples() < samples_per_chunk
+                {
+                    match c.append(t, h)? {
+                        HistogramAppend::Appended => {
+                            *maxt = t;
+                            continue;
+                        }
+                        HistogramAppend::NewChunk(next) => header = next,
+                    }
+                }
+                close(open.take(), &mut chunks);
+                let mut c = HistogramChunk::new(header);
+                if c.append(t, h)? != HistogramAppend::Appended {
+                    return Err(TsdbError::Chunk(format!(
+                        "series {labels}: histogram at {t} does not fit a new chunk"
+                    )));
+                }
+                open = Some((Open::Hist(Box::new(c)), t, t));
+            }
+            Sample::FloatHistogram(h) => {
+                let mut header = CounterResetHeader::Unknown;
+                if let Some((Open::FHist(c), _, maxt)) = &mut open
+                    && c.num_samples() < samples_per_chunk
+                {
+                    match c.append(t, h)? {
+                        HistogramAppend::Appended => {
+                            *maxt = t;
+                            continue;
+                        }
+                        HistogramAppend::NewChunk(next) => header = next,
+                    }
+                }
+                close(open.take(), &mut chunks);
+                let mut c = FloatHistogramChunk::new(header);
+                if c.append(t, h)? != HistogramAppend::Appended {
+                    return Err(TsdbError::Chunk(format!(
+                        "series {labels}: float histogram at {t} does not fit a new chunk"
+                    )));
+                }
+                open = Some((Open::FHist(Box::new(c)), t, t));
+            }
+        }
+    }
+    close(open, &mut chunks);
+    Ok(chunks)
 }

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use model::{MatchOp, Matcher, Sample};
 use storage::{MergeQuerier, Querier, ValueType};
 
-use crate::block::{BlockDesc, BlockMetaCompaction, BlockReader, BlockWriter};
+use super::merge::{SourceChunk, merge_blocks_streaming, write_series};
+use crate::block::{BlockDesc, BlockMetaCompaction, BlockReader, BlockWriter, StreamWriter, Ulid};
 use crate::error::TsdbError;
 use crate::head::Head;
 use crate::head::chunk::range_for_timestamp;
+use crate::tombstones::Tombstones;
 
 /// Block ranges of leveled compaction: `min`, then ×3 at each step, up to `max`.
 #[must_use]
@@ -29,8 +31,9 @@ pub fn block_ranges(min: i64, max: i64) -> Vec<i64> {
     out
 }
 
-/// Writes the head's samples in `[mint, maxt)` as a level-1 block under `dir`; `None` when
-/// that range holds no samples.
+/// Writes the head's samples in `[mint, maxt)` as a level-1 block under `dir`, series by
+/// series in label order, copying the head's chunks that lie in the range as they are;
+/// `None` when that range holds no samples.
 ///
 /// # Errors
 /// I/O errors.
@@ -40,24 +43,51 @@ pub fn write_head_block(
     mint: i64,
     maxt: i64,
 ) -> Result<Option<BlockReader>, TsdbError> {
-    let series = head.series_in_range(mint, maxt - 1)?;
-    if series.is_empty() {
+    let ulid = Ulid::new();
+    let symbols = head_symbols(head);
+    let mut w = StreamWriter::create(dir, ulid, symbols.iter().map(String::as_str))?;
+    let mut metas = Vec::new();
+    for s in head.series_sorted() {
+        let chunks = head.chunks_in_range(&s, mint, maxt - 1)?;
+        if chunks.is_empty() {
+            continue;
+        }
+        let sources = chunks
+            .iter()
+            .map(|((enc, data), lo, hi)| SourceChunk {
+                enc: *enc,
+                data,
+                min_time: *lo,
+                max_time: *hi,
+                deleted: &[],
+            })
+            .collect();
+        write_series(&mut w, &s.labels, sources, mint, maxt - 1, &mut metas)?;
+    }
+    if w.num_series() == 0 {
         return Ok(None);
     }
-    let mut w = BlockWriter::new(dir).with_time_range(mint, maxt);
-    let ulid = w.ulid();
-    w = w.with_compaction(BlockMetaCompaction {
+    let compaction = BlockMetaCompaction {
         level: 1,
         sources: vec![ulid],
         ..BlockMetaCompaction::default()
-    });
-    for s in series {
-        let samples = s.all_samples();
-        w.add_series_samples(s.labels_ref().clone(), &samples)?;
-    }
-    let meta = w.write()?;
+    };
+    let meta = w.finish(Some((mint, maxt)), compaction, &Tombstones::new())?;
     tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "head compacted into a block");
     Ok(Some(BlockReader::open(dir.join(meta.ulid.to_string()))?))
+}
+
+/// Every label name and value of the head's series, sorted.
+fn head_symbols(head: &Head) -> Vec<String> {
+    let postings = head.postings.read();
+    let mut out = Vec::new();
+    for name in postings.label_names() {
+        out.extend(postings.label_values(&name));
+        out.push(name);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Cuts the head into blocks while it spans more than 1.5 chunk ranges. Returns the new
@@ -173,7 +203,9 @@ pub fn plan(blocks: &[BlockReader], ranges: &[i64]) -> Vec<BlockReader> {
     Vec::new()
 }
 
-/// Merges `parents` into one block under `dir` (samples at equal timestamps deduplicated).
+/// Merges `parents` into one block under `dir` at the chunk level (see [`super::merge`]):
+/// chunks that overlap nothing are copied, overlapping ones merged with samples at equal
+/// timestamps deduplicated, deleted samples dropped.
 ///
 /// # Errors
 /// I/O errors.
@@ -198,20 +230,14 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
             max_time: b.meta().max_time,
         })
         .collect();
-    let mut w = BlockWriter::new(dir)
-        .with_time_range(mint, maxt)
-        .with_compaction(BlockMetaCompaction {
-            level,
-            sources: sources.into_iter().collect(),
-            parents: descs,
-            ..BlockMetaCompaction::default()
-        });
-    let queriers: Vec<Box<dyn Querier>> = parents
-        .iter()
-        .map(|b| Box::new(b.block_querier(i64::MIN, i64::MAX)) as Box<dyn Querier>)
-        .collect();
-    add_all_series(&mut w, &MergeQuerier::new(queriers))?;
-    let meta = w.write()?;
+    let compaction = BlockMetaCompaction {
+        level,
+        sources: sources.into_iter().collect(),
+        parents: descs,
+        ..BlockMetaCompaction::default()
+    };
+    let w = merge_blocks_streaming(dir, Ulid::new(), parents)?;
+    let meta = w.finish(Some((mint, maxt)), compaction, &Tombstones::new())?;
     tracing::info!(ulid = %meta.ulid, mint, maxt, level, parents = parents.len(), "blocks compacted");
     BlockReader::open(dir.join(meta.ulid.to_string()))
 }

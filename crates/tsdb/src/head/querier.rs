@@ -405,4 +405,59 @@ impl Head {
     ) -> Result<Vec<HeadSeries>, TsdbError> {
         HeadQuerier::new(self.clone(), mint, maxt).select_series(&[])
     }
+
+    /// Every series of the head in label order (compaction writes them in this order).
+    pub(crate) fn series_sorted(&self) -> Vec<Arc<crate::head::MemSeries>> {
+        let ids = self.postings.read().all().to_vec();
+        let mut out: Vec<_> = ids
+            .into_iter()
+            .filter_map(|id| self.series_by_id(id))
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        out
+    }
+
+    /// The chunks of `s` overlapping `mint..=maxt`, oldest first, each with its bytes and
+    /// its first and last timestamps (the open chunk's bytes copied).
+    ///
+    /// # Errors
+    /// A head chunk file that cannot be read.
+    pub(crate) fn chunks_in_range(
+        &self,
+        s: &crate::head::MemSeries,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<(ChunkSamples, i64, i64)>, TsdbError> {
+        let _no_truncation = self.truncation.read();
+        let mut pending = Vec::new();
+        {
+            let st = s.state.lock();
+            for c in st
+                .full
+                .iter()
+                .filter(|c| c.max_t >= mint && c.min_t <= maxt)
+            {
+                pending.push((FullOrBytes::Full(c.clone()), c.min_t, c.max_t));
+            }
+            if let Some(h) = &st.head
+                && h.data.num_samples() > 0
+                && h.max_t >= mint
+                && h.min_t <= maxt
+            {
+                let bytes = (h.data.encoding(), Arc::from(h.data.bytes()));
+                pending.push((FullOrBytes::Bytes(bytes), h.min_t, h.max_t));
+            }
+        }
+        let files = self.chunk_files.as_ref();
+        pending
+            .into_iter()
+            .map(|(c, lo, hi)| {
+                let bytes = match c {
+                    FullOrBytes::Full(c) => (c.encoding, c.bytes(files)?),
+                    FullOrBytes::Bytes(b) => b,
+                };
+                Ok((bytes, lo, hi))
+            })
+            .collect()
+    }
 }
