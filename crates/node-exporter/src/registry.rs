@@ -34,7 +34,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("edac", true, Some(collector::sysclass::Edac::new)),
     ("entropy", true, Some(collector::simple::Entropy::new)),
     ("ethtool", false, None),
-    ("fibrechannel", true, None),
+    ("fibrechannel", true, Some(collector::fibrechannel::new)),
     ("filefd", true, Some(collector::simple::Filefd::new)),
     ("filesystem", true, None),
     ("hwmon", true, Some(collector::hwmon::new)),

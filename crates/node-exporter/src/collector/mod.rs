@@ -17,6 +17,7 @@ pub mod cpu;
 pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod diskstats;
+pub mod fibrechannel;
 pub mod hwmon;
 pub mod infiniband;
 pub mod interrupts;
