@@ -9,9 +9,11 @@ pub mod error;
 pub mod http;
 pub mod manager;
 pub mod metadata;
+pub mod metrics;
 pub mod scrape_loop;
 pub mod target;
 
+pub use crate::metrics::ScrapeMetrics;
 pub use error::ScrapeError;
 pub use manager::{Manager, TargetMetadata, TargetStatus};
 pub use metadata::MetricMetadata;

@@ -13,10 +13,12 @@ use tracing::{info, warn};
 use config::ScrapeConfig;
 use discovery::TargetGroup;
 use model::Labels;
+use model::exposition::{MetricFamily, MetricType};
 use storage::AppendableRef;
 
 use crate::http::Fetcher;
 use crate::metadata::MetricMetadata;
+use crate::metrics::ScrapeMetrics;
 use crate::scrape_loop::{LoopOptions, ScrapeLoop};
 use crate::target::{Health, Populated, Target, targets_from_group};
 
@@ -72,10 +74,12 @@ struct Pool {
 }
 
 impl Pool {
-    fn new(config: ScrapeConfig) -> Self {
+    /// A pool for `config`; `failed` is counted when its HTTP client cannot be made.
+    fn new(config: ScrapeConfig, failed: &metrics::Counter) -> Self {
         let fetcher = match Fetcher::new(&config) {
             Ok(f) => Some(Arc::new(f)),
             Err(e) => {
+                failed.inc();
                 warn!(job = %config.job_name, error = %e, "cannot create HTTP client; job not scraped");
                 None
             }
@@ -91,7 +95,11 @@ impl Pool {
         }
     }
 
-    fn sync(&mut self, groups: Vec<TargetGroup>, storage: &AppendableRef) {
+    fn sync(&mut self, groups: Vec<TargetGroup>, storage: &AppendableRef, m: &ScrapeMetrics) {
+        let job = self.config.job_name.clone();
+        let _timer = m.sync_length.with_label_values(&[&job]).start_timer();
+        m.sync_total.with_label_values(&[&job]).inc();
+        let failures = m.sync_failed.with_label_values(&[&job]);
         let mut wanted: HashMap<u64, Target> = HashMap::new();
         self.dropped.clear();
         for g in &groups {
@@ -108,6 +116,7 @@ impl Pool {
                         }
                     }
                     Err(e) => {
+                        failures.inc();
                         warn!(job = %self.config.job_name, error = %e, "creating target failed");
                     }
                 }
@@ -116,7 +125,9 @@ impl Pool {
         self.groups = groups;
         if self.config.target_limit > 0 && wanted.len() as u64 > self.config.target_limit {
             warn!(job = %self.config.job_name, targets = wanted.len(), limit = self.config.target_limit, "target_limit exceeded");
+            m.exceeded_target_limit.inc();
             self.stop_all();
+            m.pool_targets.with_label_values(&[&job]).set(0.0);
             return;
         }
         self.loops.retain(|hash, running| {
@@ -138,10 +149,15 @@ impl Pool {
                 fetcher.clone(),
                 storage.clone(),
                 self.opts.clone(),
-            );
+            )
+            .with_metrics(m.clone());
             let task = tokio::spawn(scrape_loop.run(stop_rx));
             self.loops.insert(hash, RunningLoop { target, stop, task });
         }
+        #[allow(clippy::cast_precision_loss)]
+        m.pool_targets
+            .with_label_values(&[&job])
+            .set(self.loops.len() as f64);
     }
 
     fn stop_all(&mut self) -> Vec<JoinHandle<()>> {
@@ -155,19 +171,38 @@ impl Pool {
     }
 }
 
+/// The pools by job name.
+type Pools = Arc<Mutex<HashMap<String, Pool>>>;
+
 /// Runs the scrape pools of all jobs.
 pub struct Manager {
     storage: AppendableRef,
-    pools: Mutex<HashMap<String, Pool>>,
+    pools: Pools,
+    metrics: ScrapeMetrics,
 }
 
 impl Manager {
-    /// A manager appending to `storage`.
+    /// A manager appending to `storage`, its metrics in a registry of its own (not served).
     #[must_use]
     pub fn new(storage: AppendableRef) -> Self {
+        Self::with_registry(storage, &metrics::Registry::new())
+    }
+
+    /// A manager appending to `storage` whose metrics (`prometheus_target_*`) are
+    /// registered in `registry`.
+    #[must_use]
+    pub fn with_registry(storage: AppendableRef, registry: &metrics::Registry) -> Self {
+        let pools: Pools = Arc::default();
+        let weak = Arc::downgrade(&pools);
+        registry.register_collector(Arc::new(move |out: &mut Vec<MetricFamily>| {
+            if let Some(pools) = weak.upgrade() {
+                metadata_cache_metrics(&pools.lock(), out);
+            }
+        }));
         Self {
             storage,
-            pools: Mutex::new(HashMap::new()),
+            pools,
+            metrics: ScrapeMetrics::new(registry),
         }
     }
 
@@ -177,11 +212,13 @@ impl Manager {
     pub fn apply_config(&self, jobs: &[ScrapeConfig]) {
         let mut pools = self.pools.lock();
         let names: Vec<&str> = jobs.iter().map(|j| j.job_name.as_str()).collect();
+        let m = &self.metrics;
         pools.retain(|name, pool| {
             let keep = names.contains(&name.as_str());
             if !keep {
                 info!(job = %name, "stopping scrape pool");
                 pool.stop_all();
+                m.remove_job(name);
             }
             keep
         });
@@ -190,13 +227,18 @@ impl Manager {
                 Some(pool) if pool.config == *job => {}
                 Some(pool) => {
                     info!(job = %job.job_name, "restarting scrape pool with new configuration");
+                    m.reloads_total.inc();
                     pool.stop_all();
                     let groups = std::mem::take(&mut pool.groups);
-                    *pool = Pool::new(job.clone());
-                    pool.sync(groups, &self.storage);
+                    *pool = Pool::new(job.clone(), &m.reloads_failed);
+                    pool.sync(groups, &self.storage, m);
                 }
                 None => {
-                    pools.insert(job.job_name.clone(), Pool::new(job.clone()));
+                    m.pools_total.inc();
+                    pools.insert(
+                        job.job_name.clone(),
+                        Pool::new(job.clone(), &m.pools_failed),
+                    );
                 }
             }
         }
@@ -207,7 +249,7 @@ impl Manager {
         let mut pools = self.pools.lock();
         for (job, groups) in sets {
             match pools.get_mut(&job) {
-                Some(pool) => pool.sync(groups, &self.storage),
+                Some(pool) => pool.sync(groups, &self.storage, &self.metrics),
                 None => warn!(job = %job, "targets for an unknown job"),
             }
         }
@@ -286,4 +328,35 @@ impl Manager {
             let _ = t.await;
         }
     }
+}
+
+/// `prometheus_target_metadata_cache_entries` and `_bytes` by job: the metadata the pools'
+/// targets hold, sized as Prometheus sizes it (name, help and unit lengths).
+#[allow(clippy::cast_precision_loss)]
+fn metadata_cache_metrics(pools: &HashMap<String, Pool>, out: &mut Vec<MetricFamily>) {
+    let mut entries = metrics::family::new(
+        "prometheus_target_metadata_cache_entries",
+        "Total number of metric metadata entries in the cache",
+        MetricType::Gauge,
+    );
+    let mut bytes = metrics::family::new(
+        "prometheus_target_metadata_cache_bytes",
+        "The number of bytes that are currently used for storing metric metadata in the cache",
+        MetricType::Gauge,
+    );
+    for (job, pool) in pools {
+        let (mut n, mut size) = (0usize, 0usize);
+        for l in pool.loops.values() {
+            let md = l.target.metadata();
+            n += md.len();
+            size += md
+                .iter()
+                .map(|m| m.metric_family.len() + m.help.len() + m.unit.len())
+                .sum::<usize>();
+        }
+        metrics::family::push(&mut entries, &[("scrape_job", job)], n as f64);
+        metrics::family::push(&mut bytes, &[("scrape_job", job)], size as f64);
+    }
+    out.push(entries);
+    out.push(bytes);
 }

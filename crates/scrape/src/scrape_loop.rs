@@ -14,7 +14,9 @@ use config::{RelabelConfig, ScrapeConfig};
 use model::Timestamp;
 use storage::AppendableRef;
 
+use crate::ScrapeError;
 use crate::http::{BodyBuffers, Fetcher};
+use crate::metrics::ScrapeMetrics;
 use crate::target::Target;
 
 mod append;
@@ -79,6 +81,7 @@ pub struct ScrapeLoop {
     storage: AppendableRef,
     opts: Arc<LoopOptions>,
     state: LoopState,
+    metrics: Option<ScrapeMetrics>,
 }
 
 /// What a loop keeps between scrapes; moved to a blocking thread while a body is appended.
@@ -108,7 +111,15 @@ impl ScrapeLoop {
             storage,
             opts,
             state: LoopState::default(),
+            metrics: None,
         }
+    }
+
+    /// Counts this loop's scrapes in `metrics` (intervals, limits hit, samples refused).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: ScrapeMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Scrapes on the target's interval, at an offset derived from its labels, until `stop`
@@ -127,9 +138,19 @@ impl ScrapeLoop {
         let start = tokio::time::Instant::now() + Duration::from_millis(first - now);
         let mut ticker = tokio::time::interval_at(start, interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let interval_length = self.metrics.as_ref().map(|m| {
+            m.interval_length
+                .with_label_values(&[&crate::metrics::go_duration(interval)])
+        });
+        let mut last_start: Option<Instant> = None;
         loop {
             tokio::select! {
                 _ = ticker.tick() => {
+                    let now = Instant::now();
+                    if let (Some(h), Some(last)) = (&interval_length, last_start) {
+                        h.observe_duration(now - last);
+                    }
+                    last_start = Some(now);
                     // A panic fails this scrape only: the loop goes on at the next tick.
                     let res = AssertUnwindSafe(self.scrape_once()).catch_unwind().await;
                     if let Err(panic) = res {
@@ -159,9 +180,13 @@ impl ScrapeLoop {
             .fetcher
             .fetch_into(&url, self.target.timeout, &mut state.bufs)
             .await;
+        if let (Some(m), Err(ScrapeError::BodySizeLimit)) = (&self.metrics, &fetched) {
+            m.exceeded_body_size_limit.inc();
+        }
         let storage = self.storage.clone();
         let opts = self.opts.clone();
         let target_labels = self.target.labels();
+        let metrics = self.metrics.clone();
         let (state, error) = tokio::task::spawn_blocking(move || {
             let mut app = storage.appender();
             let LoopState { cache, bufs } = &mut state;
@@ -177,6 +202,15 @@ impl ScrapeLoop {
                 Err(e) => (ScrapeCounts::default(), Err(e)),
             };
             bufs.scrape_done();
+            if let Some(m) = &metrics {
+                if matches!(outcome, Err(ScrapeError::SampleLimit)) {
+                    m.exceeded_sample_limit.inc();
+                }
+                m.sample_out_of_order.inc_by_u64(counts.out_of_order);
+                m.sample_duplicate_timestamp
+                    .inc_by_u64(counts.duplicate_timestamp);
+                m.sample_out_of_bounds.inc_by_u64(counts.out_of_bounds);
+            }
             let error = match outcome {
                 Ok(()) => None,
                 Err(e) => {

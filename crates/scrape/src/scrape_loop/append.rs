@@ -46,6 +46,12 @@ pub struct ScrapeCounts {
     pub post_relabel: u64,
     /// Series new to the scrape cache whose sample was stored.
     pub added: u64,
+    /// Samples the storage refused as out of order.
+    pub out_of_order: u64,
+    /// Samples the storage refused as a different value for a stored timestamp.
+    pub duplicate_timestamp: u64,
+    /// Samples the storage refused as outside its time bounds.
+    pub out_of_bounds: u64,
 }
 
 const REPORT_NAMES: [&str; 5] = [
@@ -169,6 +175,9 @@ struct Batch<'x> {
     target: &'x Labels,
     opts: &'x LoopOptions,
     ts: Timestamp,
+    /// The start (created) timestamp of the sample being appended, 0 when the exposition
+    /// gives none; passed on to the storage with the sample.
+    start: Timestamp,
     iteration: u64,
     counts: ScrapeCounts,
     /// Set once more samples than `sample_limit` survived relabeling: the rest of the
@@ -201,7 +210,10 @@ impl Batch<'_> {
             Some(t) if self.opts.honor_timestamps => (t, true),
             _ => (self.ts, false),
         };
-        match self.app.append(*series_ref, labels, t, value) {
+        match self
+            .app
+            .append_with_start(*series_ref, labels, self.start, t, value)
+        {
             Ok(r) => {
                 *series_ref = r;
                 if new {
@@ -222,6 +234,13 @@ impl Batch<'_> {
             }
             Err(err) if skips_sample(&err) => {
                 debug!(series = %labels, error = %err, "sample skipped");
+                match err {
+                    StorageError::OutOfOrderSample => self.counts.out_of_order += 1,
+                    StorageError::DuplicateSampleForTimestamp => {
+                        self.counts.duplicate_timestamp += 1;
+                    }
+                    _ => self.counts.out_of_bounds += 1,
+                }
                 Ok(())
             }
             Err(err) => Err(err.into()),
@@ -366,10 +385,12 @@ impl ScrapeCache {
                 Entry::Series(s) => {
                     let v = Sample::Float(s.value);
                     let x = s.exemplar.as_ref();
+                    batch.start = s.start_timestamp.unwrap_or(0);
                     self.sample_by_labels(batch, s.name, s.labels, v, s.timestamp, x)?;
                 }
                 Entry::Histogram(h) => {
                     let v = h.sample.clone();
+                    batch.start = h.start_timestamp.unwrap_or(0);
                     self.sample_by_labels(batch, h.name, h.labels, v, h.timestamp, None)?;
                 }
                 other => self.metadata_entry(&other),
@@ -419,6 +440,7 @@ impl ScrapeCache {
             iteration: self.iteration,
             counts: ScrapeCounts::default(),
             over_limit: false,
+            start: 0,
         };
         let mut outcome = match format {
             BodyFormat::Text(f) => self.append_text(&mut batch, body, f),

@@ -1,0 +1,193 @@
+//! The scrape manager's and loops' own metrics (`scrape/scrape.go` and `scrape/manager.go`
+//! of Prometheus 2.42): pools created and reloaded, syncs, targets, scrape intervals, samples
+//! refused (the metadata cache is read at scrape time by the manager's collector).
+
+use std::time::Duration;
+
+use metrics::{Counter, CounterVec, GaugeVec, Registry, SummaryVec};
+
+/// Objectives of the interval and sync summaries.
+const OBJECTIVES: &[(f64, f64)] = &[
+    (0.01, 0.001),
+    (0.05, 0.005),
+    (0.5, 0.05),
+    (0.9, 0.01),
+    (0.99, 0.001),
+];
+
+/// The scrape metrics; a manager built without a registry counts into a private one.
+#[derive(Debug, Clone)]
+pub struct ScrapeMetrics {
+    pub(crate) pools_total: Counter,
+    pub(crate) pools_failed: Counter,
+    pub(crate) reloads_total: Counter,
+    pub(crate) reloads_failed: Counter,
+    pub(crate) exceeded_target_limit: Counter,
+    pub(crate) sync_length: SummaryVec,
+    pub(crate) sync_total: CounterVec,
+    pub(crate) sync_failed: CounterVec,
+    pub(crate) pool_targets: GaugeVec,
+    pub(crate) interval_length: SummaryVec,
+    pub(crate) exceeded_sample_limit: Counter,
+    pub(crate) exceeded_body_size_limit: Counter,
+    pub(crate) sample_out_of_order: Counter,
+    pub(crate) sample_duplicate_timestamp: Counter,
+    pub(crate) sample_out_of_bounds: Counter,
+}
+
+impl ScrapeMetrics {
+    /// Registers (or finds) the families in `r`.
+    #[must_use]
+    pub fn new(r: &Registry) -> Self {
+        // Registered for Prometheus's names; Firewatch has no label limits at sync time
+        // and no exemplar ordering or cache flush to count.
+        let _ = r.counter(
+            "prometheus_target_scrape_pool_exceeded_label_limits_total",
+            "Total number of times scrape pools hit the label limits, during sync or config reload.",
+        );
+        let _ = r.counter(
+            "prometheus_target_scrapes_exemplar_out_of_order_total",
+            "Total number of exemplar rejected due to not being out of the expected order.",
+        );
+        let _ = r.counter(
+            "prometheus_target_scrapes_cache_flush_forced_total",
+            "How many times a scrape cache was flushed due to getting big while scrapes are failing.",
+        );
+        Self {
+            pools_total: r.counter(
+                "prometheus_target_scrape_pools_total",
+                "Total number of scrape pool creation attempts.",
+            ),
+            pools_failed: r.counter(
+                "prometheus_target_scrape_pools_failed_total",
+                "Total number of scrape pool creations that failed.",
+            ),
+            reloads_total: r.counter(
+                "prometheus_target_scrape_pool_reloads_total",
+                "Total number of scrape pool reloads.",
+            ),
+            reloads_failed: r.counter(
+                "prometheus_target_scrape_pool_reloads_failed_total",
+                "Total number of failed scrape pool reloads.",
+            ),
+            exceeded_target_limit: r.counter(
+                "prometheus_target_scrape_pool_exceeded_target_limit_total",
+                "Total number of times scrape pools hit the target limit, during sync or config reload.",
+            ),
+            sync_length: r.summary_vec(
+                "prometheus_target_sync_length_seconds",
+                "Actual interval to sync the scrape pool.",
+                &["scrape_job"],
+                OBJECTIVES,
+            ),
+            sync_total: r.counter_vec(
+                "prometheus_target_scrape_pool_sync_total",
+                "Total number of syncs that were executed on a scrape pool.",
+                &["scrape_job"],
+            ),
+            sync_failed: r.counter_vec(
+                "prometheus_target_sync_failed_total",
+                "Total number of target sync failures.",
+                &["scrape_job"],
+            ),
+            pool_targets: r.gauge_vec(
+                "prometheus_target_scrape_pool_targets",
+                "Current number of targets in this scrape pool.",
+                &["scrape_job"],
+            ),
+            interval_length: r.summary_vec(
+                "prometheus_target_interval_length_seconds",
+                "Actual intervals between scrapes.",
+                &["interval"],
+                OBJECTIVES,
+            ),
+            exceeded_sample_limit: r.counter(
+                "prometheus_target_scrapes_exceeded_sample_limit_total",
+                "Total number of scrapes that hit the sample limit and were rejected.",
+            ),
+            exceeded_body_size_limit: r.counter(
+                "prometheus_target_scrapes_exceeded_body_size_limit_total",
+                "Total number of scrapes that hit the body size limit",
+            ),
+            sample_out_of_order: r.counter(
+                "prometheus_target_scrapes_sample_out_of_order_total",
+                "Total number of samples rejected due to not being out of the expected order.",
+            ),
+            sample_duplicate_timestamp: r.counter(
+                "prometheus_target_scrapes_sample_duplicate_timestamp_total",
+                "Total number of samples rejected due to duplicate timestamps but different values.",
+            ),
+            sample_out_of_bounds: r.counter(
+                "prometheus_target_scrapes_sample_out_of_bounds_total",
+                "Total number of samples rejected due to timestamp falling outside of the time bounds.",
+            ),
+        }
+    }
+
+    /// Forgets the per-job children of a removed job.
+    pub(crate) fn remove_job(&self, job: &str) {
+        self.pool_targets.remove_label_values(&[job]);
+        self.sync_length.remove_label_values(&[job]);
+        self.sync_total.remove_label_values(&[job]);
+        self.sync_failed.remove_label_values(&[job]);
+    }
+}
+
+/// A duration as Go's `time.Duration.String` writes it (`15s`, `1m0s`, `1.5s`, `500ms`), the
+/// `interval` label of `prometheus_target_interval_length_seconds`.
+#[must_use]
+pub fn go_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".to_owned();
+    }
+    if ns < 1_000_000_000 {
+        let (unit, div) = if ns < 1_000 {
+            ("ns", 1)
+        } else if ns < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        return format!("{}{unit}", fraction(ns, div));
+    }
+    let h = ns / 3_600_000_000_000;
+    let m = ns / 60_000_000_000 % 60;
+    let s = fraction(ns % 60_000_000_000, 1_000_000_000);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m{s}s"),
+        (h, m) => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// `n / div` with the fraction's trailing zeros dropped.
+fn fraction(n: u128, div: u128) -> String {
+    let (whole, rest) = (n / div, n % div);
+    if rest == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let frac = format!("{rest:0width$}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_go_writes_them() {
+        for (d, want) in [
+            (Duration::from_secs(15), "15s"),
+            (Duration::from_secs(60), "1m0s"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_millis(1_500), "1.5s"),
+            (Duration::from_millis(500), "500ms"),
+            (Duration::from_secs(7_200), "2h0m0s"),
+            (Duration::from_micros(1_250), "1.25ms"),
+        ] {
+            assert_eq!(go_duration(d), want);
+        }
+    }
+}
