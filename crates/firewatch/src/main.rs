@@ -7,6 +7,7 @@ mod import;
 mod node_exporter;
 mod server;
 mod tool;
+mod web_sources;
 
 use std::process::ExitCode;
 

@@ -56,9 +56,12 @@ pub fn peer_binary(test: &str, name: &str) -> Option<PathBuf> {
 /// `test`.
 #[must_use]
 pub fn peers(test: &str, names: &[&str]) -> bool {
-    names
+    // Every name is looked up (no short circuit), so each missing one is reported.
+    let found: Vec<bool> = names
         .iter()
-        .fold(true, |all, name| peer_binary(test, name).is_some() && all)
+        .map(|name| peer_binary(test, name).is_some())
+        .collect();
+    found.iter().all(|&f| f)
 }
 
 /// Whether `python3` can import `module`; otherwise reports `test` as skipped.

@@ -12,6 +12,7 @@ pub mod instrument;
 pub mod lifecycle;
 pub mod long_uri;
 pub mod serve;
+pub mod sources;
 pub mod ui;
 pub mod webconfig;
 
@@ -29,6 +30,7 @@ use storage::QueryableRef;
 pub use api::rules::{
     AlertmanagerRetriever, AlertmanagerRetrieverRef, RulesRetriever, RulesRetrieverRef,
 };
+pub use sources::{TargetRetriever, TargetRetrieverRef, TsdbAdminStats, TsdbAdminStatsRef};
 
 /// What the server does when asked through the lifecycle endpoints.
 pub trait LifecycleHooks: Send + Sync {
@@ -76,8 +78,9 @@ pub struct WebState {
     pub ready: AtomicBool,
     /// Reload and quit.
     pub hooks: Arc<dyn LifecycleHooks>,
-    /// The scrape manager, for `/api/v1/targets` (none when nothing is scraped).
-    pub scrape: Option<Arc<scrape::Manager>>,
+    /// The scrape targets, for `/api/v1/targets` and the metadata endpoints (none when
+    /// nothing is scraped).
+    pub targets: Option<TargetRetrieverRef>,
     /// The configuration as loaded, secrets redacted, for `/api/v1/status/config`.
     pub config_yaml: Arc<parking_lot::RwLock<String>>,
     /// The registry of the server's own metrics, served at `/metrics`; the handlers'
@@ -86,7 +89,10 @@ pub struct WebState {
     pub metrics: Option<metrics::Registry>,
     /// The TSDB, for `/api/v1/status/tsdb`, `/api/v1/status/walreplay` and the admin API
     /// (none: those answer without data or with an error).
-    pub tsdb: Option<Arc<tsdb::Db>>,
+    pub tsdb: Option<TsdbAdminStatsRef>,
+    /// Where `/api/v1/query_exemplars` reads (none: it answers an empty list, as Prometheus
+    /// with exemplar storage off).
+    pub exemplars: Option<Arc<dyn storage::ExemplarQueryable>>,
     /// The rules manager, for `/api/v1/rules` and `/api/v1/alerts` (none: empty lists).
     pub rules: Option<RulesRetrieverRef>,
     /// The notifier, for `/api/v1/alertmanagers` (none: empty lists).
@@ -109,10 +115,11 @@ impl WebState {
             options: WebOptions::default(),
             ready: AtomicBool::new(true),
             hooks,
-            scrape: None,
+            targets: None,
             config_yaml: Arc::default(),
             metrics: None,
             tsdb: None,
+            exemplars: None,
             rules: None,
             alertmanagers: None,
             external_labels: Arc::default(),

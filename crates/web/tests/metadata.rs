@@ -1,11 +1,9 @@
-//! `/api/v1/targets/metadata` and `/api/v1/metadata` over a real scrape: an exporter on
-//! 127.0.0.1 scraped every second by the scrape manager.
+//! `/api/v1/targets/metadata` and `/api/v1/metadata` over a target retriever (the binary's
+//! over the scrape manager is exercised end to end in `crates/firewatch/tests/server_e2e.rs`).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
@@ -13,7 +11,9 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use discovery::TargetGroup;
+use firewatch_web::sources::{
+    ActiveTarget, DroppedTarget, MetricMetadata, TargetMetadata, TargetRetriever,
+};
 use firewatch_web::{self as web, LifecycleHooks, WebState};
 use promql::{Engine, EngineOptions};
 use storage::memory::MemoryStorage;
@@ -27,22 +27,42 @@ impl LifecycleHooks for NoHooks {
     fn quit(&self) {}
 }
 
-const EXPOSITION: &str = "# HELP http_requests_total Requests served.\n\
-# TYPE http_requests_total counter\n\
-http_requests_total{code=\"200\"} 7\n\
-# HELP temperature_celsius Temperature.\n\
-# TYPE temperature_celsius gauge\n\
-temperature_celsius 21.5\n";
+/// Two targets that exposed the same two families.
+struct Targets;
 
-/// Starts an exporter on a free port; returns its address.
-async fn exporter(body: &'static str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let app =
-        axum::Router::new().route("/metrics", axum::routing::get(move || async move { body }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
+fn family(name: &str, kind: &'static str, help: &str) -> MetricMetadata {
+    MetricMetadata {
+        metric_family: name.to_owned(),
+        metric_type: kind,
+        help: help.to_owned(),
+        unit: String::new(),
+    }
 }
+
+impl TargetRetriever for Targets {
+    fn active_targets(&self) -> Vec<ActiveTarget> {
+        Vec::new()
+    }
+    fn dropped_targets(&self) -> Vec<DroppedTarget> {
+        Vec::new()
+    }
+    fn targets_metadata(&self) -> Vec<TargetMetadata> {
+        [A, B]
+            .iter()
+            .map(|addr| TargetMetadata {
+                scrape_pool: "app".to_owned(),
+                labels: model::labels!("instance" => *addr, "job" => "app"),
+                metadata: vec![
+                    family("http_requests_total", "counter", "Requests served."),
+                    family("temperature_celsius", "gauge", "Temperature."),
+                ],
+            })
+            .collect()
+    }
+}
+
+const A: &str = "10.0.0.1:9100";
+const B: &str = "10.0.0.2:9100";
 
 async fn get(app: &axum::Router, uri: &str) -> Value {
     let resp = app
@@ -54,44 +74,19 @@ async fn get(app: &axum::Router, uri: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metadata_of_scraped_targets() {
-    let (a, b) = (exporter(EXPOSITION).await, exporter(EXPOSITION).await);
-    let yaml =
-        "scrape_configs:\n  - job_name: app\n    scrape_interval: 1s\n    scrape_timeout: 1s\n";
-    let cfg = config::Config::from_yaml_str(yaml, ".").unwrap();
-    let storage = Arc::new(MemoryStorage::new());
-    let scrape = Arc::new(scrape::Manager::new(storage.clone()));
-    scrape.apply_config(&cfg.all_scrape_configs().unwrap());
-    let targets = [&a, &b]
-        .iter()
-        .map(|addr| std::collections::BTreeMap::from([("__address__".to_owned(), (*addr).clone())]))
-        .collect();
-    scrape.sync(HashMap::from([(
-        "app".to_owned(),
-        vec![TargetGroup {
-            source: "test".into(),
-            targets,
-            labels: Default::default(),
-        }],
-    )]));
+#[tokio::test]
+async fn metadata_of_targets() {
+    let (a, b) = (A.to_owned(), B.to_owned());
     let mut state = WebState::new(
-        storage,
+        Arc::new(MemoryStorage::new()),
         Arc::new(Engine::new(EngineOptions::default())),
         Arc::new(NoHooks),
     );
-    state.scrape = Some(scrape.clone());
+    state.targets = Some(Arc::new(Targets));
     let app = web::router(Arc::new(state));
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let all = loop {
-        let body = get(&app, "/api/v1/targets/metadata").await;
-        if body["data"].as_array().is_some_and(|d| d.len() == 4) {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "both targets scraped: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let all = get(&app, "/api/v1/targets/metadata").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 4, "{all}");
     // Targets are listed by scrape URL.
     let first = a.clone().min(b.clone());
     assert_eq!(
@@ -142,5 +137,4 @@ async fn metadata_of_scraped_targets() {
     );
     let bad = get(&app, "/api/v1/metadata?limit_per_metric=x").await;
     assert_eq!(bad["error"], "limit_per_metric must be a number");
-    scrape.stop().await;
 }

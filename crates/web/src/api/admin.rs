@@ -11,12 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Serialize;
 
-use tsdb::Db;
-
 use crate::WebState;
 use crate::api::params::{MAX_TIME, MIN_TIME};
 use crate::api::query::{Params, field, time_param};
 use crate::api::{ApiError, ErrorType, Success};
+use crate::sources::TsdbAdminStatsRef;
 
 /// Routes of the admin endpoints.
 pub fn routes() -> Router<Arc<WebState>> {
@@ -33,7 +32,7 @@ pub fn routes() -> Router<Arc<WebState>> {
 }
 
 /// The database, if the admin API is on.
-fn admin_db(state: &WebState) -> Result<Arc<Db>, ApiError> {
+fn admin_db(state: &WebState) -> Result<TsdbAdminStatsRef, ApiError> {
     if !state.options.enable_admin_api {
         return Err(ApiError {
             kind: ErrorType::Unavailable,
@@ -48,12 +47,12 @@ fn admin_db(state: &WebState) -> Result<Arc<Db>, ApiError> {
 
 /// Runs a blocking database operation.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, tsdb::TsdbError> + Send + 'static,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(ApiError::internal)
 }
 
 async fn delete_series(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
@@ -73,7 +72,7 @@ async fn delete_series(State(state): State<Arc<WebState>>, Params(form): Params)
             let matchers = promql::parser::parse_metric_selector(s)
                 .map_err(|e| ApiError::bad_param("match[]", &e.to_string()))?;
             let db = db.clone();
-            blocking(move || db.delete(start, end, &matchers)).await?;
+            blocking(move || db.delete_series(start, end, &matchers)).await?;
         }
         Ok::<(), ApiError>(())
     };
@@ -127,8 +126,8 @@ async fn snapshot(State(state): State<Arc<WebState>>, Params(form): Params) -> R
             now.strftime("%Y%m%dT%H%M%SZ"),
             random_u63(now.as_nanosecond())
         );
-        let dir = db.dir().join("snapshots").join(&name);
-        blocking(move || db.snapshot(&dir, !skip_head)).await?;
+        let snapshot = name.clone();
+        blocking(move || db.snapshot(&snapshot, !skip_head)).await?;
         Ok::<_, ApiError>(SnapshotName { name })
     };
     match run.await {

@@ -10,12 +10,12 @@ use axum::routing::get;
 use serde::Serialize;
 
 use model::Matcher;
-use scrape::{MetricMetadata, TargetMetadata};
 
 use crate::WebState;
 use crate::api::json::JsonLabels;
 use crate::api::query::{FormPairs, Params, field};
 use crate::api::{ApiError, ApiResult, Success};
+use crate::sources::{MetricMetadata, TargetMetadata};
 
 /// Routes of the metadata endpoints.
 pub fn routes() -> Router<Arc<WebState>> {
@@ -36,9 +36,9 @@ fn number(form: &FormPairs, name: &str) -> Result<i64, ApiError> {
 
 fn active(state: &WebState) -> Vec<TargetMetadata> {
     state
-        .scrape
+        .targets
         .as_ref()
-        .map(|m| m.targets_metadata())
+        .map(|t| t.targets_metadata())
         .unwrap_or_default()
 }
 

@@ -20,7 +20,7 @@ pub fn routes() -> Router<Arc<WebState>> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ActiveTarget<'a> {
+struct ActiveJson<'a> {
     discovered_labels: JsonLabels<'a>,
     labels: JsonLabels<'a>,
     scrape_pool: &'a str,
@@ -36,11 +36,12 @@ struct ActiveTarget<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct DroppedTarget<'a> {
+struct DroppedJson<'a> {
     discovered_labels: JsonLabels<'a>,
     scrape_pool: &'a str,
 }
 
+/// A scrape interval or timeout as Prometheus prints a `model.Duration` (`15s`, `1m30s`).
 fn go_duration(d: std::time::Duration) -> String {
     model::gofmt::model_duration(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
@@ -51,16 +52,16 @@ async fn targets(
 ) -> ApiResult<serde_json::Value> {
     let wanted = field(&form, "state").unwrap_or("any").to_ascii_lowercase();
     let pool = field(&form, "scrapePool").unwrap_or_default();
-    let (active, dropped) = match &state.scrape {
-        Some(m) => (m.active_targets(), m.dropped_targets()),
+    let (active, dropped) = match &state.targets {
+        Some(t) => (t.active_targets(), t.dropped_targets()),
         None => (Vec::new(), Vec::new()),
     };
     let show_active = wanted == "any" || wanted == "active";
     let show_dropped = wanted == "any" || wanted == "dropped";
-    let active_json: Vec<ActiveTarget<'_>> = active
+    let active_json: Vec<ActiveJson<'_>> = active
         .iter()
         .filter(|t| show_active && (pool.is_empty() || t.scrape_pool == pool))
-        .map(|t| ActiveTarget {
+        .map(|t| ActiveJson {
             discovered_labels: JsonLabels(&t.discovered_labels),
             labels: JsonLabels(&t.labels),
             scrape_pool: &t.scrape_pool,
@@ -76,21 +77,21 @@ async fn targets(
                 },
             ),
             last_scrape_duration: t.last_scrape_duration.as_secs_f64(),
-            health: t.health.as_str(),
+            health: t.health,
             scrape_interval: go_duration(t.scrape_interval),
             scrape_timeout: go_duration(t.scrape_timeout),
         })
         .collect();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (p, _) in &dropped {
-        *counts.entry(p.as_str()).or_default() += 1;
+    for t in &dropped {
+        *counts.entry(t.scrape_pool.as_str()).or_default() += 1;
     }
-    let dropped_json: Vec<DroppedTarget<'_>> = dropped
+    let dropped_json: Vec<DroppedJson<'_>> = dropped
         .iter()
-        .filter(|(p, _)| show_dropped && (pool.is_empty() || p == pool))
-        .map(|(p, l)| DroppedTarget {
-            discovered_labels: JsonLabels(l),
-            scrape_pool: p,
+        .filter(|t| show_dropped && (pool.is_empty() || t.scrape_pool == pool))
+        .map(|t| DroppedJson {
+            discovered_labels: JsonLabels(&t.discovered_labels),
+            scrape_pool: &t.scrape_pool,
         })
         .collect();
     let body = serde_json::json!({

@@ -56,7 +56,7 @@ struct TsdbStatus {
     series_count_by_label_value_pair: Vec<Stat>,
 }
 
-fn stats(v: Vec<(String, u64)>) -> Vec<Stat> {
+fn table(v: Vec<(String, u64)>) -> Vec<Stat> {
     v.into_iter()
         .map(|(name, value)| Stat { name, value })
         .collect()
@@ -81,12 +81,10 @@ async fn tsdb_status(
     let Some(db) = state.tsdb.clone() else {
         return Err(ApiError::internal("no TSDB to report on"));
     };
-    let (summary, card) = tokio::task::spawn_blocking(move || {
-        let head = db.head();
-        (head.summary(), head.cardinality(limit))
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
+    let stats = tokio::task::spawn_blocking(move || db.stats(limit))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let summary = stats.head;
     // An empty head has no time range; Prometheus shows its extremes the same way.
     Ok(Success::new(TsdbStatus {
         head_stats: HeadStats {
@@ -96,10 +94,10 @@ async fn tsdb_status(
             min_time: summary.min_time,
             max_time: summary.max_time,
         },
-        series_count_by_metric_name: stats(card.series_count_by_metric_name),
-        label_value_count_by_label_name: stats(card.label_value_count_by_label_name),
-        memory_in_bytes_by_label_name: stats(card.memory_in_bytes_by_label_name),
-        series_count_by_label_value_pair: stats(card.series_count_by_label_value_pair),
+        series_count_by_metric_name: table(stats.series_count_by_metric_name),
+        label_value_count_by_label_name: table(stats.label_value_count_by_label_name),
+        memory_in_bytes_by_label_name: table(stats.memory_in_bytes_by_label_name),
+        series_count_by_label_value_pair: table(stats.series_count_by_label_value_pair),
     }))
 }
 
@@ -110,31 +108,23 @@ struct WalReplay {
     current: u64,
 }
 
-/// The WAL segments found at start-up; replay finishes before the API serves, so `current`
-/// is the last one.
+/// The WAL replay's progress (all zero without a TSDB).
 async fn wal_replay(State(state): State<Arc<WebState>>) -> ApiResult<WalReplay> {
-    let Some(db) = &state.tsdb else {
+    let Some(db) = state.tsdb.clone() else {
         return Ok(Success::new(WalReplay::default()));
     };
-    let dir = db.dir().join("wal");
-    let segments: Vec<u64> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let min = segments.iter().copied().min().unwrap_or(0);
-    let max = segments.iter().copied().max().unwrap_or(0);
+    let status = tokio::task::spawn_blocking(move || db.wal_replay_status())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Success::new(WalReplay {
-        min,
-        max,
-        current: max,
+        min: status.min,
+        max: status.max,
+        current: status.current,
     }))
 }
 
 async fn query_exemplars(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
-    match exemplars(state.tsdb.as_deref(), &form) {
+    match exemplars(state.exemplars.as_deref(), &form) {
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Ok(Some(list)) => Success::new(list).into_response(),
         Err(e) => e.into_response(),
@@ -165,7 +155,7 @@ fn label_map(l: &model::Labels) -> std::collections::BTreeMap<String, String> {
 
 /// `None` when the expression selects nothing (Prometheus answers 204 then).
 fn exemplars(
-    db: Option<&tsdb::Db>,
+    db: Option<&dyn storage::ExemplarQueryable>,
     form: &FormPairs,
 ) -> Result<Option<Vec<ExemplarSeriesJson>>, ApiError> {
     let start = time_param(form, "start", MIN_TIME)?;
@@ -185,7 +175,8 @@ fn exemplars(
     let Some(db) = db else {
         return Ok(Some(Vec::new()));
     };
-    let found = storage::ExemplarQueryable::select_exemplars(db, start, end, &selectors)
+    let found = db
+        .select_exemplars(start, end, &selectors)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Some(
         found
