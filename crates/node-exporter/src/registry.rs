@@ -40,7 +40,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("hwmon", true, Some(collector::hwmon::new)),
     ("infiniband", true, Some(collector::infiniband::new)),
     ("interrupts", false, Some(collector::interrupts::new)),
-    ("ipvs", true, None),
+    ("ipvs", true, Some(collector::ipvs::new)),
     ("ksmd", false, Some(collector::simple::Ksmd::new)),
     ("lnstat", false, Some(collector::lnstat::new)),
     ("loadavg", true, Some(collector::simple::Loadavg::new)),

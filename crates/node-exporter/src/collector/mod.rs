@@ -21,6 +21,7 @@ pub mod fibrechannel;
 pub mod hwmon;
 pub mod infiniband;
 pub mod interrupts;
+pub mod ipvs;
 pub mod lnstat;
 pub mod mdadm;
 pub mod meminfo;
