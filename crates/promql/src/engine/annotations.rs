@@ -177,30 +177,7 @@ pub fn incompatible_types_in_binop(lhs: &str, op: &str, rhs: &str, pos: PosRange
 }
 
 /// Go's `%g` for the few values annotations print.
-#[must_use]
-pub fn go_g(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".to_owned();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".to_owned()
-        } else {
-            "-Inf".to_owned()
-        };
-    }
-    let abs = v.abs();
-    if abs != 0.0 && !(1e-4..1e21).contains(&abs) {
-        let s = format!("{v:e}");
-        // Rust prints `1e-5`, Go prints `1e-05`.
-        if let Some((m, e)) = s.split_once('e') {
-            let (sign, digits) = e.strip_prefix('-').map_or(("+", e), |d| ("-", d));
-            return format!("{m}e{sign}{digits:0>2}");
-        }
-        return s;
-    }
-    format!("{v}")
-}
+pub use model::gofmt::float as go_g;
 
 #[cfg(test)]
 mod tests {
