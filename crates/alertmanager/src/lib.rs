@@ -26,4 +26,5 @@ pub mod api;
 pub mod check;
 pub mod server;
 
-pub use server::{Options, run};
+pub use server::{Options, run, run_until};
+pub use stop::Stop;

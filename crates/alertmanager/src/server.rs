@@ -325,6 +325,15 @@ impl Alertmanager {
 /// # Errors
 /// An invalid configuration, unreadable state, or an address that cannot be bound.
 pub async fn run(opts: Options) -> Result<(), String> {
+    let stop = Stop::default();
+    run_until(opts, stop, true).await
+}
+
+/// Runs the Alertmanager until `stop` fires (or, with `signals`, SIGTERM/SIGINT).
+///
+/// # Errors
+/// An invalid configuration, unreadable state, or an address that cannot be bound.
+pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), String> {
     if !opts.cluster_listen_address.is_empty() || !opts.cluster_peers.is_empty() {
         tracing::warn!("clustering is not implemented yet: running as a single instance");
     }
@@ -336,7 +345,6 @@ pub async fn run(opts: Options) -> Result<(), String> {
         .map_err(|e| format!("listen tcp {addr}: {e}"))?;
     tracing::info!(address = %addr, "Listening");
     let app = crate::api::router(am.clone(), registry);
-    let stop = Stop::default();
     {
         let am = am.clone();
         let stop = stop.clone();
@@ -356,7 +364,9 @@ pub async fn run(opts: Options) -> Result<(), String> {
             }
         });
     }
-    spawn_signals(am.clone(), stop.clone());
+    if signals {
+        spawn_signals(am.clone(), stop.clone());
+    }
     let shutdown = {
         let stop = stop.clone();
         async move { stop.wait().await }
@@ -365,6 +375,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| e.to_string())?;
+    am.dispatcher().stop();
     am.maintenance();
     Ok(())
 }

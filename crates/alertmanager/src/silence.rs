@@ -200,13 +200,17 @@ impl Silences {
         self.version.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Stores a silence with its times cut to milliseconds, the API's precision, so a
+    /// silence read back and posted again compares equal (and keeps its id).
     fn store(
         &self,
         inner: &mut HashMap<String, Entry>,
         mut s: Silence,
         now: Timestamp,
     ) -> Result<(), SilenceError> {
-        s.updated_at = now;
+        s.updated_at = to_millis(now);
+        s.starts_at = to_millis(s.starts_at);
+        s.ends_at = to_millis(s.ends_at);
         s.validate().map_err(SilenceError::Invalid)?;
         let matchers = s
             .matchers
@@ -359,6 +363,10 @@ fn expire_locked(
         }
     }
     s.store(inner, sil, now)
+}
+
+fn to_millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }
 
 /// Whether `b` may replace `a` under the same id at `now`.

@@ -50,12 +50,14 @@ pub(super) async fn get_status(State(s): State<ApiState>) -> Response {
         },
         uptime: api_time(s.am.started),
         version_info: VersionInfo {
-            branch: "",
+            // The API version amtool compares with its own (it warns on a difference);
+            // Firewatch's own version is in `revision`.
+            branch: "firewatch",
             build_date: "",
             build_user: "",
             go_version: "",
-            revision: "",
-            version: env!("CARGO_PKG_VERSION"),
+            revision: concat!("firewatch-", env!("CARGO_PKG_VERSION")),
+            version: "0.25.0",
         },
     };
     json(StatusCode::OK, &out)

@@ -175,10 +175,20 @@ fn integration_type(e: ConfigError, text: &str) -> ConfigError {
     let ConfigError::Unmarshal { line, message } = e else {
         return e;
     };
+    let lines: Vec<&str> = text.lines().collect();
+    if message.starts_with("expected mapping") || message.starts_with("invalid type: string") {
+        // A scalar where a mapping belongs, in Go's words.
+        let at = usize::try_from(line).unwrap_or(0).saturating_sub(1);
+        let scalar = lines.get(at).map_or("", |l| l.trim());
+        let scalar = scalar.rsplit_once(": ").map_or(scalar, |(_, v)| v);
+        return ConfigError::Unmarshal {
+            line,
+            message: format!("cannot unmarshal !!str `{scalar}` into config.plain"),
+        };
+    }
     let Some(field_msg) = message.strip_suffix(" in type config.plain") else {
         return ConfigError::Unmarshal { line, message };
     };
-    let lines: Vec<&str> = text.lines().collect();
     let at = usize::try_from(line).unwrap_or(0).saturating_sub(1);
     let indent = |l: &str| l.len() - l.trim_start_matches([' ', '-']).len();
     let Some(own) = lines.get(at).map(|l| indent(l)) else {

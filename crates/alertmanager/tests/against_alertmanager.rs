@@ -1,0 +1,187 @@
+//! The same alert scenarios played against the real Alertmanager 0.25 and Firewatch's with
+//! the same configuration: the webhook payloads each receiver gets, in order, must be equal.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{Recorder, at, request};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+  routes:
+    - matchers: ['team="a"']
+      receiver: team-a
+      continue: true
+      routes:
+        - matchers: ['severity="critical"']
+          receiver: team-a-pager
+          group_by: ['...']
+    - matchers: ['team=~"a|b"']
+      receiver: team-ab
+    - match: {team: quiet}
+      receiver: no-resolved
+inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: [alertname]
+receivers:
+  - name: default
+    webhook_configs: [{url: 'RECORDER/default'}]
+  - name: team-a
+    webhook_configs: [{url: 'RECORDER/team-a'}]
+  - name: team-a-pager
+    webhook_configs: [{url: 'RECORDER/team-a-pager', max_alerts: 1}]
+  - name: team-ab
+    webhook_configs: [{url: 'RECORDER/team-ab'}]
+  - name: no-resolved
+    webhook_configs: [{url: 'RECORDER/no-resolved', send_resolved: false}]
+"#;
+
+fn alert(labels: &[(&str, &str)], starts: &str, ends: Option<&str>) -> Value {
+    let labels: BTreeMap<&str, &str> = labels.iter().copied().collect();
+    let mut a = json!({"labels": labels, "annotations": {"summary": "s"}, "startsAt": starts, "generatorURL": "http://gen/x"});
+    if let Some(e) = ends {
+        a["endsAt"] = json!(e);
+    }
+    a
+}
+
+fn post_both(ports: &[u16], alerts: &Value) {
+    let body = alerts.to_string();
+    for p in ports {
+        let (code, text) = request(*p, "POST", "/api/v2/alerts", Some(&body));
+        assert_eq!(code, 200, "{text}");
+    }
+}
+
+/// The payloads of each receiver path and group, in the order received (groups flushed at
+/// the same moment may arrive in either order).
+fn by_receiver(rec: &Recorder, prefix: &str) -> BTreeMap<String, Vec<Value>> {
+    let mut m: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (path, body) in rec.under(prefix) {
+        let key = format!("{path} {}", body["groupKey"].as_str().unwrap_or(""));
+        m.entry(key).or_default().push(body);
+    }
+    m
+}
+
+#[test]
+fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
+    let test = "routing_grouping_inhibition_and_resolution_match_alertmanager";
+    let dir = common::tempdir();
+    let rec = Recorder::start();
+    let cfg =
+        |who: &str| CONFIG.replace("RECORDER", &format!("http://127.0.0.1:{}/{who}", rec.port));
+    let Some(real) = common::real(test, &dir.path().join("am"), &cfg("am")) else {
+        return;
+    };
+    let fw = common::firewatch(&dir.path().join("fw"), &cfg("fw"));
+    let ports = [real.port, fw.port];
+
+    // Started now: group_wait applies (an older start flushes at once, racing the inhibitor
+    // in Alertmanager too).
+    let t0 = at(0.0);
+    let firing = json!([
+        alert(
+            &[
+                ("alertname", "Disk"),
+                ("team", "a"),
+                ("severity", "warning"),
+                ("instance", "1")
+            ],
+            &t0,
+            None
+        ),
+        alert(
+            &[
+                ("alertname", "Disk"),
+                ("team", "a"),
+                ("severity", "critical"),
+                ("instance", "2")
+            ],
+            &t0,
+            None
+        ),
+        alert(
+            &[("alertname", "Cpu"), ("team", "b"), ("job", "node")],
+            &t0,
+            None
+        ),
+        alert(
+            &[("alertname", "Cpu"), ("team", "b"), ("job", "api")],
+            &t0,
+            None
+        ),
+        alert(&[("alertname", "Mem"), ("team", "quiet")], &t0, None),
+        alert(&[("alertname", "Other")], &t0, None),
+    ]);
+    post_both(&ports, &firing);
+    // group_wait 1s, then ticks every 2s: resolve between ticks (t+4s), look at t+9s.
+    std::thread::sleep(Duration::from_millis(3900));
+    let end = at(0.0);
+    let resolved = json!([
+        alert(
+            &[("alertname", "Cpu"), ("team", "b"), ("job", "node")],
+            &t0,
+            Some(&end)
+        ),
+        alert(&[("alertname", "Mem"), ("team", "quiet")], &t0, Some(&end)),
+        alert(
+            &[
+                ("alertname", "Disk"),
+                ("team", "a"),
+                ("severity", "critical"),
+                ("instance", "2")
+            ],
+            &t0,
+            Some(&end)
+        ),
+    ]);
+    post_both(&ports, &resolved);
+    std::thread::sleep(Duration::from_secs(5));
+
+    let mut want = by_receiver(&rec, "/am/");
+    let mut got = by_receiver(&rec, "/fw/");
+    for v in want.values_mut().chain(got.values_mut()).flatten() {
+        v["externalURL"] = json!("normalized");
+    }
+    assert!(
+        want.len() >= 4,
+        "too few receivers notified by Alertmanager: {want:#?}"
+    );
+    for (path, list) in &want {
+        assert_eq!(
+            got.get(path),
+            Some(list),
+            "receiver {path}: firewatch {:#?}\nalertmanager {:#?}",
+            got.get(path),
+            list
+        );
+    }
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+
+    // The API agrees on the alerts and their states.
+    let alerts = |port| {
+        let (code, body) = request(port, "GET", "/api/v2/alerts", None);
+        assert_eq!(code, 200);
+        let mut v: Value = serde_json::from_str(&body).unwrap();
+        for a in v.as_array_mut().unwrap() {
+            a["updatedAt"] = json!("normalized");
+            a["endsAt"] = json!("normalized");
+        }
+        v
+    };
+    assert_eq!(alerts(fw.port), alerts(real.port));
+    fw.stop();
+}
