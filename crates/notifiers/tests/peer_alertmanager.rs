@@ -18,10 +18,26 @@ const EXTERNAL_URL: &str = "http://am.example:9093";
 
 /// The receiver, in the YAML both Alertmanager 0.25 and Firewatch read; `R` is the
 /// recorder's URL.
-fn receiver_yaml(r: &str) -> String {
+fn receiver_yaml(r: &str, smtp_port: u16) -> String {
     format!(
         r#"
 - name: 'team-x'
+  email_configs:
+  - to: 'ops@example.org, On Call <oncall@example.org>'
+    from: 'Alertmanager <am@example.org>'
+    smarthost: '127.0.0.1:{smtp_port}'
+    hello: fw.test
+    auth_username: am-user
+    auth_password: am-pass
+    require_tls: true
+    tls_config:
+      insecure_skip_verify: true
+    send_resolved: true
+    headers:
+      X-Group: '{{{{ .GroupLabels.alertname }}}} {{{{ .Status }}}}'
+      subject: '[{{{{ .Status | toUpper }}}}] {{{{ .CommonAnnotations.summary }}}} ünïcode'
+    text: '{{{{ template "__text_alert_list" .Alerts }}}}={{{{ .Alerts | len }}}} trailing '
+    html: '<h1>{{{{ template "__subject" . }}}}</h1><p>{{{{ range .Alerts }}}}{{{{ .Annotations.description }}}} {{{{ .Labels.instance }}}}<br>{{{{ end }}}}</p>'
   webhook_configs:
   - url: '{r}/webhook-all'
   - url: '{r}/webhook-max'
@@ -109,11 +125,22 @@ fn receiver_yaml(r: &str) -> String {
     )
 }
 
-fn alertmanager_yaml(r: &str) -> String {
+fn alertmanager_yaml(r: &str, smtp_port: u16) -> String {
     format!(
-        "route:\n  receiver: team-x\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 10m\n  repeat_interval: 10h\nreceivers:{}",
-        receiver_yaml(r)
+        "route:\n  receiver: team-x\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 10h\nreceivers:{}",
+        receiver_yaml(r, smtp_port)
     )
+}
+
+/// The same alerts, all resolved.
+fn resolved_alerts() -> Value {
+    let mut v = posted_alerts();
+    for a in v.as_array_mut().unwrap() {
+        if a.get("endsAt").is_none() {
+            a["endsAt"] = json!("2024-05-01T11:45:00Z");
+        }
+    }
+    v
 }
 
 /// Two firing alerts and one resolved, as posted to Alertmanager's API.
@@ -155,10 +182,10 @@ const ENDPOINTS: [&str; 10] = [
     "/webex",
 ];
 
-fn start_alertmanager(bin: &Path, dir: &Path, r: &str) -> (testkit::Process, u16) {
+fn start_alertmanager(bin: &Path, dir: &Path, r: &str, smtp_port: u16) -> (testkit::Process, u16) {
     let port = testkit::free_port();
     let cfg = dir.join("alertmanager.yml");
-    std::fs::write(&cfg, alertmanager_yaml(r)).unwrap();
+    std::fs::write(&cfg, alertmanager_yaml(r, smtp_port)).unwrap();
     let mut cmd = Command::new(bin);
     cmd.arg(format!("--config.file={}", cfg.display()))
         .arg(format!("--storage.path={}", dir.join("data").display()))
@@ -217,74 +244,100 @@ fn find<'a>(reqs: &'a [Recorded], part: &str) -> &'a Recorded {
         .unwrap_or_else(|| panic!("no request for {part}"))
 }
 
-/// Fields that must differ between two senders (times of sending).
-fn normalise(endpoint: &str, v: &mut Value) {
-    if endpoint.contains("victorops") {
-        v["timestamp"] = json!(0);
+/// A real SMTP server (Python's aiosmtpd) with STARTTLS and AUTH required, writing each
+/// message it accepts as JSON into its directory.
+struct SmtpServer {
+    _process: testkit::Process,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl SmtpServer {
+    fn start(test: &str) -> Option<SmtpServer> {
+        let python = testkit::peer_binary(test, "python3")?;
+        let ok = Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            testkit::skip(
+                test,
+                "python3 module aiosmtpd missing (scripts/test installs it)",
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .unwrap();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+        std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+        let out = dir.path().join("mail");
+        std::fs::create_dir(&out).unwrap();
+        let port = testkit::free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let mut cmd = Command::new(python);
+        cmd.arg(script)
+            .arg(&out)
+            .arg(port.to_string())
+            .arg(&cert_path)
+            .arg(&key_path)
+            .args(["am-user", "am-pass"]);
+        let mut p = testkit::Process::spawn("smtp server", cmd, &dir.path().join("smtp.log"));
+        testkit::wait_for("smtp server ready", Duration::from_secs(20), || {
+            assert!(p.is_running(), "smtp server exited: {}", p.log_text());
+            out.join("ready").exists()
+        });
+        Some(SmtpServer {
+            _process: p,
+            dir,
+            port,
+        })
+    }
+
+    /// Message number `n` (from 1), waiting for it up to 30 s.
+    async fn message(&self, n: usize) -> Value {
+        let path = self.dir.path().join("mail").join(format!("{n}.json"));
+        for _ in 0..600 {
+            if let Ok(t) = std::fs::read_to_string(&path) {
+                return serde_json::from_str(&t).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no message {n}; server log: {}", self._process.log_text());
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn integrations_send_what_alertmanager_sends() {
-    let test = "integrations_send_what_alertmanager_sends";
-    let Some(bin) = testkit::peer_binary(test, "prometheus-alertmanager") else {
-        return;
-    };
-    http_client::ensure_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let theirs = Recorder::start().await;
-    let (am, port) = start_alertmanager(&bin, dir.path(), &theirs.url);
-    let resp = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/api/v2/alerts"))
-        .json(&posted_alerts())
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
-    let their_reqs = theirs
-        .try_wait_for(&ENDPOINTS)
-        .await
-        .unwrap_or_else(|e| panic!("{e}; alertmanager's log:\n{}", am.log_text()));
-    drop(am);
-    if let Ok(p) = std::env::var("DUMP_AM") {
-        let v: Vec<Value> = their_reqs.iter().map(|r| json!({"uri": r.uri, "headers": r.headers, "body": String::from_utf8_lossy(&r.body)})).collect();
-        std::fs::write(p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-    }
+/// What must be equal in two messages: envelope, TLS and auth, headers other than the
+/// per-message ones, and each part's type, encoding and decoded text.
+fn comparable_mail(mut m: Value) -> Value {
+    let headers = m["headers"].as_object_mut().unwrap();
+    headers.remove("Message-Id");
+    headers.remove("Date");
+    let ct = headers.remove("Content-Type").unwrap();
+    assert!(
+        ct.as_str().unwrap().starts_with("multipart/alternative;"),
+        "{ct}"
+    );
+    m
+}
 
-    // The same receiver in Firewatch, sending to a second recorder.
-    let ours = Recorder::start().await;
-    let yaml = receiver_yaml(&ours.url);
-    let mut receivers: Vec<Receiver> = serde_saphyr::from_str(&yaml).unwrap();
-    let mut receiver = receivers.remove(0);
-    receiver.validate().unwrap();
-    receiver
-        .apply_global(&firewatch_notifiers::GlobalConfig::default())
-        .unwrap();
-    let tmpl = Arc::new(Template::defaults().unwrap());
-    let integrations =
-        build_integrations(&receiver, &tmpl, &http_client::ClientOptions::default()).unwrap();
-    let webhook = find(&their_reqs, "/webhook-all").json();
-    let data = data_from_webhook(&webhook);
-    let ctx = NotifyContext {
-        group_key: webhook["groupKey"].as_str().unwrap().to_owned(),
-    };
-    for i in &integrations {
-        i.notifier
-            .notify(&ctx, &data)
-            .await
-            .unwrap_or_else(|e| panic!("{} {}: {e}", i.name, i.index));
-    }
-    let our_reqs = ours.wait_for(&ENDPOINTS).await;
-    let mut failures = Vec::new();
+fn compare(
+    round: &str,
+    their_reqs: &[Recorded],
+    our_reqs: &[Recorded],
+    their_url: &str,
+    our_url: &str,
+    failures: &mut Vec<String>,
+) {
     for endpoint in ENDPOINTS {
-        let t = find(&their_reqs, endpoint);
-        let o = find(&our_reqs, endpoint);
-        let (mut tj, mut oj) = (t.json(), o.json());
-        normalise(endpoint, &mut tj);
-        normalise(endpoint, &mut oj);
+        let t = find(their_reqs, endpoint);
+        let o = find(our_reqs, endpoint);
+        let (tj, oj) = (t.json(), o.json());
         if tj != oj {
             failures.push(format!(
-                "{endpoint}:\n alertmanager: {}\n firewatch:    {}",
+                "{round} {endpoint}:\n alertmanager: {}\n firewatch:    {}",
                 serde_json::to_string_pretty(&tj).unwrap(),
                 serde_json::to_string_pretty(&oj).unwrap()
             ));
@@ -292,15 +345,119 @@ async fn integrations_send_what_alertmanager_sends() {
         for h in ["content-type", "authorization"] {
             if t.headers.get(h) != o.headers.get(h) {
                 failures.push(format!(
-                    "{endpoint} header {h}: alertmanager {:?}, firewatch {:?}",
+                    "{round} {endpoint} header {h}: alertmanager {:?}, firewatch {:?}",
                     t.headers.get(h),
                     o.headers.get(h)
                 ));
             }
         }
-        if t.uri.replace(&theirs.url, "") != o.uri.replace(&ours.url, "") {
-            failures.push(format!("{endpoint} uri: {} vs {}", t.uri, o.uri));
+        if t.uri.replace(their_url, "") != o.uri.replace(our_url, "") {
+            failures.push(format!("{round} {endpoint} uri: {} vs {}", t.uri, o.uri));
         }
     }
+}
+
+async fn post_alerts(port: u16, alerts: &Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v2/alerts"))
+        .json(alerts)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+}
+
+/// Sends `data` through every integration of `receiver`.
+async fn send_ours(receiver: &Receiver, data: &Data, group_key: &str) {
+    let tmpl = Arc::new(Template::defaults().unwrap());
+    let integrations =
+        build_integrations(receiver, &tmpl, &http_client::ClientOptions::default()).unwrap();
+    let ctx = NotifyContext {
+        group_key: group_key.to_owned(),
+    };
+    for i in &integrations {
+        i.notifier
+            .notify(&ctx, data)
+            .await
+            .unwrap_or_else(|e| panic!("{} {}: {e}", i.name, i.index));
+    }
+}
+
+/// Two rounds against Alertmanager 0.25 and Firewatch: a group with firing and resolved
+/// alerts, then the same group all resolved. Webhook (with and without `max_alerts`), Slack
+/// (fields, actions), PagerDuty v2, OpsGenie (create, close), WeChat, VictorOps, Telegram,
+/// Discord and Webex requests must be equal as JSON, with the same URL and content type and
+/// authorization headers; the e-mails (through a real SMTP server with STARTTLS and AUTH)
+/// must have the same envelope, headers and parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrations_send_what_alertmanager_sends() {
+    let test = "integrations_send_what_alertmanager_sends";
+    let Some(bin) = testkit::peer_binary(test, "prometheus-alertmanager") else {
+        return;
+    };
+    let Some(smtp) = SmtpServer::start(test) else {
+        return;
+    };
+    http_client::ensure_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = Recorder::start().await;
+    let ours = Recorder::start().await;
+    let (am, port) = start_alertmanager(&bin, dir.path(), &theirs.url, smtp.port);
+    let yaml = receiver_yaml(&ours.url, smtp.port);
+    let mut receivers: Vec<Receiver> = serde_saphyr::from_str(&yaml).unwrap();
+    let mut receiver = receivers.remove(0);
+    receiver.validate().unwrap();
+    receiver
+        .apply_global(&firewatch_notifiers::GlobalConfig::default())
+        .unwrap();
+
+    let mut failures = Vec::new();
+    let mut mail = 0;
+    for (round, alerts) in [("mixed", posted_alerts()), ("resolved", resolved_alerts())] {
+        theirs.clear();
+        ours.clear();
+        post_alerts(port, &alerts).await;
+        let their_reqs = theirs
+            .try_wait_for(&ENDPOINTS)
+            .await
+            .unwrap_or_else(|e| panic!("{round}: {e}; alertmanager's log:\n{}", am.log_text()));
+        mail += 1;
+        let their_mail = tokio::time::timeout(Duration::from_secs(40), smtp.message(mail))
+            .await
+            .unwrap_or_else(|_| panic!("no e-mail from alertmanager; its log:\n{}", am.log_text()));
+        let webhook = find(&their_reqs, "/webhook-all").json();
+        let data = data_from_webhook(&webhook);
+        assert_eq!(
+            data.status,
+            if round == "mixed" {
+                AlertStatus::Firing
+            } else {
+                AlertStatus::Resolved
+            }
+        );
+        send_ours(&receiver, &data, webhook["groupKey"].as_str().unwrap()).await;
+        let our_reqs = ours.wait_for(&ENDPOINTS).await;
+        mail += 1;
+        let our_mail = smtp.message(mail).await;
+        compare(
+            round,
+            &their_reqs,
+            &our_reqs,
+            &theirs.url,
+            &ours.url,
+            &mut failures,
+        );
+        let (t, o) = (comparable_mail(their_mail), comparable_mail(our_mail));
+        assert_eq!(t["tls"], true);
+        assert_eq!(t["authenticated"], true);
+        if t != o {
+            failures.push(format!(
+                "{round} e-mail:\n alertmanager: {}\n firewatch:    {}",
+                serde_json::to_string_pretty(&t).unwrap(),
+                serde_json::to_string_pretty(&o).unwrap()
+            ));
+        }
+    }
+    drop(am);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -80,7 +80,9 @@ fn answer(path: &str) -> Response {
             .into_response();
     }
     if path.contains("/telegram") || path.contains("sendMessage") {
-        return json(r#"{"ok":true,"result":{"message_id":1}}"#);
+        return json(
+            r#"{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":4242,"type":"private"},"text":"x"}}"#,
+        );
     }
     if path.contains("/pushover") {
         return json(r#"{"status":1,"request":"r"}"#);
