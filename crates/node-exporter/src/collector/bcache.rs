@@ -109,7 +109,12 @@ const PERIOD: &[(&str, &str, &str)] = &[
 impl Collector for Bcache {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let base = paths.sys("fs/bcache");
-        for (uuid, dir) in dir_entries(&base)? {
+        let filesystems = match dir_entries(&base) {
+            Ok(d) => d,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for (uuid, dir) in filesystems {
             if !dir.is_dir() || !uuid.contains('-') {
                 continue;
             }

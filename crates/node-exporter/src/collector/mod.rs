@@ -18,6 +18,7 @@ pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod diskstats;
 pub mod fibrechannel;
+pub mod filesystem;
 pub mod hwmon;
 pub mod infiniband;
 pub mod interrupts;

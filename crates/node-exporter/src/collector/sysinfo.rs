@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::util::dir_entries;
+use super::util::{attr, dir_entries};
 use super::{Collector, CollectorError, Out};
 use crate::options::{Options, Paths};
 
@@ -266,6 +266,95 @@ impl Collector for Time {
                 1.0,
             );
         }
+        Ok(())
+    }
+}
+
+/// The uname collector: the `uname` system call's fields.
+pub struct Uname;
+impl Uname {
+    /// Builds the collector.
+    ///
+    /// # Errors
+    /// Never.
+    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+        Ok(Box::new(Uname))
+    }
+}
+impl Collector for Uname {
+    fn update(&self, _paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
+        let u = rustix::system::uname();
+        let s = |c: &std::ffi::CStr| c.to_string_lossy().into_owned();
+        out.gauge(
+            "node_uname_info",
+            "Labeled system information as provided by the uname system call.",
+            &[
+                ("sysname", &s(u.sysname())),
+                ("release", &s(u.release())),
+                ("version", &s(u.version())),
+                ("machine", &s(u.machine())),
+                ("nodename", &s(u.nodename())),
+                ("domainname", &s(u.domainname())),
+            ],
+            1.0,
+        );
+        Ok(())
+    }
+}
+
+/// The selinux collector: whether SELinux is enabled and its modes.
+pub struct Selinux;
+impl Selinux {
+    /// Builds the collector.
+    ///
+    /// # Errors
+    /// Never.
+    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+        Ok(Box::new(Selinux))
+    }
+}
+impl Collector for Selinux {
+    fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
+        let enforce = attr(&paths.sys("fs/selinux/enforce"));
+        let Some(current) = enforce.and_then(|s| s.parse::<f64>().ok()) else {
+            out.gauge(
+                "node_selinux_enabled",
+                "SELinux is enabled, 1 is true, 0 is false",
+                &[],
+                0.0,
+            );
+            return Ok(());
+        };
+        out.gauge(
+            "node_selinux_enabled",
+            "SELinux is enabled, 1 is true, 0 is false",
+            &[],
+            1.0,
+        );
+        let config = std::fs::read_to_string(paths.root("etc/selinux/config"))
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    l.trim().strip_prefix("SELINUX=").map(|v| match v.trim() {
+                        "enforcing" => 1.0,
+                        "permissive" => 0.0,
+                        _ => -1.0,
+                    })
+                })
+            })
+            .unwrap_or(-1.0);
+        out.gauge(
+            "node_selinux_config_mode",
+            "Configured SELinux enforcement mode",
+            &[],
+            config,
+        );
+        out.gauge(
+            "node_selinux_current_mode",
+            "Current SELinux enforcement mode",
+            &[],
+            current,
+        );
         Ok(())
     }
 }
