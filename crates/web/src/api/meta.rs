@@ -1,6 +1,5 @@
 //! `/api/v1/labels`, `/api/v1/label/<name>/values` and `/api/v1/series`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Router;
@@ -11,6 +10,7 @@ use model::{Labels, Matcher};
 use storage::Querier;
 
 use crate::WebState;
+use crate::api::blocking::{Limited, check, off_workers};
 use crate::api::json::JsonLabels;
 use crate::api::params::{MAX_TIME, MIN_TIME};
 use crate::api::query::{FormPairs, Params, field, time_param};
@@ -51,46 +51,60 @@ fn limit(form: &FormPairs) -> Result<usize, ApiError> {
     }
 }
 
-fn querier(state: &WebState, form: &FormPairs) -> Result<Box<dyn Querier>, ApiError> {
-    let start = time_param(form, "start", MIN_TIME)?;
-    let end = time_param(form, "end", MAX_TIME)?;
+/// The request's time range (`start`, `end`; the widest when absent).
+fn range(form: &FormPairs) -> Result<(i64, i64), ApiError> {
+    Ok((
+        time_param(form, "start", MIN_TIME)?,
+        time_param(form, "end", MAX_TIME)?,
+    ))
+}
+
+fn querier(state: &WebState, (start, end): (i64, i64)) -> Result<Box<dyn Querier>, ApiError> {
     state
         .queryable
         .querier(start, end)
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// Takes the first `limit` entries (0: all), returning a warning when more existed.
-fn truncate<T>(v: &mut Vec<T>, limit: usize) -> Vec<String> {
-    if limit > 0 && v.len() > limit {
-        v.truncate(limit);
-        return vec!["results truncated due to limit".to_owned()];
-    }
-    Vec::new()
+fn storage_error(e: &storage::StorageError) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+/// The time limit of metadata requests: the engine's query timeout.
+fn time_limit(state: &WebState) -> Option<std::time::Duration> {
+    Some(state.engine.options().timeout)
+}
+
+/// Label names or values over every `match[]` set (all series without one), merged and cut
+/// to `limit` as they are read, off the async workers.
+async fn listed<F>(state: &Arc<WebState>, form: &FormPairs, read: F) -> ApiResult<Vec<String>>
+where
+    F: Fn(&dyn Querier, &[Matcher]) -> Result<Vec<String>, storage::StorageError> + Send + 'static,
+{
+    let sets = match_sets(form)?;
+    let limit = limit(form)?;
+    let range = range(form)?;
+    let (values, warnings) = off_workers(state, time_limit(state), move |state, cancel| {
+        let q = querier(state, range)?;
+        let mut out = Limited::new(limit);
+        if sets.is_empty() {
+            out.extend_sorted(read(q.as_ref(), &[]).map_err(|e| storage_error(&e))?);
+        }
+        for set in &sets {
+            check(cancel)?;
+            out.extend_sorted(read(q.as_ref(), set).map_err(|e| storage_error(&e))?);
+        }
+        Ok(out.finish())
+    })
+    .await?;
+    Ok(Success::new(values).with_annotations(warnings, Vec::new()))
 }
 
 async fn labels(
     State(state): State<Arc<WebState>>,
     Params(form): Params,
 ) -> ApiResult<Vec<String>> {
-    let sets = match_sets(&form)?;
-    let limit = limit(&form)?;
-    let q = querier(&state, &form)?;
-    let mut names = if sets.is_empty() {
-        q.label_names(&[])
-            .map_err(|e| ApiError::internal(e.to_string()))?
-    } else {
-        let mut all = BTreeSet::new();
-        for set in &sets {
-            all.extend(
-                q.label_names(set)
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
-            );
-        }
-        all.into_iter().collect()
-    };
-    let warnings = truncate(&mut names, limit);
-    Ok(Success::new(names).with_annotations(warnings, Vec::new()))
+    listed(&state, &form, |q, set| q.label_names(set)).await
 }
 
 async fn label_values(
@@ -99,24 +113,7 @@ async fn label_values(
     Params(form): Params,
 ) -> ApiResult<Vec<String>> {
     let name = decode_label_name(&name)?;
-    let sets = match_sets(&form)?;
-    let limit = limit(&form)?;
-    let q = querier(&state, &form)?;
-    let mut values = if sets.is_empty() {
-        q.label_values(&name, &[])
-            .map_err(|e| ApiError::internal(e.to_string()))?
-    } else {
-        let mut all = BTreeSet::new();
-        for set in &sets {
-            all.extend(
-                q.label_values(&name, set)
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
-            );
-        }
-        all.into_iter().collect()
-    };
-    let warnings = truncate(&mut values, limit);
-    Ok(Success::new(values).with_annotations(warnings, Vec::new()))
+    listed(&state, &form, move |q, set| q.label_values(&name, set)).await
 }
 
 /// Label names in the path may be written `U__` + Prometheus's UTF-8 escaping
@@ -154,23 +151,32 @@ async fn series(
         return Err(ApiError::bad_data("no match[] parameter provided"));
     }
     let limit = limit(&form)?;
-    let q = querier(&state, &form)?;
-    let mut found = BTreeSet::new();
-    for set in &sets {
+    let range = range(&form)?;
+    let (found, warnings) = off_workers(&state, time_limit(&state), move |state, cancel| {
+        let q = querier(state, range)?;
         let hints = storage::SelectHints {
             func: Some("series".to_owned()),
             ..Default::default()
         };
-        for s in q
-            .select(false, Some(&hints), set)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-        {
-            let s = s.map_err(|e| ApiError::internal(e.to_string()))?;
-            found.insert(s.labels().clone());
+        let mut out = Limited::new(limit);
+        // Each set is read sorted and only as far as `limit + 1` series: the first `limit` of
+        // the union are among them.
+        let room = if limit == 0 { usize::MAX } else { limit + 1 };
+        for set in &sets {
+            let selected = q
+                .select(true, Some(&hints), set)
+                .map_err(|e| storage_error(&e))?;
+            for (i, s) in selected.take(room).enumerate() {
+                if i % 1024 == 0 {
+                    check(cancel)?;
+                }
+                out.push(s.map_err(|e| storage_error(&e))?.labels().clone());
+            }
         }
-    }
-    let mut out: Vec<SeriesLabels> = found.into_iter().map(SeriesLabels).collect();
-    let warnings = truncate(&mut out, limit);
+        Ok(out.finish())
+    })
+    .await?;
+    let out = found.into_iter().map(SeriesLabels).collect();
     Ok(Success::new(out).with_annotations(warnings, Vec::new()))
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/query` and `/api/v1/query_range` (GET and POST), and `/api/v1/format_query`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use axum::Router;
 use axum::extract::State;
@@ -11,6 +11,7 @@ use axum::routing::get;
 use promql::{EvalError, QueryResult};
 
 use crate::WebState;
+use crate::api::blocking::off_workers;
 use crate::api::json::QueryData;
 use crate::api::params::{parse_duration, parse_time};
 use crate::api::{ApiError, ErrorType, Success};
@@ -185,41 +186,25 @@ fn parse_query(q: &str) -> Result<promql::ast::Expr, ApiError> {
     promql::parser::parse(q).map_err(|e| ApiError::bad_param("query", &e.to_string()))
 }
 
-/// Sets the flag when dropped: the handler's future is dropped when the client goes away,
-/// which cancels the query running on the blocking pool.
-struct CancelOnDrop(Arc<AtomicBool>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-    }
-}
-
-/// Runs a query on the blocking pool and answers with its result or error.
+/// Runs a query off the async workers (the engine enforces its own timeout) and answers with
+/// its result, serialised there too.
 async fn run<F>(state: Arc<WebState>, f: F) -> Response
 where
     F: FnOnce(&WebState, &AtomicBool) -> Result<QueryResult, EvalError> + Send + 'static,
 {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let guard = CancelOnDrop(cancel.clone());
-    let joined = tokio::task::spawn_blocking(move || {
-        let result = f(&state, &cancel);
-        result.map(|r| {
-            let body = Success::new(QueryData(&r.value)).with_annotations(r.warnings(), r.infos());
-            serde_json::to_vec(&body)
-        })
+    let body = off_workers(&state, None, move |state, cancel| {
+        let r = f(state, cancel).map_err(|e| eval_error(&e))?;
+        let body = Success::new(QueryData(&r.value)).with_annotations(r.warnings(), r.infos());
+        serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))
     })
     .await;
-    drop(guard);
-    match joined {
-        Ok(Ok(Ok(body))) => (
+    match body {
+        Ok(body) => (
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body,
         )
             .into_response(),
-        Ok(Ok(Err(e))) => ApiError::internal(e.to_string()).into_response(),
-        Ok(Err(e)) => eval_error(&e).into_response(),
-        Err(e) => ApiError::internal(format!("query panicked: {e}")).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
