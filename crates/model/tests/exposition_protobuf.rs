@@ -517,3 +517,107 @@ fn units_and_garbage() {
     let err = parser.next_entry().unwrap_err();
     assert!(err.to_string().contains("byte 0"), "{err}");
 }
+
+/// The `created_timestamp` of counters, summaries and histograms comes out as the start
+/// timestamp of each of their samples (milliseconds); gauges and unset or zero ones have none.
+#[test]
+fn created_timestamps_are_start_timestamps() {
+    let ts = |seconds, nanos| Some(proto::Timestamp { seconds, nanos });
+    let native_h = proto::Histogram {
+        created_timestamp: ts(1_700_000_002, 0),
+        ..native(0)
+    };
+    let families = vec![
+        family(
+            "c_total",
+            "",
+            proto::MetricType::Counter,
+            vec![
+                proto::Metric {
+                    label: vec![lp("a", "1")],
+                    counter: Some(proto::Counter {
+                        value: 5.0,
+                        created_timestamp: ts(1_700_000_000, 250_000_000),
+                        ..proto::Counter::default()
+                    }),
+                    ..proto::Metric::default()
+                },
+                proto::Metric {
+                    label: vec![lp("a", "2")],
+                    counter: Some(proto::Counter {
+                        value: 1.0,
+                        created_timestamp: ts(0, 0),
+                        ..proto::Counter::default()
+                    }),
+                    ..proto::Metric::default()
+                },
+            ],
+        ),
+        family(
+            "s",
+            "",
+            proto::MetricType::Summary,
+            vec![proto::Metric {
+                summary: Some(proto::Summary {
+                    sample_count: 1,
+                    sample_sum: 2.0,
+                    created_timestamp: ts(1_700_000_001, 0),
+                    ..proto::Summary::default()
+                }),
+                ..proto::Metric::default()
+            }],
+        ),
+        family(
+            "g",
+            "",
+            proto::MetricType::Gauge,
+            vec![proto::Metric {
+                gauge: Some(proto::Gauge { value: 1.0 }),
+                ..proto::Metric::default()
+            }],
+        ),
+        family(
+            "h",
+            "",
+            proto::MetricType::Histogram,
+            vec![proto::Metric {
+                histogram: Some(native_h),
+                ..proto::Metric::default()
+            }],
+        ),
+    ];
+    let body = encode(&families);
+    let mut p = ProtobufParser::new(
+        &body,
+        ProtobufOptions {
+            native_histograms: true,
+            keep_classic: false,
+        },
+    );
+    let mut got = Vec::new();
+    while let Some(e) = p.next_entry().unwrap() {
+        match e {
+            Entry::Series(s) => {
+                let a = s
+                    .labels
+                    .first()
+                    .map(|l| l.value.to_string())
+                    .unwrap_or_default();
+                got.push((format!("{}{a}", s.name), s.start_timestamp));
+            }
+            Entry::Histogram(h) => got.push((h.name.to_owned(), h.start_timestamp)),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            ("c_total1".to_owned(), Some(1_700_000_000_250)),
+            ("c_total2".to_owned(), None),
+            ("s_count".to_owned(), Some(1_700_000_001_000)),
+            ("s_sum".to_owned(), Some(1_700_000_001_000)),
+            ("g".to_owned(), None),
+            ("h".to_owned(), Some(1_700_000_002_000)),
+        ]
+    );
+}

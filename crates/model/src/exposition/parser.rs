@@ -46,7 +46,11 @@ pub struct SeriesRef<'p, 'a> {
     pub value: f64,
     /// Timestamp in milliseconds (text: as written; OpenMetrics: seconds × 1000).
     pub timestamp: Option<i64>,
-    /// The exemplar (OpenMetrics only).
+    /// Start (created) timestamp in milliseconds of the count the sample belongs to: the
+    /// protobuf `created_timestamp` of counters, summaries and histograms (as Prometheus's
+    /// `StartTimestamp()`); `None` when not given.
+    pub start_timestamp: Option<i64>,
+    /// The exemplar (OpenMetrics and protobuf).
     pub exemplar: Option<ExemplarRef<'p, 'a>>,
 }
 
@@ -61,6 +65,8 @@ pub struct HistogramRef<'p, 'a> {
     pub sample: &'p crate::sample::Sample,
     /// Timestamp in milliseconds, if given.
     pub timestamp: Option<i64>,
+    /// Start (created) timestamp in milliseconds, if given (see [`SeriesRef`]).
+    pub start_timestamp: Option<i64>,
 }
 
 /// One entry of an exposition.
@@ -208,6 +214,7 @@ impl<'a> Parser<'a> {
             labels: &self.labels,
             value,
             timestamp,
+            start_timestamp: None,
             exemplar: exemplar.map(|(value, timestamp)| ExemplarRef {
                 labels: &self.exemplar_labels,
                 value,

@@ -138,6 +138,8 @@ pub struct ProtobufParser<'a> {
     metric: usize,
     pending: std::collections::VecDeque<Pending>,
     timestamp: Option<i64>,
+    /// The current metric's `created_timestamp` in milliseconds, when set.
+    start_timestamp: Option<i64>,
     base_labels: Vec<LabelPair<'a>>,
     name: String,
     labels: Vec<LabelPair<'a>>,
@@ -316,6 +318,7 @@ impl<'a> ProtobufParser<'a> {
             metric: 0,
             pending: std::collections::VecDeque::new(),
             timestamp: None,
+            start_timestamp: None,
             base_labels: Vec::new(),
             name: String::new(),
             labels: Vec::new(),
@@ -365,6 +368,7 @@ impl<'a> ProtobufParser<'a> {
                     labels: &self.labels,
                     value: *value,
                     timestamp: self.timestamp,
+                    start_timestamp: self.start_timestamp,
                     exemplar: self.current_exemplar(),
                 }),
                 Some(sample) => Entry::Histogram(HistogramRef {
@@ -372,6 +376,7 @@ impl<'a> ProtobufParser<'a> {
                     labels: &self.labels,
                     sample,
                     timestamp: self.timestamp,
+                    start_timestamp: self.start_timestamp,
                 }),
                 None => unreachable!("advance prepared a sample"),
             },
@@ -453,6 +458,24 @@ impl<'a> ProtobufParser<'a> {
                 value: Cow::Owned(l.value),
             }));
         self.timestamp = (m.timestamp_ms != 0).then_some(m.timestamp_ms);
+        let created = match metric_type(self.family.kind) {
+            MetricType::Counter => m
+                .counter
+                .as_ref()
+                .and_then(|c| c.created_timestamp.as_ref()),
+            MetricType::Summary => m
+                .summary
+                .as_ref()
+                .and_then(|s| s.created_timestamp.as_ref()),
+            MetricType::Histogram | MetricType::GaugeHistogram => m
+                .histogram
+                .as_ref()
+                .and_then(|h| h.created_timestamp.as_ref()),
+            _ => None,
+        };
+        self.start_timestamp = created
+            .map(|c| c.seconds * 1000 + i64::from(c.nanos) / 1_000_000)
+            .filter(|&ms| ms != 0);
         let float = |suffix, value| Pending::Float {
             suffix,
             extra: None,
