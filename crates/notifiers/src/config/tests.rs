@@ -9,6 +9,7 @@ use super::*;
 
 /// The parts of `alertmanager.yml` this crate owns; the rest is the alertmanager crate's.
 #[derive(Deserialize)]
+#[allow(dead_code)]
 #[serde(deny_unknown_fields)]
 struct Partial {
     #[serde(default)]

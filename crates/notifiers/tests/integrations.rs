@@ -1,0 +1,265 @@
+//! Integrations that Alertmanager 0.25 cannot be pointed at (Pushover's and PagerDuty v1's
+//! fixed URLs) or does not have (Microsoft Teams), their payloads as Alertmanager's sources
+//! build them; retry classification; Slack bot tokens; template errors reported, not fatal.
+
+mod support;
+
+use std::sync::Arc;
+
+use firewatch_notifiers::alert::{Alert, Data, Kv};
+use firewatch_notifiers::chat::{MsTeams, MsTeamsV2};
+use firewatch_notifiers::notify::{check_status, group_key_hash};
+use firewatch_notifiers::pagerduty::PagerDuty;
+use firewatch_notifiers::paging::Pushover;
+use firewatch_notifiers::slack::Slack;
+use firewatch_notifiers::webhook::Webhook;
+use firewatch_notifiers::{GlobalConfig, Notifier, NotifyContext, Receiver, Template};
+use jiff::Timestamp;
+use serde_json::json;
+use support::Recorder;
+
+fn kv(pairs: &[(&str, &str)]) -> Kv {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn data(resolved: bool) -> Data {
+    let now: Timestamp = "2024-05-01T12:00:00Z".parse().unwrap();
+    let end = resolved.then(|| "2024-05-01T11:59:00Z".parse().unwrap());
+    let alerts = vec![
+        Alert::new(
+            kv(&[
+                ("alertname", "Disk"),
+                ("instance", "a"),
+                ("severity", "warn"),
+            ]),
+            kv(&[("summary", "disk full")]),
+            "2024-05-01T11:00:00Z".parse().unwrap(),
+            end,
+            "http://prom/g",
+            now,
+        ),
+        Alert::new(
+            kv(&[
+                ("alertname", "Disk"),
+                ("instance", "b"),
+                ("severity", "warn"),
+            ]),
+            kv(&[("summary", "disk full")]),
+            "2024-05-01T11:00:00Z".parse().unwrap(),
+            end,
+            "http://prom/g",
+            now,
+        ),
+    ];
+    Data::new(
+        "ops",
+        kv(&[("alertname", "Disk")]),
+        alerts,
+        "http://am:9093",
+    )
+}
+
+fn receiver(yaml: &str) -> Receiver {
+    let mut r: Vec<Receiver> = serde_saphyr::from_str(yaml).unwrap();
+    let mut r = r.remove(0);
+    r.validate().unwrap();
+    r.apply_global(&GlobalConfig::default()).unwrap();
+    r
+}
+
+fn setup() -> (Arc<Template>, http_client::ClientOptions, NotifyContext) {
+    http_client::ensure_crypto_provider();
+    (
+        Arc::new(Template::defaults().unwrap()),
+        http_client::ClientOptions::default(),
+        NotifyContext {
+            group_key: "{}:{alertname=\"Disk\"}".into(),
+        },
+    )
+}
+
+#[test]
+fn status_codes_are_classified_as_alertmanagers_retrier() {
+    for (status, ok, retry) in [
+        (200, true, false),
+        (202, true, false),
+        (204, true, false),
+        (400, false, false),
+        (401, false, false),
+        (404, false, false),
+        (429, false, true),
+        (500, false, true),
+        (503, false, true),
+    ] {
+        match check_status(status, "body") {
+            Ok(()) => assert!(ok, "{status}"),
+            Err(e) => {
+                assert!(!ok, "{status}");
+                assert_eq!(e.retry, retry, "{status}");
+                assert_eq!(e.message, format!("unexpected status code {status}: body"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn pushover_sends_its_parameters_in_the_query() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let r = receiver(
+        "- name: ops\n  pushover_configs:\n  - user_key: uk\n    token: tk\n    sound: siren\n    ttl: 1h\n",
+    );
+    let p = Pushover::new(&r.pushover_configs[0], &tmpl, &http)
+        .unwrap()
+        .with_api(&format!("{}/pushover/1/messages.json", rec.url));
+    p.notify(&ctx, &data(false)).await.unwrap();
+    let req = rec.last("/pushover");
+    assert_eq!(req.method, "POST");
+    assert!(req.body.is_empty());
+    let q: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(req.uri.split_once('?').unwrap().1.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    assert_eq!(q["token"], "tk");
+    assert_eq!(q["user"], "uk");
+    assert_eq!(q["title"], "[FIRING:2] Disk (warn)");
+    assert_eq!(q["priority"], "2");
+    assert_eq!(q["retry"], "60");
+    assert_eq!(q["expire"], "3600");
+    assert_eq!(q["ttl"], "3600");
+    assert_eq!(q["sound"], "siren");
+    assert_eq!(q["url"], "http://am:9093/#/alerts?receiver=ops");
+    assert!(q["message"].starts_with("disk full\n\nAlerts Firing:\nLabels:\n - alertname = Disk"));
+    assert!(!q["message"].ends_with('\n'), "trimmed");
+    p.notify(&ctx, &data(true)).await.unwrap();
+    assert!(rec.last("/pushover").uri.contains("priority=0"));
+}
+
+#[tokio::test]
+async fn pagerduty_v1_events() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let r = receiver(
+        "- name: ops\n  pagerduty_configs:\n  - service_key: sk\n    details:\n      extra: '{{ .Status }}'\n",
+    );
+    let p = PagerDuty::new(&r.pagerduty_configs[0], &tmpl, &http)
+        .unwrap()
+        .with_api_v1(&format!("{}/pagerduty/v1", rec.url));
+    p.notify(&ctx, &data(false)).await.unwrap();
+    let v = rec.last("/pagerduty/v1").json();
+    assert_eq!(v["service_key"], "sk");
+    assert_eq!(v["event_type"], "trigger");
+    assert_eq!(v["incident_key"], group_key_hash(&ctx.group_key));
+    assert_eq!(v["description"], "[FIRING:2] Disk (warn)");
+    assert_eq!(v["client"], "Alertmanager");
+    assert_eq!(v["client_url"], "http://am:9093/#/alerts?receiver=ops");
+    assert_eq!(v["details"]["extra"], "firing");
+    assert_eq!(v["details"]["num_firing"], "2");
+    assert_eq!(v["details"]["num_resolved"], "0");
+    assert!(v.get("routing_key").is_none());
+    p.notify(&ctx, &data(true)).await.unwrap();
+    let v = rec.last("/pagerduty/v1").json();
+    assert_eq!(v["event_type"], "resolve");
+    assert!(v.get("client").is_none());
+    assert_eq!(group_key_hash("").len(), 64);
+    // SHA-256 of the empty string.
+    assert!(group_key_hash("").starts_with("e3b0c44298fc1c14"));
+}
+
+#[tokio::test]
+async fn msteams_cards() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let r = receiver(&format!(
+        "- name: ops\n  msteams_configs:\n  - webhook_url: '{u}/teams'\n  msteamsv2_configs:\n  - webhook_url: '{u}/teams2'\n",
+        u = rec.url
+    ));
+    let t = MsTeams::new(&r.msteams_configs[0], &tmpl, &http).unwrap();
+    t.notify(&ctx, &data(false)).await.unwrap();
+    let v = rec.last("/teams").json();
+    assert_eq!(v["@context"], "http://schema.org/extensions");
+    assert_eq!(v["type"], "MessageCard");
+    assert_eq!(v["title"], "[FIRING:2] Disk (warn)");
+    assert_eq!(v["summary"], "[FIRING:2] Disk (warn)");
+    assert_eq!(v["themeColor"], "8C1A1A");
+    let text = v["text"].as_str().unwrap();
+    assert!(text.contains("# Alerts Firing:"), "{text}");
+    assert!(text.contains("  - instance = b\n"), "{text}");
+    t.notify(&ctx, &data(true)).await.unwrap();
+    assert_eq!(rec.last("/teams").json()["themeColor"], "2DC72D");
+    let t2 = MsTeamsV2::new(&r.msteamsv2_configs[0], &tmpl, &http).unwrap();
+    t2.notify(&ctx, &data(false)).await.unwrap();
+    let v = rec.last("/teams2").json();
+    assert_eq!(v["type"], "message");
+    let card = &v["attachments"][0];
+    assert_eq!(
+        card["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["content"]["body"][0]["text"], "[FIRING:2] Disk (warn)");
+}
+
+#[tokio::test]
+async fn slack_bot_token_posts_to_the_web_api_with_bearer() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let r = receiver(&format!(
+        "- name: ops\n  slack_configs:\n  - app_token: xoxb-1\n    app_url: '{}/slack/api/chat.postMessage'\n    channel: '#c'\n",
+        rec.url
+    ));
+    let s = Slack::new(&r.slack_configs[0], &tmpl, &http).unwrap();
+    s.notify(&ctx, &data(false)).await.unwrap();
+    let req = rec.last("/slack/api/chat.postMessage");
+    assert_eq!(req.headers["authorization"], "Bearer xoxb-1");
+    let v = req.json();
+    assert_eq!(v["channel"], "#c");
+    assert_eq!(v["attachments"][0]["color"], "danger");
+    assert_eq!(
+        v["attachments"][0]["mrkdwn_in"],
+        json!(["fallback", "pretext", "text"])
+    );
+}
+
+#[tokio::test]
+async fn failures_are_reported_with_their_retry_class() {
+    let (tmpl, http, ctx) = setup();
+    // A port nobody listens on: a transport error, worth retrying.
+    let port = testkit::free_port();
+    let r = receiver(&format!(
+        "- name: ops\n  webhook_configs:\n  - url: 'http://127.0.0.1:{port}/x'\n  slack_configs:\n  - api_url: 'http://127.0.0.1:{port}/x'\n    title: '{{{{ template \"nope\" . }}}}'\n"
+    ));
+    let w = Webhook::new(&r.webhook_configs[0], &tmpl, &http).unwrap();
+    let e = w.notify(&ctx, &data(false)).await.unwrap_err();
+    assert!(e.retry, "{e}");
+    assert!(
+        e.message
+            .starts_with(&format!("Post \"http://127.0.0.1:{port}/x\"")),
+        "{e}"
+    );
+    // A template error: reported, not retried, nothing sent.
+    let s = Slack::new(&r.slack_configs[0], &tmpl, &http).unwrap();
+    let e = s.notify(&ctx, &data(false)).await.unwrap_err();
+    assert!(!e.retry);
+    assert!(e.message.contains("nope"), "{e}");
+}
+
+#[tokio::test]
+async fn webhook_max_alerts_truncates() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let r = receiver(&format!(
+        "- name: ops\n  webhook_configs:\n  - url: '{}/hook'\n    max_alerts: 1\n",
+        rec.url
+    ));
+    let w = Webhook::new(&r.webhook_configs[0], &tmpl, &http).unwrap();
+    w.notify(&ctx, &data(false)).await.unwrap();
+    let v = rec.last("/hook").json();
+    assert_eq!(v["version"], "4");
+    assert_eq!(v["truncatedAlerts"], 1);
+    assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(v["commonLabels"]["instance"], "a");
+    assert_eq!(v["groupKey"], ctx.group_key);
+}
