@@ -205,10 +205,12 @@ async fn lookup_one(
     name: &str,
 ) -> Result<TargetGroup, DiscoveryError> {
     let mut group = TargetGroup::empty(name);
+    crate::metrics::SD.dns_lookups.inc();
     let lookup = match resolver.lookup(name, record_type.record_type()).await {
         Ok(l) => l,
         Err(e) if e.is_no_records_found() || e.is_nx_domain() => return Ok(group),
         Err(e) => {
+            crate::metrics::SD.dns_lookup_failures.inc();
             return Err(DiscoveryError::Dns {
                 name: name.to_owned(),
                 message: e.to_string(),

@@ -99,6 +99,7 @@ impl FileDiscovery {
     /// Reads every file and returns the groups to send (including empty groups for sources
     /// that disappeared).
     fn refresh(&mut self) -> Vec<TargetGroup> {
+        let _timer = crate::metrics::SD.file_scan_duration.start_timer();
         let mut out = Vec::new();
         let mut current = HashMap::new();
         for path in self.list_files() {
@@ -108,6 +109,7 @@ impl FileDiscovery {
                     out.extend(groups);
                 }
                 Err(err) => {
+                    crate::metrics::SD.file_read_errors.inc();
                     tracing::error!(%err, path = %path, "Error reading file");
                     current.insert(
                         path.clone(),

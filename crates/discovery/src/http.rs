@@ -155,7 +155,11 @@ impl Discoverer for HttpDiscovery {
 
 impl crate::refresh::Refresh for HttpDiscovery {
     async fn refresh(&mut self) -> Result<Vec<TargetGroup>, DiscoveryError> {
-        self.fetch().await
+        let groups = self.fetch().await;
+        if groups.is_err() {
+            crate::metrics::SD.http_failures.inc();
+        }
+        groups
     }
 }
 

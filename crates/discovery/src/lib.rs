@@ -18,10 +18,12 @@ pub mod from_config;
 pub mod http;
 pub mod kubernetes;
 pub mod manager;
+pub mod metrics;
 mod refresh;
 pub mod static_sd;
 pub mod targetgroup;
 
+pub use crate::metrics::register_sd_metrics;
 pub use discoverer::{BoxDiscoverer, Discoverer, SdConfig};
 pub use error::DiscoveryError;
 pub use manager::{Manager, ManagerOptions};

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::discoverer::{BoxDiscoverer, SdConfig};
+use crate::metrics::ManagerMetrics;
 use crate::targetgroup::TargetGroup;
 
 /// Every job's target groups, as the manager sends them.
@@ -60,6 +61,7 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    metrics: ManagerMetrics,
     /// Set when groups changed since the last send; `trigger` wakes the sender.
     dirty: AtomicBool,
     trigger: Notify,
@@ -80,8 +82,20 @@ impl Manager {
     /// gets the full `job -> groups` map after changes, at most once per update interval.
     #[must_use]
     pub fn new(options: ManagerOptions) -> (Self, mpsc::Receiver<TargetSets>) {
+        Self::with_registry(options, &metrics::Registry::new())
+    }
+
+    /// As [`Manager::new`], with the manager's metrics (`prometheus_sd_failed_configs`,
+    /// `prometheus_sd_discovered_targets`, `prometheus_sd_received_updates_total`,
+    /// `prometheus_sd_updates_total`, labelled with the manager's name) in `registry`.
+    #[must_use]
+    pub fn with_registry(
+        options: ManagerOptions,
+        registry: &metrics::Registry,
+    ) -> (Self, mpsc::Receiver<TargetSets>) {
         let (tx, rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
+            metrics: ManagerMetrics::new(registry, &options.name),
             state: Mutex::new(State::default()),
             dirty: AtomicBool::new(false),
             trigger: Notify::new(),
@@ -152,6 +166,8 @@ impl Manager {
             kept.push(p);
         }
         st.providers = kept;
+        #[allow(clippy::cast_precision_loss)]
+        self.shared.metrics.failed_configs.set(failed as f64);
         self.shared.mark_dirty();
         failed
     }
@@ -287,6 +303,7 @@ async fn updater(
             // The discoverer finished (static); its groups stay until the provider is stopped.
             return;
         };
+        shared.metrics.received.inc();
         {
             let mut st = shared.state.lock();
             // Checked under the lock: `apply_config` cancels under it too, so a stopped
@@ -363,13 +380,19 @@ async fn sender(
                 break;
             }
             let sets = all_groups(&shared.state.lock());
+            for (job, groups) in &sets {
+                let n = groups.iter().map(|g| g.targets.len()).sum();
+                shared.metrics.set_discovered(job, n);
+            }
             match tx.try_send(sets) {
                 Ok(()) => {
+                    shared.metrics.sent.inc();
                     last_sent = Some(Instant::now());
                     break;
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => return,
                 Err(mpsc::error::TrySendError::Full(_)) => {
+                    shared.metrics.delayed.inc();
                     shared.dirty.store(true, Ordering::SeqCst);
                     tracing::debug!(manager = %shared.name,
                         "Discovery receiver's channel was full so will retry the next cycle");

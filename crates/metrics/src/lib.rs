@@ -37,7 +37,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use model::exposition::{FamilySample, MetricFamily, MetricType};
+use model::exposition::FamilySample;
 use parking_lot::Mutex;
 
 pub use counter::{Counter, CounterVec};
@@ -45,7 +45,7 @@ pub use gauge::{Gauge, GaugeVec};
 pub use histogram::{
     DEFAULT_BUCKETS, Histogram, HistogramVec, Timer, exponential_buckets, linear_buckets,
 };
-pub use model::exposition::Format;
+pub use model::exposition::{Format, MetricFamily, MetricType};
 pub use process::ProcessCollector;
 pub use summary::{DEFAULT_OBJECTIVES, Summary, SummaryOpts, SummaryVec};
 

@@ -207,6 +207,15 @@ struct Watch {
     dirty: BTreeSet<String>,
 }
 
+/// Counts a watch event in `prometheus_sd_kubernetes_events_total` (role of the object,
+/// `add`, `update` or `delete`), as Prometheus's informer handlers do.
+fn count_event(kind: Role, event: &str) {
+    crate::metrics::SD
+        .kubernetes_events
+        .with_label_values(&[kind.as_str(), event])
+        .inc();
+}
+
 fn source_prefix(role: Role) -> &'static str {
     match role {
         Role::Pod => "pod",
@@ -338,10 +347,16 @@ impl Watch {
     fn handle(&mut self, id: usize, ev: Ev) {
         match ev {
             Ev::Apply(o) => {
-                self.owned[id].insert(o.store_key());
+                let event = if self.owned[id].insert(o.store_key()) {
+                    "add"
+                } else {
+                    "update"
+                };
+                count_event(o.kind(), event);
                 self.upsert(o);
             }
             Ev::Delete(o) => {
+                count_event(o.kind(), "delete");
                 let k = o.store_key();
                 self.owned[id].remove(&k);
                 self.remove(o.kind(), &k);
@@ -351,7 +366,12 @@ impl Watch {
                 if let Some(seen) = self.relisting[id].as_mut() {
                     seen.insert(o.store_key());
                 }
-                self.owned[id].insert(o.store_key());
+                let event = if self.owned[id].insert(o.store_key()) {
+                    "add"
+                } else {
+                    "update"
+                };
+                count_event(o.kind(), event);
                 self.upsert(o);
             }
             Ev::InitDone => {
