@@ -156,17 +156,8 @@ impl Evaluator<'_> {
                 } else {
                     self.eval(&c.args[0], ts)?.into_vector()
                 };
-                let out = v
-                    .into_iter()
-                    .map(|s| Sample {
-                        f: s.t as f64 / 1000.0,
-                        t: ts,
-                        h: None,
-                        drop_name: true,
-                        labels: s.labels,
-                    })
-                    .collect();
-                Ok(Val::Vector(out))
+                let out = v.into_iter().map(|s| time_sample(s.labels, s.t, ts));
+                Ok(Val::Vector(out.collect()))
             }
             Func::StartTimestamp => self.start_timestamp(c, ts),
             Func::Info => self.info(c, ts),
@@ -201,22 +192,13 @@ impl Evaluator<'_> {
         };
         let series = self.load(vs)?;
         let picked = self.vector_selector(vs, ts, true)?;
-        let out = picked
-            .into_iter()
-            .map(|s| {
-                let st = series
-                    .binary_search_by(|l| l.labels.cmp(&s.labels))
-                    .map_or(0, |i| series[i].start_at(s.t));
-                Sample {
-                    f: st as f64 / 1000.0,
-                    t: ts,
-                    h: None,
-                    drop_name: true,
-                    labels: s.labels,
-                }
-            })
-            .collect();
-        Ok(Val::Vector(out))
+        let out = picked.into_iter().map(|s| {
+            let st = series
+                .binary_search_by(|l| l.labels.cmp(&s.labels))
+                .map_or(0, |i| series[i].start_at(s.t));
+            time_sample(s.labels, st, ts)
+        });
+        Ok(Val::Vector(out.collect()))
     }
 
     /// The value of a clock function at `ts`, in seconds.
@@ -888,6 +870,18 @@ pub(crate) fn parse_go_float(s: &str) -> Result<f64, ()> {
         return Err(());
     }
     s.parse::<f64>().map_err(|_| ())
+}
+
+/// A sample at `ts` whose value is the time `ms` in seconds, without the metric name
+/// (`timestamp`, `start_timestamp`).
+fn time_sample(labels: Labels, ms: i64, ts: i64) -> Sample {
+    Sample {
+        f: ms as f64 / 1000.0,
+        t: ts,
+        h: None,
+        drop_name: true,
+        labels,
+    }
 }
 
 /// Applies `f` to every float sample (histograms are dropped); the metric name goes.
