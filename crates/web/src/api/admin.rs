@@ -7,14 +7,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Serialize;
 
 use crate::WebState;
 use crate::api::params::{MAX_TIME, MIN_TIME};
 use crate::api::query::{Params, field, time_param};
-use crate::api::{ApiError, ErrorType, Success};
+use crate::api::{ApiError, ApiResult, ErrorType, Success};
 use crate::sources::TsdbAdminStatsRef;
 
 /// Routes of the admin endpoints.
@@ -55,9 +54,12 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)
 }
 
-async fn delete_series(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
-    let run = async {
-        let db = admin_db(&state)?;
+async fn delete_series(
+    State(state): State<Arc<WebState>>,
+    Params(form): Params,
+) -> Result<StatusCode, ApiError> {
+    let db = admin_db(&state)?;
+    {
         let selectors: Vec<&str> = form
             .iter()
             .filter(|(k, _)| k == "match[]")
@@ -74,23 +76,14 @@ async fn delete_series(State(state): State<Arc<WebState>>, Params(form): Params)
             let db = db.clone();
             blocking(move || db.delete_series(start, end, &matchers)).await?;
         }
-        Ok::<(), ApiError>(())
-    };
-    match run.await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.into_response(),
     }
+    Ok(StatusCode::NO_CONTENT)
 }
 
-async fn clean_tombstones(State(state): State<Arc<WebState>>) -> Response {
-    let run = async {
-        let db = admin_db(&state)?;
-        blocking(move || db.clean_tombstones()).await
-    };
-    match run.await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn clean_tombstones(State(state): State<Arc<WebState>>) -> Result<StatusCode, ApiError> {
+    let db = admin_db(&state)?;
+    blocking(move || db.clean_tombstones()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize)]
@@ -106,9 +99,12 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-async fn snapshot(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
-    let run = async {
-        let db = admin_db(&state)?;
+async fn snapshot(
+    State(state): State<Arc<WebState>>,
+    Params(form): Params,
+) -> ApiResult<SnapshotName> {
+    let db = admin_db(&state)?;
+    {
         let skip_head = match field(&form, "skip_head") {
             None | Some("") => false,
             Some(v) => parse_bool(v).ok_or_else(|| {
@@ -128,11 +124,7 @@ async fn snapshot(State(state): State<Arc<WebState>>, Params(form): Params) -> R
         );
         let snapshot = name.clone();
         blocking(move || db.snapshot(&snapshot, !skip_head)).await?;
-        Ok::<_, ApiError>(SnapshotName { name })
-    };
-    match run.await {
-        Ok(name) => Success::new(name).into_response(),
-        Err(e) => e.into_response(),
+        Ok(Success::new(SnapshotName { name }))
     }
 }
 

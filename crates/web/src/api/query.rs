@@ -14,7 +14,7 @@ use crate::WebState;
 use crate::api::blocking::off_workers;
 use crate::api::json::QueryData;
 use crate::api::params::{parse_duration, parse_time};
-use crate::api::{ApiError, ErrorType, Success};
+use crate::api::{ApiError, ApiResult, ErrorType, Success};
 
 /// Form fields, from the query string (GET) or the body (POST).
 pub type FormPairs = Vec<(String, String)>;
@@ -92,16 +92,13 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-async fn query(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
-    let ts = match time_param(&form, "time", now_ms()) {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
+async fn query(
+    State(state): State<Arc<WebState>>,
+    Params(form): Params,
+) -> Result<Response, ApiError> {
+    let ts = time_param(&form, "time", now_ms())?;
     let q = field(&form, "query").unwrap_or_default().to_owned();
-    let expr = match parse_query(&q) {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
-    };
+    let expr = parse_query(&q)?;
     run(state, move |state, cancel| {
         state
             .engine
@@ -110,7 +107,10 @@ async fn query(State(state): State<Arc<WebState>>, Params(form): Params) -> Resp
     .await
 }
 
-async fn query_range(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
+async fn query_range(
+    State(state): State<Arc<WebState>>,
+    Params(form): Params,
+) -> Result<Response, ApiError> {
     let parsed = (|| {
         let start = match field(&form, "start") {
             Some(v) => parse_time(v).map_err(|e| ApiError::bad_param("start", &e))?,
@@ -151,15 +151,9 @@ async fn query_range(State(state): State<Arc<WebState>>, Params(form): Params) -
         }
         Ok((start, end, step))
     })();
-    let (start, end, step) = match parsed {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+    let (start, end, step) = parsed?;
     let q = field(&form, "query").unwrap_or_default().to_owned();
-    let expr = match parse_query(&q) {
-        Ok(e) => e,
-        Err(e) => return e.into_response(),
-    };
+    let expr = parse_query(&q)?;
     run(state, move |state, cancel| {
         state.engine.range_query_expr(
             state.queryable.as_ref(),
@@ -174,11 +168,9 @@ async fn query_range(State(state): State<Arc<WebState>>, Params(form): Params) -
     .await
 }
 
-async fn format_query(Params(form): Params) -> Response {
-    match parse_query(field(&form, "query").unwrap_or_default()) {
-        Ok(expr) => Success::new(promql::printer::prettify(&expr)).into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn format_query(Params(form): Params) -> ApiResult<String> {
+    let expr = parse_query(field(&form, "query").unwrap_or_default())?;
+    Ok(Success::new(promql::printer::prettify(&expr)))
 }
 
 /// Parses the `query` parameter; a parse error is an invalid parameter, as Prometheus says.
@@ -188,7 +180,7 @@ fn parse_query(q: &str) -> Result<promql::ast::Expr, ApiError> {
 
 /// Runs a query off the async workers (the engine enforces its own timeout) and answers with
 /// its result, serialised there too.
-async fn run<F>(state: Arc<WebState>, f: F) -> Response
+async fn run<F>(state: Arc<WebState>, f: F) -> Result<Response, ApiError>
 where
     F: FnOnce(&WebState, &AtomicBool) -> Result<QueryResult, EvalError> + Send + 'static,
 {
@@ -197,15 +189,12 @@ where
         let body = Success::new(QueryData(&r.value)).with_annotations(r.warnings(), r.infos());
         serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))
     })
-    .await;
-    match body {
-        Ok(body) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
+    .await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// Maps an engine error to the API's error class.

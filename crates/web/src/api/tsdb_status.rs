@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::WebState;
+use crate::api::blocking::off_workers;
 use crate::api::params::{MAX_TIME, MIN_TIME};
 use crate::api::query::{FormPairs, Params, field, time_param};
 use crate::api::{ApiError, ApiResult, Success};
@@ -123,12 +124,19 @@ async fn wal_replay(State(state): State<Arc<WebState>>) -> ApiResult<WalReplay> 
     }))
 }
 
-async fn query_exemplars(State(state): State<Arc<WebState>>, Params(form): Params) -> Response {
-    match exemplars(state.exemplars.as_deref(), &form) {
-        Ok(None) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Some(list)) => Success::new(list).into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn query_exemplars(
+    State(state): State<Arc<WebState>>,
+    Params(form): Params,
+) -> Result<Response, ApiError> {
+    let limit = Some(state.engine.options().timeout);
+    let found = off_workers(&state, limit, move |state, _| {
+        exemplars(state.exemplars.as_deref(), &form)
+    })
+    .await?;
+    Ok(match found {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(list) => Success::new(list).into_response(),
+    })
 }
 
 /// An exemplar as the API shows it.
