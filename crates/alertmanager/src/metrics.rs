@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use metrics::{Counter, CounterVec, Gauge, GaugeVec, HistogramVec, Registry, Summary};
+use metrics::{CounterVec, Gauge, GaugeVec, HistogramVec, Registry, Summary};
 
 /// The metrics the pipeline, API and stores update.
 #[derive(Clone)]
 pub struct Metrics {
     /// The registry they live on.
     pub registry: Registry,
-    /// `alertmanager_alerts_received_total{status}`.
+    /// `alertmanager_alerts_received_total{status,version}`.
     pub alerts_received: CounterVec,
-    /// `alertmanager_alerts_invalid_total`.
-    pub alerts_invalid: Counter,
+    /// `alertmanager_alerts_invalid_total{version}`.
+    pub alerts_invalid: CounterVec,
     /// `alertmanager_notifications_total{integration}`.
     pub notifications: CounterVec,
     /// `alertmanager_notifications_failed_total{integration}`.
@@ -26,18 +26,14 @@ pub struct Metrics {
     pub silences: GaugeVec,
     /// `alertmanager_dispatcher_aggregation_groups`.
     pub aggregation_groups: Gauge,
-    /// `alertmanager_nflog_queries_total`.
-    pub nflog_queries: Counter,
-    /// `alertmanager_nflog_maintenance_total`.
-    pub nflog_maintenance: Counter,
-    /// `alertmanager_nflog_maintenance_errors_total`.
-    pub nflog_maintenance_errors: Counter,
     /// `alertmanager_nflog_snapshot_size_bytes`.
     pub nflog_snapshot_size: Gauge,
     /// `alertmanager_nflog_gc_duration_seconds`.
     pub nflog_gc_duration: Summary,
-    /// `alertmanager_silences_maintenance_total`.
-    pub silences_maintenance: Counter,
+    /// `alertmanager_receivers`.
+    pub receivers: Gauge,
+    /// `alertmanager_integrations`.
+    pub integrations: Gauge,
     /// `alertmanager_cluster_enabled`.
     pub cluster_enabled: Gauge,
     /// `alertmanager_config_hash`.
@@ -74,11 +70,12 @@ impl Metrics {
             alerts_received: r.counter_vec(
                 "alertmanager_alerts_received_total",
                 "The total number of received alerts.",
-                &["status"],
+                &["status", "version"],
             ),
-            alerts_invalid: r.counter(
+            alerts_invalid: r.counter_vec(
                 "alertmanager_alerts_invalid_total",
                 "The total number of received alerts that were invalid.",
+                &["version"],
             ),
             notifications: r.counter_vec(
                 "alertmanager_notifications_total",
@@ -110,18 +107,6 @@ impl Metrics {
                 "alertmanager_dispatcher_aggregation_groups",
                 "Number of active aggregation groups",
             ),
-            nflog_queries: r.counter(
-                "alertmanager_nflog_queries_total",
-                "Number of notification log queries were received.",
-            ),
-            nflog_maintenance: r.counter(
-                "alertmanager_nflog_maintenance_total",
-                "How many maintenances were executed for the notification log.",
-            ),
-            nflog_maintenance_errors: r.counter(
-                "alertmanager_nflog_maintenance_errors_total",
-                "How many maintenances were executed for the notification log that failed.",
-            ),
             nflog_snapshot_size: r.gauge(
                 "alertmanager_nflog_snapshot_size_bytes",
                 "Size of the last notification log snapshot in bytes.",
@@ -131,9 +116,10 @@ impl Metrics {
                 "Duration of the last notification log garbage collection cycle.",
                 &[],
             ),
-            silences_maintenance: r.counter(
-                "alertmanager_silences_maintenance_total",
-                "How many maintenances were executed for silences.",
+            receivers: r.gauge("alertmanager_receivers", "Number of configured receivers."),
+            integrations: r.gauge(
+                "alertmanager_integrations",
+                "Number of configured integrations.",
             ),
             cluster_enabled: r.gauge(
                 "alertmanager_cluster_enabled",
@@ -152,8 +138,11 @@ impl Metrics {
                 "Timestamp of the last successful configuration reload.",
             ),
         };
-        for s in ["firing", "resolved"] {
-            m.alerts_received.with_label_values(&[s]);
+        for v in ["v1", "v2"] {
+            for s in ["firing", "resolved"] {
+                m.alerts_received.with_label_values(&[s, v]);
+            }
+            m.alerts_invalid.with_label_values(&[v]);
         }
         for i in INTEGRATIONS {
             m.notifications.with_label_values(&[i]);

@@ -199,6 +199,10 @@ impl Alertmanager {
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?,
         );
         let receivers = pipeline::integrations(&cfg, &tmpl).map_err(ConfigError::Invalid)?;
+        self.metrics.receivers.set(receivers.len() as f64);
+        self.metrics
+            .integrations
+            .set(receivers.values().map(Vec::len).sum::<usize>() as f64);
         let stage = pipeline::build(&cfg, receivers, &deps);
         let hash = crate::labels::fingerprint(
             &std::iter::once((String::new(), cfg.original.clone())).collect(),
@@ -274,15 +278,19 @@ impl Alertmanager {
     /// Snapshots and garbage collection.
     pub fn maintenance(&self) {
         let now = Timestamp::now();
+        let started = std::time::Instant::now();
         self.alerts.gc(now);
         self.inhibitor().gc(now);
         self.silences.gc(now);
         self.nflog.gc(now);
-        self.metrics.nflog_maintenance.inc();
-        self.metrics.silences_maintenance.inc();
+        self.metrics
+            .nflog_gc_duration
+            .observe(started.elapsed().as_secs_f64());
+        if let Ok(m) = std::fs::metadata(self.opts.storage_path.join("nflog")) {
+            self.metrics.nflog_snapshot_size.set(m.len() as f64);
+        }
         if let Err(e) = self.alerts.snapshot() {
             tracing::error!(err = %e, "writing the alerts snapshot");
-            self.metrics.nflog_maintenance_errors.inc();
         }
     }
 

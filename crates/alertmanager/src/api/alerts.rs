@@ -294,12 +294,12 @@ pub(super) async fn post_alerts(State(s): State<ApiState>, body: axum::body::Byt
         };
         s.am.metrics
             .alerts_received
-            .with_label_values(&[status])
+            .with_label_values(&[status, "v2"])
             .inc();
         match validate(&a) {
             Ok(()) => valid.push(a),
             Err(e) => {
-                s.am.metrics.alerts_invalid.inc();
+                s.am.metrics.alerts_invalid.with_label_values(&["v2"]).inc();
                 errors.push(e);
             }
         }

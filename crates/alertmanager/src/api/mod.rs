@@ -57,10 +57,13 @@ pub fn api_time(t: Timestamp) -> String {
     format!("{}.{ms:03}Z", t.strftime("%Y-%m-%dT%H:%M:%S"))
 }
 
-/// A JSON response.
+/// A JSON response, ending in a newline as Go's encoder writes it.
 pub(crate) fn json<T: serde::Serialize>(code: StatusCode, v: &T) -> Response {
     match serde_json::to_vec(v) {
-        Ok(b) => (code, [(header::CONTENT_TYPE, "application/json")], b).into_response(),
+        Ok(mut b) => {
+            b.push(b'\n');
+            (code, [(header::CONTENT_TYPE, "application/json")], b).into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
@@ -89,12 +92,12 @@ pub(crate) fn flag(ps: &[(String, String)], name: &str, default: bool) -> Result
     }
 }
 
-/// `filter` parameters parsed as matchers.
+/// `filter` parameters, each one matcher (no braces, as Alertmanager's `parseFilter`).
 pub(crate) fn filters(ps: &[(String, String)]) -> Result<Vec<crate::matcher::Matcher>, String> {
     let mut out = Vec::new();
     for (k, v) in ps {
         if k == "filter" {
-            out.extend(crate::matcher::parse_matchers(v)?);
+            out.push(crate::matcher::parse_matcher(v)?);
         }
     }
     Ok(out)
