@@ -46,7 +46,9 @@ async fn wait_scraped(m: &Manager, n: usize) -> HashMap<String, TargetStatus> {
 
 /// The last sample of the series `name` of `job`: its value type, float value and
 /// histogram count.
-fn last(storage: &MemoryStorage, job: &str, name: &str) -> Option<(ValueType, f64)> {
+/// The type, value (a histogram's count) and start timestamp (0 when unknown) of the newest
+/// sample of `name` in `job`.
+fn newest(storage: &MemoryStorage, job: &str, name: &str) -> Option<(ValueType, f64, i64)> {
     let q = storage.querier(i64::MIN, i64::MAX).ok()?;
     let matchers = [
         Matcher::new(MatchOp::Equal, "__name__", name).unwrap(),
@@ -57,19 +59,26 @@ fn last(storage: &MemoryStorage, job: &str, name: &str) -> Option<(ValueType, f6
         let s = s.ok()?;
         let mut it = s.iter();
         loop {
-            match it.next() {
+            let vt = it.next();
+            let v = match vt {
                 ValueType::None => break,
-                ValueType::Float => out = Some((ValueType::Float, it.at().1)),
-                ValueType::Histogram => {
-                    out = Some((ValueType::Histogram, it.at_histogram().1.count as f64));
-                }
-                ValueType::FloatHistogram => {
-                    out = Some((ValueType::FloatHistogram, it.at_float_histogram().1.count));
-                }
-            }
+                ValueType::Float => it.at().1,
+                ValueType::Histogram => it.at_histogram().1.count as f64,
+                ValueType::FloatHistogram => it.at_float_histogram().1.count,
+            };
+            out = Some((vt, v, it.at_st()));
         }
     }
     out
+}
+
+fn last(storage: &MemoryStorage, job: &str, name: &str) -> Option<(ValueType, f64)> {
+    newest(storage, job, name).map(|(vt, v, _)| (vt, v))
+}
+
+/// The start timestamp stored with the newest sample of `name` in `job` (0 when unknown).
+fn last_start(storage: &MemoryStorage, job: &str, name: &str) -> Option<i64> {
+    newest(storage, job, name).map(|(_, _, st)| st)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +157,12 @@ fn label(name: &str, value: &str) -> proto::LabelPair {
     }
 }
 
-/// A body of delimited families: a counter, a gauge and a native histogram.
+/// Created timestamps of the counter and the histogram of [`protobuf_body`], in seconds.
+const COUNTER_CREATED: i64 = 1_700_000_000;
+const HISTOGRAM_CREATED: i64 = 1_700_000_100;
+
+/// A body of delimited families: a counter, a gauge and a native histogram (the counter and
+/// the histogram with created timestamps).
 fn protobuf_body() -> Vec<u8> {
     let families = [
         proto::MetricFamily {
@@ -159,6 +173,10 @@ fn protobuf_body() -> Vec<u8> {
                 label: vec![label("queue", "a")],
                 counter: Some(proto::Counter {
                     value: 17.0,
+                    created_timestamp: Some(proto::Timestamp {
+                        seconds: COUNTER_CREATED,
+                        nanos: 500_000_000,
+                    }),
                     ..proto::Counter::default()
                 }),
                 ..proto::Metric::default()
@@ -189,6 +207,10 @@ fn protobuf_body() -> Vec<u8> {
                         length: 2,
                     }],
                     positive_delta: vec![3, -2],
+                    created_timestamp: Some(proto::Timestamp {
+                        seconds: HISTOGRAM_CREATED,
+                        nanos: 0,
+                    }),
                     ..proto::Histogram::default()
                 }),
                 ..proto::Metric::default()
@@ -261,6 +283,20 @@ async fn protobuf_only_target_scraped_with_prometheus_proto() {
     assert_eq!(
         last(&storage, "proto", "scrape_samples_scraped"),
         Some((ValueType::Float, 3.0))
+    );
+    // Created timestamps are stored as the samples' start timestamps (the in-memory storage
+    // keeps them); series without one have none.
+    assert_eq!(
+        last_start(&storage, "proto", "jobs_done_total"),
+        Some(COUNTER_CREATED * 1000 + 500)
+    );
+    assert_eq!(
+        last_start(&storage, "proto", "latency_seconds"),
+        Some(HISTOGRAM_CREATED * 1000)
+    );
+    assert_eq!(
+        last_start(&storage, "proto", "temperature_celsius"),
+        Some(0)
     );
     // The default protocols do not ask for protobuf: this server refuses them.
     assert_eq!(t["text"].health, Health::Down);
