@@ -185,3 +185,100 @@ fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
     assert_eq!(alerts(fw.port), alerts(real.port));
     fw.stop();
 }
+
+const TIMED: &str = r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 3s
+  routes:
+    - matchers: [team=muted]
+      receiver: muted
+      mute_time_intervals: [always]
+    - matchers: [team=inactive]
+      receiver: inactive
+      active_time_intervals: [never]
+time_intervals:
+  - name: always
+    time_intervals: [{times: [{start_time: '00:00', end_time: '24:00'}]}]
+  - name: never
+    time_intervals: [{years: ['1999']}]
+receivers:
+  - name: hook
+    webhook_configs: [{url: 'RECORDER/hook'}]
+  - name: muted
+    webhook_configs: [{url: 'RECORDER/muted'}]
+  - name: inactive
+    webhook_configs: [{url: 'RECORDER/inactive'}]
+"#;
+
+#[test]
+fn silences_time_intervals_and_repeat_match_alertmanager() {
+    let test = "silences_time_intervals_and_repeat_match_alertmanager";
+    let dir = common::tempdir();
+    let rec = Recorder::start();
+    let cfg =
+        |who: &str| TIMED.replace("RECORDER", &format!("http://127.0.0.1:{}/{who}", rec.port));
+    let Some(real) = common::real(test, &dir.path().join("am"), &cfg("am")) else {
+        return;
+    };
+    let fw = common::firewatch(&dir.path().join("fw"), &cfg("fw"));
+    let ports = [real.port, fw.port];
+    let t0 = at(0.0);
+    post_both(
+        &ports,
+        &json!([
+            alert(&[("alertname", "A")], &t0, None),
+            alert(&[("alertname", "B")], &t0, None),
+            alert(&[("alertname", "M"), ("team", "muted")], &t0, None),
+            alert(&[("alertname", "I"), ("team", "inactive")], &t0, None),
+        ]),
+    );
+    let silence = json!({"matchers": [{"name": "alertname", "value": "B", "isRegex": false, "isEqual": true}],
+        "startsAt": at(0.0), "endsAt": at(3600.0), "createdBy": "t", "comment": "mid-scenario"})
+    .to_string();
+    let ids: Vec<String> = ports
+        .iter()
+        .map(|p| {
+            let (code, body) = request(*p, "POST", "/api/v2/silences", Some(&silence));
+            assert_eq!(code, 200, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()["silenceID"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    // Flush at 1s: A only. Expire the silence at 4s: B goes out at the 5s tick, with A's
+    // repeat (notified at 1s, repeat_interval 3s).
+    std::thread::sleep(Duration::from_millis(3900));
+    for (p, id) in ports.iter().zip(&ids) {
+        assert_eq!(
+            request(*p, "DELETE", &format!("/api/v2/silence/{id}"), None).0,
+            200
+        );
+    }
+    std::thread::sleep(Duration::from_millis(3500));
+
+    let mut want = by_receiver(&rec, "/am/");
+    let mut got = by_receiver(&rec, "/fw/");
+    for v in want.values_mut().chain(got.values_mut()).flatten() {
+        v["externalURL"] = json!("normalized");
+    }
+    let count = |m: &BTreeMap<String, Vec<Value>>, k: &str| {
+        m.iter()
+            .filter(|(p, _)| p.starts_with(k))
+            .map(|(_, v)| v.len())
+            .sum::<usize>()
+    };
+    assert_eq!(count(&want, "hook {}:{alertname=\"A\"}"), 2, "{want:#?}");
+    assert_eq!(count(&want, "hook {}:{alertname=\"B\"}"), 1, "{want:#?}");
+    assert_eq!(
+        count(&want, "muted") + count(&want, "inactive"),
+        0,
+        "{want:#?}"
+    );
+    assert_eq!(got, want);
+    fw.stop();
+}
