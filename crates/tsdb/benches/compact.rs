@@ -3,9 +3,28 @@
 //! (every sample decoded through a merge querier into a buffered `BlockWriter`).
 //!
 //! Peak memory is measured per run in a child process (this binary re-run with
-//! `FW_COMPACT_CHILD`), from `VmHWM` in `/proc/self/status`. Run it with
+//! `FW_COMPACT_CHILD`): `VmHWM` of `/proc/self/status` (which counts the input blocks'
+//! mapped pages the run touched) and the highest `RssAnon` (heap) sampled every 2 ms. With
+//! `FW_COMPACT_KEEP=<dir>` the generated blocks are left in `<dir>/2h` and `<dir>/6h`, with a
+//! fourth, newer block each, for Prometheus's planner to compact the first three
+//! (`compact_vs_prometheus.sh`). Run it with
 //! `FW_COMPACT_RSS=<series>` to print the figures for 2 h (3 × 40 min) and 6 h (3 × 2 h):
 //! `FW_COMPACT_RSS=100000 cargo bench -p firewatch-tsdb --bench compact -- --noplot`.
+//!
+//! Figures on the shared 2-core machine (December), 100k series scraped every 15 s, three
+//! adjacent blocks merged into one (input 109 MiB for 2 h, 248 MiB for 6 h):
+//!
+//! | case                | way       | time    | peak RSS (VmHWM) | peak anonymous |
+//! |---------------------|-----------|---------|------------------|----------------|
+//! | 2 h (3 × 40 min)    | streaming | 0.88 s  | 154 MiB          | 49 MiB         |
+//! | 2 h (3 × 40 min)    | buffered  | 5.72 s  | 294 MiB          | 188 MiB        |
+//! | 6 h (3 × 2 h)       | streaming | 1.55 s  | 292 MiB          | 49 MiB         |
+//! | 6 h (3 × 2 h)       | buffered  | 16.32 s | 706 MiB          | 462 MiB        |
+//! | 2 h, Prometheus 2.42 |          | 2.74 s  | 216 MiB (52 idle) |               |
+//! | 6 h, Prometheus 2.42 |          | 2.86 s  | 351 MiB (51 idle) |               |
+//!
+//! The heap stays flat as the block grows; what grows in VmHWM is the input blocks' mapped
+//! pages read once (page cache, reclaimable), as in Prometheus.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -30,10 +49,10 @@ fn series_labels(i: usize) -> Labels {
     )
 }
 
-/// Writes `blocks` adjacent blocks of `block_ms` each holding `series` counters scraped
-/// every 15 s, under `dir`.
-fn generate(dir: &Path, series: usize, blocks: i64, block_ms: i64) {
-    for b in 0..blocks {
+/// Writes the adjacent blocks `blocks` of `block_ms` each (block `b` starts at
+/// `b * block_ms`) holding `series` counters scraped every 15 s, under `dir`.
+fn generate(dir: &Path, series: usize, blocks: std::ops::Range<i64>, block_ms: i64) {
+    for b in blocks {
         let (mint, maxt) = (b * block_ms, (b + 1) * block_ms);
         let mut w = BlockWriter::new(dir).with_time_range(mint, maxt);
         let mut samples = Vec::new();
@@ -95,13 +114,27 @@ fn merge_buffered(dir: &Path, parents: &[BlockReader]) {
     w.write().unwrap();
 }
 
-fn peak_rss_kib() -> u64 {
+/// A field of `/proc/self/status` in KiB (`VmHWM`: peak resident set, mapped files
+/// included; `RssAnon`: resident anonymous memory now).
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Samples `RssAnon` every 2 ms until `stop`; returns the highest value seen.
+fn anon_peak_sampler(stop: Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut peak = 0;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            peak = peak.max(status_kib("RssAnon"));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        peak.max(status_kib("RssAnon"))
+    })
 }
 
 /// The child: compacts the blocks of `dir` one way and prints seconds and peak RSS.
@@ -111,6 +144,8 @@ fn child(spec: &str) {
     let parents = open_blocks(dir);
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = anon_peak_sampler(stop.clone());
     let started = Instant::now();
     match way {
         "streaming" => {
@@ -119,11 +154,13 @@ fn child(spec: &str) {
         _ => merge_buffered(&out, &parents),
     }
     let secs = started.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let anon = sampler.join().unwrap();
     std::fs::remove_dir_all(&out).unwrap();
-    println!("RESULT {secs:.2} {}", peak_rss_kib());
+    println!("RESULT {secs:.2} {} {anon}", status_kib("VmHWM"));
 }
 
-fn run_child(way: &str, dir: &Path) -> (f64, u64) {
+fn run_child(way: &str, dir: &Path) -> (f64, u64, u64) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .env("FW_COMPACT_CHILD", format!("{way}:{}", dir.display()))
         .output()
@@ -137,6 +174,7 @@ fn run_child(way: &str, dir: &Path) -> (f64, u64) {
     (
         f.next().unwrap().parse().unwrap(),
         f.next().unwrap().parse().unwrap(),
+        f.next().unwrap().parse().unwrap(),
     )
 }
 
@@ -145,7 +183,7 @@ fn rss_figures(series: usize) {
     for (name, block_ms) in [("2h (3 x 40m)", 40 * MIN), ("6h (3 x 2h)", 120 * MIN)] {
         let tmp = tempfile::tempdir().unwrap();
         let started = Instant::now();
-        generate(tmp.path(), series, 3, block_ms);
+        generate(tmp.path(), series, 0..3, block_ms);
         let input: u64 = open_blocks(tmp.path()).iter().map(BlockReader::size).sum();
         eprintln!(
             "{name}: {series} series, input {} MiB generated in {:.1}s",
@@ -153,18 +191,30 @@ fn rss_figures(series: usize) {
             started.elapsed().as_secs_f64()
         );
         for way in ["streaming", "buffered"] {
-            let (secs, kib) = run_child(way, tmp.path());
+            let (secs, hwm, anon) = run_child(way, tmp.path());
             println!(
-                "compact {name:>13} {series} series {way:>9}: {secs:6.2} s, peak RSS {:6} MiB",
-                kib / 1024
+                "compact {name:>13} {series} series {way:>9}: {secs:6.2} s, peak RSS {:5} MiB \
+                 (mapped input pages included), peak anonymous {:5} MiB",
+                hwm / 1024,
+                anon / 1024
             );
+        }
+        if let Some(keep) = std::env::var_os("FW_COMPACT_KEEP") {
+            // The newest block is never compacted by Prometheus's planner: add a fourth.
+            generate(tmp.path(), series, 3..4, block_ms);
+            let dst = Path::new(&keep).join(if block_ms == 120 * MIN { "6h" } else { "2h" });
+            std::fs::create_dir_all(&dst).unwrap();
+            for e in std::fs::read_dir(tmp.path()).unwrap() {
+                let e = e.unwrap();
+                std::fs::rename(e.path(), dst.join(e.file_name())).unwrap();
+            }
         }
     }
 }
 
 fn bench(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
-    generate(tmp.path(), 10_000, 3, 40 * MIN);
+    generate(tmp.path(), 10_000, 0..3, 40 * MIN);
     let parents = Arc::new(open_blocks(tmp.path()));
     let mut g = c.benchmark_group("compact_10k_series_3x40m");
     g.sample_size(10);
