@@ -111,6 +111,26 @@ fn scrapes_queries_reloads_and_survives_sigkill() {
     let node = active.iter().find(|t| t["scrapePool"] == "node").unwrap();
     assert_eq!(node["health"], "up");
     assert_eq!(node["labels"]["instance"], format!("127.0.0.1:{node_port}"));
+    // The node exporter's metadata, as its scrapes recorded it.
+    let md: Value =
+        serde_json::from_str(&get_ok(port, "/api/v1/metadata?metric=node_load1").unwrap()).unwrap();
+    assert_eq!(md["data"]["node_load1"][0]["type"], "gauge", "{md}");
+    let tmd = format!(
+        "/api/v1/targets/metadata?metric=node_load1&match_target={}",
+        urlencode("{job=\"node\"}")
+    );
+    let tmd: Value = serde_json::from_str(&get_ok(port, &tmd).unwrap()).unwrap();
+    assert_eq!(
+        tmd["data"][0]["target"]["instance"],
+        format!("127.0.0.1:{node_port}"),
+        "{tmd}"
+    );
+    // The TSDB's head statistics through the API.
+    let st: Value = serde_json::from_str(&get_ok(port, "/api/v1/status/tsdb").unwrap()).unwrap();
+    assert!(
+        st["data"]["headStats"]["numSeries"].as_u64().unwrap() >= stored as u64,
+        "{st}"
+    );
 
     // A broken configuration is refused and the old one keeps running.
     std::fs::write(
