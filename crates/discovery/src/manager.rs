@@ -392,7 +392,7 @@ async fn sender(
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => return,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    shared.metrics.delayed.inc();
+                    shared.metrics.delayed();
                     shared.dirty.store(true, Ordering::SeqCst);
                     tracing::debug!(manager = %shared.name,
                         "Discovery receiver's channel was full so will retry the next cycle");

@@ -16,7 +16,8 @@ pub(crate) struct ManagerMetrics {
     pub(crate) discovered: GaugeVec,
     pub(crate) received: Counter,
     pub(crate) sent: Counter,
-    pub(crate) delayed: Counter,
+    /// Created on the first delay, as Prometheus 2.42 shows it.
+    delayed: CounterVec,
     name: String,
 }
 
@@ -49,15 +50,18 @@ impl ManagerMetrics {
                     &["name"],
                 )
                 .with_label_values(&[name]),
-            delayed: r
-                .counter_vec(
-                    "prometheus_sd_updates_delayed_total",
-                    "Total number of update events that couldn't be sent immediately.",
-                    &["name"],
-                )
-                .with_label_values(&[name]),
+            delayed: r.counter_vec(
+                "prometheus_sd_updates_delayed_total",
+                "Total number of update events that couldn't be sent immediately.",
+                &["name"],
+            ),
             name: name.to_owned(),
         }
+    }
+
+    /// Counts an update that could not be sent at once.
+    pub(crate) fn delayed(&self) {
+        self.delayed.with_label_values(&[&self.name]).inc();
     }
 
     /// Sets the number of targets of `job`.
@@ -93,19 +97,6 @@ pub(crate) static SD: LazyLock<SdMetrics> = LazyLock::new(|| {
         "The number of Kubernetes events handled.",
         &["role", "event"],
     );
-    // Prometheus shows every role and event from the start.
-    for role in [
-        "endpointslice",
-        "endpoints",
-        "node",
-        "pod",
-        "service",
-        "ingress",
-    ] {
-        for event in ["add", "delete", "update"] {
-            kubernetes_events.with_label_values(&[role, event]);
-        }
-    }
     SdMetrics {
         file_read_errors: r.counter(
             "prometheus_sd_file_read_errors_total",

@@ -298,6 +298,22 @@ async fn pod_role_follows_add_modify_delete() {
         .await;
     assert!(view.groups.contains_key("pod/default/web-2"));
     stop(cancel, task).await;
+
+    // Every event was counted by role and kind (process-wide, so at least these).
+    let registry = metrics::Registry::new();
+    firewatch_discovery::register_sd_metrics(&registry);
+    let text = registry.encode(metrics::Format::Text);
+    for (event, at_least) in [("add", 2.0), ("update", 2.0), ("delete", 1.0)] {
+        let series =
+            format!("prometheus_sd_kubernetes_events_total{{event=\"{event}\",role=\"pod\"}} ");
+        let n: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+            .parse()
+            .unwrap();
+        assert!(n >= at_least, "{series}{n}");
+    }
 }
 
 #[tokio::test]

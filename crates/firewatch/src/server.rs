@@ -243,11 +243,26 @@ struct Reloader {
     alerting: Arc<Alerting>,
     /// The storage, for its reloadable settings (exemplar buffer, out-of-order window).
     db: Arc<Db>,
+    /// `prometheus_config_last_reload_successful`.
+    reload_successful: metrics::Gauge,
+    /// `prometheus_config_last_reload_success_timestamp_seconds`.
+    reload_success_time: metrics::Gauge,
 }
 
 impl Reloader {
-    /// Loads the configuration file and applies it; on error the running one stays.
+    /// Loads the configuration file and applies it; on error the running one stays. The
+    /// outcome is counted as Prometheus counts it.
     fn reload(&self) -> anyhow::Result<()> {
+        let done = self.apply();
+        self.reload_successful
+            .set(if done.is_ok() { 1.0 } else { 0.0 });
+        if done.is_ok() {
+            self.reload_success_time.set_to_current_time();
+        }
+        done
+    }
+
+    fn apply(&self) -> anyhow::Result<()> {
         let cfg = config::Config::load(&self.config_file).with_context(|| {
             format!("loading configuration file {}", self.config_file.display())
         })?;
@@ -320,9 +335,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     info!("TSDB started");
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::watch::channel(false);
-    let scrape = Arc::new(scrape::Manager::new(db.clone()));
+    let scrape = Arc::new(scrape::Manager::with_registry(db.clone(), &registry));
     let (discovery, mut target_sets) =
-        discovery::Manager::new(discovery::ManagerOptions::default());
+        discovery::Manager::with_registry(discovery::ManagerOptions::default(), &registry);
     let config_yaml = Arc::new(RwLock::new(String::new()));
     let external_labels = Arc::new(RwLock::new(model::Labels::default()));
     let alerting = Arc::new(Alerting::start(
@@ -338,6 +353,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         external_labels: external_labels.clone(),
         alerting: alerting.clone(),
         db: db.clone(),
+        reload_successful: registry.gauge(
+            "prometheus_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful.",
+        ),
+        reload_success_time: registry.gauge(
+            "prometheus_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+        ),
     });
     reloader.reload()?;
     let retention = args
@@ -432,6 +455,14 @@ fn register_own_metrics(registry: &metrics::Registry, db: Arc<Db>, alerting: &Al
     registry.register_collector(Arc::new(metrics::ProcessCollector::new()));
     registry.register_collector(db);
     alerting.register_metrics(registry);
+    discovery::register_sd_metrics(registry);
+    // Firewatch answers ready once it serves.
+    registry
+        .gauge(
+            "prometheus_ready",
+            "Whether Prometheus startup was fully completed and the server is ready for normal operation.",
+        )
+        .set(1.0);
     registry
         .gauge_vec(
             "firewatch_build_info",
