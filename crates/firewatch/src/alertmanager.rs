@@ -97,7 +97,8 @@ pub fn check_config(files: &[PathBuf]) -> ExitCode {
     match alertmanager::check::check_config(files, &mut std::io::stdout()) {
         Ok(0) => ExitCode::SUCCESS,
         Ok(n) => {
-            eprintln!("amtool: error: failed to validate {n} file(s)");
+            // kingpin ends its error with an empty line.
+            eprintln!("amtool: error: failed to validate {n} file(s)\n");
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -105,4 +106,24 @@ pub fn check_config(files: &[PathBuf]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The all-in-one Alertmanager: `:9093`, state under `<data>/alertmanager`, configuration
+/// `<data>/firewatch-alertmanager.yml` (written with the defaults when missing).
+///
+/// # Errors
+/// The default configuration cannot be written.
+pub fn all_in_one(data: &std::path::Path) -> Result<alertmanager::Options, String> {
+    let file = data.join("firewatch-alertmanager.yml");
+    if !file.exists() {
+        std::fs::create_dir_all(data)
+            .and_then(|()| std::fs::write(&file, include_str!("default-alertmanager.yml")))
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
+    Ok(alertmanager::Options {
+        config_file: file,
+        storage_path: data.join("alertmanager"),
+        listen_address: ":9093".to_owned(),
+        ..alertmanager::Options::default()
+    })
 }

@@ -52,6 +52,13 @@ fn all_in_one() -> ExitCode {
         }
         args.config_file = path.display().to_string();
     }
+    let am = match alertmanager::all_in_one(std::path::Path::new(&args.tsdb_path)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("firewatch: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("Firewatch configuration: {}", args.config_file);
     let port = args
         .listen_address
@@ -60,10 +67,19 @@ fn all_in_one() -> ExitCode {
         .unwrap_or("9090")
         .to_owned();
     println!("Firewatch is starting: open http://localhost:{port}/ (API under /api/v1)");
-    serve(args)
+    println!(
+        "Alertmanager: http://localhost:9093/api/v2/alerts, configuration {}",
+        am.config_file.display()
+    );
+    serve_with(args, Some(am))
 }
 
 fn serve(args: server::ServerArgs) -> ExitCode {
+    serve_with(args, None)
+}
+
+/// Runs the server, and with `am` the Alertmanager beside it in the same runtime.
+fn serve_with(args: server::ServerArgs, am: Option<::alertmanager::Options>) -> ExitCode {
     init_logging(&args.log_level, &args.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -72,6 +88,15 @@ fn serve(args: server::ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(opts) = am {
+        runtime.spawn(async move {
+            if let Err(e) =
+                ::alertmanager::run_until(opts, ::alertmanager::Stop::default(), false).await
+            {
+                tracing::error!("alertmanager: {e}");
+            }
+        });
+    }
     match runtime.block_on(server::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
