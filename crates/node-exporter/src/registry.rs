@@ -151,6 +151,20 @@ impl NodeCollector {
             }
         }
         let mut out = Out::default();
+        out.gauge(
+            "node_exporter_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, goversion from which node_exporter was built, and the goos and goarch for the build.",
+            &[
+                ("version", env!("CARGO_PKG_VERSION")),
+                ("revision", ""),
+                ("branch", ""),
+                ("goversion", "rust"),
+                ("goos", std::env::consts::OS),
+                ("goarch", std::env::consts::ARCH),
+                ("tags", "firewatch"),
+            ],
+            1.0,
+        );
         for (name, c) in &self.collectors {
             if !filter.is_empty() && !filter.contains(name) {
                 continue;
