@@ -20,6 +20,7 @@ mod hist_fns;
 pub(crate) mod hist_quantile;
 pub mod histo;
 mod info;
+mod instant_fns;
 pub mod label_fns;
 mod metrics;
 mod preprocess;
