@@ -17,6 +17,7 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod paging;
 pub mod slack;
+pub mod sns;
 pub mod template;
 pub mod webhook;
 

@@ -147,8 +147,8 @@ pub fn build_integrations(
         "msteamsv2",
         crate::chat::MsTeamsV2
     );
+    each!(receiver.sns_configs, "sns", crate::sns::Sns);
     let unsupported = [
-        ("sns", receiver.sns_configs.len()),
         ("rocketchat", receiver.rocketchat_configs.len()),
         ("mattermost", receiver.mattermost_configs.len()),
     ];

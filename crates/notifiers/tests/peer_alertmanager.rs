@@ -115,6 +115,15 @@ fn receiver_yaml(r: &str, smtp_port: u16) -> String {
     chat_id: 4242
   discord_configs:
   - webhook_url: '{r}/discord/hook'
+  sns_configs:
+  - api_url: '{r}/sns'
+    topic_arn: 'arn:aws:sns:us-east-2:123456789012:alerts'
+    sigv4:
+      region: us-east-2
+      access_key: AKIDEXAMPLE
+      secret_key: wJalrXUtnFEMI
+    attributes:
+      severity: '{{{{ .CommonLabels.severity }}}}'
   webex_configs:
   - api_url: '{r}/webex'
     room_id: 'room-1'
@@ -169,7 +178,7 @@ fn posted_alerts() -> Value {
 }
 
 /// The endpoints every integration posts to.
-const ENDPOINTS: [&str; 10] = [
+const ENDPOINTS: [&str; 11] = [
     "/webhook-all",
     "/webhook-max",
     "/slack",
@@ -180,6 +189,7 @@ const ENDPOINTS: [&str; 10] = [
     "/telegram/botbot-token/sendMessage",
     "/discord/hook",
     "/webex",
+    "/sns",
 ];
 
 fn start_alertmanager(bin: &Path, dir: &Path, r: &str, smtp_port: u16) -> (testkit::Process, u16) {
@@ -331,7 +341,7 @@ fn compare(
     our_url: &str,
     failures: &mut Vec<String>,
 ) {
-    for endpoint in ENDPOINTS {
+    for endpoint in ENDPOINTS.iter().filter(|e| **e != "/sns") {
         let t = find(their_reqs, endpoint);
         let o = find(our_reqs, endpoint);
         let (tj, oj) = (t.json(), o.json());
@@ -354,6 +364,47 @@ fn compare(
         if t.uri.replace(their_url, "") != o.uri.replace(our_url, "") {
             failures.push(format!("{round} {endpoint} uri: {} vs {}", t.uri, o.uri));
         }
+    }
+    // SNS: the same Publish form, and our SigV4 signature of Alertmanager's request equals
+    // the one its AWS SDK computed.
+    let (t, o) = (find(their_reqs, "/sns"), find(our_reqs, "/sns"));
+    if t.uri != o.uri {
+        failures.push(format!("{round} /sns uri: {} vs {}", t.uri, o.uri));
+    }
+    if t.form() != o.form() {
+        failures.push(format!(
+            "{round} /sns form:\n alertmanager: {:?}\n firewatch:    {:?}",
+            t.form(),
+            o.form()
+        ));
+    }
+    let auth = &t.headers["authorization"];
+    let signed = auth
+        .split("SignedHeaders=")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    let headers = signed
+        .split(';')
+        .map(|h| (h.to_owned(), t.headers[h].clone()))
+        .collect();
+    let ours = firewatch_notifiers::sns::sigv4_authorization(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI",
+        "us-east-2",
+        "sns",
+        &t.uri,
+        &headers,
+        &t.body,
+        &t.headers["x-amz-date"],
+    );
+    if &ours != auth {
+        failures.push(format!(
+            "{round} /sns signature ({} {:?}):\n alertmanager: {auth}\n firewatch:    {ours}",
+            t.uri, t.headers
+        ));
     }
 }
 
@@ -386,7 +437,8 @@ async fn send_ours(receiver: &Receiver, data: &Data, group_key: &str) {
 /// Two rounds against Alertmanager 0.25 and Firewatch: a group with firing and resolved
 /// alerts, then the same group all resolved. Webhook (with and without `max_alerts`), Slack
 /// (fields, actions), PagerDuty v2, OpsGenie (create, close), WeChat, VictorOps, Telegram,
-/// Discord and Webex requests must be equal as JSON, with the same URL and content type and
+/// Discord and Webex requests must be equal as JSON, SNS's Publish forms equal and signed
+/// alike (SigV4), with the same URL and content type and
 /// authorization headers; the e-mails (through a real SMTP server with STARTTLS and AUTH)
 /// must have the same envelope, headers and parts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,6 +93,13 @@ fn answer(path: &str) -> Response {
     if path.contains("/discord") {
         return StatusCode::NO_CONTENT.into_response();
     }
+    if path.contains("/sns") {
+        return (
+            [(axum::http::header::CONTENT_TYPE, "text/xml")],
+            r#"<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>"#,
+        )
+            .into_response();
+    }
     if path.contains("/opsgenie") {
         return (
             StatusCode::ACCEPTED,
