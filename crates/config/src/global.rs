@@ -165,10 +165,10 @@ impl<'de> Deserialize<'de> for ValidationScheme {
             "" => Ok(Self::Unset),
             "legacy" => Ok(Self::Legacy),
             "utf8" => Ok(Self::Utf8),
-            _ => Err(serde::de::Error::custom(format!(
-                "unrecognized ValidationScheme: {}",
-                go_quote(&s)
-            ))),
+            _ => Err(crate::yaml::go_error(
+                format!("unrecognized ValidationScheme: {}", go_quote(&s)),
+                None,
+            )),
         }
     }
 }

@@ -82,7 +82,7 @@ impl<'de> Deserialize<'de> for Role {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Role::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown Kubernetes SD role {}", go_quote(&s)))
+            crate::yaml::go_error(format!("unknown Kubernetes SD role {}", go_quote(&s)), None)
         })
     }
 }

@@ -162,7 +162,7 @@ impl Serialize for Url {
 impl<'de> Deserialize<'de> for Url {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Url::parse(&s).map_err(serde::de::Error::custom)
+        Url::parse(&s).map_err(|e| crate::yaml::go_error(e, None))
     }
 }
 

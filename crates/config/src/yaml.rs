@@ -118,8 +118,12 @@ fn options() -> Options {
     o
 }
 
-/// Decodes `text` (the contents of `file`) into `T`, mapping the decoder's errors to
-/// Prometheus's texts with their positions.
+/// Decodes `text` (the contents of `file`) into `T`, with Prometheus's texts and positions.
+///
+/// The texts never come from the YAML library's wording: Firewatch's own deserialisation
+/// code raises its errors through [`go_error`], which records Go's text (and, where the
+/// decoder's position is not the one Prometheus reports, the position); errors serde and the
+/// decoder raise are worded from their typed variants ([`go_text`]).
 pub fn decode<T: DeserializeOwned>(text: &str, file: &Path) -> Result<T, ConfigError> {
     // An empty document is an empty mapping, as in Go's YAML.
     let text = if text.trim().is_empty() || only_comments(text) {
@@ -127,6 +131,7 @@ pub fn decode<T: DeserializeOwned>(text: &str, file: &Path) -> Result<T, ConfigE
     } else {
         text
     };
+    RAISED.with(|r| r.borrow_mut().take());
     serde_saphyr::from_str_with_options(text, options()).map_err(|e| convert(&e, text, file))
 }
 
@@ -137,27 +142,52 @@ fn only_comments(text: &str) -> bool {
     })
 }
 
-/// Separates a message from a more precise `line:column` than the decoder's.
-const POS_MARK: &str = " @@firewatch-pos ";
+/// An error raised by Firewatch's own deserialisation code: Go's text, and the position to
+/// report when it is not the decoder's.
+struct Raised {
+    message: String,
+    at: Option<Location>,
+}
+
+thread_local! {
+    static RAISED: std::cell::RefCell<Option<Raised>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The error a custom `Deserialize` impl or visitor returns: `message` is Go's text exactly as
+/// Prometheus prints it; `at` the position Prometheus reports, when not the decoder's.
+/// [`decode`] reports this message as it was given, whatever the YAML library makes of it.
+pub fn go_error<E: serde::de::Error>(message: impl Into<String>, at: Option<Location>) -> E {
+    let message = message.into();
+    let e = E::custom(&message);
+    RAISED.with(|r| *r.borrow_mut() = Some(Raised { message, at }));
+    e
+}
+
+/// The decoder's error as the variant that was raised (snippet and alias wrappers removed).
+fn innermost(e: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    let mut e = e.without_snippet();
+    while let serde_saphyr::Error::AliasError { error, .. } = e {
+        e = error.without_snippet();
+    }
+    e
+}
 
 fn convert(e: &serde_saphyr::Error, text: &str, file: &Path) -> ConfigError {
+    let raised = RAISED.with(|r| r.borrow_mut().take());
+    let inner = innermost(e);
     let loc = e.location().unwrap_or(Location::UNKNOWN);
-    let (mut line, mut column) = (loc.line(), loc.column());
-    let mut raw = e.without_snippet().to_string();
-    let suffix = format!(" at line {line}, column {column}");
-    if let Some(s) = raw.strip_suffix(&suffix) {
-        raw = s.to_string();
-    }
-    if let Some((msg, pos)) = raw.split_once(POS_MARK) {
-        if let Some((l, c)) = pos.split_once(':')
-            && let (Ok(l), Ok(c)) = (l.trim().parse(), c.trim().parse())
-        {
-            (line, column) = (l, c);
-        }
-        raw = msg.to_string();
-    }
     let file = file.to_path_buf();
-    if raw.contains("!!binary scalar is not valid UTF-8")
+    let (line, column) = (loc.line(), loc.column());
+    if let (serde_saphyr::Error::Message { .. }, Some(r)) = (inner, raised) {
+        let at = r.at.unwrap_or(loc);
+        return ConfigError::Unmarshal {
+            file,
+            line: at.line(),
+            column: at.column(),
+            message: r.message,
+        };
+    }
+    if let serde_saphyr::Error::BinaryNotUtf8 { .. } = inner
         && let Some(message) = binary_label_message(text, line, column)
     {
         return ConfigError::Invalid {
@@ -167,32 +197,61 @@ fn convert(e: &serde_saphyr::Error, text: &str, file: &Path) -> ConfigError {
             message,
         };
     }
-    match go_message(&raw) {
-        Some(message) => ConfigError::Unmarshal {
-            file,
-            line,
-            column,
-            message,
-        },
-        None if is_syntax(e) => ConfigError::Syntax {
-            file,
-            line,
-            column,
-            message: raw,
-        },
-        None => ConfigError::Unmarshal {
-            file,
-            line,
-            column,
-            message: raw,
-        },
+    match go_text(inner) {
+        Some(message) => {
+            // serde's repeated-field error has no position: the repeated key's.
+            let (line, column) = match inner {
+                serde_saphyr::Error::Message { msg, .. } if line == 0 => duplicate_field(msg)
+                    .and_then(|f| repeated_key(text, f))
+                    .unwrap_or((line, column)),
+                _ => (line, column),
+            };
+            ConfigError::Unmarshal {
+                file,
+                line,
+                column,
+                message,
+            }
+        }
+        None => {
+            // No Go text for it (YAML syntax errors word differently in every parser): the
+            // decoder's own message, without its position (reported separately).
+            let message = serde_saphyr::MessageFormatter::format_message(
+                &serde_saphyr::DefaultMessageFormatter,
+                inner,
+            )
+            .into_owned();
+            if is_syntax(inner) {
+                ConfigError::Syntax {
+                    file,
+                    line,
+                    column,
+                    message,
+                }
+            } else {
+                ConfigError::Unmarshal {
+                    file,
+                    line,
+                    column,
+                    message,
+                }
+            }
+        }
     }
 }
 
 fn is_syntax(e: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::Error as E;
     !matches!(
         e,
-        serde_saphyr::Error::Message { .. } | serde_saphyr::Error::Unexpected { .. }
+        E::Message { .. }
+            | E::Unexpected { .. }
+            | E::SerdeInvalidType { .. }
+            | E::SerdeInvalidValue { .. }
+            | E::SerdeInvalidLength { .. }
+            | E::SerdeUnknownVariant { .. }
+            | E::SerdeUnknownField { .. }
+            | E::SerdeMissingField { .. }
     )
 }
 
@@ -241,41 +300,51 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     LENIENT.decode(compact).ok()
 }
 
-/// Rewrites serde's messages into the texts Prometheus's Go YAML decoder prints.
-fn go_message(raw: &str) -> Option<String> {
-    if let Some(rest) = raw.strip_prefix("unknown field `") {
-        let (field, tail) = rest.split_once('`')?;
-        if let Some(sd) = field.strip_suffix("_sd_configs")
-            && UNSUPPORTED_SD.contains(&sd)
-        {
-            return Some(format!("{field} is not supported by Firewatch"));
+/// Go's text for an error serde or the decoder raised, from its typed variant: an unknown
+/// field (`field x not found in type config.plain`, or refused as not supported), a repeated
+/// field, invalid `!!binary` data.
+fn go_text(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    match e {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => Some(unknown_field(field, expected)),
+        E::InvalidBinaryBase64 { .. } => {
+            Some("!!binary value contains invalid base64 data".to_owned())
         }
-        if matches!(field, "sigv4" | "azuread" | "google_iam") {
-            return Some(format!("{field} is not supported by Firewatch"));
-        }
-        let ty = go_type(tail);
-        return Some(format!("field {field} not found in type {ty}"));
+        E::Message { msg, .. } => duplicate_field(msg).map(|field| {
+            format!(
+                "field {field} already set in type {}",
+                go_type_of_field(field)
+            )
+        }),
+        _ => None,
     }
-    if let Some(rest) = raw.strip_prefix("duplicate field `") {
-        let (field, _) = rest.split_once('`')?;
-        return Some(format!(
-            "field {field} already set in type {}",
-            go_type_of_field(field)
-        ));
-    }
-    if raw.contains("!!binary") && raw.contains("base64") {
-        return Some("!!binary value contains invalid base64 data".to_string());
-    }
-    None
 }
 
-/// The Go type name Prometheus reports for the struct whose fields serde lists.
-fn go_type(expected: &str) -> &'static str {
-    let has = |f: &str| {
-        expected
-            .split(|c: char| c == ',' || c.is_whitespace() || c == '`')
-            .any(|w| w == f)
-    };
+fn unknown_field(field: &str, expected: &[&str]) -> String {
+    let unsupported = field
+        .strip_suffix("_sd_configs")
+        .is_some_and(|sd| UNSUPPORTED_SD.contains(&sd))
+        || matches!(field, "sigv4" | "azuread" | "google_iam");
+    if unsupported {
+        format!("{field} is not supported by Firewatch")
+    } else {
+        format!("field {field} not found in type {}", go_type(expected))
+    }
+}
+
+/// The field serde's derived visitors name in a repeated-field error. serde has no typed
+/// form of it (`de::Error::duplicate_field` is a `custom` message written by serde itself,
+/// not by the YAML library, and unchanged since serde 1.0); the golden test of
+/// `section_key_dup.bad.yml` guards it.
+fn duplicate_field(msg: &str) -> Option<&str> {
+    msg.strip_prefix("duplicate field `")?.strip_suffix('`')
+}
+
+/// The Go type name Prometheus reports for the struct whose field list serde gives.
+fn go_type(expected: &[&str]) -> &'static str {
+    let has = |f: &str| expected.contains(&f);
     if has("job_name") {
         "config.ScrapeConfig"
     } else if has("kubeconfig_file") || has("own_namespace") || has("deployment") {
@@ -300,6 +369,26 @@ fn go_type_of_field(field: &str) -> &'static str {
         }
         _ => "config.plain",
     }
+}
+
+/// The position of the second occurrence of key `name` in the first mapping of `text` that
+/// holds it twice.
+fn repeated_key(text: &str, name: &str) -> Option<(u64, u64)> {
+    fn walk(node: &Node, name: &str) -> Option<Location> {
+        match node {
+            Node::Scalar => None,
+            Node::Seq(items) => items.iter().find_map(|i| walk(&i.value, name)),
+            Node::Map(entries) => {
+                let mut same = entries.iter().filter(|(k, _, _)| k == name);
+                match (same.next(), same.next()) {
+                    (Some(_), Some((_, at, _))) => Some(*at),
+                    _ => entries.iter().find_map(|(_, _, v)| walk(&v.value, name)),
+                }
+            }
+        }
+    }
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options()).ok()?;
+    walk(&root.value, name).map(|at| (at.line(), at.column()))
 }
 
 /// Turns a validation failure into a positioned error of `file`, whose text is `text`.
@@ -509,15 +598,11 @@ where
             while let Some(k) = a.next_key::<Spanned<String>>()? {
                 let v = a.next_value()?;
                 if m.contains_key(&k.value) {
-                    // The decoder locates custom errors at the mapping; carry the key's own
-                    // position for `convert` to use.
-                    let at = k.referenced;
-                    return Err(serde::de::Error::custom(format!(
-                        "key {} already set in map{POS_MARK}{}:{}",
-                        go_quote(&k.value),
-                        at.line(),
-                        at.column()
-                    )));
+                    // The decoder locates custom errors at the mapping; Prometheus at the key.
+                    return Err(go_error(
+                        format!("key {} already set in map", go_quote(&k.value)),
+                        Some(k.referenced),
+                    ));
                 }
                 m.insert(k.value, v);
             }
@@ -533,6 +618,80 @@ pub use model::gofmt::quote as go_quote;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One golden case per message the decoder reports: Go's text (as Prometheus prints it)
+    /// and its line:column, whatever the YAML library's own wording.
+    #[test]
+    fn go_texts_from_typed_errors() {
+        let cases: &[(&str, &str, (u64, u64))] = &[
+            (
+                "global:\n  nonexistent_field: 1\n",
+                "field nonexistent_field not found in type config.plain",
+                (2, 3),
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    consult_sd_configs: []\n",
+                "field consult_sd_configs not found in type config.ScrapeConfig",
+                (3, 5),
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pod\n        namespaces:\n          foo: x\n",
+                "field foo not found in type kubernetes.plain",
+                (6, 11),
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - sourc_labels: [a]\n",
+                "field sourc_labels not found in type relabel.plain",
+                (4, 9),
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    ec2_sd_configs: []\n",
+                "ec2_sd_configs is not supported by Firewatch",
+                (3, 5),
+            ),
+            (
+                "scrape_configs: []\nscrape_configs: []\n",
+                "field scrape_configs already set in type config.plain",
+                (2, 1),
+            ),
+            (
+                "global:\n  external_labels:\n    a: x\n    a: y\n",
+                "key \"a\" already set in map",
+                (4, 5),
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: labelmap\n        replacement: !!binary \"/w==$1\"\n",
+                "!!binary value contains invalid base64 data",
+                (5, 31),
+            ),
+            (
+                "global:\n  external_labels:\n    a: !!binary /w==\n",
+                "\"\\xff\" is not a valid label value",
+                (3, 17),
+            ),
+            (
+                "global:\n  scrape_interval: 1x\n",
+                "not a valid duration string: \"1x\"",
+                (2, 20),
+            ),
+            (
+                "scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs:\n      - role: pods\n",
+                "unknown Kubernetes SD role \"pods\"",
+                (4, 15),
+            ),
+            (
+                "global:\n  metric_name_validation_scheme: ascii\n",
+                "unrecognized ValidationScheme: \"ascii\"",
+                (2, 34),
+            ),
+        ];
+        for (text, message, at) in cases {
+            let e = decode::<crate::Config>(text, Path::new("p.yml")).unwrap_err();
+            assert_eq!(e.message(), *message, "{text}");
+            let pos = e.position().unwrap_or((0, 0));
+            assert_eq!(pos, *at, "position of {message:?} in {text}");
+        }
+    }
 
     #[test]
     fn positions_follow_paths() {
