@@ -82,7 +82,7 @@ fn conf_good_matches_prometheus_expectations() {
         dropped.contains(&"service-y".to_string()),
         "consul job dropped: {dropped:?}"
     );
-    let c = Config::from_yaml_str(&text, &testdata()).unwrap_or_else(|e| panic!("{e}"));
+    let c = Config::from_yaml_str(&text, testdata()).unwrap_or_else(|e| panic!("{e}"));
 
     // global
     let g = &c.global;
