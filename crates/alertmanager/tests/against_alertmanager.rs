@@ -183,6 +183,30 @@ fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
         v
     };
     assert_eq!(alerts(fw.port), alerts(real.port));
+    let groups = |port| {
+        let (code, body) = request(port, "GET", "/api/v2/alerts/groups", None);
+        assert_eq!(code, 200);
+        let mut v: Value = serde_json::from_str(&body).unwrap();
+        for g in v.as_array_mut().unwrap() {
+            for a in g["alerts"].as_array_mut().unwrap() {
+                a["updatedAt"] = json!("normalized");
+                a["endsAt"] = json!("normalized");
+            }
+        }
+        v
+    };
+    assert_eq!(groups(fw.port), groups(real.port));
+    let filtered = "/api/v2/alerts?receiver=team-a.*&active=true&inhibited=false&filter=alertname%3D~%22D.*%22";
+    assert_eq!(request(fw.port, "GET", filtered, None).0, 200);
+    let list = |port| {
+        let v: Value = serde_json::from_str(&request(port, "GET", filtered, None).1).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["fingerprint"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(fw.port), list(real.port));
     fw.stop();
 }
 
