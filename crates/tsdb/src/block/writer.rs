@@ -214,91 +214,170 @@ pub(crate) fn encode_samples(
     samples: &[(Timestamp, Sample)],
     samples_per_chunk: usize,
 ) -> Result<Vec<ChunkMeta>, TsdbError> {
-    enum Open {
-        Xor(XorChunk),
-        Hist(Box<HistogramChunk>),
-        FHist(Box<FloatHistogramChunk>),
-    }
     let mut chunks: Vec<ChunkMeta> = Vec::new();
-    let mut open: Option<(Open, Timestamp, Timestamp)> = None;
-    let close = |open: Option<(Open, Timestamp, Timestamp)>, chunks: &mut Vec<ChunkMeta>| {
-        if let Some((c, mint, maxt)) = open {
-            let chunk = match c {
-                Open::Xor(c) => (Encoding::Xor, c.into_bytes()),
-                Open::Hist(c) => (Encoding::Histogram, c.into_bytes()),
-                Open::FHist(c) => (Encoding::FloatHistogram, c.into_bytes()),
-            };
-            chunks.push(ChunkMeta {
-                r#ref: 0,
-                min_time: mint,
-                max_time: maxt,
-                chunk: Some(chunk),
-            });
-        }
-    };
+    let mut open: Option<OpenChunk> = None;
     for (t, sample) in samples {
         let t = *t;
         match sample {
             Sample::Float(v) => {
                 let full = match &open {
-                    Some((Open::Xor(c), ..)) => c.num_samples() >= samples_per_chunk,
+                    Some(OpenChunk(Open::Xor(c), ..)) => c.num_samples() >= samples_per_chunk,
                     _ => true,
                 };
                 if full {
                     close(open.take(), &mut chunks);
-                    open = Some((Open::Xor(XorChunk::new()), t, t));
+                    open = Some(OpenChunk(Open::Xor(XorChunk::new()), t, t));
                 }
-                if let Some((Open::Xor(c), _, maxt)) = &mut open {
+                if let Some(OpenChunk(Open::Xor(c), _, maxt)) = &mut open {
                     c.append(t, *v)?;
                     *maxt = t;
                 }
             }
             Sample::Histogram(h) => {
-                let mut header = CounterResetHeader::Unknown;
-                if let Some((Open::Hist(c), _, maxt)) = &mut open
-                    && c.num_samples() < samples_per_chunk
-                {
-                    match c.append(t, h)? {
-                        HistogramAppend::Appended => {
-                            *maxt = t;
-                            continue;
-                        }
-                        HistogramAppend::NewChunk(next) => header = next,
-                    }
-                }
-                close(open.take(), &mut chunks);
-                let mut c = HistogramChunk::new(header);
-                if c.append(t, h)? != HistogramAppend::Appended {
-                    return Err(TsdbError::Chunk(format!(
-                        "series {labels}: histogram at {t} does not fit a new chunk"
-                    )));
-                }
-                open = Some((Open::Hist(Box::new(c)), t, t));
+                append_histogram::<HistogramChunk>(&mut open, &mut chunks, t, h, samples_per_chunk)
+                    .map_err(|e| e.in_series(labels, t))?;
             }
             Sample::FloatHistogram(h) => {
-                let mut header = CounterResetHeader::Unknown;
-                if let Some((Open::FHist(c), _, maxt)) = &mut open
-                    && c.num_samples() < samples_per_chunk
-                {
-                    match c.append(t, h)? {
-                        HistogramAppend::Appended => {
-                            *maxt = t;
-                            continue;
-                        }
-                        HistogramAppend::NewChunk(next) => header = next,
-                    }
-                }
-                close(open.take(), &mut chunks);
-                let mut c = FloatHistogramChunk::new(header);
-                if c.append(t, h)? != HistogramAppend::Appended {
-                    return Err(TsdbError::Chunk(format!(
-                        "series {labels}: float histogram at {t} does not fit a new chunk"
-                    )));
-                }
-                open = Some((Open::FHist(Box::new(c)), t, t));
+                append_histogram::<FloatHistogramChunk>(
+                    &mut open,
+                    &mut chunks,
+                    t,
+                    h,
+                    samples_per_chunk,
+                )
+                .map_err(|e| e.in_series(labels, t))?;
             }
         }
     }
     close(open, &mut chunks);
     Ok(chunks)
+}
+
+/// The chunk being filled by [`encode_samples`], with its first and last timestamps.
+struct OpenChunk(Open, Timestamp, Timestamp);
+
+enum Open {
+    Xor(XorChunk),
+    Hist(Box<HistogramChunk>),
+    FHist(Box<FloatHistogramChunk>),
+}
+
+/// Ends the open chunk, if any, as the next of `chunks`.
+fn close(open: Option<OpenChunk>, chunks: &mut Vec<ChunkMeta>) {
+    if let Some(OpenChunk(c, mint, maxt)) = open {
+        let chunk = match c {
+            Open::Xor(c) => (Encoding::Xor, c.into_bytes()),
+            Open::Hist(c) => (Encoding::Histogram, c.into_bytes()),
+            Open::FHist(c) => (Encoding::FloatHistogram, c.into_bytes()),
+        };
+        chunks.push(ChunkMeta {
+            r#ref: 0,
+            min_time: mint,
+            max_time: maxt,
+            chunk: Some(chunk),
+        });
+    }
+}
+
+/// An integer or float histogram chunk, for [`append_histogram`].
+trait HistogramKind: Sized {
+    type Value;
+    const NAME: &'static str;
+    fn fresh(header: CounterResetHeader) -> Self;
+    fn len(&self) -> usize;
+    fn push(&mut self, t: Timestamp, h: &Self::Value) -> Result<HistogramAppend, TsdbError>;
+    fn open(self) -> Open;
+    fn of(open: &mut Open) -> Option<&mut Self>;
+}
+
+/// Implements [`HistogramKind`] for a chunk type, its sample type, its name in errors and
+/// its [`Open`] variant.
+macro_rules! histogram_kind {
+    ($chunk:ty, $value:ty, $name:literal, $variant:ident) => {
+        impl HistogramKind for $chunk {
+            type Value = $value;
+            const NAME: &'static str = $name;
+            fn fresh(header: CounterResetHeader) -> Self {
+                Self::new(header)
+            }
+            fn len(&self) -> usize {
+                self.num_samples()
+            }
+            fn push(&mut self, t: Timestamp, h: &$value) -> Result<HistogramAppend, TsdbError> {
+                self.append(t, h)
+            }
+            fn open(self) -> Open {
+                Open::$variant(Box::new(self))
+            }
+            fn of(open: &mut Open) -> Option<&mut Self> {
+                match open {
+                    Open::$variant(c) => Some(c),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+histogram_kind!(HistogramChunk, model::Histogram, "histogram", Hist);
+histogram_kind!(
+    FloatHistogramChunk,
+    model::FloatHistogram,
+    "float histogram",
+    FHist
+);
+
+/// Appends histogram `h` at `t` to the open chunk when it is of kind `C`, has room and
+/// takes it; else closes it and starts a new one (with the counter reset header the refusal
+/// named).
+fn append_histogram<C: HistogramKind>(
+    open: &mut Option<OpenChunk>,
+    chunks: &mut Vec<ChunkMeta>,
+    t: Timestamp,
+    h: &C::Value,
+    samples_per_chunk: usize,
+) -> Result<(), HistogramError> {
+    let mut header = CounterResetHeader::Unknown;
+    if let Some(OpenChunk(o, _, maxt)) = open
+        && let Some(c) = C::of(o)
+        && c.len() < samples_per_chunk
+    {
+        match c.push(t, h)? {
+            HistogramAppend::Appended => {
+                *maxt = t;
+                return Ok(());
+            }
+            HistogramAppend::NewChunk(next) => header = next,
+        }
+    }
+    close(open.take(), chunks);
+    let mut c = C::fresh(header);
+    if c.push(t, h)? != HistogramAppend::Appended {
+        return Err(HistogramError::DoesNotFit(C::NAME));
+    }
+    *open = Some(OpenChunk(c.open(), t, t));
+    Ok(())
+}
+
+/// Why [`append_histogram`] failed, before the series is known.
+enum HistogramError {
+    Chunk(TsdbError),
+    DoesNotFit(&'static str),
+}
+
+impl From<TsdbError> for HistogramError {
+    fn from(e: TsdbError) -> Self {
+        Self::Chunk(e)
+    }
+}
+
+impl HistogramError {
+    fn in_series(self, labels: &Labels, t: Timestamp) -> TsdbError {
+        match self {
+            Self::Chunk(e) => e,
+            Self::DoesNotFit(kind) => TsdbError::Chunk(format!(
+                "series {labels}: {kind} at {t} does not fit a new chunk"
+            )),
+        }
+    }
 }

@@ -28,8 +28,8 @@ pub struct IndexWriter {
     pos: u64,
     stage: Stage,
     toc: Toc,
-    symbols: HashMap<String, u32>,
-    /// Symbol strings by index (for label index and postings writing).
+    /// Symbol strings by index, sorted (added in order): a symbol's reference is found by
+    /// binary search, so each string is held once.
     symbol_list: Vec<String>,
     last_series: Option<Labels>,
     /// name symbol -> value symbol -> series references.
@@ -52,7 +52,6 @@ impl IndexWriter {
             pos: 0,
             stage: Stage::Symbols,
             toc: Toc::default(),
-            symbols: HashMap::new(),
             symbol_list: Vec::new(),
             last_series: None,
             postings: HashMap::new(),
@@ -120,8 +119,6 @@ impl IndexWriter {
         let b = std::mem::take(&mut self.buf);
         self.write(b.get())?;
         self.buf = b;
-        self.symbols
-            .insert(sym.to_owned(), self.symbol_list.len() as u32);
         self.symbol_list.push(sym.to_owned());
         Ok(())
     }
@@ -148,10 +145,10 @@ impl IndexWriter {
     }
 
     fn symbol(&self, s: &str) -> Result<u32, TsdbError> {
-        self.symbols
-            .get(s)
-            .copied()
-            .ok_or_else(|| TsdbError::Chunk(format!("symbol entry for {s:?} does not exist")))
+        self.symbol_list
+            .binary_search_by(|x| x.as_str().cmp(s))
+            .map(|i| i as u32)
+            .map_err(|_| TsdbError::Chunk(format!("symbol entry for {s:?} does not exist")))
     }
 
     /// Adds a series with its chunks (references already assigned); series must be added in
