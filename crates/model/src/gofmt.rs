@@ -352,6 +352,13 @@ mod tests {
 
     /// Each case is checked against Go: strconv's ftoa_test.go and quote_test.go, net/url's
     /// QueryEscape tests, time.Duration's and model.Duration's String tests.
+    /// Asserts `f(input) == want` for each case, naming the Go function and the input.
+    fn check<T: Copy + std::fmt::Debug>(go: &str, cases: &[(T, &str)], f: fn(T) -> String) {
+        for &(input, want) in cases {
+            assert_eq!(f(input), want, "{go}({input:?})");
+        }
+    }
+
     #[test]
     // Go's own test values, written as Go's tests write them (each is exact in binary).
     #[allow(clippy::too_many_lines, clippy::excessive_precision)]
@@ -445,9 +452,7 @@ mod tests {
             ("\u{fffd}", "\"\u{fffd}\""),
             ("say \"hi\"", r#""say \"hi\"""#),
         ];
-        for &(s, want) in quoted {
-            assert_eq!(quote(s), want, "Quote({s:?})");
-        }
+        check("strconv.Quote", quoted, quote);
         assert_eq!(quote_bytes(b"a\xffb\xc0"), r#""a\xffb\xc0""#);
 
         let escaped: &[(&str, &str)] = &[
@@ -461,9 +466,7 @@ mod tests {
             ),
             ("a*b~c", "a%2Ab~c"),
         ];
-        for &(s, want) in escaped {
-            assert_eq!(query_escape(s), want, "QueryEscape({s:?})");
-        }
+        check("url.QueryEscape", escaped, query_escape);
 
         let model: &[(u64, &str)] = &[
             (0, "0s"),
@@ -477,9 +480,7 @@ mod tests {
             (2 * 3_600_000 + 5, "2h5ms"),
             (90_000, "1m30s"),
         ];
-        for &(ms, want) in model {
-            assert_eq!(model_duration(ms), want, "model.Duration({ms}ms)");
-        }
+        check("model.Duration (ms)", model, model_duration);
 
         let time: &[(i64, &str)] = &[
             (0, "0s"),
@@ -504,9 +505,7 @@ mod tests {
             (74_985_000_000, "1m14.985s"),
             (-90_000_000_000, "-1m30s"),
         ];
-        for &(ns, want) in time {
-            assert_eq!(time_duration(ns), want, "time.Duration({ns})");
-        }
+        check("time.Duration (ns)", time, time_duration);
 
         let bytes: &[(i64, &str)] = &[
             (0, "0B"),
@@ -518,8 +517,6 @@ mod tests {
             (-1024, "-1KiB"),
             (1536, "1KiB512B"),
         ];
-        for &(n, want) in bytes {
-            assert_eq!(base2_bytes(n), want, "Base2Bytes({n})");
-        }
+        check("units.Base2Bytes", bytes, base2_bytes);
     }
 }
