@@ -56,8 +56,9 @@ fn in_ratio_sample(ratio: f64, l: &Labels) -> bool {
     }
 }
 
-/// Sorts descending (`desc`) or ascending with NaN always last; stable.
-fn sort_by_value(v: &mut [Sample], desc: bool) {
+/// Sorts descending (`desc`) or ascending with NaN always last; stable (also `sort` and
+/// `sort_desc`).
+pub(crate) fn sort_by_value(v: &mut [Sample], desc: bool) {
     v.sort_by(|a, b| match (a.f.is_nan(), b.f.is_nan()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Greater,

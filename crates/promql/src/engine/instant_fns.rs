@@ -141,7 +141,7 @@ impl Evaluator<'_> {
                     .into_iter()
                     .filter(|s| s.h.is_none())
                     .collect();
-                sort_samples(&mut v, func == InstantFn::SortDesc);
+                super::aggregate::sort_by_value(&mut v, func == InstantFn::SortDesc);
                 Val::Vector(v)
             }
             InstantFn::SortByLabel | InstantFn::SortByLabelDesc => {
@@ -284,18 +284,4 @@ fn map_floats(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Vec<Sample> {
             ..s
         })
         .collect()
-}
-
-/// `sort` (ascending) / `sort_desc`, NaN last in both.
-fn sort_samples(v: &mut [Sample], desc: bool) {
-    use std::cmp::Ordering;
-    v.sort_by(|a, b| match (a.f.is_nan(), b.f.is_nan()) {
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        _ => {
-            let o = a.f.partial_cmp(&b.f).unwrap_or(Ordering::Equal);
-            if desc { o.reverse() } else { o }
-        }
-    });
 }
