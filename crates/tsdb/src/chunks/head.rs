@@ -89,6 +89,8 @@ pub struct HeadChunkFiles {
     max_file_size: u64,
     closed: BTreeMap<u32, Closed>,
     cur: Option<Current>,
+    /// A flush of buffered chunks failed (a full disk) and has not succeeded since.
+    flush_failing: bool,
 }
 
 impl std::fmt::Debug for HeadChunkFiles {
@@ -181,6 +183,7 @@ impl HeadChunkFiles {
             max_file_size,
             closed,
             cur: None,
+            flush_failing: false,
         })
     }
 
@@ -345,7 +348,20 @@ impl HeadChunkFiles {
         cur.maxt = cur.maxt.max(maxt);
         let r = (u64::from(cur.seq) << 32) | offset;
         if cur.pending.len() >= WRITE_BUFFER_SIZE {
-            self.flush()?;
+            // The chunk is buffered and readable either way; a failed flush is retried at the
+            // next chunk, written at the same offset.
+            match self.flush() {
+                Ok(()) if self.flush_failing => {
+                    self.flush_failing = false;
+                    tracing::info!(dir = %self.dir.display(), "head chunks written again");
+                }
+                Ok(()) => {}
+                Err(e) if !self.flush_failing => {
+                    self.flush_failing = true;
+                    tracing::warn!(error = %e, "writing head chunks failed; kept buffered and retried");
+                }
+                Err(_) => {}
+            }
         }
         Ok(r)
     }
