@@ -29,7 +29,7 @@ macro_rules! unit_collector {
             ///
             /// # Errors
             /// Never.
-            pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+            pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
                 Ok(Box::new($ty))
             }
         }
@@ -72,7 +72,7 @@ impl Stat {
     ///
     /// # Errors
     /// Never.
-    pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Stat {
             softirq: opts.flag("collector.stat.softirq", false),
         }))
@@ -174,7 +174,7 @@ impl Vmstat {
     ///
     /// # Errors
     /// A bad pattern.
-    pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         let p = opts.string(
             "collector.vmstat.fields",
             "^(oom_kill|pgpg|pswp|pg.*fault).*",
@@ -491,7 +491,7 @@ impl Collector for Sockstat {
                     continue;
                 };
                 let f: Vec<&str> = rest.split_whitespace().collect();
-                if f.len() % 2 != 0 {
+                if !f.len().is_multiple_of(2) {
                     return Err(CollectorError::parse(
                         &path,
                         format!("odd number of fields in {line:?}"),

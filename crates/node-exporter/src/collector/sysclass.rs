@@ -22,7 +22,7 @@ macro_rules! unit_collector {
             ///
             /// # Errors
             /// Never.
-            pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+            pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
                 Ok(Box::new($ty))
             }
         }
@@ -229,7 +229,7 @@ impl Rapl {
     ///
     /// # Errors
     /// Never.
-    pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Rapl {
             zone_label: opts.flag("collector.rapl.enable-zone-label", false),
         }))

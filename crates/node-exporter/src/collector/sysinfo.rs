@@ -17,7 +17,7 @@ impl Os {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Os))
     }
 }
@@ -175,7 +175,7 @@ impl Dmi {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Dmi))
     }
 }
@@ -216,7 +216,7 @@ impl Time {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Time))
     }
 }
@@ -277,7 +277,7 @@ impl Uname {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Uname))
     }
 }
@@ -309,7 +309,7 @@ impl Selinux {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Selinux))
     }
 }

@@ -15,7 +15,7 @@ impl Buddyinfo {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Buddyinfo))
     }
 }
@@ -64,7 +64,7 @@ impl Slabinfo {
     ///
     /// # Errors
     /// A bad pattern.
-    pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         let include = Regex::new(&opts.string("collector.slabinfo.slabs-include", ".*"))
             .map_err(|e| crate::Error::Flag(e.to_string()))?;
         Ok(Box::new(Slabinfo {
@@ -230,7 +230,7 @@ impl Xfrm {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Xfrm))
     }
 }
@@ -267,7 +267,7 @@ impl Softnet {
     ///
     /// # Errors
     /// Never.
-    pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         Ok(Box::new(Softnet))
     }
 }
@@ -364,7 +364,7 @@ impl Sysctl {
     ///
     /// # Errors
     /// Never.
-    pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         let mut specs = Vec::new();
         for (flag, numeric) in [
             ("collector.sysctl.include", true),
@@ -429,7 +429,9 @@ impl Collector for Sysctl {
                     &[("name", &s.name), ("value", vals[0]), ("index", "0")],
                     1.0,
                 ),
-                n if s.keys.is_empty() => {
+                n if s.keys.is_empty() =>
+                {
+                    #[allow(clippy::needless_range_loop)]
                     for i in 0..n {
                         let idx = i.to_string();
                         if s.numeric {
@@ -454,7 +456,9 @@ impl Collector for Sysctl {
                         ),
                     ));
                 }
-                n => {
+                n =>
+                {
+                    #[allow(clippy::needless_range_loop)]
                     for i in 0..n {
                         if s.numeric {
                             out.untyped(
