@@ -66,6 +66,10 @@ pub(crate) struct Shared {
     pub resend_delay: i64,
     pub outage_tolerance: i64,
     pub grace_period: i64,
+    /// `prometheus_rule_evaluation_duration_seconds`.
+    pub rule_duration: metrics::Summary,
+    /// `prometheus_rule_group_duration_seconds`.
+    pub group_duration: metrics::Summary,
 }
 
 /// What identifies a group's configuration; a reload keeps a group whose settings are equal.
@@ -227,6 +231,7 @@ impl Group {
                     status.record(Err(&e));
                     status.last_eval = Some(ts);
                     status.eval_duration = rule_start.elapsed();
+                    sh.rule_duration.observe_duration(status.eval_duration);
                     continue;
                 }
             };
@@ -262,6 +267,7 @@ impl Group {
             let status = rule.status_mut();
             status.last_eval = Some(ts);
             status.eval_duration = rule_start.elapsed();
+            sh.rule_duration.observe_duration(status.eval_duration);
         }
         if !st.stale_series.is_empty() {
             let mut app = sh.appendable.appender();
@@ -274,6 +280,7 @@ impl Group {
         }
         st.last_eval = Some(ts);
         st.eval_duration = start.elapsed();
+        sh.group_duration.observe_duration(st.eval_duration);
         st.iterations += 1;
         st.last_samples = written;
         if st.should_restore {

@@ -121,6 +121,12 @@ impl Manager {
                 resend_delay: millis(opts.resend_delay),
                 outage_tolerance: millis(opts.outage_tolerance),
                 grace_period: millis(opts.for_grace_period),
+                rule_duration: metrics::Summary::new(&metrics::SummaryOpts::new(
+                    metrics::DEFAULT_OBJECTIVES,
+                )),
+                group_duration: metrics::Summary::new(&metrics::SummaryOpts::new(
+                    crate::metrics::GROUP_DURATION_OBJECTIVES,
+                )),
             }),
             groups: RwLock::new(Vec::new()),
             loaded_once: AtomicBool::new(false),
@@ -436,5 +442,6 @@ impl metrics::Collector for Manager {
     /// labelled `rule_group="<file>;<group>"`.
     fn collect(&self, out: &mut Vec<model::exposition::MetricFamily>) {
         crate::metrics::collect(&self.groups.read(), out);
+        crate::metrics::collect_durations(&self.shared, out);
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use metrics::family;
 use model::exposition::{MetricFamily, MetricType};
 
-use crate::group::{Group, GroupState};
+use crate::group::{Group, GroupState, Shared};
 
 /// One family: name, type, help, and the value of a group.
 type Family = (
@@ -77,6 +77,35 @@ pub(crate) fn collect(groups: &[Arc<Group>], out: &mut Vec<MetricFamily>) {
             let key = format!("{};{}", g.settings.file.display(), g.settings.name);
             family::push(&mut f, &[("rule_group", &key)], value(g, st));
         }
+        out.push(f);
+    }
+}
+
+/// Objectives of `prometheus_rule_group_duration_seconds`.
+pub(crate) const GROUP_DURATION_OBJECTIVES: &[(f64, f64)] = &[
+    (0.01, 0.001),
+    (0.05, 0.005),
+    (0.5, 0.05),
+    (0.9, 0.01),
+    (0.99, 0.001),
+];
+
+/// Appends the summaries of rule and group evaluation durations.
+pub(crate) fn collect_durations(sh: &Shared, out: &mut Vec<MetricFamily>) {
+    for (name, help, s) in [
+        (
+            "prometheus_rule_evaluation_duration_seconds",
+            "The duration for a rule to execute.",
+            &sh.rule_duration,
+        ),
+        (
+            "prometheus_rule_group_duration_seconds",
+            "The duration of rule group evaluations.",
+            &sh.group_duration,
+        ),
+    ] {
+        let mut f = family::new(name, help, MetricType::Summary);
+        family::push_summary(&mut f, &[], &s.quantiles(), s.sum(), s.count());
         out.push(f);
     }
 }

@@ -355,4 +355,13 @@ fn manager_metrics_count_evaluations_and_failures() {
         assert!(text.contains(&line), "missing {line:?} in\n{text}");
     }
     assert!(text.contains("# TYPE prometheus_rule_evaluations_total counter\n"));
+    // Every rule evaluation (failed ones too) and every group evaluation is timed.
+    for line in [
+        "prometheus_rule_evaluation_duration_seconds_count 4\n",
+        "prometheus_rule_group_duration_seconds_count 2\n",
+        "# TYPE prometheus_rule_group_duration_seconds summary\n",
+        "prometheus_rule_group_duration_seconds{quantile=\"0.01\"} ",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
 }
