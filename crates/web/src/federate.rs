@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -20,6 +21,7 @@ use model::{Labels, Matcher, is_stale_nan};
 use storage::{SelectHints, ValueType};
 
 use crate::WebState;
+use crate::api::blocking::off_workers;
 use crate::long_uri::FullQuery;
 
 /// Prometheus's default lookback delta.
@@ -55,15 +57,23 @@ pub async fn federate(
     };
     let external = state.external_labels.read().clone();
     let now = jiff::Timestamp::now().as_millisecond();
-    let joined = tokio::task::spawn_blocking(move || {
-        let samples = latest_samples(&state, &sets, now, lookback)?;
-        Ok::<_, String>(families(samples, &external))
+    // Off the async workers, stopped when the scraper goes away; errors in plain text, as
+    // Prometheus's federation handler writes them.
+    let joined = off_workers(&state, None, move |state, cancel| {
+        let samples = latest_samples(state, &sets, now, lookback, cancel)
+            .map_err(crate::api::ApiError::internal)?;
+        Ok(families(samples, &external))
     })
     .await;
     let families = match joined {
-        Ok(Ok(f)) => f,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{}\n", e.message),
+            )
+                .into_response();
+        }
     };
     let (format, content_type) = negotiate(accept.as_deref());
     let body = if families.is_empty() && format == model::exposition::Format::Text {
@@ -81,6 +91,7 @@ fn latest_samples(
     sets: &[Vec<Matcher>],
     now: i64,
     lookback: Duration,
+    cancel: &AtomicBool,
 ) -> Result<BTreeMap<Labels, (i64, f64)>, String> {
     let mint = now - i64::try_from(lookback.as_millis()).unwrap_or(i64::MAX / 2);
     let mut out = BTreeMap::new();
@@ -101,6 +112,9 @@ fn latest_samples(
             .select(false, Some(&hints), set)
             .map_err(|e| e.to_string())?
         {
+            if cancel.load(Ordering::Acquire) {
+                return Err("federation canceled".to_owned());
+            }
             let series = series.map_err(|e| e.to_string())?;
             if out.contains_key(series.labels()) {
                 continue;

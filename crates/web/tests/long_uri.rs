@@ -3,26 +3,18 @@
 //! 1 MB header limit. Sent as raw HTTP/1.1 (HTTP clients built on the `http` crate cannot even
 //! form a URI over 64 KiB), several requests on one connection so that framing is checked.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use firewatch_web::{self as web, LifecycleHooks, WebState};
+mod support;
+
+use firewatch_web::WebState;
 use model::{Sample, labels};
 use promql::{Engine, EngineOptions};
 use serde_json::Value;
 use storage::memory::MemoryStorage;
+use support::NoHooks;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
-struct NoHooks;
-
-impl LifecycleHooks for NoHooks {
-    fn reload(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn quit(&self) {}
-}
 
 /// Serves the API over `up` for 3 instances; returns the address and the server's stopper.
 async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
@@ -39,17 +31,7 @@ async fn start() -> (String, tokio::sync::oneshot::Sender<()>) {
         Arc::new(Engine::new(EngineOptions::default())),
         Arc::new(NoHooks),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        web::serve::serve(listener, web::router(Arc::new(state)), None, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    (addr, tx)
+    support::serve(state, None).await
 }
 
 /// How long a test's query is.

@@ -1,23 +1,15 @@
 //! `web::serve` with a web configuration file: TLS with a certificate made in the test, basic
 //! authentication with bcrypt hashes, configured headers, and named configuration errors.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use firewatch_web::webconfig::WebConfig;
-use firewatch_web::{self as web, LifecycleHooks, WebState};
+mod support;
+
+use firewatch_web::WebState;
 use promql::{Engine, EngineOptions};
 use storage::memory::MemoryStorage;
-
-struct NoHooks;
-
-impl LifecycleHooks for NoHooks {
-    fn reload(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
-        Box::pin(async { Ok(()) })
-    }
-    fn quit(&self) {}
-}
+use support::NoHooks;
 
 /// Serves the API with `config`; returns the address and a sender that stops the server.
 async fn start(config: Option<WebConfig>) -> (String, tokio::sync::oneshot::Sender<()>) {
@@ -26,17 +18,7 @@ async fn start(config: Option<WebConfig>) -> (String, tokio::sync::oneshot::Send
         Arc::new(Engine::new(EngineOptions::default())),
         Arc::new(NoHooks),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        web::serve::serve(listener, web::router(Arc::new(state)), config, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    (addr, tx)
+    support::serve(state, config).await
 }
 
 struct Pki {
