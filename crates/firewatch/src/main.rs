@@ -71,6 +71,8 @@ fn all_in_one() -> ExitCode {
         "Alertmanager: http://localhost:9093/api/v2/alerts, configuration {}",
         am.config_file.display()
     );
+    node_exporter::all_in_one(":9100");
+    println!("Node exporter: http://localhost:9100/metrics");
     serve_with(args, Some(am))
 }
 

@@ -24,7 +24,10 @@ pub fn run(args: NodeExporterArgs) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    crate::init_logging(&opts.string("log.level", "info"), &opts.string("log.format", "logfmt"));
+    crate::init_logging(
+        &opts.string("log.level", "info"),
+        &opts.string("log.format", "logfmt"),
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -38,5 +41,39 @@ pub fn run(args: NodeExporterArgs) -> ExitCode {
             tracing::error!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Starts the node exporter with node_exporter's defaults on `address` in a thread of its
+/// own, for the all-in-one `firewatch`; a failure (the port taken) is logged, the rest goes on.
+pub fn all_in_one(address: &str) {
+    let names = node_exporter::all_collector_names();
+    let flags = vec![format!("--web.listen-address={address}")];
+    let opts = match node_exporter::Options::parse(flags, &names) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("firewatch: node exporter: {e}");
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("node-exporter".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("node exporter: cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = runtime.block_on(node_exporter::run(opts)) {
+                tracing::error!("node exporter: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("firewatch: cannot start the node exporter: {e}");
     }
 }
