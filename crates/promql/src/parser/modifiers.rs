@@ -214,7 +214,10 @@ impl Parser<'_> {
         {
             return Err(self.semantic(
                 lhs_pos,
-                format!("timestamp out of bounds for @ modifier: {}", go_f(ts)),
+                format!(
+                    "timestamp out of bounds for @ modifier: {}",
+                    model::gofmt::format_float(ts, 'f', 6)
+                ),
             ));
         }
         let end = self.prev_end;
@@ -274,18 +277,5 @@ impl Parser<'_> {
             ));
         }
         Ok(lhs)
-    }
-}
-
-/// A float as Go's `%f` prints it (`+Inf`, `NaN`, six decimals).
-fn go_f(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_owned()
-    } else if v == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        format!("{v:.6}")
     }
 }
