@@ -66,6 +66,15 @@ async function queryPage() {
   await open('graph', 'graph');
   const input = page.locator('textarea.expr-input');
   await input.click();
+  // Functions come from the engine's table (ui/functions.json); this one the UI's former
+  // hand-kept list missed.
+  await page.keyboard.type('ts_of_ma', { delay: 30 });
+  const fn = page.locator('ul.completions li')
+    .filter({ has: page.locator('.label', { hasText: /^ts_of_max_over_time$/ }) });
+  await fn.first().waitFor();
+  check(await fn.count() === 1, 'completion offers ts_of_max_over_time from the engine\'s function list');
+  await page.keyboard.press('Escape');
+  await input.fill('');
   await page.keyboard.type('node_load', { delay: 30 });
   const option = page.locator('ul.completions li')
     .filter({ has: page.locator('.label', { hasText: /^node_load1$/ }) });
