@@ -178,6 +178,14 @@ fn self_metrics_match_prometheus_2_42() {
         "prometheus_notifications_queue_capacity",
         "prometheus_tsdb_head_series",
         "prometheus_tsdb_head_samples_appended_total",
+        "prometheus_tsdb_blocks_loaded",
+        "prometheus_tsdb_storage_blocks_bytes",
+        "prometheus_tsdb_retention_limit_bytes",
+        "prometheus_tsdb_lowest_timestamp",
+        "prometheus_rule_evaluation_duration_seconds",
+        "prometheus_rule_group_duration_seconds",
+        "promhttp_metric_handler_requests_in_flight",
+        "promhttp_metric_handler_requests_total",
     ] {
         assert!(
             compared.contains(&must),

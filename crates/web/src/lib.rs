@@ -181,7 +181,27 @@ async fn own_metrics(
     let body = state
         .metrics
         .as_ref()
-        .map(|r| r.encode(format))
+        .map(|r| {
+            // client_golang's promhttp counts its own scrapes: in flight during this one,
+            // and each served one afterwards.
+            let in_flight = r.gauge(
+                "promhttp_metric_handler_requests_in_flight",
+                "Current number of scrapes being served.",
+            );
+            let served = r.counter_vec(
+                "promhttp_metric_handler_requests_total",
+                "Total number of scrapes by HTTP status code.",
+                &["code"],
+            );
+            for code in ["500", "503"] {
+                served.with_label_values(&[code]);
+            }
+            in_flight.inc();
+            let body = r.encode(format);
+            in_flight.dec();
+            served.with_label_values(&["200"]).inc();
+            body
+        })
         .unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, content_type)], body)
 }

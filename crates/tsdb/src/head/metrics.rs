@@ -183,9 +183,46 @@ impl metrics::Collector for Head {
 }
 
 impl metrics::Collector for crate::Db {
-    /// The head's metrics (see [`Head`]'s collector).
+    /// The head's metrics (see [`Head`]'s collector), and the blocks': how many, their
+    /// bytes, the size limit and the lowest timestamp stored.
+    #[allow(clippy::cast_precision_loss)]
     fn collect(&self, out: &mut Vec<MetricFamily>) {
         metrics::Collector::collect(&**self.head(), out);
+        let blocks = self.blocks();
+        out.push(gauge(
+            "prometheus_tsdb_blocks_loaded",
+            "Number of currently loaded data blocks",
+            blocks.len() as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_storage_blocks_bytes",
+            "The number of bytes that are currently used for local storage by all blocks.",
+            blocks
+                .iter()
+                .map(crate::block::BlockReader::size)
+                .sum::<u64>() as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_retention_limit_bytes",
+            "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled",
+            self.options().max_bytes as f64,
+        ));
+        let lowest = blocks
+            .iter()
+            .map(|b| b.meta().min_time)
+            .chain(std::iter::once(self.head().min_time()))
+            .min()
+            .unwrap_or(i64::MAX);
+        out.push(gauge(
+            "prometheus_tsdb_lowest_timestamp",
+            "Lowest timestamp value stored in the database. The unit is decided by the library consumer.",
+            lowest as f64,
+        ));
+        out.push(gauge(
+            "prometheus_tsdb_lowest_timestamp_seconds",
+            "Lowest timestamp value stored in the database.",
+            lowest as f64 / 1000.0,
+        ));
     }
 }
 
@@ -361,5 +398,31 @@ mod tests {
             value(&out, "prometheus_tsdb_out_of_order_wbl_segment_current"),
             Some(0)
         );
+    }
+
+    #[test]
+    fn db_reports_blocks_limit_and_lowest_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = crate::DbOptions {
+            max_bytes: 1 << 30,
+            ..crate::DbOptions::default()
+        };
+        let db = crate::Db::open(dir.path(), opts).unwrap();
+        let mut app = db.appender();
+        app.append(0, &labels!("__name__" => "a"), 5_000, Sample::Float(1.0))
+            .unwrap();
+        app.commit().unwrap();
+        let text = metrics::encode_collector(&db, metrics::Format::Text);
+        for line in [
+            "prometheus_tsdb_blocks_loaded 0\n",
+            "prometheus_tsdb_storage_blocks_bytes 0\n",
+            "prometheus_tsdb_retention_limit_bytes 1.073741824e+09\n",
+            "prometheus_tsdb_lowest_timestamp 5000\n",
+            "prometheus_tsdb_lowest_timestamp_seconds 5\n",
+            "prometheus_tsdb_head_series 1\n",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        db.close().unwrap();
     }
 }
