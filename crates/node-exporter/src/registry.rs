@@ -22,7 +22,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
         false,
         Some(collector::tables::Buddyinfo::factory),
     ),
-    ("cgroups", false, None),
+    ("cgroups", false, Some(collector::simple::Cgroups::factory)),
     (
         "conntrack",
         true,
@@ -67,7 +67,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("nvme", true, Some(collector::sysclass::Nvme::factory)),
     ("os", true, Some(collector::sysinfo::Os::factory)),
     ("perf", false, None),
-    ("powersupplyclass", true, None),
+    ("powersupplyclass", true, Some(collector::powersupply::new)),
     ("pressure", true, Some(collector::simple::Pressure::factory)),
     ("processes", false, None),
     ("qdisc", false, None),
@@ -95,7 +95,11 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("supervisord", false, None),
     ("sysctl", false, Some(collector::tables::Sysctl::factory)),
     ("systemd", false, None),
-    ("tapestats", true, None),
+    (
+        "tapestats",
+        true,
+        Some(collector::sysclass::Tapestats::factory),
+    ),
     ("tcpstat", false, None),
     ("textfile", true, Some(collector::textfile::new)),
     (

@@ -33,6 +33,7 @@ pub mod netdev;
 pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
+pub mod powersupply;
 pub mod simple;
 pub mod sysclass;
 pub mod sysinfo;

@@ -708,3 +708,44 @@ impl Collector for ThermalZone {
         Ok(())
     }
 }
+
+/// Cgroup subsystems from /proc/cgroups.
+pub struct Cgroups;
+impl Cgroups {
+    /// Builds the collector.
+    ///
+    /// # Errors
+    /// Never.
+    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+        Ok(Box::new(Cgroups))
+    }
+}
+impl Collector for Cgroups {
+    fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
+        let path = paths.proc("cgroups");
+        let text = read(&path)?;
+        for line in text.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() != 4 {
+                return Err(CollectorError::parse(&path, format!("bad line {line:?}")));
+            }
+            let l = [("subsys_name", f[0])];
+            out.gauge(
+                "node_cgroups_cgroups",
+                "Current cgroup number of the subsystem.",
+                &l,
+                super::util::num(&path, f[2])?,
+            );
+            out.gauge(
+                "node_cgroups_enabled",
+                "Current cgroup number of the subsystem.",
+                &l,
+                super::util::num(&path, f[3])?,
+            );
+        }
+        Ok(())
+    }
+}

@@ -286,3 +286,126 @@ impl Collector for Rapl {
         Ok(())
     }
 }
+
+/// SCSI tape statistics from /sys/class/scsi_tape/st*/stats.
+pub struct Tapestats {
+    ignored: regex::Regex,
+}
+impl Tapestats {
+    /// Builds the collector from `--collector.tapestats.ignored-devices`.
+    ///
+    /// # Errors
+    /// A bad pattern.
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+        let p = opts.string("collector.tapestats.ignored-devices", "^$");
+        Ok(Box::new(Tapestats {
+            ignored: regex::Regex::new(&p).map_err(|e| {
+                crate::Error::Flag(format!("--collector.tapestats.ignored-devices: {e}"))
+            })?,
+        }))
+    }
+}
+
+const TAPE: &[(&str, &str, &str, f64, bool)] = &[
+    (
+        "in_flight",
+        "io_now",
+        "The number of I/Os currently outstanding to this device.",
+        1.0,
+        false,
+    ),
+    (
+        "io_ns",
+        "io_time_seconds_total",
+        "The amount of time spent waiting for all I/O to complete (including read and write). This includes tape movement commands such as seeking between file or set marks and implicit tape movement such as when rewind on close tape devices are used.",
+        1e-9,
+        true,
+    ),
+    (
+        "other_cnt",
+        "io_others_total",
+        "The number of I/Os issued to the tape drive other than read or write commands. The time taken to complete these commands uses the following calculation io_time_seconds_total-read_time_seconds_total-write_time_seconds_total",
+        1.0,
+        true,
+    ),
+    (
+        "read_byte_cnt",
+        "read_bytes_total",
+        "The number of bytes read from the tape drive.",
+        1.0,
+        true,
+    ),
+    (
+        "read_cnt",
+        "reads_completed_total",
+        "The number of read requests issued to the tape drive.",
+        1.0,
+        true,
+    ),
+    (
+        "read_ns",
+        "read_time_seconds_total",
+        "The amount of time spent waiting for read requests to complete.",
+        1e-9,
+        true,
+    ),
+    (
+        "resid_cnt",
+        "residual_total",
+        "The number of times during a read or write we found the residual amount to be non-zero. This should mean that a program is issuing a read larger thean the block size on tape. For write not all data made it to tape.",
+        1.0,
+        true,
+    ),
+    (
+        "write_byte_cnt",
+        "written_bytes_total",
+        "The number of bytes written to the tape drive.",
+        1.0,
+        true,
+    ),
+    (
+        "write_cnt",
+        "writes_completed_total",
+        "The number of write requests issued to the tape drive.",
+        1.0,
+        true,
+    ),
+    (
+        "write_ns",
+        "write_time_seconds_total",
+        "The amount of time spent waiting for write requests to complete.",
+        1e-9,
+        true,
+    ),
+];
+
+impl Collector for Tapestats {
+    #[allow(clippy::cast_precision_loss)]
+    fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
+        let tapes = match dir_entries(&paths.sys("class/scsi_tape")) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => {
+                return Err(CollectorError::NoData("scsi_tape stats not found".into()));
+            }
+            Err(e) => return Err(e),
+        };
+        for (name, dir) in tapes {
+            let valid = name
+                .strip_prefix("st")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if !valid || self.ignored.is_match(&name) {
+                continue;
+            }
+            for (file, metric, help, scale, counter) in TAPE {
+                let v = uint(&dir.join("stats").join(file))? * scale;
+                let m = format!("node_tape_{metric}");
+                if *counter {
+                    out.counter(&m, help, &[("device", &name)], v);
+                } else {
+                    out.gauge(&m, help, &[("device", &name)], v);
+                }
+            }
+        }
+        Ok(())
+    }
+}
