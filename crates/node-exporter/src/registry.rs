@@ -37,7 +37,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("cpufreq", true, Some(collector::cpufreq::new)),
     ("diskstats", true, Some(collector::diskstats::new)),
     ("dmi", true, Some(collector::sysinfo::Dmi::factory)),
-    ("drbd", false, None),
+    ("drbd", false, Some(collector::drbd::new)),
     ("drm", false, None),
     ("edac", true, Some(collector::sysclass::Edac::factory)),
     ("entropy", true, Some(collector::simple::Entropy::factory)),

@@ -17,6 +17,7 @@ pub mod cpu;
 pub mod cpu_vulnerabilities;
 pub mod cpufreq;
 pub mod diskstats;
+pub mod drbd;
 pub mod fibrechannel;
 pub mod filesystem;
 pub mod hwmon;
