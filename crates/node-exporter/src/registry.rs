@@ -70,7 +70,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("powersupplyclass", true, Some(collector::powersupply::new)),
     ("pressure", true, Some(collector::simple::Pressure::factory)),
     ("processes", false, None),
-    ("qdisc", false, None),
+    ("qdisc", false, Some(collector::qdisc::new)),
     ("rapl", true, Some(collector::sysclass::Rapl::factory)),
     ("runit", false, None),
     (

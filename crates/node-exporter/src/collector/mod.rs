@@ -35,6 +35,7 @@ pub mod netstat;
 pub mod nfs;
 pub mod nfsd;
 pub mod powersupply;
+pub mod qdisc;
 pub mod simple;
 pub mod sysclass;
 pub mod sysinfo;
