@@ -46,7 +46,7 @@ pub(super) async fn get_status(State(s): State<ApiState>) -> Response {
             status: "disabled",
         },
         config: Original {
-            original: s.am.config().original.clone(),
+            original: s.am.config().to_yaml(),
         },
         uptime: api_time(s.am.started),
         version_info: VersionInfo {

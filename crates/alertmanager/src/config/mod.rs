@@ -1,6 +1,7 @@
 //! `alertmanager.yml`: decoding, Alertmanager's validations and texts, and the compiled form
 //! the dispatcher uses (mirrors Alertmanager's `config/config.go`).
 
+mod marshal;
 pub mod route;
 
 use std::path::{Path, PathBuf};
@@ -102,6 +103,13 @@ impl Config {
         }
         self.global = Some(global);
         Ok(())
+    }
+
+    /// The configuration as Alertmanager writes it back (`Config.String()`): defaults filled
+    /// in, secrets hidden; what `/api/v2/status` serves.
+    #[must_use]
+    pub fn to_yaml(&self) -> String {
+        marshal::to_yaml(self)
     }
 
     /// The global section, defaults filled in.
