@@ -303,7 +303,7 @@ async fn updater(
             // The discoverer finished (static); its groups stay until the provider is stopped.
             return;
         };
-        shared.metrics.received.inc();
+        shared.metrics.received();
         {
             let mut st = shared.state.lock();
             // Checked under the lock: `apply_config` cancels under it too, so a stopped
@@ -386,7 +386,7 @@ async fn sender(
             }
             match tx.try_send(sets) {
                 Ok(()) => {
-                    shared.metrics.sent.inc();
+                    shared.metrics.sent();
                     last_sent = Some(Instant::now());
                     break;
                 }

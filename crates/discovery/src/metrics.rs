@@ -14,8 +14,9 @@ pub(crate) struct ManagerMetrics {
     pub(crate) failed_configs: Gauge,
     /// Targets by job (`config`), of this manager.
     pub(crate) discovered: GaugeVec,
-    pub(crate) received: Counter,
-    pub(crate) sent: Counter,
+    /// Updates received and sent: children made on the first count, as 2.42 shows them.
+    received: CounterVec,
+    sent: CounterVec,
     /// Created on the first delay, as Prometheus 2.42 shows it.
     delayed: CounterVec,
     name: String,
@@ -36,20 +37,16 @@ impl ManagerMetrics {
                 "Current number of discovered targets.",
                 &["name", "config"],
             ),
-            received: r
-                .counter_vec(
-                    "prometheus_sd_received_updates_total",
-                    "Total number of update events received from the SD providers.",
-                    &["name"],
-                )
-                .with_label_values(&[name]),
-            sent: r
-                .counter_vec(
-                    "prometheus_sd_updates_total",
-                    "Total number of update events sent to the SD consumers.",
-                    &["name"],
-                )
-                .with_label_values(&[name]),
+            received: r.counter_vec(
+                "prometheus_sd_received_updates_total",
+                "Total number of update events received from the SD providers.",
+                &["name"],
+            ),
+            sent: r.counter_vec(
+                "prometheus_sd_updates_total",
+                "Total number of update events sent to the SD consumers.",
+                &["name"],
+            ),
             delayed: r.counter_vec(
                 "prometheus_sd_updates_delayed_total",
                 "Total number of update events that couldn't be sent immediately.",
@@ -57,6 +54,16 @@ impl ManagerMetrics {
             ),
             name: name.to_owned(),
         }
+    }
+
+    /// Counts an update received from a provider.
+    pub(crate) fn received(&self) {
+        self.received.with_label_values(&[&self.name]).inc();
+    }
+
+    /// Counts an update sent to the consumer.
+    pub(crate) fn sent(&self) {
+        self.sent.with_label_values(&[&self.name]).inc();
     }
 
     /// Counts an update that could not be sent at once.

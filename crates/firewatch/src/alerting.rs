@@ -23,9 +23,15 @@ pub struct Alerting {
 impl Alerting {
     /// Starts a notifier (queue of `queue_capacity` alerts) and a rules manager over the
     /// server's storage and engine; rule files come with the first [`Alerting::apply_config`].
-    pub fn start(mut options: ManagerOptions, queue_capacity: usize) -> Alerting {
+    /// The Alertmanager discovery counts into `registry` (`prometheus_sd_*{name="notify"}`).
+    pub fn start(
+        mut options: ManagerOptions,
+        queue_capacity: usize,
+        registry: &metrics::Registry,
+    ) -> Alerting {
         let notifier = Notifier::new(NotifierOptions {
             queue_capacity,
+            registry: registry.clone(),
             ..NotifierOptions::default()
         });
         let task = {

@@ -343,6 +343,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let alerting = Arc::new(Alerting::start(
         args.rules_options(engine.clone(), &db)?,
         args.notification_queue_capacity,
+        &registry,
     ));
     register_own_metrics(&registry, db.clone(), &alerting);
     let reloader = Arc::new(Reloader {

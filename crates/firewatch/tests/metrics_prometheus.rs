@@ -193,6 +193,17 @@ fn self_metrics_match_prometheus_2_42() {
             ours.keys()
         );
     }
+    // Both discovery managers (scrape and notify) report their failed configurations.
+    let names = |f: &MetricFamily| {
+        f.samples
+            .iter()
+            .filter_map(|s| s.labels.get("name").map(str::to_owned))
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(
+        names(&ours["prometheus_sd_failed_configs"]),
+        names(&theirs["prometheus_sd_failed_configs"])
+    );
     // They count: one target discovered and scraped, queries timed, handlers counted.
     let value = |name: &str, labels: &[(&str, &str)]| {
         ours[name]

@@ -61,6 +61,9 @@ pub struct NotifierOptions {
     pub drain_on_shutdown: bool,
     /// Minimum time between two updates from service discovery (Prometheus: 5 s).
     pub discovery_update_interval: Duration,
+    /// Where the Alertmanager discovery's metrics go (`prometheus_sd_*{name="notify"}`);
+    /// by default a registry of its own, not served.
+    pub registry: ::metrics::Registry,
 }
 
 impl Default for NotifierOptions {
@@ -71,6 +74,7 @@ impl Default for NotifierOptions {
             external_labels: Labels::empty(),
             drain_on_shutdown: true,
             discovery_update_interval: Duration::from_secs(5),
+            registry: ::metrics::Registry::new(),
         }
     }
 }
@@ -92,6 +96,7 @@ struct Inner {
     max_batch_size: usize,
     drain_on_shutdown: bool,
     update_interval: Duration,
+    registry: ::metrics::Registry,
     relabel: RwLock<Relabel>,
     queue: Mutex<Queue>,
     /// Woken when the queue has alerts (a stored permit when nobody waits).
@@ -129,6 +134,7 @@ impl Notifier {
                 max_batch_size: options.max_batch_size.max(1),
                 drain_on_shutdown: options.drain_on_shutdown,
                 update_interval: options.discovery_update_interval,
+                registry: options.registry,
                 relabel: RwLock::new(Relabel {
                     external: options.external_labels,
                     rules: Vec::new(),
@@ -183,10 +189,13 @@ impl Notifier {
     /// counts it as dropped, see [`NotifierOptions::drain_on_shutdown`]) and returns.
     pub async fn run(&self) {
         let inner = &self.inner;
-        let (manager, mut updates) = Manager::new(ManagerOptions {
-            name: "notify".to_owned(),
-            update_interval: inner.update_interval,
-        });
+        let (manager, mut updates) = Manager::with_registry(
+            ManagerOptions {
+                name: "notify".to_owned(),
+                update_interval: inner.update_interval,
+            },
+            &inner.registry,
+        );
         {
             let mut d = inner.discovery.lock();
             manager.apply_config(&d.configs);
