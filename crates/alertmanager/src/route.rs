@@ -181,17 +181,11 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::ls;
 
     fn tree(yaml: &str) -> Route {
         let cfg: RouteConfig = serde_saphyr::from_str(yaml).unwrap();
         Route::new(&cfg).unwrap()
-    }
-
-    fn ls(pairs: &[(&str, &str)]) -> LabelSet {
-        pairs
-            .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect()
     }
 
     #[test]

@@ -384,6 +384,7 @@ fn can_update(a: &Silence, b: &Silence, now: Timestamp) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::labels::ls;
 
     fn sil(matchers: &[(&str, &str, bool, bool)], start: i64, end: i64) -> Silence {
         let now = Timestamp::now();
@@ -404,13 +405,6 @@ mod tests {
             created_by: "me".to_owned(),
             comment: "c".to_owned(),
         }
-    }
-
-    fn ls(pairs: &[(&str, &str)]) -> LabelSet {
-        pairs
-            .iter()
-            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-            .collect()
     }
 
     #[test]

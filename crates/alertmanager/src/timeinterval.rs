@@ -157,7 +157,8 @@ fn range(s: &str, one: impl Fn(&str) -> Result<i32, String>) -> Result<(i32, i32
     }
 }
 
-const WEEKDAYS: [&str; 7] = [
+/// Weekday names, Sunday first.
+pub(crate) const WEEKDAYS: [&str; 7] = [
     "sunday",
     "monday",
     "tuesday",
@@ -166,7 +167,8 @@ const WEEKDAYS: [&str; 7] = [
     "friday",
     "saturday",
 ];
-const MONTHS: [&str; 12] = [
+/// Month names, January first.
+pub(crate) const MONTHS: [&str; 12] = [
     "january",
     "february",
     "march",

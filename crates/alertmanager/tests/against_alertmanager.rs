@@ -73,17 +73,42 @@ fn by_receiver(rec: &Recorder, prefix: &str) -> BTreeMap<String, Vec<Value>> {
     m
 }
 
-#[test]
-fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
-    let test = "routing_grouping_inhibition_and_resolution_match_alertmanager";
+/// A recorder and both Alertmanagers with `config` (its `RECORDER` pointing at the recorder
+/// under `/am` and `/fw`); `None` when the real one is not installed.
+fn start_pair(
+    test: &str,
+    config: &str,
+) -> Option<(
+    Recorder,
+    tempfile::TempDir,
+    common::Instance,
+    common::Instance,
+)> {
     let dir = common::tempdir();
     let rec = Recorder::start();
     let cfg =
-        |who: &str| CONFIG.replace("RECORDER", &format!("http://127.0.0.1:{}/{who}", rec.port));
-    let Some(real) = common::real(test, &dir.path().join("am"), &cfg("am")) else {
+        |who: &str| config.replace("RECORDER", &format!("http://127.0.0.1:{}/{who}", rec.port));
+    let real = common::real(test, &dir.path().join("am"), &cfg("am"))?;
+    let fw = common::firewatch(&dir.path().join("fw"), &cfg("fw"));
+    Some((rec, dir, real, fw))
+}
+
+/// The payloads Alertmanager's receivers got and Firewatch's, external URLs aside.
+fn payloads(rec: &Recorder) -> (BTreeMap<String, Vec<Value>>, BTreeMap<String, Vec<Value>>) {
+    let mut want = by_receiver(rec, "/am/");
+    let mut got = by_receiver(rec, "/fw/");
+    for v in want.values_mut().chain(got.values_mut()).flatten() {
+        v["externalURL"] = json!("normalized");
+    }
+    (want, got)
+}
+
+#[test]
+fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
+    let test = "routing_grouping_inhibition_and_resolution_match_alertmanager";
+    let Some((rec, _dir, real, fw)) = start_pair(test, CONFIG) else {
         return;
     };
-    let fw = common::firewatch(&dir.path().join("fw"), &cfg("fw"));
     let ports = [real.port, fw.port];
 
     // Started now: group_wait applies (an older start flushes at once, racing the inhibitor
@@ -148,11 +173,7 @@ fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
     post_both(&ports, &resolved);
     std::thread::sleep(Duration::from_secs(5));
 
-    let mut want = by_receiver(&rec, "/am/");
-    let mut got = by_receiver(&rec, "/fw/");
-    for v in want.values_mut().chain(got.values_mut()).flatten() {
-        v["externalURL"] = json!("normalized");
-    }
+    let (want, got) = payloads(&rec);
     assert!(
         want.len() >= 4,
         "too few receivers notified by Alertmanager: {want:#?}"
@@ -241,14 +262,9 @@ receivers:
 #[test]
 fn silences_time_intervals_and_repeat_match_alertmanager() {
     let test = "silences_time_intervals_and_repeat_match_alertmanager";
-    let dir = common::tempdir();
-    let rec = Recorder::start();
-    let cfg =
-        |who: &str| TIMED.replace("RECORDER", &format!("http://127.0.0.1:{}/{who}", rec.port));
-    let Some(real) = common::real(test, &dir.path().join("am"), &cfg("am")) else {
+    let Some((rec, _dir, real, fw)) = start_pair(test, TIMED) else {
         return;
     };
-    let fw = common::firewatch(&dir.path().join("fw"), &cfg("fw"));
     let ports = [real.port, fw.port];
     let t0 = at(0.0);
     post_both(
@@ -265,14 +281,7 @@ fn silences_time_intervals_and_repeat_match_alertmanager() {
     .to_string();
     let ids: Vec<String> = ports
         .iter()
-        .map(|p| {
-            let (code, body) = request(*p, "POST", "/api/v2/silences", Some(&silence));
-            assert_eq!(code, 200, "{body}");
-            serde_json::from_str::<Value>(&body).unwrap()["silenceID"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|p| common::post_silence(*p, &silence))
         .collect();
     // Flush at 1s: A only. Expire the silence at 4s: B goes out at the 5s tick, with A's
     // repeat (notified at 1s, repeat_interval 3s).
@@ -285,11 +294,7 @@ fn silences_time_intervals_and_repeat_match_alertmanager() {
     }
     std::thread::sleep(Duration::from_millis(3500));
 
-    let mut want = by_receiver(&rec, "/am/");
-    let mut got = by_receiver(&rec, "/fw/");
-    for v in want.values_mut().chain(got.values_mut()).flatten() {
-        v["externalURL"] = json!("normalized");
-    }
+    let (want, got) = payloads(&rec);
     let count = |m: &BTreeMap<String, Vec<Value>>, k: &str| {
         m.iter()
             .filter(|(p, _)| p.starts_with(k))

@@ -103,14 +103,7 @@ fn bad_input_metrics_and_reload_as_alertmanager() {
     };
     let ids: Vec<String> = ports
         .iter()
-        .map(|p| {
-            let (code, body) = request(*p, "POST", "/api/v2/silences", Some(&sil));
-            assert_eq!(code, 200, "{body}");
-            serde_json::from_str::<Value>(&body).unwrap()["silenceID"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|p| common::post_silence(*p, &sil))
         .collect();
     assert_eq!(norm(fw.port, &ids[1]), norm(real.port, &ids[0]));
     for (p, id) in ports.iter().zip(&ids) {

@@ -9,7 +9,9 @@ use serde::{Serialize, Serializer};
 
 use super::Config;
 use super::route::{InhibitRuleConfig, MatcherList, RegexValue, RouteConfig};
-use crate::timeinterval::{DaysOfMonth, Months, NamedTimeInterval, TimeInterval, Weekdays, Years};
+use crate::timeinterval::{
+    DaysOfMonth, MONTHS, Months, NamedTimeInterval, TimeInterval, WEEKDAYS, Weekdays, Years,
+};
 
 /// Global settings newer than Alertmanager 0.25: `amtool` 0.25 parses the served
 /// configuration with its own types and refuses unknown fields, so they are left out.
@@ -203,30 +205,6 @@ fn range(a: i32, b: i32, name: impl Fn(i32) -> String) -> String {
         format!("{}:{}", name(a), name(b))
     }
 }
-
-const WEEKDAYS: [&str; 7] = [
-    "sunday",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-];
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 
 fn pick(list: &[&str], i: i32) -> String {
     usize::try_from(i)

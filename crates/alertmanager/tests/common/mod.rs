@@ -121,6 +121,16 @@ pub fn request(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16,
     (code, body.to_owned())
 }
 
+/// Creates a silence; returns its id.
+pub fn post_silence(port: u16, body: &str) -> String {
+    let (code, text) = request(port, "POST", "/api/v2/silences", Some(body));
+    assert_eq!(code, 200, "{text}");
+    serde_json::from_str::<Value>(&text).unwrap()["silenceID"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// An Alertmanager under test: its port and how to stop it.
 pub struct Instance {
     pub port: u16,
