@@ -10,8 +10,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 const TEST: &str = "node_exporter_e2e";
-/// Lines node_exporter's expected output has (HELP/TYPE of skipped series left out).
-const AT_LEAST_PASSED: usize = 4361;
+/// Expected lines matched (of 4,600 compared). The one left is
+/// `promhttp_metric_handler_requests_total{code="200"} 0`: the runner's readiness probe is
+/// itself a scrape, so an honest counter says 1 (node_exporter 1.9.1 would too).
+const AT_LEAST_PASSED: usize = 4598;
 
 /// Lines split as the runner's Python `splitlines` splits them (so both count the same).
 fn counts(text: &str) -> BTreeMap<String, usize> {
