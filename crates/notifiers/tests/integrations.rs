@@ -263,3 +263,31 @@ async fn webhook_max_alerts_truncates() {
     assert_eq!(v["commonLabels"]["instance"], "a");
     assert_eq!(v["groupKey"], ctx.group_key);
 }
+
+/// E-mail over implicit TLS (`force_implicit_tls`, as port 465 implies) with AUTH, through a
+/// real SMTP server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_over_implicit_tls() {
+    let test = "email_over_implicit_tls";
+    let Some(smtp) = support::SmtpServer::start(test, true) else {
+        return;
+    };
+    let (tmpl, http, ctx) = setup();
+    let yaml = |password: &str| {
+        format!(
+            "- name: ops\n  email_configs:\n  - to: 'a@example.org'\n    from: 'fw@example.org'\n    smarthost: '127.0.0.1:{}'\n    force_implicit_tls: true\n    auth_username: am-user\n    auth_password: {password}\n    tls_config: {{insecure_skip_verify: true}}\n    text: 'text {{{{ .Status }}}}'\n",
+            smtp.port
+        )
+    };
+    let r = receiver(&yaml("am-pass"));
+    let e = firewatch_notifiers::email::Email::new(&r.email_configs[0], &tmpl, &http).unwrap();
+    e.notify(&ctx, &data(false)).await.unwrap();
+    let m = smtp.message(1).await;
+    assert_eq!(m["tls"], true);
+    assert_eq!(m["authenticated"], true);
+    assert_eq!(m["rcpt_tos"], json!(["a@example.org"]));
+    assert_eq!(m["headers"]["Subject"], "[FIRING:2] Disk (warn)");
+    assert_eq!(m["parts"][0]["content_type"], "text/plain");
+    assert_eq!(m["parts"][0]["body"], "text firing");
+    assert_eq!(m["parts"][1]["content_type"], "text/html");
+}

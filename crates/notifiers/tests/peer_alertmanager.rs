@@ -12,7 +12,7 @@ use std::time::Duration;
 use firewatch_notifiers::alert::{Alert, AlertStatus, Data};
 use firewatch_notifiers::{NotifyContext, Receiver, Template, build_integrations};
 use serde_json::{Value, json};
-use support::{Recorded, Recorder};
+use support::{Recorded, Recorder, SmtpServer};
 
 const EXTERNAL_URL: &str = "http://am.example:9093";
 
@@ -254,71 +254,6 @@ fn find<'a>(reqs: &'a [Recorded], part: &str) -> &'a Recorded {
         .unwrap_or_else(|| panic!("no request for {part}"))
 }
 
-/// A real SMTP server (Python's aiosmtpd) with STARTTLS and AUTH required, writing each
-/// message it accepts as JSON into its directory.
-struct SmtpServer {
-    _process: testkit::Process,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl SmtpServer {
-    fn start(test: &str) -> Option<SmtpServer> {
-        let python = testkit::peer_binary(test, "python3")?;
-        let ok = Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            testkit::skip(
-                test,
-                "python3 module aiosmtpd missing (scripts/test installs it)",
-            );
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-            .unwrap();
-        let cert_path = dir.path().join("cert.pem");
-        let key_path = dir.path().join("key.pem");
-        std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-        std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
-        let out = dir.path().join("mail");
-        std::fs::create_dir(&out).unwrap();
-        let port = testkit::free_port();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-        let mut cmd = Command::new(python);
-        cmd.arg(script)
-            .arg(&out)
-            .arg(port.to_string())
-            .arg(&cert_path)
-            .arg(&key_path)
-            .args(["am-user", "am-pass"]);
-        let mut p = testkit::Process::spawn("smtp server", cmd, &dir.path().join("smtp.log"));
-        testkit::wait_for("smtp server ready", Duration::from_secs(20), || {
-            assert!(p.is_running(), "smtp server exited: {}", p.log_text());
-            out.join("ready").exists()
-        });
-        Some(SmtpServer {
-            _process: p,
-            dir,
-            port,
-        })
-    }
-
-    /// Message number `n` (from 1), waiting for it up to 30 s.
-    async fn message(&self, n: usize) -> Value {
-        let path = self.dir.path().join("mail").join(format!("{n}.json"));
-        for _ in 0..600 {
-            if let Ok(t) = std::fs::read_to_string(&path) {
-                return serde_json::from_str(&t).unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no message {n}; server log: {}", self._process.log_text());
-    }
-}
-
 /// What must be equal in two messages: envelope, TLS and auth, headers other than the
 /// per-message ones, and each part's type, encoding and decoded text.
 fn comparable_mail(mut m: Value) -> Value {
@@ -447,7 +382,7 @@ async fn integrations_send_what_alertmanager_sends() {
     let Some(bin) = testkit::peer_binary(test, "prometheus-alertmanager") else {
         return;
     };
-    let Some(smtp) = SmtpServer::start(test) else {
+    let Some(smtp) = SmtpServer::start(test, false) else {
         return;
     };
     http_client::ensure_crypto_provider();

@@ -156,7 +156,7 @@ pub(super) fn list(l: &mut ListNode) {
             Node::List(inner) => list(inner),
             Node::Action(a) => {
                 a.pipe = pipe(std::mem::replace(&mut a.pipe, empty_pipe(a.pos)));
-                if a.pipe.decl.is_empty() {
+                if a.pipe.decl.is_empty() && !ends_in_escaper(&a.pipe) {
                     a.pipe.commands.push(CommandNode {
                         pos: a.pos,
                         args: vec![Expr::Identifier(a.pos, SmolStr::new(PRINT_FUNC))],
@@ -179,6 +179,14 @@ pub(super) fn list(l: &mut ListNode) {
             _ => {}
         }
     }
+}
+
+/// Whether a pipeline ends in `html` or `urlquery`, which `html/template` accepts only as
+/// the last command (their output is never missing, so nothing needs appending).
+fn ends_in_escaper(p: &PipeNode) -> bool {
+    p.commands.last().is_some_and(|c| {
+        matches!(c.args.first(), Some(Expr::Identifier(_, n)) if n == "html" || n == "urlquery")
+    })
 }
 
 fn empty_pipe(pos: Pos) -> PipeNode {

@@ -244,3 +244,17 @@ fn default_templates_give_alertmanagers_texts() {
         }
     }
 }
+
+#[test]
+fn escapers_last_in_a_pipeline_work_in_html() {
+    let t = Template::defaults().unwrap();
+    let d = sample_data();
+    assert_eq!(
+        t.execute_html(
+            "<a href=\"{{ template \"__alertmanagerURL\" . }}\">x</a>",
+            &d
+        )
+        .unwrap(),
+        "<a href=\"http://am.example:9093/#/alerts?receiver=team-a&#43;%26&#43;ops\">x</a>"
+    );
+}

@@ -4,8 +4,12 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -26,7 +30,7 @@ pub struct Recorded {
 
 impl Recorded {
     /// The body as JSON.
-    pub fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
             panic!(
                 "{} body is not JSON ({e}): {}",
@@ -193,5 +197,73 @@ impl Recorder {
             .rev()
             .find(|r| r.uri.contains(part))
             .unwrap_or_else(|| panic!("no request for {part}"))
+    }
+}
+
+/// A real SMTP server (Python's aiosmtpd) with STARTTLS and AUTH required, writing each
+/// message it accepts as JSON into its directory.
+pub struct SmtpServer {
+    _process: testkit::Process,
+    dir: tempfile::TempDir,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl SmtpServer {
+    /// Starts a server requiring STARTTLS (or, with `implicit`, TLS from the first byte).
+    pub fn start(test: &str, implicit: bool) -> Option<SmtpServer> {
+        let python = testkit::peer_binary(test, "python3")?;
+        let ok = Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            testkit::skip(
+                test,
+                "python3 module aiosmtpd missing (scripts/test installs it)",
+            );
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .unwrap();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+        std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+        let out = dir.path().join("mail");
+        std::fs::create_dir(&out).unwrap();
+        let port = testkit::free_port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let mut cmd = Command::new(python);
+        cmd.arg(script)
+            .arg(&out)
+            .arg(port.to_string())
+            .arg(&cert_path)
+            .arg(&key_path)
+            .args(["am-user", "am-pass"])
+            .arg(if implicit { "implicit" } else { "starttls" });
+        let mut p = testkit::Process::spawn("smtp server", cmd, &dir.path().join("smtp.log"));
+        testkit::wait_for("smtp server ready", Duration::from_secs(20), || {
+            assert!(p.is_running(), "smtp server exited: {}", p.log_text());
+            out.join("ready").exists()
+        });
+        Some(SmtpServer {
+            _process: p,
+            dir,
+            port,
+        })
+    }
+
+    /// Message number `n` (from 1), waiting for it up to 30 s.
+    pub async fn message(&self, n: usize) -> Value {
+        let path = self.dir.path().join("mail").join(format!("{n}.json"));
+        for _ in 0..600 {
+            if let Ok(t) = std::fs::read_to_string(&path) {
+                return serde_json::from_str(&t).unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no message {n}; server log: {}", self._process.log_text());
     }
 }

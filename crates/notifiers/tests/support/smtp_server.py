@@ -1,7 +1,8 @@
 """A real SMTP server for the e-mail tests (aiosmtpd): STARTTLS required, AUTH PLAIN
 required after TLS. Every message is parsed and written as JSON to OUTDIR/N.json.
 
-Usage: smtp_server.py OUTDIR PORT CERT KEY USER PASSWORD
+Usage: smtp_server.py OUTDIR PORT CERT KEY USER PASSWORD [starttls|implicit]
+("implicit": TLS from the first byte, as on port 465).
 """
 import email
 import email.policy
@@ -15,6 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 outdir, port, cert, key, user, password = sys.argv[1:7]
+mode = sys.argv[7] if len(sys.argv) > 7 else "starttls"
 count = 0
 
 
@@ -38,7 +40,8 @@ class Handler:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "helo": session.host_name,
-            "tls": session.ssl is not None,
+            "tls": session.ssl is not None
+            or server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
             "headers": {k: str(v) for k, v in msg.items()},
             "content_type": msg.get_content_type(),
@@ -63,15 +66,19 @@ def authenticate(server, session, envelope, mechanism, auth_data):
 
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 context.load_cert_chain(cert, key)
+# With implicit TLS aiosmtpd does not count the connection as TLS for AUTH; it is.
+tls = (
+    {"ssl_context": context, "auth_require_tls": False}
+    if mode == "implicit"
+    else {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+)
 controller = Controller(
     Handler(),
     hostname="127.0.0.1",
     port=int(port),
-    tls_context=context,
-    require_starttls=True,
+    **tls,
     authenticator=authenticate,
     auth_required=True,
-    auth_require_tls=True,
     # Alertmanager's LOGIN client expects "Username:"/"Password:" challenges, which
     # aiosmtpd does not send; both clients speak PLAIN.
     auth_exclude_mechanism=["LOGIN"],
