@@ -32,13 +32,18 @@ fn typed_counter(out: &mut Vec<MetricFamily>, name: &str, help: &str, c: &TypedC
 /// The metrics of a write log under `prefix` (`prometheus_tsdb_wal_` or
 /// `prometheus_tsdb_out_of_order_wbl_`), with Prometheus's help texts.
 #[allow(clippy::cast_precision_loss)]
-fn log_metrics(out: &mut Vec<MetricFamily>, prefix: &str, st: &WalStats, segment: u32) {
+fn log_metrics(
+    out: &mut Vec<MetricFamily>,
+    prefix: &str,
+    (st, quantiles): (&WalStats, &[(f64, f64)]),
+    segment: u32,
+) {
     let mut fsync = family::new(
         &format!("{prefix}fsync_duration_seconds"),
         "Duration of write log fsync.",
         MetricType::Summary,
     );
-    family::push_summary(&mut fsync, &[], &[], st.fsync_seconds, st.fsyncs);
+    family::push_summary(&mut fsync, &[], quantiles, st.fsync_seconds, st.fsyncs);
     out.push(fsync);
     for (name, help, v) in [
         (
@@ -172,11 +177,11 @@ impl metrics::Collector for Head {
             ("prometheus_tsdb_out_of_order_wbl_", self.wbl.get()),
         ] {
             if let Some(log) = log {
-                let (stats, segment) = {
+                let (stats, quantiles, segment) = {
                     let w = log.lock();
-                    (w.stats().clone(), w.current_segment())
+                    (w.stats().clone(), w.fsync_quantiles(), w.current_segment())
                 };
-                log_metrics(out, prefix, &stats, segment);
+                log_metrics(out, prefix, (&stats, &quantiles), segment);
             }
         }
     }
@@ -391,6 +396,7 @@ mod tests {
             Some(0)
         );
         assert!(out.contains("# TYPE prometheus_tsdb_wal_fsync_duration_seconds summary\n"));
+        assert!(out.contains("prometheus_tsdb_wal_fsync_duration_seconds{quantile=\"0.99\"} "));
         assert!(!out.contains("prometheus_tsdb_out_of_order_wbl_"));
         head.apply_config(0, 60_000).unwrap();
         let out = head.metrics_text();

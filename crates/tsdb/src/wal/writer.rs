@@ -81,6 +81,8 @@ pub struct Wal {
     broken: Option<Mark>,
     /// Calls failed in a row (one warning per episode, one notice when writes resume).
     failing: u64,
+    /// `fsync` durations for the quantiles of `fsync_duration_seconds`.
+    fsync_duration: metrics::Summary,
 }
 
 /// Where the writer stood when a call started: what a failed call returns to.
@@ -184,6 +186,9 @@ impl Wal {
             saved_page: vec![0u8; PAGE_SIZE].into_boxed_slice(),
             broken: None,
             failing: 0,
+            fsync_duration: metrics::Summary::new(&metrics::SummaryOpts::new(
+                metrics::DEFAULT_OBJECTIVES,
+            )),
         })
     }
 
@@ -299,6 +304,13 @@ impl Wal {
     #[must_use]
     pub fn stats(&self) -> &WalStats {
         &self.stats
+    }
+
+    /// The 0.5, 0.9 and 0.99 quantiles of recent `fsync` durations in seconds (NaN before
+    /// the first), as Prometheus's `fsync_duration_seconds` summary shows them.
+    #[must_use]
+    pub fn fsync_quantiles(&self) -> Vec<(f64, f64)> {
+        self.fsync_duration.quantiles()
     }
 
     fn log_all(&mut self, records: &[&[u8]]) -> Result<(), TsdbError> {
@@ -441,6 +453,7 @@ impl Wal {
             .map_err(|e| TsdbError::io("fsync", segment_name(&self.dir, self.segment), e));
         self.stats.fsyncs += 1;
         self.stats.fsync_seconds += started.elapsed().as_secs_f64();
+        self.fsync_duration.observe_duration(started.elapsed());
         res
     }
 
