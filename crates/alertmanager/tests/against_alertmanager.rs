@@ -233,7 +233,7 @@ fn routing_grouping_inhibition_and_resolution_match_alertmanager() {
 
 const TIMED: &str = r#"
 route:
-  receiver: hook
+  receiver: hook.main
   group_by: [alertname]
   group_wait: 1s
   group_interval: 2s
@@ -251,7 +251,7 @@ time_intervals:
   - name: never
     time_intervals: [{years: ['1999']}]
 receivers:
-  - name: hook
+  - name: hook.main
     webhook_configs: [{url: 'RECORDER/hook'}]
   - name: muted
     webhook_configs: [{url: 'RECORDER/muted'}]
@@ -308,6 +308,9 @@ fn silences_time_intervals_and_repeat_match_alertmanager() {
         0,
         "{want:#?}"
     );
+    // The data's receiver name is regexp-quoted, as Alertmanager does.
+    let first = &want.values().next().unwrap()[0];
+    assert_eq!(first["receiver"], "hook\\.main", "{first}");
     assert_eq!(got, want);
     fw.stop();
 }
