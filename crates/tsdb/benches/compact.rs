@@ -23,6 +23,19 @@
 //! | 2 h, Prometheus 2.42 |          | 2.74 s  | 216 MiB (52 idle) |               |
 //! | 6 h, Prometheus 2.42 |          | 2.86 s  | 351 MiB (51 idle) |               |
 //!
+//! At 1M series (input 1108 MiB for 2 h, 2488 MiB for 6 h):
+//!
+//! | case                 | way       | time     | peak RSS (VmHWM)    | peak anonymous |
+//! |----------------------|-----------|----------|---------------------|----------------|
+//! | 2 h (3 × 40 min)     | streaming | 12.64 s  | 1537 MiB            | 516 MiB        |
+//! | 2 h (3 × 40 min)     | buffered  | 64.43 s  | 2932 MiB            | 1911 MiB       |
+//! | 6 h (3 × 2 h)        | streaming | 26.90 s  | 2917 MiB            | 516 MiB        |
+//! | 6 h (3 × 2 h)        | buffered  | 162.51 s | 7049 MiB            | 4656 MiB       |
+//! | 2 h, Prometheus 2.42 |           | 23.44 s  | 1366 MiB (153 idle) |                |
+//! | 6 h, Prometheus 2.42 |           | 31.07 s  | 2734 MiB (154 idle) |                |
+//!
+//! Criterion, 10k series, 3 × 40 min → 2 h: streaming 89 ms (median), buffered 616 ms.
+//!
 //! The heap stays flat as the block grows; what grows in VmHWM is the input blocks' mapped
 //! pages read once (page cache, reclaimable), as in Prometheus.
 

@@ -1,6 +1,8 @@
 //! Compaction: the head is cut into blocks of one chunk range once it spans 1.5 ranges, and
 //! blocks are merged into larger ones (2h, 6h, 18h, 54h, ... up to the maximum block
-//! duration) with Prometheus's leveled planner; overlapping blocks are merged first.
+//! duration) with Prometheus's leveled planner; overlapping blocks are merged first
+//! (`tsdb/compact.go`). Both stream series by series in label order into a
+//! [`StreamWriter`], copying chunks as they are where nothing overlaps them ([`super::merge`]).
 
 use std::collections::BTreeSet;
 use std::path::Path;
