@@ -397,6 +397,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         rules: Some(alerting.rules_view()),
         alertmanagers: Some(alerting.alertmanagers_view()),
         external_labels,
+        remote_write: args
+            .enable_remote_write_receiver
+            .then(|| db.clone() as storage::AppendableRef),
     });
     let scrape_for_sync = scrape.clone();
     let syncer = tokio::spawn(async move {

@@ -226,6 +226,16 @@ fn v2_request_is_stored_and_counted() {
     );
 }
 
+/// A bad request: name, content type, content encoding, body, status, a part of the reason.
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
+
 /// Each bad request: its content type, body, the status and a part of the reason.
 #[test]
 fn bad_requests_are_refused_and_store_nothing() {
@@ -261,7 +271,7 @@ fn bad_requests_are_refused_and_store_nothing() {
     dup.labels.push(label("job", "again"));
     let mut nolabels = v1_series("x", &[(T0, 1.0)]);
     nolabels.labels.clear();
-    let cases: Vec<(&str, Option<&str>, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "truncated snappy",
             None,

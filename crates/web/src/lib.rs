@@ -99,6 +99,9 @@ pub struct WebState {
     pub alertmanagers: Option<AlertmanagerRetrieverRef>,
     /// `global.external_labels` of the loaded configuration, added by `/federate`.
     pub external_labels: Arc<parking_lot::RwLock<model::Labels>>,
+    /// Where `/api/v1/write` appends (`--web.enable-remote-write-receiver`; none: it answers
+    /// 404).
+    pub remote_write: Option<storage::AppendableRef>,
 }
 
 impl WebState {
@@ -123,6 +126,7 @@ impl WebState {
             rules: None,
             alertmanagers: None,
             external_labels: Arc::default(),
+            remote_write: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod meta;
 pub mod metadata;
 pub mod params;
 pub mod query;
+pub mod remote;
 pub mod rule_views;
 pub mod rules;
 pub mod status;
@@ -37,4 +38,5 @@ pub fn routes() -> Router<Arc<WebState>> {
         .merge(rules::routes())
         .merge(tsdb_status::routes())
         .merge(admin::routes())
+        .merge(remote::routes())
 }
