@@ -2,18 +2,15 @@
 //! (`notify/msteams`, `notify/msteamsv2`), Webex (`notify/webex`) and Telegram
 //! (`notify/telegram`), each as Alertmanager builds them.
 
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use crate::alert::{AlertStatus, Data};
 use crate::config::{DiscordConfig, MsTeamsConfig, MsTeamsV2Config, TelegramConfig, WebexConfig};
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, client, post_json, secret_or_file,
-    truncate_bytes, truncate_runes,
+    Expand, Notifier, NotifyContext, NotifyFuture, post_json, secret_or_file, truncate_bytes,
+    truncate_runes,
 };
-use crate::template::Template;
 
 /// The URL of a webhook given inline or in a file.
 fn webhook_url(url: Option<&crate::config::SecretUrl>, file: &str) -> Result<String, NotifyError> {
@@ -21,35 +18,6 @@ fn webhook_url(url: Option<&crate::config::SecretUrl>, file: &str) -> Result<Str
         Some(u) => Ok(u.expose().to_owned()),
         None => secret_or_file("", file, "webhook_url_file"),
     }
-}
-
-macro_rules! notifier {
-    ($(#[$m:meta])* $name:ident, $cfg:ty) => {
-        $(#[$m])*
-        pub struct $name {
-            cfg: $cfg,
-            tmpl: Arc<Template>,
-            http: http_client::HttpClient,
-        }
-
-        impl $name {
-            /// A notifier for `cfg` (with `apply_global` applied).
-            ///
-            /// # Errors
-            /// An HTTP client that cannot be built.
-            pub fn new(
-                cfg: &$cfg,
-                tmpl: &Arc<Template>,
-                http: &http_client::ClientOptions,
-            ) -> Result<Self, NotifyError> {
-                Ok(Self {
-                    http: client(cfg.http_config.as_ref(), http)?,
-                    cfg: cfg.clone(),
-                    tmpl: tmpl.clone(),
-                })
-            }
-        }
-    };
 }
 
 notifier!(

@@ -7,6 +7,41 @@
 //! receiver's [`Integration`]s with [`build_integrations`] and calls [`Notifier::notify`]
 //! from its notification pipeline.
 
+/// Declares an integration's notifier: its configuration, the templates, its HTTP client
+/// (from the configuration's `http_config`) and any `extra` fields with their initial
+/// values, and the `new` constructor every integration has.
+macro_rules! notifier {
+    ($(#[$m:meta])* $name:ident, $cfg:ty $(, { $($field:ident: $ty:ty = $init:expr),* $(,)? })?) => {
+        $(#[$m])*
+        pub struct $name {
+            cfg: $cfg,
+            #[allow(dead_code)]
+            tmpl: std::sync::Arc<$crate::template::Template>,
+            http: http_client::HttpClient,
+            $($($field: $ty,)*)?
+        }
+
+        impl $name {
+            /// A notifier for `cfg` (its receiver validated and with `apply_global` applied).
+            ///
+            /// # Errors
+            /// An HTTP client that cannot be built.
+            pub fn new(
+                cfg: &$cfg,
+                tmpl: &std::sync::Arc<$crate::template::Template>,
+                http: &http_client::ClientOptions,
+            ) -> Result<Self, $crate::error::NotifyError> {
+                Ok(Self {
+                    http: $crate::notify::client(cfg.http_config.as_ref(), http)?,
+                    cfg: cfg.clone(),
+                    tmpl: tmpl.clone(),
+                    $($($field: $init,)*)?
+                })
+            }
+        }
+    };
+}
+
 pub mod alert;
 pub mod chat;
 pub mod config;

@@ -2,7 +2,6 @@
 //! aliased by the group key's hash while the group fires, closes it when all resolve.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -10,10 +9,9 @@ use crate::alert::{AlertStatus, Data};
 use crate::config::OpsGenieConfig;
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, client, group_key_hash, secret_or_file, send,
+    Expand, Notifier, NotifyContext, NotifyFuture, group_key_hash, secret_or_file, send,
     truncate_runes,
 };
-use crate::template::Template;
 
 const MAX_MESSAGE_RUNES: usize = 130;
 
@@ -74,33 +72,16 @@ fn safe_split(s: &str, sep: char) -> Vec<String> {
         .collect()
 }
 
-/// Sends to one `opsgenie_configs` entry.
-pub struct OpsGenie {
-    cfg: OpsGenieConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-}
+notifier!(
+    /// Sends to one `opsgenie_configs` entry.
+    OpsGenie,
+    OpsGenieConfig
+);
 
 /// One request of a notification: URL and JSON body.
 type Req = (String, serde_json::Value);
 
 impl OpsGenie {
-    /// An OpsGenie notifier for `cfg` (with `apply_global` applied).
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &OpsGenieConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-        })
-    }
-
     fn requests(&self, ctx: &NotifyContext, data: &Data) -> Result<Vec<Req>, NotifyError> {
         let c = &self.cfg;
         let base = c

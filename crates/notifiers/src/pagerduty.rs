@@ -3,7 +3,6 @@
 //! is the SHA-256 of the group key.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -11,10 +10,9 @@ use crate::alert::{AlertStatus, Data};
 use crate::config::PagerdutyConfig;
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, client, group_key_hash, post_json,
-    secret_or_file, truncate_runes,
+    Expand, Notifier, NotifyContext, NotifyFuture, group_key_hash, post_json, secret_or_file,
+    truncate_runes,
 };
-use crate::template::Template;
 
 /// The Events API v1 endpoint (not configurable in Alertmanager).
 pub const API_V1: &str = "https://events.pagerduty.com/generic/2010-04-15/create_event.json";
@@ -80,32 +78,13 @@ struct Link {
     text: String,
 }
 
-/// Sends to one `pagerduty_configs` entry.
-pub struct PagerDuty {
-    cfg: PagerdutyConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-    api_v1: String,
-}
+notifier!(
+    /// Sends to one `pagerduty_configs` entry.
+    PagerDuty,
+    PagerdutyConfig, { api_v1: String = API_V1.to_owned() }
+);
 
 impl PagerDuty {
-    /// A PagerDuty notifier for `cfg` (with `apply_global` applied).
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &PagerdutyConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-            api_v1: API_V1.to_owned(),
-        })
-    }
-
     /// Sends v1 events to `url` instead of PagerDuty's (tests).
     #[must_use]
     pub fn with_api_v1(mut self, url: &str) -> Self {

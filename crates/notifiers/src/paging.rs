@@ -2,7 +2,6 @@
 //! as Alertmanager sends to them.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -12,35 +11,17 @@ use crate::alert::{AlertStatus, Data};
 use crate::config::{PushoverConfig, VictorOpsConfig, WechatConfig};
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, client, group_key_hash, post_json,
-    secret_or_file, send, truncate_runes,
+    Expand, Notifier, NotifyContext, NotifyFuture, group_key_hash, post_json, secret_or_file, send,
+    truncate_runes,
 };
-use crate::template::Template;
 
-/// Sends to one `victorops_configs` entry.
-pub struct VictorOps {
-    cfg: VictorOpsConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-}
+notifier!(
+    /// Sends to one `victorops_configs` entry.
+    VictorOps,
+    VictorOpsConfig
+);
 
 impl VictorOps {
-    /// A VictorOps notifier for `cfg` (with `apply_global` applied).
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &VictorOpsConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-        })
-    }
-
     fn request(&self, ctx: &NotifyContext, data: &Data) -> Result<(String, Value), NotifyError> {
         let c = &self.cfg;
         let key = secret_or_file(c.api_key.expose(), &c.api_key_file, "api_key_file")?;
@@ -88,32 +69,13 @@ impl Notifier for VictorOps {
     }
 }
 
-/// Sends to one `wechat_configs` entry; the access token is fetched first and kept two hours.
-pub struct Wechat {
-    cfg: WechatConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-    token: Mutex<Option<(String, Instant)>>,
-}
+notifier!(
+    /// Sends to one `wechat_configs` entry; the access token is fetched first and kept two hours.
+    Wechat,
+    WechatConfig, { token: Mutex<Option<(String, Instant)>> = Mutex::new(None) }
+);
 
 impl Wechat {
-    /// A WeChat notifier for `cfg` (with `apply_global` applied).
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &WechatConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-            token: Mutex::new(None),
-        })
-    }
-
     fn base(&self) -> String {
         self.cfg
             .api_url
@@ -218,32 +180,13 @@ impl Notifier for Wechat {
 /// Pushover's message API (not configurable in Alertmanager).
 pub const PUSHOVER_API: &str = "https://api.pushover.net/1/messages.json";
 
-/// Sends to one `pushover_configs` entry: the parameters go in the query of an empty POST.
-pub struct Pushover {
-    cfg: PushoverConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-    api: String,
-}
+notifier!(
+    /// Sends to one `pushover_configs` entry: the parameters go in the query of an empty POST.
+    Pushover,
+    PushoverConfig, { api: String = PUSHOVER_API.to_owned() }
+);
 
 impl Pushover {
-    /// A Pushover notifier for `cfg`.
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &PushoverConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-            api: PUSHOVER_API.to_owned(),
-        })
-    }
-
     /// Sends to `url` instead of Pushover's API (tests).
     #[must_use]
     pub fn with_api(mut self, url: &str) -> Self {

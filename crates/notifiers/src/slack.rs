@@ -2,17 +2,14 @@
 //! title, text, fields and actions, to an incoming webhook (`api_url`) or, with a bot
 //! token (`app_token`), to `chat.postMessage`.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use crate::alert::Data;
 use crate::config::SlackConfig;
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, client, secret_or_file, truncate_runes,
+    Expand, Notifier, NotifyContext, NotifyFuture, secret_or_file, truncate_runes,
 };
-use crate::template::Template;
 
 /// Slack's limit on attachment titles, in characters.
 const MAX_TITLE_RUNES: usize = 1024;
@@ -97,30 +94,13 @@ struct Confirm {
     dismiss_text: String,
 }
 
-/// Sends to one `slack_configs` entry.
-pub struct Slack {
-    cfg: SlackConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-}
+notifier!(
+    /// Sends to one `slack_configs` entry.
+    Slack,
+    SlackConfig
+);
 
 impl Slack {
-    /// A Slack notifier for `cfg` (with `apply_global` applied).
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &SlackConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-        })
-    }
-
     fn request(&self, data: &Data) -> Result<Request, NotifyError> {
         let c = &self.cfg;
         let mut x = Expand::new(&self.tmpl, data);

@@ -4,23 +4,19 @@
 //! are refused with a clear error).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::alert::Data;
 use crate::config::SnsConfig;
 use crate::error::NotifyError;
-use crate::notify::{Expand, Notifier, NotifyContext, NotifyFuture, client, group_key_hash, send};
-use crate::template::Template;
+use crate::notify::{Expand, Notifier, NotifyContext, NotifyFuture, group_key_hash, send};
 
-/// Sends to one `sns_configs` entry.
-pub struct Sns {
-    cfg: SnsConfig,
-    tmpl: Arc<Template>,
-    http: http_client::HttpClient,
-    clock: Option<jiff::Timestamp>,
-}
+notifier!(
+    /// Sends to one `sns_configs` entry.
+    Sns,
+    SnsConfig, { clock: Option<jiff::Timestamp> = None }
+);
 
 /// Alertmanager's `validateAndTruncateMessage`: invalid UTF-8 is sent base64-encoded (never
 /// the case for Rust strings), longer messages are cut at `max` bytes.
@@ -118,23 +114,6 @@ pub fn sigv4_authorization(
 }
 
 impl Sns {
-    /// An SNS notifier for `cfg`.
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &SnsConfig,
-        tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-            tmpl: tmpl.clone(),
-            clock: None,
-        })
-    }
-
     /// Signs as of `t` instead of now (tests).
     #[must_use]
     pub fn with_clock(mut self, t: jiff::Timestamp) -> Self {

@@ -1,15 +1,12 @@
 //! The webhook integration (Alertmanager's `notify/webhook/webhook.go`): POSTs the group as
 //! JSON, version "4", with `groupKey` and `truncatedAlerts`, at most `max_alerts` alerts.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use crate::alert::Data;
 use crate::config::WebhookConfig;
 use crate::error::NotifyError;
-use crate::notify::{Notifier, NotifyContext, NotifyFuture, client, send};
-use crate::template::Template;
+use crate::notify::{Notifier, NotifyContext, NotifyFuture, send};
 
 /// The webhook's JSON body: the notification data (of the alerts kept), version "4", the
 /// group key and how many alerts `max_alerts` left out.
@@ -54,28 +51,13 @@ pub fn message<'a>(data: &Data, group_key: &'a str, max_alerts: u64) -> Message<
     }
 }
 
-/// Sends to one `webhook_configs` entry.
-pub struct Webhook {
-    cfg: WebhookConfig,
-    http: http_client::HttpClient,
-}
+notifier!(
+    /// Sends to one `webhook_configs` entry.
+    Webhook,
+    WebhookConfig
+);
 
 impl Webhook {
-    /// A webhook notifier for `cfg`.
-    ///
-    /// # Errors
-    /// An HTTP client that cannot be built.
-    pub fn new(
-        cfg: &WebhookConfig,
-        _tmpl: &Arc<Template>,
-        http: &http_client::ClientOptions,
-    ) -> Result<Self, NotifyError> {
-        Ok(Self {
-            http: client(cfg.http_config.as_ref(), http)?,
-            cfg: cfg.clone(),
-        })
-    }
-
     fn url(&self) -> Result<String, NotifyError> {
         if let Some(u) = &self.cfg.url {
             return Ok(u.expose().to_owned());
