@@ -12,7 +12,10 @@ use model::{MatchOp, Matcher, Sample};
 use storage::{MergeQuerier, Querier, ValueType};
 
 use super::merge::{SourceChunk, merge_blocks_streaming, write_series};
-use crate::block::{BlockDesc, BlockMetaCompaction, BlockReader, BlockWriter, StreamWriter, Ulid};
+use crate::block::{
+    BlockDesc, BlockMetaCompaction, BlockReader, StreamWriter, Ulid, encode_samples,
+};
+use crate::chunkenc::SAMPLES_PER_CHUNK;
 use crate::error::TsdbError;
 use crate::head::Head;
 use crate::head::chunk::range_for_timestamp;
@@ -244,18 +247,18 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
     BlockReader::open(dir.join(meta.ulid.to_string()))
 }
 
-/// Adds every series `q` selects, with all its samples, to `w`; returns the oldest and
-/// newest timestamps added (`None` without samples).
-fn add_all_series(w: &mut BlockWriter, q: &dyn Querier) -> Result<Option<(i64, i64)>, TsdbError> {
+/// Writes every series `q` selects (in label order), with all its samples, into `w`.
+fn write_all_series(w: &mut StreamWriter, q: &dyn Querier) -> Result<(), TsdbError> {
     let storage_err =
-        |e: storage::StorageError| TsdbError::corruption("block compaction", e.to_string());
+        |e: storage::StorageError| TsdbError::corruption("head snapshot", e.to_string());
     // `__name__=~".*"` matches every series (with or without a name).
     let all = Matcher::new(MatchOp::RegexMatch, model::METRIC_NAME, ".*").expect("valid regex");
-    let mut range: Option<(i64, i64)> = None;
+    let mut samples = Vec::new();
+    let mut metas = Vec::new();
     for s in q.select(true, None, &[all]).map_err(storage_err)? {
         let s = s.map_err(storage_err)?;
         let mut it = s.iter();
-        let mut samples = Vec::new();
+        samples.clear();
         loop {
             match it.next() {
                 ValueType::Float => samples.push((it.at_t(), Sample::Float(it.at().1))),
@@ -273,13 +276,14 @@ fn add_all_series(w: &mut BlockWriter, q: &dyn Querier) -> Result<Option<(i64, i
         if let Some(e) = it.err() {
             return Err(TsdbError::corruption(s.labels().to_string(), e.to_string()));
         }
-        if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
-            let (lo, hi) = range.unwrap_or((first.0, last.0));
-            range = Some((lo.min(first.0), hi.max(last.0)));
-            w.add_series_samples(s.labels().clone(), &samples)?;
+        metas.clear();
+        for c in encode_samples(s.labels(), &samples, SAMPLES_PER_CHUNK)? {
+            let (enc, data) = c.chunk.as_ref().expect("encoded chunks hold bytes");
+            metas.push(w.write_chunk(*enc, data, c.min_time, c.max_time)?);
         }
+        w.add_series(s.labels(), &metas)?;
     }
-    Ok(range)
+    Ok(())
 }
 
 /// Writes every sample of the head, in-order and out-of-order ones merged, as one level-1
@@ -297,18 +301,20 @@ pub fn write_head_snapshot(dir: &Path, head: &Arc<Head>) -> Result<Option<BlockR
             i64::MAX,
         )),
     ]);
-    let mut w = BlockWriter::new(dir);
-    let ulid = w.ulid();
-    w = w.with_compaction(BlockMetaCompaction {
+    let ulid = Ulid::new();
+    let mut w = StreamWriter::create(dir, ulid, head_symbols(head).iter().map(String::as_str))?;
+    write_all_series(&mut w, &q)?;
+    if w.num_series() == 0 {
+        return Ok(None);
+    }
+    let compaction = BlockMetaCompaction {
         level: 1,
         sources: vec![ulid],
         ..BlockMetaCompaction::default()
-    });
-    let Some((mint, maxt)) = add_all_series(&mut w, &q)? else {
-        return Ok(None);
     };
-    // Block ranges are half-open: one past the newest sample.
-    let meta = w.with_time_range(mint, maxt + 1).write()?;
+    // The range runs from the oldest sample to one past the newest (half-open).
+    let meta = w.finish(None, compaction, &Tombstones::new())?;
+    let (mint, maxt) = (meta.min_time, meta.max_time);
     tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "head snapshot written as a block");
     Ok(Some(BlockReader::open(dir.join(meta.ulid.to_string()))?))
 }
