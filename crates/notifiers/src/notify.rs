@@ -264,22 +264,31 @@ pub(crate) fn truncate_bytes(s: &str, n: usize) -> (String, bool) {
     (format!("{}…", &s[..end]), true)
 }
 
+/// A request of `method` to `url` with `body` as JSON (ending in a newline, as Go's
+/// `json.Encoder` writes it) and the client's credentials.
+pub(crate) async fn json_request(
+    http: &http_client::HttpClient,
+    method: reqwest::Method,
+    url: &str,
+    body: &impl serde::Serialize,
+) -> Result<reqwest::RequestBuilder, NotifyError> {
+    let mut bytes = serde_json::to_vec(body).map_err(|e| NotifyError::permanent(e.to_string()))?;
+    bytes.push(b'\n');
+    Ok(http
+        .request(method, url)
+        .await
+        .map_err(|e| NotifyError::retryable(e.to_string()))?
+        .header("Content-Type", "application/json")
+        .body(bytes))
+}
+
 /// Sends a JSON body with POST (Alertmanager's `notify.PostJSON`).
 pub(crate) async fn post_json(
     http: &http_client::HttpClient,
     url: &str,
     body: &impl serde::Serialize,
 ) -> Result<String, NotifyError> {
-    let mut bytes = serde_json::to_vec(body).map_err(|e| NotifyError::permanent(e.to_string()))?;
-    // Go's json.Encoder ends the document with a newline.
-    bytes.push(b'\n');
-    let req = http
-        .post(url)
-        .await
-        .map_err(|e| NotifyError::retryable(e.to_string()))?
-        .header("Content-Type", "application/json")
-        .body(bytes);
-    send(req).await
+    send(json_request(http, reqwest::Method::POST, url, body).await?).await
 }
 
 /// Alertmanager's `notify.Key.Hash`: the SHA-256 of the group key in hex (PagerDuty's dedup

@@ -9,8 +9,8 @@ use crate::alert::{AlertStatus, Data};
 use crate::config::OpsGenieConfig;
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, group_key_hash, secret_or_file, send,
-    truncate_runes,
+    Expand, Notifier, NotifyContext, NotifyFuture, group_key_hash, json_request, secret_or_file,
+    send, truncate_runes,
 };
 
 const MAX_MESSAGE_RUNES: usize = 130;
@@ -179,22 +179,14 @@ impl Notifier for OpsGenie {
                 "api_key_file",
             )?;
             for (i, (url, body)) in self.requests(ctx, data)?.into_iter().enumerate() {
-                let mut bytes =
-                    serde_json::to_vec(&body).map_err(|e| NotifyError::permanent(e.to_string()))?;
-                bytes.push(b'\n');
                 let method = if i > 0 {
                     reqwest::Method::PUT
                 } else {
                     reqwest::Method::POST
                 };
-                let req = self
-                    .http
-                    .request(method, &url)
-                    .await
-                    .map_err(|e| NotifyError::retryable(e.to_string()))?
-                    .header("Content-Type", "application/json")
-                    .header("Authorization", format!("GenieKey {key}"))
-                    .body(bytes);
+                let req = json_request(&self.http, method, &url, &body)
+                    .await?
+                    .header("Authorization", format!("GenieKey {key}"));
                 send(req).await?;
             }
             Ok(())

@@ -8,7 +8,7 @@ use crate::alert::Data;
 use crate::config::SlackConfig;
 use crate::error::NotifyError;
 use crate::notify::{
-    Expand, Notifier, NotifyContext, NotifyFuture, secret_or_file, truncate_runes,
+    Expand, Notifier, NotifyContext, NotifyFuture, json_request, secret_or_file, truncate_runes,
 };
 
 /// Slack's limit on attachment titles, in characters.
@@ -204,16 +204,7 @@ impl Notifier for Slack {
                     .map_or(crate::config::SLACK_POST_MESSAGE, |u| u.as_str())
                     .to_owned()
             };
-            let mut body =
-                serde_json::to_vec(&req).map_err(|e| NotifyError::permanent(e.to_string()))?;
-            body.push(b'\n');
-            let mut r = self
-                .http
-                .post(&url)
-                .await
-                .map_err(|e| NotifyError::retryable(e.to_string()))?
-                .header("Content-Type", "application/json")
-                .body(body);
+            let mut r = json_request(&self.http, reqwest::Method::POST, &url, &req).await?;
             if !token.is_empty() {
                 r = r.header("Authorization", format!("Bearer {token}"));
             }

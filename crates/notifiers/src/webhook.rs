@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::alert::Data;
 use crate::config::WebhookConfig;
 use crate::error::NotifyError;
-use crate::notify::{Notifier, NotifyContext, NotifyFuture, send};
+use crate::notify::{Notifier, NotifyContext, NotifyFuture, json_request, send};
 
 /// The webhook's JSON body: the notification data (of the alerts kept), version "4", the
 /// group key and how many alerts `max_alerts` left out.
@@ -71,16 +71,9 @@ impl Webhook {
 impl Notifier for Webhook {
     fn notify<'a>(&'a self, ctx: &'a NotifyContext, data: &'a Data) -> NotifyFuture<'a> {
         Box::pin(async move {
-            let body = serde_json::to_vec(&message(data, &ctx.group_key, self.cfg.max_alerts))
-                .map_err(|e| NotifyError::permanent(e.to_string()))?;
+            let body = message(data, &ctx.group_key, self.cfg.max_alerts);
             let url = self.url()?;
-            let mut req = self
-                .http
-                .post(&url)
-                .await
-                .map_err(|e| NotifyError::retryable(e.to_string()))?
-                .header("Content-Type", "application/json")
-                .body(body);
+            let mut req = json_request(&self.http, reqwest::Method::POST, &url, &body).await?;
             if !self.cfg.timeout.0.is_zero() {
                 req = req.timeout(self.cfg.timeout.0);
             }

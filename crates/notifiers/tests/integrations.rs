@@ -28,32 +28,23 @@ fn kv(pairs: &[(&str, &str)]) -> Kv {
 fn data(resolved: bool) -> Data {
     let now: Timestamp = "2024-05-01T12:00:00Z".parse().unwrap();
     let end = resolved.then(|| "2024-05-01T11:59:00Z".parse().unwrap());
-    let alerts = vec![
-        Alert::new(
-            kv(&[
-                ("alertname", "Disk"),
-                ("instance", "a"),
-                ("severity", "warn"),
-            ]),
-            kv(&[("summary", "disk full")]),
-            "2024-05-01T11:00:00Z".parse().unwrap(),
-            end,
-            "http://prom/g",
-            now,
-        ),
-        Alert::new(
-            kv(&[
-                ("alertname", "Disk"),
-                ("instance", "b"),
-                ("severity", "warn"),
-            ]),
-            kv(&[("summary", "disk full")]),
-            "2024-05-01T11:00:00Z".parse().unwrap(),
-            end,
-            "http://prom/g",
-            now,
-        ),
-    ];
+    let alerts = ["a", "b"]
+        .iter()
+        .map(|instance| {
+            Alert::new(
+                kv(&[
+                    ("alertname", "Disk"),
+                    ("instance", instance),
+                    ("severity", "warn"),
+                ]),
+                kv(&[("summary", "disk full")]),
+                "2024-05-01T11:00:00Z".parse().unwrap(),
+                end,
+                "http://prom/g",
+                now,
+            )
+        })
+        .collect();
     Data::new(
         "ops",
         kv(&[("alertname", "Disk")]),
