@@ -21,6 +21,9 @@ pub const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");
 #[derive(Clone)]
 pub struct Template {
     defines: Arc<Vec<(String, ListNode)>>,
+    /// The text template set, built once; each expansion clones it (its definitions are
+    /// shared) and adds the text being expanded.
+    text_base: Arc<gotmpl::Template>,
 }
 
 impl std::fmt::Debug for Template {
@@ -104,8 +107,18 @@ impl Template {
                 }
             }
         }
+        let mut base = gotmpl::Template::new(OUTER)
+            .funcs(funcs::func_map())
+            .missing_key(gotmpl::MissingKey::ZeroValue);
+        for (n, tree) in &defines {
+            base = base.add_parse_tree(n, tree.clone());
+        }
+        let base = base
+            .parse(&format!("{{{{template \"{BODY}\" .}}}}"))
+            .map_err(|e| parse_error(OUTER, &e))?;
         Ok(Self {
             defines: Arc::new(defines),
+            text_base: Arc::new(base),
         })
     }
 
@@ -138,16 +151,7 @@ impl Template {
             return Ok(String::new());
         }
         let body = Self::body(text)?;
-        let mut t = gotmpl::Template::new(OUTER)
-            .funcs(funcs::func_map())
-            .missing_key(gotmpl::MissingKey::ZeroValue);
-        for (n, tree) in self.defines.iter() {
-            t = t.add_parse_tree(n, tree.clone());
-        }
-        t = t.add_parse_tree(BODY, body);
-        let t = t
-            .parse(&format!("{{{{template \"{BODY}\" .}}}}"))
-            .map_err(|e| exec_error(&e))?;
+        let t = self.text_base.as_ref().clone().add_parse_tree(BODY, body);
         t.execute_to_string(&data.to_value())
             .map_err(|e| exec_error(&e))
     }
