@@ -23,8 +23,8 @@ pub enum Command {
     /// Host metrics with node_exporter's names and flags (`--collector.X`, `--no-collector.X`,
     /// `--collector.X.option=...`, `--path.procfs=...`, `--web.listen-address=...`).
     NodeExporter(NodeExporterArgs),
-    /// Container metrics with cAdvisor's names.
-    ContainerExporter,
+    /// Container metrics with cAdvisor's names, from cgroups and /proc.
+    ContainerExporter(crate::container_exporter::ContainerExporterArgs),
     /// Kubernetes object state with kube-state-metrics' names.
     KubeStateExporter,
     /// What promtool and amtool do.

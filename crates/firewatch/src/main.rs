@@ -3,6 +3,7 @@
 mod alerting;
 mod alertmanager;
 mod cli;
+mod container_exporter;
 mod import;
 mod node_exporter;
 mod server;
@@ -23,7 +24,7 @@ fn main() -> ExitCode {
         None => all_in_one(),
         Some(Command::Alertmanager(args)) => alertmanager::run(*args),
         Some(Command::NodeExporter(args)) => node_exporter::run(args),
-        Some(Command::ContainerExporter) => not_built("container-exporter"),
+        Some(Command::ContainerExporter(args)) => container_exporter::run(args),
         Some(Command::KubeStateExporter) => not_built("kube-state-exporter"),
     }
 }

@@ -1,0 +1,53 @@
+//! `firewatch container-exporter`: the flags handed to the container exporter crate.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `firewatch container-exporter ...`
+#[derive(Debug, clap::Args)]
+pub struct ContainerExporterArgs {
+    /// Address to serve `/metrics` on.
+    #[arg(long = "web.listen-address", default_value = ":8080")]
+    pub listen_address: String,
+    /// Where the cgroup hierarchy is mounted (v2, or the v1 controller directories).
+    #[arg(long = "path.cgroup", default_value = "/sys/fs/cgroup")]
+    pub cgroup: PathBuf,
+    /// The proc filesystem (network counters of a container's process).
+    #[arg(long = "path.procfs", default_value = "/proc")]
+    pub procfs: PathBuf,
+    /// The root under which containerd, CRI-O and Docker keep their container files.
+    #[arg(long = "path.rootfs", default_value = "/")]
+    pub rootfs: PathBuf,
+    /// Log level (debug, info, warn, error).
+    #[arg(long = "log.level", default_value = "info")]
+    pub log_level: String,
+    /// Log format (logfmt, json).
+    #[arg(long = "log.format", default_value = "logfmt")]
+    pub log_format: String,
+}
+
+/// Serves the container exporter until the process ends.
+pub fn run(args: ContainerExporterArgs) -> ExitCode {
+    crate::init_logging(&args.log_level, &args.log_format);
+    let opts = container_exporter::Options {
+        listen_address: args.listen_address,
+        cgroup: args.cgroup,
+        procfs: args.procfs,
+        rootfs: args.rootfs,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firewatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(container_exporter::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("firewatch container-exporter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
