@@ -106,16 +106,7 @@ const NUMERICAL: &[(&str, &str, &str, bool, f64)] = &[
 impl Collector for Drbd {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let path = paths.proc("drbd");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectorError::NoData(format!(
-                    "{} does not exist",
-                    path.display()
-                )));
-            }
-            Err(e) => return Err(CollectorError::io(&path, e)),
-        };
+        let text = super::read_or_no_data(&path)?;
         let mut device = "unknown".to_owned();
         for word in text.split_whitespace() {
             let kv: Vec<&str> = word.split(':').collect();

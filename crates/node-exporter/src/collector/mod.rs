@@ -163,6 +163,40 @@ impl Out {
     }
 }
 
+/// Reads a whole file; a missing one is node_exporter's `ErrNoData` (the source is absent on
+/// this machine), other errors name the file.
+///
+/// # Errors
+/// The file is missing or cannot be read.
+pub fn read_or_no_data(path: &Path) -> Result<String, CollectorError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CollectorError::NoData(format!(
+            "{} does not exist",
+            path.display()
+        ))),
+        Err(e) => Err(CollectorError::io(path, e)),
+    }
+}
+
+/// A collector without options: the struct and its factory.
+macro_rules! unit_collector {
+    ($ty:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $ty;
+        impl $ty {
+            /// Builds the collector.
+            ///
+            /// # Errors
+            /// Never.
+            pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+                Ok(Box::new($ty))
+            }
+        }
+    };
+}
+pub(crate) use unit_collector;
+
 /// Reads a whole file, the error naming it.
 ///
 /// # Errors

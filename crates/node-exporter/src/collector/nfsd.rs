@@ -79,16 +79,7 @@ impl Collector for Nfsd {
     #[allow(clippy::cast_precision_loss)]
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let path = paths.proc("net/rpc/nfsd");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(CollectorError::NoData(format!(
-                    "{} does not exist",
-                    path.display()
-                )));
-            }
-            Err(e) => return Err(CollectorError::io(&path, e)),
-        };
+        let text = super::read_or_no_data(&path)?;
         let m = parse_lines(&path, &text)?;
         if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(CollectorError::parse(

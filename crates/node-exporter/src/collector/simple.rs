@@ -20,21 +20,7 @@ fn not_found_is_no_data(e: CollectorError, what: &str) -> CollectorError {
     }
 }
 
-macro_rules! unit_collector {
-    ($ty:ident, $doc:literal) => {
-        #[doc = $doc]
-        pub struct $ty;
-        impl $ty {
-            /// Builds the collector.
-            ///
-            /// # Errors
-            /// Never.
-            pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-                Ok(Box::new($ty))
-            }
-        }
-    };
-}
+use super::unit_collector;
 
 unit_collector!(Loadavg, "Load averages from /proc/loadavg.");
 impl Collector for Loadavg {

@@ -13,21 +13,7 @@ fn uint(path: &std::path::Path) -> Result<f64, CollectorError> {
     })
 }
 
-macro_rules! unit_collector {
-    ($ty:ident, $doc:literal) => {
-        #[doc = $doc]
-        pub struct $ty;
-        impl $ty {
-            /// Builds the collector.
-            ///
-            /// # Errors
-            /// Never.
-            pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-                Ok(Box::new($ty))
-            }
-        }
-    };
-}
+use super::unit_collector;
 
 unit_collector!(
     Edac,
