@@ -213,15 +213,7 @@ impl SmtpServer {
     /// Starts a server requiring STARTTLS (or, with `implicit`, TLS from the first byte).
     pub fn start(test: &str, implicit: bool) -> Option<SmtpServer> {
         let python = testkit::peer_binary(test, "python3")?;
-        let ok = Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            testkit::skip(
-                test,
-                "python3 module aiosmtpd missing (scripts/test installs it)",
-            );
+        if !testkit::python_module(test, "aiosmtpd") {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
