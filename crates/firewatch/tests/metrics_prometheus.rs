@@ -186,6 +186,8 @@ fn self_metrics_match_prometheus_2_42() {
         "prometheus_rule_group_duration_seconds",
         "promhttp_metric_handler_requests_in_flight",
         "promhttp_metric_handler_requests_total",
+        "prometheus_template_text_expansions_total",
+        "prometheus_template_text_expansion_failures_total",
     ] {
         assert!(
             compared.contains(&must),

@@ -90,7 +90,9 @@ pub(crate) const GROUP_DURATION_OBJECTIVES: &[(f64, f64)] = &[
     (0.99, 0.001),
 ];
 
-/// Appends the summaries of rule and group evaluation durations.
+/// Appends the summaries of rule and group evaluation durations, and the template
+/// expansion counters.
+#[allow(clippy::cast_precision_loss)]
 pub(crate) fn collect_durations(sh: &Shared, out: &mut Vec<MetricFamily>) {
     for (name, help, s) in [
         (
@@ -108,4 +110,15 @@ pub(crate) fn collect_durations(sh: &Shared, out: &mut Vec<MetricFamily>) {
         family::push_summary(&mut f, &[], &s.quantiles(), s.sum(), s.count());
         out.push(f);
     }
+    let (expansions, failures) = crate::template::expansion_counts();
+    out.push(family::counter(
+        "prometheus_template_text_expansions_total",
+        "The total number of template text expansions.",
+        expansions as f64,
+    ));
+    out.push(family::counter(
+        "prometheus_template_text_expansion_failures_total",
+        "The total number of template text expansion failures.",
+        failures as f64,
+    ));
 }

@@ -7,6 +7,7 @@ mod funcs;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use gotmpl::Value;
 use model::Labels;
@@ -166,6 +167,15 @@ impl Expander {
     /// Parse errors and execution errors (including a function's error), with Prometheus's
     /// `error parsing template NAME: ...` / `error executing template NAME: ...` prefixes.
     pub fn expand(&self) -> Result<String, TemplateError> {
+        EXPANSIONS.fetch_add(1, Ordering::Relaxed);
+        let out = self.expand_counted();
+        if out.is_err() {
+            EXPANSION_FAILURES.fetch_add(1, Ordering::Relaxed);
+        }
+        out
+    }
+
+    fn expand_counted(&self) -> Result<String, TemplateError> {
         let ctx = funcs::Context {
             ts: self.ts,
             query: self.query.clone(),
@@ -241,6 +251,20 @@ fn print_like_go(list: &mut gotmpl::parse::ListNode) {
             _ => {}
         }
     }
+}
+
+/// Template expansions since the process started (`prometheus_template_text_expansions_total`,
+/// process-wide as in Prometheus).
+static EXPANSIONS: AtomicU64 = AtomicU64::new(0);
+/// Expansions that failed (`prometheus_template_text_expansion_failures_total`).
+static EXPANSION_FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// `(expansions, failures)` since the process started.
+pub(crate) fn expansion_counts() -> (u64, u64) {
+    (
+        EXPANSIONS.load(Ordering::Relaxed),
+        EXPANSION_FAILURES.load(Ordering::Relaxed),
+    )
 }
 
 /// Checks that an alert's label or annotation template parses with Prometheus's functions

@@ -337,3 +337,14 @@ fn alert_templates_are_checked_without_running() {
         .to_string();
     assert!(e.contains("nosuchfunc"), "{e}");
 }
+
+#[test]
+fn expansions_and_failures_are_counted() {
+    let (n0, f0) = expansion_counts();
+    assert_eq!(expand("{{ 1 }}", Data::Nil), "1");
+    assert!(expand_with("{{ nosuchfunc }}", Data::Nil, vec![]).is_err());
+    let (n1, f1) = expansion_counts();
+    // Process-wide counters: other tests may expand at the same time.
+    assert!(n1 >= n0 + 2, "{n0} -> {n1}");
+    assert!(f1 > f0, "{f0} -> {f1}");
+}
