@@ -24,6 +24,7 @@ pub use config::Config;
 pub use error::{ConfigError, SilenceError, StateError};
 pub mod api;
 pub mod check;
+pub mod cluster;
 pub mod server;
 
 pub use server::{Options, run, run_until};

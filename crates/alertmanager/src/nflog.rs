@@ -132,6 +132,31 @@ impl Nflog {
         self.persist(&m);
     }
 
+    /// Every entry (the state a peer gossips).
+    #[must_use]
+    pub fn entries(&self) -> Vec<Entry> {
+        self.entries.lock().values().cloned().collect()
+    }
+
+    /// Takes entries from a peer, keeping per (receiver, group key) the newest timestamp.
+    /// Returns how many changed.
+    pub fn merge(&self, list: Vec<Entry>) -> usize {
+        let mut m = self.entries.lock();
+        let mut changed = 0;
+        for e in list {
+            let k = key(&e.group_key, &e.receiver);
+            if m.get(&k).is_some_and(|old| old.timestamp >= e.timestamp) {
+                continue;
+            }
+            m.insert(k, e);
+            changed += 1;
+        }
+        if changed > 0 {
+            self.persist(&m);
+        }
+        changed
+    }
+
     /// Drops expired entries; returns how many.
     pub fn gc(&self, now: Timestamp) -> usize {
         let mut m = self.entries.lock();

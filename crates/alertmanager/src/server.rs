@@ -47,6 +47,8 @@ pub struct Options {
     pub peer_timeout: Duration,
     /// How often snapshots are written and old state collected.
     pub maintenance_interval: Duration,
+    /// How often the cluster state is exchanged with the peers.
+    pub gossip_interval: Duration,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
             cluster_advertise_address: String::new(),
             peer_timeout: Duration::from_secs(15),
             maintenance_interval: Duration::from_secs(15 * 60),
+            gossip_interval: Duration::from_secs(1),
         }
     }
 }
@@ -90,6 +93,8 @@ pub struct Alertmanager {
     pub metrics: Arc<Metrics>,
     /// When it started.
     pub started: Timestamp,
+    /// This instance in the cluster (`None`: clustering off).
+    pub cluster: Option<Arc<crate::cluster::Peer>>,
     running: RwLock<Option<Running>>,
     reload_lock: Mutex<()>,
 }
@@ -119,7 +124,10 @@ impl Alertmanager {
         nflog.load().map_err(|e| e.to_string())?;
         alerts.load().map_err(|e| e.to_string())?;
         let metrics = Metrics::new(registry);
-        metrics.cluster_enabled.set(0.0);
+        let cluster = open_cluster(&opts, &silences, &nflog, registry)?;
+        metrics
+            .cluster_enabled
+            .set(if cluster.is_some() { 1.0 } else { 0.0 });
         let am = Arc::new(Self {
             opts,
             alerts,
@@ -128,6 +136,7 @@ impl Alertmanager {
             nflog,
             metrics,
             started: Timestamp::now(),
+            cluster,
             running: RwLock::new(None),
             reload_lock: Mutex::new(()),
         });
@@ -191,7 +200,13 @@ impl Alertmanager {
             }),
             nflog: self.nflog.clone(),
             metrics: self.metrics.clone(),
-            wait: Arc::new(|| Duration::ZERO),
+            wait: match &self.cluster {
+                Some(c) => {
+                    let c = c.clone();
+                    Arc::new(move || c.wait())
+                }
+                None => Arc::new(|| Duration::ZERO),
+            },
             external_url: self.external_url(),
         };
         let tmpl = Arc::new(
@@ -342,9 +357,6 @@ pub async fn run(opts: Options) -> Result<(), String> {
 /// # Errors
 /// An invalid configuration, unreadable state, or an address that cannot be bound.
 pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), String> {
-    if !opts.cluster_listen_address.is_empty() || !opts.cluster_peers.is_empty() {
-        tracing::warn!("clustering is not implemented yet: running as a single instance");
-    }
     let registry = metrics::Registry::new();
     let am = Alertmanager::open(opts.clone(), &registry)?;
     let addr = listen_addr(&opts.listen_address)?;
@@ -353,6 +365,10 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
         .map_err(|e| format!("listen tcp {addr}: {e}"))?;
     tracing::info!(address = %addr, "Listening");
     let app = crate::api::router(am.clone(), registry);
+    if let Some(c) = &am.cluster {
+        c.start();
+        tracing::info!(name = %c.name(), peers = ?opts.cluster_peers, "cluster started");
+    }
     {
         let am = am.clone();
         let stop = stop.clone();
@@ -383,9 +399,47 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(c) = &am.cluster {
+        c.stop.fire();
+    }
     am.dispatcher().stop();
     am.maintenance();
     Ok(())
+}
+
+/// The cluster peer when `--cluster.listen-address` is set. A cluster address that cannot be
+/// bound is an error when peers are listed, and only a warning (single instance) otherwise.
+fn open_cluster(
+    opts: &Options,
+    silences: &Arc<Silences>,
+    nflog: &Arc<Nflog>,
+    registry: &metrics::Registry,
+) -> Result<Option<Arc<crate::cluster::Peer>>, String> {
+    if opts.cluster_listen_address.is_empty() {
+        return Ok(None);
+    }
+    let listen = listen_addr(&opts.cluster_listen_address).map_err(|_| {
+        format!(
+            "invalid --cluster.listen-address {:?}",
+            opts.cluster_listen_address
+        )
+    })?;
+    let settings = crate::cluster::Settings {
+        listen,
+        advertise: crate::cluster::advertise_address(&opts.cluster_advertise_address, listen),
+        peers: opts.cluster_peers.clone(),
+        peer_timeout: opts.peer_timeout,
+        gossip_interval: opts.gossip_interval,
+    };
+    let states: Vec<Arc<dyn crate::cluster::Replicated>> = vec![silences.clone(), nflog.clone()];
+    match crate::cluster::Peer::new(settings, states, registry) {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if opts.cluster_peers.is_empty() => {
+            tracing::warn!(err = %e, "running as a single instance");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn listen_addr(s: &str) -> Result<SocketAddr, String> {

@@ -274,6 +274,42 @@ impl Silences {
         expire_locked(self, &mut inner, id, Timestamp::now())
     }
 
+    /// Takes silences from a peer: each one unknown here, or updated later than the copy
+    /// here, replaces it (a merge by id keeping the newest `updated_at`). Returns how many
+    /// changed.
+    pub fn merge(&self, list: Vec<Silence>) -> usize {
+        let mut inner = self.inner.lock();
+        let mut changed = 0;
+        for s in list {
+            if inner
+                .get(&s.id)
+                .is_some_and(|e| e.silence.updated_at >= s.updated_at)
+            {
+                continue;
+            }
+            let Ok(matchers) = s.matchers.iter().map(SilenceMatcher::compile).collect() else {
+                tracing::warn!(id = %s.id, "ignoring a gossiped silence with invalid matchers");
+                continue;
+            };
+            inner.insert(
+                s.id.clone(),
+                Entry {
+                    silence: s,
+                    matchers,
+                },
+            );
+            changed += 1;
+        }
+        if changed > 0 {
+            self.version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Err(e) = self.persist(&inner) {
+                tracing::error!(err = %e, "writing the silences snapshot");
+            }
+        }
+        changed
+    }
+
     /// One silence.
     #[must_use]
     pub fn get(&self, id: &str) -> Option<Silence> {

@@ -21,7 +21,9 @@ struct VersionInfo {
 
 #[derive(Serialize)]
 struct Cluster {
-    peers: Vec<()>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    peers: Vec<crate::cluster::PeerStatus>,
     status: &'static str,
 }
 
@@ -41,9 +43,25 @@ struct StatusOut {
 
 pub(super) async fn get_status(State(s): State<ApiState>) -> Response {
     let out = StatusOut {
-        cluster: Cluster {
-            peers: Vec::new(),
-            status: "disabled",
+        cluster: match &s.am.cluster {
+            Some(c) => Cluster {
+                name: Some(c.name().to_owned()),
+                peers: {
+                    let mut all = c.peers();
+                    all.push(crate::cluster::PeerStatus {
+                        name: c.name().to_owned(),
+                        address: c.name().to_owned(),
+                    });
+                    all.sort_by(|a, b| a.name.cmp(&b.name));
+                    all
+                },
+                status: c.status(),
+            },
+            None => Cluster {
+                name: None,
+                peers: Vec::new(),
+                status: "disabled",
+            },
         },
         config: Original {
             original: s.am.config().to_yaml(),

@@ -185,6 +185,11 @@ fn wait_ready(port: u16) {
 
 /// Firewatch's Alertmanager in this process with `config` and data under `dir`.
 pub fn firewatch(dir: &Path, config: &str) -> Instance {
+    firewatch_with(dir, config, |_| {})
+}
+
+/// Firewatch's Alertmanager in this process, its options changed by `f` before it starts.
+pub fn firewatch_with(dir: &Path, config: &str, f: impl FnOnce(&mut Options)) -> Instance {
     std::fs::create_dir_all(dir).unwrap();
     let file = dir.join("alertmanager.yml");
     std::fs::write(&file, config).unwrap();
@@ -196,6 +201,8 @@ pub fn firewatch(dir: &Path, config: &str) -> Instance {
         external_url: "http://am.example:9093".to_owned(),
         ..Options::default()
     };
+    let mut opts = opts;
+    f(&mut opts);
     let stop = Stop::default();
     let (crash_tx, crash_rx) = std::sync::mpsc::channel::<()>();
     let s2 = stop.clone();

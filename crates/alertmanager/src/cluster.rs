@@ -1,0 +1,394 @@
+//! High availability: peers exchange their replicated state (silences, notification log)
+//! so that instances fed the same alerts notify once, and each instance's position among
+//! the live peers delays its notifications (mirrors Alertmanager's `cluster/cluster.go` and
+//! `clusterWait` in `cmd/alertmanager/main.go`).
+//!
+//! The exchange is a full-state push/pull over HTTP between the listed peers every gossip
+//! interval (no gossip crate: the state is small and merges are idempotent), on the cluster
+//! listen address: `POST /gossip` with this peer's name and state answers the receiver's.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::nflog::Nflog;
+use crate::silence::Silences;
+use crate::stop::Stop;
+
+/// State replicated between peers: marshalled whole, merged idempotently (newest wins).
+pub trait Replicated: Send + Sync {
+    /// The state's name in a gossip message.
+    fn key(&self) -> &'static str;
+    /// The whole state.
+    fn marshal(&self) -> Value;
+    /// Merges a peer's state; returns how many items changed.
+    ///
+    /// # Errors
+    /// A state that does not decode.
+    fn merge(&self, v: Value) -> Result<usize, String>;
+}
+
+impl Replicated for Silences {
+    fn key(&self) -> &'static str {
+        "sil"
+    }
+    fn marshal(&self) -> Value {
+        serde_json::to_value(self.list()).unwrap_or(Value::Null)
+    }
+    fn merge(&self, v: Value) -> Result<usize, String> {
+        Ok(Silences::merge(
+            self,
+            serde_json::from_value(v).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
+impl Replicated for Nflog {
+    fn key(&self) -> &'static str {
+        "nfl"
+    }
+    fn marshal(&self) -> Value {
+        serde_json::to_value(self.entries()).unwrap_or(Value::Null)
+    }
+    fn merge(&self, v: Value) -> Result<usize, String> {
+        Ok(Nflog::merge(
+            self,
+            serde_json::from_value(v).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
+/// One gossip message: who sends it and its whole state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Message {
+    name: String,
+    address: String,
+    states: BTreeMap<String, Value>,
+}
+
+/// Another peer as the status API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerStatus {
+    /// Its name.
+    pub name: String,
+    /// Its cluster address.
+    pub address: String,
+}
+
+/// How the cluster is configured.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the cluster endpoint listens on.
+    pub listen: SocketAddr,
+    /// Address advertised to the other peers (and this peer's name).
+    pub advertise: String,
+    /// The other peers' cluster addresses.
+    pub peers: Vec<String>,
+    /// How long to wait between peers' notifications.
+    pub peer_timeout: Duration,
+    /// How often the state is exchanged.
+    pub gossip_interval: Duration,
+}
+
+struct Metrics {
+    members: metrics::Gauge,
+    health: metrics::Gauge,
+    failed_peers: metrics::Gauge,
+    received: metrics::Counter,
+    received_bytes: metrics::Counter,
+    sent: metrics::Counter,
+    sent_bytes: metrics::Counter,
+}
+
+/// This instance in the cluster.
+pub struct Peer {
+    settings: Settings,
+    states: Vec<Arc<dyn Replicated>>,
+    /// Other peers' names with their address and when they were last heard from.
+    members: Mutex<HashMap<String, (String, Instant)>>,
+    settled: AtomicBool,
+    metrics: Metrics,
+    listener: Mutex<Option<std::net::TcpListener>>,
+    /// Fired to end the exchange and the endpoint.
+    pub stop: Stop,
+}
+
+impl Peer {
+    /// Binds the cluster address and registers the `alertmanager_cluster_*` metrics.
+    ///
+    /// # Errors
+    /// The address cannot be bound.
+    pub fn new(
+        settings: Settings,
+        states: Vec<Arc<dyn Replicated>>,
+        registry: &metrics::Registry,
+    ) -> Result<Arc<Self>, String> {
+        let listener = std::net::TcpListener::bind(settings.listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| format!("cluster: listen tcp {}: {e}", settings.listen))?;
+        let m = Metrics {
+            members: registry.gauge(
+                "alertmanager_cluster_members",
+                "Number indicating current number of members in cluster.",
+            ),
+            health: registry.gauge(
+                "alertmanager_cluster_health_score",
+                "Health score of the cluster. Lower values are better and zero means 'totally healthy'.",
+            ),
+            failed_peers: registry.gauge(
+                "alertmanager_cluster_failed_peers",
+                "Number indicating the current number of failed peers in the cluster.",
+            ),
+            received: registry
+                .counter_vec(
+                    "alertmanager_cluster_messages_received_total",
+                    "Total number of cluster messages received.",
+                    &["msg_type"],
+                )
+                .with_label_values(&["full_state"]),
+            received_bytes: registry
+                .counter_vec(
+                    "alertmanager_cluster_messages_received_size_total",
+                    "Total size of cluster messages received.",
+                    &["msg_type"],
+                )
+                .with_label_values(&["full_state"]),
+            sent: registry
+                .counter_vec(
+                    "alertmanager_cluster_messages_sent_total",
+                    "Total number of cluster messages sent.",
+                    &["msg_type"],
+                )
+                .with_label_values(&["full_state"]),
+            sent_bytes: registry
+                .counter_vec(
+                    "alertmanager_cluster_messages_sent_size_total",
+                    "Total size of cluster messages sent.",
+                    &["msg_type"],
+                )
+                .with_label_values(&["full_state"]),
+        };
+        registry
+            .gauge_vec(
+                "alertmanager_cluster_peer_info",
+                "A metric with a constant '1' value labeled by peer name.",
+                &["peer"],
+            )
+            .with_label_values(&[&settings.advertise])
+            .set(1.0);
+        m.members.set(1.0);
+        let settled = AtomicBool::new(settings.peers.is_empty());
+        Ok(Arc::new(Self {
+            settings,
+            states,
+            members: Mutex::new(HashMap::new()),
+            settled,
+            metrics: m,
+            listener: Mutex::new(Some(listener)),
+            stop: Stop::default(),
+        }))
+    }
+
+    /// This peer's name (its advertised address).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.settings.advertise
+    }
+
+    /// The peers heard from within the last few gossip intervals (not this one), by name.
+    #[must_use]
+    pub fn peers(&self) -> Vec<PeerStatus> {
+        let dead_after = self.dead_after();
+        let mut out: Vec<PeerStatus> = self
+            .members
+            .lock()
+            .iter()
+            .filter(|(_, (_, seen))| seen.elapsed() < dead_after)
+            .map(|(name, (address, _))| PeerStatus {
+                name: name.clone(),
+                address: address.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn dead_after(&self) -> Duration {
+        self.settings.gossip_interval * 3
+    }
+
+    /// This peer's index among the live peers (itself included) sorted by name.
+    #[must_use]
+    pub fn position(&self) -> usize {
+        self.peers()
+            .iter()
+            .filter(|p| p.name.as_str() < self.name())
+            .count()
+    }
+
+    /// How long this peer's notifications wait: `peer_timeout` × position.
+    #[must_use]
+    pub fn wait(&self) -> Duration {
+        self.settings.peer_timeout * u32::try_from(self.position()).unwrap_or(u32::MAX)
+    }
+
+    /// `ready` once a first exchange with every listed peer was tried, `settling` before.
+    #[must_use]
+    pub fn status(&self) -> &'static str {
+        if self.settled.load(Ordering::Relaxed) {
+            "ready"
+        } else {
+            "settling"
+        }
+    }
+
+    fn message(&self) -> Message {
+        Message {
+            name: self.settings.advertise.clone(),
+            address: self.settings.advertise.clone(),
+            states: self
+                .states
+                .iter()
+                .map(|s| (s.key().to_owned(), s.marshal()))
+                .collect(),
+        }
+    }
+
+    fn receive(&self, m: Message) {
+        if m.name == self.settings.advertise {
+            return;
+        }
+        for (k, v) in m.states {
+            if let Some(s) = self.states.iter().find(|s| s.key() == k)
+                && let Err(e) = s.merge(v)
+            {
+                tracing::warn!(peer = %m.name, state = %k, err = %e, "cannot merge a peer's state");
+            }
+        }
+        self.members
+            .lock()
+            .insert(m.name, (m.address, Instant::now()));
+        self.metrics.members.set((self.peers().len() + 1) as f64);
+    }
+
+    /// Serves the cluster endpoint and exchanges state with the listed peers every gossip
+    /// interval until `stop` fires.
+    pub fn start(self: &Arc<Self>) {
+        let Some(listener) = self.listener.lock().take() else {
+            return;
+        };
+        let peer = self.clone();
+        tokio::spawn(async move {
+            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                return;
+            };
+            let app = axum::Router::new()
+                .route("/gossip", axum::routing::post(gossip))
+                .with_state(peer.clone());
+            let stop = peer.stop.clone();
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.wait().await })
+                .await;
+        });
+        let peer = self.clone();
+        tokio::spawn(async move { peer.run().await });
+    }
+
+    async fn run(self: Arc<Self>) {
+        let client = reqwest::Client::builder()
+            .timeout(
+                self.settings
+                    .gossip_interval
+                    .max(Duration::from_millis(500))
+                    * 2,
+            )
+            .build()
+            .unwrap_or_default();
+        let mut tick = tokio::time::interval(self.settings.gossip_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.stop.wait() => return,
+            }
+            let body = match serde_json::to_vec(&self.message()) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(err = %e, "cannot encode the cluster state");
+                    continue;
+                }
+            };
+            let mut failed = 0;
+            for addr in &self.settings.peers {
+                if *addr == self.settings.advertise {
+                    continue;
+                }
+                if self.push_pull(&client, addr, body.clone()).await.is_err() {
+                    failed += 1;
+                }
+            }
+            self.settled.store(true, Ordering::Relaxed);
+            let live = self.peers().len();
+            self.metrics.members.set((live + 1) as f64);
+            self.metrics.failed_peers.set(f64::from(failed));
+            self.metrics.health.set(f64::from(failed));
+        }
+    }
+
+    async fn push_pull(
+        &self,
+        client: &reqwest::Client,
+        addr: &str,
+        body: Vec<u8>,
+    ) -> Result<(), ()> {
+        let len = body.len();
+        let resp = client
+            .post(format!("http://{addr}/gossip"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| tracing::debug!(peer = %addr, err = %e, "gossip failed"))?;
+        self.metrics.sent.inc();
+        self.metrics.sent_bytes.inc_by(len as f64);
+        let bytes = resp.bytes().await.map_err(|_| ())?;
+        let m: Message = serde_json::from_slice(&bytes)
+            .map_err(|e| tracing::warn!(peer = %addr, err = %e, "invalid gossip answer"))?;
+        self.metrics.received.inc();
+        self.metrics.received_bytes.inc_by(bytes.len() as f64);
+        self.receive(m);
+        Ok(())
+    }
+}
+
+async fn gossip(State(peer): State<Arc<Peer>>, Json(m): Json<Message>) -> Json<Message> {
+    peer.metrics.received.inc();
+    peer.receive(m);
+    let out = peer.message();
+    peer.metrics.sent.inc();
+    Json(out)
+}
+
+/// The advertised address: the flag, or the listen address with an unspecified host
+/// replaced by the host name.
+#[must_use]
+pub fn advertise_address(flag: &str, listen: SocketAddr) -> String {
+    if !flag.is_empty() {
+        return flag.to_owned();
+    }
+    if listen.ip().is_unspecified() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "localhost".to_owned());
+        return format!("{host}:{}", listen.port());
+    }
+    listen.to_string()
+}
