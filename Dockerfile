@@ -1,4 +1,5 @@
-# Firewatch's container image: one static-ish binary on a distroless base, running as non-root.
+# syntax=docker/dockerfile:1
+# Firewatch's container image: the one binary (glibc, rustls) on a distroless base, non-root.
 # Build:  docker build -t ghcr.io/firewatch/firewatch:latest .
 # The Kubernetes manifests (deploy/kubernetes) reference this image.
 
@@ -8,6 +9,7 @@ WORKDIR /src
 # The whole workspace (see .dockerignore for what stays out); no build script needs system
 # libraries (TLS is rustls), so the stock toolchain image is enough.
 COPY . .
+# BuildKit cache mounts (the syntax line above) keep the registry and target between builds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p firewatch \

@@ -35,6 +35,22 @@ fn render(test: &str, dir: &str) -> Option<String> {
     Some(String::from_utf8(out.stdout).expect("kustomize output is UTF-8"))
 }
 
+/// The bundle `deploy/kubernetes` rendered: its text and its objects.
+fn rendered(test: &str) -> Option<(String, Vec<Value>)> {
+    let yaml = render(test, "deploy/kubernetes")?;
+    let objs = objects(&yaml);
+    Some((yaml, objs))
+}
+
+/// A finished process's standard output followed by its standard error.
+fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The rendered YAML's documents.
 fn objects(yaml: &str) -> Vec<Value> {
     serde_saphyr::from_multiple::<Value>(yaml)
@@ -84,21 +100,16 @@ fn kubernetes_validate(dir: &Path, file: &str, yaml: &str) -> (bool, String) {
         .arg(&path)
         .output()
         .expect("running python3 -m kubernetes_validate");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     (out.status.success(), text)
 }
 
 #[test]
 fn manifests_render_and_validate_against_kubernetes_schemas() {
     const T: &str = "manifests_render_and_validate_against_kubernetes_schemas";
-    let Some(yaml) = render(T, "deploy/kubernetes") else {
+    let Some((yaml, objs)) = rendered(T) else {
         return;
     };
-    let objs = objects(&yaml);
     let names: Vec<String> = objs.iter().map(name_of).collect();
     for want in [
         "Namespace/monitoring",
@@ -152,10 +163,9 @@ fn manifests_render_and_validate_against_kubernetes_schemas() {
 #[test]
 fn manifests_run_non_root_read_only_with_requests() {
     const T: &str = "manifests_run_non_root_read_only_with_requests";
-    let Some(yaml) = render(T, "deploy/kubernetes") else {
+    let Some((_, objs)) = rendered(T) else {
         return;
     };
-    let objs = objects(&yaml);
     let workloads = pod_specs(&objs);
     assert_eq!(workloads.len(), 5);
     for (o, pod) in workloads {
@@ -235,11 +245,7 @@ fn help_lists(help: &str, flag: &str) -> bool {
 /// `firewatch <sub> --help`; `None` (a recorded skip) when the subcommand takes no flags yet.
 fn subcommand_help(test: &str, sub: &str) -> Option<String> {
     let out = Command::new(BIN).args([sub, "--help"]).output().unwrap();
-    let help = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let help = output_text(&out);
     let takes_flags = help
         .split(|c: char| c.is_whitespace() || c == '[' || c == ']')
         .any(|w| w.starts_with("--") && w != "--help" && w != "--version");
@@ -256,10 +262,9 @@ fn subcommand_help(test: &str, sub: &str) -> Option<String> {
 #[test]
 fn manifest_flags_and_ports_exist_in_the_binary() {
     const T: &str = "manifest_flags_and_ports_exist_in_the_binary";
-    let Some(yaml) = render(T, "deploy/kubernetes") else {
+    let Some((_, objs)) = rendered(T) else {
         return;
     };
-    let objs = objects(&yaml);
     let mut checked = 0;
     for (o, pod) in pod_specs(&objs) {
         for c in pod["containers"].as_array().unwrap() {
@@ -355,10 +360,9 @@ fn config_map(objs: &[Value], name: &str, key: &str) -> String {
 #[test]
 fn manifest_probe_paths_answer() {
     const T: &str = "manifest_probe_paths_answer";
-    let Some(yaml) = render(T, "deploy/kubernetes") else {
+    let Some((_, objs)) = rendered(T) else {
         return;
     };
-    let objs = objects(&yaml);
     let mut answered = Vec::new();
     for (o, pod) in pod_specs(&objs) {
         for c in pod["containers"].as_array().unwrap() {
@@ -411,10 +415,9 @@ fn manifest_probe_paths_answer() {
 #[test]
 fn manifest_configs_pass_the_binary_checks() {
     const T: &str = "manifest_configs_pass_the_binary_checks";
-    let Some(yaml) = render(T, "deploy/kubernetes") else {
+    let Some((_, objs)) = rendered(T) else {
         return;
     };
-    let objs = objects(&yaml);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // The service account's files and the rules directory as they are mounted in the pod.
@@ -451,12 +454,47 @@ fn manifest_configs_pass_the_binary_checks() {
             .current_dir(d)
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = output_text(&out);
         assert!(out.status.success(), "firewatch {args:?} failed:\n{text}");
         assert!(text.contains(expect), "firewatch {args:?}:\n{text}");
     }
+}
+
+#[test]
+fn dockerfile_builds_this_workspace_into_a_non_root_image() {
+    // No container engine runs in the tests, so the recipe is held to what it must say.
+    let root = repo_root();
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let rust_version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("the workspace's rust-version")
+        .trim_matches('"');
+    let froms: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("FROM "))
+        .collect();
+    assert_eq!(froms.len(), 2, "two stages: {froms:?}");
+    assert!(
+        froms[0].starts_with(&format!("rust:{rust_version}-")),
+        "the builder's toolchain is not the workspace's rust-version {rust_version}: {}",
+        froms[0]
+    );
+    assert!(dockerfile.contains("cargo build --release --locked -p firewatch"));
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER line");
+    assert!(
+        !["root", "0", "0:0"].contains(&user.trim()),
+        "runs as {user}"
+    );
+    assert!(dockerfile.contains(r#"ENTRYPOINT ["/firewatch"]"#));
+    let ignore = std::fs::read_to_string(root.join(".dockerignore")).unwrap();
+    assert!(ignore.lines().any(|l| l.trim_end_matches('/') == "target"));
+    // The manifests' image is the one the README builds.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("docker build -t ghcr.io/firewatch/firewatch:latest ."));
 }
