@@ -1,0 +1,11 @@
+//! Firewatch's kube-state exporter: kube-state-metrics' pod families (names, help texts, types
+//! and labels as its `internal/store/pod.go`) from the Kubernetes API through kube-rs
+//! reflectors, served on `/metrics`.
+
+#![forbid(unsafe_code)]
+
+pub mod pod;
+pub mod quantity;
+pub mod server;
+
+pub use server::{Options, router, run};

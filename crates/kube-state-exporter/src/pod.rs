@@ -1,0 +1,202 @@
+//! Pod families as kube-state-metrics writes them (`internal/store/pod.go`,
+//! `docs/metrics/workload/pod.md`): info, phase, ready, container restarts, container
+//! resource requests and limits.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
+use model::exposition::{FamilySample, MetricFamily, MetricType};
+use model::labels::Labels;
+
+use crate::quantity;
+
+/// The phases kube-state-metrics writes one series for each.
+const PHASES: [&str; 5] = ["Pending", "Succeeded", "Failed", "Unknown", "Running"];
+
+struct Out {
+    by_name: BTreeMap<&'static str, MetricFamily>,
+}
+
+impl Out {
+    fn new() -> Self {
+        let mut by_name = BTreeMap::new();
+        for (name, help, t) in [
+            ("kube_pod_info", "Information about pod.", MetricType::Gauge),
+            (
+                "kube_pod_status_phase",
+                "The pods current phase.",
+                MetricType::Gauge,
+            ),
+            (
+                "kube_pod_status_ready",
+                "Describes whether the pod is ready to serve requests.",
+                MetricType::Gauge,
+            ),
+            (
+                "kube_pod_container_status_restarts_total",
+                "The number of container restarts per container.",
+                MetricType::Counter,
+            ),
+            (
+                "kube_pod_container_resource_requests",
+                "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
+                MetricType::Gauge,
+            ),
+            (
+                "kube_pod_container_resource_limits",
+                "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
+                MetricType::Gauge,
+            ),
+        ] {
+            by_name.insert(
+                name,
+                MetricFamily {
+                    help: Some(help.to_owned()),
+                    ..MetricFamily::new(name, t)
+                },
+            );
+        }
+        Self { by_name }
+    }
+
+    fn add(&mut self, name: &'static str, labels: &[(&str, &str)], value: f64) {
+        let fam = self.by_name.get_mut(name).expect("declared family");
+        fam.samples.push(FamilySample {
+            labels: Labels::from_pairs(
+                std::iter::once(("__name__", name)).chain(labels.iter().copied()),
+            ),
+            value,
+            timestamp: None,
+            exemplar: None,
+        });
+    }
+}
+
+/// The families of these pods (families without series are still declared).
+#[must_use]
+pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<MetricFamily> {
+    let mut out = Out::new();
+    for pod in pods {
+        one(&mut out, pod);
+    }
+    out.by_name.into_values().collect()
+}
+
+fn one(out: &mut Out, pod: &Pod) {
+    let m = &pod.metadata;
+    let ns = m.namespace.as_deref().unwrap_or("");
+    let name = m.name.as_deref().unwrap_or("");
+    let uid = m.uid.as_deref().unwrap_or("");
+    let spec = pod.spec.as_ref();
+    let status = pod.status.as_ref();
+    let node = spec.and_then(|s| s.node_name.as_deref()).unwrap_or("");
+    let owner = m.owner_references.as_ref().and_then(|o| {
+        o.iter()
+            .find(|r| r.controller == Some(true))
+            .or_else(|| o.first())
+    });
+    let host_network = spec.and_then(|s| s.host_network).unwrap_or(false);
+    let base = [("namespace", ns), ("pod", name), ("uid", uid)];
+    let info = [
+        (
+            "host_ip",
+            status.and_then(|s| s.host_ip.as_deref()).unwrap_or(""),
+        ),
+        (
+            "pod_ip",
+            status.and_then(|s| s.pod_ip.as_deref()).unwrap_or(""),
+        ),
+        ("node", node),
+        (
+            "created_by_kind",
+            owner.map_or("<none>", |o| o.kind.as_str()),
+        ),
+        (
+            "created_by_name",
+            owner.map_or("<none>", |o| o.name.as_str()),
+        ),
+        (
+            "priority_class",
+            spec.and_then(|s| s.priority_class_name.as_deref())
+                .unwrap_or(""),
+        ),
+        ("host_network", if host_network { "true" } else { "false" }),
+    ];
+    out.add("kube_pod_info", &[&base[..], &info[..]].concat(), 1.0);
+    if let Some(phase) = status.and_then(|s| s.phase.as_deref()) {
+        for p in PHASES {
+            let v = if p == phase { 1.0 } else { 0.0 };
+            out.add(
+                "kube_pod_status_phase",
+                &[&base[..], &[("phase", p)]].concat(),
+                v,
+            );
+        }
+    }
+    let conditions = status.and_then(|s| s.conditions.as_ref());
+    for c in conditions
+        .into_iter()
+        .flatten()
+        .filter(|c| c.type_ == "Ready")
+    {
+        for (label, want) in [("true", "True"), ("false", "False"), ("unknown", "Unknown")] {
+            let v = if c.status == want { 1.0 } else { 0.0 };
+            out.add(
+                "kube_pod_status_ready",
+                &[&base[..], &[("condition", label)]].concat(),
+                v,
+            );
+        }
+    }
+    let statuses = status.and_then(|s| s.container_statuses.as_ref());
+    for cs in statuses.into_iter().flatten() {
+        let labels = [&base[..], &[("container", cs.name.as_str())]].concat();
+        out.add(
+            "kube_pod_container_status_restarts_total",
+            &labels,
+            f64::from(cs.restart_count),
+        );
+    }
+    for c in spec.map(|s| s.containers.as_slice()).unwrap_or_default() {
+        let Some(res) = &c.resources else { continue };
+        resources(out, &base, &c.name, node, res);
+    }
+}
+
+fn resources(
+    out: &mut Out,
+    base: &[(&str, &str)],
+    container: &str,
+    node: &str,
+    res: &ResourceRequirements,
+) {
+    for (family, list) in [
+        ("kube_pod_container_resource_requests", &res.requests),
+        ("kube_pod_container_resource_limits", &res.limits),
+    ] {
+        for (resource, q) in list.iter().flatten() {
+            let Some(v) = quantity::parse(&q.0) else {
+                tracing::debug!(
+                    resource = resource.as_str(),
+                    quantity = q.0.as_str(),
+                    "not a quantity"
+                );
+                continue;
+            };
+            let (name, unit) = match resource.as_str() {
+                "cpu" => ("cpu".to_owned(), "core"),
+                "memory" => ("memory".to_owned(), "byte"),
+                "ephemeral-storage" => ("ephemeral_storage".to_owned(), "byte"),
+                r if r.starts_with("hugepages-") => (r.replace(['-', '.', '/'], "_"), "byte"),
+                r => (r.replace(['-', '.', '/'], "_"), "integer"),
+            };
+            let extra = [
+                ("container", container),
+                ("node", node),
+                ("resource", name.as_str()),
+                ("unit", unit),
+            ];
+            out.add(family, &[base, &extra[..]].concat(), v);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The pod families against the in-process fake Kubernetes API that service discovery's tests
+//! use (list, then watch: added, modified, deleted, and a relist after the watch expires).
+
+#[path = "../../discovery/tests/common/fake_kube.rs"]
+#[allow(dead_code, missing_docs)]
+mod fake_kube;
+
+use std::time::Duration;
+
+use fake_kube::FakeKube;
+use firewatch_kube_state_exporter::{Options, router};
+use serde_json::{Value, json};
+
+fn pod(name: &str, restarts: u32, ready: &str) -> Value {
+    json!({
+        "kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"),
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d4f", "uid": "rs1", "controller": true}]},
+        "spec": {"nodeName": "node-1", "priorityClassName": "high", "containers": [{"name": "nginx", "image": "nginx:1.27",
+            "resources": {"requests": {"cpu": "250m", "memory": "64Mi"}, "limits": {"memory": "128Mi", "nvidia.com/gpu": "1"}}}]},
+        "status": {"phase": "Running", "hostIP": "10.0.0.1", "podIP": "10.1.0.5",
+            "conditions": [{"type": "Ready", "status": ready}],
+            "containerStatuses": [{"name": "nginx", "restartCount": restarts, "ready": true, "image": "nginx:1.27", "imageID": "", "started": true}]}
+    })
+}
+
+async fn scrape(port: u16) -> String {
+    tokio::task::spawn_blocking(move || testkit::get_ok(port, "/metrics").unwrap_or_default())
+        .await
+        .unwrap()
+}
+
+async fn until(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        let body = scrape(port).await;
+        if ok(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}:\n{}", scrape(port).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_listed_watched_modified_deleted() {
+    let fake = FakeKube::start().await;
+    fake.add(pod("web-a", 0, "True"));
+    let config = kube::Config::new(fake.url.parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let app = router(
+        &client,
+        &Options {
+            listen_address: String::new(),
+            namespaces: vec![],
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // Listed.
+    let body = until(port, "web-a listed", |b| b.contains("pod=\"web-a\"")).await;
+    for want in [
+        "# HELP kube_pod_info Information about pod.",
+        "# TYPE kube_pod_container_status_restarts_total counter",
+        r#"kube_pod_info{created_by_kind="ReplicaSet",created_by_name="web-5d4f",host_ip="10.0.0.1",host_network="false",namespace="shop",node="node-1",pod="web-a",pod_ip="10.1.0.5",priority_class="high",uid="uid-web-a"} 1"#,
+        r#"kube_pod_status_phase{namespace="shop",phase="Running",pod="web-a",uid="uid-web-a"} 1"#,
+        r#"kube_pod_status_phase{namespace="shop",phase="Pending",pod="web-a",uid="uid-web-a"} 0"#,
+        r#"kube_pod_status_ready{condition="true",namespace="shop",pod="web-a",uid="uid-web-a"} 1"#,
+        r#"kube_pod_status_ready{condition="false",namespace="shop",pod="web-a",uid="uid-web-a"} 0"#,
+        r#"kube_pod_container_status_restarts_total{container="nginx",namespace="shop",pod="web-a",uid="uid-web-a"} 0"#,
+        r#"kube_pod_container_resource_requests{container="nginx",namespace="shop",node="node-1",pod="web-a",resource="cpu",uid="uid-web-a",unit="core"} 0.25"#,
+        r#"kube_pod_container_resource_requests{container="nginx",namespace="shop",node="node-1",pod="web-a",resource="memory",uid="uid-web-a",unit="byte"} 6.7108864e+07"#,
+        r#"kube_pod_container_resource_limits{container="nginx",namespace="shop",node="node-1",pod="web-a",resource="nvidia_com_gpu",uid="uid-web-a",unit="integer"} 1"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // Watched: added, modified (a restart, not ready), deleted.
+    fake.add(pod("web-b", 0, "True"));
+    until(port, "web-b added", |b| b.contains("pod=\"web-b\"")).await;
+    fake.modify(pod("web-a", 3, "False"));
+    let body = until(port, "web-a modified", |b| {
+        b.contains(r#"kube_pod_container_status_restarts_total{container="nginx",namespace="shop",pod="web-a",uid="uid-web-a"} 3"#)
+    })
+    .await;
+    assert!(body.contains(r#"kube_pod_status_ready{condition="false",namespace="shop",pod="web-a",uid="uid-web-a"} 1"#), "{body}");
+    fake.delete(pod("web-b", 0, "True"));
+    until(port, "web-b deleted", |b| !b.contains("pod=\"web-b\"")).await;
+    // The watch expires (410 Gone): the reflector lists again and keeps the state.
+    fake.expire_watches();
+    fake.add(pod("web-c", 1, "True"));
+    let body = until(port, "web-c after relist", |b| b.contains("pod=\"web-c\"")).await;
+    assert!(
+        body.contains("pod=\"web-a\"") && !body.contains("pod=\"web-b\""),
+        "{body}"
+    );
+}
