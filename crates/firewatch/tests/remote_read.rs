@@ -1,0 +1,121 @@
+//! Remote read of Firewatch (`/api/v1/read`) by the real Prometheus 2.42: Firewatch scrapes a
+//! target, Prometheus (scraping nothing) reads it through `remote_read`, and its queries answer
+//! Firewatch's samples, with Firewatch's external labels added.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use testkit::{Server, urlencode};
+
+const TEST: &str = "firewatch::remote_read::prometheus_2_42_reads_firewatch";
+
+/// Serves a counter that grows by one per scrape.
+fn serve_target() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, mut conn) in listener.incoming().flatten().enumerate() {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let body = format!(
+                "# TYPE rr_requests_total counter\nrr_requests_total{{code=\"200\"}} {n}\nrr_requests_total{{code=\"500\"}} {}\n",
+                n / 2
+            );
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn query(server: &Server, q: &str, time: f64) -> Vec<serde_json::Value> {
+    let r = server
+        .get(&format!("/api/v1/query?query={}&time={time}", urlencode(q)))
+        .unwrap();
+    assert_eq!(r.status, 200, "{q}: {}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let mut list = v["data"]["result"].as_array().unwrap().clone();
+    list.sort_by_key(|s| s["metric"].to_string());
+    list
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn prometheus_2_42_reads_firewatch() {
+    let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let target = serve_target();
+    let fw = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    site: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+        ),
+        &[],
+    );
+    let prom = Server::start(
+        prometheus.to_str().unwrap(),
+        &[],
+        &dir.path().join("prometheus"),
+        &dir.path().join("prometheus/data"),
+        &format!(
+            "remote_read:\n  - url: http://127.0.0.1:{}/api/v1/read\n    read_recent: true\n",
+            fw.port
+        ),
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let selector = "rr_requests_total[8s]";
+    loop {
+        let at = (now_secs() - 1.0).floor();
+        let ours = query(&fw, selector, at);
+        let samples: usize = ours
+            .iter()
+            .map(|s| s["values"].as_array().unwrap().len())
+            .sum();
+        if ours.len() == 2 && samples >= 10 {
+            let theirs = query(&prom, selector, at);
+            let with_site: Vec<serde_json::Value> = ours
+                .iter()
+                .cloned()
+                .map(|mut s| {
+                    s["metric"]["site"] = serde_json::json!("fw");
+                    s
+                })
+                .collect();
+            assert_eq!(theirs, with_site, "Prometheus's remote read differs");
+            let q = "sum by (code) (increase(rr_requests_total[5s]))";
+            let theirs = query(&prom, q, at);
+            assert_eq!(theirs.len(), 2);
+            assert_eq!(theirs, query(&fw, q, at));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Firewatch never held the target's samples: {ours:?}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // A selection that matches nothing reads nothing, and Prometheus stays healthy.
+    assert!(query(&prom, "rr_requests_total{code=\"404\"}", now_secs()).is_empty());
+    assert!(
+        !prom.process.log_text().contains("level=error"),
+        "{}",
+        prom.process.log_text()
+    );
+}
