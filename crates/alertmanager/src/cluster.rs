@@ -392,3 +392,171 @@ pub fn advertise_address(flag: &str, listen: SocketAddr) -> String {
     }
     listen.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+
+    use super::*;
+    use crate::nflog::{Entry, ReceiverKey};
+    use crate::silence::{Silence, SilenceMatcher};
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn silence(id: &str, updated: i64, comment: &str) -> Silence {
+        Silence {
+            id: id.to_owned(),
+            matchers: vec![SilenceMatcher {
+                name: "a".to_owned(),
+                value: "b".to_owned(),
+                is_regex: false,
+                is_equal: true,
+            }],
+            starts_at: t(0),
+            ends_at: t(3600),
+            updated_at: t(updated),
+            created_by: "me".to_owned(),
+            comment: comment.to_owned(),
+        }
+    }
+
+    fn entry(group: &str, ts: i64, firing: &[u64]) -> Entry {
+        Entry {
+            group_key: group.to_owned(),
+            receiver: ReceiverKey {
+                group_name: "hook".to_owned(),
+                integration: "webhook".to_owned(),
+                idx: 0,
+            },
+            firing: firing.to_vec(),
+            resolved: Vec::new(),
+            timestamp: t(ts),
+            expires_at: t(ts + 3600),
+        }
+    }
+
+    #[test]
+    fn silences_merge_by_id_keeping_the_newest_update() {
+        // (local, from the peer, how many change, the comments after, sorted by id)
+        let cases: Vec<(Vec<Silence>, Vec<Silence>, usize, Vec<&str>)> = vec![
+            (vec![], vec![silence("x", 1, "new")], 1, vec!["new"]),
+            (
+                vec![silence("x", 5, "mine")],
+                vec![silence("x", 1, "old")],
+                0,
+                vec!["mine"],
+            ),
+            (
+                vec![silence("x", 5, "mine")],
+                vec![silence("x", 5, "same")],
+                0,
+                vec!["mine"],
+            ),
+            (
+                vec![silence("x", 1, "old")],
+                vec![silence("x", 5, "newer")],
+                1,
+                vec!["newer"],
+            ),
+            (
+                vec![silence("x", 1, "x")],
+                vec![silence("y", 1, "y"), silence("x", 0, "stale")],
+                1,
+                vec!["x", "y"],
+            ),
+        ];
+        for (local, remote, changed, want) in cases {
+            let s = Silences::new(None, Duration::from_secs(3600));
+            Silences::merge(&s, local);
+            let v0 = s.version();
+            let wire = Replicated::marshal(&{
+                let peer = Silences::new(None, Duration::from_secs(3600));
+                Silences::merge(&peer, remote.clone());
+                peer
+            });
+            assert_eq!(Replicated::merge(&s, wire).unwrap(), changed, "{remote:?}");
+            assert_eq!(s.version() != v0, changed > 0);
+            let mut got = s.list();
+            got.sort_by(|a, b| a.id.cmp(&b.id));
+            let got: Vec<&str> = got.iter().map(|s| s.comment.as_str()).collect();
+            assert_eq!(got, want, "{remote:?}");
+            // Idempotent: the same state again changes nothing.
+            assert_eq!(Replicated::merge(&s, Replicated::marshal(&s)).unwrap(), 0);
+        }
+        let s = Silences::new(None, Duration::from_secs(3600));
+        assert!(Replicated::merge(&s, serde_json::json!({"not": "a list"})).is_err());
+    }
+
+    #[test]
+    fn nflog_merges_by_receiver_and_group_keeping_the_newest() {
+        let cases: Vec<(Vec<Entry>, Vec<Entry>, usize, Vec<(String, Vec<u64>)>)> = vec![
+            (
+                vec![],
+                vec![entry("g", 1, &[1])],
+                1,
+                vec![("g".into(), vec![1])],
+            ),
+            (
+                vec![entry("g", 5, &[1, 2])],
+                vec![entry("g", 1, &[1])],
+                0,
+                vec![("g".into(), vec![1, 2])],
+            ),
+            (
+                vec![entry("g", 1, &[1])],
+                vec![entry("g", 5, &[3]), entry("h", 2, &[4])],
+                2,
+                vec![("g".into(), vec![3]), ("h".into(), vec![4])],
+            ),
+        ];
+        for (local, remote, changed, want) in cases {
+            let n = Nflog::new(None, Duration::from_secs(3600));
+            Nflog::merge(&n, local);
+            let wire = serde_json::to_value(&remote).unwrap();
+            assert_eq!(Replicated::merge(&n, wire).unwrap(), changed, "{remote:?}");
+            let mut got: Vec<(String, Vec<u64>)> = n
+                .entries()
+                .into_iter()
+                .map(|e| (e.group_key, e.firing))
+                .collect();
+            got.sort();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn position_and_wait_follow_the_sorted_live_peer_names() {
+        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let peer = Peer::new(
+            Settings {
+                listen,
+                advertise: "m".to_owned(),
+                peers: vec!["127.0.0.1:1".to_owned()],
+                peer_timeout: Duration::from_secs(15),
+                gossip_interval: Duration::from_secs(1),
+            },
+            Vec::new(),
+            &metrics::Registry::new(),
+        )
+        .unwrap();
+        assert_eq!(peer.status(), "settling");
+        assert_eq!((peer.position(), peer.wait()), (0, Duration::ZERO));
+        for (name, pos) in [("z", 0), ("a", 1), ("b", 2), ("m", 2)] {
+            peer.receive(Message {
+                name: name.to_owned(),
+                address: format!("{name}:9094"),
+                states: BTreeMap::new(),
+            });
+            assert_eq!(peer.position(), pos, "after {name}");
+        }
+        assert_eq!(peer.wait(), Duration::from_secs(30));
+        // Peers not heard from for three gossip intervals no longer count.
+        for (_, seen) in peer.members.lock().values_mut() {
+            *seen = Instant::now().checked_sub(Duration::from_secs(4)).unwrap();
+        }
+        assert_eq!(peer.position(), 0);
+        assert!(peer.peers().is_empty());
+    }
+}
