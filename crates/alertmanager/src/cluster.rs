@@ -401,6 +401,10 @@ mod tests {
     use crate::nflog::{Entry, ReceiverKey};
     use crate::silence::{Silence, SilenceMatcher};
 
+    /// Local state, the peer's, how many change, what is left.
+    type SilenceCase = (Vec<Silence>, Vec<Silence>, usize, Vec<&'static str>);
+    type NflogCase = (Vec<Entry>, Vec<Entry>, usize, Vec<(String, Vec<u64>)>);
+
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + s).unwrap()
     }
@@ -440,7 +444,7 @@ mod tests {
     #[test]
     fn silences_merge_by_id_keeping_the_newest_update() {
         // (local, from the peer, how many change, the comments after, sorted by id)
-        let cases: Vec<(Vec<Silence>, Vec<Silence>, usize, Vec<&str>)> = vec![
+        let cases: Vec<SilenceCase> = vec![
             (vec![], vec![silence("x", 1, "new")], 1, vec!["new"]),
             (
                 vec![silence("x", 5, "mine")],
@@ -491,7 +495,7 @@ mod tests {
 
     #[test]
     fn nflog_merges_by_receiver_and_group_keeping_the_newest() {
-        let cases: Vec<(Vec<Entry>, Vec<Entry>, usize, Vec<(String, Vec<u64>)>)> = vec![
+        let cases: Vec<NflogCase> = vec![
             (
                 vec![],
                 vec![entry("g", 1, &[1])],
