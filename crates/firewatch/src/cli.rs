@@ -25,8 +25,8 @@ pub enum Command {
     NodeExporter(NodeExporterArgs),
     /// Container metrics with cAdvisor's names, from cgroups and /proc.
     ContainerExporter(crate::container_exporter::ContainerExporterArgs),
-    /// Kubernetes object state with kube-state-metrics' names.
-    KubeStateExporter,
+    /// Kubernetes object state with kube-state-metrics' names, from the Kubernetes API.
+    KubeStateExporter(crate::kube_state_exporter::KubeStateExporterArgs),
     /// What promtool and amtool do.
     #[command(subcommand)]
     Tool(ToolCommand),

@@ -5,6 +5,7 @@ mod alertmanager;
 mod cli;
 mod container_exporter;
 mod import;
+mod kube_state_exporter;
 mod node_exporter;
 mod server;
 mod tool;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         Some(Command::Alertmanager(args)) => alertmanager::run(*args),
         Some(Command::NodeExporter(args)) => node_exporter::run(args),
         Some(Command::ContainerExporter(args)) => container_exporter::run(args),
-        Some(Command::KubeStateExporter) => not_built("kube-state-exporter"),
+        Some(Command::KubeStateExporter(args)) => kube_state_exporter::run(args),
     }
 }
 
@@ -121,9 +122,4 @@ pub(crate) fn init_logging(level: &str, format: &str) {
     } else {
         builder.init();
     }
-}
-
-fn not_built(what: &str) -> ExitCode {
-    eprintln!("firewatch: the {what} subcommand is not built yet");
-    ExitCode::from(2)
 }

@@ -1,5 +1,6 @@
 //! `firewatch container-exporter` end to end: flags, `/metrics` over HTTP from a fixture
-//! cgroup tree and from this machine's cgroups, and a clear error for a path without cgroups.
+//! cgroup tree and from this machine's cgroups, a clear error for a path without cgroups; and
+//! `firewatch kube-state-exporter`'s flag check.
 
 use std::fs;
 use std::process::Command;
@@ -90,4 +91,18 @@ fn path_without_cgroups_is_an_error_naming_it() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&work.path().display().to_string()), "{err}");
+}
+
+#[test]
+fn kube_state_exporter_names_an_unsupported_resource() {
+    let out = Command::new(env!("CARGO_BIN_EXE_firewatch"))
+        .args(["kube-state-exporter", "--resources=pods,widgets"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--resources: \"widgets\" is not supported"),
+        "{err}"
+    );
 }

@@ -24,6 +24,9 @@ pub struct Options {
     pub namespaces: Vec<String>,
 }
 
+/// The resources this exporter can watch (`--resources`).
+pub const RESOURCES: &[&str] = &["pods"];
+
 struct Stores {
     pods: Vec<Store<Pod>>,
 }
@@ -80,6 +83,8 @@ async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Respo
 /// # Errors
 /// No Kubernetes credentials, or the address cannot be bound.
 pub async fn run(opts: Options) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // kube's TLS goes through rustls with ring (DESIGN.md: no aws-lc).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::try_default().await?;
     let app = router(&client, &opts);
     let addr = if opts.listen_address.starts_with(':') {

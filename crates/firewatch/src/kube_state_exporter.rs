@@ -1,0 +1,66 @@
+//! `firewatch kube-state-exporter`: kube-state-metrics' flags handed to the kube-state
+//! exporter crate.
+
+use std::process::ExitCode;
+
+/// `firewatch kube-state-exporter ...`
+#[derive(Debug, clap::Args)]
+pub struct KubeStateExporterArgs {
+    /// Address to serve `/metrics` on.
+    #[arg(long = "web.listen-address", default_value = ":8080")]
+    pub listen_address: String,
+    /// Comma-separated resources to export (today: pods).
+    #[arg(long = "resources", default_value = "pods")]
+    pub resources: String,
+    /// Comma-separated namespaces to watch; empty for all.
+    #[arg(long = "namespaces", default_value = "")]
+    pub namespaces: String,
+    /// Log level (debug, info, warn, error).
+    #[arg(long = "log.level", default_value = "info")]
+    pub log_level: String,
+    /// Log format (logfmt, json).
+    #[arg(long = "log.format", default_value = "logfmt")]
+    pub log_format: String,
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Watches the Kubernetes API and serves until the process ends.
+pub fn run(args: KubeStateExporterArgs) -> ExitCode {
+    let known = kube_state_exporter::server::RESOURCES;
+    if let Some(bad) = list(&args.resources)
+        .into_iter()
+        .find(|r| !known.contains(&r.as_str()))
+    {
+        eprintln!(
+            "firewatch kube-state-exporter: --resources: {bad:?} is not supported (supported: {})",
+            known.join(",")
+        );
+        return ExitCode::from(2);
+    }
+    crate::init_logging(&args.log_level, &args.log_format);
+    let opts = kube_state_exporter::Options {
+        listen_address: args.listen_address,
+        namespaces: list(&args.namespaces),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firewatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(kube_state_exporter::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("firewatch kube-state-exporter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
