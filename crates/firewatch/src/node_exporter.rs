@@ -35,13 +35,36 @@ pub fn run(args: NodeExporterArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(node_exporter::run(opts)) {
+    match runtime.block_on(serve(opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Serves the node exporter's router; with `--web.config.file`, through the web crate's server
+/// (TLS, basic authentication, headers), as node_exporter uses the exporter toolkit.
+async fn serve(opts: node_exporter::Options) -> Result<(), String> {
+    let Some(file) = opts.get("web.config.file").filter(|f| !f.is_empty()) else {
+        return node_exporter::run(opts).await.map_err(|e| e.to_string());
+    };
+    let config = web::webconfig::WebConfig::load(std::path::Path::new(file))
+        .map_err(|e| format!("invalid --web.config.file: {e}"))?;
+    let app = node_exporter::server::router(&opts).map_err(|e| e.to_string())?;
+    let addr = opts.string("web.listen-address", ":9100");
+    let addr = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr
+    };
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("listen {addr}: {e}"))?;
+    web::serve::serve(listener, app, Some(config), std::future::pending())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Starts the node exporter with node_exporter's defaults on `address` in a thread of its
