@@ -1,0 +1,10 @@
+//! The Prometheus Operator's `monitoring.coreos.com` resources read by Firewatch itself: each
+//! object becomes the scrape configuration the Operator would generate for it (mirrors
+//! prometheus-operator's `pkg/prometheus/promcfg.go`). The output is the `prometheus.yml`
+//! shape (a JSON value), so the config crate parses and validates it like any user file.
+
+pub mod relabel;
+pub mod servicemonitor;
+
+pub use relabel::{RelabelConfig, Sharding, sanitize_label_name};
+pub use servicemonitor::{Endpoint, LabelSelector, ServiceMonitor, scrape_configs};

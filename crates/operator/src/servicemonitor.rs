@@ -1,0 +1,343 @@
+//! `ServiceMonitor` (monitoring.coreos.com/v1) into scrape configurations, one per endpoint, as
+//! the Operator's `generateServiceMonitorConfig` writes them (prometheus-operator's
+//! `pkg/prometheus/promcfg.go`): job `serviceMonitor/<namespace>/<name>/<index>`, the endpoints
+//! role in the selected namespaces, the selector and the port as `keep` rules, the Operator's
+//! target labels, user relabelings and the sharding rules last.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
+
+/// A `ServiceMonitor` object (the fields the translation reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceMonitor {
+    /// `metadata`.
+    pub metadata: ObjectMeta,
+    /// `spec`.
+    pub spec: ServiceMonitorSpec,
+}
+
+/// An object's name and namespace.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ObjectMeta {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    #[serde(default)]
+    pub namespace: String,
+}
+
+/// `ServiceMonitor.spec`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceMonitorSpec {
+    /// The Service label whose value becomes `job`.
+    #[serde(default)]
+    pub job_label: String,
+    /// Service labels copied onto the targets.
+    #[serde(default)]
+    pub target_labels: Vec<String>,
+    /// Pod labels copied onto the targets.
+    #[serde(default)]
+    pub pod_target_labels: Vec<String>,
+    /// The endpoints to scrape, one scrape configuration each.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Which Services.
+    #[serde(default)]
+    pub selector: LabelSelector,
+    /// In which namespaces.
+    #[serde(default)]
+    pub namespace_selector: NamespaceSelector,
+    /// `sampleLimit`.
+    pub sample_limit: Option<u64>,
+    /// `targetLimit`.
+    pub target_limit: Option<u64>,
+    /// `labelLimit`.
+    pub label_limit: Option<u64>,
+    /// `labelNameLengthLimit`.
+    pub label_name_length_limit: Option<u64>,
+    /// `labelValueLengthLimit`.
+    pub label_value_length_limit: Option<u64>,
+}
+
+/// A Kubernetes label selector.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    /// Exact matches.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    #[serde(default)]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+/// One set-based requirement of a label selector.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabelSelectorRequirement {
+    /// The label.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: String,
+    /// The values for `In` and `NotIn`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// `namespaceSelector`: every namespace (`any`), the listed ones, or (neither) the monitor's.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceSelector {
+    /// Every namespace.
+    #[serde(default)]
+    pub any: bool,
+    /// These namespaces.
+    #[serde(default)]
+    pub match_names: Vec<String>,
+}
+
+/// A port given by name or number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrString {
+    /// A number.
+    Int(i64),
+    /// A name.
+    String(String),
+}
+
+impl IntOrString {
+    fn text(&self) -> String {
+        match self {
+            IntOrString::Int(n) => n.to_string(),
+            IntOrString::String(s) => s.clone(),
+        }
+    }
+}
+
+/// One of `spec.endpoints`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    /// The Service port's name.
+    #[serde(default)]
+    pub port: String,
+    /// The pod's port, by name or number (when `port` is empty).
+    pub target_port: Option<IntOrString>,
+    /// `metrics_path`.
+    #[serde(default)]
+    pub path: String,
+    /// `http` or `https`.
+    pub scheme: Option<String>,
+    /// URL parameters.
+    pub params: Option<BTreeMap<String, Vec<String>>>,
+    /// `scrape_interval`.
+    #[serde(default)]
+    pub interval: String,
+    /// `scrape_timeout`.
+    #[serde(default)]
+    pub scrape_timeout: String,
+    /// `honor_labels`.
+    #[serde(default)]
+    pub honor_labels: bool,
+    /// `honor_timestamps`.
+    pub honor_timestamps: Option<bool>,
+    /// Drop pods that are not running (default true).
+    pub filter_running: Option<bool>,
+    /// Relabelings applied after the Operator's own.
+    #[serde(default)]
+    pub relabelings: Vec<RelabelConfig>,
+    /// `metric_relabel_configs`.
+    #[serde(default)]
+    pub metric_relabelings: Vec<RelabelConfig>,
+}
+
+/// The scrape configurations the Operator generates for `sm`, one per endpoint.
+#[must_use]
+pub fn scrape_configs(sm: &ServiceMonitor, shards: Sharding) -> Vec<Value> {
+    (0..sm.spec.endpoints.len())
+        .map(|i| endpoint_config(sm, i, shards))
+        .collect()
+}
+
+/// The namespaces the endpoints role watches: none listed for `any`, else the listed ones,
+/// else the monitor's own.
+fn namespaces(sm: &ServiceMonitor) -> Vec<String> {
+    let sel = &sm.spec.namespace_selector;
+    if sel.any {
+        Vec::new()
+    } else if sel.match_names.is_empty() {
+        vec![sm.metadata.namespace.clone()]
+    } else {
+        sel.match_names.clone()
+    }
+}
+
+fn service_label(k: &str) -> String {
+    format!("__meta_kubernetes_service_label_{}", sanitize_label_name(k))
+}
+
+fn service_label_present(k: &str) -> String {
+    format!(
+        "__meta_kubernetes_service_labelpresent_{}",
+        sanitize_label_name(k)
+    )
+}
+
+/// The `keep`/`drop` rules that select the monitor's Services.
+fn selector_rules(sel: &LabelSelector) -> Vec<Value> {
+    let mut out: Vec<Value> = sel
+        .match_labels
+        .iter()
+        .map(|(k, v)| {
+            json!({"action": "keep", "source_labels": [service_label(k), service_label_present(k)],
+                   "regex": format!("({v});true")})
+        })
+        .collect();
+    for exp in &sel.match_expressions {
+        let values = format!("({});true", exp.values.join("|"));
+        let both = json!([service_label(&exp.key), service_label_present(&exp.key)]);
+        let present = json!([service_label_present(&exp.key)]);
+        out.push(match exp.operator.as_str() {
+            "In" => json!({"action": "keep", "source_labels": both, "regex": values}),
+            "NotIn" => json!({"action": "drop", "source_labels": both, "regex": values}),
+            "Exists" => json!({"action": "keep", "source_labels": present, "regex": "true"}),
+            "DoesNotExist" => json!({"action": "drop", "source_labels": present, "regex": "true"}),
+            // The API server rejects other operators; the Operator writes nothing for them.
+            _ => continue,
+        });
+    }
+    out
+}
+
+fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
+    let ep = &sm.spec.endpoints[i];
+    let mut cfg = Map::new();
+    cfg.insert(
+        "job_name".into(),
+        json!(format!(
+            "serviceMonitor/{}/{}/{i}",
+            sm.metadata.namespace, sm.metadata.name
+        )),
+    );
+    cfg.insert("honor_labels".into(), json!(ep.honor_labels));
+    if let Some(h) = ep.honor_timestamps {
+        cfg.insert("honor_timestamps".into(), json!(h));
+    }
+    let mut sd = Map::new();
+    sd.insert("role".into(), json!("endpoints"));
+    let ns = namespaces(sm);
+    if !ns.is_empty() {
+        sd.insert("namespaces".into(), json!({ "names": ns }));
+    }
+    cfg.insert("kubernetes_sd_configs".into(), json!([sd]));
+    for (key, value) in [
+        ("scrape_interval", &ep.interval),
+        ("scrape_timeout", &ep.scrape_timeout),
+        ("metrics_path", &ep.path),
+    ] {
+        if !value.is_empty() {
+            cfg.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(p) = &ep.params {
+        cfg.insert("params".into(), json!(p));
+    }
+    if let Some(s) = &ep.scheme {
+        cfg.insert("scheme".into(), json!(s));
+    }
+
+    let mut rules =
+        vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
+    rules.extend(selector_rules(&sm.spec.selector));
+    if !ep.port.is_empty() {
+        rules.push(json!({"action": "keep", "source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": ep.port}));
+    } else if let Some(tp) = &ep.target_port {
+        match tp {
+            IntOrString::String(name) if !name.is_empty() => rules.push(
+                json!({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": name}),
+            ),
+            IntOrString::Int(n) if *n != 0 => rules.push(
+                json!({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_number"], "regex": n.to_string()}),
+            ),
+            _ => {}
+        }
+    }
+    let kind_name = [
+        "__meta_kubernetes_endpoint_address_target_kind",
+        "__meta_kubernetes_endpoint_address_target_name",
+    ];
+    for (kind, label) in [("Node", "node"), ("Pod", "pod")] {
+        rules.push(json!({"source_labels": kind_name, "separator": ";",
+            "regex": format!("{kind};(.*)"), "replacement": "${1}", "target_label": label}));
+    }
+    for (meta, label) in [
+        ("__meta_kubernetes_namespace", "namespace"),
+        ("__meta_kubernetes_service_name", "service"),
+        ("__meta_kubernetes_pod_name", "pod"),
+        ("__meta_kubernetes_pod_container_name", "container"),
+    ] {
+        rules.push(json!({"source_labels": [meta], "target_label": label}));
+    }
+    if ep.filter_running.unwrap_or(true) {
+        rules.push(json!({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"}));
+    }
+    let copy = |meta: String, label: &str| {
+        json!({"source_labels": [meta], "target_label": sanitize_label_name(label),
+               "regex": "(.+)", "replacement": "${1}"})
+    };
+    for l in &sm.spec.target_labels {
+        rules.push(copy(service_label(l), l));
+    }
+    for l in &sm.spec.pod_target_labels {
+        rules.push(copy(
+            format!("__meta_kubernetes_pod_label_{}", sanitize_label_name(l)),
+            l,
+        ));
+    }
+    rules.push(json!({"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job", "replacement": "${1}"}));
+    if !sm.spec.job_label.is_empty() {
+        let mut job = copy(service_label(&sm.spec.job_label), "job");
+        job["target_label"] = json!("job");
+        rules.push(job);
+    }
+    let endpoint = if ep.port.is_empty() {
+        ep.target_port.as_ref().map(IntOrString::text)
+    } else {
+        Some(ep.port.clone())
+    };
+    if let Some(e) = endpoint.filter(|e| !e.is_empty()) {
+        rules.push(json!({"target_label": "endpoint", "replacement": e}));
+    }
+    rules.extend(ep.relabelings.iter().map(RelabelConfig::to_value));
+    rules.extend(sharding("__address__", shards));
+    cfg.insert("relabel_configs".into(), Value::Array(rules));
+
+    for (key, limit) in [
+        ("sample_limit", sm.spec.sample_limit),
+        ("target_limit", sm.spec.target_limit),
+        ("label_limit", sm.spec.label_limit),
+        ("label_name_length_limit", sm.spec.label_name_length_limit),
+        ("label_value_length_limit", sm.spec.label_value_length_limit),
+    ] {
+        if let Some(n) = limit {
+            cfg.insert(key.into(), json!(n));
+        }
+    }
+    if !ep.metric_relabelings.is_empty() {
+        cfg.insert(
+            "metric_relabel_configs".into(),
+            Value::Array(
+                ep.metric_relabelings
+                    .iter()
+                    .map(RelabelConfig::to_value)
+                    .collect(),
+            ),
+        );
+    }
+    Value::Object(cfg)
+}

@@ -1,0 +1,84 @@
+//! ServiceMonitors translated as the Prometheus Operator translates them: each fixture in
+//! tests/fixtures holds a ServiceMonitor and the scrape configurations the Operator generates
+//! for it (written down from prometheus-operator's `generateServiceMonitorConfig` and its
+//! golden files' shapes), and the output is a scrape configuration Firewatch's config accepts.
+
+use std::path::Path;
+
+use firewatch_operator::{ServiceMonitor, Sharding, scrape_configs};
+use serde_json::Value;
+
+const OPERATOR: Sharding = Sharding {
+    shards: 1,
+    shard: None,
+};
+
+fn fixtures() -> Vec<(String, ServiceMonitor, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(docs.len(), 2, "{}: input and expectation", path.display());
+        let sm: ServiceMonitor = serde_json::from_value(docs[0].clone())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        out.push((path.display().to_string(), sm, docs[1].clone()));
+    }
+    assert!(out.len() >= 2);
+    out
+}
+
+#[test]
+fn service_monitors_become_the_operators_scrape_configs() {
+    for (name, sm, want) in fixtures() {
+        let got = Value::Array(scrape_configs(&sm, OPERATOR));
+        if got != want {
+            let (g, w) = (got.as_array().unwrap(), want.as_array().unwrap());
+            for (i, (g, w)) in g.iter().zip(w).enumerate() {
+                for key in w
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .chain(g.as_object().unwrap().keys())
+                {
+                    if g.get(key) != w.get(key) {
+                        if let (Some(Value::Array(ga)), Some(Value::Array(wa))) =
+                            (g.get(key), w.get(key))
+                        {
+                            for (j, (a, b)) in ga.iter().zip(wa).enumerate() {
+                                assert_eq!(a, b, "{name}: config {i} {key}[{j}]");
+                            }
+                        }
+                        panic!(
+                            "{name}: config {i} {key}: got {:?} want {:?}",
+                            g.get(key),
+                            w.get(key)
+                        );
+                    }
+                }
+            }
+            panic!("{name}: {} configs, want {}", g.len(), w.len());
+        }
+    }
+}
+
+#[test]
+fn generated_configs_load_as_firewatch_scrape_configs() {
+    for (name, sm, _) in fixtures() {
+        let configs = scrape_configs(
+            &sm,
+            Sharding {
+                shards: 1,
+                shard: Some(0),
+            },
+        );
+        let file = serde_json::json!({ "scrape_configs": configs }).to_string();
+        let cfg = config::Config::from_yaml_str(&file, ".")
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{file}"));
+        assert_eq!(cfg.scrape_configs.len(), configs.len(), "{name}");
+        // A lone server keeps its targets: shard 0 is written in place of the placeholder.
+        assert!(file.contains(r#""regex":"0;|.+;.+""#), "{name}: {file}");
+    }
+}
