@@ -60,20 +60,9 @@ impl RelabelConfig {
     }
 }
 
-/// A Kubernetes label name as a Prometheus label name: every character outside
-/// `[a-zA-Z0-9_]` becomes `_` (so `app.kubernetes.io/name` is `app_kubernetes_io_name`).
-#[must_use]
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+/// A Kubernetes label name as a Prometheus label name (`app.kubernetes.io/name` is
+/// `app_kubernetes_io_name`): the same rule as Kubernetes discovery's meta labels.
+pub use discovery::targetgroup::sanitize_label_name;
 
 /// Which shard of how many a server is. `shard: None` writes the Operator's `$(SHARD)`
 /// placeholder (its config reloader substitutes it per replica), as in the Operator's own
