@@ -52,9 +52,9 @@ fn duration(flag: &str, s: &str) -> Result<Duration, String> {
 }
 
 /// Runs the Alertmanager until it is stopped.
-pub fn run(args: AlertmanagerArgs) -> ExitCode {
+pub fn run(args: &AlertmanagerArgs) -> ExitCode {
     crate::init_logging(&args.log_level, &args.log_format);
-    let opts = match options(&args) {
+    let opts = match options(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("firewatch alertmanager: {e}");

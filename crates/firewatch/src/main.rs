@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Some(Command::Tool(tool)) => tool::run(tool),
         Some(Command::Server(args)) => serve(*args),
         None => all_in_one(),
-        Some(Command::Alertmanager(args)) => alertmanager::run(*args),
+        Some(Command::Alertmanager(args)) => alertmanager::run(&args),
         Some(Command::NodeExporter(args)) => node_exporter::run(args),
         Some(Command::ContainerExporter(args)) => container_exporter::run(args),
         Some(Command::KubeStateExporter(args)) => kube_state_exporter::run(args),
