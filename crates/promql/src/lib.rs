@@ -11,6 +11,6 @@ pub mod printer;
 pub mod promqltest;
 pub mod value;
 
-pub use engine::{Engine, EngineOptions, EvalError, QueryResult};
+pub use engine::{Engine, EngineOptions, EvalError, QueryResult, default_max_memory_bytes};
 pub use error::ParseError;
 pub use value::{Sample, Series, Value};

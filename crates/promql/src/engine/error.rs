@@ -26,6 +26,12 @@ pub enum EvalError {
     /// The query would hold more samples than allowed (`execution`).
     #[error("query processing would load too many samples into memory in {0}")]
     TooManySamples(&'static str),
+    /// The query would hold more bytes than its memory budget (`--query.max-memory-bytes`)
+    /// allows (`execution`).
+    #[error(
+        "query processing would use more than {0} bytes of memory (--query.max-memory-bytes) in query execution"
+    )]
+    TooMuchMemory(usize),
     /// Reading from storage failed (`internal`... Prometheus reports `execution`).
     #[error("{0}")]
     Storage(#[from] storage::StorageError),
@@ -37,9 +43,10 @@ impl EvalError {
     pub fn error_type(&self) -> &'static str {
         match self {
             EvalError::Parse(_) | EvalError::BadData(_) => "bad_data",
-            EvalError::Execution(_) | EvalError::TooManySamples(_) | EvalError::Storage(_) => {
-                "execution"
-            }
+            EvalError::Execution(_)
+            | EvalError::TooManySamples(_)
+            | EvalError::TooMuchMemory(_)
+            | EvalError::Storage(_) => "execution",
             EvalError::Timeout(_) => "timeout",
             EvalError::Canceled(_) => "canceled",
         }

@@ -82,6 +82,10 @@ pub(crate) struct Evaluator<'q> {
     pub(crate) label_cache: HashMap<usize, LabelCache>,
     /// Most samples a step-by-step part of a node-at-a-time range evaluation held at once.
     pub(crate) step_peak: usize,
+    /// Bytes of the series loaded from storage (checked against `max_memory_bytes`).
+    pub(crate) loaded_bytes: usize,
+    /// Points of the all-steps values a node-at-a-time evaluation holds now.
+    pub(crate) range_held: usize,
     /// Per range selector, where each loaded series' window was at the last step.
     pub(crate) cursors: HashMap<usize, Vec<(usize, usize)>>,
 }
@@ -101,6 +105,9 @@ pub(crate) struct LabelCache {
 
 /// Positions by label set.
 pub(crate) type LabelIndex = HashMap<Labels, usize, foldhash::fast::RandomState>;
+
+/// Bytes one sample held during evaluation takes (labels shared, counted once per series).
+pub(crate) const SAMPLE_BYTES: usize = size_of::<Sample>();
 
 /// The [`Evaluator::label_cache`] site of names dropped from results.
 const DROP_NAME_SITE: usize = 1;
@@ -172,11 +179,33 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Counts `n` more samples in memory; fails past the limit.
+    /// Counts `n` more samples in memory; fails past the sample limit or the byte budget.
     pub(crate) fn add_samples(&mut self, n: usize) -> Result<(), EvalError> {
-        self.current_samples += n;
-        if self.current_samples + self.result_samples > self.opts.max_samples {
+        self.current_samples = self.current_samples.saturating_add(n);
+        let held = self.current_samples.saturating_add(self.result_samples);
+        if held > self.opts.max_samples {
             return Err(EvalError::TooManySamples("query execution"));
+        }
+        let bytes = held
+            .saturating_mul(SAMPLE_BYTES)
+            .saturating_add(self.loaded_bytes);
+        self.check_bytes(bytes)
+    }
+
+    /// Counts the samples of an operator's result (a `group_left` join can hold more than
+    /// its operands), as Prometheus counts every node's output.
+    fn count_output(&mut self, v: Val) -> Result<Val, EvalError> {
+        if let Val::Vector(s) = &v {
+            self.add_samples(s.len())?;
+        }
+        Ok(v)
+    }
+
+    /// Fails when `bytes` exceed the query's memory budget.
+    pub(crate) fn check_bytes(&self, bytes: usize) -> Result<(), EvalError> {
+        let limit = self.opts.max_memory_bytes;
+        if limit > 0 && bytes > limit {
+            return Err(EvalError::TooMuchMemory(limit));
         }
         Ok(())
     }
@@ -220,9 +249,13 @@ impl Evaluator<'_> {
                 // `and`/`unless` with an empty left side need not evaluate the right side, but
                 // Prometheus evaluates both; so do we (annotations from both sides count).
                 let rhs = self.eval(&b.rhs, ts)?;
-                self.binary(b, lhs, rhs)
+                let v = self.binary(b, lhs, rhs)?;
+                self.count_output(v)
             }
-            Expr::Aggregate(a) => self.aggregate(a, ts),
+            Expr::Aggregate(a) => {
+                let v = self.aggregate(a, ts)?;
+                self.count_output(v)
+            }
             Expr::Call(c) => self.call(c, ts),
         }
     }

@@ -50,6 +50,11 @@ pub struct EngineOptions {
     pub timeout: Duration,
     /// Most samples a query may hold in memory (`--query.max-samples`, 50,000,000).
     pub max_samples: usize,
+    /// Most bytes a query may hold in memory for samples it loaded or computed
+    /// (`--query.max-memory-bytes`, a quarter of the machine's memory by default); zero
+    /// disables. Checked before large buffers are allocated, so that a heavy query fails with
+    /// an error instead of exhausting the process's memory.
+    pub max_memory_bytes: usize,
     /// Step of subqueries written without one (`[5m:]`), Prometheus's evaluation interval.
     pub default_subquery_step: Duration,
     /// Most queries evaluating at once (`--query.max-concurrency`, 20); others wait their turn.
@@ -63,10 +68,26 @@ impl Default for EngineOptions {
             lookback_delta: Duration::from_secs(300),
             timeout: Duration::from_secs(120),
             max_samples: 50_000_000,
+            max_memory_bytes: default_max_memory_bytes(),
             default_subquery_step: Duration::from_secs(60),
             max_concurrency: 20,
         }
     }
+}
+
+/// The default per-query memory budget: a quarter of the machine's memory (`MemTotal` in
+/// `/proc/meminfo`), or 4 GiB where that cannot be read.
+#[must_use]
+pub fn default_max_memory_bytes() -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            kb.checked_mul(1024)
+        })
+        .unwrap_or(16 << 30);
+    usize::try_from(total / 4).unwrap_or(usize::MAX)
 }
 
 /// A query's value with the annotations it produced.
@@ -311,6 +332,7 @@ impl Engine {
         ev.cursors.clear();
         ev.subquery_cache.clear();
         (ev.current_samples, ev.result_samples, ev.step_peak) = (0, 0, 0);
+        ev.range_held = 0;
         step_by_step(ev, expr, query)
     }
 
@@ -370,6 +392,8 @@ impl Engine {
             current_samples: 0,
             result_samples: 0,
             step_peak: 0,
+            loaded_bytes: 0,
+            range_held: 0,
             label_cache: HashMap::new(),
             cursors: HashMap::new(),
         })

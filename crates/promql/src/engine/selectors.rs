@@ -135,6 +135,13 @@ impl Evaluator<'_> {
                 if t > maxt {
                     break;
                 }
+                // The budget is checked while loading, before a long series is all in memory.
+                if (floats.len() + hists.len()) % BUDGET_CHECK_POINTS == BUDGET_CHECK_POINTS - 1 {
+                    self.check_bytes(
+                        self.loaded_bytes
+                            .saturating_add(loaded_bytes(&floats, &hists, &starts)),
+                    )?;
+                }
                 let st = it.at_st();
                 if st != 0 {
                     starts.push((t, st));
@@ -159,6 +166,11 @@ impl Evaluator<'_> {
                 detect_hints(&mut hists);
             }
             if !floats.is_empty() || !hists.is_empty() {
+                self.loaded_bytes = self
+                    .loaded_bytes
+                    .saturating_add(loaded_bytes(&floats, &hists, &starts))
+                    .saturating_add(SERIES_BYTES);
+                self.check_bytes(self.loaded_bytes)?;
                 let live = floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
                     floats
                         .iter()
@@ -434,6 +446,12 @@ impl Evaluator<'_> {
                     v
                 }
             };
+            // Counted step by step, before the windows pile up (a subquery at a fine
+            // resolution over a long range has millions of steps).
+            self.add_samples(match &v {
+                Val::Vector(samples) => samples.len(),
+                _ => 1,
+            })?;
             match v {
                 Val::Vector(samples) => {
                     for s in samples {
@@ -483,6 +501,20 @@ impl Evaluator<'_> {
         self.add_samples(n)?;
         Ok(out)
     }
+}
+
+/// Points loaded between checks of the memory budget.
+const BUDGET_CHECK_POINTS: usize = 4096;
+/// Estimated bytes of a loaded series besides its points (labels, bookkeeping).
+const SERIES_BYTES: usize = 256;
+/// Estimated bytes of a loaded native histogram (struct, spans and buckets).
+const HISTOGRAM_BYTES: usize = 256;
+
+/// Estimated bytes held by a loaded series' points.
+fn loaded_bytes(floats: &[FPoint], hists: &[HPoint], starts: &[(i64, i64)]) -> usize {
+    size_of_val(floats)
+        + hists.len() * (size_of::<HPoint>() + HISTOGRAM_BYTES)
+        + size_of_val(starts)
 }
 
 /// Sets unknown counter-reset hints from the previous histogram, as Prometheus's

@@ -42,6 +42,7 @@ fn test_engine() -> Engine {
         lookback_delta: Duration::from_secs(300),
         timeout: Duration::from_secs(30),
         max_samples: 10_000,
+        max_memory_bytes: 0,
         default_subquery_step: Duration::from_secs(60),
         max_concurrency: 0,
     })

@@ -63,6 +63,7 @@ impl Evaluator<'_> {
         };
         let groups = self.groups(a, &input)?;
         let n = self.steps();
+        self.range_reserve(groups.keys.len())?;
         match a.op {
             Op::Topk | Op::Bottomk => {
                 let params = params.ok_or(Bail::Fallback)?;

@@ -92,7 +92,13 @@ impl Evaluator<'_> {
         let mut hits: Vec<Vec<bool>> = Vec::new();
         let mut by_pair: HashMap<(usize, usize), usize, foldhash::fast::RandomState> =
             HashMap::default();
+        let mut reserved = 0;
         for (li, ls) in lhs.iter().enumerate() {
+            // Outputs grow with the matches (`group_left`): counted before they pile up.
+            if out.len() > reserved {
+                self.range_reserve(out.len() - reserved)?;
+                reserved = out.len();
+            }
             let sg = lsig[li];
             let mut own: Option<usize> = None;
             for i in 0..n {

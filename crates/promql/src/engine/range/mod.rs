@@ -85,9 +85,11 @@ pub(crate) enum Bail {
 impl From<EvalError> for Bail {
     fn from(e: EvalError) -> Self {
         match e {
-            EvalError::Timeout(_) | EvalError::Canceled(_) | EvalError::Storage(_) => {
-                Bail::Fatal(e)
-            }
+            // Series loaded stay loaded for step by step: over the byte budget it fails too.
+            EvalError::Timeout(_)
+            | EvalError::Canceled(_)
+            | EvalError::Storage(_)
+            | EvalError::TooMuchMemory(_) => Bail::Fatal(e),
             // Errors are reported as step-by-step evaluation reports them (which step and
             // which operand fails first).
             _ => Bail::Fallback,
@@ -96,6 +98,9 @@ impl From<EvalError> for Bail {
 }
 
 pub(crate) type RResult<T> = Result<T, Bail>;
+
+/// Bytes per step of an all-steps series (value and presence).
+const RANGE_POINT_BYTES: usize = size_of::<f64>() + size_of::<bool>();
 
 impl Evaluator<'_> {
     /// Number of steps of the range query.
@@ -108,8 +113,48 @@ impl Evaluator<'_> {
         self.start + i as i64 * self.step
     }
 
-    /// Evaluates `e` at every step of the range query.
+    /// Counts `series` more all-steps series about to be allocated (before allocating them);
+    /// falls back to step by step, which holds one step at a time, when the values held
+    /// would pass the sample limit or the byte budget.
+    pub(crate) fn range_reserve(&mut self, series: usize) -> RResult<()> {
+        self.range_reserve_bytes(series)?;
+        if self.range_held > self.opts.max_samples {
+            return Err(Bail::Fallback);
+        }
+        Ok(())
+    }
+
+    /// Counts `series` more all-steps series about to be allocated against the byte budget
+    /// alone (see [`Evaluator::range_reserve`]).
+    pub(crate) fn range_reserve_bytes(&mut self, series: usize) -> RResult<()> {
+        let points = series.saturating_mul(self.steps());
+        self.range_held = self.range_held.saturating_add(points);
+        let bytes = self
+            .range_held
+            .saturating_mul(RANGE_POINT_BYTES)
+            .saturating_add(self.loaded_bytes);
+        let limit = self.opts.max_memory_bytes;
+        if limit > 0 && bytes > limit {
+            return Err(Bail::Fallback);
+        }
+        Ok(())
+    }
+
+    /// Evaluates `e` at every step of the range query. What its operands held is released
+    /// when it returns: only its own value stays counted in [`Evaluator::range_held`].
     pub(crate) fn eval_range(&mut self, e: &Expr) -> RResult<RVal> {
+        let held = self.range_held;
+        let v = self.eval_range_node(e)?;
+        let own = match &v {
+            RVal::Scalar(s) => s.len(),
+            RVal::Vector(v) => v.len().saturating_mul(self.steps()),
+            RVal::String(_) => 0,
+        };
+        self.range_held = held.saturating_add(own);
+        Ok(v)
+    }
+
+    fn eval_range_node(&mut self, e: &Expr) -> RResult<RVal> {
         self.check()?;
         let v = match e {
             Expr::NumberLiteral(n) => RVal::Scalar(vec![n.value; self.steps()]),
@@ -154,7 +199,9 @@ impl Evaluator<'_> {
             self.current_samples = 0;
             let v = self.eval(e, self.step_ts(i))?;
             self.step_peak = self.step_peak.max(self.current_samples);
+            let before = c.series.len();
             c.add(i, v)?;
+            self.range_reserve(c.series.len() - before)?;
         }
         Ok(c.finish())
     }
@@ -173,7 +220,9 @@ impl Evaluator<'_> {
             let vals = args.iter().map(|a| at_step(a, i, ts)).collect();
             let v = op(self, vals, ts)?;
             self.step_peak = self.step_peak.max(self.current_samples);
+            let before = c.series.len();
             c.add(i, v)?;
+            self.range_reserve(c.series.len() - before)?;
         }
         Ok(c.finish())
     }

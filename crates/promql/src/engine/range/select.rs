@@ -6,6 +6,7 @@ use model::is_stale_nan;
 use super::{Bail, RResult, RSeries, RVal};
 use crate::ast::{Call, Expr, MatrixSelector, SubqueryExpr, ValueType, VectorSelector};
 use crate::engine::annotations;
+use crate::engine::error::EvalError;
 use crate::engine::eval::Evaluator;
 use crate::engine::functions::{float_window_value, non_counter_name};
 use crate::engine::selectors::{Extension, seek};
@@ -55,8 +56,13 @@ impl Evaluator<'_> {
             return Err(Bail::Fallback);
         }
         let (n, lookback) = (self.steps(), self.lookback());
+        // As Prometheus counts a selector's points at all steps, series by series: past the
+        // sample limit the query fails here, before the rest is allocated.
+        let held = self.range_held;
+        let mut points = 0usize;
         let mut out = Vec::new();
         for s in series.iter() {
+            self.range_reserve_bytes(1)?;
             let floats = &s.floats;
             let mut r = RSeries::empty(s.labels.clone(), false, n);
             let (mut j, mut any) = (0, false);
@@ -72,6 +78,10 @@ impl Evaluator<'_> {
                 }
                 r.set(i, p.f);
                 any = true;
+                points += 1;
+            }
+            if held.saturating_add(points) > self.opts.max_samples {
+                return Err(Bail::Fatal(EvalError::TooManySamples("query execution")));
             }
             if any {
                 out.push(r);
@@ -152,6 +162,7 @@ impl Evaluator<'_> {
             timestamp: vs.timestamp,
             pos: c.args[idx].pos(),
         };
+        self.range_reserve(series.len())?;
         let mut out = Vec::new();
         for (j, s) in series.iter().enumerate() {
             if j % 1024 == 0 {
@@ -213,6 +224,7 @@ impl Evaluator<'_> {
             timestamp: None,
             pos: c.args[idx].pos(),
         };
+        self.range_reserve(inner.len())?;
         let mut out = Vec::new();
         let mut points = Vec::new();
         for s in &inner {
