@@ -9,8 +9,11 @@ pub struct KubeStateExporterArgs {
     /// Address to serve `/metrics` on.
     #[arg(long = "web.listen-address", default_value = ":8080")]
     pub listen_address: String,
-    /// Comma-separated resources to export (today: pods).
-    #[arg(long = "resources", default_value = "pods")]
+    /// Comma-separated resources to export.
+    #[arg(
+        long = "resources",
+        default_value = "deployments,namespaces,nodes,pods"
+    )]
     pub resources: String,
     /// Comma-separated namespaces to watch; empty for all.
     #[arg(long = "namespaces", default_value = "")]
@@ -48,6 +51,7 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
     let opts = kube_state_exporter::Options {
         listen_address: args.listen_address,
         namespaces: list(&args.namespaces),
+        resources: list(&args.resources),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

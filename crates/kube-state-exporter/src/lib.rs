@@ -4,6 +4,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod deployment;
+pub mod namespace;
+pub mod node;
+pub mod out;
 pub mod pod;
 pub mod quantity;
 pub mod server;

@@ -2,84 +2,55 @@
 //! `docs/metrics/workload/pod.md`): info, phase, ready, container restarts, container
 //! resource requests and limits.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
-use model::exposition::{FamilySample, MetricFamily, MetricType};
-use model::labels::Labels;
+use model::exposition::{MetricFamily, MetricType};
 
+use crate::out::Out;
 use crate::quantity;
 
 /// The phases kube-state-metrics writes one series for each.
 const PHASES: [&str; 5] = ["Pending", "Succeeded", "Failed", "Unknown", "Running"];
 
-struct Out {
-    by_name: BTreeMap<&'static str, MetricFamily>,
-}
-
-impl Out {
-    fn new() -> Self {
-        let mut by_name = BTreeMap::new();
-        for (name, help, t) in [
-            ("kube_pod_info", "Information about pod.", MetricType::Gauge),
-            (
-                "kube_pod_status_phase",
-                "The pods current phase.",
-                MetricType::Gauge,
-            ),
-            (
-                "kube_pod_status_ready",
-                "Describes whether the pod is ready to serve requests.",
-                MetricType::Gauge,
-            ),
-            (
-                "kube_pod_container_status_restarts_total",
-                "The number of container restarts per container.",
-                MetricType::Counter,
-            ),
-            (
-                "kube_pod_container_resource_requests",
-                "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
-                MetricType::Gauge,
-            ),
-            (
-                "kube_pod_container_resource_limits",
-                "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
-                MetricType::Gauge,
-            ),
-        ] {
-            by_name.insert(
-                name,
-                MetricFamily {
-                    help: Some(help.to_owned()),
-                    ..MetricFamily::new(name, t)
-                },
-            );
-        }
-        Self { by_name }
-    }
-
-    fn add(&mut self, name: &'static str, labels: &[(&str, &str)], value: f64) {
-        let fam = self.by_name.get_mut(name).expect("declared family");
-        fam.samples.push(FamilySample {
-            labels: Labels::from_pairs(
-                std::iter::once(("__name__", name)).chain(labels.iter().copied()),
-            ),
-            value,
-            timestamp: None,
-            exemplar: None,
-        });
-    }
-}
+const FAMILIES: [(&str, &str, MetricType); 6] = [
+    ("kube_pod_info", "Information about pod.", MetricType::Gauge),
+    (
+        "kube_pod_status_phase",
+        "The pods current phase.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_pod_status_ready",
+        "Describes whether the pod is ready to serve requests.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_pod_container_status_restarts_total",
+        "The number of container restarts per container.",
+        MetricType::Counter,
+    ),
+    (
+        "kube_pod_container_resource_requests",
+        "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_pod_container_resource_limits",
+        "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
+        MetricType::Gauge,
+    ),
+];
 
 /// The families of these pods (families without series are still declared).
 #[must_use]
 pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<MetricFamily> {
-    let mut out = Out::new();
+    let mut out = Out::default();
+    for (name, help, t) in FAMILIES {
+        out.declare(name, help, t);
+    }
     for pod in pods {
         one(&mut out, pod);
     }
-    out.by_name.into_values().collect()
+    out.finish()
 }
 
 fn one(out: &mut Out, pod: &Pod) {
@@ -183,13 +154,7 @@ fn resources(
                 );
                 continue;
             };
-            let (name, unit) = match resource.as_str() {
-                "cpu" => ("cpu".to_owned(), "core"),
-                "memory" => ("memory".to_owned(), "byte"),
-                "ephemeral-storage" => ("ephemeral_storage".to_owned(), "byte"),
-                r if r.starts_with("hugepages-") => (r.replace(['-', '.', '/'], "_"), "byte"),
-                r => (r.replace(['-', '.', '/'], "_"), "integer"),
-            };
+            let (name, unit) = resource_unit(resource);
             let extra = [
                 ("container", container),
                 ("node", node),
@@ -199,4 +164,18 @@ fn resources(
             out.add(family, &[base, &extra[..]].concat(), v);
         }
     }
+}
+
+/// kube-state-metrics' `resource` and `unit` labels for a resource name (`cpu` in cores,
+/// memory, storage and hugepages in bytes, the rest as integers; `.`, `/`, `-` become `_`).
+#[must_use]
+pub fn resource_unit(resource: &str) -> (String, &'static str) {
+    let name = resource.replace(['-', '.', '/'], "_");
+    let unit = match resource {
+        "cpu" => "core",
+        "memory" | "ephemeral-storage" | "storage" => "byte",
+        r if r.starts_with("hugepages-") => "byte",
+        _ => "integer",
+    };
+    (name, unit)
 }

@@ -9,10 +9,12 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::serde::de::DeserializeOwned;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client};
+use kube::{Api, Client, Resource};
 use model::exposition::{encode, negotiate};
 
 /// The exporter's settings.
@@ -22,59 +24,138 @@ pub struct Options {
     pub listen_address: String,
     /// Namespaces to watch; empty for all.
     pub namespaces: Vec<String>,
+    /// Resources to export (of [`RESOURCES`]).
+    pub resources: Vec<String>,
 }
 
 /// The resources this exporter can watch (`--resources`).
-pub const RESOURCES: &[&str] = &["pods"];
+pub const RESOURCES: &[&str] = &["deployments", "namespaces", "nodes", "pods"];
 
 struct Stores {
     pods: Vec<Store<Pod>>,
+    deployments: Vec<Store<Deployment>>,
+    nodes: Vec<Store<Node>>,
+    namespaces: Vec<Store<Namespace>>,
+    /// `--namespaces` (empty: all), for the cluster-wide namespace list.
+    only: Vec<String>,
 }
 
-/// Starts a reflector per namespace (or one for all) on `client` and returns the router
-/// serving their state; the reflectors run until the runtime ends.
+/// A reflector: a watcher (re-listing after errors, with backoff) feeding a store.
+fn reflect<K>(api: Api<K>) -> Store<K>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let (reader, writer) = reflector::store();
+    let what = K::plural(&K::DynamicType::default()).into_owned();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .for_each(move |event| {
+            if let Err(e) = event {
+                tracing::warn!(resource = what.as_str(), "watch: {e}");
+            }
+            async {}
+        });
+    tokio::spawn(stream);
+    reader
+}
+
+/// Stores for a namespaced resource: one per `--namespaces` entry, or one for all.
+fn namespaced<K>(client: &Client, opts: &Options, resource: &str) -> Vec<Store<K>>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    if !opts.resources.iter().any(|r| r == resource) {
+        return Vec::new();
+    }
+    if opts.namespaces.is_empty() {
+        return vec![reflect(Api::all(client.clone()))];
+    }
+    opts.namespaces
+        .iter()
+        .map(|ns| reflect(Api::namespaced(client.clone(), ns)))
+        .collect()
+}
+
+/// Starts a reflector per resource (per namespace for namespaced ones) on `client` and
+/// returns the router serving their state; the reflectors run until the runtime ends.
 pub fn router(client: &Client, opts: &Options) -> Router {
-    let apis: Vec<Api<Pod>> = if opts.namespaces.is_empty() {
-        vec![Api::all(client.clone())]
-    } else {
-        opts.namespaces
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect()
+    let wants = |r: &str| opts.resources.iter().any(|x| x == r);
+    let stores = Stores {
+        pods: namespaced(client, opts, "pods"),
+        deployments: namespaced(client, opts, "deployments"),
+        nodes: if wants("nodes") {
+            vec![reflect(Api::all(client.clone()))]
+        } else {
+            Vec::new()
+        },
+        namespaces: if wants("namespaces") {
+            vec![reflect(Api::all(client.clone()))]
+        } else {
+            Vec::new()
+        },
+        only: opts.namespaces.clone(),
     };
-    let pods = apis
-        .into_iter()
-        .map(|api| {
-            let (reader, writer) = reflector::store();
-            let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
-                .reflect(writer)
-                .for_each(|event| async move {
-                    if let Err(e) = event {
-                        tracing::warn!("pod watch: {e}");
-                    }
-                });
-            tokio::spawn(stream);
-            reader
-        })
-        .collect();
     Router::new()
         .route("/metrics", get(metrics))
         .route("/", get(|| async { "kube-state exporter: /metrics\n" }))
-        .with_state(Arc::new(Stores { pods }))
+        .with_state(Arc::new(stores))
+}
+
+/// Every object of these stores, sorted by namespace and name.
+fn objects<K: Resource + Clone>(stores: &[Store<K>]) -> Vec<Arc<K>>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let mut all: Vec<Arc<K>> = stores.iter().flat_map(Store::state).collect();
+    all.sort_by(|a, b| {
+        (&a.meta().namespace, &a.meta().name).cmp(&(&b.meta().namespace, &b.meta().name))
+    });
+    all
 }
 
 async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (format, content_type) = negotiate(accept);
-    let mut pods: Vec<Arc<Pod>> = stores.pods.iter().flat_map(Store::state).collect();
-    pods.sort_by(|a, b| {
-        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
-    });
-    let body = encode(
-        &crate::pod::families(pods.iter().map(AsRef::as_ref)),
-        format,
-    );
+    let pods = objects(&stores.pods);
+    let deployments = objects(&stores.deployments);
+    let nodes = objects(&stores.nodes);
+    let mut namespaces = objects(&stores.namespaces);
+    if !stores.only.is_empty() {
+        namespaces.retain(|n| {
+            n.metadata
+                .name
+                .as_ref()
+                .is_some_and(|x| stores.only.contains(x))
+        });
+    }
+    let mut fams = Vec::new();
+    if !stores.pods.is_empty() {
+        fams.extend(crate::pod::families(pods.iter().map(AsRef::as_ref)));
+    }
+    if !stores.deployments.is_empty() {
+        fams.extend(crate::deployment::families(
+            deployments.iter().map(AsRef::as_ref),
+        ));
+    }
+    if !stores.nodes.is_empty() {
+        fams.extend(crate::node::families(nodes.iter().map(AsRef::as_ref)));
+    }
+    if !stores.namespaces.is_empty() {
+        fams.extend(crate::namespace::families(
+            namespaces.iter().map(AsRef::as_ref),
+        ));
+    }
+    fams.sort_by(|a, b| a.name.cmp(&b.name));
+    let body = encode(&fams, format);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 

@@ -41,22 +41,86 @@ async fn until(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
     panic!("timed out waiting for {what}:\n{}", scrape(port).await);
 }
 
+async fn serve(fake: &FakeKube, resources: &[&str], namespaces: &[&str]) -> u16 {
+    let config = kube::Config::new(fake.url.parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
+    let opts = Options {
+        listen_address: String::new(),
+        namespaces: namespaces.iter().map(|s| (*s).to_owned()).collect(),
+        resources: resources.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let app = router(&client, &opts);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_namespaces_deployments() {
+    let fake = FakeKube::start().await;
+    fake.add(json!({"kind": "Node", "apiVersion": "v1",
+        "metadata": {"name": "node-1"},
+        "spec": {"podCIDR": "10.1.0.0/24", "providerID": "kind://node-1"},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "172.18.0.2"}],
+            "conditions": [{"type": "Ready", "status": "True"}, {"type": "MemoryPressure", "status": "False"}],
+            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "allocatable": {"cpu": "3500m", "memory": "7Gi", "pods": "110"},
+            "nodeInfo": {"kernelVersion": "6.1.0", "osImage": "Debian GNU/Linux 12", "containerRuntimeVersion": "containerd://1.7.0",
+                "kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0", "systemUUID": "abc", "machineID": "m", "bootID": "b",
+                "operatingSystem": "linux", "architecture": "amd64"}}}));
+    for ns in ["shop", "other"] {
+        fake.add(json!({"kind": "Namespace", "apiVersion": "v1",
+            "metadata": {"name": ns, "creationTimestamp": "2025-01-02T03:04:05Z"}, "status": {"phase": "Active"}}));
+    }
+    fake.add(json!({"kind": "Deployment", "apiVersion": "apps/v1",
+        "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"replicas": 3, "selector": {}, "template": {}},
+        "status": {"replicas": 3, "availableReplicas": 2, "unavailableReplicas": 1, "updatedReplicas": 3}}));
+    let port = serve(&fake, &["nodes", "namespaces", "deployments"], &["shop"]).await;
+    let body = until(port, "all listed", |b| {
+        b.contains("kube_node_info{")
+            && b.contains("kube_deployment_spec_replicas{")
+            && b.contains("kube_namespace_status_phase{")
+    })
+    .await;
+    for want in [
+        r#"kube_node_info{container_runtime_version="containerd://1.7.0",internal_ip="172.18.0.2",kernel_version="6.1.0",kubelet_version="v1.33.0",kubeproxy_version="v1.33.0",node="node-1",os_image="Debian GNU/Linux 12",pod_cidr="10.1.0.0/24",provider_id="kind://node-1",system_uuid="abc"} 1"#,
+        r#"kube_node_status_condition{condition="Ready",node="node-1",status="true"} 1"#,
+        r#"kube_node_status_condition{condition="MemoryPressure",node="node-1",status="false"} 1"#,
+        r#"kube_node_status_condition{condition="MemoryPressure",node="node-1",status="true"} 0"#,
+        r#"kube_node_status_capacity{node="node-1",resource="memory",unit="byte"} 8.589934592e+09"#,
+        r#"kube_node_status_allocatable{node="node-1",resource="cpu",unit="core"} 3.5"#,
+        r#"kube_node_status_allocatable{node="node-1",resource="pods",unit="integer"} 110"#,
+        r#"kube_namespace_created{namespace="shop"} 1.735787045e+09"#,
+        r#"kube_namespace_status_phase{namespace="shop",phase="Active"} 1"#,
+        r#"kube_namespace_status_phase{namespace="shop",phase="Terminating"} 0"#,
+        r#"kube_deployment_spec_replicas{deployment="web",namespace="shop"} 3"#,
+        r#"kube_deployment_status_replicas_available{deployment="web",namespace="shop"} 2"#,
+        r#"kube_deployment_status_replicas_unavailable{deployment="web",namespace="shop"} 1"#,
+        "# TYPE kube_deployment_status_replicas_updated gauge",
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // --namespaces=shop: the other namespace is left out; pods were not asked for.
+    assert!(
+        !body.contains(r#"namespace="other""#) && !body.contains("kube_pod_"),
+        "{body}"
+    );
+    // Deleted.
+    fake.delete(json!({"kind": "Deployment", "apiVersion": "apps/v1", "metadata": {"name": "web", "namespace": "shop"}}));
+    until(port, "deployment deleted", |b| {
+        !b.contains(r#"deployment="web""#)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pods_listed_watched_modified_deleted() {
     let fake = FakeKube::start().await;
     fake.add(pod("web-a", 0, "True"));
-    let config = kube::Config::new(fake.url.parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
-    let app = router(
-        &client,
-        &Options {
-            listen_address: String::new(),
-            namespaces: vec![],
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let port = serve(&fake, &["pods"], &[]).await;
 
     // Listed.
     let body = until(port, "web-a listed", |b| b.contains("pod=\"web-a\"")).await;

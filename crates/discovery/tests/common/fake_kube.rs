@@ -65,6 +65,9 @@ fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
         "Node" => ("nodes", "v1", "NodeList"),
         "EndpointSlice" => ("endpointslices", "discovery.k8s.io/v1", "EndpointSliceList"),
         "Ingress" => ("ingresses", "networking.k8s.io/v1", "IngressList"),
+        // For the kube-state exporter's tests.
+        "Namespace" => ("namespaces", "v1", "NamespaceList"),
+        "Deployment" => ("deployments", "apps/v1", "DeploymentList"),
         other => panic!("unsupported kind {other}"),
     }
 }
@@ -77,6 +80,8 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
         "Node",
         "EndpointSlice",
         "Ingress",
+        "Namespace",
+        "Deployment",
     ] {
         let (p, v, l) = plural_of(k);
         if p == plural {

@@ -1,0 +1,45 @@
+//! Namespace families as kube-state-metrics writes them (`internal/store/namespace.go`):
+//! creation time and phase.
+
+use k8s_openapi::api::core::v1::Namespace;
+use model::exposition::{MetricFamily, MetricType};
+
+use crate::out::Out;
+
+/// The families of these namespaces.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn families<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<MetricFamily> {
+    let mut out = Out::default();
+    out.declare(
+        "kube_namespace_created",
+        "Unix creation timestamp",
+        MetricType::Gauge,
+    );
+    out.declare(
+        "kube_namespace_status_phase",
+        "kubernetes namespace status phase.",
+        MetricType::Gauge,
+    );
+    for ns in namespaces {
+        let name = ns.metadata.name.as_deref().unwrap_or("");
+        if let Some(t) = &ns.metadata.creation_timestamp {
+            out.add(
+                "kube_namespace_created",
+                &[("namespace", name)],
+                t.0.as_second() as f64,
+            );
+        }
+        if let Some(phase) = ns.status.as_ref().and_then(|s| s.phase.as_deref()) {
+            for p in ["Active", "Terminating"] {
+                let v = if p == phase { 1.0 } else { 0.0 };
+                out.add(
+                    "kube_namespace_status_phase",
+                    &[("namespace", name), ("phase", p)],
+                    v,
+                );
+            }
+        }
+    }
+    out.finish()
+}

@@ -1,0 +1,129 @@
+//! Node families as kube-state-metrics writes them (`internal/store/node.go`,
+//! `docs/metrics/cluster/node.md`): info, conditions, capacity and allocatable.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use model::exposition::{MetricFamily, MetricType};
+
+use crate::out::Out;
+use crate::quantity;
+
+const FAMILIES: [(&str, &str, MetricType); 4] = [
+    (
+        "kube_node_info",
+        "Information about a cluster node.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_status_condition",
+        "The condition of a cluster node.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_status_capacity",
+        "The capacity for different resources of a node.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_status_allocatable",
+        "The allocatable for different resources of a node that are available for scheduling.",
+        MetricType::Gauge,
+    ),
+];
+
+/// The families of these nodes.
+#[must_use]
+pub fn families<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<MetricFamily> {
+    let mut out = Out::default();
+    for (name, help, t) in FAMILIES {
+        out.declare(name, help, t);
+    }
+    for node in nodes {
+        one(&mut out, node);
+    }
+    out.finish()
+}
+
+fn one(out: &mut Out, node: &Node) {
+    let name = node.metadata.name.as_deref().unwrap_or("");
+    let spec = node.spec.as_ref();
+    let status = node.status.as_ref();
+    let info = status.and_then(|s| s.node_info.as_ref());
+    let field = |f: fn(&k8s_openapi::api::core::v1::NodeSystemInfo) -> &String| {
+        info.map_or("", |i| f(i).as_str())
+    };
+    let internal_ip = status
+        .and_then(|s| s.addresses.as_ref())
+        .and_then(|a| a.iter().find(|a| a.type_ == "InternalIP"))
+        .map_or("", |a| a.address.as_str());
+    let labels = [
+        ("node", name),
+        ("kernel_version", field(|i| &i.kernel_version)),
+        ("os_image", field(|i| &i.os_image)),
+        (
+            "container_runtime_version",
+            field(|i| &i.container_runtime_version),
+        ),
+        ("kubelet_version", field(|i| &i.kubelet_version)),
+        ("kubeproxy_version", field(|i| &i.kube_proxy_version)),
+        (
+            "provider_id",
+            spec.and_then(|s| s.provider_id.as_deref()).unwrap_or(""),
+        ),
+        (
+            "pod_cidr",
+            spec.and_then(|s| s.pod_cidr.as_deref()).unwrap_or(""),
+        ),
+        ("system_uuid", field(|i| &i.system_uuid)),
+        ("internal_ip", internal_ip),
+    ];
+    out.add("kube_node_info", &labels, 1.0);
+    for c in status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        for (label, want) in [("true", "True"), ("false", "False"), ("unknown", "Unknown")] {
+            let v = if c.status == want { 1.0 } else { 0.0 };
+            let l = [
+                ("node", name),
+                ("condition", c.type_.as_str()),
+                ("status", label),
+            ];
+            out.add("kube_node_status_condition", &l, v);
+        }
+    }
+    resources(
+        out,
+        "kube_node_status_capacity",
+        name,
+        status.and_then(|s| s.capacity.as_ref()),
+    );
+    resources(
+        out,
+        "kube_node_status_allocatable",
+        name,
+        status.and_then(|s| s.allocatable.as_ref()),
+    );
+}
+
+fn resources(
+    out: &mut Out,
+    family: &'static str,
+    node: &str,
+    list: Option<&BTreeMap<String, Quantity>>,
+) {
+    for (resource, q) in list.into_iter().flatten() {
+        let Some(v) = quantity::parse(&q.0) else {
+            continue;
+        };
+        let (name, unit) = crate::pod::resource_unit(resource);
+        out.add(
+            family,
+            &[("node", node), ("resource", name.as_str()), ("unit", unit)],
+            v,
+        );
+    }
+}
