@@ -5,6 +5,10 @@
 //! declared port, the listen address matches that port, and the probe paths answer on a running
 //! process started with the manifest's own flags (paths and addresses moved to temporary ones).
 
+#[path = "../../discovery/tests/common/fake_kube.rs"]
+#[allow(dead_code, missing_docs)]
+mod fake_kube;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -357,12 +361,25 @@ fn config_map(objs: &[Value], name: &str, key: &str) -> String {
         .to_owned()
 }
 
+/// A kubeconfig whose one context is the API server at `url`, without credentials.
+fn kubeconfig_for(url: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
+         clusters: [{{name: fake, cluster: {{server: \"{url}\"}}}}]\n\
+         users: [{{name: fake, user: {{}}}}]\n\
+         contexts: [{{name: fake, context: {{cluster: fake, user: fake}}}}]\n"
+    )
+}
+
 #[test]
 fn manifest_probe_paths_answer() {
     const T: &str = "manifest_probe_paths_answer";
     let Some((_, objs)) = rendered(T) else {
         return;
     };
+    // The in-process fake Kubernetes API of discovery's tests, for the kube-state exporter.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let kube = runtime.block_on(fake_kube::FakeKube::start());
     let mut answered = Vec::new();
     for (o, pod) in pod_specs(&objs) {
         for c in pod["containers"].as_array().unwrap() {
@@ -382,6 +399,14 @@ fn manifest_probe_paths_answer() {
             let port = free_port();
             let mut cmd = Command::new(BIN);
             cmd.args(local_args(&args, dir.path(), port));
+            if sub == "kube-state-exporter" {
+                // Its Kubernetes API: the fake one, through a kubeconfig as outside a cluster.
+                let kubeconfig = dir.path().join("kubeconfig");
+                std::fs::write(&kubeconfig, kubeconfig_for(&kube.url)).unwrap();
+                cmd.env("KUBECONFIG", &kubeconfig)
+                    .env_remove("KUBERNETES_SERVICE_HOST")
+                    .env_remove("KUBERNETES_SERVICE_PORT");
+            }
             let log = dir.path().join("process.log");
             let mut p = Process::spawn(&format!("firewatch {sub}"), cmd, &log);
             let ready = c["readinessProbe"]["httpGet"]["path"].as_str().unwrap();
