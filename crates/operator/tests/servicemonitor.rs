@@ -82,3 +82,36 @@ fn generated_configs_load_as_firewatch_scrape_configs() {
         assert!(file.contains(r#""regex":"0;|.+;.+""#), "{name}: {file}");
     }
 }
+
+#[test]
+fn the_example_service_monitor_in_deploy_translates() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/kubernetes/examples/servicemonitor.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let sm: ServiceMonitor = serde_saphyr::from_str(&text).unwrap();
+    let configs = scrape_configs(
+        &sm,
+        Sharding {
+            shards: 1,
+            shard: Some(0),
+        },
+    );
+    assert_eq!(configs.len(), 1);
+    assert_eq!(
+        configs[0]["job_name"],
+        "serviceMonitor/default/example-app/0"
+    );
+    assert_eq!(configs[0]["scrape_interval"], "30s");
+    let rules = configs[0]["relabel_configs"].as_array().unwrap();
+    // The example's own relabeling comes after the Operator's and before sharding.
+    let own = rules
+        .iter()
+        .position(|r| {
+            r["target_label"] == "node"
+                && r["source_labels"][0] == "__meta_kubernetes_pod_node_name"
+        })
+        .expect("the example's relabeling");
+    assert_eq!(rules.len() - own, 4);
+    let file = serde_json::json!({ "scrape_configs": configs }).to_string();
+    config::Config::from_yaml_str(&file, ".").unwrap_or_else(|e| panic!("{e}\n{file}"));
+}
