@@ -4,6 +4,7 @@
 mod alerts;
 mod silences;
 mod status;
+mod ui;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub fn router(am: Arc<Alertmanager>, registry: metrics::Registry) -> Router {
         .route("/-/ready", get(|| async { "OK" }).head(|| async { "OK" }))
         .route("/-/reload", post(status::reload).put(status::reload))
         .route("/metrics", get(status::metrics))
+        .merge(ui::routes())
         .with_state(state)
 }
 
