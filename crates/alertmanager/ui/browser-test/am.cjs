@@ -1,0 +1,124 @@
+// Drives the Alertmanager UI in a real headless Chromium (playwright-core) against a running
+// `firewatch alertmanager` holding the alerts crates/firewatch/tests/alertmanager_ui_browser.rs
+// posts. Env: AM_URL, CHROMIUM, PLAYWRIGHT_CORE, SCREENSHOTS. Prints "ok - ..." per check and
+// "# all checks passed" at the end; exits non-zero with the reason on the first failure.
+'use strict';
+
+const path = require('node:path');
+const fs = require('node:fs');
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const BASE = env('AM_URL').replace(/\/?$/, '/');
+const SHOTS = env('SCREENSHOTS');
+const { chromium } = require(env('PLAYWRIGHT_CORE'));
+const TIMEOUT = 20000;
+const SCRIPT_LABEL = '<script>window.__xss = 1</script>';
+
+let page;
+let current = 'start';
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+  console.log(`ok - ${what}`);
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(SHOTS, `am-${name}.png`), fullPage: true });
+}
+
+async function open(name, hash) {
+  current = name;
+  await page.goto(`${BASE}${hash}`, { waitUntil: 'load' });
+}
+
+const texts = (sel) => page.locator(sel).allInnerTexts();
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const browser = await chromium.launch({ executablePath: env('CHROMIUM'), args: ['--no-sandbox'] });
+  page = await browser.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await open('alerts', '#/alerts');
+    await page.locator('.group').first().waitFor();
+    const heads = await texts('.group h3');
+    check(heads.some((t) => t.includes('receiver: hook') && t.includes('alertname="Disk"')), `groups by receiver and alertname: ${heads}`);
+    const items = await texts('.alert');
+    check(items.some((t) => t.includes(SCRIPT_LABEL)), 'an HTML label value shows as text');
+    check(await page.evaluate(() => window.__xss === undefined), 'no script from a label ran');
+    await shot('alerts');
+
+    await page.fill('#filter', 'alertname="Disk"');
+    await page.click('#apply');
+    await page.waitForFunction(() => [...document.querySelectorAll('.group h3')].every((h) => h.textContent.includes('Disk')));
+    check((await texts('.alert')).length === 1, 'the matcher filter keeps the Disk alert only');
+
+    await page.fill('#filter', '{alertname="Disk"');
+    await page.click('#apply');
+    await page.locator('#groups .error').waitFor();
+    check((await texts('#groups .error'))[0].includes('unclosed'), 'a bad filter shows its error');
+
+    await open('silence-form', '#/silences/new');
+    await page.fill('#silence-matchers', 'alertname="Disk"');
+    await page.fill('#silence-createdBy', 'ui-author');
+    await page.fill('#silence-comment', 'ui comment <b>kept</b>');
+    await page.click('#preview-button');
+    await page.locator('.affected').first().waitFor();
+    const affected = await texts('.affected');
+    check(affected.length === 1 && affected[0].includes('Disk'), `the preview lists the affected alert: ${affected}`);
+    await page.click('#save');
+    await page.locator('#saved').waitFor();
+    check((await texts('#saved'))[0].startsWith('Saved silence'), 'the silence is saved');
+    await shot('silence-form');
+
+    await open('alerts-silenced', '#/alerts?groupBy=alertname');
+    await page.locator('.group').first().waitFor();
+    check(!(await texts('.alert')).some((t) => t.includes('Disk')), 'the silenced alert is hidden by default');
+    await page.check('#silenced');
+    await page.click('#apply');
+    await page.waitForFunction(() => document.body.textContent.includes('silenced by'));
+    check((await texts('.alert')).some((t) => t.includes('Disk') && t.includes('silenced by')), 'the silenced toggle shows it');
+
+    await open('silences', '#/silences?state=active');
+    await page.locator('.silence').first().waitFor();
+    const sil = await texts('.silence');
+    check(sil.length === 1 && sil[0].includes('by ui-author') && sil[0].includes('ui comment <b>kept</b>'), `the list shows author and comment: ${sil}`);
+    await shot('silences');
+
+    await page.click('.silence a');
+    await page.locator('#silence-form').waitFor();
+    await page.waitForFunction(() => document.querySelector('#silence-createdBy').value === 'ui-author');
+    check((await page.inputValue('#silence-matchers')) === 'alertname="Disk"', 'edit fills the form from the silence');
+
+    await open('silences-expire', '#/silences?state=active');
+    await page.locator('.silence .expire').first().click();
+    await page.waitForFunction(() => document.querySelectorAll('.silence').length === 0);
+    check(true, 'expire removes it from the active list');
+    await page.click('button[data-state="expired"]');
+    await page.waitForFunction(() => document.querySelectorAll('.silence').length === 1);
+    check((await texts('.silence'))[0].includes('expired'), 'the expired filter lists it');
+
+    await open('status', '#/status');
+    await page.locator('#status').waitFor();
+    const status = (await texts('#status'))[0];
+    check(status.includes('Uptime') && status.includes('firewatch-'), 'status shows uptime and version');
+    check((await texts('#config'))[0].includes('receiver: hook'), 'status shows the configuration');
+    await shot('status');
+    check(errors.length === 0, `no page errors: ${errors}`);
+    console.log('# all checks passed');
+  } catch (e) {
+    await shot(`failed-${current}`).catch(() => {});
+    console.log(`not ok - ${current}: ${e.message}`);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+main();
