@@ -135,15 +135,16 @@ impl RuntimeFiles {
         let v = ["k8s.io", "moby", "default"]
             .iter()
             .find_map(|ns| self.read_json(&base.join(ns).join(id).join("config.json")))?;
-        let a = &v["annotations"];
-        let s = |k: &str| a[k].as_str().unwrap_or("").to_owned();
-        Some(Meta {
-            name: id.to_owned(),
-            image: s("io.kubernetes.cri.image-name"),
-            namespace: s("io.kubernetes.cri.sandbox-namespace"),
-            pod: s("io.kubernetes.cri.sandbox-name"),
-            container: s("io.kubernetes.cri.container-name"),
-        })
+        Some(annotated(
+            id,
+            &v["annotations"],
+            [
+                "io.kubernetes.cri.image-name",
+                "io.kubernetes.cri.sandbox-namespace",
+                "io.kubernetes.cri.sandbox-name",
+                "io.kubernetes.cri.container-name",
+            ],
+        ))
     }
 
     fn crio(&self, id: &str) -> Option<Meta> {
@@ -151,15 +152,16 @@ impl RuntimeFiles {
             .join(id)
             .join("userdata/config.json");
         let v = self.read_json(&rel)?;
-        let a = &v["annotations"];
-        let s = |k: &str| a[k].as_str().unwrap_or("").to_owned();
-        Some(Meta {
-            name: id.to_owned(),
-            image: s("io.kubernetes.cri-o.ImageName"),
-            namespace: s("io.kubernetes.pod.namespace"),
-            pod: s("io.kubernetes.pod.name"),
-            container: s("io.kubernetes.container.name"),
-        })
+        Some(annotated(
+            id,
+            &v["annotations"],
+            [
+                "io.kubernetes.cri-o.ImageName",
+                "io.kubernetes.pod.namespace",
+                "io.kubernetes.pod.name",
+                "io.kubernetes.container.name",
+            ],
+        ))
     }
 
     fn docker(&self, id: &str) -> Option<Meta> {
@@ -180,6 +182,20 @@ impl RuntimeFiles {
             pod: s("io.kubernetes.pod.name"),
             container: s("io.kubernetes.container.name"),
         })
+    }
+}
+
+/// A container's labels from its OCI annotations: the keys of image, namespace, pod and
+/// container, in that order.
+fn annotated(id: &str, annotations: &Value, keys: [&str; 4]) -> Meta {
+    let [image, namespace, pod, container] =
+        keys.map(|k| annotations[k].as_str().unwrap_or("").to_owned());
+    Meta {
+        name: id.to_owned(),
+        image,
+        namespace,
+        pod,
+        container,
     }
 }
 

@@ -35,19 +35,5 @@ pub fn run(args: ContainerExporterArgs) -> ExitCode {
         procfs: args.procfs,
         rootfs: args.rootfs,
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("firewatch: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(container_exporter::run(opts)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("firewatch container-exporter: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::block_on("container-exporter", container_exporter::run(opts))
 }

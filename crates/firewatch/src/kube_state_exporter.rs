@@ -53,18 +53,5 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
         namespaces: list(&args.namespaces),
         resources: list(&args.resources),
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("firewatch: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(kube_state_exporter::run(opts)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("firewatch kube-state-exporter: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::block_on("kube-state-exporter", kube_state_exporter::run(opts))
 }

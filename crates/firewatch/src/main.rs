@@ -110,6 +110,29 @@ fn serve_with(args: server::ServerArgs, am: Option<::alertmanager::Options>) -> 
     }
 }
 
+/// Runs a subcommand's server on a new multi-threaded runtime until it ends; its error is
+/// logged and printed as `firewatch <what>: <error>`.
+pub(crate) fn block_on<E: std::fmt::Display>(
+    what: &str,
+    fut: impl Future<Output = Result<(), E>>,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firewatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("firewatch {what}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub(crate) fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));

@@ -36,10 +36,7 @@ const FAMILIES: [(&str, &str, MetricType); 4] = [
 /// The families of these nodes.
 #[must_use]
 pub fn families<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<MetricFamily> {
-    let mut out = Out::default();
-    for (name, help, t) in FAMILIES {
-        out.declare(name, help, t);
-    }
+    let mut out = Out::declared(&FAMILIES);
     for node in nodes {
         one(&mut out, node);
     }

@@ -13,6 +13,16 @@ pub struct Out {
 }
 
 impl Out {
+    /// An `Out` with these families declared: `(name, help, type)`.
+    #[must_use]
+    pub fn declared(families: &[(&'static str, &str, MetricType)]) -> Self {
+        let mut out = Self::default();
+        for &(name, help, t) in families {
+            out.declare(name, help, t);
+        }
+        out
+    }
+
     /// Declares a family.
     pub fn declare(&mut self, name: &'static str, help: &str, metric_type: MetricType) {
         self.by_name.insert(

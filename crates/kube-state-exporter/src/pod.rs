@@ -43,10 +43,7 @@ const FAMILIES: [(&str, &str, MetricType); 6] = [
 /// The families of these pods (families without series are still declared).
 #[must_use]
 pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<MetricFamily> {
-    let mut out = Out::default();
-    for (name, help, t) in FAMILIES {
-        out.declare(name, help, t);
-    }
+    let mut out = Out::declared(&FAMILIES);
     for pod in pods {
         one(&mut out, pod);
     }
