@@ -67,6 +67,11 @@ pub struct ServerArgs {
     /// Maximum number of samples a single query can load into memory.
     #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
     pub max_samples: usize,
+    /// Maximum memory a single query may hold for the samples it loads and computes (units
+    /// B, KB, MB, GB...; 0 disables); a query past it fails instead of exhausting memory.
+    /// Defaults to a quarter of the machine's memory.
+    #[arg(long = "query.max-memory-bytes")]
+    pub max_memory_bytes: Option<String>,
     /// Max time to tolerate Firewatch outage for restoring "for" state of alert.
     #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h")]
     pub for_outage_tolerance: String,
@@ -148,6 +153,7 @@ impl ServerArgs {
             ("query.lookback-delta", self.lookback_delta.clone()),
             ("query.timeout", self.query_timeout.clone()),
             ("query.max-samples", self.max_samples.to_string()),
+            ("query.max-memory-bytes", opt(&self.max_memory_bytes)),
             ("query.max-concurrency", self.max_concurrency.to_string()),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
@@ -183,6 +189,13 @@ impl ServerArgs {
             lookback_delta: ms("query.lookback-delta", &self.lookback_delta)?,
             timeout: ms("query.timeout", &self.query_timeout)?,
             max_samples: self.max_samples,
+            max_memory_bytes: match self.max_memory_bytes.as_deref() {
+                Some(s) => {
+                    usize::try_from(parse_bytes(s).context("invalid --query.max-memory-bytes")?)
+                        .unwrap_or(usize::MAX)
+                }
+                None => promql::default_max_memory_bytes(),
+            },
             max_concurrency: self.max_concurrency,
             ..EngineOptions::default()
         })
