@@ -256,6 +256,8 @@ struct Reloader {
     alerting: Arc<Alerting>,
     /// The storage, for its reloadable settings (exemplar buffer, out-of-order window).
     db: Arc<Db>,
+    /// The `remote_write` queues.
+    remote_write: Arc<remote::WriteStorage>,
     /// `prometheus_config_last_reload_successful`.
     reload_successful: metrics::Gauge,
     /// `prometheus_config_last_reload_success_timestamp_seconds`.
@@ -294,6 +296,9 @@ impl Reloader {
             bail!("{failed} service discovery configuration(s) could not be started");
         }
         self.alerting.apply_config(&cfg)?;
+        self.remote_write
+            .apply_config(&cfg)
+            .context("starting remote write")?;
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
         info!(file = %self.config_file.display(), "completed loading of configuration file");
@@ -348,7 +353,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     info!("TSDB started");
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::watch::channel(false);
-    let scrape = Arc::new(scrape::Manager::with_registry(db.clone(), &registry));
+    // Scraped samples go to the TSDB and, once committed, to the remote write queues.
+    let remote_write = Arc::new(remote::WriteStorage::new(
+        &registry,
+        tokio::runtime::Handle::current(),
+    ));
+    let fanout: storage::AppendableRef =
+        Arc::new(remote::Fanout::new(db.clone(), remote_write.clone()));
+    let scrape = Arc::new(scrape::Manager::with_registry(fanout, &registry));
     let (discovery, mut target_sets) =
         discovery::Manager::with_registry(discovery::ManagerOptions::default(), &registry);
     let config_yaml = Arc::new(RwLock::new(String::new()));
@@ -367,6 +379,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         external_labels: external_labels.clone(),
         alerting: alerting.clone(),
         db: db.clone(),
+        remote_write,
         reload_successful: registry.gauge(
             "prometheus_config_last_reload_successful",
             "Whether the last configuration reload attempt was successful.",

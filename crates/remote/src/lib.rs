@@ -11,7 +11,9 @@ pub mod error;
 pub mod proto;
 pub mod read;
 pub mod receiver;
+pub mod write;
 
 pub use error::RemoteError;
 pub use read::{ReadAnswer, handle_read};
 pub use receiver::{WriteResponse, handle_write};
+pub use write::{Fanout, WriteStorage};

@@ -1,0 +1,168 @@
+//! Firewatch's remote write sender (`remote_write`) into the real Prometheus 2.42
+//! (`--web.enable-remote-write-receiver`): every sample Firewatch scraped arrives once, with
+//! the external labels and after write_relabel_configs; the receiver stopped ~10 s and
+//! restarted on the same port and data loses nothing (the queue retries with backoff).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use testkit::{Process, Server, urlencode};
+
+const TEST: &str = "firewatch::remote_write_sender::prometheus_2_42_receives_every_sample_once";
+
+/// Serves a counter that grows by one per scrape, and a series dropped by relabeling.
+fn serve_target() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (n, mut conn) in listener.incoming().flatten().enumerate() {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let body = format!(
+                "# TYPE rws_total counter\nrws_total {n}\n# TYPE rws_secret gauge\nrws_secret 1\n"
+            );
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// Starts the receiver on `port` with its data in `data`, ready.
+fn receiver(prometheus: &Path, work: &Path, port: u16, run: u32) -> Process {
+    std::fs::create_dir_all(work).unwrap();
+    let cfg = work.join("prometheus.yml");
+    std::fs::write(&cfg, "global:\n  scrape_interval: 1h\n").unwrap();
+    let mut cmd = Command::new(prometheus);
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            work.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver");
+    let mut p = Process::spawn("prometheus", cmd, &work.join(format!("run{run}.log")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while testkit::get_ok(port, "/-/ready").is_none() {
+        assert!(p.is_running(), "prometheus exited: {}", p.log_text());
+        assert!(Instant::now() < deadline, "prometheus not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p
+}
+
+/// `[(t, v)]` of the range query `rws_total{...}[range]` at `at` on `port`.
+fn samples(port: u16, selector: &str, at: f64) -> Vec<(f64, String)> {
+    let r = testkit::http(
+        port,
+        "GET",
+        &format!("/api/v1/query?query={}&time={at}", urlencode(selector)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let Some(s) = v["data"]["result"]
+        .as_array()
+        .and_then(|a| a.first())
+        .cloned()
+    else {
+        return Vec::new();
+    };
+    s["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn prometheus_2_42_receives_every_sample_once() {
+    let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    let recv_dir = dir.path().join("receiver");
+    let first = receiver(&prometheus, &recv_dir, port, 1);
+    let target = serve_target();
+    let fw = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: recv\n    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: rws_secret\n        action: drop\n    queue_config:\n      min_shards: 2\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
+        ),
+        &[],
+    );
+    // Let samples flow, then stop the receiver ~10 s while Firewatch keeps scraping.
+    let ours_sel = "rws_total[10m]";
+    let theirs_sel = "rws_total{origin=\"fw\",job=\"app\"}[10m]";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while samples(port, theirs_sel, now_secs()).len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "no samples arrived: {}",
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    first.terminate();
+    std::thread::sleep(Duration::from_secs(10));
+    let _second = receiver(&prometheus, &recv_dir, port, 2);
+    std::thread::sleep(Duration::from_secs(3));
+    let at = now_secs() - 2.0;
+    // Everything Firewatch holds up to `at` arrives, once, with the same values.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ours = samples(fw.port, ours_sel, at);
+        let theirs = samples(port, theirs_sel, at);
+        assert!(
+            ours.len() >= 15,
+            "Firewatch scraped only {} samples",
+            ours.len()
+        );
+        if ours == theirs {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the receiver's samples differ:\nours ({}): {ours:?}\ntheirs ({}): {theirs:?}\nfirewatch log:\n{}",
+            ours.len(),
+            theirs.len(),
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // write_relabel_configs dropped rws_secret on the way; Firewatch itself has it.
+    assert!(samples(port, "rws_secret[10m]", now_secs()).is_empty());
+    assert!(!samples(fw.port, "rws_secret[10m]", now_secs()).is_empty());
+    // The queue's metrics counted the sends and the retries of the outage.
+    let m = fw.get("/metrics").unwrap().body;
+    let value = |name: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(name) && l.contains("remote_name=\"recv\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{m}"))
+    };
+    assert!(value("prometheus_remote_storage_samples_total") > 15.0);
+    assert!(value("prometheus_remote_storage_samples_retried_total") > 0.0);
+    assert_eq!(value("prometheus_remote_storage_shards"), 2.0);
+}
