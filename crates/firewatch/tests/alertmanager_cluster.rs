@@ -46,20 +46,10 @@ fn recorder() -> (u16, Arc<Mutex<Vec<String>>>) {
     (port, got)
 }
 
+/// A request with a JSON body (the API reads the body whatever its content type).
 fn json(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (
-        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
-    )
+    let r = testkit::http(port, method, path, Some(body)).unwrap();
+    (r.status, r.body)
 }
 
 fn start(dir: &std::path::Path, port: u16, cluster: u16, peer: u16) -> Process {
