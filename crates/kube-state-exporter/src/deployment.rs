@@ -12,26 +12,29 @@ use crate::out::Out;
 pub fn families<'a>(deployments: impl IntoIterator<Item = &'a Deployment>) -> Vec<MetricFamily> {
     let mut out = Out::default();
     let fams: [(&'static str, &str); 6] = [
-        ("kube_deployment_created", "Unix creation timestamp"),
+        (
+            "kube_deployment_created",
+            "[STABLE] Unix creation timestamp",
+        ),
         (
             "kube_deployment_spec_replicas",
-            "Number of desired pods for a deployment.",
+            "[STABLE] Number of desired pods for a deployment.",
         ),
         (
             "kube_deployment_status_replicas",
-            "The number of replicas per deployment.",
+            "[STABLE] The number of replicas per deployment.",
         ),
         (
             "kube_deployment_status_replicas_available",
-            "The number of available replicas per deployment.",
+            "[STABLE] The number of available replicas per deployment.",
         ),
         (
             "kube_deployment_status_replicas_unavailable",
-            "The number of unavailable replicas per deployment.",
+            "[STABLE] The number of unavailable replicas per deployment.",
         ),
         (
             "kube_deployment_status_replicas_updated",
-            "The number of updated replicas per deployment.",
+            "[STABLE] The number of updated replicas per deployment.",
         ),
     ];
     for (name, help) in fams {

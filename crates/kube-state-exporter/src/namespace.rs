@@ -13,12 +13,12 @@ pub fn families<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<
     let mut out = Out::default();
     out.declare(
         "kube_namespace_created",
-        "Unix creation timestamp",
+        "[STABLE] Unix creation timestamp",
         MetricType::Gauge,
     );
     out.declare(
         "kube_namespace_status_phase",
-        "kubernetes namespace status phase.",
+        "[STABLE] kubernetes namespace status phase.",
         MetricType::Gauge,
     );
     for ns in namespaces {

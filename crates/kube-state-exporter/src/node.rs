@@ -13,22 +13,22 @@ use crate::quantity;
 const FAMILIES: [(&str, &str, MetricType); 4] = [
     (
         "kube_node_info",
-        "Information about a cluster node.",
+        "[STABLE] Information about a cluster node.",
         MetricType::Gauge,
     ),
     (
         "kube_node_status_condition",
-        "The condition of a cluster node.",
+        "[STABLE] The condition of a cluster node.",
         MetricType::Gauge,
     ),
     (
         "kube_node_status_capacity",
-        "The capacity for different resources of a node.",
+        "[STABLE] The capacity for different resources of a node.",
         MetricType::Gauge,
     ),
     (
         "kube_node_status_allocatable",
-        "The allocatable for different resources of a node that are available for scheduling.",
+        "[STABLE] The allocatable for different resources of a node that are available for scheduling.",
         MetricType::Gauge,
     ),
 ];

@@ -12,20 +12,24 @@ use crate::quantity;
 const PHASES: [&str; 5] = ["Pending", "Succeeded", "Failed", "Unknown", "Running"];
 
 const FAMILIES: [(&str, &str, MetricType); 6] = [
-    ("kube_pod_info", "Information about pod.", MetricType::Gauge),
+    (
+        "kube_pod_info",
+        "[STABLE] Information about pod.",
+        MetricType::Gauge,
+    ),
     (
         "kube_pod_status_phase",
-        "The pods current phase.",
+        "[STABLE] The pods current phase.",
         MetricType::Gauge,
     ),
     (
         "kube_pod_status_ready",
-        "Describes whether the pod is ready to serve requests.",
+        "[STABLE] Describes whether the pod is ready to serve requests.",
         MetricType::Gauge,
     ),
     (
         "kube_pod_container_status_restarts_total",
-        "The number of container restarts per container.",
+        "[STABLE] The number of container restarts per container.",
         MetricType::Counter,
     ),
     (
@@ -75,14 +79,8 @@ fn one(out: &mut Out, pod: &Pod) {
             status.and_then(|s| s.pod_ip.as_deref()).unwrap_or(""),
         ),
         ("node", node),
-        (
-            "created_by_kind",
-            owner.map_or("<none>", |o| o.kind.as_str()),
-        ),
-        (
-            "created_by_name",
-            owner.map_or("<none>", |o| o.name.as_str()),
-        ),
+        ("created_by_kind", owner.map_or("", |o| o.kind.as_str())),
+        ("created_by_name", owner.map_or("", |o| o.name.as_str())),
         (
             "priority_class",
             spec.and_then(|s| s.priority_class_name.as_deref())

@@ -100,6 +100,7 @@ async fn nodes_namespaces_deployments() {
         r#"kube_deployment_status_replicas_available{deployment="web",namespace="shop"} 2"#,
         r#"kube_deployment_status_replicas_unavailable{deployment="web",namespace="shop"} 1"#,
         "# TYPE kube_deployment_status_replicas_updated gauge",
+        "# HELP kube_node_status_allocatable [STABLE] The allocatable for different resources of a node that are available for scheduling.",
     ] {
         assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
     }
@@ -125,7 +126,7 @@ async fn pods_listed_watched_modified_deleted() {
     // Listed.
     let body = until(port, "web-a listed", |b| b.contains("pod=\"web-a\"")).await;
     for want in [
-        "# HELP kube_pod_info Information about pod.",
+        "# HELP kube_pod_info [STABLE] Information about pod.",
         "# TYPE kube_pod_container_status_restarts_total counter",
         r#"kube_pod_info{created_by_kind="ReplicaSet",created_by_name="web-5d4f",host_ip="10.0.0.1",host_network="false",namespace="shop",node="node-1",pod="web-a",pod_ip="10.1.0.5",priority_class="high",uid="uid-web-a"} 1"#,
         r#"kube_pod_status_phase{namespace="shop",phase="Running",pod="web-a",uid="uid-web-a"} 1"#,
