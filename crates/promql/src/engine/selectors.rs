@@ -170,14 +170,18 @@ impl Evaluator<'_> {
                     .loaded_bytes
                     .saturating_add(loaded_bytes(&floats, &hists, &starts))
                     .saturating_add(SERIES_BYTES);
+                let live: Option<Vec<FPoint>> =
+                    floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
+                        floats
+                            .iter()
+                            .filter(|p| !is_stale_nan(p.f))
+                            .copied()
+                            .collect()
+                    });
+                // The copy without stale markers is held too.
+                let live_bytes = live.as_deref().map_or(0, size_of_val);
+                self.loaded_bytes = self.loaded_bytes.saturating_add(live_bytes);
                 self.check_bytes(self.loaded_bytes)?;
-                let live = floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
-                    floats
-                        .iter()
-                        .filter(|p| !is_stale_nan(p.f))
-                        .copied()
-                        .collect()
-                });
                 out.push(LoadedSeries {
                     non_counter_name: super::functions::non_counter_name(series.labels()),
                     labels: series.labels().clone(),
