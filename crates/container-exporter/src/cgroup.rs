@@ -140,6 +140,8 @@ pub struct Stats {
     pub memory_usage: Option<u64>,
     /// Memory limit in bytes (`max` / unlimited as `u64::MAX`).
     pub memory_limit: Option<u64>,
+    /// The highest memory usage recorded (`memory.peak` / `memory.max_usage_in_bytes`).
+    pub memory_max_usage: Option<u64>,
     /// Memory values derived from `memory.stat` and friends.
     pub memory: Option<Memory>,
     /// PIDs in `cgroup.procs`.
@@ -229,6 +231,7 @@ fn read_v2(dir: &Path) -> Stats {
     s.cpu_shares = read_u64(&dir.join("cpu.weight")).map(|w| 2 + (w.max(1) - 1) * 262_142 / 9999);
     s.memory_usage = read_u64(&dir.join("memory.current"));
     s.memory_limit = read_trim(&dir.join("memory.max")).and_then(|m| parse_limit(&m));
+    s.memory_max_usage = read_u64(&dir.join("memory.peak"));
     if let (Some(usage), Some(stat)) = (s.memory_usage, read_kv(&dir.join("memory.stat"))) {
         let faults = (
             get(&stat, "pgfault").unwrap_or(0),
@@ -291,6 +294,7 @@ fn read_v1(
     if let Some(d) = &memory {
         s.memory_usage = read_u64(&d.join("memory.usage_in_bytes"));
         s.memory_limit = read_trim(&d.join("memory.limit_in_bytes")).and_then(|m| parse_limit(&m));
+        s.memory_max_usage = read_u64(&d.join("memory.max_usage_in_bytes"));
         if let (Some(usage), Some(stat)) = (s.memory_usage, read_kv(&d.join("memory.stat"))) {
             let total = |k: &str| {
                 get(&stat, &format!("total_{k}"))
@@ -313,11 +317,13 @@ fn read_v1(
             });
         }
     }
-    if let Some(d) = [&cpu, &cpuacct, &memory, &pids]
+    // The processes from the first controller that lists them (the root of a controller
+    // mounted only for its children may have none).
+    let listed = [&cpu, &cpuacct, &memory, &pids]
         .into_iter()
         .flatten()
-        .next()
-    {
+        .find(|d| d.join("cgroup.procs").is_file());
+    if let Some(d) = listed {
         s.pids = read_pids(d);
         s.threads = pids
             .as_ref()

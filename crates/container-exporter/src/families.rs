@@ -205,6 +205,17 @@ fn memory(out: &mut Families, base: &[(&str, &str)], s: &Stats) {
             v as f64,
         );
     }
+    if let Some(v) = s.memory_max_usage {
+        let help = "Maximum memory usage recorded in bytes";
+        out.add(
+            "container_memory_max_usage_bytes",
+            help,
+            Gauge,
+            base,
+            &[],
+            v as f64,
+        );
+    }
     let Some(m) = &s.memory else { return };
     out.add(
         "container_memory_cache",

@@ -108,6 +108,7 @@ fn cgroup_v2_kubelet_docker_systemd() {
     write(root, &format!("{c}/cpu.weight"), "39\n");
     write(root, &format!("{c}/memory.current"), "104857600\n");
     write(root, &format!("{c}/memory.max"), "268435456\n");
+    write(root, &format!("{c}/memory.peak"), "209715200\n");
     write(
         root,
         &format!("{c}/memory.stat"),
@@ -198,6 +199,11 @@ fn cgroup_v1_docker() {
         "9437184\n",
     );
     write(root, &format!("cgroup/memory/{c}/memory.failcnt"), "2\n");
+    write(
+        root,
+        &format!("cgroup/memory/{c}/memory.max_usage_in_bytes"),
+        "10485760\n",
+    );
     write(
         root,
         &format!("cgroup/memory/{c}/memory.stat"),
