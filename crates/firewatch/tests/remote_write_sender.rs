@@ -166,3 +166,110 @@ fn prometheus_2_42_receives_every_sample_once() {
     assert!(value("prometheus_remote_storage_samples_retried_total") > 0.0);
     assert_eq!(value("prometheus_remote_storage_shards"), 2.0);
 }
+
+/// Starts VictoriaMetrics on `port` with its data in `work/data`, ready.
+fn victoria(vm: &Path, work: &Path, port: u16, run: u32) -> Process {
+    std::fs::create_dir_all(work).unwrap();
+    let mut cmd = Command::new(vm);
+    cmd.arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-storageDataPath={}", work.join("data").display()));
+    let mut p = Process::spawn("victoria-metrics", cmd, &work.join(format!("run{run}.log")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while testkit::get_ok(port, "/health").is_none() {
+        assert!(p.is_running(), "victoria-metrics exited: {}", p.log_text());
+        assert!(Instant::now() < deadline, "victoria-metrics not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p
+}
+
+/// `[(t ms, v)]` of `rws_total` exported by VictoriaMetrics, up to `until_ms`.
+fn exported(port: u16, until_ms: i64) -> Vec<(i64, f64)> {
+    let _ = testkit::http(port, "GET", "/internal/force_flush", None);
+    let r = testkit::http(
+        port,
+        "GET",
+        &format!(
+            "/api/v1/export?match[]={}",
+            urlencode("rws_total{origin=\"fw\"}")
+        ),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut out = Vec::new();
+    for line in r.body.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let ts = v["timestamps"].as_array().unwrap();
+        let vs = v["values"].as_array().unwrap();
+        for (t, x) in ts.iter().zip(vs) {
+            let t = t.as_i64().unwrap();
+            if t <= until_ms {
+                out.push((t, x.as_f64().unwrap()));
+            }
+        }
+    }
+    out.sort_by_key(|p| p.0);
+    out
+}
+
+#[test]
+fn victoria_metrics_receives_every_sample_once() {
+    const VM_TEST: &str =
+        "firewatch::remote_write_sender::victoria_metrics_receives_every_sample_once";
+    let Some(vm) = testkit::peer_binary(VM_TEST, "victoria-metrics") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    let vm_dir = dir.path().join("vm");
+    let first = victoria(&vm, &vm_dir, port, 1);
+    let target = serve_target();
+    let fw = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
+        ),
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while exported(port, i64::MAX).len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "no samples arrived: {}",
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    first.terminate();
+    std::thread::sleep(Duration::from_secs(10));
+    let _second = victoria(&vm, &vm_dir, port, 2);
+    std::thread::sleep(Duration::from_secs(3));
+    let at = now_secs() - 2.0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ours: Vec<(i64, f64)> = samples(fw.port, "rws_total[10m]", at)
+            .into_iter()
+            .map(|(t, v)| ((t * 1000.0).round() as i64, v.parse().unwrap()))
+            .collect();
+        assert!(
+            ours.len() >= 15,
+            "Firewatch scraped only {} samples",
+            ours.len()
+        );
+        let theirs = exported(port, (at * 1000.0) as i64);
+        if ours == theirs {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "VictoriaMetrics' samples differ:\nours ({}): {ours:?}\ntheirs ({}): {theirs:?}",
+            ours.len(),
+            theirs.len()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
