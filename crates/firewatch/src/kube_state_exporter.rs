@@ -1,6 +1,7 @@
 //! `firewatch kube-state-exporter`: kube-state-metrics' flags handed to the kube-state
 //! exporter crate.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// `firewatch kube-state-exporter ...`
@@ -12,12 +13,16 @@ pub struct KubeStateExporterArgs {
     /// Comma-separated resources to export.
     #[arg(
         long = "resources",
-        default_value = "deployments,namespaces,nodes,pods"
+        default_value = "daemonsets,deployments,namespaces,nodes,pods,replicasets"
     )]
     pub resources: String,
     /// Comma-separated namespaces to watch; empty for all.
     #[arg(long = "namespaces", default_value = "")]
     pub namespaces: String,
+    /// Path to a web configuration file (TLS, client certificates, basic authentication,
+    /// headers), as the exporter toolkit reads it.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
     /// Log level (debug, info, warn, error).
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -48,10 +53,18 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     crate::init_logging(&args.log_level, &args.log_format);
+    let web_config = match crate::web_config(args.web_config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("firewatch kube-state-exporter: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = kube_state_exporter::Options {
         listen_address: args.listen_address,
         namespaces: list(&args.namespaces),
         resources: list(&args.resources),
+        web_config,
     };
     crate::block_on("kube-state-exporter", kube_state_exporter::run(opts))
 }

@@ -4,12 +4,15 @@
 
 #![forbid(unsafe_code)]
 
+pub mod daemonset;
 pub mod deployment;
 pub mod namespace;
 pub mod node;
 pub mod out;
 pub mod pod;
 pub mod quantity;
+pub mod replicaset;
 pub mod server;
+pub mod table;
 
 pub use server::{Options, router, run};

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::runtime::reflector::{self, Store};
@@ -26,14 +26,25 @@ pub struct Options {
     pub namespaces: Vec<String>,
     /// Resources to export (of [`RESOURCES`]).
     pub resources: Vec<String>,
+    /// `--web.config.file`, read: TLS, basic authentication and headers (none: plain HTTP).
+    pub web_config: Option<web::webconfig::WebConfig>,
 }
 
 /// The resources this exporter can watch (`--resources`).
-pub const RESOURCES: &[&str] = &["deployments", "namespaces", "nodes", "pods"];
+pub const RESOURCES: &[&str] = &[
+    "daemonsets",
+    "deployments",
+    "namespaces",
+    "nodes",
+    "pods",
+    "replicasets",
+];
 
 struct Stores {
     pods: Vec<Store<Pod>>,
     deployments: Vec<Store<Deployment>>,
+    replicasets: Vec<Store<ReplicaSet>>,
+    daemonsets: Vec<Store<DaemonSet>>,
     nodes: Vec<Store<Node>>,
     namespaces: Vec<Store<Namespace>>,
     /// `--namespaces` (empty: all), for the cluster-wide namespace list.
@@ -92,6 +103,8 @@ pub fn router(client: &Client, opts: &Options) -> Router {
     let stores = Stores {
         pods: namespaced(client, opts, "pods"),
         deployments: namespaced(client, opts, "deployments"),
+        replicasets: namespaced(client, opts, "replicasets"),
+        daemonsets: namespaced(client, opts, "daemonsets"),
         nodes: if wants("nodes") {
             vec![reflect(Api::all(client.clone()))]
         } else {
@@ -146,6 +159,14 @@ async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Respo
             deployments.iter().map(AsRef::as_ref),
         ));
     }
+    if !stores.replicasets.is_empty() {
+        let all = objects(&stores.replicasets);
+        fams.extend(crate::replicaset::KIND.families(all.iter().map(AsRef::as_ref)));
+    }
+    if !stores.daemonsets.is_empty() {
+        let all = objects(&stores.daemonsets);
+        fams.extend(crate::daemonset::KIND.families(all.iter().map(AsRef::as_ref)));
+    }
     if !stores.nodes.is_empty() {
         fams.extend(crate::node::families(nodes.iter().map(AsRef::as_ref)));
     }
@@ -175,6 +196,12 @@ pub async fn run(opts: Options) -> Result<(), Box<dyn std::error::Error + Send +
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(address = %listener.local_addr()?, "Listening on");
-    axum::serve(listener, app).await?;
+    web::serve::serve(
+        listener,
+        app,
+        opts.web_config.clone(),
+        std::future::pending(),
+    )
+    .await?;
     Ok(())
 }

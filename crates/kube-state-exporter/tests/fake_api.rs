@@ -48,6 +48,7 @@ async fn serve(fake: &FakeKube, resources: &[&str], namespaces: &[&str]) -> u16 
         listen_address: String::new(),
         namespaces: namespaces.iter().map(|s| (*s).to_owned()).collect(),
         resources: resources.iter().map(|s| (*s).to_owned()).collect(),
+        web_config: None,
     };
     let app = router(&client, &opts);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -159,4 +160,84 @@ async fn pods_listed_watched_modified_deleted() {
         body.contains("pod=\"web-a\"") && !body.contains("pod=\"web-b\""),
         "{body}"
     );
+}
+
+fn replicaset(ready: u32) -> Value {
+    json!({"kind": "ReplicaSet", "apiVersion": "apps/v1",
+        "metadata": {"name": "web-5d4f", "namespace": "shop", "generation": 2, "creationTimestamp": "2025-01-02T03:04:05Z",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d1", "controller": true}]},
+        "spec": {"replicas": 3, "selector": {}},
+        "status": {"replicas": 3, "fullyLabeledReplicas": 3, "readyReplicas": ready, "observedGeneration": 2}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicasets_daemonsets() {
+    let fake = FakeKube::start().await;
+    fake.add(replicaset(2));
+    fake.add(json!({"kind": "DaemonSet", "apiVersion": "apps/v1",
+        "metadata": {"name": "agent", "namespace": "kube-system", "generation": 4, "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"selector": {}, "template": {}},
+        "status": {"currentNumberScheduled": 3, "desiredNumberScheduled": 4, "numberAvailable": 2, "numberMisscheduled": 1,
+            "numberReady": 2, "numberUnavailable": 2, "observedGeneration": 3, "updatedNumberScheduled": 3}}));
+    let port = serve(&fake, &["replicasets", "daemonsets"], &[]).await;
+    let body = until(port, "listed", |b| {
+        b.contains("kube_replicaset_spec_replicas{") && b.contains("kube_daemonset_created{")
+    })
+    .await;
+    for want in [
+        "# HELP kube_replicaset_owner [STABLE] Information about the ReplicaSet's owner.",
+        "# HELP kube_daemonset_status_number_misscheduled [STABLE] The number of nodes running a daemon pod but are not supposed to.",
+        "# TYPE kube_daemonset_status_updated_number_scheduled gauge",
+        r#"kube_replicaset_created{namespace="shop",replicaset="web-5d4f"} 1.735787045e+09"#,
+        r#"kube_replicaset_owner{namespace="shop",owner_is_controller="true",owner_kind="Deployment",owner_name="web",replicaset="web-5d4f"} 1"#,
+        r#"kube_replicaset_spec_replicas{namespace="shop",replicaset="web-5d4f"} 3"#,
+        r#"kube_replicaset_status_replicas{namespace="shop",replicaset="web-5d4f"} 3"#,
+        r#"kube_replicaset_status_fully_labeled_replicas{namespace="shop",replicaset="web-5d4f"} 3"#,
+        r#"kube_replicaset_status_ready_replicas{namespace="shop",replicaset="web-5d4f"} 2"#,
+        r#"kube_replicaset_status_observed_generation{namespace="shop",replicaset="web-5d4f"} 2"#,
+        r#"kube_replicaset_metadata_generation{namespace="shop",replicaset="web-5d4f"} 2"#,
+        r#"kube_daemonset_created{daemonset="agent",namespace="kube-system"} 1.735787045e+09"#,
+        r#"kube_daemonset_status_current_number_scheduled{daemonset="agent",namespace="kube-system"} 3"#,
+        r#"kube_daemonset_status_desired_number_scheduled{daemonset="agent",namespace="kube-system"} 4"#,
+        r#"kube_daemonset_status_number_available{daemonset="agent",namespace="kube-system"} 2"#,
+        r#"kube_daemonset_status_number_misscheduled{daemonset="agent",namespace="kube-system"} 1"#,
+        r#"kube_daemonset_status_number_ready{daemonset="agent",namespace="kube-system"} 2"#,
+        r#"kube_daemonset_status_number_unavailable{daemonset="agent",namespace="kube-system"} 2"#,
+        r#"kube_daemonset_status_observed_generation{daemonset="agent",namespace="kube-system"} 3"#,
+        r#"kube_daemonset_status_updated_number_scheduled{daemonset="agent",namespace="kube-system"} 3"#,
+        r#"kube_daemonset_metadata_generation{daemonset="agent",namespace="kube-system"} 4"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // Watched: modified, added without an owner, deleted.
+    fake.modify(replicaset(3));
+    until(port, "replicaset modified", |b| {
+        b.contains(
+            r#"kube_replicaset_status_ready_replicas{namespace="shop",replicaset="web-5d4f"} 3"#,
+        )
+    })
+    .await;
+    fake.add(json!({"kind": "ReplicaSet", "apiVersion": "apps/v1",
+        "metadata": {"name": "lonely", "namespace": "shop"}, "spec": {"selector": {}}}));
+    let body = until(port, "lonely added", |b| {
+        b.contains(r#"replicaset="lonely""#)
+    })
+    .await;
+    for want in [
+        r#"kube_replicaset_owner{namespace="shop",owner_is_controller="<none>",owner_kind="<none>",owner_name="<none>",replicaset="lonely"} 1"#,
+        r#"kube_replicaset_status_replicas{namespace="shop",replicaset="lonely"} 0"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // No spec.replicas, no creation time: no series (as kube-state-metrics).
+    assert!(
+        !body.contains(r#"kube_replicaset_spec_replicas{namespace="shop",replicaset="lonely"}"#)
+            && !body.contains(r#"kube_replicaset_created{namespace="shop",replicaset="lonely"}"#),
+        "{body}"
+    );
+    fake.delete(replicaset(3));
+    until(port, "replicaset deleted", |b| {
+        !b.contains(r#"replicaset="web-5d4f""#)
+    })
+    .await;
 }

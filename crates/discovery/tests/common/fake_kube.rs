@@ -68,6 +68,8 @@ fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
         // For the kube-state exporter's tests.
         "Namespace" => ("namespaces", "v1", "NamespaceList"),
         "Deployment" => ("deployments", "apps/v1", "DeploymentList"),
+        "ReplicaSet" => ("replicasets", "apps/v1", "ReplicaSetList"),
+        "DaemonSet" => ("daemonsets", "apps/v1", "DaemonSetList"),
         other => panic!("unsupported kind {other}"),
     }
 }
@@ -82,6 +84,8 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
         "Ingress",
         "Namespace",
         "Deployment",
+        "ReplicaSet",
+        "DaemonSet",
     ] {
         let (p, v, l) = plural_of(k);
         if p == plural {

@@ -1,0 +1,122 @@
+//! Table-driven families for the kinds whose kube-state-metrics families are one gauge per
+//! object (`internal/store/replicaset.go`, `daemonset.go`): a kind is a label name and a table
+//! of `(family, help, value)`, plus the shared `_created` and `_owner` families.
+
+use kube::Resource;
+use model::exposition::{MetricFamily, MetricType};
+
+use crate::out::Out;
+
+/// One gauge family: its name, help text and value for an object (`None`: no series).
+pub struct Gauge<K> {
+    /// Family name.
+    pub name: &'static str,
+    /// Help text as kube-state-metrics writes it.
+    pub help: &'static str,
+    /// The object's value.
+    pub value: fn(&K) -> Option<f64>,
+}
+
+/// A kind's families.
+pub struct Kind<K: 'static> {
+    /// The label carrying the object's name (`replicaset`).
+    pub label: &'static str,
+    /// `kube_<kind>_created`, written for every kind.
+    pub created: &'static str,
+    /// `kube_<kind>_owner` where the kind has it.
+    pub owner: Option<&'static str>,
+    /// The per-object gauges.
+    pub gauges: &'static [Gauge<K>],
+}
+
+/// Help text of `_created` families.
+const CREATED_HELP: &str = "[STABLE] Unix creation timestamp";
+
+/// Converts an integer field to a sample value.
+#[must_use]
+pub fn int(v: Option<i32>) -> Option<f64> {
+    Some(f64::from(v.unwrap_or(0)))
+}
+
+/// Converts a 64-bit integer field (generations) to a sample value.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn int64(v: Option<i64>) -> Option<f64> {
+    Some(v.unwrap_or(0) as f64)
+}
+
+impl<K: Resource> Kind<K> {
+    /// The families of these objects; namespaced kinds get a `namespace` label.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss)]
+    pub fn families<'a>(&self, objects: impl IntoIterator<Item = &'a K>) -> Vec<MetricFamily> {
+        let mut out = Out::default();
+        out.declare(self.created, CREATED_HELP, MetricType::Gauge);
+        if let Some(owner) = self.owner {
+            out.declare(
+                owner,
+                &format!(
+                    "[STABLE] Information about the {}'s owner.",
+                    owner_subject(self.label)
+                ),
+                MetricType::Gauge,
+            );
+        }
+        for g in self.gauges {
+            out.declare(g.name, g.help, MetricType::Gauge);
+        }
+        for o in objects {
+            let meta = o.meta();
+            let name = meta.name.as_deref().unwrap_or("");
+            let mut labels = vec![(self.label, name)];
+            if let Some(ns) = meta.namespace.as_deref() {
+                labels.push(("namespace", ns));
+            }
+            if let Some(t) = &meta.creation_timestamp {
+                out.add(self.created, &labels, t.0.as_second() as f64);
+            }
+            if let Some(owner) = self.owner {
+                let owners = meta.owner_references.as_deref().unwrap_or_default();
+                if owners.is_empty() {
+                    let mut l = labels.clone();
+                    l.extend([
+                        ("owner_kind", "<none>"),
+                        ("owner_name", "<none>"),
+                        ("owner_is_controller", "<none>"),
+                    ]);
+                    out.add(owner, &l, 1.0);
+                }
+                for r in owners {
+                    let mut l = labels.clone();
+                    let controller = if r.controller == Some(true) {
+                        "true"
+                    } else {
+                        "false"
+                    };
+                    l.extend([
+                        ("owner_kind", r.kind.as_str()),
+                        ("owner_name", r.name.as_str()),
+                        ("owner_is_controller", controller),
+                    ]);
+                    out.add(owner, &l, 1.0);
+                }
+            }
+            for g in self.gauges {
+                if let Some(v) = (g.value)(o) {
+                    out.add(g.name, &labels, v);
+                }
+            }
+        }
+        out.finish()
+    }
+}
+
+/// The subject kube-state-metrics names in `_owner` help texts.
+fn owner_subject(label: &str) -> &str {
+    match label {
+        "replicaset" => "ReplicaSet",
+        "job" => "Job",
+        "pod" => "pod",
+        other => other,
+    }
+}
