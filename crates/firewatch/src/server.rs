@@ -360,13 +360,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ));
     let fanout: storage::AppendableRef =
         Arc::new(remote::Fanout::new(db.clone(), remote_write.clone()));
-    let scrape = Arc::new(scrape::Manager::with_registry(fanout, &registry));
+    let scrape = Arc::new(scrape::Manager::with_registry(fanout.clone(), &registry));
     let (discovery, mut target_sets) =
         discovery::Manager::with_registry(discovery::ManagerOptions::default(), &registry);
     let config_yaml = Arc::new(RwLock::new(String::new()));
     let external_labels = Arc::new(RwLock::new(model::Labels::default()));
     let alerting = Arc::new(Alerting::start(
-        args.rules_options(engine.clone(), &db)?,
+        rules::ManagerOptions {
+            // Recording rules' results are remote-written too, as in Prometheus.
+            appendable: fanout,
+            ..args.rules_options(engine.clone(), &db)?
+        },
         args.notification_queue_capacity,
         &registry,
     ));

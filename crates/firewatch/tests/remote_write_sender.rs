@@ -101,13 +101,20 @@ fn prometheus_2_42_receives_every_sample_once() {
     let recv_dir = dir.path().join("receiver");
     let first = receiver(&prometheus, &recv_dir, port, 1);
     let target = serve_target();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: rws\n    interval: 1s\n    rules:\n      - record: rws:doubled\n        expr: rws_total * 2\n",
+    )
+    .unwrap();
+    let rules = rules.display();
     let fw = Server::start(
         env!("CARGO_BIN_EXE_firewatch"),
         &["server"],
         &dir.path().join("firewatch"),
         &dir.path().join("firewatch/data"),
         &format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: recv\n    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: rws_secret\n        action: drop\n    queue_config:\n      min_shards: 2\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nrule_files: ['{rules}']\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: recv\n    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: rws_secret\n        action: drop\n    queue_config:\n      min_shards: 2\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
         ),
         &[],
     );
@@ -148,6 +155,14 @@ fn prometheus_2_42_receives_every_sample_once() {
             theirs.len(),
             fw.process.log_text()
         );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // Recording rules' results are sent too.
+    let recorded = samples(fw.port, "rws:doubled[10m]", at);
+    assert!(recorded.len() >= 5, "{recorded:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while samples(port, "rws:doubled{origin=\"fw\"}[10m]", at) != recorded {
+        assert!(Instant::now() < deadline, "recording rule results not sent");
         std::thread::sleep(Duration::from_secs(1));
     }
     // write_relabel_configs dropped rws_secret on the way; Firewatch itself has it.
