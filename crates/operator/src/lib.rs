@@ -3,8 +3,10 @@
 //! prometheus-operator's `pkg/prometheus/promcfg.go`). The output is the `prometheus.yml`
 //! shape (a JSON value), so the config crate parses and validates it like any user file.
 
+pub mod podmonitor;
 pub mod relabel;
 pub mod servicemonitor;
 
+pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
 pub use relabel::{RelabelConfig, Sharding, sanitize_label_name};
 pub use servicemonitor::{Endpoint, LabelSelector, ServiceMonitor, scrape_configs};

@@ -28,6 +28,12 @@ pub struct ObjectMeta {
     /// `metadata.namespace`.
     #[serde(default)]
     pub namespace: String,
+    /// `metadata.uid`.
+    #[serde(default)]
+    pub uid: String,
+    /// `metadata.labels` (what a `Prometheus` resource's selectors match).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// `ServiceMonitor.spec`.
@@ -111,7 +117,7 @@ pub enum IntOrString {
 }
 
 impl IntOrString {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             IntOrString::Int(n) => n.to_string(),
             IntOrString::String(s) => s.clone(),
@@ -166,47 +172,54 @@ pub fn scrape_configs(sm: &ServiceMonitor, shards: Sharding) -> Vec<Value> {
 
 /// The namespaces the endpoints role watches: none listed for `any`, else the listed ones,
 /// else the monitor's own.
-fn namespaces(sm: &ServiceMonitor) -> Vec<String> {
-    let sel = &sm.spec.namespace_selector;
+pub(crate) fn namespaces(sel: &NamespaceSelector, own: &str) -> Vec<String> {
     if sel.any {
         Vec::new()
     } else if sel.match_names.is_empty() {
-        vec![sm.metadata.namespace.clone()]
+        vec![own.to_owned()]
     } else {
         sel.match_names.clone()
     }
 }
 
+/// `__meta_kubernetes_<kind>_label_<name>`, the value of an object's label.
+pub(crate) fn meta_label(kind: &str, k: &str) -> String {
+    format!("__meta_kubernetes_{kind}_label_{}", sanitize_label_name(k))
+}
+
 fn service_label(k: &str) -> String {
-    format!("__meta_kubernetes_service_label_{}", sanitize_label_name(k))
+    meta_label("service", k)
 }
 
-fn service_label_present(k: &str) -> String {
-    format!(
-        "__meta_kubernetes_service_labelpresent_{}",
-        sanitize_label_name(k)
-    )
-}
-
-/// The `keep`/`drop` rules that select the monitor's Services.
-fn selector_rules(sel: &LabelSelector) -> Vec<Value> {
+/// The `keep`/`drop` rules that select the monitor's objects of `kind` (`service` or `pod`)
+/// by their labels.
+pub(crate) fn selector_rules(sel: &LabelSelector, kind: &str) -> Vec<Value> {
+    let label = |k: &str| meta_label(kind, k);
+    let present = |k: &str| {
+        format!(
+            "__meta_kubernetes_{kind}_labelpresent_{}",
+            sanitize_label_name(k)
+        )
+    };
     let mut out: Vec<Value> = sel
         .match_labels
         .iter()
         .map(|(k, v)| {
-            json!({"action": "keep", "source_labels": [service_label(k), service_label_present(k)],
+            json!({"action": "keep", "source_labels": [label(k), present(k)],
                    "regex": format!("({v});true")})
         })
         .collect();
     for exp in &sel.match_expressions {
         let values = format!("({});true", exp.values.join("|"));
-        let both = json!([service_label(&exp.key), service_label_present(&exp.key)]);
-        let present = json!([service_label_present(&exp.key)]);
+        let both = json!([label(&exp.key), present(&exp.key)]);
+        let only_present = json!([present(&exp.key)]);
         out.push(match exp.operator.as_str() {
             "In" => json!({"action": "keep", "source_labels": both, "regex": values}),
             "NotIn" => json!({"action": "drop", "source_labels": both, "regex": values}),
-            "Exists" => json!({"action": "keep", "source_labels": present, "regex": "true"}),
-            "DoesNotExist" => json!({"action": "drop", "source_labels": present, "regex": "true"}),
+            "Exists" => json!({"action": "keep", "source_labels": only_present, "regex": "true"}),
+            "DoesNotExist" => {
+                json!({"action": "drop", "source_labels": only_present, "regex": "true"})
+            }
             // The API server rejects other operators; the Operator writes nothing for them.
             _ => continue,
         });
@@ -230,7 +243,7 @@ fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
     }
     let mut sd = Map::new();
     sd.insert("role".into(), json!("endpoints"));
-    let ns = namespaces(sm);
+    let ns = namespaces(&sm.spec.namespace_selector, &sm.metadata.namespace);
     if !ns.is_empty() {
         sd.insert("namespaces".into(), json!({ "names": ns }));
     }
@@ -253,7 +266,7 @@ fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
-    rules.extend(selector_rules(&sm.spec.selector));
+    rules.extend(selector_rules(&sm.spec.selector, "service"));
     if !ep.port.is_empty() {
         rules.push(json!({"action": "keep", "source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": ep.port}));
     } else if let Some(tp) = &ep.target_port {

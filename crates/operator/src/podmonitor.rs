@@ -1,0 +1,213 @@
+//! `PodMonitor` (monitoring.coreos.com/v1) into scrape configurations, one per
+//! `podMetricsEndpoints` entry, as the Operator's `generatePodMonitorConfig` writes them
+//! (prometheus-operator's `pkg/prometheus/promcfg.go`): job `podMonitor/<namespace>/<name>/<i>`,
+//! the pod role in the selected namespaces, the running filter, the selector and the port as
+//! `keep` rules, namespace/container/pod labels, `podTargetLabels`, job `<namespace>/<name>`
+//! overridden by `jobLabel`, the `endpoint` label, user relabelings, then sharding.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
+use crate::servicemonitor::{
+    IntOrString, LabelSelector, NamespaceSelector, ObjectMeta, meta_label, namespaces,
+    selector_rules,
+};
+
+/// A `PodMonitor` object (the fields the translation reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PodMonitor {
+    /// `metadata`.
+    pub metadata: ObjectMeta,
+    /// `spec`.
+    pub spec: PodMonitorSpec,
+}
+
+/// `PodMonitor.spec`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMonitorSpec {
+    /// The pod label whose value becomes `job`.
+    #[serde(default)]
+    pub job_label: String,
+    /// Pod labels copied onto the targets.
+    #[serde(default)]
+    pub pod_target_labels: Vec<String>,
+    /// The endpoints to scrape, one scrape configuration each.
+    #[serde(default)]
+    pub pod_metrics_endpoints: Vec<PodMetricsEndpoint>,
+    /// Which pods.
+    #[serde(default)]
+    pub selector: LabelSelector,
+    /// In which namespaces.
+    #[serde(default)]
+    pub namespace_selector: NamespaceSelector,
+    /// `sampleLimit`.
+    pub sample_limit: Option<u64>,
+    /// `targetLimit`.
+    pub target_limit: Option<u64>,
+    /// `labelLimit`.
+    pub label_limit: Option<u64>,
+    /// `labelNameLengthLimit`.
+    pub label_name_length_limit: Option<u64>,
+    /// `labelValueLengthLimit`.
+    pub label_value_length_limit: Option<u64>,
+    /// `keepDroppedTargets`.
+    pub keep_dropped_targets: Option<u64>,
+}
+
+/// One of `spec.podMetricsEndpoints`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMetricsEndpoint {
+    /// The container port's name.
+    #[serde(default)]
+    pub port: String,
+    /// The container port's number (when `port` is empty).
+    pub port_number: Option<u32>,
+    /// Deprecated: the port by name or number (when neither of the above is set).
+    pub target_port: Option<IntOrString>,
+    /// `metrics_path`.
+    #[serde(default)]
+    pub path: String,
+    /// `http` or `https`.
+    pub scheme: Option<String>,
+    /// URL parameters.
+    pub params: Option<BTreeMap<String, Vec<String>>>,
+    /// `scrape_interval`.
+    #[serde(default)]
+    pub interval: String,
+    /// `scrape_timeout`.
+    #[serde(default)]
+    pub scrape_timeout: String,
+    /// `honor_labels`.
+    #[serde(default)]
+    pub honor_labels: bool,
+    /// `honor_timestamps`.
+    pub honor_timestamps: Option<bool>,
+    /// Drop pods that are not running (default true).
+    pub filter_running: Option<bool>,
+    /// Relabelings applied after the Operator's own (`relabelings`).
+    #[serde(default)]
+    pub relabelings: Vec<RelabelConfig>,
+    /// `metric_relabel_configs` (`metricRelabelings`).
+    #[serde(default)]
+    pub metric_relabelings: Vec<RelabelConfig>,
+}
+
+/// The scrape configurations the Operator generates for `pm`, one per endpoint.
+#[must_use]
+pub fn pod_scrape_configs(pm: &PodMonitor, shards: Sharding) -> Vec<Value> {
+    (0..pm.spec.pod_metrics_endpoints.len())
+        .map(|i| endpoint_config(pm, i, shards))
+        .collect()
+}
+
+/// The port the endpoint names: its keep rule's source label and the `endpoint` label's value.
+fn port(ep: &PodMetricsEndpoint) -> Option<(&'static str, String)> {
+    const NAME: &str = "__meta_kubernetes_pod_container_port_name";
+    const NUMBER: &str = "__meta_kubernetes_pod_container_port_number";
+    if !ep.port.is_empty() {
+        return Some((NAME, ep.port.clone()));
+    }
+    if let Some(n) = ep.port_number.filter(|n| *n != 0) {
+        return Some((NUMBER, n.to_string()));
+    }
+    match ep.target_port.as_ref()? {
+        IntOrString::String(s) if !s.is_empty() => Some((NAME, s.clone())),
+        IntOrString::Int(n) if *n != 0 => Some((NUMBER, n.to_string())),
+        _ => None,
+    }
+}
+
+fn endpoint_config(pm: &PodMonitor, i: usize, shards: Sharding) -> Value {
+    let ep = &pm.spec.pod_metrics_endpoints[i];
+    let (ns, name) = (&pm.metadata.namespace, &pm.metadata.name);
+    let mut cfg = Map::new();
+    cfg.insert(
+        "job_name".into(),
+        json!(format!("podMonitor/{ns}/{name}/{i}")),
+    );
+    cfg.insert("honor_labels".into(), json!(ep.honor_labels));
+    if let Some(h) = ep.honor_timestamps {
+        cfg.insert("honor_timestamps".into(), json!(h));
+    }
+    let mut sd = Map::new();
+    sd.insert("role".into(), json!("pod"));
+    let names = namespaces(&pm.spec.namespace_selector, ns);
+    if !names.is_empty() {
+        sd.insert("namespaces".into(), json!({ "names": names }));
+    }
+    cfg.insert("kubernetes_sd_configs".into(), json!([sd]));
+    for (key, value) in [
+        ("scrape_interval", &ep.interval),
+        ("scrape_timeout", &ep.scrape_timeout),
+        ("metrics_path", &ep.path),
+    ] {
+        if !value.is_empty() {
+            cfg.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(p) = &ep.params {
+        cfg.insert("params".into(), json!(p));
+    }
+    if let Some(s) = &ep.scheme {
+        cfg.insert("scheme".into(), json!(s));
+    }
+
+    let mut rules =
+        vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
+    if ep.filter_running.unwrap_or(true) {
+        rules.push(json!({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"}));
+    }
+    rules.extend(selector_rules(&pm.spec.selector, "pod"));
+    let port = port(ep);
+    if let Some((meta, value)) = &port {
+        rules.push(json!({"action": "keep", "source_labels": [meta], "regex": value}));
+    }
+    for (meta, label) in [
+        ("__meta_kubernetes_namespace", "namespace"),
+        ("__meta_kubernetes_pod_container_name", "container"),
+        ("__meta_kubernetes_pod_name", "pod"),
+    ] {
+        rules.push(json!({"source_labels": [meta], "target_label": label}));
+    }
+    let copy = |l: &str, target: String| {
+        json!({"source_labels": [meta_label("pod", l)], "target_label": target,
+               "regex": "(.+)", "replacement": "${1}"})
+    };
+    for l in &pm.spec.pod_target_labels {
+        rules.push(copy(l, sanitize_label_name(l)));
+    }
+    rules.push(json!({"target_label": "job", "replacement": format!("{ns}/{name}")}));
+    if !pm.spec.job_label.is_empty() {
+        rules.push(copy(&pm.spec.job_label, "job".into()));
+    }
+    if let Some((_, value)) = port {
+        rules.push(json!({"target_label": "endpoint", "replacement": value}));
+    }
+    rules.extend(ep.relabelings.iter().map(RelabelConfig::to_value));
+    rules.extend(sharding("__address__", shards));
+    cfg.insert("relabel_configs".into(), Value::Array(rules));
+
+    let spec = &pm.spec;
+    for (key, limit) in [
+        ("sample_limit", spec.sample_limit),
+        ("target_limit", spec.target_limit),
+        ("label_limit", spec.label_limit),
+        ("label_name_length_limit", spec.label_name_length_limit),
+        ("label_value_length_limit", spec.label_value_length_limit),
+        ("keep_dropped_targets", spec.keep_dropped_targets),
+    ] {
+        if let Some(n) = limit {
+            cfg.insert(key.into(), json!(n));
+        }
+    }
+    if !ep.metric_relabelings.is_empty() {
+        let m = ep.metric_relabelings.iter().map(RelabelConfig::to_value);
+        cfg.insert("metric_relabel_configs".into(), Value::Array(m.collect()));
+    }
+    Value::Object(cfg)
+}
