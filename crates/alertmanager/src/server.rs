@@ -49,6 +49,9 @@ pub struct Options {
     pub maintenance_interval: Duration,
     /// How often the cluster state is exchanged with the peers.
     pub gossip_interval: Duration,
+    /// `--web.config.file`, read: TLS, basic authentication and headers on the listener
+    /// (none: plain HTTP).
+    pub web_config: Option<web::webconfig::WebConfig>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             peer_timeout: Duration::from_secs(15),
             maintenance_interval: Duration::from_secs(15 * 60),
             gossip_interval: Duration::from_secs(1),
+            web_config: None,
         }
     }
 }
@@ -395,10 +399,9 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
         let stop = stop.clone();
         async move { stop.wait().await }
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    web::serve::serve(listener, app, opts.web_config.clone(), shutdown)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("--web.config.file: {e}"))?;
     if let Some(c) = &am.cluster {
         c.stop.fire();
     }

@@ -29,6 +29,8 @@ pub struct Options {
     pub procfs: PathBuf,
     /// The root under which the runtimes' state is read (`/`).
     pub rootfs: PathBuf,
+    /// `--web.config.file`, read: TLS, basic authentication and headers (none: plain HTTP).
+    pub web_config: Option<web::webconfig::WebConfig>,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             cgroup: "/sys/fs/cgroup".into(),
             procfs: "/proc".into(),
             rootfs: "/".into(),
+            web_config: None,
         }
     }
 }
@@ -73,8 +76,14 @@ pub async fn run(opts: Options) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Flag(format!("--web.listen-address={addr}: {e}")))?;
     tracing::info!(address = %listener.local_addr()?, "Listening on");
-    axum::serve(listener, app).await?;
-    Ok(())
+    web::serve::serve(
+        listener,
+        app,
+        opts.web_config.clone(),
+        std::future::pending(),
+    )
+    .await
+    .map_err(|e| Error::Flag(format!("--web.config.file: {e}")))
 }
 
 /// The router (also used by the all-in-one start and tests).

@@ -37,6 +37,10 @@ pub struct AlertmanagerArgs {
     /// Time to wait between peers to send notifications.
     #[arg(long = "cluster.peer-timeout", default_value = "15s")]
     pub peer_timeout: String,
+    /// Path to a web configuration file (TLS, client certificates, basic authentication,
+    /// headers), as the exporter toolkit reads it.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -88,6 +92,7 @@ fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
         cluster_peers: a.cluster_peer.clone(),
         cluster_advertise_address: a.cluster_advertise_address.clone(),
         peer_timeout: duration("cluster.peer-timeout", &a.peer_timeout)?,
+        web_config: crate::web_config(a.web_config_file.as_deref())?,
         ..alertmanager::Options::default()
     })
 }

@@ -18,6 +18,10 @@ pub struct ContainerExporterArgs {
     /// The root under which containerd, CRI-O and Docker keep their container files.
     #[arg(long = "path.rootfs", default_value = "/")]
     pub rootfs: PathBuf,
+    /// Path to a web configuration file (TLS, client certificates, basic authentication,
+    /// headers), as the exporter toolkit reads it.
+    #[arg(long = "web.config.file")]
+    pub web_config_file: Option<PathBuf>,
     /// Log level (debug, info, warn, error).
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -29,11 +33,19 @@ pub struct ContainerExporterArgs {
 /// Serves the container exporter until the process ends.
 pub fn run(args: ContainerExporterArgs) -> ExitCode {
     crate::init_logging(&args.log_level, &args.log_format);
+    let web_config = match crate::web_config(args.web_config_file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("firewatch container-exporter: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let opts = container_exporter::Options {
         listen_address: args.listen_address,
         cgroup: args.cgroup,
         procfs: args.procfs,
         rootfs: args.rootfs,
+        web_config,
     };
     crate::block_on("container-exporter", container_exporter::run(opts))
 }

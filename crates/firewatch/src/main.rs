@@ -133,6 +133,21 @@ pub(crate) fn block_on<E: std::fmt::Display>(
     }
 }
 
+/// Reads `--web.config.file` when given (TLS, basic authentication, headers for a listener).
+///
+/// # Errors
+/// The file cannot be read or is invalid; the message names the flag and the file.
+pub(crate) fn web_config(
+    file: Option<&std::path::Path>,
+) -> Result<Option<web::webconfig::WebConfig>, String> {
+    let Some(file) = file.filter(|f| !f.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    web::webconfig::WebConfig::load(file)
+        .map(Some)
+        .map_err(|e| format!("invalid --web.config.file {}: {e}", file.display()))
+}
+
 pub(crate) fn init_logging(level: &str, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
