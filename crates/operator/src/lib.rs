@@ -4,9 +4,11 @@
 //! shape (a JSON value), so the config crate parses and validates it like any user file.
 
 pub mod podmonitor;
+pub mod prometheusrule;
 pub mod relabel;
 pub mod servicemonitor;
 
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
+pub use prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 pub use relabel::{RelabelConfig, Sharding, sanitize_label_name};
 pub use servicemonitor::{Endpoint, LabelSelector, ServiceMonitor, scrape_configs};
