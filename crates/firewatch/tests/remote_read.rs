@@ -2,35 +2,26 @@
 //! target, Prometheus (scraping nothing) reads it through `remote_read`, and its queries answer
 //! Firewatch's samples, with Firewatch's external labels added.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+#[path = "support/scale_out.rs"]
+mod support;
+
+use support::now_secs;
+use support::serve_target as serve;
+
 use std::time::{Duration, Instant};
 
 use testkit::{Server, urlencode};
 
 const TEST: &str = "firewatch::remote_read::prometheus_2_42_reads_firewatch";
 
-/// Serves a counter that grows by one per scrape.
+/// Serves (through `support::scale_out`) a counter that grows by one per scrape.
 fn serve_target() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for (n, mut conn) in listener.incoming().flatten().enumerate() {
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let body = format!(
-                "# TYPE rr_requests_total counter\nrr_requests_total{{code=\"200\"}} {n}\nrr_requests_total{{code=\"500\"}} {}\n",
-                n / 2
-            );
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    serve(|n, _| {
+        format!(
+            "# TYPE rr_requests_total counter\nrr_requests_total{{code=\"200\"}} {n}\nrr_requests_total{{code=\"500\"}} {}\n",
+            n / 2
+        )
+    })
 }
 
 fn query(server: &Server, q: &str, time: f64) -> Vec<serde_json::Value> {
@@ -42,13 +33,6 @@ fn query(server: &Server, q: &str, time: f64) -> Vec<serde_json::Value> {
     let mut list = v["data"]["result"].as_array().unwrap().clone();
     list.sort_by_key(|s| s["metric"].to_string());
     list
-}
-
-fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
 }
 
 #[test]

@@ -3,35 +3,28 @@
 //! samples; bad requests over HTTP are refused with their reason, store nothing, and the
 //! server stays up; without the flag the endpoint answers 404.
 
+#[path = "support/scale_out.rs"]
+mod support;
+
+use support::now_secs;
+use support::serve_target as serve;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use prost::Message;
 use remote::proto::{self, v2};
 use testkit::{Server, urlencode};
 
-/// Serves a small exposition whose counter grows by one per scrape.
+/// Serves (through `support::scale_out`) a small exposition whose counter grows by one per scrape.
 fn serve_target() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for (n, mut conn) in listener.incoming().flatten().enumerate() {
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let body = format!(
-                "# TYPE rw_requests_total counter\nrw_requests_total{{path=\"/a\"}} {n}\nrw_requests_total{{path=\"/b\"}} {}\n# TYPE rw_temperature gauge\nrw_temperature 21.5\n",
-                2 * n
-            );
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    serve(|n, _| {
+        format!(
+            "# TYPE rw_requests_total counter\nrw_requests_total{{path=\"/a\"}} {n}\nrw_requests_total{{path=\"/b\"}} {}\n# TYPE rw_temperature gauge\nrw_temperature 21.5\n",
+            2 * n
+        )
+    })
 }
 
 /// `POST /api/v1/write` with the given headers and binary body: status, headers, body.
@@ -64,13 +57,6 @@ fn query(server: &Server, q: &str, time: f64) -> serde_json::Value {
     assert_eq!(r.status, 200, "{q}: {}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     v["data"]["result"].clone()
-}
-
-fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
 }
 
 #[test]

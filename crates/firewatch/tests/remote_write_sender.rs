@@ -3,8 +3,12 @@
 //! the external labels and after write_relabel_configs; the receiver stopped ~10 s and
 //! restarted on the same port and data loses nothing (the queue retries with backoff).
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+#[path = "support/scale_out.rs"]
+mod support;
+
+use support::now_secs;
+use support::serve_target as serve;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,26 +17,11 @@ use testkit::{Process, Server, urlencode};
 
 const TEST: &str = "firewatch::remote_write_sender::prometheus_2_42_receives_every_sample_once";
 
-/// Serves a counter that grows by one per scrape, and a series dropped by relabeling.
+/// Serves (through `support::scale_out`) a counter that grows by one per scrape, and a series dropped by relabeling.
 fn serve_target() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for (n, mut conn) in listener.incoming().flatten().enumerate() {
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let body = format!(
-                "# TYPE rws_total counter\nrws_total {n}\n# TYPE rws_secret gauge\nrws_secret 1\n"
-            );
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    serve(|n, _| {
+        format!("# TYPE rws_total counter\nrws_total {n}\n# TYPE rws_secret gauge\nrws_secret 1\n")
+    })
 }
 
 /// Starts the receiver on `port` with its data in `data`, ready.
@@ -82,13 +71,6 @@ fn samples(port: u16, selector: &str, at: f64) -> Vec<(f64, String)> {
         .iter()
         .map(|p| (p[0].as_f64().unwrap(), p[1].as_str().unwrap().to_owned()))
         .collect()
-}
-
-fn now_secs() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
 }
 
 #[test]

@@ -4,33 +4,21 @@
 //! and a global Firewatch federating both shards (`/federate`, `honor_labels`, `match[]`)
 //! holds every target's series once, with the shards' external labels.
 
+#[path = "support/scale_out.rs"]
+mod support;
+
+use support::serve_target as serve;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use testkit::{Server, urlencode};
 
 const TEST: &str = "firewatch::sharding_federation::hashmod_shards_and_a_global_federating_server";
 
-/// Serves `app_info{target="<port>"} 1` on a free loopback port.
+/// Serves (through `support::scale_out`) `app_info{target="<port>"} 1` on a free loopback port.
 fn serve_target() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
-            let body = format!("# TYPE app_info gauge\napp_info{{port=\"{port}\"}} 1\n");
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    serve(|_, port| format!("# TYPE app_info gauge\napp_info{{port=\"{port}\"}} 1\n"))
 }
 
 /// `instance -> labels` of the instant query `q`'s series.
