@@ -13,7 +13,7 @@ pub struct KubeStateExporterArgs {
     /// Comma-separated resources to export.
     #[arg(
         long = "resources",
-        default_value = "daemonsets,deployments,namespaces,nodes,pods,replicasets"
+        default_value = "cronjobs,daemonsets,deployments,jobs,namespaces,nodes,pods,replicasets,services,statefulsets"
     )]
     pub resources: String,
     /// Comma-separated namespaces to watch; empty for all.

@@ -14,6 +14,8 @@ pub const KIND: Kind<DaemonSet> = Kind {
     label: "daemonset",
     created: "kube_daemonset_created",
     owner: None,
+    uid: false,
+    series: &[],
     gauges: &[
         Gauge {
             name: "kube_daemonset_status_current_number_scheduled",

@@ -4,8 +4,10 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod job;
 pub mod namespace;
 pub mod node;
 pub mod out;
@@ -13,6 +15,8 @@ pub mod pod;
 pub mod quantity;
 pub mod replicaset;
 pub mod server;
+pub mod service;
+pub mod statefulset;
 pub mod table;
 
 pub use server::{Options, router, run};

@@ -14,6 +14,8 @@ pub const KIND: Kind<ReplicaSet> = Kind {
     label: "replicaset",
     created: "kube_replicaset_created",
     owner: Some("kube_replicaset_owner"),
+    uid: false,
+    series: &[],
     gauges: &[
         Gauge {
             name: "kube_replicaset_status_replicas",

@@ -9,13 +9,15 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use model::exposition::{encode, negotiate};
+
+use crate::table::Kind;
 
 /// The exporter's settings.
 #[derive(Debug, Clone)]
@@ -32,19 +34,68 @@ pub struct Options {
 
 /// The resources this exporter can watch (`--resources`).
 pub const RESOURCES: &[&str] = &[
+    "cronjobs",
     "daemonsets",
     "deployments",
+    "jobs",
     "namespaces",
     "nodes",
     "pods",
     "replicasets",
+    "services",
+    "statefulsets",
 ];
+
+/// The families of one table-driven kind's stores.
+trait Families: Send + Sync {
+    fn families(&self) -> Vec<model::exposition::MetricFamily>;
+}
+
+struct Watched<K: Resource + 'static>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    stores: Vec<Store<K>>,
+    kind: &'static Kind<K>,
+}
+
+impl<K> Families for Watched<K>
+where
+    K: Resource + Clone + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    fn families(&self) -> Vec<model::exposition::MetricFamily> {
+        let all = objects(&self.stores);
+        self.kind.families(all.iter().map(AsRef::as_ref))
+    }
+}
+
+/// A table-driven namespaced kind's reflectors, when `--resources` asks for it.
+fn table<K>(
+    client: &Client,
+    opts: &Options,
+    resource: &str,
+    kind: &'static Kind<K>,
+) -> Option<Box<dyn Families>>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let stores = namespaced(client, opts, resource);
+    (!stores.is_empty()).then(|| Box::new(Watched { stores, kind }) as Box<dyn Families>)
+}
 
 struct Stores {
     pods: Vec<Store<Pod>>,
     deployments: Vec<Store<Deployment>>,
-    replicasets: Vec<Store<ReplicaSet>>,
-    daemonsets: Vec<Store<DaemonSet>>,
+    /// The table-driven kinds asked for.
+    tables: Vec<Box<dyn Families>>,
     nodes: Vec<Store<Node>>,
     namespaces: Vec<Store<Namespace>>,
     /// `--namespaces` (empty: all), for the cluster-wide namespace list.
@@ -103,8 +154,17 @@ pub fn router(client: &Client, opts: &Options) -> Router {
     let stores = Stores {
         pods: namespaced(client, opts, "pods"),
         deployments: namespaced(client, opts, "deployments"),
-        replicasets: namespaced(client, opts, "replicasets"),
-        daemonsets: namespaced(client, opts, "daemonsets"),
+        tables: [
+            table(client, opts, "replicasets", &crate::replicaset::KIND),
+            table(client, opts, "daemonsets", &crate::daemonset::KIND),
+            table(client, opts, "statefulsets", &crate::statefulset::KIND),
+            table(client, opts, "services", &crate::service::KIND),
+            table(client, opts, "jobs", &crate::job::KIND),
+            table(client, opts, "cronjobs", &crate::cronjob::KIND),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         nodes: if wants("nodes") {
             vec![reflect(Api::all(client.clone()))]
         } else {
@@ -159,13 +219,8 @@ async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Respo
             deployments.iter().map(AsRef::as_ref),
         ));
     }
-    if !stores.replicasets.is_empty() {
-        let all = objects(&stores.replicasets);
-        fams.extend(crate::replicaset::KIND.families(all.iter().map(AsRef::as_ref)));
-    }
-    if !stores.daemonsets.is_empty() {
-        let all = objects(&stores.daemonsets);
-        fams.extend(crate::daemonset::KIND.families(all.iter().map(AsRef::as_ref)));
+    for t in &stores.tables {
+        fams.extend(t.families());
     }
     if !stores.nodes.is_empty() {
         fams.extend(crate::node::families(nodes.iter().map(AsRef::as_ref)));

@@ -17,6 +17,19 @@ pub struct Gauge<K> {
     pub value: fn(&K) -> Option<f64>,
 }
 
+/// Extra labels and value of one series.
+pub type Sample = (Vec<(&'static str, String)>, f64);
+
+/// A gauge family with its own labels and any number of series per object.
+pub struct Series<K> {
+    /// Family name.
+    pub name: &'static str,
+    /// Help text as kube-state-metrics writes it.
+    pub help: &'static str,
+    /// The object's series: extra labels and value.
+    pub series: fn(&K) -> Vec<Sample>,
+}
+
 /// A kind's families.
 pub struct Kind<K: 'static> {
     /// The label carrying the object's name (`replicaset`).
@@ -25,12 +38,46 @@ pub struct Kind<K: 'static> {
     pub created: &'static str,
     /// `kube_<kind>_owner` where the kind has it.
     pub owner: Option<&'static str>,
+    /// Whether every series carries the object's `uid` (services).
+    pub uid: bool,
     /// The per-object gauges.
     pub gauges: &'static [Gauge<K>],
+    /// Families with their own labels.
+    pub series: &'static [Series<K>],
 }
 
 /// Help text of `_created` families.
 const CREATED_HELP: &str = "[STABLE] Unix creation timestamp";
+
+/// One series with these extra labels.
+#[must_use]
+pub fn one(labels: &[(&'static str, &str)], value: f64) -> Vec<Sample> {
+    vec![(
+        labels.iter().map(|&(k, v)| (k, v.to_owned())).collect(),
+        value,
+    )]
+}
+
+/// kube-state-metrics' condition series: `condition="true"|"false"|"unknown"`, 1 for `status`.
+#[must_use]
+pub fn conditions(status: &str) -> Vec<Sample> {
+    ["True", "False", "Unknown"]
+        .into_iter()
+        .map(|s| {
+            (
+                vec![("condition", s.to_lowercase())],
+                if s == status { 1.0 } else { 0.0 },
+            )
+        })
+        .collect()
+}
+
+/// A timestamp's Unix seconds.
+#[must_use]
+#[allow(clippy::cast_precision_loss)]
+pub fn time(t: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<f64> {
+    t.map(|t| t.0.as_second() as f64)
+}
 
 /// Converts an integer field to a sample value.
 #[must_use]
@@ -65,12 +112,18 @@ impl<K: Resource> Kind<K> {
         for g in self.gauges {
             out.declare(g.name, g.help, MetricType::Gauge);
         }
+        for f in self.series {
+            out.declare(f.name, f.help, MetricType::Gauge);
+        }
         for o in objects {
             let meta = o.meta();
             let name = meta.name.as_deref().unwrap_or("");
             let mut labels = vec![(self.label, name)];
             if let Some(ns) = meta.namespace.as_deref() {
                 labels.push(("namespace", ns));
+            }
+            if self.uid {
+                labels.push(("uid", meta.uid.as_deref().unwrap_or("")));
             }
             if let Some(t) = &meta.creation_timestamp {
                 out.add(self.created, &labels, t.0.as_second() as f64);
@@ -106,6 +159,13 @@ impl<K: Resource> Kind<K> {
                     out.add(g.name, &labels, v);
                 }
             }
+            for f in self.series {
+                for (extra, v) in (f.series)(o) {
+                    let mut l = labels.clone();
+                    l.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+                    out.add(f.name, &l, v);
+                }
+            }
         }
         out.finish()
     }
@@ -115,8 +175,8 @@ impl<K: Resource> Kind<K> {
 fn owner_subject(label: &str) -> &str {
     match label {
         "replicaset" => "ReplicaSet",
-        "job" => "Job",
-        "pod" => "pod",
+        "job_name" => "Job",
+        "pod" => "Pod",
         other => other,
     }
 }

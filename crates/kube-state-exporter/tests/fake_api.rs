@@ -241,3 +241,131 @@ async fn replicasets_daemonsets() {
     })
     .await;
 }
+
+fn job(failed: u32, condition: Option<(&str, &str)>) -> Value {
+    let conditions: Vec<Value> = condition
+        .map(|(t, reason)| json!({"type": t, "status": "True", "reason": reason}))
+        .into_iter()
+        .collect();
+    json!({"kind": "Job", "apiVersion": "batch/v1",
+        "metadata": {"name": "backup-29000", "namespace": "ops", "creationTimestamp": "2025-01-02T03:04:05Z",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "backup", "uid": "c1", "controller": true}]},
+        "spec": {"parallelism": 1, "completions": 1, "activeDeadlineSeconds": 600, "template": {}},
+        "status": {"active": 1, "succeeded": 0, "failed": failed, "startTime": "2025-01-02T03:05:00Z", "conditions": conditions}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulsets_services_jobs_cronjobs() {
+    let fake = FakeKube::start().await;
+    fake.add(json!({"kind": "StatefulSet", "apiVersion": "apps/v1",
+        "metadata": {"name": "db", "namespace": "shop", "generation": 5, "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"replicas": 3, "ordinals": {"start": 1}, "selector": {}, "template": {}, "serviceName": "db",
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Delete"}},
+        "status": {"replicas": 3, "availableReplicas": 2, "currentReplicas": 3, "readyReplicas": 2, "updatedReplicas": 1,
+            "observedGeneration": 4, "currentRevision": "db-7c9", "updateRevision": "db-8d1"}}));
+    fake.add(json!({"kind": "Service", "apiVersion": "v1",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "s1", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.10", "externalIPs": ["192.0.2.1", "192.0.2.2"],
+            "loadBalancerIP": "203.0.113.9", "externalTrafficPolicy": "Local", "externalName": "web.example"},
+        "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.9", "hostname": "lb.example"}]}}}));
+    fake.add(job(0, None));
+    fake.add(json!({"kind": "CronJob", "apiVersion": "batch/v1",
+        "metadata": {"name": "backup", "namespace": "ops", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"schedule": "0 3 * * *", "concurrencyPolicy": "Forbid", "suspend": true, "startingDeadlineSeconds": 30,
+            "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1, "jobTemplate": {}},
+        "status": {"active": [{"name": "backup-29000", "namespace": "ops"}], "lastScheduleTime": "2025-01-02T03:05:00Z",
+            "lastSuccessfulTime": "2025-01-01T03:06:00Z"}}));
+    let port = serve(
+        &fake,
+        &["statefulsets", "services", "jobs", "cronjobs"],
+        &[],
+    )
+    .await;
+    let body = until(port, "listed", |b| {
+        [
+            "kube_statefulset_replicas{",
+            "kube_service_info{",
+            "kube_job_info{",
+            "kube_cronjob_info{",
+        ]
+        .iter()
+        .all(|f| b.contains(f))
+    })
+    .await;
+    for want in [
+        "# HELP kube_statefulset_status_update_revision [STABLE] Indicates the version of the StatefulSet used to generate Pods in the sequence [replicas-updatedReplicas,replicas)",
+        "# HELP kube_cronjob_spec_failed_job_history_limit Failed job history limit tells the controller how many failed jobs should be preserved.",
+        "# HELP kube_job_owner [STABLE] Information about the Job's owner.",
+        r#"kube_statefulset_created{namespace="shop",statefulset="db"} 1.735787045e+09"#,
+        r#"kube_statefulset_replicas{namespace="shop",statefulset="db"} 3"#,
+        r#"kube_statefulset_ordinals_start{namespace="shop",statefulset="db"} 1"#,
+        r#"kube_statefulset_status_replicas_available{namespace="shop",statefulset="db"} 2"#,
+        r#"kube_statefulset_status_replicas_current{namespace="shop",statefulset="db"} 3"#,
+        r#"kube_statefulset_status_replicas_ready{namespace="shop",statefulset="db"} 2"#,
+        r#"kube_statefulset_status_replicas_updated{namespace="shop",statefulset="db"} 1"#,
+        r#"kube_statefulset_status_observed_generation{namespace="shop",statefulset="db"} 4"#,
+        r#"kube_statefulset_metadata_generation{namespace="shop",statefulset="db"} 5"#,
+        r#"kube_statefulset_persistentvolumeclaim_retention_policy{namespace="shop",statefulset="db",when_deleted="Retain",when_scaled="Delete"} 1"#,
+        r#"kube_statefulset_status_current_revision{namespace="shop",revision="db-7c9",statefulset="db"} 1"#,
+        r#"kube_statefulset_status_update_revision{namespace="shop",revision="db-8d1",statefulset="db"} 1"#,
+        r#"kube_service_info{cluster_ip="10.96.0.10",external_name="web.example",external_traffic_policy="Local",load_balancer_ip="203.0.113.9",namespace="shop",service="web",uid="s1"} 1"#,
+        r#"kube_service_created{namespace="shop",service="web",uid="s1"} 1.735787045e+09"#,
+        r#"kube_service_spec_type{namespace="shop",service="web",type="LoadBalancer",uid="s1"} 1"#,
+        r#"kube_service_spec_external_ip{external_ip="192.0.2.2",namespace="shop",service="web",uid="s1"} 1"#,
+        r#"kube_service_status_load_balancer_ingress{hostname="lb.example",ip="203.0.113.9",namespace="shop",service="web",uid="s1"} 1"#,
+        r#"kube_job_info{job_name="backup-29000",namespace="ops"} 1"#,
+        r#"kube_job_owner{job_name="backup-29000",namespace="ops",owner_is_controller="true",owner_kind="CronJob",owner_name="backup"} 1"#,
+        r#"kube_job_spec_parallelism{job_name="backup-29000",namespace="ops"} 1"#,
+        r#"kube_job_spec_completions{job_name="backup-29000",namespace="ops"} 1"#,
+        r#"kube_job_spec_active_deadline_seconds{job_name="backup-29000",namespace="ops"} 600"#,
+        r#"kube_job_status_active{job_name="backup-29000",namespace="ops"} 1"#,
+        r#"kube_job_status_succeeded{job_name="backup-29000",namespace="ops"} 0"#,
+        r#"kube_job_status_failed{job_name="backup-29000",namespace="ops"} 0"#,
+        r#"kube_job_status_start_time{job_name="backup-29000",namespace="ops"} 1.7357871e+09"#,
+        r#"kube_cronjob_info{concurrency_policy="Forbid",cronjob="backup",namespace="ops",schedule="0 3 * * *",timezone="local"} 1"#,
+        r#"kube_cronjob_status_active{cronjob="backup",namespace="ops"} 1"#,
+        r#"kube_cronjob_status_last_schedule_time{cronjob="backup",namespace="ops"} 1.7357871e+09"#,
+        r#"kube_cronjob_status_last_successful_time{cronjob="backup",namespace="ops"} 1.73570076e+09"#,
+        r#"kube_cronjob_spec_suspend{cronjob="backup",namespace="ops"} 1"#,
+        r#"kube_cronjob_spec_starting_deadline_seconds{cronjob="backup",namespace="ops"} 30"#,
+        r#"kube_cronjob_spec_successful_job_history_limit{cronjob="backup",namespace="ops"} 3"#,
+        r#"kube_cronjob_spec_failed_job_history_limit{cronjob="backup",namespace="ops"} 1"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // No completion yet, no conditions: no series.
+    assert!(
+        !body.contains("kube_job_status_completion_time{") && !body.contains("kube_job_complete{"),
+        "{body}"
+    );
+    // Modified: failed past its backoff limit.
+    fake.modify(job(2, Some(("Failed", "BackoffLimitExceeded"))));
+    let body = until(port, "job failed", |b| b.contains("kube_job_failed{")).await;
+    for want in [
+        r#"kube_job_failed{condition="true",job_name="backup-29000",namespace="ops"} 1"#,
+        r#"kube_job_failed{condition="false",job_name="backup-29000",namespace="ops"} 0"#,
+        r#"kube_job_failed{condition="unknown",job_name="backup-29000",namespace="ops"} 0"#,
+        r#"kube_job_status_failed{job_name="backup-29000",namespace="ops",reason="BackoffLimitExceeded"} 1"#,
+        r#"kube_job_status_failed{job_name="backup-29000",namespace="ops",reason="DeadlineExceeded"} 0"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // Failures without a known reason: the count under reason="".
+    fake.modify(job(2, None));
+    let body = until(port, "job failures, no reason", |b| {
+        !b.contains("kube_job_failed{")
+    })
+    .await;
+    assert!(
+        body.lines().any(|l| l
+            == r#"kube_job_status_failed{job_name="backup-29000",namespace="ops",reason=""} 2"#),
+        "{body}"
+    );
+    // Deleted.
+    fake.delete(job(2, None));
+    fake.delete(json!({"kind": "Service", "apiVersion": "v1", "metadata": {"name": "web", "namespace": "shop"}}));
+    until(port, "job and service deleted", |b| {
+        !b.contains("job_name=\"backup-29000\"") && !b.contains("service=\"web\"")
+    })
+    .await;
+}

@@ -70,6 +70,9 @@ fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
         "Deployment" => ("deployments", "apps/v1", "DeploymentList"),
         "ReplicaSet" => ("replicasets", "apps/v1", "ReplicaSetList"),
         "DaemonSet" => ("daemonsets", "apps/v1", "DaemonSetList"),
+        "StatefulSet" => ("statefulsets", "apps/v1", "StatefulSetList"),
+        "Job" => ("jobs", "batch/v1", "JobList"),
+        "CronJob" => ("cronjobs", "batch/v1", "CronJobList"),
         other => panic!("unsupported kind {other}"),
     }
 }
@@ -86,6 +89,9 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
         "Deployment",
         "ReplicaSet",
         "DaemonSet",
+        "StatefulSet",
+        "Job",
+        "CronJob",
     ] {
         let (p, v, l) = plural_of(k);
         if p == plural {
