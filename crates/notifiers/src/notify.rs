@@ -171,12 +171,26 @@ pub(crate) fn client(
         .map_err(|e| NotifyError::permanent(e.to_string()))
 }
 
+/// A failed POST's text with the URL shown as `<redacted>`, as Alertmanager's `RedactURL`
+/// does: notification URLs carry secrets (webhook and Slack URLs, keys and tokens in paths),
+/// and the text reaches logs and the API.
+pub(crate) fn redacted_post_error(e: &reqwest::Error) -> String {
+    match e.url() {
+        Some(_) => format!(
+            "{} \"<redacted>\": {}",
+            http_client::go_method("POST"),
+            http_client::go_cause(e)
+        ),
+        None => http_client::go_cause(e),
+    }
+}
+
 /// Sends a prepared request and checks its status; transport errors are retryable.
 pub(crate) async fn send(req: reqwest::RequestBuilder) -> Result<String, NotifyError> {
     let resp = req
         .send()
         .await
-        .map_err(|e| NotifyError::retryable(http_client::go_error_text("POST", &e)))?;
+        .map_err(|e| NotifyError::retryable(redacted_post_error(&e)))?;
     let status = resp.status().as_u16();
     let body = resp.text().await.unwrap_or_default();
     check_status(status, &body)?;

@@ -211,7 +211,7 @@ impl Notifier for Slack {
             let resp = r
                 .send()
                 .await
-                .map_err(|e| NotifyError::retryable(http_client::go_error_text("POST", &e)))?;
+                .map_err(|e| NotifyError::retryable(crate::notify::redacted_post_error(&e)))?;
             let status = resp.status().as_u16();
             let ct = resp
                 .headers()

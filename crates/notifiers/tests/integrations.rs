@@ -225,11 +225,9 @@ async fn failures_are_reported_with_their_retry_class() {
     let w = Webhook::new(&r.webhook_configs[0], &tmpl, &http).unwrap();
     let e = w.notify(&ctx, &data(false)).await.unwrap_err();
     assert!(e.retry, "{e}");
-    assert!(
-        e.message
-            .starts_with(&format!("Post \"http://127.0.0.1:{port}/x\"")),
-        "{e}"
-    );
+    // The webhook URL is a secret: redacted from the error, as Alertmanager's RedactURL does.
+    assert!(e.message.starts_with("Post \"<redacted>\": "), "{e}");
+    assert!(!e.message.contains("/x"), "{e}");
     // A template error: reported, not retried, nothing sent.
     let s = Slack::new(&r.slack_configs[0], &tmpl, &http).unwrap();
     let e = s.notify(&ctx, &data(false)).await.unwrap_err();
