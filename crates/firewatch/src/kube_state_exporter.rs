@@ -13,7 +13,7 @@ pub struct KubeStateExporterArgs {
     /// Comma-separated resources to export.
     #[arg(
         long = "resources",
-        default_value = "cronjobs,daemonsets,deployments,jobs,namespaces,nodes,pods,replicasets,services,statefulsets"
+        default_value = "configmaps,cronjobs,daemonsets,deployments,endpoints,horizontalpodautoscalers,jobs,namespaces,nodes,persistentvolumeclaims,persistentvolumes,pods,replicasets,secrets,services,statefulsets"
     )]
     pub resources: String,
     /// Comma-separated namespaces to watch; empty for all.

@@ -9,6 +9,7 @@ use crate::table::{Gauge, Kind, Series, one, time};
 pub const KIND: Kind<CronJob> = Kind {
     label: "cronjob",
     created: "kube_cronjob_created",
+    created_stable: true,
     owner: None,
     uid: false,
     gauges: &[

@@ -13,6 +13,7 @@ fn status(d: &DaemonSet) -> DaemonSetStatus {
 pub const KIND: Kind<DaemonSet> = Kind {
     label: "daemonset",
     created: "kube_daemonset_created",
+    created_stable: true,
     owner: None,
     uid: false,
     series: &[],

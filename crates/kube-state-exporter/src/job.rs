@@ -53,6 +53,7 @@ fn failed(j: &Job) -> Vec<Sample> {
 pub const KIND: Kind<Job> = Kind {
     label: "job_name",
     created: "kube_job_created",
+    created_stable: true,
     owner: Some("kube_job_owner"),
     uid: false,
     gauges: &[

@@ -4,9 +4,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod endpoint;
+pub mod hpa;
 pub mod job;
 pub mod namespace;
 pub mod node;
@@ -17,6 +20,7 @@ pub mod replicaset;
 pub mod server;
 pub mod service;
 pub mod statefulset;
+pub mod storage;
 pub mod table;
 
 pub use server::{Options, router, run};

@@ -13,6 +13,7 @@ fn status(r: &ReplicaSet) -> k8s_openapi::api::apps::v1::ReplicaSetStatus {
 pub const KIND: Kind<ReplicaSet> = Kind {
     label: "replicaset",
     created: "kube_replicaset_created",
+    created_stable: true,
     owner: Some("kube_replicaset_owner"),
     uid: false,
     series: &[],

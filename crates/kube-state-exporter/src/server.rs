@@ -34,14 +34,20 @@ pub struct Options {
 
 /// The resources this exporter can watch (`--resources`).
 pub const RESOURCES: &[&str] = &[
+    "configmaps",
     "cronjobs",
     "daemonsets",
     "deployments",
+    "endpoints",
+    "horizontalpodautoscalers",
     "jobs",
     "namespaces",
     "nodes",
+    "persistentvolumeclaims",
+    "persistentvolumes",
     "pods",
     "replicasets",
+    "secrets",
     "services",
     "statefulsets",
 ];
@@ -89,6 +95,23 @@ where
 {
     let stores = namespaced(client, opts, resource);
     (!stores.is_empty()).then(|| Box::new(Watched { stores, kind }) as Box<dyn Families>)
+}
+
+/// A table-driven cluster-wide kind's reflector, when `--resources` asks for it.
+fn cluster_table<K>(
+    client: &Client,
+    opts: &Options,
+    resource: &str,
+    kind: &'static Kind<K>,
+) -> Option<Box<dyn Families>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    opts.resources.iter().any(|r| r == resource).then(|| {
+        let stores = vec![reflect(Api::all(client.clone()))];
+        Box::new(Watched { stores, kind }) as Box<dyn Families>
+    })
 }
 
 struct Stores {
@@ -161,6 +184,17 @@ pub fn router(client: &Client, opts: &Options) -> Router {
             table(client, opts, "services", &crate::service::KIND),
             table(client, opts, "jobs", &crate::job::KIND),
             table(client, opts, "cronjobs", &crate::cronjob::KIND),
+            table(
+                client,
+                opts,
+                "persistentvolumeclaims",
+                &crate::storage::CLAIM,
+            ),
+            cluster_table(client, opts, "persistentvolumes", &crate::storage::VOLUME),
+            table(client, opts, "endpoints", &crate::endpoint::KIND),
+            table(client, opts, "horizontalpodautoscalers", &crate::hpa::KIND),
+            table(client, opts, "configmaps", &crate::config::CONFIGMAP),
+            table(client, opts, "secrets", &crate::config::SECRET),
         ]
         .into_iter()
         .flatten()

@@ -9,6 +9,7 @@ use crate::table::{Kind, Series, one};
 pub const KIND: Kind<Service> = Kind {
     label: "service",
     created: "kube_service_created",
+    created_stable: true,
     owner: None,
     uid: true,
     gauges: &[],

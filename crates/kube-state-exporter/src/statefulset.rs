@@ -20,6 +20,7 @@ fn revision(r: Option<String>) -> Vec<crate::table::Sample> {
 pub const KIND: Kind<StatefulSet> = Kind {
     label: "statefulset",
     created: "kube_statefulset_created",
+    created_stable: true,
     owner: None,
     uid: false,
     gauges: &[

@@ -36,6 +36,8 @@ pub struct Kind<K: 'static> {
     pub label: &'static str,
     /// `kube_<kind>_created`, written for every kind.
     pub created: &'static str,
+    /// Whether `_created` is a stable family (its help prefixed `[STABLE]`).
+    pub created_stable: bool,
     /// `kube_<kind>_owner` where the kind has it.
     pub owner: Option<&'static str>,
     /// Whether every series carries the object's `uid` (services).
@@ -47,7 +49,7 @@ pub struct Kind<K: 'static> {
 }
 
 /// Help text of `_created` families.
-const CREATED_HELP: &str = "[STABLE] Unix creation timestamp";
+const CREATED_HELP: &str = "Unix creation timestamp";
 
 /// One series with these extra labels.
 #[must_use]
@@ -67,6 +69,22 @@ pub fn conditions(status: &str) -> Vec<Sample> {
             (
                 vec![("condition", s.to_lowercase())],
                 if s == status { 1.0 } else { 0.0 },
+            )
+        })
+        .collect()
+}
+
+/// One series per phase, 1 for the object's (none without a phase).
+#[must_use]
+pub fn phases(phase: Option<&str>, all: &[&'static str]) -> Vec<Sample> {
+    let Some(phase) = phase.filter(|p| !p.is_empty()) else {
+        return Vec::new();
+    };
+    all.iter()
+        .map(|&p| {
+            (
+                vec![("phase", p.to_owned())],
+                if p == phase { 1.0 } else { 0.0 },
             )
         })
         .collect()
@@ -98,7 +116,12 @@ impl<K: Resource> Kind<K> {
     #[allow(clippy::cast_precision_loss)]
     pub fn families<'a>(&self, objects: impl IntoIterator<Item = &'a K>) -> Vec<MetricFamily> {
         let mut out = Out::default();
-        out.declare(self.created, CREATED_HELP, MetricType::Gauge);
+        let created_help = if self.created_stable {
+            format!("[STABLE] {CREATED_HELP}")
+        } else {
+            CREATED_HELP.to_owned()
+        };
+        out.declare(self.created, &created_help, MetricType::Gauge);
         if let Some(owner) = self.owner {
             out.declare(
                 owner,

@@ -369,3 +369,117 @@ async fn statefulsets_services_jobs_cronjobs() {
     })
     .await;
 }
+
+fn claim(phase: &str) -> Value {
+    json!({"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+        "metadata": {"name": "data-db-0", "namespace": "shop", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"storageClassName": "standard", "volumeName": "pv-1", "volumeMode": "Filesystem",
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+        "status": {"phase": phase}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_endpoints_hpas_configmaps_secrets() {
+    let fake = FakeKube::start().await;
+    fake.add(claim("Pending"));
+    fake.add(json!({"kind": "PersistentVolume", "apiVersion": "v1",
+        "metadata": {"name": "pv-1", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"storageClassName": "standard", "capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce", "ReadOnlyMany"],
+            "persistentVolumeReclaimPolicy": "Delete", "nfs": {"server": "nfs.example", "path": "/export"}},
+        "status": {"phase": "Bound"}}));
+    fake.add(json!({"kind": "Endpoints", "apiVersion": "v1",
+        "metadata": {"name": "web", "namespace": "shop", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "subsets": [{"addresses": [{"ip": "10.1.0.5"}], "notReadyAddresses": [{"ip": "10.1.0.6"}],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}));
+    fake.add(json!({"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v2",
+        "metadata": {"name": "web", "namespace": "shop", "generation": 2, "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "maxReplicas": 10},
+        "status": {"currentReplicas": 3, "desiredReplicas": 4,
+            "conditions": [{"type": "AbleToScale", "status": "True"}, {"type": "ScalingLimited", "status": "False"}]}}));
+    fake.add(json!({"kind": "ConfigMap", "apiVersion": "v1",
+        "metadata": {"name": "settings", "namespace": "shop", "creationTimestamp": "2025-01-02T03:04:05Z"}, "data": {"a": "b"}}));
+    fake.add(json!({"kind": "Secret", "apiVersion": "v1",
+        "metadata": {"name": "token", "namespace": "shop", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "type": "Opaque", "data": {"password": "c2VjcmV0"}}));
+    let resources = [
+        "persistentvolumeclaims",
+        "persistentvolumes",
+        "endpoints",
+        "horizontalpodautoscalers",
+        "configmaps",
+        "secrets",
+    ];
+    let port = serve(&fake, &resources, &[]).await;
+    let body = until(port, "listed", |b| {
+        [
+            "kube_persistentvolumeclaim_info{",
+            "kube_persistentvolume_info{",
+            "kube_endpoint_info{",
+            "kube_horizontalpodautoscaler_info{",
+            "kube_configmap_info{",
+            "kube_secret_info{",
+        ]
+        .iter()
+        .all(|f| b.contains(f))
+    })
+    .await;
+    for want in [
+        "# HELP kube_persistentvolumeclaim_created Unix creation timestamp",
+        "# HELP kube_endpoint_ports [STABLE] (Deprecated since v2.14.0) Information about the Endpoint ports.",
+        "# HELP kube_horizontalpodautoscaler_info Information about this autoscaler.",
+        "# HELP kube_secret_created [STABLE] Unix creation timestamp",
+        r#"kube_persistentvolumeclaim_created{namespace="shop",persistentvolumeclaim="data-db-0"} 1.735787045e+09"#,
+        r#"kube_persistentvolumeclaim_info{namespace="shop",persistentvolumeclaim="data-db-0",storageclass="standard",volumemode="Filesystem",volumename="pv-1"} 1"#,
+        r#"kube_persistentvolumeclaim_status_phase{namespace="shop",persistentvolumeclaim="data-db-0",phase="Pending"} 1"#,
+        r#"kube_persistentvolumeclaim_status_phase{namespace="shop",persistentvolumeclaim="data-db-0",phase="Bound"} 0"#,
+        r#"kube_persistentvolumeclaim_resource_requests_storage_bytes{namespace="shop",persistentvolumeclaim="data-db-0"} 1.073741824e+10"#,
+        r#"kube_persistentvolumeclaim_access_mode{access_mode="ReadWriteOnce",namespace="shop",persistentvolumeclaim="data-db-0"} 1"#,
+        r#"kube_persistentvolume_info{azure_disk_name="",csi_driver="",csi_volume_handle="",ebs_volume_id="",fc_lun="",fc_target_wwns="",fc_wwids="",gce_persistent_disk_name="",host_path="",host_path_type="",iscsi_initiator_name="",iscsi_iqn="",iscsi_lun="",iscsi_target_portal="",local_fs="",local_path="",nfs_path="/export",nfs_server="nfs.example",persistentvolume="pv-1",reclaim_policy="Delete",storageclass="standard"} 1"#,
+        r#"kube_persistentvolume_capacity_bytes{persistentvolume="pv-1"} 1.073741824e+10"#,
+        r#"kube_persistentvolume_status_phase{persistentvolume="pv-1",phase="Bound"} 1"#,
+        r#"kube_persistentvolume_status_phase{persistentvolume="pv-1",phase="Released"} 0"#,
+        r#"kube_persistentvolume_volume_mode{persistentvolume="pv-1",volumemode="Filesystem"} 1"#,
+        r#"kube_persistentvolume_access_mode{access_mode="ReadOnlyMany",persistentvolume="pv-1"} 1"#,
+        r#"kube_persistentvolume_created{persistentvolume="pv-1"} 1.735787045e+09"#,
+        r#"kube_endpoint_info{endpoint="web",namespace="shop"} 1"#,
+        r#"kube_endpoint_created{endpoint="web",namespace="shop"} 1.735787045e+09"#,
+        r#"kube_endpoint_address{endpoint="web",ip="10.1.0.5",namespace="shop",port_name="http",port_number="8080",port_protocol="TCP",ready="true"} 1"#,
+        r#"kube_endpoint_address{endpoint="web",ip="10.1.0.6",namespace="shop",port_name="http",port_number="8080",port_protocol="TCP",ready="false"} 1"#,
+        r#"kube_endpoint_ports{endpoint="web",namespace="shop",port_name="http",port_number="8080",port_protocol="TCP"} 1"#,
+        r#"kube_horizontalpodautoscaler_info{horizontalpodautoscaler="web",namespace="shop",scaletargetref_api_version="apps/v1",scaletargetref_kind="Deployment",scaletargetref_name="web"} 1"#,
+        r#"kube_horizontalpodautoscaler_metadata_generation{horizontalpodautoscaler="web",namespace="shop"} 2"#,
+        r#"kube_horizontalpodautoscaler_spec_max_replicas{horizontalpodautoscaler="web",namespace="shop"} 10"#,
+        r#"kube_horizontalpodautoscaler_spec_min_replicas{horizontalpodautoscaler="web",namespace="shop"} 1"#,
+        r#"kube_horizontalpodautoscaler_status_current_replicas{horizontalpodautoscaler="web",namespace="shop"} 3"#,
+        r#"kube_horizontalpodautoscaler_status_desired_replicas{horizontalpodautoscaler="web",namespace="shop"} 4"#,
+        r#"kube_horizontalpodautoscaler_status_condition{condition="AbleToScale",horizontalpodautoscaler="web",namespace="shop",status="true"} 1"#,
+        r#"kube_horizontalpodautoscaler_status_condition{condition="ScalingLimited",horizontalpodautoscaler="web",namespace="shop",status="false"} 1"#,
+        r#"kube_horizontalpodautoscaler_status_condition{condition="ScalingLimited",horizontalpodautoscaler="web",namespace="shop",status="unknown"} 0"#,
+        r#"kube_configmap_info{configmap="settings",namespace="shop"} 1"#,
+        r#"kube_configmap_created{configmap="settings",namespace="shop"} 1.735787045e+09"#,
+        r#"kube_secret_info{namespace="shop",secret="token"} 1"#,
+        r#"kube_secret_type{namespace="shop",secret="token",type="Opaque"} 1"#,
+        r#"kube_secret_created{namespace="shop",secret="token"} 1.735787045e+09"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // Metadata only: no data value leaks.
+    assert!(
+        !body.contains("c2VjcmV0") && !body.contains("password"),
+        "{body}"
+    );
+    // Modified, deleted (a cluster-wide kind and a namespaced one).
+    fake.modify(claim("Bound"));
+    until(port, "claim bound", |b| {
+        b.contains(r#"kube_persistentvolumeclaim_status_phase{namespace="shop",persistentvolumeclaim="data-db-0",phase="Bound"} 1"#)
+    })
+    .await;
+    fake.delete(
+        json!({"kind": "PersistentVolume", "apiVersion": "v1", "metadata": {"name": "pv-1"}}),
+    );
+    fake.delete(json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "token", "namespace": "shop"}}));
+    until(port, "volume and secret deleted", |b| {
+        !b.contains(r#"persistentvolume="pv-1""#) && !b.contains(r#"secret="token""#)
+    })
+    .await;
+}

@@ -73,6 +73,27 @@ fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
         "StatefulSet" => ("statefulsets", "apps/v1", "StatefulSetList"),
         "Job" => ("jobs", "batch/v1", "JobList"),
         "CronJob" => ("cronjobs", "batch/v1", "CronJobList"),
+        "PersistentVolumeClaim" => ("persistentvolumeclaims", "v1", "PersistentVolumeClaimList"),
+        "PersistentVolume" => ("persistentvolumes", "v1", "PersistentVolumeList"),
+        "HorizontalPodAutoscaler" => (
+            "horizontalpodautoscalers",
+            "autoscaling/v2",
+            "HorizontalPodAutoscalerList",
+        ),
+        "ConfigMap" => ("configmaps", "v1", "ConfigMapList"),
+        "Secret" => ("secrets", "v1", "SecretList"),
+        // For the operator crate's tests (monitoring.coreos.com).
+        "ServiceMonitor" => (
+            "servicemonitors",
+            "monitoring.coreos.com/v1",
+            "ServiceMonitorList",
+        ),
+        "PodMonitor" => ("podmonitors", "monitoring.coreos.com/v1", "PodMonitorList"),
+        "PrometheusRule" => (
+            "prometheusrules",
+            "monitoring.coreos.com/v1",
+            "PrometheusRuleList",
+        ),
         other => panic!("unsupported kind {other}"),
     }
 }
@@ -92,6 +113,14 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
         "StatefulSet",
         "Job",
         "CronJob",
+        "PersistentVolumeClaim",
+        "PersistentVolume",
+        "HorizontalPodAutoscaler",
+        "ConfigMap",
+        "Secret",
+        "ServiceMonitor",
+        "PodMonitor",
+        "PrometheusRule",
     ] {
         let (p, v, l) = plural_of(k);
         if p == plural {
