@@ -3,6 +3,7 @@
 //! a plain HTTP/1.0 client for loopback servers, so that tests need no HTTP crate; where the
 //! conformance data and peer binaries are, with skips reported by name.
 
+pub mod fuzz;
 mod process;
 mod shared;
 
