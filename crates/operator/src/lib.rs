@@ -9,6 +9,7 @@ pub mod prometheusrule;
 pub mod relabel;
 pub mod selection;
 pub mod servicemonitor;
+pub mod watch;
 
 pub use error::OperatorError;
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
@@ -16,3 +17,4 @@ pub use prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 pub use relabel::{RelabelConfig, Sharding, sanitize_label_name};
 pub use selection::{Kind, OperatorSelection, Resource};
 pub use servicemonitor::{Endpoint, LabelSelector, ServiceMonitor, scrape_configs};
+pub use watch::Generated;

@@ -60,7 +60,7 @@ impl PrometheusRule {
 }
 
 /// The rule files made from a set of objects, and the objects skipped as invalid.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RuleFiles {
     /// Valid files by name (`<namespace>-<name>-<uid>.yaml`).
     pub files: BTreeMap<String, RuleFile>,
