@@ -1,7 +1,10 @@
 //! The Prometheus Operator's `monitoring.coreos.com` resources read by Firewatch itself: each
-//! object becomes the scrape configuration the Operator would generate for it (mirrors
-//! prometheus-operator's `pkg/prometheus/promcfg.go`). The output is the `prometheus.yml`
-//! shape (a JSON value), so the config crate parses and validates it like any user file.
+//! ServiceMonitor and PodMonitor becomes the scrape configurations the Operator would generate
+//! for it (mirrors prometheus-operator's `pkg/prometheus/promcfg.go`), each PrometheusRule its
+//! rule file, selected as a `Prometheus` resource selects them ([`OperatorSelection`]) and
+//! kept current by watching the API ([`watch::run`]). Scrape configurations are the
+//! `prometheus.yml` shape (a JSON value), so the config crate parses and validates them like
+//! any user file.
 
 mod error;
 pub mod podmonitor;
