@@ -48,6 +48,9 @@ const FAMILIES: [(&str, &str, MetricType); 6] = [
 #[must_use]
 pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<MetricFamily> {
     let mut out = Out::declared(&FAMILIES);
+    for &(name, help, t) in &crate::pod_status::FAMILIES {
+        out.declare(name, help, t);
+    }
     for pod in pods {
         one(&mut out, pod);
     }
@@ -89,6 +92,7 @@ fn one(out: &mut Out, pod: &Pod) {
         ("host_network", if host_network { "true" } else { "false" }),
     ];
     out.add("kube_pod_info", &[&base[..], &info[..]].concat(), 1.0);
+    crate::pod_status::add(out, pod, &base);
     if let Some(phase) = status.and_then(|s| s.phase.as_deref()) {
         for p in PHASES {
             let v = if p == phase { 1.0 } else { 0.0 };

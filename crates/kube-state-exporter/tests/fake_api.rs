@@ -483,3 +483,67 @@ async fn storage_endpoints_hpas_configmaps_secrets() {
     })
     .await;
 }
+
+fn pod_with_states(waiting: bool) -> Value {
+    let sidecar_state = if waiting {
+        json!({"waiting": {"reason": "CrashLoopBackOff"}})
+    } else {
+        json!({"running": {"startedAt": "2025-01-02T03:06:00Z"}})
+    };
+    json!({"kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": "api-0", "namespace": "shop", "uid": "u-api", "creationTimestamp": "2025-01-02T03:04:05Z"},
+        "spec": {"containers": [{"name": "app", "image": "app:1"}, {"name": "sidecar", "image": "proxy:2"}]},
+        "status": {"phase": "Running", "startTime": "2025-01-02T03:05:00Z", "containerStatuses": [
+            {"name": "app", "ready": true, "restartCount": 0, "image": "docker.io/library/app:1", "imageID": "sha256:aa",
+                "containerID": "containerd://c1", "state": {"running": {"startedAt": "2025-01-02T03:05:10Z"}}},
+            {"name": "sidecar", "ready": false, "restartCount": 4, "image": "docker.io/library/proxy:2", "imageID": "sha256:bb",
+                "containerID": "containerd://c2", "state": sidecar_state},
+            {"name": "done", "ready": false, "restartCount": 0, "image": "busybox", "imageID": "",
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_owner_times_container_states() {
+    let fake = FakeKube::start().await;
+    fake.add(pod_with_states(true));
+    let port = serve(&fake, &["pods"], &[]).await;
+    let body = until(port, "api-0 listed", |b| b.contains("pod=\"api-0\"")).await;
+    for want in [
+        "# HELP kube_pod_container_status_waiting_reason [STABLE] Describes the reason the container is currently in waiting state.",
+        "# HELP kube_pod_owner [STABLE] Information about the Pod's owner.",
+        r#"kube_pod_owner{namespace="shop",owner_is_controller="",owner_kind="",owner_name="",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_created{namespace="shop",pod="api-0",uid="u-api"} 1.735787045e+09"#,
+        r#"kube_pod_start_time{namespace="shop",pod="api-0",uid="u-api"} 1.7357871e+09"#,
+        r#"kube_pod_container_info{container="app",container_id="containerd://c1",image="docker.io/library/app:1",image_id="sha256:aa",image_spec="app:1",namespace="shop",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_container_info{container="sidecar",container_id="containerd://c2",image="docker.io/library/proxy:2",image_id="sha256:bb",image_spec="proxy:2",namespace="shop",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_container_status_ready{container="app",namespace="shop",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_container_status_ready{container="sidecar",namespace="shop",pod="api-0",uid="u-api"} 0"#,
+        r#"kube_pod_container_status_running{container="app",namespace="shop",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_container_status_running{container="sidecar",namespace="shop",pod="api-0",uid="u-api"} 0"#,
+        r#"kube_pod_container_status_waiting{container="sidecar",namespace="shop",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_container_status_waiting{container="app",namespace="shop",pod="api-0",uid="u-api"} 0"#,
+        r#"kube_pod_container_status_terminated{container="done",namespace="shop",pod="api-0",uid="u-api"} 1"#,
+        r#"kube_pod_container_status_terminated{container="app",namespace="shop",pod="api-0",uid="u-api"} 0"#,
+        r#"kube_pod_container_status_waiting_reason{container="sidecar",namespace="shop",pod="api-0",reason="CrashLoopBackOff",uid="u-api"} 1"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // A status without a spec container gets no info series; the running container no reason.
+    assert!(
+        !body.contains(r#"kube_pod_container_info{container="done""#)
+            && !body.contains(r#"kube_pod_container_status_waiting_reason{container="app""#),
+        "{body}"
+    );
+    // Modified: the sidecar runs, its waiting reason goes away.
+    fake.modify(pod_with_states(false));
+    let body = until(port, "sidecar running", |b| {
+        b.contains(r#"kube_pod_container_status_running{container="sidecar",namespace="shop",pod="api-0",uid="u-api"} 1"#)
+    })
+    .await;
+    assert!(
+        !body.contains("kube_pod_container_status_waiting_reason{"),
+        "{body}"
+    );
+    fake.delete(pod_with_states(false));
+    until(port, "api-0 deleted", |b| !b.contains("pod=\"api-0\"")).await;
+}
