@@ -10,6 +10,7 @@
 //! Bodies are passed through by their `Content-Length`; a chunked body, an upgrade or HTTP/2
 //! turns the connection into a plain pass-through.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -54,6 +55,11 @@ pub struct LongUriIo<T> {
     output: Vec<u8>,
     out_pos: usize,
     eof: bool,
+    /// How long a request head may take to arrive (also how long the connection may sit idle
+    /// between requests); `None`: no limit.
+    head_timeout: Option<std::time::Duration>,
+    /// Running while a head is awaited; cleared when a head is complete or a response written.
+    head_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<T> LongUriIo<T> {
@@ -67,7 +73,18 @@ impl<T> LongUriIo<T> {
             output: Vec::new(),
             out_pos: 0,
             eof: false,
+            head_timeout: None,
+            head_timer: None,
         }
+    }
+
+    /// Fails reading with [`io::ErrorKind::TimedOut`] when a request head (or the first one
+    /// after a response) has not fully arrived within `timeout`: a slow or silent client
+    /// cannot hold the connection.
+    #[must_use]
+    pub fn with_head_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.head_timeout = Some(timeout);
+        self
     }
 
     /// Moves `n` bytes of `input` to `output`.
@@ -227,6 +244,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for LongUriIo<T> {
                         let head: Vec<u8> = this.input.drain(..end).collect();
                         this.scanned = 0;
                         let (out, mode) = rewrite_head(&head);
+                        this.head_timer = None;
                         this.output = out;
                         this.mode = mode;
                         continue;
@@ -241,7 +259,23 @@ impl<T: AsyncRead + Unpin> AsyncRead for LongUriIo<T> {
                     }
                     let mut chunk = [0u8; 16 * 1024];
                     let mut read = ReadBuf::new(&mut chunk);
-                    ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
+                    if Pin::new(&mut this.inner)
+                        .poll_read(cx, &mut read)?
+                        .is_pending()
+                    {
+                        if let Some(limit) = this.head_timeout {
+                            let timer = this
+                                .head_timer
+                                .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                            if timer.as_mut().poll(cx).is_ready() {
+                                return Poll::Ready(Err(io::Error::new(
+                                    io::ErrorKind::TimedOut,
+                                    "reading the request head timed out",
+                                )));
+                            }
+                        }
+                        return Poll::Pending;
+                    }
                     if read.filled().is_empty() {
                         this.eof = true;
                     }
@@ -258,7 +292,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for LongUriIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        this.head_timer = None;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -274,7 +310,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for LongUriIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        this.head_timer = None;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {

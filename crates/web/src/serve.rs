@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
@@ -215,9 +215,30 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
     Some((u.to_owned(), p.to_owned()))
 }
 
+/// Limits against abusive clients on a listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a client may take to send a request's head (and its TLS handshake), also how
+    /// long an idle keep-alive connection stays open (Prometheus's `--web.read-timeout`).
+    pub read_timeout: Duration,
+    /// Connections served at once; further ones wait in the accept queue (Prometheus's
+    /// `--web.max-connections`; 0: no limit).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    /// Prometheus's defaults: a 5 minute read timeout, 512 connections.
+    fn default() -> Self {
+        Self {
+            read_timeout: Duration::from_secs(5 * 60),
+            max_connections: 512,
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, with TLS, basic authentication and
-/// headers as `config` says (none: plain HTTP, no authentication). Connections still open at
-/// shutdown are given up to 5 seconds to finish.
+/// headers as `config` says (none: plain HTTP, no authentication), and the default
+/// [`Limits`]. Connections still open at shutdown are given up to 5 seconds to finish.
 ///
 /// # Errors
 /// The TLS settings cannot be turned into a server configuration.
@@ -226,6 +247,21 @@ pub async fn serve(
     app: Router,
     config: Option<WebConfig>,
     shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), crate::error::WebConfigError> {
+    serve_with_limits(listener, app, config, shutdown, Limits::default()).await
+}
+
+/// [`serve`] with the given [`Limits`]: a client that does not send its request head within
+/// the read timeout is disconnected, and at most `max_connections` are served at once.
+///
+/// # Errors
+/// The TLS settings cannot be turned into a server configuration.
+pub async fn serve_with_limits(
+    listener: TcpListener,
+    app: Router,
+    config: Option<WebConfig>,
+    shutdown: impl Future<Output = ()> + Send,
+    limits: Limits,
 ) -> Result<(), crate::error::WebConfigError> {
     let config = config.unwrap_or_default();
     let tls = if config.tls_server_config.is_enabled() {
@@ -244,16 +280,28 @@ pub async fn serve(
     // buffer holds about 400 KB); URIs over hyper's 64 KiB are rewritten by `LongUriIo`.
     builder
         .http1()
-        .max_buf_size(crate::long_uri::MAX_HEAD + 8 * 1024);
+        .max_buf_size(crate::long_uri::MAX_HEAD + 8 * 1024)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.read_timeout);
+    let permits = (limits.max_connections > 0)
+        .then(|| Arc::new(tokio::sync::Semaphore::new(limits.max_connections)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        // At the limit, no connection is accepted until one ends (as Go's LimitListener).
+        let permit = match &permits {
+            Some(p) => tokio::select! {
+                permit = p.clone().acquire_owned() => permit.ok(),
+                () = &mut shutdown => break,
+            },
+            None => None,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
                     debug!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
@@ -272,10 +320,12 @@ pub async fn serve(
         let builder = builder.clone();
         match &tls {
             None => {
-                let io = TokioIo::new(LongUriIo::new(stream));
+                let io =
+                    TokioIo::new(LongUriIo::new(stream).with_head_timeout(limits.read_timeout));
                 let conn = builder.serve_connection_with_upgrades(io, service);
                 let conn = graceful.watch(conn.into_owned());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     if let Err(e) = conn.await {
                         debug!(%peer, error = %e, "connection ended with an error");
                     }
@@ -284,15 +334,23 @@ pub async fn serve(
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
                 let watcher = graceful.watcher();
+                let handshake = limits.read_timeout;
                 tokio::spawn(async move {
-                    let stream = match acceptor.accept(stream).await {
-                        Ok(s) => s,
-                        Err(e) => {
+                    let _permit = permit;
+                    let accepted = tokio::time::timeout(handshake, acceptor.accept(stream)).await;
+                    let stream = match accepted {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
                             debug!(%peer, error = %e, "TLS handshake failed");
                             return;
                         }
+                        Err(_) => {
+                            debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
                     };
-                    let io = TokioIo::new(LongUriIo::new(stream));
+                    let io =
+                        TokioIo::new(LongUriIo::new(stream).with_head_timeout(limits.read_timeout));
                     let conn = builder.serve_connection_with_upgrades(io, service);
                     if let Err(e) = watcher.watch(conn.into_owned()).await {
                         debug!(%peer, error = %e, "connection ended with an error");
@@ -304,7 +362,7 @@ pub async fn serve(
     drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
     Ok(())
 }
