@@ -46,12 +46,6 @@ pub struct ServerArgs {
     /// Path to a web configuration file (TLS, basic auth).
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<String>,
-    /// Maximum duration before timing out read of the request, and closing idle connections.
-    #[arg(long = "web.read-timeout", default_value = "5m")]
-    pub read_timeout: String,
-    /// Maximum number of simultaneous connections (0: no limit).
-    #[arg(long = "web.max-connections", default_value_t = 512)]
-    pub max_connections: usize,
     /// Regex for CORS origin; fully anchored.
     #[arg(long = "web.cors.origin", default_value = ".*")]
     pub cors_origin: String,
@@ -102,9 +96,26 @@ pub struct ServerArgs {
     /// Output format of log messages: logfmt or json.
     #[arg(long = "log.format", default_value = "logfmt")]
     pub log_format: String,
+    /// Run in agent mode: scraping and remote write only (no local queries, rules or alerting).
+    #[arg(long = "agent")]
+    pub agent: bool,
+    /// Comma-separated feature names to enable; `agent` is `--agent` as in Prometheus 2.x.
+    #[arg(long = "enable-feature", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
+    /// Base path for the agent's write-ahead log (agent mode only).
+    #[arg(long = "storage.agent.path", default_value = "data-agent/")]
+    pub agent_path: String,
+    /// How long the agent keeps samples in its WAL (agent mode only; default 4h).
+    #[arg(long = "storage.agent.retention.max-time")]
+    pub agent_retention_max_time: Option<String>,
 }
 
 impl ServerArgs {
+    /// Whether the server runs as an agent (`--agent` or `--enable-feature=agent`).
+    pub fn agent_mode(&self) -> bool {
+        self.agent || self.enable_feature.iter().any(|f| f.trim() == "agent")
+    }
+
     /// `--web.external-url`, or as Prometheus derives it: `http://<hostname>:<port>/`.
     pub fn computed_external_url(&self) -> String {
         if !self.external_url.is_empty() {
@@ -152,8 +163,6 @@ impl ServerArgs {
                 self.enable_remote_write_receiver.to_string(),
             ),
             ("web.config.file", opt(&self.web_config_file)),
-            ("web.read-timeout", self.read_timeout.clone()),
-            ("web.max-connections", self.max_connections.to_string()),
             ("web.cors.origin", self.cors_origin.clone()),
             ("storage.tsdb.path", self.tsdb_path.clone()),
             ("storage.tsdb.retention.time", opt(&self.retention_time)),
@@ -165,6 +174,13 @@ impl ServerArgs {
             ("query.max-concurrency", self.max_concurrency.to_string()),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
+            ("agent", self.agent_mode().to_string()),
+            ("enable-feature", self.enable_feature.join(",")),
+            ("storage.agent.path", self.agent_path.clone()),
+            (
+                "storage.agent.retention.max-time",
+                opt(&self.agent_retention_max_time),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -173,6 +189,14 @@ impl ServerArgs {
 
     fn db_options(&self) -> anyhow::Result<DbOptions> {
         let mut opts = DbOptions::default();
+        if self.agent_mode() {
+            // The agent's storage is the TSDB used as a write-ahead log: nothing queries
+            // it, and what is older than the retention is dropped.
+            let keep = self.agent_retention_max_time.as_deref().unwrap_or("4h");
+            opts.retention_ms = duration_flag("storage.agent.retention.max-time", keep)?;
+            opts.max_block_duration = tsdb::db::default_max_block_duration(opts.retention_ms);
+            return Ok(opts);
+        }
         let size = self
             .retention_size
             .as_deref()
@@ -270,6 +294,8 @@ struct Reloader {
     reload_successful: metrics::Gauge,
     /// `prometheus_config_last_reload_success_timestamp_seconds`.
     reload_success_time: metrics::Gauge,
+    /// Agent mode: configurations with rules, alerting or remote read are refused.
+    agent: bool,
 }
 
 impl Reloader {
@@ -289,6 +315,11 @@ impl Reloader {
         let cfg = config::Config::load(&self.config_file).with_context(|| {
             format!("loading configuration file {}", self.config_file.display())
         })?;
+        if self.agent {
+            cfg.check_agent_mode().with_context(|| {
+                format!("loading configuration file {}", self.config_file.display())
+            })?;
+        }
         self.db
             .apply_config(
                 usize::try_from(cfg.storage.exemplars.max_exemplars).unwrap_or(0),
@@ -352,7 +383,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .context("invalid --web.cors.origin")?;
     let registry = metrics::Registry::new();
     let engine = Engine::with_registry(args.engine_options()?, &registry);
-    let path = PathBuf::from(&args.tsdb_path);
+    let agent = args.agent_mode();
+    let path = PathBuf::from(if agent {
+        &args.agent_path
+    } else {
+        &args.tsdb_path
+    });
+    if agent {
+        info!("running in agent mode: scraping and remote write only");
+    }
     info!(path = %path.display(), "opening storage");
     let db = tokio::task::spawn_blocking(move || Db::open(&path, db_opts))
         .await?
@@ -383,6 +422,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         &registry,
     ));
     register_own_metrics(&registry, db.clone(), &alerting);
+    if agent {
+        register_agent_metrics(&registry, &db);
+    }
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
@@ -400,6 +442,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             "prometheus_config_last_reload_success_timestamp_seconds",
             "Timestamp of the last successful configuration reload.",
         ),
+        agent,
     });
     reloader.reload()?;
     let retention = args
@@ -421,6 +464,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             lookback_delta: Duration::from_millis(
                 duration_flag("query.lookback-delta", &args.lookback_delta)?.unsigned_abs(),
             ),
+            agent,
         },
         ready: AtomicBool::new(true),
         hooks: Arc::new(Hooks {
@@ -432,8 +476,8 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         metrics: Some(registry.clone()),
         tsdb: Some(Arc::new(crate::web_sources::TsdbView(db.clone()))),
         exemplars: Some(db.clone()),
-        rules: Some(alerting.rules_view()),
-        alertmanagers: Some(alerting.alertmanagers_view()),
+        rules: (!agent).then(|| alerting.rules_view()),
+        alertmanagers: (!agent).then(|| alerting.alertmanagers_view()),
         external_labels,
         remote_write: args
             .enable_remote_write_receiver
@@ -472,18 +516,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         wait_for_signal().await;
         let _ = shutdown_tx.send(true);
     });
-    let limits = web::serve::Limits {
-        read_timeout: Duration::from_millis(
-            duration_flag("web.read-timeout", &args.read_timeout)?.unsigned_abs(),
-        ),
-        max_connections: args.max_connections,
-    };
-    let shutdown = async move {
+    web::serve::serve(listener, web::router(state), web_config, async move {
         let _ = shutdown_rx.wait_for(|stop| *stop).await;
         info!("received shutdown request");
-    };
-    web::serve::serve_with_limits(listener, web::router(state), web_config, shutdown, limits)
-        .await?;
+    })
+    .await?;
     maintenance.abort();
     signals.abort();
     sighup.abort();
@@ -520,6 +557,22 @@ fn register_own_metrics(registry: &metrics::Registry, db: Arc<Db>, alerting: &Al
         )
         .with_label_values(&[env!("CARGO_PKG_VERSION")])
         .set(1.0);
+}
+
+/// The agent's own metrics with Prometheus 2.42's `prometheus_agent_*` names, where the
+/// TSDB used as the agent's WAL knows the value.
+fn register_agent_metrics(registry: &metrics::Registry, db: &Arc<Db>) {
+    struct AgentCollector(Arc<Db>);
+    impl metrics::Collector for AgentCollector {
+        fn collect(&self, out: &mut Vec<model::exposition::MetricFamily>) {
+            out.push(metrics::family::gauge(
+                "prometheus_agent_active_series",
+                "Number of active series being tracked by the WAL storage",
+                self.0.head().num_series() as f64,
+            ));
+        }
+    }
+    registry.register_collector(Arc::new(AgentCollector(db.clone())));
 }
 
 /// Compacts the head into blocks and applies retention, once a minute as Prometheus does.

@@ -64,6 +64,9 @@ pub struct WebOptions {
     /// `--query.lookback-delta`, how far back `/federate` looks for a series' latest sample
     /// (zero: Prometheus's default, 5 minutes).
     pub lookback_delta: std::time::Duration,
+    /// Agent mode (`--agent`): the query, rules and TSDB endpoints answer Prometheus's
+    /// agent error (see [`api::agent`]).
+    pub agent: bool,
 }
 
 /// Everything the handlers need.
@@ -139,9 +142,14 @@ pub fn router(state: Arc<WebState>) -> Router {
         tracing::warn!(error = %e, "invalid --web.cors.origin; allowing every origin");
         cors::CorsOrigin::new(".*").expect("the default pattern compiles")
     });
-    let api = api::routes().layer(axum::middleware::from_fn(move |req, next| {
-        cors.clone().layer(req, next)
-    }));
+    let api = api::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::agent::guard,
+        ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            cors.clone().layer(req, next)
+        }));
     let http_metrics = state.metrics.as_ref().map(instrument::HttpMetrics::new);
     let app = Router::new()
         .merge(lifecycle::routes())

@@ -1,6 +1,7 @@
 //! The Prometheus HTTP API v1.
 
 pub mod admin;
+pub mod agent;
 pub mod blocking;
 pub mod envelope;
 pub mod json;

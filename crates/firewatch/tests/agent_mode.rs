@@ -1,0 +1,246 @@
+//! Agent mode end to end (`firewatch server --agent` / `--enable-feature=agent`), side by side
+//! with the real Prometheus 2.42 agent: both scrape themselves and remote-write into a real
+//! Prometheus 2.42 receiver; the API answers what the Prometheus agent answers; configurations
+//! with rules, alerting or remote read are refused with Prometheus's text.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use testkit::{Process, Server, urlencode};
+
+const E2E: &str =
+    "firewatch::agent_mode::agent_scrapes_itself_into_prometheus_and_answers_as_its_agent";
+const REFUSED: &str = "firewatch::agent_mode::agent_refuses_what_prometheus_agent_refuses";
+
+/// Starts `cmd` (an agent, or a server) with `--web.listen-address` on `port`, ready.
+fn agent(name: &str, mut cmd: Command, port: u16, log: &Path) -> Process {
+    cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut p = Process::spawn(name, cmd, log);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while testkit::get_ok(port, "/-/ready").is_none() {
+        assert!(p.is_running(), "{name} exited: {}", p.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "{name} not ready: {}",
+            p.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p
+}
+
+/// The agents' configuration: scrape the agent itself, remote-write to `receiver`.
+fn config(dir: &Path, name: &str, port: u16, receiver: u16) -> String {
+    let path = dir.join(format!("{name}.yml"));
+    std::fs::write(
+        &path,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    agent: {name}\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\nremote_write:\n  - url: http://127.0.0.1:{receiver}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// The number of `up` samples from agent `name` the receiver holds.
+fn received(receiver: &Server, name: &str) -> usize {
+    let q = urlencode(&format!("up{{job=\"self\",agent=\"{name}\"}}[10m]"));
+    let r = receiver.get(&format!("/api/v1/query?query={q}")).unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    v["data"]["result"][0]["values"]
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|p| p[1] == "1").count())
+}
+
+#[test]
+fn agent_scrapes_itself_into_prometheus_and_answers_as_its_agent() {
+    let Some(prometheus) = testkit::peer_binary(E2E, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Server::start(
+        &prometheus.display().to_string(),
+        &[],
+        &dir.path().join("receiver"),
+        &dir.path().join("receiver/data"),
+        "global:\n  scrape_interval: 1h\n",
+        &["--web.enable-remote-write-receiver"],
+    );
+
+    let prom_port = testkit::free_port();
+    let mut cmd = Command::new(&prometheus);
+    cmd.arg(format!(
+        "--config.file={}",
+        config(dir.path(), "prom", prom_port, receiver.port)
+    ))
+    .arg("--enable-feature=agent")
+    .arg(format!(
+        "--storage.agent.path={}",
+        dir.path().join("prom-agent").display()
+    ));
+    let _prom = agent("prometheus", cmd, prom_port, &dir.path().join("prom.log"));
+
+    let fw_port = testkit::free_port();
+    let fw_agent_dir = dir.path().join("fw-agent");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firewatch"));
+    cmd.arg("server")
+        .arg(format!(
+            "--config.file={}",
+            config(dir.path(), "fw", fw_port, receiver.port)
+        ))
+        .arg("--enable-feature=agent")
+        .arg(format!("--storage.agent.path={}", fw_agent_dir.display()));
+    let fw = agent("firewatch", cmd, fw_port, &dir.path().join("fw.log"));
+
+    // Firewatch's own samples arrive at the receiver, as the Prometheus agent's do.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while received(&receiver, "fw") < 3 || received(&receiver, "prom") < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "samples missing at the receiver: fw {}, prom {}\nfirewatch log:\n{}",
+            received(&receiver, "fw"),
+            received(&receiver, "prom"),
+            fw.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Its WAL lives under --storage.agent.path.
+    assert!(
+        fw_agent_dir.join("wal").is_dir(),
+        "no WAL in {}",
+        fw_agent_dir.display()
+    );
+
+    // The same requests to both agents: the same status, and the same body for errors.
+    let paths = [
+        format!("/api/v1/query?query={}", urlencode("up")),
+        "/api/v1/query_range?query=up&start=0&end=60&step=15".to_owned(),
+        "/api/v1/query_exemplars?query=up&start=0&end=60".to_owned(),
+        "/api/v1/labels".to_owned(),
+        "/api/v1/label/job/values".to_owned(),
+        format!("/api/v1/series?match[]={}", urlencode("up")),
+        "/api/v1/rules".to_owned(),
+        "/api/v1/alerts".to_owned(),
+        "/api/v1/alertmanagers".to_owned(),
+        "/api/v1/status/tsdb".to_owned(),
+        "/api/v1/status/config".to_owned(),
+        "/api/v1/status/flags".to_owned(),
+        "/api/v1/status/buildinfo".to_owned(),
+        "/api/v1/targets".to_owned(),
+        "/-/healthy".to_owned(),
+        "/-/ready".to_owned(),
+        "/metrics".to_owned(),
+    ];
+    for path in &paths {
+        let theirs = testkit::http(prom_port, "GET", path, None).unwrap();
+        let ours = testkit::http(fw_port, "GET", path, None).unwrap();
+        assert_eq!(ours.status, theirs.status, "{path}: {}", ours.body);
+        if theirs.status != 200 {
+            let parse = |b: &str| serde_json::from_str::<serde_json::Value>(b).unwrap();
+            assert_eq!(parse(&ours.body), parse(&theirs.body), "{path}");
+        }
+    }
+    let query = testkit::http(fw_port, "GET", "/api/v1/query?query=up", None).unwrap();
+    assert_eq!(query.status, 422);
+    assert!(
+        query.body.contains("unavailable with Prometheus Agent"),
+        "{}",
+        query.body
+    );
+    // The target list shows the agent scraping itself.
+    let targets = testkit::http(fw_port, "GET", "/api/v1/targets", None)
+        .unwrap()
+        .body;
+    assert!(targets.contains("\"health\":\"up\""), "{targets}");
+    // The agent's own metrics.
+    let metrics = testkit::http(fw_port, "GET", "/metrics", None)
+        .unwrap()
+        .body;
+    let active: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("prometheus_agent_active_series "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("prometheus_agent_active_series missing:\n{metrics}"));
+    assert!(active > 10.0, "{active}");
+}
+
+/// The log of `cmd` run with the configuration `file` until it exits (within 30 s).
+fn run_refused(name: &str, mut cmd: Command, file: &Path, dir: &Path) -> String {
+    let port = testkit::free_port();
+    cmd.arg(format!("--config.file={}", file.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    let mut p = Process::spawn(name, cmd, &dir.join(format!("{name}.log")));
+    testkit::wait_for(
+        &format!("{name} to refuse {}", file.display()),
+        Duration::from_secs(30),
+        || !p.is_running(),
+    );
+    p.log_text()
+}
+
+#[test]
+fn agent_refuses_what_prometheus_agent_refuses() {
+    let Some(testdata) = testkit::shared_path(REFUSED, "prometheus-config-testdata") else {
+        return;
+    };
+    let Some(prometheus) = testkit::peer_binary(REFUSED, "prometheus") else {
+        return;
+    };
+    let cases = [
+        (
+            "agent_mode.with_rule_files.yml",
+            "field rule_files is not allowed in agent mode",
+        ),
+        (
+            "agent_mode.with_alert_manager.yml",
+            "field alerting is not allowed in agent mode",
+        ),
+        (
+            "agent_mode.with_alert_relabels.yml",
+            "field alerting is not allowed in agent mode",
+        ),
+        (
+            "agent_mode.with_remote_reads.yml",
+            "field remote_read is not allowed in agent mode",
+        ),
+    ];
+    for (file, message) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = testdata.join(file);
+        let mut prom = Command::new(&prometheus);
+        prom.arg("--enable-feature=agent").arg(format!(
+            "--storage.agent.path={}",
+            dir.path().join("p").display()
+        ));
+        let theirs = run_refused("prometheus", prom, &path, dir.path());
+        assert!(theirs.contains(message), "{file}: Prometheus says {theirs}");
+        // Both spellings of agent mode.
+        for flag in ["--agent", "--enable-feature=agent"] {
+            let mut fw = Command::new(env!("CARGO_BIN_EXE_firewatch"));
+            fw.arg("server").arg(flag).arg(format!(
+                "--storage.agent.path={}",
+                dir.path().join("f").display()
+            ));
+            let ours = run_refused("firewatch", fw, &path, dir.path());
+            assert!(ours.contains(message), "{file} {flag}: {ours}");
+        }
+    }
+    // Without agent mode the same remote_read configuration is accepted.
+    let dir = tempfile::tempdir().unwrap();
+    let mut fw = Command::new(env!("CARGO_BIN_EXE_firewatch"));
+    fw.arg("server").arg(format!(
+        "--storage.tsdb.path={}",
+        dir.path().join("d").display()
+    ));
+    let file = testdata.join("agent_mode.with_remote_reads.yml");
+    fw.arg(format!("--config.file={}", file.display()));
+    let server = agent(
+        "firewatch",
+        fw,
+        testkit::free_port(),
+        &dir.path().join("server.log"),
+    );
+    assert!(!server.log_text().contains("agent mode"));
+}
