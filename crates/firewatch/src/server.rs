@@ -46,6 +46,12 @@ pub struct ServerArgs {
     /// Path to a web configuration file (TLS, basic auth).
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<String>,
+    /// Maximum duration before timing out read of the request, and closing idle connections.
+    #[arg(long = "web.read-timeout", default_value = "5m")]
+    pub read_timeout: String,
+    /// Maximum number of simultaneous connections (0: no limit).
+    #[arg(long = "web.max-connections", default_value_t = 512)]
+    pub max_connections: usize,
     /// Regex for CORS origin; fully anchored.
     #[arg(long = "web.cors.origin", default_value = ".*")]
     pub cors_origin: String,
@@ -163,6 +169,8 @@ impl ServerArgs {
                 self.enable_remote_write_receiver.to_string(),
             ),
             ("web.config.file", opt(&self.web_config_file)),
+            ("web.read-timeout", self.read_timeout.clone()),
+            ("web.max-connections", self.max_connections.to_string()),
             ("web.cors.origin", self.cors_origin.clone()),
             ("storage.tsdb.path", self.tsdb_path.clone()),
             ("storage.tsdb.retention.time", opt(&self.retention_time)),
@@ -516,11 +524,18 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         wait_for_signal().await;
         let _ = shutdown_tx.send(true);
     });
-    web::serve::serve(listener, web::router(state), web_config, async move {
+    let limits = web::serve::Limits {
+        read_timeout: Duration::from_millis(
+            duration_flag("web.read-timeout", &args.read_timeout)?.unsigned_abs(),
+        ),
+        max_connections: args.max_connections,
+    };
+    let shutdown = async move {
         let _ = shutdown_rx.wait_for(|stop| *stop).await;
         info!("received shutdown request");
-    })
-    .await?;
+    };
+    web::serve::serve_with_limits(listener, web::router(state), web_config, shutdown, limits)
+        .await?;
     maintenance.abort();
     signals.abort();
     sighup.abort();
