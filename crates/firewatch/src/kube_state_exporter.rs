@@ -23,6 +23,14 @@ pub struct KubeStateExporterArgs {
     /// headers), as the exporter toolkit reads it.
     #[arg(long = "web.config.file")]
     pub web_config_file: Option<PathBuf>,
+    /// Kubernetes labels exported as `label_*` on `kube_<kind>_labels`, per resource:
+    /// `pods=[app,team],namespaces=[*]`.
+    #[arg(long = "metric-labels-allowlist", default_value = "")]
+    pub metric_labels_allowlist: String,
+    /// Kubernetes annotations exported as `annotation_*` on `kube_<kind>_annotations`, per
+    /// resource, same syntax.
+    #[arg(long = "metric-annotations-allowlist", default_value = "")]
+    pub metric_annotations_allowlist: String,
     /// Log level (debug, info, warn, error).
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -52,6 +60,21 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let parse = kube_state_exporter::allowlist::parse;
+    let (labels_allowlist, annotations_allowlist) = match (
+        parse(&args.metric_labels_allowlist),
+        parse(&args.metric_annotations_allowlist),
+    ) {
+        (Ok(l), Ok(a)) => (l, a),
+        (Err(e), _) => {
+            eprintln!("firewatch kube-state-exporter: --metric-labels-allowlist: {e}");
+            return ExitCode::from(2);
+        }
+        (_, Err(e)) => {
+            eprintln!("firewatch kube-state-exporter: --metric-annotations-allowlist: {e}");
+            return ExitCode::from(2);
+        }
+    };
     crate::init_logging(&args.log_level, &args.log_format);
     let web_config = match crate::web_config(args.web_config_file.as_deref()) {
         Ok(c) => c,
@@ -65,6 +88,8 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
         namespaces: list(&args.namespaces),
         resources: list(&args.resources),
         web_config,
+        labels_allowlist,
+        annotations_allowlist,
     };
     crate::block_on("kube-state-exporter", kube_state_exporter::run(opts))
 }

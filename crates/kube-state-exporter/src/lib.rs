@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod allowlist;
 pub mod config;
 pub mod cronjob;
 pub mod daemonset;

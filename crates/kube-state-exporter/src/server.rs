@@ -17,7 +17,41 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use model::exposition::{encode, negotiate};
 
+use crate::allowlist::AllowList;
 use crate::table::Kind;
+
+/// The two allowlists.
+struct Allow {
+    labels: AllowList,
+    annotations: AllowList,
+}
+
+/// `kube_<kind>_labels` / `_annotations` of these objects: base labels the object's name
+/// under `label`, its namespace, and its `uid` where the kind's families carry it.
+fn meta_families<K: Resource>(
+    objs: &[Arc<K>],
+    resource: &str,
+    prefix: &str,
+    label: &str,
+    uid: bool,
+    allow: &Allow,
+) -> Vec<model::exposition::MetricFamily> {
+    let rows: Vec<_> = objs
+        .iter()
+        .map(|o| {
+            let m = o.meta();
+            let mut base = vec![(label, m.name.as_deref().unwrap_or(""))];
+            if let Some(ns) = m.namespace.as_deref() {
+                base.push(("namespace", ns));
+            }
+            if uid {
+                base.push(("uid", m.uid.as_deref().unwrap_or("")));
+            }
+            (base, m)
+        })
+        .collect();
+    crate::allowlist::families(prefix, resource, &rows, &allow.labels, &allow.annotations)
+}
 
 /// The exporter's settings.
 #[derive(Debug, Clone)]
@@ -30,6 +64,10 @@ pub struct Options {
     pub resources: Vec<String>,
     /// `--web.config.file`, read: TLS, basic authentication and headers (none: plain HTTP).
     pub web_config: Option<web::webconfig::WebConfig>,
+    /// `--metric-labels-allowlist`: Kubernetes labels exported per resource.
+    pub labels_allowlist: AllowList,
+    /// `--metric-annotations-allowlist`: Kubernetes annotations exported per resource.
+    pub annotations_allowlist: AllowList,
 }
 
 /// The resources this exporter can watch (`--resources`).
@@ -54,7 +92,7 @@ pub const RESOURCES: &[&str] = &[
 
 /// The families of one table-driven kind's stores.
 trait Families: Send + Sync {
-    fn families(&self) -> Vec<model::exposition::MetricFamily>;
+    fn families(&self, allow: &Allow) -> Vec<model::exposition::MetricFamily>;
 }
 
 struct Watched<K: Resource + 'static>
@@ -63,6 +101,7 @@ where
 {
     stores: Vec<Store<K>>,
     kind: &'static Kind<K>,
+    resource: String,
 }
 
 impl<K> Families for Watched<K>
@@ -70,9 +109,20 @@ where
     K: Resource + Clone + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
-    fn families(&self) -> Vec<model::exposition::MetricFamily> {
+    fn families(&self, allow: &Allow) -> Vec<model::exposition::MetricFamily> {
         let all = objects(&self.stores);
-        self.kind.families(all.iter().map(AsRef::as_ref))
+        let k = self.kind;
+        let prefix = k.created.strip_suffix("_created").unwrap_or(k.created);
+        let mut fams = k.families(all.iter().map(AsRef::as_ref));
+        fams.extend(meta_families(
+            &all,
+            &self.resource,
+            prefix,
+            k.label,
+            k.uid,
+            allow,
+        ));
+        fams
     }
 }
 
@@ -94,7 +144,13 @@ where
     K::DynamicType: Default + Eq + std::hash::Hash + Clone,
 {
     let stores = namespaced(client, opts, resource);
-    (!stores.is_empty()).then(|| Box::new(Watched { stores, kind }) as Box<dyn Families>)
+    (!stores.is_empty()).then(|| {
+        Box::new(Watched {
+            stores,
+            kind,
+            resource: resource.to_owned(),
+        }) as Box<dyn Families>
+    })
 }
 
 /// A table-driven cluster-wide kind's reflector, when `--resources` asks for it.
@@ -110,7 +166,11 @@ where
 {
     opts.resources.iter().any(|r| r == resource).then(|| {
         let stores = vec![reflect(Api::all(client.clone()))];
-        Box::new(Watched { stores, kind }) as Box<dyn Families>
+        Box::new(Watched {
+            stores,
+            kind,
+            resource: resource.to_owned(),
+        }) as Box<dyn Families>
     })
 }
 
@@ -123,6 +183,7 @@ struct Stores {
     namespaces: Vec<Store<Namespace>>,
     /// `--namespaces` (empty: all), for the cluster-wide namespace list.
     only: Vec<String>,
+    allow: Allow,
 }
 
 /// A reflector: a watcher (re-listing after errors, with backoff) feeding a store.
@@ -210,6 +271,10 @@ pub fn router(client: &Client, opts: &Options) -> Router {
             Vec::new()
         },
         only: opts.namespaces.clone(),
+        allow: Allow {
+            labels: opts.labels_allowlist.clone(),
+            annotations: opts.annotations_allowlist.clone(),
+        },
     };
     Router::new()
         .route("/metrics", get(metrics))
@@ -245,24 +310,45 @@ async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Respo
         });
     }
     let mut fams = Vec::new();
+    let allow = &stores.allow;
     if !stores.pods.is_empty() {
         fams.extend(crate::pod::families(pods.iter().map(AsRef::as_ref)));
+        fams.extend(meta_families(&pods, "pods", "kube_pod", "pod", true, allow));
     }
     if !stores.deployments.is_empty() {
         fams.extend(crate::deployment::families(
             deployments.iter().map(AsRef::as_ref),
         ));
+        let (r, p) = ("deployments", "kube_deployment");
+        fams.extend(meta_families(
+            &deployments,
+            r,
+            p,
+            "deployment",
+            false,
+            allow,
+        ));
     }
     for t in &stores.tables {
-        fams.extend(t.families());
+        fams.extend(t.families(allow));
     }
     if !stores.nodes.is_empty() {
         fams.extend(crate::node::families(nodes.iter().map(AsRef::as_ref)));
+        fams.extend(meta_families(
+            &nodes,
+            "nodes",
+            "kube_node",
+            "node",
+            false,
+            allow,
+        ));
     }
     if !stores.namespaces.is_empty() {
         fams.extend(crate::namespace::families(
             namespaces.iter().map(AsRef::as_ref),
         ));
+        let (r, p) = ("namespaces", "kube_namespace");
+        fams.extend(meta_families(&namespaces, r, p, "namespace", false, allow));
     }
     fams.sort_by(|a, b| a.name.cmp(&b.name));
     let body = encode(&fams, format);

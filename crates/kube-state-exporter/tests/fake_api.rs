@@ -42,14 +42,23 @@ async fn until(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
 }
 
 async fn serve(fake: &FakeKube, resources: &[&str], namespaces: &[&str]) -> u16 {
-    let config = kube::Config::new(fake.url.parse().unwrap());
-    let client = kube::Client::try_from(config).unwrap();
-    let opts = Options {
+    serve_opts(fake, options(resources, namespaces)).await
+}
+
+fn options(resources: &[&str], namespaces: &[&str]) -> Options {
+    Options {
         listen_address: String::new(),
         namespaces: namespaces.iter().map(|s| (*s).to_owned()).collect(),
         resources: resources.iter().map(|s| (*s).to_owned()).collect(),
         web_config: None,
-    };
+        labels_allowlist: Default::default(),
+        annotations_allowlist: Default::default(),
+    }
+}
+
+async fn serve_opts(fake: &FakeKube, opts: Options) -> u16 {
+    let config = kube::Config::new(fake.url.parse().unwrap());
+    let client = kube::Client::try_from(config).unwrap();
     let app = router(&client, &opts);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -546,4 +555,53 @@ async fn pod_owner_times_container_states() {
     );
     fake.delete(pod_with_states(false));
     until(port, "api-0 deleted", |b| !b.contains("pod=\"api-0\"")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_and_annotations_allowlists() {
+    let fake = FakeKube::start().await;
+    fake.add(json!({"kind": "Namespace", "apiVersion": "v1",
+        "metadata": {"name": "shop", "labels": {"team": "web", "env": "prod"}}, "status": {"phase": "Active"}}));
+    fake.add(json!({"kind": "ConfigMap", "apiVersion": "v1",
+        "metadata": {"name": "settings", "namespace": "shop", "labels": {"app.kubernetes.io/name": "web", "tier": "x"},
+            "annotations": {"owner": "ops", "note": "n"}}}));
+    fake.add(json!({"kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": "p", "namespace": "shop", "uid": "u1", "labels": {"app": "web"}},
+        "spec": {"containers": []}, "status": {}}));
+    let mut opts = options(&["namespaces", "configmaps", "pods"], &[]);
+    let parse = firewatch_kube_state_exporter::allowlist::parse;
+    opts.labels_allowlist = parse("namespaces=[*],configmaps=[app.kubernetes.io/*]").unwrap();
+    opts.annotations_allowlist = parse("configmaps=[owner]").unwrap();
+    let port = serve_opts(&fake, opts).await;
+    let body = until(port, "listed", |b| {
+        b.contains("kube_configmap_annotations{")
+            && b.contains("kube_namespace_labels{")
+            && b.contains("kube_pod_info{")
+    })
+    .await;
+    for want in [
+        "# HELP kube_namespace_labels [STABLE] Kubernetes labels converted to Prometheus labels.",
+        "# HELP kube_configmap_annotations Kubernetes annotations converted to Prometheus labels.",
+        "# TYPE kube_pod_labels gauge",
+        r#"kube_namespace_labels{label_env="prod",label_team="web",namespace="shop"} 1"#,
+        r#"kube_configmap_labels{configmap="settings",label_app_kubernetes_io_name="web",namespace="shop"} 1"#,
+        r#"kube_configmap_annotations{annotation_owner="ops",configmap="settings",namespace="shop"} 1"#,
+    ] {
+        assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
+    }
+    // Pods are in neither list: the families are declared, without series.
+    assert!(
+        !body.contains("kube_pod_labels{")
+            && !body.contains("kube_pod_annotations{")
+            && !body.contains("kube_namespace_annotations{"),
+        "{body}"
+    );
+    // A label change is watched.
+    fake.modify(json!({"kind": "Namespace", "apiVersion": "v1",
+        "metadata": {"name": "shop", "labels": {"team": "api"}}, "status": {"phase": "Active"}}));
+    until(port, "namespace relabelled", |b| {
+        b.lines()
+            .any(|l| l == r#"kube_namespace_labels{label_team="api",namespace="shop"} 1"#)
+    })
+    .await;
 }
