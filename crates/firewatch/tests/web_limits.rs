@@ -93,3 +93,89 @@ fn max_connections_caps_connections_served_at_once() {
     let flags = server.get("/api/v1/status/flags").unwrap().body;
     assert!(flags.contains("\"web.max-connections\":\"2\""), "{flags}");
 }
+
+/// POSTs `len` bytes to `path` on `port` (writing from a thread, so that an early answer is
+/// read): the status code and the whole answer.
+fn post_large(port: u16, path: &str, len: usize) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(head.as_bytes());
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if w.write_all(&chunk[..n]).is_err() {
+                return;
+            }
+            left -= n;
+        }
+    });
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    drop(s);
+    let _ = writer.join();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no answer to a {len}-byte POST {path}: {text:?}"));
+    (status, text)
+}
+
+#[test]
+fn oversized_bodies_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let server = start(
+        w,
+        &[
+            "--web.enable-remote-write-receiver",
+            "--web.enable-admin-api",
+        ],
+    );
+    // Form bodies: 400 bad_data as Go's ParseForm limit gives in Prometheus.
+    for path in ["/api/v1/query", "/api/v1/query_range", "/api/v1/series"] {
+        let (status, text) = post_large(server.port, path, 16 << 20);
+        assert_eq!(status, 400, "{path}: {text}");
+        assert!(text.contains("error parsing form values"), "{path}: {text}");
+        assert!(text.contains("limit"), "{path}: {text}");
+    }
+    let (status, text) = post_large(server.port, "/api/v1/write", 64 << 20);
+    assert_eq!(status, 413, "{text}");
+    let am_port = testkit::free_port();
+    std::fs::write(
+        w.join("am.yml"),
+        "route:\n  receiver: x\nreceivers:\n- name: x\n",
+    )
+    .unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_firewatch"));
+    cmd.arg("alertmanager")
+        .arg(format!("--config.file={}", w.join("am.yml").display()))
+        .arg(format!("--storage.path={}", w.join("am").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+        .arg("--cluster.listen-address=");
+    let _am = testkit::Process::spawn("firewatch alertmanager", cmd, &w.join("am.log"));
+    testkit::wait_for("alertmanager", Duration::from_secs(30), || {
+        testkit::get_ok(am_port, "/-/ready").is_some()
+    });
+    for path in ["/api/v2/alerts", "/api/v2/silences"] {
+        let (status, text) = post_large(am_port, path, 16 << 20);
+        assert_eq!(status, 413, "{path}: {text}");
+    }
+    // Both still answer.
+    assert_eq!(server.get("/-/ready").unwrap().status, 200);
+    assert!(testkit::get_ok(am_port, "/-/ready").is_some());
+}
