@@ -134,16 +134,17 @@ fn table<K>(
     kind: &'static Kind<K>,
 ) -> Option<Box<dyn Families>>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    K: Watchable + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    let stores = namespaced(client, opts, resource);
+    boxed(namespaced(client, opts, resource), kind, resource)
+}
+
+/// The kind's families over these stores; none without stores.
+fn boxed<K: Watchable>(
+    stores: Vec<Store<K>>,
+    kind: &'static Kind<K>,
+    resource: &str,
+) -> Option<Box<dyn Families>> {
     (!stores.is_empty()).then(|| {
         Box::new(Watched {
             stores,
@@ -161,17 +162,38 @@ fn cluster_table<K>(
     kind: &'static Kind<K>,
 ) -> Option<Box<dyn Families>>
 where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    K: Watchable,
 {
-    opts.resources.iter().any(|r| r == resource).then(|| {
-        let stores = vec![reflect(Api::all(client.clone()))];
-        Box::new(Watched {
-            stores,
-            kind,
-            resource: resource.to_owned(),
-        }) as Box<dyn Families>
-    })
+    let wanted = opts.resources.iter().any(|r| r == resource);
+    let stores = if wanted {
+        vec![reflect(Api::all(client.clone()))]
+    } else {
+        Vec::new()
+    };
+    boxed(stores, kind, resource)
+}
+
+/// What a reflector needs of a resource type.
+trait Watchable:
+    Resource<DynamicType: Default + Eq + std::hash::Hash + Clone>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> Watchable for K where
+    K: Resource<DynamicType: Default + Eq + std::hash::Hash + Clone>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 struct Stores {
@@ -189,8 +211,7 @@ struct Stores {
 /// A reflector: a watcher (re-listing after errors, with backoff) feeding a store.
 fn reflect<K>(api: Api<K>) -> Store<K>
 where
-    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    K: Watchable,
 {
     let (reader, writer) = reflector::store();
     let what = K::plural(&K::DynamicType::default()).into_owned();
@@ -210,14 +231,7 @@ where
 /// Stores for a namespaced resource: one per `--namespaces` entry, or one for all.
 fn namespaced<K>(client: &Client, opts: &Options, resource: &str) -> Vec<Store<K>>
 where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+    K: Watchable + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
     if !opts.resources.iter().any(|r| r == resource) {
         return Vec::new();
