@@ -585,6 +585,24 @@ fn register_agent_metrics(registry: &metrics::Registry, db: &Arc<Db>) {
                 "Number of active series being tracked by the WAL storage",
                 self.0.head().num_series() as f64,
             ));
+            // A vector by sample type, as Prometheus's: a type appears once appended.
+            let appended = &self.0.head().stats.samples_appended;
+            let mut f = metrics::family::new(
+                "prometheus_agent_samples_appended_total",
+                "Total number of samples appended to the storage",
+                model::exposition::MetricType::Counter,
+            );
+            for (kind, n) in [
+                ("float", &appended.float),
+                ("histogram", &appended.histogram),
+            ]
+            .map(|(k, c)| (k, c.load(std::sync::atomic::Ordering::Relaxed)))
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            {
+                metrics::family::push(&mut f, &[("type", kind)], n as f64);
+            }
+            out.push(f);
         }
     }
     registry.register_collector(Arc::new(AgentCollector(db.clone())));

@@ -164,6 +164,12 @@ fn agent_scrapes_itself_into_prometheus_and_answers_as_its_agent() {
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("prometheus_agent_active_series missing:\n{metrics}"));
     assert!(active > 10.0, "{active}");
+    let appended: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("prometheus_agent_samples_appended_total{type=\"float\"} "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("prometheus_agent_samples_appended_total missing:\n{metrics}"));
+    assert!(appended >= active, "{appended} < {active}");
 }
 
 /// The log of `cmd` run with the configuration `file` until it exits (within 30 s).
