@@ -65,3 +65,27 @@ pub fn float_histogram_to_proto(t: i64, h: &FloatHistogram) -> proto::Histogram 
         custom_values: h.custom_values.clone(),
     }
 }
+
+/// The most a snappy block can expand: a 3-byte copy element yields at most 64 bytes.
+const MAX_SNAPPY_RATIO: usize = 22;
+
+/// Decompresses a snappy block (the remote-write and remote-read body encoding), refusing a
+/// header that claims more output than `body` could expand to before allocating it: without
+/// the check a 7-byte body claiming 4 GiB made the decoder allocate 4 GiB.
+///
+/// # Errors
+/// The impossible claimed length, or the snappy error.
+pub fn decompress(body: &[u8]) -> Result<Vec<u8>, crate::RemoteError> {
+    let claimed = snap::raw::decompress_len(body)?;
+    let limit = body
+        .len()
+        .saturating_mul(MAX_SNAPPY_RATIO)
+        .saturating_add(64);
+    if claimed > limit {
+        return Err(crate::RemoteError::Invalid(format!(
+            "snappy header claims {claimed} decompressed bytes, more than a {}-byte body can hold",
+            body.len()
+        )));
+    }
+    Ok(snap::raw::Decoder::new().decompress_vec(body)?)
+}

@@ -99,7 +99,7 @@ pub fn handle_read(storage: &dyn Queryable, external_labels: &Labels, body: &[u8
 /// # Errors
 /// Snappy and protobuf errors.
 pub fn decode_request(body: &[u8]) -> Result<proto::ReadRequest, RemoteError> {
-    let raw = snap::raw::Decoder::new().decompress_vec(body)?;
+    let raw = crate::codec::decompress(body)?;
     proto::ReadRequest::decode(raw.as_slice()).map_err(|source| RemoteError::Protobuf {
         message: "prometheus.ReadRequest",
         source,

@@ -188,7 +188,7 @@ pub struct DecodedSeries {
 /// # Errors
 /// Snappy, protobuf and validation errors, naming the series and field.
 pub fn decode(protocol: Protocol, body: &[u8]) -> Result<Vec<DecodedSeries>, RemoteError> {
-    let raw = snap::raw::Decoder::new().decompress_vec(body)?;
+    let raw = crate::codec::decompress(body)?;
     match protocol {
         Protocol::V1 => {
             let req = proto::WriteRequest::decode(raw.as_slice()).map_err(|source| {
@@ -234,13 +234,18 @@ fn decode_v1(i: usize, ts: &proto::TimeSeries) -> Result<DecodedSeries, RemoteEr
     let exemplars = ts
         .exemplars
         .iter()
-        .map(|e| Exemplar {
-            labels: Labels::from_pairs(e.labels.iter().map(|l| (&l.name, &l.value))),
-            value: e.value,
-            ts: e.timestamp,
-            has_ts: true,
+        .map(|e| {
+            Ok(Exemplar {
+                labels: exemplar_labels(
+                    i,
+                    e.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+                )?,
+                value: e.value,
+                ts: e.timestamp,
+                has_ts: true,
+            })
         })
-        .collect();
+        .collect::<Result<_, RemoteError>>()?;
     Ok(DecodedSeries {
         floats: ts.samples.iter().map(|s| (s.timestamp, s.value)).collect(),
         labels,
@@ -298,12 +303,10 @@ fn decode_v2(
         .iter()
         .map(|e| {
             Ok(Exemplar {
-                labels: Labels::from_pairs(symbol_pairs(
+                labels: exemplar_labels(
                     i,
-                    symbols,
-                    &e.labels_refs,
-                    "exemplar labels_refs",
-                )?),
+                    symbol_pairs(i, symbols, &e.labels_refs, "exemplar labels_refs")?,
+                )?,
                 value: e.value,
                 ts: e.timestamp,
                 has_ts: true,
@@ -361,6 +364,21 @@ fn labels_from<'a>(
         return Err(invalid(format!("empty label name {n:?}")));
     }
     Ok(Labels::from_sorted(pairs))
+}
+
+/// An exemplar's labels (may be empty); a label with an empty name is an error, as it is
+/// for series labels (found by the robustness tests: it tripped `Labels`' debug assertion).
+fn exemplar_labels<'a>(
+    i: usize,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Labels, RemoteError> {
+    let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+    if pairs.iter().any(|(n, _)| n.is_empty()) {
+        return Err(RemoteError::Invalid(format!(
+            "timeseries[{i}]: exemplar label with an empty name"
+        )));
+    }
+    Ok(Labels::from_pairs(pairs))
 }
 
 fn spans(s: &[proto::BucketSpan]) -> Vec<Span> {
