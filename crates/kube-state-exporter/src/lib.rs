@@ -1,6 +1,7 @@
-//! Firewatch's kube-state exporter: kube-state-metrics' pod families (names, help texts, types
-//! and labels as its `internal/store/pod.go`) from the Kubernetes API through kube-rs
-//! reflectors, served on `/metrics`.
+//! Firewatch's kube-state exporter: kube-state-metrics' families (names, help texts, types and
+//! labels as its `internal/store/*.go`) for pods, nodes, namespaces, workloads, services,
+//! endpoints, storage, autoscalers, configmaps and secrets, from the Kubernetes API through
+//! kube-rs reflectors, served on `/metrics`.
 
 #![forbid(unsafe_code)]
 
