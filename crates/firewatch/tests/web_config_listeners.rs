@@ -12,63 +12,10 @@ use testkit::{Process, free_port, wait_for};
 /// bcrypt of "pw".
 const HASH: &str = "$2b$12$FMSrZnJH4q.PrqHT3f5jvuQ3nAasMjjKsk7dUBjCeuwqngjzDN/Bi";
 
-/// Runs `openssl` with `args` in `dir`.
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("running openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A test CA (`ca.pem`), a server certificate for 127.0.0.1 signed by it (`srv.pem`,
-/// `srv.key`), and `web.yml` serving TLS with user `admin`/`pw`.
+/// The test CA and server certificate (`testkit::tls`), and `web.yml` serving TLS with user
+/// `admin`/`pw` and an extra header.
 fn make_web_config(dir: &Path) -> std::path::PathBuf {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509", "-days", "1", "-subj", "/CN=fw-test-ca"];
-    ca.extend(ec);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-    openssl(dir, &ca);
-    let mut csr = vec!["req", "-subj", "/CN=127.0.0.1"];
-    csr.extend(ec);
-    csr.extend(["-keyout", "srv.key", "-out", "srv.csr"]);
-    openssl(dir, &csr);
-    std::fs::write(
-        dir.join("srv.ext"),
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "srv.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "1",
-            "-extfile",
-            "srv.ext",
-            "-out",
-            "srv.pem",
-        ],
-    );
+    testkit::tls::make_certificates(dir);
     let file = dir.join("web.yml");
     std::fs::write(
         &file,

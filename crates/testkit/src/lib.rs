@@ -6,6 +6,7 @@
 pub mod fuzz;
 mod process;
 mod shared;
+pub mod tls;
 
 pub use process::{Process, Server};
 pub use shared::{
