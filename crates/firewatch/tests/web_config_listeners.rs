@@ -186,3 +186,94 @@ fn kube_state_exporter_tls_basic_auth_curl() {
     let env = [("KUBECONFIG", kubeconfig.as_path())];
     let (_p, _) = check_listener(test, d, "kube-state-exporter", &args, &env, "/metrics");
 }
+
+#[test]
+fn container_exporter_mtls_curl_and_prometheus_scrape() {
+    let test = "container_exporter_mtls_curl_and_prometheus_scrape";
+    let Some(curl_bin) = testkit::peer_binary(test, "curl") else {
+        return;
+    };
+    let Some(prometheus) = testkit::peer_binary(test, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    testkit::tls::make_certificates(d);
+    testkit::tls::make_client_certificate(d);
+    std::fs::write(
+        d.join("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  \
+             client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\n",
+            d.join("srv.pem").display(),
+            d.join("srv.key").display(),
+            d.join("ca.pem").display()
+        ),
+    )
+    .unwrap();
+    let cg = d.join("cgroup");
+    std::fs::create_dir_all(&cg).unwrap();
+    std::fs::write(cg.join("cgroup.controllers"), "cpu memory\n").unwrap();
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firewatch"));
+    cmd.arg("container-exporter")
+        .arg(format!("--path.cgroup={}", cg.display()))
+        .arg(format!("--path.procfs={}", d.join("proc").display()))
+        .arg(format!("--path.rootfs={}", d.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!("--web.config.file={}", d.join("web.yml").display()));
+    let _p = Process::spawn("container-exporter", cmd, &d.join("ce.log"));
+    let url = format!("https://127.0.0.1:{port}/metrics");
+    let with_cert = |cert: bool| {
+        let mut c = Command::new(&curl_bin);
+        c.args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ])
+        .arg("--cacert")
+        .arg(d.join("ca.pem"));
+        if cert {
+            c.arg("--cert")
+                .arg(d.join("cli.pem"))
+                .arg("--key")
+                .arg(d.join("cli.key"));
+        }
+        let out = c.arg(&url).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    wait_for("container exporter", Duration::from_secs(60), || {
+        with_cert(true) == "200"
+    });
+    // Without a client certificate the handshake fails: no HTTP answer at all.
+    assert_eq!(with_cert(false), "000");
+    // The real Prometheus scrapes it with the client certificate.
+    let scrape = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: ce\n  scheme: https\n  \
+         tls_config:\n    ca_file: {}\n    cert_file: {}\n    key_file: {}\n  \
+         static_configs:\n  - targets: ['127.0.0.1:{port}']\n",
+        d.join("ca.pem").display(),
+        d.join("cli.pem").display(),
+        d.join("cli.key").display()
+    );
+    let prom = testkit::Server::start(
+        prometheus.to_str().unwrap(),
+        &[],
+        &d.join("prom"),
+        &d.join("prom-data"),
+        &scrape,
+        &[],
+    );
+    wait_for(
+        "prometheus scraped over mTLS",
+        Duration::from_secs(30),
+        || {
+            testkit::get_ok(prom.port, "/api/v1/query?query=up%7Bjob%3D%22ce%22%7D")
+                .is_some_and(|b| b.contains("\"value\":[") && b.contains("\"1\"]"))
+        },
+    );
+}

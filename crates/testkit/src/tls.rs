@@ -75,3 +75,53 @@ pub fn make_certificates(dir: &Path) {
         ],
     );
 }
+
+/// Writes a client certificate (`cli.pem`, `cli.key`, CN `firewatch-test-client`) signed by
+/// the CA that [`make_certificates`] wrote into `dir`.
+///
+/// # Panics
+/// When openssl fails.
+pub fn make_client_certificate(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-subj",
+            "/CN=firewatch-test-client",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "cli.key",
+            "-out",
+            "cli.csr",
+        ],
+    );
+    std::fs::write(
+        dir.join("cli.ext"),
+        "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("writing cli.ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "cli.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "cli.ext",
+            "-out",
+            "cli.pem",
+        ],
+    );
+}
