@@ -179,3 +179,29 @@ fn oversized_bodies_are_refused() {
     assert_eq!(server.get("/-/ready").unwrap().status, 200);
     assert!(testkit::get_ok(am_port, "/-/ready").is_some());
 }
+
+#[test]
+fn admin_and_lifecycle_endpoints_off_by_default() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(work.path(), &[]);
+    for path in [
+        "/api/v1/admin/tsdb/snapshot",
+        "/api/v1/admin/tsdb/clean_tombstones",
+        "/api/v1/admin/tsdb/delete_series?match[]=up",
+    ] {
+        let r = testkit::http(server.port, "POST", path, Some("")).unwrap();
+        assert_eq!(r.status, 503, "{path}: {}", r.body);
+        assert!(r.body.contains("admin APIs disabled"), "{path}: {}", r.body);
+    }
+    for path in ["/-/quit", "/-/reload"] {
+        let r = testkit::http(server.port, "POST", path, Some("")).unwrap();
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert!(
+            r.body.contains("Lifecycle API is not enabled."),
+            "{}",
+            r.body
+        );
+    }
+    assert!(std::fs::read_dir(work.path().join("data/snapshots")).is_err());
+    assert_eq!(server.get("/-/ready").unwrap().status, 200);
+}
