@@ -209,7 +209,8 @@ impl IndexReader {
         let mut d = self.series_entry(id)?;
         let err = |e: DecodeError| self.corrupt(format!("series {id}: {e}"));
         let k = d.uvarint_usize().map_err(err)?;
-        let mut pairs = Vec::with_capacity(k);
+        // Counts come from the file: cap what is reserved up front.
+        let mut pairs = Vec::with_capacity(k.min(64));
         for _ in 0..k {
             let n = d.uvarint32().map_err(err)?;
             let v = d.uvarint32().map_err(err)?;
@@ -221,7 +222,7 @@ impl IndexReader {
         }
         let labels = Labels::from_sorted(pairs);
         let n = d.uvarint_usize().map_err(err)?;
-        let mut chunks = Vec::with_capacity(n);
+        let mut chunks = Vec::with_capacity(n.min(1024));
         if n > 0 {
             let mut mint = d.varint().map_err(err)?;
             let mut maxt = mint.wrapping_add(d.uvarint().map_err(err)? as i64);

@@ -165,6 +165,11 @@ fn get_labels(d: &mut Decbuf<'_>) -> Result<Labels, DecodeError> {
     for _ in 0..n {
         let name = d.uvarint_str()?;
         let value = d.uvarint_str()?;
+        // A corrupt record must not build an invalid label set (found by the robustness
+        // tests: it tripped `Labels`' debug assertion).
+        if name.is_empty() {
+            return Err(DecodeError::Invalid("label with an empty name".into()));
+        }
         pairs.push((name, value));
     }
     Ok(Labels::from_pairs(pairs))
