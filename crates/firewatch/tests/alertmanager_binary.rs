@@ -19,16 +19,27 @@ receivers: [{name: default}]
 fn start(dir: &std::path::Path, port: u16) -> Process {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_firewatch"));
     cmd.arg("alertmanager")
-        .arg(format!("--config.file={}", dir.join("alertmanager.yml").display()))
+        .arg(format!(
+            "--config.file={}",
+            dir.join("alertmanager.yml").display()
+        ))
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--cluster.listen-address=")
         .arg("--data.retention=120h");
-    let mut p = Process::spawn("firewatch alertmanager", cmd, &dir.join(format!("am-{port}.log")));
-    wait_for("firewatch alertmanager ready", Duration::from_secs(30), || {
-        assert!(p.is_running(), "exited: {}", p.log_text());
-        get_ok(port, "/-/ready").is_some()
-    });
+    let mut p = Process::spawn(
+        "firewatch alertmanager",
+        cmd,
+        &dir.join(format!("am-{port}.log")),
+    );
+    wait_for(
+        "firewatch alertmanager ready",
+        Duration::from_secs(30),
+        || {
+            assert!(p.is_running(), "exited: {}", p.log_text());
+            get_ok(port, "/-/ready").is_some()
+        },
+    );
     p
 }
 
@@ -44,7 +55,10 @@ fn json(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    (head.split_whitespace().nth(1).unwrap().parse().unwrap(), body.to_owned())
+    (
+        head.split_whitespace().nth(1).unwrap().parse().unwrap(),
+        body.to_owned(),
+    )
 }
 
 #[test]
@@ -69,9 +83,22 @@ fn alertmanager_subcommand_keeps_state_across_kill_9() {
 
     let am = start(dir.path(), port);
     let silences = http(port, "GET", "/api/v2/silences", None).unwrap().body;
-    assert!(silences.contains("\"comment\":\"kept\"") && silences.contains("\"active\""), "{silences}");
-    let warning = http(port, "GET", "/api/v2/alerts?filter=severity%3Dwarning", None).unwrap().body;
-    assert!(warning.contains("\"state\":\"suppressed\""), "inhibited after the restart: {warning}");
+    assert!(
+        silences.contains("\"comment\":\"kept\"") && silences.contains("\"active\""),
+        "{silences}"
+    );
+    let warning = http(
+        port,
+        "GET",
+        "/api/v2/alerts?filter=severity%3Dwarning",
+        None,
+    )
+    .unwrap()
+    .body;
+    assert!(
+        warning.contains("\"state\":\"suppressed\""),
+        "inhibited after the restart: {warning}"
+    );
     assert!(warning.contains("\"inhibitedBy\":[\""), "{warning}");
     am.terminate();
 }
@@ -79,22 +106,39 @@ fn alertmanager_subcommand_keeps_state_across_kill_9() {
 #[test]
 fn tool_check_config_prints_what_amtool_prints() {
     let test = "tool_check_config_prints_what_amtool_prints";
-    let Some(amtool) = testkit::peer_binary(test, "amtool") else { return };
-    let Some(good) = testkit::shared_path(test, "alertmanager-testdata/cli/testdata/conf.good.yml") else {
+    let Some(amtool) = testkit::peer_binary(test, "amtool") else {
+        return;
+    };
+    let Some(good) = testkit::shared_path(test, "alertmanager-testdata/cli/testdata/conf.good.yml")
+    else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yml");
     std::fs::write(&bad, "route: {receiver: x}\nreceivers: [{name: y}]\n").unwrap();
     for f in [good, bad] {
-        let want = Command::new(&amtool).arg("check-config").arg(&f).output().unwrap();
+        let want = Command::new(&amtool)
+            .arg("check-config")
+            .arg(&f)
+            .output()
+            .unwrap();
         let got = Command::new(env!("CARGO_BIN_EXE_firewatch"))
             .args(["tool", "check-config"])
             .arg(&f)
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&got.stdout), String::from_utf8_lossy(&want.stdout), "{}", f.display());
-        assert_eq!(String::from_utf8_lossy(&got.stderr), String::from_utf8_lossy(&want.stderr), "{}", f.display());
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&want.stdout),
+            "{}",
+            f.display()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&got.stderr),
+            String::from_utf8_lossy(&want.stderr),
+            "{}",
+            f.display()
+        );
         assert_eq!(got.status.code(), want.status.code());
     }
 }
