@@ -58,7 +58,7 @@ fn seeds_load() {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(5000))]
+    #![proptest_config(fuzz_config(10000))]
 
     #[test]
     fn prometheus_yml_mutated(buf in mutated(seeds("prometheus"), 6)) {

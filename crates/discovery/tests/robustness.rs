@@ -26,7 +26,7 @@ fn seeds_read() {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(1500))]
+    #![proptest_config(fuzz_config(3000))]
 
     #[test]
     fn file_sd_json_mutated(buf in mutated(vec![JSON.as_bytes().to_vec()], 6)) {

@@ -144,7 +144,7 @@ fn seeds_are_valid() {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(5000))]
+    #![proptest_config(fuzz_config(20000))]
 
     #[test]
     fn text_mutated(buf in mutated(seeds("text"), 6)) {

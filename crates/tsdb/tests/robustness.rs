@@ -305,7 +305,7 @@ fn wal_series_label_with_empty_name_is_an_error() {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(500))]
+    #![proptest_config(fuzz_config(1500))]
 
     #[test]
     fn wal_records_mutated(rec in mutated(wal_records(), 6)) {

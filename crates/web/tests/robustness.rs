@@ -20,7 +20,7 @@ fn seed_parses() {
 }
 
 proptest! {
-    #![proptest_config(fuzz_config(3000))]
+    #![proptest_config(fuzz_config(20000))]
 
     #[test]
     fn web_config_mutated(buf in mutated(vec![SEED.as_bytes().to_vec()], 6)) {
