@@ -304,6 +304,26 @@ fn wal_series_label_with_empty_name_is_an_error() {
     );
 }
 
+/// Regression: a snappy WAL record whose (checksummed) header claims 4 GiB is a corruption
+/// error, not a 4 GiB allocation.
+#[test]
+fn wal_snappy_record_claiming_4_gib_is_corruption() {
+    // Snappy varint length 0xFFFF_FFFF, then one literal byte.
+    let data = [0xffu8, 0xff, 0xff, 0xff, 0x0f, 0x00, b'x'];
+    let mut seg = vec![1u8 | (1 << 3)];
+    seg.extend_from_slice(&u16::try_from(data.len()).unwrap().to_be_bytes());
+    seg.extend_from_slice(&firewatch_tsdb::encoding::crc32c(&data).to_be_bytes());
+    seg.extend_from_slice(&data);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("00000000"), &seg).unwrap();
+    let mut r = WalReader::open_dir(dir.path()).unwrap();
+    let err = r.next_record().unwrap_err();
+    assert!(
+        err.to_string().contains("header claims 4294967295 bytes"),
+        "{err}"
+    );
+}
+
 proptest! {
     #![proptest_config(fuzz_config(1500))]
 

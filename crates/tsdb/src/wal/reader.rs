@@ -227,6 +227,17 @@ impl WalReader {
                 if snappy {
                     let n = snap::raw::decompress_len(&self.compressed)
                         .map_err(|e| self.corruption(start, format!("snappy: {e}")))?;
+                    // A snappy block expands at most 64 bytes per 3-byte copy: refuse a
+                    // (corrupt) header claiming more before allocating it.
+                    if n > self.compressed.len().saturating_mul(22).saturating_add(64) {
+                        return Err(self.corruption(
+                            start,
+                            format!(
+                                "snappy: header claims {n} bytes from {} compressed",
+                                self.compressed.len()
+                            ),
+                        ));
+                    }
                     self.rec.resize(n, 0);
                     self.snappy
                         .decompress(&self.compressed, &mut self.rec)
