@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use model::exposition::FamilySample;
 
 use crate::atomic::AtomicF64;
-use crate::vec::{Child, Children};
+use crate::vec::{Child, MetricVec};
 
 /// A counter. Clones share the value; updates are lock-free.
 #[derive(Debug, Clone, Default)]
@@ -73,43 +73,7 @@ impl Child for Counter {
 }
 
 /// Counters partitioned by label values.
-#[derive(Clone)]
-pub struct CounterVec {
-    pub(crate) children: Arc<Children<Counter>>,
-}
-
-impl CounterVec {
-    /// The counter for `values` (one per label name, in the registered order), created at
-    /// zero on first use. Keep the handle on hot paths instead of looking it up each time.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn with_label_values(&self, values: &[&str]) -> Counter {
-        self.children.get_or_create(values)
-    }
-
-    /// Removes the counter for `values`; whether it existed.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn remove_label_values(&self, values: &[&str]) -> bool {
-        self.children.remove(values)
-    }
-
-    /// Removes every child.
-    pub fn reset(&self) {
-        self.children.reset();
-    }
-}
-
-impl std::fmt::Debug for CounterVec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CounterVec")
-            .field("name", &self.children.name)
-            .field("labels", &self.children.label_names)
-            .finish_non_exhaustive()
-    }
-}
+pub type CounterVec = MetricVec<Counter>;
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use model::exposition::FamilySample;
 
 use crate::atomic::AtomicF64;
-use crate::vec::{Child, Children};
+use crate::vec::{Child, MetricVec};
 
 /// A gauge. Clones share the value; updates are lock-free.
 #[derive(Debug, Clone, Default)]
@@ -64,43 +64,7 @@ impl Child for Gauge {
 }
 
 /// Gauges partitioned by label values.
-#[derive(Clone)]
-pub struct GaugeVec {
-    pub(crate) children: Arc<Children<Gauge>>,
-}
-
-impl GaugeVec {
-    /// The gauge for `values` (one per label name, in the registered order), created at zero
-    /// on first use.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn with_label_values(&self, values: &[&str]) -> Gauge {
-        self.children.get_or_create(values)
-    }
-
-    /// Removes the gauge for `values`; whether it existed.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn remove_label_values(&self, values: &[&str]) -> bool {
-        self.children.remove(values)
-    }
-
-    /// Removes every child.
-    pub fn reset(&self) {
-        self.children.reset();
-    }
-}
-
-impl std::fmt::Debug for GaugeVec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GaugeVec")
-            .field("name", &self.children.name)
-            .field("labels", &self.children.label_names)
-            .finish_non_exhaustive()
-    }
-}
+pub type GaugeVec = MetricVec<Gauge>;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use model::exposition::{FamilySample, MetricFamily};
 
 use crate::atomic::AtomicF64;
-use crate::vec::{Child, Children};
+use crate::vec::{Child, MetricVec};
 
 /// client_golang's `DefBuckets`: response times from 5 ms to 10 s.
 pub const DEFAULT_BUCKETS: &[f64] = &[
@@ -172,43 +172,7 @@ impl Child for Histogram {
 }
 
 /// Histograms partitioned by label values.
-#[derive(Clone)]
-pub struct HistogramVec {
-    pub(crate) children: Arc<Children<Histogram>>,
-}
-
-impl HistogramVec {
-    /// The histogram for `values` (one per label name, in the registered order), created
-    /// empty on first use.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn with_label_values(&self, values: &[&str]) -> Histogram {
-        self.children.get_or_create(values)
-    }
-
-    /// Removes the histogram for `values`; whether it existed.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn remove_label_values(&self, values: &[&str]) -> bool {
-        self.children.remove(values)
-    }
-
-    /// Removes every child.
-    pub fn reset(&self) {
-        self.children.reset();
-    }
-}
-
-impl std::fmt::Debug for HistogramVec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HistogramVec")
-            .field("name", &self.children.name)
-            .field("labels", &self.children.label_names)
-            .finish_non_exhaustive()
-    }
-}
+pub type HistogramVec = MetricVec<Histogram>;
 
 /// What a [`Timer`] observes into.
 #[derive(Debug)]

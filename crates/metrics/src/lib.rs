@@ -49,6 +49,7 @@ pub use model::exposition::{Format, MetricFamily, MetricType};
 pub use process::ProcessCollector;
 pub use summary::{DEFAULT_OBJECTIVES, Summary, SummaryOpts, SummaryVec};
 
+pub use vec::MetricVec;
 use vec::{Child, Children};
 
 /// Computes metric families at scrape time (head statistics, process figures, exporter

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use crate::atomic::AtomicF64;
 use crate::histogram::{Observer, Timer};
 use crate::quantile::Stream;
-use crate::vec::{Child, Children};
+use crate::vec::{Child, MetricVec};
 
 /// The objectives Prometheus gives most of its summaries: median ±5%, 90th ±1%, 99th ±0.1%.
 pub const DEFAULT_OBJECTIVES: &[(f64, f64)] = &[(0.5, 0.05), (0.9, 0.01), (0.99, 0.001)];
@@ -180,43 +180,7 @@ impl Child for Summary {
 }
 
 /// Summaries partitioned by label values.
-#[derive(Clone)]
-pub struct SummaryVec {
-    pub(crate) children: Arc<Children<Summary>>,
-}
-
-impl SummaryVec {
-    /// The summary for `values` (one per label name, in the registered order), created
-    /// empty on first use.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn with_label_values(&self, values: &[&str]) -> Summary {
-        self.children.get_or_create(values)
-    }
-
-    /// Removes the summary for `values`; whether it existed.
-    ///
-    /// # Panics
-    /// When the number of values differs from the number of label names.
-    pub fn remove_label_values(&self, values: &[&str]) -> bool {
-        self.children.remove(values)
-    }
-
-    /// Removes every child.
-    pub fn reset(&self) {
-        self.children.reset();
-    }
-}
-
-impl std::fmt::Debug for SummaryVec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SummaryVec")
-            .field("name", &self.children.name)
-            .field("labels", &self.children.label_names)
-            .finish_non_exhaustive()
-    }
-}
+pub type SummaryVec = MetricVec<Summary>;
 
 #[cfg(test)]
 mod tests {

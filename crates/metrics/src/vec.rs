@@ -2,6 +2,7 @@
 //! `metricVec`/`metricMap`): looked up without allocating, created on first use.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use hashbrown::{Equivalent, HashMap};
 use model::exposition::FamilySample;
@@ -43,7 +44,7 @@ pub(crate) struct Children<M> {
     make: Box<dyn Fn() -> M + Send + Sync>,
 }
 
-impl<M: Child> Children<M> {
+impl<M: Clone> Children<M> {
     /// An empty set of children made by `make`.
     pub(crate) fn new(
         name: &str,
@@ -99,7 +100,9 @@ impl<M: Child> Children<M> {
     pub(crate) fn reset(&self) {
         self.map.write().clear();
     }
+}
 
+impl<M: Child> Children<M> {
     /// Appends the samples of every child, children ordered by their label values in label
     /// name order (as client_golang's `Gather` sorts them).
     pub(crate) fn write(&self, out: &mut Vec<FamilySample>) {
@@ -135,6 +138,61 @@ impl<M: Child> Children<M> {
     }
 }
 
+/// Metrics of one kind partitioned by label values (client_golang's `CounterVec`,
+/// `GaugeVec`...): [`CounterVec`](crate::CounterVec), [`GaugeVec`](crate::GaugeVec),
+/// [`HistogramVec`](crate::HistogramVec) and [`SummaryVec`](crate::SummaryVec) are this type.
+/// Clones share the children.
+pub struct MetricVec<M> {
+    pub(crate) children: Arc<Children<M>>,
+}
+
+impl<M> Clone for MetricVec<M> {
+    fn clone(&self) -> Self {
+        Self {
+            children: self.children.clone(),
+        }
+    }
+}
+
+impl<M: Clone> MetricVec<M> {
+    /// The metric for `values` (one per label name, in the registered order), created at
+    /// zero (or empty) on first use. Keep the handle on hot paths instead of looking it up
+    /// each time.
+    ///
+    /// # Panics
+    /// When the number of values differs from the number of label names.
+    pub fn with_label_values(&self, values: &[&str]) -> M {
+        self.children.get_or_create(values)
+    }
+
+    /// Removes the metric for `values`; whether it existed.
+    ///
+    /// # Panics
+    /// When the number of values differs from the number of label names.
+    pub fn remove_label_values(&self, values: &[&str]) -> bool {
+        self.children.remove(values)
+    }
+
+    /// Removes every child.
+    pub fn reset(&self) {
+        self.children.reset();
+    }
+}
+
+impl<M> std::fmt::Debug for MetricVec<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `CounterVec`, `GaugeVec`...: the kind's type name without its path.
+        let kind = std::any::type_name::<M>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("Metric");
+        f.debug_struct(&format!("{kind}Vec"))
+            .field("name", &self.children.name)
+            .field("labels", &self.children.label_names)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +205,19 @@ mod tests {
         assert_eq!(s.hash_one(&owned), s.hash_one(Borrowed(&["a", "bc"])));
         assert!(Borrowed(&["a", "bc"]).equivalent(&owned));
         assert!(!Borrowed(&["ab", "c"]).equivalent(&owned));
+    }
+
+    #[test]
+    fn every_kind_of_vector_shares_children_and_names_itself() {
+        let r = crate::Registry::new();
+        let c = r.counter_vec("c_total", "c", &["a"]);
+        c.clone().with_label_values(&["x"]).inc();
+        assert!((c.with_label_values(&["x"]).get() - 1.0).abs() < f64::EPSILON);
+        assert!(format!("{c:?}").starts_with("CounterVec { name: \"c_total\""));
+        let g = r.gauge_vec("g", "g", &["a"]);
+        assert!(format!("{g:?}").starts_with("GaugeVec "));
+        g.with_label_values(&["y"]).set(2.0);
+        assert!(g.remove_label_values(&["y"]));
+        assert!(!g.remove_label_values(&["y"]));
     }
 }
