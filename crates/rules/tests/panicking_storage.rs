@@ -10,68 +10,9 @@ use std::time::Duration;
 
 use common::{MIN, Recorder, manager_over, named};
 use firewatch_rules::{UpdateOptions, group_panics_total};
-use model::{Labels, Sample, Timestamp};
+use model::Sample;
 use storage::memory::MemoryStorage;
-use storage::{Appendable, Appender, Exemplar, Metadata, SeriesRef, StorageError};
-
-/// Panics in `commit` while `panics_left` is above zero; otherwise writes to `inner`.
-struct Panicking {
-    inner: MemoryStorage,
-    panics_left: Arc<AtomicUsize>,
-}
-
-struct PanickingAppender {
-    inner: Box<dyn Appender>,
-    panics_left: Arc<AtomicUsize>,
-}
-
-impl Appendable for Panicking {
-    fn appender(&self) -> Box<dyn Appender> {
-        Box::new(PanickingAppender {
-            inner: self.inner.appender(),
-            panics_left: self.panics_left.clone(),
-        })
-    }
-}
-
-impl Appender for PanickingAppender {
-    fn append(
-        &mut self,
-        r: SeriesRef,
-        l: &Labels,
-        t: Timestamp,
-        s: Sample,
-    ) -> Result<SeriesRef, StorageError> {
-        self.inner.append(r, l, t, s)
-    }
-    fn append_exemplar(
-        &mut self,
-        r: SeriesRef,
-        l: &Labels,
-        e: &Exemplar,
-    ) -> Result<SeriesRef, StorageError> {
-        self.inner.append_exemplar(r, l, e)
-    }
-    fn update_metadata(
-        &mut self,
-        r: SeriesRef,
-        l: &Labels,
-        m: &Metadata,
-    ) -> Result<SeriesRef, StorageError> {
-        self.inner.update_metadata(r, l, m)
-    }
-    fn commit(&mut self) -> Result<(), StorageError> {
-        let left = self.panics_left.load(Ordering::SeqCst);
-        if left > 0 {
-            self.panics_left.store(left - 1, Ordering::SeqCst);
-            panic!("storage exploded");
-        }
-        self.inner.commit()
-    }
-    fn rollback(&mut self) -> Result<(), StorageError> {
-        self.inner.rollback()
-    }
-}
+use testkit::panicking_storage::PanickingStorage;
 
 #[test]
 fn a_panicking_evaluation_fails_that_evaluation_only() {
@@ -88,10 +29,10 @@ fn a_panicking_evaluation_fails_that_evaluation_only() {
         t += MIN;
     }
     let panics_left = Arc::new(AtomicUsize::new(2));
-    let appendable = Arc::new(Panicking {
-        inner: storage.clone(),
-        panics_left: panics_left.clone(),
-    });
+    let appendable = Arc::new(PanickingStorage::new(
+        Arc::new(storage.clone()),
+        panics_left.clone(),
+    ));
     let manager = manager_over(
         Arc::new(storage.clone()),
         appendable,

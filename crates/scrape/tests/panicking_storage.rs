@@ -11,68 +11,8 @@ use axum::routing::get;
 use discovery::TargetGroup;
 use firewatch_scrape::scrape_loop::scrape_panics_total;
 use firewatch_scrape::{Health, Manager};
-use model::{Labels, Sample, Timestamp};
 use storage::memory::MemoryStorage;
-use storage::{Appendable, Appender, Exemplar, Metadata, SeriesRef, StorageError};
-
-/// Panics in `commit` while `panics_left` is above zero; otherwise writes to `inner`.
-struct Panicking {
-    inner: Arc<MemoryStorage>,
-    panics_left: Arc<AtomicUsize>,
-}
-
-struct PanickingAppender {
-    inner: Box<dyn Appender>,
-    panics_left: Arc<AtomicUsize>,
-}
-
-impl Appendable for Panicking {
-    fn appender(&self) -> Box<dyn Appender> {
-        Box::new(PanickingAppender {
-            inner: self.inner.appender(),
-            panics_left: self.panics_left.clone(),
-        })
-    }
-}
-
-impl Appender for PanickingAppender {
-    fn append(
-        &mut self,
-        r: SeriesRef,
-        l: &Labels,
-        t: Timestamp,
-        s: Sample,
-    ) -> Result<SeriesRef, StorageError> {
-        self.inner.append(r, l, t, s)
-    }
-    fn append_exemplar(
-        &mut self,
-        r: SeriesRef,
-        l: &Labels,
-        e: &Exemplar,
-    ) -> Result<SeriesRef, StorageError> {
-        self.inner.append_exemplar(r, l, e)
-    }
-    fn update_metadata(
-        &mut self,
-        r: SeriesRef,
-        l: &Labels,
-        m: &Metadata,
-    ) -> Result<SeriesRef, StorageError> {
-        self.inner.update_metadata(r, l, m)
-    }
-    fn commit(&mut self) -> Result<(), StorageError> {
-        let left = self.panics_left.load(Ordering::SeqCst);
-        if left > 0 {
-            self.panics_left.store(left - 1, Ordering::SeqCst);
-            panic!("storage exploded");
-        }
-        self.inner.commit()
-    }
-    fn rollback(&mut self) -> Result<(), StorageError> {
-        self.inner.rollback()
-    }
-}
+use testkit::panicking_storage::PanickingStorage;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_commit_fails_that_scrape_only() {
@@ -86,10 +26,7 @@ async fn a_panicking_commit_fails_that_scrape_only() {
     let cfg = config::Config::from_yaml_str(yaml, ".").unwrap();
     let inner = Arc::new(MemoryStorage::new());
     let panics_left = Arc::new(AtomicUsize::new(2));
-    let storage = Arc::new(Panicking {
-        inner: inner.clone(),
-        panics_left: panics_left.clone(),
-    });
+    let storage = Arc::new(PanickingStorage::new(inner, panics_left.clone()));
     let before = scrape_panics_total();
     let manager = Manager::new(storage);
     manager.apply_config(&cfg.all_scrape_configs().unwrap());

@@ -4,6 +4,7 @@
 //! conformance data and peer binaries are, with skips reported by name.
 
 pub mod fuzz;
+pub mod panicking_storage;
 mod process;
 mod shared;
 pub mod tls;
