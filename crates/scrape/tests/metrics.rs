@@ -63,15 +63,20 @@ async fn scrape_metrics_count_pools_syncs_intervals_and_limits() {
         ("limited".to_owned(), group(&addr, "/ok")),
         ("huge".to_owned(), group(&addr, "/huge")),
     ]));
-    // Two scrapes of each: one interval observed per loop.
+    // Two scrapes of each: one interval observed per loop, and both limited targets refused
+    // twice (the loops run independently, so wait for each count, not for one of them).
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
         let text = registry.encode(metrics::Format::Text);
-        if value(
-            &text,
+        let at_least = |series: &str, n: f64| value(&text, series).is_some_and(|v| v >= n);
+        if at_least(
             "prometheus_target_interval_length_seconds_count{interval=\"1s\"}",
-        )
-        .is_some_and(|n| n >= 3.0)
+            3.0,
+        ) && at_least("prometheus_target_scrapes_exceeded_sample_limit_total", 2.0)
+            && at_least(
+                "prometheus_target_scrapes_exceeded_body_size_limit_total",
+                2.0,
+            )
         {
             break text;
         }
