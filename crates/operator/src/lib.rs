@@ -6,6 +6,7 @@
 //! `prometheus.yml` shape (a JSON value), so the config crate parses and validates them like
 //! any user file.
 
+pub mod endpoint;
 mod error;
 pub mod podmonitor;
 pub mod prometheusrule;
@@ -14,6 +15,7 @@ pub mod selection;
 pub mod servicemonitor;
 pub mod watch;
 
+pub use endpoint::EndpointOptions;
 pub use error::OperatorError;
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
 pub use prometheusrule::{PrometheusRule, RuleFiles, rule_files};

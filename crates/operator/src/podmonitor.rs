@@ -5,11 +5,10 @@
 //! `keep` rules, namespace/container/pod labels, `podTargetLabels`, job `<namespace>/<name>`
 //! overridden by `jobLabel`, the `endpoint` label, user relabelings, then sharding.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use crate::endpoint::{EndpointOptions, config_head, config_tail};
 use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
 use crate::servicemonitor::{
     IntOrString, LabelSelector, NamespaceSelector, ObjectMeta, meta_label, namespaces,
@@ -69,32 +68,9 @@ pub struct PodMetricsEndpoint {
     pub port_number: Option<u32>,
     /// Deprecated: the port by name or number (when neither of the above is set).
     pub target_port: Option<IntOrString>,
-    /// `metrics_path`.
-    #[serde(default)]
-    pub path: String,
-    /// `http` or `https`.
-    pub scheme: Option<String>,
-    /// URL parameters.
-    pub params: Option<BTreeMap<String, Vec<String>>>,
-    /// `scrape_interval`.
-    #[serde(default)]
-    pub interval: String,
-    /// `scrape_timeout`.
-    #[serde(default)]
-    pub scrape_timeout: String,
-    /// `honor_labels`.
-    #[serde(default)]
-    pub honor_labels: bool,
-    /// `honor_timestamps`.
-    pub honor_timestamps: Option<bool>,
-    /// Drop pods that are not running (default true).
-    pub filter_running: Option<bool>,
-    /// Relabelings applied after the Operator's own (`relabelings`).
-    #[serde(default)]
-    pub relabelings: Vec<RelabelConfig>,
-    /// `metric_relabel_configs` (`metricRelabelings`).
-    #[serde(default)]
-    pub metric_relabelings: Vec<RelabelConfig>,
+    /// The scrape options shared with `ServiceMonitor` endpoints.
+    #[serde(flatten)]
+    pub options: EndpointOptions,
 }
 
 /// The scrape configurations the Operator generates for `pm`, one per endpoint.
@@ -125,41 +101,17 @@ fn port(ep: &PodMetricsEndpoint) -> Option<(&'static str, String)> {
 fn endpoint_config(pm: &PodMonitor, i: usize, shards: Sharding) -> Value {
     let ep = &pm.spec.pod_metrics_endpoints[i];
     let (ns, name) = (&pm.metadata.namespace, &pm.metadata.name);
-    let mut cfg = Map::new();
-    cfg.insert(
-        "job_name".into(),
-        json!(format!("podMonitor/{ns}/{name}/{i}")),
+    let opts = &ep.options;
+    let mut cfg = config_head(
+        &format!("podMonitor/{ns}/{name}/{i}"),
+        "pod",
+        &namespaces(&pm.spec.namespace_selector, ns),
+        opts,
     );
-    cfg.insert("honor_labels".into(), json!(ep.honor_labels));
-    if let Some(h) = ep.honor_timestamps {
-        cfg.insert("honor_timestamps".into(), json!(h));
-    }
-    let mut sd = Map::new();
-    sd.insert("role".into(), json!("pod"));
-    let names = namespaces(&pm.spec.namespace_selector, ns);
-    if !names.is_empty() {
-        sd.insert("namespaces".into(), json!({ "names": names }));
-    }
-    cfg.insert("kubernetes_sd_configs".into(), json!([sd]));
-    for (key, value) in [
-        ("scrape_interval", &ep.interval),
-        ("scrape_timeout", &ep.scrape_timeout),
-        ("metrics_path", &ep.path),
-    ] {
-        if !value.is_empty() {
-            cfg.insert(key.into(), json!(value));
-        }
-    }
-    if let Some(p) = &ep.params {
-        cfg.insert("params".into(), json!(p));
-    }
-    if let Some(s) = &ep.scheme {
-        cfg.insert("scheme".into(), json!(s));
-    }
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
-    if ep.filter_running.unwrap_or(true) {
+    if opts.filter_running.unwrap_or(true) {
         rules.push(json!({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"}));
     }
     rules.extend(selector_rules(&pm.spec.selector, "pod"));
@@ -188,26 +140,19 @@ fn endpoint_config(pm: &PodMonitor, i: usize, shards: Sharding) -> Value {
     if let Some((_, value)) = port {
         rules.push(json!({"target_label": "endpoint", "replacement": value}));
     }
-    rules.extend(ep.relabelings.iter().map(RelabelConfig::to_value));
+    rules.extend(opts.relabelings.iter().map(RelabelConfig::to_value));
     rules.extend(sharding("__address__", shards));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
     let spec = &pm.spec;
-    for (key, limit) in [
+    let limits = [
         ("sample_limit", spec.sample_limit),
         ("target_limit", spec.target_limit),
         ("label_limit", spec.label_limit),
         ("label_name_length_limit", spec.label_name_length_limit),
         ("label_value_length_limit", spec.label_value_length_limit),
         ("keep_dropped_targets", spec.keep_dropped_targets),
-    ] {
-        if let Some(n) = limit {
-            cfg.insert(key.into(), json!(n));
-        }
-    }
-    if !ep.metric_relabelings.is_empty() {
-        let m = ep.metric_relabelings.iter().map(RelabelConfig::to_value);
-        cfg.insert("metric_relabel_configs".into(), Value::Array(m.collect()));
-    }
+    ];
+    config_tail(&mut cfg, &limits, opts);
     Value::Object(cfg)
 }

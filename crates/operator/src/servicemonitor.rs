@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use crate::endpoint::{EndpointOptions, config_head, config_tail};
 use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
 
 /// A `ServiceMonitor` object (the fields the translation reads).
@@ -134,32 +135,9 @@ pub struct Endpoint {
     pub port: String,
     /// The pod's port, by name or number (when `port` is empty).
     pub target_port: Option<IntOrString>,
-    /// `metrics_path`.
-    #[serde(default)]
-    pub path: String,
-    /// `http` or `https`.
-    pub scheme: Option<String>,
-    /// URL parameters.
-    pub params: Option<BTreeMap<String, Vec<String>>>,
-    /// `scrape_interval`.
-    #[serde(default)]
-    pub interval: String,
-    /// `scrape_timeout`.
-    #[serde(default)]
-    pub scrape_timeout: String,
-    /// `honor_labels`.
-    #[serde(default)]
-    pub honor_labels: bool,
-    /// `honor_timestamps`.
-    pub honor_timestamps: Option<bool>,
-    /// Drop pods that are not running (default true).
-    pub filter_running: Option<bool>,
-    /// Relabelings applied after the Operator's own.
-    #[serde(default)]
-    pub relabelings: Vec<RelabelConfig>,
-    /// `metric_relabel_configs`.
-    #[serde(default)]
-    pub metric_relabelings: Vec<RelabelConfig>,
+    /// The scrape options shared with `PodMonitor` endpoints.
+    #[serde(flatten)]
+    pub options: EndpointOptions,
 }
 
 /// The scrape configurations the Operator generates for `sm`, one per endpoint.
@@ -229,40 +207,14 @@ pub(crate) fn selector_rules(sel: &LabelSelector, kind: &str) -> Vec<Value> {
 
 fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
     let ep = &sm.spec.endpoints[i];
-    let mut cfg = Map::new();
-    cfg.insert(
-        "job_name".into(),
-        json!(format!(
-            "serviceMonitor/{}/{}/{i}",
-            sm.metadata.namespace, sm.metadata.name
-        )),
+    let opts = &ep.options;
+    let (ns, name) = (&sm.metadata.namespace, &sm.metadata.name);
+    let mut cfg = config_head(
+        &format!("serviceMonitor/{ns}/{name}/{i}"),
+        "endpoints",
+        &namespaces(&sm.spec.namespace_selector, ns),
+        opts,
     );
-    cfg.insert("honor_labels".into(), json!(ep.honor_labels));
-    if let Some(h) = ep.honor_timestamps {
-        cfg.insert("honor_timestamps".into(), json!(h));
-    }
-    let mut sd = Map::new();
-    sd.insert("role".into(), json!("endpoints"));
-    let ns = namespaces(&sm.spec.namespace_selector, &sm.metadata.namespace);
-    if !ns.is_empty() {
-        sd.insert("namespaces".into(), json!({ "names": ns }));
-    }
-    cfg.insert("kubernetes_sd_configs".into(), json!([sd]));
-    for (key, value) in [
-        ("scrape_interval", &ep.interval),
-        ("scrape_timeout", &ep.scrape_timeout),
-        ("metrics_path", &ep.path),
-    ] {
-        if !value.is_empty() {
-            cfg.insert(key.into(), json!(value));
-        }
-    }
-    if let Some(p) = &ep.params {
-        cfg.insert("params".into(), json!(p));
-    }
-    if let Some(s) = &ep.scheme {
-        cfg.insert("scheme".into(), json!(s));
-    }
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
@@ -296,7 +248,7 @@ fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
     ] {
         rules.push(json!({"source_labels": [meta], "target_label": label}));
     }
-    if ep.filter_running.unwrap_or(true) {
+    if opts.filter_running.unwrap_or(true) {
         rules.push(json!({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"}));
     }
     let copy = |meta: String, label: &str| {
@@ -326,31 +278,18 @@ fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
     if let Some(e) = endpoint.filter(|e| !e.is_empty()) {
         rules.push(json!({"target_label": "endpoint", "replacement": e}));
     }
-    rules.extend(ep.relabelings.iter().map(RelabelConfig::to_value));
+    rules.extend(opts.relabelings.iter().map(RelabelConfig::to_value));
     rules.extend(sharding("__address__", shards));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
-    for (key, limit) in [
-        ("sample_limit", sm.spec.sample_limit),
-        ("target_limit", sm.spec.target_limit),
-        ("label_limit", sm.spec.label_limit),
-        ("label_name_length_limit", sm.spec.label_name_length_limit),
-        ("label_value_length_limit", sm.spec.label_value_length_limit),
-    ] {
-        if let Some(n) = limit {
-            cfg.insert(key.into(), json!(n));
-        }
-    }
-    if !ep.metric_relabelings.is_empty() {
-        cfg.insert(
-            "metric_relabel_configs".into(),
-            Value::Array(
-                ep.metric_relabelings
-                    .iter()
-                    .map(RelabelConfig::to_value)
-                    .collect(),
-            ),
-        );
-    }
+    let spec = &sm.spec;
+    let limits = [
+        ("sample_limit", spec.sample_limit),
+        ("target_limit", spec.target_limit),
+        ("label_limit", spec.label_limit),
+        ("label_name_length_limit", spec.label_name_length_limit),
+        ("label_value_length_limit", spec.label_value_length_limit),
+    ];
+    config_tail(&mut cfg, &limits, opts);
     Value::Object(cfg)
 }
