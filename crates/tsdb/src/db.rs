@@ -115,7 +115,7 @@ pub struct Db {
     head: Arc<Head>,
     /// Open blocks, sorted by min time.
     blocks: RwLock<Vec<BlockReader>>,
-    lock: Mutex<Option<File>>,
+    lock: Mutex<Option<DirLock>>,
     /// Serialises compaction, retention and close.
     compaction: Mutex<()>,
     closed: AtomicBool,
@@ -129,7 +129,19 @@ impl std::fmt::Debug for Db {
     }
 }
 
-fn take_lock(dir: &Path) -> Result<File, TsdbError> {
+/// The data directory's `lock` file, held with `flock` while the database is open.
+///
+/// Dropping it unlocks explicitly: a child process forked elsewhere in this process shares the
+/// open file description until it execs, and a plain close would leave the lock held that long.
+struct DirLock(File);
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<DirLock, TsdbError> {
     let path = dir.join("lock");
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -138,7 +150,7 @@ fn take_lock(dir: &Path) -> Result<File, TsdbError> {
         .open(&path)
         .map_err(|e| TsdbError::io("open lock file", &path, e))?;
     match f.try_lock() {
-        Ok(()) => Ok(f),
+        Ok(()) => Ok(DirLock(f)),
         Err(std::fs::TryLockError::WouldBlock) => Err(TsdbError::io(
             "lock DB directory",
             &path,
