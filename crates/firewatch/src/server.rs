@@ -64,6 +64,17 @@ pub struct ServerArgs {
     /// Maximum number of bytes that can be stored for blocks (e.g. 512MB).
     #[arg(long = "storage.tsdb.retention.size")]
     pub retention_size: Option<String>,
+    /// Minimum duration of a data block before being persisted (the head's chunk range).
+    /// Hidden in Prometheus; set `min = max = 2h` to disable local compaction for Thanos.
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        default_value = "2h",
+        hide = true
+    )]
+    pub min_block_duration: String,
+    /// Maximum duration compacted blocks may span (default: 10% of the retention time).
+    #[arg(long = "storage.tsdb.max-block-duration", hide = true)]
+    pub max_block_duration: Option<String>,
     /// The maximum lookback duration for retrieving metrics during expression evaluations.
     #[arg(long = "query.lookback-delta", default_value = "5m")]
     pub lookback_delta: String,
@@ -175,6 +186,14 @@ impl ServerArgs {
             ("storage.tsdb.path", self.tsdb_path.clone()),
             ("storage.tsdb.retention.time", opt(&self.retention_time)),
             ("storage.tsdb.retention.size", opt(&self.retention_size)),
+            (
+                "storage.tsdb.min-block-duration",
+                self.min_block_duration.clone(),
+            ),
+            (
+                "storage.tsdb.max-block-duration",
+                opt(&self.max_block_duration),
+            ),
             ("query.lookback-delta", self.lookback_delta.clone()),
             ("query.timeout", self.query_timeout.clone()),
             ("query.max-samples", self.max_samples.to_string()),
@@ -217,7 +236,19 @@ impl ServerArgs {
             None if size.is_some() => opts.retention_ms = 0,
             None => {}
         }
-        opts.max_block_duration = tsdb::db::default_max_block_duration(opts.retention_ms);
+        opts.min_block_duration =
+            duration_flag("storage.tsdb.min-block-duration", &self.min_block_duration)?;
+        opts.max_block_duration = match self.max_block_duration.as_deref() {
+            Some(d) => duration_flag("storage.tsdb.max-block-duration", d)?,
+            None => tsdb::db::default_max_block_duration(opts.retention_ms),
+        };
+        if opts.min_block_duration <= 0 || opts.max_block_duration < opts.min_block_duration {
+            bail!(
+                "--storage.tsdb.max-block-duration ({}) must not be below a positive --storage.tsdb.min-block-duration ({})",
+                self.max_block_duration.as_deref().unwrap_or("default"),
+                self.min_block_duration
+            );
+        }
         Ok(opts)
     }
 
@@ -654,5 +685,41 @@ mod tests {
         assert_eq!(parse_bytes("100").unwrap(), 100);
         assert!(parse_bytes("1XB").is_err());
         assert!(parse_bytes("MB").is_err());
+    }
+
+    fn server_args(flags: &[&str]) -> ServerArgs {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ServerArgs,
+        }
+        let argv = std::iter::once("server").chain(flags.iter().copied());
+        <Wrapper as clap::Parser>::try_parse_from(argv)
+            .unwrap()
+            .args
+    }
+
+    #[test]
+    fn block_duration_flags() {
+        let opts = server_args(&[]).db_options().unwrap();
+        assert_eq!(opts.min_block_duration, 2 * 3_600_000);
+        assert_eq!(opts.max_block_duration, 36 * 3_600_000, "10% of 15d");
+        let opts = server_args(&[
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+        ])
+        .db_options()
+        .unwrap();
+        assert_eq!(
+            (opts.min_block_duration, opts.max_block_duration),
+            (7_200_000, 7_200_000)
+        );
+        let err = server_args(&[
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=1h",
+        ])
+        .db_options()
+        .unwrap_err();
+        assert!(err.to_string().contains("max-block-duration (1h)"), "{err}");
     }
 }
