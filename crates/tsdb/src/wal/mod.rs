@@ -7,6 +7,7 @@
 
 pub mod checkpoint;
 pub mod histogram;
+pub mod live;
 pub mod reader;
 pub mod record;
 pub mod writer;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::error::TsdbError;
 
 pub use checkpoint::{Checkpoint, checkpoint, delete_checkpoints, last_checkpoint};
+pub use live::{LiveReader, LiveRecord};
 pub use reader::{WalReader, repair};
 pub use writer::{Wal, WalOptions};
 
