@@ -104,6 +104,9 @@ pub(crate) struct GroupState {
     pub rule_failures: u64,
     /// Samples written by the last evaluation.
     pub last_samples: u64,
+    /// Evaluations that panicked (each failed that evaluation only), for
+    /// `firewatch_rule_group_evaluation_panics_total`.
+    pub panics: u64,
 }
 
 /// A group of rules.
@@ -191,6 +194,7 @@ impl Group {
         new.rule_evals = old.rule_evals;
         new.rule_failures = old.rule_failures;
         new.last_samples = old.last_samples;
+        new.panics = old.panics;
         new.should_restore = new.should_restore && old.should_restore;
     }
 

@@ -25,6 +25,6 @@ mod view;
 
 pub use alerting::AlertState;
 pub use error::{EvalError, RulesError, TemplateError};
-pub use manager::{Manager, ManagerOptions, UpdateOptions, expand_rule_files, group_panics_total};
+pub use manager::{Manager, ManagerOptions, UpdateOptions, expand_rule_files};
 pub use rule::Health;
 pub use view::{AlertView, GroupView, RuleKind, RuleView};

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -283,16 +283,6 @@ impl Drop for Manager {
     }
 }
 
-/// Rule group evaluations that panicked since the process started.
-static GROUP_PANICS: AtomicU64 = AtomicU64::new(0);
-
-/// How many rule group evaluations panicked since the process started (each failed that
-/// evaluation only).
-#[must_use]
-pub fn group_panics_total() -> u64 {
-    GROUP_PANICS.load(Ordering::Relaxed)
-}
-
 /// Runs `group` at each of its aligned slots until cancelled.
 fn spawn_group(
     handle: &tokio::runtime::Handle,
@@ -317,7 +307,7 @@ fn spawn_group(
                 .catch_unwind()
                 .await;
             if !matches!(eval, Ok(Ok(()))) {
-                GROUP_PANICS.fetch_add(1, Ordering::Relaxed);
+                group.state.lock().panics += 1;
                 tracing::error!(group = %group.settings.name, "rule group evaluation panicked");
             }
             // Skip slots missed while evaluating, as Prometheus does.

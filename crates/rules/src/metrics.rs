@@ -17,7 +17,7 @@ type Family = (
 );
 
 #[allow(clippy::cast_precision_loss)]
-const FAMILIES: [Family; 8] = [
+const FAMILIES: [Family; 9] = [
     (
         "prometheus_rule_evaluations_total",
         MetricType::Counter,
@@ -65,6 +65,13 @@ const FAMILIES: [Family; 8] = [
         MetricType::Gauge,
         "The number of rules.",
         |_, st| st.rules.len() as f64,
+    ),
+    // Prometheus has no such counter (a panic in a Go rule group ends the process).
+    (
+        "firewatch_rule_group_evaluation_panics_total",
+        MetricType::Counter,
+        "The total number of rule group evaluations that panicked (each failed that evaluation only).",
+        |_, st| st.panics as f64,
     ),
 ];
 

@@ -1,6 +1,7 @@
 //! A storage that panics when a rule group commits its results fails those evaluations
-//! only: the panics are counted and the group keeps running on its interval, writing
-//! results again once the storage stops panicking.
+//! only: the panics are counted on the manager's metrics
+//! (`firewatch_rule_group_evaluation_panics_total`) and the group keeps running on its
+//! interval, writing results again once the storage stops panicking.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{MIN, Recorder, manager_over, named};
-use firewatch_rules::{UpdateOptions, group_panics_total};
+use firewatch_rules::UpdateOptions;
 use model::Sample;
 use storage::memory::MemoryStorage;
 use testkit::panicking_storage::PanickingStorage;
@@ -45,8 +46,10 @@ fn a_panicking_evaluation_fails_that_evaluation_only() {
         "groups:\n  - name: fast\n    interval: 1s\n    rules:\n      - record: r\n        expr: m\n",
     )
     .unwrap();
-    manager.update(&[file], &UpdateOptions::default()).unwrap();
-    let before = group_panics_total();
+    manager
+        .update(std::slice::from_ref(&file), &UpdateOptions::default())
+        .unwrap();
+    let m = manager.clone();
     rt.block_on(async move {
         manager.start();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -65,5 +68,11 @@ fn a_panicking_evaluation_fails_that_evaluation_only() {
         manager.stop();
     });
     assert_eq!(panics_left.load(Ordering::SeqCst), 0);
-    assert!(group_panics_total() >= before + 2);
+    let text = metrics::encode_collector(m.as_ref(), metrics::Format::Text);
+    let line = format!(
+        "firewatch_rule_group_evaluation_panics_total{{rule_group=\"{};fast\"}} 2",
+        file.display()
+    );
+    assert!(text.contains(&line), "no `{line}` in\n{text}");
+    assert!(text.contains("# TYPE firewatch_rule_group_evaluation_panics_total counter"));
 }

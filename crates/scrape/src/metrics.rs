@@ -33,6 +33,7 @@ pub struct ScrapeMetrics {
     pub(crate) sample_out_of_order: Counter,
     pub(crate) sample_duplicate_timestamp: Counter,
     pub(crate) sample_out_of_bounds: Counter,
+    pub(crate) panics: Counter,
 }
 
 impl ScrapeMetrics {
@@ -120,6 +121,11 @@ impl ScrapeMetrics {
             sample_out_of_bounds: r.counter(
                 "prometheus_target_scrapes_sample_out_of_bounds_total",
                 "Total number of samples rejected due to timestamp falling outside of the time bounds.",
+            ),
+            // Prometheus has no such counter (a panic in a Go scrape loop ends the process).
+            panics: r.counter(
+                "firewatch_target_scrape_panics_total",
+                "Total number of scrapes that panicked (each failed that scrape only).",
             ),
         }
     }

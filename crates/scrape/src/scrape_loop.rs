@@ -3,7 +3,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::FutureExt;
@@ -154,7 +153,11 @@ impl ScrapeLoop {
                     // A panic fails this scrape only: the loop goes on at the next tick.
                     let res = AssertUnwindSafe(self.scrape_once()).catch_unwind().await;
                     if let Err(panic) = res {
-                        let error = task_panicked(&self.target.url(), panic.as_ref());
+                        let error = task_panicked(
+                            &self.target.url(),
+                            panic.as_ref(),
+                            self.metrics.as_ref(),
+                        );
                         self.state = LoopState::default();
                         self.target.report(SystemTime::now(), Duration::ZERO, Some(error));
                     }
@@ -243,7 +246,7 @@ impl ScrapeLoop {
         .await
         .unwrap_or_else(|e| {
             let error = match e.try_into_panic() {
-                Ok(panic) => task_panicked(&url, panic.as_ref()),
+                Ok(panic) => task_panicked(&url, panic.as_ref(), self.metrics.as_ref()),
                 Err(e) => format!("scrape task failed: {e}"),
             };
             (LoopState::default(), Some(error))
@@ -274,18 +277,16 @@ impl ScrapeLoop {
     }
 }
 
-/// Scrapes that panicked since the process started.
-static PANICS: AtomicU64 = AtomicU64::new(0);
-
-/// How many scrapes panicked since the process started (each failed that scrape only).
-#[must_use]
-pub fn scrape_panics_total() -> u64 {
-    PANICS.load(Ordering::Relaxed)
-}
-
-/// Counts and logs a scrape of `url` that panicked; returns the target's error text.
-fn task_panicked(url: &str, panic: &(dyn std::any::Any + Send)) -> String {
-    PANICS.fetch_add(1, Ordering::Relaxed);
+/// Counts (in `firewatch_target_scrape_panics_total`) and logs a scrape of `url` that
+/// panicked; returns the target's error text.
+fn task_panicked(
+    url: &str,
+    panic: &(dyn std::any::Any + Send),
+    metrics: Option<&ScrapeMetrics>,
+) -> String {
+    if let Some(m) = metrics {
+        m.panics.inc();
+    }
     let msg = panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -1,5 +1,6 @@
 //! A storage that panics on commit fails those scrapes only: the target is down with the
-//! panic's message, the panics are counted, and the same loop scrapes again afterwards
+//! panic's message, the panics are counted in `firewatch_target_scrape_panics_total`, and
+//! the same loop scrapes again afterwards
 //! (the target comes back up once the storage stops panicking).
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use discovery::TargetGroup;
-use firewatch_scrape::scrape_loop::scrape_panics_total;
 use firewatch_scrape::{Health, Manager};
 use storage::memory::MemoryStorage;
 use testkit::panicking_storage::PanickingStorage;
@@ -27,8 +27,8 @@ async fn a_panicking_commit_fails_that_scrape_only() {
     let inner = Arc::new(MemoryStorage::new());
     let panics_left = Arc::new(AtomicUsize::new(2));
     let storage = Arc::new(PanickingStorage::new(inner, panics_left.clone()));
-    let before = scrape_panics_total();
-    let manager = Manager::new(storage);
+    let registry = metrics::Registry::new();
+    let manager = Manager::with_registry(storage, &registry);
     manager.apply_config(&cfg.all_scrape_configs().unwrap());
     manager.sync(HashMap::from([(
         "app".to_owned(),
@@ -59,6 +59,10 @@ async fn a_panicking_commit_fails_that_scrape_only() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(panics_left.load(Ordering::SeqCst), 0);
-    assert!(scrape_panics_total() >= before + 2);
+    let text = registry.encode(metrics::Format::Text);
+    assert!(
+        text.contains("\nfirewatch_target_scrape_panics_total 2\n"),
+        "{text}"
+    );
     manager.stop().await;
 }
