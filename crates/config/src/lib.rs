@@ -16,6 +16,7 @@ pub mod error;
 pub mod glob;
 pub mod global;
 pub mod kubernetes;
+pub mod operator;
 pub mod relabel;
 pub mod remote;
 pub mod rules;
@@ -37,6 +38,7 @@ pub use duration::{Duration, Size};
 pub use error::{ConfigError, RuleError, RuleFileError};
 pub use global::{GlobalConfig, RuntimeConfig, ScrapeProtocol, ValidationScheme};
 pub use kubernetes::KubernetesSdConfig;
+pub use operator::{LabelSelector, OperatorConfig};
 pub use relabel::RelabelConfig;
 pub use remote::{MetadataConfig, QueueConfig, RemoteReadConfig, RemoteWriteConfig};
 pub use scrape::{ScrapeConfig, ScrapeConfigs};
@@ -103,6 +105,10 @@ pub struct Config {
     /// OTLP receiver translation.
     #[serde(default, deserialize_with = "crate::yaml::nullable")]
     pub otlp: OtlpConfig,
+    /// Firewatch's extension: the Prometheus Operator's resources read from the Kubernetes
+    /// API ([`OperatorConfig`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_operator: Option<OperatorConfig>,
 }
 
 fn is_default_runtime(r: &RuntimeConfig) -> bool {
@@ -204,6 +210,9 @@ impl Config {
             t.validate().key("tracing")?;
         }
         self.otlp.validate().key("otlp")?;
+        if let Some(op) = &mut self.kubernetes_operator {
+            op.validate().key("kubernetes_operator")?;
+        }
         for (i, rf) in self.rule_files.iter().enumerate() {
             if !valid_rule_path(rf) {
                 return Err(Invalid::new(format!(
@@ -313,6 +322,9 @@ impl Config {
         for rr in self.remote_read.iter_mut().flatten() {
             rr.set_directory(dir);
         }
+        if let Some(op) = &mut self.kubernetes_operator {
+            op.set_directory(dir);
+        }
     }
 
     /// The scrape jobs of this file followed by those of the `scrape_config_files`, each
@@ -374,6 +386,28 @@ impl Config {
             }
         }
         Ok(out)
+    }
+
+    /// One generated scrape configuration (`text`: YAML or JSON, as the operator crate writes
+    /// it for a ServiceMonitor, PodMonitor...), decoded and validated like a job of this file
+    /// against its `global` section; its Kubernetes discovery sections get the
+    /// `kubernetes_operator` section's API server connection. Errors name `origin`.
+    pub fn generated_scrape_config(
+        &self,
+        text: &str,
+        origin: &str,
+    ) -> Result<ScrapeConfig, ConfigError> {
+        let file = Path::new(origin);
+        let mut sc: ScrapeConfig = yaml::decode(text, file)?;
+        if let Some(op) = &self.kubernetes_operator {
+            for sd in sc.kubernetes_sd_configs.iter_mut().flatten() {
+                op.connect(sd);
+            }
+        }
+        let locate = |inv: Invalid| yaml::locate(&inv, text, file);
+        sc.check_decoded().map_err(locate)?;
+        sc.validate(&self.global).map_err(locate)?;
+        Ok(sc)
     }
 
     /// The checks Prometheus makes in agent mode: no alerting, rule files or remote read.

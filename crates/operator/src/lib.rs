@@ -20,6 +20,6 @@ pub use error::OperatorError;
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
 pub use prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 pub use relabel::{RelabelConfig, Sharding, sanitize_label_name};
-pub use selection::{Kind, OperatorSelection, Resource};
+pub use selection::{Kind, OperatorSelection, Resource, Select};
 pub use servicemonitor::{Endpoint, LabelSelector, ServiceMonitor, scrape_configs};
 pub use watch::Generated;

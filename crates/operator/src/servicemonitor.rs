@@ -71,29 +71,7 @@ pub struct ServiceMonitorSpec {
     pub label_value_length_limit: Option<u64>,
 }
 
-/// A Kubernetes label selector.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LabelSelector {
-    /// Exact matches.
-    #[serde(default)]
-    pub match_labels: BTreeMap<String, String>,
-    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
-    #[serde(default)]
-    pub match_expressions: Vec<LabelSelectorRequirement>,
-}
-
-/// One set-based requirement of a label selector.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LabelSelectorRequirement {
-    /// The label.
-    pub key: String,
-    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
-    pub operator: String,
-    /// The values for `In` and `NotIn`.
-    #[serde(default)]
-    pub values: Vec<String>,
-}
+pub use config::operator::{LabelSelector, LabelSelectorRequirement};
 
 /// `namespaceSelector`: every namespace (`any`), the listed ones, or (neither) the monitor's.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::podmonitor::{PodMonitor, pod_scrape_configs};
 use crate::prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 use crate::relabel::Sharding;
-use crate::selection::{Labels, OperatorSelection};
+use crate::selection::{Labels, OperatorSelection, Select};
 use crate::servicemonitor::{ServiceMonitor, scrape_configs};
 
 /// What the selected objects generate.

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use config::yaml::{Invalid, Seg};
 use firewatch_operator::selection::Labels;
-use firewatch_operator::{OperatorSelection, PodMonitor, PrometheusRule, ServiceMonitor};
+use firewatch_operator::{OperatorSelection, PodMonitor, PrometheusRule, Select, ServiceMonitor};
 use serde_json::{Value, json};
 
 fn load() -> Value {
@@ -49,7 +50,9 @@ fn prometheus_selectors_select_as_the_operator_does() {
         let name = case["name"].as_str().unwrap();
         let section: OperatorSelection = serde_json::from_value(case["section"].clone())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        section.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        section
+            .validate_selectors()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = |kind: &str| -> Vec<String> {
             serde_json::from_value(case["selected"][kind].clone()).unwrap()
         };
@@ -77,6 +80,19 @@ fn prometheus_selectors_select_as_the_operator_does() {
     }
 }
 
+/// `field.sub[i]: message`.
+fn located(e: &Invalid) -> String {
+    let mut path = String::new();
+    for seg in &e.path {
+        match seg {
+            Seg::Key(k) if path.is_empty() => path.push_str(k),
+            Seg::Key(k) => path.push_str(&format!(".{k}")),
+            Seg::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    format!("{path}: {}", e.msg)
+}
+
 #[test]
 fn invalid_selectors_are_rejected_naming_the_field() {
     for (section, want) in [
@@ -94,7 +110,7 @@ fn invalid_selectors_are_rejected_naming_the_field() {
         ),
     ] {
         let s: OperatorSelection = serde_json::from_value(section).unwrap();
-        let err = s.validate().unwrap_err().to_string();
+        let err = located(&s.validate_selectors().unwrap_err());
         assert!(err.starts_with(want), "{err}");
     }
     // A misspelt field of the section is an error, not a silent null selector.
