@@ -3,13 +3,14 @@
 //! Mirrors node_exporter's `node_exporter.go` (handler, `collect[]` filters) and
 //! `collector/collector.go` (the collector table, scrape duration and success).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod collector;
 pub mod error;
 pub mod options;
 pub mod registry;
 pub mod server;
+pub mod sys;
 
 pub use error::{CollectorError, Error};
 pub use options::{Options, Paths};

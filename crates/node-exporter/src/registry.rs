@@ -38,7 +38,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("diskstats", true, Some(collector::diskstats::new)),
     ("dmi", true, Some(collector::sysinfo::Dmi::factory)),
     ("drbd", false, Some(collector::drbd::new)),
-    ("drm", false, None),
+    ("drm", false, Some(collector::drm::Drm::factory)),
     ("edac", true, Some(collector::sysclass::Edac::factory)),
     ("entropy", true, Some(collector::simple::Entropy::factory)),
     ("ethtool", false, None),
@@ -60,7 +60,11 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("netclass", true, Some(collector::netclass::new)),
     ("netdev", true, Some(collector::netdev::new)),
     ("netstat", true, Some(collector::netstat::new)),
-    ("network_route", false, None),
+    (
+        "network_route",
+        false,
+        Some(collector::network_route::NetworkRoute::factory),
+    ),
     ("nfs", true, Some(collector::nfs::new)),
     ("nfsd", true, Some(collector::nfsd::new)),
     ("ntp", false, None),
@@ -72,7 +76,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("processes", false, Some(collector::processes::new)),
     ("qdisc", false, Some(collector::qdisc::new)),
     ("rapl", true, Some(collector::sysclass::Rapl::factory)),
-    ("runit", false, None),
+    ("runit", false, Some(collector::runit::Runit::factory)),
     (
         "schedstat",
         true,
@@ -100,7 +104,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
         true,
         Some(collector::sysclass::Tapestats::factory),
     ),
-    ("tcpstat", false, None),
+    ("tcpstat", false, Some(collector::tcpstat::Tcpstat::factory)),
     ("textfile", true, Some(collector::textfile::new)),
     (
         "thermal_zone",
@@ -108,7 +112,11 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
         Some(collector::simple::ThermalZone::factory),
     ),
     ("time", true, Some(collector::sysinfo::Time::factory)),
-    ("timex", true, None),
+    (
+        "timex",
+        true,
+        Some(collector::timex::TimexCollector::factory),
+    ),
     (
         "udp_queues",
         true,

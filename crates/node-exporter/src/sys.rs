@@ -1,0 +1,98 @@
+//! The few system calls the collectors need that have no safe wrapper in `rustix`
+//! (`adjtimex(2)` for timex, `perf_event_open(2)` for perf, the `SIOCETHTOOL` ioctl for
+//! ethtool): each a small function with its `// SAFETY:` reasoning, the only unsafe code of the
+//! crate (node_exporter reaches them through `golang.org/x/sys/unix`).
+
+#![allow(unsafe_code)]
+
+/// The kernel's clock state from `adjtimex(2)` (a read-only query, `modes` 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timex {
+    /// The clock state `adjtimex` returned (`TIME_OK` … `TIME_ERROR`).
+    pub state: i32,
+    /// `offset`, in microseconds or nanoseconds (`STA_NANO` in `status`).
+    pub offset: i64,
+    /// `freq`, in ppm with 16 fractional bits.
+    pub freq: i64,
+    /// `maxerror`, microseconds.
+    pub maxerror: i64,
+    /// `esterror`, microseconds.
+    pub esterror: i64,
+    /// The `STA_*` status bits.
+    pub status: i32,
+    /// The PLL time constant.
+    pub constant: i64,
+    /// The clock precision, microseconds.
+    pub precision: i64,
+    /// The maximum frequency tolerance.
+    pub tolerance: i64,
+    /// Microseconds between clock ticks.
+    pub tick: i64,
+    /// PPS frequency, ppm with 16 fractional bits.
+    pub ppsfreq: i64,
+    /// PPS jitter, microseconds or nanoseconds.
+    pub jitter: i64,
+    /// PPS interval duration, seconds as a power of two.
+    pub shift: i32,
+    /// PPS stability, ppm with 16 fractional bits.
+    pub stabil: i64,
+    /// PPS jitter limit exceeded events.
+    pub jitcnt: i64,
+    /// PPS calibration intervals.
+    pub calcnt: i64,
+    /// PPS calibration errors.
+    pub errcnt: i64,
+    /// PPS stability limit exceeded events.
+    pub stbcnt: i64,
+    /// TAI offset, seconds.
+    pub tai: i32,
+}
+
+/// Reads the kernel clock's state without changing it.
+///
+/// # Errors
+/// The system call fails (`EPERM` in some sandboxes).
+pub fn adjtimex() -> std::io::Result<Timex> {
+    // SAFETY: `timex` is a plain C struct for which all-zero bytes are a valid value; with
+    // `modes` 0 the kernel only writes into it, and the pointer is valid for the whole call.
+    let (state, t) = unsafe {
+        let mut t: libc::timex = std::mem::zeroed();
+        let r = libc::adjtimex(&raw mut t);
+        (r, t)
+    };
+    if state < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(Timex {
+        state,
+        offset: t.offset,
+        freq: t.freq,
+        maxerror: t.maxerror,
+        esterror: t.esterror,
+        status: t.status,
+        constant: t.constant,
+        precision: t.precision,
+        tolerance: t.tolerance,
+        tick: t.tick,
+        ppsfreq: t.ppsfreq,
+        jitter: t.jitter,
+        shift: t.shift,
+        stabil: t.stabil,
+        jitcnt: t.jitcnt,
+        calcnt: t.calcnt,
+        errcnt: t.errcnt,
+        stbcnt: t.stbcnt,
+        tai: t.tai,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn adjtimex_reads_the_clock() {
+        let t = super::adjtimex().expect("adjtimex");
+        // The kernel's tick is 1e6/HZ microseconds (HZ between 24 and 1200).
+        assert!((833..=41_667).contains(&t.tick), "{t:?}");
+        assert!((0..=5).contains(&t.state), "{t:?}");
+    }
+}
