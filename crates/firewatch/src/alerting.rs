@@ -1,9 +1,11 @@
 //! Rule evaluation and alert delivery in the server: the rules manager and the notifier, set
 //! up from the configuration, and their state as the web API shows it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use config::rules::RuleFile;
 use rules::notifier::{Notifier, NotifierOptions};
 use rules::{Manager, ManagerOptions, UpdateOptions};
 use web::api::rules::{
@@ -53,15 +55,32 @@ impl Alerting {
     ///
     /// # Errors
     /// Invalid Alertmanager settings or rule files; what ran before keeps running.
-    pub fn apply_config(&self, cfg: &config::Config) -> anyhow::Result<()> {
+    pub fn apply_config(
+        &self,
+        cfg: &config::Config,
+        in_memory: &[(PathBuf, RuleFile)],
+    ) -> anyhow::Result<()> {
         self.notifier.apply_config(cfg)?;
+        self.update_rules(cfg, in_memory)
+    }
+
+    /// Loads the rule files of `cfg`, then the rule files held in memory (the Operator's
+    /// PrometheusRules), replacing the running groups.
+    ///
+    /// # Errors
+    /// An invalid rule file; the running groups stay.
+    pub fn update_rules(
+        &self,
+        cfg: &config::Config,
+        in_memory: &[(PathBuf, RuleFile)],
+    ) -> anyhow::Result<()> {
         let files = cfg.rule_file_paths()?;
         let options = UpdateOptions {
             interval: cfg.global.evaluation_interval.to_std(),
             query_offset: cfg.global.rule_query_offset.to_std(),
             external_labels: model::Labels::from_pairs(&cfg.global.external_labels),
         };
-        self.rules.update(&files, &options)?;
+        self.rules.update_with(&files, in_memory, &options)?;
         Ok(())
     }
 

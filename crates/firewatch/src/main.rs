@@ -7,6 +7,7 @@ mod container_exporter;
 mod import;
 mod kube_state_exporter;
 mod node_exporter;
+mod operator;
 mod server;
 mod tool;
 mod web_sources;

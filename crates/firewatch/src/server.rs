@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tracing::{error, info};
 
 use promql::{Engine, EngineOptions};
@@ -335,6 +335,10 @@ struct Reloader {
     reload_success_time: metrics::Gauge,
     /// Agent mode: configurations with rules, alerting or remote read are refused.
     agent: bool,
+    /// The Operator's resources (`kubernetes_operator`), watched through the API.
+    operator: crate::operator::OperatorWatch,
+    /// The configuration last applied, to apply the operator's changes with.
+    applied: Mutex<Option<config::Config>>,
 }
 
 impl Reloader {
@@ -365,7 +369,9 @@ impl Reloader {
                 i64::try_from(cfg.storage.tsdb.out_of_order_time_window.as_millis()).unwrap_or(0),
             )
             .context("applying the storage settings")?;
-        let jobs = cfg.all_scrape_configs()?;
+        let mut applied = self.applied.lock();
+        let generated = self.operator.sync(&cfg);
+        let jobs = self.scrape_jobs(&cfg, &generated)?;
         self.scrape.apply_config(&jobs);
         let failed = self
             .discovery
@@ -373,14 +379,68 @@ impl Reloader {
         if failed > 0 {
             bail!("{failed} service discovery configuration(s) could not be started");
         }
-        self.alerting.apply_config(&cfg)?;
+        self.alerting
+            .apply_config(&cfg, &self.operator_rules(&generated))?;
         self.remote_write
             .apply_config(&cfg)
             .context("starting remote write")?;
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
+        *applied = Some(cfg);
         info!(file = %self.config_file.display(), "completed loading of configuration file");
         Ok(())
+    }
+
+    /// The file's jobs, then those generated from the Operator's resources.
+    fn scrape_jobs(
+        &self,
+        cfg: &config::Config,
+        generated: &operator::Generated,
+    ) -> anyhow::Result<Vec<config::ScrapeConfig>> {
+        let mut jobs = cfg.all_scrape_configs()?;
+        let taken = jobs.iter().map(|j| j.job_name.clone()).collect();
+        jobs.extend(operator::server::scrape_jobs(cfg, generated, &taken));
+        Ok(jobs)
+    }
+
+    /// The PrometheusRules' rule files (none in agent mode).
+    fn operator_rules(
+        &self,
+        generated: &operator::Generated,
+    ) -> Vec<(PathBuf, config::rules::RuleFile)> {
+        if self.agent {
+            return Vec::new();
+        }
+        operator::server::rule_files(generated)
+    }
+
+    /// Applies what the Operator's resources generate now, with the configuration last
+    /// applied: their scrape pools and rule groups change, the rest stays.
+    fn apply_operator(&self) {
+        let applied = self.applied.lock();
+        let Some(cfg) = applied.as_ref() else { return };
+        let generated = self.operator.current();
+        let jobs = match self.scrape_jobs(cfg, &generated) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                error!("applying the Operator's resources: {e:#}");
+                return;
+            }
+        };
+        self.scrape.apply_config(&jobs);
+        self.discovery
+            .apply_config(&discovery::from_config::scrape_jobs(&jobs));
+        if let Err(e) = self
+            .alerting
+            .update_rules(cfg, &self.operator_rules(&generated))
+        {
+            error!("applying the PrometheusRules: {e:#}");
+        }
+        info!(
+            scrape_configs = generated.scrape_configs.len(),
+            rule_files = generated.rules.files.len(),
+            "applied the Operator's resources"
+        );
     }
 }
 
@@ -440,9 +500,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::watch::channel(false);
     // Scraped samples go to the TSDB and, once committed, to the remote write queues.
+    // The queues follow the TSDB's WAL (in agent mode, the agent's).
     let remote_write = Arc::new(remote::WriteStorage::new(
         &registry,
         tokio::runtime::Handle::current(),
+        db.dir(),
     ));
     let fanout: storage::AppendableRef =
         Arc::new(remote::Fanout::new(db.clone(), remote_write.clone()));
@@ -482,8 +544,19 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             "Timestamp of the last successful configuration reload.",
         ),
         agent,
+        operator: crate::operator::OperatorWatch::default(),
+        applied: Mutex::new(None),
     });
     reloader.reload()?;
+    let operator_reloader = reloader.clone();
+    let operator_changes = tokio::spawn(async move {
+        let changed = operator_reloader.operator.changed.clone();
+        loop {
+            changed.notified().await;
+            let r = operator_reloader.clone();
+            let _ = tokio::task::spawn_blocking(move || r.apply_operator()).await;
+        }
+    });
     let retention = args
         .retention_time
         .clone()
@@ -571,9 +644,14 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     signals.abort();
     sighup.abort();
     syncer.abort();
+    operator_changes.abort();
+    reloader.operator.stop();
     reloader.discovery.stop();
     scrape.stop().await;
     alerting.stop().await;
+    // The remote write queues save their positions (what is unsent is sent after a restart).
+    let rw = reloader.remote_write.clone();
+    tokio::task::spawn_blocking(move || rw.stop()).await?;
     tokio::task::spawn_blocking(move || db.close())
         .await?
         .context("closing storage")?;
@@ -639,12 +717,21 @@ fn register_agent_metrics(registry: &metrics::Registry, db: &Arc<Db>) {
     registry.register_collector(Arc::new(AgentCollector(db.clone())));
 }
 
-/// Compacts the head into blocks and applies retention, once a minute as Prometheus does.
+/// Compacts the head into blocks and applies retention, once a minute as Prometheus does, and
+/// as soon as the head spans more than 1.5 block ranges (Prometheus checks that after every
+/// commit; here every second).
 async fn maintain(db: Arc<Db>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
+    let mut last = tokio::time::Instant::now();
     loop {
         tick.tick().await;
+        if last.elapsed() < Duration::from_secs(60)
+            && !tsdb::db::compact::head_compactable(db.head())
+        {
+            continue;
+        }
+        last = tokio::time::Instant::now();
         let db = db.clone();
         let done = tokio::task::spawn_blocking(move || {
             db.compact()?;

@@ -1,6 +1,6 @@
 //! The operator crate's errors.
 
-/// What can be wrong in the operator section of the configuration.
+/// What can go wrong reading the Operator's resources.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
     /// A label selector that Kubernetes would reject.
@@ -11,4 +11,7 @@ pub enum OperatorError {
         /// What is wrong.
         message: String,
     },
+    /// No API client could be made from the section's connection settings.
+    #[error("kubernetes_operator: {0}")]
+    Client(#[source] discovery::DiscoveryError),
 }

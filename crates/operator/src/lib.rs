@@ -12,6 +12,7 @@ pub mod podmonitor;
 pub mod prometheusrule;
 pub mod relabel;
 pub mod selection;
+pub mod server;
 pub mod servicemonitor;
 pub mod watch;
 

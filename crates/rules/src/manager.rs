@@ -142,7 +142,24 @@ impl Manager {
     /// # Errors
     /// An unreadable or invalid rule file (Prometheus's messages, with positions).
     pub fn update(&self, files: &[PathBuf], opts: &UpdateOptions) -> Result<(), RulesError> {
-        let loaded = load_groups(files, opts)?;
+        self.update_with(files, &[], opts)
+    }
+
+    /// As [`Manager::update`], with rule files held in memory (already parsed, named by
+    /// their path: rules generated from Kubernetes objects) after those read from `files`.
+    ///
+    /// # Errors
+    /// As [`Manager::update`]; an invalid expression in `in_memory` too.
+    pub fn update_with(
+        &self,
+        files: &[PathBuf],
+        in_memory: &[(PathBuf, config::rules::RuleFile)],
+        opts: &UpdateOptions,
+    ) -> Result<(), RulesError> {
+        let mut loaded = load_groups(files, opts)?;
+        for (file, rf) in in_memory {
+            loaded.extend(groups_of(file, rf.clone(), opts)?);
+        }
         let first = !self.loaded_once.load(Ordering::Acquire);
         let old: Vec<Arc<Group>> = self.groups.read().clone();
         let mut old_by_key: HashMap<(PathBuf, String), Arc<Group>> = old
@@ -356,34 +373,46 @@ fn load_groups(
     let mut out = Vec::new();
     for file in files {
         let rf = config::rules::RuleFile::load(file)?;
-        for g in rf.groups {
-            let rules = g
-                .rules
-                .iter()
-                .map(|r| build_rule(file, &g, r))
-                .collect::<Result<Vec<_>, _>>()?;
-            let interval = if g.interval.is_zero() {
-                millis(opts.interval)
-            } else {
-                i64::try_from(g.interval.as_millis()).unwrap_or(i64::MAX)
-            };
-            let query_offset = g.query_offset.map_or_else(
-                || millis(opts.query_offset),
-                |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            );
-            out.push((
-                GroupSettings {
-                    file: file.clone(),
-                    name: g.name.clone(),
-                    interval,
-                    query_offset,
-                    limit: usize::try_from(g.limit).unwrap_or(0),
-                    source: g,
-                    external_labels: opts.external_labels.clone(),
-                },
-                rules,
-            ));
-        }
+        out.extend(groups_of(file, rf, opts)?);
+    }
+    Ok(out)
+}
+
+/// The group settings and rules of one parsed rule file.
+fn groups_of(
+    file: &Path,
+    rf: config::rules::RuleFile,
+    opts: &UpdateOptions,
+) -> Result<Vec<(GroupSettings, Vec<Rule>)>, RulesError> {
+    let mut out = Vec::new();
+    let file = &file.to_path_buf();
+    for g in rf.groups {
+        let rules = g
+            .rules
+            .iter()
+            .map(|r| build_rule(file, &g, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let interval = if g.interval.is_zero() {
+            millis(opts.interval)
+        } else {
+            i64::try_from(g.interval.as_millis()).unwrap_or(i64::MAX)
+        };
+        let query_offset = g.query_offset.map_or_else(
+            || millis(opts.query_offset),
+            |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        );
+        out.push((
+            GroupSettings {
+                file: file.clone(),
+                name: g.name.clone(),
+                interval,
+                query_offset,
+                limit: usize::try_from(g.limit).unwrap_or(0),
+                source: g,
+                external_labels: opts.external_labels.clone(),
+            },
+            rules,
+        ));
     }
     Ok(out)
 }

@@ -86,7 +86,12 @@ impl KubernetesDiscovery {
             .map_err(|e| err(e.to_string()))
     }
 
-    async fn client(&self) -> Result<Client, DiscoveryError> {
+    /// The API client this discovery uses (also the one the operator crate watches its
+    /// resources through, from the same connection settings).
+    ///
+    /// # Errors
+    /// An HTTP client that cannot be built; an unreadable kubeconfig file.
+    pub async fn client(&self) -> Result<Client, DiscoveryError> {
         crate::ensure_crypto_provider();
         if let Some(c) = &self.in_cluster {
             return Ok(Client::new(
