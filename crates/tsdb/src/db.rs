@@ -26,6 +26,7 @@
 pub mod compact;
 mod delete;
 mod merge;
+mod open_blocks;
 mod retention;
 
 use std::fs::File;
@@ -39,10 +40,12 @@ use storage::{
     StorageError,
 };
 
-use crate::block::{BlockReader, TMP_FOR_CREATION_SUFFIX, Ulid};
+use crate::block::{BlockReader, Ulid};
 use crate::error::TsdbError;
 use crate::head::{DEFAULT_CHUNK_RANGE, Head, HeadOptions};
 use crate::wal::{DEFAULT_SEGMENT_SIZE, WalOptions};
+pub use open_blocks::CORRUPTED_SUFFIX;
+use open_blocks::load_blocks;
 
 /// One day in milliseconds.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -176,39 +179,10 @@ fn link_tree(src: &Path, dst: &Path) -> Result<(), TsdbError> {
     Ok(())
 }
 
-/// Opens the blocks of `dir` (directories named by a ULID with a `meta.json`), removing
-/// leftovers of interrupted writes and deletions, sorted by min time.
-fn load_blocks(dir: &Path) -> Result<Vec<BlockReader>, TsdbError> {
-    let mut blocks = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| TsdbError::io("read dir", dir, e))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if !path.is_dir() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(TMP_FOR_CREATION_SUFFIX) || name.ends_with(".tmp-for-deletion") {
-            tracing::info!(dir = %path.display(), "removing leftover block directory");
-            std::fs::remove_dir_all(&path).map_err(|e| TsdbError::io("remove", &path, e))?;
-            continue;
-        }
-        if name.parse::<Ulid>().is_err() || !path.join("meta.json").exists() {
-            continue;
-        }
-        let b = BlockReader::open(&path)?;
-        if b.meta().compaction.deletable {
-            std::fs::remove_dir_all(&path).map_err(|e| TsdbError::io("remove", &path, e))?;
-            continue;
-        }
-        blocks.push(b);
-    }
-    blocks.sort_by_key(|b| b.meta().min_time);
-    Ok(blocks)
-}
-
 impl Db {
     /// Opens (creating it if needed) the data directory `dir`: takes the lock, opens the
-    /// blocks, replays the head (mapped head chunks, WAL checkpoint and segments; a corrupt WAL tail is repaired,
+    /// blocks (a damaged one is moved aside to `<ulid>.corrupted` with an error log, see
+    /// `db/open_blocks.rs`), replays the head (mapped head chunks, WAL checkpoint and segments; a corrupt WAL tail is repaired,
     /// never refused) and starts a new WAL segment.
     ///
     /// # Errors

@@ -6,12 +6,14 @@
 //! - [`StreamWriter`]: writes a block series by series in label order (compaction).
 //! - [`tool`]: `tsdb list` and `tsdb analyze` as promtool prints them.
 //! - [`BlockReader`]: opens a block; implements [`storage::Queryable`], its
-//!   [`BlockQuerier`] implements [`storage::Querier`].
+//!   [`BlockQuerier`] implements [`storage::Querier`]; [`BlockReader::verify`] checks its
+//!   files against each other when the database opens it.
 
 mod meta;
 mod reader;
 mod stream;
 pub mod tool;
+mod verify;
 mod writer;
 
 pub use meta::{BlockDesc, BlockMeta, BlockMetaCompaction, BlockStats, META_FILENAME, Ulid};

@@ -158,7 +158,15 @@ impl SegmentReader {
         let dir = dir.as_ref().to_path_buf();
         let mut segments = Vec::new();
         let mut size = 0;
-        for (_, path) in list_segment_files(&dir)? {
+        for (i, (seq, path)) in list_segment_files(&dir)?.into_iter().enumerate() {
+            // Chunk references address segments by position: a gap (a missing file) would
+            // make every later reference read the wrong file.
+            if seq as usize != i + 1 {
+                return Err(TsdbError::corruption(
+                    dir.display().to_string(),
+                    format!("segment file {:06} is missing", i + 1),
+                ));
+            }
             let len = std::fs::metadata(&path)
                 .map_err(|e| TsdbError::io("stat", &path, e))?
                 .len();
@@ -205,6 +213,12 @@ impl SegmentReader {
     #[must_use]
     pub fn num_segments(&self) -> usize {
         self.segments.len()
+    }
+
+    /// Length in bytes of segment `seg` (0-based, as in a [`ChunkRef`]), if it exists.
+    #[must_use]
+    pub fn segment_len(&self, seg: u32) -> Option<usize> {
+        self.segments.get(seg as usize).map(|m| m.len())
     }
 
     fn corrupt(&self, r: ChunkRef, reason: impl std::fmt::Display) -> TsdbError {

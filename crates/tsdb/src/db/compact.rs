@@ -95,6 +95,16 @@ fn head_symbols(head: &Head) -> Vec<String> {
     out
 }
 
+/// Whether the head spans more than 1.5 block ranges, so that [`compact_head`] would write a
+/// block (Prometheus's `Head.compactable`, checked after every commit there).
+#[must_use]
+pub fn head_compactable(head: &Head) -> bool {
+    let range = head.options().chunk_range;
+    !head.is_empty()
+        && head.min_time() != i64::MAX
+        && head.max_time() - head.min_time() > range / 2 * 3
+}
+
 /// Cuts the head into blocks while it spans more than 1.5 chunk ranges. Returns the new
 /// blocks and the time up to which the head was truncated, if it was.
 ///
@@ -107,10 +117,7 @@ pub fn compact_head(
     let range = head.options().chunk_range;
     let mut blocks = Vec::new();
     let mut truncated = None;
-    while !head.is_empty()
-        && head.min_time() != i64::MAX
-        && head.max_time() - head.min_time() > range / 2 * 3
-    {
+    while head_compactable(head) {
         let mint = head.min_time();
         let maxt = range_for_timestamp(mint, range);
         if let Some(b) = write_head_block(dir, head, mint, maxt)? {
