@@ -209,7 +209,11 @@ impl Notifier for Email {
             let envelope = self.envelope(data)?;
             let msg = self.message(data)?;
             let transport = self.transport()?;
-            transport.send_raw(&envelope, &msg).await.map_err(|e| {
+            // lettre ends DATA with "\r\n.\r\n" where Go's client writes ".\r\n" after a
+            // message already ending in CRLF: without our last CRLF the server receives the
+            // same bytes from both.
+            let wire = msg.strip_suffix(b"\r\n").unwrap_or(&msg);
+            transport.send_raw(&envelope, wire).await.map_err(|e| {
                 let permanent = e.is_permanent();
                 let m = format!("send email: {e}");
                 if permanent {

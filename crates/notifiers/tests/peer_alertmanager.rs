@@ -3,16 +3,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use firewatch_notifiers::alert::{Alert, AlertStatus, Data};
+use firewatch_notifiers::alert::{AlertStatus, Data};
 use firewatch_notifiers::{NotifyContext, Receiver, Template, build_integrations};
 use serde_json::{Value, json};
-use support::{Recorded, Recorder, SmtpServer};
+use support::{Recorded, Recorder, SmtpServer, data_from_webhook, start_alertmanager};
 
 const EXTERNAL_URL: &str = "http://am.example:9093";
 
@@ -192,62 +189,6 @@ const ENDPOINTS: [&str; 11] = [
     "/sns",
 ];
 
-fn start_alertmanager(bin: &Path, dir: &Path, r: &str, smtp_port: u16) -> (testkit::Process, u16) {
-    let port = testkit::free_port();
-    let cfg = dir.join("alertmanager.yml");
-    std::fs::write(&cfg, alertmanager_yaml(r, smtp_port)).unwrap();
-    let mut cmd = Command::new(bin);
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg(format!("--web.external-url={EXTERNAL_URL}"))
-        .arg("--cluster.listen-address=");
-    let mut p = testkit::Process::spawn("alertmanager", cmd, &dir.join("am.log"));
-    testkit::wait_for("alertmanager ready", Duration::from_secs(30), || {
-        assert!(p.is_running(), "alertmanager exited: {}", p.log_text());
-        testkit::get_ok(port, "/-/ready").is_some()
-    });
-    (p, port)
-}
-
-/// The notification data as Alertmanager sent it to the webhook (same alerts, order, times).
-fn data_from_webhook(body: &Value) -> Data {
-    let kv = |v: &Value| -> BTreeMap<String, String> {
-        v.as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-            .collect()
-    };
-    let alerts = body["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| Alert {
-            status: if a["status"] == "firing" {
-                AlertStatus::Firing
-            } else {
-                AlertStatus::Resolved
-            },
-            labels: kv(&a["labels"]),
-            annotations: kv(&a["annotations"]),
-            starts_at: a["startsAt"].as_str().unwrap().parse().unwrap(),
-            ends_at: match a["endsAt"].as_str().unwrap() {
-                firewatch_notifiers::alert::GO_ZERO_TIME => None,
-                t => Some(t.parse().unwrap()),
-            },
-            generator_url: a["generatorURL"].as_str().unwrap().to_owned(),
-            fingerprint: a["fingerprint"].as_str().unwrap().to_owned(),
-        })
-        .collect();
-    Data::new(
-        body["receiver"].as_str().unwrap(),
-        kv(&body["groupLabels"]),
-        alerts,
-        body["externalURL"].as_str().unwrap(),
-    )
-}
-
 fn find<'a>(reqs: &'a [Recorded], part: &str) -> &'a Recorded {
     reqs.iter()
         .find(|r| r.uri.contains(part))
@@ -389,7 +330,12 @@ async fn integrations_send_what_alertmanager_sends() {
     let dir = tempfile::tempdir().unwrap();
     let theirs = Recorder::start().await;
     let ours = Recorder::start().await;
-    let (am, port) = start_alertmanager(&bin, dir.path(), &theirs.url, smtp.port);
+    let (am, port) = start_alertmanager(
+        &bin,
+        dir.path(),
+        &alertmanager_yaml(&theirs.url, smtp.port),
+        EXTERNAL_URL,
+    );
     let yaml = receiver_yaml(&ours.url, smtp.port);
     let mut receivers: Vec<Receiver> = serde_saphyr::from_str(&yaml).unwrap();
     let mut receiver = receivers.remove(0);

@@ -16,6 +16,10 @@ use crate::error::TemplateError;
 /// Firewatch's default notification templates.
 pub const DEFAULT_TEMPLATES: &str = include_str!("default.tmpl");
 
+/// Firewatch's default e-mail templates (`email.default.subject`, `email.default.html`), whose
+/// HTML equals Alertmanager's default e-mail.
+pub const EMAIL_TEMPLATES: &str = include_str!("email.tmpl");
+
 /// A set of named templates (defaults first, then the user's files in glob order; a later
 /// `define` replaces an earlier one), ready to expand receivers' fields.
 #[derive(Clone)]
@@ -88,9 +92,11 @@ impl Template {
     /// A parse error naming the text.
     pub fn from_texts(texts: &[(&str, &str)]) -> Result<Self, TemplateError> {
         let mut defines: Vec<(String, ListNode)> = Vec::new();
-        for (name, text) in
-            std::iter::once(("default.tmpl", DEFAULT_TEMPLATES)).chain(texts.iter().copied())
-        {
+        let defaults = [
+            ("default.tmpl", DEFAULT_TEMPLATES),
+            ("email.tmpl", EMAIL_TEMPLATES),
+        ];
+        for (name, text) in defaults.into_iter().chain(texts.iter().copied()) {
             let parsed = gotmpl::Template::new(name)
                 .funcs(funcs::func_map())
                 .parse(text)

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use firewatch_notifiers::alert::{Alert, AlertStatus, Data};
 use serde_json::Value;
 
 use axum::body::Bytes;
@@ -258,4 +259,67 @@ impl SmtpServer {
         }
         panic!("no message {n}; server log: {}", self._process.log_text());
     }
+}
+
+/// Starts the real Alertmanager (`bin`) on a free loopback port with `yaml` as its
+/// configuration, gossip off, and waits until it is ready.
+pub fn start_alertmanager(
+    bin: &Path,
+    dir: &Path,
+    yaml: &str,
+    external_url: &str,
+) -> (testkit::Process, u16) {
+    let port = testkit::free_port();
+    let cfg = dir.join("alertmanager.yml");
+    std::fs::write(&cfg, yaml).unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!("--web.external-url={external_url}"))
+        .arg("--cluster.listen-address=");
+    let mut p = testkit::Process::spawn("alertmanager", cmd, &dir.join("am.log"));
+    testkit::wait_for("alertmanager ready", Duration::from_secs(30), || {
+        assert!(p.is_running(), "alertmanager exited: {}", p.log_text());
+        testkit::get_ok(port, "/-/ready").is_some()
+    });
+    (p, port)
+}
+
+/// The notification data as Alertmanager sent it to a webhook (same alerts, order, times).
+pub fn data_from_webhook(body: &Value) -> Data {
+    let kv = |v: &Value| -> BTreeMap<String, String> {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let alerts = body["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| Alert {
+            status: if a["status"] == "firing" {
+                AlertStatus::Firing
+            } else {
+                AlertStatus::Resolved
+            },
+            labels: kv(&a["labels"]),
+            annotations: kv(&a["annotations"]),
+            starts_at: a["startsAt"].as_str().unwrap().parse().unwrap(),
+            ends_at: match a["endsAt"].as_str().unwrap() {
+                firewatch_notifiers::alert::GO_ZERO_TIME => None,
+                t => Some(t.parse().unwrap()),
+            },
+            generator_url: a["generatorURL"].as_str().unwrap().to_owned(),
+            fingerprint: a["fingerprint"].as_str().unwrap().to_owned(),
+        })
+        .collect();
+    Data::new(
+        body["receiver"].as_str().unwrap(),
+        kv(&body["groupLabels"]),
+        alerts,
+        body["externalURL"].as_str().unwrap(),
+    )
 }

@@ -36,7 +36,24 @@ class Handler:
                     "body": part.get_content(),
                 }
             )
+        content = envelope.content
+        if isinstance(content, str):
+            content = content.encode()
+        raw_head, _, raw_body = content.partition(b"\r\n\r\n")
+        boundary = (msg.get_boundary() or "").encode()
+        if boundary:
+            raw_body = raw_body.replace(boundary, b"BOUNDARY")
+            raw_head = raw_head.replace(boundary, b"BOUNDARY")
+        # Raw header lines (unfolded, sorted: Alertmanager writes its headers in Go's map
+        # order), without the per-message Date and Message-Id.
+        raw_headers = sorted(
+            line
+            for line in raw_head.decode("utf-8", "replace").replace("\r\n ", " ").split("\r\n")
+            if not line.lower().startswith(("date:", "message-id:"))
+        )
         record = {
+            "raw_headers": raw_headers,
+            "raw_body": raw_body.decode("utf-8", "replace"),
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "helo": session.host_name,
