@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -106,6 +105,63 @@ struct Metrics {
     received_bytes: metrics::Counter,
     sent: metrics::Counter,
     sent_bytes: metrics::Counter,
+    position: metrics::Gauge,
+    alive: metrics::CounterVec,
+    joined: metrics::Counter,
+    left: metrics::Counter,
+    updated: metrics::Counter,
+    reconnections: metrics::Counter,
+    reconnections_failed: metrics::Counter,
+}
+
+/// Registers the `alertmanager_cluster_*` and gossip families that this design has no
+/// counterpart for, so dashboards find them: the broadcast queue (no queue: each exchange
+/// sends the whole state), oversized messages (every state goes over HTTP, none over UDP)
+/// and DNS refreshes of the peer list (peer names are resolved at every exchange).
+fn register_fixed(r: &metrics::Registry) {
+    let _ = r.counter(
+        "alertmanager_cluster_messages_pruned_total",
+        "Total number of cluster messages pruned.",
+    );
+    let _ = r.gauge(
+        "alertmanager_cluster_messages_queued",
+        "Number of cluster messages which are queued.",
+    );
+    let _ = r.counter(
+        "alertmanager_cluster_refresh_join_total",
+        "A counter of the number of cluster peer joined via refresh.",
+    );
+    let _ = r.counter(
+        "alertmanager_cluster_refresh_join_failed_total",
+        "A counter of the number of failed cluster peer joined attempts via refresh.",
+    );
+    let duration = r.histogram_vec(
+        "alertmanager_oversize_gossip_message_duration_seconds",
+        "Duration of oversized gossip message requests.",
+        &["key"],
+        metrics::DEFAULT_BUCKETS,
+    );
+    let dropped = r.counter_vec(
+        "alertmanager_oversized_gossip_message_dropped_total",
+        "Number of oversized gossip messages that were dropped due to a full message queue.",
+        &["key"],
+    );
+    let failed = r.counter_vec(
+        "alertmanager_oversized_gossip_message_failure_total",
+        "Number of oversized gossip message sends that failed.",
+        &["key"],
+    );
+    let sent = r.counter_vec(
+        "alertmanager_oversized_gossip_message_sent_total",
+        "Number of oversized gossip message sent.",
+        &["key"],
+    );
+    for key in ["nfl", "sil"] {
+        duration.with_label_values(&[key]);
+        dropped.with_label_values(&[key]);
+        failed.with_label_values(&[key]);
+        sent.with_label_values(&[key]);
+    }
 }
 
 /// This instance in the cluster.
@@ -114,7 +170,10 @@ pub struct Peer {
     states: Vec<Arc<dyn Replicated>>,
     /// Other peers' names with their address and when they were last heard from.
     members: Mutex<HashMap<String, (String, Instant)>>,
-    settled: AtomicBool,
+    /// Fired once the cluster settled (or the settle timeout passed).
+    settled: Stop,
+    /// Peers that failed their last exchange (for reconnection counts).
+    failing: Mutex<std::collections::HashSet<String>>,
     metrics: Metrics,
     listener: Mutex<Option<std::net::TcpListener>>,
     /// Fired to end the exchange and the endpoint.
@@ -175,7 +234,38 @@ impl Peer {
                     &["msg_type"],
                 )
                 .with_label_values(&["full_state"]),
+            position: registry.gauge(
+                "alertmanager_peer_position",
+                "Position the Alertmanager instance believes it's in. The position determines a peer's behavior in the cluster.",
+            ),
+            alive: registry.counter_vec(
+                "alertmanager_cluster_alive_messages_total",
+                "Total number of received alive messages.",
+                &["peer"],
+            ),
+            joined: registry.counter(
+                "alertmanager_cluster_peers_joined_total",
+                "A counter of the number of peers that have joined.",
+            ),
+            left: registry.counter(
+                "alertmanager_cluster_peers_left_total",
+                "A counter of the number of peers that have left.",
+            ),
+            updated: registry.counter(
+                "alertmanager_cluster_peers_update_total",
+                "A counter of the number of peers that have updated metadata.",
+            ),
+            reconnections: registry.counter(
+                "alertmanager_cluster_reconnections_total",
+                "A counter of the number of cluster peer reconnections.",
+            ),
+            reconnections_failed: registry.counter(
+                "alertmanager_cluster_reconnections_failed_total",
+                "A counter of the number of failed cluster peer reconnection attempts.",
+            ),
         };
+        register_fixed(registry);
+        m.alive.with_label_values(&[&settings.advertise]);
         registry
             .gauge_vec(
                 "alertmanager_cluster_peer_info",
@@ -185,12 +275,13 @@ impl Peer {
             .with_label_values(&[&settings.advertise])
             .set(1.0);
         m.members.set(1.0);
-        let settled = AtomicBool::new(settings.peers.is_empty());
+        let settled = Stop::default();
         Ok(Arc::new(Self {
             settings,
             states,
             members: Mutex::new(HashMap::new()),
             settled,
+            failing: Mutex::default(),
             metrics: m,
             listener: Mutex::new(Some(listener)),
             stop: Stop::default(),
@@ -240,10 +331,10 @@ impl Peer {
         self.settings.peer_timeout * u32::try_from(self.position()).unwrap_or(u32::MAX)
     }
 
-    /// `ready` once a first exchange with every listed peer was tried, `settling` before.
+    /// `ready` once the cluster settled, `settling` before.
     #[must_use]
     pub fn status(&self) -> &'static str {
-        if self.settled.load(Ordering::Relaxed) {
+        if self.settled.is_fired() {
             "ready"
         } else {
             "settling"
@@ -273,9 +364,19 @@ impl Peer {
                 tracing::warn!(peer = %m.name, state = %k, err = %e, "cannot merge a peer's state");
             }
         }
-        self.members
+        self.metrics.alive.with_label_values(&[&m.name]).inc();
+        let dead_after = self.dead_after();
+        let old = self
+            .members
             .lock()
-            .insert(m.name, (m.address, Instant::now()));
+            .insert(m.name, (m.address.clone(), Instant::now()));
+        match old {
+            Some((_, seen)) if seen.elapsed() < dead_after => {}
+            _ => self.metrics.joined.inc(),
+        }
+        if old.is_some_and(|(address, _)| address != m.address) {
+            self.metrics.updated.inc();
+        }
         self.metrics.members.set((self.peers().len() + 1) as f64);
     }
 
@@ -326,21 +427,84 @@ impl Peer {
                     continue;
                 }
             };
+            let live_before: Vec<String> = self.peers().into_iter().map(|p| p.name).collect();
             let mut failed = 0;
             for addr in &self.settings.peers {
                 if *addr == self.settings.advertise {
                     continue;
                 }
+                let retry = self.failing.lock().contains(addr);
+                if retry {
+                    self.metrics.reconnections.inc();
+                }
                 if self.push_pull(&client, addr, body.clone()).await.is_err() {
                     failed += 1;
+                    if retry {
+                        self.metrics.reconnections_failed.inc();
+                    }
+                    self.failing.lock().insert(addr.clone());
+                } else {
+                    self.failing.lock().remove(addr);
                 }
             }
-            self.settled.store(true, Ordering::Relaxed);
-            let live = self.peers().len();
+            let live_now: Vec<String> = self.peers().into_iter().map(|p| p.name).collect();
+            let gone = live_before.iter().filter(|n| !live_now.contains(n)).count();
+            self.metrics.left.inc_by(gone as f64);
+            self.metrics.position.set(self.position() as f64);
+            let live = live_now.len();
             self.metrics.members.set((live + 1) as f64);
             self.metrics.failed_peers.set(f64::from(failed));
             self.metrics.health.set(f64::from(failed));
         }
+    }
+
+    /// Resolves once the cluster settled: the number of live peers stayed the same for three
+    /// polls `interval` apart (Alertmanager's `Settle`), or `timeout` passed.
+    pub async fn wait_settled(&self) {
+        self.settled.wait().await;
+    }
+
+    /// A handle fired once the cluster settled.
+    #[must_use]
+    pub fn settled(&self) -> Stop {
+        self.settled.clone()
+    }
+
+    /// Starts waiting for the cluster to settle: polls the live peers every `interval`; three
+    /// polls in a row with the same count settle it; `timeout` ends the wait regardless.
+    pub fn settle(self: &Arc<Self>, timeout: Duration, interval: Duration) {
+        let peer = self.clone();
+        tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            tracing::info!(?interval, "Waiting for gossip to settle...");
+            let (mut last, mut okay, mut polls) = (0usize, 0u32, 0u32);
+            let settled = async {
+                loop {
+                    tokio::time::sleep(interval).await;
+                    if okay >= 3 {
+                        tracing::info!(elapsed = ?started.elapsed(), "gossip settled; proceeding");
+                        return;
+                    }
+                    let n = peer.peers().len();
+                    if n == last {
+                        okay += 1;
+                    } else {
+                        okay = 0;
+                        tracing::info!(polls, before = last, now = n, elapsed = ?started.elapsed(), "gossip not settled");
+                    }
+                    last = n;
+                    polls += 1;
+                }
+            };
+            tokio::select! {
+                () = settled => {}
+                () = tokio::time::sleep(timeout) => {
+                    tracing::info!(elapsed = ?started.elapsed(), "gossip not settled but continuing anyway");
+                }
+                () = peer.stop.wait() => {}
+            }
+            peer.settled.fire();
+        });
     }
 
     async fn push_pull(

@@ -209,7 +209,13 @@ impl Dispatcher {
         loop {
             tokio::select! {
                 a = rx.recv() => match a {
-                    Some(a) => self.process(&a),
+                    Some(a) => {
+                        let started = std::time::Instant::now();
+                        self.process(&a);
+                        self.metrics
+                            .alert_processing
+                            .observe(started.elapsed().as_secs_f64());
+                    }
                     None => return,
                 },
                 _ = cleanup.tick() => self.cleanup(),

@@ -3,6 +3,7 @@
 //! pipeline and API v2.
 
 pub mod alert;
+pub mod alerts_log;
 pub mod config;
 pub mod dispatch;
 pub mod error;

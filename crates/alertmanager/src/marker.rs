@@ -89,6 +89,18 @@ impl Marker {
         self.m.lock().get(&fp).cloned().unwrap_or_default()
     }
 
+    /// How many alerts are marked in each state (expired ones included).
+    #[must_use]
+    pub fn counts(&self) -> [(AlertState, usize); 3] {
+        let m = self.m.lock();
+        let n = |st| m.values().filter(|s| s.state == st).count();
+        [
+            (AlertState::Active, n(AlertState::Active)),
+            (AlertState::Suppressed, n(AlertState::Suppressed)),
+            (AlertState::Unprocessed, n(AlertState::Unprocessed)),
+        ]
+    }
+
     /// Forgets an alert.
     pub fn delete(&self, fp: u64) {
         self.m.lock().remove(&fp);

@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StateError;
+use crate::metrics::StateMetrics;
 use crate::state_file;
 
 /// Which integration of which receiver.
@@ -71,6 +72,7 @@ pub struct Nflog {
     entries: Mutex<HashMap<String, Entry>>,
     path: Option<PathBuf>,
     retention: SignedDuration,
+    metrics: std::sync::OnceLock<Arc<StateMetrics>>,
 }
 
 fn key(group_key: &str, r: &ReceiverKey) -> String {
@@ -85,7 +87,13 @@ impl Nflog {
             entries: Mutex::new(HashMap::new()),
             path,
             retention: SignedDuration::try_from(retention).unwrap_or(SignedDuration::MAX),
+            metrics: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Counts queries, snapshots and propagated gossip on `m` from now on.
+    pub fn instrument(&self, m: Arc<StateMetrics>) {
+        let _ = self.metrics.set(m);
     }
 
     /// Reads the snapshot, when there is one.
@@ -104,16 +112,28 @@ impl Nflog {
 
     fn persist(&self, m: &HashMap<String, Entry>) {
         let Some(path) = &self.path else { return };
+        let started = std::time::Instant::now();
         let list: Vec<&Entry> = m.values().collect();
-        if let Err(e) = state_file::write(path, &list) {
-            tracing::error!(err = %e, "writing the notification log snapshot");
+        match state_file::write(path, &list) {
+            Ok(bytes) => {
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.snapshot(started, bytes);
+                }
+            }
+            Err(e) => tracing::error!(err = %e, "writing the notification log snapshot"),
         }
     }
 
     /// The entry of a group and receiver integration.
     #[must_use]
     pub fn query(&self, group_key: &str, r: &ReceiverKey) -> Option<Entry> {
-        self.entries.lock().get(&key(group_key, r)).cloned()
+        let started = std::time::Instant::now();
+        let e = self.entries.lock().get(&key(group_key, r)).cloned();
+        if let Some(m) = self.metrics.get() {
+            // Alertmanager counts a query without a result as an error ("not found").
+            m.query(started, e.is_none());
+        }
+        e
     }
 
     /// Records a notification (written to the snapshot before returning).
@@ -153,6 +173,9 @@ impl Nflog {
         }
         if changed > 0 {
             self.persist(&m);
+            if let Some(metrics) = self.metrics.get() {
+                metrics.propagated.inc_by(changed as f64);
+            }
         }
         changed
     }

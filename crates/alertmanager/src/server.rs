@@ -24,6 +24,9 @@ use crate::silence::Silences;
 use crate::stop::Stop;
 use crate::store::Alerts;
 
+/// Log bytes after which the alerts snapshot is written and the log compacted.
+const ALERTS_LOG_COMPACT_BYTES: u64 = 16 << 20;
+
 /// Flags of `firewatch alertmanager`.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -52,6 +55,11 @@ pub struct Options {
     /// `--web.config.file`, read: TLS, basic authentication and headers on the listener
     /// (none: plain HTTP).
     pub web_config: Option<web::webconfig::WebConfig>,
+    /// `--web.get-concurrency`: GET requests served at once (0: CPUs or 8, the larger).
+    pub get_concurrency: usize,
+    /// `--cluster.settle-timeout`: how long the first notifications wait for the cluster to
+    /// settle.
+    pub settle_timeout: Duration,
 }
 
 impl Default for Options {
@@ -69,6 +77,8 @@ impl Default for Options {
             maintenance_interval: Duration::from_secs(15 * 60),
             gossip_interval: Duration::from_secs(1),
             web_config: None,
+            get_concurrency: 0,
+            settle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -128,6 +138,8 @@ impl Alertmanager {
         nflog.load().map_err(|e| e.to_string())?;
         alerts.load().map_err(|e| e.to_string())?;
         let metrics = Metrics::new(registry);
+        silences.instrument(metrics.silences_state.clone());
+        nflog.instrument(metrics.nflog.clone());
         let cluster = open_cluster(&opts, &silences, &nflog, registry)?;
         metrics
             .cluster_enabled
@@ -212,6 +224,7 @@ impl Alertmanager {
                 None => Arc::new(|| Duration::ZERO),
             },
             external_url: self.external_url(),
+            settled: self.cluster.as_ref().map(|c| c.settled()),
         };
         let tmpl = Arc::new(
             notifiers::Template::from_globs(&cfg.templates)
@@ -297,17 +310,20 @@ impl Alertmanager {
     /// Snapshots and garbage collection.
     pub fn maintenance(&self) {
         let now = Timestamp::now();
-        let started = std::time::Instant::now();
         self.alerts.gc(now);
         self.inhibitor().gc(now);
+        let started = std::time::Instant::now();
         self.silences.gc(now);
+        self.metrics
+            .silences_state
+            .gc_duration
+            .observe(started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
         self.nflog.gc(now);
         self.metrics
-            .nflog_gc_duration
+            .nflog
+            .gc_duration
             .observe(started.elapsed().as_secs_f64());
-        if let Ok(m) = std::fs::metadata(self.opts.storage_path.join("nflog")) {
-            self.metrics.nflog_snapshot_size.set(m.len() as f64);
-        }
         if let Err(e) = self.alerts.snapshot() {
             tracing::error!(err = %e, "writing the alerts snapshot");
         }
@@ -336,6 +352,12 @@ impl Alertmanager {
                 .alerts
                 .with_label_values(&[s])
                 .set(f64::from(n));
+        }
+        for (st, n) in self.marker.counts() {
+            self.metrics
+                .marked_alerts
+                .with_label_values(&[st.as_str()])
+                .set(n as f64);
         }
         for (st, n) in self.silences.counts(now) {
             self.metrics
@@ -371,6 +393,9 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
     let app = crate::api::router(am.clone(), registry);
     if let Some(c) = &am.cluster {
         c.start();
+        // Alertmanager polls every ten gossip intervals of 200 ms; the exchange here runs
+        // every gossip interval (1 s by default), so two of them make the same 2 s poll.
+        c.settle(opts.settle_timeout, opts.gossip_interval * 2);
         tracing::info!(name = %c.name(), peers = ?opts.cluster_peers, "cluster started");
     }
     {
@@ -382,7 +407,12 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
             loop {
                 tokio::select! {
                     _ = tick.tick() => am.maintenance(),
+                    // Accepted alerts are in the log at once; the snapshot compacts it
+                    // when it has grown.
                     _ = fast.tick() => {
+                        if am.alerts.log_bytes() <= ALERTS_LOG_COMPACT_BYTES {
+                            continue;
+                        }
                         if let Err(e) = am.alerts.snapshot() {
                             tracing::error!(err = %e, "writing the alerts snapshot");
                         }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{SilenceError, StateError};
 use crate::labels::{LabelSet, is_valid_label_name};
 use crate::matcher::Matcher;
+use crate::metrics::StateMetrics;
 use crate::state_file;
 
 /// A matcher as a silence stores it (the API's shape).
@@ -150,6 +151,7 @@ pub struct Silences {
     path: Option<PathBuf>,
     retention: SignedDuration,
     version: std::sync::atomic::AtomicU64,
+    metrics: std::sync::OnceLock<Arc<StateMetrics>>,
 }
 
 impl Silences {
@@ -161,7 +163,13 @@ impl Silences {
             path,
             retention: SignedDuration::try_from(retention).unwrap_or(SignedDuration::MAX),
             version: 0.into(),
+            metrics: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Counts queries, snapshots and propagated gossip on `m` from now on.
+    pub fn instrument(&self, m: Arc<StateMetrics>) {
+        let _ = self.metrics.set(m);
     }
 
     /// Reads the snapshot, when there is one.
@@ -190,8 +198,13 @@ impl Silences {
         let Some(path) = &self.path else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
         let list: Vec<&Silence> = inner.values().map(|e| &e.silence).collect();
-        state_file::write(path, &list)
+        let bytes = state_file::write(path, &list)?;
+        if let Some(m) = self.metrics.get() {
+            m.snapshot(started, bytes);
+        }
+        Ok(())
     }
 
     /// A counter that changes whenever a silence changes.
@@ -306,6 +319,9 @@ impl Silences {
             if let Err(e) = self.persist(&inner) {
                 tracing::error!(err = %e, "writing the silences snapshot");
             }
+            if let Some(m) = self.metrics.get() {
+                m.propagated.inc_by(changed as f64);
+            }
         }
         changed
     }
@@ -329,6 +345,15 @@ impl Silences {
     /// The ids of the active and pending silences matching `labels` at `now`, sorted.
     #[must_use]
     pub fn matching(&self, labels: &LabelSet, now: Timestamp) -> (Vec<String>, Vec<String>) {
+        let started = std::time::Instant::now();
+        let out = self.matching_locked(labels, now);
+        if let Some(m) = self.metrics.get() {
+            m.query(started, false);
+        }
+        out
+    }
+
+    fn matching_locked(&self, labels: &LabelSet, now: Timestamp) -> (Vec<String>, Vec<String>) {
         let inner = self.inner.lock();
         let (mut active, mut pending) = (Vec::new(), Vec::new());
         for e in inner.values() {

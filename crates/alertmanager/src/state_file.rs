@@ -28,11 +28,11 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StateError> {
     }
 }
 
-/// Writes a snapshot atomically (temporary file, fsync, rename).
+/// Writes a snapshot atomically (temporary file, fsync, rename); returns its size in bytes.
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn write<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), StateError> {
+pub fn write<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<usize, StateError> {
     let io = |source| StateError::Io {
         file: path.to_path_buf(),
         source,
@@ -45,5 +45,6 @@ pub fn write<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), StateE
         f.write_all(&bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
     }
-    std::fs::rename(&tmp, path).map_err(io)
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(bytes.len())
 }

@@ -20,6 +20,12 @@ impl Stop {
         let _ = self.0.send(true);
     }
 
+    /// Whether it was fired.
+    #[must_use]
+    pub fn is_fired(&self) -> bool {
+        *self.1.borrow()
+    }
+
     /// Resolves once fired.
     pub async fn wait(&self) {
         let mut rx = self.1.clone();

@@ -1,7 +1,7 @@
 //! The alerts store: alerts by fingerprint, merged on re-send, resolved ones collected, and a
 //! feed of every accepted alert for the dispatcher and the inhibitor; with a snapshot under
-//! the storage path so inhibitions and groups survive a restart (mirrors Alertmanager's
-//! `provider/mem/mem.go`).
+//! the storage path and an append-only log of accepted alerts (`alerts_log`), so alerts,
+//! inhibitions and groups survive a crash (mirrors Alertmanager's `provider/mem/mem.go`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::alert::Alert;
+use crate::alerts_log::{AlertsLog, Durable};
 use crate::error::StateError;
 use crate::marker::Marker;
 use crate::state_file;
@@ -24,6 +25,7 @@ pub struct Alerts {
     inner: Mutex<Inner>,
     marker: Arc<Marker>,
     path: Option<PathBuf>,
+    log: std::sync::OnceLock<AlertsLog>,
 }
 
 #[derive(Default)]
@@ -41,25 +43,48 @@ impl Alerts {
             inner: Mutex::new(Inner::default()),
             marker,
             path,
+            log: std::sync::OnceLock::new(),
         }
     }
 
-    /// Reads the snapshot, when there is one.
+    /// The log directory beside the snapshot file (`<storage>/alerts-log`).
+    fn log_dir(path: &std::path::Path) -> PathBuf {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push("-log");
+        path.with_file_name(name)
+    }
+
+    /// Reads the snapshot and replays the log after it (when the store has a path), then
+    /// opens the log for the appends of [`Alerts::put`]. Returns how many alerts it holds.
     ///
     /// # Errors
-    /// An unreadable or corrupt snapshot.
+    /// An unreadable or corrupt snapshot, an unreadable log directory.
     pub fn load(&self) -> Result<usize, StateError> {
         let Some(path) = &self.path else { return Ok(0) };
         let list: Vec<Alert> = state_file::read(path)?.unwrap_or_default();
-        let n = list.len();
         let mut inner = self.inner.lock();
         for a in list {
             inner.alerts.insert(a.fingerprint(), a);
         }
-        Ok(n)
+        // The log holds each alert as it was stored (merged): the last record of an alert is
+        // its state, so a replay inserts without merging.
+        let log = AlertsLog::open(&Self::log_dir(path), |alerts| {
+            for a in alerts {
+                inner.alerts.insert(a.fingerprint(), a);
+            }
+        })?;
+        let _ = self.log.set(log);
+        Ok(inner.alerts.len())
     }
 
-    /// Writes the snapshot when something changed since the last one.
+    /// Bytes appended to the log since the last snapshot (0 without a log).
+    #[must_use]
+    pub fn log_bytes(&self) -> u64 {
+        self.log.get().map_or(0, AlertsLog::bytes)
+    }
+
+    /// Writes the snapshot when something changed since the last one, then removes the log
+    /// segments it covers.
     ///
     /// # Errors
     /// The file cannot be written.
@@ -67,22 +92,35 @@ impl Alerts {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let list: Vec<Alert> = {
+        let (list, rotated): (Vec<Alert>, _) = {
             let mut inner = self.inner.lock();
             if !inner.dirty {
                 return Ok(());
             }
             inner.dirty = false;
-            inner.alerts.values().cloned().collect()
+            // Closed in order with the appends: every record in the closed segments is in
+            // this list.
+            let rotated = self.log.get().map(|l| (l, l.rotate()));
+            (inner.alerts.values().cloned().collect(), rotated)
         };
-        state_file::write(path, &list)
+        state_file::write(path, &list)?;
+        if let Some((log, rx)) = rotated {
+            match rx.recv() {
+                Ok(Ok(n)) => log.remove_through(n)?,
+                Ok(Err(e)) => tracing::error!(err = %e, "closing the alerts log segment"),
+                Err(_) => tracing::error!("the alerts log writer stopped"),
+            }
+        }
+        Ok(())
     }
 
-    /// Stores alerts (merging each with a stored copy whose activity overlaps) and passes
-    /// them to the subscribers.
-    pub fn put(&self, alerts: Vec<Alert>) {
+    /// Stores alerts (merging each with a stored copy whose activity overlaps), passes them
+    /// to the subscribers and appends them to the log. The answer resolves once they are on
+    /// disk (at once without a log).
+    pub fn put(&self, alerts: Vec<Alert>) -> Durable {
         let mut inner = self.inner.lock();
         inner.dirty = true;
+        let mut stored = Vec::with_capacity(alerts.len());
         for mut a in alerts {
             let fp = a.fingerprint();
             if let Some(old) = inner.alerts.get(&fp)
@@ -93,6 +131,11 @@ impl Alerts {
             }
             inner.alerts.insert(fp, a.clone());
             inner.subscribers.retain(|s| s.send(a.clone()).is_ok());
+            stored.push(a);
+        }
+        match self.log.get() {
+            Some(log) if !stored.is_empty() => log.append(&stored),
+            _ => Durable::done(),
         }
     }
 

@@ -92,6 +92,7 @@ receivers: [{name: loud}, {name: quiet}]
         metrics: metrics.clone(),
         wait: Arc::new(|| Duration::ZERO),
         external_url: "http://x".to_owned(),
+        settled: None,
     };
     let (loud, quiet) = (
         Arc::new(Recording::default()),

@@ -304,7 +304,14 @@ pub(super) async fn post_alerts(State(s): State<ApiState>, body: axum::body::Byt
             }
         }
     }
-    s.am.alerts.put(valid);
+    // Acknowledged only once on disk: an alert answered 200 survives a crash.
+    if let Err(e) = s.am.alerts.put(valid).wait().await {
+        tracing::error!(err = %e, "persisting alerts");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("cannot persist the alerts: {e}"),
+        );
+    }
     if !errors.is_empty() {
         return error(StatusCode::BAD_REQUEST, &errors.join("; "));
     }

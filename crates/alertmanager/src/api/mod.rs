@@ -9,6 +9,7 @@ mod ui;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +25,9 @@ pub struct ApiState {
     /// The registry `/metrics` encodes.
     pub registry: metrics::Registry,
 }
+
+/// The Alertmanager version the API reports (amtool compares it with its own).
+pub const API_VERSION: &str = "0.25.0";
 
 /// The HTTP routes.
 pub fn router(am: Arc<Alertmanager>, registry: metrics::Registry) -> Router {
@@ -49,7 +53,93 @@ pub fn router(am: Arc<Alertmanager>, registry: metrics::Registry) -> Router {
         .route("/-/reload", post(status::reload).put(status::reload))
         .route("/metrics", get(status::metrics))
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            GetLimit::new(&state),
+            limit_gets,
+        ))
         .with_state(state)
+}
+
+/// The limit on concurrent GET requests (`--web.get-concurrency`; 0: the number of CPUs or 8,
+/// whichever is larger), with its two metrics.
+#[derive(Clone)]
+struct GetLimit {
+    limit: usize,
+    permits: Arc<tokio::sync::Semaphore>,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl GetLimit {
+    fn new(state: &ApiState) -> Self {
+        let limit = match state.am.opts.get_concurrency {
+            0 => std::thread::available_parallelism().map_or(8, |n| n.get().max(8)),
+            n => n,
+        };
+        Self {
+            limit,
+            permits: Arc::new(tokio::sync::Semaphore::new(limit)),
+            metrics: state.am.metrics.clone(),
+        }
+    }
+}
+
+/// GET requests over the limit are answered 503 at once, as Alertmanager does; the
+/// duration and size of the responses of Alertmanager's own handlers are recorded.
+async fn limit_gets(
+    State(l): State<GetLimit>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let handler = INSTRUMENTED
+        .iter()
+        .find(|h| **h == req.uri().path())
+        .copied();
+    let method = req.method().as_str().to_ascii_lowercase();
+    let started = std::time::Instant::now();
+    let r = limited(&l, req, next).await;
+    if let Some(h) = handler {
+        l.metrics
+            .http_duration
+            .with_label_values(&[h, &method])
+            .observe(started.elapsed().as_secs_f64());
+        let size = axum::body::HttpBody::size_hint(r.body())
+            .exact()
+            .unwrap_or(0);
+        l.metrics
+            .http_size
+            .with_label_values(&[h, &method])
+            .observe(size as f64);
+    }
+    r
+}
+
+/// The handlers whose duration and response size Alertmanager 0.25 records (its own routes;
+/// the API v2 is not instrumented there).
+const INSTRUMENTED: [&str; 4] = ["/metrics", "/-/healthy", "/-/ready", "/-/reload"];
+
+async fn limited(
+    l: &GetLimit,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.method() != axum::http::Method::GET {
+        return next.run(req).await;
+    }
+    let Ok(_permit) = l.permits.clone().try_acquire_owned() else {
+        l.metrics.http_limit_exceeded.inc();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Limit of concurrent GET requests reached ({}), try again later.\n",
+                l.limit
+            ),
+        )
+            .into_response();
+    };
+    l.metrics.http_in_flight.inc();
+    let r = next.run(req).await;
+    l.metrics.http_in_flight.dec();
+    r
 }
 
 /// A time as the API writes it (`strfmt.DateTime`: milliseconds, UTC).

@@ -75,7 +75,7 @@ pub(super) async fn get_status(State(s): State<ApiState>) -> Response {
             build_user: "",
             go_version: "",
             revision: concat!("firewatch-", env!("CARGO_PKG_VERSION")),
-            version: "0.25.0",
+            version: super::API_VERSION,
         },
     };
     json(StatusCode::OK, &out)

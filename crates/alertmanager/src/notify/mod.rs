@@ -7,6 +7,7 @@ pub mod mute;
 pub mod pipeline;
 pub mod retry;
 pub mod set_notifies;
+pub mod settle;
 pub mod time;
 pub mod wait;
 

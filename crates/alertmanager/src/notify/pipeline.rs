@@ -1,4 +1,4 @@
-//! Builds the pipeline from the configuration: per receiver, inhibition, active and mute
+//! Builds the pipeline from the configuration: per receiver, the cluster settle wait, inhibition, active and mute
 //! time intervals, silences, then each integration's wait, dedup, retry and set-notifies
 //! stages in parallel (mirrors `notify.PipelineBuilder.New`).
 
@@ -10,6 +10,7 @@ use super::dedup::DedupStage;
 use super::mute::{MuteStage, Muter};
 use super::retry::RetryStage;
 use super::set_notifies::SetNotifiesStage;
+use super::settle::SettleStage;
 use super::time::{Intervals, TimeActiveStage, TimeMuteStage};
 use super::wait::WaitStage;
 use super::{FanoutStage, Integration, MultiStage, RoutingStage, StageRef};
@@ -32,6 +33,8 @@ pub struct Deps {
     pub wait: Arc<dyn Fn() -> Duration + Send + Sync>,
     /// The external URL put in notifications.
     pub external_url: String,
+    /// Fired once the cluster settled (none: clustering off).
+    pub settled: Option<crate::stop::Stop>,
 }
 
 /// The integrations of each receiver, built by the notifiers crate with `tmpl`.
@@ -96,6 +99,7 @@ pub fn build(cfg: &Config, receivers: HashMap<String, Vec<Integration>>, deps: &
             })
             .collect();
         let stage: StageRef = Arc::new(MultiStage(vec![
+            Arc::new(SettleStage(deps.settled.clone())),
             Arc::new(MuteStage(deps.inhibitor.clone())),
             Arc::new(TimeActiveStage(intervals.clone())),
             Arc::new(TimeMuteStage(intervals.clone())),

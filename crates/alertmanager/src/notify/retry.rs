@@ -74,6 +74,25 @@ impl Stage for RetryStage {
         alerts: Vec<Alert>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
+            // A notification counts once (failed once, after its last attempt); each attempt
+            // counts as a request (Alertmanager 0.25's two families).
+            let name = self.integration.name;
+            self.metrics.notifications.with_label_values(&[name]).inc();
+            let r = self.attempts(ctx, alerts).await;
+            if r.is_err() {
+                self.metrics
+                    .notifications_failed
+                    .with_label_values(&[name])
+                    .inc();
+            }
+            r
+        })
+    }
+}
+
+impl RetryStage {
+    async fn attempts(&self, ctx: &mut NotifyCtx, alerts: Vec<Alert>) -> StageResult {
+        {
             let sent: Vec<Alert> = if self.integration.send_resolved {
                 alerts.clone()
             } else {
@@ -104,12 +123,15 @@ impl Stage for RetryStage {
                     .notification_latency
                     .with_label_values(&[name])
                     .observe(started.elapsed().as_secs_f64());
-                self.metrics.notifications.with_label_values(&[name]).inc();
+                self.metrics
+                    .notification_requests
+                    .with_label_values(&[name])
+                    .inc();
                 match res {
                     Ok(()) => return Ok(alerts),
                     Err(e) => {
                         self.metrics
-                            .notifications_failed
+                            .notification_requests_failed
                             .with_label_values(&[name])
                             .inc();
                         if !e.retryable {
@@ -134,6 +156,6 @@ impl Stage for RetryStage {
                 tokio::time::sleep(wait).await;
             }
             unreachable!("the loop returns")
-        })
+        }
     }
 }

@@ -238,6 +238,12 @@ pub fn firewatch_with(dir: &Path, config: &str, f: impl FnOnce(&mut Options)) ->
 /// The real Alertmanager 0.25 with `config` and data under `dir`; `None` (a recorded skip)
 /// when it is not installed.
 pub fn real(test: &str, dir: &Path, config: &str) -> Option<Instance> {
+    real_with(test, dir, config, &["--cluster.listen-address=".to_owned()])
+}
+
+/// The real Alertmanager 0.25 with `config`, data under `dir` and `args` (which must set
+/// `--cluster.listen-address`).
+pub fn real_with(test: &str, dir: &Path, config: &str, args: &[String]) -> Option<Instance> {
     let bin = testkit::peer_binary(test, "prometheus-alertmanager")?;
     std::fs::create_dir_all(dir).unwrap();
     let file = dir.join("alertmanager.yml");
@@ -248,7 +254,7 @@ pub fn real(test: &str, dir: &Path, config: &str) -> Option<Instance> {
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.external-url=http://am.example:9093")
-        .arg("--cluster.listen-address=");
+        .args(args);
     let p = testkit::Process::spawn("alertmanager", cmd, &dir.join("am.log"));
     wait_ready(port);
     Some(Instance {

@@ -1,0 +1,265 @@
+//! The alerts' append-only log under `--storage.path`: every accepted POST is written and
+//! fsynced before the API answers it, so an alert acknowledged just before a `kill -9` is not
+//! lost; the snapshot compacts it (Alertmanager keeps alerts only in memory; this is
+//! Firewatch's addition, beside `provider/mem/mem.go`).
+//!
+//! One writer thread owns the open segment. Requests queue on a channel; the writer takes all
+//! that are waiting, writes them, calls `fdatasync` once and then answers them all (group
+//! commit), so concurrent posts share one sync. Segments are numbered files
+//! `<dir>/<n>.jsonl`, one JSON array of alerts per line. A compaction closes the open segment
+//! (in order with the appends), the caller writes the snapshot, and the closed segments are
+//! removed. On start the snapshot is read and then every segment is replayed in order; a torn
+//! last line (a crash mid-write, never acknowledged) ends that segment's replay.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+use crate::alert::Alert;
+use crate::error::StateError;
+
+enum Msg {
+    Append(Vec<u8>, oneshot::Sender<Result<(), String>>),
+    Rotate(mpsc::Sender<Result<u64, String>>),
+}
+
+/// The writer's handle: append records, close the open segment, know the bytes since the last
+/// compaction.
+pub struct AlertsLog {
+    dir: PathBuf,
+    tx: parking_lot::Mutex<mpsc::Sender<Msg>>,
+    bytes: Arc<AtomicU64>,
+}
+
+/// An acknowledgement to wait for: resolved once the record is on disk.
+pub struct Durable(Option<oneshot::Receiver<Result<(), String>>>);
+
+impl Durable {
+    /// Nothing to wait for (no log).
+    #[must_use]
+    pub fn done() -> Self {
+        Self(None)
+    }
+
+    /// Waits until the record is synced.
+    ///
+    /// # Errors
+    /// The write or the sync failed, or the writer is gone.
+    pub async fn wait(self) -> Result<(), String> {
+        match self.0 {
+            None => Ok(()),
+            Some(rx) => rx
+                .await
+                .unwrap_or_else(|_| Err("the alerts log writer stopped".to_owned())),
+        }
+    }
+}
+
+fn segment_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{n:08}.jsonl"))
+}
+
+/// The numbers of the segments in `dir`, ascending.
+fn segments(dir: &Path) -> Result<Vec<u64>, StateError> {
+    let io = |source| StateError::Io {
+        file: dir.to_path_buf(),
+        source,
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let name = entry.map_err(io)?.file_name();
+        if let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            out.push(n);
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+impl AlertsLog {
+    /// Opens the log directory: calls `replay` with the records of every segment in order,
+    /// then starts a new segment after them for the appends.
+    ///
+    /// # Errors
+    /// The directory or a segment cannot be read, or the new segment cannot be created.
+    pub fn open(dir: &Path, mut replay: impl FnMut(Vec<Alert>)) -> Result<Self, StateError> {
+        let io = |file: &Path| {
+            let file = file.to_path_buf();
+            move |source| StateError::Io { file, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let existing = segments(dir)?;
+        for &n in &existing {
+            let path = segment_path(dir, n);
+            let f = std::fs::File::open(&path).map_err(io(&path))?;
+            for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+                let line = line.map_err(io(&path))?;
+                match serde_json::from_str::<Vec<Alert>>(&line) {
+                    Ok(alerts) => replay(alerts),
+                    Err(e) => {
+                        tracing::warn!(file = %path.display(), line = i + 1, err = %e,
+                            "alerts log: torn or corrupt record, the rest of the segment is skipped");
+                        break;
+                    }
+                }
+            }
+        }
+        let next = existing.last().map_or(1, |n| n + 1);
+        let file = open_segment(dir, next)?;
+        let (tx, rx) = mpsc::channel();
+        let bytes = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            dir: dir.to_path_buf(),
+            n: next,
+            file,
+            bytes: bytes.clone(),
+        };
+        std::thread::Builder::new()
+            .name("alerts-log".to_owned())
+            .spawn(move || writer.run(&rx))
+            .map_err(io(dir))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            tx: parking_lot::Mutex::new(tx),
+            bytes,
+        })
+    }
+
+    /// Queues `alerts` as one record; the answer resolves once it is synced.
+    #[must_use]
+    pub fn append(&self, alerts: &[Alert]) -> Durable {
+        let (ack, rx) = oneshot::channel();
+        match serde_json::to_vec(alerts) {
+            Ok(mut line) => {
+                line.push(b'\n');
+                if self.tx.lock().send(Msg::Append(line, ack)).is_err() {
+                    // The receiver is dropped with the writer; `rx` then answers an error.
+                }
+            }
+            Err(e) => {
+                let _ = ack.send(Err(e.to_string()));
+            }
+        }
+        Durable(Some(rx))
+    }
+
+    /// Asks the writer to close the open segment after everything queued before; returns a
+    /// receiver of the closed segment's number (to pass to [`AlertsLog::remove_through`] once
+    /// a snapshot covering it is written).
+    #[must_use]
+    pub fn rotate(&self) -> mpsc::Receiver<Result<u64, String>> {
+        let (tx, rx) = mpsc::channel();
+        let _ = self.tx.lock().send(Msg::Rotate(tx));
+        rx
+    }
+
+    /// Removes the segments numbered up to `n`.
+    ///
+    /// # Errors
+    /// A segment cannot be removed.
+    pub fn remove_through(&self, n: u64) -> Result<(), StateError> {
+        for m in segments(&self.dir)? {
+            if m <= n {
+                let path = segment_path(&self.dir, m);
+                std::fs::remove_file(&path).map_err(|source| StateError::Io {
+                    file: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes appended since the last rotation.
+    #[must_use]
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+fn open_segment(dir: &Path, n: u64) -> Result<std::fs::File, StateError> {
+    let path = segment_path(dir, n);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|source| StateError::Io {
+            file: path.clone(),
+            source,
+        })?;
+    // The new name must survive a crash too.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(f)
+}
+
+struct Writer {
+    dir: PathBuf,
+    n: u64,
+    file: std::fs::File,
+    bytes: Arc<AtomicU64>,
+}
+
+impl Writer {
+    fn run(mut self, rx: &mpsc::Receiver<Msg>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while let Ok(m) = rx.try_recv() {
+                batch.push(m);
+            }
+            let mut acks = Vec::new();
+            let mut pending = Vec::new();
+            for m in batch {
+                match m {
+                    Msg::Append(line, ack) => {
+                        pending.extend_from_slice(&line);
+                        acks.push(ack);
+                    }
+                    Msg::Rotate(reply) => {
+                        let r = self.write_sync(&pending);
+                        pending.clear();
+                        answer(&mut acks, &r);
+                        let _ = reply.send(r.and_then(|()| self.rotate()));
+                    }
+                }
+            }
+            let r = self.write_sync(&pending);
+            answer(&mut acks, &r);
+        }
+    }
+
+    fn write_sync(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.file
+            .write_all(bytes)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| format!("{}: {e}", segment_path(&self.dir, self.n).display()))
+    }
+
+    /// Starts the next segment; returns the closed one's number.
+    fn rotate(&mut self) -> Result<u64, String> {
+        let closed = self.n;
+        self.file = open_segment(&self.dir, closed + 1).map_err(|e| e.to_string())?;
+        self.n = closed + 1;
+        self.bytes.store(0, Ordering::Relaxed);
+        Ok(closed)
+    }
+}
+
+fn answer(acks: &mut Vec<oneshot::Sender<Result<(), String>>>, r: &Result<(), String>) {
+    for ack in acks.drain(..) {
+        let _ = ack.send(r.clone());
+    }
+}
