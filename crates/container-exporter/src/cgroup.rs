@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::blkio::{self, DiskIo};
+
 /// Nanoseconds per `USER_HZ` tick (Linux reports `cpuacct.stat` in ticks of 1/100 s).
 const NANOS_PER_TICK: u64 = 10_000_000;
 
@@ -24,6 +26,8 @@ pub enum Layout {
         memory: Option<PathBuf>,
         /// `pids`.
         pids: Option<PathBuf>,
+        /// `blkio`.
+        blkio: Option<PathBuf>,
     },
 }
 
@@ -45,6 +49,7 @@ impl Layout {
         let cpuacct = find(&["cpuacct", "cpu,cpuacct", "cpuacct,cpu"]);
         let memory = find(&["memory"]);
         let pids = find(&["pids"]);
+        let blkio = find(&["blkio"]);
         if cpu.is_none() && cpuacct.is_none() && memory.is_none() {
             return None;
         }
@@ -53,6 +58,7 @@ impl Layout {
             cpuacct,
             memory,
             pids,
+            blkio,
         })
     }
 
@@ -88,12 +94,17 @@ impl Layout {
                 cpuacct,
                 memory,
                 pids,
-            } => read_v1(
-                cpu.as_ref().map(|p| p.join(rel)),
-                cpuacct.as_ref().map(|p| p.join(rel)),
-                memory.as_ref().map(|p| p.join(rel)),
-                pids.as_ref().map(|p| p.join(rel)),
-            ),
+                blkio,
+            } => {
+                let mut s = read_v1(
+                    cpu.as_ref().map(|p| p.join(rel)),
+                    cpuacct.as_ref().map(|p| p.join(rel)),
+                    memory.as_ref().map(|p| p.join(rel)),
+                    pids.as_ref().map(|p| p.join(rel)),
+                );
+                s.disk_io = blkio.as_ref().and_then(|p| blkio::read_v1(&p.join(rel)));
+                s
+            }
         }
     }
 }
@@ -148,6 +159,11 @@ pub struct Stats {
     pub pids: Vec<u32>,
     /// Threads (`pids.current`, else the lines of `tasks` / `cgroup.threads`).
     pub threads: Option<u64>,
+    /// OOM kills of the cgroup's own processes (`memory.events.local` / `memory.events`
+    /// `oom_kill`, v1 `memory.oom_control` `oom_kill`).
+    pub oom_kills: Option<u64>,
+    /// Block I/O per device (`io.stat`, v1 `blkio.*`).
+    pub disk_io: Option<DiskIo>,
 }
 
 /// Memory details of one cgroup.
@@ -248,6 +264,11 @@ fn read_v2(dir: &Path) -> Stats {
             hierarchy_faults: faults,
         });
     }
+    s.oom_kills = ["memory.events.local", "memory.events"]
+        .iter()
+        .find_map(|f| read_kv(&dir.join(f)))
+        .and_then(|kv| get(&kv, "oom_kill"));
+    s.disk_io = blkio::read_v2(dir);
     s.pids = read_pids(dir);
     s.threads =
         read_u64(&dir.join("pids.current")).or_else(|| count_lines(&dir.join("cgroup.threads")));
@@ -316,6 +337,7 @@ fn read_v1(
                 hierarchy_faults: (total("pgfault"), total("pgmajfault")),
             });
         }
+        s.oom_kills = read_kv(&d.join("memory.oom_control")).and_then(|kv| get(&kv, "oom_kill"));
     }
     // The processes from the first controller that lists them (the root of a controller
     // mounted only for its children may have none).

@@ -9,6 +9,8 @@ use model::exposition::{FamilySample, MetricFamily, MetricType};
 use model::labels::Labels;
 
 use crate::cgroup::{Layout, Stats};
+use crate::disk;
+use crate::fs::{self, DeviceNames};
 use crate::runtime::{Meta, RuntimeFiles, parse_path};
 
 /// Interface name prefixes cAdvisor leaves out of `container_network_*`.
@@ -23,15 +25,19 @@ pub struct Sources {
     pub procfs: std::path::PathBuf,
     /// The container runtimes' files.
     pub runtimes: RuntimeFiles,
+    /// The host's root (`/`): `sys/block` names devices, mount points are under it.
+    pub rootfs: std::path::PathBuf,
 }
 
+/// The families being built, by name.
 #[derive(Default)]
-struct Families {
+pub(crate) struct Families {
     by_name: BTreeMap<&'static str, MetricFamily>,
 }
 
 impl Families {
-    fn add(
+    /// Adds one sample: `base` labels then `extra`, under family `name`.
+    pub(crate) fn add(
         &mut self,
         name: &'static str,
         help: &str,
@@ -68,6 +74,10 @@ impl Families {
                         .map(|l| l.value.to_owned())
                         .collect::<Vec<_>>()
                 });
+                // A series collected twice (a whole-disk filesystem that also has blkio
+                // counters on the root cgroup) is kept once, as client_golang's gatherer
+                // keeps the first and reports the second.
+                f.samples.dedup_by(|b, a| a.labels == b.labels);
                 f
             })
             .collect()
@@ -82,6 +92,7 @@ const NANOS: f64 = 1e9;
 pub fn collect(src: &Sources, now: f64) -> Vec<MetricFamily> {
     let mut out = Families::default();
     let host_netns = netns(&src.procfs, 1);
+    let names = DeviceNames::read(&src.rootfs.join("sys"), &src.procfs);
     for path in src.layout.cgroups() {
         let stats = src.layout.read(&path);
         let meta = parse_path(&path).map_or_else(Meta::default, |c| src.runtimes.meta(&c));
@@ -96,6 +107,19 @@ pub fn collect(src: &Sources, now: f64) -> Vec<MetricFamily> {
         cpu(&mut out, &base, &stats);
         memory(&mut out, &base, &stats);
         misc(&mut out, &base, &stats, now);
+        // cAdvisor's raw handler reports filesystems for the root cgroup only.
+        let filesystems = if path == "/" {
+            fs::machine(&src.procfs, &src.rootfs)
+        } else {
+            Vec::new()
+        };
+        disk::disk(
+            &mut out,
+            &base,
+            stats.disk_io.as_ref(),
+            &filesystems,
+            &names,
+        );
         let pid = if path == "/" {
             Some(1)
         } else {
@@ -312,6 +336,16 @@ fn misc(out: &mut Families, base: &[(&str, &str)], s: &Stats, now: f64) {
             base,
             &[],
             s.pids.len() as f64,
+        );
+    }
+    if s.dir.is_some() {
+        out.add(
+            "container_oom_events_total",
+            "Count of out of memory events observed for the container",
+            MetricType::Counter,
+            base,
+            &[],
+            s.oom_kills.unwrap_or(0) as f64,
         );
     }
     if let Some(t) = s.threads {

@@ -4,9 +4,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod blkio;
 pub mod cgroup;
+mod disk;
 pub mod error;
 pub mod families;
+pub mod fs;
 pub mod runtime;
 pub mod server;
 

@@ -57,6 +57,7 @@ impl Options {
             layout,
             procfs: self.procfs.clone(),
             runtimes: RuntimeFiles::new(&self.rootfs),
+            rootfs: self.rootfs.clone(),
         })
     }
 }

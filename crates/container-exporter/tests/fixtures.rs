@@ -51,7 +51,10 @@ fn exposition(root: &Path) -> String {
         .as_secs_f64();
     let mut kept = String::new();
     for line in text.lines() {
-        if line.starts_with("container_start_time_seconds{") {
+        if let Some(masked) = check_statfs(root, line) {
+            kept.push_str(&masked);
+            kept.push('\n');
+        } else if line.starts_with("container_start_time_seconds{") {
             let v: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
             assert!(
                 (now - v).abs() < 600.0,
@@ -63,6 +66,49 @@ fn exposition(root: &Path) -> String {
         }
     }
     kept
+}
+
+/// The root cgroup's filesystem size and inode lines: their values come from `statfs` of the
+/// fixture directory (a real filesystem others write to), so they are compared with
+/// `stat --file-system` here (sizes exactly, usage and free inodes within 10%) and written as
+/// `STATFS` for the line-by-line comparison.
+fn check_statfs(root: &Path, line: &str) -> Option<String> {
+    let (series, value) = line.rsplit_once(' ')?;
+    let family = [
+        "container_fs_inodes_free",
+        "container_fs_inodes_total",
+        "container_fs_limit_bytes",
+        "container_fs_usage_bytes",
+    ]
+    .into_iter()
+    .find(|f| series.starts_with(&format!("{f}{{")))?;
+    let out = std::process::Command::new("stat")
+        .args(["--file-system", "--format=%S %b %f %c %d"])
+        .arg(root)
+        .output()
+        .expect("stat");
+    let n: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (frsize, blocks, bfree, files, ffree) = (n[0], n[1], n[2], n[3], n[4]);
+    let got: f64 = value.parse().unwrap();
+    let (want, exact, scale) = match family {
+        "container_fs_limit_bytes" => (frsize * blocks, true, 1.0),
+        "container_fs_inodes_total" => (files, true, 1.0),
+        "container_fs_usage_bytes" => (frsize * (blocks - bfree), false, frsize * blocks),
+        _ => (ffree, false, files),
+    };
+    if exact {
+        assert!((got - want).abs() < 0.5, "{line}: statfs says {want}");
+    } else {
+        assert!(
+            (got - want).abs() <= 0.1 * scale,
+            "{line}: statfs says {want}"
+        );
+    }
+    Some(format!("{series} STATFS"))
 }
 
 fn assert_lines(got: &str, want: &str) {
@@ -96,6 +142,27 @@ fn cgroup_v2_kubelet_docker_systemd() {
         "usage_usec 5000000\nuser_usec 3000000\nsystem_usec 2000000\n",
     );
     procfs(root, 1, "net:[4026531840]");
+    // The machine's filesystems (cAdvisor reports them on the root cgroup): the root on vda
+    // (with its diskstats line), a tmpfs, a mount point that is gone, and a proc mount (not a
+    // filesystem cAdvisor handles). Devices: vda is a disk, loop0 is not named from sysfs.
+    write(
+        root,
+        "proc/1/mountinfo",
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+         28 27 254:0 /x /srv rw,relatime - ext4 /dev/vda rw\n\
+         25 24 0:23 / /dev/shm rw,relatime - tmpfs tmpfs rw\n\
+         26 27 8:33 / /gone rw,relatime - xfs /dev/sdc1 rw\n\
+         22 27 0:21 / /proc rw,relatime - proc proc rw\n",
+    );
+    fs::create_dir_all(root.join("dev/shm")).unwrap();
+    write(
+        root,
+        "proc/diskstats",
+        " 254       0 vda 100 5 2000 300 400 6 8000 900 1 1000 1500 0 0 0 0\n\
+           7       0 loop0 1 2 3 4 5 6 7 8 9 10 11\n",
+    );
+    write(root, "sys/block/vda/dev", "254:0\n");
+    write(root, "sys/block/loop0/dev", "7:0\n");
     // A containerd container of a burstable pod, with its OCI bundle's annotations.
     let c =
         format!("{cg}/kubepods.slice/kubepods-burstable.slice/{POD}/cri-containerd-{CID}.scope");
@@ -117,7 +184,14 @@ fn cgroup_v2_kubelet_docker_systemd() {
     write(
         root,
         &format!("{c}/memory.events"),
-        "low 0\nhigh 0\nmax 3\noom 0\noom_kill 0\n",
+        "low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n",
+    );
+    write(
+        root,
+        &format!("{c}/io.stat"),
+        "254:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0 cost.usage=1500000 cost.wait=20 cost.indebt=0 cost.indelay=0\n\
+         7:0 rbytes=512 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n\
+         bad line\n",
     );
     write(root, &format!("{c}/memory.swap.current"), "4096\n");
     write(root, &format!("{c}/pids.current"), "5\n");
@@ -209,6 +283,63 @@ fn cgroup_v1_docker() {
         &format!("cgroup/memory/{c}/memory.stat"),
         "rss 1\ncache 2\npgfault 10\npgmajfault 1\ntotal_rss 4194304\ntotal_cache 2097152\ntotal_inactive_file 1048576\ntotal_pgfault 20\ntotal_pgmajfault 3\n",
     );
+    write(
+        root,
+        &format!("cgroup/memory/{c}/memory.oom_control"),
+        "oom_kill_disable 0\nunder_oom 0\noom_kill 4\n",
+    );
+    // The container's I/O from the throttle files (no BFQ or CFQ files for it); the root's
+    // from the CFQ files (sectors and the service time have no operation, so cAdvisor reads
+    // 0 for their Read/Write; time and wait time are not exported).
+    let b = format!("cgroup/blkio/{c}");
+    write(
+        root,
+        &format!("{b}/blkio.throttle.io_service_bytes_recursive"),
+        "8:0 Read 1024\n8:0 Write 2048\n8:0 Sync 3072\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 3072\nTotal 3072\n",
+    );
+    write(
+        root,
+        &format!("{b}/blkio.throttle.io_serviced_recursive"),
+        "8:0 Read 3\n8:0 Write 4\n8:0 Total 7\nTotal 7\n",
+    );
+    write(
+        root,
+        &format!("{b}/blkio.throttle.io_serviced"),
+        "Total 0\n",
+    );
+    write(root, "cgroup/blkio/blkio.sectors_recursive", "8:0 500\n");
+    write(
+        root,
+        "cgroup/blkio/blkio.io_service_time_recursive",
+        "8:0 Read 2000000000\n8:0 Write 1000000000\n8:0 Total 3000000000\nTotal 3000000000\n",
+    );
+    write(
+        root,
+        "cgroup/blkio/blkio.io_wait_time_recursive",
+        "8:0 Read 1\n",
+    );
+    write(
+        root,
+        "cgroup/blkio/blkio.io_merged_recursive",
+        "8:0 Read 6\n8:0 Write 7\n8:0 Total 13\n",
+    );
+    write(
+        root,
+        "cgroup/blkio/blkio.io_queued_recursive",
+        "8:0 Total 2\n",
+    );
+    write(root, "cgroup/blkio/blkio.time_recursive", "8:0 99\n");
+    write(
+        root,
+        "cgroup/blkio/blkio.io_serviced_recursive",
+        "8:0 Read 30\n8:0 Write 40\n",
+    );
+    write(
+        root,
+        "cgroup/blkio/blkio.io_service_bytes_recursive",
+        "8:0 Read 30000\n8:0 Write 40000\n",
+    );
+    write(root, "sys/block/sda/dev", "8:0\n");
     procfs(root, 1, "net:[1]");
     let got = exposition(root);
     assert_lines(&got, include_str!("v1.txt"));
@@ -254,6 +385,32 @@ fn live_cgroups() {
     assert!(ws <= usage, "working set {ws} > usage {usage}");
     let procs = value("container_processes", &path).expect("processes");
     assert!(procs >= 1.0, "{path}: {procs} processes");
+    // The root cgroup carries the machine's filesystems: one of them is `/`, its size as
+    // `stat --file-system /` gives it.
+    let out = std::process::Command::new("stat")
+        .args(["--file-system", "--format=%S %b", "/"])
+        .output()
+        .expect("stat");
+    let n: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let root_size = n[0] * n[1];
+    let limits: Vec<f64> = find("container_fs_limit_bytes")
+        .samples
+        .iter()
+        .filter(|s| s.labels.get("id") == Some("/"))
+        .map(|s| s.value)
+        .collect();
+    assert!(
+        limits.contains(&root_size),
+        "no root filesystem of {root_size} bytes in {limits:?}"
+    );
+    assert!(
+        fams.iter().any(|f| f.name == "container_oom_events_total"),
+        "container_oom_events_total missing"
+    );
     let text = encode(&fams, Format::Text);
     assert!(text.contains("# TYPE container_cpu_usage_seconds_total counter\n"));
 }
