@@ -67,7 +67,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ),
     ("nfs", true, Some(collector::nfs::new)),
     ("nfsd", true, Some(collector::nfsd::new)),
-    ("ntp", false, None),
+    ("ntp", false, Some(collector::ntp::Ntp::factory)),
     ("nvme", true, Some(collector::sysclass::Nvme::factory)),
     ("os", true, Some(collector::sysinfo::Os::factory)),
     ("perf", false, None),
@@ -96,7 +96,11 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ),
     ("softnet", true, Some(collector::tables::Softnet::factory)),
     ("stat", true, Some(collector::simple::Stat::factory)),
-    ("supervisord", false, None),
+    (
+        "supervisord",
+        false,
+        Some(collector::supervisord::Supervisord::factory),
+    ),
     ("sysctl", false, Some(collector::tables::Sysctl::factory)),
     ("systemd", false, None),
     (
