@@ -149,6 +149,7 @@ fn select(
         grouping: h.grouping.clone(),
         by: h.by,
         range: h.range_ms,
+        limit: 0,
     });
     let querier = storage.querier(start, end).map_err(storage_err)?;
     let set = querier

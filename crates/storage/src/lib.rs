@@ -127,6 +127,38 @@ pub struct SelectHints {
     pub by: bool,
     /// Range of a range selector in milliseconds.
     pub range: i64,
+    /// Only the first this many series (in label order) are needed; 0: all. A querier may
+    /// stop after them, and may still return more (the caller cuts).
+    pub limit: usize,
+}
+
+/// Hints for label name and value lookups (Prometheus's `LabelHints`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LabelHints {
+    /// Only the first (smallest) this many names or values are needed; 0: all. A querier may
+    /// stop reading once it has them, and may still return more (the caller cuts).
+    pub limit: usize,
+}
+
+impl LabelHints {
+    /// Hints asking for at most `limit` values (0: all).
+    #[must_use]
+    pub fn limited(limit: usize) -> Self {
+        Self { limit }
+    }
+
+    /// The limit of optional `hints`, `None` when absent or 0.
+    #[must_use]
+    pub fn limit_of(hints: Option<&Self>) -> Option<usize> {
+        hints.map(|h| h.limit).filter(|&l| l > 0)
+    }
+
+    /// Cuts sorted `values` to the limit of `hints`.
+    pub fn truncate<T>(hints: Option<&Self>, values: &mut Vec<T>) {
+        if let Some(limit) = Self::limit_of(hints) {
+            values.truncate(limit);
+        }
+    }
 }
 
 /// Reads series over a fixed time range, chosen when the querier was made.
@@ -143,17 +175,27 @@ pub trait Querier: Send + Sync {
     ) -> Result<Box<dyn SeriesSet>, StorageError>;
 
     /// Sorted distinct values of label `name` among series matching `matchers` (all series when
-    /// empty).
+    /// empty); with a limit in `hints`, at least the first `limit` of them.
     ///
     /// # Errors
     /// I/O or corruption errors reading the index.
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+    fn label_values(
+        &self,
+        name: &str,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError>;
 
-    /// Sorted distinct label names among series matching `matchers` (all series when empty).
+    /// Sorted distinct label names among series matching `matchers` (all series when empty);
+    /// with a limit in `hints`, at least the first `limit` of them.
     ///
     /// # Errors
     /// I/O or corruption errors reading the index.
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+    fn label_names(
+        &self,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError>;
 }
 
 /// Something that hands out queriers for a time range.

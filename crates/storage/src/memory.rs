@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use model::{Labels, Matcher, Sample, Timestamp};
 
 use crate::{
-    Appendable, Appender, ListSeries, Querier, Queryable, SelectHints, Series, SeriesRef,
-    SeriesSet, StorageError, VecSeriesSet,
+    Appendable, Appender, LabelHints, ListSeries, Querier, Queryable, SelectHints, Series,
+    SeriesRef, SeriesSet, StorageError, VecSeriesSet,
 };
 
 /// A series' samples as `(t, sample, start timestamp or 0)`, sorted by `t`.
@@ -181,8 +181,12 @@ impl Querier for MemoryQuerier {
         let (mint, maxt) = hints.map_or((self.mint, self.maxt), |h| {
             (h.start.max(self.mint), h.end.min(self.maxt))
         });
+        let limit = hints.map_or(0, |h| h.limit);
         let mut out: Vec<Box<dyn Series>> = Vec::new();
         for (labels, samples) in &self.series {
+            if limit > 0 && out.len() == limit {
+                break;
+            }
             if !matches_all(labels, matchers) {
                 continue;
             }
@@ -201,23 +205,34 @@ impl Querier for MemoryQuerier {
         Ok(Box::new(VecSeriesSet::new(out)))
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         let mut vals: Vec<String> = self
             .matching(matchers)
             .filter_map(|l| l.get(name).map(str::to_owned))
             .collect();
         vals.sort();
         vals.dedup();
+        LabelHints::truncate(hints, &mut vals);
         Ok(vals)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         let mut names: Vec<String> = self
             .matching(matchers)
             .flat_map(|l| l.iter().map(|x| x.name.to_owned()).collect::<Vec<_>>())
             .collect();
         names.sort();
         names.dedup();
+        LabelHints::truncate(hints, &mut names);
         Ok(names)
     }
 }
@@ -289,9 +304,11 @@ mod tests {
             ts.push(it.at().0);
         }
         assert_eq!(ts, vec![10, 20, 30]);
-        assert_eq!(q.label_values("job", &[]).unwrap(), vec!["a", "b"]);
+        assert_eq!(q.label_values("job", None, &[]).unwrap(), vec!["a", "b"]);
+        let one = LabelHints::limited(1);
+        assert_eq!(q.label_values("job", Some(&one), &[]).unwrap(), vec!["a"]);
         let re = Matcher::new(MatchOp::RegexMatch, "job", "b|c").unwrap();
-        assert_eq!(q.label_names(&[re]).unwrap(), vec!["__name__", "job"]);
+        assert_eq!(q.label_names(None, &[re]).unwrap(), vec!["__name__", "job"]);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::iter::Peekable;
 
 use model::{FloatHistogram, Histogram, Labels, Matcher, Timestamp};
 
-use crate::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType};
+use crate::{
+    LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType,
+};
 
 /// Merges the results of several queriers.
 pub struct MergeQuerier {
@@ -22,10 +24,12 @@ impl MergeQuerier {
     }
 }
 
-fn union_sorted(lists: Vec<Vec<String>>) -> Vec<String> {
+/// The sorted union of sorted lists, cut to the limit of `hints`.
+fn union_sorted(lists: Vec<Vec<String>>, hints: Option<&LabelHints>) -> Vec<String> {
     let mut all: Vec<String> = lists.into_iter().flatten().collect();
     all.sort();
     all.dedup();
+    LabelHints::truncate(hints, &mut all);
     all
 }
 
@@ -47,23 +51,33 @@ impl Querier for MergeQuerier {
         Ok(Box::new(MergeSeriesSet {
             sets,
             warnings: Vec::new(),
+            left: hints.map(|h| h.limit).filter(|&l| l > 0),
         }))
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         let mut lists = Vec::new();
         for q in &self.queriers {
-            lists.push(q.label_values(name, matchers)?);
+            lists.push(q.label_values(name, hints, matchers)?);
         }
-        Ok(union_sorted(lists))
+        Ok(union_sorted(lists, hints))
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         let mut lists = Vec::new();
         for q in &self.queriers {
-            lists.push(q.label_names(matchers)?);
+            lists.push(q.label_names(hints, matchers)?);
         }
-        Ok(union_sorted(lists))
+        Ok(union_sorted(lists, hints))
     }
 }
 
@@ -71,6 +85,8 @@ impl Querier for MergeQuerier {
 pub struct MergeSeriesSet {
     sets: Vec<Peekable<Box<dyn SeriesSet>>>,
     warnings: Vec<String>,
+    /// Series still to yield under a limit hint.
+    left: Option<usize>,
 }
 
 impl MergeSeriesSet {
@@ -80,6 +96,7 @@ impl MergeSeriesSet {
         Self {
             sets: sets.into_iter().map(Iterator::peekable).collect(),
             warnings: Vec::new(),
+            left: None,
         }
     }
 }
@@ -88,6 +105,10 @@ impl Iterator for MergeSeriesSet {
     type Item = Result<Box<dyn Series>, StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // Under a limit hint the merged set stops after `limit` series (inputs not read on).
+        if let Some(left) = &mut self.left {
+            *left = left.checked_sub(1)?;
+        }
         // Errors come first, as soon as any input reports one.
         let mut smallest: Option<Labels> = None;
         for set in &mut self.sets {

@@ -246,8 +246,8 @@ fn head_storage_is_appendable_and_queryable() {
         samples_of(&*q, &[Matcher::equal("__name__", "x")])[0].1,
         vec![(5, 2.5f64.to_bits())]
     );
-    assert_eq!(q.label_values("__name__", &[]).unwrap(), vec!["x"]);
-    assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__"]);
+    assert_eq!(q.label_values("__name__", None, &[]).unwrap(), vec!["x"]);
+    assert_eq!(q.label_names(None, &[]).unwrap(), vec!["__name__"]);
 }
 
 #[test]

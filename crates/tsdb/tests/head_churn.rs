@@ -67,7 +67,7 @@ fn head_series_metric(db: &Db) -> u64 {
 /// Pods the head alone lists (postings / label index).
 fn head_pods(db: &Db) -> Vec<String> {
     let q = db.head().querier(i64::MIN, i64::MAX);
-    storage::Querier::label_values(&q, "pod", &[]).unwrap()
+    storage::Querier::label_values(&q, "pod", None, &[]).unwrap()
 }
 
 #[test]

@@ -86,7 +86,7 @@ fn parallel_commits_are_atomic_and_complete() {
     assert!(reader.join().unwrap() > 0);
     let got = head
         .querier(0, i64::MAX)
-        .select_series(&[Matcher::equal("__name__", "pair")])
+        .select_series(&[Matcher::equal("__name__", "pair")], None)
         .unwrap();
     assert_eq!(got.len(), WRITERS * 2);
     for s in got {

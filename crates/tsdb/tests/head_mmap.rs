@@ -37,7 +37,7 @@ fn fill(h: &Arc<Head>) {
 fn check_all(h: &Arc<Head>) {
     let got = h
         .querier(0, i64::MAX)
-        .select_series(&[Matcher::equal("__name__", "m")])
+        .select_series(&[Matcher::equal("__name__", "m")], None)
         .unwrap();
     assert_eq!(got.len(), SERIES);
     for s in got {

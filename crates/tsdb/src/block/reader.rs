@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use model::{Labels, Matcher, Timestamp};
 use storage::{
-    Querier, Queryable, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType,
+    LabelHints, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesSet, StorageError,
+    ValueType,
 };
 
 use super::meta::BlockMeta;
@@ -135,23 +136,31 @@ impl Querier for BlockQuerier {
     fn select(
         &self,
         _sorted: bool,
-        _hints: Option<&SelectHints>,
+        hints: Option<&SelectHints>,
         matchers: &[Matcher],
     ) -> Result<Box<dyn SeriesSet>, StorageError> {
-        // Series references follow label order, so the set is always sorted.
+        // Series references follow label order, so the set is always sorted; under a limit
+        // it stops after the first `limit` series with chunks in range.
         let postings = postings_for_matchers(&self.inner.index, matchers)?;
         Ok(Box::new(BlockSeriesSet {
             inner: Arc::clone(&self.inner),
             postings: postings.into_iter(),
             mint: self.mint,
             maxt: self.maxt,
+            left: hints.map(|h| h.limit).filter(|&l| l > 0),
         }))
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         let index = &self.inner.index;
+        let limit = LabelHints::limit_of(hints).unwrap_or(usize::MAX);
         if matchers.is_empty() {
-            return Ok(index.label_values(name));
+            return Ok(index.first_label_values(name, limit));
         }
         let Some(name_ref) = index.symbol_index(name)? else {
             return Ok(Vec::new());
@@ -164,13 +173,19 @@ impl Querier for BlockQuerier {
                 }
             })?;
         }
-        Ok(resolve_sorted(index, refs)?)
+        Ok(resolve_sorted(index, refs, limit)?)
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         let index = &self.inner.index;
+        let limit = LabelHints::limit_of(hints).unwrap_or(usize::MAX);
         if matchers.is_empty() {
-            return Ok(index.label_names().to_vec());
+            let names = index.label_names();
+            return Ok(names[..limit.min(names.len())].to_vec());
         }
         let mut refs = foldhash::HashSet::default();
         for r in self.postings(matchers)? {
@@ -178,18 +193,21 @@ impl Querier for BlockQuerier {
                 refs.insert(n);
             })?;
         }
-        Ok(resolve_sorted(index, refs)?)
+        Ok(resolve_sorted(index, refs, limit)?)
     }
 }
 
-/// The symbols with the indexes `refs`, in order (symbol indexes follow symbol order).
+/// The first `limit` symbols with the indexes `refs`, in order (symbol indexes follow symbol
+/// order); only those are resolved.
 fn resolve_sorted(
     index: &IndexReader,
     refs: foldhash::HashSet<u32>,
+    limit: usize,
 ) -> Result<Vec<String>, TsdbError> {
     let mut refs: Vec<u32> = refs.into_iter().collect();
     refs.sort_unstable();
     refs.into_iter()
+        .take(limit)
         .map(|r| index.symbol(r).map(str::to_owned))
         .collect()
 }
@@ -200,12 +218,17 @@ struct BlockSeriesSet {
     postings: std::vec::IntoIter<u64>,
     mint: Timestamp,
     maxt: Timestamp,
+    /// Series still to yield under a limit hint.
+    left: Option<usize>,
 }
 
 impl Iterator for BlockSeriesSet {
     type Item = Result<Box<dyn Series>, StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.left == Some(0) {
+            return None;
+        }
         for r in self.postings.by_ref() {
             let (labels, mut chunks) = match self.inner.index.series(r) {
                 Ok(s) => s,
@@ -221,6 +244,9 @@ impl Iterator for BlockSeriesSet {
             });
             if chunks.is_empty() {
                 continue;
+            }
+            if let Some(left) = &mut self.left {
+                *left -= 1;
             }
             return Some(Ok(Box::new(BlockSeries {
                 inner: Arc::clone(&self.inner),

@@ -73,15 +73,17 @@ fn write_then_read_everything() {
         got[1].1,
         b.iter().map(|&(t, v)| (t, v.to_bits())).collect::<Vec<_>>()
     );
-    assert_eq!(q.label_names(&[]).unwrap(), ["__name__", "job"]);
-    assert_eq!(q.label_values("job", &[]).unwrap(), ["a", "b"]);
+    assert_eq!(q.label_names(None, &[]).unwrap(), ["__name__", "job"]);
+    assert_eq!(q.label_values("job", None, &[]).unwrap(), ["a", "b"]);
     let re = Matcher::new(MatchOp::RegexMatch, "job", "b|c").unwrap();
     assert_eq!(
-        q.label_values("job", std::slice::from_ref(&re)).unwrap(),
+        q.label_values("job", None, std::slice::from_ref(&re))
+            .unwrap(),
         ["b"]
     );
     assert_eq!(
-        q.label_names(&[Matcher::equal("job", "zzz")]).unwrap(),
+        q.label_names(None, &[Matcher::equal("job", "zzz")])
+            .unwrap(),
         Vec::<String>::new()
     );
     assert!(collect(&q, &[Matcher::equal("job", "zzz")]).is_empty());
@@ -108,19 +110,22 @@ fn label_names_and_values_of_matched_series() {
 
     let a = [Matcher::equal("__name__", "a")];
     assert_eq!(
-        q.label_names(&a).unwrap(),
+        q.label_names(None, &a).unwrap(),
         ["__name__", "job", "pod", "zone"]
     );
-    assert_eq!(q.label_values("job", &a).unwrap(), ["x", "y"]);
-    assert_eq!(q.label_values("env", &a).unwrap(), Vec::<String>::new());
+    assert_eq!(q.label_values("job", None, &a).unwrap(), ["x", "y"]);
+    assert_eq!(
+        q.label_values("env", None, &a).unwrap(),
+        Vec::<String>::new()
+    );
     let x = [Matcher::equal("job", "x")];
     assert_eq!(
-        q.label_names(&x).unwrap(),
+        q.label_names(None, &x).unwrap(),
         ["__name__", "env", "job", "pod"]
     );
-    assert_eq!(q.label_values("__name__", &x).unwrap(), ["a", "b"]);
+    assert_eq!(q.label_values("__name__", None, &x).unwrap(), ["a", "b"]);
     assert_eq!(
-        q.label_values("no_such_label", &x).unwrap(),
+        q.label_values("no_such_label", None, &x).unwrap(),
         Vec::<String>::new()
     );
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use model::{Labels, Matcher, Sample};
 use parking_lot::Mutex;
 use storage::{
-    ListSeries, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, VecSeriesSet,
+    LabelHints, ListSeries, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError,
+    VecSeriesSet,
 };
 
 use crate::block::{BlockMetaCompaction, BlockReader, BlockWriter};
@@ -218,6 +219,7 @@ impl Querier for OooQuerier {
     fn label_values(
         &self,
         _name: &str,
+        _hints: Option<&LabelHints>,
         _matchers: &[Matcher],
     ) -> Result<Vec<String>, StorageError> {
         // Every series with out-of-order samples is in the head's postings, which the
@@ -225,7 +227,11 @@ impl Querier for OooQuerier {
         Ok(Vec::new())
     }
 
-    fn label_names(&self, _matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        _hints: Option<&LabelHints>,
+        _matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
         Ok(Vec::new())
     }
 }

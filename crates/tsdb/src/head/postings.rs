@@ -26,6 +26,21 @@ fn insert_sorted(list: &mut Vec<u64>, id: u64) {
     }
 }
 
+/// The smallest `limit` (all when `None`) of `keys`, sorted and copied: a partial selection,
+/// so a small limit over many keys neither sorts nor copies them all.
+fn first_sorted<'a>(keys: impl Iterator<Item = &'a String>, limit: Option<usize>) -> Vec<String> {
+    let mut v: Vec<&str> = keys.map(String::as_str).collect();
+    if let Some(limit) = limit.filter(|&l| l < v.len()) {
+        if limit == 0 {
+            return Vec::new();
+        }
+        v.select_nth_unstable(limit - 1);
+        v.truncate(limit);
+    }
+    v.sort_unstable();
+    v.into_iter().map(str::to_owned).collect()
+}
+
 impl MemPostings {
     /// Adds series `id` with `labels`.
     pub fn add(&mut self, id: u64, labels: &Labels) {
@@ -88,24 +103,32 @@ impl MemPostings {
     /// Sorted label names (without the all-postings key).
     #[must_use]
     pub fn label_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.m.keys().filter(|k| !k.is_empty()).cloned().collect();
-        v.sort();
-        v
+        self.first_label_names(None)
+    }
+
+    /// The first `limit` (all when `None`) sorted label names: only those are copied.
+    #[must_use]
+    pub fn first_label_names(&self, limit: Option<usize>) -> Vec<String> {
+        first_sorted(self.m.keys().filter(|k| !k.is_empty()), limit)
     }
 
     /// Sorted values of label `name`.
     #[must_use]
     pub fn label_values(&self, name: &str) -> Vec<String> {
+        self.first_label_values(name, None)
+    }
+
+    /// The first `limit` (all when `None`) sorted values of label `name`: only those are
+    /// copied.
+    #[must_use]
+    pub fn first_label_values(&self, name: &str, limit: Option<usize>) -> Vec<String> {
         if name.is_empty() {
             return Vec::new();
         }
-        let mut v: Vec<String> = self
-            .m
+        self.m
             .get(name)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        v.sort();
-        v
+            .map(|m| first_sorted(m.keys(), limit))
+            .unwrap_or_default()
     }
 
     /// Union of the postings of the values of `name` for which `keep(value)` holds.
@@ -256,6 +279,39 @@ mod tests {
         );
         assert_eq!(p.label_values("job"), vec!["a", "b"]);
         assert_eq!(p.label_names(), vec!["__name__", "job"]);
+    }
+
+    #[test]
+    fn first_values_and_names_under_a_limit() {
+        let mut p = MemPostings::default();
+        for (id, v) in [(1, "d"), (2, "b"), (3, "e"), (4, "a"), (5, "c")] {
+            p.add(id, &labels!("__name__" => "up", "job" => v, v => "x"));
+        }
+        let cases: &[(Option<usize>, &[&str], &[&str])] = &[
+            (
+                None,
+                &["a", "b", "c", "d", "e"],
+                &["__name__", "a", "b", "c", "d", "e", "job"],
+            ),
+            (Some(0), &[], &[]),
+            (Some(1), &["a"], &["__name__"]),
+            (Some(3), &["a", "b", "c"], &["__name__", "a", "b"]),
+            (
+                Some(5),
+                &["a", "b", "c", "d", "e"],
+                &["__name__", "a", "b", "c", "d"],
+            ),
+            (
+                Some(9),
+                &["a", "b", "c", "d", "e"],
+                &["__name__", "a", "b", "c", "d", "e", "job"],
+            ),
+        ];
+        for (limit, values, names) in cases {
+            assert_eq!(p.first_label_values("job", *limit), *values, "{limit:?}");
+            assert_eq!(p.first_label_names(*limit), *names, "{limit:?}");
+        }
+        assert!(p.first_label_values("nope", Some(2)).is_empty());
     }
 
     #[test]

@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use model::{Labels, Matcher, Sample, Timestamp};
 use storage::{
-    Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType, VecSeriesSet,
+    LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType,
+    VecSeriesSet,
 };
 
 use crate::chunkenc::Encoding;
 use crate::error::TsdbError;
 use crate::head::Head;
 use crate::head::chunk::FullChunk;
+use crate::head::series::MemSeries;
 
 /// A querier over the head for `[mint, maxt]`.
 #[derive(Debug)]
@@ -46,37 +48,49 @@ impl HeadQuerier {
     }
 
     /// The series matching `matchers` with samples in range, without their samples (the
-    /// `series` select hint: `/api/v1/series` needs labels only), sorted by labels.
+    /// `series` select hint: `/api/v1/series` needs labels only), sorted by labels; only the
+    /// first `limit` of them when given.
     #[must_use]
-    pub fn select_labels_only(&self, matchers: &[Matcher]) -> Vec<HeadSeries> {
+    pub fn select_labels_only(
+        &self,
+        matchers: &[Matcher],
+        limit: Option<usize>,
+    ) -> Vec<HeadSeries> {
+        let mut found = self.in_range(matchers);
+        first_by_labels(&mut found, limit, |s| &s.labels);
+        found
+            .into_iter()
+            .map(|s| HeadSeries {
+                labels: s.labels.clone(),
+                chunks: Vec::new(),
+                mint: self.mint,
+                maxt: self.maxt,
+            })
+            .collect()
+    }
+
+    /// The series matching `matchers` with samples in the querier's range, unordered.
+    fn in_range(&self, matchers: &[Matcher]) -> Vec<Arc<MemSeries>> {
         let ids = self.head.postings.read().for_matchers(matchers);
-        let mut out = Vec::new();
-        for id in ids {
-            let Some(s) = self.head.series_by_id(id) else {
-                continue;
-            };
-            let st = s.state.lock();
-            if st
-                .min_time()
-                .is_some_and(|min| min <= self.maxt && st.max_t >= self.mint)
-            {
-                out.push(HeadSeries {
-                    labels: s.labels.clone(),
-                    chunks: Vec::new(),
-                    mint: self.mint,
-                    maxt: self.maxt,
-                });
-            }
-        }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+        ids.into_iter()
+            .filter_map(|id| self.head.series_by_id(id))
+            .filter(|s| {
+                let st = s.state.lock();
+                st.min_time()
+                    .is_some_and(|min| min <= self.maxt && st.max_t >= self.mint)
+            })
+            .collect()
     }
 
     /// The series matching `matchers` with samples in range, sorted by labels.
     ///
     /// # Errors
     /// A full chunk that cannot be read from `chunks_head/`.
-    pub fn select_series(&self, matchers: &[Matcher]) -> Result<Vec<HeadSeries>, TsdbError> {
+    pub fn select_series(
+        &self,
+        matchers: &[Matcher],
+        limit: Option<usize>,
+    ) -> Result<Vec<HeadSeries>, TsdbError> {
         let ids = self.head.postings.read().for_matchers(matchers);
         // Files under `chunks_head/` stay while this guard is held.
         let _no_truncation = self.head.truncation.read();
@@ -111,6 +125,8 @@ impl HeadQuerier {
                 }
             }
         }
+        // Under a limit only the first series by labels have their full chunks read.
+        first_by_labels(&mut pending, limit, |(labels, _)| labels);
         let files = self.head.chunk_files.as_ref();
         let mut out = Vec::with_capacity(pending.len());
         for (labels, chunks) in pending {
@@ -128,8 +144,55 @@ impl HeadQuerier {
                 maxt: self.maxt,
             });
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
+    }
+}
+
+/// Sorts `items` by their labels, keeping only the first `limit` when given (a partial
+/// selection first, so a small limit does not sort every match).
+fn first_by_labels<T>(items: &mut Vec<T>, limit: Option<usize>, labels: impl Fn(&T) -> &Labels) {
+    if let Some(limit) = limit.filter(|&l| l < items.len()) {
+        if limit == 0 {
+            items.clear();
+            return;
+        }
+        items.select_nth_unstable_by(limit - 1, |a, b| labels(a).cmp(labels(b)));
+        items.truncate(limit);
+    }
+    items.sort_unstable_by(|a, b| labels(a).cmp(labels(b)));
+}
+
+/// The smallest distinct strings offered, at most `limit` of them (all when `None`); a string
+/// is copied only when kept.
+struct FirstStrings {
+    limit: Option<usize>,
+    kept: std::collections::BTreeSet<String>,
+}
+
+impl FirstStrings {
+    fn new(limit: Option<usize>) -> Self {
+        Self {
+            limit,
+            kept: std::collections::BTreeSet::new(),
+        }
+    }
+
+    fn offer(&mut self, v: &str) {
+        let full = self.limit.is_some_and(|l| self.kept.len() >= l);
+        if self.kept.contains(v) || (full && self.kept.last().is_none_or(|last| v > last.as_str()))
+        {
+            return;
+        }
+        self.kept.insert(v.to_owned());
+        if let Some(limit) = self.limit
+            && self.kept.len() > limit
+        {
+            self.kept.pop_last();
+        }
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.kept.into_iter().collect()
     }
 }
 
@@ -140,10 +203,11 @@ impl Querier for HeadQuerier {
         hints: Option<&SelectHints>,
         matchers: &[Matcher],
     ) -> Result<Box<dyn SeriesSet>, StorageError> {
+        let limit = hints.map(|h| h.limit).filter(|&l| l > 0);
         let series = if hints.is_some_and(|h| h.func.as_deref() == Some("series")) {
-            self.select_labels_only(matchers)
+            self.select_labels_only(matchers, limit)
         } else {
-            self.select_series(matchers)?
+            self.select_series(matchers, limit)?
         };
         Ok(Box::new(VecSeriesSet::new(
             series
@@ -153,26 +217,41 @@ impl Querier for HeadQuerier {
         )))
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_values(
+        &self,
+        name: &str,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
+        let limit = LabelHints::limit_of(hints);
         if matchers.is_empty() {
-            return Ok(self.head.postings.read().label_values(name));
+            return Ok(self.head.postings.read().first_label_values(name, limit));
         }
-        let series = self.select_labels_only(matchers);
-        let values: std::collections::BTreeSet<&str> =
-            series.iter().filter_map(|s| s.labels.get(name)).collect();
-        Ok(values.into_iter().map(str::to_owned).collect())
+        let mut values = FirstStrings::new(limit);
+        for s in self.in_range(matchers) {
+            if let Some(v) = s.labels.get(name) {
+                values.offer(v);
+            }
+        }
+        Ok(values.finish())
     }
 
-    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+    fn label_names(
+        &self,
+        hints: Option<&LabelHints>,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
+        let limit = LabelHints::limit_of(hints);
         if matchers.is_empty() {
-            return Ok(self.head.postings.read().label_names());
+            return Ok(self.head.postings.read().first_label_names(limit));
         }
-        let series = self.select_labels_only(matchers);
-        let names: std::collections::BTreeSet<&str> = series
-            .iter()
-            .flat_map(|s| s.labels.iter().map(|l| l.name))
-            .collect();
-        Ok(names.into_iter().map(str::to_owned).collect())
+        let mut names = FirstStrings::new(limit);
+        for s in self.in_range(matchers) {
+            for l in &s.labels {
+                names.offer(l.name);
+            }
+        }
+        Ok(names.finish())
     }
 }
 
@@ -403,11 +482,11 @@ impl Head {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<HeadSeries>, TsdbError> {
-        HeadQuerier::new(self.clone(), mint, maxt).select_series(&[])
+        HeadQuerier::new(self.clone(), mint, maxt).select_series(&[], None)
     }
 
     /// Every series of the head in label order (compaction writes them in this order).
-    pub(crate) fn series_sorted(&self) -> Vec<Arc<crate::head::MemSeries>> {
+    pub(crate) fn series_sorted(&self) -> Vec<Arc<MemSeries>> {
         let ids = self.postings.read().all().to_vec();
         let mut out: Vec<_> = ids
             .into_iter()
@@ -424,7 +503,7 @@ impl Head {
     /// A head chunk file that cannot be read.
     pub(crate) fn chunks_in_range(
         &self,
-        s: &crate::head::MemSeries,
+        s: &MemSeries,
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<(ChunkSamples, i64, i64)>, TsdbError> {

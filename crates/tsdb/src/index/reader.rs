@@ -153,9 +153,15 @@ impl IndexReader {
     /// Sorted values of label `name` (empty when no series has it).
     #[must_use]
     pub fn label_values(&self, name: &str) -> Vec<String> {
+        self.first_label_values(name, usize::MAX)
+    }
+
+    /// The first `limit` sorted values of label `name`: only those are copied.
+    #[must_use]
+    pub fn first_label_values(&self, name: &str, limit: usize) -> Vec<String> {
         self.postings
             .get(name)
-            .map(|v| v.iter().map(|(v, _)| v.clone()).collect())
+            .map(|v| v.iter().take(limit).map(|(v, _)| v.clone()).collect())
             .unwrap_or_default()
     }
 

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 
 use model::{Labels, Matcher};
-use storage::Querier;
+use storage::{LabelHints, Querier};
 
 use crate::WebState;
 use crate::api::blocking::{Limited, check, off_workers};
@@ -42,12 +42,28 @@ pub(crate) fn match_sets(form: &FormPairs) -> Result<Vec<Vec<Matcher>>, ApiError
         .collect()
 }
 
+/// The `limit` parameter (0 or absent: none), refused with Go's `strconv.Atoi` texts as
+/// Prometheus's `parseLimitParam` does.
 fn limit(form: &FormPairs) -> Result<usize, ApiError> {
-    match field(form, "limit") {
-        None | Some("") => Ok(0),
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_param("limit", "cannot parse limit")),
+    let v = match field(form, "limit") {
+        None | Some("") => return Ok(0),
+        Some(v) => v,
+    };
+    match v.parse::<i64>() {
+        Ok(n) => usize::try_from(n)
+            .map_err(|_| ApiError::bad_param("limit", "limit must be non-negative")),
+        Err(e) => {
+            let reason = match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    "value out of range"
+                }
+                _ => "invalid syntax",
+            };
+            Err(ApiError::bad_param(
+                "limit",
+                &format!("strconv.Atoi: parsing {}: {reason}", model::gofmt::quote(v)),
+            ))
+        }
     }
 }
 
@@ -75,24 +91,38 @@ fn time_limit(state: &WebState) -> Option<std::time::Duration> {
     Some(state.engine.options().timeout)
 }
 
+/// The storage hint for an API `limit` (0: none): one more than shown, so that a cut is
+/// known and warned about (Prometheus's `toHintLimit`).
+fn hint_limit(limit: usize) -> usize {
+    if limit == 0 {
+        0
+    } else {
+        limit.saturating_add(1)
+    }
+}
+
 /// Label names or values over every `match[]` set (all series without one), merged and cut
-/// to `limit` as they are read, off the async workers.
+/// to `limit` as they are read, off the async workers; the storage is asked for no more than
+/// `limit + 1` of each (a hint: the TSDB then copies only those).
 async fn listed<F>(state: &Arc<WebState>, form: &FormPairs, read: F) -> ApiResult<Vec<String>>
 where
-    F: Fn(&dyn Querier, &[Matcher]) -> Result<Vec<String>, storage::StorageError> + Send + 'static,
+    F: Fn(&dyn Querier, &LabelHints, &[Matcher]) -> Result<Vec<String>, storage::StorageError>
+        + Send
+        + 'static,
 {
     let sets = match_sets(form)?;
     let limit = limit(form)?;
     let range = range(form)?;
     let (values, warnings) = off_workers(state, time_limit(state), move |state, cancel| {
         let q = querier(state, range)?;
+        let hints = LabelHints::limited(hint_limit(limit));
         let mut out = Limited::new(limit);
         if sets.is_empty() {
-            out.extend_sorted(read(q.as_ref(), &[]).map_err(|e| storage_error(&e))?);
+            out.extend_sorted(read(q.as_ref(), &hints, &[]).map_err(|e| storage_error(&e))?);
         }
         for set in &sets {
             check(cancel)?;
-            out.extend_sorted(read(q.as_ref(), set).map_err(|e| storage_error(&e))?);
+            out.extend_sorted(read(q.as_ref(), &hints, set).map_err(|e| storage_error(&e))?);
         }
         Ok(out.finish())
     })
@@ -104,7 +134,10 @@ async fn labels(
     State(state): State<Arc<WebState>>,
     Params(form): Params,
 ) -> ApiResult<Vec<String>> {
-    listed(&state, &form, |q, set| q.label_names(set)).await
+    listed(&state, &form, |q, hints, set| {
+        q.label_names(Some(hints), set)
+    })
+    .await
 }
 
 async fn label_values(
@@ -113,7 +146,10 @@ async fn label_values(
     Params(form): Params,
 ) -> ApiResult<Vec<String>> {
     let name = decode_label_name(&name)?;
-    listed(&state, &form, move |q, set| q.label_values(&name, set)).await
+    listed(&state, &form, move |q, hints, set| {
+        q.label_values(&name, Some(hints), set)
+    })
+    .await
 }
 
 /// Label names in the path may be written `U__` + Prometheus's UTF-8 escaping
@@ -155,7 +191,10 @@ async fn series(
     let (found, warnings) = off_workers(&state, time_limit(&state), move |state, cancel| {
         let q = querier(state, range)?;
         let hints = storage::SelectHints {
+            start: range.0,
+            end: range.1,
             func: Some("series".to_owned()),
+            limit: hint_limit(limit),
             ..Default::default()
         };
         let mut out = Limited::new(limit);
