@@ -37,6 +37,14 @@ pub struct AlertmanagerArgs {
     /// Time to wait between peers to send notifications.
     #[arg(long = "cluster.peer-timeout", default_value = "15s")]
     pub peer_timeout: String,
+    /// Maximum time to wait for cluster connections to settle before evaluating
+    /// notifications.
+    #[arg(long = "cluster.settle-timeout", default_value = "1m")]
+    pub settle_timeout: String,
+    /// Maximum number of GET requests processed concurrently (0: the number of CPUs or 8,
+    /// whichever is larger).
+    #[arg(long = "web.get-concurrency", default_value_t = 0)]
+    pub get_concurrency: usize,
     /// Path to a web configuration file (TLS, client certificates, basic authentication,
     /// headers), as the exporter toolkit reads it.
     #[arg(long = "web.config.file")]
@@ -92,6 +100,8 @@ fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
         cluster_peers: a.cluster_peer.clone(),
         cluster_advertise_address: a.cluster_advertise_address.clone(),
         peer_timeout: duration("cluster.peer-timeout", &a.peer_timeout)?,
+        settle_timeout: duration("cluster.settle-timeout", &a.settle_timeout)?,
+        get_concurrency: a.get_concurrency,
         web_config: crate::web_config(a.web_config_file.as_deref())?,
         ..alertmanager::Options::default()
     })
