@@ -41,7 +41,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("drm", false, Some(collector::drm::Drm::factory)),
     ("edac", true, Some(collector::sysclass::Edac::factory)),
     ("entropy", true, Some(collector::simple::Entropy::factory)),
-    ("ethtool", false, None),
+    ("ethtool", false, Some(collector::ethtool::Ethtool::factory)),
     ("fibrechannel", true, Some(collector::fibrechannel::new)),
     ("filefd", true, Some(collector::simple::Filefd::factory)),
     ("filesystem", true, Some(collector::filesystem::new)),

@@ -1,7 +1,7 @@
 //! The few system calls the collectors need that have no safe wrapper in `rustix`
 //! (`adjtimex(2)` for timex, `perf_event_open(2)` for perf, the `SIOCETHTOOL` ioctl for
 //! ethtool): each a small function with its `// SAFETY:` reasoning, the only unsafe code of the
-//! crate (node_exporter reaches them through `golang.org/x/sys/unix`).
+//! crate (node_exporter reaches them through `golang.org/x/sys/unix` and `safchain/ethtool`).
 
 #![allow(unsafe_code)]
 
@@ -84,6 +84,56 @@ pub fn adjtimex() -> std::io::Result<Timex> {
         stbcnt: t.stbcnt,
         tai: t.tai,
     })
+}
+
+/// `SIOCETHTOOL`.
+const SIOCETHTOOL: libc::Ioctl = 0x8946;
+
+/// `struct ifreq` with `ifr_data` pointing at an ethtool command buffer.
+#[repr(C)]
+struct IfReqData {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: *mut u8,
+    _pad: [u8; 16],
+}
+
+/// Runs one ethtool command on `device` through the `SIOCETHTOOL` ioctl on `socket` (any
+/// AF_INET socket). `cmd` starts with the command number and has the size the command's
+/// struct needs; the kernel fills it in.
+///
+/// # Errors
+/// The device name is too long, or the driver does not support the command
+/// (`EOPNOTSUPP`), or the device does not exist.
+pub fn ethtool_ioctl(
+    socket: std::os::fd::BorrowedFd<'_>,
+    device: &str,
+    cmd: &mut [u8],
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let name = device.as_bytes();
+    if name.len() >= libc::IFNAMSIZ || name.contains(&0) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("invalid interface name {device:?}"),
+        ));
+    }
+    let mut req = IfReqData {
+        name: [0; libc::IFNAMSIZ],
+        data: cmd.as_mut_ptr(),
+        _pad: [0; 16],
+    };
+    for (d, s) in req.name.iter_mut().zip(name) {
+        *d = libc::c_char::from_ne_bytes([*s]);
+    }
+    // SAFETY: `req` is a valid `ifreq` whose name is NUL-terminated (zeroed beyond the name)
+    // and whose data pointer refers to `cmd`, a live buffer as large as the command's struct
+    // (callers size it for the command); the kernel writes only within that struct.
+    let r = unsafe { libc::ioctl(socket.as_raw_fd(), SIOCETHTOOL, &raw mut req) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

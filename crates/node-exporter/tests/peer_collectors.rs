@@ -1,5 +1,5 @@
 //! Collectors that are off by default or need system calls (timex, tcpstat, network_route,
-//! runit, drm, ntp, supervisord), checked against Debian's `prometheus-node-exporter` on this machine or on the
+//! runit, drm, ntp, supervisord, ethtool), checked against Debian's `prometheus-node-exporter` on this machine or on the
 //! same fixture tree: the same family names, types and help texts, the same label names, and
 //! equal values for what is stable (every value, for fixtures).
 
@@ -558,4 +558,25 @@ fn supervisord_matches_node_exporter_against_a_fake_xmlrpc_server() {
         a["node_scrape_collector_success"].samples[0].value, 1.0,
         "supervisord succeeded"
     );
+}
+
+#[test]
+fn ethtool_matches_node_exporter() {
+    let Some((ours, theirs)) = both("ethtool_matches_node_exporter", &["ethtool"]) else {
+        return;
+    };
+    same_shape(&ours, &theirs, &[]);
+    let (a, b) = (by_name(&ours), by_name(&theirs));
+    // The same series (devices, drivers, link modes, statistic names); values of the link
+    // and driver families are constant.
+    for (name, fb) in &b {
+        if name.starts_with("node_scrape_") {
+            continue;
+        }
+        assert_eq!(label_sets(a[name]), label_sets(fb), "series of {name}");
+        if name.starts_with("node_network_") {
+            let v = |f: &MetricFamily| f.samples.iter().map(|s| s.value).collect::<Vec<_>>();
+            assert_eq!(v(a[name]), v(fb), "values of {name}");
+        }
+    }
 }

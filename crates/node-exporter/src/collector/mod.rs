@@ -19,6 +19,7 @@ pub mod cpufreq;
 pub mod diskstats;
 pub mod drbd;
 pub mod drm;
+pub mod ethtool;
 pub mod fibrechannel;
 pub mod filesystem;
 pub mod hwmon;
