@@ -270,3 +270,94 @@ fn victoria_metrics_receives_every_sample_once() {
         std::thread::sleep(Duration::from_secs(1));
     }
 }
+
+/// `rws_total` samples Firewatch holds up to `at` (seconds), as `(t ms, v)`.
+fn ours_ms(port: u16, at: f64) -> Vec<(i64, f64)> {
+    samples(port, "rws_total[10m]", at)
+        .into_iter()
+        .map(|(t, v)| ((t * 1000.0).round() as i64, v.parse().unwrap()))
+        .collect()
+}
+
+/// Firewatch is killed with SIGKILL while VictoriaMetrics is down, and restarted on the same
+/// data directory: the queue resumes from its saved WAL position, so every sample scraped
+/// before and after the kill arrives, and none twice (VictoriaMetrics keeps duplicates, so
+/// its export shows any).
+#[test]
+fn kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once() {
+    const KILL_TEST: &str = "firewatch::remote_write_sender::kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once";
+    let Some(vm) = testkit::peer_binary(KILL_TEST, "victoria-metrics") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    let vm_dir = dir.path().join("vm");
+    let first = victoria(&vm, &vm_dir, port, 1);
+    let target = serve_target();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: vm\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
+    );
+    let data = dir.path().join("firewatch/data");
+    let start = || {
+        Server::start(
+            env!("CARGO_BIN_EXE_firewatch"),
+            &["server"],
+            &dir.path().join("firewatch"),
+            &data,
+            &config,
+            &[],
+        )
+    };
+    let fw = start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while exported(port, i64::MAX).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "no samples arrived: {}",
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The receiver goes down; Firewatch scrapes on, then dies without a chance to save
+    // anything (SIGKILL when dropped).
+    first.terminate();
+    std::thread::sleep(Duration::from_secs(5));
+    let before_kill = ours_ms(fw.port, now_secs());
+    assert!(before_kill.len() >= 5, "{before_kill:?}");
+    drop(fw);
+    let fw = start();
+    // Still down for a few scrapes after the restart, then back for a few more.
+    let more = |n: usize| {
+        let want = ours_ms(fw.port, now_secs()).len() + n;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ours_ms(fw.port, now_secs()).len() < want {
+            assert!(Instant::now() < deadline, "Firewatch does not scrape after the restart");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    more(3);
+    let _second = victoria(&vm, &vm_dir, port, 2);
+    more(3);
+    let at = now_secs() - 1.0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ours = ours_ms(fw.port, at);
+        // What the first run scraped is part of what the second holds (replayed WAL).
+        assert!(
+            before_kill.iter().all(|s| ours.contains(s)),
+            "samples scraped before the kill are gone from Firewatch itself"
+        );
+        let theirs = exported(port, (at * 1000.0) as i64);
+        if ours == theirs {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "VictoriaMetrics' samples differ (missing or duplicated):\nours ({}): {ours:?}\ntheirs ({}): {theirs:?}\nfirewatch log:\n{}",
+            ours.len(),
+            theirs.len(),
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}

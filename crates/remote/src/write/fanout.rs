@@ -1,13 +1,14 @@
-//! The fanout appendable: appends to the local storage, and on a successful commit tees the
-//! float samples to the remote write queues (Prometheus's `storage/fanout.go`, with remote
-//! write as the secondary).
+//! The fanout appendable: appends to the local storage (whose WAL the remote write queues
+//! read), and after a successful commit counts what came in and wakes the queues
+//! (Prometheus's `storage/fanout.go` with remote write as the secondary, and the head's
+//! write notification of its WAL watchers).
 
 use std::sync::Arc;
 
 use model::{Labels, Sample, Timestamp};
 use storage::{Appendable, AppendableRef, Appender, Exemplar, Metadata, SeriesRef, StorageError};
 
-use super::{Pending, WriteStorage};
+use super::{Committed, WriteStorage};
 
 /// Local storage first, remote write queues after each commit.
 #[derive(Clone)]
@@ -29,7 +30,7 @@ impl Appendable for Fanout {
         Box::new(FanoutAppender {
             inner: self.local.appender(),
             remote: self.remote.clone(),
-            pending: Vec::new(),
+            pending: Committed::default(),
         })
     }
 }
@@ -37,7 +38,7 @@ impl Appendable for Fanout {
 struct FanoutAppender {
     inner: Box<dyn Appender>,
     remote: Arc<WriteStorage>,
-    pending: Vec<Pending>,
+    pending: Committed,
 }
 
 impl Appender for FanoutAppender {
@@ -59,30 +60,30 @@ impl Appender for FanoutAppender {
         t: Timestamp,
         sample: Sample,
     ) -> Result<SeriesRef, StorageError> {
-        let v = match &sample {
-            Sample::Float(v) if self.remote.is_active() => Some(*v),
-            _ => None,
-        };
+        let float = matches!(sample, Sample::Float(_));
         let r = self
             .inner
             .append_with_start(series_ref, labels, st, t, sample)?;
-        if let Some(v) = v {
-            self.pending.push((labels.clone(), t, v));
+        if float {
+            self.pending.samples += 1;
+        } else {
+            self.pending.histograms += 1;
         }
+        self.pending.max_t = Some(self.pending.max_t.map_or(t, |m| m.max(t)));
         Ok(r)
     }
 
     fn commit(&mut self) -> Result<(), StorageError> {
         let res = self.inner.commit();
-        if res.is_ok() {
-            self.remote.push(&self.pending);
+        let done = std::mem::take(&mut self.pending);
+        if res.is_ok() && self.remote.is_active() {
+            self.remote.committed(done);
         }
-        self.pending.clear();
         res
     }
 
     fn rollback(&mut self) -> Result<(), StorageError> {
-        self.pending.clear();
+        self.pending = Committed::default();
         self.inner.rollback()
     }
 
@@ -92,7 +93,9 @@ impl Appender for FanoutAppender {
         labels: &Labels,
         exemplar: &Exemplar,
     ) -> Result<SeriesRef, StorageError> {
-        self.inner.append_exemplar(series_ref, labels, exemplar)
+        let r = self.inner.append_exemplar(series_ref, labels, exemplar)?;
+        self.pending.exemplars += 1;
+        Ok(r)
     }
 
     fn update_metadata(

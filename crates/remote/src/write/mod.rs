@@ -1,15 +1,21 @@
-//! The remote write sender: `remote_write` queues fed by a fanout [`storage::Appendable`]
-//! wrapper that tees every committed float sample into a bounded in-memory queue per endpoint
-//! (not yet read from the WAL: a sample the queue drops while full, or still holds at a
-//! restart, is lost), sent by `min_shards` shards as snappy `prometheus.WriteRequest`s with
-//! retries and backoff.
+//! The remote write sender: one queue per `remote_write` endpoint, each following the TSDB's
+//! write-ahead log as Prometheus's WAL watcher does (so an unreachable receiver or a restart
+//! loses nothing the WAL still holds: the queue's position is saved every second and a
+//! restart resumes there), sharded between `min_shards` and `max_shards` by throughput, and
+//! sending protocol 1.0 or 2.0. The [`Fanout`] appendable wakes the queues after each commit.
 //!
-//! Mirrors Prometheus's `storage/remote/storage.go`, `write.go` and `queue_manager.go`.
+//! Mirrors Prometheus's `storage/remote/storage.go`, `write.go`, `queue_manager.go` and
+//! `tsdb/wlog/watcher.go`.
 
+mod encode;
 mod fanout;
 mod metrics;
+mod position;
 mod queue;
+mod shards;
+mod watcher;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -19,76 +25,120 @@ pub use fanout::Fanout;
 use crate::error::RemoteError;
 use metrics::QueueMetrics;
 use queue::Queue;
-
-/// A float sample on its way to the remote endpoints.
-pub type Pending = (model::Labels, i64, f64);
+use watcher::Notify;
 
 /// The remote write queues of the current configuration.
 pub struct WriteStorage {
     queues: RwLock<Vec<(config::remote::RemoteWriteConfig, model::Labels, Arc<Queue>)>>,
     metrics: QueueMetrics,
     runtime: tokio::runtime::Handle,
+    wal_dir: PathBuf,
+    positions: PathBuf,
+    notify: Arc<Notify>,
 }
 
 impl std::fmt::Debug for WriteStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WriteStorage")
             .field("queues", &self.queues.read().len())
+            .field("wal_dir", &self.wal_dir)
             .finish_non_exhaustive()
     }
 }
 
+/// What a commit added, for the `*_in_total` metrics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Committed {
+    /// Float samples.
+    pub samples: u64,
+    /// Histogram samples.
+    pub histograms: u64,
+    /// Exemplars.
+    pub exemplars: u64,
+    /// The highest timestamp, if any sample was committed.
+    pub max_t: Option<i64>,
+}
+
 impl WriteStorage {
-    /// No queues yet; their metrics go to `registry`, their tasks onto `runtime`.
+    /// No queues yet. The queues follow the WAL of the TSDB in `data_dir` (`data_dir/wal`)
+    /// and save their positions in `data_dir/remote_write/`; their metrics go to
+    /// `registry`, their sending tasks onto `runtime`.
     #[must_use]
-    pub fn new(registry: &::metrics::Registry, runtime: tokio::runtime::Handle) -> Self {
+    pub fn new(
+        registry: &::metrics::Registry,
+        runtime: tokio::runtime::Handle,
+        data_dir: &Path,
+    ) -> Self {
         Self {
             queues: RwLock::new(Vec::new()),
             metrics: QueueMetrics::new(registry),
             runtime,
+            wal_dir: data_dir.join("wal"),
+            positions: queue::positions_dir(data_dir),
+            notify: Arc::new(Notify::default()),
         }
     }
 
     /// Starts the queues `cfg.remote_write` lists; a queue whose configuration and external
-    /// labels did not change keeps running (with what it holds), the others stop.
+    /// labels did not change keeps running, the others stop (saving their positions, which
+    /// a changed queue of the same name resumes from).
     ///
     /// # Errors
     /// An endpoint without URL, or HTTP client settings that do not build.
     pub fn apply_config(&self, cfg: &config::Config) -> Result<(), RemoteError> {
         let external = model::Labels::from_pairs(&cfg.global.external_labels);
         let mut old = std::mem::take(&mut *self.queues.write());
-        let mut new = Vec::new();
+        let mut keep = Vec::new();
+        let mut start = Vec::new();
         for rw in cfg.remote_writes() {
             if let Some(i) = old.iter().position(|(c, e, _)| c == rw && *e == external) {
-                new.push(old.swap_remove(i));
-                continue;
+                keep.push(old.swap_remove(i));
+            } else {
+                start.push(rw);
             }
-            let q = Queue::start(rw, &external, &self.metrics, &self.runtime)?;
-            new.push((rw.clone(), external.clone(), Arc::new(q)));
         }
+        // Stop the queues that go first, so a restarted queue reads the saved position.
         for (_, _, q) in old {
             q.stop();
+        }
+        let mut new = keep;
+        for rw in start {
+            let q = Queue::start(
+                rw,
+                &external,
+                &self.metrics,
+                &self.runtime,
+                &self.wal_dir,
+                &self.positions,
+                self.notify.clone(),
+            )?;
+            new.push((rw.clone(), external.clone(), Arc::new(q)));
         }
         *self.queues.write() = new;
         Ok(())
     }
 
-    /// Whether any queue runs (appenders keep no copies otherwise).
+    /// Whether any queue runs.
     #[must_use]
     pub fn is_active(&self) -> bool {
         !self.queues.read().is_empty()
     }
 
-    /// Hands committed samples to every queue.
-    pub fn push(&self, samples: &[Pending]) {
-        if samples.is_empty() {
-            return;
+    /// A commit wrote to the WAL: counts it and wakes the queues.
+    pub fn committed(&self, c: Committed) {
+        self.metrics.samples_in.inc_by_u64(c.samples);
+        self.metrics.histograms_in.inc_by_u64(c.histograms);
+        self.metrics.exemplars_in.inc_by_u64(c.exemplars);
+        if let Some(t) = c.max_t {
+            self.metrics.highest_in(t);
         }
-        if let Some(max) = samples.iter().map(|s| s.1).max() {
-            self.metrics.highest_in(max);
-        }
-        for (_, _, q) in self.queues.read().iter() {
-            q.enqueue(samples);
+        self.notify.notify();
+    }
+
+    /// Stops every queue, saving their positions (at shutdown).
+    pub fn stop(&self) {
+        for (_, _, q) in std::mem::take(&mut *self.queues.write()) {
+            q.stop();
         }
     }
 }
