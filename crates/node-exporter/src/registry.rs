@@ -70,7 +70,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("ntp", false, Some(collector::ntp::Ntp::factory)),
     ("nvme", true, Some(collector::sysclass::Nvme::factory)),
     ("os", true, Some(collector::sysinfo::Os::factory)),
-    ("perf", false, None),
+    ("perf", false, Some(collector::perf::Perf::factory)),
     ("powersupplyclass", true, Some(collector::powersupply::new)),
     ("pressure", true, Some(collector::simple::Pressure::factory)),
     ("processes", false, Some(collector::processes::new)),

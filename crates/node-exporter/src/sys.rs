@@ -136,6 +136,63 @@ pub fn ethtool_ioctl(
     }
 }
 
+/// `PERF_EVENT_IOC_ENABLE`.
+const PERF_EVENT_IOC_ENABLE: libc::Ioctl = 0x2400;
+/// `PERF_ATTR_SIZE_VER5`: the fields up to `sample_regs_intr`.
+const PERF_ATTR_SIZE: usize = 112;
+
+/// Opens one counting perf event of `kind` (`PERF_TYPE_*`) and `config` for every process
+/// on `cpu`, disabled, inherited, hypervisor excluded, reading value, time enabled and time
+/// running (perf-utils' `NewProfiler`), then enables it.
+///
+/// # Errors
+/// The kernel refuses (no PMU in a VM, `perf_event_paranoid`, seccomp in a container).
+pub fn perf_event_open(kind: u32, config: u64, cpu: i32) -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    let mut attr = [0u64; PERF_ATTR_SIZE / 8];
+    #[allow(clippy::cast_possible_truncation)]
+    let size = PERF_ATTR_SIZE as u64;
+    attr[0] = u64::from(kind) | (size << 32); // type, size (little-endian u32 pair)
+    attr[1] = config;
+    attr[3] = 1 << 16; // sample_type: PERF_SAMPLE_IDENTIFIER
+    attr[4] = 0b11; // read_format: TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING
+    attr[5] = 1 | (1 << 1) | (1 << 6); // disabled, inherit, exclude_hv
+    if cfg!(target_endian = "big") {
+        attr[0] = (u64::from(kind) << 32) | size;
+    }
+    // SAFETY: `attr` is a zero-initialised `perf_event_attr` of the size it declares, alive
+    // for the call; the other arguments are plain integers. On success the kernel returns a
+    // new file descriptor that nothing else owns.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            -1 as libc::pid_t,
+            cpu,
+            -1 as libc::c_int,
+            libc::c_ulong::from(1u8 << 3), // PERF_FLAG_FD_CLOEXEC
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
+    let file = unsafe { std::fs::File::from_raw_fd(fd as libc::c_int) };
+    // SAFETY: an ioctl without a pointer argument on a perf event descriptor we own.
+    let r = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            PERF_EVENT_IOC_ENABLE,
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1,5 +1,5 @@
 //! Collectors that are off by default or need system calls (timex, tcpstat, network_route,
-//! runit, drm, ntp, supervisord, ethtool), checked against Debian's `prometheus-node-exporter` on this machine or on the
+//! runit, drm, ntp, supervisord, ethtool, perf), checked against Debian's `prometheus-node-exporter` on this machine or on the
 //! same fixture tree: the same family names, types and help texts, the same label names, and
 //! equal values for what is stable (every value, for fixtures).
 
@@ -579,4 +579,23 @@ fn ethtool_matches_node_exporter() {
             assert_eq!(v(a[name]), v(fb), "values of {name}");
         }
     }
+}
+
+#[test]
+fn perf_matches_node_exporter() {
+    let Some((ours, theirs)) = both("perf_matches_node_exporter", &["perf"]) else {
+        return;
+    };
+    // Which events the kernel grants is the machine's business; both see the same ones.
+    same_shape(&ours, &theirs, &[]);
+    let (a, b) = (by_name(&ours), by_name(&theirs));
+    for (name, fb) in &b {
+        if !name.starts_with("node_scrape_") {
+            assert_eq!(label_sets(a[name]), label_sets(fb), "series of {name}");
+        }
+    }
+    assert_eq!(
+        a["node_scrape_collector_success"].samples[0].value, 1.0,
+        "perf succeeded"
+    );
 }

@@ -39,6 +39,7 @@ pub mod network_route;
 pub mod nfs;
 pub mod nfsd;
 pub mod ntp;
+pub mod perf;
 pub mod powersupply;
 pub mod processes;
 pub mod qdisc;
