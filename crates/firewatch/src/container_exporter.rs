@@ -49,3 +49,54 @@ pub fn run(args: ContainerExporterArgs) -> ExitCode {
     };
     crate::block_on("container-exporter", container_exporter::run(opts))
 }
+
+/// The scrape job the all-in-one configuration gets when the container exporter runs.
+const ALL_IN_ONE_JOB: &str = "
+  # The all-in-one container exporter (cAdvisor's metric names) on :8080.
+  - job_name: cadvisor
+    static_configs:
+      - targets: [\"localhost:8080\"]
+";
+
+/// Whether this machine has a cgroup hierarchy the container exporter can read.
+pub fn cgroups_readable() -> bool {
+    container_exporter::Options::default().sources().is_ok()
+}
+
+/// The all-in-one configuration: `base` plus the container exporter's job when `with_job`.
+pub fn all_in_one_config(base: &str, with_job: bool) -> String {
+    if with_job {
+        format!("{}\n{}", base.trim_end(), ALL_IN_ONE_JOB)
+    } else {
+        base.to_owned()
+    }
+}
+
+/// Starts the container exporter with its defaults on `address` in a thread of its own, for
+/// the all-in-one `firewatch`; a failure (the port taken) is logged, the rest goes on.
+pub fn all_in_one(address: &str) {
+    let opts = container_exporter::Options {
+        listen_address: address.to_owned(),
+        ..container_exporter::Options::default()
+    };
+    let spawned = std::thread::Builder::new()
+        .name("container-exporter".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("container exporter: cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = runtime.block_on(container_exporter::run(opts)) {
+                tracing::error!("container exporter: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("firewatch: cannot start the container exporter: {e}");
+    }
+}

@@ -46,7 +46,13 @@ fn all_in_one() -> ExitCode {
         if !path.exists() {
             let rules = path.with_file_name("firewatch-rules.yml");
             let written = std::fs::create_dir_all(&args.tsdb_path)
-                .and_then(|()| std::fs::write(&path, include_str!("default-config.yml")))
+                .and_then(|()| {
+                    let config = container_exporter::all_in_one_config(
+                        include_str!("default-config.yml"),
+                        container_exporter::cgroups_readable(),
+                    );
+                    std::fs::write(&path, config)
+                })
                 .and_then(|()| std::fs::write(&rules, include_str!("default-rules.yml")));
             if let Err(e) = written {
                 eprintln!("firewatch: cannot write {}: {e}", path.display());
@@ -76,6 +82,10 @@ fn all_in_one() -> ExitCode {
     );
     node_exporter::all_in_one(":9100");
     println!("Node exporter: http://localhost:9100/metrics");
+    if container_exporter::cgroups_readable() {
+        container_exporter::all_in_one(":8080");
+        println!("Container exporter: http://localhost:8080/metrics");
+    }
     serve_with(args, Some(am))
 }
 
