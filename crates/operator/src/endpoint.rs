@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::assets::{Assets, KeySelector, SecretOrConfigMap};
+use crate::error::OperatorError;
 use crate::relabel::RelabelConfig;
 
 /// The scrape options both endpoint kinds carry (flattened into each).
@@ -39,6 +41,237 @@ pub struct EndpointOptions {
     /// `metric_relabel_configs` (`metricRelabelings`).
     #[serde(default)]
     pub metric_relabelings: Vec<RelabelConfig>,
+    /// `basicAuth`: user name and password from Secrets.
+    pub basic_auth: Option<BasicAuth>,
+    /// `authorization`: credentials from a Secret.
+    pub authorization: Option<SafeAuthorization>,
+    /// Deprecated `bearerTokenSecret`.
+    pub bearer_token_secret: Option<KeySelector>,
+    /// Deprecated `bearerTokenFile` (ServiceMonitors).
+    pub bearer_token_file: Option<String>,
+    /// `oauth2`: client id from a Secret or ConfigMap, client secret from a Secret.
+    pub oauth2: Option<OAuth2>,
+    /// `tlsConfig`: CA and certificate from Secrets or ConfigMaps, key from a Secret (or
+    /// files in the server's container).
+    pub tls_config: Option<TlsConfig>,
+    /// `followRedirects`.
+    pub follow_redirects: Option<bool>,
+    /// `enableHttp2`.
+    pub enable_http2: Option<bool>,
+    /// `proxyUrl`.
+    pub proxy_url: Option<String>,
+}
+
+/// `basicAuth`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BasicAuth {
+    /// The user name's Secret key.
+    pub username: Option<KeySelector>,
+    /// The password's Secret key.
+    pub password: Option<KeySelector>,
+}
+
+/// `authorization` (`SafeAuthorization`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SafeAuthorization {
+    /// The scheme (`Bearer` when unset).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The credentials' Secret key.
+    pub credentials: Option<KeySelector>,
+}
+
+/// `oauth2`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2 {
+    /// The client id.
+    #[serde(default)]
+    pub client_id: SecretOrConfigMap,
+    /// The client secret's Secret key.
+    #[serde(default)]
+    pub client_secret: KeySelector,
+    /// The token endpoint.
+    #[serde(default)]
+    pub token_url: String,
+    /// Scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Extra token request parameters.
+    #[serde(default)]
+    pub endpoint_params: BTreeMap<String, String>,
+}
+
+/// `tlsConfig` (`SafeTLSConfig`, plus the file fields of a ServiceMonitor's).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsConfig {
+    /// The CA.
+    pub ca: Option<SecretOrConfigMap>,
+    /// The client certificate.
+    pub cert: Option<SecretOrConfigMap>,
+    /// The client key's Secret key.
+    pub key_secret: Option<KeySelector>,
+    /// The CA in the server's container.
+    pub ca_file: Option<String>,
+    /// The certificate in the server's container.
+    pub cert_file: Option<String>,
+    /// The key in the server's container.
+    pub key_file: Option<String>,
+    /// The name the target's certificate is checked against.
+    pub server_name: Option<String>,
+    /// Skip certificate verification.
+    pub insecure_skip_verify: Option<bool>,
+    /// Minimum TLS version (`TLS12`...).
+    pub min_version: Option<String>,
+    /// Maximum TLS version.
+    pub max_version: Option<String>,
+}
+
+/// The HTTP client part of an endpoint's scrape configuration as the Operator writes it, with
+/// the referenced Secret and ConfigMap values read from `assets` in `namespace` and written
+/// inline (`tls_config.ca`/`cert`/`key` rather than the Operator's mounted files).
+///
+/// # Errors
+/// A referenced value that cannot be read (the Operator then rejects the monitor).
+pub(crate) fn client_fields(
+    cfg: &mut Map<String, Value>,
+    opts: &EndpointOptions,
+    namespace: &str,
+    assets: &Assets,
+) -> Result<(), OperatorError> {
+    if let Some(t) = &opts.tls_config {
+        let mut tls = Map::new();
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                tls.insert(k.into(), json!(v));
+            }
+        };
+        put(
+            "ca",
+            t.ca.as_ref()
+                .map(|r| assets.either(namespace, r))
+                .transpose()?
+                .flatten(),
+        );
+        put(
+            "cert",
+            t.cert
+                .as_ref()
+                .map(|r| assets.either(namespace, r))
+                .transpose()?
+                .flatten(),
+        );
+        put(
+            "key",
+            t.key_secret
+                .as_ref()
+                .map(|s| assets.secret(namespace, s))
+                .transpose()?
+                .flatten(),
+        );
+        put("ca_file", t.ca_file.clone());
+        put("cert_file", t.cert_file.clone());
+        put("key_file", t.key_file.clone());
+        put("server_name", t.server_name.clone());
+        put("min_version", t.min_version.clone());
+        put("max_version", t.max_version.clone());
+        if let Some(b) = t.insecure_skip_verify {
+            tls.insert("insecure_skip_verify".into(), json!(b));
+        }
+        cfg.insert("tls_config".into(), Value::Object(tls));
+    }
+    if let Some(f) = opts.bearer_token_file.as_ref().filter(|f| !f.is_empty()) {
+        cfg.insert("bearer_token_file".into(), json!(f));
+    }
+    if let Some(s) = opts
+        .bearer_token_secret
+        .as_ref()
+        .filter(|s| !s.name.is_empty())
+        && let Some(token) = assets.secret(namespace, s)?
+    {
+        cfg.insert("bearer_token".into(), json!(token));
+    }
+    if let Some(b) = &opts.basic_auth {
+        let get = |s: &Option<KeySelector>| -> Result<String, OperatorError> {
+            Ok(match s {
+                Some(s) => assets.secret(namespace, s)?.unwrap_or_default(),
+                None => String::new(),
+            })
+        };
+        cfg.insert(
+            "basic_auth".into(),
+            json!({"username": get(&b.username)?, "password": get(&b.password)?}),
+        );
+    }
+    if let Some(a) = &opts.authorization {
+        let mut m = Map::new();
+        m.insert(
+            "type".into(),
+            json!(
+                a.kind
+                    .clone()
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or_else(|| "Bearer".into())
+            ),
+        );
+        if let Some(c) = &a.credentials
+            && let Some(v) = assets.secret(namespace, c)?
+        {
+            m.insert("credentials".into(), json!(v));
+        }
+        cfg.insert("authorization".into(), Value::Object(m));
+    }
+    if let Some(o) = &opts.oauth2 {
+        let id = assets.either(namespace, &o.client_id)?.unwrap_or_default();
+        let secret = assets
+            .secret(namespace, &o.client_secret)?
+            .unwrap_or_default();
+        let mut m = Map::new();
+        m.insert("client_id".into(), json!(id));
+        m.insert("client_secret".into(), json!(secret));
+        m.insert("token_url".into(), json!(o.token_url));
+        if !o.scopes.is_empty() {
+            m.insert("scopes".into(), json!(o.scopes));
+        }
+        if !o.endpoint_params.is_empty() {
+            m.insert("endpoint_params".into(), json!(o.endpoint_params));
+        }
+        cfg.insert("oauth2".into(), Value::Object(m));
+    }
+    for (k, v) in [
+        ("follow_redirects", opts.follow_redirects),
+        ("enable_http2", opts.enable_http2),
+    ] {
+        if let Some(v) = v {
+            cfg.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(p) = opts.proxy_url.as_ref().filter(|p| !p.is_empty()) {
+        cfg.insert("proxy_url".into(), json!(p));
+    }
+    Ok(())
+}
+
+/// `attachMetadata` of a monitor: `node: true` attaches the node's labels to targets.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AttachMetadata {
+    /// Attach the node's metadata.
+    pub node: Option<bool>,
+}
+
+/// Writes `attachMetadata` into the configuration's Kubernetes discovery section.
+pub(crate) fn attach_metadata(cfg: &mut Map<String, Value>, attach: Option<&AttachMetadata>) {
+    let Some(node) = attach.and_then(|a| a.node) else {
+        return;
+    };
+    if let Some(sd) = cfg
+        .get_mut("kubernetes_sd_configs")
+        .and_then(|v| v.get_mut(0))
+        .and_then(Value::as_object_mut)
+    {
+        sd.insert("attach_metadata".into(), json!({"node": node}));
+    }
 }
 
 /// The start of an endpoint's scrape configuration: job name, honor options, the Kubernetes SD

@@ -11,6 +11,18 @@ pub enum OperatorError {
         /// What is wrong.
         message: String,
     },
+    /// A Secret or ConfigMap value a monitor references cannot be read.
+    #[error("{kind} \"{object}\": key \"{key}\": {message}")]
+    Asset {
+        /// `secret` or `configmap`.
+        kind: &'static str,
+        /// `<namespace>/<name>`.
+        object: String,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// No API client could be made from the section's connection settings.
     #[error("kubernetes_operator: {0}")]
     Client(#[source] discovery::DiscoveryError),

@@ -6,6 +6,7 @@
 //! `prometheus.yml` shape (a JSON value), so the config crate parses and validates them like
 //! any user file.
 
+pub mod assets;
 pub mod endpoint;
 mod error;
 pub mod podmonitor;
@@ -16,6 +17,7 @@ pub mod server;
 pub mod servicemonitor;
 pub mod watch;
 
+pub use assets::{AssetKind, Assets};
 pub use endpoint::EndpointOptions;
 pub use error::OperatorError;
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};

@@ -8,7 +8,11 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::endpoint::{EndpointOptions, config_head, config_tail};
+use crate::assets::Assets;
+use crate::endpoint::{
+    AttachMetadata, EndpointOptions, attach_metadata, client_fields, config_head, config_tail,
+};
+use crate::error::OperatorError;
 use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
 use crate::servicemonitor::{
     IntOrString, LabelSelector, NamespaceSelector, ObjectMeta, meta_label, namespaces,
@@ -55,6 +59,8 @@ pub struct PodMonitorSpec {
     pub label_value_length_limit: Option<u64>,
     /// `keepDroppedTargets`.
     pub keep_dropped_targets: Option<u64>,
+    /// `attachMetadata`.
+    pub attach_metadata: Option<AttachMetadata>,
 }
 
 /// One of `spec.podMetricsEndpoints`.
@@ -74,10 +80,17 @@ pub struct PodMetricsEndpoint {
 }
 
 /// The scrape configurations the Operator generates for `pm`, one per endpoint.
-#[must_use]
-pub fn pod_scrape_configs(pm: &PodMonitor, shards: Sharding) -> Vec<Value> {
+///
+/// # Errors
+/// A Secret or ConfigMap value an endpoint references cannot be read from `assets` (the
+/// Operator rejects the monitor then).
+pub fn pod_scrape_configs(
+    pm: &PodMonitor,
+    shards: Sharding,
+    assets: &Assets,
+) -> Result<Vec<Value>, OperatorError> {
     (0..pm.spec.pod_metrics_endpoints.len())
-        .map(|i| endpoint_config(pm, i, shards))
+        .map(|i| endpoint_config(pm, i, shards, assets))
         .collect()
 }
 
@@ -98,7 +111,12 @@ fn port(ep: &PodMetricsEndpoint) -> Option<(&'static str, String)> {
     }
 }
 
-fn endpoint_config(pm: &PodMonitor, i: usize, shards: Sharding) -> Value {
+fn endpoint_config(
+    pm: &PodMonitor,
+    i: usize,
+    shards: Sharding,
+    assets: &Assets,
+) -> Result<Value, OperatorError> {
     let ep = &pm.spec.pod_metrics_endpoints[i];
     let (ns, name) = (&pm.metadata.namespace, &pm.metadata.name);
     let opts = &ep.options;
@@ -108,6 +126,8 @@ fn endpoint_config(pm: &PodMonitor, i: usize, shards: Sharding) -> Value {
         &namespaces(&pm.spec.namespace_selector, ns),
         opts,
     );
+    client_fields(&mut cfg, opts, &pm.metadata.namespace, assets)?;
+    attach_metadata(&mut cfg, pm.spec.attach_metadata.as_ref());
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
@@ -154,5 +174,5 @@ fn endpoint_config(pm: &PodMonitor, i: usize, shards: Sharding) -> Value {
         ("keep_dropped_targets", spec.keep_dropped_targets),
     ];
     config_tail(&mut cfg, &limits, opts);
-    Value::Object(cfg)
+    Ok(Value::Object(cfg))
 }

@@ -9,7 +9,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::endpoint::{EndpointOptions, config_head, config_tail};
+use crate::assets::Assets;
+use crate::endpoint::{
+    AttachMetadata, EndpointOptions, attach_metadata, client_fields, config_head, config_tail,
+};
+use crate::error::OperatorError;
 use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
 
 /// A `ServiceMonitor` object (the fields the translation reads).
@@ -69,6 +73,8 @@ pub struct ServiceMonitorSpec {
     pub label_name_length_limit: Option<u64>,
     /// `labelValueLengthLimit`.
     pub label_value_length_limit: Option<u64>,
+    /// `attachMetadata`.
+    pub attach_metadata: Option<AttachMetadata>,
 }
 
 pub use config::operator::{LabelSelector, LabelSelectorRequirement};
@@ -119,10 +125,17 @@ pub struct Endpoint {
 }
 
 /// The scrape configurations the Operator generates for `sm`, one per endpoint.
-#[must_use]
-pub fn scrape_configs(sm: &ServiceMonitor, shards: Sharding) -> Vec<Value> {
+///
+/// # Errors
+/// A Secret or ConfigMap value an endpoint references cannot be read from `assets` (the
+/// Operator rejects the monitor then).
+pub fn scrape_configs(
+    sm: &ServiceMonitor,
+    shards: Sharding,
+    assets: &Assets,
+) -> Result<Vec<Value>, OperatorError> {
     (0..sm.spec.endpoints.len())
-        .map(|i| endpoint_config(sm, i, shards))
+        .map(|i| endpoint_config(sm, i, shards, assets))
         .collect()
 }
 
@@ -183,7 +196,12 @@ pub(crate) fn selector_rules(sel: &LabelSelector, kind: &str) -> Vec<Value> {
     out
 }
 
-fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
+fn endpoint_config(
+    sm: &ServiceMonitor,
+    i: usize,
+    shards: Sharding,
+    assets: &Assets,
+) -> Result<Value, OperatorError> {
     let ep = &sm.spec.endpoints[i];
     let opts = &ep.options;
     let (ns, name) = (&sm.metadata.namespace, &sm.metadata.name);
@@ -193,6 +211,8 @@ fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
         &namespaces(&sm.spec.namespace_selector, ns),
         opts,
     );
+    client_fields(&mut cfg, opts, &sm.metadata.namespace, assets)?;
+    attach_metadata(&mut cfg, sm.spec.attach_metadata.as_ref());
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
@@ -269,5 +289,5 @@ fn endpoint_config(sm: &ServiceMonitor, i: usize, shards: Sharding) -> Value {
         ("label_value_length_limit", spec.label_value_length_limit),
     ];
     config_tail(&mut cfg, &limits, opts);
-    Value::Object(cfg)
+    Ok(Value::Object(cfg))
 }

@@ -4,7 +4,7 @@
 //! publishes the scrape configurations and rule files of the selected objects. An object that
 //! does not decode is skipped with a log line naming it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -15,11 +15,13 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::assets::{AssetKind, AssetRef, Assets};
+use crate::error::OperatorError;
 use crate::podmonitor::{PodMonitor, pod_scrape_configs};
 use crate::prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 use crate::relabel::Sharding;
 use crate::selection::{Labels, OperatorSelection, Select};
-use crate::servicemonitor::{ServiceMonitor, scrape_configs};
+use crate::servicemonitor::{ObjectMeta, ServiceMonitor, scrape_configs};
 
 /// What the selected objects generate.
 #[derive(Debug, Clone, Default)]
@@ -104,7 +106,12 @@ impl Cache {
         }
     }
 
-    fn generate(&self, selection: &OperatorSelection, shards: Sharding) -> Generated {
+    fn generate(
+        &self,
+        selection: &OperatorSelection,
+        shards: Sharding,
+        assets: &Assets,
+    ) -> Generated {
         let namespaces: BTreeMap<String, Labels> = self.kinds[3]
             .iter()
             .map(|(k, v)| {
@@ -126,11 +133,22 @@ impl Cache {
             .filter_map(|(k, v)| decode("PrometheusRule", k, v))
             .collect();
         let mut scrape = Vec::new();
+        let skip = |kind: &str, m: &ObjectMeta, e: &OperatorError| {
+            tracing::warn!(kind, object = %format!("{}/{}", m.namespace, m.name), error = %e, "invalid object skipped");
+        };
         for sm in selection.select(&sms, &namespaces) {
-            scrape.extend(scrape_configs(sm, shards));
+            match scrape_configs(sm, shards, assets) {
+                Ok(c) => scrape.extend(c),
+                Err(e) if assets.is_wanted(&e) => {}
+                Err(e) => skip("ServiceMonitor", &sm.metadata, &e),
+            }
         }
         for pm in selection.select(&pms, &namespaces) {
-            scrape.extend(pod_scrape_configs(pm, shards));
+            match pod_scrape_configs(pm, shards, assets) {
+                Ok(c) => scrape.extend(c),
+                Err(e) if assets.is_wanted(&e) => {}
+                Err(e) => skip("PodMonitor", &pm.metadata, &e),
+            }
         }
         Generated {
             scrape_configs: scrape,
@@ -172,18 +190,86 @@ pub async fn run(
         .collect();
     let mut events = futures::stream::select_all(streams);
     let mut cache = Cache::default();
+    let mut assets = Assets::default();
     let mut listed = [false; 4];
+    let mut published = false;
+    // Secrets and ConfigMaps are read with GET (no watch, as the Operator's RBAC allows):
+    // read again at this interval so rotated credentials are picked up.
+    let mut refresh = tokio::time::interval(ASSET_REFRESH);
+    refresh.tick().await;
     loop {
-        let next = tokio::select! {
+        let changed = tokio::select! {
             () = cancel.cancelled() => return,
-            next = events.next() => next,
+            _ = refresh.tick() => {
+                assets.clear();
+                true
+            }
+            next = events.next() => {
+                let Some((i, ev)) = next else { return };
+                if matches!(ev, Event::InitDone) {
+                    listed[i] = true;
+                }
+                cache.apply(i, ev)
+            }
         };
-        let Some((i, ev)) = next else { return };
-        if matches!(ev, Event::InitDone) {
-            listed[i] = true;
+        if !changed || !listed.iter().all(|l| *l) {
+            continue;
         }
-        if cache.apply(i, ev) && listed.iter().all(|l| *l) {
-            out.send_replace(cache.generate(&selection, shards));
+        // A monitor's translation stops at its first value not loaded yet: load what was
+        // asked for and translate again, until nothing more is (each round loads at least
+        // one object per waiting monitor; a monitor references at most a handful).
+        let mut generated = cache.generate(&selection, shards, &assets);
+        for _ in 0..MAX_ASSET_ROUNDS {
+            let wanted = assets.take_wanted();
+            if wanted.is_empty() {
+                break;
+            }
+            load_assets(&client, wanted, &mut assets).await;
+            generated = cache.generate(&selection, shards, &assets);
+        }
+        assets.take_wanted();
+        let same = {
+            let old = out.borrow();
+            old.scrape_configs == generated.scrape_configs
+                && old.rules.files == generated.rules.files
+                && old.rules.rejected == generated.rules.rejected
+        };
+        if !same || !published {
+            published = true;
+            out.send_replace(generated);
+        }
+    }
+}
+
+/// At most this many rounds of loading referenced objects per change (a monitor references
+/// at most eight: CA, certificate, key, user, password, credentials, client id and secret).
+const MAX_ASSET_ROUNDS: usize = 9;
+
+/// How often referenced Secrets and ConfigMaps are read again.
+const ASSET_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// GETs each wanted Secret or ConfigMap into `assets` (a missing one is recorded as
+/// `not found`, another failure with its text).
+async fn load_assets(client: &Client, wanted: BTreeSet<AssetRef>, assets: &mut Assets) {
+    for (kind, namespace, name) in wanted {
+        let gvk = GroupVersionKind::gvk(
+            "",
+            "v1",
+            if kind == AssetKind::Secret {
+                "Secret"
+            } else {
+                "ConfigMap"
+            },
+        );
+        let ar = ApiResource::from_gvk_with_plural(&gvk, kind.plural());
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &ar);
+        match api.get_opt(&name).await {
+            Ok(Some(o)) => assets.insert_object(kind, &namespace, &name, &o.data),
+            Ok(None) => assets.insert(kind, &namespace, &name, Err("not found".into())),
+            Err(e) => {
+                tracing::warn!(kind = kind.name(), object = %format!("{namespace}/{name}"), error = %e, "cannot read");
+                assets.insert(kind, &namespace, &name, Err(e.to_string()));
+            }
         }
     }
 }

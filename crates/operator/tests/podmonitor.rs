@@ -5,10 +5,30 @@
 
 use std::path::Path;
 
-use firewatch_operator::{PodMonitor, Sharding, pod_scrape_configs};
+use firewatch_operator::{AssetKind, Assets, PodMonitor, Sharding, pod_scrape_configs};
 use serde_json::Value;
 
-fn fixtures() -> Vec<(String, PodMonitor, Value)> {
+/// The Secrets and ConfigMaps of a fixture's third document, as the API serves them.
+fn assets(doc: Option<&Value>) -> Assets {
+    let mut a = Assets::default();
+    for o in doc.and_then(Value::as_array).into_iter().flatten() {
+        let kind = match o["kind"].as_str().unwrap() {
+            "Secret" => AssetKind::Secret,
+            "ConfigMap" => AssetKind::ConfigMap,
+            other => panic!("kind {other}"),
+        };
+        let m = &o["metadata"];
+        a.insert_object(
+            kind,
+            m["namespace"].as_str().unwrap(),
+            m["name"].as_str().unwrap(),
+            o,
+        );
+    }
+    a
+}
+
+fn fixtures() -> Vec<(String, PodMonitor, Value, Assets)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/podmonitor");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -16,10 +36,19 @@ fn fixtures() -> Vec<(String, PodMonitor, Value)> {
         let text = std::fs::read_to_string(&path).unwrap();
         let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(docs.len(), 2, "{}: input and expectation", path.display());
+        assert!(
+            (2..=3).contains(&docs.len()),
+            "{}: input, expectation and optionally the Secrets and ConfigMaps it references",
+            path.display()
+        );
         let pm: PodMonitor = serde_json::from_value(docs[0].clone())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        out.push((path.display().to_string(), pm, docs[1].clone()));
+        out.push((
+            path.display().to_string(),
+            pm,
+            docs[1].clone(),
+            assets(docs.get(2)),
+        ));
     }
     assert!(out.len() >= 2);
     out
@@ -31,8 +60,8 @@ fn pod_monitors_become_the_operators_scrape_configs() {
         shards: 1,
         shard: None,
     };
-    for (name, pm, want) in fixtures() {
-        let got = pod_scrape_configs(&pm, operator);
+    for (name, pm, want, assets) in fixtures() {
+        let got = pod_scrape_configs(&pm, operator, &assets).unwrap();
         let want = want.as_array().unwrap();
         assert_eq!(got.len(), want.len(), "{name}: number of configs");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
@@ -51,14 +80,16 @@ fn pod_monitors_become_the_operators_scrape_configs() {
 
 #[test]
 fn generated_pod_configs_load_as_firewatch_scrape_configs() {
-    for (name, pm, _) in fixtures() {
+    for (name, pm, _, assets) in fixtures() {
         let configs = pod_scrape_configs(
             &pm,
             Sharding {
                 shards: 1,
                 shard: Some(0),
             },
-        );
+            &assets,
+        )
+        .unwrap();
         let file = serde_json::json!({ "scrape_configs": configs }).to_string();
         let cfg = config::Config::from_yaml_str(&file, ".")
             .unwrap_or_else(|e| panic!("{name}: {e}\n{file}"));

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use firewatch_operator::{ServiceMonitor, Sharding, scrape_configs};
+use firewatch_operator::{AssetKind, Assets, ServiceMonitor, Sharding, scrape_configs};
 use serde_json::Value;
 
 const OPERATOR: Sharding = Sharding {
@@ -13,7 +13,27 @@ const OPERATOR: Sharding = Sharding {
     shard: None,
 };
 
-fn fixtures() -> Vec<(String, ServiceMonitor, Value)> {
+/// The Secrets and ConfigMaps of a fixture's third document, as the API serves them.
+fn assets(doc: Option<&Value>) -> Assets {
+    let mut a = Assets::default();
+    for o in doc.and_then(Value::as_array).into_iter().flatten() {
+        let kind = match o["kind"].as_str().unwrap() {
+            "Secret" => AssetKind::Secret,
+            "ConfigMap" => AssetKind::ConfigMap,
+            other => panic!("kind {other}"),
+        };
+        let m = &o["metadata"];
+        a.insert_object(
+            kind,
+            m["namespace"].as_str().unwrap(),
+            m["name"].as_str().unwrap(),
+            o,
+        );
+    }
+    a
+}
+
+fn fixtures() -> Vec<(String, ServiceMonitor, Value, Assets)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -24,10 +44,19 @@ fn fixtures() -> Vec<(String, ServiceMonitor, Value)> {
         let text = std::fs::read_to_string(&path).unwrap();
         let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(docs.len(), 2, "{}: input and expectation", path.display());
+        assert!(
+            (2..=3).contains(&docs.len()),
+            "{}: input, expectation and optionally the Secrets and ConfigMaps it references",
+            path.display()
+        );
         let sm: ServiceMonitor = serde_json::from_value(docs[0].clone())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        out.push((path.display().to_string(), sm, docs[1].clone()));
+        out.push((
+            path.display().to_string(),
+            sm,
+            docs[1].clone(),
+            assets(docs.get(2)),
+        ));
     }
     assert!(out.len() >= 2);
     out
@@ -35,8 +64,8 @@ fn fixtures() -> Vec<(String, ServiceMonitor, Value)> {
 
 #[test]
 fn service_monitors_become_the_operators_scrape_configs() {
-    for (name, sm, want) in fixtures() {
-        let got = Value::Array(scrape_configs(&sm, OPERATOR));
+    for (name, sm, want, assets) in fixtures() {
+        let got = Value::Array(scrape_configs(&sm, OPERATOR, &assets).unwrap());
         if got != want {
             let (g, w) = (got.as_array().unwrap(), want.as_array().unwrap());
             for (i, (g, w)) in g.iter().zip(w).enumerate() {
@@ -69,14 +98,16 @@ fn service_monitors_become_the_operators_scrape_configs() {
 
 #[test]
 fn generated_configs_load_as_firewatch_scrape_configs() {
-    for (name, sm, _) in fixtures() {
+    for (name, sm, _, assets) in fixtures() {
         let configs = scrape_configs(
             &sm,
             Sharding {
                 shards: 1,
                 shard: Some(0),
             },
-        );
+            &assets,
+        )
+        .unwrap();
         let file = serde_json::json!({ "scrape_configs": configs }).to_string();
         let cfg = config::Config::from_yaml_str(&file, ".")
             .unwrap_or_else(|e| panic!("{name}: {e}\n{file}"));
@@ -98,7 +129,9 @@ fn the_example_service_monitor_in_deploy_translates() {
             shards: 1,
             shard: Some(0),
         },
-    );
+        &Assets::default(),
+    )
+    .unwrap();
     assert_eq!(configs.len(), 1);
     assert_eq!(
         configs[0]["job_name"],
@@ -117,4 +150,56 @@ fn the_example_service_monitor_in_deploy_translates() {
     assert_eq!(rules.len() - own, 4);
     let file = serde_json::json!({ "scrape_configs": configs }).to_string();
     config::Config::from_yaml_str(&file, ".").unwrap_or_else(|e| panic!("{e}\n{file}"));
+}
+
+#[test]
+fn missing_secrets_are_wanted_then_reported_by_name() {
+    let (_, sm, _, loaded) = fixtures()
+        .into_iter()
+        .find(|(name, ..)| name.contains("auth_tls_oauth2"))
+        .unwrap();
+    let shards = Sharding {
+        shards: 1,
+        shard: Some(0),
+    };
+    // Nothing loaded: the translation asks for every referenced object.
+    let empty = Assets::default();
+    let err = scrape_configs(&sm, shards, &empty).unwrap_err();
+    assert!(empty.is_wanted(&err), "{err}");
+    let wanted: Vec<String> = empty
+        .take_wanted()
+        .into_iter()
+        .map(|(k, ns, name)| format!("{}/{ns}/{name}", k.name()))
+        .collect();
+    assert!(
+        wanted.contains(&"configmap/shop/api-ca".to_owned()),
+        "{wanted:?}"
+    );
+    // Loaded but the Secret is gone: an error naming it and its key.
+    let mut gone = Assets::default();
+    gone.insert(
+        AssetKind::Secret,
+        "shop",
+        "api-creds",
+        Err("not found".into()),
+    );
+    gone.insert(
+        AssetKind::Secret,
+        "shop",
+        "api-tls",
+        Err("not found".into()),
+    );
+    gone.insert_object(
+        AssetKind::ConfigMap,
+        "shop",
+        "api-ca",
+        &serde_json::json!({"data": {"ca.crt": "x"}}),
+    );
+    let err = scrape_configs(&sm, shards, &gone).unwrap_err();
+    assert!(!gone.is_wanted(&err));
+    assert_eq!(
+        err.to_string(),
+        "secret \"shop/api-tls\": key \"tls.crt\": not found"
+    );
+    assert!(scrape_configs(&sm, shards, &loaded).is_ok());
 }

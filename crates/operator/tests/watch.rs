@@ -147,3 +147,70 @@ async fn objects_created_changed_and_deleted_change_the_generated_configs() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn referenced_secrets_and_config_maps_are_read_through_the_api() {
+    let fake = FakeKube::start().await;
+    fake.add(json!({"kind": "Namespace", "metadata": {"name": "shop"}}));
+    fake.add(
+        json!({"kind": "Secret", "metadata": {"name": "creds", "namespace": "shop"},
+        "data": {"user": "c2NyYXBlcg==", "password": "czNjcmV0"}}),
+    );
+    fake.add(
+        json!({"kind": "ConfigMap", "metadata": {"name": "ca", "namespace": "shop"},
+        "data": {"ca.crt": "PEM"}}),
+    );
+    let mut with_auth = sm("shop", "web", "fw", "https");
+    with_auth["spec"]["endpoints"][0]["basicAuth"] = json!({
+        "username": {"name": "creds", "key": "user"},
+        "password": {"name": "creds", "key": "password"}});
+    with_auth["spec"]["endpoints"][0]["tlsConfig"] =
+        json!({"ca": {"configMap": {"name": "ca", "key": "ca.crt"}}});
+    fake.add(with_auth);
+    // Its Secret does not exist: skipped, naming it.
+    let mut missing = sm("shop", "lost", "fw", "https");
+    missing["spec"]["endpoints"][0]["bearerTokenSecret"] = json!({"name": "nope", "key": "t"});
+    fake.add(missing);
+
+    let selection: OperatorSelection = serde_json::from_value(json!({
+        "serviceMonitorSelector": {}, "serviceMonitorNamespaceSelector": {},
+    }))
+    .unwrap();
+    let client = kube::Client::try_from(kube::Config::new(fake.url.parse().unwrap())).unwrap();
+    let (tx, mut rx) = watch::channel(Generated::default());
+    let cancel = CancellationToken::new();
+    let shards = Sharding {
+        shards: 1,
+        shard: Some(0),
+    };
+    let task = tokio::spawn(run(client, selection, shards, tx, cancel.clone()));
+    let g = wait_for(&mut rx, "monitor with credentials", |g| {
+        !g.scrape_configs.is_empty()
+    })
+    .await;
+    assert_eq!(jobs(&g), ["serviceMonitor/shop/web/0"]);
+    let c = &g.scrape_configs[0];
+    assert_eq!(
+        c["basic_auth"],
+        json!({"username": "scraper", "password": "s3cret"})
+    );
+    assert_eq!(c["tls_config"], json!({"ca": "PEM"}));
+    // Each object was read with one GET.
+    let gets: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("/api/v1/namespaces/shop/"))
+        .collect();
+    for want in ["secrets/creds?", "configmaps/ca?", "secrets/nope?"] {
+        assert_eq!(
+            gets.iter().filter(|r| r.contains(want)).count(),
+            1,
+            "{want}: {gets:?}"
+        );
+    }
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}

@@ -94,6 +94,12 @@ fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
             "monitoring.coreos.com/v1",
             "PrometheusRuleList",
         ),
+        "Probe" => ("probes", "monitoring.coreos.com/v1", "ProbeList"),
+        "ScrapeConfig" => (
+            "scrapeconfigs",
+            "monitoring.coreos.com/v1alpha1",
+            "ScrapeConfigList",
+        ),
         other => panic!("unsupported kind {other}"),
     }
 }
@@ -121,6 +127,8 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
         "ServiceMonitor",
         "PodMonitor",
         "PrometheusRule",
+        "Probe",
+        "ScrapeConfig",
     ] {
         let (p, v, l) = plural_of(k);
         if p == plural {
@@ -274,6 +282,22 @@ fn parse_path(path: &str) -> Option<(Option<String>, String)> {
     }
 }
 
+/// `(plural, namespace, name)` from `/api/v1/namespaces/NS/PLURAL/NAME` (one object's GET).
+fn parse_object_path(path: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let rest = match parts.as_slice() {
+        ["api", "v1", rest @ ..] => rest,
+        ["apis", _, _, rest @ ..] => rest,
+        _ => return None,
+    };
+    match rest {
+        ["namespaces", ns, plural, name] => {
+            Some(((*plural).to_owned(), (*ns).to_owned(), (*name).to_owned()))
+        }
+        _ => None,
+    }
+}
+
 async fn handle(
     State((inner, bump)): State<AppState>,
     uri: Uri,
@@ -294,6 +318,25 @@ async fn handle(
         }
         st.generation
     };
+    if let Some(key) = parse_object_path(uri.path()) {
+        let found = inner.lock().objects.get(&key).cloned();
+        return match found {
+            Some(o) => {
+                ([(header::CONTENT_TYPE, "application/json")], o.to_string()).into_response()
+            }
+            None => {
+                let status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                    "status": "Failure", "reason": "NotFound", "code": 404,
+                    "message": format!("{} \"{}\" not found", key.0, key.2)});
+                (
+                    StatusCode::NOT_FOUND,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    status.to_string(),
+                )
+                    .into_response()
+            }
+        };
+    }
     let Some((ns, plural)) = parse_path(uri.path()) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
