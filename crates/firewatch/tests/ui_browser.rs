@@ -2,7 +2,9 @@
 //! evaluates a rule file whose label and annotation hold HTML; Debian's `chromium`, driven
 //! headless by playwright-core (`crates/web/ui/browser-test/ui.cjs`), types a query with
 //! completion, sees the table and the graph drawn, both targets up, the alerts and rules with the
-//! HTML shown as text, and the status pages load. Screenshots land in `<target>/ui-screenshots/`.
+//! HTML shown as text, a series whose label values hold markup shown as text in the table and
+//! the legend, the page served with a strict Content-Security-Policy that stops an injected
+//! inline script, and the status pages load. Screenshots land in `<target>/ui-screenshots/`.
 //!
 //! Needs `node`, `/usr/bin/chromium` (or `$CHROMIUM`) and playwright-core (`scripts/test`
 //! installs all three; playwright-core goes to `<target>/ui-node/`, and this test installs it
@@ -22,6 +24,11 @@ const RULES: &str = r#"groups:
     rules:
       - record: ui:up:count
         expr: count(up)
+      - record: ui_hostile
+        expr: vector(1)
+        labels:
+          xss: "<script>window.__xss = 3</script>"
+          attr: '"><img src=x onerror="window.__xss = 4">'
       - alert: UiProbe
         expr: vector(1)
         labels:
@@ -164,6 +171,11 @@ fn ui_works_in_chromium() {
     wait_for("five node_load1 samples", Duration::from_secs(30), || {
         has_series(fw.port, "count_over_time(node_load1[1m]) >= 5", 1)
     });
+    wait_for(
+        "the hostile series recorded",
+        Duration::from_secs(30),
+        || has_series(fw.port, "ui_hostile", 1),
+    );
     wait_for("UiProbe firing", Duration::from_secs(30), || {
         has_series(
             fw.port,

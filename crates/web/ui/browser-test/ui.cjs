@@ -30,6 +30,8 @@ const FIRST_SERIES_RGB = [0x1f, 0x77, 0xb4];
 // What the rule file puts in a label and an annotation: must show as text, never run.
 const SCRIPT_LABEL = '<script>window.__xss = 1</script>';
 const IMG_ANNOTATION = '<img src=x onerror="window.__xss = 2">';
+// The labels of the recorded series ui_hostile: must show as text in the table and legend.
+const HOSTILE_LABELS = ['xss="<script>window.__xss = 3</script>"', 'attr="\\"><img src=x onerror=\\"window.__xss = 4\\">"'];
 
 let page;
 let current = 'start';
@@ -49,8 +51,9 @@ async function shot(name) {
 
 async function open(name, rel) {
   current = name;
-  await page.goto(new URL(rel, BASE).href, { waitUntil: 'load' });
+  const resp = await page.goto(new URL(rel, BASE).href, { waitUntil: 'load' });
   await page.locator('main h1, main .panel').first().waitFor();
+  return resp;
 }
 
 /** The text of every element matching `selector`. */
@@ -150,6 +153,47 @@ async function escapedEverywhere(name) {
     `${name}: labels and annotations are text, not elements (${JSON.stringify(injected)})`);
 }
 
+/** A series whose label values hold markup: shown as text in the table and the legend. */
+async function hostileSeries() {
+  await open('graph-hostile', 'graph');
+  const input = page.locator('textarea.expr-input');
+  await input.fill('ui_hostile');
+  await input.press('Enter');
+  const rows = page.locator('table.result tbody tr');
+  await rows.first().waitFor();
+  const row = (await rows.allInnerTexts()).join('\n');
+  check(HOSTILE_LABELS.every((l) => row.includes(l)), `the table shows the label values as written (${row.split('\n')[0]})`);
+  await escapedEverywhere('graph table');
+  await page.getByRole('tab', { name: 'Graph' }).click();
+  await page.locator('.graph .u-legend .u-series th').first().waitFor();
+  const legend = (await texts('.graph .u-legend .u-series th')).join(' | ');
+  check(HOSTILE_LABELS.every((l) => legend.includes(l)), `the legend shows the label values as written (${legend})`);
+  await escapedEverywhere('graph legend');
+  await noErrors('graph-hostile');
+  await shot('graph-hostile');
+}
+
+/** The page carries a strict policy, and the browser enforces it: an injected inline script
+ * and an inline event handler do not run. Last, since the browser reports the refusals as
+ * console errors. */
+async function contentSecurityPolicy() {
+  const resp = await open('csp', 'alerts');
+  const csp = resp.headers()['content-security-policy'] || '';
+  check(/script-src 'self'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp) && /object-src 'none'/.test(csp),
+    `the page has a strict Content-Security-Policy (${csp})`);
+  const ran = await page.evaluate(async () => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__csp = 1';
+    document.body.appendChild(s);
+    const d = document.createElement('div');
+    d.innerHTML = '<img src="static/img/favicon.svg" onload="window.__csp = 2">';
+    document.body.appendChild(d);
+    await new Promise((r) => setTimeout(r, 500));
+    return window.__csp ?? null;
+  });
+  check(ran === null, `an injected inline script and event handler are refused (${ran})`);
+}
+
 async function alertsPage() {
   await open('alerts', 'alerts');
   const rule = page.locator('details.rule', { hasText: 'UiProbe' });
@@ -173,7 +217,7 @@ async function rulesPage() {
   const groups = await texts('main section.group h2');
   check(groups.some((g) => g.startsWith('ui')), `the rule group is listed (${groups.join(', ')})`);
   const health = await texts('main section.group tbody .badge');
-  check(health.length === 3 && health.every((b) => b === 'ok'), `every rule's health is ok (${health.join(', ')})`);
+  check(health.length === 4 && health.every((b) => b === 'ok'), `every rule's health is ok (${health.join(', ')})`);
   const code = (await texts('main section.group pre.code')).join('\n');
   check(code.includes('record: ui:up:count') && code.includes(SCRIPT_LABEL), 'the rules are shown as YAML with the label as written');
   await escapedEverywhere('rules');
@@ -214,11 +258,13 @@ async function main() {
     page.on('pageerror', (e) => pageErrors.push(`${current}: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`${current}: console: ${m.text()}`); });
     await queryPage();
+    await hostileSeries();
     await targetsPage();
     await alertsPage();
     await rulesPage();
     await otherPages();
     check(pageErrors.length === 0, `no script errors in the pages ${pageErrors.length ? JSON.stringify(pageErrors) : ''}`);
+    await contentSecurityPolicy();
   } catch (e) {
     if (page) await shot(`failed-${current}`).catch(() => {});
     throw e;
