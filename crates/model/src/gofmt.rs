@@ -274,6 +274,43 @@ pub fn model_duration(ms: u64) -> String {
     out
 }
 
+/// Prometheus's `humanizeDuration` of `v` seconds (`1d 2h 3m 4s`, `1m 30s`, `1.5s`, `500ms`,
+/// `0s`), shared by the rule templates and the Alertmanager's notification templates.
+#[must_use]
+#[allow(clippy::cast_possible_truncation)]
+pub fn humanize_duration(v: f64) -> String {
+    if v.is_nan() || v.is_infinite() {
+        return format_float(v, 'g', 4);
+    }
+    if v == 0.0 {
+        return format!("{}s", format_float(v, 'g', 4));
+    }
+    if v.abs() >= 1.0 {
+        let (sign, v) = if v < 0.0 { ("-", -v) } else { ("", v) };
+        let d = v as i64;
+        let (secs, mins, hours, days) = (d % 60, (d / 60) % 60, (d / 3600) % 24, d / 86400);
+        return if days != 0 {
+            format!("{sign}{days}d {hours}h {mins}m {secs}s")
+        } else if hours != 0 {
+            format!("{sign}{hours}h {mins}m {secs}s")
+        } else if mins != 0 {
+            format!("{sign}{mins}m {secs}s")
+        } else {
+            format!("{sign}{}s", format_float(v, 'g', 4))
+        };
+    }
+    let mut v = v;
+    let mut prefix = "";
+    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
+        if v.abs() >= 1.0 {
+            break;
+        }
+        prefix = p;
+        v *= 1000.0;
+    }
+    format!("{}{prefix}s", format_float(v, 'g', 4))
+}
+
 /// Go's `time.Duration.String` of `nanos` nanoseconds: `1h0m0s`, `1m30s`, `1.5s`, `500ms`,
 /// `1.5µs`, `0s`.
 #[must_use]

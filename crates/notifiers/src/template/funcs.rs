@@ -68,30 +68,35 @@ fn one_str(name: &'static str, f: fn(&str) -> String) -> (String, gotmpl::ValueF
     )
 }
 
-/// Go's `strings.Title`: upper-cases the first letter of each word.
+/// Alertmanager's `title` (`cases.Title(language.AmericanEnglish)` of golang.org/x/text):
+/// the first cased letter of each word in title case, the word's other letters lower-cased.
+/// A word ends at a character that is neither a letter, a digit, `_` nor a mid-word
+/// punctuation (`'`, `.`, `:`, `·`, `’`); two mid-word punctuations in a row end it too.
 pub(crate) fn go_title(t: &str) -> String {
-    let mut prev_sep = true;
-    t.chars()
-        .map(|c| {
-            let out = if prev_sep {
-                c.to_uppercase().collect::<String>()
+    let is_mid = |c: char| matches!(c, '\'' | '.' | ':' | '\u{b7}' | '\u{2019}');
+    let mut out = String::with_capacity(t.len());
+    let mut mid_word = false;
+    let mut prev_mid = false;
+    for c in t.chars() {
+        if prev_mid && is_mid(c) {
+            mid_word = false;
+        }
+        if c.is_lowercase() || c.is_uppercase() {
+            if mid_word {
+                out.extend(c.to_lowercase());
             } else {
-                c.to_string()
-            };
-            prev_sep = is_separator(c);
-            out
-        })
-        .collect()
-}
-
-fn is_separator(c: char) -> bool {
-    if c.is_ascii() {
-        return !(c.is_ascii_alphanumeric() || c == '_');
+                out.extend(c.to_uppercase());
+                mid_word = true;
+            }
+        } else {
+            out.push(c);
+            if !(c.is_alphanumeric() || c == '_' || is_mid(c)) {
+                mid_word = false;
+            }
+        }
+        prev_mid = is_mid(c);
     }
-    if c.is_alphanumeric() {
-        return false;
-    }
-    c.is_whitespace()
+    out
 }
 
 /// Go regular expressions in Rust's syntax (Perl classes are ASCII in RE2).
@@ -274,6 +279,8 @@ pub(super) fn func_map() -> FuncMap {
             Ok(s(to_json(&args[0]).to_string()))
         }),
     );
+    super::timefuncs::add(&mut f);
+    add_data_funcs(&mut f);
     for m in super::rewrite::METHODS {
         f.insert(
             method_func(m),
@@ -290,6 +297,87 @@ pub(super) fn func_map() -> FuncMap {
         }),
     );
     f
+}
+
+/// `base64encode`/`base64decode` (URL-safe alphabet with padding) and `list`, `append`,
+/// `dict` (Alertmanager 0.32 and 0.34).
+fn add_data_funcs(f: &mut FuncMap) {
+    use base64::Engine;
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE;
+    f.insert(
+        "base64encode".into(),
+        Arc::new(|args: &[Value]| -> R {
+            want("base64encode", args, 1)?;
+            Ok(s(B64.encode(text("base64encode", &args[0])?)))
+        }),
+    );
+    f.insert(
+        "base64decode".into(),
+        Arc::new(|args: &[Value]| -> R {
+            want("base64decode", args, 1)?;
+            let bytes = B64
+                .decode(text("base64decode", &args[0])?)
+                .map_err(|e| err("base64decode", go_base64_error(&e)))?;
+            Ok(s(String::from_utf8_lossy(&bytes).into_owned()))
+        }),
+    );
+    f.insert(
+        "list".into(),
+        Arc::new(|args: &[Value]| -> R { Ok(Value::List(args.to_vec().into())) }),
+    );
+    f.insert(
+        "append".into(),
+        Arc::new(|args: &[Value]| -> R {
+            let Some((first, rest)) = args.split_first() else {
+                return Err(TemplateError::ArgCount {
+                    name: "append".into(),
+                    expected: 1,
+                    got: 0,
+                });
+            };
+            let mut out: Vec<Value> = match first {
+                Value::List(l) => l.to_vec(),
+                Value::Nil => Vec::new(),
+                other => {
+                    return Err(err(
+                        "append",
+                        format!(
+                            "wrong type for value; expected []interface {{}}; got {}",
+                            other.type_name()
+                        ),
+                    ));
+                }
+            };
+            out.extend(rest.iter().cloned());
+            Ok(Value::List(out.into()))
+        }),
+    );
+    f.insert(
+        "dict".into(),
+        Arc::new(|args: &[Value]| -> R {
+            if !args.len().is_multiple_of(2) {
+                return Err(err("dict", "dict requires an even number of arguments"));
+            }
+            let mut m = BTreeMap::new();
+            for kv in args.chunks(2) {
+                let Value::String(k) = &kv[0] else {
+                    return Err(err("dict", "dict keys must be strings"));
+                };
+                m.insert(k.clone(), kv[1].clone());
+            }
+            Ok(Value::Map(Arc::new(m)))
+        }),
+    );
+}
+
+/// Go's `base64.CorruptInputError` text.
+fn go_base64_error(e: &base64::DecodeError) -> String {
+    let at = match e {
+        base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => *i,
+        base64::DecodeError::InvalidLength(n) => *n,
+        base64::DecodeError::InvalidPadding => 0,
+    };
+    format!("illegal base64 data at input byte {at}")
 }
 
 fn to_json(v: &Value) -> serde_json::Value {

@@ -4,7 +4,9 @@
 //! and the user's template files (`templates:` globs). Mirrors `template/template.go`.
 
 mod funcs;
+mod gotime;
 mod rewrite;
+mod timefuncs;
 
 use std::sync::Arc;
 

@@ -88,7 +88,7 @@ fn functions_and_methods_expand_as_in_alertmanager() {
     let cases: &[(&str, &str)] = &[
         ("{{ .Status | toUpper }}", "FIRING"),
         ("{{ toLower \"AbC\" }}", "abc"),
-        ("{{ title \"hello wOrld-x_y\" }}", "Hello WOrld-X_y"),
+        ("{{ title \"hello wOrld-x_y\" }}", "Hello World-X_y"),
         ("{{ trimSpace \"  a b \\n\" }}", "a b"),
         ("{{ stringSlice \"a\" \"b\" | join \",\" }}", "a,b"),
         ("{{ match \"^High\" .CommonLabels.alertname }}", "true"),
@@ -257,4 +257,158 @@ fn escapers_last_in_a_pipeline_work_in_html() {
         .unwrap(),
         "<a href=\"http://am.example:9093/#/alerts?receiver=team-a&#43;%26&#43;ops\">x</a>"
     );
+}
+
+/// Alertmanager's functions up to its current release (`template.DefaultFuncs`), one row per
+/// case: the text, what it gives (or, with `Err`, part of the error). The times are those of
+/// `sample_data` (first alert: 2024-05-01 11:00:00 UTC).
+#[test]
+fn default_funcs_table() {
+    let t = Template::defaults().unwrap();
+    let d = sample_data();
+    let first = "(index .Alerts 0).StartsAt";
+    let cases: Vec<(String, Result<&str, &str>)> = vec![
+        // 0.25's functions.
+        ("{{ toUpper \"abc ü\" }}".into(), Ok("ABC Ü")),
+        ("{{ toLower \"ABC Ü\" }}".into(), Ok("abc ü")),
+        ("{{ title \"hELLO wORLD\" }}".into(), Ok("Hello World")),
+        (
+            "{{ title \"o'neil foo-bar a.b x_y\" }}".into(),
+            Ok("O'neil Foo-Bar A.b X_y"),
+        ),
+        ("{{ trimSpace \"  x y \\n\" }}".into(), Ok("x y")),
+        (
+            "{{ join \",\" (stringSlice \"a\" \"b\") }}".into(),
+            Ok("a,b"),
+        ),
+        ("{{ match \"^a.c$\" \"abc\" }}".into(), Ok("true")),
+        (
+            "{{ match \"(\" \"abc\" }}".into(),
+            Err("error parsing regexp"),
+        ),
+        (
+            "{{ reReplaceAll \"a(.)\" \"<$1>\" \"abac\" }}".into(),
+            Ok("<b><c>"),
+        ),
+        ("{{ stringSlice }}".into(), Ok("[]")),
+        ("{{ safeHtml \"<b>\" }}".into(), Ok("<b>")),
+        // 0.28: date, tz, since, humanizeDuration.
+        (
+            format!("{{{{ {first} | date \"2006-01-02T15:04:05Z07:00\" }}}}"),
+            Ok("2024-05-01T11:00:00Z"),
+        ),
+        (
+            format!("{{{{ {first} | date \"Mon Jan _2 3:04PM MST 2006\" }}}}"),
+            Ok("Wed May  1 11:00AM UTC 2024"),
+        ),
+        (
+            format!("{{{{ {first} | tz \"Europe/Paris\" }}}}"),
+            Ok("2024-05-01 13:00:00 +0200 CEST"),
+        ),
+        (
+            format!("{{{{ {first} | tz \"America/New_York\" | date \"15:04 MST -07:00\" }}}}"),
+            Ok("07:00 EDT -04:00"),
+        ),
+        (
+            format!("{{{{ {first} | tz \"Asia/Tokyo\" | tz \"UTC\" }}}}"),
+            Ok("2024-05-01 11:00:00 +0000 UTC"),
+        ),
+        (
+            format!("{{{{ {first} | tz \"Nowhere/City\" }}}}"),
+            Err("unknown time zone Nowhere/City"),
+        ),
+        (
+            "{{ date \"2006\" \"yesterday\" }}".into(),
+            Err("expected time.Time"),
+        ),
+        ("{{ humanizeDuration 0 }}".into(), Ok("0s")),
+        ("{{ humanizeDuration 1.5 }}".into(), Ok("1.5s")),
+        ("{{ humanizeDuration 90061 }}".into(), Ok("1d 1h 1m 1s")),
+        ("{{ humanizeDuration -3700 }}".into(), Ok("-1h 1m 40s")),
+        ("{{ humanizeDuration 0.0005 }}".into(), Ok("500us")),
+        ("{{ humanizeDuration \"3600\" }}".into(), Ok("1h 0m 0s")),
+        ("{{ humanizeDuration \"1h30m\" }}".into(), Ok("1h 30m 0s")),
+        (
+            "{{ humanizeDuration \"soon\" }}".into(),
+            Err("invalid syntax"),
+        ),
+        (
+            format!("{{{{ if gt (len ({first} | since)) 0 }}}}ok{{{{ end }}}}"),
+            Ok("ok"),
+        ),
+        (
+            "{{ since \"2000-01-01 00:00:00 +0000 UTC\" | humanizeDuration | printf \"%.1s\" }}"
+                .into(),
+            Ok("9"),
+        ),
+        // 0.30: safeUrl, urlUnescape, toJson.
+        (
+            "<a href=\"{{ safeUrl \"javascript:x\" }}\">".into(),
+            Ok("<a href=\"javascript:x\">"),
+        ),
+        ("{{ urlUnescape \"a%2Fb+c\" }}".into(), Ok("a/b c")),
+        (
+            "{{ urlUnescape \"%zz\" }}".into(),
+            Err("invalid URL escape \"%zz\""),
+        ),
+        (
+            "{{ toJson (stringSlice \"a\" \"b\") }}".into(),
+            Ok("[\"a\",\"b\"]"),
+        ),
+        // 0.32: list, append, dict.
+        ("{{ list 1 \"a\" true }}".into(), Ok("[1 a true]")),
+        ("{{ len list }}".into(), Ok("0")),
+        ("{{ append (list 1) 2 3 }}".into(), Ok("[1 2 3]")),
+        ("{{ (dict \"a\" 1 \"b\" \"x\").b }}".into(), Ok("x")),
+        (
+            "{{ toJson (dict \"k\" (list 1 2)) }}".into(),
+            Ok("{\"k\":[1,2]}"),
+        ),
+        (
+            "{{ dict \"a\" }}".into(),
+            Err("dict requires an even number of arguments"),
+        ),
+        ("{{ dict 1 2 }}".into(), Err("dict keys must be strings")),
+        // 0.33/0.34: now, toDate, mustToDate, base64.
+        (
+            "{{ if gt (len (now | date \"2006\")) 3 }}ok{{ end }}".into(),
+            Ok("ok"),
+        ),
+        (
+            "{{ toDate \"2006-01-02\" \"2024-05-01\" }}".into(),
+            Ok("2024-05-01 00:00:00 +0000 UTC"),
+        ),
+        (
+            "{{ toDate \"2006-01-02\" \"May 1\" }}".into(),
+            Ok("0001-01-01 00:00:00 +0000 UTC"),
+        ),
+        (
+            "{{ mustToDate \"2006-01-02 15:04 MST\" \"2024-05-01 13:30 UTC\" | date \"15:04\" }}"
+                .into(),
+            Ok("13:30"),
+        ),
+        (
+            "{{ mustToDate \"2006-01-02\" \"2024-13-01\" }}".into(),
+            Err("month out of range"),
+        ),
+        ("{{ base64encode \"a?b>\" }}".into(), Ok("YT9iPg==")),
+        ("{{ base64decode \"YT9iPg==\" }}".into(), Ok("a?b>")),
+        (
+            "{{ base64decode \"@@\" }}".into(),
+            Err("illegal base64 data at input byte 0"),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (text, want) in &cases {
+        let got = t.execute_text(text, &d).map_err(|e| e.to_string());
+        let ok = match (&got, want) {
+            (Ok(g), Ok(w)) => g == w,
+            (Err(g), Err(w)) => g.contains(w),
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{text}: got {got:?}, want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

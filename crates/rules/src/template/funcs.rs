@@ -7,6 +7,7 @@ use gotmpl::{FuncMap, TemplateError, Value};
 
 use super::QueryFn;
 use super::format::{go_g4, humanize_timestamp};
+use model::gofmt::humanize_duration;
 
 /// What the functions need from the expansion: time, query function and external URL.
 pub(super) struct Context {
@@ -179,40 +180,6 @@ fn humanize1024(v: f64) -> String {
         v /= 1024.0;
     }
     format!("{}{prefix}", go_g4(v))
-}
-
-#[allow(clippy::cast_possible_truncation)]
-fn humanize_duration(v: f64) -> String {
-    if v.is_nan() || v.is_infinite() {
-        return go_g4(v);
-    }
-    if v == 0.0 {
-        return format!("{}s", go_g4(v));
-    }
-    if v.abs() >= 1.0 {
-        let (sign, v) = if v < 0.0 { ("-", -v) } else { ("", v) };
-        let d = v as i64;
-        let (secs, mins, hours, days) = (d % 60, (d / 60) % 60, (d / 3600) % 24, d / 86400);
-        return if days != 0 {
-            format!("{sign}{days}d {hours}h {mins}m {secs}s")
-        } else if hours != 0 {
-            format!("{sign}{hours}h {mins}m {secs}s")
-        } else if mins != 0 {
-            format!("{sign}{mins}m {secs}s")
-        } else {
-            format!("{sign}{}s", go_g4(v))
-        };
-    }
-    let mut v = v;
-    let mut prefix = "";
-    for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-        if v.abs() >= 1.0 {
-            break;
-        }
-        prefix = p;
-        v *= 1000.0;
-    }
-    format!("{}{prefix}s", go_g4(v))
 }
 
 /// Go's `net.SplitHostPort`: `None` when `hp` is not `host:port`.
