@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use model::exposition::{MetricFamily, MetricType};
+use model::exposition::MetricType;
+
+use crate::out::Family;
 
 use crate::out::Out;
 
@@ -161,7 +163,7 @@ pub fn families(
     objects: &[(Vec<(&str, &str)>, &ObjectMeta)],
     labels_allow: &AllowList,
     annotations_allow: &AllowList,
-) -> Vec<MetricFamily> {
+) -> Vec<Family> {
     let labels_name: &'static str = leak(format!("{family_prefix}_labels"));
     let annotations_name: &'static str = leak(format!("{family_prefix}_annotations"));
     let mut out = Out::default();

@@ -2,14 +2,16 @@
 //! creation time, desired and observed replicas.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use model::exposition::{MetricFamily, MetricType};
+use model::exposition::MetricType;
+
+use crate::out::Family;
 
 use crate::out::Out;
 
 /// The families of these deployments.
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
-pub fn families<'a>(deployments: impl IntoIterator<Item = &'a Deployment>) -> Vec<MetricFamily> {
+pub fn families<'a>(deployments: impl IntoIterator<Item = &'a Deployment>) -> Vec<Family> {
     let mut out = Out::default();
     let fams: [(&'static str, &str); 6] = [
         (

@@ -56,7 +56,8 @@ pub const KIND: Kind<HorizontalPodAutoscaler> = Kind {
                     ("scaletargetref_name", r.name),
                 ];
                 if let Some(v) = r.api_version.filter(|v| !v.is_empty()) {
-                    l.push(("scaletargetref_api_version", v));
+                    // kube-state-metrics puts the API version first when there is one.
+                    l.insert(0, ("scaletargetref_api_version", v));
                 }
                 vec![(l, 1.0)]
             },

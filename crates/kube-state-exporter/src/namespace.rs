@@ -2,14 +2,16 @@
 //! creation time and phase.
 
 use k8s_openapi::api::core::v1::Namespace;
-use model::exposition::{MetricFamily, MetricType};
+use model::exposition::MetricType;
+
+use crate::out::Family;
 
 use crate::out::Out;
 
 /// The families of these namespaces.
 #[must_use]
 #[allow(clippy::cast_precision_loss)]
-pub fn families<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<MetricFamily> {
+pub fn families<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<Family> {
     let mut out = Out::default();
     out.declare(
         "kube_namespace_created",

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Node;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use model::exposition::{MetricFamily, MetricType};
+use model::exposition::MetricType;
+
+use crate::out::Family;
 
 use crate::out::Out;
 use crate::quantity;
@@ -35,7 +37,7 @@ const FAMILIES: [(&str, &str, MetricType); 4] = [
 
 /// The families of these nodes.
 #[must_use]
-pub fn families<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<MetricFamily> {
+pub fn families<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Family> {
     let mut out = Out::declared(&FAMILIES);
     for node in nodes {
         one(&mut out, node);
@@ -64,7 +66,9 @@ fn one(out: &mut Out, node: &Node) {
             field(|i| &i.container_runtime_version),
         ),
         ("kubelet_version", field(|i| &i.kubelet_version)),
-        ("kubeproxy_version", field(|i| &i.kube_proxy_version)),
+        // kube-proxy's version is deprecated in the node status: kube-state-metrics writes
+        // the word itself.
+        ("kubeproxy_version", "deprecated"),
         (
             "provider_id",
             spec.and_then(|s| s.provider_id.as_deref()).unwrap_or(""),

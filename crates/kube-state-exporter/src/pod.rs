@@ -3,7 +3,9 @@
 //! resource requests and limits.
 
 use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
-use model::exposition::{MetricFamily, MetricType};
+use model::exposition::MetricType;
+
+use crate::out::Family;
 
 use crate::out::Out;
 use crate::quantity;
@@ -46,7 +48,7 @@ const FAMILIES: [(&str, &str, MetricType); 6] = [
 
 /// The families of these pods (families without series are still declared).
 #[must_use]
-pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<MetricFamily> {
+pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<Family> {
     let mut out = Out::declared(&FAMILIES);
     for &(name, help, t) in &crate::pod_status::FAMILIES {
         out.declare(name, help, t);

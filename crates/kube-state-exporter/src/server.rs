@@ -15,7 +15,9 @@ use k8s_openapi::serde::de::DeserializeOwned;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
-use model::exposition::{encode, negotiate};
+use model::exposition::negotiate;
+
+use crate::out::encode;
 
 use crate::allowlist::AllowList;
 use crate::table::Kind;
@@ -35,15 +37,16 @@ fn meta_families<K: Resource>(
     label: &str,
     uid: bool,
     allow: &Allow,
-) -> Vec<model::exposition::MetricFamily> {
+) -> Vec<crate::out::Family> {
     let rows: Vec<_> = objs
         .iter()
         .map(|o| {
             let m = o.meta();
-            let mut base = vec![(label, m.name.as_deref().unwrap_or(""))];
+            let mut base = Vec::with_capacity(3);
             if let Some(ns) = m.namespace.as_deref() {
                 base.push(("namespace", ns));
             }
+            base.push((label, m.name.as_deref().unwrap_or("")));
             if uid {
                 base.push(("uid", m.uid.as_deref().unwrap_or("")));
             }
@@ -92,7 +95,7 @@ pub const RESOURCES: &[&str] = &[
 
 /// The families of one table-driven kind's stores.
 trait Families: Send + Sync {
-    fn families(&self, allow: &Allow) -> Vec<model::exposition::MetricFamily>;
+    fn families(&self, allow: &Allow) -> Vec<crate::out::Family>;
 }
 
 struct Watched<K: Resource + 'static>
@@ -109,7 +112,7 @@ where
     K: Resource + Clone + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
-    fn families(&self, allow: &Allow) -> Vec<model::exposition::MetricFamily> {
+    fn families(&self, allow: &Allow) -> Vec<crate::out::Family> {
         let all = objects(&self.stores);
         let k = self.kind;
         let prefix = k.created.strip_suffix("_created").unwrap_or(k.created);
@@ -364,7 +367,7 @@ async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Respo
         let (r, p) = ("namespaces", "kube_namespace");
         fams.extend(meta_families(&namespaces, r, p, "namespace", false, allow));
     }
-    fams.sort_by(|a, b| a.name.cmp(&b.name));
+    fams.sort_by(|a, b| a.name.cmp(b.name));
     let body = encode(&fams, format);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }

@@ -3,7 +3,9 @@
 //! of `(family, help, value)`, plus the shared `_created` and `_owner` families.
 
 use kube::Resource;
-use model::exposition::{MetricFamily, MetricType};
+use model::exposition::MetricType;
+
+use crate::out::Family;
 
 use crate::out::Out;
 
@@ -114,7 +116,7 @@ impl<K: Resource> Kind<K> {
     /// The families of these objects; namespaced kinds get a `namespace` label.
     #[must_use]
     #[allow(clippy::cast_precision_loss)]
-    pub fn families<'a>(&self, objects: impl IntoIterator<Item = &'a K>) -> Vec<MetricFamily> {
+    pub fn families<'a>(&self, objects: impl IntoIterator<Item = &'a K>) -> Vec<Family> {
         let mut out = Out::default();
         let created_help = if self.created_stable {
             format!("[STABLE] {CREATED_HELP}")
@@ -141,10 +143,12 @@ impl<K: Resource> Kind<K> {
         for o in objects {
             let meta = o.meta();
             let name = meta.name.as_deref().unwrap_or("");
-            let mut labels = vec![(self.label, name)];
+            // kube-state-metrics' default labels: namespace first, then the name.
+            let mut labels = Vec::with_capacity(3);
             if let Some(ns) = meta.namespace.as_deref() {
                 labels.push(("namespace", ns));
             }
+            labels.push((self.label, name));
             if self.uid {
                 labels.push(("uid", meta.uid.as_deref().unwrap_or("")));
             }

@@ -24,10 +24,59 @@ fn pod(name: &str, restarts: u32, ready: &str) -> Value {
     })
 }
 
-async fn scrape(port: u16) -> String {
+async fn scrape_raw(port: u16) -> String {
     tokio::task::spawn_blocking(move || testkit::get_ok(port, "/metrics").unwrap_or_default())
         .await
         .unwrap()
+}
+
+/// The exposition with each series' labels sorted by name, so that these tests state series
+/// in one canonical order (the exact kube-state-metrics order is checked by
+/// `tests/exposition.rs`).
+async fn scrape(port: u16) -> String {
+    sorted_labels(&scrape_raw(port).await)
+}
+
+fn sorted_labels(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match (line.find('{'), line.rfind('}')) {
+            (Some(open), Some(close)) if !line.starts_with('#') && open < close => {
+                let mut pairs = split_labels(&line[open + 1..close]);
+                pairs.sort();
+                out.push_str(&line[..=open]);
+                out.push_str(&pairs.join(","));
+                out.push_str(&line[close..]);
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `a="x",b="y\"z"` as `["a=\"x\"", ...]` (commas inside quoted values kept).
+fn split_labels(inner: &str) -> Vec<String> {
+    let mut pairs = Vec::new();
+    let (mut cur, mut quoted, mut escaped) = (String::new(), false, false);
+    for c in inner.chars() {
+        if c == ',' && !quoted {
+            pairs.push(std::mem::take(&mut cur));
+            continue;
+        }
+        cur.push(c);
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        }
+    }
+    if !cur.is_empty() {
+        pairs.push(cur);
+    }
+    pairs
 }
 
 async fn until(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
@@ -96,7 +145,7 @@ async fn nodes_namespaces_deployments() {
     })
     .await;
     for want in [
-        r#"kube_node_info{container_runtime_version="containerd://1.7.0",internal_ip="172.18.0.2",kernel_version="6.1.0",kubelet_version="v1.33.0",kubeproxy_version="v1.33.0",node="node-1",os_image="Debian GNU/Linux 12",pod_cidr="10.1.0.0/24",provider_id="kind://node-1",system_uuid="abc"} 1"#,
+        r#"kube_node_info{container_runtime_version="containerd://1.7.0",internal_ip="172.18.0.2",kernel_version="6.1.0",kubelet_version="v1.33.0",kubeproxy_version="deprecated",node="node-1",os_image="Debian GNU/Linux 12",pod_cidr="10.1.0.0/24",provider_id="kind://node-1",system_uuid="abc"} 1"#,
         r#"kube_node_status_condition{condition="Ready",node="node-1",status="true"} 1"#,
         r#"kube_node_status_condition{condition="MemoryPressure",node="node-1",status="false"} 1"#,
         r#"kube_node_status_condition{condition="MemoryPressure",node="node-1",status="true"} 0"#,
