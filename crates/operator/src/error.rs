@@ -23,6 +23,9 @@ pub enum OperatorError {
         /// What is wrong.
         message: String,
     },
+    /// An object the Operator would reject (`probe shop/web: ...`).
+    #[error("{0}")]
+    Invalid(String),
     /// No API client could be made from the section's connection settings.
     #[error("kubernetes_operator: {0}")]
     Client(#[source] discovery::DiscoveryError),

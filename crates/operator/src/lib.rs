@@ -1,6 +1,7 @@
 //! The Prometheus Operator's `monitoring.coreos.com` resources read by Firewatch itself: each
-//! ServiceMonitor and PodMonitor becomes the scrape configurations the Operator would generate
-//! for it (mirrors prometheus-operator's `pkg/prometheus/promcfg.go`), each PrometheusRule its
+//! ServiceMonitor, PodMonitor, Probe and ScrapeConfig becomes the scrape configurations the
+//! Operator would generate for it (mirrors prometheus-operator's `pkg/prometheus/promcfg.go`,
+//! credentials read from Secrets and ConfigMaps, [`assets`]), each PrometheusRule its
 //! rule file, selected as a `Prometheus` resource selects them ([`OperatorSelection`]) and
 //! kept current by watching the API ([`watch::run`]). Scrape configurations are the
 //! `prometheus.yml` shape (a JSON value), so the config crate parses and validates them like
@@ -10,8 +11,10 @@ pub mod assets;
 pub mod endpoint;
 mod error;
 pub mod podmonitor;
+pub mod probe;
 pub mod prometheusrule;
 pub mod relabel;
+pub mod scrapeconfig;
 pub mod selection;
 pub mod server;
 pub mod servicemonitor;
@@ -21,8 +24,10 @@ pub use assets::{AssetKind, Assets};
 pub use endpoint::EndpointOptions;
 pub use error::OperatorError;
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
+pub use probe::{Probe, probe_scrape_config};
 pub use prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 pub use relabel::{RelabelConfig, Sharding, sanitize_label_name};
+pub use scrapeconfig::{ScrapeConfig, scrape_config_job};
 pub use selection::{Kind, OperatorSelection, Resource, Select};
 pub use servicemonitor::{Endpoint, LabelSelector, ServiceMonitor, scrape_configs};
 pub use watch::Generated;

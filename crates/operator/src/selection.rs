@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use crate::podmonitor::PodMonitor;
+use crate::probe::Probe;
 use crate::prometheusrule::PrometheusRule;
+use crate::scrapeconfig::ScrapeConfig;
 use crate::servicemonitor::{LabelSelector, ObjectMeta, ServiceMonitor};
 
 /// Labels of one object.
@@ -63,10 +65,24 @@ impl Resource for PrometheusRule {
     }
 }
 
+impl Resource for Probe {
+    const KIND: Kind = Kind::Probe;
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+
+impl Resource for ScrapeConfig {
+    const KIND: Kind = Kind::ScrapeConfig;
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+
 /// Selection by the configuration's selectors.
 pub trait Select {
     /// The selector and namespace selector for `kind`.
-    fn selectors(&self, kind: Kind) -> (Option<&LabelSelector>, Option<&LabelSelector>);
+    fn selectors_of(&self, kind: Kind) -> (Option<&LabelSelector>, Option<&LabelSelector>);
 
     /// The server's own namespace.
     fn own_namespace(&self) -> &str;
@@ -75,7 +91,7 @@ pub trait Select {
     /// labels of the object's namespace (`None` when the namespace is unknown: only `{}` or
     /// the own-namespace rule then select it).
     fn selects(&self, kind: Kind, meta: &ObjectMeta, namespace_labels: Option<&Labels>) -> bool {
-        let (selector, ns_selector) = self.selectors(kind);
+        let (selector, ns_selector) = self.selectors_of(kind);
         let Some(selector) = selector else {
             return false;
         };
@@ -107,7 +123,7 @@ pub trait Select {
 }
 
 impl Select for OperatorSelection {
-    fn selectors(&self, kind: Kind) -> (Option<&LabelSelector>, Option<&LabelSelector>) {
+    fn selectors_of(&self, kind: Kind) -> (Option<&LabelSelector>, Option<&LabelSelector>) {
         let (s, ns) = match kind {
             Kind::ServiceMonitor => (
                 &self.service_monitor_selector,

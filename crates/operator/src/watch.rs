@@ -1,6 +1,7 @@
 //! Watching the Operator's objects through the Kubernetes API (the informers of
 //! prometheus-operator's `pkg/prometheus/server/operator.go`, without the operator): lists and
-//! watches ServiceMonitors, PodMonitors, PrometheusRules and Namespaces, and after every change
+//! watches ServiceMonitors, PodMonitors, PrometheusRules, Probes, ScrapeConfigs (each only when
+//! the configuration has its selector) and Namespaces, and after every change
 //! publishes the scrape configurations and rule files of the selected objects. An object that
 //! does not decode is skipped with a log line naming it.
 
@@ -18,44 +19,48 @@ use tokio_util::sync::CancellationToken;
 use crate::assets::{AssetKind, AssetRef, Assets};
 use crate::error::OperatorError;
 use crate::podmonitor::{PodMonitor, pod_scrape_configs};
+use crate::probe::{Probe, probe_scrape_config};
 use crate::prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 use crate::relabel::Sharding;
-use crate::selection::{Labels, OperatorSelection, Select};
+use crate::scrapeconfig::{ScrapeConfig, scrape_config_job};
+use crate::selection::{Kind, Labels, OperatorSelection, Select};
 use crate::servicemonitor::{ObjectMeta, ServiceMonitor, scrape_configs};
 
 /// What the selected objects generate.
 #[derive(Debug, Clone, Default)]
 pub struct Generated {
-    /// Scrape configurations (`prometheus.yml` shape): ServiceMonitors' then PodMonitors',
-    /// each ordered by namespace and name.
+    /// Scrape configurations (`prometheus.yml` shape): ServiceMonitors', PodMonitors',
+    /// Probes' then ScrapeConfigs', each ordered by namespace and name.
     pub scrape_configs: Vec<Value>,
     /// Rule files by name, and the rejected PrometheusRules.
     pub rules: RuleFiles,
 }
 
-const KINDS: [(&str, &str, &str, &str); 4] = [
-    (
-        "monitoring.coreos.com",
-        "v1",
-        "ServiceMonitor",
-        "servicemonitors",
-    ),
-    ("monitoring.coreos.com", "v1", "PodMonitor", "podmonitors"),
-    (
-        "monitoring.coreos.com",
-        "v1",
-        "PrometheusRule",
-        "prometheusrules",
-    ),
+/// The kinds watched: `(group, version, kind, plural)`; the namespaces last.
+const KINDS: [(&str, &str, &str, &str); N] = [
+    (GROUP, "v1", "ServiceMonitor", "servicemonitors"),
+    (GROUP, "v1", "PodMonitor", "podmonitors"),
+    (GROUP, "v1", "PrometheusRule", "prometheusrules"),
+    (GROUP, "v1", "Probe", "probes"),
+    (GROUP, "v1alpha1", "ScrapeConfig", "scrapeconfigs"),
     ("", "v1", "Namespace", "namespaces"),
 ];
+const GROUP: &str = "monitoring.coreos.com";
+const N: usize = 6;
+/// Where each kind is in [`KINDS`].
+const SM: usize = 0;
+const PM: usize = 1;
+const PR: usize = 2;
+const PROBE: usize = 3;
+const SC: usize = 4;
+const NS: usize = 5;
 
 /// The objects seen, per kind, by `namespace/name`.
 #[derive(Default)]
 struct Cache {
-    kinds: [BTreeMap<String, Value>; 4],
+    kinds: [BTreeMap<String, Value>; N],
     /// Lists being (re)built after a watch (re)start.
-    init: [Option<BTreeMap<String, Value>>; 4],
+    init: [Option<BTreeMap<String, Value>>; N],
 }
 
 fn key(o: &DynamicObject) -> String {
@@ -112,7 +117,7 @@ impl Cache {
         shards: Sharding,
         assets: &Assets,
     ) -> Generated {
-        let namespaces: BTreeMap<String, Labels> = self.kinds[3]
+        let namespaces: BTreeMap<String, Labels> = self.kinds[NS]
             .iter()
             .map(|(k, v)| {
                 let labels =
@@ -120,15 +125,23 @@ impl Cache {
                 (k.trim_start_matches('/').to_owned(), labels)
             })
             .collect();
-        let sms: Vec<ServiceMonitor> = self.kinds[0]
+        let sms: Vec<ServiceMonitor> = self.kinds[SM]
             .iter()
             .filter_map(|(k, v)| decode("ServiceMonitor", k, v))
             .collect();
-        let pms: Vec<PodMonitor> = self.kinds[1]
+        let pms: Vec<PodMonitor> = self.kinds[PM]
             .iter()
             .filter_map(|(k, v)| decode("PodMonitor", k, v))
             .collect();
-        let prs: Vec<PrometheusRule> = self.kinds[2]
+        let probes: Vec<Probe> = self.kinds[PROBE]
+            .iter()
+            .filter_map(|(k, v)| decode("Probe", k, v))
+            .collect();
+        let scs: Vec<ScrapeConfig> = self.kinds[SC]
+            .iter()
+            .filter_map(|(k, v)| decode("ScrapeConfig", k, v))
+            .collect();
+        let prs: Vec<PrometheusRule> = self.kinds[PR]
             .iter()
             .filter_map(|(k, v)| decode("PrometheusRule", k, v))
             .collect();
@@ -150,6 +163,20 @@ impl Cache {
                 Err(e) => skip("PodMonitor", &pm.metadata, &e),
             }
         }
+        for p in selection.select(&probes, &namespaces) {
+            match probe_scrape_config(p, shards, assets) {
+                Ok(c) => scrape.push(c),
+                Err(e) if assets.is_wanted(&e) => {}
+                Err(e) => skip("Probe", &p.metadata, &e),
+            }
+        }
+        for sc in selection.select(&scs, &namespaces) {
+            match scrape_config_job(sc, shards, assets) {
+                Ok(c) => scrape.push(c),
+                Err(e) if assets.is_wanted(&e) => {}
+                Err(e) => skip("ScrapeConfig", &sc.metadata, &e),
+            }
+        }
         Generated {
             scrape_configs: scrape,
             rules: rule_files(selection.select(&prs, &namespaces)),
@@ -167,9 +194,24 @@ pub async fn run(
     out: watch::Sender<Generated>,
     cancel: CancellationToken,
 ) {
+    // Only the kinds the configuration selects are watched (a cluster may lack the CRDs of
+    // the others, and the server's role need not grant them).
+    let kinds = [
+        Some(Kind::ServiceMonitor),
+        Some(Kind::PodMonitor),
+        Some(Kind::PrometheusRule),
+        Some(Kind::Probe),
+        Some(Kind::ScrapeConfig),
+        None,
+    ];
+    let watched: Vec<bool> = kinds
+        .iter()
+        .map(|k| k.is_none_or(|k| selection.selectors_of(k).0.is_some()))
+        .collect();
     let streams: Vec<BoxStream<'static, (usize, Event<DynamicObject>)>> = KINDS
         .iter()
         .enumerate()
+        .filter(|(i, _)| watched[*i])
         .map(|(i, (group, version, kind, plural))| {
             let gvk = GroupVersionKind::gvk(group, version, kind);
             let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
@@ -191,7 +233,7 @@ pub async fn run(
     let mut events = futures::stream::select_all(streams);
     let mut cache = Cache::default();
     let mut assets = Assets::default();
-    let mut listed = [false; 4];
+    let mut listed: Vec<bool> = watched.iter().map(|w| !w).collect();
     let mut published = false;
     // Secrets and ConfigMaps are read with GET (no watch, as the Operator's RBAC allows):
     // read again at this interval so rotated credentials are picked up.

@@ -214,3 +214,60 @@ async fn referenced_secrets_and_config_maps_are_read_through_the_api() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn probes_and_scrape_configs_are_watched_when_selected() {
+    let fake = FakeKube::start().await;
+    fake.add(json!({"kind": "Namespace", "metadata": {"name": "shop"}}));
+    fake.add(
+        json!({"kind": "Probe", "metadata": {"name": "sites", "namespace": "shop"},
+        "spec": {"prober": {"url": "blackbox:9115"}, "module": "http_2xx",
+                 "targets": {"staticConfig": {"static": ["https://shop.example"]}}}}),
+    );
+    fake.add(
+        json!({"kind": "ScrapeConfig", "metadata": {"name": "ext", "namespace": "shop"},
+        "spec": {"staticConfigs": [{"targets": ["10.0.0.1:9100"]}]}}),
+    );
+    // A probe without targets: skipped.
+    fake.add(
+        json!({"kind": "Probe", "metadata": {"name": "empty", "namespace": "shop"},
+        "spec": {"prober": {"url": "blackbox:9115"}}}),
+    );
+    let selection: OperatorSelection = serde_json::from_value(json!({
+        "probeSelector": {}, "probeNamespaceSelector": {},
+        "scrapeConfigSelector": {}, "scrapeConfigNamespaceSelector": {},
+    }))
+    .unwrap();
+    let client = kube::Client::try_from(kube::Config::new(fake.url.parse().unwrap())).unwrap();
+    let (tx, mut rx) = watch::channel(Generated::default());
+    let cancel = CancellationToken::new();
+    let shards = Sharding {
+        shards: 1,
+        shard: Some(0),
+    };
+    let task = tokio::spawn(run(client, selection, shards, tx, cancel.clone()));
+    wait_for(&mut rx, "probe and scrape config", |g| {
+        jobs(g) == ["probe/shop/sites", "scrapeConfig/shop/ext"]
+    })
+    .await;
+    fake.delete(json!({"kind": "ScrapeConfig", "metadata": {"name": "ext", "namespace": "shop"}}));
+    wait_for(&mut rx, "scrape config deleted", |g| {
+        jobs(g) == ["probe/shop/sites"]
+    })
+    .await;
+    // Only the selected kinds were listed (no selector, no request).
+    let reqs = fake.requests();
+    assert!(
+        !reqs.iter().any(|r| r.contains("servicemonitors")),
+        "{reqs:?}"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.starts_with("/apis/monitoring.coreos.com/v1alpha1/scrapeconfigs"))
+    );
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}

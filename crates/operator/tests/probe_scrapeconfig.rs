@@ -1,0 +1,131 @@
+//! Probes and ScrapeConfigs translated as the Prometheus Operator translates them: each fixture
+//! in tests/fixtures/probe and tests/fixtures/scrapeconfig holds the object, the scrape
+//! configuration the Operator generates for it (written down from prometheus-operator's
+//! `generateProbeConfig` and `generateScrapeConfig`) and optionally the Secrets it references;
+//! the output loads as a Firewatch scrape configuration. Invalid probes are refused by name.
+
+use std::path::Path;
+
+use firewatch_operator::{
+    AssetKind, Assets, Probe, ScrapeConfig, Sharding, probe_scrape_config, scrape_config_job,
+};
+use serde_json::{Value, json};
+
+const OPERATOR: Sharding = Sharding {
+    shards: 1,
+    shard: None,
+};
+const LONE: Sharding = Sharding {
+    shards: 1,
+    shard: Some(0),
+};
+
+fn assets(doc: Option<&Value>) -> Assets {
+    let mut a = Assets::default();
+    for o in doc.and_then(Value::as_array).into_iter().flatten() {
+        let kind = match o["kind"].as_str().unwrap() {
+            "Secret" => AssetKind::Secret,
+            _ => AssetKind::ConfigMap,
+        };
+        let m = &o["metadata"];
+        let (ns, name) = (
+            m["namespace"].as_str().unwrap(),
+            m["name"].as_str().unwrap(),
+        );
+        a.insert_object(kind, ns, name, o);
+    }
+    a
+}
+
+/// `(file, object, expected configuration, assets)` of each fixture in `dir`.
+fn fixtures(dir: &str) -> Vec<(String, Value, Value, Assets)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!((2..=3).contains(&docs.len()), "{}", path.display());
+        let want = docs[1].as_array().unwrap()[0].clone();
+        out.push((
+            path.display().to_string(),
+            docs[0].clone(),
+            want,
+            assets(docs.get(2)),
+        ));
+    }
+    assert!(!out.is_empty());
+    out
+}
+
+fn compare(name: &str, got: &Value, want: &Value) {
+    let keys = want.as_object().unwrap().keys();
+    for key in keys.chain(got.as_object().unwrap().keys()) {
+        if let (Some(Value::Array(g)), Some(Value::Array(w))) = (got.get(key), want.get(key)) {
+            for (j, (a, b)) in g.iter().zip(w).enumerate() {
+                assert_eq!(a, b, "{name}: {key}[{j}]");
+            }
+        }
+        assert_eq!(got.get(key), want.get(key), "{name}: {key}");
+    }
+}
+
+fn loads(name: &str, configs: &[Value]) {
+    let file = json!({ "scrape_configs": configs }).to_string();
+    let cfg =
+        config::Config::from_yaml_str(&file, ".").unwrap_or_else(|e| panic!("{name}: {e}\n{file}"));
+    assert_eq!(cfg.scrape_configs.len(), configs.len(), "{name}");
+}
+
+#[test]
+fn probes_become_the_operators_scrape_configs() {
+    for (name, obj, want, assets) in fixtures("probe") {
+        let probe: Probe = serde_json::from_value(obj).unwrap();
+        compare(
+            &name,
+            &probe_scrape_config(&probe, OPERATOR, &assets).unwrap(),
+            &want,
+        );
+        loads(
+            &name,
+            &[probe_scrape_config(&probe, LONE, &assets).unwrap()],
+        );
+    }
+}
+
+#[test]
+fn scrape_config_objects_become_the_operators_scrape_configs() {
+    for (name, obj, want, assets) in fixtures("scrapeconfig") {
+        let sc: ScrapeConfig = serde_json::from_value(obj).unwrap();
+        compare(
+            &name,
+            &scrape_config_job(&sc, OPERATOR, &assets).unwrap(),
+            &want,
+        );
+        loads(&name, &[scrape_config_job(&sc, LONE, &assets).unwrap()]);
+    }
+}
+
+#[test]
+fn probes_without_prober_or_targets_are_refused_by_name() {
+    for (spec, want) in [
+        (
+            json!({"targets": {"staticConfig": {"static": ["a"]}}}),
+            "probe shop/p: spec.prober.url is empty",
+        ),
+        (
+            json!({"prober": {"url": "b:9115"}, "targets": {"staticConfig": {"static": []}}}),
+            "probe shop/p: no targets",
+        ),
+    ] {
+        let probe: Probe = serde_json::from_value(
+            json!({"metadata": {"name": "p", "namespace": "shop"}, "spec": spec}),
+        )
+        .unwrap();
+        let err = probe_scrape_config(&probe, LONE, &Assets::default()).unwrap_err();
+        assert!(err.to_string().starts_with(want), "{err}");
+    }
+}
