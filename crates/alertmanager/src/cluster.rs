@@ -3,9 +3,27 @@
 //! the live peers delays its notifications (mirrors Alertmanager's `cluster/cluster.go` and
 //! `clusterWait` in `cmd/alertmanager/main.go`).
 //!
-//! The exchange is a full-state push/pull over HTTP between the listed peers every gossip
-//! interval (no gossip crate: the state is small and merges are idempotent), on the cluster
-//! listen address: `POST /gossip` with this peer's name and state answers the receiver's.
+//! # Design: full-state exchange over HTTP instead of memberlist gossip
+//!
+//! Every gossip interval (1 s) each peer sends `POST /gossip` to every `--cluster.peer` on
+//! its cluster listen address, with its name, address and whole replicated state (silences,
+//! notification log); the answer carries the receiver's. Both sides merge what they get
+//! (per silence id and per receiver/group entry, the newest update wins), so merges are
+//! idempotent and commutative (CRDT-like) and a lost or repeated exchange costs nothing.
+//! A peer is live while heard from within three intervals; its position among the live peers
+//! (sorted by name) times `--cluster.peer-timeout` delays its notifications, so the first
+//! peer notifies and the others find its log entry. At start the pipeline holds
+//! notifications until the cluster settled (the live peer count unchanged for three polls,
+//! or `--cluster.settle-timeout`), as Alertmanager's `Settle` does.
+//!
+//! Why not memberlist (or chitchat/foca): the replicated state is a few hundred silences and
+//! a log entry per group and receiver, small enough to send whole; full-state exchange needs
+//! no delta encoding, no UDP size limit and no failure detector beyond "heard from lately",
+//! and it is tested end to end (two peers in one process and as two processes: one
+//! notification per group, a silence created on one holding on the other, a peer killed). The price: traffic grows with peers × state each interval, and peers only learn of
+//! each other through the `--cluster.peer` lists (every peer should list the others), where
+//! memberlist would spread membership. Not wire-compatible with Alertmanager's cluster: a
+//! Firewatch peer cannot join an Alertmanager cluster.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

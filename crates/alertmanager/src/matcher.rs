@@ -9,6 +9,7 @@ use std::fmt;
 use model::matcher::MatchOp;
 use regex::Regex;
 
+use crate::error::MatcherError;
 use crate::labels::{LabelSet, is_valid_label_name};
 
 /// One matcher on one label.
@@ -28,7 +29,7 @@ impl Matcher {
     ///
     /// # Errors
     /// Go's `error parsing regexp: ...` text when the expression does not compile.
-    pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Self, String> {
+    pub fn new(op: MatchOp, name: &str, value: &str) -> Result<Self, MatcherError> {
         let re = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => Some(compile(value)?),
             MatchOp::Equal | MatchOp::NotEqual => None,
@@ -76,10 +77,10 @@ impl Matcher {
 ///
 /// # Errors
 /// Go's `error parsing regexp: ...` text.
-pub fn compile(value: &str) -> Result<Regex, String> {
+pub fn compile(value: &str) -> Result<Regex, MatcherError> {
     model::regex::compile(&format!("(?-s:{value})")).map_err(|e| match e {
-        model::ModelError::InvalidRegex { reason, .. } => format!("error parsing regexp: {reason}"),
-        other => other.to_string(),
+        model::ModelError::InvalidRegex { reason, .. } => MatcherError::Regex(reason),
+        other => MatcherError::Other(other.to_string()),
     })
 }
 
@@ -173,7 +174,7 @@ impl fmt::Display for Matchers {
 /// # Errors
 /// Alertmanager's texts: `bad matcher format: ...`, `matcher value contains unescaped double
 /// quote: ...`, a regular-expression error.
-pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
+pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, MatcherError> {
     let s = s.strip_prefix('{').unwrap_or(s);
     let s = s.strip_suffix('}').unwrap_or(s);
     let mut tokens = Vec::new();
@@ -237,13 +238,13 @@ fn split(s: &str) -> Option<(&str, MatchOp, &str)> {
 ///
 /// # Errors
 /// As [`parse_matchers`].
-pub fn parse_matcher(s: &str) -> Result<Matcher, String> {
-    let (name, op, raw) = split(s).ok_or_else(|| format!("bad matcher format: {s}"))?;
+pub fn parse_matcher(s: &str) -> Result<Matcher, MatcherError> {
+    let (name, op, raw) = split(s).ok_or_else(|| MatcherError::Format(s.to_owned()))?;
     let (body, mut expect_quote) = match raw.strip_prefix('"') {
         Some(b) => (b, true),
         None => (raw, false),
     };
-    let unescaped_quote = || format!("matcher value contains unescaped double quote: {raw}");
+    let unescaped_quote = || MatcherError::UnescapedQuote(raw.to_owned());
     let mut value = String::with_capacity(body.len());
     let mut escaped = false;
     let n = body.len();
@@ -275,7 +276,7 @@ pub fn parse_matcher(s: &str) -> Result<Matcher, String> {
         return Err(unescaped_quote());
     }
     if !is_valid_label_name(name) && !name.contains(':') {
-        return Err(format!("invalid label name {name:?}"));
+        return Err(MatcherError::LabelName(name.to_owned()));
     }
     Matcher::new(op, name, &value)
 }
@@ -301,6 +302,43 @@ mod tests {
         for bad in [r#"foo="bar"#, "=bar", r#"foo="a"b""#, "foo=~(", "1x=y"] {
             assert!(parse_matchers(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn errors_are_typed_with_alertmanager_texts() {
+        let cases: &[(&str, MatcherError, &str)] = &[
+            (
+                "=bar",
+                MatcherError::Format("=bar".into()),
+                "bad matcher format: =bar",
+            ),
+            (
+                r#"foo="a"b""#,
+                MatcherError::UnescapedQuote(r#""a"b""#.into()),
+                r#"matcher value contains unescaped double quote: "a"b""#,
+            ),
+            (
+                "1x=y",
+                MatcherError::Format("1x=y".into()),
+                "bad matcher format: 1x=y",
+            ),
+        ];
+        for (input, want, text) in cases {
+            let got = parse_matcher(input).err();
+            assert_eq!(got.as_ref(), Some(want), "{input}");
+            assert_eq!(
+                got.map(|e| e.to_string()).as_deref(),
+                Some(*text),
+                "{input}"
+            );
+        }
+        let re = parse_matcher("foo=~(").err();
+        assert!(matches!(re, Some(MatcherError::Regex(_))), "{re:?}");
+        assert!(
+            re.unwrap()
+                .to_string()
+                .starts_with("error parsing regexp: ")
+        );
     }
 
     #[test]

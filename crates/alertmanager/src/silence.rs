@@ -41,7 +41,7 @@ impl SilenceMatcher {
     ///
     /// # Errors
     /// An invalid name or expression.
-    pub fn compile(&self) -> Result<Matcher, String> {
+    pub fn compile(&self) -> Result<Matcher, crate::error::MatcherError> {
         let op = match (self.is_regex, self.is_equal) {
             (false, true) => MatchOp::Equal,
             (false, false) => MatchOp::NotEqual,
@@ -230,7 +230,7 @@ impl Silences {
             .iter()
             .map(SilenceMatcher::compile)
             .collect::<Result<_, _>>()
-            .map_err(SilenceError::Invalid)?;
+            .map_err(|e| SilenceError::Invalid(e.to_string()))?;
         inner.insert(
             s.id.clone(),
             Entry {

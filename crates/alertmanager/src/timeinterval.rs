@@ -8,6 +8,8 @@ use serde::Deserialize;
 
 use config::yaml::nullable;
 
+use crate::error::TimeIntervalError;
+
 /// A named list of intervals, as in `time_intervals:`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,8 +114,8 @@ pub struct TimeRange {
     pub end: i32,
 }
 
-fn parse_hhmm(s: &str) -> Result<i32, String> {
-    let bad = || format!("couldn't parse timestamp {s}, invalid format");
+fn parse_hhmm(s: &str) -> Result<i32, TimeIntervalError> {
+    let bad = || TimeIntervalError::Time(s.to_owned());
     let (h, m) = s.split_once(':').ok_or_else(bad)?;
     if h.is_empty() || h.len() > 2 || m.len() != 2 {
         return Err(bad());
@@ -138,16 +140,17 @@ impl<'de> Deserialize<'de> for TimeRange {
         let start = parse_hhmm(&r.start_time).map_err(serde::de::Error::custom)?;
         let end = parse_hhmm(&r.end_time).map_err(serde::de::Error::custom)?;
         if start >= end {
-            return Err(serde::de::Error::custom(
-                "start time cannot be equal or greater than end time",
-            ));
+            return Err(serde::de::Error::custom(TimeIntervalError::EmptyTimeRange));
         }
         Ok(Self { start, end })
     }
 }
 
 /// Splits `a:b` (or `a`) and parses both ends with `one`.
-fn range(s: &str, one: impl Fn(&str) -> Result<i32, String>) -> Result<(i32, i32), String> {
+fn range(
+    s: &str,
+    one: impl Fn(&str) -> Result<i32, TimeIntervalError>,
+) -> Result<(i32, i32), TimeIntervalError> {
     match s.split_once(':') {
         Some((a, b)) => Ok((one(a.trim())?, one(b.trim())?)),
         None => {
@@ -183,11 +186,14 @@ pub(crate) const MONTHS: [&str; 12] = [
     "december",
 ];
 
-fn name_index(list: &[&str], s: &str, what: &str) -> Result<i32, String> {
+fn name_index(list: &[&str], s: &str, what: &'static str) -> Result<i32, TimeIntervalError> {
     list.iter()
         .position(|n| n.eq_ignore_ascii_case(s))
         .and_then(|i| i32::try_from(i).ok())
-        .ok_or_else(|| format!("{s} is not a valid {what}"))
+        .ok_or_else(|| TimeIntervalError::Name {
+            value: s.to_owned(),
+            what,
+        })
 }
 
 macro_rules! range_type {
@@ -199,7 +205,7 @@ macro_rules! range_type {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = String::deserialize(d)?;
-                let parse: fn(&str) -> Result<(i32, i32), String> = $parse;
+                let parse: fn(&str) -> Result<(i32, i32), TimeIntervalError> = $parse;
                 let (a, b) = parse(&s).map_err(serde::de::Error::custom)?;
                 Ok(Self(a, b))
             }
@@ -213,7 +219,7 @@ range_type!(
     |s| {
         let (a, b) = range(s, |x| name_index(&WEEKDAYS, x, "day"))?;
         if b < a {
-            return Err("start day cannot be before end day".to_owned());
+            return Err(TimeIntervalError::WeekdaysReversed);
         }
         Ok((a, b))
     }
@@ -223,18 +229,18 @@ range_type!(
     /// An inclusive range of months (1 = January), by name or number.
     Months,
     |s| {
-        let one = |x: &str| -> Result<i32, String> {
+        let one = |x: &str| -> Result<i32, TimeIntervalError> {
             if let Ok(n) = x.parse::<i32>() {
                 if (1..=12).contains(&n) {
                     return Ok(n);
                 }
-                return Err(format!("{x} is not a valid month"));
+                return Err(TimeIntervalError::Month(x.to_owned()));
             }
             name_index(&MONTHS, x, "month").map(|i| i + 1)
         };
         let (a, b) = range(s, one)?;
         if b < a {
-            return Err("end month cannot be before start month".to_owned());
+            return Err(TimeIntervalError::MonthsReversed);
         }
         Ok((a, b))
     }
@@ -244,18 +250,18 @@ range_type!(
     /// An inclusive range of days of the month; negative counts from the end.
     DaysOfMonth,
     |s| {
-        let one = |x: &str| -> Result<i32, String> {
+        let one = |x: &str| -> Result<i32, TimeIntervalError> {
             match x.parse::<i32>() {
                 Ok(n) if n != 0 && (-31..=31).contains(&n) => Ok(n),
-                _ => Err(format!("{x} is not a valid day of the month: out of range")),
+                _ => Err(TimeIntervalError::DayOfMonth(x.to_owned())),
             }
         };
         let (a, b) = range(s, one)?;
         if (a > 0 && b > 0 && b < a) || (a < 0 && b < 0 && b < a) {
-            return Err("end day must be greater than start day".to_owned());
+            return Err(TimeIntervalError::DaysReversed);
         }
         if a < 0 && b > 0 {
-            return Err("end day must be negative if start day is negative".to_owned());
+            return Err(TimeIntervalError::DaysSignMismatch);
         }
         Ok((a, b))
     }
@@ -265,15 +271,15 @@ range_type!(
     /// An inclusive range of years.
     Years,
     |s| {
-        let one = |x: &str| -> Result<i32, String> {
+        let one = |x: &str| -> Result<i32, TimeIntervalError> {
             x.parse::<i32>()
                 .ok()
                 .filter(|n| *n >= 0)
-                .ok_or_else(|| format!("{x} is not a valid year"))
+                .ok_or_else(|| TimeIntervalError::Year(x.to_owned()))
         };
         let (a, b) = range(s, one)?;
         if b < a {
-            return Err("end year cannot be before start year".to_owned());
+            return Err(TimeIntervalError::YearsReversed);
         }
         Ok((a, b))
     }
@@ -292,7 +298,7 @@ impl<'de> Deserialize<'de> for Location {
             name => TimeZone::get(name),
         };
         tz.map(Self)
-            .map_err(|_| serde::de::Error::custom(format!("unknown time zone {s}")))
+            .map_err(|_| serde::de::Error::custom(TimeIntervalError::Location(s)))
     }
 }
 
@@ -302,6 +308,54 @@ mod tests {
 
     fn interval(yaml: &str) -> TimeInterval {
         serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn range_errors_are_typed_with_alertmanager_texts() {
+        let err = |yaml: &str| {
+            serde_saphyr::from_str::<TimeInterval>(yaml)
+                .unwrap_err()
+                .to_string()
+        };
+        let cases: &[(&str, TimeIntervalError)] = &[
+            (
+                "times: [{start_time: '25:00', end_time: '26:00'}]",
+                TimeIntervalError::Time("25:00".into()),
+            ),
+            (
+                "times: [{start_time: '10:00', end_time: '09:00'}]",
+                TimeIntervalError::EmptyTimeRange,
+            ),
+            (
+                "weekdays: ['friday:monday']",
+                TimeIntervalError::WeekdaysReversed,
+            ),
+            (
+                "weekdays: ['caturday']",
+                TimeIntervalError::Name {
+                    value: "caturday".into(),
+                    what: "day",
+                },
+            ),
+            ("months: ['13']", TimeIntervalError::Month("13".into())),
+            (
+                "days_of_month: ['-3:2']",
+                TimeIntervalError::DaysSignMismatch,
+            ),
+            ("years: ['2027:2026']", TimeIntervalError::YearsReversed),
+            (
+                "location: 'Mars/Olympus'",
+                TimeIntervalError::Location("Mars/Olympus".into()),
+            ),
+        ];
+        for (yaml, want) in cases {
+            let got = err(yaml);
+            assert!(got.contains(&want.to_string()), "{yaml}: {got}");
+        }
+        assert_eq!(
+            parse_hhmm("24:01"),
+            Err(TimeIntervalError::Time("24:01".into()))
+        );
     }
 
     #[test]

@@ -136,3 +136,62 @@ fn two_peers_notify_once_share_silences_and_fail_over() {
     );
     drop(b);
 }
+
+/// A starting peer holds its first notifications until the cluster settled: the live peer
+/// count unchanged for three polls two gossip intervals apart (here 4 s), with the status
+/// `settling` before and `ready` after; with a short `--cluster.settle-timeout` the wait
+/// ends at the timeout instead.
+#[test]
+fn notifications_wait_for_the_cluster_to_settle() {
+    let dir = common::tempdir();
+    let rec = Recorder::start();
+    let cfg = CONFIG
+        .replace("RECORDER", &format!("http://127.0.0.1:{}/hook", rec.port))
+        .replace("group_wait: 1s", "group_wait: 0s");
+    let listen = testkit::free_port();
+    let started = Instant::now();
+    let a = common::firewatch_with(&dir.path().join("a"), &cfg, |o| {
+        o.cluster_listen_address = format!("127.0.0.1:{listen}");
+        o.gossip_interval = Duration::from_millis(500);
+        o.settle_timeout = Duration::from_secs(60);
+    });
+    assert_eq!(
+        get(a.port, "/api/v2/status")["cluster"]["status"],
+        "settling"
+    );
+    post(a.port, &alert("Early"));
+    wait_until(
+        "the notification after settling",
+        Duration::from_secs(20),
+        || count(&rec, "Early") == 1,
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(3500),
+        "notified {took:?} after the start, before the cluster settled (4 s)"
+    );
+    assert_eq!(get(a.port, "/api/v2/status")["cluster"]["status"], "ready");
+    a.stop();
+
+    // Polls 20 s apart, a 1 s timeout: ready after about 1 s.
+    let listen = testkit::free_port();
+    let started = Instant::now();
+    let b = common::firewatch_with(&dir.path().join("b"), &cfg, |o| {
+        o.cluster_listen_address = format!("127.0.0.1:{listen}");
+        o.gossip_interval = Duration::from_secs(10);
+        o.settle_timeout = Duration::from_secs(1);
+    });
+    post(b.port, &alert("Timeout"));
+    wait_until(
+        "the notification after the timeout",
+        Duration::from_secs(15),
+        || count(&rec, "Timeout") == 1,
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(10),
+        "notified {took:?} after the start (settle timeout 1 s)"
+    );
+    assert_eq!(get(b.port, "/api/v2/status")["cluster"]["status"], "ready");
+    b.stop();
+}
