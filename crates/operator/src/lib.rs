@@ -7,6 +7,7 @@
 //! `prometheus.yml` shape (a JSON value), so the config crate parses and validates them like
 //! any user file.
 
+pub mod alertmanagerconfig;
 pub mod assets;
 pub mod endpoint;
 mod error;
@@ -20,6 +21,7 @@ pub mod server;
 pub mod servicemonitor;
 pub mod watch;
 
+pub use alertmanagerconfig::{AlertmanagerConfig, Merged, merge_alertmanager_configs};
 pub use assets::{AssetKind, Assets};
 pub use endpoint::EndpointOptions;
 pub use error::OperatorError;
