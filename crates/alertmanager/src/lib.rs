@@ -28,5 +28,5 @@ pub mod check;
 pub mod cluster;
 pub mod server;
 
-pub use server::{Options, run, run_until};
+pub use server::{ConfigHook, Options, run, run_until};
 pub use stop::Stop;

@@ -60,6 +60,25 @@ pub struct Options {
     /// `--cluster.settle-timeout`: how long the first notifications wait for the cluster to
     /// settle.
     pub settle_timeout: Duration,
+    /// Rewrites the configuration file's text before it is parsed, and asks for reloads (the
+    /// Kubernetes AlertmanagerConfig objects merged in; none: the file as written).
+    pub config_hook: Option<ConfigHook>,
+}
+
+/// The text the configuration is parsed from, made from the file's, and a signal that it
+/// changed (the configuration is then reloaded).
+#[derive(Clone)]
+pub struct ConfigHook {
+    /// The text to parse, from the file's; an error fails the (re)load with it.
+    pub transform: Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>,
+    /// Notified when `transform` would give another text.
+    pub changed: Arc<tokio::sync::Notify>,
+}
+
+impl std::fmt::Debug for ConfigHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfigHook")
+    }
 }
 
 impl Default for Options {
@@ -79,6 +98,7 @@ impl Default for Options {
             web_config: None,
             get_concurrency: 0,
             settle_timeout: Duration::from_secs(60),
+            config_hook: None,
         }
     }
 }
@@ -184,7 +204,7 @@ impl Alertmanager {
     /// The configuration's error.
     pub fn reload(&self) -> Result<(), ConfigError> {
         let _guard = self.reload_lock.lock();
-        let result = Config::load_file(&self.opts.config_file).and_then(|c| self.apply(c));
+        let result = self.load_config().and_then(|c| self.apply(c));
         let ok = result.is_ok();
         self.metrics
             .config_last_reload_successful
@@ -195,6 +215,28 @@ impl Alertmanager {
                 .set(Timestamp::now().as_second() as f64);
         }
         result
+    }
+
+    /// The configuration file, through the hook's transform when there is one.
+    fn load_config(&self) -> Result<Config, ConfigError> {
+        let file = &self.opts.config_file;
+        let Some(hook) = &self.opts.config_hook else {
+            return Config::load_file(file);
+        };
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let text = (hook.transform)(&text).map_err(ConfigError::Invalid)?;
+        let mut c = Config::parse(&text, file)?;
+        let dir = file.parent().unwrap_or(std::path::Path::new("."));
+        for t in &mut c.templates {
+            if !std::path::Path::new(t).is_absolute() {
+                *t = dir.join(&*t).display().to_string();
+            }
+        }
+        c.file.clone_from(file);
+        Ok(c)
     }
 
     fn apply(&self, cfg: Config) -> Result<(), ConfigError> {
@@ -424,6 +466,21 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
     }
     if signals {
         spawn_signals(am.clone(), stop.clone());
+    }
+    if let Some(hook) = &opts.config_hook {
+        let (am, stop, changed) = (am.clone(), stop.clone(), hook.changed.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = changed.notified() => {
+                        if let Err(e) = am.reload() {
+                            tracing::error!(err = %e, "Loading configuration file failed");
+                        }
+                    }
+                    () = stop.wait() => return,
+                }
+            }
+        });
     }
     let shutdown = {
         let stop = stop.clone();
