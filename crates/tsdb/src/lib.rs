@@ -9,6 +9,7 @@ pub mod error;
 pub mod head;
 pub mod import;
 pub mod index;
+pub mod start;
 pub mod tombstones;
 pub mod wal;
 

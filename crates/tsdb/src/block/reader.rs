@@ -16,6 +16,7 @@ use crate::chunkenc;
 use crate::chunks::{ChunkMeta, SegmentReader};
 use crate::error::TsdbError;
 use crate::index::{IndexReader, postings_for_matchers};
+use crate::start::{BlockStarts, Runs, start_at};
 use crate::tombstones::{Interval, Tombstones, is_deleted};
 
 struct Inner {
@@ -24,6 +25,8 @@ struct Inner {
     index: IndexReader,
     chunks: SegmentReader,
     tombstones: Tombstones,
+    /// Start timestamp runs of the series that have any ([`crate::start::BLOCK_FILE`]).
+    starts: BlockStarts,
 }
 
 /// An open, immutable block. Cheap to clone (shared).
@@ -52,6 +55,11 @@ impl BlockReader {
         let index = IndexReader::open(dir.join("index"))?;
         let chunks = SegmentReader::open(dir.join("chunks"))?;
         let tombstones = Tombstones::read(&dir)?;
+        // Start timestamps are an addition to the samples: a damaged file costs them only.
+        let starts = crate::start::read_block_file(&dir).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "block start timestamps ignored");
+            BlockStarts::default()
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 dir,
@@ -59,8 +67,15 @@ impl BlockReader {
                 index,
                 chunks,
                 tombstones,
+                starts,
             }),
         })
+    }
+
+    /// The start timestamp runs of series `id` of the index, when it has any.
+    #[must_use]
+    pub fn starts(&self, id: u64) -> Option<&Runs> {
+        self.inner.starts.get(&id).map(AsRef::as_ref)
     }
 
     /// The block's directory.
@@ -249,6 +264,7 @@ impl Iterator for BlockSeriesSet {
                 *left -= 1;
             }
             return Some(Ok(Box::new(BlockSeries {
+                starts: self.inner.starts.get(&r).cloned(),
                 inner: Arc::clone(&self.inner),
                 labels,
                 chunks,
@@ -271,6 +287,8 @@ struct BlockSeries {
     mint: Timestamp,
     maxt: Timestamp,
     deleted: Vec<Interval>,
+    /// Start timestamp runs, when the series has any.
+    starts: Option<Arc<Runs>>,
 }
 
 impl Series for BlockSeries {
@@ -422,6 +440,13 @@ impl SampleIterator for BlockSeriesIterator<'_> {
 
     fn at_t(&self) -> Timestamp {
         self.cur.as_ref().map_or(0, |c| c.at_t())
+    }
+
+    fn at_st(&self) -> Timestamp {
+        self.s
+            .starts
+            .as_deref()
+            .map_or(0, |runs| start_at(runs, self.at_t()))
     }
 
     fn err(&self) -> Option<&StorageError> {

@@ -27,6 +27,9 @@ pub struct StreamWriter {
     mint: Timestamp,
     maxt: Timestamp,
     finished: bool,
+    /// Start timestamp runs of the series that have any, by series reference (small: one
+    /// run per counter restart), for the block's [`crate::start::BLOCK_FILE`].
+    starts: Vec<(u64, Vec<(i64, i64)>)>,
 }
 
 impl std::fmt::Debug for StreamWriter {
@@ -64,6 +67,7 @@ impl StreamWriter {
             mint: Timestamp::MAX,
             maxt: Timestamp::MIN,
             finished: false,
+            starts: Vec::new(),
             tmp,
         };
         w.chunks = Some(SegmentWriter::new(w.tmp.join("chunks"))?);
@@ -120,14 +124,32 @@ impl StreamWriter {
     /// # Errors
     /// Series out of order, symbols missing, I/O errors.
     pub fn add_series(&mut self, labels: &Labels, chunks: &[ChunkMeta]) -> Result<(), TsdbError> {
+        self.add_series_with_starts(labels, chunks, None)
+    }
+
+    /// As [`StreamWriter::add_series`], with the series' start timestamp runs over the
+    /// block's range (see [`crate::start`]).
+    ///
+    /// # Errors
+    /// As [`StreamWriter::add_series`].
+    pub fn add_series_with_starts(
+        &mut self,
+        labels: &Labels,
+        chunks: &[ChunkMeta],
+        starts: Option<Vec<(i64, i64)>>,
+    ) -> Result<(), TsdbError> {
         if chunks.is_empty() {
             return Ok(());
         }
-        self.index
+        let r = self
+            .index
             .as_mut()
             .expect("open until finish")
             .add_series(labels, chunks)?;
         self.stats.num_series += 1;
+        if let Some(runs) = starts {
+            self.starts.push((r, runs));
+        }
         Ok(())
     }
 
@@ -165,6 +187,7 @@ impl StreamWriter {
         }
         self.stats.num_tombstones = tombstones.num_intervals() as u64;
         tombstones.write(&self.tmp)?;
+        crate::start::write_block_file(&self.tmp, &self.starts)?;
         let (min_time, max_time) = match range {
             Some(r) => r,
             None if self.stats.num_series == 0 => (0, 0),

@@ -19,6 +19,7 @@ use crate::chunkenc::SAMPLES_PER_CHUNK;
 use crate::error::TsdbError;
 use crate::head::Head;
 use crate::head::chunk::range_for_timestamp;
+use crate::start::HeadStarts;
 use crate::tombstones::Tombstones;
 
 /// Block ranges of leveled compaction: `min`, then ×3 at each step, up to `max`.
@@ -67,7 +68,20 @@ pub fn write_head_block(
                 deleted: &[],
             })
             .collect();
-        write_series(&mut w, &s.labels, sources, mint, maxt - 1, &mut metas)?;
+        let starts = s
+            .state
+            .lock()
+            .starts
+            .as_ref()
+            .and_then(|r| r.clip(mint, maxt - 1));
+        write_series(
+            &mut w,
+            &s.labels,
+            sources,
+            (mint, maxt - 1),
+            starts,
+            &mut metas,
+        )?;
     }
     if w.num_series() == 0 {
         return Ok(None);
@@ -266,8 +280,13 @@ fn write_all_series(w: &mut StreamWriter, q: &dyn Querier) -> Result<(), TsdbErr
         let s = s.map_err(storage_err)?;
         let mut it = s.iter();
         samples.clear();
+        let mut starts = None;
         loop {
-            match it.next() {
+            let vt = it.next();
+            if vt != ValueType::None {
+                HeadStarts::note(&mut starts, it.at_t(), it.at_st());
+            }
+            match vt {
                 ValueType::Float => samples.push((it.at_t(), Sample::Float(it.at().1))),
                 ValueType::Histogram => {
                     let (t, h) = it.at_histogram();
@@ -288,7 +307,8 @@ fn write_all_series(w: &mut StreamWriter, q: &dyn Querier) -> Result<(), TsdbErr
             let (enc, data) = c.chunk.as_ref().expect("encoded chunks hold bytes");
             metas.push(w.write_chunk(*enc, data, c.min_time, c.max_time)?);
         }
-        w.add_series(s.labels(), &metas)?;
+        let starts = starts.and_then(|r| r.clip(i64::MIN, i64::MAX));
+        w.add_series_with_starts(s.labels(), &metas, starts)?;
     }
     Ok(())
 }

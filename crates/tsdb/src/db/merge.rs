@@ -50,8 +50,8 @@ pub(crate) fn write_series(
     w: &mut StreamWriter,
     labels: &Labels,
     mut chunks: Vec<SourceChunk<'_>>,
-    mint: i64,
-    maxt: i64,
+    (mint, maxt): (i64, i64),
+    starts: Option<Vec<(i64, i64)>>,
     metas: &mut Vec<ChunkMeta>,
 ) -> Result<(), TsdbError> {
     metas.clear();
@@ -78,7 +78,7 @@ pub(crate) fn write_series(
         }
         i = j;
     }
-    w.add_series(labels, metas)
+    w.add_series_with_starts(labels, metas, starts)
 }
 
 /// The samples of overlapping chunks in time order, one per timestamp (the first chunk's,
@@ -240,7 +240,20 @@ pub(crate) fn merge_blocks_streaming(
                     });
                 }
             }
-            write_series(&mut w, &labels, sources, i64::MIN, i64::MAX, &mut metas)?;
+            let starts = crate::start::merge(
+                taken
+                    .iter()
+                    .filter_map(|(i, _, id)| parents[*i].starts(*id))
+                    .collect(),
+            );
+            write_series(
+                &mut w,
+                &labels,
+                sources,
+                (i64::MIN, i64::MAX),
+                starts,
+                &mut metas,
+            )?;
         }
         for (i, _, _) in taken {
             cursors[i].advance()?;

@@ -12,6 +12,7 @@ use crate::head::chunk::HeadValue;
 use crate::head::ooo::Inserted;
 use crate::head::series::{AppendCheck, SeriesState};
 use crate::head::{Head, MemSeries};
+use crate::start::{HeadStarts, RefStart};
 use crate::wal::record::{
     self, RefExemplar, RefFloatHistogramSample, RefHistogramSample, RefMetadata, RefMmapMarker,
     RefSample, RefSeries,
@@ -32,6 +33,8 @@ pub struct HeadAppender {
     recs: Records,
     /// Float samples of one commit as WAL entries (kept to reuse its allocation).
     floats: Vec<RefSample>,
+    /// Start timestamps of pending samples: (index in `samples`, st), in index order.
+    starts: Vec<(usize, i64)>,
 }
 
 /// WAL records being encoded, in buffers reused from one commit to the next.
@@ -139,6 +142,7 @@ impl HeadAppender {
             metadata: Vec::new(),
             recs: Records::default(),
             floats: Vec::new(),
+            starts: Vec::new(),
         }
     }
 
@@ -150,6 +154,7 @@ impl HeadAppender {
 
     fn release(&mut self) {
         self.samples.clear();
+        self.starts.clear();
         self.ooo.clear();
         self.exemplars.clear();
         self.metadata.clear();
@@ -194,6 +199,22 @@ impl HeadAppender {
                 })
                 .collect();
             record::encode_metadata(&meta, self.recs.next());
+        }
+        if with_samples && !self.starts.is_empty() {
+            // Before the samples they belong to, so a replay has them at hand.
+            let starts: Vec<RefStart> = self
+                .starts
+                .iter()
+                .map(|&(i, st)| {
+                    let (s, t, _) = &self.samples[i];
+                    RefStart {
+                        id: s.id,
+                        t: *t,
+                        st,
+                    }
+                })
+                .collect();
+            crate::start::encode_record(&starts, self.recs.next());
         }
         if with_samples && !self.samples.is_empty() {
             let mut hists = Vec::new();
@@ -436,6 +457,23 @@ impl Appender for HeadAppender {
         Ok(id)
     }
 
+    fn append_with_start(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        st: Timestamp,
+        t: Timestamp,
+        sample: Sample,
+    ) -> Result<SeriesRef, StorageError> {
+        let before = self.samples.len();
+        let id = self.append(series_ref, labels, t, sample)?;
+        // Kept for in-order samples only (an out-of-order one goes elsewhere).
+        if st != 0 && self.samples.len() > before {
+            self.starts.push((before, st));
+        }
+        Ok(id)
+    }
+
     fn commit(&mut self) -> Result<(), StorageError> {
         if let Err(e) = self.log(true) {
             self.release();
@@ -447,9 +485,12 @@ impl Appender for HeadAppender {
         {
             let head = self.head.clone();
             let _iso = head.isolation.read();
-            for (s, t, v) in &self.samples {
+            let mut starts = self.starts.iter().peekable();
+            for (i, (s, t, v)) in self.samples.iter().enumerate() {
+                let start = starts.next_if(|(at, _)| *at == i).map_or(0, |&(_, st)| st);
                 let mut st = s.state.lock();
                 if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
+                    HeadStarts::note(&mut st.starts, *t, start);
                     appended += 1;
                     hists += u64::from(!matches!(v, HeadValue::Float(_)));
                     mint = mint.min(*t);

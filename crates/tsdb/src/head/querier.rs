@@ -15,6 +15,7 @@ use crate::error::TsdbError;
 use crate::head::Head;
 use crate::head::chunk::FullChunk;
 use crate::head::series::MemSeries;
+use crate::start::{Runs, WithStarts};
 
 /// A querier over the head for `[mint, maxt]`.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct HeadSeries {
     chunks: Vec<ChunkSamples>,
     mint: i64,
     maxt: i64,
+    /// Start timestamp runs over the range, when a sample there has one.
+    starts: Option<Arc<Runs>>,
 }
 
 impl HeadQuerier {
@@ -65,6 +68,7 @@ impl HeadQuerier {
                 chunks: Vec::new(),
                 mint: self.mint,
                 maxt: self.maxt,
+                starts: None,
             })
             .collect()
     }
@@ -96,7 +100,8 @@ impl HeadQuerier {
         let _no_truncation = self.head.truncation.read();
         // Under the isolation lock (which blocks commits) only the chunk list is taken: open
         // chunks are copied, full chunks on disk are read after it is released.
-        let mut pending: Vec<(Labels, Vec<FullOrBytes>)> = Vec::with_capacity(ids.len());
+        let mut pending: Vec<(Labels, Vec<FullOrBytes>, Option<Arc<Runs>>)> =
+            Vec::with_capacity(ids.len());
         {
             let _iso = self.head.isolation.write();
             for id in ids {
@@ -121,15 +126,20 @@ impl HeadQuerier {
                     )));
                 }
                 if !chunks.is_empty() {
-                    pending.push((s.labels.clone(), chunks));
+                    let starts = st
+                        .starts
+                        .as_ref()
+                        .and_then(|r| r.clip(self.mint, self.maxt))
+                        .map(Arc::from);
+                    pending.push((s.labels.clone(), chunks, starts));
                 }
             }
         }
         // Under a limit only the first series by labels have their full chunks read.
-        first_by_labels(&mut pending, limit, |(labels, _)| labels);
+        first_by_labels(&mut pending, limit, |(labels, _, _)| labels);
         let files = self.head.chunk_files.as_ref();
         let mut out = Vec::with_capacity(pending.len());
-        for (labels, chunks) in pending {
+        for (labels, chunks, starts) in pending {
             let chunks = chunks
                 .into_iter()
                 .map(|c| match c {
@@ -142,6 +152,7 @@ impl HeadQuerier {
                 chunks,
                 mint: self.mint,
                 maxt: self.maxt,
+                starts,
             });
         }
         Ok(out)
@@ -313,7 +324,11 @@ impl Series for HeadSeries {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(ChunksIterator::new(&self.chunks, self.mint, self.maxt))
+        let it = ChunksIterator::new(&self.chunks, self.mint, self.maxt);
+        match &self.starts {
+            Some(runs) => Box::new(WithStarts::new(it, runs.clone())),
+            None => Box::new(it),
+        }
     }
 }
 

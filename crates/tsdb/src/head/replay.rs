@@ -13,6 +13,7 @@ use crate::error::TsdbError;
 use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
 use crate::head::ooo::Inserted;
 use crate::head::{Head, MemSeries};
+use crate::start::HeadStarts;
 use crate::wal::record::{self, Record};
 use crate::wal::{self, WalReader};
 use storage::ValueType;
@@ -101,6 +102,8 @@ struct Replayer<'a> {
     ooo_mmapped: MmappedChunks,
     /// WAL references that point to a series created under another reference.
     refs: HashMap<u64, Arc<MemSeries>>,
+    /// Start timestamps of the samples of the next sample records, by (reference, t).
+    starts: HashMap<(u64, i64), i64>,
     stats: ReplayStats,
 }
 
@@ -194,6 +197,12 @@ impl Replayer<'_> {
                     }
                 }
             }
+            Record::StartTimestamps(starts) => {
+                // Entries of an earlier commit whose samples never came are stale.
+                self.starts.clear();
+                self.starts
+                    .extend(starts.into_iter().map(|s| ((s.id, s.t), s.st)));
+            }
             Record::MmapMarkers(_) => {}
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "WAL replay: skipping unsupported record");
@@ -215,7 +224,17 @@ impl Replayer<'_> {
                 self.stats.unknown_refs += 1;
                 continue;
             };
-            if s.state.lock().append(s.id, t, &v, chunk_range, files) {
+            let start = if self.starts.is_empty() {
+                0
+            } else {
+                self.starts.remove(&(id, t)).unwrap_or(0)
+            };
+            let mut st = s.state.lock();
+            let appended = st.append(s.id, t, &v, chunk_range, files);
+            // Also for a sample already in a memory-mapped chunk: its start is only here.
+            HeadStarts::note(&mut st.starts, t, start);
+            drop(st);
+            if appended {
                 self.stats.samples += 1;
                 mint = mint.min(t);
                 maxt = maxt.max(t);
@@ -336,6 +355,7 @@ pub fn replay(
         mmapped,
         ooo_mmapped,
         refs: HashMap::new(),
+        starts: HashMap::new(),
         stats: ReplayStats::default(),
     };
     let mut from = None;

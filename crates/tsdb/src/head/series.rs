@@ -9,6 +9,7 @@ use model::Labels;
 use parking_lot::{Mutex, RwLock};
 
 use crate::chunks::HeadChunkFiles;
+use crate::start::HeadStarts;
 
 use model::histogram::CounterResetHint;
 
@@ -35,6 +36,8 @@ pub struct SeriesState {
     pub meta: Option<Box<storage::Metadata>>,
     /// Out-of-order samples, when the series has any.
     pub ooo: Option<Box<crate::head::ooo::OooState>>,
+    /// Start timestamps of the in-order samples, when any had one.
+    pub starts: Option<Box<HeadStarts>>,
 }
 
 /// Why a sample cannot be appended to a series.
@@ -153,6 +156,7 @@ impl SeriesState {
         if self.head.as_ref().is_some_and(|h| h.max_t < mint) {
             self.head = None;
         }
+        HeadStarts::truncate_before(&mut self.starts, mint);
         self.full.is_empty() && self.head.is_none()
     }
 
@@ -204,6 +208,7 @@ impl MemSeries {
                 last: None,
                 meta: None,
                 ooo: None,
+                starts: None,
             }),
             batch_slot: AtomicU32::new(0),
         }

@@ -190,6 +190,12 @@ pub fn checkpoint(
                     record::encode_float_histogram_samples(&h, &mut buf);
                 }
             }
+            Record::StartTimestamps(mut starts) => {
+                starts.retain(|s| s.t >= mint && keep(s.id));
+                if !starts.is_empty() {
+                    crate::start::encode_record(&starts, &mut buf);
+                }
+            }
             Record::MmapMarkers(_) => {}
             Record::Unsupported(t) => {
                 tracing::debug!(record_type = t, "checkpoint: dropping unsupported record");

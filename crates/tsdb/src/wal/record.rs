@@ -147,6 +147,9 @@ pub enum Record {
     HistogramSamples(Vec<RefHistogramSample>),
     /// Native histograms with float counts (types 8 and 10).
     FloatHistogramSamples(Vec<RefFloatHistogramSample>),
+    /// Start timestamps of the samples of the next sample records (Firewatch's own type,
+    /// [`crate::start::START_TIMESTAMPS`]; Prometheus skips it).
+    StartTimestamps(Vec<crate::start::RefStart>),
     /// A record type this reader does not decode (histograms, mmap markers...): its type byte.
     Unsupported(u8),
 }
@@ -372,6 +375,10 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
         FLOAT_HISTOGRAM_SAMPLES | CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES => {
             let v = decode_float_histogram_samples(&mut d)?;
             finish(&d, Record::FloatHistogramSamples(v))
+        }
+        crate::start::START_TIMESTAMPS => {
+            let starts = crate::start::decode_record(&mut d)?;
+            finish(&d, Record::StartTimestamps(starts))
         }
         other => Ok(Record::Unsupported(other)),
     }
