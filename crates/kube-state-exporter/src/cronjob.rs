@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::batch::v1::CronJob;
 
-use crate::table::{Gauge, Kind, Series, one, time};
+use crate::table::{Gauge, Kind, Series, one, resource_version, time};
 
 /// The CronJob families.
 pub const KIND: Kind<CronJob> = Kind {
@@ -13,6 +13,11 @@ pub const KIND: Kind<CronJob> = Kind {
     owner: None,
     uid: false,
     gauges: &[
+        Gauge {
+            name: "kube_cronjob_metadata_resource_version",
+            help: "[STABLE] Resource version representing a specific version of the cronjob.",
+            value: |o| resource_version(o),
+        },
         Gauge {
             name: "kube_cronjob_status_active",
             help: "[STABLE] Active holds pointers to currently running jobs.",

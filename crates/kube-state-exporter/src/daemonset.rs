@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
 
-use crate::table::{Gauge, Kind, int, int64};
+use crate::table::{Gauge, Kind, deleted, int, int64};
 
 fn status(d: &DaemonSet) -> DaemonSetStatus {
     d.status.clone().unwrap_or_default()
@@ -18,6 +18,11 @@ pub const KIND: Kind<DaemonSet> = Kind {
     uid: false,
     series: &[],
     gauges: &[
+        Gauge {
+            name: "kube_daemonset_deletion_timestamp",
+            help: "Unix deletion timestamp",
+            value: |o| deleted(o),
+        },
         Gauge {
             name: "kube_daemonset_status_current_number_scheduled",
             help: "[STABLE] The number of nodes running at least one daemon pod and are supposed to.",

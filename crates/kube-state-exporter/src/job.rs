@@ -58,6 +58,11 @@ pub const KIND: Kind<Job> = Kind {
     uid: false,
     gauges: &[
         Gauge {
+            name: "kube_job_status_ready",
+            help: "The number of ready pods that belong to this Job.",
+            value: |j| int(j.status.as_ref().and_then(|s| s.ready)),
+        },
+        Gauge {
             name: "kube_job_info",
             help: "[STABLE] Information about job.",
             value: |_| Some(1.0),
@@ -105,6 +110,18 @@ pub const KIND: Kind<Job> = Kind {
         },
     ],
     series: &[
+        Series {
+            name: "kube_job_status_suspended",
+            help: "The number of pods which reached Phase Suspended.",
+            series: |j| {
+                let cs = j.status.as_ref().and_then(|s| s.conditions.as_deref());
+                cs.unwrap_or_default()
+                    .iter()
+                    .filter(|c| c.type_ == "Suspended")
+                    .map(|c| (Vec::new(), if c.status == "True" { 1.0 } else { 0.0 }))
+                    .collect()
+            },
+        },
         Series {
             name: "kube_job_status_failed",
             help: "[STABLE] The number of pods which reached Phase Failed and the reason for failure.",

@@ -17,6 +17,7 @@ pub mod namespace;
 pub mod node;
 pub mod out;
 pub mod pod;
+pub mod pod_extra;
 pub mod pod_status;
 pub mod quantity;
 pub mod replicaset;

@@ -1,12 +1,11 @@
 //! Namespace families as kube-state-metrics writes them (`internal/store/namespace.go`):
-//! creation time and phase.
+//! creation time, phase and conditions.
 
 use k8s_openapi::api::core::v1::Namespace;
 use model::exposition::MetricType;
 
-use crate::out::Family;
-
-use crate::out::Out;
+use crate::out::{Family, Out};
+use crate::table::typed_conditions;
 
 /// The families of these namespaces.
 #[must_use]
@@ -21,6 +20,11 @@ pub fn families<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<
     out.declare(
         "kube_namespace_status_phase",
         "[STABLE] kubernetes namespace status phase.",
+        MetricType::Gauge,
+    );
+    out.declare(
+        "kube_namespace_status_condition",
+        "The condition of a namespace.",
         MetricType::Gauge,
     );
     for ns in namespaces {
@@ -41,6 +45,13 @@ pub fn families<'a>(namespaces: impl IntoIterator<Item = &'a Namespace>) -> Vec<
                     v,
                 );
             }
+        }
+        let cs = ns.status.as_ref().and_then(|s| s.conditions.as_deref());
+        let items = cs.unwrap_or_default().iter();
+        for (extra, v) in typed_conditions(items.map(|c| (c.type_.as_str(), c.status.as_str()))) {
+            let mut labels = vec![("namespace", name)];
+            labels.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+            out.add("kube_namespace_status_condition", &labels, v);
         }
     }
     out.finish()

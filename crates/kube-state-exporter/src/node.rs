@@ -1,5 +1,6 @@
 //! Node families as kube-state-metrics writes them (`internal/store/node.go`,
-//! `docs/metrics/cluster/node.md`): info, conditions, capacity and allocatable.
+//! `docs/metrics/cluster/node.md`): info, conditions, capacity and allocatable, creation and
+//! deletion time, addresses, roles, pod CIDRs, taints and schedulability.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,7 @@ use crate::out::Family;
 
 use crate::out::Out;
 use crate::quantity;
+use crate::table::{deleted, time};
 
 const FAMILIES: [(&str, &str, MetricType); 4] = [
     (
@@ -35,14 +37,114 @@ const FAMILIES: [(&str, &str, MetricType); 4] = [
     ),
 ];
 
+/// Families beside the core four: creation and deletion time, addresses, roles, pod CIDRs,
+/// taints and schedulability.
+const MORE: [(&str, &str, MetricType); 7] = [
+    (
+        "kube_node_created",
+        "[STABLE] Unix creation timestamp",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_deletion_timestamp",
+        "Unix deletion timestamp",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_status_addresses",
+        "Node address information.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_role",
+        "The role of a cluster node.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_spec_pod_cidrs",
+        "The pod CIDRs of a cluster node.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_spec_taint",
+        "[STABLE] The taint of a cluster node.",
+        MetricType::Gauge,
+    ),
+    (
+        "kube_node_spec_unschedulable",
+        "[STABLE] Whether a node can schedule new pods.",
+        MetricType::Gauge,
+    ),
+];
+
 /// The families of these nodes.
 #[must_use]
 pub fn families<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Family> {
     let mut out = Out::declared(&FAMILIES);
+    for &(name, help, t) in &MORE {
+        out.declare(name, help, t);
+    }
     for node in nodes {
         one(&mut out, node);
+        more(&mut out, node);
     }
     out.finish()
+}
+
+fn with<'a>(base: &[(&'a str, &'a str)], extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    [base, extra].concat()
+}
+
+fn more(out: &mut Out, node: &Node) {
+    let name = node.metadata.name.as_deref().unwrap_or("");
+    let base = [("node", name)];
+    if let Some(t) = time(node.metadata.creation_timestamp.as_ref()) {
+        out.add("kube_node_created", &base, t);
+    }
+    if let Some(t) = deleted(node) {
+        out.add("kube_node_deletion_timestamp", &base, t);
+    }
+    let status = node.status.as_ref();
+    for a in status
+        .and_then(|s| s.addresses.as_deref())
+        .unwrap_or_default()
+    {
+        let l = with(
+            &base,
+            &[("type", a.type_.as_str()), ("address", a.address.as_str())],
+        );
+        out.add("kube_node_status_addresses", &l, 1.0);
+    }
+    for key in node.metadata.labels.iter().flatten().map(|(k, _)| k) {
+        if let Some(role) = key.strip_prefix("node-role.kubernetes.io/") {
+            out.add("kube_node_role", &with(&base, &[("role", role)]), 1.0);
+        }
+    }
+    let spec = node.spec.clone().unwrap_or_default();
+    for cidr in spec.pod_cidrs.iter().flatten() {
+        out.add(
+            "kube_node_spec_pod_cidrs",
+            &with(&base, &[("pod_cidr", cidr)]),
+            1.0,
+        );
+    }
+    for t in spec.taints.iter().flatten() {
+        let l = with(
+            &base,
+            &[
+                ("key", t.key.as_str()),
+                ("value", t.value.as_deref().unwrap_or("")),
+                ("effect", t.effect.as_str()),
+            ],
+        );
+        out.add("kube_node_spec_taint", &l, 1.0);
+    }
+    let unschedulable = if spec.unschedulable == Some(true) {
+        1.0
+    } else {
+        0.0
+    };
+    out.add("kube_node_spec_unschedulable", &base, unschedulable);
 }
 
 fn one(out: &mut Out, node: &Node) {

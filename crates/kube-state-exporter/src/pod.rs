@@ -50,7 +50,10 @@ const FAMILIES: [(&str, &str, MetricType); 6] = [
 #[must_use]
 pub fn families<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<Family> {
     let mut out = Out::declared(&FAMILIES);
-    for &(name, help, t) in &crate::pod_status::FAMILIES {
+    for &(name, help, t) in crate::pod_status::FAMILIES
+        .iter()
+        .chain(&crate::pod_extra::FAMILIES)
+    {
         out.declare(name, help, t);
     }
     for pod in pods {
@@ -95,6 +98,7 @@ fn one(out: &mut Out, pod: &Pod) {
     ];
     out.add("kube_pod_info", &[&base[..], &info[..]].concat(), 1.0);
     crate::pod_status::add(out, pod, &base);
+    crate::pod_extra::add(out, pod, &base);
     if let Some(phase) = status.and_then(|s| s.phase.as_deref()) {
         for p in PHASES {
             let v = if p == phase { 1.0 } else { 0.0 };
@@ -131,21 +135,25 @@ fn one(out: &mut Out, pod: &Pod) {
     }
     for c in spec.map(|s| s.containers.as_slice()).unwrap_or_default() {
         let Some(res) = &c.resources else { continue };
-        resources(out, &base, &c.name, node, res);
+        let families = [
+            "kube_pod_container_resource_requests",
+            "kube_pod_container_resource_limits",
+        ];
+        resources(out, families, &base, &c.name, node, res);
     }
 }
 
-fn resources(
+/// A container's requests and limits as `families` (`[requests, limits]`), one series per
+/// resource.
+pub(crate) fn resources(
     out: &mut Out,
+    families: [&'static str; 2],
     base: &[(&str, &str)],
     container: &str,
     node: &str,
     res: &ResourceRequirements,
 ) {
-    for (family, list) in [
-        ("kube_pod_container_resource_requests", &res.requests),
-        ("kube_pod_container_resource_limits", &res.limits),
-    ] {
+    for (family, list) in [(families[0], &res.requests), (families[1], &res.limits)] {
         for (resource, q) in list.iter().flatten() {
             let Some(v) = quantity::parse(&q.0) else {
                 tracing::debug!(

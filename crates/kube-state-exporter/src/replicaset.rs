@@ -19,6 +19,16 @@ pub const KIND: Kind<ReplicaSet> = Kind {
     series: &[],
     gauges: &[
         Gauge {
+            name: "kube_replicaset_status_terminating_replicas",
+            help: "The number of terminating replicas per ReplicaSet.",
+            value: |r| {
+                r.status
+                    .as_ref()
+                    .and_then(|s| s.terminating_replicas)
+                    .map(f64::from)
+            },
+        },
+        Gauge {
             name: "kube_replicaset_status_replicas",
             help: "[STABLE] The number of replicas per ReplicaSet.",
             value: |r| int(Some(status(r).replicas)),

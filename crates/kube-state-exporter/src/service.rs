@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::Service;
 
-use crate::table::{Kind, Series, one};
+use crate::table::{Gauge, Kind, Series, deleted, one};
 
 /// The Service families.
 pub const KIND: Kind<Service> = Kind {
@@ -12,7 +12,11 @@ pub const KIND: Kind<Service> = Kind {
     created_stable: true,
     owner: None,
     uid: true,
-    gauges: &[],
+    gauges: &[Gauge {
+        name: "kube_service_deletion_timestamp",
+        help: "Unix deletion timestamp",
+        value: |o| deleted(o),
+    }],
     series: &[
         Series {
             name: "kube_service_info",

@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetStatus};
 
-use crate::table::{Gauge, Kind, Series, int, int64, one};
+use crate::table::{Gauge, Kind, Series, deleted, int, int64, one};
 
 fn status(s: &StatefulSet) -> StatefulSetStatus {
     s.status.clone().unwrap_or_default()
@@ -24,6 +24,11 @@ pub const KIND: Kind<StatefulSet> = Kind {
     owner: None,
     uid: false,
     gauges: &[
+        Gauge {
+            name: "kube_statefulset_deletion_timestamp",
+            help: "[STABLE] Unix deletion timestamp",
+            value: |o| deleted(o),
+        },
         Gauge {
             name: "kube_statefulset_status_replicas",
             help: "[STABLE] The number of replicas per StatefulSet.",

@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec};
 
 use crate::quantity;
-use crate::table::{Gauge, Kind, Sample, Series, one, phases};
+use crate::table::{Gauge, Kind, Sample, Series, deleted, one, phases, typed_conditions};
 
 /// The storage class annotation that takes precedence over `spec.storageClassName`.
 const BETA_CLASS: &str = "volume.beta.kubernetes.io/storage-class";
@@ -41,16 +41,35 @@ pub const CLAIM: Kind<PersistentVolumeClaim> = Kind {
     created_stable: false,
     owner: None,
     uid: false,
-    gauges: &[Gauge {
-        name: "kube_persistentvolumeclaim_resource_requests_storage_bytes",
-        help: "[STABLE] The capacity of storage requested by the persistent volume claim.",
-        value: |c| {
-            let req = c.spec.as_ref().and_then(|s| s.resources.as_ref());
-            let storage = req.and_then(|r| r.requests.as_ref()?.get("storage"));
-            storage.and_then(|q| quantity::parse(&q.0))
+    gauges: &[
+        Gauge {
+            name: "kube_persistentvolumeclaim_deletion_timestamp",
+            help: "Unix deletion timestamp",
+            value: |o| deleted(o),
         },
-    }],
+        Gauge {
+            name: "kube_persistentvolumeclaim_resource_requests_storage_bytes",
+            help: "[STABLE] The capacity of storage requested by the persistent volume claim.",
+            value: |c| {
+                let req = c.spec.as_ref().and_then(|s| s.resources.as_ref());
+                let storage = req.and_then(|r| r.requests.as_ref()?.get("storage"));
+                storage.and_then(|q| quantity::parse(&q.0))
+            },
+        },
+    ],
     series: &[
+        Series {
+            name: "kube_persistentvolumeclaim_status_condition",
+            help: "Information about status of different conditions of persistent volume claim.",
+            series: |p| {
+                let cs = p.status.as_ref().and_then(|s| s.conditions.as_deref());
+                typed_conditions(
+                    cs.unwrap_or_default()
+                        .iter()
+                        .map(|c| (c.type_.as_str(), c.status.as_str())),
+                )
+            },
+        },
         Series {
             name: "kube_persistentvolumeclaim_info",
             help: "[STABLE] Information about persistent volume claim.",
@@ -156,18 +175,25 @@ pub const VOLUME: Kind<PersistentVolume> = Kind {
     created_stable: false,
     owner: None,
     uid: false,
-    gauges: &[Gauge {
-        name: "kube_persistentvolume_capacity_bytes",
-        help: "[STABLE] Persistentvolume capacity in bytes.",
-        value: |v| {
-            let cap = v.spec.as_ref().and_then(|s| s.capacity.as_ref());
-            Some(
-                cap.and_then(|c| c.get("storage"))
-                    .and_then(|q| quantity::parse(&q.0))
-                    .unwrap_or(0.0),
-            )
+    gauges: &[
+        Gauge {
+            name: "kube_persistentvolume_deletion_timestamp",
+            help: "Unix deletion timestamp",
+            value: |o| deleted(o),
         },
-    }],
+        Gauge {
+            name: "kube_persistentvolume_capacity_bytes",
+            help: "[STABLE] Persistentvolume capacity in bytes.",
+            value: |v| {
+                let cap = v.spec.as_ref().and_then(|s| s.capacity.as_ref());
+                Some(
+                    cap.and_then(|c| c.get("storage"))
+                        .and_then(|q| quantity::parse(&q.0))
+                        .unwrap_or(0.0),
+                )
+            },
+        },
+    ],
     series: &[
         Series {
             name: "kube_persistentvolume_status_phase",

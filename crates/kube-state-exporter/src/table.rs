@@ -207,3 +207,62 @@ fn owner_subject(label: &str) -> &str {
         other => other,
     }
 }
+
+/// An object's deletion timestamp (`_deletion_timestamp` families), none while not deleted.
+#[must_use]
+pub fn deleted<K: Resource>(o: &K) -> Option<f64> {
+    time(o.meta().deletion_timestamp.as_ref())
+}
+
+/// An object's resource version as a number (`_metadata_resource_version`); none when it is
+/// not one (kube-state-metrics' `resourceVersionMetric`).
+#[must_use]
+pub fn resource_version<K: Resource>(o: &K) -> Option<f64> {
+    o.meta().resource_version.as_deref()?.parse().ok()
+}
+
+/// kube-state-metrics' owner series without `owner_is_controller` (`kube_deployment_owner`)
+/// or with it (`kube_secret_owner`); an object without owners gets one series of empty values.
+#[must_use]
+pub fn owners<K: Resource>(o: &K, with_controller: bool) -> Vec<Sample> {
+    let refs = o.meta().owner_references.as_deref().unwrap_or_default();
+    let row = |kind: &str, name: &str, controller: &str| {
+        let mut l = vec![
+            ("owner_kind", kind.to_owned()),
+            ("owner_name", name.to_owned()),
+        ];
+        if with_controller {
+            l.push(("owner_is_controller", controller.to_owned()));
+        }
+        (l, 1.0)
+    };
+    if refs.is_empty() {
+        return vec![row("", "", "")];
+    }
+    refs.iter()
+        .map(|r| {
+            let c = if r.controller == Some(true) {
+                "true"
+            } else {
+                "false"
+            };
+            row(&r.kind, &r.name, c)
+        })
+        .collect()
+}
+
+/// kube-state-metrics' typed condition series (`addConditionMetrics` with the type prepended):
+/// for each `(type, status)`, `condition=<type>` and `status="true"|"false"|"unknown"`.
+#[must_use]
+pub fn typed_conditions<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Sample> {
+    items
+        .into_iter()
+        .flat_map(|(type_, status)| {
+            conditions(status).into_iter().map(move |(l, v)| {
+                let mut labels = vec![("condition", type_.to_owned())];
+                labels.extend(l.into_iter().map(|(_, s)| ("status", s)));
+                (labels, v)
+            })
+        })
+        .collect()
+}
