@@ -1,6 +1,8 @@
 //! Limits against abusive clients on the server's listener (issue 16, security): a client
 //! that sends half a request line is disconnected after `--web.read-timeout`, and
-//! `--web.max-connections` caps the connections served at once (further ones wait).
+//! `--web.max-connections` caps the connections served at once (further ones wait); bodies over
+//! the limits are refused; queries are bounded in length (1 MiB in a URL, 10 MB in a form, as
+//! Prometheus) and in nesting depth (1000, with a 400 naming it).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -203,5 +205,97 @@ fn admin_and_lifecycle_endpoints_off_by_default() {
         );
     }
     assert!(std::fs::read_dir(work.path().join("data/snapshots")).is_err());
+    assert_eq!(server.get("/-/ready").unwrap().status, 200);
+}
+
+/// Sends a raw HTTP/1.0 request (from a thread, so that an early answer is read) and reads
+/// the whole answer: status and body.
+fn raw(port: u16, request: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let request = request.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&request);
+    });
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    drop(s);
+    let _ = writer.join();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no answer: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+#[test]
+fn query_length_and_depth_limits() {
+    let work = tempfile::tempdir().unwrap();
+    let server = start(work.path(), &[]);
+    let get = |q: &str| {
+        raw(
+            server.port,
+            format!(
+                "GET /api/v1/query?query={}&time=1000 HTTP/1.0\r\nHost: x\r\n\r\n",
+                testkit::urlencode(q)
+            )
+            .as_bytes(),
+        )
+    };
+    // A dashboard's long selector in a GET (Prometheus takes request heads up to 1 MiB).
+    let alternation: Vec<String> = (0..40_000).map(|i| format!("host-{i}")).collect();
+    let long = format!("up{{instance=~\"{}\"}}", alternation.join("|"));
+    assert!(long.len() > 400_000);
+    let (status, body) = get(&long);
+    assert_eq!(status, 200, "{}", &body[..body.len().min(300)]);
+    // Beyond Go's header limit: 431, as Prometheus.
+    let huge = format!("vector(1) # {}", "x".repeat((1 << 20) + (64 << 10)));
+    assert_eq!(get(&huge).0, 431);
+    // Just over it, with the head's end in the same read as the bytes that cross it.
+    let over = format!("vector(1) # {}", "x".repeat((1 << 20) + 8192));
+    let (status, _) = get(&over);
+    assert!(status == 431 || status == 414, "{status}");
+    // In a form body, up to Prometheus's 10 MB: a 5 MB query (mostly a comment) is answered.
+    let form = format!(
+        "query={}&time=1000",
+        testkit::urlencode(&format!("# {}\nvector(7)", "x".repeat(5 << 20)))
+    );
+    let (status, body) = raw(
+        server.port,
+        format!(
+            "POST /api/v1/query HTTP/1.0\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", &body[..body.len().min(300)]);
+    assert!(body.contains("\"7\""), "{body}");
+    // Nesting: 500 levels (far beyond real dashboards) answer; beyond 1000, a clear 400.
+    let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+    let (status, body) = get(&nested(500));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(&nested(1001));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("\"errorType\":\"bad_data\"") && body.contains("nesting too deep"),
+        "{body}"
+    );
+    let deep_fn = format!("{}up{}", "abs(".repeat(1500), ")".repeat(1500));
+    let (status, body) = get(&deep_fn);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nesting too deep"), "{body}");
     assert_eq!(server.get("/-/ready").unwrap().status, 200);
 }

@@ -241,6 +241,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for LongUriIo<T> {
                     if blank == 0
                         && let Some(end) = head_end(&this.input, this.scanned)
                     {
+                        if end > MAX_HEAD {
+                            // Over the limit even if its end came in the same read: hyper
+                            // refuses it (414 or 431), as Go does.
+                            this.mode = Mode::Through;
+                            continue;
+                        }
                         let head: Vec<u8> = this.input.drain(..end).collect();
                         this.scanned = 0;
                         let (out, mode) = rewrite_head(&head);

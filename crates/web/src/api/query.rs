@@ -27,7 +27,7 @@ pub struct Params(pub FormPairs);
 impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
     type Rejection = ApiError;
 
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: axum::extract::Request, _state: &S) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
         let query: FormPairs = url::form_urlencoded::parse(
             crate::long_uri::raw_query(&parts)
@@ -53,7 +53,9 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
             });
         let mut pairs = FormPairs::new();
         if has_body && form_body {
-            let body = axum::body::Bytes::from_request(req, state)
+            // Go's ParseForm reads at most 10 MB of a form body (`maxFormSize`); axum's default
+            // body limit (2 MB) would refuse long queries Prometheus answers.
+            let body = axum::body::to_bytes(req.into_body(), MAX_FORM_BYTES)
                 .await
                 .map_err(|e| ApiError::bad_data(format!("error parsing form values: {e}")))?;
             pairs.extend(url::form_urlencoded::parse(&body).into_owned());
@@ -62,6 +64,9 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
         Ok(Params(pairs))
     }
 }
+
+/// The largest form body read (Go's `maxFormSize`, 10 MB).
+pub const MAX_FORM_BYTES: usize = 10 << 20;
 
 /// Routes of the query endpoints.
 pub fn routes() -> Router<Arc<WebState>> {
