@@ -1,6 +1,6 @@
-//! The e-mail integration (Alertmanager's `notify/email/email.go`): SMTP through lettre
-//! (implicit TLS on port 465 or with `force_implicit_tls`, STARTTLS when `require_tls`,
-//! PLAIN and LOGIN authentication), the message written as Alertmanager writes it: templated
+//! The e-mail integration (Alertmanager's `notify/email/email.go`): the SMTP session is in
+//! `smtp.rs` (implicit TLS or STARTTLS, CRAM-MD5, PLAIN or LOGIN as Alertmanager chooses),
+//! the message written as Alertmanager writes it: templated
 //! headers (Q-encoded), `Message-Id`, `Date`, and a `multipart/alternative` body with the
 //! text part first and the HTML part last, both quoted-printable.
 
@@ -8,15 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-
 use crate::alert::Data;
 use crate::config::{DEFAULT_EMAIL_SUBJECT, EmailConfig};
 use crate::error::NotifyError;
-use crate::notify::{Notifier, NotifyContext, NotifyFuture, secret_or_file};
+use crate::notify::{Notifier, NotifyContext, NotifyFuture};
 use crate::template::Template;
 
 /// Sends to one `email_configs` entry.
@@ -116,73 +111,6 @@ impl Email {
         Ok(out.into_bytes())
     }
 
-    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, NotifyError> {
-        let c = &self.cfg;
-        let host = c.smarthost.host.clone();
-        let port: u16 = c.smarthost.port.parse().map_err(|_| {
-            NotifyError::permanent(format!("invalid smarthost port {:?}", c.smarthost.port))
-        })?;
-        let tls_cfg = c.tls_config.clone().unwrap_or_default();
-        let server_name = if tls_cfg.server_name.is_empty() {
-            host.clone()
-        } else {
-            tls_cfg.server_name.clone()
-        };
-        let mut params = TlsParameters::builder(server_name)
-            .dangerous_accept_invalid_certs(tls_cfg.insecure_skip_verify);
-        if !tls_cfg.ca_file.is_empty() {
-            let pem = std::fs::read(&tls_cfg.ca_file).map_err(|e| {
-                NotifyError::permanent(format!(
-                    "unable to load specified CA cert {}: {e}",
-                    tls_cfg.ca_file
-                ))
-            })?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| NotifyError::permanent(format!("invalid CA cert: {e}")))?;
-            params = params.add_root_certificate(cert);
-        } else if !tls_cfg.ca.is_empty() {
-            let cert = Certificate::from_pem(tls_cfg.ca.as_bytes())
-                .map_err(|e| NotifyError::permanent(format!("invalid CA cert: {e}")))?;
-            params = params.add_root_certificate(cert);
-        }
-        let params = params
-            .build_rustls()
-            .map_err(|e| NotifyError::permanent(format!("TLS settings: {e}")))?;
-        let implicit = c.force_implicit_tls.unwrap_or(port == 465);
-        let tls = if implicit {
-            Tls::Wrapper(params)
-        } else if c.require_tls.unwrap_or(true) {
-            Tls::Required(params)
-        } else {
-            Tls::None
-        };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .tls(tls)
-            .hello_name(ClientId::Domain(if c.hello.is_empty() {
-                "localhost".into()
-            } else {
-                c.hello.clone()
-            }))
-            .timeout(Some(std::time::Duration::from_secs(30)));
-        if !c.auth_username.is_empty() {
-            let password = secret_or_file(
-                c.auth_password.expose(),
-                &c.auth_password_file,
-                "auth_password_file",
-            )?;
-            if password.is_empty() {
-                return Err(NotifyError::permanent(
-                    "CRAM-MD5 authentication (auth_secret) is not supported; set auth_password",
-                ));
-            }
-            b = b
-                .credentials(Credentials::new(c.auth_username.clone(), password))
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-        }
-        Ok(b.build())
-    }
-
     fn envelope(&self, data: &Data) -> Result<lettre::address::Envelope, NotifyError> {
         let from_text = self
             .tmpl
@@ -208,21 +136,17 @@ impl Notifier for Email {
         Box::pin(async move {
             let envelope = self.envelope(data)?;
             let msg = self.message(data)?;
-            let transport = self.transport()?;
             // lettre ends DATA with "\r\n.\r\n" where Go's client writes ".\r\n" after a
             // message already ending in CRLF: without our last CRLF the server receives the
             // same bytes from both.
             let wire = msg.strip_suffix(b"\r\n").unwrap_or(&msg);
-            transport.send_raw(&envelope, wire).await.map_err(|e| {
-                let permanent = e.is_permanent();
-                let m = format!("send email: {e}");
-                if permanent {
-                    NotifyError::permanent(m)
-                } else {
-                    NotifyError::retryable(m)
-                }
-            })?;
-            Ok(())
+            // lettre's timeout covers connecting only: bound the whole session.
+            tokio::time::timeout(
+                std::time::Duration::from_secs(120),
+                crate::smtp::send(&self.cfg, &envelope, wire),
+            )
+            .await
+            .map_err(|_| NotifyError::retryable("send email: timed out after 2m0s"))?
         })
     }
 }

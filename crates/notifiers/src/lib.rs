@@ -52,6 +52,7 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod paging;
 pub mod slack;
+pub mod smtp;
 pub mod sns;
 pub mod template;
 pub mod webhook;

@@ -211,8 +211,15 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// Starts a server requiring STARTTLS (or, with `implicit`, TLS from the first byte).
+    /// Starts a server requiring STARTTLS (or, with `implicit`, TLS from the first byte),
+    /// offering AUTH PLAIN.
     pub fn start(test: &str, implicit: bool) -> Option<SmtpServer> {
+        Self::start_with(test, implicit, "PLAIN", "")
+    }
+
+    /// As [`SmtpServer::start`], offering the AUTH mechanisms `mechs` (comma separated;
+    /// CRAM-MD5 checks answers against `secret`).
+    pub fn start_with(test: &str, implicit: bool, mechs: &str, secret: &str) -> Option<SmtpServer> {
         let python = testkit::peer_binary(test, "python3")?;
         if !testkit::python_module(test, "aiosmtpd") {
             return None;
@@ -235,7 +242,8 @@ impl SmtpServer {
             .arg(&cert_path)
             .arg(&key_path)
             .args(["am-user", "am-pass"])
-            .arg(if implicit { "implicit" } else { "starttls" });
+            .arg(if implicit { "implicit" } else { "starttls" })
+            .args([mechs, secret]);
         let mut p = testkit::Process::spawn("smtp server", cmd, &dir.path().join("smtp.log"));
         testkit::wait_for("smtp server ready", Duration::from_secs(20), || {
             assert!(p.is_running(), "smtp server exited: {}", p.log_text());
@@ -246,6 +254,11 @@ impl SmtpServer {
             dir,
             port,
         })
+    }
+
+    /// The server's log.
+    pub fn log(&self) -> String {
+        self._process.log_text()
     }
 
     /// Message number `n` (from 1), waiting for it up to 30 s.

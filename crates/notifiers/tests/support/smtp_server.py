@@ -1,10 +1,14 @@
 """A real SMTP server for the e-mail tests (aiosmtpd): STARTTLS required, AUTH PLAIN
 required after TLS. Every message is parsed and written as JSON to OUTDIR/N.json.
 
-Usage: smtp_server.py OUTDIR PORT CERT KEY USER PASSWORD [starttls|implicit]
-("implicit": TLS from the first byte, as on port 465).
+Usage: smtp_server.py OUTDIR PORT CERT KEY USER PASSWORD [starttls|implicit [MECHS [SECRET]]]
+("implicit": TLS from the first byte, as on port 465). MECHS: the AUTH mechanisms offered,
+comma separated (default PLAIN; CRAM-MD5 checks the client's answer against SECRET). Each
+record names the mechanism the client authenticated with.
 """
 import email
+import hashlib
+import hmac
 import email.policy
 import json
 import os
@@ -13,14 +17,31 @@ import sys
 import time
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 outdir, port, cert, key, user, password = sys.argv[1:7]
 mode = sys.argv[7] if len(sys.argv) > 7 else "starttls"
+mechs = (sys.argv[8] if len(sys.argv) > 8 else "PLAIN").split(",")
+secret = sys.argv[9] if len(sys.argv) > 9 else ""
+# Go's and Alertmanager's LOGIN clients expect these challenges.
+SMTP.AuthLoginUsernameChallenge = "Username:"
+SMTP.AuthLoginPasswordChallenge = "Password:"
 count = 0
 
 
 class Handler:
+    async def auth_CRAM__MD5(self, server, args):
+        challenge = f"<{os.getpid()}.{time.time_ns()}@fw.test>".encode()
+        answer = await server.challenge_auth(challenge)
+        if not isinstance(answer, bytes) or b" " not in answer:
+            return AuthResult(success=False, handled=False)
+        login, digest = answer.rsplit(b" ", 1)
+        want = hmac.new(secret.encode(), challenge, hashlib.md5).hexdigest().encode()
+        ok = login.decode() == user and hmac.compare_digest(digest, want)
+        if ok:
+            server.session.fw_mechanism = "CRAM-MD5"
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(login, b""))
+
     async def handle_DATA(self, server, session, envelope):
         global count
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -60,6 +81,7 @@ class Handler:
             "tls": session.ssl is not None
             or server.transport.get_extra_info("ssl_object") is not None,
             "authenticated": bool(session.authenticated),
+            "auth_mechanism": getattr(session, "fw_mechanism", None),
             "headers": {k: str(v) for k, v in msg.items()},
             "content_type": msg.get_content_type(),
             "parts": parts,
@@ -78,6 +100,8 @@ def authenticate(server, session, envelope, mechanism, auth_data):
         and auth_data.login.decode() == user
         and auth_data.password.decode() == password
     )
+    if ok:
+        session.fw_mechanism = mechanism
     return AuthResult(success=ok)
 
 
@@ -96,9 +120,7 @@ controller = Controller(
     **tls,
     authenticator=authenticate,
     auth_required=True,
-    # Alertmanager's LOGIN client expects "Username:"/"Password:" challenges, which
-    # aiosmtpd does not send; both clients speak PLAIN.
-    auth_exclude_mechanism=["LOGIN"],
+    auth_exclude_mechanism=[m for m in ("CRAM-MD5", "LOGIN", "PLAIN") if m not in mechs],
 )
 controller.start()
 with open(os.path.join(outdir, "ready"), "w") as f:
