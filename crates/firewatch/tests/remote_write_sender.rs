@@ -331,7 +331,10 @@ fn kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once() {
         let want = ours_ms(fw.port, now_secs()).len() + n;
         let deadline = Instant::now() + Duration::from_secs(60);
         while ours_ms(fw.port, now_secs()).len() < want {
-            assert!(Instant::now() < deadline, "Firewatch does not scrape after the restart");
+            assert!(
+                Instant::now() < deadline,
+                "Firewatch does not scrape after the restart"
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     };
@@ -360,4 +363,167 @@ fn kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once() {
         );
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+/// `name -> (type, help, label names)` of the remote write families in a text exposition.
+fn remote_families(
+    text: &str,
+) -> std::collections::BTreeMap<String, (String, String, Vec<String>)> {
+    let mut out: std::collections::BTreeMap<String, (String, String, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    let ours = |n: &str| {
+        n.starts_with("prometheus_remote_storage_") || n.starts_with("prometheus_wal_watcher_")
+    };
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            if ours(name) {
+                out.entry(name.to_owned()).or_default().1 = help.to_owned();
+            }
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, typ) = rest.split_once(' ').unwrap_or((rest, ""));
+            if ours(name) {
+                out.entry(name.to_owned()).or_default().0 = typ.to_owned();
+            }
+        } else if !line.starts_with('#') && ours(line) {
+            let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+            let name = &line[..name_end];
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s).filter(|f| out.contains_key(*f)))
+                .unwrap_or(name);
+            let mut labels: Vec<String> = Vec::new();
+            if let Some(body) = line[name_end..].strip_prefix('{') {
+                let body = &body[..body.rfind('}').unwrap_or(body.len())];
+                for pair in body.split("\",") {
+                    if let Some((k, _)) = pair.split_once('=') {
+                        let k = k.trim_start_matches(',').trim();
+                        if k != "le" {
+                            labels.push(k.to_owned());
+                        }
+                    }
+                }
+            }
+            if let Some(e) = out.get_mut(family) {
+                for l in labels {
+                    if !e.2.contains(&l) {
+                        e.2.push(l);
+                    }
+                }
+                e.2.sort();
+            }
+        }
+    }
+    out
+}
+
+/// The real Prometheus 2.42 and Firewatch with the same `remote_write` (an endpoint that is
+/// down): every `prometheus_remote_storage_*` and `prometheus_wal_watcher_*` family of
+/// Prometheus exists in Firewatch's /metrics with the same type, help text and labels.
+#[test]
+fn remote_storage_metrics_match_prometheus_2_42() {
+    const M_TEST: &str =
+        "firewatch::remote_write_sender::remote_storage_metrics_match_prometheus_2_42";
+    let Some(prometheus) = testkit::peer_binary(M_TEST, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let down = testkit::free_port();
+    let target = serve_target();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{down}/api/v1/write\n    name: rw\n    queue_config:\n      min_backoff: 100ms\n      max_backoff: 200ms\n"
+    );
+    let theirs = Server::start(
+        prometheus.to_str().unwrap(),
+        &[],
+        &dir.path().join("prometheus"),
+        &dir.path().join("prometheus/data"),
+        &config,
+        &[],
+    );
+    let ours = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &config,
+        &[],
+    );
+    // Until both tried to send (the families with labels appear).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (t, o) = loop {
+        let t = remote_families(&theirs.get("/metrics").unwrap().body);
+        let o = remote_families(&ours.get("/metrics").unwrap().body);
+        let retried = |m: &std::collections::BTreeMap<String, (String, String, Vec<String>)>| {
+            m.get("prometheus_remote_storage_samples_retried_total")
+                .is_some_and(|e| !e.2.is_empty())
+                && m.get("prometheus_wal_watcher_records_read_total")
+                    .is_some_and(|e| !e.2.is_empty())
+        };
+        if retried(&t) && retried(&o) {
+            break (t, o);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no send attempts:\n{t:#?}\n{o:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(t.len() >= 35, "Prometheus shows only {} families", t.len());
+    for (name, want) in &t {
+        let got = o
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing from Firewatch's /metrics"));
+        assert_eq!(got.0, want.0, "type of {name}");
+        assert_eq!(got.1, want.1, "help of {name}");
+        if !want.2.is_empty() && !got.2.is_empty() {
+            assert_eq!(got.2, want.2, "labels of {name}");
+        }
+    }
+}
+
+/// `protobuf_message: io.prometheus.write.v2.Request` into VictoriaMetrics 1.79, which
+/// speaks only 1.0 and answers a 2.0 body with 204 without storing it: the missing
+/// written-count headers make the queue send 1.0, and every sample arrives once.
+#[test]
+fn protocol_2_0_into_victoria_metrics_falls_back_to_1_0() {
+    const V2_TEST: &str =
+        "firewatch::remote_write_sender::protocol_2_0_into_victoria_metrics_falls_back_to_1_0";
+    let Some(vm) = testkit::peer_binary(V2_TEST, "victoria-metrics") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = testkit::free_port();
+    let _vm = victoria(&vm, &dir.path().join("vm"), port, 1);
+    let target = serve_target();
+    let fw = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    protobuf_message: io.prometheus.write.v2.Request\n    queue_config:\n      batch_send_deadline: 1s\n"
+        ),
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let at = now_secs() - 2.0;
+        let ours = ours_ms(fw.port, at);
+        let theirs = exported(port, (at * 1000.0) as i64);
+        if ours.len() >= 4 && ours == theirs {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "VictoriaMetrics' samples differ:\nours {ours:?}\ntheirs {theirs:?}\n{}",
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(
+        fw.process.log_text().contains("sending 1.0 from now on"),
+        "{}",
+        fw.process.log_text()
+    );
 }

@@ -33,6 +33,9 @@ pub(crate) struct QueueMetrics {
     pub watcher_decode_failures: CounterVec,
     pub watcher_records_read: CounterVec,
     pub watcher_pre_tailing: CounterVec,
+    /// Prometheus counts releases of strings its label interner did not hold; Firewatch
+    /// shares labels without an interner, so this stays 0 (kept for dashboards).
+    _interner_zero_releases: Counter,
 }
 
 /// The per-kind families (samples, exemplars, histograms): sent, failed, retried, dropped,
@@ -226,6 +229,10 @@ impl QueueMetrics {
                 "prometheus_wal_watcher_samples_sent_pre_tailing_total",
                 "Number of sample records read by the WAL watcher and sent to remote write during replay of existing WAL.",
                 c,
+            ),
+            _interner_zero_releases: r.counter(
+                "prometheus_remote_storage_string_interner_zero_reference_releases_total",
+                "The number of times release has been called for strings that are not interned.",
             ),
         }
     }

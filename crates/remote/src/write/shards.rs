@@ -4,6 +4,8 @@
 //! from `min_backoff` to `max_backoff`; `sample_age_limit` drops what grew too old while it
 //! waited; a 2.0 request refused with 415 is sent again as 1.0 and the queue stays on 1.0
 //! (Prometheus's `shards` and `sendSamplesWithBackoff` in `storage/remote/queue_manager.go`).
+//! So is a 2.0 request accepted without the written-count headers that 2.0 receivers must
+//! send: VictoriaMetrics 1.79 answers 204 to a 2.0 body and stores nothing of it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -151,6 +153,9 @@ async fn run_shard(ctx: Arc<SendCtx>, mut rx: mpsc::Receiver<Item>, hard_stop: A
 
 enum Outcome {
     Sent,
+    /// A 2.0 request answered 2xx without the `X-Prometheus-Remote-Write-*-Written` headers
+    /// every 2.0 receiver sends: a 1.0-only receiver that ignored the content type.
+    Unconfirmed,
     Retry(String),
     Fail(String, u16),
 }
@@ -224,6 +229,10 @@ impl SendCtx {
                     self.done(&batch);
                     return;
                 }
+                Outcome::Unconfirmed => {
+                    tracing::warn!(url = %self.url, "the receiver answered a remote write 2.0 request without the written-count headers 2.0 requires (a 1.0-only receiver); sending 1.0 from now on");
+                    self.v2.store(false, Ordering::Release);
+                }
                 Outcome::Fail(e, 415) if v2 => {
                     tracing::warn!(url = %self.url, error = %e, "remote write 2.0 refused with 415 Unsupported Media Type; falling back to 1.0");
                     self.v2.store(false, Ordering::Release);
@@ -263,7 +272,7 @@ impl SendCtx {
             loop {
                 self.metadata_bytes.inc_by(body.len() as f64);
                 match self.attempt(body.clone(), false, true).await {
-                    Outcome::Sent => {
+                    Outcome::Sent | Outcome::Unconfirmed => {
                         self.metadata_sent.inc_by(n);
                         break;
                     }
@@ -316,7 +325,17 @@ impl SendCtx {
         let _ = metadata;
         match req.body(body).send().await {
             Err(e) => Outcome::Retry(http_client::request_error_text(&e)),
-            Ok(r) if r.status().is_success() => Outcome::Sent,
+            Ok(r) if r.status().is_success() => {
+                let confirmed = r.headers().keys().any(|k| {
+                    let k = k.as_str();
+                    k.starts_with("x-prometheus-remote-write-") && k.ends_with("-written")
+                });
+                if v2 && !confirmed {
+                    Outcome::Unconfirmed
+                } else {
+                    Outcome::Sent
+                }
+            }
             Ok(r) => {
                 let status = r.status();
                 let text = r.text().await.unwrap_or_default();
