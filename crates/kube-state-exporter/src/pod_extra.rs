@@ -33,7 +33,7 @@ const DISRUPTION_REASONS: &[&str] = &[
 ];
 
 /// `(name, help, type)` of the families written here.
-pub const FAMILIES: [(&str, &str, MetricType); 35] = [
+pub const FAMILIES: [(&str, &str, MetricType); 42] = [
     (
         "kube_pod_deletion_timestamp",
         "Unix deletion timestamp",
@@ -193,6 +193,41 @@ pub const FAMILIES: [(&str, &str, MetricType); 35] = [
         Gauge,
     ),
     (
+        "kube_pod_resourceclaim_info",
+        "Information about a DRA ResourceClaim referenced by a pod, one series per pod.spec.resourceClaims entry; claim_name is the pod-local reference and resourceclaim_name is the resolved ResourceClaim object name.",
+        Gauge,
+    ),
+    (
+        "kube_pod_restart_policy",
+        "[STABLE] Describes the restart policy in use by this pod.",
+        Gauge,
+    ),
+    (
+        "kube_pod_spec_volumes_persistentvolumeclaims_info",
+        "[STABLE] Information about persistentvolumeclaim and ephemeral volumes in a pod.",
+        Gauge,
+    ),
+    (
+        "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+        "[STABLE] Describes whether a persistentvolumeclaim is mounted read only. Ephemeral volumes always report 0 since the ephemeral volume source does not support a read-only flag.",
+        Gauge,
+    ),
+    (
+        "kube_pod_status_scheduled",
+        "[STABLE] Describes the status of the scheduling process for the pod.",
+        Gauge,
+    ),
+    (
+        "kube_pod_status_scheduled_time",
+        "[STABLE] Unix timestamp when pod moved into scheduled status",
+        Gauge,
+    ),
+    (
+        "kube_pod_status_unschedulable",
+        "[STABLE] Describes the unschedulable status for the pod.",
+        Gauge,
+    ),
+    (
         "kube_pod_completion_time",
         "[STABLE] Completion time in unix timestamp for a pod.",
         Gauge,
@@ -279,13 +314,28 @@ pub fn add(out: &mut Out, pod: &Pod, base: &[(&str, &str)]) {
             1.0,
         );
     }
+    for c in st
+        .conditions
+        .iter()
+        .flatten()
+        .filter(|c| c.type_ == "PodScheduled")
+    {
+        for (l, v) in crate::table::conditions(&c.status) {
+            let extra: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            out.add("kube_pod_status_scheduled", &with(base, &extra), v);
+        }
+    }
     for c in st.conditions.iter().flatten() {
         let when = at(c.last_transition_time.as_ref());
         let family = match (c.type_.as_str(), c.status.as_str()) {
             ("Initialized", "True") => "kube_pod_status_initialized_time",
             ("ContainersReady", "True") => "kube_pod_status_container_ready_time",
             ("Ready", "True") => "kube_pod_status_ready_time",
-            ("PodScheduled", "False") => "kube_pod_status_unscheduled_time",
+            ("PodScheduled", "False") => {
+                out.add("kube_pod_status_unschedulable", base, 1.0);
+                "kube_pod_status_unscheduled_time"
+            }
+            ("PodScheduled", "True") => "kube_pod_status_scheduled_time",
             ("DisruptionTarget", _) => {
                 let reason = c.reason.as_deref().unwrap_or("");
                 let reason = if DISRUPTION_REASONS.contains(&reason) {
@@ -326,6 +376,14 @@ pub fn add(out: &mut Out, pod: &Pod, base: &[(&str, &str)]) {
         out.add("kube_pod_tolerations", &with(base, &extra), 1.0);
         seen.push(row);
     }
+    volumes(out, pod, base);
+    claims(out, pod, base);
+    let policy = spec.restart_policy.as_deref().unwrap_or("");
+    out.add(
+        "kube_pod_restart_policy",
+        &with(base, &[("type", policy)]),
+        1.0,
+    );
     let account = spec.service_account_name.as_deref().unwrap_or("");
     out.add(
         "kube_pod_service_account",
@@ -409,6 +467,70 @@ pub fn add(out: &mut Out, pod: &Pod, base: &[(&str, &str)]) {
         }
     }
     containers(out, base, init, "kube_pod_init_container");
+}
+
+/// The pod's claim and ephemeral volumes (an ephemeral volume's claim is `<pod>-<volume>`).
+fn volumes(out: &mut Out, pod: &Pod, base: &[(&str, &str)]) {
+    let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+    for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+        let (claim, ephemeral, read_only) = if let Some(c) = &v.persistent_volume_claim {
+            (c.claim_name.clone(), "false", c.read_only == Some(true))
+        } else if v.ephemeral.is_some() {
+            (format!("{pod_name}-{}", v.name), "true", false)
+        } else {
+            continue;
+        };
+        let l = with(
+            base,
+            &[
+                ("volume", v.name.as_str()),
+                ("persistentvolumeclaim", claim.as_str()),
+                ("ephemeral", ephemeral),
+            ],
+        );
+        out.add("kube_pod_spec_volumes_persistentvolumeclaims_info", &l, 1.0);
+        out.add(
+            "kube_pod_spec_volumes_persistentvolumeclaims_readonly",
+            &l,
+            flag(read_only),
+        );
+    }
+}
+
+/// `kube_pod_resourceclaim_info`: each named or templated claim, with the claim object's
+/// name from the status when templated.
+fn claims(out: &mut Out, pod: &Pod, base: &[(&str, &str)]) {
+    let statuses = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.resource_claim_statuses.as_deref())
+        .unwrap_or_default();
+    for rc in pod
+        .spec
+        .iter()
+        .flat_map(|s| s.resource_claims.iter().flatten())
+    {
+        if rc.resource_claim_name.is_none() && rc.resource_claim_template_name.is_none() {
+            continue;
+        }
+        let resolved = rc.resource_claim_name.clone().unwrap_or_else(|| {
+            statuses
+                .iter()
+                .find(|s| s.name == rc.name)
+                .and_then(|s| s.resource_claim_name.clone())
+                .unwrap_or_default()
+        });
+        let template = rc.resource_claim_template_name.as_deref().unwrap_or("");
+        let l = with(
+            base,
+            &[
+                ("claim_name", rc.name.as_str()),
+                ("resourceclaim_name", resolved.as_str()),
+                ("resourceclaim_template_name", template),
+            ],
+        );
+        out.add("kube_pod_resourceclaim_info", &l, 1.0);
+    }
 }
 
 /// `kube_pod_completion_time`: the latest finish among the terminated containers (none

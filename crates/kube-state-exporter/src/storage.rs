@@ -196,6 +196,18 @@ pub const VOLUME: Kind<PersistentVolume> = Kind {
     ],
     series: &[
         Series {
+            name: "kube_persistentvolume_claim_ref",
+            help: "[STABLE] Information about the Persistent Volume Claim Reference.",
+            series: |v| {
+                let Some(r) = v.spec.as_ref().and_then(|s| s.claim_ref.as_ref()) else {
+                    return Vec::new();
+                };
+                let name = r.name.clone().unwrap_or_default();
+                let namespace = r.namespace.clone().unwrap_or_default();
+                vec![(vec![("name", name), ("claim_namespace", namespace)], 1.0)]
+            },
+        },
+        Series {
             name: "kube_persistentvolume_status_phase",
             help: "[STABLE] The phase indicates if a volume is available, bound to a claim, or released by a claim.",
             series: |v| {
