@@ -19,11 +19,16 @@ use storage::{Appendable, ValueType};
 use tsdb::{Db, DbOptions};
 
 fn open(dir: &Path) -> Arc<Db> {
+    open_with(dir, DbOptions::default().wal_segment_size)
+}
+
+fn open_with(dir: &Path, wal_segment_size: usize) -> Arc<Db> {
     Arc::new(
         Db::open(
             dir,
             DbOptions {
                 max_exemplars: 1000,
+                wal_segment_size,
                 ..DbOptions::default()
             },
         )
@@ -222,12 +227,15 @@ struct Sender {
 
 impl Sender {
     fn start(dir: &Path, remote_write_yaml: &str) -> Self {
+        Self::start_with(open(dir), dir, remote_write_yaml)
+    }
+
+    fn start_with(db: Arc<Db>, dir: &Path, remote_write_yaml: &str) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let db = open(dir);
         let registry = metrics::Registry::new();
         let storage = Arc::new(WriteStorage::new(&registry, rt.handle().clone(), dir));
         let cfg = config::Config::from_yaml_str(
@@ -601,5 +609,42 @@ fn shards_grow_with_the_load_of_a_slow_receiver() {
     let n = s.metric("prometheus_remote_storage_shards{");
     assert!((2.0..=6.0).contains(&n), "{n}");
     assert!(s.metric("prometheus_remote_storage_shards_desired{") > 1.0);
+    s.stop();
+}
+
+#[test]
+fn segments_cut_checkpointed_and_deleted_while_sending_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let recv = Receiver::start(&dir.path().join("recv"), ok());
+    let src = dir.path().join("src");
+    // 64 KiB segments: the writes below span many.
+    let s = Sender::start_with(
+        open_with(&src, 64 * 1024),
+        &src,
+        &format!(
+            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: cp\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 50ms\n",
+            recv.port
+        ),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = now_ms();
+    for round in 0..6 {
+        write(&s.fanout, t0 + round * 40_000, 40, 20);
+        // Head truncation: a checkpoint of the older segments, which are deleted.
+        s.db.head().truncate_wal(t0).unwrap();
+    }
+    wait_equal(&s.db, &recv, "across checkpoints");
+    let segments = tsdb::wal::segment_range(&src.join("wal")).unwrap().unwrap();
+    assert!(segments.0 > 0, "no segment was deleted: {segments:?}");
+    assert!(
+        tsdb::wal::last_checkpoint(&src.join("wal"))
+            .unwrap()
+            .is_some()
+    );
+    assert!(s.metric("prometheus_wal_watcher_current_segment{") >= 3.0);
+    assert_eq!(
+        s.metric("prometheus_remote_storage_samples_dropped_total{"),
+        0.0
+    );
     s.stop();
 }
