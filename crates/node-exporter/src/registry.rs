@@ -228,7 +228,7 @@ impl NodeCollector {
                     0.0
                 }
             };
-            out.extend(own.into_families());
+            out.extend(own.into_unsorted());
             out.gauge(
                 "node_scrape_collector_duration_seconds",
                 "node_exporter: Duration of a collector scrape.",

@@ -68,7 +68,7 @@ impl Collector for Btrfs {
             );
             let mut commits = [0u64; 4];
             let cpath = dir.join("commit_stats");
-            if let Ok(text) = std::fs::read_to_string(&cpath) {
+            if let Ok(text) = super::util::read_string(&cpath) {
                 for line in text.lines() {
                     let parts: Vec<&str> = line.split_whitespace().collect();
                     if parts.len() != 2 {

@@ -55,7 +55,7 @@ impl Collector for Drm {
             }
             let dev = dir.join("device");
             let uevent_path = dev.join("uevent");
-            let uevent = match std::fs::read_to_string(&uevent_path) {
+            let uevent = match super::util::read_string(&uevent_path) {
                 Ok(u) => u,
                 // ENODATA: the card has no device data (procfs skips it).
                 Err(e) if e.raw_os_error() == Some(61) => continue,

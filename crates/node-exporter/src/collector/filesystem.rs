@@ -80,11 +80,11 @@ struct Mount {
 
 fn mounts(paths: &Paths) -> Result<Vec<Mount>, CollectorError> {
     let mut path = paths.proc("1/mountinfo");
-    let text = match std::fs::read_to_string(&path) {
+    let text = match super::util::read_string(&path) {
         Ok(t) => t,
         Err(_) => {
             path = paths.proc("self/mountinfo");
-            std::fs::read_to_string(&path).map_err(|e| CollectorError::io(&path, e))?
+            super::util::read_string(&path).map_err(|e| CollectorError::io(&path, e))?
         }
     };
     let mut out = Vec::new();

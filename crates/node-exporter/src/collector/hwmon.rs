@@ -131,7 +131,7 @@ fn chip_name(dir: &Path) -> Option<String> {
             return Some(name);
         }
     }
-    if let Ok(raw) = std::fs::read_to_string(dir.join("name")) {
+    if let Ok(raw) = super::util::read_string(dir.join("name")) {
         let n = clean(&raw);
         if !n.is_empty() {
             return Some(n);
@@ -158,7 +158,7 @@ impl Hwmon {
         if dir.join("device").exists() {
             collect_sensors(&dir.join("device"), &mut data)?;
         }
-        if let Ok(raw) = std::fs::read_to_string(dir.join("name")) {
+        if let Ok(raw) = super::util::read_string(dir.join("name")) {
             let n = clean(&raw);
             if !n.is_empty() {
                 out.gauge(

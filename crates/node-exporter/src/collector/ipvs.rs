@@ -61,7 +61,7 @@ impl Collector for Ipvs {
     #[allow(clippy::cast_precision_loss)]
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let spath = paths.proc("net/ip_vs_stats");
-        let stats = match std::fs::read_to_string(&spath) {
+        let stats = match super::util::read_string(&spath) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CollectorError::NoData(

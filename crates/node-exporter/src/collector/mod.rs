@@ -75,7 +75,7 @@ pub type Factory = fn(&Options) -> Result<Box<dyn Collector>, Error>;
 #[derive(Debug, Default)]
 pub struct Out {
     families: Vec<MetricFamily>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 impl Out {
@@ -142,6 +142,12 @@ impl Out {
         self.index.contains_key(name)
     }
 
+    /// The families as emitted, unsorted (to merge into another [`Out`], which sorts once).
+    #[must_use]
+    pub fn into_unsorted(self) -> Vec<MetricFamily> {
+        self.families
+    }
+
     /// The families, sorted by name with samples sorted by label values (client_golang's
     /// order), duplicates of a series dropped.
     #[must_use]
@@ -179,7 +185,7 @@ impl Out {
 /// # Errors
 /// The file is missing or cannot be read.
 pub fn read_or_no_data(path: &Path) -> Result<String, CollectorError> {
-    match std::fs::read_to_string(path) {
+    match util::read_string(path) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(CollectorError::NoData(format!(
             "{} does not exist",
@@ -212,5 +218,5 @@ pub(crate) use unit_collector;
 /// # Errors
 /// The file cannot be read.
 pub fn read(path: &Path) -> Result<String, CollectorError> {
-    std::fs::read_to_string(path).map_err(|e| CollectorError::io(path, e))
+    util::read_string(path).map_err(|e| CollectorError::io(path, e))
 }

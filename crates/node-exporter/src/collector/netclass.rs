@@ -1,11 +1,9 @@
 //! Network interface properties from /sys/class/net (node_exporter's
 //! `collector/netclass_linux.go`, read as procfs's `sysfs/net_class.go`).
 
-use std::path::Path;
-
 use regex::Regex;
 
-use super::util::{attr, dir_entries};
+use super::util::{DirAt, dir_entries};
 use super::{Collector, CollectorError, Out};
 use crate::options::{Options, Paths};
 
@@ -30,8 +28,8 @@ pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
     }))
 }
 
-fn int(dir: &Path, file: &str) -> Option<i64> {
-    let s = attr(&dir.join(file))?;
+fn int(dir: &DirAt, file: &str) -> Option<i64> {
+    let s = dir.attr(file)?;
     match s.strip_prefix("0x") {
         Some(h) => i64::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
@@ -65,12 +63,16 @@ impl Collector for Netclass {
             Err(e) if e.is_not_found() => return Err(CollectorError::NoData(e.to_string())),
             Err(e) => return Err(e),
         };
-        for (dev, dir) in entries {
-            if !dir.is_dir() || self.ignored.is_match(&dev) {
+        for (dev, path) in entries {
+            if self.ignored.is_match(&dev) {
                 continue;
             }
+            // Opening it is the directory test (a file such as bonding_masters fails).
+            let Ok(dir) = DirAt::open(&path) else {
+                continue;
+            };
             let d = [("device", dev.as_str())];
-            let oper = attr(&dir.join("operstate")).unwrap_or_default();
+            let oper = dir.attr("operstate").unwrap_or_default();
             out.gauge(
                 "node_network_up",
                 "Value is 1 if operstate is 'up', 0 otherwise.",
@@ -83,7 +85,7 @@ impl Collector for Netclass {
                 Some(f) if f & 1 == 1 => "up",
                 Some(_) => "down",
             };
-            let a = |f: &str| attr(&dir.join(f)).unwrap_or_default();
+            let a = |f: &str| dir.attr(f).unwrap_or_default();
             out.gauge(
                 "node_network_info",
                 "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
@@ -108,7 +110,12 @@ impl Collector for Netclass {
                 }
             };
             for (file, name, counter) in FIELDS {
-                if let Some(v) = int(&dir, file) {
+                let v = if *file == "flags" {
+                    flags
+                } else {
+                    int(&dir, file)
+                };
+                if let Some(v) = v {
                     prop(out, name, v, *counter);
                 }
             }

@@ -1,8 +1,8 @@
 //! Network device counters (node_exporter's `collector/netdev_linux.go` and
-//! `netdev_common.go`). With `--collector.netdev.netlink` (the default) node_exporter asks the
-//! kernel over rtnetlink, whatever `--path.procfs` says; Firewatch reads the same
-//! `rtnl_link_stats64` counters from the kernel's /sys/class/net/<dev>/statistics. Without it,
-//! `<procfs>/net/dev` is parsed. Names are the legacy ones unless
+//! `netdev_common.go`). With `--collector.netdev.netlink` (the default) the kernel's
+//! `rtnl_link_stats64` counters come from one rtnetlink link dump (as node_exporter asks,
+//! whatever `--path.procfs` says), or from /sys/class/net/<dev>/statistics where netlink is
+//! refused. Without it, `<procfs>/net/dev` is parsed. Names are the legacy ones unless
 //! `--collector.netdev.enable-detailed-metrics`.
 
 use std::collections::BTreeMap;
@@ -73,7 +73,48 @@ const STATS64: &[(&str, &str)] = &[
 
 type DevStats = BTreeMap<String, BTreeMap<String, u64>>;
 
+/// `IFLA_IFNAME`, `IFLA_STATS64`.
+const IFLA_IFNAME: u16 = 3;
+const IFLA_STATS64: u16 = 23;
+
+/// The counters of every link from an `RTM_GETLINK` dump (`rtnl_link_stats64` holds the
+/// fields in [`STATS64`]'s order).
+fn netlink_stats(filter: &DeviceFilter) -> std::io::Result<DevStats> {
+    use super::netlink::{Family, attributes, dump};
+    let msgs = dump(Family::Route, 18, &[0u8; 16])?;
+    let mut all = DevStats::new();
+    for m in msgs.iter().filter(|m| m.kind == 16 && m.data.len() >= 16) {
+        let attrs = attributes(&m.data[16..]);
+        let Some(name) = attrs.iter().find(|a| a.0 == IFLA_IFNAME).map(|a| {
+            let n = a.1.split(|&b| b == 0).next().unwrap_or_default();
+            String::from_utf8_lossy(n).into_owned()
+        }) else {
+            continue;
+        };
+        let Some(stats) = attrs.iter().find(|a| a.0 == IFLA_STATS64).map(|a| a.1) else {
+            continue;
+        };
+        if filter.ignored(&name) {
+            continue;
+        }
+        let mut dev = BTreeMap::new();
+        for (i, (_, key)) in STATS64.iter().enumerate() {
+            let v = stats
+                .get(i * 8..i * 8 + 8)
+                .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default()));
+            dev.insert((*key).to_owned(), v);
+        }
+        all.insert(name, dev);
+    }
+    Ok(all)
+}
+
 fn kernel_stats(filter: &DeviceFilter) -> Result<DevStats, CollectorError> {
+    match netlink_stats(filter) {
+        Ok(s) if !s.is_empty() => return Ok(s),
+        Ok(_) => {}
+        Err(e) => tracing::debug!(err = %e, "netdev: rtnetlink refused, reading sysfs"),
+    }
     let mut all = DevStats::new();
     for (dev, dir) in dir_entries(Path::new("/sys/class/net"))? {
         if filter.ignored(&dev) {

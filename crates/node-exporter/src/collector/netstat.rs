@@ -16,6 +16,9 @@ type Stats = BTreeMap<String, BTreeMap<String, String>>;
 /// The netstat collector.
 pub struct Netstat {
     fields: Regex,
+    /// Whether `fields` matches a `Proto_Field` key, remembered: the keys are the same at
+    /// every scrape.
+    matched: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 /// Builds the collector.
@@ -27,6 +30,7 @@ pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
     Ok(Box::new(Netstat {
         fields: Regex::new(&p)
             .map_err(|e| crate::Error::Flag(format!("--collector.netstat.fields: {e}")))?,
+        matched: std::sync::Mutex::default(),
     }))
 }
 
@@ -61,7 +65,7 @@ impl Collector for Netstat {
             parse_pairs(&path, &read(&path)?, &mut stats)?;
         }
         let path6 = paths.proc("net/snmp6");
-        match std::fs::read_to_string(&path6) {
+        match super::util::read_string(&path6) {
             Ok(text) => {
                 let mut six = Stats::new();
                 for line in text.lines() {
@@ -80,6 +84,10 @@ impl Collector for Netstat {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(CollectorError::io(&path6, e)),
         }
+        let mut matched = self
+            .matched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (proto, m) in &stats {
             for (name, value) in m {
                 let key = format!("{proto}_{name}");
@@ -89,7 +97,15 @@ impl Collector for Netstat {
                         format!("invalid value {value} in netstats"),
                     )
                 })?;
-                if !self.fields.is_match(&key) {
+                let is_match = match matched.get(&key) {
+                    Some(&m) => m,
+                    None => {
+                        let m = self.fields.is_match(&key);
+                        matched.insert(key.clone(), m);
+                        m
+                    }
+                };
+                if !is_match {
                     continue;
                 }
                 out.untyped(

@@ -114,7 +114,7 @@ impl Collector for PowerSupply {
                 continue;
             }
             let raw = |f: &str| {
-                std::fs::read(dir.join(f))
+                super::util::read_bytes(dir.join(f))
                     .ok()
                     .map(|b| b.trim_ascii().to_vec())
             };

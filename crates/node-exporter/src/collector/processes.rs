@@ -21,7 +21,7 @@ pub fn new(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
 
 /// (state, number of threads) of a `stat` file; `None` when the process is gone.
 fn stat(path: &Path) -> Result<Option<(String, u64)>, CollectorError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match super::util::read_string(path) {
         Ok(t) => t,
         Err(e)
             if matches!(e.kind(), std::io::ErrorKind::NotFound) || e.raw_os_error() == Some(3) =>

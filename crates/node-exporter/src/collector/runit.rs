@@ -70,7 +70,7 @@ impl Collector for Runit {
         names.sort();
         for name in names {
             let supervise = self.dir.join(&name).join("supervise");
-            let record = match std::fs::read(supervise.join("status")) {
+            let record = match super::util::read_bytes(supervise.join("status")) {
                 Ok(r) if !r.is_empty() => r,
                 Ok(_) => {
                     tracing::debug!(service = name, "Couldn't get status: empty record");

@@ -154,6 +154,8 @@ impl Collector for Stat {
 /// Fields of /proc/vmstat selected by `--collector.vmstat.fields`.
 pub struct Vmstat {
     fields: Regex,
+    /// Whether `fields` matches a field name, remembered between scrapes.
+    matched: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 impl Vmstat {
     /// Builds the collector.
@@ -167,15 +169,33 @@ impl Vmstat {
         );
         let fields = Regex::new(&p)
             .map_err(|e| crate::Error::Flag(format!("--collector.vmstat.fields: {e}")))?;
-        Ok(Box::new(Vmstat { fields }))
+        Ok(Box::new(Vmstat {
+            fields,
+            matched: std::sync::Mutex::default(),
+        }))
     }
 }
 impl Collector for Vmstat {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let path = paths.proc("vmstat");
+        let mut matched = self
+            .matched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for line in read(&path)?.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 2 || !self.fields.is_match(f[0]) {
+            if f.len() < 2 {
+                continue;
+            }
+            let is_match = match matched.get(f[0]) {
+                Some(&m) => m,
+                None => {
+                    let m = self.fields.is_match(f[0]);
+                    matched.insert(f[0].to_owned(), m);
+                    m
+                }
+            };
+            if !is_match {
                 continue;
             }
             let v = super::util::num(&path, f[1])?;
@@ -319,7 +339,7 @@ impl Collector for Pressure {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         for res in ["cpu", "io", "memory", "irq"] {
             let path = paths.proc(&format!("pressure/{res}"));
-            let text = match std::fs::read_to_string(&path) {
+            let text = match super::util::read_string(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && res == "irq" => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -467,7 +487,7 @@ impl Collector for Sockstat {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         for (file, v6) in [("net/sockstat", false), ("net/sockstat6", true)] {
             let path = paths.proc(file);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match super::util::read_string(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectorError::io(&path, e)),
@@ -527,7 +547,7 @@ impl Collector for UdpQueues {
         let mut found = false;
         for (file, ip) in [("net/udp", "v4"), ("net/udp6", "v6")] {
             let path = paths.proc(file);
-            let text = match std::fs::read_to_string(&path) {
+            let text = match super::util::read_string(&path) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(CollectorError::io(&path, e)),

@@ -87,7 +87,7 @@ impl Collector for Bonding {
     fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
         let root = paths.sys("class/net");
         let masters_path = root.join("bonding_masters");
-        let masters = match std::fs::read_to_string(&masters_path) {
+        let masters = match super::util::read_string(&masters_path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(CollectorError::NoData("bonding_masters not found".into()));
@@ -102,7 +102,7 @@ impl Collector for Bonding {
                     .join(master)
                     .join(format!("lower_{slave}"))
                     .join("bonding_slave/mii_status");
-                let state = match std::fs::read_to_string(&lower) {
+                let state = match super::util::read_string(&lower) {
                     Ok(s) => s,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => read(
                         &root

@@ -59,7 +59,7 @@ impl Collector for Os {
         let mut text = None;
         for f in ["etc/os-release", "usr/lib/os-release"] {
             let path = paths.root(f);
-            match std::fs::read_to_string(&path) {
+            match super::util::read_string(&path) {
                 Ok(t) => {
                     text = Some(t);
                     break;
@@ -169,36 +169,48 @@ const DMI: &[(&str, &str)] = &[
 ];
 
 /// The dmi collector: /sys/class/dmi/id.
-pub struct Dmi;
+pub struct Dmi {
+    /// The labels read at start-up (node_exporter reads DMI once, when the collector is
+    /// built): DMI does not change while the machine runs.
+    labels: Vec<(&'static str, String)>,
+}
 impl Dmi {
-    /// Builds the collector.
+    /// Builds the collector, reading /sys/class/dmi/id.
     ///
     /// # Errors
-    /// Never.
-    pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-        Ok(Box::new(Dmi))
-    }
-}
-impl Collector for Dmi {
-    fn update(&self, paths: &Paths, out: &mut Out) -> Result<(), CollectorError> {
-        let dir = paths.sys("class/dmi/id");
-        let mut labels: Vec<(&str, String)> = Vec::new();
+    /// A DMI file exists but cannot be read.
+    pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
+        let dir = opts.paths().sys("class/dmi/id");
+        let mut labels = Vec::new();
         for (label, file) in DMI {
             let path = dir.join(file);
-            match std::fs::read(&path) {
-                Ok(b) => labels.push((label, to_valid_utf8(b.trim_ascii()))),
+            match super::util::read_bytes(&path) {
+                Ok(b) => labels.push((*label, to_valid_utf8(b.trim_ascii()))),
                 Err(e)
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
                     ) => {}
-                Err(e) => return Err(CollectorError::io(&path, e)),
+                Err(e) => {
+                    return Err(crate::Error::Collector {
+                        collector: "dmi".into(),
+                        message: format!(
+                            "failed to read Desktop Management Interface (DMI) information: {}: {e}",
+                            path.display()
+                        ),
+                    });
+                }
             }
         }
-        if labels.is_empty() {
+        Ok(Box::new(Dmi { labels }))
+    }
+}
+impl Collector for Dmi {
+    fn update(&self, _: &Paths, out: &mut Out) -> Result<(), CollectorError> {
+        if self.labels.is_empty() {
             return Err(CollectorError::NoData("no DMI information".into()));
         }
-        let l: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let l: Vec<(&str, &str)> = self.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
         out.gauge(
             "node_dmi_info",
             "A metric with a constant '1' value labeled by bios_date, bios_release, bios_vendor, bios_version, board_asset_tag, board_name, board_serial, board_vendor, board_version, chassis_asset_tag, chassis_serial, chassis_vendor, chassis_version, product_family, product_name, product_serial, product_sku, product_uuid, product_version, system_vendor if provided by DMI.",
@@ -247,7 +259,7 @@ impl Collector for Time {
             .enumerate()
         {
             let dev = i.to_string();
-            let avail = std::fs::read_to_string(dir.join("available_clocksource"))
+            let avail = super::util::read_string(dir.join("available_clocksource"))
                 .map_err(|e| CollectorError::io(&dir.join("available_clocksource"), e))?;
             for cs in avail.split_whitespace() {
                 out.gauge(
@@ -257,7 +269,7 @@ impl Collector for Time {
                     1.0,
                 );
             }
-            let cur = std::fs::read_to_string(dir.join("current_clocksource"))
+            let cur = super::util::read_string(dir.join("current_clocksource"))
                 .map_err(|e| CollectorError::io(&dir.join("current_clocksource"), e))?;
             out.gauge(
                 "node_time_clocksource_current_info",
@@ -331,7 +343,7 @@ impl Collector for Selinux {
             &[],
             1.0,
         );
-        let config = std::fs::read_to_string(paths.root("etc/selinux/config"))
+        let config = super::util::read_string(paths.root("etc/selinux/config"))
             .ok()
             .and_then(|t| {
                 t.lines().find_map(|l| {

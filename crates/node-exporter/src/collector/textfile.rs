@@ -57,7 +57,7 @@ impl Collector for Textfile {
             entries.sort();
             for name in entries.iter().filter(|n| n.ends_with(".prom")) {
                 let path = join(dir, name);
-                let parsed = std::fs::read(&path)
+                let parsed = super::util::read_bytes(&path)
                     .map_err(|e| format!("failed to open textfile data file {path:?}: {e}"))
                     .and_then(|b| parse_families(&b, Format::Text).map_err(|e| format!("failed to parse textfile data from {path:?}: {e}")))
                     .and_then(|f| {

@@ -5,12 +5,96 @@ use std::path::{Path, PathBuf};
 
 use super::CollectorError;
 
+thread_local! {
+    /// The read buffer of this thread's scrapes (kept between files and scrapes).
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+}
+
+/// Calls `f` with a file's whole content, read without the `statx` that `std::fs::read`
+/// makes for a size hint, into a buffer kept between files and scrapes.
+///
+/// # Errors
+/// The file cannot be opened or read.
+pub fn with_file<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
+    with_open(std::fs::File::open(path)?, false, f)
+}
+
+/// [`with_file`] for a file already open. With `single_read`, a read that leaves more than
+/// half the buffer free is taken as the whole file (a sysfs attribute comes in one read of at
+/// most a page); otherwise reading goes on until end of file (procfs's `seq_file` returns
+/// about a page per read, whatever the buffer).
+///
+/// # Errors
+/// The file cannot be read.
+pub fn with_open<T>(
+    mut file: std::fs::File,
+    single_read: bool,
+    f: impl FnOnce(&[u8]) -> T,
+) -> std::io::Result<T> {
+    use std::io::Read;
+    BUF.with(|cell| {
+        let mut guard = cell.try_borrow_mut();
+        let mut own = Vec::new();
+        let buf: &mut Vec<u8> = match guard.as_deref_mut() {
+            Ok(b) => b,
+            Err(_) => {
+                own.resize(64 * 1024, 0);
+                &mut own
+            }
+        };
+        let mut len = 0;
+        loop {
+            if len == buf.len() {
+                buf.resize(buf.len() * 2, 0);
+            }
+            let spare = buf.len() - len;
+            let n = match file.read(&mut buf[len..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            len += n;
+            if n == 0 || (single_read && n < spare / 2) {
+                break;
+            }
+        }
+        Ok(f(&buf[..len]))
+    })
+}
+
+/// A whole file as bytes (see [`with_file`]).
+///
+/// # Errors
+/// The file cannot be opened or read.
+pub fn read_bytes(path: impl AsRef<Path>) -> std::io::Result<Vec<u8>> {
+    with_file(path.as_ref(), <[u8]>::to_vec)
+}
+
+/// A whole file as text (see [`with_file`]); not UTF-8 is an `InvalidData` error, as with
+/// `std::fs::read_to_string`.
+///
+/// # Errors
+/// The file cannot be opened or read, or is not UTF-8.
+pub fn read_string(path: impl AsRef<Path>) -> std::io::Result<String> {
+    with_file(path.as_ref(), |b| {
+        std::str::from_utf8(b).map(str::to_owned).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })
+    })?
+}
+
 /// A sysfs attribute: the file's content trimmed, `None` when absent or unreadable.
 #[must_use]
 pub fn attr(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_owned())
+    let file = std::fs::File::open(path).ok()?;
+    with_open(file, true, |b| {
+        std::str::from_utf8(b).ok().map(|s| s.trim().to_owned())
+    })
+    .ok()
+    .flatten()
 }
 
 /// A sysfs attribute parsed as an integer (decimal, or hex with `0x`).
@@ -24,6 +108,53 @@ pub fn attr_u64(path: &Path) -> Option<u64> {
 #[must_use]
 pub fn attr_f64(path: &Path) -> Option<f64> {
     attr(path)?.parse().ok()
+}
+
+/// A directory held open, its files opened relative to it: the kernel walks one path
+/// component per file instead of the whole /sys path (and its symlinks) each time.
+#[derive(Debug)]
+pub struct DirAt(std::os::fd::OwnedFd);
+
+impl DirAt {
+    /// Opens `path` as a directory (following symlinks).
+    ///
+    /// # Errors
+    /// Not a directory, or absent.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Self(fd))
+    }
+
+    /// Calls `f` with the whole content of the sysfs attribute `name` in this directory (one
+    /// read, see [`with_open`]).
+    ///
+    /// # Errors
+    /// The file cannot be opened or read.
+    pub fn with_file<T>(&self, name: &str, f: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
+        use rustix::fs::{Mode, OFlags};
+        let fd = rustix::fs::openat(
+            &self.0,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        with_open(std::fs::File::from(fd), true, f)
+    }
+
+    /// A sysfs attribute of this directory, trimmed; `None` when absent or unreadable.
+    #[must_use]
+    pub fn attr(&self, name: &str) -> Option<String> {
+        self.with_file(name, |b| {
+            std::str::from_utf8(b).ok().map(|s| s.trim().to_owned())
+        })
+        .ok()
+        .flatten()
+    }
 }
 
 /// Parses an unsigned integer, accepting `0x` hex.
@@ -125,7 +256,7 @@ impl DeviceFilter {
 #[must_use]
 pub fn udev_properties(udev_data: &Path, name: &str) -> std::collections::HashMap<String, String> {
     let mut m = std::collections::HashMap::new();
-    if let Ok(text) = std::fs::read_to_string(udev_data.join(name)) {
+    if let Ok(text) = read_string(udev_data.join(name)) {
         for line in text.lines() {
             if let Some((k, v)) = line.strip_prefix("E:").and_then(|l| l.split_once('=')) {
                 m.insert(k.to_owned(), v.to_owned());
@@ -144,11 +275,39 @@ pub fn proc_self(paths: &crate::options::Paths) -> PathBuf {
         return paths.procfs.join(target);
     }
     if link.is_file()
-        && let Ok(pid) = std::fs::read_to_string(&link)
+        && let Ok(pid) = read_string(&link)
         && !pid.trim().is_empty()
         && pid.trim().bytes().all(|b| b.is_ascii_digit())
     {
         return paths.procfs.join(pid.trim());
     }
     link
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_files_whatever_their_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, 4095, 40_000, 70_000, 300_000] {
+            let p = dir.path().join(format!("f{len}"));
+            let text: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            std::fs::write(&p, &text).unwrap();
+            assert_eq!(read_string(&p).unwrap(), text, "{len} bytes");
+        }
+        // A seq_file larger than the buffer, read in several calls.
+        let big = std::fs::read_to_string("/proc/kallsyms").unwrap();
+        assert!(big.len() > 128 * 1024, "{}", big.len());
+        assert_eq!(read_string("/proc/kallsyms").unwrap(), big);
+        // Relative to a directory held open, through /sys's symlinks.
+        let lo = DirAt::open(Path::new("/sys/class/net/lo")).unwrap();
+        assert_eq!(lo.attr("ifindex").as_deref(), Some("1"));
+        assert_eq!(lo.attr("nonexistent"), None);
+        assert!(DirAt::open(Path::new("/proc/loadavg")).is_err());
+        assert!(read_string(dir.path().join("absent")).is_err());
+    }
 }

@@ -55,7 +55,7 @@ fn mac(v: &Value, name: &str) -> String {
 }
 
 fn json(path: &Path) -> Result<Option<Value>, CollectorError> {
-    match std::fs::read_to_string(path) {
+    match super::util::read_string(path) {
         Ok(t) => serde_json::from_str(&t)
             .map(Some)
             .map_err(|e| CollectorError::parse(path, e.to_string())),

@@ -93,7 +93,7 @@ impl Collector for Zfs {
         }
         for (subsystem, file) in SUBSYSTEMS {
             let path = base.join(file);
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = super::util::read_string(&path) else {
                 continue;
             };
             parse_kstat(&path, &text, |name, v| {
