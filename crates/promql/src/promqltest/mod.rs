@@ -13,7 +13,7 @@ mod start_ts;
 use std::fmt;
 use std::path::Path;
 
-pub use runner::run_script;
+pub use runner::{ScriptStorage, run_script, run_script_with};
 
 /// One failed eval.
 #[derive(Debug, Clone, PartialEq, Eq)]

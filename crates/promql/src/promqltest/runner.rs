@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use model::histogram::CounterResetHint;
 use model::{FloatHistogram, Labels, Sample as ModelSample};
-use storage::Appendable;
 use storage::memory::MemoryStorage;
+use storage::{Appendable, Queryable};
 
 use super::histo::{histograms_match, test_expression};
 use super::script::{Command, EvalCmd, EvalKind, ExpectKind, LoadCmd, parse_script};
@@ -48,9 +48,25 @@ fn test_engine() -> Engine {
     })
 }
 
-/// Runs script text; `name` labels the report.
+/// A storage scripts load into and query: the in-memory one, or a real TSDB in tests.
+pub trait ScriptStorage: Appendable + Queryable {}
+
+impl<T: Appendable + Queryable> ScriptStorage for T {}
+
+/// Runs script text over the in-memory storage; `name` labels the report.
 #[must_use]
 pub fn run_script(name: &str, text: &str) -> Report {
+    run_script_with(name, text, &|| Box::new(MemoryStorage::new()))
+}
+
+/// Runs script text over storages made by `new_storage` (a fresh one at the start and at
+/// each `clear`); `name` labels the report.
+#[must_use]
+pub fn run_script_with(
+    name: &str,
+    text: &str,
+    new_storage: &dyn Fn() -> Box<dyn ScriptStorage>,
+) -> Report {
     let mut report = Report {
         file: name.to_owned(),
         ..Report::default()
@@ -68,12 +84,12 @@ pub fn run_script(name: &str, text: &str) -> Report {
         }
     };
     let engine = test_engine();
-    let mut storage = MemoryStorage::new();
+    let mut storage = new_storage();
     for cmd in cmds {
         match cmd {
-            Command::Clear => storage = MemoryStorage::new(),
+            Command::Clear => storage = new_storage(),
             Command::Load(l) => {
-                if let Err(e) = load(&storage, &l) {
+                if let Err(e) = load(storage.as_ref(), &l) {
                     report.failures.push(Failure {
                         line: l.line,
                         expr: "load".to_owned(),
@@ -83,7 +99,7 @@ pub fn run_script(name: &str, text: &str) -> Report {
             }
             Command::Eval(ev) => {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    run_eval(&engine, &storage, &ev)
+                    run_eval(&engine, storage.as_ref(), &ev)
                 }))
                 .unwrap_or_else(|_| Err("panic during evaluation".to_owned()));
                 match outcome {
@@ -103,7 +119,7 @@ pub fn run_script(name: &str, text: &str) -> Report {
     report
 }
 
-fn load(storage: &MemoryStorage, l: &LoadCmd) -> Result<(), String> {
+fn load(storage: &dyn ScriptStorage, l: &LoadCmd) -> Result<(), String> {
     let mut app = storage.appender();
     for (labels, values) in &l.series {
         let starts = l
@@ -159,7 +175,7 @@ fn with_reset_hint(prev: Option<&FloatHistogram>, mut h: FloatHistogram) -> Floa
     h
 }
 
-fn run_eval(engine: &Engine, storage: &MemoryStorage, cmd: &EvalCmd) -> Result<(), String> {
+fn run_eval(engine: &Engine, storage: &dyn ScriptStorage, cmd: &EvalCmd) -> Result<(), String> {
     let expr = match crate::parser::parse(&cmd.expr) {
         Ok(e) => e,
         Err(e) => return Err(format!("parse error: {e}")),
@@ -182,7 +198,7 @@ fn run_eval(engine: &Engine, storage: &MemoryStorage, cmd: &EvalCmd) -> Result<(
 
 fn run_instant(
     engine: &Engine,
-    storage: &MemoryStorage,
+    storage: &dyn ScriptStorage,
     cmd: &EvalCmd,
     expr: &Expr,
     at: i64,
