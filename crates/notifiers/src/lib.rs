@@ -51,6 +51,7 @@ pub mod notify;
 pub mod opsgenie;
 pub mod pagerduty;
 pub mod paging;
+pub mod rocketchat;
 pub mod slack;
 pub mod smtp;
 pub mod sns;

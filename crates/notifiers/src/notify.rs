@@ -148,10 +148,12 @@ pub fn build_integrations(
         crate::chat::MsTeamsV2
     );
     each!(receiver.sns_configs, "sns", crate::sns::Sns);
-    let unsupported = [
-        ("rocketchat", receiver.rocketchat_configs.len()),
-        ("mattermost", receiver.mattermost_configs.len()),
-    ];
+    each!(
+        receiver.rocketchat_configs,
+        "rocketchat",
+        crate::rocketchat::Rocketchat
+    );
+    let unsupported = [("mattermost", receiver.mattermost_configs.len())];
     if let Some((name, _)) = unsupported.iter().find(|(_, n)| *n > 0) {
         return Err(NotifyError::permanent(format!(
             "receiver {:?}: {name} integration is not supported yet",

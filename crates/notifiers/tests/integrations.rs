@@ -280,3 +280,57 @@ async fn email_over_implicit_tls() {
     assert_eq!(m["parts"][0]["body"], "text firing");
     assert_eq!(m["parts"][1]["content_type"], "text/html");
 }
+
+/// Rocket.Chat (Alertmanager 0.28+): the `chat.postMessage` body as its notifier encodes it
+/// (default title, title link and emoji; fields with `short_fields`; actions as buttons), the
+/// token headers, and `"success": false` reported with the channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rocketchat_posts_one_attachment_with_token_headers() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let yaml = |base: &str| {
+        format!(
+            "- name: ops\n  rocketchat_configs:\n  - api_url: '{}{base}'\n    token_id: uid-1\n    token: tok-1\n    channel: '#alerts-{{{{ .CommonLabels.severity }}}}'\n    short_fields: true\n    fields:\n    - title: Instances\n      value: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}} {{{{ end }}}}'\n    - title: Long\n      value: x\n      short: false\n    actions:\n    - text: 'Silence {{{{ .GroupLabels.alertname }}}}'\n      url: 'http://am/silence'\n",
+            rec.url
+        )
+    };
+    let r = receiver(&yaml("/"));
+    let n =
+        firewatch_notifiers::rocketchat::Rocketchat::new(&r.rocketchat_configs[0], &tmpl, &http)
+            .unwrap();
+    n.notify(&ctx, &data(false)).await.unwrap();
+    let got = rec.last("chat.postMessage");
+    assert_eq!(got.uri, "/api/v1/chat.postMessage");
+    assert_eq!(got.headers["x-auth-token"], "tok-1");
+    assert_eq!(got.headers["x-user-id"], "uid-1");
+    assert_eq!(got.headers["content-type"], "application/json");
+    assert_eq!(
+        got.json(),
+        json!({
+            "channel": "#alerts-warn",
+            "attachments": [{
+                "title": "[FIRING:2] Disk (warn)",
+                "title_link": "http://am:9093/#/alerts?receiver=ops",
+                "color": "red",
+                "fields": [
+                    {"short": true, "title": "Instances", "value": "a b "},
+                    {"short": false, "title": "Long", "value": "x"}
+                ],
+                "actions": [{
+                    "type": "button", "text": "Silence Disk", "url": "http://am/silence",
+                    "is_webview": false, "msg_in_chat_window": false
+                }]
+            }]
+        })
+    );
+    let r = receiver(&yaml("/rc-fail/"));
+    let n =
+        firewatch_notifiers::rocketchat::Rocketchat::new(&r.rocketchat_configs[0], &tmpl, &http)
+            .unwrap();
+    let e = n.notify(&ctx, &data(false)).await.unwrap_err();
+    assert_eq!(
+        e.message,
+        "channel \"#alerts-warn\": error response from Rocketchat: error-invalid-channel"
+    );
+    assert!(!e.retry);
+}

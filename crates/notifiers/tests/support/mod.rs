@@ -66,6 +66,12 @@ fn answer(path: &str) -> Response {
         )
             .into_response()
     };
+    if path.contains("/rc-fail/") {
+        return json(r#"{"success":false,"error":"error-invalid-channel"}"#);
+    }
+    if path.contains("chat.postMessage") {
+        return json(r#"{"success":true}"#);
+    }
     if path.contains("/gettoken") {
         return json(
             r#"{"errcode":0,"errmsg":"ok","access_token":"wechat-token","expires_in":7200}"#,
