@@ -66,11 +66,14 @@ pub struct Options {
 }
 
 /// The text the configuration is parsed from, made from the file's, and a signal that it
+/// Makes the text to parse from the configuration file's.
+pub type ConfigTransform = dyn Fn(&str) -> Result<String, String> + Send + Sync;
+
 /// changed (the configuration is then reloaded).
 #[derive(Clone)]
 pub struct ConfigHook {
     /// The text to parse, from the file's; an error fails the (re)load with it.
-    pub transform: Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>,
+    pub transform: Arc<ConfigTransform>,
     /// Notified when `transform` would give another text.
     pub changed: Arc<tokio::sync::Notify>,
 }

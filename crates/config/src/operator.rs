@@ -159,6 +159,13 @@ with_http_client! {
         /// `ruleNamespaceSelector`.
         #[serde(default, rename = "ruleNamespaceSelector", skip_serializing_if = "Option::is_none")]
         pub rule_namespace_selector: Option<LabelSelector>,
+        /// `alertmanagerConfigSelector` (the `Alertmanager` resource's; read by
+        /// `firewatch alertmanager`).
+        #[serde(default, rename = "alertmanagerConfigSelector", skip_serializing_if = "Option::is_none")]
+        pub alertmanager_config_selector: Option<LabelSelector>,
+        /// `alertmanagerConfigNamespaceSelector`.
+        #[serde(default, rename = "alertmanagerConfigNamespaceSelector", skip_serializing_if = "Option::is_none")]
+        pub alertmanager_config_namespace_selector: Option<LabelSelector>,
     }
 }
 
@@ -172,7 +179,7 @@ impl Default for OperatorConfig {
 impl OperatorConfig {
     /// The selectors with their field names, in the spec's order.
     #[must_use]
-    pub fn selectors(&self) -> [(&'static str, Option<&LabelSelector>); 10] {
+    pub fn selectors(&self) -> [(&'static str, Option<&LabelSelector>); 12] {
         [
             (
                 "serviceMonitorSelector",
@@ -201,6 +208,14 @@ impl OperatorConfig {
             (
                 "ruleNamespaceSelector",
                 self.rule_namespace_selector.as_ref(),
+            ),
+            (
+                "alertmanagerConfigSelector",
+                self.alertmanager_config_selector.as_ref(),
+            ),
+            (
+                "alertmanagerConfigNamespaceSelector",
+                self.alertmanager_config_namespace_selector.as_ref(),
             ),
         ]
     }

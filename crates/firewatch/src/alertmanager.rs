@@ -55,6 +55,11 @@ pub struct AlertmanagerArgs {
     /// Output format of log messages (logfmt or json).
     #[arg(long = "log.format", default_value = "logfmt")]
     pub log_format: String,
+    /// A prometheus.yml whose `kubernetes_operator` section (`alertmanagerConfigSelector`,
+    /// `alertmanagerConfigNamespaceSelector`, the API connection) selects AlertmanagerConfig
+    /// objects to merge into the configuration, as the Prometheus Operator does.
+    #[arg(long = "operator.config.file")]
+    pub operator_config_file: Option<PathBuf>,
 }
 
 fn duration(flag: &str, s: &str) -> Result<Duration, String> {
@@ -80,13 +85,44 @@ pub fn run(args: &AlertmanagerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(alertmanager::run(opts)) {
+    let section = match operator_section(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("firewatch alertmanager: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let run = async move {
+        let mut opts = opts;
+        // The AlertmanagerConfig objects, watched while the Alertmanager runs.
+        let _watch = section.map(|s| {
+            let (hook, running) = crate::operator::alertmanager_hook(&s);
+            opts.config_hook = Some(hook);
+            running
+        });
+        alertmanager::run(opts).await
+    };
+    match runtime.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `kubernetes_operator` section of `--operator.config.file`, if given.
+fn operator_section(a: &AlertmanagerArgs) -> Result<Option<config::OperatorConfig>, String> {
+    let Some(file) = &a.operator_config_file else {
+        return Ok(None);
+    };
+    let cfg = config::Config::load(file).map_err(|e| format!("--operator.config.file: {e}"))?;
+    cfg.kubernetes_operator.map(Some).ok_or_else(|| {
+        format!(
+            "--operator.config.file: {} has no kubernetes_operator section",
+            file.display()
+        )
+    })
 }
 
 fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {

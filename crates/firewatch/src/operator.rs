@@ -63,3 +63,38 @@ impl OperatorWatch {
         *self.running.lock() = None;
     }
 }
+
+/// The Alertmanager's configuration hook for `section`: the watch of the AlertmanagerConfig
+/// objects it selects (keep the returned [`Running`] alive), the file's text with them merged
+/// in, and a reload on every change.
+pub fn alertmanager_hook(section: &config::OperatorConfig) -> (alertmanager::ConfigHook, Running) {
+    let running = start(section);
+    let changed = Arc::new(Notify::new());
+    let rx = running.generated.clone();
+    let file_rx = rx.clone();
+    let transform = move |text: &str| {
+        let generated = file_rx.borrow().clone();
+        operator::server::alertmanager_config_text(
+            &generated,
+            text,
+            std::path::Path::new("alertmanager.yml"),
+        )
+    };
+    let (notify, cancel, mut rx) = (changed.clone(), running.cancel.clone(), rx);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                res = rx.changed() => if res.is_err() { return },
+            }
+            notify.notify_one();
+        }
+    });
+    (
+        alertmanager::ConfigHook {
+            transform: Arc::new(transform),
+            changed,
+        },
+        running,
+    )
+}

@@ -632,7 +632,9 @@ pub fn merge_alertmanager_configs(
         let c = match convert(amc, assets) {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(kind = "AlertmanagerConfig", object = %key, error = %e, "invalid object skipped");
+                if !assets.is_wanted(&e) {
+                    tracing::warn!(kind = "AlertmanagerConfig", object = %key, error = %e, "invalid object skipped");
+                }
                 rejected.push((key, e.to_string()));
                 continue;
             }

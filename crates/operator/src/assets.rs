@@ -81,6 +81,23 @@ pub struct Assets {
     wanted: Mutex<BTreeSet<AssetRef>>,
 }
 
+impl Clone for Assets {
+    /// The loaded objects (nothing wanted).
+    fn clone(&self) -> Self {
+        Self {
+            objects: self.objects.clone(),
+            wanted: Mutex::default(),
+        }
+    }
+}
+
+impl PartialEq for Assets {
+    /// The same objects loaded, with the same values.
+    fn eq(&self, other: &Self) -> bool {
+        self.objects == other.objects
+    }
+}
+
 impl Assets {
     /// Records an object read from the API: its keys and decoded values, or why it could not
     /// be read.

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::alertmanagerconfig::AlertmanagerConfig;
 use crate::podmonitor::PodMonitor;
 use crate::probe::Probe;
 use crate::prometheusrule::PrometheusRule;
@@ -34,6 +35,8 @@ pub enum Kind {
     Probe,
     /// `ScrapeConfig`.
     ScrapeConfig,
+    /// `AlertmanagerConfig` (selected by an `Alertmanager` resource).
+    AlertmanagerConfig,
 }
 
 /// An object with metadata (what selection reads).
@@ -60,6 +63,13 @@ impl Resource for PodMonitor {
 
 impl Resource for PrometheusRule {
     const KIND: Kind = Kind::PrometheusRule;
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+}
+
+impl Resource for AlertmanagerConfig {
+    const KIND: Kind = Kind::AlertmanagerConfig;
     fn meta(&self) -> &ObjectMeta {
         &self.metadata
     }
@@ -138,6 +148,10 @@ impl Select for OperatorSelection {
             Kind::ScrapeConfig => (
                 &self.scrape_config_selector,
                 &self.scrape_config_namespace_selector,
+            ),
+            Kind::AlertmanagerConfig => (
+                &self.alertmanager_config_selector,
+                &self.alertmanager_config_namespace_selector,
             ),
         };
         (s.as_ref(), ns.as_ref())

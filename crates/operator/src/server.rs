@@ -126,3 +126,27 @@ pub fn rule_files(generated: &Generated) -> Vec<(PathBuf, RuleFile)> {
         .map(|(name, file)| (PathBuf::from(RULE_DIR).join(name), file.clone()))
         .collect()
 }
+
+/// The text of an `alertmanager.yml` with the selected AlertmanagerConfig objects merged in
+/// as the Operator merges them (the text itself when none is selected); `file` names the
+/// configuration in errors.
+///
+/// # Errors
+/// The base text is not YAML.
+pub fn alertmanager_config_text(
+    generated: &Generated,
+    text: &str,
+    file: &std::path::Path,
+) -> Result<String, String> {
+    if generated.alertmanager_configs.is_empty() {
+        return Ok(text.to_owned());
+    }
+    let base: serde_json::Value = config::yaml::decode(text, file).map_err(|e| e.to_string())?;
+    let objects: Vec<crate::AlertmanagerConfig> = generated
+        .alertmanager_configs
+        .iter()
+        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+        .collect();
+    let merged = crate::merge_alertmanager_configs(&base, &objects, &generated.assets);
+    Ok(merged.config.to_string())
+}

@@ -6,6 +6,7 @@
 //! does not decode is skipped with a log line naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -16,6 +17,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::alertmanagerconfig::{AlertmanagerConfig, merge_alertmanager_configs};
 use crate::assets::{AssetKind, AssetRef, Assets};
 use crate::error::OperatorError;
 use crate::podmonitor::{PodMonitor, pod_scrape_configs};
@@ -34,6 +36,11 @@ pub struct Generated {
     pub scrape_configs: Vec<Value>,
     /// Rule files by name, and the rejected PrometheusRules.
     pub rules: RuleFiles,
+    /// The selected AlertmanagerConfig objects as served (`alertmanagerConfigSelector`), by
+    /// namespace and name, for [`crate::merge_alertmanager_configs`].
+    pub alertmanager_configs: Vec<Value>,
+    /// The Secrets and ConfigMaps read for them.
+    pub assets: Arc<Assets>,
 }
 
 /// The kinds watched: `(group, version, kind, plural)`; the namespaces last.
@@ -43,17 +50,24 @@ const KINDS: [(&str, &str, &str, &str); N] = [
     (GROUP, "v1", "PrometheusRule", "prometheusrules"),
     (GROUP, "v1", "Probe", "probes"),
     (GROUP, "v1alpha1", "ScrapeConfig", "scrapeconfigs"),
+    (
+        GROUP,
+        "v1alpha1",
+        "AlertmanagerConfig",
+        "alertmanagerconfigs",
+    ),
     ("", "v1", "Namespace", "namespaces"),
 ];
 const GROUP: &str = "monitoring.coreos.com";
-const N: usize = 6;
+const N: usize = 7;
 /// Where each kind is in [`KINDS`].
 const SM: usize = 0;
 const PM: usize = 1;
 const PR: usize = 2;
 const PROBE: usize = 3;
 const SC: usize = 4;
-const NS: usize = 5;
+const AMC: usize = 5;
+const NS: usize = 6;
 
 /// The objects seen, per kind, by `namespace/name`.
 #[derive(Default)]
@@ -177,7 +191,27 @@ impl Cache {
                 Err(e) => skip("ScrapeConfig", &sc.metadata, &e),
             }
         }
+        let mut amcs = Vec::new();
+        let mut raw = Vec::new();
+        for (k, v) in &self.kinds[AMC] {
+            if let Some(a) = decode::<AlertmanagerConfig>("AlertmanagerConfig", k, v)
+                && selection.selects(
+                    Kind::AlertmanagerConfig,
+                    &a.metadata,
+                    namespaces.get(&a.metadata.namespace),
+                )
+            {
+                amcs.push(a);
+                raw.push(v.clone());
+            }
+        }
+        if !amcs.is_empty() {
+            // A dry merge asks `assets` for every Secret the objects reference.
+            let _ = merge_alertmanager_configs(&Value::Null, &amcs, assets);
+        }
         Generated {
+            alertmanager_configs: raw,
+            assets: Arc::new(assets.clone()),
             scrape_configs: scrape,
             rules: rule_files(selection.select(&prs, &namespaces)),
         }
@@ -202,6 +236,7 @@ pub async fn run(
         Some(Kind::PrometheusRule),
         Some(Kind::Probe),
         Some(Kind::ScrapeConfig),
+        Some(Kind::AlertmanagerConfig),
         None,
     ];
     let watched: Vec<bool> = kinds
@@ -275,6 +310,8 @@ pub async fn run(
             old.scrape_configs == generated.scrape_configs
                 && old.rules.files == generated.rules.files
                 && old.rules.rejected == generated.rules.rejected
+                && old.alertmanager_configs == generated.alertmanager_configs
+                && (generated.alertmanager_configs.is_empty() || old.assets == generated.assets)
         };
         if !same || !published {
             published = true;

@@ -100,6 +100,11 @@ fn plural_of(kind: &str) -> (&'static str, &'static str, &'static str) {
             "monitoring.coreos.com/v1alpha1",
             "ScrapeConfigList",
         ),
+        "AlertmanagerConfig" => (
+            "alertmanagerconfigs",
+            "monitoring.coreos.com/v1alpha1",
+            "AlertmanagerConfigList",
+        ),
         other => panic!("unsupported kind {other}"),
     }
 }
@@ -129,6 +134,7 @@ fn list_meta(plural: &str) -> (&'static str, &'static str) {
         "PrometheusRule",
         "Probe",
         "ScrapeConfig",
+        "AlertmanagerConfig",
     ] {
         let (p, v, l) = plural_of(k);
         if p == plural {
