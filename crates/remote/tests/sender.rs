@@ -86,6 +86,8 @@ struct Seen {
     /// 2.0: series carrying metadata with a help text.
     series_with_help: usize,
     exemplars: usize,
+    /// 2.0: the created timestamps of the series that carry one.
+    created: Vec<i64>,
 }
 
 type Answer = dyn Fn(&str) -> (u16, Duration) + Send + Sync;
@@ -99,13 +101,15 @@ struct Receiver {
     answer: Arc<Mutex<Arc<Answer>>>,
 }
 
-fn inspect(content_type: &str, body: &[u8]) -> (usize, usize, bool, usize, usize) {
+type Inspected = (usize, usize, bool, usize, usize, Vec<i64>);
+
+fn inspect(content_type: &str, body: &[u8]) -> Inspected {
     let Ok(raw) = snap::raw::Decoder::new().decompress_vec(body) else {
-        return (0, 0, false, 0, 0);
+        return (0, 0, false, 0, 0, vec![]);
     };
     if content_type.contains("io.prometheus.write.v2.Request") {
         let Ok(r) = proto::v2::Request::decode(raw.as_slice()) else {
-            return (0, 0, false, 0, 0);
+            return (0, 0, false, 0, 0, vec![]);
         };
         let mut s = r.symbols.clone();
         s.sort();
@@ -116,19 +120,26 @@ fn inspect(content_type: &str, body: &[u8]) -> (usize, usize, bool, usize, usize
             .filter(|t| t.metadata.as_ref().is_some_and(|m| m.help_ref != 0))
             .count();
         let ex = r.timeseries.iter().map(|t| t.exemplars.len()).sum();
+        let created = r
+            .timeseries
+            .iter()
+            .map(|t| t.created_timestamp)
+            .filter(|c| *c != 0)
+            .collect();
         (
             0,
             r.symbols.len(),
             s.len() == r.symbols.len(),
             with_help,
             ex,
+            created,
         )
     } else {
         let Ok(r) = proto::WriteRequest::decode(raw.as_slice()) else {
-            return (0, 0, false, 0, 0);
+            return (0, 0, false, 0, 0, vec![]);
         };
         let ex = r.timeseries.iter().map(|t| t.exemplars.len()).sum();
-        (r.metadata.len(), 0, false, 0, ex)
+        (r.metadata.len(), 0, false, 0, ex, vec![])
     }
 }
 
@@ -184,8 +195,14 @@ impl Receiver {
                                 headers.push_str(&format!("{k}: {v}\r\n"));
                             }
                         }
-                        let (metadata, symbols, symbols_unique, series_with_help, exemplars) =
-                            inspect(&ct, &body);
+                        let (
+                            metadata,
+                            symbols,
+                            symbols_unique,
+                            series_with_help,
+                            exemplars,
+                            created,
+                        ) = inspect(&ct, &body);
                         seen.lock().push(Seen {
                             content_type: ct,
                             status,
@@ -194,6 +211,7 @@ impl Receiver {
                             symbols_unique,
                             series_with_help,
                             exemplars,
+                            created,
                         });
                         let _ = write!(
                             w,
@@ -366,7 +384,14 @@ fn protocol_2_0_sends_interned_symbols_metadata_exemplars_and_histograms() {
     );
     // The queue starts at the WAL's end: what comes after is sent.
     std::thread::sleep(Duration::from_millis(500));
-    write(&s.fanout, now_ms(), 5, 3);
+    let t0 = now_ms();
+    write(&s.fanout, t0, 5, 3);
+    // A counter with its start (created) timestamp.
+    let mut a = s.fanout.appender();
+    let l = Labels::from_pairs([("__name__", "jobs_total")]);
+    a.append_with_start(0, &l, t0 - 60_000, t0, Sample::Float(3.0))
+        .unwrap();
+    a.commit().unwrap();
     wait_equal(&s.db, &recv, "2.0");
     let seen = recv.seen.lock().clone();
     assert!(
@@ -381,10 +406,12 @@ fn protocol_2_0_sends_interned_symbols_metadata_exemplars_and_histograms() {
     );
     assert!(seen.iter().any(|r| r.series_with_help > 0), "{seen:?}");
     assert_eq!(seen.iter().map(|r| r.exemplars).sum::<usize>(), 15);
-    assert_eq!(s.metric("prometheus_remote_storage_samples_total{"), 15.0);
+    let created: Vec<i64> = seen.iter().flat_map(|r| r.created.clone()).collect();
+    assert_eq!(created, [t0 - 60_000], "{seen:?}");
+    assert_eq!(s.metric("prometheus_remote_storage_samples_total{"), 16.0);
     assert_eq!(s.metric("prometheus_remote_storage_histograms_total{"), 5.0);
     assert_eq!(s.metric("prometheus_remote_storage_exemplars_total{"), 15.0);
-    assert_eq!(s.metric("prometheus_remote_storage_samples_in_total"), 15.0);
+    assert_eq!(s.metric("prometheus_remote_storage_samples_in_total"), 16.0);
     assert_eq!(s.metric("prometheus_remote_storage_samples_pending{"), 0.0);
     s.stop();
 }

@@ -144,6 +144,7 @@ impl Queue {
             external: external.clone(),
             series: HashMap::new(),
             meta: HashMap::new(),
+            starts: HashMap::new(),
             shards: Some(Shards::start(min_shards, capacity, &ctx, rt)),
             capacity,
             min_shards,
@@ -293,6 +294,8 @@ struct Manager {
     external: Labels,
     series: HashMap<u64, SeriesEntry>,
     meta: HashMap<u64, Arc<Meta>>,
+    /// Start timestamps of the commit being read: (series ref, t) → st.
+    starts: HashMap<(u64, i64), i64>,
     shards: Option<Shards>,
     capacity: usize,
     min_shards: usize,
@@ -361,7 +364,11 @@ impl Manager {
             series: info,
             meta: self.meta.get(&id).cloned(),
             t,
-            st: 0,
+            st: if kind == KIND_EXEMPLAR {
+                0
+            } else {
+                self.starts.get(&(id, t)).copied().unwrap_or(0)
+            },
             data,
             ack: Ack { seq, pos, key, t },
         })
@@ -480,6 +487,12 @@ impl Sink for Manager {
                 },
             );
         }
+    }
+
+    fn store_starts(&mut self, starts: Vec<tsdb::start::RefStart>) {
+        self.starts.clear();
+        self.starts
+            .extend(starts.into_iter().map(|s| ((s.id, s.t), s.st)));
     }
 
     fn store_metadata(&mut self, meta: Vec<RefMetadata>) {

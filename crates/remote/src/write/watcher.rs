@@ -50,6 +50,8 @@ pub(crate) trait Sink {
     fn store_series(&mut self, series: Vec<RefSeries>, segment: u32);
     /// Metadata records.
     fn store_metadata(&mut self, meta: Vec<RefMetadata>);
+    /// Start (created) timestamps of the samples of the commit whose records follow.
+    fn store_starts(&mut self, starts: Vec<tsdb::start::RefStart>);
     /// A record of samples, histograms or exemplars to send, read at `start..end`. Returns
     /// false when the queue stops (the watcher returns).
     fn append(&mut self, start: Pos, end: Pos, rec: Record) -> bool;
@@ -412,6 +414,13 @@ impl Watcher {
                             return Ok(false);
                         }
                     } else if send {
+                        sink.advance(end);
+                    }
+                }
+                Record::StartTimestamps(st) => {
+                    self.count("start_timestamps");
+                    sink.store_starts(st);
+                    if send {
                         sink.advance(end);
                     }
                 }
