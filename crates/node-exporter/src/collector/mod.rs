@@ -113,8 +113,7 @@ impl Out {
                 self.families.len() - 1
             }
         };
-        let labels =
-            Labels::from_pairs(std::iter::once(("__name__", name)).chain(labels.iter().copied()));
+        let labels = sample_labels(name, labels);
         self.families[i].samples.push(FamilySample {
             labels,
             value,
@@ -177,6 +176,28 @@ impl Out {
     pub fn is_empty(&self) -> bool {
         self.families.is_empty()
     }
+}
+
+/// The label set of a sample: `__name__` and `labels`, sorted on the stack for the usual
+/// handful (no intermediate vectors), through [`Labels::from_pairs`] otherwise.
+fn sample_labels(name: &str, labels: &[(&str, &str)]) -> Labels {
+    const MAX: usize = 12;
+    if labels.len() >= MAX {
+        return Labels::from_pairs(
+            std::iter::once(("__name__", name)).chain(labels.iter().copied()),
+        );
+    }
+    let mut buf = [("", ""); MAX];
+    buf[0] = ("__name__", name);
+    buf[1..=labels.len()].copy_from_slice(labels);
+    let pairs = &mut buf[..=labels.len()];
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Labels::from_pairs(
+            std::iter::once(("__name__", name)).chain(labels.iter().copied()),
+        );
+    }
+    Labels::from_sorted(pairs.iter().copied())
 }
 
 /// Reads a whole file; a missing one is node_exporter's `ErrNoData` (the source is absent on

@@ -7,7 +7,7 @@ use super::CollectorError;
 
 thread_local! {
     /// The read buffer of this thread's scrapes (kept between files and scrapes).
-    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 16 * 1024]);
 }
 
 /// Calls `f` with a file's whole content, read without the `statx` that `std::fs::read`
@@ -38,7 +38,7 @@ pub fn with_open<T>(
         let buf: &mut Vec<u8> = match guard.as_deref_mut() {
             Ok(b) => b,
             Err(_) => {
-                own.resize(64 * 1024, 0);
+                own.resize(16 * 1024, 0);
                 &mut own
             }
         };
