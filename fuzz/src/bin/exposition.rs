@@ -1,18 +1,20 @@
-//! Fuzz target: the text and OpenMetrics exposition parsers (scrape bodies), chosen by the
-//! first byte.
+//! Fuzz target: the scrape body parsers (issue 16): the first byte chooses the text format,
+//! OpenMetrics or the protobuf (delimited `MetricFamily`) format, the rest is the body.
 
-use firewatch_model::exposition::{Format, parse_families};
+use firewatch_model::exposition::{Format, ProtobufOptions, ProtobufParser, parse_families};
 
 fn main() {
     afl::fuzz!(|data: &[u8]| {
         let Some((&first, body)) = data.split_first() else {
             return;
         };
-        let format = if first % 2 == 0 {
-            Format::Text
-        } else {
-            Format::OpenMetrics
-        };
-        let _ = parse_families(body, format);
+        match first % 3 {
+            0 => drop(parse_families(body, Format::Text)),
+            1 => drop(parse_families(body, Format::OpenMetrics)),
+            _ => {
+                let mut p = ProtobufParser::new(body, ProtobufOptions::default());
+                while let Ok(Some(_)) = p.next_entry() {}
+            }
+        }
     });
 }
