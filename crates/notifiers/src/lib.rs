@@ -47,6 +47,7 @@ pub mod chat;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod jira;
 pub mod notify;
 pub mod opsgenie;
 pub mod pagerduty;

@@ -148,6 +148,7 @@ pub fn build_integrations(
         crate::chat::MsTeamsV2
     );
     each!(receiver.sns_configs, "sns", crate::sns::Sns);
+    each!(receiver.jira_configs, "jira", crate::jira::Jira);
     each!(
         receiver.rocketchat_configs,
         "rocketchat",

@@ -334,3 +334,129 @@ async fn rocketchat_posts_one_attachment_with_token_headers() {
     );
     assert!(!e.retry);
 }
+
+fn jira_receiver(base: &str, extra: &str) -> Receiver {
+    receiver(&format!(
+        "- name: ops\n  jira_configs:\n  - api_url: '{base}'\n    project: OPS\n    issue_type: Bug\n    labels: ['team-{{{{ .CommonLabels.severity }}}}']\n    fields:\n      customfield_10000: '{{{{ .CommonLabels.severity }}}}'\n      customfield_10001: '42'\n      customfield_10002: ['a', '{{{{ .Status }}}}']\n{extra}"
+    ))
+}
+
+/// Jira (Alertmanager 0.28+): a firing group without an issue searches by its
+/// `ALERT{hash}` label then creates one (fields as Alertmanager encodes them, custom fields
+/// expanded and read as YAML); a resolved group with an open issue updates it (summary kept
+/// when `enable_update: false`) and applies `resolve_transition`; a resolved group without
+/// an issue only searches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jira_searches_creates_updates_and_transitions() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let hash = group_key_hash(&ctx.group_key);
+    let label = format!("ALERT{{{hash}}}");
+    let jql = format!(
+        "statusCategory != Done and project=\"OPS\" and labels=\"{label}\" order by status ASC,resolutiondate DESC"
+    );
+    let new = format!("{}/jira-new/rest/api/2", rec.url);
+    let r = jira_receiver(&new, "");
+    let n = firewatch_notifiers::jira::Jira::new(&r.jira_configs[0], &tmpl, &http).unwrap();
+    n.notify(&ctx, &data(false)).await.unwrap();
+    let reqs = rec.all();
+    let uris: Vec<(&str, &str)> = reqs
+        .iter()
+        .map(|r| (r.method.as_str(), r.uri.as_str()))
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            ("POST", "/jira-new/rest/api/2/search"),
+            ("POST", "/jira-new/rest/api/2/issue")
+        ]
+    );
+    assert_eq!(
+        reqs[0].json(),
+        json!({"fields": ["status"], "jql": jql, "maxResults": 2})
+    );
+    assert_eq!(reqs[0].headers["accept-language"], "en");
+    let issue = reqs[1].json();
+    let description = issue["fields"]["description"].as_str().unwrap().to_owned();
+    assert!(description.contains("# Alerts Firing:"), "{description}");
+    assert_eq!(
+        issue,
+        json!({"fields": {
+            "summary": "[FIRING:2] Disk (warn)",
+            "description": description,
+            "issuetype": {"name": "Bug"},
+            "labels": [label, "team-warn"],
+            "project": {"key": "OPS"},
+            "customfield_10000": "warn",
+            "customfield_10001": 42,
+            "customfield_10002": ["a", "firing"],
+        }})
+    );
+
+    rec.clear();
+    let open = format!("{}/jira-open/rest/api/2/", rec.url);
+    let r = jira_receiver(
+        &open,
+        "    resolve_transition: Done\n    summary:\n      template: 'changed'\n      enable_update: false\n",
+    );
+    let n = firewatch_notifiers::jira::Jira::new(&r.jira_configs[0], &tmpl, &http).unwrap();
+    n.notify(&ctx, &data(true)).await.unwrap();
+    let reqs = rec.all();
+    let uris: Vec<(&str, &str)> = reqs
+        .iter()
+        .map(|r| (r.method.as_str(), r.uri.as_str()))
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            ("POST", "/jira-open/rest/api/2/search"),
+            ("PUT", "/jira-open/rest/api/2/issue/OPS-1"),
+            ("GET", "/jira-open/rest/api/2/issue/OPS-1/transitions"),
+            ("POST", "/jira-open/rest/api/2/issue/OPS-1/transitions"),
+        ]
+    );
+    assert!(reqs[1].json()["fields"].get("summary").is_none());
+    assert!(
+        reqs[1].json()["fields"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("# Alerts Resolved:")
+    );
+    assert_eq!(reqs[3].json(), json!({"transition": {"id": "31"}}));
+
+    rec.clear();
+    let r = jira_receiver(&new, "");
+    let n = firewatch_notifiers::jira::Jira::new(&r.jira_configs[0], &tmpl, &http).unwrap();
+    n.notify(&ctx, &data(true)).await.unwrap();
+    assert_eq!(rec.all().len(), 1, "only the search");
+}
+
+/// Jira configuration errors in Alertmanager's words.
+#[test]
+fn jira_config_errors() {
+    for (yaml, want) in [
+        ("    issue_type: Bug\n", "missing project in jira_config"),
+        ("    project: OPS\n", "missing issue_type in jira_config"),
+        (
+            "    project: OPS\n    issue_type: Bug\n    api_type: server\n",
+            "unknown api_type on jira_config, must be auto, cloud or datacenter",
+        ),
+    ] {
+        let mut r: Vec<Receiver> = serde_saphyr::from_str(&format!(
+            "- name: ops\n  jira_configs:\n  - api_url: 'http://jira/rest/api/2'\n{yaml}"
+        ))
+        .unwrap();
+        let e = r[0].validate().unwrap_err();
+        assert!(e.to_string().contains(want), "{e}");
+    }
+    let mut r: Vec<Receiver> = serde_saphyr::from_str(
+        "- name: ops\n  jira_configs:\n  - project: OPS\n    issue_type: Bug\n",
+    )
+    .unwrap();
+    r[0].validate().unwrap();
+    let e = r[0].apply_global(&GlobalConfig::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("no global Jira Cloud URL set"),
+        "{e}"
+    );
+}

@@ -9,6 +9,7 @@
 
 mod chat;
 mod global;
+mod jira;
 mod paging;
 pub mod types;
 
@@ -22,6 +23,7 @@ pub use chat::{
     SlackField, TelegramConfig, WebexConfig,
 };
 pub use global::{GlobalConfig, SLACK_POST_MESSAGE};
+pub use jira::{JiraConfig, JiraField};
 #[allow(unused_imports)]
 pub(crate) use paging::canonical_mime_header;
 pub use paging::{
@@ -101,6 +103,9 @@ pub struct Receiver {
     /// Mattermost.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mattermost_configs: Vec<MattermostConfig>,
+    /// Jira.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jira_configs: Vec<JiraConfig>,
 }
 
 fn each<T>(
@@ -208,6 +213,7 @@ impl Receiver {
             "rocketchat_configs",
             RocketchatConfig::validate,
         )?;
+        each(&mut self.jira_configs, "jira_configs", JiraConfig::validate)?;
         each(
             &mut self.mattermost_configs,
             "mattermost_configs",
@@ -437,6 +443,16 @@ impl Receiver {
                 }
                 c.token.clone_from(&g.rocketchat_token);
                 c.token_file.clone_from(&g.rocketchat_token_file);
+            }
+            Ok(())
+        })?;
+        each(&mut self.jira_configs, "jira_configs", |c| {
+            inherit_http(&mut c.http_config, g);
+            if c.api_url.is_none() {
+                if g.jira_api_url.is_none() {
+                    return err("no global Jira Cloud URL set");
+                }
+                c.api_url.clone_from(&g.jira_api_url);
             }
             Ok(())
         })?;

@@ -66,10 +66,25 @@ fn answer(path: &str) -> Response {
         )
             .into_response()
     };
+    if path.contains("/jira-") {
+        if path.ends_with("/search") {
+            return json(if path.contains("/jira-open/") {
+                r#"{"issues":[{"key":"OPS-1","fields":{"status":{"name":"In Progress","statusCategory":{"key":"indeterminate"}}}}]}"#
+            } else {
+                r#"{"issues":[]}"#
+            });
+        }
+        if path.ends_with("/transitions") {
+            return json(
+                r#"{"transitions":[{"id":"21","name":"Start"},{"id":"31","name":"Done"}]}"#,
+            );
+        }
+        return json(r#"{"id":"10000","key":"OPS-1"}"#);
+    }
     if path.contains("/rc-fail/") {
         return json(r#"{"success":false,"error":"error-invalid-channel"}"#);
     }
-    if path.contains("chat.postMessage") {
+    if path.contains("/api/v1/chat.postMessage") {
         return json(r#"{"success":true}"#);
     }
     if path.contains("/gettoken") {
