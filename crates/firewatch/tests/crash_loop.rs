@@ -1,7 +1,8 @@
 //! Crash loop (issue 16, item 3): the real `firewatch server` takes remote writes while it
 //! compacts its head into 2-minute blocks, merges them into 6-minute ones, checkpoints the
-//! WAL and deletes blocks beyond a 30-minute retention, and is killed with SIGKILL at random
-//! moments, 15 times. After each restart every acknowledged sample inside the retention is
+//! WAL, deletes blocks beyond a 30-minute retention, and (through the admin API) deletes a
+//! series, rewrites blocks with tombstones and takes snapshots; it is killed with SIGKILL at
+//! random moments, 15 times. After each restart every acknowledged sample inside the retention is
 //! there with its value; at the end `promtool tsdb list` reads the directory and the real
 //! Prometheus 2.42, started on a copy, serves the same samples.
 //!
@@ -32,10 +33,12 @@ fn flags() -> Vec<&'static str> {
         "--storage.tsdb.min-block-duration=2m",
         "--storage.tsdb.max-block-duration=6m",
         "--storage.tsdb.retention.time=30m",
+        "--web.enable-admin-api",
     ]
 }
 
-/// Request `n`: one sample per series at `T0 + n * STEP` with value `n`.
+/// Request `n`: one sample per series at `T0 + n * STEP` with value `n`, and one of
+/// `crash_loop_doomed`, which the admin thread keeps deleting.
 fn request(n: u64) -> Vec<u8> {
     let t = T0 + n as i64 * STEP;
     let timeseries = (0..SERIES)
@@ -56,6 +59,17 @@ fn request(n: u64) -> Vec<u8> {
             }],
             ..Default::default()
         })
+        .chain(std::iter::once(proto::TimeSeries {
+            labels: vec![proto::Label {
+                name: "__name__".into(),
+                value: "crash_loop_doomed".into(),
+            }],
+            samples: vec![proto::Sample {
+                value: n as f64,
+                timestamp: t,
+            }],
+            ..Default::default()
+        }))
         .collect();
     let body = proto::WriteRequest {
         timeseries,
@@ -86,6 +100,11 @@ fn post(port: u16, body: &[u8]) -> bool {
                 .is_some_and(|c| c.starts_with('2')))
     };
     go().unwrap_or(false)
+}
+
+/// POSTs an admin endpoint with an empty body; true for a 2xx answer.
+fn admin(port: u16, path: &str) -> bool {
+    testkit::http(port, "POST", path, Some("")).is_ok_and(|r| (200..300).contains(&r.status))
 }
 
 /// Every `crash_loop` sample a server holds: (request number, series) pairs, checked to
@@ -191,6 +210,8 @@ fn acknowledged_samples_survive_kill_9_during_compaction() {
     let next = Arc::new(AtomicU64::new(0));
     let mut acked: Vec<u64> = Vec::new();
     let (mut saw_checkpoint, mut saw_blocks, mut saw_retention) = (false, false, false);
+    // Deletions, tombstone cleanings and snapshots that completed.
+    let mut admin_done = [0u32; 3];
     let started = Instant::now();
     for iteration in 0..ITERATIONS {
         let fw = Server::start(
@@ -228,10 +249,36 @@ fn acknowledged_samples_survive_kill_9_during_compaction() {
                 ok
             })
         };
+        // Meanwhile: delete a series (tombstones in blocks and head), rewrite the blocks
+        // that have tombstones, and take snapshots, so that kills land in those too.
+        let admin_thread = {
+            let (stop, port) = (stop.clone(), fw.port);
+            std::thread::spawn(move || {
+                let mut done = [0u32; 3];
+                let mut i = 0u32;
+                while !stop.load(Ordering::SeqCst) {
+                    let q = format!(
+                        "/api/v1/admin/tsdb/delete_series?match[]={}",
+                        urlencode("crash_loop_doomed")
+                    );
+                    done[0] += u32::from(admin(port, &q));
+                    done[1] += u32::from(admin(port, "/api/v1/admin/tsdb/clean_tombstones"));
+                    if i % 4 == 0 {
+                        done[2] += u32::from(admin(port, "/api/v1/admin/tsdb/snapshot"));
+                    }
+                    i += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                done
+            })
+        };
         std::thread::sleep(Duration::from_millis(300 + rng.below(2200)));
         drop(fw); // SIGKILL
         stop.store(true, Ordering::SeqCst);
         acked.extend(writer.join().unwrap());
+        for (k, n) in admin_thread.join().unwrap().into_iter().enumerate() {
+            admin_done[k] += n;
+        }
         let names: Vec<String> = std::fs::read_dir(&data)
             .into_iter()
             .flatten()
@@ -243,9 +290,13 @@ fn acknowledged_samples_survive_kill_9_during_compaction() {
         saw_checkpoint |= names.iter().any(|n| n.starts_with("checkpoint."));
     }
     eprintln!(
-        "{ITERATIONS} kills in {:?}; {} requests acknowledged",
+        "{ITERATIONS} kills in {:?}; {} requests acknowledged; deletions, tombstone cleanings, snapshots: {admin_done:?}",
         started.elapsed(),
         acked.len()
+    );
+    assert!(
+        admin_done.iter().all(|n| *n > 0),
+        "admin calls completed: {admin_done:?}"
     );
     assert!(
         acked.len() > 200,
