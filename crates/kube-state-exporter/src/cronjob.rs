@@ -3,7 +3,27 @@
 
 use k8s_openapi::api::batch::v1::CronJob;
 
+use crate::cron;
 use crate::table::{Gauge, Kind, Series, one, resource_version, time};
+
+/// The next activation after the last one (else after the creation), none when suspended
+/// or the schedule does not parse.
+#[allow(clippy::cast_precision_loss)]
+fn next_schedule(j: &CronJob) -> Option<f64> {
+    let spec = j.spec.as_ref()?;
+    if spec.suspend == Some(true) {
+        return None;
+    }
+    let schedule = cron::parse(&spec.schedule, spec.time_zone.as_deref()).ok()?;
+    let last = j
+        .status
+        .as_ref()
+        .and_then(|s| s.last_schedule_time.as_ref());
+    let from = last.or(j.metadata.creation_timestamp.as_ref())?;
+    // k8s-openapi's timestamps are of another jiff version: go through Unix seconds.
+    let from = jiff::Timestamp::from_second(from.0.as_second()).ok()?;
+    Some(schedule.next(from)?.as_second() as f64)
+}
 
 /// The CronJob families.
 pub const KIND: Kind<CronJob> = Kind {
@@ -13,6 +33,21 @@ pub const KIND: Kind<CronJob> = Kind {
     owner: None,
     uid: false,
     gauges: &[
+        Gauge {
+            name: "kube_cronjob_next_schedule_time",
+            help: "[STABLE] Next time the cronjob should be scheduled. The time after lastScheduleTime, or after the cron job's creation time if it's never been scheduled. Use this to determine if the job is delayed.",
+            value: next_schedule,
+        },
+        Gauge {
+            name: "kube_cronjob_schedule_invalid",
+            help: "Emitted with value 1 for cronjobs whose schedule, in its configured timezone, cannot be parsed.",
+            value: |j| {
+                let spec = j.spec.as_ref()?;
+                cron::parse(&spec.schedule, spec.time_zone.as_deref())
+                    .is_err()
+                    .then_some(1.0)
+            },
+        },
         Gauge {
             name: "kube_cronjob_metadata_resource_version",
             help: "[STABLE] Resource version representing a specific version of the cronjob.",

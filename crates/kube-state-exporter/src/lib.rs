@@ -7,6 +7,7 @@
 
 pub mod allowlist;
 pub mod config;
+pub mod cron;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;

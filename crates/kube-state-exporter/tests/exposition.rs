@@ -79,7 +79,7 @@ fn objects(fake: &FakeKube) {
         "status": {"active": 1, "ready": 1, "succeeded": 0, "failed": 0, "startTime": "2025-01-02T03:05:00Z"}}));
     fake.add(json!({"kind": "CronJob", "apiVersion": "batch/v1",
         "metadata": {"name": "backup", "namespace": "ops", "resourceVersion": "4242", "creationTimestamp": T},
-        "spec": {"schedule": "0 3 * * *", "concurrencyPolicy": "Forbid", "suspend": true, "startingDeadlineSeconds": 30,
+        "spec": {"schedule": "0 3 * * *", "timeZone": "UTC", "concurrencyPolicy": "Forbid", "suspend": false, "startingDeadlineSeconds": 30,
             "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1, "jobTemplate": {}},
         "status": {"active": [{"name": "backup-29000", "namespace": "ops"}], "lastScheduleTime": "2025-01-02T03:05:00Z",
             "lastSuccessfulTime": "2025-01-01T03:06:00Z"}}));
