@@ -52,7 +52,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
     ("ksmd", false, Some(collector::simple::Ksmd::factory)),
     ("lnstat", false, Some(collector::lnstat::new)),
     ("loadavg", true, Some(collector::simple::Loadavg::factory)),
-    ("logind", false, None),
+    ("logind", false, Some(collector::logind::Logind::factory)),
     ("mdadm", true, Some(collector::mdadm::new)),
     ("meminfo", true, Some(collector::meminfo::new)),
     ("meminfo_numa", false, Some(collector::meminfo_numa::new)),
