@@ -3,7 +3,6 @@
 //! pipeline and API v2.
 
 pub mod alert;
-pub mod alerts_log;
 pub mod config;
 pub mod dispatch;
 pub mod error;
@@ -17,6 +16,7 @@ pub mod notify;
 pub mod route;
 pub mod silence;
 mod state_file;
+pub mod state_log;
 pub mod stop;
 pub mod store;
 pub mod timeinterval;

@@ -1,5 +1,6 @@
 //! The notification log: for each aggregation group and receiver integration, which alerts
-//! were last notified as firing and resolved, and when; kept for the retention and in a
+//! were last notified as firing and resolved, and when; kept for the retention, each entry
+//! fsynced to an append-only log before the notification counts as done and compacted into a
 //! snapshot under the storage path, so a restart sends no duplicate (mirrors Alertmanager's
 //! `nflog/nflog.go`).
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StateError;
 use crate::metrics::StateMetrics;
 use crate::state_file;
+use crate::state_log::{Durable, StateLog};
 
 /// Which integration of which receiver.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,10 +71,35 @@ pub type NflogRef = Arc<Nflog>;
 
 /// The notification log.
 pub struct Nflog {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<Entries>,
+    log: std::sync::OnceLock<StateLog>,
     path: Option<PathBuf>,
     retention: SignedDuration,
     metrics: std::sync::OnceLock<Arc<StateMetrics>>,
+}
+
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<String, Entry>,
+    /// Changed since the last snapshot.
+    dirty: bool,
+}
+
+impl Entries {
+    /// Keeps `e` unless an entry for its group and receiver is as new; whether it was kept.
+    fn merge(&mut self, e: Entry) -> bool {
+        let k = key(&e.group_key, &e.receiver);
+        if self
+            .by_key
+            .get(&k)
+            .is_some_and(|old| old.timestamp >= e.timestamp)
+        {
+            return false;
+        }
+        self.by_key.insert(k, e);
+        self.dirty = true;
+        true
+    }
 }
 
 fn key(group_key: &str, r: &ReceiverKey) -> String {
@@ -84,7 +111,8 @@ impl Nflog {
     #[must_use]
     pub fn new(path: Option<PathBuf>, retention: std::time::Duration) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
+            log: std::sync::OnceLock::new(),
             path,
             retention: SignedDuration::try_from(retention).unwrap_or(SignedDuration::MAX),
             metrics: std::sync::OnceLock::new(),
@@ -96,39 +124,71 @@ impl Nflog {
         let _ = self.metrics.set(m);
     }
 
-    /// Reads the snapshot, when there is one.
+    /// Reads the snapshot and replays the log after it (when the log has a path), then
+    /// opens the log for the appends of [`Nflog::log`] and [`Nflog::merge`].
     ///
     /// # Errors
-    /// An unreadable or corrupt snapshot.
+    /// An unreadable or corrupt snapshot, an unreadable log directory.
     pub fn load(&self) -> Result<usize, StateError> {
         let Some(path) = &self.path else { return Ok(0) };
         let list: Vec<Entry> = state_file::read(path)?.unwrap_or_default();
         let mut m = self.entries.lock();
         for e in list {
-            m.insert(key(&e.group_key, &e.receiver), e);
+            m.merge(e);
         }
-        Ok(m.len())
+        let log = StateLog::open(&crate::state_log::dir_beside(path), |list: Vec<Entry>| {
+            for e in list {
+                m.merge(e);
+            }
+        })?;
+        let _ = self.log.set(log);
+        Ok(m.by_key.len())
     }
 
-    fn persist(&self, m: &HashMap<String, Entry>) {
-        let Some(path) = &self.path else { return };
+    /// Bytes appended to the log since the last snapshot (0 without a log).
+    #[must_use]
+    pub fn log_bytes(&self) -> u64 {
+        self.log.get().map_or(0, StateLog::bytes)
+    }
+
+    /// Writes the snapshot when something changed since the last one, then removes the log
+    /// segments it covers.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn snapshot(&self) -> Result<(), StateError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         let started = std::time::Instant::now();
-        let list: Vec<&Entry> = m.values().collect();
-        match state_file::write(path, &list) {
-            Ok(bytes) => {
-                if let Some(metrics) = self.metrics.get() {
-                    metrics.snapshot(started, bytes);
-                }
+        let (list, rotated) = {
+            let mut m = self.entries.lock();
+            if !m.dirty {
+                return Ok(());
             }
-            Err(e) => tracing::error!(err = %e, "writing the notification log snapshot"),
+            m.dirty = false;
+            let rotated = self.log.get().map(|l| (l, l.rotate()));
+            (m.by_key.values().cloned().collect::<Vec<_>>(), rotated)
+        };
+        let bytes = state_file::write(path, &list)?;
+        if let Some(metrics) = self.metrics.get() {
+            metrics.snapshot(started, bytes);
         }
+        if let Some((log, rx)) = rotated {
+            match rx.recv() {
+                Ok(Ok(n)) => log.remove_through(n)?,
+                Ok(Err(e)) => tracing::error!(err = %e, "closing the notification log segment"),
+                Err(_) => tracing::error!("the notification log writer stopped"),
+            }
+        }
+        Ok(())
     }
 
     /// The entry of a group and receiver integration.
     #[must_use]
     pub fn query(&self, group_key: &str, r: &ReceiverKey) -> Option<Entry> {
         let started = std::time::Instant::now();
-        let e = self.entries.lock().get(&key(group_key, r)).cloned();
+        let e = self.entries.lock().by_key.get(&key(group_key, r)).cloned();
         if let Some(m) = self.metrics.get() {
             // Alertmanager counts a query without a result as an error ("not found").
             m.query(started, e.is_none());
@@ -136,8 +196,15 @@ impl Nflog {
         e
     }
 
-    /// Records a notification (written to the snapshot before returning).
-    pub fn log(&self, r: &ReceiverKey, group_key: &str, firing: Vec<u64>, resolved: Vec<u64>) {
+    /// Records a notification; the answer resolves once the entry is on disk (at once
+    /// without a log).
+    pub fn log(
+        &self,
+        r: &ReceiverKey,
+        group_key: &str,
+        firing: Vec<u64>,
+        resolved: Vec<u64>,
+    ) -> Durable {
         let now = Timestamp::now();
         let e = Entry {
             group_key: group_key.to_owned(),
@@ -148,46 +215,46 @@ impl Nflog {
             expires_at: now.checked_add(self.retention).unwrap_or(now),
         };
         let mut m = self.entries.lock();
-        m.insert(key(group_key, r), e);
-        self.persist(&m);
+        let durable = match self.log.get() {
+            Some(log) => log.append(std::slice::from_ref(&e)),
+            None => Durable::done(),
+        };
+        m.by_key.insert(key(group_key, r), e);
+        m.dirty = true;
+        durable
     }
 
     /// Every entry (the state a peer gossips).
     #[must_use]
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().values().cloned().collect()
+        self.entries.lock().by_key.values().cloned().collect()
     }
 
-    /// Takes entries from a peer, keeping per (receiver, group key) the newest timestamp.
-    /// Returns how many changed.
+    /// Takes entries from a peer, keeping per (receiver, group key) the newest timestamp;
+    /// the changed ones go to the log. Returns how many changed.
     pub fn merge(&self, list: Vec<Entry>) -> usize {
         let mut m = self.entries.lock();
-        let mut changed = 0;
-        for e in list {
-            let k = key(&e.group_key, &e.receiver);
-            if m.get(&k).is_some_and(|old| old.timestamp >= e.timestamp) {
-                continue;
+        let changed: Vec<Entry> = list.into_iter().filter(|e| m.merge(e.clone())).collect();
+        if !changed.is_empty() {
+            if let Some(log) = self.log.get() {
+                // Not waited for: a peer's entry lost in a crash comes back with its state.
+                drop(log.append(&changed));
             }
-            m.insert(k, e);
-            changed += 1;
-        }
-        if changed > 0 {
-            self.persist(&m);
             if let Some(metrics) = self.metrics.get() {
-                metrics.propagated.inc_by(changed as f64);
+                metrics.propagated.inc_by(changed.len() as f64);
             }
         }
-        changed
+        changed.len()
     }
 
     /// Drops expired entries; returns how many.
     pub fn gc(&self, now: Timestamp) -> usize {
         let mut m = self.entries.lock();
-        let before = m.len();
-        m.retain(|_, e| e.expires_at > now);
-        let n = before - m.len();
+        let before = m.by_key.len();
+        m.by_key.retain(|_, e| e.expires_at > now);
+        let n = before - m.by_key.len();
         if n > 0 {
-            self.persist(&m);
+            m.dirty = true;
         }
         n
     }
@@ -195,12 +262,81 @@ impl Nflog {
     /// How many entries there are.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.lock().len()
+        self.entries.lock().by_key.len()
     }
 
     /// Whether the log is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ReceiverKey {
+        ReceiverKey {
+            group_name: "hook".to_owned(),
+            integration: "webhook".to_owned(),
+            idx: 0,
+        }
+    }
+
+    fn open(path: &std::path::Path) -> Nflog {
+        let n = Nflog::new(
+            Some(path.to_path_buf()),
+            std::time::Duration::from_secs(3600),
+        );
+        n.load().unwrap();
+        n
+    }
+
+    /// An entry acknowledged by the log is there after the process is gone (no snapshot
+    /// written), after a snapshot compacted the log, and next to a torn last record.
+    #[test]
+    fn logged_entries_survive_without_a_snapshot_and_after_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nflog");
+        let log_dir = crate::state_log::dir_beside(&path);
+        {
+            let n = open(&path);
+            futures::executor::block_on(n.log(&key(), "{}:{a=\"1\"}", vec![1, 2], vec![]).wait())
+                .unwrap();
+            futures::executor::block_on(n.log(&key(), "{}:{a=\"2\"}", vec![3], vec![4]).wait())
+                .unwrap();
+        }
+        assert!(!path.exists(), "no snapshot was written");
+        let n = open(&path);
+        assert_eq!(n.len(), 2);
+        let e = n.query("{}:{a=\"2\"}", &key()).unwrap();
+        assert_eq!((e.firing, e.resolved), (vec![3], vec![4]));
+
+        // A torn record after the acknowledged ones is skipped.
+        let segment = std::fs::read_dir(&log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| std::fs::metadata(p).unwrap().len() > 0)
+            .unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"[{\"group_key\":\"torn").unwrap();
+        drop(f);
+        let n = open(&path);
+        assert_eq!(n.len(), 2);
+
+        // A snapshot compacts the log: its segments are gone, the entries stay.
+        n.snapshot().unwrap();
+        assert!(path.exists());
+        let sizes: u64 = std::fs::read_dir(&log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert_eq!(sizes, 0, "only the new, empty segment is left");
+        drop(n);
+        assert_eq!(open(&path).len(), 2);
     }
 }

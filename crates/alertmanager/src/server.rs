@@ -24,8 +24,9 @@ use crate::silence::Silences;
 use crate::stop::Stop;
 use crate::store::Alerts;
 
-/// Log bytes after which the alerts snapshot is written and the log compacted.
-const ALERTS_LOG_COMPACT_BYTES: u64 = 16 << 20;
+/// Log bytes after which a snapshot (alerts, notification log) is written and its log
+/// compacted.
+const LOG_COMPACT_BYTES: u64 = 16 << 20;
 
 /// Flags of `firewatch alertmanager`.
 #[derive(Debug, Clone)]
@@ -65,10 +66,10 @@ pub struct Options {
     pub config_hook: Option<ConfigHook>,
 }
 
-/// The text the configuration is parsed from, made from the file's, and a signal that it
 /// Makes the text to parse from the configuration file's.
 pub type ConfigTransform = dyn Fn(&str) -> Result<String, String> + Send + Sync;
 
+/// The text the configuration is parsed from, made from the file's, and a signal that it
 /// changed (the configuration is then reloaded).
 #[derive(Clone)]
 pub struct ConfigHook {
@@ -372,6 +373,9 @@ impl Alertmanager {
         if let Err(e) = self.alerts.snapshot() {
             tracing::error!(err = %e, "writing the alerts snapshot");
         }
+        if let Err(e) = self.nflog.snapshot() {
+            tracing::error!(err = %e, "writing the notification log snapshot");
+        }
     }
 
     /// Updates the state gauges (alerts and silences by state).
@@ -455,11 +459,15 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
                     // Accepted alerts are in the log at once; the snapshot compacts it
                     // when it has grown.
                     _ = fast.tick() => {
-                        if am.alerts.log_bytes() <= ALERTS_LOG_COMPACT_BYTES {
-                            continue;
-                        }
-                        if let Err(e) = am.alerts.snapshot() {
+                        if am.alerts.log_bytes() > LOG_COMPACT_BYTES
+                            && let Err(e) = am.alerts.snapshot()
+                        {
                             tracing::error!(err = %e, "writing the alerts snapshot");
+                        }
+                        if am.nflog.log_bytes() > LOG_COMPACT_BYTES
+                            && let Err(e) = am.nflog.snapshot()
+                        {
+                            tracing::error!(err = %e, "writing the notification log snapshot");
                         }
                     }
                     () = stop.wait() => return,

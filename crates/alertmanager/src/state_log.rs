@@ -1,12 +1,13 @@
-//! The alerts' append-only log under `--storage.path`: every accepted POST is written and
-//! fsynced before the API answers it, so an alert acknowledged just before a `kill -9` is not
-//! lost; the snapshot compacts it (Alertmanager keeps alerts only in memory; this is
-//! Firewatch's addition, beside `provider/mem/mem.go`).
+//! An append-only log beside a state's snapshot under `--storage.path` (the alerts', the
+//! notification log's): each change is written and fsynced before it is acknowledged (an
+//! accepted POST, a sent notification), so nothing acknowledged before a `kill -9` is lost;
+//! the snapshot compacts it. Alertmanager keeps alerts only in memory and snapshots its
+//! notification log periodically; this is Firewatch's addition.
 //!
 //! One writer thread owns the open segment. Requests queue on a channel; the writer takes all
 //! that are waiting, writes them, calls `fdatasync` once and then answers them all (group
 //! commit), so concurrent posts share one sync. Segments are numbered files
-//! `<dir>/<n>.jsonl`, one JSON array of alerts per line. A compaction closes the open segment
+//! `<dir>/<n>.jsonl`, one JSON record per line. A compaction closes the open segment
 //! (in order with the appends), the caller writes the snapshot, and the closed segments are
 //! removed. On start the snapshot is read and then every segment is replayed in order; a torn
 //! last line (a crash mid-write, never acknowledged) ends that segment's replay.
@@ -17,9 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
-use crate::alert::Alert;
 use crate::error::StateError;
 
 enum Msg {
@@ -29,7 +31,7 @@ enum Msg {
 
 /// The writer's handle: append records, close the open segment, know the bytes since the last
 /// compaction.
-pub struct AlertsLog {
+pub struct StateLog {
     dir: PathBuf,
     tx: parking_lot::Mutex<mpsc::Sender<Msg>>,
     bytes: Arc<AtomicU64>,
@@ -54,9 +56,18 @@ impl Durable {
             None => Ok(()),
             Some(rx) => rx
                 .await
-                .unwrap_or_else(|_| Err("the alerts log writer stopped".to_owned())),
+                .unwrap_or_else(|_| Err("the state log writer stopped".to_owned())),
         }
     }
+}
+
+/// The log directory beside a snapshot file: `<storage>/alerts` logs in
+/// `<storage>/alerts-log`.
+#[must_use]
+pub fn dir_beside(snapshot: &Path) -> PathBuf {
+    let mut name = snapshot.file_name().unwrap_or_default().to_os_string();
+    name.push("-log");
+    snapshot.with_file_name(name)
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -84,13 +95,16 @@ fn segments(dir: &Path) -> Result<Vec<u64>, StateError> {
     Ok(out)
 }
 
-impl AlertsLog {
+impl StateLog {
     /// Opens the log directory: calls `replay` with the records of every segment in order,
     /// then starts a new segment after them for the appends.
     ///
     /// # Errors
     /// The directory or a segment cannot be read, or the new segment cannot be created.
-    pub fn open(dir: &Path, mut replay: impl FnMut(Vec<Alert>)) -> Result<Self, StateError> {
+    pub fn open<T: DeserializeOwned>(
+        dir: &Path,
+        mut replay: impl FnMut(T),
+    ) -> Result<Self, StateError> {
         let io = |file: &Path| {
             let file = file.to_path_buf();
             move |source| StateError::Io { file, source }
@@ -102,11 +116,11 @@ impl AlertsLog {
             let f = std::fs::File::open(&path).map_err(io(&path))?;
             for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
                 let line = line.map_err(io(&path))?;
-                match serde_json::from_str::<Vec<Alert>>(&line) {
-                    Ok(alerts) => replay(alerts),
+                match serde_json::from_str::<T>(&line) {
+                    Ok(record) => replay(record),
                     Err(e) => {
                         tracing::warn!(file = %path.display(), line = i + 1, err = %e,
-                            "alerts log: torn or corrupt record, the rest of the segment is skipped");
+                            "state log: torn or corrupt record, the rest of the segment is skipped");
                         break;
                     }
                 }
@@ -123,7 +137,7 @@ impl AlertsLog {
             bytes: bytes.clone(),
         };
         std::thread::Builder::new()
-            .name("alerts-log".to_owned())
+            .name("state-log".to_owned())
             .spawn(move || writer.run(&rx))
             .map_err(io(dir))?;
         Ok(Self {
@@ -133,11 +147,11 @@ impl AlertsLog {
         })
     }
 
-    /// Queues `alerts` as one record; the answer resolves once it is synced.
+    /// Queues `record` as one line; the answer resolves once it is synced.
     #[must_use]
-    pub fn append(&self, alerts: &[Alert]) -> Durable {
+    pub fn append<T: Serialize + ?Sized>(&self, record: &T) -> Durable {
         let (ack, rx) = oneshot::channel();
-        match serde_json::to_vec(alerts) {
+        match serde_json::to_vec(record) {
             Ok(mut line) => {
                 line.push(b'\n');
                 if self.tx.lock().send(Msg::Append(line, ack)).is_err() {
@@ -152,7 +166,7 @@ impl AlertsLog {
     }
 
     /// Asks the writer to close the open segment after everything queued before; returns a
-    /// receiver of the closed segment's number (to pass to [`AlertsLog::remove_through`] once
+    /// receiver of the closed segment's number (to pass to [`StateLog::remove_through`] once
     /// a snapshot covering it is written).
     #[must_use]
     pub fn rotate(&self) -> mpsc::Receiver<Result<u64, String>> {

@@ -1,6 +1,6 @@
 //! The alerts store: alerts by fingerprint, merged on re-send, resolved ones collected, and a
 //! feed of every accepted alert for the dispatcher and the inhibitor; with a snapshot under
-//! the storage path and an append-only log of accepted alerts (`alerts_log`), so alerts,
+//! the storage path and an append-only log of accepted alerts (`state_log`), so alerts,
 //! inhibitions and groups survive a crash (mirrors Alertmanager's `provider/mem/mem.go`).
 
 use std::collections::HashMap;
@@ -12,10 +12,10 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::alert::Alert;
-use crate::alerts_log::{AlertsLog, Durable};
 use crate::error::StateError;
 use crate::marker::Marker;
 use crate::state_file;
+use crate::state_log::{Durable, StateLog};
 
 /// Shared handle to the store.
 pub type AlertsRef = Arc<Alerts>;
@@ -25,7 +25,7 @@ pub struct Alerts {
     inner: Mutex<Inner>,
     marker: Arc<Marker>,
     path: Option<PathBuf>,
-    log: std::sync::OnceLock<AlertsLog>,
+    log: std::sync::OnceLock<StateLog>,
 }
 
 #[derive(Default)]
@@ -47,13 +47,6 @@ impl Alerts {
         }
     }
 
-    /// The log directory beside the snapshot file (`<storage>/alerts-log`).
-    fn log_dir(path: &std::path::Path) -> PathBuf {
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push("-log");
-        path.with_file_name(name)
-    }
-
     /// Reads the snapshot and replays the log after it (when the store has a path), then
     /// opens the log for the appends of [`Alerts::put`]. Returns how many alerts it holds.
     ///
@@ -68,7 +61,7 @@ impl Alerts {
         }
         // The log holds each alert as it was stored (merged): the last record of an alert is
         // its state, so a replay inserts without merging.
-        let log = AlertsLog::open(&Self::log_dir(path), |alerts| {
+        let log = StateLog::open(&crate::state_log::dir_beside(path), |alerts: Vec<Alert>| {
             for a in alerts {
                 inner.alerts.insert(a.fingerprint(), a);
             }
@@ -80,7 +73,7 @@ impl Alerts {
     /// Bytes appended to the log since the last snapshot (0 without a log).
     #[must_use]
     pub fn log_bytes(&self) -> u64 {
-        self.log.get().map_or(0, AlertsLog::bytes)
+        self.log.get().map_or(0, StateLog::bytes)
     }
 
     /// Writes the snapshot when something changed since the last one, then removes the log

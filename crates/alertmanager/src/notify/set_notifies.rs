@@ -22,12 +22,16 @@ impl Stage for SetNotifiesStage {
         alerts: Vec<Alert>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
-            self.nflog.log(
+            // Done once on disk: a restart right after must not notify again.
+            let durable = self.nflog.log(
                 &self.receiver,
                 &ctx.group_key,
                 ctx.firing.clone(),
                 ctx.resolved.clone(),
             );
+            if let Err(e) = durable.wait().await {
+                tracing::error!(err = %e, "writing the notification log");
+            }
             Ok(alerts)
         })
     }
