@@ -263,7 +263,7 @@ fn acknowledged_samples_survive_kill_9_during_compaction() {
                     );
                     done[0] += u32::from(admin(port, &q));
                     done[1] += u32::from(admin(port, "/api/v1/admin/tsdb/clean_tombstones"));
-                    if i % 4 == 0 {
+                    if i.is_multiple_of(4) {
                         done[2] += u32::from(admin(port, "/api/v1/admin/tsdb/snapshot"));
                     }
                     i += 1;
