@@ -329,6 +329,8 @@ struct Reloader {
     db: Arc<Db>,
     /// The `remote_write` queues.
     remote_write: Arc<remote::WriteStorage>,
+    /// The `remote_read` endpoints merged into queries.
+    remote_read: Arc<remote::ReadStorage>,
     /// `prometheus_config_last_reload_successful`.
     reload_successful: metrics::Gauge,
     /// `prometheus_config_last_reload_success_timestamp_seconds`.
@@ -384,6 +386,9 @@ impl Reloader {
         self.remote_write
             .apply_config(&cfg)
             .context("starting remote write")?;
+        self.remote_read
+            .apply_config(&cfg)
+            .context("starting remote read")?;
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
         *applied = Some(cfg);
@@ -526,6 +531,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if agent {
         register_agent_metrics(&registry, &db);
     }
+    // Queries read the TSDB merged with the remote_read endpoints.
+    let local = db.clone();
+    let remote_read = Arc::new(remote::ReadStorage::new(
+        db.clone(),
+        Arc::new(move || {
+            let blocks = local.blocks().iter().map(|b| b.meta().min_time).min();
+            blocks.unwrap_or(i64::MAX).min(local.head().min_time())
+        }),
+        tokio::runtime::Handle::current(),
+    ));
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
@@ -535,6 +550,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         alerting: alerting.clone(),
         db: db.clone(),
         remote_write,
+        remote_read: remote_read.clone(),
         reload_successful: registry.gauge(
             "prometheus_config_last_reload_successful",
             "Whether the last configuration reload attempt was successful.",
@@ -562,7 +578,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| "15d".to_owned());
     let state = Arc::new(WebState {
-        queryable: db.clone(),
+        queryable: remote_read,
         engine: Arc::new(engine),
         options: WebOptions {
             enable_lifecycle: args.enable_lifecycle,

@@ -1,0 +1,110 @@
+//! Firewatch's `remote_read` client against the real Prometheus 2.42 serving `/api/v1/read`:
+//! Prometheus scrapes a target, Firewatch (scraping nothing) answers queries with
+//! Prometheus's samples merged in; `required_matchers` limits which selections go remote;
+//! `filter_external_labels` sends the external labels as matchers and strips them from the
+//! answer.
+
+#[path = "support/scale_out.rs"]
+mod support;
+
+use support::now_secs;
+use support::serve_target as serve;
+
+use std::time::{Duration, Instant};
+
+use testkit::{Server, urlencode};
+
+const TEST: &str =
+    "firewatch::remote_read_client::queries_merge_prometheus_2_42_through_remote_read";
+
+fn query(server: &Server, q: &str, time: f64) -> Vec<serde_json::Value> {
+    let r = server
+        .get(&format!("/api/v1/query?query={}&time={time}", urlencode(q)))
+        .unwrap();
+    assert_eq!(r.status, 200, "{q}: {}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let mut list = v["data"]["result"].as_array().unwrap().clone();
+    list.sort_by_key(|s| s["metric"].to_string());
+    list
+}
+
+#[test]
+fn queries_merge_prometheus_2_42_through_remote_read() {
+    let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let target = serve(|n, _| format!("# TYPE rrc_total counter\nrrc_total {n}\n"));
+    let theirs = Server::start(
+        prometheus.to_str().unwrap(),
+        &[],
+        &dir.path().join("prometheus"),
+        &dir.path().join("prometheus/data"),
+        &format!(
+            "global:\n  scrape_interval: 1s\n  external_labels:\n    site: a\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+        ),
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while query(&theirs, "rrc_total[1m]", now_secs())
+        .first()
+        .is_none_or(|s| s["values"].as_array().unwrap().len() < 3)
+    {
+        assert!(Instant::now() < deadline, "Prometheus did not scrape");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let read = format!("http://127.0.0.1:{}/api/v1/read", theirs.port);
+    let ours = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &format!(
+            "global:\n  external_labels:\n    site: a\nremote_read:\n  - url: {read}\n    read_recent: true\n  - url: {read}\n    name: gated\n    required_matchers:\n      instance: nowhere\n"
+        ),
+        &[],
+    );
+    let at = now_secs() - 1.0;
+    let want = query(&theirs, "rrc_total[1m]", at);
+    let got = query(&ours, "rrc_total[1m]", at);
+    assert_eq!(got, want, "Firewatch's answer through remote read");
+    // The external label was a matcher of the request and is not in the answer.
+    assert!(got[0]["metric"].get("site").is_none(), "{got:?}");
+    // Functions run over the remote samples.
+    let rate_ours = query(&ours, "sum(rate(rrc_total[30s]))", at);
+    let rate_theirs = query(&theirs, "sum(rate(rrc_total[30s]))", at);
+    assert_eq!(rate_ours, rate_theirs);
+    // A selection the required matchers do not match only reaches the first endpoint; a
+    // Firewatch with only the gated endpoint answers nothing, and with the matcher, all.
+    let gated = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("gated"),
+        &dir.path().join("gated/data"),
+        &format!(
+            "global:\n  external_labels:\n    site: a\nremote_read:\n  - url: {read}\n    required_matchers:\n      job: app\n"
+        ),
+        &[],
+    );
+    assert!(query(&gated, "rrc_total", at).is_empty());
+    let with = query(&gated, "rrc_total{job=\"app\"}", at);
+    assert_eq!(with.len(), 1, "{with:?}");
+    assert_eq!(
+        with[0]["value"][1],
+        query(&theirs, "rrc_total", at)[0]["value"][1]
+    );
+    // Without filter_external_labels... a site the remote does not have would filter all:
+    // with it (the default), a Firewatch whose external labels differ reads nothing.
+    let other_site = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("other"),
+        &dir.path().join("other/data"),
+        &format!(
+            "global:\n  external_labels:\n    site: b\nremote_read:\n  - url: {read}\n  - url: {read}\n    name: unfiltered\n    filter_external_labels: false\n"
+        ),
+        &[],
+    );
+    let unfiltered = query(&other_site, "rrc_total", at);
+    assert_eq!(unfiltered.len(), 1, "{unfiltered:?}");
+}

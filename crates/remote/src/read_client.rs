@@ -1,0 +1,332 @@
+//! The `remote_read` client: a [`storage::Queryable`] that merges the local storage with
+//! every configured remote read endpoint (Prometheus's `storage/remote/read.go`,
+//! `client.go` and the fanout querier of `storage/fanout.go`).
+//!
+//! Per endpoint: `required_matchers` (the endpoint is asked only when the selection has each
+//! of them as an equality matcher), `read_recent` (when false, the endpoint is skipped for
+//! queries the local storage covers entirely, as Prometheus's `PreferLocalStorageFilter`),
+//! and `filter_external_labels` (the external labels become equality matchers of the request
+//! and are removed from the series returned). Requests ask for the sampled response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use model::{Labels, MatchOp, Matcher, Sample};
+use parking_lot::RwLock;
+use prost::Message;
+use storage::{
+    LabelHints, ListSeries, MergeQuerier, Querier, Queryable, QueryableRef, SelectHints, Series,
+    SeriesSet, StorageError, VecSeriesSet,
+};
+
+use crate::error::RemoteError;
+use crate::proto;
+use crate::receiver::{Protocol, decode};
+
+/// The oldest timestamp the local storage holds (for `read_recent: false`).
+pub type LocalStart = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// One endpoint.
+struct Client {
+    http: http_client::HttpClient,
+    url: String,
+    timeout: Duration,
+    headers: Vec<(String, String)>,
+    required: Vec<(String, String)>,
+    read_recent: bool,
+    filter_external_labels: bool,
+}
+
+/// Local storage merged with the `remote_read` endpoints of the current configuration.
+pub struct ReadStorage {
+    local: QueryableRef,
+    local_start: LocalStart,
+    clients: RwLock<(Vec<Arc<Client>>, Labels)>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for ReadStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadStorage")
+            .field("endpoints", &self.clients.read().0.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadStorage {
+    /// `local` alone until [`ReadStorage::apply_config`] adds endpoints; requests run on
+    /// `runtime`.
+    #[must_use]
+    pub fn new(
+        local: QueryableRef,
+        local_start: LocalStart,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            local,
+            local_start,
+            clients: RwLock::new((Vec::new(), Labels::default())),
+            runtime,
+        }
+    }
+
+    /// Uses the endpoints `cfg.remote_read` lists and the global external labels.
+    ///
+    /// # Errors
+    /// An endpoint without URL, or HTTP client settings that do not build.
+    pub fn apply_config(&self, cfg: &config::Config) -> Result<(), RemoteError> {
+        let mut out = Vec::new();
+        for rr in cfg.remote_reads() {
+            let url = rr
+                .url
+                .as_ref()
+                .map(ToString::to_string)
+                .ok_or_else(|| RemoteError::Invalid("remote_read: url is required".into()))?;
+            let http = http_client::HttpClient::new(&rr.http_client())
+                .map_err(|e| RemoteError::Invalid(format!("remote_read {url}: {e}")))?;
+            out.push(Arc::new(Client {
+                http,
+                url,
+                timeout: Duration::from_millis(rr.remote_timeout.as_millis()),
+                headers: rr
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                required: rr
+                    .required_matchers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                read_recent: rr.read_recent,
+                filter_external_labels: rr.filter_external_labels,
+            }));
+        }
+        *self.clients.write() = (out, Labels::from_pairs(&cfg.global.external_labels));
+        Ok(())
+    }
+}
+
+impl Queryable for ReadStorage {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier>, StorageError> {
+        let local = self.local.querier(mint, maxt)?;
+        let (clients, external) = self.clients.read().clone();
+        if clients.is_empty() {
+            return Ok(local);
+        }
+        let local_start = (self.local_start)();
+        let mut queriers = vec![local];
+        for c in clients {
+            if !c.read_recent && local_start <= mint {
+                continue;
+            }
+            queriers.push(Box::new(RemoteQuerier {
+                client: c,
+                mint,
+                maxt,
+                external: external.clone(),
+                runtime: self.runtime.clone(),
+            }));
+        }
+        Ok(Box::new(MergeQuerier::new(queriers)))
+    }
+}
+
+struct RemoteQuerier {
+    client: Arc<Client>,
+    mint: i64,
+    maxt: i64,
+    external: Labels,
+    runtime: tokio::runtime::Handle,
+}
+
+fn op_number(op: MatchOp) -> i32 {
+    match op {
+        MatchOp::Equal => 0,
+        MatchOp::NotEqual => 1,
+        MatchOp::RegexMatch => 2,
+        MatchOp::RegexNoMatch => 3,
+    }
+}
+
+fn remote_err(url: &str, e: impl std::fmt::Display) -> StorageError {
+    StorageError::Other(format!("remote_read {url}: {e}"))
+}
+
+impl RemoteQuerier {
+    /// Runs the request on the runtime and waits for it here (queries are evaluated off
+    /// the async workers).
+    fn fetch(&self, req: &proto::ReadRequest) -> Result<proto::ReadResponse, StorageError> {
+        let c = self.client.clone();
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&req.encode_to_vec())
+            .map_err(|e| remote_err(&c.url, e))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.runtime.spawn(async move {
+            let res: Result<Vec<u8>, String> = async {
+                let mut r = c
+                    .http
+                    .post(&c.url)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .header("Content-Encoding", "snappy")
+                    .header("Content-Type", "application/x-protobuf")
+                    .header("X-Prometheus-Remote-Read-Version", "0.1.0")
+                    .header(
+                        "User-Agent",
+                        concat!("Firewatch/", env!("CARGO_PKG_VERSION")),
+                    )
+                    .timeout(c.timeout);
+                for (k, v) in &c.headers {
+                    r = r.header(k.as_str(), v.as_str());
+                }
+                let resp = r
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| http_client::request_error_text(&e))?;
+                let status = resp.status();
+                let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+                if !status.is_success() {
+                    let text = String::from_utf8_lossy(&bytes);
+                    return Err(format!(
+                        "server returned HTTP status {status}: {}",
+                        text.lines().next().unwrap_or("")
+                    ));
+                }
+                Ok(bytes.to_vec())
+            }
+            .await;
+            let _ = tx.send(res);
+        });
+        let url = &self.client.url;
+        let bytes = rx
+            .recv_timeout(self.client.timeout + Duration::from_secs(5))
+            .map_err(|_| remote_err(url, "timed out"))?
+            .map_err(|e| remote_err(url, e))?;
+        let raw = crate::codec::decompress(&bytes).map_err(|e| remote_err(url, e))?;
+        proto::ReadResponse::decode(raw.as_slice()).map_err(|e| remote_err(url, e))
+    }
+}
+
+impl Querier for RemoteQuerier {
+    fn select(
+        &self,
+        sorted: bool,
+        hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<Box<dyn SeriesSet>, StorageError> {
+        let _ = sorted; // The merge sorts; remote series are sorted below anyway.
+        let empty = || Ok(Box::new(VecSeriesSet::new(Vec::new())) as Box<dyn SeriesSet>);
+        let c = &self.client;
+        let has_equal = |name: &str, value: &str| {
+            matchers
+                .iter()
+                .any(|m| m.op == MatchOp::Equal && m.name == name && m.value == value)
+        };
+        if !c.required.iter().all(|(n, v)| has_equal(n, v)) {
+            return empty();
+        }
+        let mut wire: Vec<proto::LabelMatcher> = matchers
+            .iter()
+            .map(|m| proto::LabelMatcher {
+                r#type: op_number(m.op),
+                name: m.name.clone(),
+                value: m.value.clone(),
+            })
+            .collect();
+        let mut strip: Vec<String> = Vec::new();
+        if c.filter_external_labels {
+            for l in &self.external {
+                if !matchers.iter().any(|m| m.name == l.name) {
+                    wire.push(proto::LabelMatcher {
+                        r#type: 0,
+                        name: l.name.to_owned(),
+                        value: l.value.to_owned(),
+                    });
+                }
+                strip.push(l.name.to_owned());
+            }
+        }
+        let (start, end) = hints.map_or((self.mint, self.maxt), |h| (h.start, h.end));
+        let req = proto::ReadRequest {
+            queries: vec![proto::Query {
+                start_timestamp_ms: start,
+                end_timestamp_ms: end,
+                matchers: wire,
+                hints: hints.map(|h| proto::ReadHints {
+                    step_ms: h.step,
+                    func: h.func.clone().unwrap_or_default(),
+                    start_ms: h.start,
+                    end_ms: h.end,
+                    grouping: h.grouping.clone(),
+                    by: h.by,
+                    range_ms: h.range,
+                }),
+            }],
+            accepted_response_types: vec![0],
+        };
+        let resp = self.fetch(&req)?;
+        let Some(result) = resp.results.into_iter().next() else {
+            return empty();
+        };
+        // The receiver's validation decodes the series (labels, histograms).
+        let as_write = snap::raw::Encoder::new()
+            .compress_vec(
+                &proto::WriteRequest {
+                    timeseries: result.timeseries,
+                    metadata: vec![],
+                }
+                .encode_to_vec(),
+            )
+            .map_err(|e| remote_err(&c.url, e))?;
+        let decoded = decode(Protocol::V1, &as_write).map_err(|e| remote_err(&c.url, e))?;
+        let mut series: Vec<(Labels, Vec<(i64, Sample)>)> = decoded
+            .into_iter()
+            .map(|d| {
+                let labels = if strip.is_empty() {
+                    d.labels
+                } else {
+                    let mut b = d.labels.builder();
+                    for n in &strip {
+                        b.del(n);
+                    }
+                    b.labels()
+                };
+                let mut samples: Vec<(i64, Sample)> = d
+                    .floats
+                    .into_iter()
+                    .map(|(t, v)| (t, Sample::Float(v)))
+                    .chain(d.histograms)
+                    .collect();
+                samples.sort_by_key(|s| s.0);
+                (labels, samples)
+            })
+            .collect();
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Box::new(VecSeriesSet::new(
+            series
+                .into_iter()
+                .map(|(l, s)| Box::new(ListSeries::new(l, s)) as Box<dyn Series>)
+                .collect(),
+        )))
+    }
+
+    fn label_values(
+        &self,
+        _name: &str,
+        _hints: Option<&LabelHints>,
+        _matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
+        // Remote read carries series only (as in Prometheus).
+        Ok(Vec::new())
+    }
+
+    fn label_names(
+        &self,
+        _hints: Option<&LabelHints>,
+        _matchers: &[Matcher],
+    ) -> Result<Vec<String>, StorageError> {
+        Ok(Vec::new())
+    }
+}
