@@ -199,6 +199,41 @@ fn start_timestamps_survive_replay_and_compaction() {
 }
 
 #[test]
+fn a_damaged_start_timestamps_file_costs_only_the_start_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let db = Db::open(data, opts()).unwrap();
+    write(&db, 0, 0, 5 * HOUR);
+    db.compact().unwrap();
+    db.close().unwrap();
+    let block = std::fs::read_dir(data)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join(BLOCK_FILE).exists())
+        .unwrap();
+    let file = block.join(BLOCK_FILE);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+
+    let db = Db::open(data, opts()).unwrap();
+    let got = read(&db);
+    let mut want = expected(0, 5 * HOUR);
+    // The block's samples lose their start timestamps; the head's keep them.
+    for v in want.values_mut() {
+        for (t, _, st) in v.iter_mut() {
+            if *t < 2 * HOUR {
+                *st = 0;
+            }
+        }
+    }
+    assert_eq!(got, want);
+    db.close().unwrap();
+}
+
+#[test]
 fn without_start_timestamps_nothing_is_added() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
