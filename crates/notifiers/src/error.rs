@@ -71,3 +71,60 @@ impl From<TemplateError> for NotifyError {
         Self::permanent(e.to_string())
     }
 }
+
+/// A configuration scalar that does not parse (URL, `host:port`, Go duration), with
+/// Alertmanager's (Go's) texts, which the configuration conformance tests compare.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScalarError {
+    /// Go's `url.Parse` failed.
+    #[error("parse {url:?}: {message}")]
+    Url {
+        /// The URL as written.
+        url: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A URL whose scheme is not http or https.
+    #[error("unsupported scheme {scheme:?} for URL")]
+    UnsupportedScheme {
+        /// The scheme.
+        scheme: String,
+    },
+    /// A URL without a host.
+    #[error("missing host for URL")]
+    MissingHost,
+    /// A `host:port` that Go's `net.SplitHostPort` refuses (`missing port in address`...).
+    #[error("address {address}: {reason}")]
+    Address {
+        /// The address as written.
+        address: String,
+        /// Go's reason.
+        reason: &'static str,
+    },
+    /// A `host:` without a port.
+    #[error("address {address:?}: port cannot be empty")]
+    EmptyPort {
+        /// The address as written.
+        address: String,
+    },
+    /// Not a Go duration.
+    #[error("time: invalid duration {text:?}")]
+    InvalidDuration {
+        /// The text.
+        text: String,
+    },
+    /// A Go duration number without a unit.
+    #[error("time: missing unit in duration {text:?}")]
+    MissingUnit {
+        /// The text.
+        text: String,
+    },
+    /// A Go duration with an unknown unit.
+    #[error("time: unknown unit {unit:?} in duration {text:?}")]
+    UnknownUnit {
+        /// The unit.
+        unit: String,
+        /// The text.
+        text: String,
+    },
+}

@@ -8,14 +8,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use config::secret::REDACTED;
 
+use crate::error::ScalarError;
+
 /// Go's `url.Parse` plus Alertmanager's `parseURL` checks.
-fn check_url(s: &str) -> Result<(), String> {
-    let u = url::Url::parse(s).map_err(|e| format!("parse {s:?}: {e}"))?;
+fn check_url(s: &str) -> Result<(), ScalarError> {
+    let u = url::Url::parse(s).map_err(|e| ScalarError::Url {
+        url: s.to_owned(),
+        message: e.to_string(),
+    })?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(format!("unsupported scheme {:?} for URL", u.scheme()));
+        return Err(ScalarError::UnsupportedScheme {
+            scheme: u.scheme().to_owned(),
+        });
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Err("missing host for URL".into());
+        return Err(ScalarError::MissingHost);
     }
     Ok(())
 }
@@ -29,7 +36,7 @@ impl HttpUrl {
     ///
     /// # Errors
     /// Alertmanager's texts: `unsupported scheme "ftp" for URL`, `missing host for URL`.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ScalarError> {
         check_url(s)?;
         Ok(Self(s.to_owned()))
     }
@@ -89,7 +96,7 @@ impl SecretUrl {
     ///
     /// # Errors
     /// As [`HttpUrl::parse`].
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ScalarError> {
         if s == REDACTED {
             return Ok(Self(String::new()));
         }
@@ -137,30 +144,44 @@ impl HostPort {
     ///
     /// # Errors
     /// Go's texts (`address x: missing port in address`, `address "x:": port cannot be empty`).
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ScalarError> {
         if s.is_empty() {
             return Ok(Self::default());
         }
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
             let Some((h, p)) = rest.split_once(']') else {
-                return Err(format!("address {s}: missing ']' in address"));
+                return Err(ScalarError::Address {
+                    address: s.to_owned(),
+                    reason: "missing ']' in address",
+                });
             };
             let Some(p) = p.strip_prefix(':') else {
-                return Err(format!("address {s}: missing port in address"));
+                return Err(ScalarError::Address {
+                    address: s.to_owned(),
+                    reason: "missing port in address",
+                });
             };
             (h, p)
         } else {
             let Some(i) = s.rfind(':') else {
-                return Err(format!("address {s}: missing port in address"));
+                return Err(ScalarError::Address {
+                    address: s.to_owned(),
+                    reason: "missing port in address",
+                });
             };
             let (h, p) = (&s[..i], &s[i + 1..]);
             if h.contains(':') {
-                return Err(format!("address {s}: too many colons in address"));
+                return Err(ScalarError::Address {
+                    address: s.to_owned(),
+                    reason: "too many colons in address",
+                });
             }
             (h, p)
         };
         if port.is_empty() {
-            return Err(format!("address {s:?}: port cannot be empty"));
+            return Err(ScalarError::EmptyPort {
+                address: s.to_owned(),
+            });
         }
         Ok(Self {
             host: host.to_owned(),
@@ -210,8 +231,8 @@ impl GoDuration {
     ///
     /// # Errors
     /// Go's text: `time: invalid duration "x"`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = || format!("time: invalid duration {s:?}");
+    pub fn parse(s: &str) -> Result<Self, ScalarError> {
+        let bad = || ScalarError::InvalidDuration { text: s.to_owned() };
         let (neg, mut rest) = match s.strip_prefix('-') {
             Some(r) => (true, r),
             None => (false, s.strip_prefix('+').unwrap_or(s)),
@@ -226,7 +247,7 @@ impl GoDuration {
         while !rest.is_empty() {
             let n = rest
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(|| format!("time: missing unit in duration {s:?}"))?;
+                .ok_or_else(|| ScalarError::MissingUnit { text: s.to_owned() })?;
             let num: f64 = rest[..n].parse().map_err(|_| bad())?;
             rest = &rest[n..];
             let u = rest
@@ -239,7 +260,12 @@ impl GoDuration {
                 "s" => 1e9,
                 "m" => 60e9,
                 "h" => 3600e9,
-                other => return Err(format!("time: unknown unit {other:?} in duration {s:?}")),
+                other => {
+                    return Err(ScalarError::UnknownUnit {
+                        unit: other.to_owned(),
+                        text: s.to_owned(),
+                    });
+                }
             };
             nanos += num * unit;
             rest = &rest[u..];
@@ -327,17 +353,26 @@ mod tests {
                 "{text}"
             );
         }
-        assert_eq!(
-            GoDuration::parse("5x").unwrap_err(),
-            "time: unknown unit \"x\" in duration \"5x\""
-        );
-        assert!(GoDuration::parse("5").is_err());
+        for (text, want) in [
+            ("5x", "time: unknown unit \"x\" in duration \"5x\""),
+            ("5", "time: missing unit in duration \"5\""),
+            ("", "time: invalid duration \"\""),
+            ("-5s", "time: invalid duration \"-5s\""),
+        ] {
+            assert_eq!(GoDuration::parse(text).unwrap_err().to_string(), want);
+        }
     }
 
     #[test]
     fn urls_and_host_ports_are_checked_as_alertmanager_does() {
         assert_eq!(
             HttpUrl::parse("ftp://x/").unwrap_err(),
+            ScalarError::UnsupportedScheme {
+                scheme: "ftp".into()
+            }
+        );
+        assert_eq!(
+            HttpUrl::parse("ftp://x/").unwrap_err().to_string(),
             "unsupported scheme \"ftp\" for URL"
         );
         assert_eq!(
@@ -351,10 +386,13 @@ mod tests {
         let hp = HostPort::parse("[::1]:25").unwrap();
         assert_eq!((hp.host.as_str(), hp.port.as_str()), ("::1", "25"));
         assert_eq!(hp.to_string(), "[::1]:25");
-        assert_eq!(
-            HostPort::parse("localhost:").unwrap_err(),
-            "address \"localhost:\": port cannot be empty"
-        );
-        assert!(HostPort::parse("localhost").is_err());
+        for (text, want) in [
+            ("localhost:", "address \"localhost:\": port cannot be empty"),
+            ("localhost", "address localhost: missing port in address"),
+            ("a:b:25", "address a:b:25: too many colons in address"),
+            ("[::1", "address [::1: missing ']' in address"),
+        ] {
+            assert_eq!(HostPort::parse(text).unwrap_err().to_string(), want);
+        }
     }
 }
