@@ -126,6 +126,8 @@ fn manifests_render_and_validate_against_kubernetes_schemas() {
         "ClusterRole/firewatch",
         "ClusterRoleBinding/firewatch",
         "ClusterRole/kube-state-exporter",
+        "ServiceAccount/alertmanager",
+        "ClusterRole/alertmanager",
         "ConfigMap/firewatch-server",
         "ConfigMap/alertmanager",
         "Service/alertmanager-cluster",
@@ -337,6 +339,7 @@ fn local_args(args: &[String], dir: &Path, port: u16) -> Vec<String> {
         let local = match flag {
             "--web.listen-address" => format!("127.0.0.1:{port}"),
             "--config.file" => dir.join("config.yml").display().to_string(),
+            "--operator.config.file" => dir.join("operator.yml").display().to_string(),
             "--storage.tsdb.path" | "--storage.path" => dir.join("data").display().to_string(),
             "--cluster.listen-address" => String::new(),
             "--cluster.peer" => continue,
@@ -396,6 +399,14 @@ fn manifest_probe_paths_answer() {
                 _ => "scrape_configs: []\n".to_owned(),
             };
             std::fs::write(dir.path().join("config.yml"), config).unwrap();
+            if sub == "alertmanager" {
+                // Its AlertmanagerConfig objects: from the fake API instead of in-cluster.
+                let section = config_map(&objs, "alertmanager", "operator.yml").replace(
+                    "kubernetes_operator:\n",
+                    &format!("kubernetes_operator:\n  api_server: {}\n", kube.url),
+                );
+                std::fs::write(dir.path().join("operator.yml"), section).unwrap();
+            }
             let port = free_port();
             let mut cmd = Command::new(BIN);
             cmd.args(local_args(&args, dir.path(), port));
@@ -467,12 +478,18 @@ fn manifest_configs_pass_the_binary_checks() {
         config_map(&objs, "alertmanager", "alertmanager.yml"),
     )
     .unwrap();
+    std::fs::write(
+        d.join("operator.yml"),
+        config_map(&objs, "alertmanager", "operator.yml"),
+    )
+    .unwrap();
     for (args, expect) in [
         (
             vec!["tool", "check", "config", "prometheus.yml"],
             "2 rules found",
         ),
         (vec!["tool", "check-config", "alertmanager.yml"], "SUCCESS"),
+        (vec!["tool", "check", "config", "operator.yml"], "SUCCESS"),
     ] {
         let out = Command::new(BIN)
             .args(&args)
