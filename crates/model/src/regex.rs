@@ -316,7 +316,9 @@ fn copy_braced_escape(c: &[char], i: usize, out: &mut String) -> usize {
         j = (j + n).min(c.len());
     }
     // Go negates with `\p{^Greek}`; the regex crate spells that `\P{Greek}`.
-    if matches!(c[i + 1], 'p' | 'P') && c.get(i + 3) == Some(&'^') {
+    // (Only inside braces: `\P^` is a one-letter class named `^`, which Go refuses; taking it
+    // for a negation sliced past its end, a panic AFL found through PromQL matchers.)
+    if matches!(c[i + 1], 'p' | 'P') && c.get(i + 2) == Some(&'{') && c.get(i + 3) == Some(&'^') {
         out.push_str(if c[i + 1] == 'p' { "\\P{" } else { "\\p{" });
         out.extend(&c[i + 4..j]);
         return j;

@@ -270,6 +270,18 @@ fn refuses_what_go_refuses() {
     }
 }
 
+/// Found by AFL through a PromQL matcher (`fuzz/` promql target): `\P^` followed by more `^`
+/// sliced past the end of the class name. Go refuses a class named `^`.
+#[test]
+fn unbraced_class_named_caret_is_refused_not_a_panic() {
+    for pattern in [r"\P^", r"\P^^", r"\p^^^", r"a\P^^^^b", r"zbd\P^^^^^^^^^ppp"] {
+        let err = FastRegex::new(pattern).err().map(|e| e.to_string());
+        assert!(err.is_some(), "{pattern:?} should be refused");
+        assert!(translate(pattern).is_err(), "{pattern:?}");
+    }
+    assert!(Matcher::new(MatchOp::RegexMatch, "job", r"ap\P^^^^x").is_err());
+}
+
 #[test]
 fn translation_is_anchored_and_ascii() {
     let t = translate(r"\d").unwrap();

@@ -34,6 +34,18 @@ fn seeds_parse() {
     }
 }
 
+/// Crashes AFL found (fuzz/ promql target), each now a parse error.
+#[test]
+fn afl_findings_are_errors() {
+    for q in [
+        // `\P^` followed by more `^` in a regex matcher sliced past the class name.
+        r#"sum by (job) (rate(x{job=~"appp\\P^^^^^^ppp", code!="504"}[5m]))"#,
+        r#"up{job=~"zbd\\>^^^^^^^^^^^^ppppxqrmwyj~zbd\\P^^^^^^^^^^^"}"#,
+    ] {
+        assert!(parse(q).is_err(), "{q}");
+    }
+}
+
 proptest! {
     #![proptest_config(fuzz_config(20000))]
 
