@@ -518,20 +518,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         discovery::Manager::with_registry(discovery::ManagerOptions::default(), &registry);
     let config_yaml = Arc::new(RwLock::new(String::new()));
     let external_labels = Arc::new(RwLock::new(model::Labels::default()));
-    let alerting = Arc::new(Alerting::start(
-        rules::ManagerOptions {
-            // Recording rules' results are remote-written too, as in Prometheus.
-            appendable: fanout,
-            ..args.rules_options(engine.clone(), &db)?
-        },
-        args.notification_queue_capacity,
-        &registry,
-    ));
-    register_own_metrics(&registry, db.clone(), &alerting);
-    if agent {
-        register_agent_metrics(&registry, &db);
-    }
-    // Queries read the TSDB merged with the remote_read endpoints.
+    // Queries (and rules) read the TSDB merged with the remote_read endpoints.
     let local = db.clone();
     let remote_read = Arc::new(remote::ReadStorage::new(
         db.clone(),
@@ -541,6 +528,20 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         }),
         tokio::runtime::Handle::current(),
     ));
+    let alerting = Arc::new(Alerting::start(
+        rules::ManagerOptions {
+            // Recording rules' results are remote-written too, as in Prometheus.
+            appendable: fanout,
+            queryable: remote_read.clone(),
+            ..args.rules_options(engine.clone(), &db)?
+        },
+        args.notification_queue_capacity,
+        &registry,
+    ));
+    register_own_metrics(&registry, db.clone(), &alerting);
+    if agent {
+        register_agent_metrics(&registry, &db);
+    }
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
