@@ -159,11 +159,12 @@ async fn metrics(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
         }
         Ok::<_, String>(body)
     };
-    let result: Result<Result<String, String>, std::convert::Infallible> =
-        Ok(match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(gather),
-            _ => gather(),
-        });
+    // A collector that panics gives a 500, as the blocking pool's join error did.
+    let guarded = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(gather));
+    let result = match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(guarded),
+        _ => guarded(),
+    };
     st.in_flight.fetch_sub(1, Ordering::Relaxed);
     match result {
         Ok(Ok(body)) => {
@@ -178,7 +179,14 @@ async fn metrics(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
             )
                 .into_response()
         }
-        Err(e) => match e {},
+        Err(_) => {
+            st.codes[1].fetch_add(1, Ordering::Relaxed);
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "a collector panicked while gathering metrics",
+            )
+                .into_response()
+        }
     }
 }
 
