@@ -99,7 +99,7 @@ impl WriteStorage {
         }
         // Stop the queues that go first, so a restarted queue reads the saved position.
         for (_, _, q) in old {
-            q.stop();
+            stop_blocking(&q);
         }
         let mut new = keep;
         for rw in start {
@@ -138,7 +138,18 @@ impl WriteStorage {
     /// Stops every queue, saving their positions (at shutdown).
     pub fn stop(&self) {
         for (_, _, q) in std::mem::take(&mut *self.queues.write()) {
-            q.stop();
+            stop_blocking(&q);
         }
+    }
+}
+
+/// Stops a queue; on a multi-threaded runtime's worker (a reload), first hands the worker's
+/// other tasks away, since stopping waits for the queue's shards, which run on the runtime.
+fn stop_blocking(q: &Queue) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| q.stop());
+        }
+        _ => q.stop(),
     }
 }
