@@ -48,6 +48,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod jira;
+pub mod mattermost;
 pub mod notify;
 pub mod opsgenie;
 pub mod pagerduty;

@@ -154,13 +154,11 @@ pub fn build_integrations(
         "rocketchat",
         crate::rocketchat::Rocketchat
     );
-    let unsupported = [("mattermost", receiver.mattermost_configs.len())];
-    if let Some((name, _)) = unsupported.iter().find(|(_, n)| *n > 0) {
-        return Err(NotifyError::permanent(format!(
-            "receiver {:?}: {name} integration is not supported yet",
-            receiver.name
-        )));
-    }
+    each!(
+        receiver.mattermost_configs,
+        "mattermost",
+        crate::mattermost::Mattermost
+    );
     Ok(out)
 }
 

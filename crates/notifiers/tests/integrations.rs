@@ -460,3 +460,51 @@ fn jira_config_errors() {
         "{e}"
     );
 }
+
+/// Mattermost (Alertmanager 0.30+): the defaults form one attachment (color, title, title
+/// link, Markdown text) with Alertmanager as user name; configured attachments keep the text
+/// at the top; priority normalised (acknowledgement dropped for standard).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mattermost_posts_attachments_as_alertmanager() {
+    let (tmpl, http, ctx) = setup();
+    let rec = Recorder::start().await;
+    let r = receiver(&format!(
+        "- name: ops\n  mattermost_configs:\n  - webhook_url: '{}/mm/hook'\n    channel: town\n    text: 'T {{{{ .Status }}}}'\n    fields:\n    - title: Sev\n      value: '{{{{ .CommonLabels.severity }}}}'\n      short: true\n    priority:\n      priority: Bogus\n      requested_ack: true\n",
+        rec.url
+    ));
+    let n =
+        firewatch_notifiers::mattermost::Mattermost::new(&r.mattermost_configs[0], &tmpl, &http)
+            .unwrap();
+    n.notify(&ctx, &data(false)).await.unwrap();
+    assert_eq!(
+        rec.last("/mm/hook").json(),
+        json!({
+            "channel": "town",
+            "username": "Alertmanager",
+            "attachments": [{
+                "color": "danger",
+                "text": "T firing",
+                "title": "[FIRING:2] Disk (warn)",
+                "title_link": "http://am:9093/#/alerts?receiver=ops",
+                "fields": [{"title": "Sev", "value": "warn", "short": true}]
+            }],
+            "priority": {"priority": "standard"}
+        })
+    );
+    let r = receiver(&format!(
+        "- name: ops\n  mattermost_configs:\n  - webhook_url: '{}/mm/hook2'\n    text: 'top'\n    attachments:\n    - title: 'A {{{{ .Status }}}}'\n      color: '#f00'\n",
+        rec.url
+    ));
+    let n =
+        firewatch_notifiers::mattermost::Mattermost::new(&r.mattermost_configs[0], &tmpl, &http)
+            .unwrap();
+    n.notify(&ctx, &data(true)).await.unwrap();
+    assert_eq!(
+        rec.last("/mm/hook2").json(),
+        json!({
+            "text": "top",
+            "username": "Alertmanager",
+            "attachments": [{"color": "#f00", "title": "A resolved"}]
+        })
+    );
+}
