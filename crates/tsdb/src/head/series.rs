@@ -215,12 +215,77 @@ impl MemSeries {
     }
 }
 
+/// One stripe of the series by label hash. Nearly every hash belongs to one series, held
+/// inline in `unique`; the series of a hash shared by several label sets (a 64-bit
+/// collision) all move to `conflicts`. A list per hash would cost every series a heap
+/// allocation (32 bytes and the allocator's overhead) for the rare collision.
+#[derive(Debug, Default)]
+struct HashStripe {
+    unique: HashMap<u64, Arc<MemSeries>>,
+    conflicts: HashMap<u64, Vec<Arc<MemSeries>>>,
+}
+
+impl HashStripe {
+    fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        match self.unique.get(&hash) {
+            Some(s) if s.labels == *labels => Some(s),
+            Some(_) => None,
+            None => self
+                .conflicts
+                .get(&hash)
+                .and_then(|v| v.iter().find(|s| s.labels == *labels)),
+        }
+    }
+
+    /// Adds `s`, which no series of the stripe has the labels of.
+    fn insert(&mut self, hash: u64, s: Arc<MemSeries>) {
+        if let Some(list) = self.conflicts.get_mut(&hash) {
+            list.push(s);
+        } else if let Some(first) = self.unique.remove(&hash) {
+            self.conflicts.insert(hash, vec![first, s]);
+        } else {
+            self.unique.insert(hash, s);
+        }
+    }
+
+    /// Removes the series for which `gone` is true, pushing their references to `removed`.
+    fn remove_if(
+        &mut self,
+        gone: &mut impl FnMut(&Arc<MemSeries>) -> bool,
+        removed: &mut Vec<u64>,
+    ) {
+        self.unique.retain(|_, s| {
+            let g = gone(s);
+            if g {
+                removed.push(s.id);
+            }
+            !g
+        });
+        let mut single = Vec::new();
+        self.conflicts.retain(|&hash, list| {
+            list.retain(|s| {
+                let g = gone(s);
+                if g {
+                    removed.push(s.id);
+                }
+                !g
+            });
+            if list.len() == 1 {
+                single.push((hash, list.pop().expect("one series")));
+            }
+            !list.is_empty()
+        });
+        // A hash left with one series goes back inline.
+        self.unique.extend(single);
+    }
+}
+
 /// Series by reference and by label hash, each map split into 2^k locked stripes.
 #[derive(Debug)]
 pub struct StripeSeries {
     mask: u64,
     by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
-    by_hash: Vec<RwLock<HashMap<u64, Vec<Arc<MemSeries>>>>>,
+    by_hash: Vec<RwLock<HashStripe>>,
 }
 
 impl StripeSeries {
@@ -231,7 +296,7 @@ impl StripeSeries {
         Self {
             mask: n as u64 - 1,
             by_id: (0..n).map(|_| RwLock::new(HashMap::default())).collect(),
-            by_hash: (0..n).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_hash: (0..n).map(|_| RwLock::new(HashStripe::default())).collect(),
         }
     }
 
@@ -249,8 +314,8 @@ impl StripeSeries {
     pub fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
         self.by_hash[(hash & self.mask) as usize]
             .read()
-            .get(&hash)
-            .and_then(|v| v.iter().find(|s| s.labels == *labels).cloned())
+            .get(hash, labels)
+            .cloned()
     }
 
     /// Returns the series with `labels`, creating it with `make_id()` if missing; the flag is
@@ -262,12 +327,11 @@ impl StripeSeries {
         make_id: impl FnOnce() -> u64,
     ) -> (Arc<MemSeries>, bool) {
         let mut stripe = self.by_hash[(hash & self.mask) as usize].write();
-        let list = stripe.entry(hash).or_default();
-        if let Some(s) = list.iter().find(|s| s.labels == *labels) {
+        if let Some(s) = stripe.get(hash, labels) {
             return (s.clone(), false);
         }
         let s = Arc::new(MemSeries::new(make_id(), labels.clone()));
-        list.push(s.clone());
+        stripe.insert(hash, s.clone());
         self.by_id[(s.id & self.mask) as usize]
             .write()
             .insert(s.id, s.clone());
@@ -282,17 +346,7 @@ impl StripeSeries {
     pub fn remove_if(&self, mut gone: impl FnMut(&Arc<MemSeries>) -> bool) -> Vec<u64> {
         let mut removed = Vec::new();
         for stripe in &self.by_hash {
-            let mut stripe = stripe.write();
-            stripe.retain(|_, list| {
-                list.retain(|s| {
-                    let g = gone(s);
-                    if g {
-                        removed.push(s.id);
-                    }
-                    !g
-                });
-                !list.is_empty()
-            });
+            stripe.write().remove_if(&mut gone, &mut removed);
         }
         for id in &removed {
             self.by_id[(id & self.mask) as usize].write().remove(id);
@@ -319,5 +373,49 @@ impl StripeSeries {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colliding_hashes_keep_each_series_apart_and_removal_moves_the_last_back_inline() {
+        let s = StripeSeries::new(4);
+        let a = model::labels!("__name__" => "m", "i" => "a");
+        let b = model::labels!("__name__" => "m", "i" => "b");
+        let c = model::labels!("__name__" => "m", "i" => "c");
+        // Three label sets forced onto one hash, one on another.
+        let (sa, new_a) = s.get_or_create(7, &a, || 1);
+        let (sb, new_b) = s.get_or_create(7, &b, || 2);
+        let (sc, _) = s.get_or_create(11, &c, || 3);
+        assert!(new_a && new_b);
+        let (again, created) = s.get_or_create(7, &a, || 99);
+        assert!(!created && Arc::ptr_eq(&again, &sa));
+        assert_eq!(s.get_by_labels(7, &b).map(|x| x.id), Some(2));
+        assert_eq!(s.get_by_labels(7, &c).map(|x| x.id), None);
+        assert_eq!(s.get_by_labels(11, &c).map(|x| x.id), Some(sc.id));
+        assert_eq!(s.len(), 3);
+        {
+            let stripe = s.by_hash[3].read();
+            assert_eq!(stripe.conflicts.get(&7).map(Vec::len), Some(2));
+            assert!(!stripe.unique.contains_key(&7));
+        }
+        assert_eq!(s.remove_if(|x| x.id == 1), vec![1]);
+        assert_eq!(s.get_by_labels(7, &a).map(|x| x.id), None);
+        assert_eq!(s.get_by_labels(7, &b).map(|x| x.id), Some(sb.id));
+        {
+            let stripe = s.by_hash[3].read();
+            assert!(stripe.conflicts.is_empty());
+            assert_eq!(stripe.unique.get(&7).map(|x| x.id), Some(2));
+        }
+        // A third series on the hash makes it a conflict again.
+        let (sd, new_d) = s.get_or_create(7, &a, || 4);
+        assert!(new_d);
+        assert_eq!(s.get_by_labels(7, &a).map(|x| x.id), Some(sd.id));
+        assert_eq!(s.get_by_labels(7, &b).map(|x| x.id), Some(2));
+        assert_eq!(s.get_by_id(4).map(|x| x.id), Some(4));
+        assert_eq!(s.get_by_id(1).map(|x| x.id), None);
     }
 }
