@@ -412,3 +412,49 @@ fn default_funcs_table() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `jira.default.priority`: the most severe firing alert's (critical High, warning Medium,
+/// info Low), else the resolved alerts', else empty.
+#[test]
+fn jira_default_priority_follows_severity() {
+    let t = Template::defaults().unwrap();
+    let now = ts("2024-05-01T12:00:00Z");
+    let alert = |sev: &str, resolved: bool| {
+        Alert::new(
+            kv(&[("alertname", "A"), ("severity", sev), ("i", sev)]),
+            kv(&[]),
+            ts("2024-05-01T11:00:00Z"),
+            resolved.then(|| ts("2024-05-01T11:30:00Z")),
+            "",
+            now,
+        )
+    };
+    for (alerts, want) in [
+        (
+            vec![alert("info", false), alert("warning", false)],
+            "Medium",
+        ),
+        (
+            vec![
+                alert("warning", false),
+                alert("critical", false),
+                alert("info", false),
+            ],
+            "High",
+        ),
+        (vec![alert("info", false)], "Low"),
+        (vec![alert("page", false), alert("critical", true)], "High"),
+        (
+            vec![alert("warning", false), alert("critical", true)],
+            "Medium",
+        ),
+        (vec![alert("page", false)], ""),
+    ] {
+        let d = Data::new("r", kv(&[]), alerts, "");
+        assert_eq!(
+            t.execute_text("{{ template \"jira.default.priority\" . }}", &d)
+                .unwrap(),
+            want
+        );
+    }
+}
