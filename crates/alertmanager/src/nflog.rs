@@ -167,21 +167,14 @@ impl Nflog {
                 return Ok(());
             }
             m.dirty = false;
-            let rotated = self.log.get().map(|l| (l, l.rotate()));
+            let rotated = self.log.get().map(StateLog::begin_compaction);
             (m.by_key.values().cloned().collect::<Vec<_>>(), rotated)
         };
         let bytes = state_file::write(path, &list)?;
         if let Some(metrics) = self.metrics.get() {
             metrics.snapshot(started, bytes);
         }
-        if let Some((log, rx)) = rotated {
-            match rx.recv() {
-                Ok(Ok(n)) => log.remove_through(n)?,
-                Ok(Err(e)) => tracing::error!(err = %e, "closing the notification log segment"),
-                Err(_) => tracing::error!("the notification log writer stopped"),
-            }
-        }
-        Ok(())
+        rotated.map_or(Ok(()), |c| c.finish("notification"))
     }
 
     /// The entry of a group and receiver integration.

@@ -24,7 +24,7 @@ use crate::silence::Silences;
 use crate::stop::Stop;
 use crate::store::Alerts;
 
-/// Log bytes after which a snapshot (alerts, notification log) is written and its log
+/// Log bytes after which a snapshot (alerts, notification log, silences) is written and its log
 /// compacted.
 const LOG_COMPACT_BYTES: u64 = 16 << 20;
 
@@ -376,6 +376,9 @@ impl Alertmanager {
         if let Err(e) = self.nflog.snapshot() {
             tracing::error!(err = %e, "writing the notification log snapshot");
         }
+        if let Err(e) = self.silences.snapshot() {
+            tracing::error!(err = %e, "writing the silences snapshot");
+        }
     }
 
     /// Updates the state gauges (alerts and silences by state).
@@ -468,6 +471,11 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
                             && let Err(e) = am.nflog.snapshot()
                         {
                             tracing::error!(err = %e, "writing the notification log snapshot");
+                        }
+                        if am.silences.log_bytes() > LOG_COMPACT_BYTES
+                            && let Err(e) = am.silences.snapshot()
+                        {
+                            tracing::error!(err = %e, "writing the silences snapshot");
                         }
                     }
                     () = stop.wait() => return,

@@ -1,6 +1,7 @@
 //! Silences: create, update (keeping or replacing the id as Alertmanager does), expire,
-//! query, match alerts, collect those expired longer than the retention, and keep them in a
-//! snapshot under the storage path (mirrors Alertmanager's `silence/silence.go`).
+//! query, match alerts, collect those expired longer than the retention, and keep them under
+//! the storage path: each change fsynced to the append-only state log before it is answered,
+//! compacted into a snapshot at maintenance (mirrors Alertmanager's `silence/silence.go`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use crate::error::{SilenceError, StateError};
 use crate::labels::{LabelSet, is_valid_label_name};
 use crate::matcher::Matcher;
 use crate::metrics::StateMetrics;
-use crate::state_file;
+use crate::state_log::{Durable, StateLog};
 
 /// A matcher as a silence stores it (the API's shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +149,9 @@ pub type SilencesRef = Arc<Silences>;
 /// The silence store.
 pub struct Silences {
     inner: Mutex<HashMap<String, Entry>>,
+    /// Changed since the last snapshot.
+    dirty: std::sync::atomic::AtomicBool,
+    log: std::sync::OnceLock<StateLog>,
     path: Option<PathBuf>,
     retention: SignedDuration,
     version: std::sync::atomic::AtomicU64,
@@ -160,6 +164,8 @@ impl Silences {
     pub fn new(path: Option<PathBuf>, retention: std::time::Duration) -> Self {
         Self {
             inner: Mutex::new(HashMap::new()),
+            dirty: false.into(),
+            log: std::sync::OnceLock::new(),
             path,
             retention: SignedDuration::try_from(retention).unwrap_or(SignedDuration::MAX),
             version: 0.into(),
@@ -172,15 +178,16 @@ impl Silences {
         let _ = self.metrics.set(m);
     }
 
-    /// Reads the snapshot, when there is one.
+    /// Reads the snapshot and replays the log after it (when the store has a path), then
+    /// opens the log for the appends of the changes.
     ///
     /// # Errors
-    /// An unreadable or corrupt snapshot.
+    /// An unreadable or corrupt snapshot, an unreadable log directory.
     pub fn load(&self) -> Result<usize, StateError> {
         let Some(path) = &self.path else { return Ok(0) };
-        let list: Vec<Silence> = state_file::read(path)?.unwrap_or_default();
         let mut inner = self.inner.lock();
-        for s in list {
+        // Each record is a silence as stored: the last one of an id is its state.
+        let log = crate::state_log::load_beside(path, |s: Silence| {
             if let Ok(matchers) = s.matchers.iter().map(SilenceMatcher::compile).collect() {
                 inner.insert(
                     s.id.clone(),
@@ -190,21 +197,55 @@ impl Silences {
                     },
                 );
             }
-        }
+        })?;
+        let _ = self.log.set(log);
+        // The replayed log is compacted by the next snapshot.
+        self.dirty
+            .store(!inner.is_empty(), std::sync::atomic::Ordering::Relaxed);
         Ok(inner.len())
     }
 
-    fn persist(&self, inner: &HashMap<String, Entry>) -> Result<(), StateError> {
+    /// Bytes appended to the log since the last snapshot (0 without a log).
+    #[must_use]
+    pub fn log_bytes(&self) -> u64 {
+        self.log.get().map_or(0, StateLog::bytes)
+    }
+
+    /// Writes the snapshot when something changed since the last one, then removes the log
+    /// segments it covers.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn snapshot(&self) -> Result<(), StateError> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let list: Vec<&Silence> = inner.values().map(|e| &e.silence).collect();
-        let bytes = state_file::write(path, &list)?;
+        let (list, compaction) = {
+            let inner = self.inner.lock();
+            if !self.dirty.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                return Ok(());
+            }
+            let compaction = self.log.get().map(StateLog::begin_compaction);
+            let list: Vec<Silence> = inner.values().map(|e| e.silence.clone()).collect();
+            (list, compaction)
+        };
+        let bytes = crate::state_file::write(path, &list)?;
         if let Some(m) = self.metrics.get() {
             m.snapshot(started, bytes);
         }
-        Ok(())
+        compaction.map_or(Ok(()), |c| c.finish("silences"))
+    }
+
+    /// Marks the store changed and appends `changed` to the log.
+    fn record(&self, changed: &[Silence]) -> Durable {
+        self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.log.get() {
+            Some(log) if !changed.is_empty() => log.append(changed),
+            _ => Durable::done(),
+        }
     }
 
     /// A counter that changes whenever a silence changes.
@@ -216,8 +257,8 @@ impl Silences {
     /// Stores a silence with its times cut to milliseconds, the API's precision, so a
     /// silence read back and posted again compares equal (and keeps its id).
     fn store(
-        &self,
         inner: &mut HashMap<String, Entry>,
+        changed: &mut Vec<Silence>,
         mut s: Silence,
         now: Timestamp,
     ) -> Result<(), SilenceError> {
@@ -231,6 +272,7 @@ impl Silences {
             .map(SilenceMatcher::compile)
             .collect::<Result<_, _>>()
             .map_err(|e| SilenceError::Invalid(e.to_string()))?;
+        changed.push(s.clone());
         inner.insert(
             s.id.clone(),
             Entry {
@@ -238,11 +280,6 @@ impl Silences {
                 matchers,
             },
         );
-        self.version
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if let Err(e) = self.persist(inner) {
-            tracing::error!(err = %e, "writing the silences snapshot");
-        }
         Ok(())
     }
 
@@ -250,41 +287,77 @@ impl Silences {
     /// may change in its state changed (an active silence's end and comment, a pending one's
     /// times); otherwise the old silence is expired and a new one created.
     ///
+    /// The change is in memory at once and on its way to the log; see
+    /// [`Silences::set_durable`] to wait for it to be on disk.
+    ///
     /// # Errors
     /// An unknown id, or an invalid silence.
-    pub fn set(&self, mut s: Silence) -> Result<String, SilenceError> {
+    pub fn set(&self, s: Silence) -> Result<String, SilenceError> {
+        self.set_durable(s).map(|(id, _)| id)
+    }
+
+    /// As [`Silences::set`], with the acknowledgement that resolves once the change is synced
+    /// to the log (the API answers after it).
+    ///
+    /// # Errors
+    /// An unknown id, or an invalid silence.
+    pub fn set_durable(&self, mut s: Silence) -> Result<(String, Durable), SilenceError> {
         let now = Timestamp::now();
         let mut inner = self.inner.lock();
+        let mut changed = Vec::new();
         let prev = inner.get(&s.id).map(|e| e.silence.clone());
         if !s.id.is_empty() && prev.is_none() {
             return Err(SilenceError::NotFound);
         }
-        if let Some(prev) = prev {
-            if can_update(&prev, &s, now) {
-                let id = s.id.clone();
-                self.store(&mut inner, s, now)?;
-                return Ok(id);
+        let mut result = Ok(());
+        let mut id = s.id.clone();
+        match prev {
+            Some(prev) if can_update(&prev, &s, now) => {
+                result = Self::store(&mut inner, &mut changed, s, now);
             }
-            if prev.state(now) != SilenceState::Expired {
-                expire_locked(self, &mut inner, &prev.id, now)?;
+            prev => {
+                if let Some(prev) = prev
+                    && prev.state(now) != SilenceState::Expired
+                {
+                    result = expire_locked(&mut inner, &mut changed, &prev.id, now);
+                }
+                if result.is_ok() {
+                    s.id = uuid::Uuid::new_v4().to_string();
+                    if s.starts_at < now {
+                        s.starts_at = now;
+                    }
+                    id.clone_from(&s.id);
+                    result = Self::store(&mut inner, &mut changed, s, now);
+                }
             }
         }
-        s.id = uuid::Uuid::new_v4().to_string();
-        if s.starts_at < now {
-            s.starts_at = now;
-        }
-        let id = s.id.clone();
-        self.store(&mut inner, s, now)?;
-        Ok(id)
+        // What changed before an error (the old silence expired) is logged too.
+        let durable = if changed.is_empty() {
+            Durable::done()
+        } else {
+            self.record(&changed)
+        };
+        result.map(|()| (id, durable))
     }
 
-    /// Expires a silence now.
+    /// Expires a silence now (in memory at once; see [`Silences::expire_durable`]).
     ///
     /// # Errors
     /// An unknown id, or one already expired.
     pub fn expire(&self, id: &str) -> Result<(), SilenceError> {
+        self.expire_durable(id).map(drop)
+    }
+
+    /// As [`Silences::expire`], with the acknowledgement that resolves once the change is
+    /// synced to the log.
+    ///
+    /// # Errors
+    /// An unknown id, or one already expired.
+    pub fn expire_durable(&self, id: &str) -> Result<Durable, SilenceError> {
         let mut inner = self.inner.lock();
-        expire_locked(self, &mut inner, id, Timestamp::now())
+        let mut changed = Vec::new();
+        expire_locked(&mut inner, &mut changed, id, Timestamp::now())?;
+        Ok(self.record(&changed))
     }
 
     /// Takes silences from a peer: each one unknown here, or updated later than the copy
@@ -292,7 +365,7 @@ impl Silences {
     /// changed.
     pub fn merge(&self, list: Vec<Silence>) -> usize {
         let mut inner = self.inner.lock();
-        let mut changed = 0;
+        let mut changed = Vec::new();
         for s in list {
             if inner
                 .get(&s.id)
@@ -304,6 +377,7 @@ impl Silences {
                 tracing::warn!(id = %s.id, "ignoring a gossiped silence with invalid matchers");
                 continue;
             };
+            changed.push(s.clone());
             inner.insert(
                 s.id.clone(),
                 Entry {
@@ -311,19 +385,15 @@ impl Silences {
                     matchers,
                 },
             );
-            changed += 1;
         }
-        if changed > 0 {
-            self.version
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if let Err(e) = self.persist(&inner) {
-                tracing::error!(err = %e, "writing the silences snapshot");
-            }
+        if !changed.is_empty() {
+            // Not waited for: a peer's silence lost in a crash comes back with its state.
+            drop(self.record(&changed));
             if let Some(m) = self.metrics.get() {
-                m.propagated.inc_by(changed as f64);
+                m.propagated.inc_by(changed.len() as f64);
             }
         }
-        changed
+        changed.len()
     }
 
     /// One silence.
@@ -379,10 +449,10 @@ impl Silences {
         let limit = now - self.retention;
         inner.retain(|_, e| e.silence.ends_at > limit);
         let n = before - inner.len();
-        if n > 0
-            && let Err(e) = self.persist(&inner)
-        {
-            tracing::error!(err = %e, "writing the silences snapshot");
+        if n > 0 {
+            // Compacted away at the next snapshot; a replay before it brings the collected
+            // silences back expired, to be collected again.
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
         n
     }
@@ -406,8 +476,8 @@ impl Silences {
 }
 
 fn expire_locked(
-    s: &Silences,
     inner: &mut HashMap<String, Entry>,
+    changed: &mut Vec<Silence>,
     id: &str,
     now: Timestamp,
 ) -> Result<(), SilenceError> {
@@ -423,7 +493,7 @@ fn expire_locked(
             sil.ends_at = now;
         }
     }
-    s.store(inner, sil, now)
+    Silences::store(inner, changed, sil, now)
 }
 
 fn to_millis(t: Timestamp) -> Timestamp {
@@ -518,9 +588,86 @@ mod tests {
             "silence invalid: at least one matcher must not match the empty string"
         );
 
-        // A new store reads everything back.
+        // A new store reads everything back (the snapshot closes the log after the appends).
+        s.snapshot().unwrap();
         let again = Silences::new(Some(path), std::time::Duration::from_secs(3600));
         assert_eq!(again.load().unwrap(), 3);
         assert_eq!(again.get(&replaced), s.get(&replaced));
+    }
+
+    fn open(path: &std::path::Path) -> Silences {
+        let s = Silences::new(
+            Some(path.to_path_buf()),
+            std::time::Duration::from_secs(3600),
+        );
+        s.load().unwrap();
+        s
+    }
+
+    /// A silence created and one expired, each acknowledged by the log, are there after the
+    /// store is gone with no snapshot written, next to a torn last record, and after a
+    /// snapshot compacted the log.
+    #[test]
+    fn acknowledged_changes_survive_without_a_snapshot_and_after_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("silences");
+        let log_dir = crate::state_log::dir_beside(&path);
+        let (kept, expired) = {
+            let s = open(&path);
+            let (kept, d) = s
+                .set_durable(sil(&[("job", "api", false, true)], -10, 600))
+                .unwrap();
+            futures::executor::block_on(d.wait()).unwrap();
+            let (expired, d) = s
+                .set_durable(sil(&[("job", "db", false, true)], -10, 600))
+                .unwrap();
+            futures::executor::block_on(d.wait()).unwrap();
+            let d = s.expire_durable(&expired).unwrap();
+            futures::executor::block_on(d.wait()).unwrap();
+            (kept, expired)
+        };
+        assert!(!path.exists(), "no snapshot was written");
+        let check = |s: &Silences| {
+            let now = Timestamp::now();
+            assert_eq!(s.list().len(), 2);
+            assert_eq!(s.get(&kept).unwrap().state(now), SilenceState::Active);
+            assert_eq!(s.get(&expired).unwrap().state(now), SilenceState::Expired);
+            assert_eq!(
+                s.matching(&ls(&[("job", "api")]), now).0,
+                vec![kept.clone()]
+            );
+            assert_eq!(
+                s.matching(&ls(&[("job", "db")]), now).0,
+                Vec::<String>::new()
+            );
+        };
+        check(&open(&path));
+
+        // A torn record after the acknowledged ones is skipped.
+        let segment = std::fs::read_dir(&log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| std::fs::metadata(p).unwrap().len() > 0)
+            .unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&segment)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"[{\"id\":\"torn\",\"matchers\":[").unwrap();
+        drop(f);
+        let s = open(&path);
+        check(&s);
+        assert!(s.get("torn").is_none());
+
+        // A snapshot compacts the log: its segments are gone, the silences stay.
+        s.snapshot().unwrap();
+        assert!(path.exists());
+        let sizes: u64 = std::fs::read_dir(&log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert_eq!(sizes, 0, "only the new, empty segment is left");
+        drop(s);
+        check(&open(&path));
     }
 }

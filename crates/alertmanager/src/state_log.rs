@@ -1,8 +1,9 @@
 //! An append-only log beside a state's snapshot under `--storage.path` (the alerts', the
-//! notification log's): each change is written and fsynced before it is acknowledged (an
-//! accepted POST, a sent notification), so nothing acknowledged before a `kill -9` is lost;
-//! the snapshot compacts it. Alertmanager keeps alerts only in memory and snapshots its
-//! notification log periodically; this is Firewatch's addition.
+//! notification log's, the silences'): each change is written and fsynced before it is
+//! acknowledged (an accepted POST or DELETE, a sent notification), so nothing acknowledged
+//! before a `kill -9` is lost; the snapshot compacts it. Alertmanager keeps alerts only in
+//! memory and snapshots its notification log and silences periodically; this is Firewatch's
+//! addition.
 //!
 //! One writer thread owns the open segment. Requests queue on a channel; the writer takes all
 //! that are waiting, writes them, calls `fdatasync` once and then answers them all (group
@@ -175,6 +176,16 @@ impl StateLog {
         rx
     }
 
+    /// Starts a compaction: closes the open segment in order with the appends (call it under
+    /// the state's lock, with the state copied for the snapshot under the same lock).
+    #[must_use]
+    pub fn begin_compaction(&self) -> Compaction<'_> {
+        Compaction {
+            log: self,
+            rx: self.rotate(),
+        }
+    }
+
     /// Removes the segments numbered up to `n`.
     ///
     /// # Errors
@@ -196,6 +207,55 @@ impl StateLog {
     #[must_use]
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// Reads the snapshot at `path` (a JSON list) and replays the log beside it (records that
+/// are lists too), passing every item to `apply` in order; returns the log, open for appends.
+///
+/// # Errors
+/// An unreadable or corrupt snapshot, an unreadable log directory.
+pub fn load_beside<T: DeserializeOwned>(
+    path: &Path,
+    mut apply: impl FnMut(T),
+) -> Result<StateLog, StateError> {
+    let list: Vec<T> = crate::state_file::read(path)?.unwrap_or_default();
+    for item in list {
+        apply(item);
+    }
+    StateLog::open(&dir_beside(path), |list: Vec<T>| {
+        for item in list {
+            apply(item);
+        }
+    })
+}
+
+/// A compaction under way: once a snapshot holding everything up to
+/// [`StateLog::begin_compaction`] is written, [`Compaction::finish`] removes the closed
+/// segments.
+pub struct Compaction<'a> {
+    log: &'a StateLog,
+    rx: mpsc::Receiver<Result<u64, String>>,
+}
+
+impl Compaction<'_> {
+    /// Removes the segments the snapshot covers; `what` names the state in the errors logged
+    /// when the segment could not be closed (then the segments stay, replayed harmlessly).
+    ///
+    /// # Errors
+    /// A segment cannot be removed.
+    pub fn finish(self, what: &str) -> Result<(), StateError> {
+        match self.rx.recv() {
+            Ok(Ok(n)) => self.log.remove_through(n),
+            Ok(Err(e)) => {
+                tracing::error!(err = %e, "closing the {what} log segment");
+                Ok(())
+            }
+            Err(_) => {
+                tracing::error!("the {what} log writer stopped");
+                Ok(())
+            }
+        }
     }
 }
 

@@ -93,18 +93,11 @@ impl Alerts {
             inner.dirty = false;
             // Closed in order with the appends: every record in the closed segments is in
             // this list.
-            let rotated = self.log.get().map(|l| (l, l.rotate()));
+            let rotated = self.log.get().map(StateLog::begin_compaction);
             (inner.alerts.values().cloned().collect(), rotated)
         };
         state_file::write(path, &list)?;
-        if let Some((log, rx)) = rotated {
-            match rx.recv() {
-                Ok(Ok(n)) => log.remove_through(n)?,
-                Ok(Err(e)) => tracing::error!(err = %e, "closing the alerts log segment"),
-                Err(_) => tracing::error!("the alerts log writer stopped"),
-            }
-        }
-        Ok(())
+        rotated.map_or(Ok(()), |c| c.finish("alerts"))
     }
 
     /// Stores alerts (merging each with a stored copy whose activity overlaps), passes them

@@ -104,6 +104,7 @@ fn self_metrics_match_alertmanager_0_25() {
     let fw = common::firewatch_with(&dir.path().join("fw"), &cfg, |o| {
         o.cluster_listen_address = fw_cluster.clone();
         o.settle_timeout = Duration::from_secs(2);
+        o.maintenance_interval = Duration::from_secs(1);
     });
     exercise(real.port);
     exercise(fw.port);
@@ -205,14 +206,18 @@ fn self_metrics_match_alertmanager_0_25() {
             0.0
         );
     }
-    // Firewatch writes its silence snapshot at once (0.25 at maintenance).
-    assert!(
-        value(
-            &fw_fams,
-            "alertmanager_silences_snapshot_size_bytes",
-            "alertmanager_silences_snapshot_size_bytes",
-            &[]
-        ) > 0.0
+    // The silence is in the log at once; the snapshot is written at maintenance (as 0.25).
+    testkit::wait_for(
+        "silences snapshot written at maintenance",
+        Duration::from_secs(30),
+        || {
+            value(
+                &families(fw.port),
+                "alertmanager_silences_snapshot_size_bytes",
+                "alertmanager_silences_snapshot_size_bytes",
+                &[],
+            ) > 0.0
+        },
     );
     fw.stop();
 }

@@ -158,6 +158,51 @@ fn alerts_acknowledged_right_before_kill_9_survive() {
     am.terminate();
 }
 
+/// Silences acknowledged just before a `kill -9` are there after the restart: one created and
+/// one created then expired (DELETE) right before the kill, then after a second kill the
+/// replayed ones with a new one.
+#[test]
+fn silences_acknowledged_right_before_kill_9_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("alertmanager.yml"), CONFIG).unwrap();
+    let port = free_port();
+    let create = |comment: &str| {
+        let now = jiff::Timestamp::now();
+        let end = now + jiff::SignedDuration::from_hours(1);
+        let body = format!(
+            r#"{{"matchers":[{{"name":"alertname","value":"{comment}","isRegex":false}}],"startsAt":"{now}","endsAt":"{end}","createdBy":"me","comment":"{comment}"}}"#
+        );
+        let (code, text) = json(port, "POST", "/api/v2/silences", &body);
+        assert_eq!(code, 200, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["silenceID"].as_str().unwrap().to_owned()
+    };
+    let state = |id: &str| {
+        let r = http(port, "GET", &format!("/api/v2/silence/{id}"), None).unwrap();
+        assert_eq!(r.status, 200, "silence {id}: {}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        v["status"]["state"].as_str().unwrap().to_owned()
+    };
+    let am = start(dir.path(), port);
+    let kept = create("kept");
+    let gone = create("gone");
+    assert_eq!(
+        json(port, "DELETE", &format!("/api/v2/silence/{gone}"), "").0,
+        200
+    );
+    drop(am); // SIGKILL right after the last acknowledgement
+    let am = start(dir.path(), port);
+    assert_eq!(state(&kept), "active", "created before the first kill");
+    assert_eq!(state(&gone), "expired", "expired before the first kill");
+    let later = create("later");
+    drop(am);
+    let am = start(dir.path(), port);
+    assert_eq!(state(&kept), "active");
+    assert_eq!(state(&gone), "expired");
+    assert_eq!(state(&later), "active", "created before the second kill");
+    am.terminate();
+}
+
 #[test]
 fn tool_check_config_prints_what_amtool_prints() {
     let test = "tool_check_config_prints_what_amtool_prints";

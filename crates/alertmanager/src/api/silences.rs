@@ -161,8 +161,14 @@ pub(super) async fn post_silence(State(s): State<ApiState>, body: axum::body::By
         created_by: p.created_by,
         comment: p.comment,
     };
-    match s.am.silences.set(sil) {
-        Ok(id) => json(StatusCode::OK, &serde_json::json!({ "silenceID": id })),
+    match s.am.silences.set_durable(sil) {
+        Ok((id, durable)) => match durable.wait().await {
+            Ok(()) => json(StatusCode::OK, &serde_json::json!({ "silenceID": id })),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot persist the silence: {e}"),
+            ),
+        },
         Err(SilenceError::NotFound) => error(StatusCode::NOT_FOUND, "silence not found"),
         Err(e) => error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
@@ -176,8 +182,14 @@ pub(super) async fn get_silence(State(s): State<ApiState>, Path(id): Path<String
 }
 
 pub(super) async fn delete_silence(State(s): State<ApiState>, Path(id): Path<String>) -> Response {
-    match s.am.silences.expire(&id) {
-        Ok(()) => StatusCode::OK.into_response(),
+    match s.am.silences.expire_durable(&id) {
+        Ok(durable) => match durable.wait().await {
+            Ok(()) => StatusCode::OK.into_response(),
+            Err(e) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot persist the silence: {e}"),
+            ),
+        },
         // Alertmanager 0.25 answers an unknown id with 500 and the store's text.
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
