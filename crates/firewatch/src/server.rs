@@ -511,6 +511,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         tokio::runtime::Handle::current(),
         db.dir(),
     ));
+    if agent {
+        // As Prometheus's agent: WAL truncation keeps what the queues have not sent, for
+        // at most the retention (a receiver down longer loses what is older).
+        let queues = Arc::downgrade(&remote_write);
+        let max_age = Duration::from_millis(u64::try_from(db.options().retention_ms).unwrap_or(0));
+        db.head()
+            .set_wal_hold(Some(tsdb::head::WalHold(Arc::new(move || {
+                queues.upgrade()?.wal_hold(Some(max_age))
+            }))));
+    }
     let fanout: storage::AppendableRef =
         Arc::new(remote::Fanout::new(db.clone(), remote_write.clone()));
     let scrape = Arc::new(scrape::Manager::with_registry(fanout.clone(), &registry));
@@ -527,6 +537,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             blocks.unwrap_or(i64::MAX).min(local.head().min_time())
         }),
         tokio::runtime::Handle::current(),
+        &registry,
     ));
     let alerting = Arc::new(Alerting::start(
         rules::ManagerOptions {

@@ -108,3 +108,100 @@ fn queries_merge_prometheus_2_42_through_remote_read() {
     let unfiltered = query(&other_site, "rrc_total", at);
     assert_eq!(unfiltered.len(), 1, "{unfiltered:?}");
 }
+
+/// The read client's metric families in a `/metrics` text: HELP and TYPE lines, and each
+/// sample as (name with its sorted labels, value).
+fn read_client_metrics(text: &str) -> (Vec<String>, Vec<(String, f64)>) {
+    let ours = |l: &str| {
+        l.contains("prometheus_remote_storage_read_")
+            || l.contains("prometheus_remote_storage_remote_read_")
+    };
+    let mut meta: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with('#') && ours(l))
+        .map(str::to_owned)
+        .collect();
+    meta.sort();
+    let mut samples = Vec::new();
+    for l in text.lines().filter(|l| !l.starts_with('#') && ours(l)) {
+        let (series, value) = l.rsplit_once(' ').unwrap();
+        let (name, labels) = series.split_once('{').unwrap_or((series, "}"));
+        let mut labels: Vec<&str> = labels
+            .trim_end_matches('}')
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .collect();
+        labels.sort_unstable();
+        samples.push((
+            format!("{name}{{{}}}", labels.join(",")),
+            value.parse().unwrap(),
+        ));
+    }
+    samples.sort_by(|a, b| a.0.cmp(&b.0));
+    (meta, samples)
+}
+
+#[test]
+fn remote_read_client_metrics_match_prometheus_2_42() {
+    const TEST: &str =
+        "firewatch::remote_read_client::remote_read_client_metrics_match_prometheus_2_42";
+    let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let remote = Server::start(
+        prometheus.to_str().unwrap(),
+        &[],
+        &dir.path().join("remote"),
+        &dir.path().join("remote/data"),
+        "global:\n  scrape_interval: 1s\n",
+        &[],
+    );
+    let cfg = format!(
+        "remote_read:\n  - url: http://127.0.0.1:{}/api/v1/read\n    name: rr\n    read_recent: true\n",
+        remote.port
+    );
+    let reference = Server::start(
+        prometheus.to_str().unwrap(),
+        &[],
+        &dir.path().join("reference"),
+        &dir.path().join("reference/data"),
+        &cfg,
+        &[],
+    );
+    let ours = Server::start(
+        env!("CARGO_BIN_EXE_firewatch"),
+        &["server"],
+        &dir.path().join("firewatch"),
+        &dir.path().join("firewatch/data"),
+        &cfg,
+        &[],
+    );
+    let at = now_secs();
+    for s in [&reference, &ours] {
+        query(s, "up", at);
+        query(s, "rrc_total[1m]", at);
+    }
+    let metrics = |s: &Server| read_client_metrics(&s.get("/metrics").unwrap().body);
+    let (want_meta, want) = metrics(&reference);
+    let (got_meta, got) = metrics(&ours);
+    assert_eq!(want_meta.len(), 6, "Prometheus's families: {want_meta:?}");
+    assert_eq!(got_meta, want_meta, "names, help texts and types");
+    let keys = |v: &[(String, f64)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&got), keys(&want), "series");
+    // Counts agree (durations differ): two requests, answered 200, none in flight.
+    let counts = |v: &[(String, f64)]| {
+        v.iter()
+            .filter(|(k, _)| {
+                k.contains("_count{") || k.contains("_total{") || k.contains("_queries{")
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&got), counts(&want));
+    assert!(
+        got.iter()
+            .any(|(k, v)| k.contains("read_queries_total{code=\"200\"") && *v == 2.0),
+        "{got:?}"
+    );
+}

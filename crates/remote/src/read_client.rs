@@ -7,6 +7,10 @@
 //! queries the local storage covers entirely, as Prometheus's `PreferLocalStorageFilter`),
 //! and `filter_external_labels` (the external labels become equality matchers of the request
 //! and are removed from the series returned). Requests ask for the sampled response.
+//!
+//! Self-metrics as Prometheus 2.42's read client: `prometheus_remote_storage_remote_read_queries`
+//! (in flight), `prometheus_remote_storage_read_queries_total` (by HTTP status code) and
+//! `prometheus_remote_storage_read_request_duration_seconds`, labelled `remote_name` and `url`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +30,47 @@ use crate::receiver::{Protocol, decode};
 /// The oldest timestamp the local storage holds (for `read_recent: false`).
 pub type LocalStart = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// The read client's metric families.
+struct ReadMetrics {
+    in_flight: ::metrics::GaugeVec,
+    total: ::metrics::CounterVec,
+    duration: ::metrics::HistogramVec,
+}
+
+impl ReadMetrics {
+    fn new(r: &::metrics::Registry) -> Self {
+        let l = &["remote_name", "url"];
+        Self {
+            in_flight: r.gauge_vec(
+                "prometheus_remote_storage_remote_read_queries",
+                "The number of in-flight remote read queries.",
+                l,
+            ),
+            total: r.counter_vec(
+                "prometheus_remote_storage_read_queries_total",
+                "The total number of remote read queries.",
+                &["remote_name", "url", "code"],
+            ),
+            // Go's default buckets and 25 s, 60 s, as Prometheus.
+            duration: r.histogram_vec(
+                "prometheus_remote_storage_read_request_duration_seconds",
+                "Histogram of the latency for remote read requests.",
+                l,
+                &[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 60.0,
+                ],
+            ),
+        }
+    }
+}
+
 /// One endpoint.
 struct Client {
+    /// `remote_name`: the endpoint's `name`, else a hash of its URL.
+    name: String,
+    in_flight: ::metrics::Gauge,
+    duration: ::metrics::Histogram,
+    total: ::metrics::CounterVec,
     http: http_client::HttpClient,
     url: String,
     timeout: Duration,
@@ -43,6 +86,7 @@ pub struct ReadStorage {
     local_start: LocalStart,
     clients: RwLock<(Vec<Arc<Client>>, Labels)>,
     runtime: tokio::runtime::Handle,
+    metrics: ReadMetrics,
 }
 
 impl std::fmt::Debug for ReadStorage {
@@ -55,18 +99,20 @@ impl std::fmt::Debug for ReadStorage {
 
 impl ReadStorage {
     /// `local` alone until [`ReadStorage::apply_config`] adds endpoints; requests run on
-    /// `runtime`.
+    /// `runtime`, their metrics go to `registry`.
     #[must_use]
     pub fn new(
         local: QueryableRef,
         local_start: LocalStart,
         runtime: tokio::runtime::Handle,
+        registry: &::metrics::Registry,
     ) -> Self {
         Self {
             local,
             local_start,
             clients: RwLock::new((Vec::new(), Labels::default())),
             runtime,
+            metrics: ReadMetrics::new(registry),
         }
     }
 
@@ -84,7 +130,17 @@ impl ReadStorage {
                 .ok_or_else(|| RemoteError::Invalid("remote_read: url is required".into()))?;
             let http = http_client::HttpClient::new(&rr.http_client())
                 .map_err(|e| RemoteError::Invalid(format!("remote_read {url}: {e}")))?;
+            let name = if rr.name.is_empty() {
+                format!("{:016x}", xxhash_rust::xxh3::xxh3_64(url.as_bytes()))[..6].to_owned()
+            } else {
+                rr.name.clone()
+            };
+            let labels = [name.as_str(), url.as_str()];
             out.push(Arc::new(Client {
+                in_flight: self.metrics.in_flight.with_label_values(&labels),
+                duration: self.metrics.duration.with_label_values(&labels),
+                total: self.metrics.total.clone(),
+                name,
                 http,
                 url,
                 timeout: Duration::from_millis(rr.remote_timeout.as_millis()),
@@ -162,7 +218,9 @@ impl RemoteQuerier {
             .compress_vec(&req.encode_to_vec())
             .map_err(|e| remote_err(&c.url, e))?;
         let (tx, rx) = std::sync::mpsc::channel();
+        c.in_flight.inc();
         self.runtime.spawn(async move {
+            let start = std::time::Instant::now();
             let res: Result<Vec<u8>, String> = async {
                 let mut r = c
                     .http
@@ -186,6 +244,11 @@ impl RemoteQuerier {
                     .await
                     .map_err(|e| http_client::request_error_text(&e))?;
                 let status = resp.status();
+                // As Prometheus: timed and counted once the endpoint answered.
+                c.duration.observe_duration(start.elapsed());
+                c.total
+                    .with_label_values(&[&c.name, &c.url, status.as_str()])
+                    .inc();
                 let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
                 if !status.is_success() {
                     let text = String::from_utf8_lossy(&bytes);
@@ -197,6 +260,7 @@ impl RemoteQuerier {
                 Ok(bytes.to_vec())
             }
             .await;
+            c.in_flight.dec();
             let _ = tx.send(res);
         });
         let url = &self.client.url;

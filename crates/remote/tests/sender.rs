@@ -675,3 +675,74 @@ fn segments_cut_checkpointed_and_deleted_while_sending_lose_nothing() {
     );
     s.stop();
 }
+
+#[test]
+fn wal_truncation_during_an_outage_keeps_what_the_queue_has_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // The receiver is down (503, retried) while the WAL is cut and truncated.
+    let recv = Receiver::start(
+        &dir.path().join("recv"),
+        Arc::new(|_: &str| (503, Duration::ZERO)),
+    );
+    let src = dir.path().join("src");
+    let s = Sender::start_with(
+        open_with(&src, 64 * 1024),
+        &src,
+        &format!(
+            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: hold\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 50ms\n      min_backoff: 10ms\n      max_backoff: 200ms\n",
+            recv.port
+        ),
+    );
+    // Wired as the agent wires it: truncation keeps the queue's oldest unsent segment.
+    let storage = Arc::downgrade(&s.storage);
+    s.db.head()
+        .set_wal_hold(Some(tsdb::head::WalHold(Arc::new(move || {
+            storage.upgrade()?.wal_hold(Some(Duration::from_secs(3600)))
+        }))));
+    std::thread::sleep(Duration::from_millis(500));
+    let wal = src.join("wal");
+    let first = tsdb::wal::segment_range(&wal).unwrap().unwrap().0;
+    let t0 = now_ms();
+    for round in 0..6 {
+        write(&s.fanout, t0 + round * 40_000, 40, 20);
+        s.db.head().truncate_wal(t0 + (round + 1) * 40_000).unwrap();
+    }
+    let (lo, hi) = tsdb::wal::segment_range(&wal).unwrap().unwrap();
+    assert!(
+        hi >= first + 4,
+        "the writes should span segments: {first}..{hi}"
+    );
+    let hold = s.storage.wal_hold(None).expect("the queue holds the WAL");
+    assert!(
+        hold <= first,
+        "nothing was sent, yet the hold moved: {hold} > {first}"
+    );
+    assert!(
+        lo <= hold,
+        "a segment the queue had not sent was deleted: WAL {lo}..{hi}, hold {hold}"
+    );
+    assert!(dump(&recv.db).is_empty(), "the receiver was down");
+    // A receiver down longer than the cap no longer holds the WAL.
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(s.storage.wal_hold(Some(Duration::ZERO)), None);
+    // The receiver comes back: everything arrives, nothing was dropped.
+    recv.set_answer(ok());
+    wait_equal(&s.db, &recv, "after the outage");
+    assert_eq!(
+        s.metric("prometheus_remote_storage_samples_dropped_total{"),
+        0.0
+    );
+    // Once sent, the hold follows the queue and truncation deletes segments again.
+    let hold_after = s.storage.wal_hold(None).unwrap();
+    assert!(
+        hold_after > hold,
+        "the hold did not move after sending: {hold_after}"
+    );
+    s.db.head().truncate_wal(now_ms() + 300_000).unwrap();
+    let lo_after = tsdb::wal::segment_range(&wal).unwrap().unwrap().0;
+    assert!(
+        lo_after > lo,
+        "truncation stayed held after sending: {lo_after}"
+    );
+    s.stop();
+}

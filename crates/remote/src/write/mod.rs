@@ -135,6 +135,18 @@ impl WriteStorage {
         self.notify.notify();
     }
 
+    /// The oldest WAL segment a queue still has to send from (see `tsdb::head::WalHold`):
+    /// WAL truncation keeps it. A queue whose receiver has not accepted anything for longer
+    /// than `max_age` does not hold (the agent's retention caps the hold as in Prometheus).
+    #[must_use]
+    pub fn wal_hold(&self, max_age: Option<std::time::Duration>) -> Option<u32> {
+        self.queues
+            .read()
+            .iter()
+            .filter_map(|(_, _, q)| q.wal_hold(max_age))
+            .min()
+    }
+
     /// Stops every queue, saving their positions (at shutdown).
     pub fn stop(&self) {
         for (_, _, q) in std::mem::take(&mut *self.queues.write()) {

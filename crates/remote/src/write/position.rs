@@ -235,7 +235,6 @@ impl Tracker {
     }
 
     /// The current watermark.
-    #[cfg(test)]
     pub fn watermark(&self) -> Pos {
         let s = self.state.lock();
         s.outstanding.values().next().map_or(s.read, |(p, _)| *p)

@@ -21,7 +21,7 @@ use tsdb::wal::record::{Record, RefMetadata, RefSeries};
 use super::encode::{Data, Item, Meta, SeriesInfo};
 use super::metrics::QueueMetrics;
 use super::position::{self, Ack, Pos, Saved, Tracker};
-use super::shards::{SendCtx, Shards};
+use super::shards::{SendCtx, Shards, now_ms};
 use super::watcher::{Notify, Sink, StartAt, Watcher, WatcherMetrics};
 use crate::error::RemoteError;
 
@@ -41,6 +41,9 @@ pub(crate) struct Queue {
     stop: Arc<AtomicBool>,
     notify: Arc<Notify>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    tracker: Arc<Tracker>,
+    ctx: Arc<SendCtx>,
+    started_s: i64,
 }
 
 /// The name a queue's position file and metrics use: its `name`, or a hash of its URL.
@@ -150,7 +153,7 @@ impl Queue {
             min_shards,
             max_shards,
             ctx: ctx.clone(),
-            tracker,
+            tracker: tracker.clone(),
             saved,
             seq: 0,
             stop: stop.clone(),
@@ -201,7 +204,28 @@ impl Queue {
             stop,
             notify,
             thread: Mutex::new(Some(thread)),
+            tracker,
+            ctx,
+            started_s: now_ms() / 1000,
         })
+    }
+
+    /// The oldest WAL segment the queue still has to send from, unless its last successful
+    /// send (or its start) is older than `max_age`: a receiver down that long no longer
+    /// holds the WAL back (as Prometheus's agent caps its hold at the WAL's maximum age).
+    pub(crate) fn wal_hold(&self, max_age: Option<Duration>) -> Option<u32> {
+        if let Some(age) = max_age {
+            let last = self
+                .ctx
+                .last_send
+                .load(Ordering::Relaxed)
+                .max(self.started_s);
+            let age = i64::try_from(age.as_secs()).unwrap_or(i64::MAX);
+            if now_ms() / 1000 - last > age {
+                return None;
+            }
+        }
+        Some(self.tracker.watermark().segment)
     }
 
     /// Stops the queue: in-flight requests finish, what is unsent stays in the saved

@@ -182,6 +182,19 @@ pub struct Head {
     pub stats: HeadStats,
     /// The exemplars of the head's series.
     pub exemplars: exemplars::ExemplarStorage,
+    /// What WAL readers still need (the remote write queues): see [`Head::set_wal_hold`].
+    wal_hold: RwLock<Option<WalHold>>,
+}
+
+/// The lowest WAL segment some reader still needs, if any: [`Head::truncate_wal`] keeps it
+/// and every segment after it.
+#[derive(Clone)]
+pub struct WalHold(pub Arc<dyn Fn() -> Option<u32> + Send + Sync>);
+
+impl std::fmt::Debug for WalHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WalHold")
+    }
 }
 
 impl Head {
@@ -206,7 +219,16 @@ impl Head {
             isolation: RwLock::new(()),
             truncation: RwLock::new(()),
             stats: HeadStats::default(),
+            wal_hold: RwLock::new(None),
         }
+    }
+
+    /// Makes [`Head::truncate_wal`] keep the segments `hold` names (and those after it):
+    /// the remote write queues' oldest unacknowledged segment, so a truncation while a
+    /// receiver is down deletes nothing they still have to send. Prometheus's agent holds
+    /// its truncation back by the queues' lowest sent timestamp the same way.
+    pub fn set_wal_hold(&self, hold: Option<WalHold>) {
+        *self.wal_hold.write() = hold;
     }
 
     /// The options the head was made with ([`Head::ooo_window`] and the exemplar capacity
@@ -432,7 +454,17 @@ impl Head {
         let Some(last) = last.checked_sub(1) else {
             return Ok(());
         };
-        let last = first + (last.saturating_sub(first)) * 2 / 3;
+        let mut last = first + (last.saturating_sub(first)) * 2 / 3;
+        let hold = self.wal_hold.read().clone();
+        if let Some(keep) = hold.and_then(|h| (h.0)()) {
+            if keep <= last {
+                tracing::info!(
+                    keep,
+                    "WAL truncation held back: remote write has not sent what the segments hold"
+                );
+            }
+            last = last.min(keep.saturating_sub(1));
+        }
         if last <= first {
             return Ok(());
         }
