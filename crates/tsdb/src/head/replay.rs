@@ -1,10 +1,19 @@
 //! Rebuilding the head from the WAL at start-up: the newest checkpoint, then the segments
-//! after it. A corrupt tail is repaired (truncated to the last good record, with a warning)
-//! and replay goes on with what was read: the database always starts.
+//! after it (Prometheus's `tsdb/head_wal.go` `loadWAL`). A corrupt tail is repaired (truncated
+//! to the last good record, with a warning) and replay goes on with what was read: the
+//! database always starts.
+//!
+//! Replay is a pipeline: a decoder thread reads and decodes records; the calling thread
+//! applies series, tombstones, metadata, exemplars and start timestamps in log order, resolves
+//! each sample's series and start timestamp (a start timestamps record comes just before its
+//! commit's sample records) and hands the samples to appender threads sharded by series, so
+//! the samples of one series are appended in log order. Tombstones, the end of each segment
+//! ("WAL segment loaded") and the write-behind log wait for the appenders to drain.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 use crate::chunkenc::Encoding;
@@ -105,6 +114,99 @@ struct Replayer<'a> {
     /// Start timestamps of the samples of the next sample records, by (reference, t).
     starts: HashMap<(u64, i64), i64>,
     stats: ReplayStats,
+    /// The appender threads' queues, by series id modulo their number.
+    shards: Vec<SyncSender<ShardMsg>>,
+    /// Samples waiting to be sent, per shard.
+    pending: Vec<Vec<Pending>>,
+}
+
+/// A sample resolved to its series, with its start timestamp (0: none).
+struct Pending {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: HeadValue,
+    start: i64,
+}
+
+enum ShardMsg {
+    Samples(Vec<Pending>),
+    /// Answer once everything sent before is applied.
+    Flush(SyncSender<()>),
+}
+
+/// What one appender thread applied.
+#[derive(Default)]
+struct ShardStats {
+    samples: usize,
+    out_of_order: usize,
+}
+
+/// An appender thread: appends the samples of its series in the order received.
+fn shard_worker(head: &Head, rx: &Receiver<ShardMsg>) -> ShardStats {
+    let chunk_range = head.options().chunk_range;
+    let files = head.chunk_files.as_ref();
+    let mut stats = ShardStats::default();
+    for msg in rx {
+        match msg {
+            ShardMsg::Samples(batch) => {
+                let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+                for p in batch {
+                    let mut st = p.series.state.lock();
+                    let appended = st.append(p.series.id, p.t, &p.v, chunk_range, files);
+                    // Also for a sample already in a memory-mapped chunk: its start is only here.
+                    HeadStarts::note(&mut st.starts, p.t, p.start);
+                    drop(st);
+                    if appended {
+                        stats.samples += 1;
+                        mint = mint.min(p.t);
+                        maxt = maxt.max(p.t);
+                    } else {
+                        stats.out_of_order += 1;
+                    }
+                }
+                if maxt != i64::MIN {
+                    head.update_time_bounds(mint, maxt);
+                }
+            }
+            ShardMsg::Flush(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+    stats
+}
+
+/// What the decoder thread sends.
+enum Decoded {
+    Record(Result<Record, String>),
+    /// Every record of this segment was sent.
+    SegmentDone(u32),
+}
+
+/// The decoder stage: reads and decodes every record of `reader`, returning the reader's
+/// error (a corrupt tail) if any; stops early when the receiver is gone.
+fn decode_stage(mut reader: WalReader, tx: &SyncSender<Decoded>) -> Result<(), TsdbError> {
+    let mut seg = None;
+    loop {
+        let Some(rec) = reader.next_record()? else {
+            if let Some(s) = seg {
+                let _ = tx.send(Decoded::SegmentDone(s));
+            }
+            return Ok(());
+        };
+        let decoded = record::decode(rec).map_err(|e| e.to_string());
+        let now = reader.position().map(|p| p.0);
+        if let Some(prev) = seg
+            && now != Some(prev)
+            && tx.send(Decoded::SegmentDone(prev)).is_err()
+        {
+            return Ok(());
+        }
+        seg = now;
+        if tx.send(Decoded::Record(decoded)).is_err() {
+            return Ok(());
+        }
+    }
 }
 
 impl Replayer<'_> {
@@ -115,19 +217,46 @@ impl Replayer<'_> {
         self.head.series_by_id(id)
     }
 
-    fn apply(&mut self, rec: &[u8], origin: &Path) -> Result<(), TsdbError> {
+    /// Waits until the appender threads applied every sample sent so far.
+    fn flush(&mut self) {
+        self.send_pending();
+        let (tx, rx) = sync_channel(self.shards.len());
+        let mut waiting = 0;
+        for s in &self.shards {
+            if s.send(ShardMsg::Flush(tx.clone())).is_ok() {
+                waiting += 1;
+            }
+        }
+        drop(tx);
+        for _ in 0..waiting {
+            if rx.recv().is_err() {
+                break;
+            }
+        }
+    }
+
+    fn send_pending(&mut self) {
+        for (i, p) in self.pending.iter_mut().enumerate() {
+            if !p.is_empty() {
+                let _ = self.shards[i].send(ShardMsg::Samples(std::mem::take(p)));
+            }
+        }
+    }
+
+    fn apply(&mut self, rec: Record) -> Result<(), TsdbError> {
         self.stats.records += 1;
-        let rec = record::decode(rec).map_err(|e| {
-            TsdbError::corruption(
-                origin.display().to_string(),
-                format!("decode WAL record: {e}"),
-            )
-        })?;
         match rec {
             Record::Series(series) => {
                 for s in series {
                     self.stats.series += 1;
                     let m = self.head.create_with_id(s.id, &s.labels);
+                    if m.id != s.id
+                        && (self.mmapped.contains_key(&s.id)
+                            || self.ooo_mmapped.contains_key(&s.id))
+                    {
+                        // The series already exists and may have samples in flight.
+                        self.flush();
+                    }
                     if let Some(chunks) = self.mmapped.remove(&s.id) {
                         attach(self.head, &m, chunks);
                     }
@@ -163,6 +292,8 @@ impl Replayer<'_> {
                 );
             }
             Record::Tombstones(stones) => {
+                // The samples logged before must be in the series first.
+                self.flush();
                 for t in stones {
                     if let Some(s) = self.series(t.id) {
                         self.head.delete_in_series(&s, t.mint, t.maxt)?;
@@ -212,10 +343,8 @@ impl Replayer<'_> {
     }
 
     fn append_all(&mut self, samples: impl Iterator<Item = (u64, i64, HeadValue)>) {
-        let chunk_range = self.head.options().chunk_range;
-        let files = self.head.chunk_files.as_ref();
         let min_valid = self.head.min_valid_time();
-        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let n = self.shards.len() as u64;
         for (id, t, v) in samples {
             if t < min_valid {
                 continue;
@@ -229,22 +358,15 @@ impl Replayer<'_> {
             } else {
                 self.starts.remove(&(id, t)).unwrap_or(0)
             };
-            let mut st = s.state.lock();
-            let appended = st.append(s.id, t, &v, chunk_range, files);
-            // Also for a sample already in a memory-mapped chunk: its start is only here.
-            HeadStarts::note(&mut st.starts, t, start);
-            drop(st);
-            if appended {
-                self.stats.samples += 1;
-                mint = mint.min(t);
-                maxt = maxt.max(t);
-            } else {
-                self.stats.out_of_order += 1;
-            }
+            let shard = (s.id % n) as usize;
+            self.pending[shard].push(Pending {
+                series: s,
+                t,
+                v,
+                start,
+            });
         }
-        if maxt != i64::MIN {
-            self.head.update_time_bounds(mint, maxt);
-        }
+        self.send_pending();
     }
 
     /// Applies a write-behind log record: out-of-order samples, and mmap markers after
@@ -290,13 +412,61 @@ impl Replayer<'_> {
         Ok(())
     }
 
-    fn read_all(&mut self, reader: &mut WalReader, origin: &Path) -> Result<(), TsdbError> {
-        while let Some(rec) = reader.next_record()? {
-            // Decoding errors of a single record are corruption too.
-            let rec = rec.to_vec();
-            self.apply(&rec, origin)?;
-        }
-        Ok(())
+    /// Replays every record of `reader` through the decoder thread. A record that does not
+    /// decode ends the replay with a corruption error when `strict` (a checkpoint), else it
+    /// is skipped with a warning. With `max_segment`, each finished segment is logged.
+    fn pump(
+        &mut self,
+        reader: WalReader,
+        origin: &Path,
+        strict: bool,
+        max_segment: Option<Option<u32>>,
+    ) -> Result<(), TsdbError> {
+        std::thread::scope(|sc| {
+            let (tx, rx) = sync_channel(64);
+            let decoder = std::thread::Builder::new()
+                .name("wal-decode".into())
+                .spawn_scoped(sc, move || decode_stage(reader, &tx))
+                .map_err(|e| TsdbError::corruption(origin.display().to_string(), e.to_string()));
+            let decoder = match decoder {
+                Ok(d) => d,
+                Err(e) => return Err(e),
+            };
+            let mut failed = None;
+            for msg in rx {
+                match msg {
+                    Decoded::Record(Ok(rec)) => self.apply(rec)?,
+                    Decoded::Record(Err(e)) => {
+                        let e = TsdbError::corruption(
+                            origin.display().to_string(),
+                            format!("decode WAL record: {e}"),
+                        );
+                        if strict {
+                            failed = Some(e);
+                            break;
+                        }
+                        tracing::warn!(error = %e, "WAL replay: skipping undecodable record");
+                    }
+                    Decoded::SegmentDone(segment) => {
+                        if let Some(max_segment) = max_segment {
+                            self.flush();
+                            tracing::info!(segment, max_segment = ?max_segment, "WAL segment loaded");
+                        }
+                    }
+                }
+            }
+            // The receiver is gone here: an early stop ends the decoder too.
+            let read = decoder.join().unwrap_or_else(|_| {
+                Err(TsdbError::corruption(
+                    origin.display().to_string(),
+                    "WAL decoder thread panicked",
+                ))
+            });
+            match failed {
+                Some(e) => Err(e),
+                None => read,
+            }
+        })
     }
 }
 
@@ -350,19 +520,53 @@ pub fn replay(
     wbl: Option<&Path>,
 ) -> Result<ReplayStats, TsdbError> {
     let started = Instant::now();
-    let mut r = Replayer {
-        head,
-        mmapped,
-        ooo_mmapped,
-        refs: HashMap::new(),
-        starts: HashMap::new(),
-        stats: ReplayStats::default(),
-    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 8);
+    std::thread::scope(|sc| {
+        let mut shards = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let (tx, rx) = sync_channel::<ShardMsg>(16);
+            let h = std::thread::Builder::new()
+                .name(format!("wal-apply-{i}"))
+                .spawn_scoped(sc, move || shard_worker(head, &rx))
+                .map_err(|e| TsdbError::corruption(dir.display().to_string(), e.to_string()))?;
+            shards.push(tx);
+            handles.push(h);
+        }
+        let mut r = Replayer {
+            head,
+            mmapped,
+            ooo_mmapped,
+            refs: HashMap::new(),
+            starts: HashMap::new(),
+            stats: ReplayStats::default(),
+            pending: (0..workers).map(|_| Vec::new()).collect(),
+            shards,
+        };
+        let res = replay_wal(&mut r, dir);
+        // Ends the appender threads once they applied everything.
+        r.shards.clear();
+        for h in handles {
+            let s = h.join().map_err(|_| {
+                TsdbError::corruption(dir.display().to_string(), "WAL appender thread panicked")
+            })?;
+            r.stats.samples += s.samples;
+            r.stats.out_of_order += s.out_of_order;
+        }
+        res?;
+        finish(r, wbl, started)
+    })
+}
+
+/// Replays the checkpoint and the segments after it.
+fn replay_wal(r: &mut Replayer<'_>, dir: &Path) -> Result<(), TsdbError> {
     let mut from = None;
     if let Some(cp) = wal::last_checkpoint(dir)? {
         tracing::info!(checkpoint = %cp.dir.display(), "replaying WAL checkpoint");
-        let mut reader = WalReader::open_dir(&cp.dir)?;
-        if let Err(e) = r.read_all(&mut reader, &cp.dir) {
+        let reader = WalReader::open_dir(&cp.dir)?;
+        if let Err(e) = r.pump(reader, &cp.dir, true, None) {
             // A checkpoint is written whole and renamed: damage is not a torn write. Go on
             // with what was read, as with a damaged segment.
             tracing::error!(error = %e, "WAL checkpoint is damaged; continuing with the records before");
@@ -373,34 +577,26 @@ pub fn replay(
         .into_iter()
         .filter(|s| from.is_none_or(|f| s.index >= f))
         .collect();
-    let total = segments.len();
     let last_index = segments.last().map(|s| s.index);
-    let mut reader = WalReader::new(segments);
-    let mut logged = None;
-    loop {
-        let step = reader.next_record().map(|r| r.map(<[u8]>::to_vec));
-        if let Some((seg, _)) = reader.position()
-            && logged != Some(seg)
-        {
-            logged = Some(seg);
-            tracing::info!(segment = seg, max_segment = ?last_index, total, "WAL segment loading");
+    match r.pump(WalReader::new(segments), dir, false, Some(last_index)) {
+        Ok(()) => {}
+        Err(e @ TsdbError::WalCorruption { .. }) => {
+            tracing::warn!(error = %e, "WAL is corrupt; repairing");
+            wal::repair(dir, &e)?;
+            r.stats.repaired = true;
         }
-        match step {
-            Ok(Some(rec)) => {
-                if let Err(e) = r.apply(&rec, dir) {
-                    tracing::warn!(error = %e, "WAL replay: skipping undecodable record");
-                }
-            }
-            Ok(None) => break,
-            Err(e @ TsdbError::WalCorruption { .. }) => {
-                tracing::warn!(error = %e, "WAL is corrupt; repairing");
-                wal::repair(dir, &e)?;
-                r.stats.repaired = true;
-                break;
-            }
-            Err(e) => return Err(e),
-        }
+        Err(e) => return Err(e),
     }
+    r.flush();
+    Ok(())
+}
+
+/// The write-behind log, then the summary.
+fn finish(
+    mut r: Replayer<'_>,
+    wbl: Option<&Path>,
+    started: Instant,
+) -> Result<ReplayStats, TsdbError> {
     if let Some(wbl) = wbl {
         let mut repaired = false;
         replay_log(wbl, &mut repaired, |rec| r.apply_wbl(rec, wbl))?;
