@@ -131,15 +131,9 @@ impl Nflog {
     /// An unreadable or corrupt snapshot, an unreadable log directory.
     pub fn load(&self) -> Result<usize, StateError> {
         let Some(path) = &self.path else { return Ok(0) };
-        let list: Vec<Entry> = state_file::read(path)?.unwrap_or_default();
         let mut m = self.entries.lock();
-        for e in list {
+        let log = crate::state_log::load_beside(path, |e: Entry| {
             m.merge(e);
-        }
-        let log = StateLog::open(&crate::state_log::dir_beside(path), |list: Vec<Entry>| {
-            for e in list {
-                m.merge(e);
-            }
         })?;
         let _ = self.log.set(log);
         Ok(m.by_key.len())

@@ -54,17 +54,11 @@ impl Alerts {
     /// An unreadable or corrupt snapshot, an unreadable log directory.
     pub fn load(&self) -> Result<usize, StateError> {
         let Some(path) = &self.path else { return Ok(0) };
-        let list: Vec<Alert> = state_file::read(path)?.unwrap_or_default();
         let mut inner = self.inner.lock();
-        for a in list {
-            inner.alerts.insert(a.fingerprint(), a);
-        }
         // The log holds each alert as it was stored (merged): the last record of an alert is
         // its state, so a replay inserts without merging.
-        let log = StateLog::open(&crate::state_log::dir_beside(path), |alerts: Vec<Alert>| {
-            for a in alerts {
-                inner.alerts.insert(a.fingerprint(), a);
-            }
+        let log = crate::state_log::load_beside(path, |a: Alert| {
+            inner.alerts.insert(a.fingerprint(), a);
         })?;
         let _ = self.log.set(log);
         Ok(inner.alerts.len())
