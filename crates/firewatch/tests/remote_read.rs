@@ -7,10 +7,9 @@ mod support;
 
 use support::now_secs;
 use support::serve_target as serve;
+use support::{query_sorted as query, start_firewatch, start_prometheus};
 
 use std::time::{Duration, Instant};
-
-use testkit::{Server, urlencode};
 
 const TEST: &str = "firewatch::remote_read::prometheus_2_42_reads_firewatch";
 
@@ -24,17 +23,6 @@ fn serve_target() -> u16 {
     })
 }
 
-fn query(server: &Server, q: &str, time: f64) -> Vec<serde_json::Value> {
-    let r = server
-        .get(&format!("/api/v1/query?query={}&time={time}", urlencode(q)))
-        .unwrap();
-    assert_eq!(r.status, 200, "{q}: {}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    let mut list = v["data"]["result"].as_array().unwrap().clone();
-    list.sort_by_key(|s| s["metric"].to_string());
-    list
-}
-
 #[test]
 fn prometheus_2_42_reads_firewatch() {
     let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
@@ -42,26 +30,22 @@ fn prometheus_2_42_reads_firewatch() {
     };
     let dir = tempfile::tempdir().unwrap();
     let target = serve_target();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
+    let fw = start_firewatch(
+        dir.path(),
+        "firewatch",
         &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    site: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
         ),
         &[],
     );
-    let prom = Server::start(
-        prometheus.to_str().unwrap(),
-        &[],
-        &dir.path().join("prometheus"),
-        &dir.path().join("prometheus/data"),
+    let prom = start_prometheus(
+        &prometheus,
+        dir.path(),
+        "prometheus",
         &format!(
             "remote_read:\n  - url: http://127.0.0.1:{}/api/v1/read\n    read_recent: true\n",
             fw.port
         ),
-        &[],
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     let selector = "rr_requests_total[8s]";

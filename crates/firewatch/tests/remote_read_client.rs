@@ -9,24 +9,14 @@ mod support;
 
 use support::now_secs;
 use support::serve_target as serve;
+use support::{query_sorted as query, start_firewatch, start_prometheus};
 
 use std::time::{Duration, Instant};
 
-use testkit::{Server, urlencode};
+use testkit::Server;
 
 const TEST: &str =
     "firewatch::remote_read_client::queries_merge_prometheus_2_42_through_remote_read";
-
-fn query(server: &Server, q: &str, time: f64) -> Vec<serde_json::Value> {
-    let r = server
-        .get(&format!("/api/v1/query?query={}&time={time}", urlencode(q)))
-        .unwrap();
-    assert_eq!(r.status, 200, "{q}: {}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    let mut list = v["data"]["result"].as_array().unwrap().clone();
-    list.sort_by_key(|s| s["metric"].to_string());
-    list
-}
 
 #[test]
 fn queries_merge_prometheus_2_42_through_remote_read() {
@@ -35,15 +25,13 @@ fn queries_merge_prometheus_2_42_through_remote_read() {
     };
     let dir = tempfile::tempdir().unwrap();
     let target = serve(|n, _| format!("# TYPE rrc_total counter\nrrc_total {n}\n"));
-    let theirs = Server::start(
-        prometheus.to_str().unwrap(),
-        &[],
-        &dir.path().join("prometheus"),
-        &dir.path().join("prometheus/data"),
+    let theirs = start_prometheus(
+        &prometheus,
+        dir.path(),
+        "prometheus",
         &format!(
             "global:\n  scrape_interval: 1s\n  external_labels:\n    site: a\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
         ),
-        &[],
     );
     let deadline = Instant::now() + Duration::from_secs(60);
     while query(&theirs, "rrc_total[1m]", now_secs())
@@ -54,11 +42,9 @@ fn queries_merge_prometheus_2_42_through_remote_read() {
         std::thread::sleep(Duration::from_millis(300));
     }
     let read = format!("http://127.0.0.1:{}/api/v1/read", theirs.port);
-    let ours = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
+    let ours = start_firewatch(
+        dir.path(),
+        "firewatch",
         &format!(
             "global:\n  external_labels:\n    site: a\nremote_read:\n  - url: {read}\n    read_recent: true\n  - url: {read}\n    name: gated\n    required_matchers:\n      instance: nowhere\n"
         ),
@@ -76,11 +62,9 @@ fn queries_merge_prometheus_2_42_through_remote_read() {
     assert_eq!(rate_ours, rate_theirs);
     // A selection the required matchers do not match only reaches the first endpoint; a
     // Firewatch with only the gated endpoint answers nothing, and with the matcher, all.
-    let gated = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("gated"),
-        &dir.path().join("gated/data"),
+    let gated = start_firewatch(
+        dir.path(),
+        "gated",
         &format!(
             "global:\n  external_labels:\n    site: a\nremote_read:\n  - url: {read}\n    required_matchers:\n      job: app\n"
         ),
@@ -95,11 +79,9 @@ fn queries_merge_prometheus_2_42_through_remote_read() {
     );
     // Without filter_external_labels... a site the remote does not have would filter all:
     // with it (the default), a Firewatch whose external labels differ reads nothing.
-    let other_site = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("other"),
-        &dir.path().join("other/data"),
+    let other_site = start_firewatch(
+        dir.path(),
+        "other",
         &format!(
             "global:\n  external_labels:\n    site: b\nremote_read:\n  - url: {read}\n  - url: {read}\n    name: unfiltered\n    filter_external_labels: false\n"
         ),
@@ -149,34 +131,18 @@ fn remote_read_client_metrics_match_prometheus_2_42() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let remote = Server::start(
-        prometheus.to_str().unwrap(),
-        &[],
-        &dir.path().join("remote"),
-        &dir.path().join("remote/data"),
+    let remote = start_prometheus(
+        &prometheus,
+        dir.path(),
+        "remote",
         "global:\n  scrape_interval: 1s\n",
-        &[],
     );
     let cfg = format!(
         "remote_read:\n  - url: http://127.0.0.1:{}/api/v1/read\n    name: rr\n    read_recent: true\n",
         remote.port
     );
-    let reference = Server::start(
-        prometheus.to_str().unwrap(),
-        &[],
-        &dir.path().join("reference"),
-        &dir.path().join("reference/data"),
-        &cfg,
-        &[],
-    );
-    let ours = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
-        &cfg,
-        &[],
-    );
+    let reference = start_prometheus(&prometheus, dir.path(), "reference", &cfg);
+    let ours = start_firewatch(dir.path(), "firewatch", &cfg, &[]);
     let at = now_secs();
     for s in [&reference, &ours] {
         query(s, "up", at);

@@ -8,6 +8,7 @@ mod support;
 
 use support::now_secs;
 use support::serve_target as serve;
+use support::{query_result as query, start_firewatch, start_prometheus};
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use prost::Message;
 use remote::proto::{self, v2};
-use testkit::{Server, urlencode};
 
 /// Serves (through `support::scale_out`) a small exposition whose counter grows by one per scrape.
 fn serve_target() -> u16 {
@@ -49,16 +49,6 @@ fn post_write(port: u16, headers: &[(&str, &str)], body: &[u8]) -> (u16, String,
     (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
-/// The `result` of an instant query, as JSON text.
-fn query(server: &Server, q: &str, time: f64) -> serde_json::Value {
-    let r = server
-        .get(&format!("/api/v1/query?query={}&time={time}", urlencode(q)))
-        .unwrap();
-    assert_eq!(r.status, 200, "{q}: {}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    v["data"]["result"].clone()
-}
-
 #[test]
 fn prometheus_2_42_remote_writes_the_same_samples() {
     const TEST: &str =
@@ -67,11 +57,9 @@ fn prometheus_2_42_remote_writes_the_same_samples() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
+    let fw = start_firewatch(
+        dir.path(),
+        "firewatch",
         "global:\n  scrape_interval: 1h\n",
         &["--web.enable-remote-write-receiver"],
     );
@@ -80,14 +68,7 @@ fn prometheus_2_42_remote_writes_the_same_samples() {
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    sender: prom\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      max_samples_per_send: 50\n",
         fw.port
     );
-    let prom = Server::start(
-        prometheus.to_str().unwrap(),
-        &[],
-        &dir.path().join("prometheus"),
-        &dir.path().join("prometheus/data"),
-        &config,
-        &[],
-    );
+    let prom = start_prometheus(&prometheus, dir.path(), "prometheus", &config);
     // Compare a window that ends a few seconds in the past, so everything in it was sent.
     let selector = "{job=\"app\"}[6s]";
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -147,11 +128,9 @@ type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Vec<u8>, u16, &'a str);
 #[test]
 fn bad_requests_over_http_are_refused_and_the_server_stays_up() {
     let dir = tempfile::tempdir().unwrap();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("fw"),
-        &dir.path().join("fw/data"),
+    let fw = start_firewatch(
+        dir.path(),
+        "fw",
         "global:\n  scrape_interval: 1h\n",
         &["--web.enable-remote-write-receiver"],
     );
@@ -255,14 +234,7 @@ fn bad_requests_over_http_are_refused_and_the_server_stays_up() {
 #[test]
 fn the_receiver_is_off_without_its_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("fw"),
-        &dir.path().join("fw/data"),
-        "global:\n  scrape_interval: 1h\n",
-        &[],
-    );
+    let fw = start_firewatch(dir.path(), "fw", "global:\n  scrape_interval: 1h\n", &[]);
     let (s, _, text) = post_write(fw.port, &[], &snappy(b""));
     assert_eq!(s, 404, "{text}");
     assert!(

@@ -8,12 +8,13 @@ mod support;
 
 use support::now_secs;
 use support::serve_target as serve;
+use support::{start_firewatch, start_prometheus};
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use testkit::{Process, Server, urlencode};
+use testkit::{Process, urlencode};
 
 const TEST: &str = "firewatch::remote_write_sender::prometheus_2_42_receives_every_sample_once";
 
@@ -90,11 +91,9 @@ fn prometheus_2_42_receives_every_sample_once() {
     )
     .unwrap();
     let rules = rules.display();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
+    let fw = start_firewatch(
+        dir.path(),
+        "firewatch",
         &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nrule_files: ['{rules}']\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: recv\n    write_relabel_configs:\n      - source_labels: [__name__]\n        regex: rws_secret\n        action: drop\n    queue_config:\n      min_shards: 2\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
         ),
@@ -222,11 +221,9 @@ fn victoria_metrics_receives_every_sample_once() {
     let vm_dir = dir.path().join("vm");
     let first = victoria(&vm, &vm_dir, port, 1);
     let target = serve_target();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
+    let fw = start_firewatch(
+        dir.path(),
+        "firewatch",
         &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
         ),
@@ -297,17 +294,7 @@ fn kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once() {
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: vm\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
     );
-    let data = dir.path().join("firewatch/data");
-    let start = || {
-        Server::start(
-            env!("CARGO_BIN_EXE_firewatch"),
-            &["server"],
-            &dir.path().join("firewatch"),
-            &data,
-            &config,
-            &[],
-        )
-    };
+    let start = || start_firewatch(dir.path(), "firewatch", &config, &[]);
     let fw = start();
     let deadline = Instant::now() + Duration::from_secs(60);
     while exported(port, i64::MAX).len() < 3 {
@@ -433,22 +420,8 @@ fn remote_storage_metrics_match_prometheus_2_42() {
     let config = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{down}/api/v1/write\n    name: rw\n    queue_config:\n      min_backoff: 100ms\n      max_backoff: 200ms\n"
     );
-    let theirs = Server::start(
-        prometheus.to_str().unwrap(),
-        &[],
-        &dir.path().join("prometheus"),
-        &dir.path().join("prometheus/data"),
-        &config,
-        &[],
-    );
-    let ours = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
-        &config,
-        &[],
-    );
+    let theirs = start_prometheus(&prometheus, dir.path(), "prometheus", &config);
+    let ours = start_firewatch(dir.path(), "firewatch", &config, &[]);
     // Until both tried to send (the families with labels appear).
     let deadline = Instant::now() + Duration::from_secs(60);
     let (t, o) = loop {
@@ -496,11 +469,9 @@ fn protocol_2_0_into_victoria_metrics_falls_back_to_1_0() {
     let port = testkit::free_port();
     let _vm = victoria(&vm, &dir.path().join("vm"), port, 1);
     let target = serve_target();
-    let fw = Server::start(
-        env!("CARGO_BIN_EXE_firewatch"),
-        &["server"],
-        &dir.path().join("firewatch"),
-        &dir.path().join("firewatch/data"),
+    let fw = start_firewatch(
+        dir.path(),
+        "firewatch",
         &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    protobuf_message: io.prometheus.write.v2.Request\n    queue_config:\n      batch_send_deadline: 1s\n"
         ),

@@ -1,16 +1,18 @@
 //! The remote write receiver over the real TSDB: 1.0 and 2.0 requests stored and counted, and
 //! every kind of bad request refused with its reason and nothing of it stored.
 
+mod common;
+
 use std::path::Path;
 
+use common::dump;
 use firewatch_remote::proto::{self, v2};
 use firewatch_remote::receiver::{
     CONTENT_TYPE_V2, HEADER_EXEMPLARS_WRITTEN, HEADER_HISTOGRAMS_WRITTEN, HEADER_SAMPLES_WRITTEN,
 };
 use firewatch_remote::{WriteResponse, handle_write};
-use model::{Labels, MatchOp, Matcher};
+use model::{Labels, Matcher};
 use prost::Message;
-use storage::ValueType;
 use tsdb::{Db, DbOptions};
 
 const T0: i64 = 1_700_000_000_000;
@@ -21,43 +23,6 @@ fn open(dir: &Path) -> Db {
         ..DbOptions::default()
     };
     Db::open(dir, opts).expect("opening the TSDB")
-}
-
-/// Every series in `db` with its samples, as text: `{labels} t=v ...` (histograms as `t=h<count>`).
-fn dump(db: &Db) -> Vec<String> {
-    let q = storage::Queryable::querier(db, i64::MIN / 2, i64::MAX / 2).unwrap();
-    let set = q
-        .select(
-            true,
-            None,
-            &[Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap()],
-        )
-        .unwrap();
-    let mut out = Vec::new();
-    for s in set {
-        let s = s.unwrap();
-        let mut line = s.labels().to_string();
-        let mut it = s.iter();
-        loop {
-            match it.next() {
-                ValueType::None => break,
-                ValueType::Float => {
-                    let (t, v) = it.at();
-                    line.push_str(&format!(" {t}={v}"));
-                }
-                ValueType::Histogram => {
-                    let (t, h) = it.at_histogram();
-                    line.push_str(&format!(" {t}=h{}", h.count));
-                }
-                ValueType::FloatHistogram => {
-                    let (t, h) = it.at_float_histogram();
-                    line.push_str(&format!(" {t}=fh{}", h.count));
-                }
-            }
-        }
-        out.push(line);
-    }
-    out
 }
 
 fn label(n: &str, v: &str) -> proto::Label {

@@ -4,6 +4,8 @@
 //! exemplars, native histograms and metadata in 1.0, `sample_age_limit`, a restart that
 //! resumes from the saved position, and resharding under a slow receiver.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -12,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use firewatch_remote::proto;
 use firewatch_remote::{Fanout, WriteStorage, handle_write};
-use model::{Labels, MatchOp, Matcher, Sample};
+use model::{Labels, Sample};
 use parking_lot::Mutex;
 use prost::Message;
-use storage::{Appendable, ValueType};
+use storage::Appendable;
 use tsdb::{Db, DbOptions};
 
 fn open(dir: &Path) -> Arc<Db> {
@@ -38,38 +40,7 @@ fn open_with(dir: &Path, wal_segment_size: usize) -> Arc<Db> {
 
 /// Every series of `db` with its samples as text, sorted.
 fn dump(db: &Db) -> Vec<String> {
-    let q = storage::Queryable::querier(db, i64::MIN / 2, i64::MAX / 2).unwrap();
-    let set = q
-        .select(
-            true,
-            None,
-            &[Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap()],
-        )
-        .unwrap();
-    let mut out = Vec::new();
-    for s in set {
-        let s = s.unwrap();
-        let mut line = s.labels().to_string();
-        let mut it = s.iter();
-        loop {
-            match it.next() {
-                ValueType::None => break,
-                ValueType::Float => {
-                    let (t, v) = it.at();
-                    line.push_str(&format!(" {t}={v}"));
-                }
-                ValueType::Histogram => {
-                    let (t, h) = it.at_histogram();
-                    line.push_str(&format!(" {t}=h{}", h.count));
-                }
-                ValueType::FloatHistogram => {
-                    let (t, h) = it.at_float_histogram();
-                    line.push_str(&format!(" {t}=fh{}", h.count));
-                }
-            }
-        }
-        out.push(line);
-    }
+    let mut out = common::dump(db);
     out.sort();
     out
 }
@@ -371,19 +342,39 @@ fn ok() -> Arc<Answer> {
     Arc::new(|_: &str| (204, Duration::ZERO))
 }
 
+/// The `remote_write` section for the receiver on `port`, the queue's other lines (`queue`,
+/// indented under the list item) after its URL.
+fn remote_write(port: u16, queue: &str) -> String {
+    format!("remote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n{queue}")
+}
+
+/// A receiver answering `answer` (in `dir/recv`) and a sender to it (in `dir/src`) with the
+/// queue lines `queue`, given half a second to start: the queue starts at the WAL's end, and
+/// what comes after is sent.
+fn start_pair(dir: &Path, answer: Arc<Answer>, queue: &str) -> (Receiver, Sender) {
+    let recv = Receiver::start(&dir.join("recv"), answer);
+    let s = Sender::start(&dir.join("src"), &remote_write(recv.port, queue));
+    std::thread::sleep(Duration::from_millis(500));
+    (recv, s)
+}
+
+/// Waits (up to `timeout`) until the sender's metric `prefix` reaches `at_least`.
+fn wait_metric(s: &Sender, prefix: &str, at_least: f64, timeout: Duration, what: &str) {
+    let deadline = Instant::now() + timeout;
+    while s.metric(prefix) < at_least {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn protocol_2_0_sends_interned_symbols_metadata_exemplars_and_histograms() {
     let dir = tempfile::tempdir().unwrap();
-    let recv = Receiver::start(&dir.path().join("recv"), ok());
-    let s = Sender::start(
-        &dir.path().join("src"),
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: v2\n    protobuf_message: io.prometheus.write.v2.Request\n    send_exemplars: true\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 100ms\n",
-            recv.port
-        ),
+    let (recv, s) = start_pair(
+        dir.path(),
+        ok(),
+        "    name: v2\n    protobuf_message: io.prometheus.write.v2.Request\n    send_exemplars: true\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 100ms\n",
     );
-    // The queue starts at the WAL's end: what comes after is sent.
-    std::thread::sleep(Duration::from_millis(500));
     let t0 = now_ms();
     write(&s.fanout, t0, 5, 3);
     // A counter with its start (created) timestamp.
@@ -419,8 +410,8 @@ fn protocol_2_0_sends_interned_symbols_metadata_exemplars_and_histograms() {
 #[test]
 fn protocol_2_0_falls_back_to_1_0_on_415() {
     let dir = tempfile::tempdir().unwrap();
-    let recv = Receiver::start(
-        &dir.path().join("recv"),
+    let (recv, s) = start_pair(
+        dir.path(),
         Arc::new(|ct: &str| {
             if ct.contains("v2") {
                 (415, Duration::ZERO)
@@ -428,15 +419,8 @@ fn protocol_2_0_falls_back_to_1_0_on_415() {
                 (204, Duration::ZERO)
             }
         }),
+        "    protobuf_message: io.prometheus.write.v2.Request\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 100ms\n",
     );
-    let s = Sender::start(
-        &dir.path().join("src"),
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    protobuf_message: io.prometheus.write.v2.Request\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 100ms\n",
-            recv.port
-        ),
-    );
-    std::thread::sleep(Duration::from_millis(500));
     write(&s.fanout, now_ms(), 4, 2);
     wait_equal(&s.db, &recv, "fallback");
     let seen = recv.seen.lock().clone();
@@ -456,15 +440,11 @@ fn protocol_2_0_falls_back_to_1_0_on_415() {
 #[test]
 fn protocol_1_0_sends_exemplars_histograms_and_metadata() {
     let dir = tempfile::tempdir().unwrap();
-    let recv = Receiver::start(&dir.path().join("recv"), ok());
-    let s = Sender::start(
-        &dir.path().join("src"),
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    send_exemplars: true\n    send_native_histograms: true\n    metadata_config:\n      send_interval: 1s\n    queue_config:\n      batch_send_deadline: 100ms\n",
-            recv.port
-        ),
+    let (recv, s) = start_pair(
+        dir.path(),
+        ok(),
+        "    send_exemplars: true\n    send_native_histograms: true\n    metadata_config:\n      send_interval: 1s\n    queue_config:\n      batch_send_deadline: 100ms\n",
     );
-    std::thread::sleep(Duration::from_millis(500));
     write(&s.fanout, now_ms(), 3, 2);
     wait_equal(&s.db, &recv, "1.0");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -483,21 +463,19 @@ fn protocol_1_0_sends_exemplars_histograms_and_metadata() {
 #[test]
 fn without_send_native_histograms_and_send_exemplars_only_floats_go() {
     let dir = tempfile::tempdir().unwrap();
-    let recv = Receiver::start(&dir.path().join("recv"), ok());
-    let s = Sender::start(
-        &dir.path().join("src"),
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 100ms\n",
-            recv.port
-        ),
+    let (recv, s) = start_pair(
+        dir.path(),
+        ok(),
+        "    queue_config:\n      batch_send_deadline: 100ms\n",
     );
-    std::thread::sleep(Duration::from_millis(500));
     write(&s.fanout, now_ms(), 3, 2);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while s.metric("prometheus_remote_storage_samples_total{") < 6.0 {
-        assert!(Instant::now() < deadline, "samples not sent");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_metric(
+        &s,
+        "prometheus_remote_storage_samples_total{",
+        6.0,
+        Duration::from_secs(30),
+        "samples not sent",
+    );
     std::thread::sleep(Duration::from_millis(500));
     let got = dump(&recv.db);
     assert!(
@@ -514,24 +492,22 @@ fn without_send_native_histograms_and_send_exemplars_only_floats_go() {
 #[test]
 fn sample_age_limit_drops_what_waited_too_long() {
     let dir = tempfile::tempdir().unwrap();
-    let recv = Receiver::start(&dir.path().join("recv"), ok());
-    let s = Sender::start(
-        &dir.path().join("src"),
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 100ms\n      sample_age_limit: 10m\n",
-            recv.port
-        ),
+    let (recv, s) = start_pair(
+        dir.path(),
+        ok(),
+        "    queue_config:\n      batch_send_deadline: 100ms\n      sample_age_limit: 10m\n",
     );
-    std::thread::sleep(Duration::from_millis(500));
     let now = now_ms();
     // An hour old (dropped), then fresh (sent).
     write(&s.fanout, now - 3_600_000, 2, 1);
     write(&s.fanout, now, 2, 1);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while s.metric("prometheus_remote_storage_samples_total{") < 2.0 {
-        assert!(Instant::now() < deadline, "fresh samples not sent");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_metric(
+        &s,
+        "prometheus_remote_storage_samples_total{",
+        2.0,
+        Duration::from_secs(30),
+        "fresh samples not sent",
+    );
     assert_eq!(
         s.metric("prometheus_remote_storage_samples_dropped_total{"),
         2.0
@@ -550,9 +526,9 @@ fn sample_age_limit_drops_what_waited_too_long() {
 fn a_stopped_queue_resumes_from_its_saved_position_and_sends_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let recv = Receiver::start(&dir.path().join("recv"), ok());
-    let rw = format!(
-        "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: q\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 100ms\n      min_backoff: 50ms\n      max_backoff: 200ms\n",
-        recv.port
+    let rw = remote_write(
+        recv.port,
+        "    name: q\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 100ms\n      min_backoff: 50ms\n      max_backoff: 200ms\n",
     );
     let src = dir.path().join("src");
     let s = Sender::start(&src, &rw);
@@ -603,9 +579,9 @@ fn shards_grow_with_the_load_of_a_slow_receiver() {
     );
     let s = Sender::start(
         &dir.path().join("src"),
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: slow\n    queue_config:\n      min_shards: 1\n      max_shards: 6\n      max_samples_per_send: 50\n      capacity: 200\n      batch_send_deadline: 50ms\n",
-            recv.port
+        &remote_write(
+            recv.port,
+            "    name: slow\n    queue_config:\n      min_shards: 1\n      max_shards: 6\n      max_samples_per_send: 50\n      capacity: 200\n      batch_send_deadline: 50ms\n",
         ),
     );
     std::thread::sleep(Duration::from_millis(300));
@@ -648,9 +624,9 @@ fn segments_cut_checkpointed_and_deleted_while_sending_lose_nothing() {
     let s = Sender::start_with(
         open_with(&src, 64 * 1024),
         &src,
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: cp\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 50ms\n",
-            recv.port
+        &remote_write(
+            recv.port,
+            "    name: cp\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 50ms\n",
         ),
     );
     std::thread::sleep(Duration::from_millis(500));
@@ -688,9 +664,9 @@ fn wal_truncation_during_an_outage_keeps_what_the_queue_has_not_sent() {
     let s = Sender::start_with(
         open_with(&src, 64 * 1024),
         &src,
-        &format!(
-            "remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    name: hold\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 50ms\n      min_backoff: 10ms\n      max_backoff: 200ms\n",
-            recv.port
+        &remote_write(
+            recv.port,
+            "    name: hold\n    send_native_histograms: true\n    queue_config:\n      batch_send_deadline: 50ms\n      min_backoff: 10ms\n      max_backoff: 200ms\n",
         ),
     );
     // Wired as the agent wires it: truncation keeps the queue's oldest unsent segment.
