@@ -11,6 +11,48 @@ use crate::assets::{Assets, KeySelector, SecretOrConfigMap};
 use crate::error::OperatorError;
 use crate::relabel::RelabelConfig;
 
+/// The limits `PodMonitor`, `Probe` and `ScrapeConfig` specs carry (flattened into each).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScrapeLimits {
+    /// `sampleLimit`.
+    pub sample_limit: Option<u64>,
+    /// `targetLimit`.
+    pub target_limit: Option<u64>,
+    /// `labelLimit`.
+    pub label_limit: Option<u64>,
+    /// `labelNameLengthLimit`.
+    pub label_name_length_limit: Option<u64>,
+    /// `labelValueLengthLimit`.
+    pub label_value_length_limit: Option<u64>,
+    /// `keepDroppedTargets`.
+    pub keep_dropped_targets: Option<u64>,
+}
+
+impl ScrapeLimits {
+    /// Each limit under its scrape configuration key, in the order the Operator writes them.
+    #[must_use]
+    pub fn entries(&self) -> [(&'static str, Option<u64>); 6] {
+        [
+            ("sample_limit", self.sample_limit),
+            ("target_limit", self.target_limit),
+            ("label_limit", self.label_limit),
+            ("label_name_length_limit", self.label_name_length_limit),
+            ("label_value_length_limit", self.label_value_length_limit),
+            ("keep_dropped_targets", self.keep_dropped_targets),
+        ]
+    }
+
+    /// Writes the limits that are set into `cfg`.
+    pub(crate) fn write(&self, cfg: &mut Map<String, Value>) {
+        for (key, limit) in self.entries() {
+            if let Some(n) = limit {
+                cfg.insert(key.into(), json!(n));
+            }
+        }
+    }
+}
+
 /// The scrape options both endpoint kinds carry (flattened into each).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]

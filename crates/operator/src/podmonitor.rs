@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::assets::Assets;
 use crate::endpoint::{
-    AttachMetadata, EndpointOptions, attach_metadata, client_fields, config_head, config_tail,
+    AttachMetadata, EndpointOptions, ScrapeLimits, attach_metadata, client_fields, config_head,
+    config_tail,
 };
 use crate::error::OperatorError;
 use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
@@ -47,18 +48,9 @@ pub struct PodMonitorSpec {
     /// In which namespaces.
     #[serde(default)]
     pub namespace_selector: NamespaceSelector,
-    /// `sampleLimit`.
-    pub sample_limit: Option<u64>,
-    /// `targetLimit`.
-    pub target_limit: Option<u64>,
-    /// `labelLimit`.
-    pub label_limit: Option<u64>,
-    /// `labelNameLengthLimit`.
-    pub label_name_length_limit: Option<u64>,
-    /// `labelValueLengthLimit`.
-    pub label_value_length_limit: Option<u64>,
-    /// `keepDroppedTargets`.
-    pub keep_dropped_targets: Option<u64>,
+    /// `sampleLimit`, `targetLimit`, the label limits and `keepDroppedTargets`.
+    #[serde(flatten)]
+    pub limits: ScrapeLimits,
     /// `attachMetadata`.
     pub attach_metadata: Option<AttachMetadata>,
 }
@@ -164,15 +156,6 @@ fn endpoint_config(
     rules.extend(sharding("__address__", shards));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
-    let spec = &pm.spec;
-    let limits = [
-        ("sample_limit", spec.sample_limit),
-        ("target_limit", spec.target_limit),
-        ("label_limit", spec.label_limit),
-        ("label_name_length_limit", spec.label_name_length_limit),
-        ("label_value_length_limit", spec.label_value_length_limit),
-        ("keep_dropped_targets", spec.keep_dropped_targets),
-    ];
-    config_tail(&mut cfg, &limits, opts);
+    config_tail(&mut cfg, &pm.spec.limits.entries(), opts);
     Ok(Value::Object(cfg))
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::assets::{Assets, KeySelector};
 use crate::endpoint::{
-    BasicAuth, EndpointOptions, OAuth2, SafeAuthorization, TlsConfig, client_fields,
+    BasicAuth, EndpointOptions, OAuth2, SafeAuthorization, ScrapeLimits, TlsConfig, client_fields,
 };
 use crate::error::OperatorError;
 use crate::relabel::{RelabelConfig, Sharding, sharding};
@@ -67,18 +67,9 @@ pub struct ProbeSpec {
     pub oauth2: Option<OAuth2>,
     /// `tlsConfig`.
     pub tls_config: Option<TlsConfig>,
-    /// `sampleLimit`.
-    pub sample_limit: Option<u64>,
-    /// `targetLimit`.
-    pub target_limit: Option<u64>,
-    /// `labelLimit`.
-    pub label_limit: Option<u64>,
-    /// `labelNameLengthLimit`.
-    pub label_name_length_limit: Option<u64>,
-    /// `labelValueLengthLimit`.
-    pub label_value_length_limit: Option<u64>,
-    /// `keepDroppedTargets`.
-    pub keep_dropped_targets: Option<u64>,
+    /// `sampleLimit`, `targetLimit`, the label limits and `keepDroppedTargets`.
+    #[serde(flatten)]
+    pub limits: ScrapeLimits,
 }
 
 /// `spec.prober`.
@@ -195,18 +186,7 @@ pub fn probe_scrape_config(
     if !params.is_empty() {
         cfg.insert("params".into(), Value::Object(params));
     }
-    for (key, limit) in [
-        ("sample_limit", spec.sample_limit),
-        ("target_limit", spec.target_limit),
-        ("label_limit", spec.label_limit),
-        ("label_name_length_limit", spec.label_name_length_limit),
-        ("label_value_length_limit", spec.label_value_length_limit),
-        ("keep_dropped_targets", spec.keep_dropped_targets),
-    ] {
-        if let Some(n) = limit {
-            cfg.insert(key.into(), json!(n));
-        }
-    }
+    spec.limits.write(&mut cfg);
     if let Some(p) = spec.prober.proxy_url.as_ref().filter(|p| !p.is_empty()) {
         cfg.insert("proxy_url".into(), json!(p));
     }

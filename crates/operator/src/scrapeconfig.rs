@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::assets::{Assets, KeySelector};
 use crate::endpoint::{
-    BasicAuth, EndpointOptions, OAuth2, SafeAuthorization, TlsConfig, client_fields,
+    BasicAuth, EndpointOptions, OAuth2, SafeAuthorization, ScrapeLimits, TlsConfig, client_fields,
 };
 use crate::error::OperatorError;
 use crate::relabel::{RelabelConfig, Sharding, sharding};
@@ -75,18 +75,9 @@ pub struct ScrapeConfigSpec {
     pub oauth2: Option<OAuth2>,
     /// `tlsConfig`.
     pub tls_config: Option<TlsConfig>,
-    /// `sampleLimit`.
-    pub sample_limit: Option<u64>,
-    /// `targetLimit`.
-    pub target_limit: Option<u64>,
-    /// `labelLimit`.
-    pub label_limit: Option<u64>,
-    /// `labelNameLengthLimit`.
-    pub label_name_length_limit: Option<u64>,
-    /// `labelValueLengthLimit`.
-    pub label_value_length_limit: Option<u64>,
-    /// `keepDroppedTargets`.
-    pub keep_dropped_targets: Option<u64>,
+    /// `sampleLimit`, `targetLimit`, the label limits and `keepDroppedTargets`.
+    #[serde(flatten)]
+    pub limits: ScrapeLimits,
 }
 
 /// One of `staticConfigs`.
@@ -224,16 +215,7 @@ pub fn scrape_config_job(
         "scheme",
         spec.scheme.as_ref().map(|s| json!(s.to_lowercase())),
     );
-    for (key, limit) in [
-        ("sample_limit", spec.sample_limit),
-        ("target_limit", spec.target_limit),
-        ("label_limit", spec.label_limit),
-        ("label_name_length_limit", spec.label_name_length_limit),
-        ("label_value_length_limit", spec.label_value_length_limit),
-        ("keep_dropped_targets", spec.keep_dropped_targets),
-    ] {
-        put(&mut cfg, key, limit.map(Value::from));
-    }
+    spec.limits.write(&mut cfg);
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
