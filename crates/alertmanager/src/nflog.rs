@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StateError;
 use crate::metrics::StateMetrics;
-use crate::state_file;
 use crate::state_log::{Durable, StateLog};
 
 /// Which integration of which receiver.
@@ -155,20 +154,24 @@ impl Nflog {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let (list, rotated) = {
-            let mut m = self.entries.lock();
-            if !m.dirty {
-                return Ok(());
-            }
-            m.dirty = false;
-            let rotated = self.log.get().map(StateLog::begin_compaction);
-            (m.by_key.values().cloned().collect::<Vec<_>>(), rotated)
-        };
-        let bytes = state_file::write(path, &list)?;
-        if let Some(metrics) = self.metrics.get() {
-            metrics.snapshot(started, bytes);
-        }
-        rotated.map_or(Ok(()), |c| c.finish("notification"))
+        crate::state_log::write_snapshot(
+            path,
+            self.log.get(),
+            "notification",
+            || self.entries.lock(),
+            |m| {
+                if !m.dirty {
+                    return None;
+                }
+                m.dirty = false;
+                Some(m.by_key.values().cloned().collect::<Vec<_>>())
+            },
+            |bytes| {
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.snapshot(started, bytes);
+                }
+            },
+        )
     }
 
     /// The entry of a group and receiver integration.

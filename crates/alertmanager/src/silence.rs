@@ -221,20 +221,28 @@ impl Silences {
             return Ok(());
         };
         let started = std::time::Instant::now();
-        let (list, compaction) = {
-            let inner = self.inner.lock();
-            if !self.dirty.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                return Ok(());
-            }
-            let compaction = self.log.get().map(StateLog::begin_compaction);
-            let list: Vec<Silence> = inner.values().map(|e| e.silence.clone()).collect();
-            (list, compaction)
-        };
-        let bytes = crate::state_file::write(path, &list)?;
-        if let Some(m) = self.metrics.get() {
-            m.snapshot(started, bytes);
-        }
-        compaction.map_or(Ok(()), |c| c.finish("silences"))
+        crate::state_log::write_snapshot(
+            path,
+            self.log.get(),
+            "silences",
+            || self.inner.lock(),
+            |inner| {
+                if !self.dirty.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    return None;
+                }
+                Some(
+                    inner
+                        .values()
+                        .map(|e| e.silence.clone())
+                        .collect::<Vec<Silence>>(),
+                )
+            },
+            |bytes| {
+                if let Some(m) = self.metrics.get() {
+                    m.snapshot(started, bytes);
+                }
+            },
+        )
     }
 
     /// Marks the store changed and appends `changed` to the log.

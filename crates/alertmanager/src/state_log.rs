@@ -230,6 +230,35 @@ pub fn load_beside<T: DeserializeOwned>(
     })
 }
 
+/// Writes a snapshot to `path` and compacts `log` with it: under the state's lock (`lock`),
+/// `take` returns the list to write (none when nothing changed since the last snapshot) and
+/// the compaction begins; the list is written after the lock is released, `written` is told
+/// its size, then the segments it covers are removed (`what` names the state in errors).
+///
+/// # Errors
+/// The file cannot be written, a segment cannot be removed.
+pub fn write_snapshot<G, T: Serialize>(
+    path: &Path,
+    log: Option<&StateLog>,
+    what: &str,
+    lock: impl FnOnce() -> G,
+    take: impl FnOnce(&mut G) -> Option<Vec<T>>,
+    written: impl FnOnce(usize),
+) -> Result<(), StateError> {
+    let (list, compaction) = {
+        let mut state = lock();
+        let Some(list) = take(&mut state) else {
+            return Ok(());
+        };
+        // Closed in order with the appends: every record in the closed segments is in the
+        // list.
+        (list, log.map(StateLog::begin_compaction))
+    };
+    let bytes = crate::state_file::write(path, &list)?;
+    written(bytes);
+    compaction.map_or(Ok(()), |c| c.finish(what))
+}
+
 /// A compaction under way: once a snapshot holding everything up to
 /// [`StateLog::begin_compaction`] is written, [`Compaction::finish`] removes the closed
 /// segments.

@@ -14,7 +14,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use crate::alert::Alert;
 use crate::error::StateError;
 use crate::marker::Marker;
-use crate::state_file;
 use crate::state_log::{Durable, StateLog};
 
 /// Shared handle to the store.
@@ -79,19 +78,20 @@ impl Alerts {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        let (list, rotated): (Vec<Alert>, _) = {
-            let mut inner = self.inner.lock();
-            if !inner.dirty {
-                return Ok(());
-            }
-            inner.dirty = false;
-            // Closed in order with the appends: every record in the closed segments is in
-            // this list.
-            let rotated = self.log.get().map(StateLog::begin_compaction);
-            (inner.alerts.values().cloned().collect(), rotated)
-        };
-        state_file::write(path, &list)?;
-        rotated.map_or(Ok(()), |c| c.finish("alerts"))
+        crate::state_log::write_snapshot(
+            path,
+            self.log.get(),
+            "alerts",
+            || self.inner.lock(),
+            |inner| {
+                if !inner.dirty {
+                    return None;
+                }
+                inner.dirty = false;
+                Some(inner.alerts.values().cloned().collect::<Vec<Alert>>())
+            },
+            |_| {},
+        )
     }
 
     /// Stores alerts (merging each with a stored copy whose activity overlaps), passes them
