@@ -125,6 +125,13 @@ pub struct ServerArgs {
     /// How long the agent keeps samples in its WAL (agent mode only; default 4h).
     #[arg(long = "storage.agent.retention.max-time")]
     pub agent_retention_max_time: Option<String>,
+    /// How often the agent truncates its WAL (agent mode only; hidden, as in Prometheus).
+    #[arg(
+        long = "storage.agent.wal-truncate-frequency",
+        default_value = "2h",
+        hide = true
+    )]
+    pub agent_wal_truncate_frequency: String,
 }
 
 impl ServerArgs {
@@ -652,6 +659,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     info!(address = %listener.local_addr()?, "listening");
 
     let maintenance = tokio::spawn(maintain(db.clone()));
+    let agent_truncation = agent
+        .then(|| {
+            let every = duration_flag(
+                "storage.agent.wal-truncate-frequency",
+                &args.agent_wal_truncate_frequency,
+            )?;
+            anyhow::Ok(tokio::spawn(truncate_agent_wal(db.clone(), every)))
+        })
+        .transpose()?;
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
         let _ = shutdown_tx.send(true);
@@ -669,6 +685,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     web::serve::serve_with_limits(listener, web::router(state), web_config, shutdown, limits)
         .await?;
     maintenance.abort();
+    if let Some(t) = agent_truncation {
+        t.abort();
+    }
     signals.abort();
     sighup.abort();
     syncer.abort();
@@ -743,6 +762,33 @@ fn register_agent_metrics(registry: &metrics::Registry, db: &Arc<Db>) {
         }
     }
     registry.register_collector(Arc::new(AgentCollector(db.clone())));
+}
+
+/// The agent's WAL truncation every `every_ms` (Prometheus's agent truncate loop): samples
+/// older than the retention leave the WAL, except what the remote write queues have not
+/// sent (the head's WAL hold).
+async fn truncate_agent_wal(db: Arc<Db>, every_ms: i64) {
+    let every = Duration::from_millis(u64::try_from(every_ms.max(1000)).unwrap_or(1000));
+    loop {
+        tokio::time::sleep(every).await;
+        let db = db.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let now = i64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis(),
+            )
+            .unwrap_or(i64::MAX);
+            db.head().truncate_wal(now - db.options().retention_ms)
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => error!(error = %e, "agent WAL truncation failed"),
+            Err(e) => error!(error = %e, "agent WAL truncation task failed"),
+        }
+    }
 }
 
 /// Compacts the head into blocks and applies retention, once a minute as Prometheus does, and

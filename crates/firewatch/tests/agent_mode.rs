@@ -250,3 +250,118 @@ fn agent_refuses_what_prometheus_agent_refuses() {
     );
     assert!(!server.log_text().contains("agent mode"));
 }
+
+#[test]
+fn agent_wal_truncation_keeps_what_a_down_receiver_has_not_received() {
+    const TEST: &str =
+        "firewatch::agent_mode::agent_wal_truncation_keeps_what_a_down_receiver_has_not_received";
+    let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The receiver's port has nobody listening until the WAL was truncated a few times.
+    let receiver_port = testkit::free_port();
+    let fw_port = testkit::free_port();
+    let fw_agent_dir = dir.path().join("fw-agent");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firewatch"));
+    cmd.arg("server")
+        .arg(format!("--config.file={}", {
+            // A small queue: the WAL, not the shards' memory, holds what waits.
+            let path = config(dir.path(), "fw", fw_port, receiver_port);
+            let yaml = std::fs::read_to_string(&path).unwrap().replace(
+                "batch_send_deadline: 1s\n",
+                "batch_send_deadline: 1s\n      capacity: 50\n      max_shards: 1\n      max_samples_per_send: 50\n",
+            );
+            std::fs::write(&path, yaml).unwrap();
+            path
+        }))
+        .arg("--enable-feature=agent")
+        .arg("--storage.agent.wal-truncate-frequency=1s")
+        .arg(format!("--storage.agent.path={}", fw_agent_dir.display()));
+    let fw = agent("firewatch", cmd, fw_port, &dir.path().join("fw.log"));
+    let wal = fw_agent_dir.join("wal");
+    let segments = || -> Vec<u32> {
+        let mut v: Vec<u32> = std::fs::read_dir(&wal)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    // The agent's scrapes so far (intervals observed, plus the first scrape).
+    let scrapes = || -> usize {
+        let text = testkit::get_ok(fw_port, "/metrics").unwrap_or_default();
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("prometheus_target_interval_length_seconds_count{interval=\"1s\"} ")
+            })
+            .map_or(0, |n| n.trim().parse::<usize>().unwrap() + 1)
+    };
+    // Truncations (one a second, each cutting a segment) while 6 scrapes wait: held back,
+    // since the queue has sent nothing.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scrapes() < 6
+        || !fw.log_text().contains(
+            "WAL truncation held back: remote write has not sent what the segments hold keep=",
+        )
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no held-back truncation: {:?}\n{}",
+            segments(),
+            fw.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let first_held = segments()[0];
+    let want = scrapes();
+    let outage_end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    // The receiver comes up: every scrape since the start arrives.
+    let recv_cfg = dir.path().join("receiver.yml");
+    std::fs::write(&recv_cfg, "global:\n  scrape_interval: 1h\n").unwrap();
+    let mut cmd = Command::new(&prometheus);
+    cmd.arg(format!("--config.file={}", recv_cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("receiver-data").display()
+        ))
+        .arg("--web.enable-remote-write-receiver");
+    let receiver = Server {
+        process: agent("receiver", cmd, receiver_port, &dir.path().join("recv.log")),
+        port: receiver_port,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The samples scraped during the outage (the minute before it ended) at the receiver.
+    let during = || -> usize {
+        let q = urlencode("count_over_time(up{job=\"self\",agent=\"fw\"}[1m])");
+        let r = receiver
+            .get(&format!("/api/v1/query?query={q}&time={outage_end}"))
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        v["data"]["result"][0]["value"][1]
+            .as_str()
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    while during() < want {
+        assert!(
+            Instant::now() < deadline,
+            "{} of the {want} scrapes during the outage arrived: {}",
+            during(),
+            fw.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Once sent, truncation deletes segments again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while segments()[0] <= first_held {
+        assert!(
+            Instant::now() < deadline,
+            "never truncated: {:?}",
+            segments()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
