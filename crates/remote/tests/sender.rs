@@ -572,10 +572,11 @@ fn a_stopped_queue_resumes_from_its_saved_position_and_sends_nothing_twice() {
 #[test]
 fn shards_grow_with_the_load_of_a_slow_receiver() {
     let dir = tempfile::tempdir().unwrap();
-    // 40 ms per request of at most 50 samples: one shard sends ~1250 samples/s.
+    // 100 ms per request of at most 50 samples: one shard sends ~500 samples/s, well below
+    // what the loop below appends even when a loaded machine slows it to a third.
     let recv = Receiver::start(
         &dir.path().join("recv"),
-        Arc::new(|_: &str| (204, Duration::from_millis(40))),
+        Arc::new(|_: &str| (204, Duration::from_millis(100))),
     );
     let s = Sender::start(
         &dir.path().join("src"),
