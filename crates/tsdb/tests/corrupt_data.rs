@@ -8,13 +8,15 @@
 //! each case, damaged, and opened twice (the second open finds nothing left to repair).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use firewatch_tsdb::db::CORRUPTED_SUFFIX;
 use firewatch_tsdb::index::IndexReader;
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Matcher, Sample, labels};
 use storage::ValueType;
+
+mod log_capture;
+use log_capture::with_log;
 
 const HOUR: i64 = 3_600_000;
 const STEP: i64 = 15_000;
@@ -244,31 +246,6 @@ const CASES: &[(&str, Damage, Expect)] = &[
         Expect::RepairedAll("head chunk file is corrupt"),
     ),
 ];
-
-/// Runs `f` with the log captured; returns its result and the log text.
-fn with_log<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned();
-    (out, text)
-}
 
 #[test]
 fn corrupt_data_is_repaired_or_moved_aside_and_the_rest_served() {

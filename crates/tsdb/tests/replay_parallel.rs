@@ -5,11 +5,13 @@
 //! and before those after it), and one "WAL segment loaded" line per segment.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, MatchOp, Matcher, Sample, labels};
 use storage::ValueType;
+
+mod log_capture;
+use log_capture::with_log;
 
 const STEP: i64 = 15_000;
 const ROUNDS: i64 = 40;
@@ -97,31 +99,6 @@ fn read(db: &Db) -> Data {
         out.insert(s.labels().to_string(), v);
     }
     out
-}
-
-/// Runs `f` with the log captured; returns its result and the log text.
-fn with_log<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf::default();
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let out = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8_lossy(&buf.0.lock().unwrap()).into_owned();
-    (out, text)
 }
 
 #[test]
