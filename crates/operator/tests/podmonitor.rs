@@ -5,28 +5,11 @@
 
 use std::path::Path;
 
-use firewatch_operator::{AssetKind, Assets, PodMonitor, Sharding, pod_scrape_configs};
+use firewatch_operator::{Assets, PodMonitor, Sharding, pod_scrape_configs};
 use serde_json::Value;
 
-/// The Secrets and ConfigMaps of a fixture's third document, as the API serves them.
-fn assets(doc: Option<&Value>) -> Assets {
-    let mut a = Assets::default();
-    for o in doc.and_then(Value::as_array).into_iter().flatten() {
-        let kind = match o["kind"].as_str().unwrap() {
-            "Secret" => AssetKind::Secret,
-            "ConfigMap" => AssetKind::ConfigMap,
-            other => panic!("kind {other}"),
-        };
-        let m = &o["metadata"];
-        a.insert_object(
-            kind,
-            m["namespace"].as_str().unwrap(),
-            m["name"].as_str().unwrap(),
-            o,
-        );
-    }
-    a
-}
+mod fixture_assets;
+use fixture_assets::assets;
 
 fn fixtures() -> Vec<(String, PodMonitor, Value, Assets)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/podmonitor");

@@ -7,9 +7,12 @@
 use std::path::Path;
 
 use firewatch_operator::{
-    AssetKind, Assets, Probe, ScrapeConfig, Sharding, probe_scrape_config, scrape_config_job,
+    Assets, Probe, ScrapeConfig, Sharding, probe_scrape_config, scrape_config_job,
 };
 use serde_json::{Value, json};
+
+mod fixture_assets;
+use fixture_assets::assets;
 
 const OPERATOR: Sharding = Sharding {
     shards: 1,
@@ -19,23 +22,6 @@ const LONE: Sharding = Sharding {
     shards: 1,
     shard: Some(0),
 };
-
-fn assets(doc: Option<&Value>) -> Assets {
-    let mut a = Assets::default();
-    for o in doc.and_then(Value::as_array).into_iter().flatten() {
-        let kind = match o["kind"].as_str().unwrap() {
-            "Secret" => AssetKind::Secret,
-            _ => AssetKind::ConfigMap,
-        };
-        let m = &o["metadata"];
-        let (ns, name) = (
-            m["namespace"].as_str().unwrap(),
-            m["name"].as_str().unwrap(),
-        );
-        a.insert_object(kind, ns, name, o);
-    }
-    a
-}
 
 /// `(file, object, expected configuration, assets)` of each fixture in `dir`.
 fn fixtures(dir: &str) -> Vec<(String, Value, Value, Assets)> {

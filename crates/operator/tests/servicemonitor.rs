@@ -8,30 +8,13 @@ use std::path::Path;
 use firewatch_operator::{AssetKind, Assets, ServiceMonitor, Sharding, scrape_configs};
 use serde_json::Value;
 
+mod fixture_assets;
+use fixture_assets::assets;
+
 const OPERATOR: Sharding = Sharding {
     shards: 1,
     shard: None,
 };
-
-/// The Secrets and ConfigMaps of a fixture's third document, as the API serves them.
-fn assets(doc: Option<&Value>) -> Assets {
-    let mut a = Assets::default();
-    for o in doc.and_then(Value::as_array).into_iter().flatten() {
-        let kind = match o["kind"].as_str().unwrap() {
-            "Secret" => AssetKind::Secret,
-            "ConfigMap" => AssetKind::ConfigMap,
-            other => panic!("kind {other}"),
-        };
-        let m = &o["metadata"];
-        a.insert_object(
-            kind,
-            m["namespace"].as_str().unwrap(),
-            m["name"].as_str().unwrap(),
-            o,
-        );
-    }
-    a
-}
 
 fn fixtures() -> Vec<(String, ServiceMonitor, Value, Assets)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
