@@ -162,7 +162,7 @@ fn child(spec: &str) {
     let started = Instant::now();
     match way {
         "streaming" => {
-            merge_blocks(&out, &parents).unwrap();
+            merge_blocks(&out, &parents, None).unwrap();
         }
         _ => merge_buffered(&out, &parents),
     }
@@ -234,7 +234,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("streaming", |b| {
         b.iter(|| {
             let out = tempfile::tempdir_in(tmp.path()).unwrap();
-            black_box(merge_blocks(out.path(), &parents).unwrap());
+            black_box(merge_blocks(out.path(), &parents, None).unwrap());
         });
     });
     g.bench_function("buffered", |b| {

@@ -122,6 +122,8 @@ pub struct Db {
     /// Serialises compaction, retention and close.
     compaction: Mutex<()>,
     closed: AtomicBool,
+    /// The `thanos` section written into new blocks' `meta.json` ([`Db::set_external_labels`]).
+    thanos: RwLock<Option<crate::block::ThanosMeta>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -229,7 +231,16 @@ impl Db {
             lock: Mutex::new(lock),
             compaction: Mutex::new(()),
             closed: AtomicBool::new(false),
+            thanos: RwLock::new(None),
         })
+    }
+
+    /// Sets the server's external labels (`global.external_labels`, again on each reload):
+    /// while there are any, the blocks written from now on carry them in the `thanos` section
+    /// of their `meta.json` (resolution 0, source `sidecar`), as Thanos's sidecar uploads
+    /// Prometheus's blocks; Prometheus and promtool ignore the section.
+    pub fn set_external_labels<'a>(&self, labels: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        *self.thanos.write() = crate::block::ThanosMeta::sidecar(labels);
     }
 
     /// The data directory.
@@ -291,7 +302,8 @@ impl Db {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
-        let (new, truncated) = compact::compact_head(&self.dir, &self.head)?;
+        let thanos = self.thanos.read().clone();
+        let (new, truncated) = compact::compact_head(&self.dir, &self.head, thanos.as_ref())?;
         if !new.is_empty() {
             let mut blocks = self.blocks.write();
             blocks.extend(new);
@@ -307,7 +319,7 @@ impl Db {
             if plan.is_empty() {
                 break;
             }
-            let merged = compact::merge_blocks(&self.dir, &plan)?;
+            let merged = compact::merge_blocks(&self.dir, &plan, thanos.as_ref())?;
             let gone: Vec<Ulid> = plan.iter().map(|b| b.meta().ulid).collect();
             self.replace_blocks(&gone, Some(merged))?;
         }
@@ -430,7 +442,9 @@ impl Db {
         let _g = self.compaction.lock();
         let blocks = self.blocks.read().clone();
         for b in blocks.into_iter().filter(|b| !b.tombstones().is_empty()) {
-            let fresh = compact::merge_blocks(&self.dir, std::slice::from_ref(&b))?;
+            let thanos = self.thanos.read().clone();
+            let fresh =
+                compact::merge_blocks(&self.dir, std::slice::from_ref(&b), thanos.as_ref())?;
             if fresh.meta().stats.num_series == 0 {
                 self.replace_blocks(&[b.meta().ulid], Some(fresh.clone()))?;
                 self.replace_blocks(&[fresh.meta().ulid], None)?;

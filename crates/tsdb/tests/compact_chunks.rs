@@ -131,7 +131,7 @@ fn merging_copies_lone_chunks_and_reencodes_overlaps() {
             .all(|(t, _)| *t < 8_000_000 || *t > 8_500_000)
     );
     let out = tempfile::tempdir().unwrap();
-    let merged = merge_blocks(out.path(), &parents).unwrap();
+    let merged = merge_blocks(out.path(), &parents, None).unwrap();
     assert_eq!(dump(&merged.block_querier(i64::MIN, i64::MAX)), want);
     assert_eq!(merged.meta().min_time, 0);
     assert_eq!(merged.meta().max_time, 10_800_000);

@@ -205,6 +205,60 @@ pub struct BlockMeta {
     pub compaction: BlockMetaCompaction,
     /// Format version (1).
     pub version: u32,
+    /// Thanos's section (`thanos`), written when the server has external labels, read back
+    /// and kept; Prometheus ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thanos: Option<ThanosMeta>,
+}
+
+/// The `thanos` section Thanos adds to `meta.json` (`pkg/block/metadata/meta.go`): the
+/// external labels identifying the producer, the downsampling resolution (0: raw data) and
+/// the component the block comes from. Firewatch writes what Thanos's sidecar would upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanosMeta {
+    /// Version of the section; Thanos reads a missing one as 1.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub version: u32,
+    /// External labels (sorted by name).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Downsampling.
+    #[serde(default)]
+    pub downsample: ThanosDownsample,
+    /// Where the block was made (`sidecar`, `receive`, `compactor`, ...).
+    #[serde(default)]
+    pub source: String,
+}
+
+impl ThanosMeta {
+    /// The section of a raw block from a server with these external labels, as the sidecar
+    /// uploads it (source `sidecar`, resolution 0); `None` without external labels.
+    #[must_use]
+    pub fn sidecar<'a>(
+        external_labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Option<Self> {
+        let labels: std::collections::BTreeMap<String, String> = external_labels
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        (!labels.is_empty()).then(|| Self {
+            version: 0,
+            labels,
+            downsample: ThanosDownsample::default(),
+            source: "sidecar".to_string(),
+        })
+    }
+}
+
+/// Thanos's downsampling of a block.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanosDownsample {
+    /// Resolution in milliseconds; 0 for raw samples.
+    pub resolution: i64,
+}
+
+fn is_zero_u32(x: &u32) -> bool {
+    *x == 0
 }
 
 impl BlockMeta {
@@ -294,6 +348,7 @@ mod tests {
                 ..Default::default()
             },
             version: 1,
+            thanos: None,
         };
         m.write(dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
@@ -306,5 +361,40 @@ mod tests {
         )
         .unwrap();
         assert!(BlockMeta::read(dir.path()).is_err());
+    }
+
+    #[test]
+    fn thanos_section_as_the_sidecar_uploads_it() {
+        assert_eq!(ThanosMeta::sidecar([]), None);
+        let dir = tempfile::tempdir().unwrap();
+        let u: Ulid = "01ARZ3NDEKTSV4RRFFQ69G5FAV".parse().unwrap();
+        let m = BlockMeta {
+            ulid: u,
+            min_time: 0,
+            max_time: 7_200_000,
+            stats: BlockStats::default(),
+            compaction: BlockMetaCompaction {
+                level: 1,
+                sources: vec![u],
+                ..Default::default()
+            },
+            version: 1,
+            thanos: ThanosMeta::sidecar([("replica", "a"), ("cluster", "eu1")]),
+        };
+        m.write(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
+        let want = "\t\"version\": 1,\n\t\"thanos\": {\n\t\t\"labels\": {\n\t\t\t\"cluster\": \"eu1\",\n\t\t\t\"replica\": \"a\"\n\t\t},\n\t\t\"downsample\": {\n\t\t\t\"resolution\": 0\n\t\t},\n\t\t\"source\": \"sidecar\"\n\t}\n}";
+        assert!(text.ends_with(want), "{text}");
+        assert_eq!(BlockMeta::read(dir.path()).unwrap(), m);
+        // A section written by Thanos itself (version, files) reads; unknown fields are ignored.
+        let thanos = text.replace(
+            "\"source\": \"sidecar\"",
+            "\"source\": \"compactor\", \"version\": 1, \"files\": [{\"rel_path\": \"index\"}]",
+        );
+        std::fs::write(dir.path().join("meta.json"), thanos).unwrap();
+        let back = BlockMeta::read(dir.path()).unwrap();
+        let t = back.thanos.unwrap();
+        assert_eq!((t.version, t.source.as_str()), (1, "compactor"));
+        assert_eq!(t.labels.len(), 2);
     }
 }

@@ -16,7 +16,10 @@ pub mod tool;
 mod verify;
 mod writer;
 
-pub use meta::{BlockDesc, BlockMeta, BlockMetaCompaction, BlockStats, META_FILENAME, Ulid};
+pub use meta::{
+    BlockDesc, BlockMeta, BlockMetaCompaction, BlockStats, META_FILENAME, ThanosDownsample,
+    ThanosMeta, Ulid,
+};
 pub use reader::{BlockQuerier, BlockReader};
 pub use stream::StreamWriter;
 pub(crate) use writer::encode_samples;

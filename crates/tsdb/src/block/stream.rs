@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use model::{Labels, Timestamp};
 
-use super::meta::{BlockMeta, BlockMetaCompaction, BlockStats, Ulid};
+use super::meta::{BlockMeta, BlockMetaCompaction, BlockStats, ThanosMeta, Ulid};
 use super::writer::TMP_FOR_CREATION_SUFFIX;
 use crate::chunkenc::Encoding;
 use crate::chunks::{ChunkMeta, SegmentWriter, sync_dir};
@@ -30,6 +30,8 @@ pub struct StreamWriter {
     /// Start timestamp runs of the series that have any, by series reference (small: one
     /// run per counter restart), for the block's [`crate::start::BLOCK_FILE`].
     starts: Vec<(u64, Vec<(i64, i64)>)>,
+    /// The `thanos` section of `meta.json`, if any.
+    thanos: Option<ThanosMeta>,
 }
 
 impl std::fmt::Debug for StreamWriter {
@@ -68,6 +70,7 @@ impl StreamWriter {
             maxt: Timestamp::MIN,
             finished: false,
             starts: Vec::new(),
+            thanos: None,
             tmp,
         };
         w.chunks = Some(SegmentWriter::new(w.tmp.join("chunks"))?);
@@ -77,6 +80,11 @@ impl StreamWriter {
         }
         w.index = Some(index);
         Ok(w)
+    }
+
+    /// Writes `thanos` as the `thanos` section of the block's `meta.json`.
+    pub fn set_thanos(&mut self, thanos: Option<ThanosMeta>) {
+        self.thanos = thanos;
     }
 
     /// The block's ULID.
@@ -200,6 +208,7 @@ impl StreamWriter {
             stats: self.stats.clone(),
             compaction,
             version: 1,
+            thanos: self.thanos.clone(),
         };
         meta.write(&self.tmp)?;
         Ok(meta)

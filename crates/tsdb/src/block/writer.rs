@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use model::{Labels, Sample, Timestamp};
 
-use super::meta::{BlockMeta, BlockMetaCompaction, Ulid};
+use super::meta::{BlockMeta, BlockMetaCompaction, ThanosMeta, Ulid};
 use super::stream::StreamWriter;
 use crate::chunkenc::{
     CounterResetHeader, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk,
@@ -27,6 +27,7 @@ pub struct BlockWriter {
     series: Vec<(Labels, Vec<ChunkMeta>)>,
     range: Option<(Timestamp, Timestamp)>,
     compaction: Option<BlockMetaCompaction>,
+    thanos: Option<ThanosMeta>,
     tombstones: Tombstones,
     samples_per_chunk: usize,
 }
@@ -41,6 +42,7 @@ impl BlockWriter {
             series: Vec::new(),
             range: None,
             compaction: None,
+            thanos: None,
             tombstones: Tombstones::new(),
             samples_per_chunk: SAMPLES_PER_CHUNK,
         }
@@ -65,6 +67,13 @@ impl BlockWriter {
     #[must_use]
     pub fn with_compaction(mut self, c: BlockMetaCompaction) -> Self {
         self.compaction = Some(c);
+        self
+    }
+
+    /// Sets the `thanos` section of the block's `meta.json`.
+    #[must_use]
+    pub fn with_thanos(mut self, thanos: Option<ThanosMeta>) -> Self {
+        self.thanos = thanos;
         self
     }
 
@@ -181,6 +190,7 @@ impl BlockWriter {
             .flat_map(|(l, _)| l.iter().flat_map(|l| [l.name, l.value]))
             .collect();
         let mut w = StreamWriter::create(&self.parent, self.ulid, symbols)?;
+        w.set_thanos(self.thanos.take());
         let mut metas = Vec::new();
         for (labels, chunks) in &self.series {
             metas.clear();

@@ -13,7 +13,7 @@ use storage::{MergeQuerier, Querier, ValueType};
 
 use super::merge::{SourceChunk, merge_blocks_streaming, write_series};
 use crate::block::{
-    BlockDesc, BlockMetaCompaction, BlockReader, StreamWriter, Ulid, encode_samples,
+    BlockDesc, BlockMetaCompaction, BlockReader, StreamWriter, ThanosMeta, Ulid, encode_samples,
 };
 use crate::chunkenc::SAMPLES_PER_CHUNK;
 use crate::error::TsdbError;
@@ -38,8 +38,8 @@ pub fn block_ranges(min: i64, max: i64) -> Vec<i64> {
 }
 
 /// Writes the head's samples in `[mint, maxt)` as a level-1 block under `dir`, series by
-/// series in label order, copying the head's chunks that lie in the range as they are;
-/// `None` when that range holds no samples.
+/// series in label order, copying the head's chunks that lie in the range as they are, with
+/// `thanos` as its `meta.json`'s Thanos section; `None` when that range holds no samples.
 ///
 /// # Errors
 /// I/O errors.
@@ -48,10 +48,12 @@ pub fn write_head_block(
     head: &Arc<Head>,
     mint: i64,
     maxt: i64,
+    thanos: Option<&ThanosMeta>,
 ) -> Result<Option<BlockReader>, TsdbError> {
     let ulid = Ulid::new();
     let symbols = head_symbols(head);
     let mut w = StreamWriter::create(dir, ulid, symbols.iter().map(String::as_str))?;
+    w.set_thanos(thanos.cloned());
     let mut metas = Vec::new();
     for s in head.series_sorted() {
         let chunks = head.chunks_in_range(&s, mint, maxt - 1)?;
@@ -119,14 +121,16 @@ pub fn head_compactable(head: &Head) -> bool {
         && head.max_time() - head.min_time() > range / 2 * 3
 }
 
-/// Cuts the head into blocks while it spans more than 1.5 chunk ranges. Returns the new
-/// blocks and the time up to which the head was truncated, if it was.
+/// Cuts the head into blocks while it spans more than 1.5 chunk ranges, each with `thanos`
+/// as its Thanos section. Returns the new blocks and the time up to which the head was
+/// truncated, if it was.
 ///
 /// # Errors
 /// I/O errors.
 pub fn compact_head(
     dir: &Path,
     head: &Arc<Head>,
+    thanos: Option<&ThanosMeta>,
 ) -> Result<(Vec<BlockReader>, Option<i64>), TsdbError> {
     let range = head.options().chunk_range;
     let mut blocks = Vec::new();
@@ -134,13 +138,13 @@ pub fn compact_head(
     while head_compactable(head) {
         let mint = head.min_time();
         let maxt = range_for_timestamp(mint, range);
-        if let Some(b) = write_head_block(dir, head, mint, maxt)? {
+        if let Some(b) = write_head_block(dir, head, mint, maxt, thanos)? {
             blocks.push(b);
         }
         if truncated.is_none() {
             // As Prometheus: once the in-order head compacts, every out-of-order sample goes
             // into blocks too, before the head chunk files holding them can be cut.
-            blocks.extend(crate::head::ooo::compact_ooo_head(dir, head)?);
+            blocks.extend(crate::head::ooo::compact_ooo_head(dir, head, thanos)?);
         }
         head.truncate_memory(maxt);
         truncated = Some(maxt);
@@ -231,11 +235,15 @@ pub fn plan(blocks: &[BlockReader], ranges: &[i64]) -> Vec<BlockReader> {
 
 /// Merges `parents` into one block under `dir` at the chunk level (see [`super::merge`]):
 /// chunks that overlap nothing are copied, overlapping ones merged with samples at equal
-/// timestamps deduplicated, deleted samples dropped.
+/// timestamps deduplicated, deleted samples dropped; `thanos` becomes its Thanos section.
 ///
 /// # Errors
 /// I/O errors.
-pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, TsdbError> {
+pub fn merge_blocks(
+    dir: &Path,
+    parents: &[BlockReader],
+    thanos: Option<&ThanosMeta>,
+) -> Result<BlockReader, TsdbError> {
     let mint = parents.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let maxt = parents.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
     let level = parents
@@ -262,7 +270,8 @@ pub fn merge_blocks(dir: &Path, parents: &[BlockReader]) -> Result<BlockReader, 
         parents: descs,
         ..BlockMetaCompaction::default()
     };
-    let w = merge_blocks_streaming(dir, Ulid::new(), parents)?;
+    let mut w = merge_blocks_streaming(dir, Ulid::new(), parents)?;
+    w.set_thanos(thanos.cloned());
     let meta = w.finish(Some((mint, maxt)), compaction, &Tombstones::new())?;
     tracing::info!(ulid = %meta.ulid, mint, maxt, level, parents = parents.len(), "blocks compacted");
     BlockReader::open(dir.join(meta.ulid.to_string()))

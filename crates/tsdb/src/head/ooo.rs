@@ -242,11 +242,15 @@ type SeriesSamples = (Labels, Vec<(i64, Sample)>);
 /// Writes every out-of-order sample of the head into blocks (one per chunk range they fall
 /// in; they may overlap existing blocks), empties the series' OOO state and deletes the
 /// write-behind log segments before the one started here, as Prometheus's
-/// `compactOOOHead`. Returns the new blocks.
+/// `compactOOOHead`. Returns the new blocks, each with `thanos` as its Thanos section.
 ///
 /// # Errors
 /// I/O errors.
-pub fn compact_ooo_head(dir: &Path, head: &Arc<Head>) -> Result<Vec<BlockReader>, TsdbError> {
+pub fn compact_ooo_head(
+    dir: &Path,
+    head: &Arc<Head>,
+    thanos: Option<&crate::block::ThanosMeta>,
+) -> Result<Vec<BlockReader>, TsdbError> {
     let new_segment = match head.wbl.get() {
         Some(w) => Some(w.lock().next_segment()?),
         None => None,
@@ -289,7 +293,9 @@ pub fn compact_ooo_head(dir: &Path, head: &Arc<Head>) -> Result<Vec<BlockReader>
     for (start, mut series) in by_range {
         series.sort_by(|a, b| a.0.cmp(&b.0));
         let range = head.options().chunk_range;
-        let mut w = BlockWriter::new(dir).with_time_range(start, start + range);
+        let mut w = BlockWriter::new(dir)
+            .with_time_range(start, start + range)
+            .with_thanos(thanos.cloned());
         let ulid = w.ulid();
         w = w.with_compaction(BlockMetaCompaction {
             level: 1,
