@@ -80,6 +80,9 @@ pub struct DbOptions {
     pub out_of_order_time_window: i64,
     /// Samples per out-of-order head chunk (`out_of_order_cap_max`, 32).
     pub out_of_order_cap_max: usize,
+    /// Write a chunk snapshot of the head on close and start from it
+    /// (`--enable-feature=memory-snapshot-on-shutdown`).
+    pub enable_memory_snapshot_on_shutdown: bool,
 }
 
 impl Default for DbOptions {
@@ -98,6 +101,7 @@ impl Default for DbOptions {
             max_exemplars: 0,
             out_of_order_time_window: 0,
             out_of_order_cap_max: crate::head::ooo::DEFAULT_OOO_CAP_MAX,
+            enable_memory_snapshot_on_shutdown: false,
         }
     }
 }
@@ -202,6 +206,7 @@ impl Db {
             max_exemplars: opts.max_exemplars,
             ooo_window: opts.out_of_order_time_window,
             ooo_cap_max: opts.out_of_order_cap_max,
+            memory_snapshot_on_shutdown: opts.enable_memory_snapshot_on_shutdown,
         };
         let wal_opts = WalOptions {
             segment_size: opts.wal_segment_size,

@@ -33,6 +33,12 @@ impl Head {
             wal.lock().log(&[b.get()])?;
         }
         let _iso = self.isolation.write();
+        {
+            let mut stones = self.tombstones.lock();
+            for &id in &ids {
+                stones.add_interval(id, crate::tombstones::Interval { mint, maxt });
+            }
+        }
         let mut touched = 0;
         for id in ids {
             if let Some(s) = self.series_by_id(id)

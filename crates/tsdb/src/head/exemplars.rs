@@ -194,6 +194,20 @@ impl ExemplarStorage {
         Ok(())
     }
 
+    /// Calls `f` on every exemplar held with its series' labels, oldest first (the order
+    /// they were written to the buffer, as Prometheus's `IterateExemplars`).
+    pub fn for_each(&self, mut f: impl FnMut(&Labels, &Exemplar)) {
+        let ring = self.ring.read();
+        let n = ring.slots.len();
+        // Once the buffer has wrapped, the oldest slot is the next one to be written.
+        let first = if n == ring.capacity { ring.next } else { 0 };
+        for i in 0..n {
+            if let Some(e) = &ring.slots[(first + i) % n] {
+                f(&e.series, &e.exemplar);
+            }
+        }
+    }
+
     /// Changes the capacity keeping the newest exemplars that fit, as Prometheus's
     /// `Resize` on a configuration reload; 0 drops them all and turns exemplars off.
     pub fn resize(&self, capacity: usize) {

@@ -16,6 +16,7 @@ pub mod postings;
 pub mod querier;
 pub mod replay;
 pub mod series;
+pub mod snapshot;
 pub mod stats;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +85,9 @@ pub struct HeadOptions {
     pub ooo_window: i64,
     /// Samples per out-of-order head chunk before it is written out.
     pub ooo_cap_max: usize,
+    /// Write a chunk snapshot on close and start from the newest one
+    /// (`--enable-feature=memory-snapshot-on-shutdown`; see [`snapshot`]).
+    pub memory_snapshot_on_shutdown: bool,
 }
 
 impl Default for HeadOptions {
@@ -94,6 +98,7 @@ impl Default for HeadOptions {
             max_exemplars: 0,
             ooo_window: 0,
             ooo_cap_max: ooo::DEFAULT_OOO_CAP_MAX,
+            memory_snapshot_on_shutdown: false,
         }
     }
 }
@@ -184,6 +189,12 @@ pub struct Head {
     pub exemplars: exemplars::ExemplarStorage,
     /// What WAL readers still need (the remote write queues): see [`Head::set_wal_hold`].
     wal_hold: RwLock<Option<WalHold>>,
+    /// The deletions applied to the head's series (their samples are gone from the chunks;
+    /// these are kept for the chunk snapshot, which must delete them again from the chunks
+    /// of `chunks_head/`).
+    pub(crate) tombstones: Mutex<crate::tombstones::Tombstones>,
+    /// The data directory, where chunk snapshots go (`None` for a head without files).
+    data_dir: Option<PathBuf>,
 }
 
 /// The lowest WAL segment some reader still needs, if any: [`Head::truncate_wal`] keeps it
@@ -220,6 +231,8 @@ impl Head {
             truncation: RwLock::new(()),
             stats: HeadStats::default(),
             wal_hold: RwLock::new(None),
+            tombstones: Mutex::new(crate::tombstones::Tombstones::new()),
+            data_dir: None,
         }
     }
 
@@ -403,6 +416,21 @@ impl Head {
             }
             false
         });
+        {
+            let mut stones = self.tombstones.lock();
+            if !stones.is_empty() {
+                let mut kept = crate::tombstones::Tombstones::new();
+                for (id, ivs) in stones.iter() {
+                    if removed.contains(&id) {
+                        continue;
+                    }
+                    for iv in ivs.iter().filter(|iv| iv.maxt >= mint) {
+                        kept.add_interval(id, *iv);
+                    }
+                }
+                *stones = kept;
+            }
+        }
         if !removed.is_empty() {
             let mut ids = removed.clone();
             ids.sort_unstable();
@@ -502,6 +530,22 @@ impl Head {
         if let Some(f) = &self.chunk_files {
             f.lock().flush()?;
         }
+        if self.opts.memory_snapshot_on_shutdown {
+            // After the WAL's last page is padded: the snapshot's offset is where a restart
+            // reads on. A failed snapshot loses nothing (the WAL is whole); it is logged.
+            tracing::info!("creating chunk snapshot");
+            let started = std::time::Instant::now();
+            match self.write_chunk_snapshot() {
+                Ok(Some(stats)) => tracing::info!(
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    num_series = stats.series,
+                    dir = %stats.dir.display(),
+                    "chunk snapshot complete"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "chunk snapshot failed"),
+            }
+        }
         Ok(())
     }
 
@@ -536,12 +580,35 @@ impl Head {
         std::fs::create_dir_all(&wal_dir).map_err(|e| TsdbError::io("create dir", &wal_dir, e))?;
         let mut files = HeadChunkFiles::open(dir.join("chunks_head"))?;
         let (mmapped, ooo_mmapped) = replay::load_mmapped_chunks(&mut files, min_valid_time)?;
-        let mut head = Self::new(opts, None);
-        head.min_valid_time = AtomicI64::new(min_valid_time);
-        head.chunk_files = Some(Mutex::new(files));
+        let snapshot_on = opts.memory_snapshot_on_shutdown;
+        let fresh = |opts: HeadOptions, files| {
+            let mut head = Self::new(opts, None);
+            head.min_valid_time = AtomicI64::new(min_valid_time);
+            head.chunk_files = Some(Mutex::new(files));
+            head.data_dir = Some(dir.to_path_buf());
+            head
+        };
+        let mut head = fresh(opts.clone(), files);
+        let mut from_snapshot = None;
+        if snapshot_on {
+            tracing::info!("Chunk snapshot is enabled, replaying from the snapshot");
+            let started = std::time::Instant::now();
+            match snapshot::load(&head, dir) {
+                Ok(loaded) => from_snapshot = loaded,
+                Err(e) => {
+                    tracing::error!(error = %e, "Failed to load chunk snapshot; replaying the whole WAL");
+                    let files = head.chunk_files.take().expect("set above").into_inner();
+                    head = fresh(opts, files);
+                }
+            }
+            tracing::info!(
+                duration_ms = started.elapsed().as_millis() as u64,
+                "Chunk snapshot loading time"
+            );
+        }
         let wbl_dir = dir.join("wbl");
         let wbl = wbl_dir.exists().then_some(wbl_dir.as_path());
-        replay::replay(&head, &wal_dir, mmapped, ooo_mmapped, wbl)?;
+        replay::replay(&head, &wal_dir, mmapped, ooo_mmapped, wbl, from_snapshot)?;
         // As Prometheus, a log left by an earlier run is kept open even with the window
         // closed; a new one is created only when the window is open.
         if head.ooo_window() > 0 || wbl.is_some() {

@@ -21,6 +21,7 @@ use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
 use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
 use crate::head::ooo::Inserted;
+use crate::head::snapshot::{self, Loaded};
 use crate::head::{Head, MemSeries};
 use crate::start::HeadStarts;
 use crate::wal::record::{self, Record};
@@ -297,6 +298,13 @@ impl Replayer<'_> {
                 for t in stones {
                     if let Some(s) = self.series(t.id) {
                         self.head.delete_in_series(&s, t.mint, t.maxt)?;
+                        self.head.tombstones.lock().add_interval(
+                            s.id,
+                            crate::tombstones::Interval {
+                                mint: t.mint,
+                                maxt: t.maxt,
+                            },
+                        );
                     }
                 }
             }
@@ -471,7 +479,7 @@ impl Replayer<'_> {
 }
 
 /// The last sample value of an encoded chunk.
-fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
+pub(crate) fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
     let mut it = crate::chunkenc::iterator(enc, bytes).ok()?;
     let mut last = None;
     loop {
@@ -508,7 +516,9 @@ fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
 }
 
 /// Replays the WAL in `dir` into `head`, attaching the `mmapped` chunks (and the
-/// out-of-order `ooo_mmapped` ones) to their series, then the write-behind log `wbl`.
+/// out-of-order `ooo_mmapped` ones) to their series, then the write-behind log `wbl`. After
+/// a chunk snapshot (`snapshot`, already loaded into `head`), the chunks of its series are
+/// attached, its tombstones applied, and the WAL is read from the snapshot's position on.
 ///
 /// # Errors
 /// I/O errors; corruption is repaired, not returned.
@@ -518,8 +528,41 @@ pub fn replay(
     mmapped: MmappedChunks,
     ooo_mmapped: MmappedChunks,
     wbl: Option<&Path>,
+    snapshot: Option<Loaded>,
 ) -> Result<ReplayStats, TsdbError> {
     let started = Instant::now();
+    let mut mmapped = mmapped;
+    let mut ooo_mmapped = ooo_mmapped;
+    let start = match snapshot {
+        None => None,
+        Some(loaded) => {
+            snapshot::attach_mmapped(head, &mut mmapped);
+            let ids: Vec<u64> = ooo_mmapped
+                .keys()
+                .copied()
+                .filter(|id| head.series_by_id(*id).is_some())
+                .collect();
+            for id in ids {
+                if let (Some(s), Some(chunks)) = (head.series_by_id(id), ooo_mmapped.remove(&id)) {
+                    s.state
+                        .lock()
+                        .ooo
+                        .get_or_insert_with(Default::default)
+                        .chunks = chunks;
+                }
+            }
+            for (id, ivs) in loaded.tombstones.iter() {
+                let Some(s) = head.series_by_id(id) else {
+                    continue;
+                };
+                for iv in ivs {
+                    head.delete_in_series(&s, iv.mint, iv.maxt)?;
+                    head.tombstones.lock().add_interval(id, *iv);
+                }
+            }
+            Some((loaded.segment, loaded.offset))
+        }
+    };
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .clamp(1, 8);
@@ -545,7 +588,7 @@ pub fn replay(
             pending: (0..workers).map(|_| Vec::new()).collect(),
             shards,
         };
-        let res = replay_wal(&mut r, dir);
+        let res = replay_wal(&mut r, dir, start);
         // Ends the appender threads once they applied everything.
         r.shards.clear();
         for h in handles {
@@ -560,10 +603,17 @@ pub fn replay(
     })
 }
 
-/// Replays the checkpoint and the segments after it.
-fn replay_wal(r: &mut Replayer<'_>, dir: &Path) -> Result<(), TsdbError> {
+/// Replays the checkpoint and the segments after it; after a snapshot taken at `start`
+/// (segment, offset), only what follows it (and the checkpoint if it is newer).
+fn replay_wal(
+    r: &mut Replayer<'_>,
+    dir: &Path,
+    start: Option<(u32, u64)>,
+) -> Result<(), TsdbError> {
     let mut from = None;
-    if let Some(cp) = wal::last_checkpoint(dir)? {
+    if let Some(cp) = wal::last_checkpoint(dir)?
+        && start.is_none_or(|(seg, _)| cp.index >= seg)
+    {
         tracing::info!(checkpoint = %cp.dir.display(), "replaying WAL checkpoint");
         let reader = WalReader::open_dir(&cp.dir)?;
         if let Err(e) = r.pump(reader, &cp.dir, true, None) {
@@ -573,12 +623,21 @@ fn replay_wal(r: &mut Replayer<'_>, dir: &Path) -> Result<(), TsdbError> {
         }
         from = Some(cp.index + 1);
     }
+    if let Some((seg, _)) = start {
+        from = Some(from.map_or(seg, |f: u32| f.max(seg)));
+    }
     let segments: Vec<_> = wal::list_segments(dir)?
         .into_iter()
         .filter(|s| from.is_none_or(|f| s.index >= f))
         .collect();
     let last_index = segments.last().map(|s| s.index);
-    match r.pump(WalReader::new(segments), dir, false, Some(last_index)) {
+    let mut reader = WalReader::new(segments.clone());
+    if let (Some((seg, off)), Some(first)) = (start, segments.first())
+        && first.index == seg
+    {
+        reader = reader.starting_at(off);
+    }
+    match r.pump(reader, dir, false, Some(last_index)) {
         Ok(()) => {}
         Err(e @ TsdbError::WalCorruption { .. }) => {
             tracing::warn!(error = %e, "WAL is corrupt; repairing");

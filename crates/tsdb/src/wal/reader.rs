@@ -23,6 +23,8 @@ pub struct WalReader {
     file: Option<BufReader<File>>,
     /// Offset in the current segment.
     off: u64,
+    /// Where reading starts in the first segment (a chunk snapshot's WAL offset).
+    start_offset: u64,
     rec: Vec<u8>,
     compressed: Vec<u8>,
     page: Vec<u8>,
@@ -52,6 +54,7 @@ impl WalReader {
             cur: 0,
             file: None,
             off: 0,
+            start_offset: 0,
             rec: Vec::new(),
             compressed: Vec::new(),
             page: vec![0; PAGE_SIZE],
@@ -77,6 +80,14 @@ impl WalReader {
             .filter(|s| from.is_none_or(|f| s.index >= f) && to.is_none_or(|t| s.index <= t))
             .collect();
         Ok(Self::new(segs))
+    }
+
+    /// Starts reading the first segment at byte `offset` (a record boundary, as a chunk
+    /// snapshot's name records it) instead of its beginning.
+    #[must_use]
+    pub fn starting_at(mut self, offset: u64) -> Self {
+        self.start_offset = offset;
+        self
     }
 
     /// The segment being read (or last read) and the offset in it.
@@ -122,9 +133,21 @@ impl WalReader {
         let Some(seg) = self.segments.get(self.cur) else {
             return Ok(false);
         };
-        let f = File::open(&seg.path).map_err(|e| TsdbError::io("open segment", &seg.path, e))?;
-        self.file = Some(BufReader::with_capacity(16 * PAGE_SIZE, f));
+        let mut f =
+            File::open(&seg.path).map_err(|e| TsdbError::io("open segment", &seg.path, e))?;
         self.off = 0;
+        if self.cur == 0 && self.start_offset > 0 {
+            use std::io::Seek;
+            let len = f
+                .metadata()
+                .map_err(|e| TsdbError::io("stat segment", &seg.path, e))?
+                .len();
+            // Past the end: nothing to read in this segment.
+            self.off = self.start_offset.min(len);
+            f.seek(std::io::SeekFrom::Start(self.off))
+                .map_err(|e| TsdbError::io("seek segment", &seg.path, e))?;
+        }
+        self.file = Some(BufReader::with_capacity(16 * PAGE_SIZE, f));
         Ok(true)
     }
 

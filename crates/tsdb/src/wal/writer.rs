@@ -210,6 +210,17 @@ impl Wal {
         self.segment
     }
 
+    /// The segment being written and the bytes written to it so far (records end there):
+    /// where a chunk snapshot says the log continues (Prometheus's
+    /// `LastSegmentAndOffset`).
+    #[must_use]
+    pub fn last_segment_and_offset(&self) -> (u32, u64) {
+        (
+            self.segment,
+            (self.done_pages * PAGE_SIZE + self.alloc) as u64,
+        )
+    }
+
     fn pages_per_segment(&self) -> usize {
         self.opts.segment_size / PAGE_SIZE
     }
