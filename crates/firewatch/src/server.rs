@@ -99,6 +99,13 @@ impl Reloader {
             .context("starting remote read")?;
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
+        // Blocks written from now on carry them in meta.json's `thanos` section.
+        self.db.set_external_labels(
+            cfg.global
+                .external_labels
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str())),
+        );
         *applied = Some(cfg);
         info!(file = %self.config_file.display(), "completed loading of configuration file");
         Ok(())
