@@ -1,5 +1,5 @@
 //! CronJob schedules as kube-state-metrics reads them (`internal/store/cronjob.go`
-//! `parseSchedule`, through robfig/cron's `ParseStandard`): five fields (minute, hour, day of
+//! `parseSchedule`, through netresearch/go-cron's `ParseStandard`, a robfig/cron fork): five fields (minute, hour, day of
 //! month, month, day of week) with lists, ranges, steps and names, the `@yearly` ...
 //! `@hourly` descriptors and `@every <duration>`, in the CronJob's time zone (`CRON_TZ=`);
 //! and the next activation after a time, for `kube_cronjob_next_schedule_time` and
@@ -133,6 +133,14 @@ fn field(text: &str, min: u32, max: u32, names: &[&str]) -> Result<(u64, bool), 
         let step = step.unwrap_or(1);
         if step == 0 {
             return Err(format!("{part}: step of range should be a positive number"));
+        }
+        // kube-state-metrics parses with netresearch/go-cron (`validateRangeParams`), which
+        // rejects a step as large as its range (`*/120` minutes, `*/32` days).
+        if step > 1 && step > hi - lo {
+            return Err(format!(
+                "{part}: step ({step}) must be less than range size ({})",
+                hi - lo + 1
+            ));
         }
         let mut v = lo;
         while v <= hi {
@@ -319,6 +327,8 @@ mod tests {
             ("61 * * * *", None),
             ("0 3 * * 8", None),
             ("*/0 * * * *", None),
+            ("*/120 4-22 * * *", None),
+            ("0 1 */32,1-7 * 3", None),
             ("@sometimes", None),
             ("@every xyz", None),
             ("0 3 * * *", Some("Mars/Olympus")),

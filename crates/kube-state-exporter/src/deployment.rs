@@ -183,16 +183,18 @@ pub fn families<'a>(deployments: impl IntoIterator<Item = &'a Deployment>) -> Ve
                 add("kube_deployment_status_condition", &l, v);
             }
         }
-        // The API server defaults spec.replicas to 1.
-        let replicas = spec.replicas.unwrap_or(1);
-        add("kube_deployment_spec_replicas", &[], f64::from(replicas));
+        // No series without spec.replicas (the API server defaults it to 1; a stored
+        // object always has it), nor the rolling-update maxima that scale with it.
+        if let Some(replicas) = spec.replicas {
+            add("kube_deployment_spec_replicas", &[], f64::from(replicas));
+        }
         let paused = if spec.paused == Some(true) { 1.0 } else { 0.0 };
         add("kube_deployment_spec_paused", &[], paused);
-        if let Some(ru) = spec
+        let rolling = spec
             .strategy
             .as_ref()
-            .and_then(|s| s.rolling_update.as_ref())
-        {
+            .and_then(|s| s.rolling_update.as_ref());
+        if let (Some(ru), Some(replicas)) = (rolling, spec.replicas) {
             if let Some(v) = ru
                 .max_unavailable
                 .as_ref()

@@ -78,19 +78,16 @@ impl Out {
 }
 
 /// Writes `families` in the text format (0.0.4) or OpenMetrics (ending `# EOF`), labels in
-/// their given order and values as Go's shortest `%g` (`1.7e+09`), as kube-state-metrics does.
+/// their given order and values as Go's shortest `%g` (`1.7e+09`). kube-state-metrics writes
+/// the same lines in both formats (`pkg/metrics_store/metrics_writer.go`): its core families
+/// are only gauges and counters (the OpenMetrics `info` / `stateset` types are for custom
+/// resource metrics), a counter's `# TYPE` keeps the `_total` name, and values have no `.0`.
 #[must_use]
 pub fn encode(families: &[Family], format: Format) -> String {
     let mut out = String::with_capacity(families.len() * 256);
     for f in families {
-        let meta_name = match (format, f.metric_type) {
-            (Format::OpenMetrics, MetricType::Counter) => {
-                f.name.strip_suffix("_total").unwrap_or(f.name)
-            }
-            _ => f.name,
-        };
-        let _ = writeln!(out, "# HELP {meta_name} {}", f.help);
-        let _ = writeln!(out, "# TYPE {meta_name} {}", f.metric_type.as_str(format));
+        let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+        let _ = writeln!(out, "# TYPE {} {}", f.name, f.metric_type.as_str(format));
         for (labels, value) in &f.series {
             out.push_str(f.name);
             for (i, (k, v)) in labels.iter().enumerate() {
@@ -104,14 +101,7 @@ pub fn encode(families: &[Family], format: Format) -> String {
                 out.push('}');
             }
             out.push(' ');
-            let start = out.len();
             write_float(&mut out, *value);
-            if format == Format::OpenMetrics
-                && value.is_finite()
-                && !out[start..].bytes().any(|b| b == b'.' || b == b'e')
-            {
-                out.push_str(".0");
-            }
             out.push('\n');
         }
     }
@@ -155,6 +145,8 @@ mod tests {
              kube_a_total{namespace=\"n\",pod=\"p\\\"\\\\\\nq\",container=\"c\"} 1.7e+09\n\
              # HELP kube_b B.\n# TYPE kube_b gauge\n"
         );
-        assert!(encode(&fams, Format::OpenMetrics).ends_with("# TYPE kube_b gauge\n# EOF\n"));
+        let om = encode(&fams, Format::OpenMetrics);
+        assert_eq!(om, format!("{}# EOF\n", encode(&fams, Format::Text)));
+        assert!(om.contains("# TYPE kube_a_total counter\n"), "{om}");
     }
 }

@@ -36,12 +36,12 @@ const FAMILIES: [(&str, &str, MetricType); 6] = [
     ),
     (
         "kube_pod_container_resource_requests",
-        "The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
+        "[STABLE] The number of requested request resource by a container. It is recommended to use the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is more precise.",
         MetricType::Gauge,
     ),
     (
         "kube_pod_container_resource_limits",
-        "The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
+        "[STABLE] The number of requested limit resource by a container. It is recommended to use the kube_pod_resource_limits metric exposed by kube-scheduler instead, as it is more precise.",
         MetricType::Gauge,
     ),
 ];

@@ -5,56 +5,26 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
+    Service,
+};
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use model::exposition::negotiate;
 
-use crate::out::encode;
-
 use crate::allowlist::AllowList;
-use crate::table::Kind;
-
-/// The two allowlists.
-struct Allow {
-    labels: AllowList,
-    annotations: AllowList,
-}
-
-/// `kube_<kind>_labels` / `_annotations` of these objects: base labels the object's name
-/// under `label`, its namespace, and its `uid` where the kind's families carry it.
-fn meta_families<K: Resource>(
-    objs: &[Arc<K>],
-    resource: &str,
-    prefix: &str,
-    label: &str,
-    uid: bool,
-    allow: &Allow,
-) -> Vec<crate::out::Family> {
-    let rows: Vec<_> = objs
-        .iter()
-        .map(|o| {
-            let m = o.meta();
-            let mut base = Vec::with_capacity(3);
-            if let Some(ns) = m.namespace.as_deref() {
-                base.push(("namespace", ns));
-            }
-            base.push((label, m.name.as_deref().unwrap_or("")));
-            if uid {
-                base.push(("uid", m.uid.as_deref().unwrap_or("")));
-            }
-            (base, m)
-        })
-        .collect();
-    crate::allowlist::families(prefix, resource, &rows, &allow.labels, &allow.annotations)
-}
+use crate::kinds::{Allow, Exported};
+use crate::out::{Family, encode};
 
 /// The exporter's settings.
 #[derive(Debug, Clone)]
@@ -93,87 +63,70 @@ pub const RESOURCES: &[&str] = &[
     "statefulsets",
 ];
 
-/// The families of one table-driven kind's stores.
+/// One watched kind: its stores and, for namespaces, the `--namespaces` filter.
 trait Families: Send + Sync {
-    fn families(&self, allow: &Allow) -> Vec<crate::out::Family>;
+    /// The `--resources` name.
+    fn resource(&self) -> &'static str;
+    /// The kind's families, none while it has no objects (kube-state-metrics writes a
+    /// store's `# HELP` / `# TYPE` only when it holds objects).
+    fn families(&self, allow: &Allow) -> Option<Vec<Family>>;
 }
 
-struct Watched<K: Resource + 'static>
-where
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
+struct Watched<K: Watchable> {
     stores: Vec<Store<K>>,
-    kind: &'static Kind<K>,
-    resource: String,
+    /// Object names kept (the namespaces of `--namespaces`); empty: all.
+    only: Vec<String>,
 }
 
-impl<K> Families for Watched<K>
-where
-    K: Resource + Clone + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    fn families(&self, allow: &Allow) -> Vec<crate::out::Family> {
-        let all = objects(&self.stores);
-        let k = self.kind;
-        let prefix = k.created.strip_suffix("_created").unwrap_or(k.created);
-        let mut fams = k.families(all.iter().map(AsRef::as_ref));
-        fams.extend(meta_families(
-            &all,
-            &self.resource,
-            prefix,
-            k.label,
-            k.uid,
-            allow,
-        ));
-        fams
+impl<K: Watchable + Exported> Families for Watched<K> {
+    fn resource(&self) -> &'static str {
+        K::RESOURCE
+    }
+
+    fn families(&self, allow: &Allow) -> Option<Vec<Family>> {
+        let mut all = objects(&self.stores);
+        if !self.only.is_empty() {
+            all.retain(|o| {
+                o.meta()
+                    .name
+                    .as_ref()
+                    .is_some_and(|n| self.only.contains(n))
+            });
+        }
+        if all.is_empty() {
+            return None;
+        }
+        let refs: Vec<&K> = all.iter().map(AsRef::as_ref).collect();
+        Some(K::families(&refs, allow))
     }
 }
 
-/// A table-driven namespaced kind's reflectors, when `--resources` asks for it.
-fn table<K>(
-    client: &Client,
-    opts: &Options,
-    resource: &str,
-    kind: &'static Kind<K>,
-) -> Option<Box<dyn Families>>
+/// A namespaced kind's reflectors, when `--resources` asks for it.
+fn watch_namespaced<K>(client: &Client, opts: &Options) -> Option<Box<dyn Families>>
 where
-    K: Watchable + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K: Watchable + Exported + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
 {
-    boxed(namespaced(client, opts, resource), kind, resource)
-}
-
-/// The kind's families over these stores; none without stores.
-fn boxed<K: Watchable>(
-    stores: Vec<Store<K>>,
-    kind: &'static Kind<K>,
-    resource: &str,
-) -> Option<Box<dyn Families>> {
+    let stores = namespaced::<K>(client, opts, K::RESOURCE);
     (!stores.is_empty()).then(|| {
         Box::new(Watched {
             stores,
-            kind,
-            resource: resource.to_owned(),
+            only: Vec::new(),
         }) as Box<dyn Families>
     })
 }
 
-/// A table-driven cluster-wide kind's reflector, when `--resources` asks for it.
-fn cluster_table<K>(
-    client: &Client,
-    opts: &Options,
-    resource: &str,
-    kind: &'static Kind<K>,
-) -> Option<Box<dyn Families>>
+/// A cluster-wide kind's reflector, when `--resources` asks for it; `only` keeps objects
+/// by name.
+fn watch_cluster<K>(client: &Client, opts: &Options, only: Vec<String>) -> Option<Box<dyn Families>>
 where
-    K: Watchable,
+    K: Watchable + Exported,
 {
-    let wanted = opts.resources.iter().any(|r| r == resource);
-    let stores = if wanted {
-        vec![reflect(Api::all(client.clone()))]
-    } else {
-        Vec::new()
-    };
-    boxed(stores, kind, resource)
+    opts.resources.iter().any(|r| r == K::RESOURCE).then(|| {
+        Box::new(Watched {
+            stores: vec![reflect::<K>(Api::all(client.clone()))],
+            only,
+        }) as Box<dyn Families>
+    })
 }
 
 /// What a reflector needs of a resource type.
@@ -200,14 +153,8 @@ impl<K> Watchable for K where
 }
 
 struct Stores {
-    pods: Vec<Store<Pod>>,
-    deployments: Vec<Store<Deployment>>,
-    /// The table-driven kinds asked for.
-    tables: Vec<Box<dyn Families>>,
-    nodes: Vec<Store<Node>>,
-    namespaces: Vec<Store<Namespace>>,
-    /// `--namespaces` (empty: all), for the cluster-wide namespace list.
-    only: Vec<String>,
+    /// The kinds asked for, in `--resources` name order (kube-state-metrics' store order).
+    kinds: Vec<Box<dyn Families>>,
     allow: Allow,
 }
 
@@ -251,43 +198,27 @@ where
 /// Starts a reflector per resource (per namespace for namespaced ones) on `client` and
 /// returns the router serving their state; the reflectors run until the runtime ends.
 pub fn router(client: &Client, opts: &Options) -> Router {
-    let wants = |r: &str| opts.resources.iter().any(|x| x == r);
+    // In `RESOURCES` order, which is kube-state-metrics' (its enabled resources sorted).
+    let kinds = [
+        watch_namespaced::<ConfigMap>(client, opts),
+        watch_namespaced::<CronJob>(client, opts),
+        watch_namespaced::<DaemonSet>(client, opts),
+        watch_namespaced::<Deployment>(client, opts),
+        watch_namespaced::<Endpoints>(client, opts),
+        watch_namespaced::<HorizontalPodAutoscaler>(client, opts),
+        watch_namespaced::<Job>(client, opts),
+        watch_cluster::<Namespace>(client, opts, opts.namespaces.clone()),
+        watch_cluster::<Node>(client, opts, Vec::new()),
+        watch_namespaced::<PersistentVolumeClaim>(client, opts),
+        watch_cluster::<PersistentVolume>(client, opts, Vec::new()),
+        watch_namespaced::<Pod>(client, opts),
+        watch_namespaced::<ReplicaSet>(client, opts),
+        watch_namespaced::<Secret>(client, opts),
+        watch_namespaced::<Service>(client, opts),
+        watch_namespaced::<StatefulSet>(client, opts),
+    ];
     let stores = Stores {
-        pods: namespaced(client, opts, "pods"),
-        deployments: namespaced(client, opts, "deployments"),
-        tables: [
-            table(client, opts, "replicasets", &crate::replicaset::KIND),
-            table(client, opts, "daemonsets", &crate::daemonset::KIND),
-            table(client, opts, "statefulsets", &crate::statefulset::KIND),
-            table(client, opts, "services", &crate::service::KIND),
-            table(client, opts, "jobs", &crate::job::KIND),
-            table(client, opts, "cronjobs", &crate::cronjob::KIND),
-            table(
-                client,
-                opts,
-                "persistentvolumeclaims",
-                &crate::storage::CLAIM,
-            ),
-            cluster_table(client, opts, "persistentvolumes", &crate::storage::VOLUME),
-            table(client, opts, "endpoints", &crate::endpoint::KIND),
-            table(client, opts, "horizontalpodautoscalers", &crate::hpa::KIND),
-            table(client, opts, "configmaps", &crate::config::CONFIGMAP),
-            table(client, opts, "secrets", &crate::config::SECRET),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        nodes: if wants("nodes") {
-            vec![reflect(Api::all(client.clone()))]
-        } else {
-            Vec::new()
-        },
-        namespaces: if wants("namespaces") {
-            vec![reflect(Api::all(client.clone()))]
-        } else {
-            Vec::new()
-        },
-        only: opts.namespaces.clone(),
+        kinds: kinds.into_iter().flatten().collect(),
         allow: Allow {
             labels: opts.labels_allowlist.clone(),
             annotations: opts.annotations_allowlist.clone(),
@@ -311,63 +242,42 @@ where
     all
 }
 
-async fn metrics(State(stores): State<Arc<Stores>>, headers: HeaderMap) -> Response {
+/// `?resources=a,b&resources=c` / `?exclude_resources=...` as kube-state-metrics'
+/// `parseResources`: every value split on commas; `None` without the parameter.
+fn query_set(query: Option<&str>, key: &str) -> Option<Vec<String>> {
+    let mut out: Option<Vec<String>> = None;
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k != key {
+            continue;
+        }
+        let v = v.replace("%2C", ",").replace("%2c", ",");
+        let list = out.get_or_insert_with(Vec::new);
+        list.extend(
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    out
+}
+
+async fn metrics(State(stores): State<Arc<Stores>>, uri: Uri, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let (format, content_type) = negotiate(accept);
-    let pods = objects(&stores.pods);
-    let deployments = objects(&stores.deployments);
-    let nodes = objects(&stores.nodes);
-    let mut namespaces = objects(&stores.namespaces);
-    if !stores.only.is_empty() {
-        namespaces.retain(|n| {
-            n.metadata
-                .name
-                .as_ref()
-                .is_some_and(|x| stores.only.contains(x))
-        });
-    }
+    let wanted = query_set(uri.query(), "resources");
+    let excluded = query_set(uri.query(), "exclude_resources");
     let mut fams = Vec::new();
-    let allow = &stores.allow;
-    if !stores.pods.is_empty() {
-        fams.extend(crate::pod::families(pods.iter().map(AsRef::as_ref)));
-        fams.extend(meta_families(&pods, "pods", "kube_pod", "pod", true, allow));
+    for kind in &stores.kinds {
+        let r = kind.resource();
+        if wanted.as_ref().is_some_and(|w| !w.iter().any(|x| x == r))
+            || excluded.as_ref().is_some_and(|e| e.iter().any(|x| x == r))
+        {
+            continue;
+        }
+        fams.extend(kind.families(&stores.allow).into_iter().flatten());
     }
-    if !stores.deployments.is_empty() {
-        fams.extend(crate::deployment::families(
-            deployments.iter().map(AsRef::as_ref),
-        ));
-        let (r, p) = ("deployments", "kube_deployment");
-        fams.extend(meta_families(
-            &deployments,
-            r,
-            p,
-            "deployment",
-            false,
-            allow,
-        ));
-    }
-    for t in &stores.tables {
-        fams.extend(t.families(allow));
-    }
-    if !stores.nodes.is_empty() {
-        fams.extend(crate::node::families(nodes.iter().map(AsRef::as_ref)));
-        fams.extend(meta_families(
-            &nodes,
-            "nodes",
-            "kube_node",
-            "node",
-            false,
-            allow,
-        ));
-    }
-    if !stores.namespaces.is_empty() {
-        fams.extend(crate::namespace::families(
-            namespaces.iter().map(AsRef::as_ref),
-        ));
-        let (r, p) = ("namespaces", "kube_namespace");
-        fams.extend(meta_families(&namespaces, r, p, "namespace", false, allow));
-    }
-    fams.sort_by(|a, b| a.name.cmp(b.name));
     let body = encode(&fams, format);
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }

@@ -112,7 +112,21 @@ pub fn int64(v: Option<i64>) -> Option<f64> {
     Some(v.unwrap_or(0) as f64)
 }
 
-impl<K: Resource> Kind<K> {
+/// Whether `K` is namespaced: its series carry `namespace` (empty when the object has none),
+/// as kube-state-metrics' default labels for namespaced stores.
+#[must_use]
+pub fn namespaced<K: Resource>() -> bool
+where
+    K::Scope: 'static,
+{
+    std::any::TypeId::of::<K::Scope>()
+        == std::any::TypeId::of::<k8s_openapi::NamespaceResourceScope>()
+}
+
+impl<K: Resource> Kind<K>
+where
+    K::Scope: 'static,
+{
     /// The families of these objects; namespaced kinds get a `namespace` label.
     #[must_use]
     #[allow(clippy::cast_precision_loss)]
@@ -145,8 +159,8 @@ impl<K: Resource> Kind<K> {
             let name = meta.name.as_deref().unwrap_or("");
             // kube-state-metrics' default labels: namespace first, then the name.
             let mut labels = Vec::with_capacity(3);
-            if let Some(ns) = meta.namespace.as_deref() {
-                labels.push(("namespace", ns));
+            if namespaced::<K>() {
+                labels.push(("namespace", meta.namespace.as_deref().unwrap_or("")));
             }
             labels.push((self.label, name));
             if self.uid {
@@ -160,9 +174,9 @@ impl<K: Resource> Kind<K> {
                 if owners.is_empty() {
                     let mut l = labels.clone();
                     l.extend([
-                        ("owner_kind", "<none>"),
-                        ("owner_name", "<none>"),
-                        ("owner_is_controller", "<none>"),
+                        ("owner_kind", ""),
+                        ("owner_name", ""),
+                        ("owner_is_controller", ""),
                     ]);
                     out.add(owner, &l, 1.0);
                 }

@@ -1,7 +1,11 @@
 //! The whole exposition for one object of each of the sixteen kinds, served from the
-//! in-process fake Kubernetes API, compared line by line with `tests/exposition/all.txt`:
-//! family names, help texts, types, values, and each series' labels in kube-state-metrics'
-//! order (the kind's default labels, then the family's own, as its generators list them).
+//! in-process fake Kubernetes API, compared line by line with `tests/exposition/all.txt`, a
+//! regression file of our own output whose parts are checked elsewhere against
+//! kube-state-metrics: series values, labels and help texts by its own store test cases
+//! (`tests/ksm_cases.rs`); here, what those cases cannot show: stores in resource-name
+//! order, families in each store's generator order (`src/order.rs`), each series' labels in
+//! kube-state-metrics' order, OpenMetrics as the same lines plus `# EOF`, and the
+//! `?resources=` / `?exclude_resources=` filters.
 
 #[path = "../../discovery/tests/common/fake_kube.rs"]
 #[allow(dead_code, missing_docs)]
@@ -194,4 +198,44 @@ async fn one_object_of_each_kind_whole_exposition() {
         assert_eq!(g, w, "line {}", i + 1);
     }
     assert_eq!(body.lines().count(), want.lines().count(), "{body}");
+
+    let get = |path: &'static str, accept: &'static str| async move {
+        tokio::task::spawn_blocking(move || get_accept(port, path, accept))
+            .await
+            .unwrap()
+    };
+    // OpenMetrics: the same lines (counters keep `_total` in `# TYPE`), then `# EOF`.
+    let om = get("/metrics", "application/openmetrics-text;version=1.0.0").await;
+    assert_eq!(om, format!("{want}# EOF\n"));
+    // Only the stores asked for, in the same order; a store left out writes no headers.
+    let some = get(
+        "/metrics?resources=pods,nodes&exclude_resources=nodes",
+        "text/plain",
+    )
+    .await;
+    let pods: String = want
+        .lines()
+        .filter(|l| l.contains(" kube_pod_") || l.starts_with("kube_pod_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!pods.is_empty());
+    assert_eq!(some, pods);
+}
+
+/// The body of `GET path` with this `Accept` header.
+fn get_accept(port: u16, path: &str, accept: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(!head.to_ascii_lowercase().contains("chunked"), "{head}");
+    body.to_owned()
 }

@@ -282,7 +282,7 @@ async fn replicasets_daemonsets() {
     })
     .await;
     for want in [
-        r#"kube_replicaset_owner{namespace="shop",owner_is_controller="<none>",owner_kind="<none>",owner_name="<none>",replicaset="lonely"} 1"#,
+        r#"kube_replicaset_owner{namespace="shop",owner_is_controller="",owner_kind="",owner_name="",replicaset="lonely"} 1"#,
         r#"kube_replicaset_status_replicas{namespace="shop",replicaset="lonely"} 0"#,
     ] {
         assert!(body.lines().any(|l| l == want), "missing {want} in\n{body}");
