@@ -8,6 +8,7 @@ pub mod panicking_storage;
 mod process;
 mod shared;
 pub mod tls;
+pub mod tmpfs;
 
 pub use process::{Process, Server};
 pub use shared::{

@@ -28,6 +28,7 @@ mod delete;
 mod merge;
 mod open_blocks;
 mod retention;
+mod stats;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,7 @@ use crate::head::{DEFAULT_CHUNK_RANGE, Head, HeadOptions};
 use crate::wal::{DEFAULT_SEGMENT_SIZE, WalOptions};
 pub use open_blocks::CORRUPTED_SUFFIX;
 use open_blocks::load_blocks;
+pub use stats::CompactionStats;
 
 /// One day in milliseconds.
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -126,6 +128,10 @@ pub struct Db {
     /// Serialises compaction, retention and close.
     compaction: Mutex<()>,
     closed: AtomicBool,
+    /// What compaction did (`prometheus_tsdb_compactions_*`).
+    compaction_stats: CompactionStats,
+    /// A WAL truncation that failed (a full disk): retried at the next [`Db::compact`].
+    wal_truncation_due: Mutex<Option<i64>>,
     /// The `thanos` section written into new blocks' `meta.json` ([`Db::set_external_labels`]).
     thanos: RwLock<Option<crate::block::ThanosMeta>>,
 }
@@ -236,6 +242,8 @@ impl Db {
             lock: Mutex::new(lock),
             compaction: Mutex::new(()),
             closed: AtomicBool::new(false),
+            compaction_stats: CompactionStats::default(),
+            wal_truncation_due: Mutex::new(None),
             thanos: RwLock::new(None),
         })
     }
@@ -300,6 +308,10 @@ impl Db {
     /// blocks when it spans more than 1.5 block ranges, truncates the WAL, merges blocks, and
     /// applies retention.
     ///
+    /// A step that fails (a full disk) is logged, counted in the `prometheus_tsdb_*` failure
+    /// metrics and retried at the next call; what it had finished is kept (blocks written are
+    /// served), no half-written file stays behind, and retention still runs.
+    ///
     /// # Errors
     /// I/O errors.
     pub fn compact(&self) -> Result<(), TsdbError> {
@@ -307,15 +319,47 @@ impl Db {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
+        CompactionStats::inc(&self.compaction_stats.triggered);
+        let res = self.compact_locked();
+        let retention = self.retention();
+        res.and(retention)
+    }
+
+    /// What compaction did so far.
+    #[must_use]
+    pub fn compaction_stats(&self) -> &CompactionStats {
+        &self.compaction_stats
+    }
+
+    fn compact_locked(&self) -> Result<(), TsdbError> {
+        let stats = &self.compaction_stats;
         let thanos = self.thanos.read().clone();
-        let (new, truncated) = compact::compact_head(&self.dir, &self.head, thanos.as_ref())?;
-        if !new.is_empty() {
+        let mut done = compact::HeadCompaction::default();
+        if compact::head_compactable(&self.head) {
+            CompactionStats::inc(&stats.ran);
+        }
+        let res = compact::compact_head(&self.dir, &self.head, thanos.as_ref(), &mut done);
+        if !done.blocks.is_empty() {
             let mut blocks = self.blocks.write();
-            blocks.extend(new);
+            blocks.extend(done.blocks);
             blocks.sort_by_key(|b| b.meta().min_time);
         }
-        if let Some(maxt) = truncated {
+        let due = {
+            let mut due = self.wal_truncation_due.lock();
+            let t = due.take().max(done.truncated);
+            *due = t;
+            t
+        };
+        if let Err(e) = res {
+            CompactionStats::inc(&stats.failed);
+            tracing::error!(dir = %self.dir.display(), error = %e,
+                "head compaction failed; the head keeps its samples and compaction is retried");
+            return Err(e);
+        }
+        if let Some(maxt) = due {
+            // Logged and counted by the head; retried at the next call until it succeeds.
             self.head.truncate_wal(maxt)?;
+            *self.wal_truncation_due.lock() = None;
         }
         let ranges =
             compact::block_ranges(self.opts.min_block_duration, self.opts.max_block_duration);
@@ -324,11 +368,17 @@ impl Db {
             if plan.is_empty() {
                 break;
             }
-            let merged = compact::merge_blocks(&self.dir, &plan, thanos.as_ref())?;
+            CompactionStats::inc(&stats.ran);
+            let merged = compact::merge_blocks(&self.dir, &plan, thanos.as_ref())
+                .inspect_err(|e| {
+                    CompactionStats::inc(&stats.failed);
+                    tracing::error!(dir = %self.dir.display(), error = %e, blocks = plan.len(),
+                        "block compaction failed; the blocks stay as they are and compaction is retried");
+                })?;
             let gone: Vec<Ulid> = plan.iter().map(|b| b.meta().ulid).collect();
             self.replace_blocks(&gone, Some(merged))?;
         }
-        self.retention()
+        Ok(())
     }
 
     /// Deletes blocks outside the retention time and size.

@@ -462,6 +462,8 @@ impl HeadChunkFiles {
             .take_while(|(_, c)| c.maxt < mint)
             .map(|(s, _)| *s)
             .collect();
+        // Removed first: on a full disk that is the space the cut below needs.
+        self.remove_files(&remove)?;
         if self
             .cur
             .as_ref()
@@ -469,7 +471,7 @@ impl HeadChunkFiles {
         {
             self.cut_new_file()?;
         }
-        self.remove_files(&remove)
+        Ok(())
     }
 
     /// Deletes file `seq` and all later ones (after a corruption in `seq`).

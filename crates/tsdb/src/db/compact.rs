@@ -121,35 +121,45 @@ pub fn head_compactable(head: &Head) -> bool {
         && head.max_time() - head.min_time() > range / 2 * 3
 }
 
+/// What [`compact_head`] did; kept when a later step fails, so that blocks already written
+/// are served and the WAL is truncated for the part of the head they took.
+#[derive(Debug, Default)]
+pub struct HeadCompaction {
+    /// The blocks written.
+    pub blocks: Vec<BlockReader>,
+    /// The time up to which the head was truncated, if it was.
+    pub truncated: Option<i64>,
+}
+
 /// Cuts the head into blocks while it spans more than 1.5 chunk ranges, each with `thanos`
-/// as its Thanos section. Returns the new blocks and the time up to which the head was
-/// truncated, if it was.
+/// as its Thanos section, recording in `done` the new blocks and the time up to which the
+/// head was truncated.
 ///
 /// # Errors
-/// I/O errors.
+/// I/O errors (a full disk); `done` holds what was finished before.
 pub fn compact_head(
     dir: &Path,
     head: &Arc<Head>,
     thanos: Option<&ThanosMeta>,
-) -> Result<(Vec<BlockReader>, Option<i64>), TsdbError> {
+    done: &mut HeadCompaction,
+) -> Result<(), TsdbError> {
     let range = head.options().chunk_range;
-    let mut blocks = Vec::new();
-    let mut truncated = None;
     while head_compactable(head) {
         let mint = head.min_time();
         let maxt = range_for_timestamp(mint, range);
         if let Some(b) = write_head_block(dir, head, mint, maxt, thanos)? {
-            blocks.push(b);
+            done.blocks.push(b);
         }
-        if truncated.is_none() {
+        if done.truncated.is_none() {
             // As Prometheus: once the in-order head compacts, every out-of-order sample goes
             // into blocks too, before the head chunk files holding them can be cut.
-            blocks.extend(crate::head::ooo::compact_ooo_head(dir, head, thanos)?);
+            done.blocks
+                .extend(crate::head::ooo::compact_ooo_head(dir, head, thanos)?);
         }
         head.truncate_memory(maxt);
-        truncated = Some(maxt);
+        done.truncated = Some(maxt);
     }
-    Ok((blocks, truncated))
+    Ok(())
 }
 
 /// Aligned groups of consecutive blocks (sorted by min time) that fit in windows of `tr`.

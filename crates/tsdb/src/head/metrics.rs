@@ -172,6 +172,40 @@ impl metrics::Collector for Head {
             "Total number of series removed in the head",
             value(&s.series_removed),
         ));
+        for (name, help, c) in [
+            (
+                "prometheus_tsdb_head_truncations_total",
+                "Total number of head truncations attempted.",
+                &s.truncations,
+            ),
+            (
+                "prometheus_tsdb_head_truncations_failed_total",
+                "Total number of head truncations that failed.",
+                &s.truncations_failed,
+            ),
+            (
+                "prometheus_tsdb_checkpoint_creations_total",
+                "Total number of checkpoint creations attempted.",
+                &s.checkpoint_creations,
+            ),
+            (
+                "prometheus_tsdb_checkpoint_creations_failed_total",
+                "Total number of checkpoint creations that failed.",
+                &s.checkpoint_creations_failed,
+            ),
+            (
+                "prometheus_tsdb_checkpoint_deletions_total",
+                "Total number of checkpoint deletions attempted.",
+                &s.checkpoint_deletions,
+            ),
+            (
+                "prometheus_tsdb_checkpoint_deletions_failed_total",
+                "Total number of checkpoint deletions that failed.",
+                &s.checkpoint_deletions_failed,
+            ),
+        ] {
+            out.push(counter(name, help, value(c)));
+        }
         for (prefix, log) in [
             ("prometheus_tsdb_wal_", self.wal.as_ref()),
             ("prometheus_tsdb_out_of_order_wbl_", self.wbl.get()),
@@ -193,6 +227,9 @@ impl metrics::Collector for crate::Db {
     #[allow(clippy::cast_precision_loss)]
     fn collect(&self, out: &mut Vec<MetricFamily>) {
         metrics::Collector::collect(&**self.head(), out);
+        for (name, help, v) in self.compaction_stats().counters() {
+            out.push(counter(name, help, v as f64));
+        }
         let blocks = self.blocks();
         out.push(gauge(
             "prometheus_tsdb_blocks_loaded",

@@ -152,6 +152,18 @@ pub struct HeadStats {
     /// Samples rejected as older than the open out-of-order window
     /// (`prometheus_tsdb_too_old_samples_total`).
     pub too_old: TypedCounter,
+    /// WAL truncations after a head compaction (`prometheus_tsdb_head_truncations_total`).
+    pub truncations: AtomicU64,
+    /// Of those, the ones that failed (`prometheus_tsdb_head_truncations_failed_total`).
+    pub truncations_failed: AtomicU64,
+    /// Checkpoints attempted (`prometheus_tsdb_checkpoint_creations_total`).
+    pub checkpoint_creations: AtomicU64,
+    /// Checkpoints that failed (`prometheus_tsdb_checkpoint_creations_failed_total`).
+    pub checkpoint_creations_failed: AtomicU64,
+    /// Deletions of old checkpoints attempted (`prometheus_tsdb_checkpoint_deletions_total`).
+    pub checkpoint_deletions: AtomicU64,
+    /// Deletions that failed (`prometheus_tsdb_checkpoint_deletions_failed_total`).
+    pub checkpoint_deletions_failed: AtomicU64,
 }
 
 /// The in-memory head block.
@@ -466,6 +478,19 @@ impl Head {
     /// I/O errors and WAL corruption.
     pub fn truncate_wal(&self, mint: i64) -> Result<(), TsdbError> {
         let Some(wal) = &self.wal else { return Ok(()) };
+        self.stats.truncations.fetch_add(1, Ordering::Relaxed);
+        let res = self.checkpoint_and_truncate(wal, mint);
+        if let Err(e) = &res {
+            self.stats
+                .truncations_failed
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, mint,
+                "WAL checkpoint failed; the segments are kept and the truncation is retried at the next compaction");
+        }
+        res
+    }
+
+    fn checkpoint_and_truncate(&self, wal: &Mutex<Wal>, mint: i64) -> Result<(), TsdbError> {
         // Hold the log only to start a new segment: commits go on while the checkpoint is
         // written from the closed segments.
         let (dir, first, last, compress) = {
@@ -496,6 +521,9 @@ impl Head {
         if last <= first {
             return Ok(());
         }
+        self.stats
+            .checkpoint_creations
+            .fetch_add(1, Ordering::Relaxed);
         let (cp, stats) = wal::checkpoint(
             &dir,
             first,
@@ -503,9 +531,21 @@ impl Head {
             |id| self.series.get_by_id(id).is_some(),
             mint,
             compress,
-        )?;
+        )
+        .inspect_err(|_| {
+            self.stats
+                .checkpoint_creations_failed
+                .fetch_add(1, Ordering::Relaxed);
+        })?;
         wal.lock().truncate(last + 1)?;
-        wal::delete_checkpoints(&dir, cp.index)?;
+        self.stats
+            .checkpoint_deletions
+            .fetch_add(1, Ordering::Relaxed);
+        wal::delete_checkpoints(&dir, cp.index).inspect_err(|_| {
+            self.stats
+                .checkpoint_deletions_failed
+                .fetch_add(1, Ordering::Relaxed);
+        })?;
         tracing::info!(
             checkpoint = %cp.dir.display(),
             series = stats.total_series,

@@ -125,8 +125,44 @@ pub fn checkpoint(
     if tmp_dir.exists() {
         std::fs::remove_dir_all(&tmp_dir).map_err(|e| TsdbError::io("remove", &tmp_dir, e))?;
     }
+    let res = write_checkpoint(&tmp_dir, segments, keep, mint, compress);
+    let stats = match res {
+        Ok(stats) => stats,
+        Err(e) => {
+            // A half-written checkpoint would keep taking the space a full disk needs back.
+            if let Err(rm) = std::fs::remove_dir_all(&tmp_dir)
+                && rm.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(dir = %tmp_dir.display(), error = %rm, "removing the unfinished checkpoint");
+            }
+            return Err(e);
+        }
+    };
+    if final_dir.exists() {
+        std::fs::remove_dir_all(&final_dir).map_err(|e| TsdbError::io("remove", &final_dir, e))?;
+    }
+    std::fs::rename(&tmp_dir, &final_dir).map_err(|e| TsdbError::io("rename", &tmp_dir, e))?;
+    crate::chunks::sync_dir(dir)?;
+    Ok((
+        Checkpoint {
+            dir: final_dir,
+            index: to,
+        },
+        stats,
+    ))
+}
+
+/// Writes the checkpoint's records from `segments` into the new log `tmp_dir`, closed
+/// (synced) when this returns.
+fn write_checkpoint(
+    tmp_dir: &Path,
+    segments: Vec<crate::wal::SegmentRef>,
+    keep: impl Fn(u64) -> bool,
+    mint: i64,
+    compress: bool,
+) -> Result<CheckpointStats, TsdbError> {
     let mut w = Wal::open(
-        &tmp_dir,
+        tmp_dir,
         WalOptions {
             compress,
             ..WalOptions::default()
@@ -140,7 +176,7 @@ pub fn checkpoint(
     let mut reader = WalReader::new(segments);
     while let Some(rec) = reader.next_record()? {
         let rec = record::decode(rec).map_err(|e| {
-            TsdbError::corruption(dir.display().to_string(), format!("decode record: {e}"))
+            TsdbError::corruption(tmp_dir.display().to_string(), format!("decode record: {e}"))
         })?;
         match rec {
             Record::Series(mut series) => {
@@ -222,19 +258,5 @@ pub fn checkpoint(
     let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
     w.log(&refs)?;
     w.close()?;
-    drop(w);
-    if final_dir.exists() {
-        std::fs::remove_dir_all(&final_dir).map_err(|e| TsdbError::io("remove", &final_dir, e))?;
-    }
-    std::fs::rename(&tmp_dir, &final_dir).map_err(|e| TsdbError::io("rename", &tmp_dir, e))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok((
-        Checkpoint {
-            dir: final_dir,
-            index: to,
-        },
-        stats,
-    ))
+    Ok(stats)
 }

@@ -510,9 +510,11 @@ fn create_segment(dir: &Path, index: u32) -> Result<File, TsdbError> {
         .append(true)
         .open(&path)
         .map_err(|e| TsdbError::io("create segment", &path, e))?;
-    // Make the new name durable so a crash cannot lose the segment itself.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    // Make the new name durable so a crash cannot lose the segment itself; a directory that
+    // cannot be synced is an error, not a segment that may vanish.
+    if let Err(e) = crate::chunks::sync_dir(dir) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
     }
     Ok(file)
 }
