@@ -234,11 +234,12 @@ ksm_cases! {
     statefulsets => "statefulset.json", 6;
     jobs => "job.json", 8;
     cronjobs => "cronjob.json", 6;
-    cronjob_schedules => "cronjob_schedule.json", 2;
+    cronjob_schedules => "cronjob_schedule.json", 5;
     persistentvolumes => "persistentvolume.json", 35;
     persistentvolumeclaims => "persistentvolumeclaim.json", 5;
     services => "service.json", 9;
     endpoints => "endpoint.json", 2;
+    endpoints_with_allowlists => "endpoint_labels.json", 2;
     namespaces => "namespace.json", 5;
     horizontalpodautoscalers => "horizontalpodautoscaler.json", 5;
     configmaps => "configmap.json", 2;
