@@ -132,6 +132,11 @@ impl ServerArgs {
         self.agent || self.enable_feature.iter().any(|f| f.trim() == "agent")
     }
 
+    /// Whether `--enable-feature` names `feature`.
+    pub fn feature(&self, feature: &str) -> bool {
+        self.enable_feature.iter().any(|f| f.trim() == feature)
+    }
+
     /// `--web.external-url`, or as Prometheus derives it: `http://<hostname>:<port>/`.
     pub fn computed_external_url(&self) -> String {
         if !self.external_url.is_empty() {
@@ -235,6 +240,8 @@ impl ServerArgs {
             None if size.is_some() => opts.retention_ms = 0,
             None => {}
         }
+        // The head is written to a chunk snapshot on shutdown and read back at start-up.
+        opts.enable_memory_snapshot_on_shutdown = self.feature("memory-snapshot-on-shutdown");
         opts.min_block_duration =
             duration_flag("storage.tsdb.min-block-duration", &self.min_block_duration)?;
         opts.max_block_duration = match self.max_block_duration.as_deref() {
