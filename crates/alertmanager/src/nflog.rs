@@ -75,6 +75,8 @@ pub struct Nflog {
     path: Option<PathBuf>,
     retention: SignedDuration,
     metrics: std::sync::OnceLock<Arc<StateMetrics>>,
+    /// Bumped at every change (the cluster publishes the log when it moved).
+    version: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -115,7 +117,19 @@ impl Nflog {
             path,
             retention: SignedDuration::try_from(retention).unwrap_or(SignedDuration::MAX),
             metrics: std::sync::OnceLock::new(),
+            version: 0.into(),
         }
+    }
+
+    /// A number that changes whenever an entry is added, replaced or dropped.
+    #[must_use]
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn bump(&self) {
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Counts queries, snapshots and propagated gossip on `m` from now on.
@@ -211,6 +225,7 @@ impl Nflog {
         };
         m.by_key.insert(key(group_key, r), e);
         m.dirty = true;
+        self.bump();
         durable
     }
 
@@ -226,6 +241,7 @@ impl Nflog {
         let mut m = self.entries.lock();
         let changed: Vec<Entry> = list.into_iter().filter(|e| m.merge(e.clone())).collect();
         if !changed.is_empty() {
+            self.bump();
             if let Some(log) = self.log.get() {
                 // Not waited for: a peer's entry lost in a crash comes back with its state.
                 drop(log.append(&changed));
@@ -245,6 +261,7 @@ impl Nflog {
         let n = before - m.by_key.len();
         if n > 0 {
             m.dirty = true;
+            self.bump();
         }
         n
     }

@@ -51,8 +51,12 @@ pub struct Options {
     pub peer_timeout: Duration,
     /// How often snapshots are written and old state collected.
     pub maintenance_interval: Duration,
-    /// How often the cluster state is exchanged with the peers.
+    /// `--cluster.gossip-interval`: how often gossip runs and local changes are published.
     pub gossip_interval: Duration,
+    /// `--cluster.pushpull-interval`: how often every member's state is merged again.
+    pub pushpull_interval: Duration,
+    /// `--cluster.reconnect-timeout`: how long a dead member is remembered.
+    pub reconnect_timeout: Duration,
     /// `--web.config.file`, read: TLS, basic authentication and headers on the listener
     /// (none: plain HTTP).
     pub web_config: Option<web::webconfig::WebConfig>,
@@ -98,7 +102,9 @@ impl Default for Options {
             cluster_advertise_address: String::new(),
             peer_timeout: Duration::from_secs(15),
             maintenance_interval: Duration::from_secs(15 * 60),
-            gossip_interval: Duration::from_secs(1),
+            gossip_interval: Duration::from_millis(200),
+            pushpull_interval: Duration::from_secs(60),
+            reconnect_timeout: Duration::from_secs(6 * 3600),
             web_config: None,
             get_concurrency: 0,
             settle_timeout: Duration::from_secs(60),
@@ -444,10 +450,9 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
     tracing::info!(address = %addr, "Listening");
     let app = crate::api::router(am.clone(), registry);
     if let Some(c) = &am.cluster {
-        c.start();
-        // Alertmanager polls every ten gossip intervals of 200 ms; the exchange here runs
-        // every gossip interval (1 s by default), so two of them make the same 2 s poll.
-        c.settle(opts.settle_timeout, opts.gossip_interval * 2);
+        c.start().await?;
+        // Alertmanager polls the member count every ten gossip intervals.
+        c.settle(opts.settle_timeout, opts.gossip_interval * 10);
         tracing::info!(name = %c.name(), peers = ?opts.cluster_peers, "cluster started");
     }
     {
@@ -539,6 +544,8 @@ fn open_cluster(
         peers: opts.cluster_peers.clone(),
         peer_timeout: opts.peer_timeout,
         gossip_interval: opts.gossip_interval,
+        pushpull_interval: opts.pushpull_interval,
+        reconnect_timeout: opts.reconnect_timeout,
     };
     let states: Vec<Arc<dyn crate::cluster::Replicated>> = vec![silences.clone(), nflog.clone()];
     match crate::cluster::Peer::new(settings, states, registry) {

@@ -461,6 +461,8 @@ impl Silences {
             // Compacted away at the next snapshot; a replay before it brings the collected
             // silences back expired, to be collected again.
             self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         n
     }

@@ -39,12 +39,33 @@ pub fn write<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<usize, Sta
     };
     let bytes = serde_json::to_vec(value).map_err(|e| io(std::io::Error::other(e)))?;
     let tmp = path.with_extension("tmp");
-    {
+    let written = (|| {
         use std::io::Write as _;
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // A partial snapshot would hold the space a full disk needs back.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
     }
-    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        sync_dir(dir)?;
+    }
     Ok(bytes.len())
+}
+
+/// Fsyncs a directory so that a new or renamed file in it survives a crash.
+///
+/// # Errors
+/// The directory cannot be opened or synced.
+pub fn sync_dir(dir: &Path) -> Result<(), StateError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| StateError::Io {
+            file: dir.to_path_buf(),
+            source,
+        })
 }

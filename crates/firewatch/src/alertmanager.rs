@@ -41,6 +41,16 @@ pub struct AlertmanagerArgs {
     /// notifications.
     #[arg(long = "cluster.settle-timeout", default_value = "1m")]
     pub settle_timeout: String,
+    /// Interval between gossip rounds (and the publication of local changes). Lower: faster
+    /// spread, more bandwidth.
+    #[arg(long = "cluster.gossip-interval", default_value = "200ms")]
+    pub gossip_interval: String,
+    /// Interval between full-state reconciliations with every member.
+    #[arg(long = "cluster.pushpull-interval", default_value = "1m0s")]
+    pub pushpull_interval: String,
+    /// Length of time a lost peer is remembered and gossiped to now and then.
+    #[arg(long = "cluster.reconnect-timeout", default_value = "6h0m0s")]
+    pub reconnect_timeout: String,
     /// Maximum number of GET requests processed concurrently (0: the number of CPUs or 8,
     /// whichever is larger).
     #[arg(long = "web.get-concurrency", default_value_t = 0)]
@@ -66,6 +76,15 @@ fn duration(flag: &str, s: &str) -> Result<Duration, String> {
     config::Duration::parse(s)
         .map(config::Duration::to_std)
         .map_err(|e| format!("--{flag}: {e}"))
+}
+
+/// A duration flag that must be above zero (an interval).
+fn positive(flag: &str, s: &str) -> Result<Duration, String> {
+    let d = duration(flag, s)?;
+    if d.is_zero() {
+        return Err(format!("--{flag}: must be greater than 0"));
+    }
+    Ok(d)
 }
 
 /// Runs the Alertmanager until it is stopped.
@@ -137,6 +156,9 @@ fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
         cluster_advertise_address: a.cluster_advertise_address.clone(),
         peer_timeout: duration("cluster.peer-timeout", &a.peer_timeout)?,
         settle_timeout: duration("cluster.settle-timeout", &a.settle_timeout)?,
+        gossip_interval: positive("cluster.gossip-interval", &a.gossip_interval)?,
+        pushpull_interval: positive("cluster.pushpull-interval", &a.pushpull_interval)?,
+        reconnect_timeout: duration("cluster.reconnect-timeout", &a.reconnect_timeout)?,
         get_concurrency: a.get_concurrency,
         web_config: crate::web_config(a.web_config_file.as_deref())?,
         ..alertmanager::Options::default()

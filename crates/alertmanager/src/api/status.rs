@@ -46,15 +46,7 @@ pub(super) async fn get_status(State(s): State<ApiState>) -> Response {
         cluster: match &s.am.cluster {
             Some(c) => Cluster {
                 name: Some(c.name().to_owned()),
-                peers: {
-                    let mut all = c.peers();
-                    all.push(crate::cluster::PeerStatus {
-                        name: c.name().to_owned(),
-                        address: c.name().to_owned(),
-                    });
-                    all.sort_by(|a, b| a.name.cmp(&b.name));
-                    all
-                },
+                peers: c.members(),
                 status: c.status(),
             },
             None => Cluster {

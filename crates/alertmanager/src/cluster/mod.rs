@@ -1,307 +1,135 @@
-//! High availability: peers exchange their replicated state (silences, notification log)
-//! so that instances fed the same alerts notify once, and each instance's position among
-//! the live peers delays its notifications (mirrors Alertmanager's `cluster/cluster.go` and
+//! High availability: peers form a cluster by gossip, replicate their silences and
+//! notification log, and each peer's position among the live members delays its
+//! notifications (mirrors Alertmanager's `cluster/cluster.go`, `cluster/delegate.go` and
 //! `clusterWait` in `cmd/alertmanager/main.go`).
 //!
-//! # Design: full-state exchange over HTTP instead of memberlist gossip
+//! # Design: chitchat (scuttlebutt gossip) in place of memberlist
 //!
-//! Every gossip interval (1 s) each peer sends `POST /gossip` to every `--cluster.peer` on
-//! its cluster listen address, with its name, address and whole replicated state (silences,
-//! notification log); the answer carries the receiver's. Both sides merge what they get
-//! (per silence id and per receiver/group entry, the newest update wins), so merges are
-//! idempotent and commutative (CRDT-like) and a lost or repeated exchange costs nothing.
-//! A peer is live while heard from within three intervals; its position among the live peers
-//! (sorted by name) times `--cluster.peer-timeout` delays its notifications, so the first
-//! peer notifies and the others find its log entry. At start the pipeline holds
-//! notifications until the cluster settled (the live peer count unchanged for three polls,
-//! or `--cluster.settle-timeout`), as Alertmanager's `Settle` does.
+//! Membership, failure detection and state spread come from the `chitchat` crate: every
+//! gossip interval each peer exchanges digests and deltas over UDP with up to three live
+//! members (plus, now and then, a seed and a member held dead), so a peer started with one
+//! `--cluster.peer` learns every member through that one, and a member that stops sending
+//! heartbeats is held dead by a phi-accrual detector after about [`DEAD_AFTER`] (or eight
+//! gossip intervals when longer). Members are named by their advertised address; a
+//! restarted peer keeps its name and comes back with a newer generation.
 //!
-//! Why not memberlist (or chitchat/foca): the replicated state is a few hundred silences and
-//! a log entry per group and receiver, small enough to send whole; full-state exchange needs
-//! no delta encoding, no UDP size limit and no failure detector beyond "heard from lately",
-//! and it is tested end to end (two peers in one process and as two processes: one
-//! notification per group, a silence created on one holding on the other, a peer killed). The price: traffic grows with peers × state each interval, and peers only learn of
-//! each other through the `--cluster.peer` lists (every peer should list the others), where
-//! memberlist would spread membership. Not wire-compatible with Alertmanager's cluster: a
-//! Firewatch peer cannot join an Alertmanager cluster.
+//! Replicated state ([`Replicated`]: silences, notification log) is published item by item
+//! under each peer's own gossip keys (`sil:<id>`, `nfl:<receiver>:<group key>`): every gossip
+//! interval a peer whose state changed puts the changed items (and tombstones for collected
+//! ones) in its key space and gossips at once with the live members; chitchat sends every
+//! member the keys it has not seen yet (deltas), a peer that joins late gets every key of
+//! every member. Received items are merged into the local stores, newest update wins (merges
+//! are idempotent and commutative), and since every peer republishes what it merged, the
+//! state survives any member. Every `--cluster.pushpull-interval` each peer also merges every
+//! member's items again (a full-state reconciliation, as memberlist's push-pull).
+//!
+//! Flags map as follows: `--cluster.listen-address` (the UDP address; empty: no cluster),
+//! `--cluster.advertise-address` (the name and gossip address; default the listen address,
+//! a host name's address when unspecified), `--cluster.peer` (seeds, names re-resolved by
+//! chitchat), `--cluster.gossip-interval` (chitchat's gossip interval and the publication of
+//! local changes), `--cluster.pushpull-interval` (the reconciliation above),
+//! `--cluster.reconnect-timeout` (how long a dead member is remembered and gossiped to now
+//! and then), `--cluster.peer-timeout` (the wait per position), `--cluster.settle-timeout`.
+//!
+//! Not wire-compatible with Alertmanager's memberlist cluster: a Firewatch peer cannot join
+//! an Alertmanager cluster, and it needs UDP only (no TCP stream on the cluster port).
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod metrics;
+mod replicated;
 
-use axum::Json;
-use axum::extract::State;
-use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use crate::nflog::Nflog;
-use crate::silence::Silences;
+use chitchat::{
+    Chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, NodeState,
+    ProtocolVersion,
+};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use self::metrics::{CountingTransport, Metrics};
+use self::replicated::Published;
+pub use self::replicated::{MAX_ITEM_BYTES, Merged, Replicated};
 use crate::stop::Stop;
 
-/// State replicated between peers: marshalled whole, merged idempotently (newest wins).
-pub trait Replicated: Send + Sync {
-    /// The state's name in a gossip message.
-    fn key(&self) -> &'static str;
-    /// The whole state.
-    fn marshal(&self) -> Value;
-    /// Merges a peer's state; returns how many items changed.
-    ///
-    /// # Errors
-    /// A state that does not decode.
-    fn merge(&self, v: Value) -> Result<usize, String>;
-}
+/// The cluster id in every gossip message: peers of other clusters are refused.
+const CLUSTER_ID: &str = "firewatch-alertmanager";
 
-impl Replicated for Silences {
-    fn key(&self) -> &'static str {
-        "sil"
-    }
-    fn marshal(&self) -> Value {
-        serde_json::to_value(self.list()).unwrap_or(Value::Null)
-    }
-    fn merge(&self, v: Value) -> Result<usize, String> {
-        Ok(Silences::merge(
-            self,
-            serde_json::from_value(v).map_err(|e| e.to_string())?,
-        ))
-    }
-}
+/// About how long a member may stay silent before it is held dead (at least eight gossip
+/// intervals).
+pub const DEAD_AFTER: Duration = Duration::from_secs(5);
 
-impl Replicated for Nflog {
-    fn key(&self) -> &'static str {
-        "nfl"
-    }
-    fn marshal(&self) -> Value {
-        serde_json::to_value(self.entries()).unwrap_or(Value::Null)
-    }
-    fn merge(&self, v: Value) -> Result<usize, String> {
-        Ok(Nflog::merge(
-            self,
-            serde_json::from_value(v).map_err(|e| e.to_string())?,
-        ))
-    }
-}
-
-/// One gossip message: who sends it and its whole state.
-#[derive(Debug, Serialize, Deserialize)]
-struct Message {
-    name: String,
-    address: String,
-    states: BTreeMap<String, Value>,
-}
-
-/// Another peer as the status API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A member as the status API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PeerStatus {
-    /// Its name.
+    /// Its name (its advertised address).
     pub name: String,
-    /// Its cluster address.
+    /// Its gossip address.
     pub address: String,
 }
 
 /// How the cluster is configured.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Address the cluster endpoint listens on.
+    /// UDP address the gossip listens on.
     pub listen: SocketAddr,
-    /// Address advertised to the other peers (and this peer's name).
+    /// This peer's name and the address advertised to the others (`host:port`).
     pub advertise: String,
-    /// The other peers' cluster addresses.
+    /// Seeds: other peers' addresses (`host:port`), at least one of a running cluster.
     pub peers: Vec<String>,
     /// How long to wait between peers' notifications.
     pub peer_timeout: Duration,
-    /// How often the state is exchanged.
+    /// How often gossip runs and local changes are published.
     pub gossip_interval: Duration,
-}
-
-struct Metrics {
-    members: metrics::Gauge,
-    health: metrics::Gauge,
-    failed_peers: metrics::Gauge,
-    received: metrics::Counter,
-    received_bytes: metrics::Counter,
-    sent: metrics::Counter,
-    sent_bytes: metrics::Counter,
-    position: metrics::Gauge,
-    alive: metrics::CounterVec,
-    joined: metrics::Counter,
-    left: metrics::Counter,
-    updated: metrics::Counter,
-    reconnections: metrics::Counter,
-    reconnections_failed: metrics::Counter,
-}
-
-/// Registers the `alertmanager_cluster_*` and gossip families that this design has no
-/// counterpart for, so dashboards find them: the broadcast queue (no queue: each exchange
-/// sends the whole state), oversized messages (every state goes over HTTP, none over UDP)
-/// and DNS refreshes of the peer list (peer names are resolved at every exchange).
-fn register_fixed(r: &metrics::Registry) {
-    let _ = r.counter(
-        "alertmanager_cluster_messages_pruned_total",
-        "Total number of cluster messages pruned.",
-    );
-    let _ = r.gauge(
-        "alertmanager_cluster_messages_queued",
-        "Number of cluster messages which are queued.",
-    );
-    let _ = r.counter(
-        "alertmanager_cluster_refresh_join_total",
-        "A counter of the number of cluster peer joined via refresh.",
-    );
-    let _ = r.counter(
-        "alertmanager_cluster_refresh_join_failed_total",
-        "A counter of the number of failed cluster peer joined attempts via refresh.",
-    );
-    let duration = r.histogram_vec(
-        "alertmanager_oversize_gossip_message_duration_seconds",
-        "Duration of oversized gossip message requests.",
-        &["key"],
-        metrics::DEFAULT_BUCKETS,
-    );
-    let dropped = r.counter_vec(
-        "alertmanager_oversized_gossip_message_dropped_total",
-        "Number of oversized gossip messages that were dropped due to a full message queue.",
-        &["key"],
-    );
-    let failed = r.counter_vec(
-        "alertmanager_oversized_gossip_message_failure_total",
-        "Number of oversized gossip message sends that failed.",
-        &["key"],
-    );
-    let sent = r.counter_vec(
-        "alertmanager_oversized_gossip_message_sent_total",
-        "Number of oversized gossip message sent.",
-        &["key"],
-    );
-    for key in ["nfl", "sil"] {
-        duration.with_label_values(&[key]);
-        dropped.with_label_values(&[key]);
-        failed.with_label_values(&[key]);
-        sent.with_label_values(&[key]);
-    }
+    /// How often every member's items are merged again.
+    pub pushpull_interval: Duration,
+    /// How long a dead member is remembered (and gossiped to now and then).
+    pub reconnect_timeout: Duration,
 }
 
 /// This instance in the cluster.
 pub struct Peer {
     settings: Settings,
+    id: ChitchatId,
     states: Vec<Arc<dyn Replicated>>,
-    /// Other peers' names with their address and when they were last heard from.
-    members: Mutex<HashMap<String, (String, Instant)>>,
     /// Fired once the cluster settled (or the settle timeout passed).
     settled: Stop,
-    /// Peers that failed their last exchange (for reconnection counts).
-    failing: Mutex<std::collections::HashSet<String>>,
-    metrics: Metrics,
-    listener: Mutex<Option<std::net::TcpListener>>,
-    /// Fired to end the exchange and the endpoint.
+    metrics: Arc<Metrics>,
+    /// Chitchat's live members with their state (set by [`Peer::start`]).
+    live: OnceLock<watch::Receiver<BTreeMap<ChitchatId, NodeState>>>,
+    /// Fired to leave the cluster.
     pub stop: Stop,
 }
 
 impl Peer {
-    /// Binds the cluster address and registers the `alertmanager_cluster_*` metrics.
+    /// Checks the listen address, resolves the advertised one and registers the
+    /// `alertmanager_cluster_*` metrics; [`Peer::start`] joins.
     ///
     /// # Errors
-    /// The address cannot be bound.
+    /// The UDP address cannot be bound, or the advertised address does not resolve.
     pub fn new(
         settings: Settings,
         states: Vec<Arc<dyn Replicated>>,
-        registry: &metrics::Registry,
+        registry: &::metrics::Registry,
     ) -> Result<Arc<Self>, String> {
-        let listener = std::net::TcpListener::bind(settings.listen)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|e| format!("cluster: listen tcp {}: {e}", settings.listen))?;
-        let m = Metrics {
-            members: registry.gauge(
-                "alertmanager_cluster_members",
-                "Number indicating current number of members in cluster.",
-            ),
-            health: registry.gauge(
-                "alertmanager_cluster_health_score",
-                "Health score of the cluster. Lower values are better and zero means 'totally healthy'.",
-            ),
-            failed_peers: registry.gauge(
-                "alertmanager_cluster_failed_peers",
-                "Number indicating the current number of failed peers in the cluster.",
-            ),
-            received: registry
-                .counter_vec(
-                    "alertmanager_cluster_messages_received_total",
-                    "Total number of cluster messages received.",
-                    &["msg_type"],
-                )
-                .with_label_values(&["full_state"]),
-            received_bytes: registry
-                .counter_vec(
-                    "alertmanager_cluster_messages_received_size_total",
-                    "Total size of cluster messages received.",
-                    &["msg_type"],
-                )
-                .with_label_values(&["full_state"]),
-            sent: registry
-                .counter_vec(
-                    "alertmanager_cluster_messages_sent_total",
-                    "Total number of cluster messages sent.",
-                    &["msg_type"],
-                )
-                .with_label_values(&["full_state"]),
-            sent_bytes: registry
-                .counter_vec(
-                    "alertmanager_cluster_messages_sent_size_total",
-                    "Total size of cluster messages sent.",
-                    &["msg_type"],
-                )
-                .with_label_values(&["full_state"]),
-            position: registry.gauge(
-                "alertmanager_peer_position",
-                "Position the Alertmanager instance believes it's in. The position determines a peer's behavior in the cluster.",
-            ),
-            alive: registry.counter_vec(
-                "alertmanager_cluster_alive_messages_total",
-                "Total number of received alive messages.",
-                &["peer"],
-            ),
-            joined: registry.counter(
-                "alertmanager_cluster_peers_joined_total",
-                "A counter of the number of peers that have joined.",
-            ),
-            left: registry.counter(
-                "alertmanager_cluster_peers_left_total",
-                "A counter of the number of peers that have left.",
-            ),
-            updated: registry.counter(
-                "alertmanager_cluster_peers_update_total",
-                "A counter of the number of peers that have updated metadata.",
-            ),
-            reconnections: registry.counter(
-                "alertmanager_cluster_reconnections_total",
-                "A counter of the number of cluster peer reconnections.",
-            ),
-            reconnections_failed: registry.counter(
-                "alertmanager_cluster_reconnections_failed_total",
-                "A counter of the number of failed cluster peer reconnection attempts.",
-            ),
-        };
-        register_fixed(registry);
-        m.alive.with_label_values(&[&settings.advertise]);
-        registry
-            .gauge_vec(
-                "alertmanager_cluster_peer_info",
-                "A metric with a constant '1' value labeled by peer name.",
-                &["peer"],
-            )
-            .with_label_values(&[&settings.advertise])
-            .set(1.0);
-        m.members.set(1.0);
-        let settled = Stop::default();
+        // Bound again by chitchat at start: this reports a taken address right away.
+        std::net::UdpSocket::bind(settings.listen)
+            .map_err(|e| format!("cluster: listen udp {}: {e}", settings.listen))?;
+        let gossip_addr = gossip_address(&settings.advertise, settings.listen)?;
+        let generation = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let id = ChitchatId::new(settings.advertise.as_str(), generation, gossip_addr);
+        let metrics = Arc::new(Metrics::new(registry, &settings.advertise));
         Ok(Arc::new(Self {
             settings,
+            id,
             states,
-            members: Mutex::new(HashMap::new()),
-            settled,
-            failing: Mutex::default(),
-            metrics: m,
-            listener: Mutex::new(Some(listener)),
+            settled: Stop::default(),
+            metrics,
+            live: OnceLock::new(),
             stop: Stop::default(),
         }))
     }
@@ -312,35 +140,46 @@ impl Peer {
         &self.settings.advertise
     }
 
-    /// The peers heard from within the last few gossip intervals (not this one), by name.
+    /// The live members, this peer included, sorted by name (one entry per name: the newest
+    /// generation of a restarted peer).
+    #[must_use]
+    pub fn members(&self) -> Vec<PeerStatus> {
+        let mut by_name: BTreeMap<String, (u64, SocketAddr)> = BTreeMap::new();
+        if let Some(live) = self.live.get() {
+            for id in live.borrow().keys() {
+                let e = by_name
+                    .entry(id.node_id.to_string())
+                    .or_insert((id.generation_id, id.gossip_advertise_addr));
+                if id.generation_id > e.0 {
+                    *e = (id.generation_id, id.gossip_advertise_addr);
+                }
+            }
+        }
+        by_name.insert(
+            self.name().to_owned(),
+            (self.id.generation_id, self.id.gossip_advertise_addr),
+        );
+        by_name
+            .into_iter()
+            .map(|(name, (_, addr))| PeerStatus {
+                name,
+                address: addr.to_string(),
+            })
+            .collect()
+    }
+
+    /// The other live members, sorted by name.
     #[must_use]
     pub fn peers(&self) -> Vec<PeerStatus> {
-        let dead_after = self.dead_after();
-        let mut out: Vec<PeerStatus> = self
-            .members
-            .lock()
-            .iter()
-            .filter(|(_, (_, seen))| seen.elapsed() < dead_after)
-            .map(|(name, (address, _))| PeerStatus {
-                name: name.clone(),
-                address: address.clone(),
-            })
-            .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
+        let mut all = self.members();
+        all.retain(|p| p.name != self.name());
+        all
     }
 
-    fn dead_after(&self) -> Duration {
-        self.settings.gossip_interval * 3
-    }
-
-    /// This peer's index among the live peers (itself included) sorted by name.
+    /// This peer's index among the live members (itself included) sorted by name.
     #[must_use]
     pub fn position(&self) -> usize {
-        self.peers()
-            .iter()
-            .filter(|p| p.name.as_str() < self.name())
-            .count()
+        position(self.name(), &self.members())
     }
 
     /// How long this peer's notifications wait: `peer_timeout` × position.
@@ -359,127 +198,182 @@ impl Peer {
         }
     }
 
-    fn message(&self) -> Message {
-        Message {
-            name: self.settings.advertise.clone(),
-            address: self.settings.advertise.clone(),
-            states: self
-                .states
+    /// Joins the cluster: starts chitchat on the listen address with the seeds, and the
+    /// tasks that publish local changes and merge the peers' items, until `stop` fires.
+    ///
+    /// # Errors
+    /// Chitchat cannot start (the UDP address cannot be bound).
+    pub async fn start(self: &Arc<Self>) -> Result<(), String> {
+        let s = &self.settings;
+        let phi_threshold =
+            (DEAD_AFTER.as_secs_f64() / s.gossip_interval.as_secs_f64().max(0.001)).max(8.0);
+        let config = ChitchatConfig {
+            chitchat_id: self.id.clone(),
+            cluster_id: CLUSTER_ID.to_owned(),
+            gossip_interval: s.gossip_interval,
+            listen_addr: s.listen,
+            seed_nodes: s
+                .peers
                 .iter()
-                .map(|s| (s.key().to_owned(), s.marshal()))
+                .filter(|p| **p != s.advertise)
+                .cloned()
                 .collect(),
+            failure_detector_config: FailureDetectorConfig {
+                phi_threshold,
+                sampling_window_size: 1000,
+                max_interval: Duration::from_secs(10).max(s.gossip_interval * 10),
+                initial_interval: s.gossip_interval,
+                dead_node_grace_period: s.reconnect_timeout,
+            },
+            marked_for_deletion_grace_period: Duration::from_secs(3600),
+            catchup_callback: None,
+            extra_liveness_predicate: None,
+            protocol_version: ProtocolVersion::V0,
+        };
+        let handle =
+            chitchat::spawn_chitchat(config, Vec::new(), &CountingTransport(self.metrics.clone()))
+                .await
+                .map_err(|e| format!("cluster: {e:#}"))?;
+        let chitchat = handle.chitchat();
+        let (tx, rx) = mpsc::unbounded_channel::<(usize, String)>();
+        let live = {
+            let cc = chitchat.lock().await;
+            for (i, state) in self.states.iter().enumerate() {
+                let (tx, me) = (tx.clone(), self.id.clone());
+                cc.subscribe_event(format!("{}:", state.key()), move |ev| {
+                    if *ev.node != me {
+                        let _ = tx.send((i, ev.value.to_owned()));
+                    }
+                })
+                .forever();
+            }
+            cc.live_nodes_watcher()
+        };
+        let _ = self.live.set(live);
+        tokio::spawn(self.clone().receive(rx));
+        tokio::spawn(self.clone().run(handle, chitchat));
+        Ok(())
+    }
+
+    /// Merges the items other members publish, in batches, as they arrive.
+    async fn receive(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<(usize, String)>) {
+        loop {
+            let first = tokio::select! {
+                m = rx.recv() => m,
+                () = self.stop.wait() => None,
+            };
+            let Some((i, item)) = first else { return };
+            let mut batches = vec![Vec::new(); self.states.len()];
+            batches[i].push(item);
+            while let Ok((i, item)) = rx.try_recv() {
+                batches[i].push(item);
+            }
+            self.merge(batches);
         }
     }
 
-    fn receive(&self, m: Message) {
-        if m.name == self.settings.advertise {
-            return;
-        }
-        for (k, v) in m.states {
-            if let Some(s) = self.states.iter().find(|s| s.key() == k)
-                && let Err(e) = s.merge(v)
-            {
-                tracing::warn!(peer = %m.name, state = %k, err = %e, "cannot merge a peer's state");
+    fn merge(&self, batches: Vec<Vec<String>>) {
+        for (state, items) in self.states.iter().zip(batches) {
+            if items.is_empty() {
+                continue;
+            }
+            let m = state.merge(&items);
+            if let Some(first) = m.invalid.first() {
+                tracing::warn!(state = state.key(), invalid = m.invalid.len(), err = %first, "cannot merge gossiped items");
             }
         }
-        self.metrics.alive.with_label_values(&[&m.name]).inc();
-        let dead_after = self.dead_after();
-        let old = self
-            .members
-            .lock()
-            .insert(m.name, (m.address.clone(), Instant::now()));
-        match old {
-            Some((_, seen)) if seen.elapsed() < dead_after => {}
-            _ => self.metrics.joined.inc(),
-        }
-        if old.is_some_and(|(address, _)| address != m.address) {
-            self.metrics.updated.inc();
-        }
-        self.metrics.members.set((self.peers().len() + 1) as f64);
     }
 
-    /// Serves the cluster endpoint and exchanges state with the listed peers every gossip
-    /// interval until `stop` fires.
-    pub fn start(self: &Arc<Self>) {
-        let Some(listener) = self.listener.lock().take() else {
-            return;
-        };
-        let peer = self.clone();
-        tokio::spawn(async move {
-            let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                return;
-            };
-            let app = axum::Router::new()
-                .route("/gossip", axum::routing::post(gossip))
-                .with_state(peer.clone());
-            let stop = peer.stop.clone();
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.wait().await })
-                .await;
-        });
-        let peer = self.clone();
-        tokio::spawn(async move { peer.run().await });
-    }
-
-    async fn run(self: Arc<Self>) {
-        let client = reqwest::Client::builder()
-            .timeout(
-                self.settings
-                    .gossip_interval
-                    .max(Duration::from_millis(500))
-                    * 2,
-            )
-            .build()
-            .unwrap_or_default();
+    /// Every gossip interval: publishes what changed locally (and gossips at once if
+    /// anything did), merges every member's items every pushpull interval, and updates the
+    /// membership metrics; leaves the cluster when `stop` fires.
+    async fn run(
+        self: Arc<Self>,
+        handle: ChitchatHandle,
+        chitchat: Arc<tokio::sync::Mutex<Chitchat>>,
+    ) {
+        let mut published: Vec<Published> =
+            self.states.iter().map(|_| Published::default()).collect();
         let mut tick = tokio::time::interval(self.settings.gossip_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_pull = tokio::time::Instant::now() + self.settings.pushpull_interval;
+        let mut view = View::default();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                () = self.stop.wait() => return,
+                () = self.stop.wait() => break,
             }
-            let body = match serde_json::to_vec(&self.message()) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(err = %e, "cannot encode the cluster state");
-                    continue;
-                }
-            };
-            let live_before: Vec<String> = self.peers().into_iter().map(|p| p.name).collect();
-            let mut failed = 0;
-            for addr in &self.settings.peers {
-                if *addr == self.settings.advertise {
-                    continue;
-                }
-                let retry = self.failing.lock().contains(addr);
-                if retry {
-                    self.metrics.reconnections.inc();
-                }
-                if self.push_pull(&client, addr, body.clone()).await.is_err() {
-                    failed += 1;
-                    if retry {
-                        self.metrics.reconnections_failed.inc();
+            let diffs: Vec<_> = self
+                .states
+                .iter()
+                .zip(&mut published)
+                .map(|(s, p)| {
+                    let v = s.version();
+                    (p.version != Some(v)).then(|| p.update(v, s.items()))
+                })
+                .collect();
+            let pull = tokio::time::Instant::now() >= next_pull;
+            if pull {
+                next_pull = tokio::time::Instant::now() + self.settings.pushpull_interval;
+            }
+            let mut pulled = vec![Vec::new(); self.states.len()];
+            let (changed, live, dead) = {
+                let mut cc = chitchat.lock().await;
+                let mut changed = false;
+                let node = cc.self_node_state();
+                for (state, diff) in self.states.iter().zip(&diffs) {
+                    let Some(diff) = diff else { continue };
+                    for (id, value) in &diff.set {
+                        node.set(format!("{}:{id}", state.key()), value);
                     }
-                    self.failing.lock().insert(addr.clone());
-                } else {
-                    self.failing.lock().remove(addr);
+                    for id in &diff.delete {
+                        node.delete(&format!("{}:{id}", state.key()));
+                    }
+                    for id in &diff.oversized {
+                        tracing::warn!(state = state.key(), %id, max = MAX_ITEM_BYTES, "item too large to gossip");
+                        self.metrics
+                            .oversized_dropped
+                            .with_label_values(&[state.key()])
+                            .inc();
+                    }
+                    changed |= !diff.is_empty();
+                }
+                if pull {
+                    for (id, ns) in cc.node_states() {
+                        if *id == self.id {
+                            continue;
+                        }
+                        for (i, state) in self.states.iter().enumerate() {
+                            let prefix = format!("{}:", state.key());
+                            pulled[i].extend(ns.iter_prefix(&prefix).map(|(_, v)| v.value.clone()));
+                        }
+                    }
+                }
+                let live: Vec<(ChitchatId, u64)> = cc
+                    .live_nodes()
+                    .filter(|id| **id != self.id)
+                    .map(|id| {
+                        let hb = cc.node_state(id).map_or(0, |n| u64::from(n.heartbeat()));
+                        (id.clone(), hb)
+                    })
+                    .collect();
+                let dead: Vec<ChitchatId> = cc.dead_nodes().cloned().collect();
+                (changed, live, dead)
+            };
+            if changed {
+                for (id, _) in &live {
+                    let _ = handle.gossip(id.gossip_advertise_addr);
                 }
             }
-            let live_now: Vec<String> = self.peers().into_iter().map(|p| p.name).collect();
-            let gone = live_before.iter().filter(|n| !live_now.contains(n)).count();
-            self.metrics.left.inc_by(gone as f64);
+            if pull {
+                self.merge(pulled);
+            }
+            view.update(&self.metrics, &live, &dead);
             self.metrics.position.set(self.position() as f64);
-            let live = live_now.len();
-            self.metrics.members.set((live + 1) as f64);
-            self.metrics.failed_peers.set(f64::from(failed));
-            self.metrics.health.set(f64::from(failed));
         }
-    }
-
-    /// Resolves once the cluster settled: the number of live peers stayed the same for three
-    /// polls `interval` apart (Alertmanager's `Settle`), or `timeout` passed.
-    pub async fn wait_settled(&self) {
-        self.settled.wait().await;
+        if let Err(e) = handle.shutdown().await {
+            tracing::warn!(err = %e, "cluster: gossip ended with an error");
+        }
     }
 
     /// A handle fired once the cluster settled.
@@ -488,8 +382,9 @@ impl Peer {
         self.settled.clone()
     }
 
-    /// Starts waiting for the cluster to settle: polls the live peers every `interval`; three
-    /// polls in a row with the same count settle it; `timeout` ends the wait regardless.
+    /// Starts waiting for the cluster to settle, as Alertmanager's `Settle`: polls the
+    /// number of live members every `interval`; settled once it stayed the same for three
+    /// polls in a row; `timeout` ends the wait regardless.
     pub fn settle(self: &Arc<Self>, timeout: Duration, interval: Duration) {
         let peer = self.clone();
         tokio::spawn(async move {
@@ -503,7 +398,7 @@ impl Peer {
                         tracing::info!(elapsed = ?started.elapsed(), "gossip settled; proceeding");
                         return;
                     }
-                    let n = peer.peers().len();
+                    let n = peer.members().len();
                     if n == last {
                         okay += 1;
                     } else {
@@ -524,39 +419,64 @@ impl Peer {
             peer.settled.fire();
         });
     }
-
-    async fn push_pull(
-        &self,
-        client: &reqwest::Client,
-        addr: &str,
-        body: Vec<u8>,
-    ) -> Result<(), ()> {
-        let len = body.len();
-        let resp = client
-            .post(format!("http://{addr}/gossip"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| tracing::debug!(peer = %addr, err = %e, "gossip failed"))?;
-        self.metrics.sent.inc();
-        self.metrics.sent_bytes.inc_by(len as f64);
-        let bytes = resp.bytes().await.map_err(|_| ())?;
-        let m: Message = serde_json::from_slice(&bytes)
-            .map_err(|e| tracing::warn!(peer = %addr, err = %e, "invalid gossip answer"))?;
-        self.metrics.received.inc();
-        self.metrics.received_bytes.inc_by(bytes.len() as f64);
-        self.receive(m);
-        Ok(())
-    }
 }
 
-async fn gossip(State(peer): State<Arc<Peer>>, Json(m): Json<Message>) -> Json<Message> {
-    peer.metrics.received.inc();
-    peer.receive(m);
-    let out = peer.message();
-    peer.metrics.sent.inc();
-    Json(out)
+/// `name`'s index among `members` sorted by name (0 when absent).
+fn position(name: &str, members: &[PeerStatus]) -> usize {
+    members.iter().filter(|p| p.name.as_str() < name).count()
+}
+
+/// What the last gossip round saw of the other members, for the membership metrics.
+#[derive(Default)]
+struct View {
+    /// Live members by name: address and heartbeat.
+    live: HashMap<String, (SocketAddr, u64)>,
+    /// Names seen live before (a member back with another address is an update).
+    known: HashMap<String, SocketAddr>,
+}
+
+impl View {
+    fn update(&mut self, m: &Metrics, live: &[(ChitchatId, u64)], dead: &[ChitchatId]) {
+        let mut now: HashMap<String, (SocketAddr, u64)> = HashMap::new();
+        for (id, hb) in live {
+            let e = now
+                .entry(id.node_id.to_string())
+                .or_insert((id.gossip_advertise_addr, *hb));
+            if *hb > e.1 {
+                *e = (id.gossip_advertise_addr, *hb);
+            }
+        }
+        for (name, (addr, hb)) in &now {
+            match self.live.get(name) {
+                None => {
+                    m.joined.inc();
+                    if self.known.get(name).is_some_and(|a| a != addr) {
+                        m.updated.inc();
+                    }
+                    m.alive.with_label_values(&[name]).inc();
+                }
+                Some((_, old)) if hb != old => m.alive.with_label_values(&[name]).inc(),
+                Some(_) => {}
+            }
+            self.known.insert(name.clone(), *addr);
+        }
+        let left = self.live.keys().filter(|n| !now.contains_key(*n)).count();
+        m.left.inc_by(left as f64);
+        let dead_names: HashSet<String> = dead
+            .iter()
+            .map(|id| id.node_id.to_string())
+            .filter(|n| !now.contains_key(n))
+            .collect();
+        *m.dead_addrs.lock() = dead
+            .iter()
+            .filter(|id| dead_names.contains(&*id.node_id))
+            .map(|id| id.gossip_advertise_addr)
+            .collect();
+        m.members.set((now.len() + 1) as f64);
+        m.failed_peers.set(dead_names.len() as f64);
+        m.health.set(dead_names.len() as f64);
+        self.live = now;
+    }
 }
 
 /// The advertised address: the flag, or the listen address with an unspecified host
@@ -575,174 +495,121 @@ pub fn advertise_address(flag: &str, listen: SocketAddr) -> String {
     listen.to_string()
 }
 
+/// The socket address gossip is advertised at: `advertise` itself when it is one, else its
+/// resolution (a non-loopback IPv4 address first).
+fn gossip_address(advertise: &str, listen: SocketAddr) -> Result<SocketAddr, String> {
+    if let Ok(a) = advertise.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let addrs: Vec<SocketAddr> = advertise
+        .to_socket_addrs()
+        .map_err(|e| format!("cluster: cannot resolve the advertise address {advertise:?}: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4() && !a.ip().is_loopback())
+        .or_else(|| addrs.first())
+        .copied()
+        .map(|mut a| {
+            if a.port() == 0 {
+                a.set_port(listen.port());
+            }
+            a
+        })
+        .ok_or_else(|| format!("cluster: the advertise address {advertise:?} has no address"))
+}
+
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
-
     use super::*;
-    use crate::nflog::{Entry, ReceiverKey};
-    use crate::silence::{Silence, SilenceMatcher};
 
-    /// Local state, the peer's, how many change, what is left.
-    type SilenceCase = (Vec<Silence>, Vec<Silence>, usize, Vec<&'static str>);
-    type NflogCase = (Vec<Entry>, Vec<Entry>, usize, Vec<(String, Vec<u64>)>);
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_700_000_000 + s).unwrap()
-    }
-
-    fn silence(id: &str, updated: i64, comment: &str) -> Silence {
-        Silence {
-            id: id.to_owned(),
-            matchers: vec![SilenceMatcher {
-                name: "a".to_owned(),
-                value: "b".to_owned(),
-                is_regex: false,
-                is_equal: true,
-            }],
-            starts_at: t(0),
-            ends_at: t(3600),
-            updated_at: t(updated),
-            created_by: "me".to_owned(),
-            comment: comment.to_owned(),
-        }
-    }
-
-    fn entry(group: &str, ts: i64, firing: &[u64]) -> Entry {
-        Entry {
-            group_key: group.to_owned(),
-            receiver: ReceiverKey {
-                group_name: "hook".to_owned(),
-                integration: "webhook".to_owned(),
-                idx: 0,
-            },
-            firing: firing.to_vec(),
-            resolved: Vec::new(),
-            timestamp: t(ts),
-            expires_at: t(ts + 3600),
+    fn member(name: &str) -> PeerStatus {
+        PeerStatus {
+            name: name.to_owned(),
+            address: format!("{name}:9094"),
         }
     }
 
     #[test]
-    fn silences_merge_by_id_keeping_the_newest_update() {
-        // (local, from the peer, how many change, the comments after, sorted by id)
-        let cases: Vec<SilenceCase> = vec![
-            (vec![], vec![silence("x", 1, "new")], 1, vec!["new"]),
+    fn position_is_the_index_among_the_sorted_member_names() {
+        // (this peer, the members, its position)
+        let cases: Vec<(&str, Vec<&str>, usize)> = vec![
+            ("m", vec!["m"], 0),
+            ("m", vec!["m", "z"], 0),
+            ("m", vec!["a", "m", "z"], 1),
+            ("m", vec!["a", "b", "m"], 2),
             (
-                vec![silence("x", 5, "mine")],
-                vec![silence("x", 1, "old")],
-                0,
-                vec!["mine"],
-            ),
-            (
-                vec![silence("x", 5, "mine")],
-                vec![silence("x", 5, "same")],
-                0,
-                vec!["mine"],
-            ),
-            (
-                vec![silence("x", 1, "old")],
-                vec![silence("x", 5, "newer")],
+                "127.0.0.1:9095",
+                vec!["127.0.0.1:9094", "127.0.0.1:9095"],
                 1,
-                vec!["newer"],
-            ),
-            (
-                vec![silence("x", 1, "x")],
-                vec![silence("y", 1, "y"), silence("x", 0, "stale")],
-                1,
-                vec!["x", "y"],
             ),
         ];
-        for (local, remote, changed, want) in cases {
-            let s = Silences::new(None, Duration::from_secs(3600));
-            Silences::merge(&s, local);
-            let v0 = s.version();
-            let wire = Replicated::marshal(&{
-                let peer = Silences::new(None, Duration::from_secs(3600));
-                Silences::merge(&peer, remote.clone());
-                peer
-            });
-            assert_eq!(Replicated::merge(&s, wire).unwrap(), changed, "{remote:?}");
-            assert_eq!(s.version() != v0, changed > 0);
-            let mut got = s.list();
-            got.sort_by(|a, b| a.id.cmp(&b.id));
-            let got: Vec<&str> = got.iter().map(|s| s.comment.as_str()).collect();
-            assert_eq!(got, want, "{remote:?}");
-            // Idempotent: the same state again changes nothing.
-            assert_eq!(Replicated::merge(&s, Replicated::marshal(&s)).unwrap(), 0);
-        }
-        let s = Silences::new(None, Duration::from_secs(3600));
-        assert!(Replicated::merge(&s, serde_json::json!({"not": "a list"})).is_err());
-    }
-
-    #[test]
-    fn nflog_merges_by_receiver_and_group_keeping_the_newest() {
-        let cases: Vec<NflogCase> = vec![
-            (
-                vec![],
-                vec![entry("g", 1, &[1])],
-                1,
-                vec![("g".into(), vec![1])],
-            ),
-            (
-                vec![entry("g", 5, &[1, 2])],
-                vec![entry("g", 1, &[1])],
-                0,
-                vec![("g".into(), vec![1, 2])],
-            ),
-            (
-                vec![entry("g", 1, &[1])],
-                vec![entry("g", 5, &[3]), entry("h", 2, &[4])],
-                2,
-                vec![("g".into(), vec![3]), ("h".into(), vec![4])],
-            ),
-        ];
-        for (local, remote, changed, want) in cases {
-            let n = Nflog::new(None, Duration::from_secs(3600));
-            Nflog::merge(&n, local);
-            let wire = serde_json::to_value(&remote).unwrap();
-            assert_eq!(Replicated::merge(&n, wire).unwrap(), changed, "{remote:?}");
-            let mut got: Vec<(String, Vec<u64>)> = n
-                .entries()
-                .into_iter()
-                .map(|e| (e.group_key, e.firing))
-                .collect();
-            got.sort();
-            assert_eq!(got, want);
+        for (me, names, want) in cases {
+            let members: Vec<PeerStatus> = names.iter().map(|n| member(n)).collect();
+            assert_eq!(position(me, &members), want, "{me} in {names:?}");
         }
     }
 
     #[test]
-    fn position_and_wait_follow_the_sorted_live_peer_names() {
-        let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let peer = Peer::new(
-            Settings {
-                listen,
-                advertise: "m".to_owned(),
-                peers: vec!["127.0.0.1:1".to_owned()],
-                peer_timeout: Duration::from_secs(15),
-                gossip_interval: Duration::from_secs(1),
-            },
-            Vec::new(),
-            &metrics::Registry::new(),
-        )
-        .unwrap();
-        assert_eq!(peer.status(), "settling");
-        assert_eq!((peer.position(), peer.wait()), (0, Duration::ZERO));
-        for (name, pos) in [("z", 0), ("a", 1), ("b", 2), ("m", 2)] {
-            peer.receive(Message {
-                name: name.to_owned(),
-                address: format!("{name}:9094"),
-                states: BTreeMap::new(),
-            });
-            assert_eq!(peer.position(), pos, "after {name}");
-        }
-        assert_eq!(peer.wait(), Duration::from_secs(30));
-        // Peers not heard from for three gossip intervals no longer count.
-        for (_, seen) in peer.members.lock().values_mut() {
-            *seen = Instant::now().checked_sub(Duration::from_secs(4)).unwrap();
-        }
-        assert_eq!(peer.position(), 0);
-        assert!(peer.peers().is_empty());
+    fn the_gossip_address_is_the_advertised_one_or_its_resolution() {
+        let listen: SocketAddr = "0.0.0.0:9094".parse().unwrap();
+        assert_eq!(
+            gossip_address("10.1.2.3:9999", listen).unwrap(),
+            "10.1.2.3:9999".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            gossip_address("localhost:7946", listen).unwrap().port(),
+            7946
+        );
+        let err = gossip_address("no-such-host.invalid:1", listen).unwrap_err();
+        assert!(err.contains("no-such-host.invalid"), "{err}");
+        assert_eq!(
+            advertise_address("", "127.0.0.1:9094".parse().unwrap()),
+            "127.0.0.1:9094"
+        );
+        assert_eq!(advertise_address("me:1", listen), "me:1");
+        assert!(advertise_address("", listen).ends_with(":9094"));
+    }
+
+    #[test]
+    fn membership_metrics_follow_the_live_and_dead_members() {
+        let r = ::metrics::Registry::new();
+        let m = Metrics::new(&r, "me");
+        let mut view = View::default();
+        let id = |name: &str, generation: u64, port: u16| {
+            ChitchatId::new(name, generation, SocketAddr::from(([127, 0, 0, 1], port)))
+        };
+        view.update(&m, &[(id("a", 1, 1), 3), (id("b", 1, 2), 3)], &[]);
+        assert_eq!((m.members.get(), m.joined.get()), (3.0, 2.0));
+        view.update(&m, &[(id("a", 1, 1), 4), (id("b", 1, 2), 3)], &[]);
+        assert_eq!(m.alive.with_label_values(&["a"]).get(), 2.0);
+        assert_eq!(m.alive.with_label_values(&["b"]).get(), 1.0);
+        // b dies: left, failed, its address gossiped to counts as a reconnection.
+        view.update(&m, &[(id("a", 1, 1), 5)], &[id("b", 1, 2)]);
+        assert_eq!(
+            (m.members.get(), m.left.get(), m.failed_peers.get()),
+            (2.0, 1.0, 1.0)
+        );
+        assert!(
+            m.dead_addrs
+                .lock()
+                .contains(&SocketAddr::from(([127, 0, 0, 1], 2)))
+        );
+        // b is back (a new generation on another port): joined again, an update, not failed.
+        view.update(
+            &m,
+            &[(id("a", 1, 1), 6), (id("b", 2, 3), 1)],
+            &[id("b", 1, 2)],
+        );
+        assert_eq!(
+            (
+                m.members.get(),
+                m.joined.get(),
+                m.updated.get(),
+                m.failed_peers.get()
+            ),
+            (3.0, 3.0, 1.0, 0.0)
+        );
+        assert!(m.dead_addrs.lock().is_empty());
     }
 }
