@@ -135,6 +135,8 @@ impl StateLog {
             dir: dir.to_path_buf(),
             n: next,
             file,
+            len: 0,
+            cut_back: false,
             bytes: bytes.clone(),
         };
         std::thread::Builder::new()
@@ -298,10 +300,8 @@ fn open_segment(dir: &Path, n: u64) -> Result<std::fs::File, StateError> {
             file: path.clone(),
             source,
         })?;
-    // The new name must survive a crash too.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    // The new name must survive a crash too: a directory that cannot be synced is an error.
+    crate::state_file::sync_dir(dir)?;
     Ok(f)
 }
 
@@ -309,6 +309,10 @@ struct Writer {
     dir: PathBuf,
     n: u64,
     file: std::fs::File,
+    /// Bytes of the open segment holding whole, acknowledged records.
+    len: u64,
+    /// A failed write could not be cut back yet: retried before the next write.
+    cut_back: bool,
     bytes: Arc<AtomicU64>,
 }
 
@@ -340,15 +344,37 @@ impl Writer {
         }
     }
 
+    /// Appends `bytes` and syncs them. A write or sync that fails (a full disk) is cut back
+    /// to the last acknowledged record, so no torn line sits before the records written once
+    /// space returns (replay stops at a torn line) and nothing refused comes back at replay.
     fn write_sync(&mut self, bytes: &[u8]) -> Result<(), String> {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.file
+        let path = segment_path(&self.dir, self.n);
+        if self.cut_back {
+            self.file
+                .set_len(self.len)
+                .map_err(|e| format!("{}: cutting back a failed write: {e}", path.display()))?;
+            self.cut_back = false;
+        }
+        let res = self
+            .file
             .write_all(bytes)
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| format!("{}: {e}", segment_path(&self.dir, self.n).display()))
+            .and_then(|()| self.file.sync_data());
+        match res {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.cut_back = self.file.set_len(self.len).is_err();
+                tracing::error!(file = %path.display(), err = %e,
+                    "state log write failed; the change is refused and later writes are retried");
+                Err(format!("{}: {e}", path.display()))
+            }
+        }
     }
 
     /// Starts the next segment; returns the closed one's number.
@@ -356,6 +382,8 @@ impl Writer {
         let closed = self.n;
         self.file = open_segment(&self.dir, closed + 1).map_err(|e| e.to_string())?;
         self.n = closed + 1;
+        self.len = 0;
+        self.cut_back = false;
         self.bytes.store(0, Ordering::Relaxed);
         Ok(closed)
     }
