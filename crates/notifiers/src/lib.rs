@@ -47,6 +47,7 @@ pub mod chat;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod incidentio;
 pub mod jira;
 pub mod mattermost;
 pub mod notify;

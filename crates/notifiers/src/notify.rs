@@ -150,6 +150,11 @@ pub fn build_integrations(
     each!(receiver.sns_configs, "sns", crate::sns::Sns);
     each!(receiver.jira_configs, "jira", crate::jira::Jira);
     each!(
+        receiver.incidentio_configs,
+        "incidentio",
+        crate::incidentio::Incidentio
+    );
+    each!(
         receiver.rocketchat_configs,
         "rocketchat",
         crate::rocketchat::Rocketchat

@@ -9,6 +9,7 @@
 
 mod chat;
 mod global;
+mod incidentio;
 mod jira;
 mod paging;
 pub mod types;
@@ -23,6 +24,7 @@ pub use chat::{
     SlackField, TelegramConfig, WebexConfig,
 };
 pub use global::{GlobalConfig, SLACK_POST_MESSAGE};
+pub use incidentio::IncidentioConfig;
 pub use jira::{JiraConfig, JiraField};
 #[allow(unused_imports)]
 pub(crate) use paging::canonical_mime_header;
@@ -106,6 +108,9 @@ pub struct Receiver {
     /// Jira.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jira_configs: Vec<JiraConfig>,
+    /// incident.io.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidentio_configs: Vec<IncidentioConfig>,
 }
 
 fn each<T>(
@@ -215,6 +220,11 @@ impl Receiver {
         )?;
         each(&mut self.jira_configs, "jira_configs", JiraConfig::validate)?;
         each(
+            &mut self.incidentio_configs,
+            "incidentio_configs",
+            IncidentioConfig::validate,
+        )?;
+        each(
             &mut self.mattermost_configs,
             "mattermost_configs",
             MattermostConfig::validate,
@@ -232,6 +242,10 @@ impl Receiver {
     #[allow(clippy::too_many_lines)]
     pub fn apply_global(&mut self, g: &GlobalConfig) -> Result<(), Invalid> {
         each(&mut self.webhook_configs, "webhook_configs", |c| {
+            inherit_http(&mut c.http_config, g);
+            Ok(())
+        })?;
+        each(&mut self.incidentio_configs, "incidentio_configs", |c| {
             inherit_http(&mut c.http_config, g);
             Ok(())
         })?;

@@ -81,6 +81,20 @@ fn answer(path: &str) -> Response {
         }
         return json(r#"{"id":"10000","key":"OPS-1"}"#);
     }
+    if path.contains("/incidentio-429") {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            json(r#"{"message":"rate limited","errors":["slow down","later"]}"#),
+        )
+            .into_response();
+    }
+    if path.contains("/incidentio-400") {
+        return (
+            StatusCode::BAD_REQUEST,
+            json(r#"{"error":"invalid payload"}"#),
+        )
+            .into_response();
+    }
     if path.contains("/rc-fail/") {
         return json(r#"{"success":false,"error":"error-invalid-channel"}"#);
     }
