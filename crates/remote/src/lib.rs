@@ -8,6 +8,7 @@
 //! `prompb/types.proto`, `prompb/remote.proto`, `prompb/io/prometheus/write/v2/types.proto`
 //! (messages, written by hand with prost derives).
 
+pub mod chunked;
 pub mod codec;
 pub mod error;
 pub mod proto;

@@ -23,6 +23,7 @@ use storage::{
     SeriesSet, StorageError, VecSeriesSet,
 };
 
+use crate::chunked::ReadSeries;
 use crate::error::RemoteError;
 use crate::proto;
 use crate::receiver::{Protocol, decode};
@@ -209,10 +210,80 @@ fn remote_err(url: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::Other(format!("remote_read {url}: {e}"))
 }
 
+/// `ReadRequest.ResponseType` `SAMPLES`.
+const SAMPLES: i32 = 0;
+/// `ReadRequest.ResponseType` `STREAMED_XOR_CHUNKS`.
+const STREAMED_XOR_CHUNKS: i32 = 1;
+
+/// The series of an answer, streamed or sampled as its `Content-Type` says, with their
+/// samples in `[start, end]`, sorted by labels.
+///
+/// # Errors
+/// An unknown content type; framing, snappy, protobuf or validation errors.
+pub fn decode_answer(
+    content_type: &str,
+    body: &[u8],
+    start: i64,
+    end: i64,
+) -> Result<Vec<ReadSeries>, RemoteError> {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if media.eq_ignore_ascii_case("application/x-streamed-protobuf") {
+        if !content_type.contains("proto=prometheus.ChunkedReadResponse") {
+            return Err(RemoteError::UnsupportedMediaType(format!(
+                "unsupported streamed response type {content_type:?}"
+            )));
+        }
+        return crate::chunked::decode_streamed(body, start, end);
+    }
+    if !media.is_empty() && !media.eq_ignore_ascii_case("application/x-protobuf") {
+        return Err(RemoteError::UnsupportedMediaType(format!(
+            "unsupported content type {content_type:?}"
+        )));
+    }
+    let raw = crate::codec::decompress(body)?;
+    let resp =
+        proto::ReadResponse::decode(raw.as_slice()).map_err(|source| RemoteError::Protobuf {
+            message: "prometheus.ReadResponse",
+            source,
+        })?;
+    let Some(result) = resp.results.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    // The receiver's validation decodes the series (labels, histograms).
+    let as_write = snap::raw::Encoder::new().compress_vec(
+        &proto::WriteRequest {
+            timeseries: result.timeseries,
+            metadata: vec![],
+        }
+        .encode_to_vec(),
+    )?;
+    let mut series: Vec<ReadSeries> = decode(Protocol::V1, &as_write)?
+        .into_iter()
+        .map(|d| {
+            let mut samples: Vec<(i64, Sample)> = d
+                .floats
+                .into_iter()
+                .map(|(t, v)| (t, Sample::Float(v)))
+                .chain(d.histograms)
+                .filter(|s| (start..=end).contains(&s.0))
+                .collect();
+            samples.sort_by_key(|s| s.0);
+            (d.labels, samples)
+        })
+        .collect();
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(series)
+}
+
 impl RemoteQuerier {
     /// Runs the request on the runtime and waits for it here (queries are evaluated off
-    /// the async workers).
-    fn fetch(&self, req: &proto::ReadRequest) -> Result<proto::ReadResponse, StorageError> {
+    /// the async workers); the series answered, in `[start, end]`, sorted by labels.
+    fn fetch(
+        &self,
+        req: &proto::ReadRequest,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<ReadSeries>, StorageError> {
         let c = self.client.clone();
         let body = snap::raw::Encoder::new()
             .compress_vec(&req.encode_to_vec())
@@ -221,7 +292,7 @@ impl RemoteQuerier {
         c.in_flight.inc();
         self.runtime.spawn(async move {
             let start = std::time::Instant::now();
-            let res: Result<Vec<u8>, String> = async {
+            let res: Result<(String, Vec<u8>), String> = async {
                 let mut r = c
                     .http
                     .post(&c.url)
@@ -244,6 +315,12 @@ impl RemoteQuerier {
                     .await
                     .map_err(|e| http_client::request_error_text(&e))?;
                 let status = resp.status();
+                let content_type = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
                 // As Prometheus: timed and counted once the endpoint answered.
                 c.duration.observe_duration(start.elapsed());
                 c.total
@@ -257,19 +334,18 @@ impl RemoteQuerier {
                         text.lines().next().unwrap_or("")
                     ));
                 }
-                Ok(bytes.to_vec())
+                Ok((content_type, bytes.to_vec()))
             }
             .await;
             c.in_flight.dec();
             let _ = tx.send(res);
         });
         let url = &self.client.url;
-        let bytes = rx
+        let (content_type, bytes) = rx
             .recv_timeout(self.client.timeout + Duration::from_secs(5))
             .map_err(|_| remote_err(url, "timed out"))?
             .map_err(|e| remote_err(url, e))?;
-        let raw = crate::codec::decompress(&bytes).map_err(|e| remote_err(url, e))?;
-        proto::ReadResponse::decode(raw.as_slice()).map_err(|e| remote_err(url, e))
+        decode_answer(&content_type, &bytes, start, end).map_err(|e| remote_err(url, e))
     }
 }
 
@@ -328,46 +404,19 @@ impl Querier for RemoteQuerier {
                     range_ms: h.range,
                 }),
             }],
-            accepted_response_types: vec![0],
+            accepted_response_types: vec![STREAMED_XOR_CHUNKS, SAMPLES],
         };
-        let resp = self.fetch(&req)?;
-        let Some(result) = resp.results.into_iter().next() else {
-            return empty();
-        };
-        // The receiver's validation decodes the series (labels, histograms).
-        let as_write = snap::raw::Encoder::new()
-            .compress_vec(
-                &proto::WriteRequest {
-                    timeseries: result.timeseries,
-                    metadata: vec![],
+        let mut series = self.fetch(&req, start, end)?;
+        if !strip.is_empty() {
+            for (labels, _) in &mut series {
+                let mut b = labels.builder();
+                for n in &strip {
+                    b.del(n);
                 }
-                .encode_to_vec(),
-            )
-            .map_err(|e| remote_err(&c.url, e))?;
-        let decoded = decode(Protocol::V1, &as_write).map_err(|e| remote_err(&c.url, e))?;
-        let mut series: Vec<(Labels, Vec<(i64, Sample)>)> = decoded
-            .into_iter()
-            .map(|d| {
-                let labels = if strip.is_empty() {
-                    d.labels
-                } else {
-                    let mut b = d.labels.builder();
-                    for n in &strip {
-                        b.del(n);
-                    }
-                    b.labels()
-                };
-                let mut samples: Vec<(i64, Sample)> = d
-                    .floats
-                    .into_iter()
-                    .map(|(t, v)| (t, Sample::Float(v)))
-                    .chain(d.histograms)
-                    .collect();
-                samples.sort_by_key(|s| s.0);
-                (labels, samples)
-            })
-            .collect();
-        series.sort_by(|a, b| a.0.cmp(&b.0));
+                *labels = b.labels();
+            }
+            series.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         Ok(Box::new(VecSeriesSet::new(
             series
                 .into_iter()

@@ -345,7 +345,7 @@ fn metric_type(t: i32) -> MetricType {
 }
 
 /// Labels of series `i`, refusing an empty set, empty names and repeated names.
-fn labels_from<'a>(
+pub(crate) fn labels_from<'a>(
     i: usize,
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<Labels, RemoteError> {
