@@ -28,7 +28,7 @@ pub fn run(args: NodeExporterArgs) -> ExitCode {
         &opts.string("log.level", "info"),
         &opts.string("log.format", "logfmt"),
     );
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match node_exporter::server::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("firewatch: cannot start the async runtime: {e}");

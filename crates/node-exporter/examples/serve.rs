@@ -13,7 +13,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let rt = firewatch_node_exporter::server::runtime().expect("runtime");
     if let Err(e) = rt.block_on(firewatch_node_exporter::run(opts)) {
         eprintln!("{e}");
         std::process::exit(1);

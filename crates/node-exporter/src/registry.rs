@@ -242,6 +242,7 @@ impl NodeCollector {
                 success,
             );
         }
+        collector::fdcache::end_scrape();
         Ok(out.into_families())
     }
 }

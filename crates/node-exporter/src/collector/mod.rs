@@ -21,6 +21,7 @@ pub mod diskstats;
 pub mod drbd;
 pub mod drm;
 pub mod ethtool;
+pub mod fdcache;
 pub mod fibrechannel;
 pub mod filesystem;
 pub mod hwmon;

@@ -4,10 +4,74 @@
 use std::path::{Path, PathBuf};
 
 use super::CollectorError;
+use super::fdcache;
 
 thread_local! {
     /// The read buffer of this thread's scrapes (kept between files and scrapes).
-    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 16 * 1024]);
+    static BUF: std::cell::RefCell<Buf> = std::cell::RefCell::new(Buf::default());
+}
+
+/// A read buffer: its first `len` bytes are filled, the rest is room for the next read.
+#[derive(Debug)]
+pub struct Buf {
+    data: Vec<u8>,
+    len: usize,
+}
+
+impl Default for Buf {
+    fn default() -> Self {
+        Self {
+            data: vec![0; 16 * 1024],
+            len: 0,
+        }
+    }
+}
+
+impl Buf {
+    /// Empties the buffer (its room stays).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// The number of bytes filled.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is filled.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The room after the filled bytes, doubled first when there is none.
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.len == self.data.len() {
+            self.data.resize(self.data.len() * 2, 0);
+        }
+        &mut self.data[self.len..]
+    }
+
+    /// Counts `n` more bytes of the room as filled.
+    pub fn advance(&mut self, n: usize) {
+        self.len = (self.len + n).min(self.data.len());
+    }
+
+    /// The filled bytes.
+    #[must_use]
+    pub fn filled(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+}
+
+/// Calls `f` with this thread's read buffer (a new one when it is in use further up the
+/// stack, by a reader reading another file).
+pub fn with_buf<T>(f: impl FnOnce(&mut Buf) -> T) -> T {
+    BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut b) => f(&mut b),
+        Err(_) => f(&mut Buf::default()),
+    })
 }
 
 /// Calls `f` with a file's whole content, read without the `statx` that `std::fs::read`
@@ -16,7 +80,13 @@ thread_local! {
 /// # Errors
 /// The file cannot be opened or read.
 pub fn with_file<T>(path: &Path, f: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
-    with_open(std::fs::File::open(path)?, false, f)
+    use std::os::unix::ffi::OsStrExt;
+    fdcache::read(
+        path.as_os_str().as_bytes(),
+        || std::fs::File::open(path),
+        false,
+        f,
+    )
 }
 
 /// [`with_file`] for a file already open. With `single_read`, a read that leaves more than
@@ -32,33 +102,22 @@ pub fn with_open<T>(
     f: impl FnOnce(&[u8]) -> T,
 ) -> std::io::Result<T> {
     use std::io::Read;
-    BUF.with(|cell| {
-        let mut guard = cell.try_borrow_mut();
-        let mut own = Vec::new();
-        let buf: &mut Vec<u8> = match guard.as_deref_mut() {
-            Ok(b) => b,
-            Err(_) => {
-                own.resize(16 * 1024, 0);
-                &mut own
-            }
-        };
-        let mut len = 0;
+    with_buf(|buf| {
+        buf.clear();
         loop {
-            if len == buf.len() {
-                buf.resize(buf.len() * 2, 0);
-            }
-            let spare = buf.len() - len;
-            let n = match file.read(&mut buf[len..]) {
+            let spare = buf.spare();
+            let room = spare.len();
+            let n = match file.read(spare) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            len += n;
-            if n == 0 || (single_read && n < spare / 2) {
+            buf.advance(n);
+            if n == 0 || (single_read && n < room / 2) {
                 break;
             }
         }
-        Ok(f(&buf[..len]))
+        Ok(f(buf.filled()))
     })
 }
 
@@ -89,10 +148,13 @@ pub fn read_string(path: impl AsRef<Path>) -> std::io::Result<String> {
 /// A sysfs attribute: the file's content trimmed, `None` when absent or unreadable.
 #[must_use]
 pub fn attr(path: &Path) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
-    with_open(file, true, |b| {
-        std::str::from_utf8(b).ok().map(|s| s.trim().to_owned())
-    })
+    use std::os::unix::ffi::OsStrExt;
+    fdcache::read(
+        path.as_os_str().as_bytes(),
+        || std::fs::File::open(path),
+        true,
+        |b| std::str::from_utf8(b).ok().map(|s| s.trim().to_owned()),
+    )
     .ok()
     .flatten()
 }
@@ -113,7 +175,11 @@ pub fn attr_f64(path: &Path) -> Option<f64> {
 /// A directory held open, its files opened relative to it: the kernel walks one path
 /// component per file instead of the whole /sys path (and its symlinks) each time.
 #[derive(Debug)]
-pub struct DirAt(std::os::fd::OwnedFd);
+pub struct DirAt {
+    fd: std::os::fd::OwnedFd,
+    /// The path given to [`DirAt::open`] and a `/`, the prefix of its files' cache keys.
+    prefix: Vec<u8>,
+}
 
 impl DirAt {
     /// Opens `path` as a directory (following symlinks).
@@ -127,7 +193,10 @@ impl DirAt {
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Self(fd))
+        use std::os::unix::ffi::OsStrExt;
+        let mut prefix = path.as_os_str().as_bytes().to_vec();
+        prefix.push(b'/');
+        Ok(Self { fd, prefix })
     }
 
     /// Calls `f` with the whole content of the sysfs attribute `name` in this directory (one
@@ -137,13 +206,24 @@ impl DirAt {
     /// The file cannot be opened or read.
     pub fn with_file<T>(&self, name: &str, f: impl FnOnce(&[u8]) -> T) -> std::io::Result<T> {
         use rustix::fs::{Mode, OFlags};
-        let fd = rustix::fs::openat(
-            &self.0,
-            name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        with_open(std::fs::File::from(fd), true, f)
+        let mut key = [0u8; 512];
+        let open = || {
+            rustix::fs::openat(
+                &self.fd,
+                name,
+                OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map(std::fs::File::from)
+            .map_err(std::io::Error::from)
+        };
+        let len = self.prefix.len() + name.len();
+        if len > key.len() {
+            return with_open(open()?, true, f);
+        }
+        key[..self.prefix.len()].copy_from_slice(&self.prefix);
+        key[self.prefix.len()..len].copy_from_slice(name.as_bytes());
+        fdcache::read(&key[..len], open, true, f)
     }
 
     /// A sysfs attribute of this directory, trimmed; `None` when absent or unreadable.
