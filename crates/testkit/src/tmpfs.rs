@@ -134,3 +134,73 @@ impl Drop for Filler {
         }
     }
 }
+
+/// An ext4 file system on a loop device whose sparse image lives on a [`Tmpfs`]: filling
+/// the tmpfs makes the kernel's writeback fail, so `fsync` returns an error (EIO, ENOSPC)
+/// while plain writes still succeed, the way a failing or thin-provisioned disk behaves.
+#[derive(Debug)]
+pub struct FailingDisk {
+    mount: PathBuf,
+    device: String,
+}
+
+impl FailingDisk {
+    /// Creates an image of `size` bytes in `backing`, formats it ext4 and mounts it on
+    /// `path`. On failure records a skip for `test` naming the reason and returns `None`.
+    #[must_use]
+    pub fn mount(test: &str, backing: &Tmpfs, path: &Path, size: u64) -> Option<Self> {
+        match Self::try_mount(backing, path, size) {
+            Ok(d) => Some(d),
+            Err(reason) => {
+                crate::skip(test, &reason);
+                None
+            }
+        }
+    }
+
+    fn try_mount(backing: &Tmpfs, path: &Path, size: u64) -> Result<Self, String> {
+        let run = |cmd: &mut Command| -> Result<String, String> {
+            let out = cmd
+                .output()
+                .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+            } else {
+                Err(format!(
+                    "{cmd:?} failed (the fsync-fault test needs root, loop devices and mkfs.ext4): {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+        };
+        let image = backing.path().join("disk.img");
+        std::fs::File::create(&image)
+            .and_then(|f| f.set_len(size))
+            .map_err(|e| format!("creating {}: {e}", image.display()))?;
+        run(Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0"])
+            .arg(&image))?;
+        let device = run(Command::new("losetup").args(["-f", "--show"]).arg(&image))?;
+        std::fs::create_dir_all(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+        if let Err(e) = run(Command::new("mount").arg(&device).arg(path)) {
+            let _ = Command::new("losetup").args(["-d", &device]).status();
+            return Err(e);
+        }
+        Ok(Self {
+            mount: path.to_path_buf(),
+            device,
+        })
+    }
+
+    /// The mount point.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.mount
+    }
+}
+
+impl Drop for FailingDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
+        let _ = Command::new("losetup").args(["-d", &self.device]).status();
+    }
+}

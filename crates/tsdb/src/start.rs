@@ -273,7 +273,14 @@ pub fn write_block_file(dir: &Path, series: &[(u64, Vec<(i64, i64)>)]) -> Result
     let crc = crc32c(b.get());
     b.put_be32(crc);
     let path = dir.join(BLOCK_FILE);
-    std::fs::write(&path, b.get()).map_err(|e| TsdbError::io("write", &path, e))
+    // Synced as the block's other files are: the block's rename must not publish it empty.
+    let write = |path: &Path| -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(path)?;
+        f.write_all(b.get())?;
+        f.sync_all()
+    };
+    write(&path).map_err(|e| TsdbError::io("write", &path, e))
 }
 
 /// Reads the start timestamps file of the block in `dir`; empty when it has none.

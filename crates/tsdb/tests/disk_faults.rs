@@ -5,13 +5,15 @@
 //! says what failed, no temporary directory is left taking space, queries answer every
 //! acknowledged sample, commits are refused (not half-done) while the WAL's disk is full,
 //! and the step succeeds once space returns. After a reopen every acknowledged sample is there.
+//! And an `fsync` that fails (ext4 on a loop device whose image cannot grow) refuses the
+//! commit instead of acknowledging samples that may not be on disk.
 
 use std::path::Path;
 
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, Matcher, Sample, labels};
 use storage::ValueType;
-use testkit::tmpfs::Tmpfs;
+use testkit::tmpfs::{FailingDisk, Tmpfs};
 
 mod log_capture;
 use log_capture::with_log;
@@ -265,4 +267,57 @@ fn full_disk_during_checkpoint_head_and_block_compaction() {
     drop(db);
     drop(wal_fs);
     drop(blocks_fs);
+}
+
+#[test]
+fn fsync_errors_refuse_the_commit() {
+    const FSYNC_TEST: &str = "fsync_errors_refuse_the_commit";
+    let root = tempfile::tempdir().unwrap();
+    let Some(backing) = Tmpfs::mount(FSYNC_TEST, &root.path().join("backing"), 8 * MIB) else {
+        return;
+    };
+    let Some(disk) = FailingDisk::mount(FSYNC_TEST, &backing, &root.path().join("data"), 64 * MIB)
+    else {
+        return;
+    };
+    let opts = DbOptions {
+        wal_segment_size: 256 * 1024,
+        wal_sync_on_commit: true,
+        ..DbOptions::default()
+    };
+    let db = Db::open(&disk.path().join("tsdb"), opts).unwrap();
+    let mut ing = Ingest {
+        refs: Vec::new(),
+        t: 0,
+        acked: Vec::new(),
+    };
+    for _ in 0..3 {
+        ing.commit(&db).unwrap();
+    }
+    // Writes still land in the page cache; their writeback to the image fails, so must the
+    // fsync of every commit.
+    let filler = backing.fill(0);
+    let (errors, log) = with_log(|| {
+        let mut errors = Vec::new();
+        for _ in 0..200 {
+            if let Err(e) = ing.commit(&db) {
+                errors.push(e.to_string());
+                if errors.len() == 3 {
+                    break;
+                }
+            }
+        }
+        errors
+    });
+    assert_eq!(errors.len(), 3, "commits acknowledged although fsync fails");
+    assert!(
+        errors[0].contains("fsync"),
+        "the first refusal names the failed fsync: {errors:?}"
+    );
+    assert!(log.contains("WAL write failed"), "log:\n{log}");
+    assert!(metric(&db, "prometheus_tsdb_wal_writes_failed_total") >= 3.0);
+    ing.check(&db, "after failed fsyncs");
+    drop(filler);
+    // The file system may have gone read-only: closing may fail, but must not panic.
+    let _ = db.close();
 }

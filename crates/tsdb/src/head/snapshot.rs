@@ -185,9 +185,7 @@ impl Head {
             }
         };
         std::fs::rename(&tmp, &dir).map_err(|e| TsdbError::io("rename", &tmp, e))?;
-        if let Ok(d) = std::fs::File::open(root) {
-            let _ = d.sync_all();
-        }
+        crate::chunks::sync_dir(root)?;
         if let Err(e) = delete_before(root, segment, offset) {
             // Older snapshots are ignored when a newer one exists.
             tracing::error!(error = %e, "deleting old chunk snapshots");
