@@ -506,10 +506,13 @@ async fn maintain(db: Arc<Db>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     let mut last = tokio::time::Instant::now();
+    // After a failure (a full disk) the next attempt waits 1 s, 2 s, 4 s ... up to a minute,
+    // as Prometheus's db.run backs off, instead of failing and logging every second.
+    let mut backoff = Duration::ZERO;
     loop {
         tick.tick().await;
         if last.elapsed() < Duration::from_secs(60)
-            && !tsdb::db::compact::head_compactable(db.head())
+            && (last.elapsed() < backoff || !tsdb::db::compact::head_compactable(db.head()))
         {
             continue;
         }
@@ -521,8 +524,11 @@ async fn maintain(db: Arc<Db>) {
         })
         .await;
         match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => error!(error = %e, "compaction failed"),
+            Ok(Ok(())) => backoff = Duration::ZERO,
+            Ok(Err(e)) => {
+                backoff = (backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                error!(error = %e, retry_in_s = backoff.as_secs(), "compaction failed");
+            }
             Err(e) => error!(error = %e, "compaction task failed"),
         }
     }
