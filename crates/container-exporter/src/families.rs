@@ -11,6 +11,7 @@ use model::labels::Labels;
 use crate::cgroup::{Layout, Stats};
 use crate::disk;
 use crate::fs::{self, DeviceNames};
+use crate::layer::{Layers, UsageCache};
 use crate::runtime::{Meta, RuntimeFiles, parse_path};
 
 /// Interface name prefixes cAdvisor leaves out of `container_network_*`.
@@ -27,6 +28,8 @@ pub struct Sources {
     pub runtimes: RuntimeFiles,
     /// The host's root (`/`): `sys/block` names devices, mount points are under it.
     pub rootfs: std::path::PathBuf,
+    /// Writable layers' usage, walked once a minute.
+    pub usage: std::sync::Arc<UsageCache>,
 }
 
 /// The families being built, by name.
@@ -93,9 +96,21 @@ pub fn collect(src: &Sources, now: f64) -> Vec<MetricFamily> {
     let mut out = Families::default();
     let host_netns = netns(&src.procfs, 1);
     let names = DeviceNames::read(&src.rootfs.join("sys"), &src.procfs);
+    let machine = fs::machine(&src.procfs, &src.rootfs);
+    let mountinfo = ["1/mountinfo", "self/mountinfo"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(src.procfs.join(f)).ok())
+        .unwrap_or_default();
+    let layers = Layers {
+        rootfs: &src.rootfs,
+        mountinfo: &mountinfo,
+    };
     for path in src.layout.cgroups() {
         let stats = src.layout.read(&path);
-        let meta = parse_path(&path).map_or_else(Meta::default, |c| src.runtimes.meta(&c));
+        let container = parse_path(&path);
+        let meta = container
+            .as_ref()
+            .map_or_else(Meta::default, |c| src.runtimes.meta(c));
         let base = [
             ("container", meta.container.as_str()),
             ("id", path.as_str()),
@@ -107,11 +122,17 @@ pub fn collect(src: &Sources, now: f64) -> Vec<MetricFamily> {
         cpu(&mut out, &base, &stats);
         memory(&mut out, &base, &stats);
         misc(&mut out, &base, &stats, now);
-        // cAdvisor's raw handler reports filesystems for the root cgroup only.
+        // cAdvisor's raw handler reports the machine's filesystems for the root cgroup; a
+        // container reports its writable layer's.
         let filesystems = if path == "/" {
-            fs::machine(&src.procfs, &src.rootfs)
+            machine.clone()
         } else {
-            Vec::new()
+            container
+                .as_ref()
+                .and_then(|c| layers.find(c))
+                .and_then(|l| crate::layer::fs_stats(&l, &machine, &src.usage))
+                .into_iter()
+                .collect()
         };
         disk::disk(
             &mut out,

@@ -35,7 +35,7 @@ fn handled(fs_type: &str) -> bool {
 }
 
 /// Decodes mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -180,11 +180,16 @@ pub fn diskstats(text: &str) -> Vec<(String, (u64, u64), DiskStats)> {
     out
 }
 
-/// One filesystem of the root cgroup (cAdvisor's `FsStats`).
+/// One filesystem of the root cgroup, or a container's writable layer on one (cAdvisor's
+/// `FsStats`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FsStats {
     /// The `device` label.
     pub device: String,
+    /// Device major number (of the mount, as mountinfo gives it).
+    pub major: u64,
+    /// Device minor number.
+    pub minor: u64,
     /// Size in bytes.
     pub limit: u64,
     /// Used bytes (size minus free).
@@ -226,6 +231,8 @@ pub fn machine(procfs: &Path, rootfs: &Path) -> Vec<FsStats> {
             .unwrap_or_default();
         out.push(FsStats {
             device: p.device,
+            major: p.major,
+            minor: p.minor,
             limit: st.f_frsize * st.f_blocks,
             usage: st.f_frsize * st.f_blocks.saturating_sub(st.f_bfree),
             inodes: st.f_files,

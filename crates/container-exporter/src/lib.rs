@@ -10,6 +10,7 @@ mod disk;
 pub mod error;
 pub mod families;
 pub mod fs;
+pub mod layer;
 pub mod runtime;
 pub mod server;
 

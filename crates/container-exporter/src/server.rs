@@ -58,6 +58,7 @@ impl Options {
             procfs: self.procfs.clone(),
             runtimes: RuntimeFiles::new(&self.rootfs),
             rootfs: self.rootfs.clone(),
+            usage: Arc::default(),
         })
     }
 }
