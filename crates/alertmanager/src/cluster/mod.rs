@@ -117,7 +117,7 @@ impl Peer {
         // Bound again by chitchat at start: this reports a taken address right away.
         std::net::UdpSocket::bind(settings.listen)
             .map_err(|e| format!("cluster: listen udp {}: {e}", settings.listen))?;
-        let gossip_addr = gossip_address(&settings.advertise, settings.listen)?;
+        let gossip_addr = gossip_address(&settings.advertise, settings.listen, &settings.peers)?;
         let generation = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -462,10 +462,12 @@ impl View {
         }
         let left = self.live.keys().filter(|n| !now.contains_key(*n)).count();
         m.left.inc_by(left as f64);
+        // Only members once seen live count as failed: chitchat holds a member dead until its
+        // second heartbeat, which is not a failure.
         let dead_names: HashSet<String> = dead
             .iter()
             .map(|id| id.node_id.to_string())
-            .filter(|n| !now.contains_key(n))
+            .filter(|n| !now.contains_key(n) && self.known.contains_key(n))
             .collect();
         *m.dead_addrs.lock() = dead
             .iter()
@@ -496,8 +498,15 @@ pub fn advertise_address(flag: &str, listen: SocketAddr) -> String {
 }
 
 /// The socket address gossip is advertised at: `advertise` itself when it is one, else its
-/// resolution (a non-loopback IPv4 address first).
-fn gossip_address(advertise: &str, listen: SocketAddr) -> Result<SocketAddr, String> {
+/// resolution (a non-loopback IPv4 address first). A host name that resolves to loopback
+/// only (Debian's `127.0.1.1` for the host's own name) is replaced, when peers are listed, by
+/// the local address the system routes to the first of them (no packet is sent), as
+/// Alertmanager picks a private address.
+fn gossip_address(
+    advertise: &str,
+    listen: SocketAddr,
+    peers: &[String],
+) -> Result<SocketAddr, String> {
     if let Ok(a) = advertise.parse::<SocketAddr>() {
         return Ok(a);
     }
@@ -505,18 +514,34 @@ fn gossip_address(advertise: &str, listen: SocketAddr) -> Result<SocketAddr, Str
         .to_socket_addrs()
         .map_err(|e| format!("cluster: cannot resolve the advertise address {advertise:?}: {e}"))?
         .collect();
-    addrs
+    let mut addr = addrs
         .iter()
         .find(|a| a.is_ipv4() && !a.ip().is_loopback())
         .or_else(|| addrs.first())
         .copied()
-        .map(|mut a| {
-            if a.port() == 0 {
-                a.set_port(listen.port());
-            }
-            a
-        })
-        .ok_or_else(|| format!("cluster: the advertise address {advertise:?} has no address"))
+        .ok_or_else(|| format!("cluster: the advertise address {advertise:?} has no address"))?;
+    if addr.ip().is_loopback()
+        && let Some(ip) = peers.iter().find_map(|p| route_to(p))
+    {
+        addr.set_ip(ip);
+    }
+    if addr.port() == 0 {
+        addr.set_port(listen.port());
+    }
+    Ok(addr)
+}
+
+/// The local address the system would send from to `peer` (`host:port`).
+fn route_to(peer: &str) -> Option<std::net::IpAddr> {
+    let to = peer.to_socket_addrs().ok()?.next()?;
+    let bind: SocketAddr = if to.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let s = std::net::UdpSocket::bind(bind).ok()?;
+    s.connect(to).ok()?;
+    Some(s.local_addr().ok()?.ip())
 }
 
 #[cfg(test)]
@@ -554,14 +579,16 @@ mod tests {
     fn the_gossip_address_is_the_advertised_one_or_its_resolution() {
         let listen: SocketAddr = "0.0.0.0:9094".parse().unwrap();
         assert_eq!(
-            gossip_address("10.1.2.3:9999", listen).unwrap(),
+            gossip_address("10.1.2.3:9999", listen, &[]).unwrap(),
             "10.1.2.3:9999".parse::<SocketAddr>().unwrap()
         );
-        assert_eq!(
-            gossip_address("localhost:7946", listen).unwrap().port(),
-            7946
-        );
-        let err = gossip_address("no-such-host.invalid:1", listen).unwrap_err();
+        let local = gossip_address("localhost:7946", listen, &[]).unwrap();
+        assert!(local.ip().is_loopback() && local.port() == 7946, "{local}");
+        // A name on loopback only, with a peer: the address routed to the peer.
+        let routed =
+            gossip_address("localhost:7946", listen, &["127.0.0.2:9094".to_owned()]).unwrap();
+        assert_eq!(routed, "127.0.0.1:7946".parse::<SocketAddr>().unwrap());
+        let err = gossip_address("no-such-host.invalid:1", listen, &[]).unwrap_err();
         assert!(err.contains("no-such-host.invalid"), "{err}");
         assert_eq!(
             advertise_address("", "127.0.0.1:9094".parse().unwrap()),
@@ -579,8 +606,17 @@ mod tests {
         let id = |name: &str, generation: u64, port: u16| {
             ChitchatId::new(name, generation, SocketAddr::from(([127, 0, 0, 1], port)))
         };
-        view.update(&m, &[(id("a", 1, 1), 3), (id("b", 1, 2), 3)], &[]);
-        assert_eq!((m.members.get(), m.joined.get()), (3.0, 2.0));
+        // c is not live yet (one heartbeat): not a failed peer.
+        view.update(
+            &m,
+            &[(id("a", 1, 1), 3), (id("b", 1, 2), 3)],
+            &[id("c", 1, 4)],
+        );
+        assert_eq!(
+            (m.members.get(), m.joined.get(), m.failed_peers.get()),
+            (3.0, 2.0, 0.0)
+        );
+        assert!(m.dead_addrs.lock().is_empty());
         view.update(&m, &[(id("a", 1, 1), 4), (id("b", 1, 2), 3)], &[]);
         assert_eq!(m.alive.with_label_values(&["a"]).get(), 2.0);
         assert_eq!(m.alive.with_label_values(&["b"]).get(), 1.0);
