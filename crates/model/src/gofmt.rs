@@ -5,6 +5,13 @@
 
 use std::fmt::Write as _;
 
+mod float;
+
+pub use float::{
+    Shortest, Sink, append_float, append_millis_as_seconds, append_shortest_e, append_shortest_f,
+    float, format_float,
+};
+
 /// A string as Go's `strconv.Quote` (and `%q`) writes it: double quotes; `\a \b \f \n \r \t
 /// \v \\ \"` escapes; other non-printable characters as `\xNN` (below 0x80), `\uNNNN` or
 /// `\UNNNNNNNN`.
@@ -86,142 +93,6 @@ fn is_print(c: char) -> bool {
                 | 0xE0020..=0xE007F
                 | 0xF0000..
         ))
-}
-
-/// Go's `strconv.FormatFloat(v, fmt, prec, 64)` for `fmt` one of `e E f g G`; a negative
-/// `prec` means the fewest digits that read back as `v`. `NaN`, `+Inf`, `-Inf` as Go spells
-/// them.
-#[must_use]
-pub fn format_float(v: f64, fmt: char, prec: i32) -> String {
-    let mut out = String::with_capacity(24);
-    append_float(&mut out, v, fmt, prec);
-    out
-}
-
-/// Go's `%v` of a float64 (`strconv.FormatFloat(v, 'g', -1, 64)`): `123456`, `1.234567e+06`,
-/// `1e-05`.
-#[must_use]
-pub fn float(v: f64) -> String {
-    format_float(v, 'g', -1)
-}
-
-/// [`format_float`] appending to `out`.
-pub fn append_float(out: &mut String, v: f64, fmt: char, prec: i32) {
-    if v.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    if v.is_sign_negative() {
-        out.push('-');
-    }
-    let a = v.abs();
-    let p = usize::try_from(prec).ok();
-    match fmt {
-        'f' => match p {
-            Some(p) => {
-                let _ = write!(out, "{a:.p$}");
-            }
-            None => {
-                let s = shortest_e(a);
-                let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-                let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-                push_positional(out, &digits, exp.parse().unwrap_or(0));
-            }
-        },
-        'e' | 'E' => {
-            let s = match p {
-                Some(p) => format!("{a:.p$e}"),
-                None => shortest_e(a),
-            };
-            let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-            out.push_str(mant);
-            push_exponent(out, exp.parse().unwrap_or(0), fmt == 'E');
-        }
-        'g' | 'G' => {
-            // The significant digits after rounding, trailing zeros dropped (as Go's `%g`).
-            let s = match p {
-                Some(p) => format!("{a:.*e}", p.max(1) - 1),
-                None => shortest_e(a),
-            };
-            let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-            let exp: i32 = exp.parse().unwrap_or(0);
-            let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
-            let digits = match digits.trim_end_matches('0') {
-                "" => "0",
-                d => d,
-            };
-            // Shortest: exponent form from 1e+06 and below 1e-04; else from 10^prec.
-            let eprec = p.map_or(6, |p| i32::try_from(p.max(1)).unwrap_or(i32::MAX));
-            if a != 0.0 && (exp < -4 || exp >= eprec) {
-                out.push_str(&digits[..1]);
-                if digits.len() > 1 {
-                    out.push('.');
-                    out.push_str(&digits[1..]);
-                }
-                push_exponent(out, exp, fmt == 'G');
-            } else {
-                push_positional(out, digits, exp);
-            }
-        }
-        other => {
-            // Go writes `%` and the verb for an unknown format.
-            out.push('%');
-            out.push(other);
-        }
-    }
-}
-
-/// The fewest digits that read back as `a` (Rust's `{:e}`), and among equally short ones
-/// the closest to `a`, as Go picks: Rust's shortest form can round a tie the other way
-/// (`1.0867823635813763e14` where Go writes `...762e+14`). Ties need 16 or more digits.
-fn shortest_e(a: f64) -> String {
-    let s = format!("{a:e}");
-    let n = s
-        .split('e')
-        .next()
-        .map_or(0, |m| m.bytes().filter(u8::is_ascii_digit).count());
-    if n >= 16 {
-        let closest = format!("{a:.*e}", n - 1);
-        if closest != s && closest.parse::<f64>() == Ok(a) {
-            return closest;
-        }
-    }
-    s
-}
-
-/// `e+06`, `e-05`, `E+100`: a sign and at least two digits.
-fn push_exponent(out: &mut String, exp: i32, upper: bool) {
-    out.push(if upper { 'E' } else { 'e' });
-    out.push(if exp < 0 { '-' } else { '+' });
-    let _ = write!(out, "{:02}", exp.unsigned_abs());
-}
-
-/// `digits` (d.ddd × 10^exp) without an exponent: `0.0004`, `123`, `1200`, `1.5`.
-fn push_positional(out: &mut String, digits: &str, exp: i32) {
-    let n = digits.len();
-    if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(digits);
-        return;
-    }
-    let point = usize::try_from(exp).unwrap_or(0) + 1;
-    if point >= n {
-        out.push_str(digits);
-        for _ in n..point {
-            out.push('0');
-        }
-    } else {
-        out.push_str(&digits[..point]);
-        out.push('.');
-        out.push_str(&digits[point..]);
-    }
 }
 
 /// Go's `url.QueryEscape`: letters, digits and `-_.~` as they are, space as `+`, every other
