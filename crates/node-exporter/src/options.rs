@@ -37,6 +37,7 @@ const BOOL_FLAGS: &[&str] = &[
     "collector.systemd.enable-task-metrics",
     "collector.systemd.enable-restarts-metrics",
     "collector.systemd.enable-start-time-metrics",
+    "collector.systemd.private",
     "collector.perf.disable-hardware-profilers",
     "collector.perf.disable-software-profilers",
     "collector.perf.disable-cache-profilers",

@@ -102,7 +102,7 @@ const TABLE: &[(&str, bool, Option<Factory>)] = &[
         Some(collector::supervisord::Supervisord::factory),
     ),
     ("sysctl", false, Some(collector::tables::Sysctl::factory)),
-    ("systemd", false, None),
+    ("systemd", false, Some(collector::systemd::Systemd::factory)),
     (
         "tapestats",
         true,

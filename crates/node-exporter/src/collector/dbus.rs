@@ -1,4 +1,4 @@
-//! A minimal D-Bus client for the logind collector (node_exporter uses `godbus/dbus`): the
+//! A minimal D-Bus client for the logind and systemd collectors (node_exporter uses `godbus/dbus`): the
 //! `EXTERNAL` authentication on a Unix socket, method calls and their replies, and the wire
 //! format's values (little-endian marshalling, alignment, signatures) in both directions, so
 //! that tests can serve a fake bus with the same code.
@@ -410,6 +410,23 @@ impl Conn {
     /// # Errors
     /// The socket cannot be reached, or the bus refuses.
     pub fn connect(path: &str) -> Result<Self, String> {
+        let mut c = Self::connect_direct(path)?;
+        c.call(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            "Hello",
+            Vec::new(),
+        )?;
+        Ok(c)
+    }
+
+    /// Connects to a peer at `path` that is not a bus (systemd's private socket
+    /// `/run/systemd/private`): the authentication, no Hello.
+    ///
+    /// # Errors
+    /// The socket cannot be reached, or the peer refuses.
+    pub fn connect_direct(path: &str) -> Result<Self, String> {
         let s = UnixStream::connect(path).map_err(|e| format!("dial unix {path}: {e}"))?;
         s.set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(|e| e.to_string())?;
@@ -425,15 +442,39 @@ impl Conn {
             return Err(format!("D-Bus authentication refused: {}", line.trim()));
         }
         w.write_all(b"BEGIN\r\n").map_err(|e| e.to_string())?;
-        let mut c = Self { stream, serial: 0 };
-        c.call(
-            "org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus",
-            "Hello",
-            Vec::new(),
-        )?;
-        Ok(c)
+        Ok(Self { stream, serial: 0 })
+    }
+
+    /// Sends `m` with the connection's next serial (a service's replies, in tests).
+    ///
+    /// # Errors
+    /// The connection fails.
+    pub fn send(&mut self, mut m: Message) -> Result<(), String> {
+        self.serial += 1;
+        m.serial = self.serial;
+        self.stream
+            .get_mut()
+            .write_all(&m.encode())
+            .map_err(|e| e.to_string())
+    }
+
+    /// How long a read may wait (10 s from [`Conn::connect`]; `None`: forever).
+    ///
+    /// # Errors
+    /// The socket refuses the option.
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<(), String> {
+        self.stream
+            .get_ref()
+            .set_read_timeout(timeout)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The next message from the peer (a service's incoming calls, in tests).
+    ///
+    /// # Errors
+    /// The connection fails or the message is malformed.
+    pub fn receive(&mut self) -> Result<Message, String> {
+        Message::read(&mut self.stream)
     }
 
     /// Calls a method and returns the reply's body.

@@ -51,6 +51,7 @@ pub mod simple;
 pub mod supervisord;
 pub mod sysclass;
 pub mod sysinfo;
+pub mod systemd;
 pub mod tables;
 pub mod tcpstat;
 pub mod textfile;
