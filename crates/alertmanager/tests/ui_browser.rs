@@ -1,7 +1,10 @@
 //! The Alertmanager UI in Debian's headless Chromium, driven by playwright-core
 //! (`crates/alertmanager/ui/browser-test/am.cjs`): alerts grouped and filtered, an HTML label
 //! shown as text, a silence previewed, saved, listed with author and comment, edited, expired;
-//! the status page. Uses playwright-core where the server UI's test installs it
+//! the status page; hostile label values and silence fields (markup closing attributes,
+//! `<img onerror>`, `<script>`) shown as text; the strict Content-Security-Policy sent and
+//! enforced (an injected inline script and handler refused, no violation by the UI itself).
+//! Uses playwright-core where the server UI's test installs it
 //! (`<target>/ui-node/`, or `$PLAYWRIGHT_CORE`), installing it there with npm when missing.
 
 mod common;
@@ -76,6 +79,7 @@ fn alertmanager_ui_works_in_chromium() {
     let alerts = json!([
         {"labels": {"alertname": "Disk", "severity": "warning"}, "startsAt": at(-60.0)},
         {"labels": {"alertname": "Probe", "note": "<script>window.__xss = 1</script>"}, "startsAt": at(-60.0)},
+        {"labels": {"alertname": "Hostile", "attr": "\"><img src=x onerror=\"window.__xss = 4\">"}, "startsAt": at(-60.0)},
     ]);
     let (code, body) = request(am.port, "POST", "/api/v2/alerts", Some(&alerts.to_string()));
     assert_eq!(code, 200, "{body}");
@@ -105,7 +109,7 @@ fn alertmanager_ui_works_in_chromium() {
     assert!(out.contains("# all checks passed"), "{out}");
     let passed = out.lines().filter(|l| l.starts_with("ok - ")).count();
     assert!(
-        passed >= 14,
+        passed >= 24,
         "too few browser checks ran ({passed}):\n{out}"
     );
 }

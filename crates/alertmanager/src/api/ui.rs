@@ -1,6 +1,10 @@
 //! The Alertmanager's web UI (mirrors Alertmanager's `ui/web.go`): `/` answers the page,
 //! `/static/...` its ES modules and stylesheet, embedded from `crates/alertmanager/ui/` (no
 //! build step). Pages route by the URL fragment, and every asset and API call is relative.
+//! The page carries the server UI's strict Content-Security-Policy
+//! ([`web::ui::CONTENT_SECURITY_POLICY`]: no inline script or style, nothing from another
+//! site); the UI builds its DOM from text nodes, so it needs nothing more. A
+//! `Content-Security-Policy` in the web config file replaces it.
 
 use axum::Router;
 use axum::extract::Path;
@@ -19,8 +23,23 @@ const INDEX_HTML: &str = include_str!("../../ui/index.html");
 /// `/` and `/static/{path}`.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
-        .route("/", get(|| async { Html(INDEX_HTML) }))
+        .route("/", get(index))
         .route("/static/{*path}", get(asset))
+}
+
+async fn index() -> Response {
+    (
+        [
+            (
+                header::CONTENT_SECURITY_POLICY,
+                web::ui::CONTENT_SECURITY_POLICY,
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Html(INDEX_HTML),
+    )
+        .into_response()
 }
 
 async fn asset(Path(path): Path<String>) -> Response {
@@ -39,6 +58,7 @@ async fn asset(Path(path): Path<String>) -> Response {
         [
             (header::CONTENT_TYPE, mime),
             (header::CACHE_CONTROL, "no-cache".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         file.data.into_owned(),
     )

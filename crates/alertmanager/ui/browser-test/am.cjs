@@ -17,6 +17,14 @@ const SHOTS = env('SCREENSHOTS');
 const { chromium } = require(env('PLAYWRIGHT_CORE'));
 const TIMEOUT = 20000;
 const SCRIPT_LABEL = '<script>window.__xss = 1</script>';
+// Posted by the Rust test as the `attr` label of the Hostile alert.
+const IMG_LABEL = '"><img src=x onerror="window.__xss = 4">';
+// A silence made here through the API with markup in every free-text field.
+const HOSTILE_SILENCE = {
+  matchers: [{ name: 'attr', value: '"><svg onload="window.__xss = 7">', isRegex: false, isEqual: true }],
+  createdBy: '<img src=x onerror="window.__xss = 5">',
+  comment: '<script>window.__xss = 6</script><b>bold?</b>',
+};
 
 let page;
 let current = 'start';
@@ -32,7 +40,32 @@ async function shot(name) {
 
 async function open(name, hash) {
   current = name;
-  await page.goto(`${BASE}${hash}`, { waitUntil: 'load' });
+  return page.goto(`${BASE}${hash}`, { waitUntil: 'load' });
+}
+
+/** The page carries a strict policy and the browser enforces it: an injected inline script
+ * and an inline event handler do not run. Last, since the browser reports the refusals as
+ * console errors. */
+async function contentSecurityPolicy() {
+  await page.goto('about:blank'); // a full load, not a same-document hash change
+  const resp = await open('csp', '#/alerts');
+  const csp = resp.headers()['content-security-policy'] || '';
+  check(/script-src 'self'/.test(csp) && /style-src 'self'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp)
+    && /object-src 'none'/.test(csp) && /frame-ancestors 'self'/.test(csp),
+    `the page has a strict Content-Security-Policy (${csp})`);
+  check(resp.headers()['x-content-type-options'] === 'nosniff', 'the page has X-Content-Type-Options: nosniff');
+  await page.locator('.group').first().waitFor();
+  const ran = await page.evaluate(async () => {
+    const s = document.createElement('script');
+    s.textContent = 'window.__csp = 1';
+    document.body.appendChild(s);
+    const d = document.createElement('div');
+    d.innerHTML = '<img src="static/style.css" onerror="window.__csp = 2" onload="window.__csp = 3">';
+    document.body.appendChild(d);
+    await new Promise((r) => setTimeout(r, 500));
+    return window.__csp ?? null;
+  });
+  check(ran === null, `an injected inline script and event handler are refused (${ran})`);
 }
 
 const texts = (sel) => page.locator(sel).allInnerTexts();
@@ -44,6 +77,8 @@ async function main() {
   page.setDefaultTimeout(TIMEOUT);
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  // A CSP refusal of anything the UI itself does shows as a console error.
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${current}: console: ${m.text()}`); });
   try {
     await open('alerts', '#/alerts');
     await page.locator('.group').first().waitFor();
@@ -51,6 +86,8 @@ async function main() {
     check(heads.some((t) => t.includes('receiver: hook') && t.includes('alertname="Disk"')), `groups by receiver and alertname: ${heads}`);
     const items = await texts('.alert');
     check(items.some((t) => t.includes(SCRIPT_LABEL)), 'an HTML label value shows as text');
+    check(items.some((t) => t.includes(IMG_LABEL)), 'a label value closing the attribute and adding an <img onerror> shows as text');
+    check(await page.locator('.alert img, .group img').count() === 0, 'no element was made from a label value');
     check(await page.evaluate(() => window.__xss === undefined), 'no script from a label ran');
     await shot('alerts');
 
@@ -115,7 +152,31 @@ async function main() {
     check(status.includes('Uptime') && status.includes('firewatch-'), 'status shows uptime and version');
     check((await texts('#config'))[0].includes('receiver: hook'), 'status shows the configuration');
     await shot('status');
-    check(errors.length === 0, `no page errors: ${errors}`);
+
+    await open('hostile-silence', '#/alerts');
+    const made = await page.evaluate(async (body) => {
+      const r = await fetch('api/v2/silences', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...body, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3600e3).toISOString() }),
+      });
+      return r.status;
+    }, HOSTILE_SILENCE);
+    check(made === 200, `a silence with markup in its fields is created (${made})`);
+    await open('hostile-silences', '#/silences?state=active');
+    await page.locator('.silence').first().waitFor();
+    const hostile = (await texts('.silence')).join('\n');
+    check(hostile.includes(HOSTILE_SILENCE.createdBy) && hostile.includes(HOSTILE_SILENCE.comment)
+      && hostile.includes('><svg onload='), `the silence's author, comment and matcher show as text: ${hostile}`);
+    check(await page.locator('.silence img, .silence svg, .silence script, .silence b').count() === 0, 'no element was made from a silence field');
+    await page.click('.silence a');
+    await page.locator('#silence-form').waitFor();
+    await page.waitForFunction((c) => document.querySelector('#silence-comment').value === c, HOSTILE_SILENCE.comment);
+    check(true, 'the edit form holds the comment as plain text');
+    check(await page.evaluate(() => window.__xss === undefined), 'no script from a silence ran');
+    await shot('hostile-silence');
+    check(errors.length === 0, `no page errors and no CSP violation: ${errors}`);
+
+    await contentSecurityPolicy();
     console.log('# all checks passed');
   } catch (e) {
     await shot(`failed-${current}`).catch(() => {});
