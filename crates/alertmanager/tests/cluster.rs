@@ -304,6 +304,65 @@ fn a_peer_restarted_without_data_gets_the_state_back() {
     a.stop();
 }
 
+/// A peer that joins late gets a state far larger than one gossip datagram (64 KiB): 300
+/// silences with 1 KiB comments that do not compress, spread over several exchanges.
+#[test]
+fn a_late_peer_gets_a_state_larger_than_a_datagram() {
+    let dir = common::tempdir();
+    let rec = Recorder::start();
+    let cfg = CONFIG.replace("RECORDER", &format!("http://127.0.0.1:{}/hook", rec.port));
+    let (ga, gb) = (free_udp_port(), free_udp_port());
+    let t = Duration::from_secs(2);
+    let a = peer(&dir.path().join("a"), &cfg, ga, &[], t);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut noise = || {
+        (0..1024)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b"0123456789abcdef"[(seed % 16) as usize])
+            })
+            .collect::<String>()
+    };
+    let n = 300;
+    let ids: Vec<String> = (0..n)
+        .map(|i| common::post_silence(a.port, &silence_body(&format!("Big{i}"), &noise())))
+        .collect();
+    let b = peer(&dir.path().join("b"), &cfg, gb, &[ga], t);
+    let started = Instant::now();
+    testkit::wait_for(
+        "every silence on the late peer",
+        Duration::from_secs(20),
+        || get(b.port, "/api/v2/silences").as_array().unwrap().len() == n,
+    );
+    eprintln!(
+        "{n} silences reached the late peer in {:?}",
+        started.elapsed()
+    );
+    let received = metric(
+        b.port,
+        "alertmanager_cluster_messages_received_size_total{msg_type=\"update\"}",
+    )
+    .unwrap();
+    assert!(
+        received > 2.0 * 65_507.0,
+        "{received} bytes: not several datagrams"
+    );
+    let on_b = get(b.port, "/api/v2/silences");
+    for id in &ids {
+        assert!(
+            on_b.as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["id"] == id.as_str()),
+            "{id} missing"
+        );
+    }
+    b.stop();
+    a.stop();
+}
+
 /// A starting peer holds its first notifications until the cluster settled: the member
 /// count unchanged for three polls ten gossip intervals apart (Alertmanager's `Settle`, here
 /// 5 polls of 1 s), with the status `settling` before and `ready` after; with a short
