@@ -141,6 +141,9 @@ pub struct Stats {
     pub cpu_system_ns: Option<u64>,
     /// CFS periods, throttled periods, throttled nanoseconds.
     pub cfs: Option<(u64, u64, u64)>,
+    /// CFS burst periods and burst nanoseconds (`nr_bursts`, `burst_usec` / `burst_time`,
+    /// kernels since 5.14).
+    pub cfs_burst: Option<(u64, u64)>,
     /// CFS period in microseconds.
     pub cpu_period: Option<u64>,
     /// CFS quota in microseconds (`None` when unlimited).
@@ -151,6 +154,11 @@ pub struct Stats {
     pub memory_usage: Option<u64>,
     /// Memory limit in bytes (`max` / unlimited as `u64::MAX`).
     pub memory_limit: Option<u64>,
+    /// Memory plus swap limit (`memory.swap.max`, v1 `memory.memsw.limit_in_bytes`; unlimited
+    /// as `u64::MAX`), read where the memory limit is.
+    pub memory_swap_limit: Option<u64>,
+    /// Memory reservation (`memory.min`, v1 `memory.soft_limit_in_bytes`).
+    pub memory_reservation: Option<u64>,
     /// The highest memory usage recorded (`memory.peak` / `memory.max_usage_in_bytes`).
     pub memory_max_usage: Option<u64>,
     /// Memory values derived from `memory.stat` and friends.
@@ -236,6 +244,9 @@ fn read_v2(dir: &Path) -> Stats {
         ) {
             s.cfs = Some((p, t, us * 1000));
         }
+        if let (Some(n), Some(us)) = (get(&cpu, "nr_bursts"), get(&cpu, "burst_usec")) {
+            s.cfs_burst = Some((n, us * 1000));
+        }
     }
     if let Some(max) = read_trim(&dir.join("cpu.max")) {
         let mut it = max.split_whitespace();
@@ -247,6 +258,10 @@ fn read_v2(dir: &Path) -> Stats {
     s.cpu_shares = read_u64(&dir.join("cpu.weight")).map(|w| 2 + (w.max(1) - 1) * 262_142 / 9999);
     s.memory_usage = read_u64(&dir.join("memory.current"));
     s.memory_limit = read_trim(&dir.join("memory.max")).and_then(|m| parse_limit(&m));
+    if s.memory_limit.is_some() {
+        s.memory_swap_limit = read_trim(&dir.join("memory.swap.max")).and_then(|m| parse_limit(&m));
+        s.memory_reservation = read_trim(&dir.join("memory.min")).and_then(|m| parse_limit(&m));
+    }
     s.memory_max_usage = read_u64(&dir.join("memory.peak"));
     if let (Some(usage), Some(stat)) = (s.memory_usage, read_kv(&dir.join("memory.stat"))) {
         let faults = (
@@ -307,6 +322,11 @@ fn read_v1(
         {
             s.cfs = Some((p, t, ns));
         }
+        if let Some(stat) = read_kv(&d.join("cpu.stat"))
+            && let (Some(n), Some(ns)) = (get(&stat, "nr_bursts"), get(&stat, "burst_time"))
+        {
+            s.cfs_burst = Some((n, ns));
+        }
         s.cpu_period = read_u64(&d.join("cpu.cfs_period_us"));
         // -1 is unlimited.
         s.cpu_quota = read_u64(&d.join("cpu.cfs_quota_us"));
@@ -315,6 +335,10 @@ fn read_v1(
     if let Some(d) = &memory {
         s.memory_usage = read_u64(&d.join("memory.usage_in_bytes"));
         s.memory_limit = read_trim(&d.join("memory.limit_in_bytes")).and_then(|m| parse_limit(&m));
+        s.memory_swap_limit =
+            read_trim(&d.join("memory.memsw.limit_in_bytes")).and_then(|m| parse_limit(&m));
+        s.memory_reservation =
+            read_trim(&d.join("memory.soft_limit_in_bytes")).and_then(|m| parse_limit(&m));
         s.memory_max_usage = read_u64(&d.join("memory.max_usage_in_bytes"));
         if let (Some(usage), Some(stat)) = (s.memory_usage, read_kv(&d.join("memory.stat"))) {
             let total = |k: &str| {

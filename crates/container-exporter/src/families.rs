@@ -233,6 +233,24 @@ fn cpu(out: &mut Families, base: &[(&str, &str)], s: &Stats) {
             &[],
             ns as f64 / NANOS,
         );
+        // cAdvisor writes the burst counters beside them, 0 on kernels without them.
+        let (bursts, burst_ns) = s.cfs_burst.unwrap_or_default();
+        out.add(
+            "container_cpu_cfs_burst_periods_total",
+            "Number of periods when burst occurs.",
+            Counter,
+            base,
+            &[],
+            bursts as f64,
+        );
+        out.add(
+            "container_cpu_cfs_burst_seconds_total",
+            "Total time duration the container has been bursted.",
+            Counter,
+            base,
+            &[],
+            burst_ns as f64 / NANOS,
+        );
     }
 }
 
@@ -410,16 +428,31 @@ fn misc(out: &mut Families, base: &[(&str, &str)], s: &Stats, now: f64) {
         );
     }
     if let Some(l) = s.memory_limit {
-        // cAdvisor reports an unlimited memory limit as 0.
-        let v = if l == u64::MAX { 0.0 } else { l as f64 };
-        out.add(
-            "container_spec_memory_limit_bytes",
-            "Memory limit for the container.",
-            Gauge,
-            base,
-            &[],
-            v,
-        );
+        // cAdvisor's `specMemoryValue`: unlimited (above 2^62) is 0; its spec reads a
+        // missing file as 0.
+        let spec = |v: Option<u64>| match v.unwrap_or(0) {
+            u64::MAX => 0.0,
+            v => v as f64,
+        };
+        for (name, help, v) in [
+            (
+                "container_spec_memory_limit_bytes",
+                "Memory limit for the container.",
+                Some(l),
+            ),
+            (
+                "container_spec_memory_swap_limit_bytes",
+                "Memory swap limit for the container.",
+                s.memory_swap_limit,
+            ),
+            (
+                "container_spec_memory_reservation_limit_bytes",
+                "Memory reservation limit for the container.",
+                s.memory_reservation,
+            ),
+        ] {
+            out.add(name, help, Gauge, base, &[], spec(v));
+        }
     }
 }
 

@@ -169,12 +169,14 @@ fn cgroup_v2_kubelet_docker_systemd() {
     write(
         root,
         &format!("{c}/cpu.stat"),
-        "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 1500000\n",
+        "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 1500000\nnr_bursts 3\nburst_usec 250000\n",
     );
     write(root, &format!("{c}/cpu.max"), "50000 100000\n");
     write(root, &format!("{c}/cpu.weight"), "39\n");
     write(root, &format!("{c}/memory.current"), "104857600\n");
     write(root, &format!("{c}/memory.max"), "268435456\n");
+    write(root, &format!("{c}/memory.swap.max"), "max\n");
+    write(root, &format!("{c}/memory.min"), "67108864\n");
     write(root, &format!("{c}/memory.peak"), "209715200\n");
     write(
         root,
@@ -246,7 +248,7 @@ fn cgroup_v1_docker() {
     write(
         root,
         &format!("cgroup/cpu/{c}/cpu.stat"),
-        "nr_periods 40\nnr_throttled 4\nthrottled_time 250000000\n",
+        "nr_periods 40\nnr_throttled 4\nthrottled_time 250000000\nnr_bursts 1\nburst_time 5000000\n",
     );
     write(
         root,
@@ -273,6 +275,16 @@ fn cgroup_v1_docker() {
         "9437184\n",
     );
     write(root, &format!("cgroup/memory/{c}/memory.failcnt"), "2\n");
+    write(
+        root,
+        &format!("cgroup/memory/{c}/memory.memsw.limit_in_bytes"),
+        "1073741824\n",
+    );
+    write(
+        root,
+        &format!("cgroup/memory/{c}/memory.soft_limit_in_bytes"),
+        "9223372036854771712\n",
+    );
     write(
         root,
         &format!("cgroup/memory/{c}/memory.max_usage_in_bytes"),
