@@ -111,19 +111,13 @@ pub fn format_timestamp(t: i64) -> String {
     format!("{secs}.{}", frac.trim_end_matches('0'))
 }
 
-/// Formats a sample value as Prometheus does in JSON and text (Go's `strconv.FormatFloat(f,
-/// 'f', -1, 64)`, with `NaN`, `+Inf`, `-Inf`).
+/// Formats a sample value as Prometheus does in texts and label values (Go's
+/// `strconv.FormatFloat(f, 'f', -1, 64)`, with `NaN`, `+Inf`, `-Inf`).
 #[must_use]
 pub fn format_value(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".to_owned()
-    } else if f == f64::INFINITY {
-        "+Inf".to_owned()
-    } else if f == f64::NEG_INFINITY {
-        "-Inf".to_owned()
-    } else {
-        format!("{f}")
-    }
+    let mut out = String::with_capacity(24);
+    model::gofmt::append_shortest_f(&mut out, f);
+    out
 }
 
 /// One bucket of a native histogram as the HTTP API lists it.
@@ -236,6 +230,12 @@ mod tests {
         assert_eq!(format_value(1e21), "1000000000000000000000");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(f64::NAN), "NaN");
+        // An exact tie between two shortest forms: Go takes the even digit, Rust's `{}` the
+        // upper one (`...853.3`).
+        assert_eq!(
+            format_value(667_082_108_456_853.0 + 0.25),
+            "667082108456853.2"
+        );
         assert_eq!(format_timestamp(1_435_781_451_781), "1435781451.781");
         assert_eq!(format_timestamp(10_000), "10");
         assert_eq!(format_timestamp(1_500), "1.5");

@@ -2,11 +2,10 @@
 //! vector elements, `{"metric":..,"values":..}` matrix series.
 
 use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 
-use model::{FloatHistogram, Labels};
-use promql::value::format_value;
-use promql::{Sample, Series, Value};
+use model::{FloatHistogram, Labels, gofmt};
+use promql::{Series, Value};
 
 /// A label set as a JSON object.
 pub struct JsonLabels<'a>(pub &'a Labels);
@@ -21,65 +20,202 @@ impl Serialize for JsonLabels<'_> {
     }
 }
 
-/// A timestamp in milliseconds, written as a JSON number of seconds (`1435781451.781`).
-struct JsonTime(i64);
-
-impl Serialize for JsonTime {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Whole seconds as integers (`10`, as Go writes them), others as the shortest float
-        // that round-trips, which for millisecond values is the exact decimal (`1.5`).
-        if self.0 % 1000 == 0 {
-            s.serialize_i64(self.0 / 1000)
-        } else {
-            s.serialize_f64(self.0 as f64 / 1000.0)
-        }
-    }
+/// Appends `s` as a JSON string, escaped as every other answer's strings are (serde_json).
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    let _ = Serializer::serialize_str(&mut serde_json::Serializer::new(&mut *out), s);
 }
 
-/// `[t, "v"]`.
-struct JsonPoint(i64, f64);
-
-impl Serialize for JsonPoint {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(2)?;
-        t.serialize_element(&JsonTime(self.0))?;
-        t.serialize_element(&format_value(self.1))?;
-        t.end()
+/// `{"name":"value",...}`.
+fn put_labels(out: &mut Vec<u8>, labels: &Labels) {
+    out.push(b'{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        put_str(out, l.name);
+        out.push(b':');
+        put_str(out, l.value);
     }
+    out.push(b'}');
+}
+
+/// A sample value as a JSON string, as Prometheus's `jsonutil.MarshalFloat` writes it: Go's
+/// shortest `'f'` form, or the `'e'` form below 1e-6 and from 1e21 (`"1e-07"`, `"1e+21"`).
+fn put_value(out: &mut Vec<u8>, f: f64) {
+    out.push(b'"');
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        gofmt::append_shortest_e(out, f);
+    } else {
+        gofmt::append_shortest_f(out, f);
+    }
+    out.push(b'"');
+}
+
+/// `[t, "v"]` of a vector or matrix: the time with three decimals when it has a fraction
+/// (`jsonutil.MarshalTimestamp`: `1435781451.780`, `10`).
+fn put_point(out: &mut Vec<u8>, t: i64, f: f64) {
+    out.push(b'[');
+    gofmt::append_millis_as_seconds(out, t);
+    out.push(b',');
+    put_value(out, f);
+    out.push(b']');
 }
 
 /// `[t, {count, sum, buckets}]`.
-struct JsonHistogramPoint<'a>(i64, &'a FloatHistogram);
+fn put_histogram_point(out: &mut Vec<u8>, t: i64, h: &FloatHistogram) {
+    out.push(b'[');
+    gofmt::append_millis_as_seconds(out, t);
+    out.push(b',');
+    out.extend_from_slice(br#"{"count":"#);
+    put_value(out, h.count);
+    out.extend_from_slice(br#","sum":"#);
+    put_value(out, h.sum);
+    let buckets = histogram_buckets(h);
+    if !buckets.is_empty() {
+        out.extend_from_slice(br#","buckets":["#);
+        for (i, (rule, lo, hi, c)) in buckets.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            out.push(b'0' + rule);
+            for v in [lo, hi, c] {
+                out.push(b',');
+                put_value(out, v);
+            }
+            out.push(b']');
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b"}]");
+}
 
-impl Serialize for JsonHistogramPoint<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut t = s.serialize_tuple(2)?;
-        t.serialize_element(&JsonTime(self.0))?;
-        t.serialize_element(&JsonHistogram(self.1))?;
-        t.end()
+/// The time of a scalar or string result: Go's `encoding/json` of `float64(t) / 1000`
+/// (`1435781451.781`, `1.5`, `10`).
+fn put_scalar_time(out: &mut Vec<u8>, t: i64) {
+    if t % 1000 == 0 {
+        gofmt::append_millis_as_seconds(out, t);
+    } else {
+        gofmt::append_shortest_f(out, t as f64 / 1000.0);
     }
 }
 
-struct JsonHistogram<'a>(&'a FloatHistogram);
-
-impl Serialize for JsonHistogram<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let h = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("count", &format_value(h.count))?;
-        m.serialize_entry("sum", &format_value(h.sum))?;
-        let buckets = histogram_buckets(h);
-        if !buckets.is_empty() {
-            let rows: Vec<(u8, String, String, String)> = buckets
-                .into_iter()
-                .map(|(rule, lo, hi, c)| {
-                    (rule, format_value(lo), format_value(hi), format_value(c))
-                })
-                .collect();
-            m.serialize_entry("buckets", &rows)?;
+/// Appends `{"resultType": ..., "result": ...}` of a query result as Prometheus's API writes it
+/// (`web/api/v1` and `util/jsonutil`): values as strings, vector and matrix times in
+/// milliseconds' three decimals, the scalar's value in Go's `'f'` form. Written straight into
+/// `out`, without a string per value: a range query answers up to millions of points.
+pub fn write_query_data(out: &mut Vec<u8>, value: &Value) {
+    out.extend_from_slice(br#"{"resultType":"#);
+    put_str(out, value.result_type());
+    out.extend_from_slice(br#","result":"#);
+    match value {
+        Value::Scalar { t, v } => {
+            out.push(b'[');
+            put_scalar_time(out, *t);
+            out.extend_from_slice(b",\"");
+            gofmt::append_shortest_f(out, *v);
+            out.extend_from_slice(b"\"]");
         }
-        m.end()
+        Value::String { t, v } => {
+            out.push(b'[');
+            put_scalar_time(out, *t);
+            out.push(b',');
+            put_str(out, v);
+            out.push(b']');
+        }
+        Value::Vector(samples) => {
+            out.push(b'[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(br#"{"metric":"#);
+                put_labels(out, &s.labels);
+                match &s.h {
+                    Some(h) => {
+                        out.extend_from_slice(br#","histogram":"#);
+                        put_histogram_point(out, s.t, h);
+                    }
+                    None => {
+                        out.extend_from_slice(br#","value":"#);
+                        put_point(out, s.t, s.f);
+                    }
+                }
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        Value::Matrix(series) => {
+            out.push(b'[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                put_series(out, s);
+            }
+            out.push(b']');
+        }
     }
+    out.push(b'}');
+}
+
+/// `{"metric":..,"values":[..],"histograms":[..]}`, each list only when not empty.
+fn put_series(out: &mut Vec<u8>, s: &Series) {
+    out.extend_from_slice(br#"{"metric":"#);
+    put_labels(out, &s.labels);
+    if !s.floats.is_empty() {
+        out.extend_from_slice(br#","values":["#);
+        for (i, p) in s.floats.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            put_point(out, p.t, p.f);
+        }
+        out.push(b']');
+    }
+    if !s.histograms.is_empty() {
+        out.extend_from_slice(br#","histograms":["#);
+        for (i, p) in s.histograms.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            put_histogram_point(out, p.t, &p.h);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// A query's whole answer: `{"status":"success","data":..,"warnings":[..],"infos":[..]}` (the
+/// envelope of [`crate::api::Success`], the lists only when not empty).
+#[must_use]
+pub fn query_answer(value: &Value, warnings: &[String], infos: &[String]) -> Vec<u8> {
+    let points = match value {
+        Value::Matrix(series) => series.iter().map(|s| s.floats.len() + 4).sum(),
+        Value::Vector(samples) => samples.len() * 4,
+        _ => 1,
+    };
+    let mut out = Vec::with_capacity(64 + points * 28);
+    out.extend_from_slice(br#"{"status":"success","data":"#);
+    write_query_data(&mut out, value);
+    for (name, list) in [("warnings", warnings), ("infos", infos)] {
+        if list.is_empty() {
+            continue;
+        }
+        out.push(b',');
+        put_str(&mut out, name);
+        out.extend_from_slice(b":[");
+        for (i, w) in list.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            put_str(&mut out, w);
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    out
 }
 
 /// The non-empty buckets of `h` as `(boundary rule, lower, upper, count)` in ascending order;
@@ -139,106 +275,121 @@ fn histogram_buckets(h: &FloatHistogram) -> Vec<(u8, f64, f64, f64)> {
     out
 }
 
-struct JsonSample<'a>(&'a Sample);
-
-impl Serialize for JsonSample<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("metric", &JsonLabels(&self.0.labels))?;
-        match &self.0.h {
-            Some(h) => m.serialize_entry("histogram", &JsonHistogramPoint(self.0.t, h))?,
-            None => m.serialize_entry("value", &JsonPoint(self.0.t, self.0.f))?,
-        }
-        m.end()
-    }
-}
-
-struct JsonSeries<'a>(&'a Series);
-
-impl Serialize for JsonSeries<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let series = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("metric", &JsonLabels(&series.labels))?;
-        if !series.floats.is_empty() {
-            let pts: Vec<JsonPoint> = series.floats.iter().map(|p| JsonPoint(p.t, p.f)).collect();
-            m.serialize_entry("values", &pts)?;
-        }
-        if !series.histograms.is_empty() {
-            let pts: Vec<JsonHistogramPoint<'_>> = series
-                .histograms
-                .iter()
-                .map(|p| JsonHistogramPoint(p.t, &p.h))
-                .collect();
-            m.serialize_entry("histograms", &pts)?;
-        }
-        m.end()
-    }
-}
-
-/// `{"resultType": ..., "result": ...}`.
-pub struct QueryData<'a>(pub &'a Value);
-
-impl Serialize for QueryData<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("resultType", self.0.result_type())?;
-        match self.0 {
-            Value::Scalar { t, v } => m.serialize_entry("result", &JsonPoint(*t, *v))?,
-            Value::String { t, v } => m.serialize_entry("result", &(JsonTime(*t), v))?,
-            Value::Vector(samples) => {
-                m.serialize_entry("result", &SeqOf(samples, JsonSample))?;
-            }
-            Value::Matrix(series) => {
-                m.serialize_entry("result", &SeqOf(series, JsonSeries))?;
-            }
-        }
-        m.end()
-    }
-}
-
-struct SeqOf<'a, T, W, F: Fn(&'a T) -> W>(&'a [T], F);
-
-impl<'a, T, W: Serialize, F: Fn(&'a T) -> W> Serialize for SeqOf<'a, T, W, F> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for x in self.0 {
-            seq.serialize_element(&(self.1)(x))?;
-        }
-        seq.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::Labels;
+    use promql::Sample;
+    use promql::value::FPoint;
 
+    fn data(v: &Value) -> String {
+        let mut out = Vec::new();
+        write_query_data(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The shapes and number texts of Prometheus's answers (checked against the real
+    /// Prometheus 2.42: `vector(1e21)` is `"1e+21"`, the scalar `1e21` is
+    /// `"1000000000000000000000"`, a vector's time `1000.500`, a scalar's `1000.5`).
     #[test]
+    // 667082108456853.25 is exact in binary (a tie between ...853.2 and ...853.3).
+    #[allow(clippy::excessive_precision)]
     fn shapes() {
-        let v = Value::Vector(vec![Sample::float(
-            model::labels!("__name__" => "up", "job" => "a"),
-            1_435_781_451_781,
-            1.0,
-        )]);
+        let v = Value::Vector(vec![
+            Sample::float(
+                model::labels!("__name__" => "up", "job" => "a\"b"),
+                1_435_781_451_781,
+                1.0,
+            ),
+            Sample::float(Labels::default(), 1_500, 1e21),
+            Sample::float(Labels::default(), -50, 1e-7),
+            Sample::float(Labels::default(), 2_000, 667_082_108_456_853.25),
+            Sample::float(Labels::default(), 2_000, 1e-6),
+            Sample::float(Labels::default(), 2_000, f64::NAN),
+        ]);
         assert_eq!(
-            serde_json::to_string(&QueryData(&v)).unwrap(),
-            r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1435781451.781,"1"]}]}"#
+            data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\"b"},"value":[1435781451.781,"1"]},{"metric":{},"value":[1.500,"1e+21"]},{"metric":{},"value":[-0.050,"1e-07"]},{"metric":{},"value":[2,"667082108456853.2"]},{"metric":{},"value":[2,"0.000001"]},{"metric":{},"value":[2,"NaN"]}]}"#
         );
         let s = Value::Scalar {
             t: 10_000,
             v: f64::NEG_INFINITY,
         };
+        assert_eq!(data(&s), r#"{"resultType":"scalar","result":[10,"-Inf"]}"#);
+        let s = Value::Scalar { t: 1_500, v: 1e21 };
         assert_eq!(
-            serde_json::to_string(&QueryData(&s)).unwrap(),
-            r#"{"resultType":"scalar","result":[10,"-Inf"]}"#
+            data(&s),
+            r#"{"resultType":"scalar","result":[1.5,"1000000000000000000000"]}"#
         );
         let st = Value::String {
             t: 1500,
-            v: "x".into(),
+            v: "x\n".into(),
         };
+        assert_eq!(data(&st), r#"{"resultType":"string","result":[1.5,"x\n"]}"#);
+        let m = Value::Matrix(vec![
+            Series {
+                labels: model::labels!("a" => "1"),
+                floats: vec![
+                    FPoint { t: 999_750, f: 0.5 },
+                    FPoint {
+                        t: 1_000_000,
+                        f: -2.0,
+                    },
+                ],
+                ..Series::default()
+            },
+            Series::default(),
+        ]);
         assert_eq!(
-            serde_json::to_string(&QueryData(&st)).unwrap(),
-            r#"{"resultType":"string","result":[1.5,"x"]}"#
+            data(&m),
+            r#"{"resultType":"matrix","result":[{"metric":{"a":"1"},"values":[[999.750,"0.5"],[1000,"-2"]]},{"metric":{}}]}"#
+        );
+        assert_eq!(
+            data(&Value::Matrix(vec![])),
+            r#"{"resultType":"matrix","result":[]}"#
+        );
+    }
+
+    #[test]
+    fn histograms() {
+        let h = FloatHistogram {
+            count: 3.0,
+            sum: 1e-9,
+            schema: 0,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            positive_spans: vec![model::Span {
+                offset: 1,
+                length: 2,
+            }],
+            positive_buckets: vec![2.0, 0.0],
+            ..FloatHistogram::default()
+        };
+        let v = Value::Vector(vec![Sample {
+            h: Some(std::sync::Arc::new(h)),
+            ..Sample::float(Labels::default(), 1_001, 0.0)
+        }]);
+        assert_eq!(
+            data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{},"histogram":[1.001,{"count":"3","sum":"1e-09","buckets":[[3,"-0.001","0.001","1"],[0,"1","2","2"]]}]}]}"#
+        );
+    }
+
+    #[test]
+    fn the_answer_envelope() {
+        let v = Value::Scalar { t: 0, v: 1.0 };
+        assert_eq!(
+            String::from_utf8(query_answer(&v, &[], &[])).unwrap(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[0,"1"]}}"#
+        );
+        assert_eq!(
+            String::from_utf8(query_answer(
+                &v,
+                &["w \"1\"".into()],
+                &["i".into(), "j".into()]
+            ))
+            .unwrap(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[0,"1"]},"warnings":["w \"1\""],"infos":["i","j"]}"#
         );
     }
 }

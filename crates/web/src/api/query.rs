@@ -12,7 +12,7 @@ use promql::{EvalError, QueryResult};
 
 use crate::WebState;
 use crate::api::blocking::off_workers;
-use crate::api::json::QueryData;
+use crate::api::json::query_answer;
 use crate::api::params::{parse_duration, parse_time};
 use crate::api::{ApiError, ApiResult, ErrorType, Success};
 
@@ -191,8 +191,7 @@ where
 {
     let body = off_workers(&state, None, move |state, cancel| {
         let r = f(state, cancel).map_err(|e| eval_error(&e))?;
-        let body = Success::new(QueryData(&r.value)).with_annotations(r.warnings(), r.infos());
-        serde_json::to_vec(&body).map_err(|e| ApiError::internal(e.to_string()))
+        Ok(query_answer(&r.value, &r.warnings(), &r.infos()))
     })
     .await?;
     Ok((
