@@ -514,7 +514,7 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
         .await
         .map_err(|e| format!("--web.config.file: {e}"))?;
     if let Some(c) = &am.cluster {
-        c.stop.fire();
+        c.shutdown().await;
     }
     am.dispatcher().stop();
     am.maintenance();

@@ -183,7 +183,28 @@ fn three_peers_knowing_only_the_first_learn_each_other_and_share_silences() {
             silence_state(inst.port, &id).as_deref() == Some("expired")
         });
     }
+    // C leaves: A and B drop it at once, well before a failure detection (5 s), and do not
+    // count it as failed.
     c.stop();
+    let two: Vec<String> = names
+        .iter()
+        .filter(|n| **n != format!("127.0.0.1:{gc}"))
+        .cloned()
+        .collect();
+    wait_members(&[&a, &b], &two, Duration::from_secs(3));
+    for inst in [&a, &b] {
+        testkit::wait_for("the member count", Duration::from_secs(3), || {
+            metric(inst.port, "alertmanager_cluster_members") == Some(2.0)
+        });
+        assert_eq!(
+            metric(inst.port, "alertmanager_cluster_failed_peers"),
+            Some(0.0)
+        );
+        assert_eq!(
+            metric(inst.port, "alertmanager_cluster_peers_left_total"),
+            Some(1.0)
+        );
+    }
     b.stop();
     a.stop();
 }

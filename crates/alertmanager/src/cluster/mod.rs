@@ -57,6 +57,9 @@ use crate::stop::Stop;
 /// The cluster id in every gossip message: peers of other clusters are refused.
 const CLUSTER_ID: &str = "firewatch-alertmanager";
 
+/// The key a leaving peer sets: members holding it are no longer live.
+const LEFT_KEY: &str = "left";
+
 /// About how long a member may stay silent before it is held dead (at least eight gossip
 /// intervals).
 pub const DEAD_AFTER: Duration = Duration::from_secs(5);
@@ -101,6 +104,8 @@ pub struct Peer {
     live: OnceLock<watch::Receiver<BTreeMap<ChitchatId, NodeState>>>,
     /// Fired to leave the cluster.
     pub stop: Stop,
+    /// Fired once the peer left (gossip ended).
+    done: Stop,
 }
 
 impl Peer {
@@ -131,6 +136,7 @@ impl Peer {
             metrics,
             live: OnceLock::new(),
             stop: Stop::default(),
+            done: Stop::default(),
         }))
     }
 
@@ -227,7 +233,7 @@ impl Peer {
             },
             marked_for_deletion_grace_period: Duration::from_secs(3600),
             catchup_callback: None,
-            extra_liveness_predicate: None,
+            extra_liveness_predicate: Some(Box::new(|n: &NodeState| n.get(LEFT_KEY).is_none())),
             protocol_version: ProtocolVersion::V0,
         };
         let handle =
@@ -298,10 +304,17 @@ impl Peer {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut next_pull = tokio::time::Instant::now() + self.settings.pushpull_interval;
         let mut view = View::default();
+        let ended = handle.termination_watcher();
+        tokio::pin!(ended);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 () = self.stop.wait() => break,
+                r = &mut ended => {
+                    tracing::error!(err = ?r.err(), "cluster: gossip stopped; this peer is alone from now on");
+                    self.done.fire();
+                    return;
+                }
             }
             let diffs: Vec<_> = self
                 .states
@@ -352,12 +365,19 @@ impl Peer {
                 let live: Vec<(ChitchatId, u64)> = cc
                     .live_nodes()
                     .filter(|id| **id != self.id)
-                    .map(|id| {
-                        let hb = cc.node_state(id).map_or(0, |n| u64::from(n.heartbeat()));
-                        (id.clone(), hb)
+                    .filter_map(|id| {
+                        let n = cc.node_state(id)?;
+                        n.get(LEFT_KEY)
+                            .is_none()
+                            .then(|| (id.clone(), u64::from(n.heartbeat())))
                     })
                     .collect();
-                let dead: Vec<ChitchatId> = cc.dead_nodes().cloned().collect();
+                // A member that left is gone, not failed.
+                let dead: Vec<ChitchatId> = cc
+                    .dead_nodes()
+                    .filter(|id| cc.node_state(id).is_none_or(|n| n.get(LEFT_KEY).is_none()))
+                    .cloned()
+                    .collect();
                 (changed, live, dead)
             };
             if changed {
@@ -371,9 +391,43 @@ impl Peer {
             view.update(&self.metrics, &live, &dead);
             self.metrics.position.set(self.position() as f64);
         }
+        self.leave(&handle, &chitchat).await;
         if let Err(e) = handle.shutdown().await {
             tracing::warn!(err = %e, "cluster: gossip ended with an error");
         }
+        self.done.fire();
+    }
+
+    /// Leaves the cluster: fires `stop` and waits (at most 3 s) until the members were told
+    /// and the gossip ended.
+    pub async fn shutdown(&self) {
+        self.stop.fire();
+        if self.live.get().is_some() {
+            let _ = tokio::time::timeout(Duration::from_secs(3), self.done.wait()).await;
+        }
+    }
+
+    /// Tells the live members this peer leaves (a `left` key they see in the next exchange,
+    /// so they drop it at once instead of after the failure detection), as memberlist's
+    /// `Leave`: waits two gossip intervals (half a second to a second) for the exchanges.
+    async fn leave(&self, handle: &ChitchatHandle, chitchat: &tokio::sync::Mutex<Chitchat>) {
+        let live: Vec<SocketAddr> = {
+            let mut cc = chitchat.lock().await;
+            cc.self_node_state().set(LEFT_KEY, "1");
+            cc.live_nodes()
+                .filter(|id| **id != self.id)
+                .map(|id| id.gossip_advertise_addr)
+                .collect()
+        };
+        if live.is_empty() {
+            return;
+        }
+        for addr in &live {
+            let _ = handle.gossip(*addr);
+        }
+        let exchanges = (self.settings.gossip_interval * 2)
+            .clamp(Duration::from_millis(500), Duration::from_secs(1));
+        tokio::time::sleep(exchanges).await;
     }
 
     /// A handle fired once the cluster settled.
