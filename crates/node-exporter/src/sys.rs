@@ -148,6 +148,49 @@ const PERF_ATTR_SIZE: usize = 112;
 /// # Errors
 /// The kernel refuses (no PMU in a VM, `perf_event_paranoid`, seccomp in a container).
 pub fn perf_event_open(kind: u32, config: u64, cpu: i32) -> std::io::Result<std::fs::File> {
+    // disabled, inherit, exclude_hv; TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING.
+    let file = perf_open(kind, config, cpu, None, 1 | (1 << 1) | (1 << 6), 0b11)?;
+    perf_enable(&file, 0)?;
+    Ok(file)
+}
+
+/// Opens one group of counting events on `cpu` for every process (perf-utils'
+/// `NewGroupProfiler`): the first, `(kind, config)` of `events[0]`, leads (disabled, hypervisor
+/// excluded), the others join it (hypervisor excluded); all read as a group with the times
+/// enabled and running. Returns the files in `events`' order, the group enabled.
+///
+/// # Errors
+/// The kernel refuses an event (no access to tracepoints, an unknown id).
+pub fn perf_event_open_group(
+    events: &[(u32, u64)],
+    cpu: i32,
+) -> std::io::Result<Vec<std::fs::File>> {
+    // PERF_FORMAT_TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING | GROUP.
+    const GROUP_READ: u64 = 0b1011;
+    let mut files: Vec<std::fs::File> = Vec::with_capacity(events.len());
+    for &(kind, config) in events {
+        let file = match files.first() {
+            None => perf_open(kind, config, cpu, None, 1 | (1 << 6), GROUP_READ)?,
+            Some(leader) => perf_open(kind, config, cpu, Some(leader), 1 << 6, GROUP_READ)?,
+        };
+        files.push(file);
+    }
+    if let Some(leader) = files.first() {
+        perf_enable(leader, 1)?; // PERF_IOC_FLAG_GROUP
+    }
+    Ok(files)
+}
+
+/// `perf_event_open(2)` with a `perf_event_attr` of `kind`, `config`, the flag `bits` (the
+/// bit field after `read_format`) and `read_format`, sampling `PERF_SAMPLE_IDENTIFIER`.
+fn perf_open(
+    kind: u32,
+    config: u64,
+    cpu: i32,
+    group: Option<&std::fs::File>,
+    bits: u64,
+    read_format: u64,
+) -> std::io::Result<std::fs::File> {
     use std::os::fd::FromRawFd;
     let mut attr = [0u64; PERF_ATTR_SIZE / 8];
     #[allow(clippy::cast_possible_truncation)]
@@ -155,21 +198,23 @@ pub fn perf_event_open(kind: u32, config: u64, cpu: i32) -> std::io::Result<std:
     attr[0] = u64::from(kind) | (size << 32); // type, size (little-endian u32 pair)
     attr[1] = config;
     attr[3] = 1 << 16; // sample_type: PERF_SAMPLE_IDENTIFIER
-    attr[4] = 0b11; // read_format: TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING
-    attr[5] = 1 | (1 << 1) | (1 << 6); // disabled, inherit, exclude_hv
+    attr[4] = read_format;
+    attr[5] = bits;
     if cfg!(target_endian = "big") {
         attr[0] = (u64::from(kind) << 32) | size;
     }
+    let group_fd = group.map_or(-1, std::os::fd::AsRawFd::as_raw_fd);
     // SAFETY: `attr` is a zero-initialised `perf_event_attr` of the size it declares, alive
-    // for the call; the other arguments are plain integers. On success the kernel returns a
-    // new file descriptor that nothing else owns.
+    // for the call; the other arguments are plain integers (`group_fd` an open perf event
+    // descriptor we own, or -1). On success the kernel returns a new file descriptor that
+    // nothing else owns.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_perf_event_open,
             attr.as_ptr(),
             -1 as libc::pid_t,
             cpu,
-            -1 as libc::c_int,
+            group_fd,
             libc::c_ulong::from(1u8 << 3), // PERF_FLAG_FD_CLOEXEC
         )
     };
@@ -179,18 +224,23 @@ pub fn perf_event_open(kind: u32, config: u64, cpu: i32) -> std::io::Result<std:
     #[allow(clippy::cast_possible_truncation)]
     // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
     let file = unsafe { std::fs::File::from_raw_fd(fd as libc::c_int) };
-    // SAFETY: an ioctl without a pointer argument on a perf event descriptor we own.
+    Ok(file)
+}
+
+/// `PERF_EVENT_IOC_ENABLE` with `flag` (`PERF_IOC_FLAG_GROUP` for a whole group).
+fn perf_enable(file: &std::fs::File, flag: libc::c_ulong) -> std::io::Result<()> {
+    // SAFETY: an ioctl with an integer argument on a perf event descriptor we own.
     let r = unsafe {
         libc::ioctl(
-            std::os::fd::AsRawFd::as_raw_fd(&file),
+            std::os::fd::AsRawFd::as_raw_fd(file),
             PERF_EVENT_IOC_ENABLE,
-            0,
+            flag,
         )
     };
     if r < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok(file)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Hardware, software and cache event counters per CPU from `perf_event_open(2)`
 //! (node_exporter's `perf_linux.go` with `hodgesds/perf-utils` 0.7). As there, an event the
 //! kernel refuses is left out silently, so a machine or container without perf access gets
-//! a successful collector with no series.
+//! a successful collector with no series. `--collector.perf.tracepoint=subsystem:event`
+//! opens the tracepoints (their ids from tracefs) as one event group per CPU, read together
+//! at each scrape; a tracepoint that cannot be opened stops the collector from being built.
 
 use std::io::Read;
 use std::sync::Mutex;
@@ -280,9 +282,118 @@ const CACHE: &[Event] = &[
     ),
 ];
 
-/// The perf collector: open counters per CPU.
+/// The perf collector: open counters per CPU, and the tracepoint groups.
 pub struct Perf {
     counters: Mutex<Vec<(String, &'static Event, std::fs::File)>>,
+    tracepoints: Option<Tracepoints>,
+}
+
+/// `--collector.perf.tracepoint`s: one perf event group per CPU (perf-utils'
+/// `GroupProfiler`), its values read together, each a `node_perf_<subsystem>_<event>` counter.
+struct Tracepoints {
+    /// (family, help) per event, in the groups' order.
+    families: Vec<(String, String)>,
+    /// Per CPU: its label and the group's files (the leader first).
+    groups: Mutex<Vec<(String, Vec<std::fs::File>)>>,
+}
+
+/// `PERF_TYPE_TRACEPOINT`.
+const PERF_TYPE_TRACEPOINT: u32 = 2;
+
+/// Splits `subsystem:event` flags as node_exporter does.
+///
+/// # Errors
+/// A flag without exactly one `:`.
+pub fn parse_tracepoints(flags: &[String]) -> Result<Vec<(String, String)>, String> {
+    flags
+        .iter()
+        .map(|t| {
+            let parts: Vec<&str> = t.split(':').collect();
+            match parts.as_slice() {
+                [subsystem, event] => Ok(((*subsystem).to_owned(), (*event).to_owned())),
+                _ => Err(format!("invalid tracepoint config {t}")),
+            }
+        })
+        .collect()
+}
+
+/// Where the tracing filesystem is, from `/proc/mounts`' text: the first `tracefs` mount
+/// (perf-utils 0.7's `TraceFSMount`, which 1.9.1 uses; older releases read
+/// `/sys/kernel/debug/tracing`).
+#[must_use]
+pub fn tracefs_root(mounts: &str) -> Option<std::path::PathBuf> {
+    mounts.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        (f.len() > 3 && f[2] == "tracefs").then(|| std::path::PathBuf::from(f[1]))
+    })
+}
+
+impl Tracepoints {
+    fn open(flags: &[String], cpus: &[i32]) -> Result<Self, String> {
+        let points = parse_tracepoints(flags)?;
+        let mounts =
+            std::fs::read_to_string("/proc/mounts").map_err(|e| format!("/proc/mounts: {e}"))?;
+        let root = tracefs_root(&mounts).ok_or("no such mount (tracefs)")?;
+        let mut events = Vec::new();
+        let mut families = Vec::new();
+        for (subsystem, event) in &points {
+            let file = root.join("events").join(subsystem).join(event).join("id");
+            let id = std::fs::read_to_string(&file).map_err(|e| {
+                format!(
+                    "Failed to get tracepoint config for {subsystem}:{event}: {}: {e}",
+                    file.display()
+                )
+            })?;
+            let id: u64 = id
+                .trim()
+                .parse()
+                .map_err(|_| format!("{}: not a tracepoint id", file.display()))?;
+            events.push((PERF_TYPE_TRACEPOINT, id));
+            families.push((
+                format!("node_perf_{subsystem}_{event}"),
+                format!("Perf tracepoint {subsystem}:{event}"),
+            ));
+        }
+        let mut groups = Vec::new();
+        for &cpu in cpus {
+            let files = crate::sys::perf_event_open_group(&events, cpu)
+                .map_err(|e| format!("tracepoint group on CPU {cpu}: {e}"))?;
+            groups.push((cpu.to_string(), files));
+        }
+        Ok(Self {
+            families,
+            groups: Mutex::new(groups),
+        })
+    }
+
+    /// Reads each CPU's group: `nr`, time enabled, time running, then the values.
+    fn update(&self, out: &mut Out) -> Result<(), CollectorError> {
+        let mut groups = self
+            .groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buf = vec![0u8; 24 + 8 * self.families.len()];
+        for (cpu, files) in groups.iter_mut() {
+            let Some(leader) = files.first_mut() else {
+                continue;
+            };
+            leader.read_exact(&mut buf).map_err(|e| {
+                CollectorError::Other(format!(
+                    "failed to read tracepoint profile on CPU {cpu}: {e}"
+                ))
+            })?;
+            let word =
+                |i: usize| u64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            let n = usize::try_from(word(0))
+                .unwrap_or(0)
+                .min(self.families.len());
+            for (i, (name, help)) in self.families.iter().take(n).enumerate() {
+                #[allow(clippy::cast_precision_loss)]
+                out.counter(name, help, &[("cpu", cpu)], word(3 + i) as f64);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses `--collector.perf.cpus` (`0,2-5,8-16:4`).
@@ -338,23 +449,25 @@ impl Perf {
     /// Opens the counters chosen by `--collector.perf.*` on each CPU.
     ///
     /// # Errors
-    /// A bad `--collector.perf.cpus`, or tracepoints (not available in Firewatch).
+    /// A bad `--collector.perf.cpus`, or a tracepoint that cannot be opened.
     pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
         let flag = |m: String| crate::Error::Collector {
             collector: "perf".into(),
             message: m,
         };
-        if !opts.all("collector.perf.tracepoint").is_empty() {
-            return Err(flag(
-                "--collector.perf.tracepoint is not supported by Firewatch".into(),
-            ));
-        }
         let cpus = match opts.get("collector.perf.cpus") {
             Some(c) if !c.is_empty() => parse_cpus(c).map_err(flag)?,
             _ => {
                 let n = std::thread::available_parallelism().map_or(1, usize::from);
                 (0..i32::try_from(n).unwrap_or(1)).collect()
             }
+        };
+        // Tracepoints first, as node_exporter: one that cannot be opened stops the collector.
+        let traced = opts.all("collector.perf.tracepoint");
+        let tracepoints = if traced.is_empty() {
+            None
+        } else {
+            Some(Tracepoints::open(traced, &cpus).map_err(flag)?)
         };
         let mut events: Vec<&'static Event> = Vec::new();
         if !opts.flag("collector.perf.disable-hardware-profilers", false) {
@@ -401,6 +514,7 @@ impl Perf {
         }
         Ok(Box::new(Self {
             counters: Mutex::new(counters),
+            tracepoints,
         }))
     }
 }
@@ -424,7 +538,11 @@ impl Collector for Perf {
             #[allow(clippy::cast_precision_loss)]
             out.counter(name, help, &[("cpu", cpu)], v as f64);
         }
-        Ok(())
+        drop(counters);
+        match &self.tracepoints {
+            Some(t) => t.update(out),
+            None => Ok(()),
+        }
     }
 }
 
@@ -447,5 +565,34 @@ mod tests {
         let s = select(SOFTWARE, &named);
         assert_eq!(s.len(), 1);
         assert_eq!(select(SOFTWARE, &[]).len(), SOFTWARE.len());
+    }
+
+    #[test]
+    fn tracepoint_flags_and_tracefs() {
+        let flags = [
+            "sched:sched_switch".to_owned(),
+            "irq:irq_handler_entry".to_owned(),
+        ];
+        assert_eq!(
+            parse_tracepoints(&flags).unwrap(),
+            [
+                ("sched".into(), "sched_switch".into()),
+                ("irq".into(), "irq_handler_entry".into())
+            ]
+        );
+        assert_eq!(
+            parse_tracepoints(&["sched".to_owned()]),
+            Err("invalid tracepoint config sched".into())
+        );
+        assert!(parse_tracepoints(&["a:b:c".to_owned()]).is_err());
+        let mounts = "proc /proc proc rw 0 0\ndebugfs /sys/kernel/debug debugfs rw 0 0\n";
+        assert_eq!(
+            tracefs_root(mounts),
+            None,
+            "debugfs alone is not used (as 1.9.1)"
+        );
+        let mounts =
+            format!("{mounts}nodev /sys/kernel/tracing tracefs rw 0 0\nnone /t tracefs rw 0 0\n");
+        assert_eq!(tracefs_root(&mounts), Some("/sys/kernel/tracing".into()));
     }
 }
