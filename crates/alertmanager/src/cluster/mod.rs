@@ -10,8 +10,10 @@
 //! members (plus, now and then, a seed and a member held dead), so a peer started with one
 //! `--cluster.peer` learns every member through that one, and a member that stops sending
 //! heartbeats is held dead by a phi-accrual detector after about [`DEAD_AFTER`] (or eight
-//! gossip intervals when longer). Members are named by their advertised address; a
-//! restarted peer keeps its name and comes back with a newer generation.
+//! gossip intervals when longer); a peer that stops gracefully sets a `left` key first, and
+//! the members drop it at the next exchange (memberlist's leave). Members are named by their
+//! advertised address; a restarted peer keeps its name and comes back with a newer
+//! generation (the newest generation of a name is the member).
 //!
 //! Replicated state ([`Replicated`]: silences, notification log) is published item by item
 //! under each peer's own gossip keys (`sil:<id>`, `nfl:<receiver>:<group key>`): every gossip
@@ -30,6 +32,13 @@
 //! local changes), `--cluster.pushpull-interval` (the reconciliation above),
 //! `--cluster.reconnect-timeout` (how long a dead member is remembered and gossiped to now
 //! and then), `--cluster.peer-timeout` (the wait per position), `--cluster.settle-timeout`.
+//!
+//! Costs and limits: every member holds every member's copy of the items (memory and a
+//! late joiner's transfer grow with members × state; only changes travel afterwards); an item
+//! above [`MAX_ITEM_BYTES`] is not gossiped (counted in
+//! `alertmanager_oversized_gossip_message_dropped_total`); the message metrics count
+//! chitchat's datagrams under `msg_type="update"`; the start waits for the member count to
+//! settle (polled every ten gossip intervals, Alertmanager's `Settle`).
 //!
 //! Not wire-compatible with Alertmanager's memberlist cluster: a Firewatch peer cannot join
 //! an Alertmanager cluster, and it needs UDP only (no TCP stream on the cluster port).
