@@ -19,6 +19,14 @@ use clap::Parser;
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // The node exporter parses its own flags: going straight to it spares a small, long-running
+    // process clap's tree of every subcommand (code and memory it would keep mapped).
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some("node-exporter") {
+        return node_exporter::run(cli::NodeExporterArgs {
+            flags: args.collect(),
+        });
+    }
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Tool(tool)) => tool::run(tool),
