@@ -31,6 +31,10 @@ pub struct KubeStateExporterArgs {
     /// resource, same syntax.
     #[arg(long = "metric-annotations-allowlist", default_value = "")]
     pub metric_annotations_allowlist: String,
+    /// Comma-separated opt-in families to turn on (`kube_pod_nodeselectors`,
+    /// `kube_persistentvolume_csi_attributes`).
+    #[arg(long = "metric-opt-in-list", default_value = "")]
+    pub metric_opt_in_list: String,
     /// Log level (debug, info, warn, error).
     #[arg(long = "log.level", default_value = "info")]
     pub log_level: String,
@@ -75,6 +79,15 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let opt_in = list(&args.metric_opt_in_list);
+    let opt_known = kube_state_exporter::kinds::OPT_IN;
+    if let Some(bad) = opt_in.iter().find(|m| !opt_known.contains(&m.as_str())) {
+        eprintln!(
+            "firewatch kube-state-exporter: --metric-opt-in-list: {bad:?} is no opt-in family (they are: {})",
+            opt_known.join(",")
+        );
+        return ExitCode::from(2);
+    }
     crate::init_logging(&args.log_level, &args.log_format);
     let web_config = match crate::web_config(args.web_config_file.as_deref()) {
         Ok(c) => c,
@@ -90,6 +103,7 @@ pub fn run(args: KubeStateExporterArgs) -> ExitCode {
         web_config,
         labels_allowlist,
         annotations_allowlist,
+        opt_in,
     };
     crate::block_on("kube-state-exporter", kube_state_exporter::run(opts))
 }

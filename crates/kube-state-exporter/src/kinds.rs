@@ -9,20 +9,58 @@ use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
     Service,
 };
+use std::collections::BTreeSet;
+
 use kube::Resource;
+use model::exposition::MetricType;
 
 use crate::allowlist::AllowList;
 use crate::order;
 use crate::out::Family;
 use crate::table::Kind;
 
-/// `--metric-labels-allowlist` and `--metric-annotations-allowlist`.
+/// What the flags let through: `--metric-labels-allowlist`,
+/// `--metric-annotations-allowlist` and `--metric-opt-in-list`.
 #[derive(Debug, Clone, Default)]
 pub struct Allow {
     /// Kubernetes labels exported per resource.
     pub labels: AllowList,
     /// Kubernetes annotations exported per resource.
     pub annotations: AllowList,
+    /// Opt-in families turned on (kube-state-metrics' `NewOptInFamilyGenerator` ones:
+    /// [`OPT_IN`]).
+    pub opt_in: BTreeSet<String>,
+}
+
+/// kube-state-metrics' opt-in families of these kinds, off unless named in
+/// `--metric-opt-in-list`.
+pub const OPT_IN: &[&str] = &[
+    "kube_pod_nodeselectors",
+    "kube_persistentvolume_csi_attributes",
+];
+
+/// An opt-in family with one series per object: the kind's base labels, then `extra`'s.
+fn opt_in<'a, K: Resource + 'a>(
+    allow: &Allow,
+    name: &'static str,
+    help: &str,
+    objects: &[&'a K],
+    base: impl Fn(&'a K) -> Vec<(String, String)>,
+    extra: impl Fn(&'a K) -> Option<Vec<(String, String)>>,
+) -> Option<Family> {
+    allow.opt_in.contains(name).then(|| Family {
+        name,
+        help: help.to_owned(),
+        metric_type: MetricType::Gauge,
+        series: objects
+            .iter()
+            .filter_map(|o| {
+                let mut labels = base(o);
+                labels.extend(extra(o)?);
+                Some((labels, 1.0))
+            })
+            .collect(),
+    })
 }
 
 /// A kind the exporter writes families for.
@@ -141,12 +179,45 @@ table_kind!(
     crate::storage::CLAIM,
     order::PVC
 );
-table_kind!(
-    PersistentVolume,
-    "persistentvolumes",
-    crate::storage::VOLUME,
-    order::PV
-);
+impl Exported for PersistentVolume {
+    const RESOURCE: &'static str = "persistentvolumes";
+    fn families(objects: &[&Self], allow: &Allow) -> Vec<Family> {
+        let mut fams = table(
+            &crate::storage::VOLUME,
+            Self::RESOURCE,
+            objects,
+            allow,
+            order::PV,
+        );
+        // The CEPH CSI driver's `mounter` and `mapOptions` attributes, for CSI volumes.
+        fams.extend(opt_in(
+            allow,
+            "kube_persistentvolume_csi_attributes",
+            "CSI attributes of the Persistent Volume.",
+            objects,
+            |v: &PersistentVolume| {
+                vec![(
+                    "persistentvolume".to_owned(),
+                    v.metadata.name.clone().unwrap_or_default(),
+                )]
+            },
+            |v| {
+                let csi = v.spec.as_ref()?.csi.as_ref()?;
+                let attr = |k: &str| {
+                    csi.volume_attributes
+                        .as_ref()
+                        .and_then(|a| a.get(k).cloned())
+                        .unwrap_or_default()
+                };
+                Some(vec![
+                    ("csi_mounter".to_owned(), attr("mounter")),
+                    ("csi_map_options".to_owned(), attr("mapOptions")),
+                ])
+            },
+        ));
+        order::arrange(fams, order::PV)
+    }
+}
 table_kind!(
     ReplicaSet,
     "replicasets",
@@ -165,7 +236,30 @@ table_kind!(
 impl Exported for Pod {
     const RESOURCE: &'static str = "pods";
     fn families(objects: &[&Self], allow: &Allow) -> Vec<Family> {
-        let own = crate::pod::families(objects.iter().copied());
+        let mut own = crate::pod::families(objects.iter().copied());
+        let base = |p: &Pod| {
+            let m = &p.metadata;
+            [
+                ("namespace", &m.namespace),
+                ("pod", &m.name),
+                ("uid", &m.uid),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.clone().unwrap_or_default()))
+            .to_vec()
+        };
+        // `kubeMapToPrometheusLabels("nodeselector", ...)`: every key, sanitized.
+        let all = ["*".to_owned()];
+        own.extend(opt_in(
+            allow,
+            "kube_pod_nodeselectors",
+            "Describes the Pod nodeSelectors.",
+            objects,
+            base,
+            |p| {
+                let map = p.spec.as_ref().and_then(|s| s.node_selector.as_ref());
+                Some(crate::allowlist::labels("nodeselector", map, &all))
+            },
+        ));
         let meta = Meta {
             resource: Self::RESOURCE,
             prefix: "kube_pod",

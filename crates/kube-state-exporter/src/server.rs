@@ -41,6 +41,8 @@ pub struct Options {
     pub labels_allowlist: AllowList,
     /// `--metric-annotations-allowlist`: Kubernetes annotations exported per resource.
     pub annotations_allowlist: AllowList,
+    /// `--metric-opt-in-list`: opt-in families turned on (of [`crate::kinds::OPT_IN`]).
+    pub opt_in: Vec<String>,
 }
 
 /// The resources this exporter can watch (`--resources`).
@@ -222,6 +224,7 @@ pub fn router(client: &Client, opts: &Options) -> Router {
         allow: Allow {
             labels: opts.labels_allowlist.clone(),
             annotations: opts.annotations_allowlist.clone(),
+            opt_in: opts.opt_in.iter().cloned().collect(),
         },
     };
     Router::new()

@@ -152,6 +152,7 @@ async fn one_object_of_each_kind_whole_exposition() {
         web_config: None,
         labels_allowlist: allowlist::parse("pods=[app]").unwrap(),
         annotations_allowlist: allowlist::parse("pods=[team]").unwrap(),
+        opt_in: Vec::new(),
     };
     let config = kube::Config::new(fake.url.parse().unwrap());
     let client = kube::Client::try_from(config).unwrap();

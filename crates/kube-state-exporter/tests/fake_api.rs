@@ -102,6 +102,7 @@ fn options(resources: &[&str], namespaces: &[&str]) -> Options {
         web_config: None,
         labels_allowlist: Default::default(),
         annotations_allowlist: Default::default(),
+        opt_in: Vec::new(),
     }
 }
 
