@@ -57,6 +57,10 @@ pub struct Options {
     pub pushpull_interval: Duration,
     /// `--cluster.reconnect-timeout`: how long a dead member is remembered.
     pub reconnect_timeout: Duration,
+    /// `--cluster.probe-interval`: a silent member is held dead after about five of them.
+    pub probe_interval: Duration,
+    /// `--cluster.label`: peers with another label are refused (empty: no label).
+    pub cluster_label: String,
     /// `--web.config.file`, read: TLS, basic authentication and headers on the listener
     /// (none: plain HTTP).
     pub web_config: Option<web::webconfig::WebConfig>,
@@ -105,6 +109,8 @@ impl Default for Options {
             gossip_interval: Duration::from_millis(200),
             pushpull_interval: Duration::from_secs(60),
             reconnect_timeout: Duration::from_secs(6 * 3600),
+            probe_interval: Duration::from_secs(1),
+            cluster_label: String::new(),
             web_config: None,
             get_concurrency: 0,
             settle_timeout: Duration::from_secs(60),
@@ -546,6 +552,8 @@ fn open_cluster(
         gossip_interval: opts.gossip_interval,
         pushpull_interval: opts.pushpull_interval,
         reconnect_timeout: opts.reconnect_timeout,
+        dead_after: opts.probe_interval * 5,
+        label: opts.cluster_label.clone(),
     };
     let states: Vec<Arc<dyn crate::cluster::Replicated>> = vec![silences.clone(), nflog.clone()];
     match crate::cluster::Peer::new(settings, states, registry) {

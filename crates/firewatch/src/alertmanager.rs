@@ -51,6 +51,30 @@ pub struct AlertmanagerArgs {
     /// Length of time a lost peer is remembered and gossiped to now and then.
     #[arg(long = "cluster.reconnect-timeout", default_value = "6h0m0s")]
     pub reconnect_timeout: String,
+    /// Interval between heartbeat checks: a silent peer is held dead after about five.
+    #[arg(long = "cluster.probe-interval", default_value = "1s")]
+    pub probe_interval: String,
+    /// The label of this cluster: peers with another label are refused.
+    #[arg(long = "cluster.label", default_value = "")]
+    pub cluster_label: String,
+    /// Accepted for Alertmanager's command lines; no counterpart in Firewatch's gossip.
+    #[arg(long = "cluster.probe-timeout", default_value = "500ms", hide = true)]
+    pub probe_timeout: String,
+    /// Accepted for Alertmanager's command lines; no counterpart in Firewatch's gossip.
+    #[arg(long = "cluster.tcp-timeout", default_value = "10s", hide = true)]
+    pub tcp_timeout: String,
+    /// Accepted for Alertmanager's command lines; no counterpart in Firewatch's gossip.
+    #[arg(long = "cluster.reconnect-interval", default_value = "10s", hide = true)]
+    pub reconnect_interval: String,
+    /// Accepted for Alertmanager's command lines; no counterpart in Firewatch's gossip.
+    #[arg(
+        long = "cluster.allow-insecure-public-advertise-address-discovery",
+        hide = true
+    )]
+    pub allow_insecure_public_advertise: bool,
+    /// Refused: Firewatch's gossip is plain UDP, with no TLS.
+    #[arg(long = "cluster.tls-config", default_value = "", hide = true)]
+    pub cluster_tls_config: String,
     /// Maximum number of GET requests processed concurrently (0: the number of CPUs or 8,
     /// whichever is larger).
     #[arg(long = "web.get-concurrency", default_value_t = 0)]
@@ -145,6 +169,19 @@ fn operator_section(a: &AlertmanagerArgs) -> Result<Option<config::OperatorConfi
 }
 
 fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
+    if !a.cluster_tls_config.is_empty() {
+        return Err(
+            "--cluster.tls-config is not supported: Firewatch's cluster gossip is plain UDP"
+                .to_owned(),
+        );
+    }
+    for (flag, v) in [
+        ("cluster.probe-timeout", &a.probe_timeout),
+        ("cluster.tcp-timeout", &a.tcp_timeout),
+        ("cluster.reconnect-interval", &a.reconnect_interval),
+    ] {
+        duration(flag, v)?;
+    }
     Ok(alertmanager::Options {
         config_file: a.config_file.clone(),
         storage_path: a.storage_path.clone(),
@@ -159,6 +196,8 @@ fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
         gossip_interval: positive("cluster.gossip-interval", &a.gossip_interval)?,
         pushpull_interval: positive("cluster.pushpull-interval", &a.pushpull_interval)?,
         reconnect_timeout: duration("cluster.reconnect-timeout", &a.reconnect_timeout)?,
+        probe_interval: positive("cluster.probe-interval", &a.probe_interval)?,
+        cluster_label: a.cluster_label.clone(),
         get_concurrency: a.get_concurrency,
         web_config: crate::web_config(a.web_config_file.as_deref())?,
         ..alertmanager::Options::default()

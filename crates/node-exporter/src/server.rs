@@ -39,13 +39,25 @@ pub async fn run(opts: Options) -> Result<(), Error> {
     Ok(())
 }
 
-/// The runtime the exporter runs on alone: one thread. A scrape is a few milliseconds of
+/// The runtime the exporter runs on alone (call it before anything reads a file): one thread. A scrape is a few milliseconds of
 /// file reads done on that thread (other connections wait for it); a single thread keeps the
 /// exporter's memory small (one stack, one allocator arena, no thread handing work over).
 ///
 /// # Errors
 /// The runtime cannot be built (no event poller).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    // As Go's runtime does for node_exporter: the open-file limit raised to its hard limit
+    // (the kept procfs/sysfs files count against it).
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = rustix::process::setrlimit(rustix::process::Resource::Nofile, raised) {
+            tracing::debug!(err = %e, "cannot raise the open-file limit");
+        }
+    }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

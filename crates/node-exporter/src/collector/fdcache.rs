@@ -39,7 +39,8 @@ static CACHE: Mutex<Option<HashMap<Vec<u8>, Entry, foldhash::fast::RandomState>>
     Mutex::new(None);
 static SCRAPE: AtomicU64 = AtomicU64::new(0);
 
-/// How many files may be kept open: a quarter of the open-file limit, at most 1024.
+/// How many files may be kept open: an eighth of the open-file limit (the rest is the
+/// process's, e.g. the all-in-one server's), at most 1024.
 #[must_use]
 pub fn cap() -> usize {
     static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
@@ -47,7 +48,7 @@ pub fn cap() -> usize {
         let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
             .current
             .unwrap_or(1024);
-        usize::try_from(soft / 4).unwrap_or(1024).min(1024)
+        usize::try_from(soft / 8).unwrap_or(1024).min(1024)
     })
 }
 
