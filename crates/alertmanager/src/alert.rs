@@ -59,6 +59,27 @@ impl Alert {
         self.resolved_at(Timestamp::now())
     }
 
+    /// [`Alert::merge`] taking the other copy by value: no clone when it is the newer one
+    /// (a re-sent alert, the usual case).
+    #[must_use]
+    pub fn merge_owned(&self, other: Alert) -> Alert {
+        if other.updated_at < self.updated_at {
+            return other.merge(self);
+        }
+        let mut res = other;
+        if self.starts_at < res.starts_at {
+            res.starts_at = self.starts_at;
+        }
+        if res.resolved() {
+            if self.resolved() && self.ends_at > res.ends_at {
+                res.ends_at = self.ends_at;
+            }
+        } else if self.ends_at > res.ends_at && !self.timeout {
+            res.ends_at = self.ends_at;
+        }
+        res
+    }
+
     /// Merges a newer copy of the same alert: the earliest start, and the end time of the
     /// newer copy unless the older one has a later explicit one.
     #[must_use]

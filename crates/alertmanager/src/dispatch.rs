@@ -30,7 +30,7 @@ pub struct AggrGroup {
     pub route: Arc<Route>,
     /// `route key:labels`.
     pub key: String,
-    alerts: Mutex<HashMap<u64, Alert>>,
+    alerts: Mutex<HashMap<u64, Arc<Alert>>>,
     state: Mutex<(Instant, bool)>,
     wake: Notify,
     done: Stop,
@@ -51,7 +51,7 @@ impl AggrGroup {
         }
     }
 
-    fn insert(&self, a: Alert) {
+    fn insert(&self, a: Arc<Alert>) {
         let old_start = a.starts_at;
         self.alerts.lock().insert(a.fingerprint(), a);
         let mut st = self.state.lock();
@@ -67,11 +67,11 @@ impl AggrGroup {
         }
     }
 
-    /// The group's alerts.
+    /// The group's alerts (the store's shared copies).
     #[must_use]
-    pub fn alerts(&self) -> Vec<Alert> {
-        let mut v: Vec<Alert> = self.alerts.lock().values().cloned().collect();
-        v.sort_by(compare);
+    pub fn alerts(&self) -> Vec<Arc<Alert>> {
+        let mut v: Vec<Arc<Alert>> = self.alerts.lock().values().cloned().collect();
+        v.sort_by(|a, b| compare(a, b));
         v
     }
 
@@ -102,8 +102,10 @@ impl AggrGroup {
                 st.1 = true;
             }
             let timeout = self.route.opts.group_interval.max(MIN_TIMEOUT) + wait();
+            // Boxed: the flush's state lives on the heap only while it runs, so a waiting
+            // group's task stays small (thousands of groups wait at once).
             tokio::select! {
-                () = self.flush(&stage, timeout) => {}
+                () = Box::pin(self.flush(&stage, timeout)) => {}
                 () = stop.wait() => return,
             }
         }
@@ -116,7 +118,7 @@ impl AggrGroup {
             .lock()
             .values()
             .map(|a| {
-                let mut a = a.clone();
+                let mut a = Alert::clone(a);
                 if !a.resolved_at(now) {
                     a.ends_at = zero_time();
                 }
@@ -224,7 +226,7 @@ impl Dispatcher {
         }
     }
 
-    fn process(&self, a: &Alert) {
+    fn process(&self, a: &Arc<Alert>) {
         for r in self.route.matches(&a.labels) {
             let route = self.routes[r.index].clone();
             let labels = route.group_labels(&a.labels);

@@ -24,7 +24,7 @@ pub struct InhibitRule {
     source: Matchers,
     target: Matchers,
     equal: Vec<String>,
-    sources: Mutex<HashMap<u64, Alert>>,
+    sources: Mutex<HashMap<u64, Arc<Alert>>>,
 }
 
 impl InhibitRule {
@@ -91,6 +91,11 @@ impl Inhibitor {
 
     /// Takes source alerts from the store's feed until it is dropped or `stop` fires.
     pub async fn run(self: Arc<Self>, alerts: Arc<Alerts>, stop: Stop) {
+        if self.rules.is_empty() {
+            // Nothing to observe: no feed (it would queue every posted alert for nothing).
+            stop.wait().await;
+            return;
+        }
         let mut rx = alerts.subscribe();
         loop {
             tokio::select! {
@@ -104,7 +109,7 @@ impl Inhibitor {
     }
 
     /// Records an alert as a source of every rule whose source side it matches.
-    pub fn observe(&self, a: &Alert) {
+    pub fn observe(&self, a: &Arc<Alert>) {
         for r in &self.rules {
             if r.source.matches(&a.labels) {
                 r.sources.lock().insert(a.fingerprint(), a.clone());

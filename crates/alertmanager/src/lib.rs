@@ -10,6 +10,7 @@ pub mod inhibit;
 pub mod labels;
 pub mod marker;
 pub mod matcher;
+pub mod memory;
 pub mod metrics;
 pub mod nflog;
 pub mod notify;

@@ -69,6 +69,10 @@ pub struct Options {
     /// `--cluster.settle-timeout`: how long the first notifications wait for the cluster to
     /// settle.
     pub settle_timeout: Duration,
+    /// `--storage.alerts-fsync`: every accepted POST of alerts is fsynced before the answer
+    /// (true, the default); false: written to the alerts log but not synced, so a crash of
+    /// the machine (not of the process) can lose the last accepted alerts.
+    pub alerts_fsync: bool,
     /// Rewrites the configuration file's text before it is parsed, and asks for reloads (the
     /// Kubernetes AlertmanagerConfig objects merged in; none: the file as written).
     pub config_hook: Option<ConfigHook>,
@@ -114,6 +118,7 @@ impl Default for Options {
             web_config: None,
             get_concurrency: 0,
             settle_timeout: Duration::from_secs(60),
+            alerts_fsync: true,
             config_hook: None,
         }
     }
@@ -172,6 +177,7 @@ impl Alertmanager {
         ));
         silences.load().map_err(|e| e.to_string())?;
         nflog.load().map_err(|e| e.to_string())?;
+        alerts.set_fsync(opts.alerts_fsync);
         alerts.load().map_err(|e| e.to_string())?;
         let metrics = Metrics::new(registry);
         silences.instrument(metrics.silences_state.clone());
@@ -467,12 +473,17 @@ pub async fn run_until(opts: Options, stop: Stop, signals: bool) -> Result<(), S
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(am.opts.maintenance_interval);
             let mut fast = tokio::time::interval(Duration::from_secs(1));
+            let mut ticks = 0u64;
             loop {
                 tokio::select! {
                     _ = tick.tick() => am.maintenance(),
                     // Accepted alerts are in the log at once; the snapshot compacts it
                     // when it has grown.
                     _ = fast.tick() => {
+                        ticks += 1;
+                        if ticks.is_multiple_of(5) {
+                            crate::memory::trim();
+                        }
                         if am.alerts.log_bytes() > LOG_COMPACT_BYTES
                             && let Err(e) = am.alerts.snapshot()
                         {

@@ -25,13 +25,23 @@ pub struct Alerts {
     marker: Arc<Marker>,
     path: Option<PathBuf>,
     log: std::sync::OnceLock<StateLog>,
+    fsync: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
 struct Inner {
-    alerts: HashMap<u64, Alert>,
-    subscribers: Vec<UnboundedSender<Alert>>,
+    alerts: HashMap<u64, Arc<Alert>>,
+    subscribers: Vec<UnboundedSender<Arc<Alert>>>,
     dirty: bool,
+}
+
+/// A stored alert as the snapshot writes it (the one shared copy, not a clone).
+struct Snapshotted(Arc<Alert>);
+
+impl serde::Serialize for Snapshotted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
 }
 
 impl Alerts {
@@ -43,6 +53,17 @@ impl Alerts {
             marker,
             path,
             log: std::sync::OnceLock::new(),
+            fsync: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
+
+    /// Whether accepted alerts are fsynced before [`Alerts::put`]'s answer resolves
+    /// (`--storage.alerts-fsync`, the default) or only written to the log file (they then
+    /// survive a crash of the process but not of the machine); see [`StateLog::set_fsync`].
+    pub fn set_fsync(&self, on: bool) {
+        self.fsync.store(on, std::sync::atomic::Ordering::Relaxed);
+        if let Some(log) = self.log.get() {
+            log.set_fsync(on);
         }
     }
 
@@ -57,8 +78,9 @@ impl Alerts {
         // The log holds each alert as it was stored (merged): the last record of an alert is
         // its state, so a replay inserts without merging.
         let log = crate::state_log::load_beside(path, |a: Alert| {
-            inner.alerts.insert(a.fingerprint(), a);
+            inner.alerts.insert(a.fingerprint(), Arc::new(a));
         })?;
+        log.set_fsync(self.fsync.load(std::sync::atomic::Ordering::Relaxed));
         let _ = self.log.set(log);
         Ok(inner.alerts.len())
     }
@@ -88,7 +110,13 @@ impl Alerts {
                     return None;
                 }
                 inner.dirty = false;
-                Some(inner.alerts.values().cloned().collect::<Vec<Alert>>())
+                Some(
+                    inner
+                        .alerts
+                        .values()
+                        .map(|a| Snapshotted(a.clone()))
+                        .collect::<Vec<_>>(),
+                )
             },
             |_| {},
         )
@@ -96,7 +124,8 @@ impl Alerts {
 
     /// Stores alerts (merging each with a stored copy whose activity overlaps), passes them
     /// to the subscribers and appends them to the log. The answer resolves once they are on
-    /// disk (at once without a log).
+    /// disk (at once without a log). Each stored alert is one shared copy: the store, the
+    /// subscribers' aggregation groups and inhibition sources hold the same `Arc`.
     pub fn put(&self, alerts: Vec<Alert>) -> Durable {
         let mut inner = self.inner.lock();
         inner.dirty = true;
@@ -107,33 +136,36 @@ impl Alerts {
                 && ((a.ends_at > old.starts_at && a.ends_at < old.ends_at)
                     || (a.starts_at > old.starts_at && a.starts_at < old.ends_at))
             {
-                a = old.merge(&a);
+                a = old.merge_owned(a);
             }
+            let a = Arc::new(a);
             inner.alerts.insert(fp, a.clone());
             inner.subscribers.retain(|s| s.send(a.clone()).is_ok());
             stored.push(a);
         }
         match self.log.get() {
-            Some(log) if !stored.is_empty() => log.append(&stored),
+            Some(log) if !stored.is_empty() => {
+                log.append(&stored.iter().map(|a| &**a).collect::<Vec<&Alert>>())
+            }
             _ => Durable::done(),
         }
     }
 
     /// The stored alert with this fingerprint.
     #[must_use]
-    pub fn get(&self, fp: u64) -> Option<Alert> {
+    pub fn get(&self, fp: u64) -> Option<Arc<Alert>> {
         self.inner.lock().alerts.get(&fp).cloned()
     }
 
     /// All stored alerts.
     #[must_use]
-    pub fn list(&self) -> Vec<Alert> {
+    pub fn list(&self) -> Vec<Arc<Alert>> {
         self.inner.lock().alerts.values().cloned().collect()
     }
 
     /// A feed of every alert stored from now on, starting with those stored already.
     #[must_use]
-    pub fn subscribe(&self) -> UnboundedReceiver<Alert> {
+    pub fn subscribe(&self) -> UnboundedReceiver<Arc<Alert>> {
         let (tx, rx) = unbounded_channel();
         let mut inner = self.inner.lock();
         for a in inner.alerts.values() {

@@ -75,6 +75,17 @@ pub struct AlertmanagerArgs {
     /// Refused: Firewatch's gossip is plain UDP, with no TLS.
     #[arg(long = "cluster.tls-config", default_value = "", hide = true)]
     pub cluster_tls_config: String,
+    /// Fsync every accepted POST of alerts to the alerts log under --storage.path before
+    /// answering (the default): an alert answered 200 survives a crash of the machine. With
+    /// --no-storage.alerts-fsync the log is written but not synced: accepted alerts still
+    /// survive a crash or kill of the process, but a power loss or kernel crash can lose the
+    /// last seconds of them (Prometheus re-sends its alerts every evaluation anyway); POSTs
+    /// then do not wait for the disk.
+    #[arg(long = "storage.alerts-fsync", overrides_with = "no_alerts_fsync")]
+    pub alerts_fsync: bool,
+    /// Turns --storage.alerts-fsync off.
+    #[arg(long = "no-storage.alerts-fsync", overrides_with = "alerts_fsync")]
+    pub no_alerts_fsync: bool,
     /// Maximum number of GET requests processed concurrently (0: the number of CPUs or 8,
     /// whichever is larger).
     #[arg(long = "web.get-concurrency", default_value_t = 0)]
@@ -121,6 +132,7 @@ pub fn run(args: &AlertmanagerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    alertmanager::memory::limit_arenas();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -199,6 +211,7 @@ fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
         probe_interval: positive("cluster.probe-interval", &a.probe_interval)?,
         cluster_label: a.cluster_label.clone(),
         get_concurrency: a.get_concurrency,
+        alerts_fsync: !a.no_alerts_fsync,
         web_config: crate::web_config(a.web_config_file.as_deref())?,
         ..alertmanager::Options::default()
     })

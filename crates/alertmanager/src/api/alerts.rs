@@ -28,20 +28,25 @@ struct Status {
     state: &'static str,
 }
 
-/// `gettableAlert`, fields in go-swagger's order.
+fn str_is_empty(s: &&str) -> bool {
+    s.is_empty()
+}
+
+/// `gettableAlert`, fields in go-swagger's order; borrows the stored alert's labels,
+/// annotations and URL (a GET of every alert copies none of them).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct GettableAlert {
-    annotations: LabelSet,
+struct GettableAlert<'a> {
+    annotations: &'a LabelSet,
     ends_at: String,
     fingerprint: String,
     receivers: Vec<Receiver>,
     starts_at: String,
     status: Status,
     updated_at: String,
-    #[serde(rename = "generatorURL", skip_serializing_if = "String::is_empty")]
-    generator_url: String,
-    labels: LabelSet,
+    #[serde(rename = "generatorURL", skip_serializing_if = "str_is_empty")]
+    generator_url: &'a str,
+    labels: &'a LabelSet,
 }
 
 #[derive(Deserialize)]
@@ -85,7 +90,12 @@ fn parse_filter(q: Option<&str>) -> Result<Filter, String> {
 }
 
 /// The alert as the API shows it, when the filter keeps it.
-fn gettable(am: &Alertmanager, a: &Alert, f: &Filter, now: Timestamp) -> Option<GettableAlert> {
+fn gettable<'a>(
+    am: &Alertmanager,
+    a: &'a Alert,
+    f: &Filter,
+    now: Timestamp,
+) -> Option<GettableAlert<'a>> {
     if !is_zero(a.ends_at) && a.ends_at < now {
         return None;
     }
@@ -123,7 +133,7 @@ fn gettable(am: &Alertmanager, a: &Alert, f: &Filter, now: Timestamp) -> Option<
         return None;
     }
     Some(GettableAlert {
-        annotations: a.annotations.clone(),
+        annotations: &a.annotations,
         ends_at: api_time(a.ends_at),
         fingerprint: fingerprint_string(a.fingerprint()),
         receivers: receivers
@@ -137,8 +147,8 @@ fn gettable(am: &Alertmanager, a: &Alert, f: &Filter, now: Timestamp) -> Option<
             state: st.state.as_str(),
         },
         updated_at: api_time(a.updated_at),
-        generator_url: a.generator_url.clone(),
-        labels: a.labels.clone(),
+        generator_url: &a.generator_url,
+        labels: &a.labels,
     })
 }
 
@@ -148,20 +158,19 @@ pub(super) async fn get_alerts(State(s): State<ApiState>, RawQuery(q): RawQuery)
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let now = Timestamp::now();
-    let mut out: Vec<GettableAlert> =
-        s.am.alerts
-            .list()
-            .iter()
-            .filter_map(|a| gettable(&s.am, a, &f, now))
-            .collect();
+    let list = s.am.alerts.list();
+    let mut out: Vec<GettableAlert<'_>> = list
+        .iter()
+        .filter_map(|a| gettable(&s.am, a, &f, now))
+        .collect();
     out.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
     json(StatusCode::OK, &out)
 }
 
 #[derive(Serialize)]
-struct AlertGroup {
-    alerts: Vec<GettableAlert>,
-    labels: LabelSet,
+struct AlertGroup<'a> {
+    alerts: Vec<GettableAlert<'a>>,
+    labels: &'a LabelSet,
     receiver: Receiver,
 }
 
@@ -171,46 +180,46 @@ pub(super) async fn get_groups(State(s): State<ApiState>, RawQuery(q): RawQuery)
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let now = Timestamp::now();
-    let mut groups: Vec<(LabelSet, String, Vec<GettableAlert>)> = Vec::new();
-    for g in s.am.dispatcher().groups() {
-        let receiver = g.route.opts.receiver.clone();
-        if let Some(re) = &f.receiver
-            && !re.is_match(&receiver)
-        {
-            continue;
-        }
-        let alerts: Vec<GettableAlert> = g
-            .alerts()
-            .iter()
-            .filter_map(|a| {
-                gettable(
-                    &s.am,
-                    a,
-                    &Filter {
-                        receiver: None,
-                        ..clone_filter(&f)
-                    },
-                    now,
-                )
+    let per_alert = Filter {
+        receiver: None,
+        ..clone_filter(&f)
+    };
+    // The groups with their alerts first (held here), then the views borrowing them.
+    let held: Vec<_> =
+        s.am.dispatcher()
+            .groups()
+            .into_iter()
+            .filter(|g| {
+                f.receiver
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(&g.route.opts.receiver))
             })
+            .map(|g| {
+                let alerts = g.alerts();
+                (g, alerts)
+            })
+            .collect();
+    let mut out: Vec<AlertGroup<'_>> = Vec::new();
+    for (g, alerts) in &held {
+        let alerts: Vec<GettableAlert<'_>> = alerts
+            .iter()
+            .filter_map(|a| gettable(&s.am, a, &per_alert, now))
             .collect();
         if alerts.is_empty() {
             continue;
         }
-        groups.push((g.labels.clone(), receiver, alerts));
+        out.push(AlertGroup {
+            alerts,
+            labels: &g.labels,
+            receiver: Receiver {
+                name: g.route.opts.receiver.clone(),
+            },
+        });
     }
-    groups.sort_by(|a, b| match label_set_cmp(&a.0, &b.0) {
-        Ordering::Equal => a.1.cmp(&b.1),
+    out.sort_by(|a, b| match label_set_cmp(a.labels, b.labels) {
+        Ordering::Equal => a.receiver.name.cmp(&b.receiver.name),
         o => o,
     });
-    let out: Vec<AlertGroup> = groups
-        .into_iter()
-        .map(|(labels, name, alerts)| AlertGroup {
-            alerts,
-            labels,
-            receiver: Receiver { name },
-        })
-        .collect();
     json(StatusCode::OK, &out)
 }
 
@@ -261,8 +270,10 @@ pub(super) async fn post_alerts(State(s): State<ApiState>, body: axum::body::Byt
     let now = Timestamp::now();
     let resolve = SignedDuration::try_from(s.am.config().global().resolve_timeout.to_std())
         .unwrap_or(SignedDuration::MAX);
-    let mut valid = Vec::new();
+    let mut valid = Vec::with_capacity(posted.len());
     let mut errors = Vec::new();
+    // Counted here, added to the metrics once per POST (not a label lookup per alert).
+    let (mut firing, mut resolved, mut invalid) = (0u64, 0u64, 0u64);
     for p in posted {
         let Some(mut labels) = p.labels else {
             errors.push("labels in body is required".to_owned());
@@ -287,22 +298,31 @@ pub(super) async fn post_alerts(State(s): State<ApiState>, body: axum::body::Byt
             a.timeout = true;
             a.ends_at = now.checked_add(resolve).unwrap_or(now);
         }
-        let status = if a.ends_at > now {
-            "firing"
+        if a.ends_at > now {
+            firing += 1;
         } else {
-            "resolved"
-        };
-        s.am.metrics
-            .alerts_received
-            .with_label_values(&[status, "v2"])
-            .inc();
+            resolved += 1;
+        }
         match validate(&a) {
             Ok(()) => valid.push(a),
             Err(e) => {
-                s.am.metrics.alerts_invalid.with_label_values(&["v2"]).inc();
+                invalid += 1;
                 errors.push(e);
             }
         }
+    }
+    let m = &s.am.metrics;
+    for (status, n) in [("firing", firing), ("resolved", resolved)] {
+        if n > 0 {
+            m.alerts_received
+                .with_label_values(&[status, "v2"])
+                .inc_by_u64(n);
+        }
+    }
+    if invalid > 0 {
+        m.alerts_invalid
+            .with_label_values(&["v2"])
+            .inc_by_u64(invalid);
     }
     // Acknowledged only once on disk: an alert answered 200 survives a crash.
     if let Err(e) = s.am.alerts.put(valid).wait().await {

@@ -9,7 +9,6 @@ use futures::future::BoxFuture;
 
 use super::{Integration, NotifyCtx, NotifyError, Stage, StageResult};
 use crate::alert::{Alert, is_zero};
-use crate::labels::LabelSet;
 use crate::metrics::Metrics;
 
 /// The retry stage of one receiver integration.
@@ -45,8 +44,8 @@ pub fn data(ctx: &NotifyCtx, alerts: &[Alert], external_url: &str) -> notifiers:
         .iter()
         .map(|a| {
             notifiers::Alert::new(
-                a.labels.clone(),
-                a.annotations.clone(),
+                (&a.labels).into(),
+                (&a.annotations).into(),
                 a.starts_at,
                 (!is_zero(a.ends_at)).then_some(a.ends_at),
                 a.generator_url.clone(),
@@ -54,8 +53,12 @@ pub fn data(ctx: &NotifyCtx, alerts: &[Alert], external_url: &str) -> notifiers:
             )
         })
         .collect();
-    let group: LabelSet = ctx.group_labels.clone();
-    notifiers::Data::new(&quote_meta(&ctx.receiver), group, list, external_url)
+    notifiers::Data::new(
+        &quote_meta(&ctx.receiver),
+        (&ctx.group_labels).into(),
+        list,
+        external_url,
+    )
 }
 
 fn jitter(d: Duration) -> Duration {
