@@ -115,26 +115,37 @@ impl HttpDiscovery {
             .bytes()
             .await
             .map_err(|e| http_err(go_error_text("GET", &e)))?;
-        let groups: Vec<Option<TargetGroup>> =
-            serde_json::from_slice(&body).map_err(|e| DiscoveryError::Parse {
-                origin: url.clone(),
-                message: e.to_string(),
-            })?;
-        let mut out = Vec::with_capacity(groups.len().max(self.last_len));
-        for (i, g) in groups.into_iter().enumerate() {
-            let mut g = g.ok_or_else(|| DiscoveryError::Parse {
-                origin: url.clone(),
-                message: "nil target group item found".to_owned(),
-            })?;
-            g.source = format!("{url}:{i}");
-            g.labels.insert(URL_LABEL.to_owned(), url.clone());
-            out.push(g);
-        }
+        let mut out = parse_response(url, &body)?;
         let n = out.len();
         out.extend((n..self.last_len).map(|i| TargetGroup::empty(format!("{url}:{i}"))));
         self.last_len = n;
         Ok(out)
     }
+}
+
+/// Decodes the body of an HTTP SD response from `url` (untrusted): a JSON list of target
+/// groups, none of them `null`, each given its source (`<url>:<index>`) and the
+/// `__meta_url` label.
+///
+/// # Errors
+/// The body is not such a list.
+pub fn parse_response(url: &str, body: &[u8]) -> Result<Vec<TargetGroup>, DiscoveryError> {
+    let groups: Vec<Option<TargetGroup>> =
+        serde_json::from_slice(body).map_err(|e| DiscoveryError::Parse {
+            origin: url.to_owned(),
+            message: e.to_string(),
+        })?;
+    let mut out = Vec::with_capacity(groups.len());
+    for (i, g) in groups.into_iter().enumerate() {
+        let mut g = g.ok_or_else(|| DiscoveryError::Parse {
+            origin: url.to_owned(),
+            message: "nil target group item found".to_owned(),
+        })?;
+        g.source = format!("{url}:{i}");
+        g.labels.insert(URL_LABEL.to_owned(), url.to_owned());
+        out.push(g);
+    }
+    Ok(out)
 }
 
 fn format_seconds(d: Duration) -> String {

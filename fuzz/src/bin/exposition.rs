@@ -1,20 +1,7 @@
-//! Fuzz target: the scrape body parsers (issue 16): the first byte chooses the text format,
-//! OpenMetrics or the protobuf (delimited `MetricFamily`) format, the rest is the body.
-
-use firewatch_model::exposition::{Format, ProtobufOptions, ProtobufParser, parse_families};
+//! AFL++ target: the scrape body parsers (text, OpenMetrics, protobuf; first byte chooses). The harness is
+//! `firewatch_fuzz_targets::exposition` (crates/fuzz-targets), which the suite also runs over
+//! `fuzz/corpus/exposition/`.
 
 fn main() {
-    afl::fuzz!(|data: &[u8]| {
-        let Some((&first, body)) = data.split_first() else {
-            return;
-        };
-        match first % 3 {
-            0 => drop(parse_families(body, Format::Text)),
-            1 => drop(parse_families(body, Format::OpenMetrics)),
-            _ => {
-                let mut p = ProtobufParser::new(body, ProtobufOptions::default());
-                while let Ok(Some(_)) = p.next_entry() {}
-            }
-        }
-    });
+    afl::fuzz!(|data: &[u8]| firewatch_fuzz_targets::exposition(data));
 }

@@ -1,9 +1,7 @@
-//! Fuzz target: loading a prometheus.yml (YAML, then validation of every section).
+//! AFL++ target: loading a prometheus.yml. The harness is
+//! `firewatch_fuzz_targets::prometheus_yml` (crates/fuzz-targets), which the suite also runs over
+//! `fuzz/corpus/prometheus_yml/`.
 
 fn main() {
-    afl::fuzz!(|data: &[u8]| {
-        if let Ok(text) = std::str::from_utf8(data) {
-            let _ = firewatch_config::Config::from_yaml_str(text, "/nonexistent");
-        }
-    });
+    afl::fuzz!(|data: &[u8]| firewatch_fuzz_targets::prometheus_yml(data));
 }

@@ -1,9 +1,7 @@
-//! Fuzz target: the PromQL parser (queries from the API, rule files and dashboards).
+//! AFL++ target: the PromQL parser. The harness is
+//! `firewatch_fuzz_targets::promql` (crates/fuzz-targets), which the suite also runs over
+//! `fuzz/corpus/promql/`.
 
 fn main() {
-    afl::fuzz!(|data: &[u8]| {
-        if let Ok(q) = std::str::from_utf8(data) {
-            let _ = firewatch_promql::parser::parse(q);
-        }
-    });
+    afl::fuzz!(|data: &[u8]| firewatch_fuzz_targets::promql(data));
 }

@@ -1,19 +1,7 @@
-//! Fuzz target: rule files (YAML, then every expression parsed and checked, templates too).
-
-use std::path::Path;
-
-use firewatch_config::ValidationScheme;
-use firewatch_config::rules::{RuleFile, promql_check};
+//! AFL++ target: rule files (YAML, expressions, templates). The harness is
+//! `firewatch_fuzz_targets::rule_file` (crates/fuzz-targets), which the suite also runs over
+//! `fuzz/corpus/rule_file/`.
 
 fn main() {
-    afl::fuzz!(|data: &[u8]| {
-        if let Ok(text) = std::str::from_utf8(data) {
-            let _ = RuleFile::parse(
-                text,
-                Path::new("fuzz.yml"),
-                &promql_check,
-                ValidationScheme::Utf8,
-            );
-        }
-    });
+    afl::fuzz!(|data: &[u8]| firewatch_fuzz_targets::rule_file(data));
 }

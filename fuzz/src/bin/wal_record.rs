@@ -1,8 +1,7 @@
-//! Fuzz target: decoding one WAL record (series, samples, tombstones, exemplars, metadata,
-//! histograms), as replay does for every record of a segment.
+//! AFL++ target: decoding one WAL record. The harness is
+//! `firewatch_fuzz_targets::wal_record` (crates/fuzz-targets), which the suite also runs over
+//! `fuzz/corpus/wal_record/`.
 
 fn main() {
-    afl::fuzz!(|data: &[u8]| {
-        let _ = firewatch_tsdb::wal::record::decode(data);
-    });
+    afl::fuzz!(|data: &[u8]| firewatch_fuzz_targets::wal_record(data));
 }
