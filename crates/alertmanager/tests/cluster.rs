@@ -325,6 +325,40 @@ fn a_peer_restarted_without_data_gets_the_state_back() {
     a.stop();
 }
 
+/// `--cluster.label`: a peer with another label is refused by the seed, one with the same
+/// label joins (both gossip with the same seed at the same rate).
+#[test]
+fn peers_with_another_cluster_label_stay_apart() {
+    let dir = common::tempdir();
+    let rec = Recorder::start();
+    let cfg = CONFIG.replace("RECORDER", &format!("http://127.0.0.1:{}/hook", rec.port));
+    let (ga, gb, gc) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let labelled = |gossip: u16, seeds: Vec<String>, label: &'static str| {
+        move |o: &mut firewatch_alertmanager::Options| {
+            o.cluster_listen_address = format!("127.0.0.1:{gossip}");
+            o.cluster_peers = seeds;
+            o.gossip_interval = GOSSIP;
+            o.cluster_label = label.to_owned();
+        }
+    };
+    let seed = vec![format!("127.0.0.1:{ga}")];
+    let a = common::firewatch_with(&dir.path().join("a"), &cfg, labelled(ga, vec![], "prod"));
+    let b = common::firewatch_with(
+        &dir.path().join("b"),
+        &cfg,
+        labelled(gb, seed.clone(), "staging"),
+    );
+    let c = common::firewatch_with(&dir.path().join("c"), &cfg, labelled(gc, seed, "prod"));
+    let mut prod = vec![format!("127.0.0.1:{ga}"), format!("127.0.0.1:{gc}")];
+    prod.sort();
+    wait_members(&[&a, &c], &prod, Duration::from_secs(20));
+    assert_eq!(members(b.port), [format!("127.0.0.1:{gb}")]);
+    assert!(!members(a.port).contains(&format!("127.0.0.1:{gb}")));
+    c.stop();
+    b.stop();
+    a.stop();
+}
+
 /// A peer that joins late gets a state far larger than one gossip datagram (64 KiB): 300
 /// silences with 1 KiB comments that do not compress, spread over several exchanges.
 #[test]

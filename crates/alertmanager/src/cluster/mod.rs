@@ -9,8 +9,8 @@
 //! gossip interval each peer exchanges digests and deltas over UDP with up to three live
 //! members (plus, now and then, a seed and a member held dead), so a peer started with one
 //! `--cluster.peer` learns every member through that one, and a member that stops sending
-//! heartbeats is held dead by a phi-accrual detector after about [`DEAD_AFTER`] (or eight
-//! gossip intervals when longer); a peer that stops gracefully sets a `left` key first, and
+//! heartbeats is held dead by a phi-accrual detector after about five
+//! `--cluster.probe-interval`s (or eight gossip intervals when longer); a peer that stops gracefully sets a `left` key first, and
 //! the members drop it at the next exchange (memberlist's leave). Members are named by their
 //! advertised address; a restarted peer keeps its name and comes back with a newer
 //! generation (the newest generation of a name is the member).
@@ -31,7 +31,12 @@
 //! chitchat), `--cluster.gossip-interval` (chitchat's gossip interval and the publication of
 //! local changes), `--cluster.pushpull-interval` (the reconciliation above),
 //! `--cluster.reconnect-timeout` (how long a dead member is remembered and gossiped to now
-//! and then), `--cluster.peer-timeout` (the wait per position), `--cluster.settle-timeout`.
+//! and then), `--cluster.probe-interval` (failure detection after about five of them),
+//! `--cluster.label` (part of chitchat's cluster id: peers with another label are refused),
+//! `--cluster.peer-timeout` (the wait per position), `--cluster.settle-timeout`; memberlist's
+//! `--cluster.probe-timeout`, `--cluster.tcp-timeout`, `--cluster.reconnect-interval` and
+//! `--cluster.allow-insecure-public-advertise-address-discovery` are accepted and have no
+//! counterpart; `--cluster.tls-config` is refused (the gossip is plain UDP).
 //!
 //! Costs and limits: every member holds every member's copy of the items (memory and a
 //! late joiner's transfer grow with members × state; only changes travel afterwards); an item
@@ -63,15 +68,12 @@ use self::replicated::Published;
 pub use self::replicated::{MAX_ITEM_BYTES, Merged, Replicated};
 use crate::stop::Stop;
 
-/// The cluster id in every gossip message: peers of other clusters are refused.
+/// The cluster id in every gossip message (with `/label` after it when `--cluster.label` is
+/// set): peers of other clusters are refused.
 const CLUSTER_ID: &str = "firewatch-alertmanager";
 
 /// The key a leaving peer sets: members holding it are no longer live.
 const LEFT_KEY: &str = "left";
-
-/// About how long a member may stay silent before it is held dead (at least eight gossip
-/// intervals).
-pub const DEAD_AFTER: Duration = Duration::from_secs(5);
 
 /// A member as the status API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -99,6 +101,11 @@ pub struct Settings {
     pub pushpull_interval: Duration,
     /// How long a dead member is remembered (and gossiped to now and then).
     pub reconnect_timeout: Duration,
+    /// About how long a member may stay silent before it is held dead (at least eight
+    /// gossip intervals).
+    pub dead_after: Duration,
+    /// Peers with another label are refused (empty: no label).
+    pub label: String,
 }
 
 /// This instance in the cluster.
@@ -221,10 +228,14 @@ impl Peer {
     pub async fn start(self: &Arc<Self>) -> Result<(), String> {
         let s = &self.settings;
         let phi_threshold =
-            (DEAD_AFTER.as_secs_f64() / s.gossip_interval.as_secs_f64().max(0.001)).max(8.0);
+            (s.dead_after.as_secs_f64() / s.gossip_interval.as_secs_f64().max(0.001)).max(8.0);
         let config = ChitchatConfig {
             chitchat_id: self.id.clone(),
-            cluster_id: CLUSTER_ID.to_owned(),
+            cluster_id: if s.label.is_empty() {
+                CLUSTER_ID.to_owned()
+            } else {
+                format!("{CLUSTER_ID}/{}", s.label)
+            },
             gossip_interval: s.gossip_interval,
             listen_addr: s.listen,
             seed_nodes: s
