@@ -214,8 +214,9 @@ impl NodeCollector {
                 continue;
             }
             let start = Instant::now();
-            let mut own = Out::default();
-            let result = c.update(&self.paths, &mut own);
+            // Straight into the scrape's families (what a failing collector emitted before
+            // its error stays, as in node_exporter, whose collectors send as they go).
+            let result = c.update(&self.paths, &mut out);
             let elapsed = start.elapsed().as_secs_f64();
             let success = match result {
                 Ok(()) => 1.0,
@@ -228,7 +229,6 @@ impl NodeCollector {
                     0.0
                 }
             };
-            out.extend(own.into_unsorted());
             out.gauge(
                 "node_scrape_collector_duration_seconds",
                 "node_exporter: Duration of a collector scrape.",
