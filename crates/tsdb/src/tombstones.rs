@@ -3,7 +3,6 @@
 //! entries, then the CRC32C of the entries).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use model::Timestamp;
@@ -169,11 +168,7 @@ impl Tombstones {
         let path = dir.join(TOMBSTONES_FILENAME);
         let tmp = dir.join(format!("{TOMBSTONES_FILENAME}.tmp"));
         let b = self.encode();
-        let mut f = std::fs::File::create(&tmp).map_err(|e| TsdbError::io("create", &tmp, e))?;
-        f.write_all(&b)
-            .map_err(|e| TsdbError::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| TsdbError::io("fsync", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| TsdbError::io("rename", &tmp, e))?;
+        crate::chunks::write_atomically(&tmp, &path, &b)?;
         Ok(b.len() as u64)
     }
 }

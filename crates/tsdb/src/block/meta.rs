@@ -287,7 +287,6 @@ impl BlockMeta {
     /// # Errors
     /// I/O failures.
     pub fn write(&self, dir: &Path) -> Result<u64, TsdbError> {
-        use std::io::Write;
         let path = dir.join(META_FILENAME);
         let tmp = dir.join(format!("{META_FILENAME}.tmp"));
         let mut b = Vec::new();
@@ -297,11 +296,7 @@ impl BlockMeta {
             path: path.clone(),
             source,
         })?;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| TsdbError::io("create", &tmp, e))?;
-        f.write_all(&b)
-            .map_err(|e| TsdbError::io("write", &tmp, e))?;
-        f.sync_all().map_err(|e| TsdbError::io("fsync", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| TsdbError::io("rename", &tmp, e))?;
+        crate::chunks::write_atomically(&tmp, &path, &b)?;
         Ok(b.len() as u64)
     }
 }

@@ -96,6 +96,31 @@ pub fn sync_dir(dir: &Path) -> Result<(), TsdbError> {
     f.sync_all().map_err(|e| TsdbError::io("fsync dir", dir, e))
 }
 
+/// Writes `bytes` to `path` atomically: into `tmp`, fsynced, renamed over `path`, the
+/// directory fsynced. On failure `tmp` is removed (on a full disk it would hold the space
+/// needed back) and `path` is untouched.
+///
+/// # Errors
+/// I/O failures (a full disk, a failed fsync).
+pub fn write_atomically(tmp: &Path, path: &Path, bytes: &[u8]) -> Result<(), TsdbError> {
+    use std::io::Write as _;
+    let written = std::fs::File::create(tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| TsdbError::io("write", tmp, e))
+        .and_then(|()| std::fs::rename(tmp, path).map_err(|e| TsdbError::io("rename", tmp, e)));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(tmp);
+        return Err(e);
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+        _ => Ok(()),
+    }
+}
+
 /// Memory-maps a whole file read-only.
 ///
 /// # Errors
