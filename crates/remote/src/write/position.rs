@@ -14,6 +14,9 @@
 //! and renamed, with a CRC32C of its content on the last line.
 
 use std::collections::{BTreeMap, HashMap};
+
+/// The acknowledged series, by key (foldhash: the map is updated for every item sent).
+type AckedMap = HashMap<SeriesKey, Acked, foldhash::fast::RandomState>;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -46,7 +49,7 @@ pub(crate) type SeriesKey = (u64, u8);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Saved {
     pub watermark: Pos,
-    pub after: HashMap<SeriesKey, Acked>,
+    pub after: AckedMap,
 }
 
 impl Saved {
@@ -75,11 +78,14 @@ impl Saved {
         );
         let mut after: Vec<_> = self.after.iter().collect();
         after.sort_unstable_by_key(|(k, _)| **k);
+        s.reserve(after.len() * 48);
         for ((h, kind), a) in after {
-            s.push_str(&format!(
-                "series {h:016x} {kind} {} {} {}\n",
+            use std::fmt::Write as _;
+            let _ = writeln!(
+                s,
+                "series {h:016x} {kind} {} {} {}",
                 a.pos.segment, a.pos.offset, a.t
-            ));
+            );
         }
         let crc = crc32c::crc32c(s.as_bytes());
         s.push_str(&format!("crc {crc:08x}\n"));
@@ -160,8 +166,22 @@ struct State {
     outstanding: BTreeMap<u64, (Pos, usize)>,
     /// End of the last record read and fully handed to the shards.
     read: Pos,
-    acked: HashMap<SeriesKey, Acked>,
+    acked: AckedMap,
     dirty: bool,
+}
+
+impl State {
+    /// `n` items of record `seq` are done.
+    fn release(&mut self, seq: u64, n: usize) {
+        if let std::collections::btree_map::Entry::Occupied(mut e) = self.outstanding.entry(seq) {
+            let left = e.get().1.saturating_sub(n);
+            if left == 0 {
+                e.remove();
+            } else {
+                e.get_mut().1 = left;
+            }
+        }
+    }
 }
 
 /// Tracks acknowledgements of one queue and saves its position.
@@ -217,12 +237,15 @@ impl Tracker {
     /// Items are done (sent, refused for good, or dropped).
     pub fn ack(&self, acks: impl IntoIterator<Item = Ack>) {
         let mut s = self.state.lock();
+        // A batch holds runs of items of one record: released a run at a time.
+        let mut run: Option<(u64, usize)> = None;
         for a in acks {
-            if let std::collections::btree_map::Entry::Occupied(mut e) = s.outstanding.entry(a.seq)
-            {
-                e.get_mut().1 -= 1;
-                if e.get().1 == 0 {
-                    e.remove();
+            match &mut run {
+                Some((seq, n)) if *seq == a.seq => *n += 1,
+                _ => {
+                    if let Some((seq, n)) = run.replace((a.seq, 1)) {
+                        s.release(seq, n);
+                    }
                 }
             }
             let new = Acked { pos: a.pos, t: a.t };
@@ -230,6 +253,9 @@ impl Tracker {
                 .entry(a.key)
                 .and_modify(|old| *old = (*old).max(new))
                 .or_insert(new);
+        }
+        if let Some((seq, n)) = run {
+            s.release(seq, n);
         }
         s.dirty = true;
     }

@@ -134,6 +134,7 @@ impl Shards {
 
 async fn run_shard(ctx: Arc<SendCtx>, mut rx: mpsc::Receiver<Item>, hard_stop: Arc<AtomicBool>) {
     let mut batch: Vec<Item> = Vec::with_capacity(ctx.max_per_send);
+    let mut encoder = encode::Encoder::default();
     loop {
         let Some(first) = rx.recv().await else { return };
         batch.push(first);
@@ -144,7 +145,8 @@ async fn run_shard(ctx: Arc<SendCtx>, mut rx: mpsc::Receiver<Item>, hard_stop: A
                 Ok(None) | Err(_) => break,
             }
         }
-        ctx.send(std::mem::take(&mut batch), &hard_stop).await;
+        ctx.send(std::mem::take(&mut batch), &mut encoder, &hard_stop)
+            .await;
         if hard_stop.load(Ordering::Acquire) {
             return;
         }
@@ -182,7 +184,12 @@ impl SendCtx {
     }
 
     /// Sends one batch until it is accepted, refused for good, or the shards stop hard.
-    async fn send(&self, mut batch: Vec<Item>, hard_stop: &AtomicBool) {
+    async fn send(
+        &self,
+        mut batch: Vec<Item>,
+        encoder: &mut encode::Encoder,
+        hard_stop: &AtomicBool,
+    ) {
         let mut backoff = self.min_backoff;
         loop {
             if let Some(limit) = self.sample_age_limit {
@@ -202,9 +209,9 @@ impl SendCtx {
             let counts = Counts::of(&batch);
             let v2 = self.v2.load(Ordering::Acquire);
             let body = if v2 {
-                encode::encode_v2(&batch)
+                encoder.v2(&batch)
             } else {
-                encode::encode_v1(&batch)
+                encoder.v1(&batch)
             };
             self.by_kind(counts, |k, n| k.sent.inc_by(n));
             self.bytes.inc_by(body.len() as f64);
