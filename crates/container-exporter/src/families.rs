@@ -356,6 +356,16 @@ fn misc(out: &mut Families, base: &[(&str, &str)], s: &Stats, now: f64) {
         .and_then(|d| std::fs::metadata(d).ok())
         .map(|m| m.ctime())
     {
+        // cAdvisor's spec creation time is the cgroup's; its start time the same unless the
+        // runtime reports a later one, which the cgroup files do not tell.
+        out.add(
+            "container_creation_time_seconds",
+            "Container creation time since unix epoch in seconds.",
+            Gauge,
+            base,
+            &[],
+            ctime as f64,
+        );
         let help = "Start time of the container since unix epoch in seconds.";
         out.add(
             "container_start_time_seconds",

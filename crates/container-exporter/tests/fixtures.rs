@@ -54,7 +54,9 @@ fn exposition(root: &Path) -> String {
         if let Some(masked) = check_statfs(root, line) {
             kept.push_str(&masked);
             kept.push('\n');
-        } else if line.starts_with("container_start_time_seconds{") {
+        } else if line.starts_with("container_start_time_seconds{")
+            || line.starts_with("container_creation_time_seconds{")
+        {
             let v: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
             assert!(
                 (now - v).abs() < 600.0,
