@@ -11,10 +11,94 @@ pub const ALL_POSTINGS_KEY: (&str, &str) = ("", "");
 /// Sorted series references per label pair.
 #[derive(Debug, Default)]
 pub struct MemPostings {
-    m: HashMap<String, HashMap<String, Vec<u64>>>,
+    m: HashMap<String, HashMap<String, PostingList>>,
 }
 
-fn insert_sorted(list: &mut Vec<u64>, id: u64) {
+/// The sorted series references of one label pair. While they share their upper 32 bits
+/// (always, until 2^32 series were created) each takes 4 bytes; a reference with other upper
+/// bits widens the list to 8 bytes per reference.
+#[derive(Debug, Clone)]
+enum PostingList {
+    /// References `high << 32 | low`.
+    Narrow { high: u32, low: Vec<u32> },
+    /// Full references.
+    Wide(Vec<u64>),
+}
+
+impl Default for PostingList {
+    fn default() -> Self {
+        PostingList::Narrow {
+            high: 0,
+            low: Vec::new(),
+        }
+    }
+}
+
+impl PostingList {
+    fn insert(&mut self, id: u64) {
+        let id_high = (id >> 32) as u32;
+        if let PostingList::Narrow { high, low } = self {
+            if low.is_empty() {
+                *high = id_high;
+            }
+            if id_high == *high {
+                insert_sorted(low, id as u32);
+                return;
+            }
+            let wide = low
+                .iter()
+                .map(|&l| (u64::from(*high) << 32) | u64::from(l))
+                .collect();
+            *self = PostingList::Wide(wide);
+        }
+        if let PostingList::Wide(v) = self {
+            insert_sorted(v, id);
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
+        match self {
+            PostingList::Narrow { high, low } => {
+                let h = u64::from(*high) << 32;
+                low.retain(|&l| keep(h | u64::from(l)));
+                // Removal is when lists shrink: give back what churn left unused.
+                if low.capacity() > 2 * low.len() + 4 {
+                    low.shrink_to_fit();
+                }
+            }
+            PostingList::Wide(v) => v.retain(|&id| keep(id)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            PostingList::Narrow { low, .. } => low.len(),
+            PostingList::Wide(v) => v.len(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn extend_into(&self, out: &mut Vec<u64>) {
+        match self {
+            PostingList::Narrow { high, low } => {
+                let h = u64::from(*high) << 32;
+                out.extend(low.iter().map(|&l| h | u64::from(l)));
+            }
+            PostingList::Wide(v) => out.extend_from_slice(v),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<u64> {
+        let mut out = Vec::with_capacity(self.len());
+        self.extend_into(&mut out);
+        out
+    }
+}
+
+fn insert_sorted<T: Ord + Copy>(list: &mut Vec<T>, id: T) {
     match list.last() {
         Some(&last) if last > id => {
             if let Err(i) = list.binary_search(&id) {
@@ -53,7 +137,7 @@ impl MemPostings {
                 Some(list) => list,
                 None => values.entry(l.value.to_owned()).or_default(),
             };
-            insert_sorted(list, id);
+            list.insert(id);
         }
         let all = self
             .m
@@ -61,7 +145,7 @@ impl MemPostings {
             .or_default()
             .entry(String::new())
             .or_default();
-        insert_sorted(all, id);
+        all.insert(id);
     }
 
     /// Removes the series in `ids` (sorted) that carried `labels`.
@@ -69,7 +153,7 @@ impl MemPostings {
         let mut remove = |name: &str, value: &str| {
             if let Some(values) = self.m.get_mut(name) {
                 if let Some(list) = values.get_mut(value) {
-                    list.retain(|id| ids.binary_search(id).is_err());
+                    list.retain(|id| ids.binary_search(&id).is_err());
                     if list.is_empty() {
                         values.remove(value);
                     }
@@ -87,16 +171,25 @@ impl MemPostings {
 
     /// The references of series with label `name` = `value`.
     #[must_use]
-    pub fn get(&self, name: &str, value: &str) -> &[u64] {
+    pub fn get(&self, name: &str, value: &str) -> Vec<u64> {
         self.m
             .get(name)
             .and_then(|v| v.get(value))
-            .map_or(&[], Vec::as_slice)
+            .map_or_else(Vec::new, PostingList::to_vec)
+    }
+
+    /// How many series have label `name` = `value`.
+    #[must_use]
+    pub fn count(&self, name: &str, value: &str) -> usize {
+        self.m
+            .get(name)
+            .and_then(|v| v.get(value))
+            .map_or(0, PostingList::len)
     }
 
     /// All series references.
     #[must_use]
-    pub fn all(&self) -> &[u64] {
+    pub fn all(&self) -> Vec<u64> {
         self.get(ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1)
     }
 
@@ -139,25 +232,25 @@ impl MemPostings {
         // Exact and set matchers look values up directly.
         if want {
             if m.op == MatchOp::Equal {
-                return values.get(&m.value).cloned().unwrap_or_default();
+                return values
+                    .get(&m.value)
+                    .map(PostingList::to_vec)
+                    .unwrap_or_default();
             }
             if let Some(set) = m.set_matches() {
-                let mut out: Vec<u64> = set
-                    .iter()
-                    .filter_map(|v| values.get(v))
-                    .flatten()
-                    .copied()
-                    .collect();
+                let mut out: Vec<u64> = Vec::new();
+                for l in set.iter().filter_map(|v| values.get(v)) {
+                    l.extend_into(&mut out);
+                }
                 out.sort_unstable();
                 out.dedup();
                 return out;
             }
         }
-        let mut out: Vec<u64> = values
-            .iter()
-            .filter(|(v, _)| m.matches(v) == want)
-            .flat_map(|(_, l)| l.iter().copied())
-            .collect();
+        let mut out: Vec<u64> = Vec::new();
+        for (_, l) in values.iter().filter(|(v, _)| m.matches(v) == want) {
+            l.extend_into(&mut out);
+        }
         out.sort_unstable();
         out.dedup();
         out
@@ -184,7 +277,7 @@ impl MemPostings {
                 return Vec::new();
             }
         }
-        let mut r = result.unwrap_or_else(|| self.all().to_vec());
+        let mut r = result.unwrap_or_else(|| self.all());
         for s in subtract {
             r = without(&r, &s);
         }
@@ -319,6 +412,27 @@ mod tests {
         let mut p = postings();
         p.delete(&[4], &labels!("__name__" => "other", "job" => "a"));
         assert_eq!(p.label_values("__name__"), vec!["up"]);
-        assert_eq!(p.all(), &[1, 2, 3]);
+        assert_eq!(p.all(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_reference_beyond_32_bits_widens_the_list_and_keeps_it_sorted() {
+        let mut p = MemPostings::default();
+        let big = (1u64 << 32) | 3;
+        for id in [7, big, 5, 1 << 33] {
+            p.add(id, &labels!("__name__" => "m"));
+        }
+        p.add(6, &labels!("__name__" => "m", "x" => "y"));
+        let want = vec![5, 6, 7, big, 1 << 33];
+        assert_eq!(p.get("__name__", "m"), want);
+        assert_eq!(p.all(), want);
+        assert_eq!(p.count("__name__", "m"), 5);
+        assert_eq!(p.get("x", "y"), vec![6]);
+        p.delete(&[7, big], &labels!("__name__" => "m"));
+        assert_eq!(p.get("__name__", "m"), vec![5, 6, 1 << 33]);
+        assert_eq!(
+            p.for_matchers(&[Matcher::equal("__name__", "m")]),
+            vec![5, 6, 1 << 33]
+        );
     }
 }

@@ -502,7 +502,7 @@ impl Head {
 
     /// Every series of the head in label order (compaction writes them in this order).
     pub(crate) fn series_sorted(&self) -> Vec<Arc<MemSeries>> {
-        let ids = self.postings.read().all().to_vec();
+        let ids = self.postings.read().all();
         let mut out: Vec<_> = ids
             .into_iter()
             .filter_map(|id| self.series_by_id(id))

@@ -43,7 +43,7 @@ impl MemPostings {
     pub fn for_each_pair(&self, mut f: impl FnMut(&str, &str, usize)) {
         for name in self.label_names() {
             for value in self.label_values(&name) {
-                f(&name, &value, self.get(&name, &value).len());
+                f(&name, &value, self.count(&name, &value));
             }
         }
     }
