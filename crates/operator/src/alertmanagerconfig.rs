@@ -152,7 +152,7 @@ pub struct Receiver {
     /// Email.
     #[serde(default)]
     pub email_configs: Vec<EmailConfig>,
-    /// Anything else: refused by name.
+    /// The other integrations ([`crate::receivers`]); an unknown one is refused by name.
     #[serde(flatten)]
     pub other: BTreeMap<String, Value>,
 }
@@ -310,7 +310,7 @@ fn namespace_matcher(ns: &str) -> String {
     format!("namespace={}", quote(ns))
 }
 
-fn http_config(
+pub(crate) fn http_config(
     h: Option<&HttpConfig>,
     ns: &str,
     assets: &Assets,
@@ -353,7 +353,7 @@ fn convert_receiver(
     assets: &Assets,
 ) -> Result<Value, OperatorError> {
     let ns = &meta.namespace;
-    if let Some(kind) = r.other.keys().next() {
+    if let Some(kind) = r.other.keys().find(|k| !crate::receivers::is_known(k)) {
         return Err(OperatorError::Invalid(format!(
             "receiver {:?}: {kind} is not supported",
             r.name
@@ -456,6 +456,7 @@ fn convert_receiver(
             m.insert(key.into(), Value::Array(list));
         }
     }
+    crate::receivers::convert_into(&mut m, &r.other, &r.name, ns, assets)?;
     Ok(Value::Object(m))
 }
 

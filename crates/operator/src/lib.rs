@@ -14,6 +14,7 @@ mod error;
 pub mod podmonitor;
 pub mod probe;
 pub mod prometheusrule;
+mod receivers;
 pub mod relabel;
 pub mod scrapeconfig;
 pub mod selection;
