@@ -170,6 +170,10 @@ impl Series for MergedSeries {
 pub struct MergeIterator<'a> {
     its: Vec<Box<dyn SampleIterator + 'a>>,
     cur: Option<usize>,
+    /// The smallest timestamp of the other iterators (`i64::MAX` when none has a sample):
+    /// while the current one stays below it, `next` moves only the current one (blocks that
+    /// do not overlap are read one after the other without looking at the others).
+    others_min: Timestamp,
     started: bool,
 }
 
@@ -180,6 +184,7 @@ impl<'a> MergeIterator<'a> {
         Self {
             its,
             cur: None,
+            others_min: Timestamp::MAX,
             started: false,
         }
     }
@@ -187,16 +192,24 @@ impl<'a> MergeIterator<'a> {
     fn pick(&mut self) -> ValueType {
         self.cur = None;
         let mut best: Option<(usize, Timestamp)> = None;
+        let mut second = Timestamp::MAX;
         for (i, it) in self.its.iter().enumerate() {
             if it.current() == ValueType::None {
                 continue;
             }
             let t = it.at_t();
-            if best.is_none_or(|(_, bt)| t < bt) {
-                best = Some((i, t));
+            match best {
+                Some((_, bt)) if t >= bt => second = second.min(t),
+                _ => {
+                    if let Some((_, bt)) = best {
+                        second = second.min(bt);
+                    }
+                    best = Some((i, t));
+                }
             }
         }
         self.cur = best.map(|(i, _)| i);
+        self.others_min = second;
         self.current()
     }
 }
@@ -214,6 +227,15 @@ impl SampleIterator for MergeIterator<'_> {
             return ValueType::None;
         };
         let t = self.its[c].at_t();
+        if t < self.others_min {
+            // No other iterator holds `t`: only the current one moves, and it stays current
+            // while it is below the others (ties go to `pick`, where the earliest wins).
+            let vt = self.its[c].next();
+            if vt == ValueType::None || self.its[c].at_t() >= self.others_min {
+                return self.pick();
+            }
+            return vt;
+        }
         for it in &mut self.its {
             if it.current() != ValueType::None && it.at_t() == t {
                 it.next();
@@ -318,5 +340,77 @@ mod tests {
         assert_eq!(it.next(), ValueType::Float);
         assert_eq!(it.at(), (4, 4.0));
         assert_eq!(it.next(), ValueType::None);
+    }
+
+    /// Against a plain merge (all samples by time, the earliest input winning a timestamp),
+    /// over many input shapes: blocks one after the other (where `next` moves only the
+    /// current input), overlaps, shared timestamps, empty inputs; reading with `next` only
+    /// and with seeks in between.
+    #[test]
+    fn merges_like_a_plain_merge_over_many_shapes() {
+        let mut x: u64 = 0x853C_49E6_748F_EA9B;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for case in 0..2000 {
+            let inputs: Vec<Vec<(i64, f64)>> = (0..1 + rnd(4))
+                .map(|k| {
+                    let (mut t, mut v) = (rnd(40) as i64, Vec::new());
+                    // Disjoint ranges in most cases, overlapping in the others.
+                    if case % 3 != 0 {
+                        t += k as i64 * 1000;
+                    }
+                    for _ in 0..rnd(30) {
+                        v.push((t, (k * 1000) as f64 + t as f64));
+                        t += 1 + rnd(if case % 2 == 0 { 3 } else { 50 }) as i64;
+                    }
+                    v
+                })
+                .collect();
+            let mut want: Vec<(i64, f64)> = Vec::new();
+            for input in &inputs {
+                for &(t, v) in input {
+                    if !want.iter().any(|&(wt, _)| wt == t) {
+                        want.push((t, v));
+                    }
+                }
+            }
+            want.sort_by_key(|&(t, _)| t);
+            let parts: Vec<Box<dyn Series>> = inputs.iter().map(|i| list("a", i)).collect();
+            let merged = MergedSeries {
+                labels: labels!("__name__" => "a"),
+                parts,
+            };
+            assert_eq!(collect(&mut *merged.iter()), want, "case {case}: {inputs:?}");
+            // Steps and seeks mixed: `next` reads the first sample after the current one,
+            // `seek(to)` the first at or after `to` (staying when the current one is).
+            let mut it = merged.iter();
+            let mut at: Option<i64> = None;
+            for _ in 0..80 {
+                let (vt, first_allowed) = match at {
+                    Some(cur) if rnd(3) == 0 => {
+                        let to = cur - 5 + rnd(25) as i64;
+                        (it.seek(to), to.max(cur))
+                    }
+                    Some(cur) => (it.next(), cur + 1),
+                    None => (it.next(), i64::MIN),
+                };
+                let expected = want.iter().find(|&&(t, _)| t >= first_allowed);
+                match expected {
+                    Some(&w) => {
+                        assert_eq!(vt, ValueType::Float, "case {case}: {inputs:?}");
+                        assert_eq!(it.at(), w, "case {case}: {inputs:?}");
+                        at = Some(w.0);
+                    }
+                    None => {
+                        assert_eq!(vt, ValueType::None, "case {case}: {inputs:?}");
+                        break;
+                    }
+                }
+            }
+        }
     }
 }
