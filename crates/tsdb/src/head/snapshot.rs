@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::chunkenc::{Encoding, HistogramChunk, XorChunk};
+use crate::chunkenc::Encoding;
 use crate::encoding::{Decbuf, Encbuf};
 use crate::error::TsdbError;
-use crate::head::chunk::{ChunkData, ChunkLoc, FullChunk, HeadValue, OpenChunk};
+use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
 use crate::head::{Head, MemSeries};
 use crate::tombstones::{Interval, Tombstones};
 use crate::wal::record::{self, Record, RefExemplar};
@@ -373,7 +373,10 @@ fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
     })
 }
 
-/// Gives the series `s` (new, without samples) the open chunk `c` of a snapshot.
+/// Gives the series `s` (new, without samples) the open chunk `c` of a snapshot. Prometheus
+/// makes it the open chunk again but cuts a new one at the next sample, so the chunk is never
+/// appended to: it goes to `chunks_head/` at once as a full chunk (where Prometheus maps it
+/// at that next sample), which spares decoding every sample to restore an appender.
 fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), String> {
     if c.max_t < head.min_valid_time() {
         return Ok(());
@@ -381,61 +384,38 @@ fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), St
     let enc = Encoding::from_u8(c.encoding)
         .filter(|e| *e != Encoding::None)
         .ok_or_else(|| format!("series {}: unknown chunk encoding {}", s.id, c.encoding))?;
-    let data = match enc {
-        Encoding::Xor => ChunkData::Xor(XorChunk::from_bytes(c.bytes).map_err(|e| e.to_string())?),
-        Encoding::Histogram => ChunkData::Histogram(Box::new(
-            HistogramChunk::from_bytes(c.bytes).map_err(|e| e.to_string())?,
-        )),
-        _ => {
-            // No appender re-opens float histogram chunks: it becomes a full chunk.
-            let last = super::replay::last_sample(enc, &c.bytes);
-            let files = head.chunk_files.as_ref();
-            let loc =
-                match files.map(|f| f.lock().write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes)) {
-                    Some(Ok(r)) => ChunkLoc::Disk(r),
-                    _ => ChunkLoc::Mem(c.bytes.clone().into()),
-                };
-            let n = crate::chunkenc::iterator(enc, &c.bytes)
-                .map(|mut it| {
-                    let mut n = 0u16;
-                    while it.next() != storage::ValueType::None {
-                        n += 1;
-                    }
-                    n
-                })
-                .map_err(|e| e.to_string())?;
-            let mut st = s.state.lock();
-            st.full.push(FullChunk {
-                min_t: c.min_t,
-                max_t: c.max_t,
-                num_samples: n,
-                encoding: enc,
-                loc,
-            });
-            st.max_t = c.max_t;
-            st.last = last;
-            drop(st);
-            head.update_time_bounds(c.min_t, c.max_t);
-            return Ok(());
-        }
+    // Every encoding starts with its number of samples.
+    let n = match c.bytes.get(..2) {
+        Some(h) => u16::from_be_bytes([h[0], h[1]]),
+        None => return Err(format!("series {}: chunk of {} bytes", s.id, c.bytes.len())),
     };
-    if data.num_samples() == 0 {
+    if n == 0 {
         return Ok(());
     }
     let last = match enc {
         Encoding::Xor => Some(HeadValue::Float(c.last)),
-        _ => super::replay::last_sample(enc, data.bytes()),
+        _ => super::replay::last_sample(enc, &c.bytes),
+    };
+    let files = head.chunk_files.as_ref();
+    let written = files.map(|f| {
+        f.lock()
+            .write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes)
+    });
+    let loc = match written {
+        Some(Ok(r)) => ChunkLoc::Disk(r),
+        Some(Err(e)) => return Err(format!("writing the chunk to chunks_head: {e}")),
+        None => ChunkLoc::Mem(c.bytes.into()),
     };
     let mut st = s.state.lock();
-    st.head = Some(OpenChunk {
+    st.full.push(FullChunk {
         min_t: c.min_t,
         max_t: c.max_t,
-        data,
+        num_samples: n,
+        encoding: enc,
+        loc,
     });
     st.max_t = c.max_t;
     st.last = last;
-    // As Prometheus: the next sample starts a new chunk.
-    st.next_at = c.max_t;
     drop(st);
     head.update_time_bounds(c.min_t, c.max_t);
     Ok(())
@@ -575,11 +555,11 @@ pub(crate) fn attach_mmapped(head: &Head, mmapped: &mut super::replay::MmappedCh
         let Some(last) = chunks.last() else { continue };
         let (mint, maxt) = (chunks[0].min_t, last.max_t);
         let mut st = s.state.lock();
-        let head_kept = st.head.as_ref().is_some_and(|h| h.min_t > maxt);
-        if !head_kept {
-            st.head = None;
+        // The snapshot's chunk (already written as a full chunk) stays unless a mapped chunk
+        // reaches it: it was cut and written after the snapshot was taken.
+        st.full.retain(|c| c.min_t > maxt);
+        if st.full.is_empty() {
             st.max_t = maxt;
-            st.next_at = i64::MIN;
             st.last = last
                 .bytes(head.chunk_files.as_ref())
                 .ok()
