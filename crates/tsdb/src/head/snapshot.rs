@@ -397,10 +397,7 @@ fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), St
         _ => super::replay::last_sample(enc, &c.bytes),
     };
     let files = head.chunk_files.as_ref();
-    let written = files.map(|f| {
-        f.lock()
-            .write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes)
-    });
+    let written = files.map(|f| f.lock().write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes));
     let loc = match written {
         Some(Ok(r)) => ChunkLoc::Disk(r),
         Some(Err(e)) => return Err(format!("writing the chunk to chunks_head: {e}")),
