@@ -166,7 +166,32 @@ with_http_client! {
         /// `alertmanagerConfigNamespaceSelector`.
         #[serde(default, rename = "alertmanagerConfigNamespaceSelector", skip_serializing_if = "Option::is_none")]
         pub alertmanager_config_namespace_selector: Option<LabelSelector>,
+        /// `alertmanagerConfigMatcherStrategy` (the `Alertmanager` resource's): whether an
+        /// AlertmanagerConfig's route and inhibit rules only match alerts of its namespace.
+        #[serde(default, rename = "alertmanagerConfigMatcherStrategy", skip_serializing_if = "Option::is_none")]
+        pub alertmanager_config_matcher_strategy: Option<MatcherStrategy>,
     }
+}
+
+/// `alertmanagerConfigMatcherStrategy` of the `Alertmanager` resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatcherStrategy {
+    /// The strategy (`OnNamespace` when unset).
+    #[serde(default, rename = "type")]
+    pub kind: MatcherStrategyType,
+}
+
+/// How AlertmanagerConfig objects' routes and inhibit rules are scoped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatcherStrategyType {
+    /// A `namespace="<the object's namespace>"` matcher is added (the default).
+    #[default]
+    OnNamespace,
+    /// As `OnNamespace`, except for objects in the Alertmanager's own `namespace`.
+    OnNamespaceExceptForAlertmanagerNamespace,
+    /// No matcher is added: the objects' routes see every alert.
+    None,
 }
 
 impl Default for OperatorConfig {
@@ -305,6 +330,35 @@ mod tests {
             "http://127.0.0.1:6443"
         );
         assert!(cfg.to_yaml().contains("serviceMonitorSelector: {}"));
+    }
+
+    #[test]
+    fn matcher_strategy_is_the_alertmanager_resources() {
+        let parse = |yaml: &str| {
+            Config::from_yaml_str(&format!("kubernetes_operator:\n{yaml}"), ".").map(|c| {
+                c.kubernetes_operator
+                    .unwrap()
+                    .alertmanager_config_matcher_strategy
+            })
+        };
+        assert_eq!(parse("  namespace: m\n").unwrap(), None);
+        for (text, want) in [
+            ("None", MatcherStrategyType::None),
+            ("OnNamespace", MatcherStrategyType::OnNamespace),
+            (
+                "OnNamespaceExceptForAlertmanagerNamespace",
+                MatcherStrategyType::OnNamespaceExceptForAlertmanagerNamespace,
+            ),
+        ] {
+            let got = parse(&format!(
+                "  alertmanagerConfigMatcherStrategy: {{type: {text}}}\n"
+            ));
+            assert_eq!(got.unwrap().unwrap().kind, want, "{text}");
+        }
+        let default = parse("  alertmanagerConfigMatcherStrategy: {}\n").unwrap();
+        assert_eq!(default.unwrap().kind, MatcherStrategyType::OnNamespace);
+        let err = parse("  alertmanagerConfigMatcherStrategy: {type: Never}\n").unwrap_err();
+        assert!(err.to_string().contains("Never"), "{err}");
     }
 
     #[test]

@@ -72,12 +72,14 @@ pub fn alertmanager_hook(section: &config::OperatorConfig) -> (alertmanager::Con
     let changed = Arc::new(Notify::new());
     let rx = running.generated.clone();
     let file_rx = rx.clone();
+    let options = operator::server::merge_options(section);
     let transform = move |text: &str| {
         let generated = file_rx.borrow().clone();
         operator::server::alertmanager_config_text(
             &generated,
             text,
             std::path::Path::new("alertmanager.yml"),
+            &options,
         )
     };
     let (notify, cancel, mut rx) = (changed.clone(), running.cancel.clone(), rx);

@@ -468,7 +468,11 @@ struct Converted {
     time_intervals: Vec<Value>,
 }
 
-fn convert(amc: &AlertmanagerConfig, assets: &Assets) -> Result<Converted, OperatorError> {
+fn convert(
+    amc: &AlertmanagerConfig,
+    assets: &Assets,
+    enforce: bool,
+) -> Result<Converted, OperatorError> {
     let meta = &amc.metadata;
     let spec = &amc.spec;
     let receivers = spec
@@ -489,8 +493,12 @@ fn convert(amc: &AlertmanagerConfig, assets: &Assets) -> Result<Converted, Opera
                 .remove("matchers")
                 .and_then(|v| v.as_array().cloned())
                 .unwrap_or_default();
-            matchers.push(json!(namespace_matcher(&meta.namespace)));
-            m.insert("matchers".into(), Value::Array(matchers));
+            if enforce {
+                matchers.push(json!(namespace_matcher(&meta.namespace)));
+            }
+            if !matchers.is_empty() {
+                m.insert("matchers".into(), Value::Array(matchers));
+            }
             m.insert("continue".into(), json!(true));
             Some(v)
         }
@@ -501,14 +509,25 @@ fn convert(amc: &AlertmanagerConfig, assets: &Assets) -> Result<Converted, Opera
         .inhibit_rules
         .iter()
         .map(|ir| {
+            // The namespace matcher is added once (not when the object already has it); an
+            // empty side is left out, as the Operator's omitempty does.
             let side = |ms: &[Matcher]| {
                 let mut v: Vec<String> = ms.iter().map(Matcher::to_text).collect();
-                v.push(ns.clone());
+                if enforce && !v.contains(&ns) {
+                    v.push(ns.clone());
+                }
                 v
             };
             let mut m = Map::new();
-            m.insert("source_matchers".into(), json!(side(&ir.source_match)));
-            m.insert("target_matchers".into(), json!(side(&ir.target_match)));
+            for (key, ms) in [
+                ("source_matchers", &ir.source_match),
+                ("target_matchers", &ir.target_match),
+            ] {
+                let v = side(ms);
+                if !v.is_empty() {
+                    m.insert(key.into(), json!(v));
+                }
+            }
             if !ir.equal.is_empty() {
                 m.insert("equal".into(), json!(ir.equal));
             }
@@ -618,6 +637,43 @@ pub fn merge_alertmanager_configs(
     objects: &[AlertmanagerConfig],
     assets: &Assets,
 ) -> Merged {
+    merge_alertmanager_configs_with(base, objects, assets, &MergeOptions::default())
+}
+
+/// How objects are scoped when merged: the `Alertmanager` resource's
+/// `alertmanagerConfigMatcherStrategy` and its namespace (amcfg.go's enforcers).
+#[derive(Debug, Clone, Default)]
+pub struct MergeOptions {
+    /// The strategy.
+    pub strategy: config::operator::MatcherStrategyType,
+    /// The Alertmanager's namespace (for `OnNamespaceExceptForAlertmanagerNamespace`).
+    pub alertmanager_namespace: String,
+}
+
+impl MergeOptions {
+    /// Whether an object of `namespace` gets the namespace matcher.
+    fn enforces(&self, namespace: &str) -> bool {
+        use config::operator::MatcherStrategyType as T;
+        match self.strategy {
+            T::OnNamespace => true,
+            T::OnNamespaceExceptForAlertmanagerNamespace => {
+                namespace != self.alertmanager_namespace
+            }
+            T::None => false,
+        }
+    }
+}
+
+/// [`merge_alertmanager_configs`] with the matcher strategy of `options`: `None` adds no
+/// namespace matcher (the objects' top routes still `continue`), `OnNamespaceExceptFor...`
+/// adds none for objects in the Alertmanager's own namespace.
+#[must_use]
+pub fn merge_alertmanager_configs_with(
+    base: &Value,
+    objects: &[AlertmanagerConfig],
+    assets: &Assets,
+    options: &MergeOptions,
+) -> Merged {
     let mut config = base.clone();
     if !config.is_object() {
         config = json!({});
@@ -630,7 +686,7 @@ pub fn merge_alertmanager_configs(
     let mut rejected = Vec::new();
     for amc in sorted {
         let key = format!("{}/{}", amc.metadata.namespace, amc.metadata.name);
-        let c = match convert(amc, assets) {
+        let c = match convert(amc, assets, options.enforces(&amc.metadata.namespace)) {
             Ok(c) => c,
             Err(e) => {
                 if !assets.is_wanted(&e) {

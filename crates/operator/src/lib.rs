@@ -22,7 +22,10 @@ pub mod server;
 pub mod servicemonitor;
 pub mod watch;
 
-pub use alertmanagerconfig::{AlertmanagerConfig, Merged, merge_alertmanager_configs};
+pub use alertmanagerconfig::{
+    AlertmanagerConfig, MergeOptions, Merged, merge_alertmanager_configs,
+    merge_alertmanager_configs_with,
+};
 pub use assets::{AssetKind, Assets};
 pub use endpoint::EndpointOptions;
 pub use error::OperatorError;

@@ -54,17 +54,40 @@ pub async fn client(section: &OperatorConfig) -> Result<kube::Client, OperatorEr
     d.client().await.map_err(OperatorError::Client)
 }
 
+/// The namespace the server runs in: the section's `namespace`, or in a cluster without it,
+/// the service account's namespace.
+#[must_use]
+pub fn own_namespace(section: &OperatorConfig) -> String {
+    let in_cluster = section.api_server.is_none() && section.kubeconfig_file.is_empty();
+    if section.namespace.is_empty() && in_cluster {
+        return std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+    }
+    section.namespace.clone()
+}
+
+/// How AlertmanagerConfig objects are merged for `section`: its
+/// `alertmanagerConfigMatcherStrategy` (`OnNamespace` when unset) and the namespace the
+/// Alertmanager runs in ([`own_namespace`]).
+#[must_use]
+pub fn merge_options(section: &OperatorConfig) -> crate::MergeOptions {
+    crate::MergeOptions {
+        strategy: section
+            .alertmanager_config_matcher_strategy
+            .clone()
+            .unwrap_or_default()
+            .kind,
+        alertmanager_namespace: own_namespace(section),
+    }
+}
+
 /// Starts watching the objects `section` selects (on the current Tokio runtime). A client
 /// that cannot be made is logged and nothing is generated.
 #[must_use]
 pub fn start(section: &OperatorConfig) -> Running {
     let mut selection = section.clone();
-    let in_cluster = section.api_server.is_none() && section.kubeconfig_file.is_empty();
-    if selection.namespace.is_empty() && in_cluster {
-        selection.namespace = std::fs::read_to_string(SERVICE_ACCOUNT_NAMESPACE)
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default();
-    }
+    selection.namespace = own_namespace(section);
     let shards = Sharding {
         shards: section.shards.unwrap_or(1),
         shard: Some(section.shard.unwrap_or(0)),
@@ -137,6 +160,7 @@ pub fn alertmanager_config_text(
     generated: &Generated,
     text: &str,
     file: &std::path::Path,
+    options: &crate::MergeOptions,
 ) -> Result<String, String> {
     if generated.alertmanager_configs.is_empty() {
         return Ok(text.to_owned());
@@ -147,6 +171,7 @@ pub fn alertmanager_config_text(
         .iter()
         .filter_map(|v| serde_json::from_value(v.clone()).ok())
         .collect();
-    let merged = crate::merge_alertmanager_configs(&base, &objects, &generated.assets);
+    let merged =
+        crate::merge_alertmanager_configs_with(&base, &objects, &generated.assets, options);
     Ok(merged.config.to_string())
 }

@@ -121,9 +121,65 @@ fn objects_that_cannot_be_converted_are_left_out_by_name() {
         rejected,
         [
             "shop/nosecret: secret \"shop/gone\": key \"u\": not found",
-            "shop/sns: receiver \"r\": snsConfigs is not supported",
+            "shop/sns: receiver \"r\": snsConfigs[0]: one of topicARN, phoneNumber, targetARN is required",
             "shop/typo: route: receiver \"nobody\" not found",
         ]
     );
     assert_eq!(merged.config, docs[0], "nothing merged");
+}
+
+/// tests/fixtures/alertmanagerconfig/matcher_strategy.yaml: each strategy's merge equals the
+/// Operator's golden, and the real amtool routes another namespace's alert to the object's
+/// receiver exactly when no namespace matcher was added.
+#[test]
+fn matcher_strategies_scope_objects_as_the_operator_does() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/alertmanagerconfig/matcher_strategy.yaml");
+    let cases: Vec<Value> =
+        serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let base = json!({"route": {"receiver": "null"}, "receivers": [{"name": "null"}]});
+    let amtool = testkit::peer_binary(
+        "firewatch_operator::alertmanagerconfig::matcher_strategies_scope_objects_as_the_operator_does",
+        "amtool",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (i, case) in cases.iter().enumerate() {
+        let name = case["name"].as_str().unwrap();
+        let objects: Vec<AlertmanagerConfig> =
+            serde_json::from_value(case["objects"].clone()).unwrap();
+        let options = firewatch_operator::MergeOptions {
+            strategy: serde_json::from_value(case["strategy"].clone()).unwrap(),
+            alertmanager_namespace: "alertmanager-namespace".into(),
+        };
+        let merged = firewatch_operator::merge_alertmanager_configs_with(
+            &base,
+            &objects,
+            &Assets::default(),
+            &options,
+        );
+        assert!(merged.rejected.is_empty(), "{name}: {:?}", merged.rejected);
+        assert_eq!(merged.config, case["expected"], "{name}");
+
+        let Some(amtool) = &amtool else { continue };
+        let file = dir.path().join(format!("case{i}.yml"));
+        std::fs::write(&file, merged.config.to_string()).unwrap();
+        // Every top route continues, so amtool lists each unscoped object's receiver.
+        let routes = case["expected"]["route"]["routes"].as_array();
+        let unscoped: Vec<&str> = routes
+            .into_iter()
+            .flatten()
+            .filter(|r| r.get("matchers").is_none())
+            .map(|r| r["receiver"].as_str().unwrap())
+            .collect();
+        let want = if unscoped.is_empty() {
+            "null".to_owned()
+        } else {
+            unscoped.join(",")
+        };
+        assert_eq!(
+            route(amtool, &file, &["namespace=elsewhere", "job=x"]),
+            want,
+            "{name}"
+        );
+    }
 }
