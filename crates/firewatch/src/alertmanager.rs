@@ -64,7 +64,11 @@ pub struct AlertmanagerArgs {
     #[arg(long = "cluster.tcp-timeout", default_value = "10s", hide = true)]
     pub tcp_timeout: String,
     /// Accepted for Alertmanager's command lines; no counterpart in Firewatch's gossip.
-    #[arg(long = "cluster.reconnect-interval", default_value = "10s", hide = true)]
+    #[arg(
+        long = "cluster.reconnect-interval",
+        default_value = "10s",
+        hide = true
+    )]
     pub reconnect_interval: String,
     /// Accepted for Alertmanager's command lines; no counterpart in Firewatch's gossip.
     #[arg(

@@ -384,7 +384,11 @@ mod tests {
                 labels: labels!("__name__" => "a"),
                 parts,
             };
-            assert_eq!(collect(&mut *merged.iter()), want, "case {case}: {inputs:?}");
+            assert_eq!(
+                collect(&mut *merged.iter()),
+                want,
+                "case {case}: {inputs:?}"
+            );
             // Steps and seeks mixed: `next` reads the first sample after the current one,
             // `seek(to)` the first at or after `to` (staying when the current one is).
             let mut it = merged.iter();
