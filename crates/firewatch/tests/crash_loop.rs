@@ -9,9 +9,6 @@
 //! The samples' timestamps advance 10 s per request (not with the clock), so hours of data
 //! and many compactions happen in a minute. `FIREWATCH_CRASH_SEED` replays a run.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -77,29 +74,6 @@ fn request(n: u64) -> Vec<u8> {
     }
     .encode_to_vec();
     snap::raw::Encoder::new().compress_vec(&body).unwrap()
-}
-
-/// POSTs a remote write; true only for a complete 2xx answer.
-fn post(port: u16, body: &[u8]) -> bool {
-    let go = || -> std::io::Result<bool> {
-        let mut s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            s,
-            "POST /api/v1/write HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )?;
-        s.write_all(body)?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw)?;
-        let text = String::from_utf8_lossy(&raw);
-        Ok(text.starts_with("HTTP/1.")
-            && text
-                .split_whitespace()
-                .nth(1)
-                .is_some_and(|c| c.starts_with('2')))
-    };
-    go().unwrap_or(false)
 }
 
 /// POSTs an admin endpoint with an empty body; true for a 2xx answer.
@@ -170,19 +144,6 @@ impl Rng {
     }
 }
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.path().is_dir() {
-            copy_tree(&e.path(), &to);
-        } else if e.file_name() != "lock" {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 #[test]
 fn acknowledged_samples_survive_kill_9_during_compaction() {
     let Some(prometheus) = testkit::peer_binary(TEST, "prometheus") else {
@@ -241,7 +202,9 @@ fn acknowledged_samples_survive_kill_9_during_compaction() {
                 let mut ok = Vec::new();
                 while !stop.load(Ordering::SeqCst) {
                     let n = next.fetch_add(1, Ordering::SeqCst);
-                    if !post(port, &request(n)) {
+                    if !testkit::post_remote_write(port, &request(n))
+                        .is_ok_and(|c| (200..300).contains(&c))
+                    {
                         break;
                     }
                     ok.push(n);
@@ -322,7 +285,7 @@ fn acknowledged_samples_survive_kill_9_during_compaction() {
     );
     // Prometheus 2.42 opens a copy (blocks, WAL, head chunks) and serves the same samples.
     let copy = tmp.path().join("prom-data");
-    copy_tree(&data, &copy);
+    testkit::copy_data_dir(&data, &copy);
     let prom = Server::start(
         prometheus.to_str().unwrap(),
         &[],

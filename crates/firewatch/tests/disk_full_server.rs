@@ -4,10 +4,6 @@
 //! queries keep answering every acknowledged sample, the process stays up, writes resume when
 //! space returns, and after a restart every acknowledged sample is there.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use prost::Message;
 use remote::proto;
 use testkit::tmpfs::Tmpfs;
@@ -47,29 +43,6 @@ fn request(n: u64) -> Vec<u8> {
     }
     .encode_to_vec();
     snap::raw::Encoder::new().compress_vec(&body).unwrap()
-}
-
-/// POSTs a remote write; the answer's status code (0 when the connection failed).
-fn post(port: u16, body: &[u8]) -> u16 {
-    let go = || -> std::io::Result<u16> {
-        let mut s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(
-            s,
-            "POST /api/v1/write HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )?;
-        s.write_all(body)?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw)?;
-        let text = String::from_utf8_lossy(&raw);
-        Ok(text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0))
-    };
-    go().unwrap_or(0)
 }
 
 /// The request numbers every series holds (asserting all series hold the same ones, with
@@ -138,7 +111,11 @@ fn full_disk_pauses_remote_write_and_keeps_what_was_acknowledged() {
     let mut acked = Vec::new();
     let mut n = 0u64;
     for _ in 0..20 {
-        assert_eq!(post(fw.port, &request(n)), 204, "request {n}");
+        assert_eq!(
+            testkit::post_remote_write(fw.port, &request(n)).unwrap_or(0),
+            204,
+            "request {n}"
+        );
         acked.push(n);
         n += 1;
     }
@@ -146,7 +123,7 @@ fn full_disk_pauses_remote_write_and_keeps_what_was_acknowledged() {
     let mut refused = Vec::new();
     while refused.len() < 5 {
         assert!(n < 10_000, "the disk never filled");
-        match post(fw.port, &request(n)) {
+        match testkit::post_remote_write(fw.port, &request(n)).unwrap_or(0) {
             204 => acked.push(n),
             code => {
                 assert!((500..600).contains(&code), "request {n} answered {code}");
@@ -172,7 +149,7 @@ fn full_disk_pauses_remote_write_and_keeps_what_was_acknowledged() {
     filler.release();
     for _ in 0..5 {
         assert_eq!(
-            post(fw.port, &request(n)),
+            testkit::post_remote_write(fw.port, &request(n)).unwrap_or(0),
             204,
             "request {n} after space returned"
         );

@@ -57,25 +57,6 @@ fn request(from: i64, to: i64) -> Vec<u8> {
     snap::raw::Encoder::new().compress_vec(&body).unwrap()
 }
 
-fn post(port: u16, body: &[u8]) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST /api/v1/write HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    assert!(
-        raw.starts_with("HTTP/1.1 204") || raw.starts_with("HTTP/1.0 204"),
-        "{raw}"
-    );
-}
-
 /// Every block directory under `data` with its parsed `meta.json`.
 fn metas(data: &Path) -> BTreeMap<PathBuf, serde_json::Value> {
     let mut out = BTreeMap::new();
@@ -137,24 +118,12 @@ fn check_spans(m: &BTreeMap<PathBuf, serde_json::Value>) {
     }
 }
 
-fn thanos(labels: serde_json::Value) -> serde_json::Value {
+fn thanos(labels: &serde_json::Value) -> serde_json::Value {
     serde_json::json!({"labels": labels, "downsample": {"resolution": 0}, "source": "sidecar"})
 }
 
 fn config(labels: &str) -> String {
     format!("global:\n  scrape_interval: 1h\n  external_labels: {labels}\n")
-}
-
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap().flatten() {
-        let to = dst.join(e.file_name());
-        if e.path().is_dir() {
-            copy_tree(&e.path(), &to);
-        } else if e.file_name() != "lock" {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 #[test]
@@ -187,12 +156,15 @@ fn blocks_carry_the_thanos_section_and_stay_readable_by_prometheus_2_42() {
     // the complete 6 m windows (4), leaving [24m, 26m) and the newest, [26m, 28m).
     let t0 = (now_ms() - 3 * 3600 * 1000) / (6 * MINUTE) * (6 * MINUTE);
     let t1 = t0 + 30 * MINUTE;
-    post(fw.port, &request(t0, t1));
+    assert_eq!(
+        testkit::post_remote_write(fw.port, &request(t0, t1)).unwrap(),
+        204
+    );
     let first = wait_blocks(&fw, &data, "4 merged and 2 cut blocks", |m| {
         settled(m, 4, 2)
     });
     check_spans(&first);
-    let eu1 = thanos(serde_json::json!({"cluster": "eu1", "replica": "a"}));
+    let eu1 = thanos(&serde_json::json!({"cluster": "eu1", "replica": "a"}));
     for (dir, m) in &first {
         assert_eq!(m["thanos"], eu1, "{}: {m:#}", dir.display());
     }
@@ -211,10 +183,13 @@ fn blocks_carry_the_thanos_section_and_stay_readable_by_prometheus_2_42() {
     let r = testkit::http(fw.port, "POST", "/-/reload", Some("")).unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let t2 = t1 + 12 * MINUTE;
-    post(fw.port, &request(t1, t2));
+    assert_eq!(
+        testkit::post_remote_write(fw.port, &request(t1, t2)).unwrap(),
+        204
+    );
     // Head blocks up to t0+40m; windows [24m, 30m) and [30m, 36m) merged; [36m, 38m) and
     // the newest [38m, 40m) left: the 4 older merged blocks keep eu1, the 4 new ones say eu2.
-    let eu2 = thanos(serde_json::json!({"cluster": "eu2"}));
+    let eu2 = thanos(&serde_json::json!({"cluster": "eu2"}));
     let second = wait_blocks(&fw, &data, "6 merged and 2 cut blocks", |m| {
         settled(m, 6, 2)
     });
@@ -257,7 +232,7 @@ fn blocks_carry_the_thanos_section_and_stay_readable_by_prometheus_2_42() {
         );
     }
     let copy = tmp.path().join("prometheus");
-    copy_tree(&data, &copy.join("data"));
+    testkit::copy_data_dir(&data, &copy.join("data"));
     let prom = start_prometheus(
         &prometheus,
         tmp.path(),

@@ -103,6 +103,46 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> std::io:
     })
 }
 
+/// `POST /api/v1/write` of a snappy-compressed remote write 1.0 request to `127.0.0.1:port`
+/// (30 s limit): the answer's status code.
+///
+/// # Errors
+/// Connection failures, timeouts, or an answer without a status line.
+pub fn post_remote_write(port: u16, body: &[u8]) -> std::io::Result<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let head = format!(
+        "POST /api/v1/write HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\nX-Prometheus-Remote-Write-Version: 0.1.0\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    text.strip_prefix("HTTP/1.")
+        .and_then(|rest| rest.split_whitespace().nth(1)?.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {text:?}")))
+}
+
+/// Copies the directory tree `src` to `dst` (created), leaving out files named `lock`: a
+/// copy of a data directory that another process may open while the original is in use.
+///
+/// # Panics
+/// When a file cannot be read or written.
+pub fn copy_data_dir(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() {
+            copy_data_dir(&e.path(), &to);
+        } else if e.file_name() != "lock" {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
 /// `GET path` on `127.0.0.1:port`: the body when the status is 2xx.
 #[must_use]
 pub fn get_ok(port: u16, path: &str) -> Option<String> {

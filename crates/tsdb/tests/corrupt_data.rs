@@ -79,19 +79,6 @@ fn expected(i: usize, from: i64, to: i64) -> Vec<(i64, f64)> {
         .collect()
 }
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.path().is_dir() {
-            copy_tree(&e.path(), &to);
-        } else if e.file_name() != "lock" {
-            std::fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
-
 /// The block directories of `dir`, by min time.
 fn block_dirs(dir: &Path) -> Vec<PathBuf> {
     let db = Db::open(dir, opts()).unwrap();
@@ -256,7 +243,7 @@ fn corrupt_data_is_repaired_or_moved_aside_and_the_rest_served() {
     let mut failures = Vec::new();
     for (name, damage, expect) in CASES {
         let dir = tmp.path().join(name.replace(' ', "_"));
-        copy_tree(&pristine, &dir);
+        testkit::copy_data_dir(&pristine, &dir);
         let blocks = block_dirs(&dir);
         assert_eq!(blocks.len(), 3);
         damage(&dir, &blocks);
