@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
@@ -17,6 +17,11 @@ use crate::collector::Out;
 use crate::error::Error;
 use crate::options::Options;
 use crate::registry::NodeCollector;
+
+/// Whether this process is the exporter alone ([`runtime`] was called): then each scrape gives
+/// its freed memory back to the system. Inside the all-in-one server it does not (trimming
+/// walks every arena of a large process).
+static ALONE: AtomicBool = AtomicBool::new(false);
 
 struct AppState {
     nodes: NodeCollector,
@@ -35,7 +40,11 @@ pub async fn run(opts: Options) -> Result<(), Error> {
     let addr = opts.string("web.listen-address", ":9100");
     let listener = tokio::net::TcpListener::bind(listen_addr(&addr)).await?;
     tracing::info!(address = %listener.local_addr()?, "Listening on");
-    axum::serve(listener, router(&opts)?).await?;
+    let app = router(&opts)?;
+    if ALONE.load(Ordering::Relaxed) {
+        crate::sys::release_free_memory();
+    }
+    axum::serve(listener, app).await?;
     Ok(())
 }
 
@@ -58,6 +67,8 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
             tracing::debug!(err = %e, "cannot raise the open-file limit");
         }
     }
+    crate::sys::tune_allocator();
+    ALONE.store(true, Ordering::Relaxed);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -178,8 +189,12 @@ async fn metrics(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
     let gather = || {
         let fams = st.nodes.collect(&filter)?;
         let mut body = encode(&fams, Format::Text);
+        drop(fams);
         if st.exporter_metrics {
             body.push_str(&encode(&handler_metrics(&st), Format::Text));
+        }
+        if ALONE.load(Ordering::Relaxed) {
+            crate::sys::release_free_memory();
         }
         Ok::<_, String>(body)
     };

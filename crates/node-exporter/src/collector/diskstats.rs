@@ -5,7 +5,9 @@ use super::util::{DeviceFilter, udev_properties};
 use super::{Collector, CollectorError, Out, read};
 use crate::options::{Options, Paths};
 
-const DEFAULT_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+/// node_exporter's default, with Go's ASCII `\d` written as `[0-9]` (Rust's `\d` is Unicode's
+/// digits, which also made the compiled pattern ten times larger).
+const DEFAULT_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme[0-9]+n[0-9]+p)[0-9]+$";
 
 /// The diskstats collector.
 pub struct Diskstats {

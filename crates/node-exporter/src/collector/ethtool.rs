@@ -136,9 +136,7 @@ impl Ethtool {
             "collector.ethtool.device-include",
             "",
         )?;
-        let p = opts.string("collector.ethtool.metrics-include", ".*");
-        let metrics = Regex::new(&p)
-            .map_err(|e| crate::Error::Flag(format!("--collector.ethtool.metrics-include: {e}")))?;
+        let metrics = opts.pattern("collector.ethtool.metrics-include", ".*")?;
         Ok(Box::new(Self { devices, metrics }))
     }
 }

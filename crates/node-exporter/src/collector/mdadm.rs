@@ -9,9 +9,11 @@ use regex::Regex;
 use super::{Collector, CollectorError, Out};
 use crate::options::{Options, Paths};
 
-static STATUS_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\d+) blocks .*\[(\d+)/(\d+)\] \[([U_]+)\]").expect("regex"));
-static BLOCKS_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\((\d+/\d+)\)").expect("regex"));
+static STATUS_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"([0-9]+) blocks .*\[([0-9]+)/([0-9]+)\] \[([U_]+)\]").expect("regex")
+});
+static BLOCKS_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\(([0-9]+/[0-9]+)\)").expect("regex"));
 static PCT_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"= (.+)%").expect("regex"));
 static FINISH_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"finish=(.+)min").expect("regex"));
 static SPEED_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"speed=(.+)[A-Z]").expect("regex"));

@@ -29,6 +29,7 @@ pub mod infiniband;
 pub mod interrupts;
 pub mod ipvs;
 pub mod lnstat;
+pub mod localtime;
 pub mod logind;
 pub mod mdadm;
 pub mod meminfo;

@@ -19,11 +19,8 @@ pub struct Netclass {
 /// # Errors
 /// A bad pattern.
 pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-    let p = opts.string("collector.netclass.ignored-devices", "^$");
     Ok(Box::new(Netclass {
-        ignored: Regex::new(&p).map_err(|e| {
-            crate::Error::Flag(format!("--collector.netclass.ignored-devices: {e}"))
-        })?,
+        ignored: opts.pattern("collector.netclass.ignored-devices", "^$")?,
         ignore_invalid_speed: opts.flag("collector.netclass.ignore-invalid-speed", false),
     }))
 }

@@ -16,11 +16,8 @@ pub struct PowerSupply {
 /// # Errors
 /// A bad pattern.
 pub fn new(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-    let p = opts.string("collector.powersupply.ignored-supplies", "^$");
     Ok(Box::new(PowerSupply {
-        ignored: regex::Regex::new(&p).map_err(|e| {
-            crate::Error::Flag(format!("--collector.powersupply.ignored-supplies: {e}"))
-        })?,
+        ignored: opts.pattern("collector.powersupply.ignored-supplies", "^$")?,
     }))
 }
 

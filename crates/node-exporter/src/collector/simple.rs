@@ -155,7 +155,7 @@ impl Collector for Stat {
 pub struct Vmstat {
     fields: Regex,
     /// Whether `fields` matches a field name, remembered between scrapes.
-    matched: std::sync::Mutex<std::collections::HashMap<String, bool>>,
+    matched: std::sync::Mutex<std::collections::HashMap<String, bool, foldhash::fast::RandomState>>,
 }
 impl Vmstat {
     /// Builds the collector.
@@ -163,12 +163,10 @@ impl Vmstat {
     /// # Errors
     /// A bad pattern.
     pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-        let p = opts.string(
+        let fields = opts.pattern(
             "collector.vmstat.fields",
             "^(oom_kill|pgpg|pswp|pg.*fault).*",
-        );
-        let fields = Regex::new(&p)
-            .map_err(|e| crate::Error::Flag(format!("--collector.vmstat.fields: {e}")))?;
+        )?;
         Ok(Box::new(Vmstat {
             fields,
             matched: std::sync::Mutex::default(),
@@ -183,25 +181,25 @@ impl Collector for Vmstat {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for line in read(&path)?.lines() {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 2 {
+            let mut f = line.split_whitespace();
+            let (Some(field), Some(value)) = (f.next(), f.next()) else {
                 continue;
-            }
-            let is_match = match matched.get(f[0]) {
+            };
+            let is_match = match matched.get(field) {
                 Some(&m) => m,
                 None => {
-                    let m = self.fields.is_match(f[0]);
-                    matched.insert(f[0].to_owned(), m);
+                    let m = self.fields.is_match(field);
+                    matched.insert(field.to_owned(), m);
                     m
                 }
             };
             if !is_match {
                 continue;
             }
-            let v = super::util::num(&path, f[1])?;
+            let v = super::util::num(&path, value)?;
             out.untyped(
-                &format!("node_vmstat_{}", f[0]),
-                &format!("/proc/vmstat information field {}.", f[0]),
+                &format!("node_vmstat_{field}"),
+                &format!("/proc/vmstat information field {field}."),
                 &[],
                 v,
             );

@@ -283,11 +283,8 @@ impl Tapestats {
     /// # Errors
     /// A bad pattern.
     pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-        let p = opts.string("collector.tapestats.ignored-devices", "^$");
         Ok(Box::new(Tapestats {
-            ignored: regex::Regex::new(&p).map_err(|e| {
-                crate::Error::Flag(format!("--collector.tapestats.ignored-devices: {e}"))
-            })?,
+            ignored: opts.pattern("collector.tapestats.ignored-devices", "^$")?,
         }))
     }
 }

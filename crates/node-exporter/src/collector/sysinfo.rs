@@ -222,14 +222,19 @@ impl Collector for Dmi {
 }
 
 /// The time collector: system time, zone offset and clock sources.
-pub struct Time;
+pub struct Time {
+    /// The local zone, read once at start as Go's `time.Local`.
+    zone: jiff::tz::TimeZone,
+}
 impl Time {
     /// Builds the collector.
     ///
     /// # Errors
     /// Never.
     pub fn factory(_: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-        Ok(Box::new(Time))
+        Ok(Box::new(Time {
+            zone: super::localtime::from_env(),
+        }))
     }
 }
 impl Collector for Time {
@@ -243,8 +248,7 @@ impl Collector for Time {
             &[],
             secs,
         );
-        let tz = jiff::tz::TimeZone::system();
-        let info = tz.to_offset_info(now);
+        let info = self.zone.to_offset_info(now);
         let zone = info.abbreviation().to_owned();
         out.gauge(
             "node_time_zone_offset_seconds",

@@ -77,7 +77,7 @@ impl Systemd {
                 (Some(v), None) => v,
                 (None, None) => default,
             };
-            Regex::new(&format!("^(?:{value})$"))
+            crate::options::compile(&format!("^(?:{value})$"))
                 .map_err(|e| crate::Error::Flag(format!("--{flag}: {e}")))
         };
         let private = opts.flag("collector.systemd.private", false);

@@ -65,8 +65,7 @@ impl Slabinfo {
     /// # Errors
     /// A bad pattern.
     pub fn factory(opts: &Options) -> Result<Box<dyn Collector>, crate::Error> {
-        let include = Regex::new(&opts.string("collector.slabinfo.slabs-include", ".*"))
-            .map_err(|e| crate::Error::Flag(e.to_string()))?;
+        let include = opts.pattern("collector.slabinfo.slabs-include", ".*")?;
         Ok(Box::new(Slabinfo {
             include,
             exclude: opts.regex("collector.slabinfo.slabs-exclude")?,

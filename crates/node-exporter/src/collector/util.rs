@@ -311,7 +311,7 @@ impl DeviceFilter {
         let exclude = match opts.get(exclude_flag) {
             Some(_) => opts.regex(exclude_flag)?,
             None if include.is_none() && !default_exclude.is_empty() => Some(
-                regex::Regex::new(default_exclude)
+                crate::options::compile(default_exclude)
                     .map_err(|e| crate::Error::Flag(e.to_string()))?,
             ),
             None => None,

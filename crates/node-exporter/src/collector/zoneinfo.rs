@@ -9,7 +9,7 @@ use super::{Collector, CollectorError, Out, read};
 use crate::options::{Options, Paths};
 
 static NODE_ZONE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\d+), zone\s+(\w+)").expect("regex"));
+    LazyLock::new(|| Regex::new(r"([0-9]+), zone[\t\n\f\r ]+([0-9A-Za-z_]+)").expect("regex"));
 
 /// (kernel key, metric suffix, help); `_total` metrics are counters.
 const FIELDS: &[(&str, &str, &str)] = &[
