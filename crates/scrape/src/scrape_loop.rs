@@ -20,6 +20,7 @@ use crate::target::Target;
 
 mod append;
 mod cache;
+pub mod nhcb;
 
 pub use append::{ScrapeCache, ScrapeCounts, append_body, append_exposition};
 
@@ -47,6 +48,10 @@ pub struct LoopOptions {
     /// Also store the classic series of histograms that have a native part
     /// (`always_scrape_classic_histograms`).
     pub always_classic: bool,
+    /// Store classic histograms as native histograms with custom buckets
+    /// (`convert_classic_histograms_to_nhcb`); their classic series too only with
+    /// `always_classic`.
+    pub convert_nhcb: bool,
 }
 
 impl LoopOptions {
@@ -69,6 +74,7 @@ impl LoopOptions {
                 .collect(),
             native_histograms: cfg.scrape_native_histograms.unwrap_or(false),
             always_classic: cfg.always_scrape_classic_histograms.unwrap_or(false),
+            convert_nhcb: cfg.convert_classic_histograms_to_nhcb.unwrap_or(false),
         }
     }
 }

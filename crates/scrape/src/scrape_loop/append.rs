@@ -14,6 +14,7 @@ use storage::{Appender, Exemplar, SeriesRef, StorageError};
 
 use super::LoopOptions;
 use super::cache::{CacheEntry, Entries};
+use super::nhcb::{self, ClassicSeries, Collector};
 use crate::ScrapeError;
 use crate::http::BodyFormat;
 use crate::metadata::MetadataCache;
@@ -35,6 +36,9 @@ pub struct ScrapeCache {
     key: Vec<u8>,
     /// HELP, TYPE and UNIT of the families of the last scrapes.
     pub metadata: MetadataCache,
+    /// Classic histograms being converted to native ones with custom buckets
+    /// (`convert_classic_histograms_to_nhcb`).
+    nhcb: Collector,
 }
 
 /// Counts of one scrape, for the report series.
@@ -186,7 +190,8 @@ struct Batch<'x> {
 }
 
 impl Batch<'_> {
-    /// Appends one sample of the series `e`; `new` when `e` was made for it.
+    /// Appends one sample of the series `e`; `new` when `e` was made for it. Returns the
+    /// timestamp the sample was stored at, `None` when it was not stored.
     fn sample(
         &mut self,
         e: &mut CacheEntry,
@@ -194,17 +199,17 @@ impl Batch<'_> {
         timestamp: Option<i64>,
         exemplar: Option<&ExemplarRef<'_, '_>>,
         new: bool,
-    ) -> Result<(), ScrapeError> {
+    ) -> Result<Option<Timestamp>, ScrapeError> {
         e.seen = self.iteration;
         let Some((labels, series_ref)) = &mut e.kept else {
-            return Ok(());
+            return Ok(None);
         };
         self.counts.post_relabel += 1;
         if self.opts.sample_limit > 0 && self.counts.post_relabel > self.opts.sample_limit {
             self.over_limit = true;
         }
         if self.over_limit {
-            return Ok(());
+            return Ok(None);
         }
         let (t, explicit) = match timestamp {
             Some(t) if self.opts.honor_timestamps => (t, true),
@@ -230,7 +235,7 @@ impl Batch<'_> {
                 if let Some(x) = exemplar {
                     append_exemplar(self.app, r, labels, x, t);
                 }
-                Ok(())
+                Ok(Some(t))
             }
             Err(err) if skips_sample(&err) => {
                 debug!(series = %labels, error = %err, "sample skipped");
@@ -241,7 +246,7 @@ impl Batch<'_> {
                     }
                     _ => self.counts.out_of_bounds += 1,
                 }
-                Ok(())
+                Ok(None)
             }
             Err(err) => Err(err.into()),
         }
@@ -311,7 +316,79 @@ impl ScrapeCache {
         };
         self.series.met(slot);
         let e = self.series.get_mut(slot);
-        batch.sample(e, value, timestamp, exemplar, new)
+        batch.sample(e, value, timestamp, exemplar, new).map(drop)
+    }
+
+    /// Offers a series to the NHCB conversion (when the job asks for it): `Ok(true)` when it
+    /// is a classic histogram series that is not to be stored as such. Appends the histogram
+    /// of the group it ends, if any.
+    fn nhcb_series(
+        &mut self,
+        batch: &mut Batch<'_>,
+        series: &ClassicSeries<'_, '_, '_>,
+    ) -> Result<bool, ScrapeError> {
+        if !batch.opts.convert_nhcb {
+            return Ok(false);
+        }
+        let mut finished = None;
+        let collected = self.nhcb.offer(series, &mut finished);
+        if let Some(h) = finished {
+            self.append_nhcb(batch, h)?;
+        }
+        Ok(collected && !batch.opts.always_classic)
+    }
+
+    /// Appends the histogram of the classic histogram in progress, if any.
+    fn finish_nhcb(&mut self, batch: &mut Batch<'_>) -> Result<(), ScrapeError> {
+        match self.nhcb.finish() {
+            Some(h) if batch.opts.convert_nhcb => self.append_nhcb(batch, h),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends one converted classic histogram as the series of its family name, with the
+    /// exemplars of its buckets.
+    fn append_nhcb(
+        &mut self,
+        batch: &mut Batch<'_>,
+        h: nhcb::Converted,
+    ) -> Result<(), ScrapeError> {
+        batch.counts.scraped += 1;
+        let (slot, new) = match self.series.find(&h.key) {
+            Some(slot) => (slot, false),
+            None => {
+                let e = new_entry(&h.name, &h.labels, batch.target, batch.opts, None)?;
+                (self.series.insert(&h.key, e), true)
+            }
+        };
+        self.series.met(slot);
+        let e = self.series.get_mut(slot);
+        batch.start = h.start;
+        let stored = batch.sample(e, h.sample, h.timestamp, None, new)?;
+        if let (Some(t), Some((labels, r))) = (stored, &e.kept) {
+            for x in &h.exemplars {
+                if let Err(err) = batch.app.append_exemplar(*r, labels, &x.to_exemplar(t)) {
+                    debug!(series = %labels, error = %err, "exemplar skipped");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the NHCB group in progress before a metadata entry, and follows `TYPE` lines.
+    fn nhcb_entry(
+        &mut self,
+        batch: &mut Batch<'_>,
+        entry: &Entry<'_, '_>,
+    ) -> Result<(), ScrapeError> {
+        if !batch.opts.convert_nhcb {
+            return Ok(());
+        }
+        self.finish_nhcb(batch)?;
+        if let Entry::Type { name, metric_type } = entry {
+            self.nhcb.set_family(name, *metric_type);
+        }
+        Ok(())
     }
 
     /// Appends the samples of a text exposition.
@@ -324,19 +401,49 @@ impl ScrapeCache {
         let mut parser = Parser::new(body, format);
         loop {
             let series = match parser.next_lazy()? {
-                None => return Ok(()),
+                None => return self.finish_nhcb(batch),
                 Some(LazyEntry::Sample(series)) => series,
                 Some(LazyEntry::Other(Entry::Series(s))) => {
                     let v = Sample::Float(s.value);
                     let (name, labels, t, x) = (s.name, s.labels, s.timestamp, s.exemplar);
-                    self.sample_by_labels(batch, name, labels, v, t, x.as_ref())?;
+                    let classic = ClassicSeries {
+                        name,
+                        labels,
+                        value: s.value,
+                        timestamp: t,
+                        start: 0,
+                        exemplar: x.as_ref(),
+                    };
+                    if !self.nhcb_series(batch, &classic)? {
+                        self.sample_by_labels(batch, name, labels, v, t, x.as_ref())?;
+                    }
                     continue;
                 }
                 Some(LazyEntry::Other(e)) => {
+                    self.nhcb_entry(batch, &e)?;
                     self.metadata_entry(&e);
                     continue;
                 }
             };
+            if batch.opts.convert_nhcb && self.nhcb.in_histogram_family() {
+                // Classic histogram series are recognised by name and labels: parsed in full.
+                let s = parser.sample_full()?;
+                let classic = ClassicSeries {
+                    name: s.name,
+                    labels: s.labels,
+                    value: s.value,
+                    timestamp: s.timestamp,
+                    start: 0,
+                    exemplar: s.exemplar.as_ref(),
+                };
+                if !self.nhcb_series(batch, &classic)? {
+                    let v = Sample::Float(s.value);
+                    let x = s.exemplar.as_ref();
+                    self.sample_by_labels(batch, s.name, s.labels, v, s.timestamp, x)?;
+                }
+                continue;
+            }
+            self.finish_nhcb(batch)?;
             batch.counts.scraped += 1;
             let found = self.series.find(series);
             // The common case: bytes seen and checked before; only the value is parsed.
@@ -385,18 +492,36 @@ impl ScrapeCache {
                 Entry::Series(s) => {
                     let v = Sample::Float(s.value);
                     let x = s.exemplar.as_ref();
-                    batch.start = s.start_timestamp.unwrap_or(0);
-                    self.sample_by_labels(batch, s.name, s.labels, v, s.timestamp, x)?;
+                    let start = s.start_timestamp.unwrap_or(0);
+                    let classic = ClassicSeries {
+                        name: s.name,
+                        labels: s.labels,
+                        value: s.value,
+                        timestamp: s.timestamp,
+                        start,
+                        exemplar: x,
+                    };
+                    if !self.nhcb_series(batch, &classic)? {
+                        batch.start = start;
+                        self.sample_by_labels(batch, s.name, s.labels, v, s.timestamp, x)?;
+                    }
                 }
                 Entry::Histogram(h) => {
+                    if batch.opts.convert_nhcb {
+                        self.finish_nhcb(batch)?;
+                        self.nhcb.native_histogram(h.name, h.labels);
+                    }
                     let v = h.sample.clone();
                     batch.start = h.start_timestamp.unwrap_or(0);
                     self.sample_by_labels(batch, h.name, h.labels, v, h.timestamp, None)?;
                 }
-                other => self.metadata_entry(&other),
+                other => {
+                    self.nhcb_entry(batch, &other)?;
+                    self.metadata_entry(&other);
+                }
             }
         }
-        Ok(())
+        self.finish_nhcb(batch)
     }
 
     /// Staleness markers at `ts` for the series of the previous scrape that the scrape in
@@ -432,6 +557,7 @@ impl ScrapeCache {
         ts: Timestamp,
     ) -> (ScrapeCounts, Result<(), ScrapeError>) {
         self.iteration += 1;
+        self.nhcb.reset();
         let mut batch = Batch {
             app,
             target,
