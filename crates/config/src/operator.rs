@@ -166,11 +166,25 @@ with_http_client! {
         /// `alertmanagerConfigNamespaceSelector`.
         #[serde(default, rename = "alertmanagerConfigNamespaceSelector", skip_serializing_if = "Option::is_none")]
         pub alertmanager_config_namespace_selector: Option<LabelSelector>,
+        /// `serviceDiscoveryRole`: the Kubernetes discovery role of ServiceMonitors that do
+        /// not set their own (`Endpoints` when unset).
+        #[serde(default, rename = "serviceDiscoveryRole", skip_serializing_if = "Option::is_none")]
+        pub service_discovery_role: Option<ServiceDiscoveryRole>,
         /// `alertmanagerConfigMatcherStrategy` (the `Alertmanager` resource's): whether an
         /// AlertmanagerConfig's route and inhibit rules only match alerts of its namespace.
         #[serde(default, rename = "alertmanagerConfigMatcherStrategy", skip_serializing_if = "Option::is_none")]
         pub alertmanager_config_matcher_strategy: Option<MatcherStrategy>,
     }
+}
+
+/// `serviceDiscoveryRole` of the `Prometheus` resource and of a ServiceMonitor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceDiscoveryRole {
+    /// Kubernetes discovery's `endpoints` role (the default).
+    #[default]
+    Endpoints,
+    /// Kubernetes discovery's `endpointslice` role.
+    EndpointSlice,
 }
 
 /// `alertmanagerConfigMatcherStrategy` of the `Alertmanager` resource.
@@ -355,6 +369,15 @@ mod tests {
             ));
             assert_eq!(got.unwrap().unwrap().kind, want, "{text}");
         }
+        let role = Config::from_yaml_str(
+            "kubernetes_operator:\n  serviceDiscoveryRole: EndpointSlice\n",
+            ".",
+        )
+        .unwrap();
+        assert_eq!(
+            role.kubernetes_operator.unwrap().service_discovery_role,
+            Some(ServiceDiscoveryRole::EndpointSlice)
+        );
         let default = parse("  alertmanagerConfigMatcherStrategy: {}\n").unwrap();
         assert_eq!(default.unwrap().kind, MatcherStrategyType::OnNamespace);
         let err = parse("  alertmanagerConfigMatcherStrategy: {type: Never}\n").unwrap_err();

@@ -1,7 +1,8 @@
 //! Secrets and ConfigMaps that monitors reference for their credentials and TLS material, as
 //! the Operator's asset store reads them (prometheus-operator's `pkg/assets/store.go`): each
 //! value is looked up by namespace, object name and key; an object not loaded yet is recorded
-//! so the watcher can GET it through the API and translate again.
+//! so the watcher can GET it through the API and translate again, and every object looked up
+//! is recorded so the watcher can follow exactly those ([`crate::assetwatch`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -79,14 +80,17 @@ pub struct Assets {
     /// Each object's keys and values, or why it could not be read (`not found`...).
     objects: BTreeMap<AssetRef, Result<BTreeMap<String, String>, String>>,
     wanted: Mutex<BTreeSet<AssetRef>>,
+    /// Every object looked up (loaded or not) since the last [`Assets::take_used`].
+    used: Mutex<BTreeSet<AssetRef>>,
 }
 
 impl Clone for Assets {
-    /// The loaded objects (nothing wanted).
+    /// The loaded objects (nothing wanted or used).
     fn clone(&self) -> Self {
         Self {
             objects: self.objects.clone(),
             wanted: Mutex::default(),
+            used: Mutex::default(),
         }
     }
 }
@@ -145,9 +149,35 @@ impl Assets {
         self.insert(kind, namespace, name, Ok(data));
     }
 
+    /// Records a watched object's new state (`None`: it does not exist); whether that
+    /// changed what is known of it.
+    pub fn update(&mut self, r: &AssetRef, object: Option<&serde_json::Value>) -> bool {
+        let before = self.objects.get(r).cloned();
+        match object {
+            Some(o) => self.insert_object(r.0, &r.1, &r.2, o),
+            None => self.insert(r.0, &r.1, &r.2, Err("not found".into())),
+        }
+        self.objects.get(r) != before.as_ref()
+    }
+
     /// Forgets every loaded object (they are read again when next asked for).
     pub fn clear(&mut self) {
         self.objects.clear();
+    }
+
+    /// Forgets the loaded objects not in `keep`.
+    pub fn retain(&mut self, keep: &BTreeSet<AssetRef>) {
+        self.objects.retain(|r, _| keep.contains(r));
+    }
+
+    /// The objects looked up since the last call (those the translated objects reference).
+    pub fn take_used(&self) -> BTreeSet<AssetRef> {
+        std::mem::take(
+            &mut *self
+                .used
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Whether `e` only says that an object is not loaded yet (it is wanted).
@@ -189,6 +219,10 @@ impl Assets {
         if sel.name.is_empty() {
             return Err(err("no object name given".into()));
         }
+        self.used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key.clone());
         match self.objects.get(&key) {
             None => {
                 self.wanted

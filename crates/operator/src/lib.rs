@@ -9,8 +9,10 @@
 
 pub mod alertmanagerconfig;
 pub mod assets;
+pub mod assetwatch;
 pub mod endpoint;
 mod error;
+pub mod options;
 pub mod podmonitor;
 pub mod probe;
 pub mod prometheusrule;
@@ -29,6 +31,7 @@ pub use alertmanagerconfig::{
 pub use assets::{AssetKind, Assets};
 pub use endpoint::EndpointOptions;
 pub use error::OperatorError;
+pub use options::{ScrapeOptions, ServiceDiscoveryRole};
 pub use podmonitor::{PodMetricsEndpoint, PodMonitor, pod_scrape_configs};
 pub use probe::{Probe, probe_scrape_config};
 pub use prometheusrule::{PrometheusRule, RuleFiles, rule_files};

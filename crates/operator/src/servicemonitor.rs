@@ -1,11 +1,13 @@
 //! `ServiceMonitor` (monitoring.coreos.com/v1) into scrape configurations, one per endpoint, as
 //! the Operator's `generateServiceMonitorConfig` writes them (prometheus-operator's
 //! `pkg/prometheus/promcfg.go`): job `serviceMonitor/<namespace>/<name>/<index>`, the endpoints
-//! role in the selected namespaces, the selector and the port as `keep` rules, the Operator's
+//! role (or with `serviceDiscoveryRole: EndpointSlice` the endpointslice role and its meta
+//! labels) in the selected namespaces, the selector and the port as `keep` rules, the Operator's
 //! target labels, user relabelings and the sharding rules last.
 
 use std::collections::BTreeMap;
 
+use config::operator::ServiceDiscoveryRole;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,7 +16,8 @@ use crate::endpoint::{
     AttachMetadata, EndpointOptions, attach_metadata, client_fields, config_head, config_tail,
 };
 use crate::error::OperatorError;
-use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
+use crate::options::ScrapeOptions;
+use crate::relabel::{RelabelConfig, sanitize_label_name, sharding};
 
 /// A `ServiceMonitor` object (the fields the translation reads).
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +78,8 @@ pub struct ServiceMonitorSpec {
     pub label_value_length_limit: Option<u64>,
     /// `attachMetadata`.
     pub attach_metadata: Option<AttachMetadata>,
+    /// `serviceDiscoveryRole` (the section's, else `Endpoints`, when unset).
+    pub service_discovery_role: Option<ServiceDiscoveryRole>,
 }
 
 pub use config::operator::{LabelSelector, LabelSelectorRequirement};
@@ -131,11 +136,12 @@ pub struct Endpoint {
 /// Operator rejects the monitor then).
 pub fn scrape_configs(
     sm: &ServiceMonitor,
-    shards: Sharding,
+    options: impl Into<ScrapeOptions>,
     assets: &Assets,
 ) -> Result<Vec<Value>, OperatorError> {
+    let options = options.into();
     (0..sm.spec.endpoints.len())
-        .map(|i| endpoint_config(sm, i, shards, assets))
+        .map(|i| endpoint_config(sm, i, &options, assets))
         .collect()
 }
 
@@ -199,15 +205,25 @@ pub(crate) fn selector_rules(sel: &LabelSelector, kind: &str) -> Vec<Value> {
 fn endpoint_config(
     sm: &ServiceMonitor,
     i: usize,
-    shards: Sharding,
+    options: &ScrapeOptions,
     assets: &Assets,
 ) -> Result<Value, OperatorError> {
     let ep = &sm.spec.endpoints[i];
     let opts = &ep.options;
     let (ns, name) = (&sm.metadata.namespace, &sm.metadata.name);
+    let role = sm
+        .spec
+        .service_discovery_role
+        .or(options.service_discovery_role)
+        .unwrap_or_default();
+    // The endpointslice role names its endpoint labels `endpointslice_...`.
+    let (role_name, endpoint_meta) = match role {
+        ServiceDiscoveryRole::Endpoints => ("endpoints", "__meta_kubernetes_endpoint"),
+        ServiceDiscoveryRole::EndpointSlice => ("endpointslice", "__meta_kubernetes_endpointslice"),
+    };
     let mut cfg = config_head(
         &format!("serviceMonitor/{ns}/{name}/{i}"),
-        "endpoints",
+        role_name,
         &namespaces(&sm.spec.namespace_selector, ns),
         opts,
     );
@@ -218,7 +234,7 @@ fn endpoint_config(
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
     rules.extend(selector_rules(&sm.spec.selector, "service"));
     if !ep.port.is_empty() {
-        rules.push(json!({"action": "keep", "source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": ep.port}));
+        rules.push(json!({"action": "keep", "source_labels": [format!("{endpoint_meta}_port_name")], "regex": ep.port}));
     } else if let Some(tp) = &ep.target_port {
         match tp {
             IntOrString::String(name) if !name.is_empty() => rules.push(
@@ -231,8 +247,8 @@ fn endpoint_config(
         }
     }
     let kind_name = [
-        "__meta_kubernetes_endpoint_address_target_kind",
-        "__meta_kubernetes_endpoint_address_target_name",
+        format!("{endpoint_meta}_address_target_kind"),
+        format!("{endpoint_meta}_address_target_name"),
     ];
     for (kind, label) in [("Node", "node"), ("Pod", "pod")] {
         rules.push(json!({"source_labels": kind_name, "separator": ";",
@@ -277,7 +293,7 @@ fn endpoint_config(
         rules.push(json!({"target_label": "endpoint", "replacement": e}));
     }
     rules.extend(opts.relabelings.iter().map(RelabelConfig::to_value));
-    rules.extend(sharding("__address__", shards));
+    rules.extend(sharding("__address__", options.sharding));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
     let spec = &sm.spec;

@@ -2,8 +2,9 @@
 //! prometheus-operator's `pkg/prometheus/server/operator.go`, without the operator): lists and
 //! watches ServiceMonitors, PodMonitors, PrometheusRules, Probes, ScrapeConfigs (each only when
 //! the configuration has its selector) and Namespaces, and after every change
-//! publishes the scrape configurations and rule files of the selected objects. An object that
-//! does not decode is skipped with a log line naming it.
+//! publishes the scrape configurations and rule files of the selected objects. The Secrets and
+//! ConfigMaps they reference are read once, then watched while referenced
+//! ([`crate::assetwatch`]). An object that does not decode is skipped with a log line naming it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -19,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alertmanagerconfig::{AlertmanagerConfig, merge_alertmanager_configs};
 use crate::assets::{AssetKind, AssetRef, Assets};
+use crate::assetwatch::AssetWatches;
 use crate::error::OperatorError;
+use crate::options::ScrapeOptions;
 use crate::podmonitor::{PodMonitor, pod_scrape_configs};
 use crate::probe::{Probe, probe_scrape_config};
 use crate::prometheusrule::{PrometheusRule, RuleFiles, rule_files};
@@ -163,8 +166,12 @@ impl Cache {
         let skip = |kind: &str, m: &ObjectMeta, e: &OperatorError| {
             tracing::warn!(kind, object = %format!("{}/{}", m.namespace, m.name), error = %e, "invalid object skipped");
         };
+        let sm_options = ScrapeOptions {
+            sharding: shards,
+            service_discovery_role: selection.service_discovery_role,
+        };
         for sm in selection.select(&sms, &namespaces) {
-            match scrape_configs(sm, shards, assets) {
+            match scrape_configs(sm, sm_options, assets) {
                 Ok(c) => scrape.extend(c),
                 Err(e) if assets.is_wanted(&e) => {}
                 Err(e) => skip("ServiceMonitor", &sm.metadata, &e),
@@ -270,17 +277,13 @@ pub async fn run(
     let mut assets = Assets::default();
     let mut listed: Vec<bool> = watched.iter().map(|w| !w).collect();
     let mut published = false;
-    // Secrets and ConfigMaps are read with GET (no watch, as the Operator's RBAC allows):
-    // read again at this interval so rotated credentials are picked up.
-    let mut refresh = tokio::time::interval(ASSET_REFRESH);
-    refresh.tick().await;
+    // Secrets and ConfigMaps are read with one GET when first referenced, then watched
+    // (each on its own) while referenced, so a rotated credential is picked up at once.
+    let mut asset_watches = AssetWatches::new(client.clone(), &cancel);
     loop {
         let changed = tokio::select! {
             () = cancel.cancelled() => return,
-            _ = refresh.tick() => {
-                assets.clear();
-                true
-            }
+            (r, object) = asset_watches.next() => assets.update(&r, object.as_ref()),
             next = events.next() => {
                 let Some((i, ev)) = next else { return };
                 if matches!(ev, Event::InitDone) {
@@ -302,9 +305,15 @@ pub async fn run(
                 break;
             }
             load_assets(&client, wanted, &mut assets).await;
+            assets.take_used();
             generated = cache.generate(&selection, shards, &assets);
         }
         assets.take_wanted();
+        // The last translation looked up every object still referenced: watch those, forget
+        // the others.
+        let used = assets.take_used();
+        assets.retain(&used);
+        asset_watches.follow(&used);
         let same = {
             let old = out.borrow();
             old.scrape_configs == generated.scrape_configs
@@ -323,9 +332,6 @@ pub async fn run(
 /// At most this many rounds of loading referenced objects per change (a monitor references
 /// at most eight: CA, certificate, key, user, password, credentials, client id and secret).
 const MAX_ASSET_ROUNDS: usize = 9;
-
-/// How often referenced Secrets and ConfigMaps are read again.
-const ASSET_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// GETs each wanted Secret or ConfigMap into `assets` (a missing one is recorded as
 /// `not found`, another failure with its text).

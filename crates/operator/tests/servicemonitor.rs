@@ -186,3 +186,49 @@ fn missing_secrets_are_wanted_then_reported_by_name() {
     );
     assert!(scrape_configs(&sm, shards, &loaded).is_ok());
 }
+
+/// The section's `serviceDiscoveryRole` is the default of monitors without their own, which
+/// wins over it (the Operator's TestServiceMonitorWithServiceDiscoveryRole cases).
+#[test]
+fn service_discovery_role_of_the_section_and_of_the_monitor() {
+    use firewatch_operator::ScrapeOptions;
+    use firewatch_operator::ServiceDiscoveryRole as Role;
+    let (_, sm, want, assets) = fixtures()
+        .into_iter()
+        .find(|(name, ..)| name.ends_with("endpointslice_role.yaml"))
+        .unwrap();
+    let role_of = |sm_role: Option<Role>, section: Option<Role>| {
+        let mut sm = sm.clone();
+        sm.spec.service_discovery_role = sm_role;
+        let options = ScrapeOptions {
+            sharding: OPERATOR,
+            service_discovery_role: section,
+        };
+        let got = scrape_configs(&sm, options, &assets).unwrap();
+        (got[0]["kubernetes_sd_configs"][0]["role"].clone(), got)
+    };
+    for (sm_role, section, want_role) in [
+        (None, None, "endpoints"),
+        (None, Some(Role::Endpoints), "endpoints"),
+        (None, Some(Role::EndpointSlice), "endpointslice"),
+        (
+            Some(Role::Endpoints),
+            Some(Role::EndpointSlice),
+            "endpoints",
+        ),
+        (
+            Some(Role::EndpointSlice),
+            Some(Role::Endpoints),
+            "endpointslice",
+        ),
+    ] {
+        let (role, got) = role_of(sm_role, section);
+        assert_eq!(role, want_role, "{sm_role:?} {section:?}");
+        if want_role == "endpointslice" {
+            assert_eq!(Value::Array(got), want);
+        } else {
+            let port = &got[0]["relabel_configs"][3]["source_labels"][0];
+            assert_eq!(port, "__meta_kubernetes_endpoint_port_name");
+        }
+    }
+}

@@ -208,6 +208,57 @@ async fn referenced_secrets_and_config_maps_are_read_through_the_api() {
             "{want}: {gets:?}"
         );
     }
+
+    // Then each is watched on its own: a rotated password reaches the scrape config...
+    fake.modify(
+        json!({"kind": "Secret", "metadata": {"name": "creds", "namespace": "shop"},
+        "data": {"user": "c2NyYXBlcg==", "password": "cm90YXRlZA=="}}),
+    );
+    let g = wait_for(&mut rx, "rotated password", |g| {
+        g.scrape_configs
+            .first()
+            .map(|c| c["basic_auth"]["password"].clone())
+            == Some(json!("rotated"))
+    })
+    .await;
+    assert_eq!(jobs(&g), ["serviceMonitor/shop/web/0"]);
+    // ... the missing Secret, once created, brings its monitor in...
+    fake.add(
+        json!({"kind": "Secret", "metadata": {"name": "nope", "namespace": "shop"},
+        "stringData": {"t": "token"}}),
+    );
+    let g = wait_for(&mut rx, "created secret", |g| g.scrape_configs.len() == 2).await;
+    assert_eq!(
+        jobs(&g),
+        ["serviceMonitor/shop/lost/0", "serviceMonitor/shop/web/0"]
+    );
+    assert_eq!(g.scrape_configs[0]["bearer_token"], json!("token"));
+    // ... and a deleted ConfigMap takes the monitor that needs it out.
+    fake.delete(json!({"kind": "ConfigMap", "metadata": {"name": "ca", "namespace": "shop"}}));
+    let g = wait_for(&mut rx, "deleted config map", |g| {
+        g.scrape_configs.len() == 1
+    })
+    .await;
+    assert_eq!(jobs(&g), ["serviceMonitor/shop/lost/0"]);
+    // One watch per object, narrowed by name; no other GET.
+    let requests = fake.requests();
+    for (path, name) in [
+        ("/api/v1/namespaces/shop/secrets?", "creds"),
+        ("/api/v1/namespaces/shop/configmaps?", "ca"),
+    ] {
+        let field = format!("fieldSelector=metadata.name%3D{name}&");
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.starts_with(path) && r.contains(&field) && r.contains("watch=true")),
+            "{path} {name}: {requests:?}"
+        );
+    }
+    let gets = requests
+        .iter()
+        .filter(|r| r.contains("secrets/creds?"))
+        .count();
+    assert_eq!(gets, 1, "{requests:?}");
     cancel.cancel();
     tokio::time::timeout(Duration::from_secs(5), task)
         .await

@@ -1,6 +1,7 @@
 //! An in-process fake Kubernetes API server: list and watch (JSON lines of ADDED / MODIFIED /
 //! DELETED events with resource versions) for pods, services, endpoints, endpoint slices,
-//! nodes and ingresses, on 127.0.0.1.
+//! nodes and ingresses (and the other kinds of `plural_of`), optionally of one object
+//! (`fieldSelector=metadata.name=...`), on 127.0.0.1.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -348,12 +349,25 @@ async fn handle(
     };
     let (api_version, list_kind) = list_meta(&plural);
     let watching = matches!(q.get("watch").map(String::as_str), Some("true" | "1"));
+    // `fieldSelector=metadata.name=NAME` (one object's list and watch); other field
+    // selectors are ignored.
+    let only_name: Option<String> = q
+        .get("fieldSelector")
+        .and_then(|f| f.strip_prefix("metadata.name="))
+        .map(str::to_owned);
+    let name_ok = move |o: &Value| {
+        only_name
+            .as_ref()
+            .is_none_or(|n| o["metadata"]["name"].as_str() == Some(n.as_str()))
+    };
     if !watching {
         let st = inner.lock();
         let items: Vec<Value> = st
             .objects
             .iter()
-            .filter(|((p, n, _), _)| *p == plural && ns.as_ref().is_none_or(|ns| ns == n))
+            .filter(|((p, n, _), v)| {
+                *p == plural && ns.as_ref().is_none_or(|ns| ns == n) && name_ok(v)
+            })
             .map(|(_, v)| v.clone())
             .collect();
         let body = json!({
@@ -376,6 +390,7 @@ async fn handle(
     let stream = futures::stream::unfold((inner, rx, from), move |(inner, mut rx, mut last)| {
         let plural = plural.clone();
         let ns = ns.clone();
+        let name_ok = name_ok.clone();
         async move {
             if last == u64::MAX {
                 return None;
@@ -396,6 +411,7 @@ async fn handle(
                             c.rv > last
                                 && c.plural == plural
                                 && ns.as_ref().is_none_or(|n| *n == c.namespace)
+                                && name_ok(&c.object)
                         })
                         .cloned()
                 };
