@@ -7,6 +7,8 @@ use serde::ser::{SerializeMap, Serializer};
 use model::{FloatHistogram, Labels, gofmt};
 use promql::{Series, Value};
 
+use crate::api::json_numbers::{StepTimes, TimeWriter, append_shortest_f};
+
 /// A label set as a JSON object.
 pub struct JsonLabels<'a>(pub &'a Labels);
 
@@ -47,16 +49,16 @@ fn put_value(out: &mut Vec<u8>, f: f64) {
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         gofmt::append_shortest_e(out, f);
     } else {
-        gofmt::append_shortest_f(out, f);
+        append_shortest_f(out, f);
     }
     out.push(b'"');
 }
 
 /// `[t, "v"]` of a vector or matrix: the time with three decimals when it has a fraction
 /// (`jsonutil.MarshalTimestamp`: `1435781451.780`, `10`).
-fn put_point(out: &mut Vec<u8>, t: i64, f: f64) {
+fn put_point(out: &mut Vec<u8>, times: &mut TimeWriter<'_>, t: i64, f: f64) {
     out.push(b'[');
-    gofmt::append_millis_as_seconds(out, t);
+    times.put(out, t);
     out.push(b',');
     put_value(out, f);
     out.push(b']');
@@ -106,6 +108,12 @@ fn put_scalar_time(out: &mut Vec<u8>, t: i64) {
 /// milliseconds' three decimals, the scalar's value in Go's `'f'` form. Written straight into
 /// `out`, without a string per value: a range query answers up to millions of points.
 pub fn write_query_data(out: &mut Vec<u8>, value: &Value) {
+    write_query_data_on(out, value, None);
+}
+
+/// As [`write_query_data`], the times of a range query's steps taken from `steps` (formatted
+/// once per answer instead of once per point).
+pub fn write_query_data_on(out: &mut Vec<u8>, value: &Value, steps: Option<&StepTimes>) {
     out.extend_from_slice(br#"{"resultType":"#);
     put_str(out, value.result_type());
     out.extend_from_slice(br#","result":"#);
@@ -125,6 +133,8 @@ pub fn write_query_data(out: &mut Vec<u8>, value: &Value) {
             out.push(b']');
         }
         Value::Vector(samples) => {
+            // An instant vector's samples all have the query's time.
+            let at = samples.first().map(|s| StepTimes::new(s.t, s.t, 1, 1));
             out.push(b'[');
             for (i, s) in samples.iter().enumerate() {
                 if i > 0 {
@@ -139,7 +149,7 @@ pub fn write_query_data(out: &mut Vec<u8>, value: &Value) {
                     }
                     None => {
                         out.extend_from_slice(br#","value":"#);
-                        put_point(out, s.t, s.f);
+                        put_point(out, &mut TimeWriter::new(at.as_ref()), s.t, s.f);
                     }
                 }
                 out.push(b'}');
@@ -152,7 +162,7 @@ pub fn write_query_data(out: &mut Vec<u8>, value: &Value) {
                 if i > 0 {
                     out.push(b',');
                 }
-                put_series(out, s);
+                put_series(out, s, steps);
             }
             out.push(b']');
         }
@@ -161,16 +171,17 @@ pub fn write_query_data(out: &mut Vec<u8>, value: &Value) {
 }
 
 /// `{"metric":..,"values":[..],"histograms":[..]}`, each list only when not empty.
-fn put_series(out: &mut Vec<u8>, s: &Series) {
+fn put_series(out: &mut Vec<u8>, s: &Series, steps: Option<&StepTimes>) {
     out.extend_from_slice(br#"{"metric":"#);
     put_labels(out, &s.labels);
     if !s.floats.is_empty() {
         out.extend_from_slice(br#","values":["#);
+        let mut times = TimeWriter::new(steps);
         for (i, p) in s.floats.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            put_point(out, p.t, p.f);
+            put_point(out, &mut times, p.t, p.f);
         }
         out.push(b']');
     }
@@ -188,9 +199,15 @@ fn put_series(out: &mut Vec<u8>, s: &Series) {
 }
 
 /// A query's whole answer: `{"status":"success","data":..,"warnings":[..],"infos":[..]}` (the
-/// envelope of [`crate::api::Success`], the lists only when not empty).
+/// envelope of [`crate::api::Success`], the lists only when not empty); `steps`, a range
+/// query's step times (see [`write_query_data_on`]).
 #[must_use]
-pub fn query_answer(value: &Value, warnings: &[String], infos: &[String]) -> Vec<u8> {
+pub fn query_answer(
+    value: &Value,
+    warnings: &[String],
+    infos: &[String],
+    steps: Option<&StepTimes>,
+) -> Vec<u8> {
     let points = match value {
         Value::Matrix(series) => series.iter().map(|s| s.floats.len() + 4).sum(),
         Value::Vector(samples) => samples.len() * 4,
@@ -198,7 +215,7 @@ pub fn query_answer(value: &Value, warnings: &[String], infos: &[String]) -> Vec
     };
     let mut out = Vec::with_capacity(64 + points * 28);
     out.extend_from_slice(br#"{"status":"success","data":"#);
-    write_query_data(&mut out, value);
+    write_query_data_on(&mut out, value, steps);
     for (name, list) in [("warnings", warnings), ("infos", infos)] {
         if list.is_empty() {
             continue;
@@ -348,6 +365,14 @@ mod tests {
             data(&Value::Matrix(vec![])),
             r#"{"resultType":"matrix","result":[]}"#
         );
+        // With the range query's step times in a table: the same bytes.
+        let mut on = Vec::new();
+        write_query_data_on(
+            &mut on,
+            &m,
+            Some(&StepTimes::new(999_500, 1_000_000, 250, 11_000)),
+        );
+        assert_eq!(String::from_utf8(on).unwrap(), data(&m));
     }
 
     #[test]
@@ -379,14 +404,15 @@ mod tests {
     fn the_answer_envelope() {
         let v = Value::Scalar { t: 0, v: 1.0 };
         assert_eq!(
-            String::from_utf8(query_answer(&v, &[], &[])).unwrap(),
+            String::from_utf8(query_answer(&v, &[], &[], None)).unwrap(),
             r#"{"status":"success","data":{"resultType":"scalar","result":[0,"1"]}}"#
         );
         assert_eq!(
             String::from_utf8(query_answer(
                 &v,
                 &["w \"1\"".into()],
-                &["i".into(), "j".into()]
+                &["i".into(), "j".into()],
+                None
             ))
             .unwrap(),
             r#"{"status":"success","data":{"resultType":"scalar","result":[0,"1"]},"warnings":["w \"1\""],"infos":["i","j"]}"#

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod blocking;
 pub mod envelope;
 pub mod json;
+pub mod json_numbers;
 pub mod meta;
 pub mod metadata;
 pub mod params;

@@ -13,6 +13,7 @@ use promql::{EvalError, QueryResult};
 use crate::WebState;
 use crate::api::blocking::off_workers;
 use crate::api::json::query_answer;
+use crate::api::json_numbers::StepTimes;
 use crate::api::params::{parse_duration, parse_time};
 use crate::api::{ApiError, ApiResult, ErrorType, Success};
 
@@ -65,6 +66,9 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Params {
     }
 }
 
+/// Most points per series a range query may ask for (Prometheus's 11,000).
+const MAX_STEPS: usize = 11_000;
+
 /// The largest form body read (Go's `maxFormSize`, 10 MB).
 pub const MAX_FORM_BYTES: usize = 10 << 20;
 
@@ -104,7 +108,7 @@ async fn query(
     let ts = time_param(&form, "time", now_ms())?;
     let q = field(&form, "query").unwrap_or_default().to_owned();
     let expr = parse_query(&q)?;
-    run(state, move |state, cancel| {
+    run(state, None, move |state, cancel| {
         state
             .engine
             .instant_query_expr(state.queryable.as_ref(), &expr, &q, ts, Some(cancel))
@@ -149,7 +153,7 @@ async fn query_range(
                 "zero or negative query resolution step widths are not accepted. Try a positive integer",
             ));
         }
-        if (end - start) / step > 11_000 {
+        if (end - start) / step > MAX_STEPS as i64 {
             return Err(ApiError::bad_data(
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
             ));
@@ -159,7 +163,7 @@ async fn query_range(
     let (start, end, step) = parsed?;
     let q = field(&form, "query").unwrap_or_default().to_owned();
     let expr = parse_query(&q)?;
-    run(state, move |state, cancel| {
+    run(state, Some((start, end, step)), move |state, cancel| {
         state.engine.range_query_expr(
             state.queryable.as_ref(),
             &expr,
@@ -184,14 +188,30 @@ fn parse_query(q: &str) -> Result<promql::ast::Expr, ApiError> {
 }
 
 /// Runs a query off the async workers (the engine enforces its own timeout) and answers with
-/// its result, serialised there too.
-async fn run<F>(state: Arc<WebState>, f: F) -> Result<Response, ApiError>
+/// its result, serialised there too; `range` is a range query's start, end and step.
+async fn run<F>(
+    state: Arc<WebState>,
+    range: Option<(i64, i64, i64)>,
+    f: F,
+) -> Result<Response, ApiError>
 where
     F: FnOnce(&WebState, &AtomicBool) -> Result<QueryResult, EvalError> + Send + 'static,
 {
     let body = off_workers(&state, None, move |state, cancel| {
         let r = f(state, cancel).map_err(|e| eval_error(&e))?;
-        Ok(query_answer(&r.value, &r.warnings(), &r.infos()))
+        // Step times are formatted once per answer, not once per point.
+        let steps = match (&r.value, range) {
+            (promql::Value::Matrix(_), Some((start, end, step))) => {
+                Some(StepTimes::new(start, end, step, MAX_STEPS + 1))
+            }
+            _ => None,
+        };
+        Ok(query_answer(
+            &r.value,
+            &r.warnings(),
+            &r.infos(),
+            steps.as_ref(),
+        ))
     })
     .await?;
     Ok((
