@@ -22,6 +22,7 @@ pub mod histo;
 mod info;
 mod instant_fns;
 pub mod label_fns;
+mod load;
 mod metrics;
 mod preprocess;
 mod range;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use model::{Labels, is_stale_nan};
-use storage::{SelectHints, ValueType};
+use storage::SelectHints;
 
 use super::annotations;
 use super::error::EvalError;
@@ -122,76 +122,21 @@ impl Evaluator<'_> {
             ..SelectHints::default()
         };
         let set = self.querier.select(true, Some(&hints), &vs.matchers)?;
-        let mut out = Vec::new();
-        for series in set {
-            let series = series?;
-            let mut it = series.iter();
-            let mut floats = Vec::new();
-            let mut hists = Vec::new();
-            let mut starts = Vec::new();
-            let mut vt = it.seek(mint);
-            while vt != ValueType::None {
-                let t = it.at_t();
-                if t > maxt {
-                    break;
-                }
-                // The budget is checked while loading, before a long series is all in memory.
-                if (floats.len() + hists.len()) % BUDGET_CHECK_POINTS == BUDGET_CHECK_POINTS - 1 {
-                    self.check_bytes(
-                        self.loaded_bytes
-                            .saturating_add(loaded_bytes(&floats, &hists, &starts)),
-                    )?;
-                }
-                let st = it.at_st();
-                if st != 0 {
-                    starts.push((t, st));
-                }
-                match vt {
-                    ValueType::Float => floats.push(FPoint::new(t, it.at().1)),
-                    ValueType::Histogram | ValueType::FloatHistogram => {
-                        hists.push(HPoint {
-                            t,
-                            h: Arc::new(it.at_float_histogram().1),
-                        });
-                    }
-                    ValueType::None => {}
-                }
-                vt = it.next();
-            }
-            if let Some(e) = it.err() {
-                return Err(EvalError::exec(e.to_string()));
-            }
-            drop(it);
-            if self.stats_selectors.contains(&k) {
-                detect_hints(&mut hists);
-            }
-            if !floats.is_empty() || !hists.is_empty() {
-                self.loaded_bytes = self
-                    .loaded_bytes
-                    .saturating_add(loaded_bytes(&floats, &hists, &starts))
-                    .saturating_add(SERIES_BYTES);
-                let live: Option<Vec<FPoint>> =
-                    floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
-                        floats
-                            .iter()
-                            .filter(|p| !is_stale_nan(p.f))
-                            .copied()
-                            .collect()
-                    });
-                // The copy without stale markers is held too.
-                let live_bytes = live.as_deref().map_or(0, size_of_val);
-                self.loaded_bytes = self.loaded_bytes.saturating_add(live_bytes);
-                self.check_bytes(self.loaded_bytes)?;
-                out.push(LoadedSeries {
-                    non_counter_name: super::functions::non_counter_name(series.labels()),
-                    labels: series.labels().clone(),
-                    floats,
-                    live,
-                    hists,
-                    starts,
-                });
-            }
-        }
+        // The series first (labels and chunk references), then their samples, decoded on
+        // several threads when there are many.
+        let series = set.collect::<Result<Vec<_>, _>>()?;
+        let decode = super::load::Decode {
+            mint,
+            maxt,
+            stats: self.stats_selectors.contains(&k),
+            limit: self.opts.max_memory_bytes,
+            loaded: self.loaded_bytes.into(),
+            cancel: self.cancel,
+            deadline: self.deadline,
+        };
+        let result = decode.all(&series);
+        self.loaded_bytes = decode.loaded.into_inner();
+        let mut out = result?;
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         let rc = Rc::new(out);
         self.cache.insert(k, Rc::clone(&rc));
@@ -432,6 +377,16 @@ impl Evaluator<'_> {
         if t <= lo {
             t += step;
         }
+        // At one instant (an instant query, a rule), the inner expression is evaluated a node
+        // at a time over the whole grid when it can be.
+        if self.step == 0 {
+            let last = ref_t.div_euclid(step) * step;
+            if let Some(out) = self.subquery_all_steps(sq, t, last, step)? {
+                let n = out.iter().map(|s| s.floats.len()).sum();
+                self.add_samples(n)?;
+                return Ok(out);
+            }
+        }
         let mut order: Vec<Labels> = Vec::new();
         let mut map: HashMap<Labels, Series> = HashMap::new();
         let before = self.current_samples;
@@ -507,39 +462,9 @@ impl Evaluator<'_> {
     }
 }
 
-/// Points loaded between checks of the memory budget.
-const BUDGET_CHECK_POINTS: usize = 4096;
-/// Estimated bytes of a loaded series besides its points (labels, bookkeeping).
-const SERIES_BYTES: usize = 256;
-/// Estimated bytes of a loaded native histogram (struct, spans and buckets).
-const HISTOGRAM_BYTES: usize = 256;
-
-/// Estimated bytes held by a loaded series' points.
-fn loaded_bytes(floats: &[FPoint], hists: &[HPoint], starts: &[(i64, i64)]) -> usize {
-    size_of_val(floats)
-        + hists.len() * (size_of::<HPoint>() + HISTOGRAM_BYTES)
-        + size_of_val(starts)
-}
-
-/// Sets unknown counter-reset hints from the previous histogram, as Prometheus's
-/// statistics iterator does.
-fn detect_hints(hists: &mut [HPoint]) {
-    use model::histogram::CounterResetHint as H;
-    for i in 1..hists.len() {
-        if hists[i].h.counter_reset_hint != H::Unknown {
-            continue;
-        }
-        let reset = super::histo::detect_reset(&hists[i].h, &hists[i - 1].h);
-        Arc::make_mut(&mut hists[i].h).counter_reset_hint = if reset {
-            H::CounterReset
-        } else {
-            H::NotCounterReset
-        };
-    }
-}
-
 /// The index of the first point after `t`, searched from `from` (the answer for a nearby
 /// time): a few steps forward or back, or a binary search when it is far.
+#[inline]
 pub(crate) fn seek(points: &[FPoint], from: usize, t: i64) -> usize {
     let mut i = from.min(points.len());
     if i > 0 && points[i - 1].t > t {

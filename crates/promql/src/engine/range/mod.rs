@@ -13,6 +13,7 @@
 mod agg;
 mod binop;
 mod select;
+mod subquery;
 
 use std::collections::HashMap;
 
@@ -54,7 +55,7 @@ impl RSeries {
     }
 
     /// Whether the series has a value at some step.
-    fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.present.iter().any(|&p| p)
     }
 

@@ -329,7 +329,7 @@ impl WindowCall<'_> {
 
 /// Whether `e` reads the query's start, end, range or step (which a subquery evaluated
 /// on its own grid would change).
-fn reads_query_bounds(e: &Expr) -> bool {
+pub(crate) fn reads_query_bounds(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |x| {
         if let Expr::Call(c) = x {

@@ -1,0 +1,283 @@
+//! Decoding a selector's series from storage into memory, on several threads when there are
+//! many: the series are taken from the set first (labels and chunk references), then their
+//! samples are decoded in contiguous shares, one per thread, under one shared byte count
+//! checked against the query's budget while decoding.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use model::is_stale_nan;
+use storage::{Series as StoredSeries, ValueType};
+
+use super::error::EvalError;
+use super::selectors::LoadedSeries;
+use crate::kernels::FPoint;
+use crate::value::HPoint;
+
+/// Fewest series decoded on more than one thread (below, a thread costs more than it saves).
+const PARALLEL_MIN_SERIES: usize = 128;
+/// Most threads one selector is decoded on.
+const MAX_THREADS: usize = 4;
+/// Points loaded between checks of the memory budget.
+const BUDGET_CHECK_POINTS: usize = 4096;
+/// Estimated bytes of a loaded series besides its points (labels, bookkeeping).
+pub(crate) const SERIES_BYTES: usize = 256;
+/// Estimated bytes of a loaded native histogram (struct, spans and buckets).
+const HISTOGRAM_BYTES: usize = 256;
+
+/// What decoding needs from the query.
+pub(crate) struct Decode<'a> {
+    /// Samples with `mint <= t <= maxt` are kept.
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+    /// Whether counter-reset hints are detected (see `collect_stats_selectors`).
+    pub(crate) stats: bool,
+    /// The query's byte budget (0: none).
+    pub(crate) limit: usize,
+    /// Bytes the query holds, this selector's series included as they are decoded.
+    pub(crate) loaded: AtomicUsize,
+    pub(crate) cancel: Option<&'a AtomicBool>,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Decode<'_> {
+    fn check_bytes(&self, bytes: usize) -> Result<(), EvalError> {
+        if self.limit > 0 && bytes > self.limit {
+            return Err(EvalError::TooMuchMemory(self.limit));
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), EvalError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(EvalError::Canceled("expression evaluation"));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(EvalError::Timeout("expression evaluation"));
+        }
+        Ok(())
+    }
+
+    /// The series with a sample in range, decoded, in the order given.
+    pub(crate) fn all(
+        &self,
+        series: &[Box<dyn StoredSeries>],
+    ) -> Result<Vec<LoadedSeries>, EvalError> {
+        let threads = if series.len() >= PARALLEL_MIN_SERIES {
+            parallelism().min(MAX_THREADS)
+        } else {
+            1
+        };
+        if threads <= 1 {
+            return self.share(series);
+        }
+        let per = series.len().div_ceil(threads);
+        let shares: Vec<&[Box<dyn StoredSeries>]> = series.chunks(per).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shares[1..]
+                .iter()
+                .map(|share| scope.spawn(|| self.share(share)))
+                .collect();
+            let mut out = self.share(shares[0])?;
+            for h in handles {
+                let part = h
+                    .join()
+                    .map_err(|_| EvalError::exec("decoding series panicked"))??;
+                out.extend(part);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Decodes `series` one after the other.
+    fn share(&self, series: &[Box<dyn StoredSeries>]) -> Result<Vec<LoadedSeries>, EvalError> {
+        let mut out = Vec::with_capacity(series.len());
+        // Series of one selector usually have as many points as each other: the previous
+        // one's count sizes the next one's buffer, which then grows without copies.
+        let mut expected = 0;
+        for (i, s) in series.iter().enumerate() {
+            if i % 256 == 255 {
+                self.check()?;
+            }
+            if let Some(l) = self.one(s.as_ref(), expected)? {
+                expected = l.floats.len();
+                out.push(l);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One series' samples in range; `None` when it has none.
+    fn one(
+        &self,
+        series: &dyn StoredSeries,
+        expected: usize,
+    ) -> Result<Option<LoadedSeries>, EvalError> {
+        let mut it = series.iter();
+        let mut floats = Vec::with_capacity(expected);
+        let mut hists = Vec::new();
+        let mut starts = Vec::new();
+        let mut vt = it.seek(self.mint);
+        while vt != ValueType::None {
+            // A float's time comes with its value (one call through the iterators instead
+            // of two).
+            let (t, f) = if vt == ValueType::Float {
+                it.at()
+            } else {
+                (it.at_t(), 0.0)
+            };
+            if t > self.maxt {
+                break;
+            }
+            // The budget is checked while loading, before a long series is all in memory.
+            if (floats.len() + hists.len()) % BUDGET_CHECK_POINTS == BUDGET_CHECK_POINTS - 1 {
+                self.check_bytes(
+                    self.loaded
+                        .load(Ordering::Relaxed)
+                        .saturating_add(loaded_bytes(&floats, &hists, &starts)),
+                )?;
+            }
+            let st = it.at_st();
+            if st != 0 {
+                starts.push((t, st));
+            }
+            match vt {
+                ValueType::Float => floats.push(FPoint::new(t, f)),
+                ValueType::Histogram | ValueType::FloatHistogram => {
+                    hists.push(HPoint {
+                        t,
+                        h: Arc::new(it.at_float_histogram().1),
+                    });
+                }
+                ValueType::None => {}
+            }
+            vt = it.next();
+        }
+        if let Some(e) = it.err() {
+            return Err(EvalError::exec(e.to_string()));
+        }
+        drop(it);
+        if self.stats {
+            detect_hints(&mut hists);
+        }
+        if floats.is_empty() && hists.is_empty() {
+            return Ok(None);
+        }
+        let live: Option<Vec<FPoint>> = floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
+            floats
+                .iter()
+                .filter(|p| !is_stale_nan(p.f))
+                .copied()
+                .collect()
+        });
+        // The copy without stale markers is held too.
+        let bytes = loaded_bytes(&floats, &hists, &starts)
+            + SERIES_BYTES
+            + live.as_deref().map_or(0, size_of_val);
+        let total = self
+            .loaded
+            .fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes);
+        self.check_bytes(total)?;
+        Ok(Some(LoadedSeries {
+            non_counter_name: super::functions::non_counter_name(series.labels()),
+            labels: series.labels().clone(),
+            floats,
+            live,
+            hists,
+            starts,
+        }))
+    }
+}
+
+/// The threads available to this process, read once.
+fn parallelism() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// Estimated bytes held by a loaded series' points.
+fn loaded_bytes(floats: &[FPoint], hists: &[HPoint], starts: &[(i64, i64)]) -> usize {
+    size_of_val(floats)
+        + hists.len() * (size_of::<HPoint>() + HISTOGRAM_BYTES)
+        + size_of_val(starts)
+}
+
+/// Sets unknown counter-reset hints from the previous histogram, as Prometheus's
+/// statistics iterator does.
+fn detect_hints(hists: &mut [HPoint]) {
+    use model::histogram::CounterResetHint as H;
+    for i in 1..hists.len() {
+        if hists[i].h.counter_reset_hint != H::Unknown {
+            continue;
+        }
+        let reset = super::histo::detect_reset(&hists[i].h, &hists[i - 1].h);
+        Arc::make_mut(&mut hists[i].h).counter_reset_hint = if reset {
+            H::CounterReset
+        } else {
+            H::NotCounterReset
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::{Labels, Sample};
+    use storage::Appendable;
+    use storage::memory::MemoryStorage;
+
+    use crate::engine::{Engine, EngineOptions, EvalError};
+    use crate::value::Value;
+
+    /// More series than are decoded on one thread, each with its own values.
+    fn storage(series: usize) -> MemoryStorage {
+        let st = MemoryStorage::new();
+        let mut app = st.appender();
+        for i in 0..series {
+            let l = Labels::from_pairs([("__name__", "x".to_owned()), ("i", format!("{i:04}"))]);
+            for s in 0..40_i64 {
+                app.append(
+                    0,
+                    &l,
+                    s * 15_000,
+                    Sample::Float((s * (i as i64 + 1)) as f64),
+                )
+                .unwrap();
+            }
+        }
+        app.commit().unwrap();
+        st
+    }
+
+    #[test]
+    fn many_series_are_decoded_in_order_on_several_threads() {
+        let n = 3 * super::PARALLEL_MIN_SERIES + 7;
+        let st = storage(n);
+        let r = Engine::default()
+            .range_query(&st, "x", 0, 585_000, 15_000)
+            .unwrap();
+        let Value::Matrix(m) = r.value else {
+            panic!("{:?}", r.value)
+        };
+        assert_eq!(m.len(), n);
+        for (i, s) in m.iter().enumerate() {
+            assert_eq!(s.labels.get("i"), Some(format!("{i:04}").as_str()));
+            let want: Vec<f64> = (0..40).map(|k| (k * (i + 1)) as f64).collect();
+            let got: Vec<f64> = s.floats.iter().map(|p| p.f).collect();
+            assert_eq!(got, want, "series {i}");
+        }
+    }
+
+    #[test]
+    fn the_byte_budget_holds_across_threads() {
+        let st = storage(2 * super::PARALLEL_MIN_SERIES);
+        let e = Engine::new(EngineOptions {
+            max_memory_bytes: 64 * super::SERIES_BYTES,
+            ..EngineOptions::default()
+        });
+        let err = e.range_query(&st, "x", 0, 585_000, 15_000).unwrap_err();
+        assert!(matches!(err, EvalError::TooMuchMemory(_)), "{err}");
+    }
+}
