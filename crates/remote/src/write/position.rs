@@ -71,27 +71,6 @@ impl Saved {
             .unwrap_or(self.watermark)
     }
 
-    fn encode(&self) -> String {
-        let mut s = format!(
-            "firewatch remote write position 1\nwatermark {} {}\n",
-            self.watermark.segment, self.watermark.offset
-        );
-        let mut after: Vec<_> = self.after.iter().collect();
-        after.sort_unstable_by_key(|(k, _)| **k);
-        s.reserve(after.len() * 48);
-        for ((h, kind), a) in after {
-            use std::fmt::Write as _;
-            let _ = writeln!(
-                s,
-                "series {h:016x} {kind} {} {} {}",
-                a.pos.segment, a.pos.offset, a.t
-            );
-        }
-        let crc = crc32c::crc32c(s.as_bytes());
-        s.push_str(&format!("crc {crc:08x}\n"));
-        s
-    }
-
     fn decode(text: &str) -> Result<Self, String> {
         let body_end = text.rfind("crc ").ok_or("no crc line")?;
         let (body, crc_line) = text.split_at(body_end);
@@ -268,7 +247,7 @@ impl Tracker {
 
     /// Saves the position if it changed since the last save.
     pub fn save(&self) {
-        let saved = {
+        let (watermark, after) = {
             let mut s = self.state.lock();
             if !s.dirty {
                 return;
@@ -277,16 +256,62 @@ impl Tracker {
             let watermark = s.outstanding.values().next().map_or(s.read, |(p, _)| *p);
             // What lies before the watermark is covered by it.
             s.acked.retain(|_, a| a.pos >= watermark);
-            Saved {
-                watermark,
-                after: s.acked.clone(),
-            }
+            let after: Vec<(SeriesKey, Acked)> = s.acked.iter().map(|(k, a)| (*k, *a)).collect();
+            (watermark, after)
         };
-        if let Err(e) = write_atomic(&self.path, saved.encode().as_bytes()) {
+        if let Err(e) = write_atomic(&self.path, &encode(watermark, after)) {
             tracing::warn!(file = %self.path.display(), error = %e, "cannot save the remote write position");
             self.state.lock().dirty = true;
         }
     }
+}
+
+/// The file's text: the watermark, then the series acknowledged after it by key (each
+/// number written by hand: a save can hold a scrape's worth of series, every second).
+fn encode(watermark: Pos, mut after: Vec<(SeriesKey, Acked)>) -> Vec<u8> {
+    after.sort_unstable_by_key(|(k, _)| *k);
+    let mut s = Vec::with_capacity(64 + after.len() * 56);
+    s.extend_from_slice(b"firewatch remote write position 1\nwatermark ");
+    decimal(&mut s, u64::from(watermark.segment));
+    s.push(b' ');
+    decimal(&mut s, watermark.offset);
+    s.push(b'\n');
+    for ((h, kind), a) in after {
+        s.extend_from_slice(b"series ");
+        for shift in (0..16).rev() {
+            s.push(b"0123456789abcdef"[((h >> (shift * 4)) & 0xf) as usize]);
+        }
+        s.push(b' ');
+        decimal(&mut s, u64::from(kind));
+        s.push(b' ');
+        decimal(&mut s, u64::from(a.pos.segment));
+        s.push(b' ');
+        decimal(&mut s, a.pos.offset);
+        s.push(b' ');
+        if a.t < 0 {
+            s.push(b'-');
+        }
+        decimal(&mut s, a.t.unsigned_abs());
+        s.push(b'\n');
+    }
+    let crc = crc32c::crc32c(&s);
+    s.extend_from_slice(format!("crc {crc:08x}\n").as_bytes());
+    s
+}
+
+/// Appends `v` in decimal.
+fn decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
@@ -304,6 +329,31 @@ mod tests {
 
     fn pos(segment: u32, offset: u64) -> Pos {
         Pos { segment, offset }
+    }
+
+    #[test]
+    fn hand_written_file_reads_back_and_matches_the_documented_text() {
+        let acked = |segment, offset, t| Acked {
+            pos: pos(segment, offset),
+            t,
+        };
+        let after = vec![
+            ((u64::MAX, 2), acked(u32::MAX, u64::MAX, i64::MIN)),
+            ((0x1f, 0), acked(7, 0, -1)),
+            ((0x1f, 1), acked(0, 12_345, 1_700_000_000_123)),
+        ];
+        let text = String::from_utf8(encode(pos(3, 4096), after.clone())).unwrap();
+        let body = "firewatch remote write position 1\nwatermark 3 4096\n\
+                    series 000000000000001f 0 7 0 -1\n\
+                    series 000000000000001f 1 0 12345 1700000000123\n\
+                    series ffffffffffffffff 2 4294967295 18446744073709551615 -9223372036854775808\n";
+        assert_eq!(
+            text,
+            format!("{body}crc {:08x}\n", crc32c::crc32c(body.as_bytes()))
+        );
+        let back = Saved::decode(&text).unwrap();
+        assert_eq!(back.watermark, pos(3, 4096));
+        assert_eq!(back.after, after.into_iter().collect::<AckedMap>());
     }
 
     #[test]
