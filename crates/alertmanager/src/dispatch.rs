@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::alert::{Alert, compare, zero_time};
+use crate::alert::{Alert, compare};
 use crate::labels::{LabelSet, fingerprint, label_set_string};
 use crate::metrics::Metrics;
 use crate::notify::{NotifyCtx, StageRef};
@@ -113,19 +113,10 @@ impl AggrGroup {
 
     async fn flush(&self, stage: &StageRef, timeout: Duration) {
         let now = Timestamp::now();
-        let mut list: Vec<Alert> = self
-            .alerts
-            .lock()
-            .values()
-            .map(|a| {
-                let mut a = Alert::clone(a);
-                if !a.resolved_at(now) {
-                    a.ends_at = zero_time();
-                }
-                a
-            })
-            .collect();
-        list.sort_by(compare);
+        // The store's shared copies: the stages tell firing from resolved by `ctx.now`
+        // (an alert firing at the flush is sent without its end time), so nothing is copied.
+        let mut list: Vec<Arc<Alert>> = self.alerts.lock().values().cloned().collect();
+        list.sort_by(|a, b| compare(a, b));
         let mut ctx = NotifyCtx {
             now,
             group_key: self.key.clone(),
@@ -138,15 +129,18 @@ impl AggrGroup {
             resolved: Vec::new(),
             deadline: Instant::now() + timeout,
         };
-        match stage.exec(&mut ctx, list.clone()).await {
+        // The stages get their own list; the resolved alerts are kept aside (by fingerprint
+        // and update time) to be removed after a successful notification.
+        let resolved: Vec<(u64, Timestamp)> = list
+            .iter()
+            .filter(|a| a.resolved_at(now))
+            .map(|a| (a.fingerprint(), a.updated_at))
+            .collect();
+        match stage.exec(&mut ctx, list).await {
             Ok(_) => {
                 let mut alerts = self.alerts.lock();
-                for a in list.iter().filter(|a| a.resolved_at(now)) {
-                    let fp = a.fingerprint();
-                    if alerts
-                        .get(&fp)
-                        .is_some_and(|g| g.updated_at == a.updated_at)
-                    {
+                for (fp, updated_at) in resolved {
+                    if alerts.get(&fp).is_some_and(|g| g.updated_at == updated_at) {
                         alerts.remove(&fp);
                     }
                 }

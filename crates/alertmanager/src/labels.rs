@@ -97,21 +97,32 @@ impl std::fmt::Debug for LabelSet {
     }
 }
 
+impl LabelSet {
+    /// A set from pairs in any order; of repeated names the last value wins. Pairs already
+    /// sorted with unique names (what Prometheus sends: Go writes map keys sorted) are kept
+    /// in their own vector, without a second one.
+    fn from_pairs(mut v: Vec<(String, String)>) -> Self {
+        if !v.windows(2).all(|w| w[0].0 < w[1].0) {
+            // Stable: equal names keep their order, and the last of them is kept.
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<(String, String)> = Vec::with_capacity(v.len());
+            for (n, val) in v {
+                match out.last_mut() {
+                    Some(last) if last.0 == n => last.1 = val,
+                    _ => out.push((n, val)),
+                }
+            }
+            v = out;
+        }
+        v.shrink_to_fit();
+        Self(v)
+    }
+}
+
 impl FromIterator<(String, String)> for LabelSet {
     /// Sorted by name; of repeated names the last value wins (as a map collects).
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        let mut v: Vec<(String, String)> = iter.into_iter().collect();
-        // Stable: equal names keep their order, and the last of them is kept.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, String)> = Vec::with_capacity(v.len());
-        for (n, val) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == n => last.1 = val,
-                _ => out.push((n, val)),
-            }
-        }
-        out.shrink_to_fit();
-        Self(out)
+        Self::from_pairs(iter.into_iter().collect())
     }
 }
 
@@ -162,6 +173,14 @@ impl From<LabelSet> for BTreeMap<String, String> {
     }
 }
 
+impl From<&LabelSet> for notifiers::Kv {
+    /// The pairs as a notification carries them: already sorted and unique, copied once into
+    /// one exact-size vector.
+    fn from(ls: &LabelSet) -> Self {
+        notifiers::Kv::from_sorted(ls.0.clone()).unwrap_or_else(|| ls.0.iter().cloned().collect())
+    }
+}
+
 impl std::ops::Index<&str> for LabelSet {
     type Output = String;
     fn index(&self, name: &str) -> &String {
@@ -188,11 +207,11 @@ impl<'de> Deserialize<'de> for LabelSet {
                 self,
                 mut m: A,
             ) -> Result<LabelSet, A::Error> {
-                let mut v: Vec<(String, String)> = Vec::with_capacity(m.size_hint().unwrap_or(0));
+                let mut v: Vec<(String, String)> = Vec::with_capacity(m.size_hint().unwrap_or(8));
                 while let Some(pair) = m.next_entry::<String, String>()? {
                     v.push(pair);
                 }
-                Ok(v.into_iter().collect())
+                Ok(LabelSet::from_pairs(v))
             }
         }
         d.deserialize_map(V)

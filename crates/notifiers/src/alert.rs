@@ -8,8 +8,7 @@ use gotmpl::Value;
 use jiff::Timestamp;
 use serde::{Serialize, Serializer};
 
-/// A label or annotation set (`template.KV`), sorted by name.
-pub type Kv = BTreeMap<String, String>;
+pub use crate::kv::Kv;
 
 /// Whether an alert fires or has resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -173,15 +172,19 @@ pub struct Data {
     pub external_url: String,
 }
 
-fn common(sets: impl Iterator<Item = Kv>) -> Kv {
-    let mut out: Option<Kv> = None;
+/// The pairs every set has (the first set copied once, then narrowed by the others).
+fn common<'a>(mut sets: impl Iterator<Item = &'a Kv>) -> Kv {
+    let Some(first) = sets.next() else {
+        return Kv::new();
+    };
+    let mut out = first.clone();
     for s in sets {
-        match &mut out {
-            None => out = Some(s),
-            Some(c) => c.retain(|k, v| s.get(k) == Some(v)),
+        if out.is_empty() {
+            break;
         }
+        out.retain(|k, v| s.get(k) == Some(v));
     }
-    out.unwrap_or_default()
+    out
 }
 
 impl Data {
@@ -196,8 +199,8 @@ impl Data {
         Self {
             receiver: receiver.to_owned(),
             status,
-            common_labels: common(alerts.iter().map(|a| a.labels.clone())),
-            common_annotations: common(alerts.iter().map(|a| a.annotations.clone())),
+            common_labels: common(alerts.iter().map(|a| &a.labels)),
+            common_annotations: common(alerts.iter().map(|a| &a.annotations)),
             alerts,
             group_labels,
             external_url: external_url.to_owned(),

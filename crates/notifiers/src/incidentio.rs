@@ -85,7 +85,7 @@ pub fn body(data: &Data, group_key: &str, max_alerts: u64) -> Result<Vec<u8>, No
         return Ok(buf);
     }
     let original = buf.len();
-    msg.data.alerts.truncate(1);
+    msg.data.to_mut().alerts.truncate(1);
     let buf = encode(&msg)?;
     if buf.len() <= MAX_PAYLOAD_SIZE {
         tracing::warn!(

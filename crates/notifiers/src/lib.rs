@@ -49,6 +49,7 @@ pub mod email;
 pub mod error;
 pub mod incidentio;
 pub mod jira;
+pub mod kv;
 pub mod mattermost;
 pub mod notify;
 pub mod opsgenie;

@@ -134,7 +134,7 @@ impl OpsGenie {
                 alias: alias.clone(),
                 message: message.clone(),
                 description: description.clone(),
-                details,
+                details: details.into(),
                 source: x.text(&c.source),
                 responders,
                 tags: safe_split(&x.text(&c.tags), ','),

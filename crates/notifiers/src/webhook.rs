@@ -1,6 +1,8 @@
 //! The webhook integration (Alertmanager's `notify/webhook/webhook.go`): POSTs the group as
 //! JSON, version "4", with `groupKey` and `truncatedAlerts`, at most `max_alerts` alerts.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::alert::Data;
@@ -13,9 +15,10 @@ use crate::notify::{Notifier, NotifyContext, NotifyFuture, json_request, send};
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message<'a> {
-    /// The notification data (flattened, as Go embeds it).
+    /// The notification data (flattened, as Go embeds it): the notification's own when all
+    /// its alerts are sent (no copy), else a copy of the data of the alerts kept.
     #[serde(flatten)]
-    pub data: Data,
+    pub data: Cow<'a, Data>,
     /// Payload version: "4".
     pub version: &'static str,
     /// The group key.
@@ -27,11 +30,11 @@ pub struct Message<'a> {
 /// Builds the body for `data` with at most `max_alerts` alerts (0: all). As in Alertmanager,
 /// the data (status, common labels and annotations) is that of the alerts kept.
 #[must_use]
-pub fn message<'a>(data: &Data, group_key: &'a str, max_alerts: u64) -> Message<'a> {
+pub fn message<'a>(data: &'a Data, group_key: &'a str, max_alerts: u64) -> Message<'a> {
     let n = data.alerts.len() as u64;
     if max_alerts == 0 || n <= max_alerts {
         return Message {
-            data: data.clone(),
+            data: Cow::Borrowed(data),
             version: "4",
             group_key,
             truncated_alerts: 0,
@@ -39,12 +42,12 @@ pub fn message<'a>(data: &Data, group_key: &'a str, max_alerts: u64) -> Message<
     }
     let keep = usize::try_from(max_alerts).unwrap_or(usize::MAX);
     Message {
-        data: Data::new(
+        data: Cow::Owned(Data::new(
             &data.receiver,
             data.group_labels.clone(),
             data.alerts[..keep].to_vec(),
             &data.external_url,
-        ),
+        )),
         version: "4",
         group_key,
         truncated_alerts: n - max_alerts,

@@ -2,6 +2,8 @@
 //! firing alerts, newly resolved ones (with `send_resolved`), all resolved, or the repeat
 //! interval passed (mirrors `notify.DedupStage`).
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 
 use super::{NotifyCtx, Stage, StageResult, hash_alert};
@@ -48,7 +50,7 @@ impl Stage for DedupStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             let (mut firing, mut resolved) = (Vec::new(), Vec::new());

@@ -77,13 +77,16 @@ impl NotifyError {
 }
 
 /// What a stage returns: the alerts for the next stage.
-pub type StageResult = Result<Vec<Alert>, NotifyError>;
+pub type StageResult = Result<Vec<Arc<Alert>>, NotifyError>;
 
 /// One step of the pipeline.
 pub trait Stage: Send + Sync {
     /// Processes `alerts`, possibly updating `ctx`, and returns those to pass on.
-    fn exec<'a>(&'a self, ctx: &'a mut NotifyCtx, alerts: Vec<Alert>)
-    -> BoxFuture<'a, StageResult>;
+    fn exec<'a>(
+        &'a self,
+        ctx: &'a mut NotifyCtx,
+        alerts: Vec<Arc<Alert>>,
+    ) -> BoxFuture<'a, StageResult>;
 }
 
 /// Shared handle to a stage.
@@ -98,7 +101,7 @@ impl Stage for MultiStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        mut alerts: Vec<Alert>,
+        mut alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             for s in &self.0 {
@@ -119,7 +122,7 @@ impl Stage for FanoutStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             let runs = self.0.iter().map(|s| {
@@ -154,7 +157,7 @@ impl Stage for RoutingStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             match self.0.get(&ctx.receiver) {

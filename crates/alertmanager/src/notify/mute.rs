@@ -50,7 +50,7 @@ impl Stage for MuteStage {
     fn exec<'a>(
         &'a self,
         _ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             Ok(alerts

@@ -36,9 +36,11 @@ pub fn quote_meta(s: &str) -> String {
     out
 }
 
-/// The notification data of `alerts` for the group in `ctx`.
+/// The notification data of `alerts` for the group in `ctx`. An alert not resolved when the
+/// group flushed (`ctx.now`) is sent as firing, without its end time (Alertmanager zeroes
+/// `EndsAt` of the alerts still firing at the flush).
 #[must_use]
-pub fn data(ctx: &NotifyCtx, alerts: &[Alert], external_url: &str) -> notifiers::Data {
+pub fn data(ctx: &NotifyCtx, alerts: &[Arc<Alert>], external_url: &str) -> notifiers::Data {
     let now = jiff::Timestamp::now();
     let list = alerts
         .iter()
@@ -47,7 +49,7 @@ pub fn data(ctx: &NotifyCtx, alerts: &[Alert], external_url: &str) -> notifiers:
                 (&a.labels).into(),
                 (&a.annotations).into(),
                 a.starts_at,
-                (!is_zero(a.ends_at)).then_some(a.ends_at),
+                (a.resolved_at(ctx.now) && !is_zero(a.ends_at)).then_some(a.ends_at),
                 a.generator_url.clone(),
                 now,
             )
@@ -74,7 +76,7 @@ impl Stage for RetryStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             // A notification counts once (failed once, after its last attempt); each attempt
@@ -94,23 +96,23 @@ impl Stage for RetryStage {
 }
 
 impl RetryStage {
-    async fn attempts(&self, ctx: &mut NotifyCtx, alerts: Vec<Alert>) -> StageResult {
+    async fn attempts(&self, ctx: &mut NotifyCtx, alerts: Vec<Arc<Alert>>) -> StageResult {
         {
-            let sent: Vec<Alert> = if self.integration.send_resolved {
-                alerts.clone()
+            let data = if self.integration.send_resolved {
+                data(ctx, &alerts, &self.external_url)
             } else {
                 if ctx.firing.is_empty() {
                     return Ok(alerts);
                 }
-                alerts
+                let firing: Vec<Arc<Alert>> = alerts
                     .iter()
                     .filter(|a| !a.resolved_at(ctx.now))
                     .cloned()
-                    .collect()
+                    .collect();
+                data(ctx, &firing, &self.external_url)
             };
             let name = self.integration.name;
             let what = format!("{}/{}[{}]", self.group_name, name, self.integration.index);
-            let data = data(ctx, &sent, &self.external_url);
             let nctx = notifiers::NotifyContext {
                 group_key: ctx.group_key.clone(),
             };

@@ -1,6 +1,8 @@
 //! Records a successful notification in the notification log (mirrors
 //! `notify.SetNotifiesStage`).
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 
 use super::{NotifyCtx, Stage, StageResult};
@@ -19,7 +21,7 @@ impl Stage for SetNotifiesStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             // Done once on disk: a restart right after must not notify again.

@@ -1,6 +1,8 @@
 //! Holds notifications until the cluster settled, so a starting peer first learns the
 //! others' notification log and silences (mirrors `notify.GossipSettleStage`).
 
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 
 use super::{NotifyCtx, NotifyError, Stage, StageResult};
@@ -14,7 +16,7 @@ impl Stage for SettleStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             let Some(settled) = &self.0 else {

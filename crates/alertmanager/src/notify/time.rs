@@ -27,7 +27,7 @@ impl Stage for TimeMuteStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             if inside(&self.0, &ctx.mute_time_intervals, ctx) {
@@ -45,7 +45,7 @@ impl Stage for TimeActiveStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             if ctx.active_time_intervals.is_empty()

@@ -1,6 +1,7 @@
 //! Waits the instance's position in the cluster times the peer timeout, so that peers
 //! ahead of it notify first and their log entries arrive (mirrors `notify.WaitStage`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -15,7 +16,7 @@ impl Stage for WaitStage {
     fn exec<'a>(
         &'a self,
         ctx: &'a mut NotifyCtx,
-        alerts: Vec<Alert>,
+        alerts: Vec<Arc<Alert>>,
     ) -> BoxFuture<'a, StageResult> {
         Box::pin(async move {
             let d = (self.0)();

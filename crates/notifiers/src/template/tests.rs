@@ -1,7 +1,5 @@
 //! Tests of the template functions, methods and default templates.
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 
 use super::Template;
@@ -227,7 +225,7 @@ fn default_templates_give_alertmanagers_texts() {
     let firing = Data::new("r", firing.group_labels.clone(), firing.alerts, "http://x");
     let mut no_annotations = sample_data();
     for a in &mut no_annotations.alerts {
-        a.annotations = BTreeMap::new();
+        a.annotations = Kv::new();
     }
     let no_annotations = Data::new("r", kv(&[]), no_annotations.alerts, "http://x");
     for data in [sample_data(), resolved_only(), firing, no_annotations] {

@@ -336,7 +336,7 @@ pub fn start_alertmanager(
 
 /// The notification data as Alertmanager sent it to a webhook (same alerts, order, times).
 pub fn data_from_webhook(body: &Value) -> Data {
-    let kv = |v: &Value| -> BTreeMap<String, String> {
+    let kv = |v: &Value| -> firewatch_notifiers::Kv {
         v.as_object()
             .unwrap()
             .iter()
