@@ -1,7 +1,8 @@
 //! Decoding a selector's series from storage into memory, on several threads when there are
 //! many: the series are taken from the set first (labels and chunk references), then their
 //! samples are decoded in contiguous shares, one per thread, under one shared byte count
-//! checked against the query's budget while decoding.
+//! checked against the query's budget while decoding. [`par_map`] shares other per-series
+//! work (range functions' windows) the same way.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -192,6 +193,36 @@ impl Decode<'_> {
     }
 }
 
+/// `f` of every item, in order, computed on several threads when there are many items (as
+/// many as decoding would use).
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = if items.len() >= PARALLEL_MIN_SERIES {
+        parallelism().min(MAX_THREADS)
+    } else {
+        1
+    };
+    if threads <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let shares: Vec<&[T]> = items.chunks(per).collect();
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = shares[1..]
+            .iter()
+            .map(|share| scope.spawn(move || share.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let mut out: Vec<R> = shares[0].iter().map(f).collect();
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
 /// The threads available to this process, read once.
 fn parallelism() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
@@ -267,6 +298,38 @@ mod tests {
             let want: Vec<f64> = (0..40).map(|k| (k * (i + 1)) as f64).collect();
             let got: Vec<f64> = s.floats.iter().map(|p| p.f).collect();
             assert_eq!(got, want, "series {i}");
+        }
+    }
+
+    /// Range functions over many series (computed on several threads) answer as step by
+    /// step does.
+    #[test]
+    fn range_functions_over_many_series_match_step_by_step() {
+        let st = storage(3 * super::PARALLEL_MIN_SERIES + 7);
+        let e = Engine::default();
+        for q in [
+            "rate(x[1m])",
+            "sum_over_time(x[2m])",
+            "quantile_over_time(0.5, x[2m])",
+            "deriv(x[3m])",
+        ] {
+            let expr = crate::parser::parse(q).unwrap();
+            let fast = e.range_query(&st, q, 0, 585_000, 30_000).unwrap();
+            let reference = e
+                .range_query_step_by_step(&st, &expr, q, 0, 585_000, 30_000, None)
+                .unwrap();
+            let (Value::Matrix(a), Value::Matrix(b)) = (fast.value, reference.value) else {
+                panic!("{q}: not matrices")
+            };
+            assert_eq!(a.len(), b.len(), "{q}");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x.labels, y.labels, "{q}");
+                let bits = |s: &crate::value::Series| -> Vec<(i64, u64)> {
+                    s.floats.iter().map(|p| (p.t, p.f.to_bits())).collect()
+                };
+                assert_eq!(bits(x), bits(y), "{q} {}", x.labels);
+            }
+            assert_eq!(fast.annotations, reference.annotations, "{q}");
         }
     }
 

@@ -9,6 +9,7 @@ use crate::engine::annotations;
 use crate::engine::error::EvalError;
 use crate::engine::eval::Evaluator;
 use crate::engine::functions::{float_window_value, non_counter_name};
+use crate::engine::load::par_map;
 use crate::engine::selectors::{Extension, seek};
 use crate::functions::{ClockFn, Func, RangeFn};
 use crate::kernels::FPoint;
@@ -164,6 +165,26 @@ impl Evaluator<'_> {
         };
         self.range_reserve(series.len())?;
         let mut out = Vec::new();
+        if func != RangeFn::QuantileOverTime {
+            // Nothing is noted per step: the series are computed on several threads, then
+            // taken in order.
+            self.check()?;
+            let grid = (self.start, self.step, self.steps());
+            let results = par_map(&series, |s| {
+                windows_on_grid(&k, grid, s.live_floats(), &s.labels, false, &mut |_| {})
+            });
+            self.check()?;
+            for (s, r) in series.iter().zip(results) {
+                if let Some(r) = r {
+                    if k.checks_name() && s.non_counter_name {
+                        let metric = s.labels.metric_name().unwrap_or("");
+                        self.annotate(annotations::possible_non_counter(metric, k.pos));
+                    }
+                    out.push(r);
+                }
+            }
+            return Ok(RVal::Vector(out));
+        }
         for (j, s) in series.iter().enumerate() {
             if j % 1024 == 0 {
                 self.check()?;
@@ -268,45 +289,64 @@ impl Evaluator<'_> {
         labels: &model::Labels,
         drop_name: bool,
     ) -> Option<RSeries> {
-        if points.is_empty() {
-            return None;
+        let mut bad = Vec::new();
+        let grid = (self.start, self.step, self.steps());
+        let r = windows_on_grid(k, grid, points, labels, drop_name, &mut |q| bad.push(q));
+        for q in bad {
+            self.annotate(annotations::invalid_quantile(q, k.pos));
         }
-        let n = self.steps();
-        let keep_name = k.func.keeps_name();
-        let mut r = RSeries::empty(labels.clone(), !keep_name || drop_name, n);
-        let mut sc = vec![0.0; k.scalars.len()];
-        let (mut lo, mut hi, mut any) = (0, 0, false);
-        for i in 0..n {
-            let ts = self.step_ts(i);
-            let ref_t = k.timestamp.unwrap_or(ts) - k.offset;
-            let (mint, maxt) = (ref_t - k.range, ref_t);
-            lo = seek(points, lo, mint);
-            hi = seek(points, hi.max(lo), maxt);
-            if lo == hi {
-                continue;
-            }
-            for (x, a) in sc.iter_mut().zip(k.scalars) {
-                *x = a[i];
-            }
-            if k.func == RangeFn::QuantileOverTime && !(0.0..=1.0).contains(&sc[0]) {
-                self.annotate(annotations::invalid_quantile(sc[0], k.pos));
-            }
-            if let Some(v) = float_window_value(
-                k.func,
-                &points[lo..hi],
-                &[],
-                mint,
-                maxt,
-                Extension::None,
-                ts,
-                &sc,
-            ) {
-                r.set(i, v);
-                any = true;
-            }
-        }
-        any.then_some(r)
+        r
     }
+}
+
+/// A range function over one series' `points` (time-ordered, no stale markers) at every
+/// step of `(start, step, steps)`; `None` when it has no value at any step. `bad_quantile`
+/// is told each quantile out of range met at a step with a window.
+fn windows_on_grid(
+    k: &WindowCall<'_>,
+    (start, step, n): (i64, i64, usize),
+    points: &[FPoint],
+    labels: &model::Labels,
+    drop_name: bool,
+    bad_quantile: &mut dyn FnMut(f64),
+) -> Option<RSeries> {
+    if points.is_empty() {
+        return None;
+    }
+    let keep_name = k.func.keeps_name();
+    let mut r = RSeries::empty(labels.clone(), !keep_name || drop_name, n);
+    let mut sc = vec![0.0; k.scalars.len()];
+    let (mut lo, mut hi, mut any) = (0, 0, false);
+    for i in 0..n {
+        let ts = start + i as i64 * step;
+        let ref_t = k.timestamp.unwrap_or(ts) - k.offset;
+        let (mint, maxt) = (ref_t - k.range, ref_t);
+        lo = seek(points, lo, mint);
+        hi = seek(points, hi.max(lo), maxt);
+        if lo == hi {
+            continue;
+        }
+        for (x, a) in sc.iter_mut().zip(k.scalars) {
+            *x = a[i];
+        }
+        if k.func == RangeFn::QuantileOverTime && !(0.0..=1.0).contains(&sc[0]) {
+            bad_quantile(sc[0]);
+        }
+        if let Some(v) = float_window_value(
+            k.func,
+            &points[lo..hi],
+            &[],
+            mint,
+            maxt,
+            Extension::None,
+            ts,
+            &sc,
+        ) {
+            r.set(i, v);
+            any = true;
+        }
+    }
+    any.then_some(r)
 }
 
 /// A range function call, apart from its series.
