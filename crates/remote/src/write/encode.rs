@@ -563,4 +563,63 @@ mod tests {
         assert_eq!(again.timeseries.len(), 1);
         assert_eq!(again.timeseries[0].samples.len(), 1);
     }
+
+    #[test]
+    fn custom_bucket_histograms_reach_the_receiver_in_1_0_and_2_0() {
+        use crate::receiver::{Protocol, decode};
+        let a = Arc::new(SeriesInfo::new(Labels::from_pairs([
+            ("__name__", "rpc_seconds"),
+            ("code", "200"),
+        ])));
+        // As scraping's convert_classic_histograms_to_nhcb makes them: schema -53, the
+        // bounds without +Inf, a gap of three empty buckets between two spans.
+        let h = model::Histogram {
+            schema: -53,
+            count: 7,
+            sum: 12.5,
+            positive_spans: vec![
+                model::Span {
+                    offset: 0,
+                    length: 2,
+                },
+                model::Span {
+                    offset: 3,
+                    length: 1,
+                },
+            ],
+            positive_buckets: vec![1, 1, 2],
+            custom_values: vec![0.1, 0.5, 1.0, 2.0, 5.0],
+            ..model::Histogram::default()
+        };
+        let f = model::FloatHistogram {
+            count: 3.0,
+            sum: 4.25,
+            positive_spans: vec![model::Span {
+                offset: 0,
+                length: 2,
+            }],
+            positive_buckets: vec![0.5, 2.5],
+            custom_values: vec![1.0],
+            schema: -53,
+            ..model::FloatHistogram::default()
+        };
+        let items = vec![
+            item(&a, None, 1000, Data::Histogram(Box::new(h.clone()))),
+            item(&a, None, 2000, Data::FloatHistogram(Box::new(f.clone()))),
+        ];
+        let want = [
+            (1000, model::Sample::Histogram(Arc::new(h))),
+            (2000, model::Sample::FloatHistogram(Arc::new(f))),
+        ];
+        let mut enc = Encoder::default();
+        for (protocol, body) in [
+            (Protocol::V1, enc.v1(&items)),
+            (Protocol::V2, encode_v2(&items)),
+        ] {
+            let got = decode(protocol, &body).unwrap();
+            assert_eq!(got.len(), 1, "{protocol:?}");
+            assert_eq!(got[0].labels, a.labels, "{protocol:?}");
+            assert_eq!(got[0].histograms, want, "{protocol:?}");
+        }
+    }
 }
