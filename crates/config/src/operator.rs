@@ -170,6 +170,12 @@ with_http_client! {
         /// not set their own (`Endpoints` when unset).
         #[serde(default, rename = "serviceDiscoveryRole", skip_serializing_if = "Option::is_none")]
         pub service_discovery_role: Option<ServiceDiscoveryRole>,
+        /// `scrapeClasses`: settings monitors pick by `scrapeClass` (or the `default: true`
+        /// one), as written in the `Prometheus` resource (`name`, `default`, `tlsConfig`,
+        /// `authorization`, `relabelings`, `metricRelabelings`, `attachMetadata`); the
+        /// operator crate reads their fields.
+        #[serde(default, rename = "scrapeClasses", skip_serializing_if = "Vec::is_empty")]
+        pub scrape_classes: Vec<serde_json::Value>,
         /// `alertmanagerConfigMatcherStrategy` (the `Alertmanager` resource's): whether an
         /// AlertmanagerConfig's route and inhibit rules only match alerts of its namespace.
         #[serde(default, rename = "alertmanagerConfigMatcherStrategy", skip_serializing_if = "Option::is_none")]
@@ -290,8 +296,35 @@ impl OperatorConfig {
             )))
             .key("shard");
         }
+        self.validate_scrape_classes()?;
         self.validate_http_client()?;
         self.kubernetes_sd_config(Role::Endpoints).validate()
+    }
+
+    /// Each scrape class is an object with a unique non-empty `name`; at most one is the
+    /// default (the Operator's `getScrapeClassConfig` checks).
+    fn validate_scrape_classes(&self) -> Result<(), Invalid> {
+        let mut names = std::collections::BTreeSet::new();
+        let mut default = None;
+        for (i, class) in self.scrape_classes.iter().enumerate() {
+            let at = |e: Invalid| Err(e).index(i).key("scrapeClasses");
+            let Some(name) = class.get("name").and_then(serde_json::Value::as_str) else {
+                return at(Invalid::new("a scrape class needs a name"));
+            };
+            if name.is_empty() {
+                return at(Invalid::new("a scrape class needs a name"));
+            }
+            if !names.insert(name) {
+                return at(Invalid::new(format!("duplicate scrape class name {name:?}")));
+            }
+            if class.get("default").and_then(serde_json::Value::as_bool) == Some(true) {
+                if default.is_some() {
+                    return at(Invalid::new("multiple default scrape classes defined"));
+                }
+                default = Some(name);
+            }
+        }
+        Ok(())
     }
 
     /// A `kubernetes_sd_configs` entry for `role` reaching the API server as this section
@@ -410,6 +443,18 @@ mod tests {
             (
                 "kubernetes_operator:\n  shard: 2\n  shards: 2\n",
                 "shard 2 is not below shards 2",
+            ),
+            (
+                "kubernetes_operator:\n  scrapeClasses: [{name: a, default: true}, {name: b, default: true}]\n",
+                "multiple default scrape classes defined",
+            ),
+            (
+                "kubernetes_operator:\n  scrapeClasses: [{name: a}, {name: a}]\n",
+                "duplicate scrape class name \"a\"",
+            ),
+            (
+                "kubernetes_operator:\n  scrapeClasses: [{default: true}]\n",
+                "a scrape class needs a name",
             ),
         ] {
             let err = Config::from_yaml_str(yaml, ".").unwrap_err().to_string();

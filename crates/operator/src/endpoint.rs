@@ -121,6 +121,10 @@ pub struct SafeAuthorization {
     pub kind: Option<String>,
     /// The credentials' Secret key.
     pub credentials: Option<KeySelector>,
+    /// The credentials in a file of the server's container (a scrape class's
+    /// `authorization`).
+    #[serde(rename = "credentialsFile")]
+    pub credentials_file: Option<String>,
 }
 
 /// `oauth2`.
@@ -261,6 +265,8 @@ pub(crate) fn client_fields(
             && let Some(v) = assets.secret(namespace, c)?
         {
             m.insert("credentials".into(), json!(v));
+        } else if let Some(f) = a.credentials_file.as_ref().filter(|f| !f.is_empty()) {
+            m.insert("credentials_file".into(), json!(f));
         }
         cfg.insert("authorization".into(), Value::Object(m));
     }

@@ -18,6 +18,7 @@ pub mod probe;
 pub mod prometheusrule;
 mod receivers;
 pub mod relabel;
+pub mod scrapeclass;
 pub mod scrapeconfig;
 pub mod selection;
 pub mod server;

@@ -1,19 +1,24 @@
 //! What the `Prometheus` resource (the configuration's `kubernetes_operator` section) adds to
 //! the scrape configurations generated for its monitors besides selecting them: the sharding
-//! rules and the default `serviceDiscoveryRole` of ServiceMonitors.
+//! rules, the default `serviceDiscoveryRole` of ServiceMonitors and the scrape classes.
 
 pub use config::operator::ServiceDiscoveryRole;
 
+use std::sync::Arc;
+
 use crate::relabel::Sharding;
+use crate::scrapeclass::ScrapeClass;
 
 /// The server-wide settings a monitor's translation reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ScrapeOptions {
     /// This server's shard.
     pub sharding: Sharding,
     /// The role of ServiceMonitors without their own `serviceDiscoveryRole` (`Endpoints`
     /// when `None`).
     pub service_discovery_role: Option<ServiceDiscoveryRole>,
+    /// The scrape classes (`scrapeClasses`).
+    pub scrape_classes: Arc<[ScrapeClass]>,
 }
 
 impl From<Sharding> for ScrapeOptions {
@@ -22,6 +27,7 @@ impl From<Sharding> for ScrapeOptions {
         Self {
             sharding,
             service_discovery_role: None,
+            scrape_classes: Arc::from([]),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! `pkg/prometheus/promcfg.go`): job `serviceMonitor/<namespace>/<name>/<index>`, the endpoints
 //! role (or with `serviceDiscoveryRole: EndpointSlice` the endpointslice role and its meta
 //! labels) in the selected namespaces, the selector and the port as `keep` rules, the Operator's
-//! target labels, user relabelings and the sharding rules last.
+//! target labels, the scrape class's then the user's relabelings and the sharding rules last.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +18,7 @@ use crate::endpoint::{
 use crate::error::OperatorError;
 use crate::options::ScrapeOptions;
 use crate::relabel::{RelabelConfig, sanitize_label_name, sharding};
+use crate::scrapeclass::{self, class_for};
 
 /// A `ServiceMonitor` object (the fields the translation reads).
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +79,8 @@ pub struct ServiceMonitorSpec {
     pub label_value_length_limit: Option<u64>,
     /// `attachMetadata`.
     pub attach_metadata: Option<AttachMetadata>,
+    /// `scrapeClass`: the section's scrape class applied (its default one when unset).
+    pub scrape_class: Option<String>,
     /// `serviceDiscoveryRole` (the section's, else `Endpoints`, when unset).
     pub service_discovery_role: Option<ServiceDiscoveryRole>,
 }
@@ -209,7 +212,8 @@ fn endpoint_config(
     assets: &Assets,
 ) -> Result<Value, OperatorError> {
     let ep = &sm.spec.endpoints[i];
-    let opts = &ep.options;
+    let class = class_for(&options.scrape_classes, sm.spec.scrape_class.as_deref())?;
+    let opts = &scrapeclass::apply(&ep.options, class);
     let (ns, name) = (&sm.metadata.namespace, &sm.metadata.name);
     let role = sm
         .spec
@@ -228,7 +232,13 @@ fn endpoint_config(
         opts,
     );
     client_fields(&mut cfg, opts, &sm.metadata.namespace, assets)?;
-    attach_metadata(&mut cfg, sm.spec.attach_metadata.as_ref());
+    attach_metadata(
+        &mut cfg,
+        sm.spec
+            .attach_metadata
+            .as_ref()
+            .or(class.and_then(|c| c.attach_metadata.as_ref())),
+    );
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
@@ -292,7 +302,13 @@ fn endpoint_config(
     if let Some(e) = endpoint.filter(|e| !e.is_empty()) {
         rules.push(json!({"target_label": "endpoint", "replacement": e}));
     }
-    rules.extend(opts.relabelings.iter().map(RelabelConfig::to_value));
+    let class_relabelings = class.map(|c| c.relabelings.as_slice()).unwrap_or_default();
+    rules.extend(
+        class_relabelings
+            .iter()
+            .chain(&opts.relabelings)
+            .map(RelabelConfig::to_value),
+    );
     rules.extend(sharding("__address__", options.sharding));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 

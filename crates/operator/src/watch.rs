@@ -27,6 +27,7 @@ use crate::podmonitor::{PodMonitor, pod_scrape_configs};
 use crate::probe::{Probe, probe_scrape_config};
 use crate::prometheusrule::{PrometheusRule, RuleFiles, rule_files};
 use crate::relabel::Sharding;
+use crate::scrapeclass::parse_scrape_classes;
 use crate::scrapeconfig::{ScrapeConfig, scrape_config_job};
 use crate::selection::{Kind, Labels, OperatorSelection, Select};
 use crate::servicemonitor::{ObjectMeta, ServiceMonitor, scrape_configs};
@@ -169,9 +170,10 @@ impl Cache {
         let sm_options = ScrapeOptions {
             sharding: shards,
             service_discovery_role: selection.service_discovery_role,
+            scrape_classes: parse_scrape_classes(&selection.scrape_classes).into(),
         };
         for sm in selection.select(&sms, &namespaces) {
-            match scrape_configs(sm, sm_options, assets) {
+            match scrape_configs(sm, sm_options.clone(), assets) {
                 Ok(c) => scrape.extend(c),
                 Err(e) if assets.is_wanted(&e) => {}
                 Err(e) => skip("ServiceMonitor", &sm.metadata, &e),

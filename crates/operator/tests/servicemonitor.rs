@@ -203,6 +203,7 @@ fn service_discovery_role_of_the_section_and_of_the_monitor() {
         let options = ScrapeOptions {
             sharding: OPERATOR,
             service_discovery_role: section,
+            ..ScrapeOptions::from(OPERATOR)
         };
         let got = scrape_configs(&sm, options, &assets).unwrap();
         (got[0]["kubernetes_sd_configs"][0]["role"].clone(), got)
@@ -231,4 +232,85 @@ fn service_discovery_role_of_the_section_and_of_the_monitor() {
             assert_eq!(port, "__meta_kubernetes_endpoint_port_name");
         }
     }
+}
+
+/// tests/fixtures/scrapeclass/service_monitor.yaml: the section's scrape classes applied to a
+/// ServiceMonitor as the Operator applies them (default or named class; TLS files,
+/// relabelings, metric relabelings, attachMetadata).
+#[test]
+fn scrape_classes_apply_as_the_operator_applies_them() {
+    use firewatch_operator::ScrapeOptions;
+    use firewatch_operator::scrapeclass::parse_scrape_classes;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/scrapeclass/service_monitor.yaml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let mut monitor = doc["monitor"].clone();
+        if let Some(class) = case.get("scrapeClass") {
+            monitor["spec"]["scrapeClass"] = class.clone();
+        }
+        let sm: ServiceMonitor = serde_json::from_value(monitor).unwrap();
+        let options = ScrapeOptions {
+            scrape_classes: parse_scrape_classes(case["classes"].as_array().unwrap()).into(),
+            ..ScrapeOptions::from(OPERATOR)
+        };
+        let got = scrape_configs(&sm, options, &Assets::default()).unwrap();
+        let cfg = &got[0];
+        for (key, want) in case["expected"].as_object().into_iter().flatten() {
+            assert_eq!(cfg.get(key).unwrap_or(&Value::Null), want, "{name}: {key}");
+        }
+        if let Some(want) = case.get("class_relabelings") {
+            let rules = cfg["relabel_configs"].as_array().unwrap();
+            let endpoint = rules
+                .iter()
+                .position(|r| r["target_label"] == "endpoint")
+                .unwrap();
+            let between = &rules[endpoint + 1..rules.len() - 3];
+            assert_eq!(&Value::Array(between.to_vec()), want, "{name}");
+        }
+    }
+    // A class the section does not have: the monitor is rejected, naming it.
+    let mut monitor = doc["monitor"].clone();
+    monitor["spec"]["scrapeClass"] = "missing".into();
+    let sm: ServiceMonitor = serde_json::from_value(monitor).unwrap();
+    let err = scrape_configs(&sm, OPERATOR, &Assets::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("scrapeClass \"missing\" not found in Prometheus scrapeClasses"),
+        "{err}"
+    );
+}
+
+/// An endpoint's own TLS settings win; the class only fills in the files it lacks (the
+/// Operator's mergeTLSConfigWithScrapeClass), and its authorization applies when the endpoint
+/// has none.
+#[test]
+fn scrape_class_tls_and_authorization_fill_in_what_the_endpoint_lacks() {
+    use firewatch_operator::ScrapeOptions;
+    use firewatch_operator::scrapeclass::parse_scrape_classes;
+    let sm: ServiceMonitor = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"endpoints": [{"port": "web", "tlsConfig": {"serverName": "web.shop", "caFile": "/own/ca.crt"}}]}
+    }))
+    .unwrap();
+    let classes = parse_scrape_classes(&[serde_json::json!({
+        "name": "mtls", "default": true,
+        "tlsConfig": {"caFile": "/class/ca.crt", "certFile": "/class/tls.crt", "keyFile": "/class/tls.key"},
+        "authorization": {"credentialsFile": "/class/token"}
+    })]);
+    let options = ScrapeOptions {
+        scrape_classes: classes.into(),
+        ..ScrapeOptions::from(OPERATOR)
+    };
+    let got = scrape_configs(&sm, options, &Assets::default()).unwrap();
+    assert_eq!(
+        got[0]["tls_config"],
+        serde_json::json!({"server_name": "web.shop", "ca_file": "/own/ca.crt",
+                           "cert_file": "/class/tls.crt", "key_file": "/class/tls.key"})
+    );
+    assert_eq!(
+        got[0]["authorization"],
+        serde_json::json!({"type": "Bearer", "credentials_file": "/class/token"})
+    );
 }
