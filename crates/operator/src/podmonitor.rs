@@ -3,7 +3,8 @@
 //! (prometheus-operator's `pkg/prometheus/promcfg.go`): job `podMonitor/<namespace>/<name>/<i>`,
 //! the pod role in the selected namespaces, the running filter, the selector and the port as
 //! `keep` rules, namespace/container/pod labels, `podTargetLabels`, job `<namespace>/<name>`
-//! overridden by `jobLabel`, the `endpoint` label, user relabelings, then sharding.
+//! overridden by `jobLabel`, the `endpoint` label, the scrape class's then the user's
+//! relabelings, then sharding.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,7 +15,9 @@ use crate::endpoint::{
     config_tail,
 };
 use crate::error::OperatorError;
-use crate::relabel::{RelabelConfig, Sharding, sanitize_label_name, sharding};
+use crate::options::ScrapeOptions;
+use crate::relabel::{RelabelConfig, sanitize_label_name, sharding};
+use crate::scrapeclass::{self, class_for};
 use crate::servicemonitor::{
     IntOrString, LabelSelector, NamespaceSelector, ObjectMeta, meta_label, namespaces,
     selector_rules,
@@ -53,6 +56,8 @@ pub struct PodMonitorSpec {
     pub limits: ScrapeLimits,
     /// `attachMetadata`.
     pub attach_metadata: Option<AttachMetadata>,
+    /// `scrapeClass`: the section's scrape class applied (its default one when unset).
+    pub scrape_class: Option<String>,
 }
 
 /// One of `spec.podMetricsEndpoints`.
@@ -78,11 +83,12 @@ pub struct PodMetricsEndpoint {
 /// Operator rejects the monitor then).
 pub fn pod_scrape_configs(
     pm: &PodMonitor,
-    shards: Sharding,
+    options: impl Into<ScrapeOptions>,
     assets: &Assets,
 ) -> Result<Vec<Value>, OperatorError> {
+    let options = options.into();
     (0..pm.spec.pod_metrics_endpoints.len())
-        .map(|i| endpoint_config(pm, i, shards, assets))
+        .map(|i| endpoint_config(pm, i, &options, assets))
         .collect()
 }
 
@@ -106,12 +112,13 @@ fn port(ep: &PodMetricsEndpoint) -> Option<(&'static str, String)> {
 fn endpoint_config(
     pm: &PodMonitor,
     i: usize,
-    shards: Sharding,
+    options: &ScrapeOptions,
     assets: &Assets,
 ) -> Result<Value, OperatorError> {
     let ep = &pm.spec.pod_metrics_endpoints[i];
     let (ns, name) = (&pm.metadata.namespace, &pm.metadata.name);
-    let opts = &ep.options;
+    let class = class_for(&options.scrape_classes, pm.spec.scrape_class.as_deref())?;
+    let opts = &scrapeclass::apply(&ep.options, class);
     let mut cfg = config_head(
         &format!("podMonitor/{ns}/{name}/{i}"),
         "pod",
@@ -119,7 +126,13 @@ fn endpoint_config(
         opts,
     );
     client_fields(&mut cfg, opts, &pm.metadata.namespace, assets)?;
-    attach_metadata(&mut cfg, pm.spec.attach_metadata.as_ref());
+    attach_metadata(
+        &mut cfg,
+        pm.spec
+            .attach_metadata
+            .as_ref()
+            .or(class.and_then(|c| c.attach_metadata.as_ref())),
+    );
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
@@ -152,8 +165,14 @@ fn endpoint_config(
     if let Some((_, value)) = port {
         rules.push(json!({"target_label": "endpoint", "replacement": value}));
     }
-    rules.extend(opts.relabelings.iter().map(RelabelConfig::to_value));
-    rules.extend(sharding("__address__", shards));
+    let class_relabelings = class.map(|c| c.relabelings.as_slice()).unwrap_or_default();
+    rules.extend(
+        class_relabelings
+            .iter()
+            .chain(&opts.relabelings)
+            .map(RelabelConfig::to_value),
+    );
+    rules.extend(sharding("__address__", options.sharding));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
     config_tail(&mut cfg, &pm.spec.limits.entries(), opts);

@@ -167,20 +167,20 @@ impl Cache {
         let skip = |kind: &str, m: &ObjectMeta, e: &OperatorError| {
             tracing::warn!(kind, object = %format!("{}/{}", m.namespace, m.name), error = %e, "invalid object skipped");
         };
-        let sm_options = ScrapeOptions {
+        let monitor_options = ScrapeOptions {
             sharding: shards,
             service_discovery_role: selection.service_discovery_role,
             scrape_classes: parse_scrape_classes(&selection.scrape_classes).into(),
         };
         for sm in selection.select(&sms, &namespaces) {
-            match scrape_configs(sm, sm_options.clone(), assets) {
+            match scrape_configs(sm, monitor_options.clone(), assets) {
                 Ok(c) => scrape.extend(c),
                 Err(e) if assets.is_wanted(&e) => {}
                 Err(e) => skip("ServiceMonitor", &sm.metadata, &e),
             }
         }
         for pm in selection.select(&pms, &namespaces) {
-            match pod_scrape_configs(pm, shards, assets) {
+            match pod_scrape_configs(pm, monitor_options.clone(), assets) {
                 Ok(c) => scrape.extend(c),
                 Err(e) if assets.is_wanted(&e) => {}
                 Err(e) => skip("PodMonitor", &pm.metadata, &e),

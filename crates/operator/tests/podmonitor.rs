@@ -83,3 +83,25 @@ fn generated_pod_configs_load_as_firewatch_scrape_configs() {
         }
     }
 }
+
+/// tests/fixtures/scrapeclass/pod_monitor.yaml: the default scrape class applies to a
+/// PodMonitor without `scrapeClass` as the Operator's golden shows (its attachMetadata added
+/// here too).
+#[test]
+fn pod_monitors_get_the_default_scrape_class() {
+    use firewatch_operator::ScrapeOptions;
+    use firewatch_operator::scrapeclass::parse_scrape_classes;
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scrapeclass/pod_monitor.yaml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let pm: PodMonitor = serde_json::from_value(doc["monitor"].clone()).unwrap();
+    let options = ScrapeOptions {
+        scrape_classes: parse_scrape_classes(doc["classes"].as_array().unwrap()).into(),
+        ..ScrapeOptions::from(Sharding {
+            shards: 1,
+            shard: None,
+        })
+    };
+    let got = pod_scrape_configs(&pm, options, &Assets::default()).unwrap();
+    assert_eq!(Value::Array(got), doc["expected"]);
+}
