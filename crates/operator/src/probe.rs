@@ -15,7 +15,9 @@ use crate::endpoint::{
     BasicAuth, EndpointOptions, OAuth2, SafeAuthorization, ScrapeLimits, TlsConfig, client_fields,
 };
 use crate::error::OperatorError;
-use crate::relabel::{RelabelConfig, Sharding, sharding};
+use crate::options::ScrapeOptions;
+use crate::relabel::{RelabelConfig, sharding};
+use crate::scrapeclass::{self, class_for};
 use crate::servicemonitor::{
     LabelSelector, NamespaceSelector, ObjectMeta, namespaces, selector_rules,
 };
@@ -70,6 +72,8 @@ pub struct ProbeSpec {
     /// `sampleLimit`, `targetLimit`, the label limits and `keepDroppedTargets`.
     #[serde(flatten)]
     pub limits: ScrapeLimits,
+    /// `scrapeClass`: the section's scrape class applied (its default one when unset).
+    pub scrape_class: Option<String>,
 }
 
 /// `spec.prober`.
@@ -144,11 +148,14 @@ pub struct IngressTargets {
 /// value that cannot be read.
 pub fn probe_scrape_config(
     probe: &Probe,
-    shards: Sharding,
+    options: impl Into<ScrapeOptions>,
     assets: &Assets,
 ) -> Result<Value, OperatorError> {
+    let options = options.into();
     let (ns, name) = (&probe.metadata.namespace, &probe.metadata.name);
     let spec = &probe.spec;
+    let class = class_for(&options.scrape_classes, spec.scrape_class.as_deref())?;
+    let class_relabelings = class.map(|c| c.relabelings.as_slice()).unwrap_or_default();
     let invalid = |m: &str| OperatorError::Invalid(format!("probe {ns}/{name}: {m}"));
     if spec.prober.url.is_empty() {
         return Err(invalid("spec.prober.url is empty"));
@@ -211,7 +218,12 @@ pub fn probe_scrape_config(
             rules.push(json!({"source_labels": ["__address__"], "target_label": "__param_target"}));
             rules.push(instance);
             rules.push(prober);
-            rules.extend(st.relabeling_configs.iter().map(RelabelConfig::to_value));
+            rules.extend(
+                class_relabelings
+                    .iter()
+                    .chain(&st.relabeling_configs)
+                    .map(RelabelConfig::to_value),
+            );
         }
         (_, Some(ing)) => {
             rules.extend(selector_rules(&ing.selector, "ingress"));
@@ -234,7 +246,12 @@ pub fn probe_scrape_config(
             );
             rules.push(instance);
             rules.push(prober);
-            rules.extend(ing.relabeling_configs.iter().map(RelabelConfig::to_value));
+            rules.extend(
+                class_relabelings
+                    .iter()
+                    .chain(&ing.relabeling_configs)
+                    .map(RelabelConfig::to_value),
+            );
         }
         _ => {
             return Err(invalid(
@@ -242,7 +259,7 @@ pub fn probe_scrape_config(
             ));
         }
     }
-    rules.extend(sharding("__param_target", shards));
+    rules.extend(sharding("__param_target", options.sharding));
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
     let auth = EndpointOptions {
@@ -251,11 +268,13 @@ pub fn probe_scrape_config(
         bearer_token_secret: spec.bearer_token_secret.clone(),
         oauth2: spec.oauth2.clone(),
         tls_config: spec.tls_config.clone(),
+        metric_relabelings: spec.metric_relabelings.clone(),
         ..EndpointOptions::default()
     };
+    let auth = scrapeclass::apply(&auth, class);
     client_fields(&mut cfg, &auth, ns, assets)?;
-    if !spec.metric_relabelings.is_empty() {
-        let m = spec.metric_relabelings.iter().map(RelabelConfig::to_value);
+    if !auth.metric_relabelings.is_empty() {
+        let m = auth.metric_relabelings.iter().map(RelabelConfig::to_value);
         cfg.insert("metric_relabel_configs".into(), Value::Array(m.collect()));
     }
     Ok(Value::Object(cfg))

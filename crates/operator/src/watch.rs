@@ -187,7 +187,7 @@ impl Cache {
             }
         }
         for p in selection.select(&probes, &namespaces) {
-            match probe_scrape_config(p, shards, assets) {
+            match probe_scrape_config(p, monitor_options.clone(), assets) {
                 Ok(c) => scrape.push(c),
                 Err(e) if assets.is_wanted(&e) => {}
                 Err(e) => skip("Probe", &p.metadata, &e),

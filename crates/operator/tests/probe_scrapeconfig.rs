@@ -115,3 +115,21 @@ fn probes_without_prober_or_targets_are_refused_by_name() {
         assert!(err.to_string().starts_with(want), "{err}");
     }
 }
+
+/// tests/fixtures/scrapeclass/probe.yaml: the default scrape class applies to a Probe as the
+/// Operator's golden shows (authorization; relabelings after the prober rule).
+#[test]
+fn probes_get_the_default_scrape_class() {
+    use firewatch_operator::ScrapeOptions;
+    use firewatch_operator::scrapeclass::parse_scrape_classes;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scrapeclass/probe.yaml");
+    let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let probe: Probe = serde_json::from_value(doc["probe"].clone()).unwrap();
+    let options = ScrapeOptions {
+        scrape_classes: parse_scrape_classes(doc["classes"].as_array().unwrap()).into(),
+        ..ScrapeOptions::from(OPERATOR)
+    };
+    let got = probe_scrape_config(&probe, options, &Assets::default()).unwrap();
+    compare("scrapeclass/probe.yaml", &got, &doc["expected"]);
+    loads("scrapeclass/probe.yaml", &[got]);
+}
