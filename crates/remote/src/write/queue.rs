@@ -551,7 +551,15 @@ impl Sink for Manager {
     fn append(&mut self, start: Pos, end: Pos, rec: Record) -> bool {
         self.seq += 1;
         let seq = self.seq;
-        let mut items = Vec::new();
+        // Sized once per record (10k samples of a scrape would otherwise be moved about
+        // every time the vector grows).
+        let mut items = Vec::with_capacity(match &rec {
+            Record::Samples(s) => s.len(),
+            Record::HistogramSamples(h) => h.len(),
+            Record::FloatHistogramSamples(h) => h.len(),
+            Record::Exemplars(e) => e.len(),
+            _ => 0,
+        });
         match rec {
             Record::Samples(s) => {
                 for s in s {
