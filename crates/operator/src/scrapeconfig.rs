@@ -14,7 +14,9 @@ use crate::endpoint::{
     BasicAuth, EndpointOptions, OAuth2, SafeAuthorization, ScrapeLimits, TlsConfig, client_fields,
 };
 use crate::error::OperatorError;
-use crate::relabel::{RelabelConfig, Sharding, sharding};
+use crate::options::ScrapeOptions;
+use crate::relabel::{RelabelConfig, sharding};
+use crate::scrapeclass::{self, class_for};
 use crate::servicemonitor::ObjectMeta;
 
 /// A `ScrapeConfig` object (the fields the translation reads).
@@ -75,6 +77,8 @@ pub struct ScrapeConfigSpec {
     pub oauth2: Option<OAuth2>,
     /// `tlsConfig`.
     pub tls_config: Option<TlsConfig>,
+    /// `scrapeClass`: the section's scrape class applied (its default one when unset).
+    pub scrape_class: Option<String>,
     /// `sampleLimit`, `targetLimit`, the label limits and `keepDroppedTargets`.
     #[serde(flatten)]
     pub limits: ScrapeLimits,
@@ -178,11 +182,13 @@ fn put(cfg: &mut Map<String, Value>, key: &str, v: Option<Value>) {
 /// A Secret or ConfigMap value that cannot be read.
 pub fn scrape_config_job(
     sc: &ScrapeConfig,
-    shards: Sharding,
+    options: impl Into<ScrapeOptions>,
     assets: &Assets,
 ) -> Result<Value, OperatorError> {
+    let options = options.into();
     let (ns, name) = (&sc.metadata.namespace, &sc.metadata.name);
     let spec = &sc.spec;
+    let class = class_for(&options.scrape_classes, spec.scrape_class.as_deref())?;
     let mut cfg = Map::new();
     cfg.insert(
         "job_name".into(),
@@ -219,12 +225,15 @@ pub fn scrape_config_job(
 
     let mut rules =
         vec![json!({"source_labels": ["job"], "target_label": "__tmp_prometheus_job_name"})];
+    // The class's relabelings come first here (generateScrapeConfig).
+    let class_relabelings = class.map(|c| c.relabelings.as_slice()).unwrap_or_default();
+    rules.extend(class_relabelings.iter().map(RelabelConfig::to_value));
     if let Some(job) = spec.job_name.as_ref().filter(|j| !j.is_empty()) {
         rules.push(json!({"target_label": "job", "replacement": job}));
     }
     rules.extend(spec.relabelings.iter().map(RelabelConfig::to_value));
     if !rules.iter().any(|r| r["action"] == "hashmod") {
-        rules.extend(sharding("__address__", shards));
+        rules.extend(sharding("__address__", options.sharding));
     }
     cfg.insert("relabel_configs".into(), Value::Array(rules));
 
@@ -234,8 +243,10 @@ pub fn scrape_config_job(
         bearer_token_secret: None::<KeySelector>,
         oauth2: spec.oauth2.clone(),
         tls_config: spec.tls_config.clone(),
+        metric_relabelings: spec.metric_relabelings.clone(),
         ..EndpointOptions::default()
     };
+    let auth = scrapeclass::apply(&auth, class);
     client_fields(&mut cfg, &auth, ns, assets)?;
 
     if !spec.static_configs.is_empty() {
@@ -333,8 +344,8 @@ pub fn scrape_config_job(
             .collect();
         cfg.insert("dns_sd_configs".into(), Value::Array(v));
     }
-    if !spec.metric_relabelings.is_empty() {
-        let m = spec.metric_relabelings.iter().map(RelabelConfig::to_value);
+    if !auth.metric_relabelings.is_empty() {
+        let m = auth.metric_relabelings.iter().map(RelabelConfig::to_value);
         cfg.insert("metric_relabel_configs".into(), Value::Array(m.collect()));
     }
     Ok(Value::Object(cfg))

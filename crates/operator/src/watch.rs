@@ -194,7 +194,7 @@ impl Cache {
             }
         }
         for sc in selection.select(&scs, &namespaces) {
-            match scrape_config_job(sc, shards, assets) {
+            match scrape_config_job(sc, monitor_options.clone(), assets) {
                 Ok(c) => scrape.push(c),
                 Err(e) if assets.is_wanted(&e) => {}
                 Err(e) => skip("ScrapeConfig", &sc.metadata, &e),

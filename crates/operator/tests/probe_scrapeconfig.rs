@@ -133,3 +133,45 @@ fn probes_get_the_default_scrape_class() {
     compare("scrapeclass/probe.yaml", &got, &doc["expected"]);
     loads("scrapeclass/probe.yaml", &[got]);
 }
+
+/// The default scrape class applied to a ScrapeConfig object as generateScrapeConfig applies
+/// it (the Operator's ScrapeConfigWithDefaultScrapeClassAuthz golden for the authorization;
+/// the class's relabelings right after the job name rule, its metric relabelings first).
+#[test]
+fn scrape_config_objects_get_the_default_scrape_class() {
+    use firewatch_operator::ScrapeOptions;
+    use firewatch_operator::scrapeclass::parse_scrape_classes;
+    let sc: ScrapeConfig = serde_json::from_value(json!({
+        "metadata": {"name": "defaultScrapeConfig", "namespace": "default"},
+        "spec": {"staticConfigs": [{"targets": ["a:9100"]}],
+                 "metricRelabelings": [{"regex": "noisy_labels.*", "action": "labeldrop"}]}
+    }))
+    .unwrap();
+    let classes = parse_scrape_classes(&[
+        json!({"name": "default", "default": true,
+               "authorization": {"credentialsFile": "/etc/secret/credentials/default"},
+               "relabelings": [{"targetLabel": "team", "replacement": "web"}],
+               "metricRelabelings": [{"targetLabel": "tenant", "replacement": "t1"}]}),
+        json!({"name": "not-default",
+               "authorization": {"credentialsFile": "/etc/secret/credentials/non-default"}}),
+    ]);
+    let options = ScrapeOptions {
+        scrape_classes: classes.into(),
+        ..ScrapeOptions::from(OPERATOR)
+    };
+    let got = scrape_config_job(&sc, options, &Assets::default()).unwrap();
+    assert_eq!(
+        got["authorization"],
+        json!({"type": "Bearer", "credentials_file": "/etc/secret/credentials/default"})
+    );
+    assert_eq!(
+        got["relabel_configs"][1],
+        json!({"target_label": "team", "replacement": "web"})
+    );
+    assert_eq!(
+        got["metric_relabel_configs"],
+        json!([{"target_label": "tenant", "replacement": "t1"},
+               {"regex": "noisy_labels.*", "action": "labeldrop"}])
+    );
+    loads("scrape class", &[got]);
+}
