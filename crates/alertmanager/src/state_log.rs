@@ -28,6 +28,9 @@ use crate::error::StateError;
 enum Msg {
     Append(Vec<u8>, oneshot::Sender<Result<(), String>>),
     Rotate(mpsc::Sender<Result<u64, String>>),
+    /// Tests: the writer waits for the receiver before it takes the next messages.
+    #[cfg(test)]
+    Hold(mpsc::Receiver<()>),
 }
 
 /// The writer's handle: append records, close the open segment, know the bytes since the last
@@ -343,6 +346,11 @@ struct Writer {
 impl Writer {
     fn run(mut self, rx: &mpsc::Receiver<Msg>) {
         while let Ok(first) = rx.recv() {
+            #[cfg(test)]
+            if let Msg::Hold(release) = first {
+                let _ = release.recv();
+                continue;
+            }
             let mut batch = vec![first];
             while let Ok(m) = rx.try_recv() {
                 batch.push(m);
@@ -360,6 +368,10 @@ impl Writer {
                         pending.clear();
                         answer(&mut acks, &r);
                         let _ = reply.send(r.and_then(|()| self.rotate()));
+                    }
+                    #[cfg(test)]
+                    Msg::Hold(release) => {
+                        let _ = release.recv();
                     }
                 }
             }
@@ -442,5 +454,32 @@ mod tests {
         let mut seen = Vec::new();
         let _log = StateLog::open(&log_dir, |v: Vec<u32>| seen.extend(v)).unwrap();
         assert_eq!(seen, [0, 1, 2, 10, 11, 12]);
+    }
+
+    #[test]
+    fn appends_waiting_together_share_one_sync_and_are_acknowledged_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = StateLog::open(&dir.path().join("x-log"), |_: Vec<u32>| {}).unwrap();
+        // The writer is held while twenty appends queue (as concurrent POSTs do).
+        let (release, held) = mpsc::channel();
+        log.tx.lock().send(Msg::Hold(held)).unwrap();
+        let mut acks: Vec<Durable> = (0..20u32).map(|n| log.append(&vec![n])).collect();
+        let mut first = acks.remove(0).0.unwrap();
+        assert!(
+            first.try_recv().is_err(),
+            "not acknowledged before the write"
+        );
+        release.send(()).unwrap();
+        futures::executor::block_on(async {
+            first.await.unwrap().unwrap();
+            for a in acks {
+                a.wait().await.unwrap();
+            }
+        });
+        assert_eq!(log.syncs(), 1, "one fdatasync for the twenty records");
+        let mut seen = Vec::new();
+        drop(log);
+        let _log = StateLog::open(&dir.path().join("x-log"), |v: Vec<u32>| seen.extend(v)).unwrap();
+        assert_eq!(seen, (0..20).collect::<Vec<u32>>());
     }
 }
