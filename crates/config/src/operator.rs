@@ -315,7 +315,9 @@ impl OperatorConfig {
                 return at(Invalid::new("a scrape class needs a name"));
             }
             if !names.insert(name) {
-                return at(Invalid::new(format!("duplicate scrape class name {name:?}")));
+                return at(Invalid::new(format!(
+                    "duplicate scrape class name {name:?}"
+                )));
             }
             if class.get("default").and_then(serde_json::Value::as_bool) == Some(true) {
                 if default.is_some() {
