@@ -377,9 +377,24 @@ impl Head {
     /// Creates the series `labels` with reference `id` (WAL replay); when the labels already
     /// exist under another reference, that series is returned.
     pub(crate) fn create_with_id(&self, id: u64, labels: &Labels) -> Arc<MemSeries> {
+        self.create_with_id_by(id, labels, MemPostings::add)
+    }
+
+    /// [`Self::create_with_id`] for series that come out of reference order: their postings
+    /// are appended, and [`MemPostings::ensure_order`] must run before the head is used.
+    pub(crate) fn create_with_id_unordered(&self, id: u64, labels: &Labels) -> Arc<MemSeries> {
+        self.create_with_id_by(id, labels, MemPostings::add_unordered)
+    }
+
+    fn create_with_id_by(
+        &self,
+        id: u64,
+        labels: &Labels,
+        add: fn(&mut MemPostings, u64, &Labels),
+    ) -> Arc<MemSeries> {
         let (s, created) = self.series.get_or_create(labels.hash64(), labels, || id);
         if created {
-            self.postings.write().add(s.id, &s.labels);
+            add(&mut self.postings.write(), s.id, &s.labels);
             self.stats.series_created.fetch_add(1, Ordering::Relaxed);
         }
         self.last_id.fetch_max(id, Ordering::AcqRel);

@@ -35,24 +35,48 @@ impl Default for PostingList {
 }
 
 impl PostingList {
+    /// Adds `id` in its place.
     fn insert(&mut self, id: u64) {
+        self.add_with(id, insert_sorted, insert_sorted);
+    }
+
+    /// Adds `id` at the end, out of order if it comes so (bulk loading: [`Self::sort`] after).
+    fn push(&mut self, id: u64) {
+        self.add_with(id, Vec::push, Vec::push);
+    }
+
+    fn add_with(&mut self, id: u64, narrow: fn(&mut Vec<u32>, u32), wide: fn(&mut Vec<u64>, u64)) {
         let id_high = (id >> 32) as u32;
         if let PostingList::Narrow { high, low } = self {
             if low.is_empty() {
                 *high = id_high;
             }
             if id_high == *high {
-                insert_sorted(low, id as u32);
+                narrow(low, id as u32);
                 return;
             }
-            let wide = low
+            let widened = low
                 .iter()
                 .map(|&l| (u64::from(*high) << 32) | u64::from(l))
                 .collect();
-            *self = PostingList::Wide(wide);
+            *self = PostingList::Wide(widened);
         }
         if let PostingList::Wide(v) = self {
-            insert_sorted(v, id);
+            wide(v, id);
+        }
+    }
+
+    /// Sorts the references and drops repeats.
+    fn sort(&mut self) {
+        match self {
+            PostingList::Narrow { low, .. } => {
+                low.sort_unstable();
+                low.dedup();
+            }
+            PostingList::Wide(v) => {
+                v.sort_unstable();
+                v.dedup();
+            }
         }
     }
 
@@ -128,6 +152,25 @@ fn first_sorted<'a>(keys: impl Iterator<Item = &'a String>, limit: Option<usize>
 impl MemPostings {
     /// Adds series `id` with `labels`.
     pub fn add(&mut self, id: u64, labels: &Labels) {
+        self.add_with(id, labels, PostingList::insert);
+    }
+
+    /// [`Self::add`] without keeping the lists sorted, for series created out of reference
+    /// order (a chunk snapshot lists them by hash stripe): each one is an append where a
+    /// sorted insert would move the list's tail. [`Self::ensure_order`] must follow before
+    /// the postings are read or added to in order.
+    pub fn add_unordered(&mut self, id: u64, labels: &Labels) {
+        self.add_with(id, labels, PostingList::push);
+    }
+
+    /// Sorts every list after [`Self::add_unordered`].
+    pub fn ensure_order(&mut self) {
+        for list in self.m.values_mut().flat_map(HashMap::values_mut) {
+            list.sort();
+        }
+    }
+
+    fn add_with(&mut self, id: u64, labels: &Labels, add: fn(&mut PostingList, u64)) {
         for l in labels {
             let values = match self.m.get_mut(l.name) {
                 Some(v) => v,
@@ -137,7 +180,7 @@ impl MemPostings {
                 Some(list) => list,
                 None => values.entry(l.value.to_owned()).or_default(),
             };
-            list.insert(id);
+            add(list, id);
         }
         let all = self
             .m
@@ -145,7 +188,7 @@ impl MemPostings {
             .or_default()
             .entry(String::new())
             .or_default();
-        all.insert(id);
+        add(all, id);
     }
 
     /// Removes the series in `ids` (sorted) that carried `labels`.
@@ -434,5 +477,35 @@ mod tests {
             p.for_matchers(&[Matcher::equal("__name__", "m")]),
             vec![5, 6, 1 << 33]
         );
+    }
+
+    /// Added out of order and sorted at the end: the same lists as sorted inserts give, in
+    /// narrow and widened lists, repeats dropped.
+    #[test]
+    fn unordered_adds_then_ensure_order_equal_sorted_adds() {
+        let big = (1u64 << 32) | 3;
+        let ids = [9, 2, 7, big, 4, 2, 1 << 33, 8];
+        let (mut sorted, mut bulk) = (MemPostings::default(), MemPostings::default());
+        for (i, &id) in ids.iter().enumerate() {
+            let l = if i % 2 == 0 {
+                labels!("__name__" => "m", "job" => "a")
+            } else {
+                labels!("__name__" => "m", "job" => "b")
+            };
+            sorted.add(id, &l);
+            bulk.add_unordered(id, &l);
+        }
+        bulk.ensure_order();
+        for (name, value) in [("__name__", "m"), ("job", "a"), ("job", "b")] {
+            assert_eq!(
+                bulk.get(name, value),
+                sorted.get(name, value),
+                "{name}={value}"
+            );
+        }
+        assert_eq!(bulk.all(), vec![2, 4, 7, 8, 9, big, 1 << 33]);
+        // Sorted inserts go on working after the bulk load.
+        bulk.add(5, &labels!("__name__" => "m", "job" => "b"));
+        assert_eq!(bulk.get("job", "b"), vec![2, 5, 8, big]);
     }
 }

@@ -431,6 +431,15 @@ pub struct Loaded {
 
 /// Loads the newest snapshot under `root` into the empty `head`. `None` without a snapshot.
 /// On error the head holds part of the snapshot and must be discarded.
+/// Sorts the head's postings when dropped, after series were created out of order.
+struct SortPostingsWhenDone<'a>(&'a Head);
+
+impl Drop for SortPostingsWhenDone<'_> {
+    fn drop(&mut self) {
+        self.0.postings.write().ensure_order();
+    }
+}
+
 pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError> {
     let Some((dir, segment, offset)) = last_snapshot(root)? else {
         return Ok(None);
@@ -438,6 +447,9 @@ pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError
     let started = Instant::now();
     let bad = |reason: String| TsdbError::corruption(dir.display().to_string(), reason);
     let mut reader = WalReader::open_dir(&dir)?;
+    // Series come by hash stripe, not by reference: their postings are appended and sorted
+    // once at the end (also when loading fails half-way and the WAL is replayed instead).
+    let _sort = SortPostingsWhenDone(head);
     let mut series = 0usize;
     let mut tombstones = Tombstones::new();
     let mut unknown = 0usize;
@@ -448,7 +460,7 @@ pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError
                 let s =
                     decode_series(rec).map_err(|e| bad(format!("decode series record: {e}")))?;
                 series += 1;
-                let m = head.create_with_id(s.id, &s.labels);
+                let m = head.create_with_id_unordered(s.id, &s.labels);
                 if m.id != s.id {
                     return Err(bad(format!("series {} listed twice", s.labels)));
                 }
