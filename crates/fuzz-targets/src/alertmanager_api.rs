@@ -21,13 +21,7 @@ struct Instance {
 fn instance() -> &'static Instance {
     static INSTANCE: OnceLock<Instance> = OnceLock::new();
     INSTANCE.get_or_init(|| {
-        let shm = std::path::Path::new("/dev/shm");
-        let dir = if shm.is_dir() {
-            tempfile::tempdir_in(shm)
-        } else {
-            tempfile::tempdir()
-        }
-        .expect("temporary directory");
+        let dir = crate::scratch_dir().expect("temporary directory");
         let config = dir.path().join("alertmanager.yml");
         std::fs::write(
             &config,

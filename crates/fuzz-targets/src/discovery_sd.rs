@@ -12,7 +12,7 @@ pub fn file_sd(data: &[u8]) {
     let Some((&first, body)) = data.split_first() else {
         return;
     };
-    let Ok(dir) = tempfile::tempdir() else {
+    let Ok(dir) = crate::scratch_dir() else {
         return;
     };
     let path = dir

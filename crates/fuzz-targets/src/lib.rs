@@ -18,7 +18,7 @@ pub use alertmanager_api::alertmanager_api;
 pub use discovery_sd::{file_sd, http_sd, kubernetes};
 pub use tsdb_files::{
     BLOCK_FILES, block, block_samples, head_chunk_samples, head_chunks, seed_block,
-    seed_head_chunk_file, wal_record,
+    seed_head_chunk_file, seed_wal_segments, wal_record, wal_segment, wal_segment_records,
 };
 
 /// A harness: bytes in, nothing out; it must not panic.
@@ -35,12 +35,27 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("remote_write", remote_write),
     ("alertmanager_api", alertmanager_api),
     ("wal_record", wal_record),
+    ("wal_segment", wal_segment),
     ("head_chunks", head_chunks),
     ("block", block),
     ("file_sd", file_sd),
     ("http_sd", http_sd),
     ("kubernetes", kubernetes),
 ];
+
+/// A fresh temporary directory for a harness that reads files, in RAM (`/dev/shm`) when the
+/// machine has it: AFL++ runs the harness thousands of times a second.
+///
+/// # Errors
+/// The directory cannot be created.
+pub fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+}
 
 /// The scrape body parsers: the first byte chooses the text format, OpenMetrics or the
 /// protobuf (delimited `MetricFamily`) format; the rest is the body.

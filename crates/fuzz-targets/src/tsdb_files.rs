@@ -1,6 +1,6 @@
 //! Harnesses for the TSDB's files, which a damaged or hostile disk can hold anything in:
-//! WAL records, head chunk files (`chunks_head/`) and a block's files (index, chunk segment,
-//! meta.json, tombstones).
+//! WAL records and segments, head chunk files (`chunks_head/`) and a block's files (index,
+//! chunk segment, meta.json, tombstones).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -9,6 +9,11 @@ use storage::{SampleIterator, ValueType};
 use tsdb::block::{BlockReader, BlockWriter};
 use tsdb::chunkenc::{self, Encoding};
 use tsdb::chunks::HeadChunkFiles;
+use tsdb::encoding::Encbuf;
+use tsdb::wal::record::{self, RefSample, RefSeries, RefTombstone};
+use tsdb::wal::{LiveReader, Wal, WalOptions, WalReader};
+
+use crate::scratch_dir;
 
 /// Samples read from one chunk at most (a corrupt header may claim many).
 const MAX_SAMPLES: usize = 100_000;
@@ -34,7 +39,123 @@ fn read_chunk(enc: Encoding, data: &[u8]) -> usize {
 /// Decoding one WAL record (series, samples, tombstones, exemplars, metadata, histograms),
 /// as replay does for every record of a segment.
 pub fn wal_record(data: &[u8]) {
-    let _ = tsdb::wal::record::decode(data);
+    let _ = record::decode(data);
+}
+
+/// A WAL segment file (`wal/00000000`): the first byte chooses the reader, replay's
+/// [`WalReader`] (even) or remote write's tailing [`LiveReader`] (odd); the rest is the
+/// segment, whose records are read (pages, fragments, CRCs, snappy) and decoded.
+pub fn wal_segment(data: &[u8]) {
+    if let Some((&first, segment)) = data.split_first() {
+        let _ = wal_segment_records(first % 2 == 1, segment);
+    }
+}
+
+/// Records at most read from one segment (a valid segment of 1-byte records cannot hold
+/// more than this in what AFL++ hands over).
+const MAX_RECORDS: usize = 1 << 20;
+
+/// How many records of `segment` decode, as [`wal_segment`] reads them with the live reader
+/// or the replay reader; tests check that the seeds reach the record decoding.
+#[must_use]
+pub fn wal_segment_records(live: bool, segment: &[u8]) -> usize {
+    let Ok(dir) = scratch_dir() else {
+        return 0;
+    };
+    let path = dir.path().join("00000000");
+    if std::fs::write(&path, segment).is_err() {
+        return 0;
+    }
+    let mut decoded = 0;
+    if live {
+        let Ok(mut r) = LiveReader::open(&path, 0) else {
+            return 0;
+        };
+        for _ in 0..MAX_RECORDS {
+            let Ok(Some(rec)) = r.next_record() else {
+                break;
+            };
+            decoded += usize::from(record::decode(rec.data).is_ok());
+        }
+    } else {
+        let Ok(mut r) = WalReader::open_dir(dir.path()) else {
+            return 0;
+        };
+        for _ in 0..MAX_RECORDS {
+            let Ok(Some(rec)) = r.next_record() else {
+                break;
+            };
+            decoded += usize::from(record::decode(rec).is_ok());
+        }
+    }
+    decoded
+}
+
+/// Valid WAL segments, each the seed of [`wal_segment`] (without its first byte): three
+/// records uncompressed, the same snappy-compressed, and three records of which the middle
+/// one spans two pages (first and last fragments), uncompressed; without the last page's
+/// zero padding.
+#[must_use]
+pub fn seed_wal_segments() -> Vec<(&'static str, Vec<u8>)> {
+    let mut b = Encbuf::default();
+    record::encode_series(
+        &[RefSeries {
+            id: 1,
+            labels: model::labels!("__name__" => "up", "job" => "node"),
+        }],
+        &mut b,
+    );
+    let series = b.get().to_vec();
+    let samples: Vec<RefSample> = (0..2)
+        .map(|i| RefSample {
+            id: 1,
+            t: 1_700_000_000_000 + i * 15_000,
+            v: 1.0,
+        })
+        .collect();
+    record::encode_samples(&samples, &mut b);
+    let small = b.get().to_vec();
+    // 2 600 samples of 13 bytes: more than a 32 KiB page.
+    let many: Vec<RefSample> = (0..2_600)
+        .map(|i| RefSample {
+            id: 1,
+            t: 1_700_000_000_000 + i * 15_000,
+            v: f64::from(u32::try_from(i).unwrap_or(0)),
+        })
+        .collect();
+    record::encode_samples(&many, &mut b);
+    let big = b.get().to_vec();
+    record::encode_tombstones(
+        &[RefTombstone {
+            id: 1,
+            mint: 0,
+            maxt: 1000,
+        }],
+        &mut b,
+    );
+    let stones = b.get().to_vec();
+    let segment = |compress: bool, recs: &[&[u8]]| {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let opts = WalOptions {
+            segment_size: 128 * 1024,
+            compress,
+            sync_on_log: false,
+        };
+        let mut w = Wal::open(dir.path(), opts).expect("WAL");
+        w.log(recs).expect("logging the seed records");
+        w.close().expect("closing the WAL");
+        let mut bytes = std::fs::read(dir.path().join("00000000")).expect("reading the segment");
+        // The zeros padding the last page: a segment still being written ends without them,
+        // and AFL++ mutates short inputs better.
+        let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        bytes.truncate(end);
+        bytes
+    };
+    vec![
+        ("plain", segment(false, &[&series, &small, &stones])),
+        ("snappy", segment(true, &[&series, &small, &stones])),
+        ("fragments", segment(false, &[&series, &big, &stones])),
+    ]
 }
 
 /// A head chunk file (`chunks_head/000001`): opened as at start-up, every chunk listed and
@@ -60,7 +181,7 @@ pub fn block(data: &[u8]) {
 /// # Errors
 /// The block does not open, or a series or chunk does not read.
 pub fn block_samples(replaced: &str, bytes: &[u8]) -> Result<usize, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = scratch_dir().map_err(|e| e.to_string())?;
     let block = dir.path().join("01HZZZZZZZZZZZZZZZZZZZZZZZ");
     std::fs::create_dir_all(block.join("chunks")).map_err(|e| e.to_string())?;
     for (name, seed) in seed_block() {
@@ -151,7 +272,7 @@ pub fn seed_head_chunk_file() -> Vec<u8> {
 /// the seed reaches the chunk decoding).
 #[must_use]
 pub fn head_chunk_samples(data: &[u8]) -> usize {
-    let Ok(dir) = tempfile::tempdir() else {
+    let Ok(dir) = scratch_dir() else {
         return 0;
     };
     if std::fs::write(dir.path().join("000001"), data).is_err() {

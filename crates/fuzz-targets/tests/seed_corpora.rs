@@ -3,12 +3,14 @@
 //! fixed since) go through its harness, then a bounded random-mutation pass of the seeds
 //! (flips, truncations, insertions... `testkit::fuzz`; `FIREWATCH_FUZZ_CASES` cases per
 //! target, 150 by default). Seeds of the structured targets are checked to reach deep
-//! (the head chunk and block seeds decode every sample), and the AFL++ binaries of `fuzz/`
+//! (the head chunk and block seeds decode every sample, the WAL segment seeds every record), and the AFL++ binaries of `fuzz/`
 //! match the targets one for one.
 
 use std::path::{Path, PathBuf};
 
-use firewatch_fuzz_targets::{BLOCK_FILES, TARGETS, block_samples, head_chunk_samples};
+use firewatch_fuzz_targets::{
+    BLOCK_FILES, TARGETS, block_samples, head_chunk_samples, wal_segment_records,
+};
 use proptest::prelude::*;
 use testkit::fuzz::{fuzz_config, mutated};
 
@@ -80,6 +82,21 @@ fn structured_seeds_reach_the_decoders() {
         head.iter().any(|s| head_chunk_samples(s) == 120),
         "a head_chunks seed holds 4 chunks of 30 samples"
     );
+    let wal = seeds("wal_segment");
+    assert_eq!(wal.len(), 3, "three WAL segment seeds");
+    assert!(
+        wal.iter().any(|s| s.len() > 32 * 1024 + 1),
+        "a WAL segment seed spans pages"
+    );
+    for seed in &wal {
+        for live in [false, true] {
+            assert_eq!(
+                wal_segment_records(live, &seed[1..]),
+                3,
+                "every WAL segment seed decodes its 3 records (live reader: {live})"
+            );
+        }
+    }
     let block = seeds("block");
     for (i, file) in BLOCK_FILES.iter().enumerate() {
         let seed = block
