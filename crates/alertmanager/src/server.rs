@@ -70,8 +70,9 @@ pub struct Options {
     /// settle.
     pub settle_timeout: Duration,
     /// `--storage.alerts-fsync`: every accepted POST of alerts is fsynced before the answer
-    /// (true, the default); false: written to the alerts log but not synced, so a crash of
-    /// the machine (not of the process) can lose the last accepted alerts.
+    /// (true); false (the default): written to the alerts log before the answer and synced
+    /// in the background within a second, so a crash of the process loses none and a crash
+    /// of the machine at most the last second of accepted alerts.
     pub alerts_fsync: bool,
     /// Rewrites the configuration file's text before it is parsed, and asks for reloads (the
     /// Kubernetes AlertmanagerConfig objects merged in; none: the file as written).
@@ -118,7 +119,7 @@ impl Default for Options {
             web_config: None,
             get_concurrency: 0,
             settle_timeout: Duration::from_secs(60),
-            alerts_fsync: true,
+            alerts_fsync: false,
             config_hook: None,
         }
     }

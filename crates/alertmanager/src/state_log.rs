@@ -1,13 +1,20 @@
 //! An append-only log beside a state's snapshot under `--storage.path` (the alerts', the
-//! notification log's, the silences'): each change is written and fsynced before it is
+//! notification log's, the silences'): each change is written to the file before it is
 //! acknowledged (an accepted POST or DELETE, a sent notification), so nothing acknowledged
 //! before a `kill -9` is lost; the snapshot compacts it. Alertmanager keeps alerts only in
 //! memory and snapshots its notification log and silences periodically; this is Firewatch's
 //! addition.
 //!
+//! Two sync policies, as Prometheus's WAL has: with fsync on (the default of a new log) each
+//! batch is `fdatasync`ed before it is acknowledged, so it survives a crash of the machine too;
+//! with fsync off a batch is acknowledged once written (in the page cache: a crash of the
+//! process loses nothing) and the writer syncs in the background at most
+//! [`BACKGROUND_SYNC_INTERVAL`] after the first unsynced write, when a segment is closed and
+//! when the log stops, so a power loss can lose at most about that interval.
+//!
 //! One writer thread owns the open segment. Requests queue on a channel; the writer takes all
-//! that are waiting, writes them, calls `fdatasync` once and then answers them all (group
-//! commit), so concurrent posts share one sync. Segments are numbered files
+//! that are waiting, writes them, calls `fdatasync` once (fsync on) and then answers them all
+//! (group commit), so concurrent posts share one sync. Segments are numbered files
 //! `<dir>/<n>.jsonl`, one JSON record per line. A compaction closes the open segment
 //! (in order with the appends), the caller writes the snapshot, and the closed segments are
 //! removed. On start the snapshot is read and then every segment is replayed in order; a torn
@@ -18,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,7 +39,17 @@ enum Msg {
     /// Tests: the writer waits for the receiver before it takes the next messages.
     #[cfg(test)]
     Hold(mpsc::Receiver<()>),
+    /// Tests: answered once the writer has handled everything queued before (and run the
+    /// background sync that was due).
+    #[cfg(test)]
+    Ping(mpsc::Sender<()>),
+    /// Tests: sets the background sync interval.
+    #[cfg(test)]
+    SyncInterval(Duration),
 }
+
+/// With fsync off, the longest a written record waits for its background `fdatasync`.
+pub const BACKGROUND_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The writer's handle: append records, close the open segment, know the bytes since the last
 /// compaction.
@@ -144,6 +162,8 @@ impl StateLog {
             file,
             len: 0,
             cut_back: false,
+            unsynced_since: None,
+            sync_interval: BACKGROUND_SYNC_INTERVAL,
             bytes: bytes.clone(),
             fsync: fsync.clone(),
             syncs: syncs.clone(),
@@ -167,10 +187,11 @@ impl StateLog {
         self.syncs.load(Ordering::Relaxed)
     }
 
-    /// Whether each batch of records is fsynced before it is acknowledged (the default).
-    /// Off, a record is acknowledged once written to the file: it survives a crash of the
-    /// process (`kill -9`) but not of the machine (power loss, kernel panic), which can lose
-    /// the last seconds of records.
+    /// Whether each batch of records is fsynced before it is acknowledged (the default of a
+    /// new log). Off, a record is acknowledged once written to the file: it survives a crash
+    /// of the process (`kill -9`); the writer syncs it in the background within
+    /// [`BACKGROUND_SYNC_INTERVAL`], so a crash of the machine (power loss, kernel panic) can
+    /// lose about the last second of records.
     pub fn set_fsync(&self, on: bool) {
         self.fsync.store(on, Ordering::Relaxed);
     }
@@ -338,6 +359,10 @@ struct Writer {
     len: u64,
     /// A failed write could not be cut back yet: retried before the next write.
     cut_back: bool,
+    /// When the first record not synced yet was written (fsync off).
+    unsynced_since: Option<Instant>,
+    /// How long a written record may wait for its background sync.
+    sync_interval: Duration,
     bytes: Arc<AtomicU64>,
     fsync: Arc<AtomicBool>,
     syncs: Arc<AtomicU64>,
@@ -345,7 +370,7 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, rx: &mpsc::Receiver<Msg>) {
-        while let Ok(first) = rx.recv() {
+        while let Some(first) = self.next(rx) {
             #[cfg(test)]
             if let Msg::Hold(release) = first {
                 let _ = release.recv();
@@ -373,10 +398,62 @@ impl Writer {
                     Msg::Hold(release) => {
                         let _ = release.recv();
                     }
+                    #[cfg(test)]
+                    Msg::SyncInterval(d) => self.sync_interval = d,
+                    #[cfg(test)]
+                    Msg::Ping(reply) => {
+                        let r = self.write_sync(&pending);
+                        pending.clear();
+                        answer(&mut acks, &r);
+                        self.sync_if_due();
+                        let _ = reply.send(());
+                    }
                 }
             }
             let r = self.write_sync(&pending);
             answer(&mut acks, &r);
+            self.sync_if_due();
+        }
+        // The log is gone (the process stops): what was written is synced before the end.
+        self.background_sync();
+    }
+
+    /// The next message; with records waiting for their background sync, the sync runs when
+    /// it is due while no message comes. `None` once every sender is gone.
+    fn next(&mut self, rx: &mpsc::Receiver<Msg>) -> Option<Msg> {
+        loop {
+            let Some(since) = self.unsynced_since else {
+                return rx.recv().ok();
+            };
+            let due = (since + self.sync_interval).saturating_duration_since(Instant::now());
+            match rx.recv_timeout(due) {
+                Ok(m) => return Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => self.background_sync(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Runs the background sync when the oldest unsynced record waited its interval.
+    fn sync_if_due(&mut self) {
+        if self
+            .unsynced_since
+            .is_some_and(|t| t.elapsed() >= self.sync_interval)
+        {
+            self.background_sync();
+        }
+    }
+
+    /// Syncs the records written without a sync (fsync off). A failure is logged: those
+    /// records were acknowledged already and stay in the file for a later sync or replay.
+    fn background_sync(&mut self) {
+        if self.unsynced_since.take().is_none() {
+            return;
+        }
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = self.file.sync_data() {
+            tracing::error!(file = %segment_path(&self.dir, self.n).display(), err = %e,
+                "state log background sync failed");
         }
     }
 
@@ -406,6 +483,11 @@ impl Writer {
             Ok(()) => {
                 self.len += bytes.len() as u64;
                 self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if fsync {
+                    self.unsynced_since = None;
+                } else if self.unsynced_since.is_none() {
+                    self.unsynced_since = Some(Instant::now());
+                }
                 Ok(())
             }
             Err(e) => {
@@ -417,8 +499,10 @@ impl Writer {
         }
     }
 
-    /// Starts the next segment; returns the closed one's number.
+    /// Starts the next segment (the closed one synced first); returns the closed one's
+    /// number.
     fn rotate(&mut self) -> Result<u64, String> {
+        self.background_sync();
         let closed = self.n;
         self.file = open_segment(&self.dir, closed + 1).map_err(|e| e.to_string())?;
         self.n = closed + 1;
@@ -439,21 +523,63 @@ fn answer(acks: &mut Vec<oneshot::Sender<Result<(), String>>>, r: &Result<(), St
 mod tests {
     use super::*;
 
+    /// Waits until the writer has handled everything queued before.
+    fn ping(log: &StateLog) {
+        let (tx, rx) = mpsc::channel();
+        log.tx.lock().send(Msg::Ping(tx)).unwrap();
+        rx.recv().unwrap();
+    }
+
     #[test]
-    fn records_are_synced_only_with_fsync_on_and_replayed_either_way() {
+    fn records_are_synced_before_the_answer_only_with_fsync_on_and_replayed_either_way() {
         let dir = tempfile::tempdir().unwrap();
         let log_dir = dir.path().join("x-log");
         for (i, fsync) in [true, false].into_iter().enumerate() {
             let log = StateLog::open(&log_dir, |_: Vec<u32>| {}).unwrap();
             log.set_fsync(fsync);
+            // No background sync comes due during the test.
+            let _ = log
+                .tx
+                .lock()
+                .send(Msg::SyncInterval(Duration::from_secs(3600)));
             for n in 0..3u32 {
                 futures::executor::block_on(log.append(&vec![n + 10 * i as u32]).wait()).unwrap();
             }
+            ping(&log);
             assert_eq!(log.syncs(), if fsync { 3 } else { 0 }, "fsync {fsync}");
+            // Closing the segment syncs what was written without a sync.
+            let closed = log.rotate().recv().unwrap();
+            assert!(closed.is_ok());
+            assert_eq!(log.syncs(), if fsync { 3 } else { 1 }, "fsync {fsync}");
         }
         let mut seen = Vec::new();
         let _log = StateLog::open(&log_dir, |v: Vec<u32>| seen.extend(v)).unwrap();
         assert_eq!(seen, [0, 1, 2, 10, 11, 12]);
+    }
+
+    #[test]
+    fn without_fsync_written_records_get_one_background_sync_once_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = StateLog::open(&dir.path().join("x-log"), |_: Vec<u32>| {}).unwrap();
+        log.set_fsync(false);
+        // Due at once: the writer syncs right after answering the batch.
+        let _ = log.tx.lock().send(Msg::SyncInterval(Duration::ZERO));
+        // The writer idle, then held while the five appends queue: they are one batch.
+        ping(&log);
+        let (release, held) = mpsc::channel();
+        log.tx.lock().send(Msg::Hold(held)).unwrap();
+        let acks: Vec<Durable> = (0..5u32).map(|n| log.append(&vec![n])).collect();
+        release.send(()).unwrap();
+        futures::executor::block_on(async {
+            for a in acks {
+                a.wait().await.unwrap();
+            }
+        });
+        ping(&log);
+        assert_eq!(log.syncs(), 1, "one background sync for the batch");
+        // Nothing written since: nothing more to sync.
+        ping(&log);
+        assert_eq!(log.syncs(), 1);
     }
 
     #[test]

@@ -58,8 +58,9 @@ impl Alerts {
     }
 
     /// Whether accepted alerts are fsynced before [`Alerts::put`]'s answer resolves
-    /// (`--storage.alerts-fsync`, the default) or only written to the log file (they then
-    /// survive a crash of the process but not of the machine); see [`StateLog::set_fsync`].
+    /// (`--storage.alerts-fsync`) or written to the log file before it and synced in the
+    /// background (the server's default: they survive a crash of the process, and a crash of
+    /// the machine loses at most about the last second); see [`StateLog::set_fsync`].
     pub fn set_fsync(&self, on: bool) {
         self.fsync.store(on, std::sync::atomic::Ordering::Relaxed);
         if let Some(log) = self.log.get() {

@@ -158,7 +158,7 @@ fn listed(port: u16) -> Vec<String> {
 
 #[test]
 fn alerts_survive_a_restart_with_and_without_fsync() {
-    // `--storage.alerts-fsync` (default) and `--no-storage.alerts-fsync`: both keep what was
+    // `--storage.alerts-fsync` and `--no-storage.alerts-fsync` (default): both keep what was
     // acknowledged across a clean stop and across a crash of the process (the log is written
     // before the answer either way; only the sync to the disk differs).
     let cfg = "route: {receiver: none, group_wait: 1h}\nreceivers: [{name: none}]\n";

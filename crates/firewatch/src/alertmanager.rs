@@ -80,11 +80,12 @@ pub struct AlertmanagerArgs {
     #[arg(long = "cluster.tls-config", default_value = "", hide = true)]
     pub cluster_tls_config: String,
     /// Fsync every accepted POST of alerts to the alerts log under --storage.path before
-    /// answering (the default): an alert answered 200 survives a crash of the machine. With
-    /// --no-storage.alerts-fsync the log is written but not synced: accepted alerts still
-    /// survive a crash or kill of the process, but a power loss or kernel crash can lose the
-    /// last seconds of them (Prometheus re-sends its alerts every evaluation anyway); POSTs
-    /// then do not wait for the disk.
+    /// answering: an alert answered 200 survives a crash of the machine, and each POST waits
+    /// for the disk. Off (the default, --no-storage.alerts-fsync) every accepted POST is still
+    /// written to the log before the answer, so a crash or kill -9 of the process loses
+    /// nothing, and the log is fsynced in the background within a second (and when a segment
+    /// is closed), as Prometheus's WAL does: a power loss or kernel crash can lose about the
+    /// last second of alerts, which Prometheus re-sends every evaluation anyway.
     #[arg(long = "storage.alerts-fsync", overrides_with = "no_alerts_fsync")]
     pub alerts_fsync: bool,
     /// Turns --storage.alerts-fsync off.
@@ -215,7 +216,7 @@ fn options(a: &AlertmanagerArgs) -> Result<alertmanager::Options, String> {
         probe_interval: positive("cluster.probe-interval", &a.probe_interval)?,
         cluster_label: a.cluster_label.clone(),
         get_concurrency: a.get_concurrency,
-        alerts_fsync: !a.no_alerts_fsync,
+        alerts_fsync: a.alerts_fsync && !a.no_alerts_fsync,
         web_config: crate::web_config(a.web_config_file.as_deref())?,
         ..alertmanager::Options::default()
     })
