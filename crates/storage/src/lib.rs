@@ -18,7 +18,10 @@ use model::{Labels, Matcher, Sample, Timestamp};
 pub use error::StorageError;
 pub use exemplar::{Exemplar, ExemplarQueryable, ExemplarSeries, Metadata};
 pub use merge::MergeQuerier;
-pub use series::{ListSeries, SampleIterator, Series, SeriesSet, ValueType, VecSeriesSet};
+pub use series::{
+    FloatBatch, ListSeries, SampleIterator, Series, SeriesSet, ValueType, VecSeriesSet,
+    read_floats_one_by_one,
+};
 
 /// A reference to a series in an appender's storage; 0 means "unknown: look it up by labels".
 pub type SeriesRef = u64;

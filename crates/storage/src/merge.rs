@@ -8,7 +8,8 @@ use std::iter::Peekable;
 use model::{FloatHistogram, Histogram, Labels, Matcher, Timestamp};
 
 use crate::{
-    LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType,
+    FloatBatch, LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError,
+    ValueType,
 };
 
 /// Merges the results of several queriers.
@@ -285,6 +286,40 @@ impl SampleIterator for MergeIterator<'_> {
     fn err(&self) -> Option<&StorageError> {
         self.its.iter().find_map(|it| it.err())
     }
+
+    /// Inputs that do not overlap are concatenated: the current input reads in bulk up to
+    /// the others' first timestamp, and only where inputs meet is the merge stepped sample
+    /// by sample.
+    fn read_floats(&mut self, maxt: Timestamp, out: &mut FloatBatch) -> ValueType {
+        if !self.started {
+            let vt = self.next();
+            if vt != ValueType::Float || self.at_t() > maxt {
+                return vt;
+            }
+            out.push_current(self);
+        }
+        // The current sample has been taken: read on from the one after it.
+        loop {
+            let Some(c) = self.cur else {
+                return ValueType::None;
+            };
+            let vt = if self.its[c].at_t() < self.others_min {
+                // Only the current input moves while it stays below the others.
+                let vt = self.its[c].read_floats(maxt.min(self.others_min - 1), out);
+                if vt != ValueType::None && self.its[c].at_t() < self.others_min {
+                    // Stopped before the others: not a float, or after `maxt`.
+                    return vt;
+                }
+                self.pick()
+            } else {
+                self.next()
+            };
+            if vt != ValueType::Float || self.at_t() > maxt {
+                return vt;
+            }
+            out.push_current(self);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -389,6 +424,21 @@ mod tests {
                 want,
                 "case {case}: {inputs:?}"
             );
+            // In bulk, up to a bound after each stop: the same samples, stops where `next`
+            // would stop.
+            let mut it = merged.iter();
+            let mut batch = FloatBatch::default();
+            let mut maxt = rnd(60) as i64;
+            loop {
+                let vt = it.read_floats(maxt, &mut batch);
+                if vt == ValueType::None {
+                    break;
+                }
+                assert!(it.at_t() > maxt, "case {case}: stopped early");
+                batch.samples.push(it.at());
+                maxt = it.at_t() + rnd(400) as i64;
+            }
+            assert_eq!(batch.samples, want, "case {case}: {inputs:?}");
             // Steps and seeks mixed: `next` reads the first sample after the current one,
             // `seek(to)` the first at or after `to` (staying when the current one is).
             let mut it = merged.iter();

@@ -67,6 +67,60 @@ pub trait SampleIterator: Send {
     fn err(&self) -> Option<&StorageError> {
         None
     }
+
+    /// Reads float samples in bulk, as repeated [`next`](Self::next) calls would: appends each
+    /// following float sample with timestamp `<= maxt` to `out` (with its start timestamp
+    /// when it has one), and stops on the first sample that is not a float or is after
+    /// `maxt` (positioned on it as after `next`, not appended, its type returned) or at the
+    /// end (`None`). Iterators over encoded chunks override it to decode a run of samples in
+    /// one call instead of several virtual calls per sample.
+    fn read_floats(&mut self, maxt: Timestamp, out: &mut FloatBatch) -> ValueType {
+        read_floats_one_by_one(self, maxt, out)
+    }
+}
+
+/// Float samples read in bulk by [`SampleIterator::read_floats`].
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct FloatBatch {
+    /// The samples, in timestamp order.
+    pub samples: Vec<(Timestamp, f64)>,
+    /// `(t, start)` of the samples that have a start timestamp (see
+    /// [`SampleIterator::at_st`]), in timestamp order.
+    pub starts: Vec<(Timestamp, Timestamp)>,
+}
+
+impl FloatBatch {
+    /// Empties the batch, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.samples.clear();
+        self.starts.clear();
+    }
+
+    /// Appends the float sample `it` is positioned on (and its start timestamp).
+    pub fn push_current<I: SampleIterator + ?Sized>(&mut self, it: &I) {
+        let (t, f) = it.at();
+        self.samples.push((t, f));
+        let st = it.at_st();
+        if st != 0 {
+            self.starts.push((t, st));
+        }
+    }
+}
+
+/// [`SampleIterator::read_floats`] through `next`, one sample at a time: the default, and
+/// the fallback of iterators whose fast path does not apply.
+pub fn read_floats_one_by_one<I: SampleIterator + ?Sized>(
+    it: &mut I,
+    maxt: Timestamp,
+    out: &mut FloatBatch,
+) -> ValueType {
+    loop {
+        let vt = it.next();
+        if vt != ValueType::Float || it.at_t() > maxt {
+            return vt;
+        }
+        out.push_current(it);
+    }
 }
 
 /// One series: its labels and a way to iterate its samples.
@@ -217,6 +271,23 @@ impl SampleIterator for ListIterator<'_> {
             .and_then(|s| s.get(self.pos.unwrap_or(0)).copied())
             .unwrap_or(0)
     }
+
+    fn read_floats(&mut self, maxt: Timestamp, out: &mut FloatBatch) -> ValueType {
+        if self.starts.is_some() {
+            return read_floats_one_by_one(self, maxt, out);
+        }
+        let from = self.pos.map_or(0, |p| (p + 1).min(self.samples.len()));
+        let mut end = from;
+        for (t, s) in &self.samples[from..] {
+            match s {
+                Sample::Float(f) if *t <= maxt => out.samples.push((*t, *f)),
+                _ => break,
+            }
+            end += 1;
+        }
+        self.pos = Some(end);
+        self.value_type()
+    }
 }
 
 /// A series set over series already in memory.
@@ -264,5 +335,43 @@ mod tests {
         assert_eq!(it.next(), ValueType::Float);
         assert_eq!(it.next(), ValueType::None);
         assert_eq!(it.seek(0), ValueType::None);
+    }
+
+    /// Bulk reads stop where `next` would show a sample they may not take, and the default
+    /// (one by one, start timestamps included) agrees with the list's own.
+    #[test]
+    fn read_floats_stops_on_what_it_does_not_take() {
+        let samples: Vec<(i64, Sample)> = (0..10)
+            .map(|i| {
+                let s = if i == 6 {
+                    Sample::Histogram(Arc::new(Histogram::default()))
+                } else {
+                    Sample::Float(i as f64)
+                };
+                (i * 10, s)
+            })
+            .collect();
+        let starts: Vec<i64> = (0..10).map(|i| if i % 2 == 0 { 0 } else { 5 }).collect();
+        let plain = ListSeries::new(Labels::empty(), samples.clone());
+        let with_starts = ListSeries::with_start_timestamps(Labels::empty(), samples, starts);
+        for s in [&plain, &with_starts] {
+            let mut it = s.iter();
+            let mut b = FloatBatch::default();
+            assert_eq!(it.read_floats(25, &mut b), ValueType::Float);
+            assert_eq!(b.samples, [(0, 0.0), (10, 1.0), (20, 2.0)]);
+            assert_eq!(it.at_t(), 30, "positioned on the first sample after maxt");
+            b.clear();
+            assert_eq!(it.read_floats(100, &mut b), ValueType::Histogram);
+            assert_eq!(b.samples, [(40, 4.0), (50, 5.0)]);
+            assert_eq!(it.at_t(), 60);
+            b.clear();
+            assert_eq!(it.read_floats(100, &mut b), ValueType::None);
+            assert_eq!(b.samples, [(70, 7.0), (80, 8.0), (90, 9.0)]);
+            assert_eq!(it.read_floats(100, &mut b), ValueType::None);
+        }
+        let mut it = with_starts.iter();
+        let mut b = FloatBatch::default();
+        it.read_floats(35, &mut b);
+        assert_eq!(b.starts, [(10, 5), (30, 5)]);
     }
 }

@@ -1,10 +1,11 @@
 //! XOR chunk encode/decode throughput and size on a realistic series: a counter scraped every
-//! 15 s with a few milliseconds of scrape jitter, cut into 120-sample chunks as the head does.
+//! 15 s with a few milliseconds of scrape jitter, cut into 120-sample chunks as the head does;
+//! decoded sample by sample (`next`) and in bulk (`read_floats`, what queries load with).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firewatch_tsdb::chunkenc::{XorChunk, XorIterator};
 use std::hint::black_box;
-use storage::{SampleIterator, ValueType};
+use storage::{FloatBatch, SampleIterator, ValueType};
 
 const SAMPLES: usize = 120 * 100;
 
@@ -58,6 +59,18 @@ fn bench(c: &mut Criterion) {
                 while it.next() == ValueType::Float {
                     sum += it.at().1;
                 }
+            }
+            sum
+        });
+    });
+    g.bench_function("decode in bulk", |b| {
+        let mut batch = FloatBatch::default();
+        b.iter(|| {
+            let mut sum = 0.0;
+            for c in &chunks {
+                batch.clear();
+                XorIterator::new(black_box(c.bytes())).read_floats(i64::MAX, &mut batch);
+                sum += batch.samples.iter().map(|p| p.1).sum::<f64>();
             }
             sum
         });

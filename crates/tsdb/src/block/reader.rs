@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use model::{Labels, Matcher, Timestamp};
 use storage::{
-    LabelHints, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesSet, StorageError,
-    ValueType,
+    FloatBatch, LabelHints, Querier, Queryable, SampleIterator, SelectHints, Series, SeriesSet,
+    StorageError, ValueType,
 };
 
 use super::meta::BlockMeta;
@@ -347,6 +347,18 @@ impl<'a> BlockSeriesIterator<'a> {
         self.vt = ValueType::None;
         ValueType::None
     }
+
+    /// Notes the current chunk's decoding error, if it ended on one.
+    fn chunk_failed(&mut self) -> bool {
+        let Some(e) = self.cur.as_ref().and_then(|c| c.err()) else {
+            return false;
+        };
+        self.err = Some(StorageError::Corruption {
+            file: self.s.inner.dir.display().to_string(),
+            reason: format!("series {}: {e}", self.s.labels),
+        });
+        true
+    }
 }
 
 impl SampleIterator for BlockSeriesIterator<'_> {
@@ -363,11 +375,7 @@ impl SampleIterator for BlockSeriesIterator<'_> {
             };
             match cur.next() {
                 ValueType::None => {
-                    if let Some(e) = cur.err() {
-                        self.err = Some(StorageError::Corruption {
-                            file: self.s.inner.dir.display().to_string(),
-                            reason: format!("series {}: {e}", self.s.labels),
-                        });
+                    if self.chunk_failed() {
                         return self.finish();
                     }
                     self.cur = None;
@@ -409,11 +417,36 @@ impl SampleIterator for BlockSeriesIterator<'_> {
             }
             self.cur = None;
         }
-        loop {
-            let vt = self.next();
-            if vt == ValueType::None || self.at_t() >= t {
-                return vt;
+        if !self.s.deleted.is_empty() {
+            loop {
+                let vt = self.next();
+                if vt == ValueType::None || self.at_t() >= t {
+                    return vt;
+                }
             }
+        }
+        // Within a chunk, its decoder seeks (no calls through this iterator per sample).
+        let t = t.max(self.s.mint);
+        loop {
+            let Some(cur) = self.cur.as_mut() else {
+                if !self.open_next_chunk() {
+                    return self.finish();
+                }
+                continue;
+            };
+            let vt = cur.seek(t);
+            if vt == ValueType::None {
+                if self.chunk_failed() {
+                    return self.finish();
+                }
+                self.cur = None;
+                continue;
+            }
+            if cur.at_t() > self.s.maxt {
+                return self.finish();
+            }
+            self.vt = vt;
+            return vt;
         }
     }
 
@@ -451,5 +484,48 @@ impl SampleIterator for BlockSeriesIterator<'_> {
 
     fn err(&self) -> Option<&StorageError> {
         self.err.as_ref()
+    }
+
+    /// Whole runs of a chunk in one call to its decoder, when the series has no deleted
+    /// intervals (which cut runs) and no start timestamps (which are read per sample).
+    fn read_floats(&mut self, maxt: Timestamp, out: &mut FloatBatch) -> ValueType {
+        if self.err.is_some() || !self.s.deleted.is_empty() || self.s.starts.is_some() {
+            return storage::read_floats_one_by_one(self, maxt, out);
+        }
+        if self.vt == ValueType::None {
+            // Not started yet (`next` clips to the querier's range), or ended.
+            let vt = self.next();
+            if vt != ValueType::Float || self.at_t() > maxt {
+                return vt;
+            }
+            out.push_current(self);
+        }
+        let upto = maxt.min(self.s.maxt);
+        loop {
+            let Some(cur) = self.cur.as_mut() else {
+                if !self.open_next_chunk() {
+                    return self.finish();
+                }
+                if self.s.chunks[self.next_chunk - 1].min_time < self.s.mint {
+                    // A chunk reaching back before the range (chunks that overlap): `next`
+                    // clips it.
+                    return storage::read_floats_one_by_one(self, maxt, out);
+                }
+                continue;
+            };
+            let vt = cur.read_floats(upto, out);
+            if vt == ValueType::None {
+                if self.chunk_failed() {
+                    return self.finish();
+                }
+                self.cur = None;
+                continue;
+            }
+            if cur.at_t() > self.s.maxt {
+                return self.finish();
+            }
+            self.vt = vt;
+            return vt;
+        }
     }
 }

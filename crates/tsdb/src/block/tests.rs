@@ -1,7 +1,7 @@
 //! Tests of block writing and reading.
 
 use model::{Labels, MatchOp, Matcher, STALE_NAN};
-use storage::{Querier, ValueType};
+use storage::{FloatBatch, Querier, ValueType};
 
 use super::*;
 use crate::tombstones::{Interval, Tombstones};
@@ -25,6 +25,22 @@ fn collect(q: &dyn Querier, ms: &[Matcher]) -> Vec<(String, Vec<(i64, u64)>)> {
             v.push((t, x.to_bits()));
         }
         assert!(it.err().is_none());
+        // In bulk, stopping at bounds spread over the series: the same samples.
+        let mut it = s.iter();
+        let mut bulk = FloatBatch::default();
+        let (mut maxt, mut k) = (i64::MIN, 0_i64);
+        while it.read_floats(maxt, &mut bulk) == ValueType::Float {
+            bulk.samples.push(it.at());
+            k += 1;
+            maxt = it.at_t() + k * 7919 % 5 * 20_000;
+        }
+        assert!(it.err().is_none());
+        let bulk: Vec<(i64, u64)> = bulk
+            .samples
+            .iter()
+            .map(|&(t, x)| (t, x.to_bits()))
+            .collect();
+        assert_eq!(bulk, v, "{}", s.labels());
         out.push((s.labels().to_string(), v));
     }
     out

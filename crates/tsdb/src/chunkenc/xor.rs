@@ -8,7 +8,7 @@
 //! leading zeros + 6 bits significant bits + the significant bits).
 
 use model::Timestamp;
-use storage::{SampleIterator, StorageError, ValueType};
+use storage::{FloatBatch, SampleIterator, StorageError, ValueType};
 
 use super::bstream::{BitReader, BitWriter, EndOfStream};
 use super::{Chunk, ChunkAppender, Encoding};
@@ -389,6 +389,19 @@ impl<B: AsRef<[u8]>> XorIterator<B> {
     pub fn num_samples(&self) -> usize {
         usize::from(self.dec.total)
     }
+
+    /// Records that the data ended before the announced number of samples.
+    fn truncated(&mut self) -> ValueType {
+        self.err = Some(StorageError::Corruption {
+            file: "XOR chunk".into(),
+            reason: format!(
+                "data ends after {} of {} samples",
+                self.dec.read, self.dec.total
+            ),
+        });
+        self.cur = ValueType::None;
+        self.cur
+    }
 }
 
 impl<B: AsRef<[u8]> + Send> SampleIterator for XorIterator<B> {
@@ -402,18 +415,33 @@ impl<B: AsRef<[u8]> + Send> SampleIterator for XorIterator<B> {
         self.cur = match self.dec.next(body) {
             Ok(true) => ValueType::Float,
             Ok(false) => ValueType::None,
-            Err(EndOfStream) => {
-                self.err = Some(StorageError::Corruption {
-                    file: "XOR chunk".into(),
-                    reason: format!(
-                        "data ends after {} of {} samples",
-                        self.dec.read, self.dec.total
-                    ),
-                });
-                ValueType::None
-            }
+            Err(EndOfStream) => return self.truncated(),
         };
         self.cur
+    }
+
+    /// Decodes the rest of the chunk (up to `maxt`) in one loop.
+    fn read_floats(&mut self, maxt: Timestamp, out: &mut FloatBatch) -> ValueType {
+        if self.err.is_some() {
+            return ValueType::None;
+        }
+        let body = self.data.as_ref().get(HEADER..).unwrap_or_default();
+        out.samples
+            .reserve(usize::from(self.dec.total.saturating_sub(self.dec.read)));
+        loop {
+            match self.dec.next(body) {
+                Ok(true) if self.dec.t > maxt => {
+                    self.cur = ValueType::Float;
+                    return self.cur;
+                }
+                Ok(true) => out.samples.push((self.dec.t, f64::from_bits(self.dec.v))),
+                Ok(false) => {
+                    self.cur = ValueType::None;
+                    return self.cur;
+                }
+                Err(EndOfStream) => return self.truncated(),
+            }
+        }
     }
 
     fn seek(&mut self, t: Timestamp) -> ValueType {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use model::{Labels, Matcher, Sample, Timestamp};
 use storage::{
-    LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError, ValueType,
-    VecSeriesSet,
+    FloatBatch, LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError,
+    ValueType, VecSeriesSet,
 };
 
 use crate::chunkenc::Encoding;
@@ -394,11 +394,7 @@ impl<'a> ChunksIterator<'a> {
                 if vt != ValueType::None {
                     return self.settle(vt);
                 }
-                if let Some(e) = it.err() {
-                    self.err = Some(StorageError::Corruption {
-                        file: "head chunk".into(),
-                        reason: e.to_string(),
-                    });
+                if self.chunk_failed() {
                     return self.finish();
                 }
             }
@@ -413,6 +409,18 @@ impl<'a> ChunksIterator<'a> {
         self.done = true;
         self.cur = ValueType::None;
         self.cur
+    }
+
+    /// Notes the current chunk's decoding error, if it ended on one.
+    fn chunk_failed(&mut self) -> bool {
+        let Some(e) = self.it.as_ref().and_then(|it| it.err()) else {
+            return false;
+        };
+        self.err = Some(StorageError::Corruption {
+            file: "head chunk".into(),
+            reason: e.to_string(),
+        });
+        true
     }
 }
 
@@ -484,6 +492,47 @@ impl SampleIterator for ChunksIterator<'_> {
 
     fn err(&self) -> Option<&StorageError> {
         self.err.as_ref()
+    }
+
+    /// The rest of each chunk in one call to its decoder; a chunk opened on the way is
+    /// first sought to the range's start, as `next` does.
+    fn read_floats(&mut self, maxt: Timestamp, out: &mut FloatBatch) -> ValueType {
+        if self.done {
+            return ValueType::None;
+        }
+        if self.cur == ValueType::None {
+            let vt = self.next();
+            if vt != ValueType::Float || self.at_t() > maxt {
+                return vt;
+            }
+            out.push_current(self);
+        }
+        let upto = maxt.min(self.maxt);
+        loop {
+            let Some(it) = self.it.as_mut() else {
+                return self.finish();
+            };
+            let vt = it.read_floats(upto, out);
+            if vt != ValueType::None {
+                return self.settle(vt);
+            }
+            if self.chunk_failed() {
+                return self.finish();
+            }
+            let Some(mut it) = self.open_next() else {
+                return self.finish();
+            };
+            let vt = it.seek(self.mint);
+            self.it = Some(it);
+            if vt == ValueType::None {
+                continue;
+            }
+            let vt = self.settle(vt);
+            if vt != ValueType::Float || self.at_t() > maxt {
+                return vt;
+            }
+            out.push_current(self);
+        }
     }
 }
 
