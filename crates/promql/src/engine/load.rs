@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use model::is_stale_nan;
-use storage::{Series as StoredSeries, ValueType};
+use storage::{FloatBatch, Series as StoredSeries, ValueType};
 
 use super::error::EvalError;
 use super::selectors::LoadedSeries;
@@ -98,11 +98,12 @@ impl Decode<'_> {
         // Series of one selector usually have as many points as each other: the previous
         // one's count sizes the next one's buffer, which then grows without copies.
         let mut expected = 0;
+        let mut batch = FloatBatch::default();
         for (i, s) in series.iter().enumerate() {
             if i % 256 == 255 {
                 self.check()?;
             }
-            if let Some(l) = self.one(s.as_ref(), expected)? {
+            if let Some(l) = self.one(s.as_ref(), expected, &mut batch)? {
                 expected = l.floats.len();
                 out.push(l);
             }
@@ -110,51 +111,51 @@ impl Decode<'_> {
         Ok(out)
     }
 
-    /// One series' samples in range; `None` when it has none.
+    /// One series' samples in range; `None` when it has none. Runs of floats are read in
+    /// bulk through `batch` (one call decodes a chunk's samples).
     fn one(
         &self,
         series: &dyn StoredSeries,
         expected: usize,
+        batch: &mut FloatBatch,
     ) -> Result<Option<LoadedSeries>, EvalError> {
         let mut it = series.iter();
         let mut floats = Vec::with_capacity(expected);
         let mut hists = Vec::new();
         let mut starts = Vec::new();
+        let mut next_check = BUDGET_CHECK_POINTS;
         let mut vt = it.seek(self.mint);
         while vt != ValueType::None {
-            // A float's time comes with its value (one call through the iterators instead
-            // of two).
-            let (t, f) = if vt == ValueType::Float {
-                it.at()
-            } else {
-                (it.at_t(), 0.0)
-            };
+            let t = it.at_t();
             if t > self.maxt {
                 break;
             }
+            let st = it.at_st();
+            if st != 0 {
+                starts.push((t, st));
+            }
+            if vt == ValueType::Float {
+                floats.push(FPoint::new(t, it.at().1));
+                batch.clear();
+                vt = it.read_floats(self.maxt, batch);
+                floats.extend(batch.samples.iter().map(|&(t, f)| FPoint::new(t, f)));
+                starts.extend_from_slice(&batch.starts);
+            } else {
+                hists.push(HPoint {
+                    t,
+                    h: Arc::new(it.at_float_histogram().1),
+                });
+                vt = it.next();
+            }
             // The budget is checked while loading, before a long series is all in memory.
-            if (floats.len() + hists.len()) % BUDGET_CHECK_POINTS == BUDGET_CHECK_POINTS - 1 {
+            if floats.len() + hists.len() >= next_check {
+                next_check = floats.len() + hists.len() + BUDGET_CHECK_POINTS;
                 self.check_bytes(
                     self.loaded
                         .load(Ordering::Relaxed)
                         .saturating_add(loaded_bytes(&floats, &hists, &starts)),
                 )?;
             }
-            let st = it.at_st();
-            if st != 0 {
-                starts.push((t, st));
-            }
-            match vt {
-                ValueType::Float => floats.push(FPoint::new(t, f)),
-                ValueType::Histogram | ValueType::FloatHistogram => {
-                    hists.push(HPoint {
-                        t,
-                        h: Arc::new(it.at_float_histogram().1),
-                    });
-                }
-                ValueType::None => {}
-            }
-            vt = it.next();
         }
         if let Some(e) = it.err() {
             return Err(EvalError::exec(e.to_string()));
