@@ -1,5 +1,6 @@
 //! Engine benchmarks: over the in-memory storage, a range query of `rate` over many series,
-//! an aggregation, and a subquery; over a real TSDB head, range queries over 10k series.
+//! an aggregation, and a subquery; over a real TSDB head, range queries over 10k series and
+//! instant queries at the end (what rules evaluate).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use firewatch_promql::Engine;
@@ -99,6 +100,15 @@ fn bench_head(c: &mut Criterion) {
     ] {
         g.bench_function(q, |b| {
             b.iter(|| e.range_query(&st, q, start, end, 15_000).unwrap());
+        });
+    }
+    // What a rule evaluates every interval: an instant query at the end of the data.
+    for q in [
+        "sum by (job) (rate(http_requests_total[2m]))",
+        "count by (job) (http_requests_total > 100)",
+    ] {
+        g.bench_function(format!("instant {q}"), |b| {
+            b.iter(|| e.instant_query(&st, q, end).unwrap());
         });
     }
     g.finish();

@@ -19,6 +19,12 @@ use crate::value::HPoint;
 
 /// Fewest series decoded on more than one thread (below, a thread costs more than it saves).
 const PARALLEL_MIN_SERIES: usize = 128;
+/// Shortest time span (ms) from which [`PARALLEL_MIN_SERIES`] applies. A shorter selector
+/// (an instant query's, a rule's) decodes about one chunk per series, so it needs
+/// [`PARALLEL_MIN_SERIES_SHORT`] series before threads pay for their start.
+const PARALLEL_MIN_SPAN: i64 = 3_600_000;
+/// Fewest series of a short selector decoded on more than one thread.
+const PARALLEL_MIN_SERIES_SHORT: usize = 4096;
 /// Most threads one selector is decoded on.
 const MAX_THREADS: usize = 4;
 /// Points loaded between checks of the memory budget.
@@ -66,11 +72,7 @@ impl Decode<'_> {
         &self,
         series: &[Box<dyn StoredSeries>],
     ) -> Result<Vec<LoadedSeries>, EvalError> {
-        let threads = if series.len() >= PARALLEL_MIN_SERIES {
-            parallelism().min(MAX_THREADS)
-        } else {
-            1
-        };
+        let threads = decode_threads(series.len(), self.maxt.saturating_sub(self.mint));
         if threads <= 1 {
             return self.share(series);
         }
@@ -194,6 +196,20 @@ impl Decode<'_> {
     }
 }
 
+/// Threads to decode `series` series over a span of `span` ms on.
+fn decode_threads(series: usize, span: i64) -> usize {
+    let min_series = if span >= PARALLEL_MIN_SPAN {
+        PARALLEL_MIN_SERIES
+    } else {
+        PARALLEL_MIN_SERIES_SHORT
+    };
+    if series >= min_series {
+        parallelism().min(MAX_THREADS)
+    } else {
+        1
+    }
+}
+
 /// `f` of every item, in order, computed on several threads when there are many items (as
 /// many as decoding would use).
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -263,13 +279,18 @@ mod tests {
     use crate::engine::{Engine, EngineOptions, EvalError};
     use crate::value::Value;
 
+    /// Samples per series: over an hour at 15 s, so that selectors span enough for threads.
+    const POINTS: i64 = 250;
+    /// The time of the last sample.
+    const END: i64 = (POINTS - 1) * 15_000;
+
     /// More series than are decoded on one thread, each with its own values.
     fn storage(series: usize) -> MemoryStorage {
         let st = MemoryStorage::new();
         let mut app = st.appender();
         for i in 0..series {
             let l = Labels::from_pairs([("__name__", "x".to_owned()), ("i", format!("{i:04}"))]);
-            for s in 0..40_i64 {
+            for s in 0..POINTS {
                 app.append(
                     0,
                     &l,
@@ -288,7 +309,7 @@ mod tests {
         let n = 3 * super::PARALLEL_MIN_SERIES + 7;
         let st = storage(n);
         let r = Engine::default()
-            .range_query(&st, "x", 0, 585_000, 15_000)
+            .range_query(&st, "x", 0, END, 15_000)
             .unwrap();
         let Value::Matrix(m) = r.value else {
             panic!("{:?}", r.value)
@@ -296,7 +317,7 @@ mod tests {
         assert_eq!(m.len(), n);
         for (i, s) in m.iter().enumerate() {
             assert_eq!(s.labels.get("i"), Some(format!("{i:04}").as_str()));
-            let want: Vec<f64> = (0..40).map(|k| (k * (i + 1)) as f64).collect();
+            let want: Vec<f64> = (0..POINTS as usize).map(|k| (k * (i + 1)) as f64).collect();
             let got: Vec<f64> = s.floats.iter().map(|p| p.f).collect();
             assert_eq!(got, want, "series {i}");
         }
@@ -315,9 +336,9 @@ mod tests {
             "deriv(x[3m])",
         ] {
             let expr = crate::parser::parse(q).unwrap();
-            let fast = e.range_query(&st, q, 0, 585_000, 30_000).unwrap();
+            let fast = e.range_query(&st, q, 0, END, 30_000).unwrap();
             let reference = e
-                .range_query_step_by_step(&st, &expr, q, 0, 585_000, 30_000, None)
+                .range_query_step_by_step(&st, &expr, q, 0, END, 30_000, None)
                 .unwrap();
             let (Value::Matrix(a), Value::Matrix(b)) = (fast.value, reference.value) else {
                 panic!("{q}: not matrices")
@@ -334,6 +355,17 @@ mod tests {
         }
     }
 
+    /// A rule's selector (minutes of samples) over a few thousand series stays on one
+    /// thread; a range query's uses several from 128 series.
+    #[test]
+    fn short_selectors_need_many_series_for_threads() {
+        let many = super::parallelism().min(super::MAX_THREADS);
+        assert_eq!(super::decode_threads(4000, 120_000), 1);
+        assert_eq!(super::decode_threads(5000, 120_000), many);
+        assert_eq!(super::decode_threads(127, 6 * 3_600_000), 1);
+        assert_eq!(super::decode_threads(128, 6 * 3_600_000), many);
+    }
+
     #[test]
     fn the_byte_budget_holds_across_threads() {
         let st = storage(2 * super::PARALLEL_MIN_SERIES);
@@ -341,7 +373,7 @@ mod tests {
             max_memory_bytes: 64 * super::SERIES_BYTES,
             ..EngineOptions::default()
         });
-        let err = e.range_query(&st, "x", 0, 585_000, 15_000).unwrap_err();
+        let err = e.range_query(&st, "x", 0, END, 15_000).unwrap_err();
         assert!(matches!(err, EvalError::TooMuchMemory(_)), "{err}");
     }
 }
