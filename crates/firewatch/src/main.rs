@@ -18,6 +18,13 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+/// mimalloc instead of glibc's malloc: glibc keeps freed memory in per-thread arenas, which
+/// made most of a busy server's resident memory (a 200k-series soak after 20 minutes: 361 MB in
+/// use, 2.4 GB taken from the system; `malloc_trim` gave back all but ~100 MB above what is in
+/// use). mimalloc returns freed pages to the system.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // The node exporter parses its own flags: going straight to it spares a small, long-running
     // process clap's tree of every subcommand (code and memory it would keep mapped).
