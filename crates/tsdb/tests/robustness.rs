@@ -324,6 +324,30 @@ fn wal_snappy_record_claiming_4_gib_is_corruption() {
     );
 }
 
+/// Regression (found by AFL++, target `head_chunks`; the input is also in
+/// `fuzz/regressions/head_chunks/`): a chunk whose length varint says 2^64 - 1 overflowed the
+/// end offset (a panic with overflow checks, a wrong bounds check without); it is a corruption
+/// error naming the bytes required.
+#[test]
+fn head_chunk_length_of_2_pow_64_is_corruption() {
+    // File header (magic, version 1, padding), a chunk header of ASCII zeros (series ref, min
+    // and max time, encoding), then the length uvarint u64::MAX.
+    let mut file = vec![0x01, 0x30, 0xbc, 0x91, 0x01, b'0', b'0', b'0'];
+    file.extend_from_slice(&[b'0'; 25]);
+    file.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("000001"), &file).unwrap();
+    let err = HeadChunkFiles::open(dir.path())
+        .and_then(|mut f| f.iterate_all_chunks(|_| Ok(())))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "doesn't include enough bytes to read the chunk - required:18446744073709551615"
+        ),
+        "{err}"
+    );
+}
+
 proptest! {
     #![proptest_config(fuzz_config(1500))]
 

@@ -560,14 +560,18 @@ fn parse_chunk(b: &[u8], idx: usize) -> Result<(HeadChunkMeta, &[u8], usize), St
     let (len, n) = read_uvarint(&b[len_at.min(b.len())..])
         .map_err(|e| format!("reading chunk length: {e}"))?;
     let data_start = len_at + n;
-    let data_end = data_start + len as usize;
-    if data_end + 4 > b.len() {
+    // A corrupt length may be anything up to 2^64 - 1: compared without overflowing.
+    let required = usize::try_from(len)
+        .ok()
+        .and_then(|len| data_start.checked_add(len)?.checked_add(4))
+        .filter(|&required| required <= b.len());
+    let Some(data_end) = required.map(|required| required - 4) else {
         return Err(format!(
             "head chunk file doesn't include enough bytes to read the chunk - required:{}, available:{}",
-            data_end + 4,
+            (data_start as u64).saturating_add(len).saturating_add(4),
             b.len()
         ));
-    }
+    };
     let stored = u32::from_be_bytes([
         b[data_end],
         b[data_end + 1],
