@@ -46,8 +46,8 @@ pub fn data(ctx: &NotifyCtx, alerts: &[Arc<Alert>], external_url: &str) -> notif
         .iter()
         .map(|a| {
             notifiers::Alert::new(
-                (&a.labels).into(),
-                (&a.annotations).into(),
+                a.labels.clone(),
+                a.annotations.clone(),
                 a.starts_at,
                 (a.resolved_at(ctx.now) && !is_zero(a.ends_at)).then_some(a.ends_at),
                 a.generator_url.clone(),
@@ -57,7 +57,7 @@ pub fn data(ctx: &NotifyCtx, alerts: &[Arc<Alert>], external_url: &str) -> notif
         .collect();
     notifiers::Data::new(
         &quote_meta(&ctx.receiver),
-        (&ctx.group_labels).into(),
+        ctx.group_labels.clone(),
         list,
         external_url,
     )
