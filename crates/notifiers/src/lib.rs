@@ -50,6 +50,7 @@ pub mod error;
 pub mod incidentio;
 pub mod jira;
 pub mod kv;
+pub mod limit;
 pub mod mattermost;
 pub mod notify;
 pub mod opsgenie;

@@ -76,7 +76,8 @@ pub fn check_status(status: u16, body: &str) -> Result<(), NotifyError> {
 
 /// Builds the integrations of `receiver` (its configuration validated and with
 /// [`Receiver::apply_global`] applied), each with its own HTTP client from its
-/// `http_config` and `http` options.
+/// `http_config` and `http` options, and at most [`crate::limit::MAX_IN_FLIGHT`] of its
+/// notifications sent at once.
 ///
 /// # Errors
 /// An HTTP client that cannot be built (unreadable TLS files, bad proxy) or an integration
@@ -92,7 +93,7 @@ pub fn build_integrations(
             name,
             index,
             send_resolved,
-            notifier: n,
+            notifier: Arc::new(crate::limit::Limited::new(n, crate::limit::MAX_IN_FLIGHT)),
         });
     };
     for (i, c) in receiver.webhook_configs.iter().enumerate() {
