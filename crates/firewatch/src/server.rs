@@ -17,6 +17,7 @@ use web::{WebOptions, WebState};
 
 use crate::alerting::Alerting;
 
+mod agent;
 mod args;
 
 pub use args::ServerArgs;
@@ -33,8 +34,9 @@ struct Reloader {
     external_labels: Arc<RwLock<model::Labels>>,
     /// Rule evaluation and the notifier.
     alerting: Arc<Alerting>,
-    /// The storage, for its reloadable settings (exemplar buffer, out-of-order window).
-    db: Arc<Db>,
+    /// The storage, for its reloadable settings (exemplar buffer, out-of-order window);
+    /// none in agent mode.
+    db: Option<Arc<Db>>,
     /// The `remote_write` queues.
     remote_write: Arc<remote::WriteStorage>,
     /// The `remote_read` endpoints merged into queries.
@@ -73,12 +75,13 @@ impl Reloader {
                 format!("loading configuration file {}", self.config_file.display())
             })?;
         }
-        self.db
-            .apply_config(
+        if let Some(db) = &self.db {
+            db.apply_config(
                 usize::try_from(cfg.storage.exemplars.max_exemplars).unwrap_or(0),
                 i64::try_from(cfg.storage.tsdb.out_of_order_time_window.as_millis()).unwrap_or(0),
             )
             .context("applying the storage settings")?;
+        }
         let mut applied = self.applied.lock();
         let generated = self.operator.sync(&cfg);
         let jobs = self.scrape_jobs(&cfg, &generated)?;
@@ -100,12 +103,14 @@ impl Reloader {
         *self.config_yaml.write() = cfg.to_yaml();
         *self.external_labels.write() = model::Labels::from_pairs(&cfg.global.external_labels);
         // Blocks written from now on carry them in meta.json's `thanos` section.
-        self.db.set_external_labels(
-            cfg.global
-                .external_labels
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str())),
-        );
+        if let Some(db) = &self.db {
+            db.set_external_labels(
+                cfg.global
+                    .external_labels
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str())),
+            );
+        }
         *applied = Some(cfg);
         info!(file = %self.config_file.display(), "completed loading of configuration file");
         Ok(())
@@ -203,20 +208,40 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let registry = metrics::Registry::new();
     let engine = Engine::with_registry(args.engine_options()?, &registry);
     let agent = args.agent_mode();
-    let path = PathBuf::from(if agent {
-        &args.agent_path
-    } else {
-        &args.tsdb_path
-    });
-    if agent {
+    // Agent mode keeps series and the WAL only (`tsdb::agent`), a server the whole TSDB.
+    let (db, agent_db) = if agent {
         info!("running in agent mode: scraping and remote write only");
-    }
-    info!(path = %path.display(), "opening storage");
-    let db = tokio::task::spawn_blocking(move || Db::open(&path, db_opts))
-        .await?
-        .context("opening storage")?;
-    let db = Arc::new(db);
-    info!("TSDB started");
+        let path = PathBuf::from(&args.agent_path);
+        info!(path = %path.display(), "opening agent storage");
+        let a = agent::open(path).await.context("opening agent storage")?;
+        (None, Some(a))
+    } else {
+        let path = PathBuf::from(&args.tsdb_path);
+        info!(path = %path.display(), "opening storage");
+        let db = tokio::task::spawn_blocking(move || Db::open(&path, db_opts))
+            .await?
+            .context("opening storage")?;
+        info!("TSDB started");
+        (Some(Arc::new(db)), None)
+    };
+    let agent_retention = agent_db
+        .is_some()
+        .then(|| agent::Retention::from_args(&args))
+        .transpose()?;
+    let data_dir = match (&db, &agent_db) {
+        (Some(db), _) => db.dir().to_path_buf(),
+        (None, Some(a)) => a.dir().to_path_buf(),
+        (None, None) => unreachable!("one storage is open"),
+    };
+    // What scraping, rules and the receiver append to, and what queries read.
+    let (local, queryable): (storage::AppendableRef, storage::QueryableRef) = match &db {
+        Some(db) => (db.clone(), db.clone()),
+        None => {
+            let none = Arc::new(storage::memory::MemoryStorage::new());
+            let agent_db = agent_db.clone().expect("agent storage");
+            (agent_db, none)
+        }
+    };
 
     let (shutdown_tx, mut shutdown_rx) = tokio::sync::watch::channel(false);
     // Scraped samples go to the TSDB and, once committed, to the remote write queues.
@@ -224,30 +249,27 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let remote_write = Arc::new(remote::WriteStorage::new(
         &registry,
         tokio::runtime::Handle::current(),
-        db.dir(),
+        &data_dir,
     ));
-    if agent {
-        // As Prometheus's agent: WAL truncation keeps what the queues have not sent, for
-        // at most the retention (a receiver down longer loses what is older).
-        let queues = Arc::downgrade(&remote_write);
-        let max_age = Duration::from_millis(u64::try_from(db.options().retention_ms).unwrap_or(0));
-        db.head()
-            .set_wal_hold(Some(tsdb::head::WalHold(Arc::new(move || {
-                queues.upgrade()?.wal_hold(Some(max_age))
-            }))));
+    if let (Some(a), Some(r)) = (&agent_db, agent_retention) {
+        // As Prometheus's agent: WAL truncation keeps what the queues have not sent.
+        agent::hold_for_queues(a, &remote_write, r);
     }
     let fanout: storage::AppendableRef =
-        Arc::new(remote::Fanout::new(db.clone(), remote_write.clone()));
+        Arc::new(remote::Fanout::new(local.clone(), remote_write.clone()));
     let scrape = Arc::new(scrape::Manager::with_registry(fanout.clone(), &registry));
     let (discovery, mut target_sets) =
         discovery::Manager::with_registry(discovery::ManagerOptions::default(), &registry);
     let config_yaml = Arc::new(RwLock::new(String::new()));
     let external_labels = Arc::new(RwLock::new(model::Labels::default()));
     // Queries (and rules) read the TSDB merged with the remote_read endpoints.
-    let local = db.clone();
+    let local_db = db.clone();
     let remote_read = Arc::new(remote::ReadStorage::new(
-        db.clone(),
+        queryable.clone(),
         Arc::new(move || {
+            let Some(local) = &local_db else {
+                return i64::MAX;
+            };
             let blocks = local.blocks().iter().map(|b| b.meta().min_time).min();
             blocks.unwrap_or(i64::MAX).min(local.head().min_time())
         }),
@@ -259,15 +281,17 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             // Recording rules' results are remote-written too, as in Prometheus.
             appendable: fanout,
             queryable: remote_read.clone(),
-            ..args.rules_options(engine.clone(), &db)?
+            ..args.rules_options(engine.clone(), queryable, local.clone())?
         },
         args.notification_queue_capacity,
         &registry,
     ));
-    register_own_metrics(&registry, db.clone(), &alerting);
-    if agent {
-        register_agent_metrics(&registry, &db);
-    }
+    let storage_metrics: Arc<dyn metrics::Collector> = match (&db, &agent_db) {
+        (Some(db), _) => db.clone(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => unreachable!("one storage is open"),
+    };
+    register_own_metrics(&registry, storage_metrics, &alerting);
     let reloader = Arc::new(Reloader {
         config_file: PathBuf::from(&args.config_file),
         discovery,
@@ -329,14 +353,16 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         targets: Some(Arc::new(crate::web_sources::TargetsView(scrape.clone()))),
         config_yaml,
         metrics: Some(registry.clone()),
-        tsdb: Some(Arc::new(crate::web_sources::TsdbView(db.clone()))),
-        exemplars: Some(db.clone()),
+        tsdb: db.clone().map(|db| {
+            Arc::new(crate::web_sources::TsdbView(db)) as web::sources::TsdbAdminStatsRef
+        }),
+        exemplars: db
+            .clone()
+            .map(|db| db as Arc<dyn storage::ExemplarQueryable>),
         rules: (!agent).then(|| alerting.rules_view()),
         alertmanagers: (!agent).then(|| alerting.alertmanagers_view()),
         external_labels,
-        remote_write: args
-            .enable_remote_write_receiver
-            .then(|| db.clone() as storage::AppendableRef),
+        remote_write: args.enable_remote_write_receiver.then(|| local.clone()),
     });
     let scrape_for_sync = scrape.clone();
     let syncer = tokio::spawn(async move {
@@ -366,16 +392,15 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen_address))?;
     info!(address = %listener.local_addr()?, "listening");
 
-    let maintenance = tokio::spawn(maintain(db.clone()));
-    let agent_truncation = agent
-        .then(|| {
-            let every = duration_flag(
-                "storage.agent.wal-truncate-frequency",
-                &args.agent_wal_truncate_frequency,
-            )?;
-            anyhow::Ok(tokio::spawn(truncate_agent_wal(db.clone(), every)))
-        })
-        .transpose()?;
+    let maintenance = db.clone().map(|db| tokio::spawn(maintain(db)));
+    let agent_truncation = match (&agent_db, agent_retention) {
+        (Some(a), Some(r)) => Some(tokio::spawn(agent::truncate_loop(
+            a.clone(),
+            reloader.remote_write.clone(),
+            r,
+        ))),
+        _ => None,
+    };
     let signals = tokio::spawn(async move {
         wait_for_signal().await;
         let _ = shutdown_tx.send(true);
@@ -392,7 +417,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     web::serve::serve_with_limits(listener, web::router(state), web_config, shutdown, limits)
         .await?;
-    maintenance.abort();
+    if let Some(t) = maintenance {
+        t.abort();
+    }
     if let Some(t) = agent_truncation {
         t.abort();
     }
@@ -407,16 +434,24 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // The remote write queues save their positions (what is unsent is sent after a restart).
     let rw = reloader.remote_write.clone();
     tokio::task::spawn_blocking(move || rw.stop()).await?;
-    tokio::task::spawn_blocking(move || db.close())
-        .await?
-        .context("closing storage")?;
+    tokio::task::spawn_blocking(move || match (db, agent_db) {
+        (Some(db), _) => db.close(),
+        (None, Some(a)) => a.close(),
+        (None, None) => Ok(()),
+    })
+    .await?
+    .context("closing storage")?;
     info!("see you next time");
     Ok(())
 }
 
 /// Registers the server's own metrics (served at `/metrics`): the process, the TSDB, rules
 /// and notifier, and the build info; the other components register theirs when built.
-fn register_own_metrics(registry: &metrics::Registry, db: Arc<Db>, alerting: &Alerting) {
+fn register_own_metrics(
+    registry: &metrics::Registry,
+    db: Arc<dyn metrics::Collector>,
+    alerting: &Alerting,
+) {
     registry.register_collector(Arc::new(metrics::ProcessCollector::new()));
     registry.register_collector(db);
     alerting.register_metrics(registry);
@@ -436,67 +471,6 @@ fn register_own_metrics(registry: &metrics::Registry, db: Arc<Db>, alerting: &Al
         )
         .with_label_values(&[env!("CARGO_PKG_VERSION")])
         .set(1.0);
-}
-
-/// The agent's own metrics with Prometheus 2.42's `prometheus_agent_*` names, where the
-/// TSDB used as the agent's WAL knows the value.
-fn register_agent_metrics(registry: &metrics::Registry, db: &Arc<Db>) {
-    struct AgentCollector(Arc<Db>);
-    impl metrics::Collector for AgentCollector {
-        fn collect(&self, out: &mut Vec<model::exposition::MetricFamily>) {
-            out.push(metrics::family::gauge(
-                "prometheus_agent_active_series",
-                "Number of active series being tracked by the WAL storage",
-                self.0.head().num_series() as f64,
-            ));
-            // A vector by sample type, as Prometheus's: a type appears once appended.
-            let appended = &self.0.head().stats.samples_appended;
-            let mut f = metrics::family::new(
-                "prometheus_agent_samples_appended_total",
-                "Total number of samples appended to the storage",
-                model::exposition::MetricType::Counter,
-            );
-            for (kind, n) in [
-                ("float", &appended.float),
-                ("histogram", &appended.histogram),
-            ]
-            .map(|(k, c)| (k, c.load(std::sync::atomic::Ordering::Relaxed)))
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            {
-                metrics::family::push(&mut f, &[("type", kind)], n as f64);
-            }
-            out.push(f);
-        }
-    }
-    registry.register_collector(Arc::new(AgentCollector(db.clone())));
-}
-
-/// The agent's WAL truncation every `every_ms` (Prometheus's agent truncate loop): samples
-/// older than the retention leave the WAL, except what the remote write queues have not
-/// sent (the head's WAL hold).
-async fn truncate_agent_wal(db: Arc<Db>, every_ms: i64) {
-    let every = Duration::from_millis(u64::try_from(every_ms.max(1000)).unwrap_or(1000));
-    loop {
-        tokio::time::sleep(every).await;
-        let db = db.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let now = i64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis(),
-            )
-            .unwrap_or(i64::MAX);
-            db.head().truncate_wal(now - db.options().retention_ms)
-        })
-        .await;
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => error!(error = %e, "agent WAL truncation failed"),
-            Err(e) => error!(error = %e, "agent WAL truncation task failed"),
-        }
-    }
 }
 
 /// Compacts the head into blocks and applies retention, once a minute as Prometheus does, and

@@ -1,5 +1,6 @@
 //! The time-series database: head, WAL, chunks, blocks and compaction in Prometheus's format.
 
+pub mod agent;
 pub mod block;
 pub mod chunkenc;
 pub mod chunks;

@@ -2,14 +2,13 @@
 //! engine's and rules manager's options and the map `/api/v1/status/flags` shows.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
 use promql::{Engine, EngineOptions};
-use tsdb::{Db, DbOptions};
+use tsdb::DbOptions;
 
 /// Flags of `firewatch server`, named as Prometheus names them.
 #[derive(Debug, Clone, Args)]
@@ -117,6 +116,10 @@ pub struct ServerArgs {
     /// How long the agent keeps samples in its WAL (agent mode only; default 4h).
     #[arg(long = "storage.agent.retention.max-time")]
     pub agent_retention_max_time: Option<String>,
+    /// How long the agent keeps samples past what remote write sent (agent mode only;
+    /// default 5m): series idle since then are forgotten at the next truncation.
+    #[arg(long = "storage.agent.retention.min-time")]
+    pub agent_retention_min_time: Option<String>,
     /// How often the agent truncates its WAL (agent mode only; hidden, as in Prometheus).
     #[arg(
         long = "storage.agent.wal-truncate-frequency",
@@ -212,6 +215,10 @@ impl ServerArgs {
                 "storage.agent.retention.max-time",
                 opt(&self.agent_retention_max_time),
             ),
+            (
+                "storage.agent.retention.min-time",
+                opt(&self.agent_retention_min_time),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -284,12 +291,13 @@ impl ServerArgs {
     pub(super) fn rules_options(
         &self,
         engine: Engine,
-        db: &Arc<Db>,
+        queryable: storage::QueryableRef,
+        appendable: storage::AppendableRef,
     ) -> anyhow::Result<rules::ManagerOptions> {
         let ms = |name, v: &str| {
             duration_flag(name, v).map(|ms| Duration::from_millis(ms.unsigned_abs()))
         };
-        let mut options = rules::ManagerOptions::new(engine, db.clone(), db.clone());
+        let mut options = rules::ManagerOptions::new(engine, queryable, appendable);
         options.external_url = self.computed_external_url();
         options.outage_tolerance = ms(
             "rules.alert.for-outage-tolerance",

@@ -23,19 +23,28 @@ use super::position::Ack;
 #[derive(Debug)]
 pub(crate) struct SeriesInfo {
     pub labels: Labels,
-    /// Bytes of the labels as `TimeSeries.labels` fields (1.0).
-    v1_labels_len: usize,
+    /// The labels as 1.0 `TimeSeries.labels` fields, encoded once: every request copies
+    /// them (encoding them per sample took a tenth of an agent's CPU).
+    v1_labels: Box<[u8]>,
 }
 
 impl SeriesInfo {
     pub fn new(labels: Labels) -> Self {
-        let v1_labels_len = labels
+        let len = labels
             .iter()
             .map(|l| field_len(label_len(l.name, l.value)))
             .sum();
+        let mut buf = Vec::with_capacity(len);
+        for l in &labels {
+            buf.push(0x0a);
+            put_varint(&mut buf, label_len(l.name, l.value) as u64);
+            put_bytes_field(&mut buf, 0x0a, l.name.as_bytes());
+            put_bytes_field(&mut buf, 0x12, l.value.as_bytes());
+        }
+        debug_assert_eq!(buf.len(), len);
         Self {
             labels,
-            v1_labels_len,
+            v1_labels: buf.into_boxed_slice(),
         }
     }
 }
@@ -202,7 +211,7 @@ fn write_series_v1(buf: &mut Vec<u8>, items: &[Item]) {
             _ => None,
         })
         .collect();
-    let mut len = series.v1_labels_len;
+    let mut len = series.v1_labels.len();
     for it in items {
         if let Data::Float(v) = it.data {
             len += field_len(sample_len(it.t, v));
@@ -220,12 +229,7 @@ fn write_series_v1(buf: &mut Vec<u8>, items: &[Item]) {
     buf.push(0x0a);
     put_varint(buf, len as u64);
     let start = buf.len();
-    for l in &series.labels {
-        buf.push(0x0a);
-        put_varint(buf, label_len(l.name, l.value) as u64);
-        put_bytes_field(buf, 0x0a, l.name.as_bytes());
-        put_bytes_field(buf, 0x12, l.value.as_bytes());
-    }
+    buf.extend_from_slice(&series.v1_labels);
     for it in items {
         if let Data::Float(v) = it.data {
             buf.push(0x12);

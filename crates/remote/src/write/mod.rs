@@ -12,6 +12,7 @@ mod fanout;
 mod metrics;
 mod position;
 mod queue;
+mod series_map;
 mod shards;
 mod watcher;
 
@@ -144,6 +145,18 @@ impl WriteStorage {
             .read()
             .iter()
             .filter_map(|(_, _, q)| q.wal_hold(max_age))
+            .min()
+    }
+
+    /// The oldest of the queues' newest sent timestamps, in milliseconds (0 for a queue
+    /// that has sent nothing), `None` without queues: Prometheus's `LowestSentTimestamp`,
+    /// which the agent's WAL truncation keeps `retention.min-time` behind.
+    #[must_use]
+    pub fn lowest_sent_timestamp(&self) -> Option<i64> {
+        self.queues
+            .read()
+            .iter()
+            .map(|(_, _, q)| q.highest_sent_ms())
             .min()
     }
 

@@ -25,6 +25,7 @@ use tsdb::wal::record::{Record, RefMetadata, RefSeries};
 use super::encode::{Counts, Data, Item, Meta, SeriesInfo};
 use super::metrics::QueueMetrics;
 use super::position::{self, Ack, Pos, Saved, Tracker};
+use super::series_map::SeriesMap;
 use super::shards::{SendCtx, Shards, now_ms};
 use super::watcher::{Notify, Sink, StartAt, Watcher, WatcherMetrics};
 use crate::error::RemoteError;
@@ -149,7 +150,7 @@ impl Queue {
         let mut manager = Manager {
             relabel: config::relabel::rules(&cfg.write_relabel_configs),
             external: external.clone(),
-            series: RefMap::default(),
+            series: SeriesMap::default(),
             meta: RefMap::default(),
             starts: RefMap::default(),
             shards: Some(Shards::start(min_shards, capacity, &ctx, rt)),
@@ -230,6 +231,12 @@ impl Queue {
             }
         }
         Some(self.tracker.watermark().segment)
+    }
+
+    /// The newest timestamp sent, in milliseconds (0: nothing sent yet).
+    #[allow(clippy::cast_possible_truncation)]
+    pub(crate) fn highest_sent_ms(&self) -> i64 {
+        (self.ctx.highest_sent.get() * 1000.0) as i64
     }
 
     /// Stops the queue: in-flight requests finish, what is unsent stays in the saved
@@ -320,7 +327,7 @@ struct SeriesEntry {
 struct Manager {
     relabel: Vec<RelabelConfig>,
     external: Labels,
-    series: RefMap<u64, SeriesEntry>,
+    series: SeriesMap<SeriesEntry>,
     meta: RefMap<u64, Arc<Meta>>,
     /// Start timestamps of the commit being read: (series ref, t) → st.
     starts: RefMap<(u64, i64), i64>,
@@ -376,7 +383,7 @@ impl Manager {
     /// The item for series `id`, or `None` (counted as dropped) for an unknown or
     /// relabelled-away series, or when the saved position says it was sent.
     fn item(&mut self, id: u64, t: i64, data: Data, kind: u8, seq: u64, pos: Pos) -> Option<Item> {
-        let Some(entry) = self.series.get(&id) else {
+        let Some(entry) = self.series.get(id) else {
             self.drop_item(&data);
             return None;
         };
@@ -484,7 +491,7 @@ impl Manager {
     fn send_metadata(&self, per_request: usize) {
         let mut by_name: HashMap<String, Meta> = HashMap::new();
         for (id, m) in &self.meta {
-            let Some(info) = self.series.get(id).and_then(|e| e.info.as_ref()) else {
+            let Some(info) = self.series.get(*id).and_then(|e| e.info.as_ref()) else {
                 continue;
             };
             if let Some(name) = info.labels.metric_name() {
@@ -634,7 +641,7 @@ impl Sink for Manager {
     fn series_reset(&mut self, segment: u32) {
         self.series.retain(|_, e| e.segment >= segment);
         let series = &self.series;
-        self.meta.retain(|id, _| series.contains_key(id));
+        self.meta.retain(|id, _| series.contains(*id));
     }
 
     fn tick(&mut self) {

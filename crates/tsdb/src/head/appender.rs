@@ -78,7 +78,7 @@ impl std::fmt::Debug for HeadAppender {
 
 /// Checks that a histogram's bucket counts match its spans (Prometheus's
 /// `ValidateHistogram`, reduced to what the chunk encodings need).
-fn validate_spans(
+pub(crate) fn validate_spans(
     pos: &[model::Span],
     npos: usize,
     neg: &[model::Span],
@@ -96,7 +96,7 @@ fn validate_spans(
     Ok(())
 }
 
-fn validate_histogram(h: &model::Histogram) -> Result<(), StorageError> {
+pub(crate) fn validate_histogram(h: &model::Histogram) -> Result<(), StorageError> {
     validate_spans(
         &h.positive_spans,
         h.positive_buckets.len(),
@@ -105,7 +105,7 @@ fn validate_histogram(h: &model::Histogram) -> Result<(), StorageError> {
     )
 }
 
-fn validate_labels(labels: &Labels) -> Result<(), StorageError> {
+pub(crate) fn validate_labels(labels: &Labels) -> Result<(), StorageError> {
     if labels.is_empty() {
         return Err(StorageError::InvalidLabels {
             labels: labels.to_string(),
