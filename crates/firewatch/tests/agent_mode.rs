@@ -2,12 +2,17 @@
 //! with the real Prometheus 2.42 agent: both scrape themselves and remote-write into a real
 //! Prometheus 2.42 receiver; the API answers what the Prometheus agent answers; configurations
 //! with rules, alerting or remote read are refused with Prometheus's text.
+//! Killed with SIGKILL while its receiver (the real VictoriaMetrics) is down, the agent
+//! restarts from its WAL and every sample arrives once, each with its own series.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use testkit::{Process, Server, urlencode};
+
+#[path = "support/scale_out.rs"]
+mod support;
 
 const E2E: &str =
     "firewatch::agent_mode::agent_scrapes_itself_into_prometheus_and_answers_as_its_agent";
@@ -364,4 +369,143 @@ fn agent_wal_truncation_keeps_what_a_down_receiver_has_not_received() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// VictoriaMetrics on `port`, its data in `work/data`, ready.
+fn victoria(vm: &Path, work: &Path, port: u16, run: u32) -> Process {
+    std::fs::create_dir_all(work).unwrap();
+    let mut cmd = Command::new(vm);
+    cmd.arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-storageDataPath={}", work.join("data").display()));
+    let mut p = Process::spawn("victoria-metrics", cmd, &work.join(format!("run{run}.log")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while testkit::get_ok(port, "/health").is_none() {
+        assert!(p.is_running(), "victoria-metrics exited: {}", p.log_text());
+        assert!(Instant::now() < deadline, "victoria-metrics not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p
+}
+
+/// The values of `agent_total` VictoriaMetrics holds, sorted (duplicates kept: it keeps
+/// them, so its export shows any).
+fn exported_values(port: u16) -> Vec<i64> {
+    let _ = testkit::http(port, "GET", "/internal/force_flush", None);
+    let r = testkit::http(
+        port,
+        "GET",
+        &format!("/api/v1/export?match[]={}", urlencode("agent_total")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut out = Vec::new();
+    for line in r.body.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for x in v["values"].as_array().unwrap() {
+            out.push(x.as_f64().unwrap() as i64);
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn agent_killed_during_an_outage_restarts_from_its_wal_and_sends_every_sample_once() {
+    const TEST: &str = "firewatch::agent_mode::agent_killed_during_an_outage_restarts_from_its_wal_and_sends_every_sample_once";
+    let Some(vm) = testkit::peer_binary(TEST, "victoria-metrics") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let vm_port = testkit::free_port();
+    let vm_dir = dir.path().join("vm");
+    let first = victoria(&vm, &vm_dir, vm_port, 1);
+    // The n-th scrape reads n (from 1), and a second series: the agent's replayed series
+    // references must keep each value with its own series after the restart.
+    let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = scrapes.clone();
+    let target = support::serve_target(move |n, _| {
+        counted.store(n + 1, std::sync::atomic::Ordering::SeqCst);
+        format!(
+            "# TYPE agent_total counter\nagent_total {}\n# TYPE agent_other gauge\nagent_other{{n=\"{}\"}} 7\n",
+            n + 1,
+            n % 3
+        )
+    });
+    let agent_dir = dir.path().join("agent");
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{vm_port}/api/v1/write\n    name: vm\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
+    );
+    let agent_flag = format!("--storage.agent.path={}", agent_dir.display());
+    let start = || support::start_firewatch(dir.path(), "fw", &config, &["--agent", &agent_flag]);
+    let fw = start();
+    let wait = |what: &str, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !cond() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    wait("no samples arrived", &|| {
+        exported_values(vm_port).len() >= 3
+    });
+    // The receiver goes down; the agent scrapes on, then dies without saving anything.
+    first.terminate();
+    let at_outage = scrapes.load(std::sync::atomic::Ordering::SeqCst);
+    wait("the agent does not scrape", &|| {
+        scrapes.load(std::sync::atomic::Ordering::SeqCst) >= at_outage + 4
+    });
+    drop(fw);
+    let fw = start();
+    let at_restart = scrapes.load(std::sync::atomic::Ordering::SeqCst);
+    wait("the agent does not scrape after the restart", &|| {
+        scrapes.load(std::sync::atomic::Ordering::SeqCst) >= at_restart + 3
+    });
+    let _second = victoria(&vm, &vm_dir, vm_port, 2);
+    wait("the agent does not scrape with the receiver back", &|| {
+        scrapes.load(std::sync::atomic::Ordering::SeqCst) >= at_restart + 6
+    });
+    let upto = scrapes.load(std::sync::atomic::Ordering::SeqCst) as i64 - 1;
+    // Every scrape's value once, from the first scrape on (the target's count goes on
+    // across the agent's restart, so there is no gap).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got: Vec<i64> = exported_values(vm_port)
+            .into_iter()
+            .filter(|&v| v <= upto)
+            .collect();
+        let want: Vec<i64> = (1..=upto).collect();
+        if got == want {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "VictoriaMetrics' samples differ (missing or duplicated):\nwant {want:?}\ngot  {got:?}\nagent log:\n{}",
+            fw.process.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // The other series kept their labels and values.
+    let r = testkit::http(
+        vm_port,
+        "GET",
+        &format!("/api/v1/export?match[]={}", urlencode("agent_other")),
+        None,
+    )
+    .unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for line in r.body.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        names.insert(v["metric"]["n"].as_str().unwrap().to_owned());
+        // 7, or a staleness marker (null) when the series left the scrape.
+        assert!(
+            v["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x.is_null() || x.as_f64() == Some(7.0)),
+            "{line}"
+        );
+    }
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["0", "1", "2"]);
 }
