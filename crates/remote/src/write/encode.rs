@@ -19,23 +19,23 @@ use crate::proto;
 
 use super::position::Ack;
 
-/// A series as the queue sends it: labels after `write_relabel_configs` and external labels.
+/// A series as the queue sends it: labels after `write_relabel_configs` and external labels,
+/// kept only as 1.0 `TimeSeries.labels` fields, encoded once: every 1.0 request copies them
+/// (encoding them per sample took a tenth of an agent's CPU), and 2.0 requests and metadata
+/// read the pairs back from them (a second copy as `Labels` took ~200 bytes a series).
 #[derive(Debug)]
 pub(crate) struct SeriesInfo {
-    pub labels: Labels,
-    /// The labels as 1.0 `TimeSeries.labels` fields, encoded once: every request copies
-    /// them (encoding them per sample took a tenth of an agent's CPU).
     v1_labels: Box<[u8]>,
 }
 
 impl SeriesInfo {
-    pub fn new(labels: Labels) -> Self {
+    pub fn new(labels: &Labels) -> Self {
         let len = labels
             .iter()
             .map(|l| field_len(label_len(l.name, l.value)))
             .sum();
         let mut buf = Vec::with_capacity(len);
-        for l in &labels {
+        for l in labels {
             buf.push(0x0a);
             put_varint(&mut buf, label_len(l.name, l.value) as u64);
             put_bytes_field(&mut buf, 0x0a, l.name.as_bytes());
@@ -43,9 +43,40 @@ impl SeriesInfo {
         }
         debug_assert_eq!(buf.len(), len);
         Self {
-            labels,
             v1_labels: buf.into_boxed_slice(),
         }
+    }
+
+    /// The label pairs, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut rest: &[u8] = &self.v1_labels;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            // `Label` field: key, length, then name and value fields.
+            rest = &rest[1..];
+            let _len = prost::encoding::decode_varint(&mut rest).ok()?;
+            let mut field = || -> Option<&str> {
+                rest = rest.get(1..)?;
+                let n = usize::try_from(prost::encoding::decode_varint(&mut rest).ok()?).ok()?;
+                let (text, tail) = (rest.get(..n)?, rest.get(n..)?);
+                rest = tail;
+                std::str::from_utf8(text).ok()
+            };
+            Some((field()?, field()?))
+        })
+    }
+
+    /// The labels.
+    #[cfg(test)]
+    pub fn labels(&self) -> Labels {
+        Labels::from_sorted(self.pairs())
+    }
+
+    /// The `__name__` label's value.
+    pub fn metric_name(&self) -> Option<&str> {
+        self.pairs().find(|(n, _)| *n == "__name__").map(|(_, v)| v)
     }
 }
 
@@ -271,7 +302,7 @@ pub(crate) fn encode_v1(items: &[Item]) -> Vec<u8> {
     for it in items {
         let i = *index.entry(Arc::as_ptr(&it.series)).or_insert_with(|| {
             series.push(proto::TimeSeries {
-                labels: labels_v1(&it.series.labels),
+                labels: labels_v1(&it.series.labels()),
                 ..Default::default()
             });
             series.len() - 1
@@ -343,11 +374,11 @@ impl Symbols {
         i
     }
 
-    fn labels(&mut self, l: &Labels) -> Vec<u32> {
-        let mut out = Vec::with_capacity(l.len() * 2);
-        for l in l {
-            out.push(self.get(l.name));
-            out.push(self.get(l.value));
+    fn labels<'a>(&mut self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (name, value) in pairs {
+            out.push(self.get(name));
+            out.push(self.get(value));
         }
         out
     }
@@ -371,7 +402,7 @@ fn build_v2(items: &[Item]) -> proto::v2::Request {
                 unit_ref: sym.get(&m.unit),
             });
             series.push(proto::v2::TimeSeries {
-                labels_refs: sym.labels(&it.series.labels),
+                labels_refs: sym.labels(it.series.pairs()),
                 metadata,
                 created_timestamp: it.st,
                 ..Default::default()
@@ -390,7 +421,7 @@ fn build_v2(items: &[Item]) -> proto::v2::Request {
             Data::Histogram(h) => ts.histograms.push(histogram_to_proto(it.t, h)),
             Data::FloatHistogram(h) => ts.histograms.push(float_histogram_to_proto(it.t, h)),
             Data::Exemplar { value, labels } => {
-                let labels_refs = sym.labels(labels);
+                let labels_refs = sym.labels(labels.iter().map(|l| (l.name, l.value)));
                 ts.exemplars.push(proto::v2::Exemplar {
                     labels_refs,
                     value: *value,
@@ -427,12 +458,25 @@ mod tests {
     }
 
     #[test]
+    fn series_labels_read_back_from_their_1_0_fields() {
+        let long = "x".repeat(300);
+        for labels in [
+            Labels::default(),
+            Labels::from_pairs([("__name__", "m"), ("a", "é ü"), ("long", long.as_str())]),
+        ] {
+            let info = SeriesInfo::new(&labels);
+            assert_eq!(info.labels(), labels);
+            assert_eq!(info.metric_name(), labels.metric_name());
+        }
+    }
+
+    #[test]
     fn v1_and_v2_requests_decode_to_the_same_series() {
-        let a = Arc::new(SeriesInfo::new(Labels::from_pairs([
+        let a = Arc::new(SeriesInfo::new(&Labels::from_pairs([
             ("__name__", "up"),
             ("job", "a"),
         ])));
-        let b = Arc::new(SeriesInfo::new(Labels::from_pairs([
+        let b = Arc::new(SeriesInfo::new(&Labels::from_pairs([
             ("__name__", "up"),
             ("job", "b"),
         ])));
@@ -509,12 +553,12 @@ mod tests {
 
     #[test]
     fn hand_written_1_0_requests_decode_like_the_message_types() {
-        let a = Arc::new(SeriesInfo::new(Labels::from_pairs([
+        let a = Arc::new(SeriesInfo::new(&Labels::from_pairs([
             ("__name__", "http_requests_total"),
             ("job", "a"),
             ("path", &"/x".repeat(100)),
         ])));
-        let b = Arc::new(SeriesInfo::new(Labels::from_pairs([("__name__", "b")])));
+        let b = Arc::new(SeriesInfo::new(&Labels::from_pairs([("__name__", "b")])));
         let h = model::Histogram {
             count: 3,
             sum: 2.5,
@@ -571,7 +615,7 @@ mod tests {
     #[test]
     fn custom_bucket_histograms_reach_the_receiver_in_1_0_and_2_0() {
         use crate::receiver::{Protocol, decode};
-        let a = Arc::new(SeriesInfo::new(Labels::from_pairs([
+        let a = Arc::new(SeriesInfo::new(&Labels::from_pairs([
             ("__name__", "rpc_seconds"),
             ("code", "200"),
         ])));
@@ -622,7 +666,7 @@ mod tests {
         ] {
             let got = decode(protocol, &body).unwrap();
             assert_eq!(got.len(), 1, "{protocol:?}");
-            assert_eq!(got[0].labels, a.labels, "{protocol:?}");
+            assert_eq!(got[0].labels, a.labels(), "{protocol:?}");
             assert_eq!(got[0].histograms, want, "{protocol:?}");
         }
     }

@@ -494,7 +494,7 @@ impl Manager {
             let Some(info) = self.series.get(*id).and_then(|e| e.info.as_ref()) else {
                 continue;
             };
-            if let Some(name) = info.labels.metric_name() {
+            if let Some(name) = info.metric_name() {
                 by_name
                     .entry(name.to_owned())
                     .or_insert_with(|| (**m).clone());
@@ -524,7 +524,7 @@ impl Sink for Manager {
         for s in series {
             let info = self
                 .labels_for(&s.labels)
-                .map(|labels| Arc::new(SeriesInfo::new(labels)));
+                .map(|labels| Arc::new(SeriesInfo::new(&labels)));
             self.series.insert(
                 s.id,
                 SeriesEntry {
