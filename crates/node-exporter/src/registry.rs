@@ -189,6 +189,22 @@ impl NodeCollector {
     /// # Errors
     /// `filter` names a collector that is not enabled (`missing collector: X`).
     pub fn collect(&self, filter: &[String]) -> Result<Vec<MetricFamily>, String> {
+        self.gather(filter).map(Out::into_families)
+    }
+
+    /// As [`NodeCollector::collect`], appending the families to `body` in the text exposition
+    /// format (what `/metrics` serves), written straight from the collected samples.
+    ///
+    /// # Errors
+    /// `filter` names a collector that is not enabled (`missing collector: X`).
+    pub fn collect_text(&self, filter: &[String], body: &mut String) -> Result<(), String> {
+        self.gather(filter)?.write_text(body);
+        Ok(())
+    }
+
+    /// One scrape of the collectors named in `filter` (all when empty), with the duration and
+    /// success of each.
+    fn gather(&self, filter: &[String]) -> Result<Out, String> {
         for f in filter {
             if !self.collectors.iter().any(|c| &c.0 == f) {
                 return Err(format!("missing collector: {f}"));
@@ -243,6 +259,6 @@ impl NodeCollector {
             );
         }
         collector::fdcache::end_scrape();
-        Ok(out.into_families())
+        Ok(out)
     }
 }

@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use model::exposition::{Format, encode};
+use model::exposition::Format;
 use tokio::sync::Semaphore;
 
 use crate::collector::Out;
@@ -187,11 +187,10 @@ async fn metrics(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
     // `block_in_place`, so the runtime's other tasks move to another thread) rather than hand
     // it to the blocking pool, whose thread wake-ups cost as much as the reads.
     let gather = || {
-        let fams = st.nodes.collect(&filter)?;
-        let mut body = encode(&fams, Format::Text);
-        drop(fams);
+        let mut body = String::new();
+        st.nodes.collect_text(&filter, &mut body)?;
         if st.exporter_metrics {
-            body.push_str(&encode(&handler_metrics(&st), Format::Text));
+            handler_metrics(&st).write_text(&mut body);
         }
         if ALONE.load(Ordering::Relaxed) {
             crate::sys::release_free_memory();
@@ -231,7 +230,7 @@ async fn metrics(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Resp
 
 /// promhttp's own metrics (`promhttp_metric_handler_*`), counted before this response.
 #[allow(clippy::cast_precision_loss)]
-fn handler_metrics(st: &AppState) -> Vec<model::exposition::MetricFamily> {
+fn handler_metrics(st: &AppState) -> Out {
     let mut out = Out::default();
     for cause in ["encoding", "gathering"] {
         out.counter(
@@ -255,5 +254,5 @@ fn handler_metrics(st: &AppState) -> Vec<model::exposition::MetricFamily> {
             st.codes[i].load(Ordering::Relaxed) as f64,
         );
     }
-    out.into_families()
+    out
 }

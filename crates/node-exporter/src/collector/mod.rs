@@ -1,15 +1,12 @@
 //! The collectors (one module each, as node_exporter's `collector/*_linux.go`), the table of
 //! their names and defaults, and what they share: [`Out`] to emit samples and file helpers.
 
-use std::collections::HashMap;
 use std::path::Path;
-
-use model::exposition::{FamilySample, MetricFamily, MetricType};
-use model::labels::Labels;
 
 pub use crate::error::CollectorError;
 use crate::error::Error;
 use crate::options::{Options, Paths};
+pub use out::Out;
 
 pub mod bcache;
 pub mod btrfs;
@@ -43,6 +40,7 @@ pub mod network_route;
 pub mod nfs;
 pub mod nfsd;
 pub mod ntp;
+mod out;
 pub mod perf;
 pub mod powersupply;
 pub mod processes;
@@ -74,136 +72,6 @@ pub trait Collector: Send + Sync {
 
 /// Builds a collector from the flags.
 pub type Factory = fn(&Options) -> Result<Box<dyn Collector>, Error>;
-
-/// Samples of one scrape, grouped into families by name (first help text wins, as in
-/// client_golang's registry).
-#[derive(Debug, Default)]
-pub struct Out {
-    families: Vec<MetricFamily>,
-    index: HashMap<String, usize, foldhash::fast::RandomState>,
-}
-
-impl Out {
-    /// Appends a gauge sample.
-    pub fn gauge(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(name, help, MetricType::Gauge, labels, value);
-    }
-
-    /// Appends a counter sample.
-    pub fn counter(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(name, help, MetricType::Counter, labels, value);
-    }
-
-    /// Appends an untyped sample.
-    pub fn untyped(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
-        self.push(name, help, MetricType::Unknown, labels, value);
-    }
-
-    /// Appends a sample of `metric_type`.
-    pub fn push(
-        &mut self,
-        name: &str,
-        help: &str,
-        metric_type: MetricType,
-        labels: &[(&str, &str)],
-        value: f64,
-    ) {
-        let i = match self.index.get(name) {
-            Some(&i) => i,
-            None => {
-                let mut f = MetricFamily::new(name, metric_type);
-                f.help = Some(help.to_owned());
-                self.families.push(f);
-                self.index.insert(name.to_owned(), self.families.len() - 1);
-                self.families.len() - 1
-            }
-        };
-        let labels = sample_labels(name, labels);
-        self.families[i].samples.push(FamilySample {
-            labels,
-            value,
-            timestamp: None,
-            exemplar: None,
-        });
-    }
-
-    /// Appends whole families (the textfile collector's).
-    pub fn extend(&mut self, families: Vec<MetricFamily>) {
-        for f in families {
-            match self.index.get(&f.name) {
-                Some(&i) => self.families[i].samples.extend(f.samples),
-                None => {
-                    self.index.insert(f.name.clone(), self.families.len());
-                    self.families.push(f);
-                }
-            }
-        }
-    }
-
-    /// Whether a family of that name exists.
-    #[must_use]
-    pub fn has(&self, name: &str) -> bool {
-        self.index.contains_key(name)
-    }
-
-    /// The families as emitted, unsorted (to merge into another [`Out`], which sorts once).
-    #[must_use]
-    pub fn into_unsorted(self) -> Vec<MetricFamily> {
-        self.families
-    }
-
-    /// The families, sorted by name with samples sorted by label values (client_golang's
-    /// order), duplicates of a series dropped.
-    #[must_use]
-    pub fn into_families(self) -> Vec<MetricFamily> {
-        let mut fams = self.families;
-        fams.sort_by(|a, b| a.name.cmp(&b.name));
-        for f in &mut fams {
-            f.samples.sort_by(|a, b| {
-                a.labels
-                    .iter()
-                    .map(|l| (l.name, l.value))
-                    .cmp(b.labels.iter().map(|l| (l.name, l.value)))
-            });
-            f.samples.dedup_by(|a, b| a.labels == b.labels);
-        }
-        fams
-    }
-
-    /// Number of families so far.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.families.len()
-    }
-
-    /// Whether nothing was emitted.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.families.is_empty()
-    }
-}
-
-/// The label set of a sample: `__name__` and `labels`, sorted on the stack for the usual
-/// handful (no intermediate vectors), through [`Labels::from_pairs`] otherwise.
-fn sample_labels(name: &str, labels: &[(&str, &str)]) -> Labels {
-    const MAX: usize = 12;
-    if labels.len() >= MAX {
-        return Labels::from_pairs(
-            std::iter::once(("__name__", name)).chain(labels.iter().copied()),
-        );
-    }
-    let mut buf = [("", ""); MAX];
-    buf[0] = ("__name__", name);
-    buf[1..=labels.len()].copy_from_slice(labels);
-    let pairs = &mut buf[..=labels.len()];
-    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    if pairs.windows(2).any(|w| w[0].0 == w[1].0) {
-        return Labels::from_pairs(
-            std::iter::once(("__name__", name)).chain(labels.iter().copied()),
-        );
-    }
-    Labels::from_sorted(pairs.iter().copied())
-}
 
 /// Reads a whole file; a missing one is node_exporter's `ErrNoData` (the source is absent on
 /// this machine), other errors name the file.
