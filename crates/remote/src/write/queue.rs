@@ -543,6 +543,9 @@ impl Sink for Manager {
     }
 
     fn store_metadata(&mut self, meta: Vec<RefMetadata>) {
+        // The series of a family come one after the other with the same metadata: they
+        // share one copy (a help text per series was ~100 bytes each).
+        let mut last: Option<Arc<Meta>> = None;
         for m in meta {
             let new = Meta {
                 typ: i32::from(m.typ),
@@ -550,7 +553,12 @@ impl Sink for Manager {
                 unit: m.unit,
             };
             if self.meta.get(&m.id).is_none_or(|old| **old != new) {
-                self.meta.insert(m.id, Arc::new(new));
+                let shared = match &last {
+                    Some(l) if **l == new => l.clone(),
+                    _ => Arc::new(new),
+                };
+                last = Some(shared.clone());
+                self.meta.insert(m.id, shared);
             }
         }
     }

@@ -34,7 +34,8 @@ pub struct AgentAppender {
     sample_series: Vec<(Arc<AgentSeries>, i64)>,
     starts: Vec<RefStart>,
     exemplars: Vec<RefExemplar>,
-    metadata: Vec<(Arc<AgentSeries>, Metadata)>,
+    /// Metadata changes; consecutive equal ones (a family's series) share one copy.
+    metadata: Vec<(Arc<AgentSeries>, Arc<Metadata>)>,
     /// Encoded records of one commit; the buffers are kept for the next commits.
     bufs: Vec<Encbuf>,
 }
@@ -259,7 +260,7 @@ impl Appender for AgentAppender {
             s.last_ts.fetch_max(*t, Ordering::Relaxed);
         }
         for (s, m) in self.metadata.drain(..) {
-            *s.meta.lock() = Some(Box::new(m));
+            *s.meta.lock() = Some(m);
         }
         let stats = &self.db.stats;
         stats
@@ -326,7 +327,11 @@ impl Appender for AgentAppender {
             return Err(StorageError::UnknownSeriesRef(series_ref));
         };
         if series.meta.lock().as_deref() != Some(metadata) {
-            self.metadata.push((series.clone(), metadata.clone()));
+            let shared = match self.metadata.last() {
+                Some((_, m)) if **m == *metadata => m.clone(),
+                _ => Arc::new(metadata.clone()),
+            };
+            self.metadata.push((series.clone(), shared));
         }
         Ok(series.id)
     }

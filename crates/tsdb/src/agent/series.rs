@@ -25,8 +25,8 @@ pub struct AgentSeries {
     pub last_ts: AtomicI64,
     /// Timestamp of the newest exemplar taken (`i64::MIN`: none yet).
     pub last_exemplar_ts: AtomicI64,
-    /// The metadata last logged for it.
-    pub meta: Mutex<Option<Box<Metadata>>>,
+    /// The metadata last logged for it (shared with the other series of its family).
+    pub meta: Mutex<Option<Arc<Metadata>>>,
 }
 
 impl AgentSeries {

@@ -230,3 +230,40 @@ fn truncation_forgets_idle_series_and_keeps_what_the_queues_hold() {
         assert!(db.series().get_by_labels(&l(i)).is_some(), "series {i}");
     }
 }
+
+#[test]
+fn the_series_of_a_family_share_its_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = AgentDb::open(dir.path(), opts()).unwrap();
+    let mut app = db.appender();
+    let meta = Metadata {
+        typ: model::exposition::MetricType::Counter,
+        unit: String::new(),
+        help: "requests".into(),
+    };
+    let ids: Vec<u64> = (0..3)
+        .map(|i| {
+            let id = app.append(0, &l(i), 1, Sample::Float(1.0)).unwrap();
+            app.update_metadata(id, &l(i), &meta).unwrap();
+            id
+        })
+        .collect();
+    app.commit().unwrap();
+    let got: Vec<Arc<Metadata>> = ids
+        .iter()
+        .map(|&id| db.series().get(id).unwrap().meta.lock().clone().unwrap())
+        .collect();
+    assert_eq!(*got[0], meta);
+    assert!(Arc::ptr_eq(&got[0], &got[1]) && Arc::ptr_eq(&got[1], &got[2]));
+    // Unchanged metadata is not logged again.
+    app.update_metadata(ids[0], &l(0), &meta).unwrap();
+    app.commit().unwrap();
+    let logged: usize = records(&db)
+        .iter()
+        .map(|r| match r {
+            Record::Metadata(m) => m.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(logged, 3);
+}
