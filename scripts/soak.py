@@ -326,4 +326,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # A SIGTERM (an interrupted run) unwinds through main's `finally`, which stops the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()
