@@ -7,8 +7,9 @@ of them renamed every CHURN_EVERY seconds), a webhook sink, `firewatch alertmana
 Then, for DURATION seconds: a configuration reload every minute, a steady query load (2
 queries a second), RSS sampled every 10 s. At the end it checks and prints:
 
-- memory: RSS per head series at the end against after the warm-up (a quarter of the run;
-  churn adds head series until the head is compacted), and RSS itself;
+- memory: RSS per head series, the median of the last fifth of the run against that of the
+  first fifth after the warm-up (a quarter of the run; churn adds head series until the head
+  is compacted), and RSS itself; every sample in $OUT/rss.tsv;
 - errors: every ERROR line of the server's and the Alertmanager's logs (none expected);
 - samples: per target, `up` samples stored against the scrapes the exporter answered;
 - queries: failed queries (none expected);
@@ -24,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -256,9 +258,24 @@ def main():
                 if stored.get(t, 0) + 1 < answered.get(t, 0)}
         series_now = json.loads(get(fw_port, "/api/v1/status/tsdb"))["data"]["headStats"]["numSeries"]
         # Churn adds head series until the head is compacted: memory is compared per head
-        # series (after the warm-up against the end) as well as in total.
-        warm = [(k, h) for (t, k, h) in rss if t >= elapsed / 4 and h > 0]
-        (rss_warm, head_warm), (rss_end, head_end) = (warm[0], warm[-1]) if warm else ((0, 1), (0, 1))
+        # series as well as in total. Queries and scrapes make RSS swing by a few times between
+        # samples, so the first and the last fifth of the run after the warm-up (a quarter) are
+        # each summed up by their medians.
+        with open(f"{OUT}/rss.tsv", "w") as f:
+            f.write("seconds\trss_kib\thead_series\n")
+            f.writelines(f"{t:.0f}\t{k}\t{h}\n" for t, k, h in rss)
+        warm = [(t, k, h) for (t, k, h) in rss if t >= elapsed / 4 and h > 0]
+        span = (elapsed - elapsed / 4) / 5
+
+        def medians(window):
+            if not window:
+                return 0, 1
+            return (statistics.median(k for _, k, _ in window),
+                    statistics.median(h for _, _, h in window))
+
+        rss_warm, head_warm = medians([w for w in warm if w[0] < elapsed / 4 + span])
+        rss_end, head_end = medians([w for w in warm if w[0] >= elapsed - span])
+        rss_warm, rss_end = int(rss_warm), int(rss_end)
         per_warm, per_end = rss_warm * 1024 / head_warm, rss_end * 1024 / head_end
         errors = []
         for name in ("server.log", "alertmanager.log"):
@@ -280,8 +297,8 @@ def main():
             "scrapes_answered": sum(answered.values()),
             "up_samples_stored": sum(stored.values()),
             "targets_with_lost_samples": lost,
-            "rss_mib_after_warmup": rss_warm // 1024,
-            "rss_mib_end": rss_end // 1024,
+            "rss_mib_after_warmup_median": rss_warm // 1024,
+            "rss_mib_end_median": rss_end // 1024,
             "rss_mib_max": max((k for _, k, _ in rss), default=0) // 1024,
             "rss_bytes_per_head_series_after_warmup": round(per_warm),
             "rss_bytes_per_head_series_end": round(per_end),

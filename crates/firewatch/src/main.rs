@@ -21,7 +21,8 @@ use cli::{Cli, Command};
 /// mimalloc instead of glibc's malloc: glibc keeps freed memory in its per-thread arenas, which
 /// made most of a busy server's resident memory (a 200k-series soak after 20 minutes: 361 MB in
 /// use, 2.4 GB taken from the system). mimalloc returns freed pages, once told to do it at once
-/// (see [`return_freed_memory_at_once`]).
+/// (see [`return_freed_memory_at_once`]). It is built without its transparent-huge-page advice
+/// (`no_thp`): 2 MiB pages added about 75 MB to the agent's resident memory.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
