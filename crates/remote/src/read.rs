@@ -1,23 +1,23 @@
 //! The remote read endpoint (`/api/v1/read`): decodes a snappy `prometheus.ReadRequest`,
 //! selects each query's series through a [`storage::Queryable`], and answers either the
 //! sampled `ReadResponse` (snappy protobuf) or the streamed `ChunkedReadResponse` frames of
-//! XOR chunks, whichever the client lists first among those it accepts.
+//! chunks (XOR for floats, histogram and float histogram chunks for native histograms; see
+//! [`chunks`]), whichever the client lists first among those it accepts.
 //!
 //! Mirrors Prometheus's `storage/remote/read_handler.go`, `codec.go` and `chunked.go`.
 
-use model::{Labels, MatchOp, Matcher};
+use model::{Labels, MatchOp, Matcher, Sample};
 use prost::Message;
 use storage::{Queryable, SelectHints, ValueType};
 
 use crate::error::RemoteError;
 use crate::proto;
 
+mod chunks;
+
 /// Content type of the streamed response.
 pub const CONTENT_TYPE_STREAMED: &str =
     "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
-
-/// Most samples in one streamed XOR chunk (Prometheus's 120).
-const SAMPLES_PER_CHUNK: usize = 120;
 
 /// What the HTTP layer answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,14 +64,22 @@ pub fn handle_read(storage: &dyn Queryable, external_labels: &Labels, body: &[u8
         };
         if streamed {
             for s in series {
+                let chunks = match chunks::encode(&s.points) {
+                    Ok(c) => c,
+                    Err(e) => return error_answer(500, &e),
+                };
                 let frame = proto::ChunkedReadResponse {
-                    chunked_series: vec![chunked(&s)],
+                    chunked_series: vec![proto::ChunkedSeries {
+                        labels: s.labels,
+                        chunks,
+                    }],
                     query_index: qi as i64,
                 };
                 write_frame(&mut frames, &frame.encode_to_vec());
             }
         } else {
-            results.push(proto::QueryResult { timeseries: series });
+            let timeseries = series.into_iter().map(Selected::into_time_series).collect();
+            results.push(proto::QueryResult { timeseries });
         }
     }
     if streamed {
@@ -118,12 +126,42 @@ fn matcher(m: &proto::LabelMatcher) -> Result<Matcher, RemoteError> {
         .map_err(|e| RemoteError::Invalid(format!("matcher {:?}: {e}", m.name)))
 }
 
+/// One selected series: its labels (external labels added) and its samples in the query's
+/// range, in time order.
+struct Selected {
+    labels: Vec<proto::Label>,
+    points: Vec<(i64, Sample)>,
+}
+
+impl Selected {
+    /// The series as a sampled response holds it.
+    fn into_time_series(self) -> proto::TimeSeries {
+        let mut ts = proto::TimeSeries {
+            labels: self.labels,
+            ..Default::default()
+        };
+        for (t, s) in &self.points {
+            match s {
+                Sample::Float(value) => ts.samples.push(proto::Sample {
+                    value: *value,
+                    timestamp: *t,
+                }),
+                Sample::Histogram(h) => ts.histograms.push(crate::codec::histogram_to_proto(*t, h)),
+                Sample::FloatHistogram(h) => ts
+                    .histograms
+                    .push(crate::codec::float_histogram_to_proto(*t, h)),
+            }
+        }
+        ts
+    }
+}
+
 /// The series of one query with their samples in `[start, end]`, external labels added.
 fn select(
     storage: &dyn Queryable,
     external: &Labels,
     q: &proto::Query,
-) -> Result<Vec<proto::TimeSeries>, RemoteError> {
+) -> Result<Vec<Selected>, RemoteError> {
     let mut matchers = Vec::with_capacity(q.matchers.len());
     for m in &q.matchers {
         let m = matcher(m)?;
@@ -164,7 +202,7 @@ fn select(
                 labels.set(l.name, l.value);
             }
         }
-        let mut ts = proto::TimeSeries {
+        let mut selected = Selected {
             labels: labels
                 .labels()
                 .iter()
@@ -173,63 +211,37 @@ fn select(
                     value: l.value.to_owned(),
                 })
                 .collect(),
-            ..Default::default()
+            points: Vec::new(),
         };
         let mut it = s.iter();
         let mut vt = it.seek(start);
         while vt != ValueType::None && it.at_t() <= end {
-            match vt {
+            let point = match vt {
                 ValueType::Float => {
-                    let (timestamp, value) = it.at();
-                    ts.samples.push(proto::Sample { value, timestamp });
+                    let (t, v) = it.at();
+                    (t, Sample::Float(v))
                 }
                 ValueType::Histogram => {
                     let (t, h) = it.at_histogram();
-                    ts.histograms.push(crate::codec::histogram_to_proto(t, &h));
+                    (t, Sample::Histogram(h.into()))
                 }
                 ValueType::FloatHistogram => {
                     let (t, h) = it.at_float_histogram();
-                    ts.histograms
-                        .push(crate::codec::float_histogram_to_proto(t, &h));
+                    (t, Sample::FloatHistogram(h.into()))
                 }
                 ValueType::None => break,
-            }
+            };
+            selected.points.push(point);
             vt = it.next();
         }
         if let Some(e) = it.err() {
             return Err(RemoteError::Invalid(format!("reading {}: {e}", s.labels())));
         }
-        if !ts.samples.is_empty() || !ts.histograms.is_empty() {
-            out.push(ts);
+        if !selected.points.is_empty() {
+            out.push(selected);
         }
     }
     Ok(out)
-}
-
-/// A series' float samples as XOR chunks of at most 120 samples (histogram samples are not
-/// streamed as chunks yet and are left out).
-fn chunked(ts: &proto::TimeSeries) -> proto::ChunkedSeries {
-    let chunks = ts
-        .samples
-        .chunks(SAMPLES_PER_CHUNK)
-        .map(|part| {
-            let mut c = tsdb::chunkenc::XorChunk::new();
-            for s in part {
-                // Timestamps come sorted and distinct from the querier.
-                let _ = c.append(s.timestamp, s.value);
-            }
-            proto::Chunk {
-                min_time_ms: part.first().map_or(0, |s| s.timestamp),
-                max_time_ms: part.last().map_or(0, |s| s.timestamp),
-                r#type: 1,
-                data: c.bytes().to_vec(),
-            }
-        })
-        .collect();
-    proto::ChunkedSeries {
-        labels: ts.labels.clone(),
-        chunks,
-    }
 }
 
 /// Appends one frame of the streamed response: uvarint length, big-endian CRC-32C of the
