@@ -4,52 +4,11 @@
 //! packed (`-z pack-relative-relocs`), and with rustc's bundled LLD the functions the exporter
 //! runs come first in `.text` (`link-order/functions.txt`, see `link-order/generate`).
 
+include!("link-order/link_args.rs");
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    if os == "linux" && env == "gnu" {
-        println!("cargo:rustc-link-arg-examples=-Wl,-z,pack-relative-relocs");
-    }
+    println!("cargo:rerun-if-changed=link-order/link_args.rs");
     let order = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("link-order/functions.txt");
-    if links_with_bundled_lld() && order.exists() {
-        println!("cargo:rerun-if-changed={}", order.display());
-        println!(
-            "cargo:rustc-link-arg-examples=-Wl,--symbol-ordering-file={}",
-            order.display()
-        );
-        println!("cargo:rustc-link-arg-examples=-Wl,--no-warn-symbol-ordering");
-    }
-}
-
-/// Whether rustc links this build with its bundled LLD: its default for
-/// `x86_64-unknown-linux-gnu` since Rust 1.90, unless a linker, linker flavour or linker
-/// features are configured (GNU ld has no `--symbol-ordering-file`).
-fn links_with_bundled_lld() -> bool {
-    let configured = |name: &str| std::env::var(name).unwrap_or_default();
-    if configured("TARGET") != "x86_64-unknown-linux-gnu" || !configured("RUSTC_LINKER").is_empty()
-    {
-        return false;
-    }
-    let flags = configured("CARGO_ENCODED_RUSTFLAGS");
-    if ["linker", "fuse-ld", "link-self-contained"]
-        .iter()
-        .any(|f| flags.contains(f))
-    {
-        return false;
-    }
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
-    let Ok(out) = std::process::Command::new(rustc).arg("-V").output() else {
-        return false;
-    };
-    // "rustc 1.95.0 (59807616e 2026-04-14)"
-    let version = String::from_utf8_lossy(&out.stdout);
-    let mut parts = version
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or_default()
-        .split('.')
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    (major, minor) >= (1, 90)
+    print_link_args("examples", &order);
 }
