@@ -56,9 +56,15 @@ pub struct Fetched {
     pub format: BodyFormat,
 }
 
-/// The buffers a scrape loop reads its bodies into, kept from one scrape to the next so that
-/// a body of a steady size costs no allocation and no growth copies (which also bounds the
-/// peak memory of a scrape by about one body).
+/// Buffers larger than this are given back after each scrape: a target's scrapes are spread
+/// over its interval, so only the bodies being appended need memory. A kept 16 MB body (100k
+/// series) would hold about 160 bytes per series between scrapes; allocating it again costs
+/// far less than parsing it.
+pub const KEEP_BODY_BYTES: usize = 1 << 20;
+
+/// The buffers a scrape loop reads its bodies into, kept from one scrape to the next while
+/// small ([`KEEP_BODY_BYTES`]) so that a body of a steady size costs no allocation and no
+/// growth copies (which also bounds the peak memory of a scrape by about one body).
 #[derive(Debug, Default)]
 pub struct BodyBuffers {
     /// The body, decompressed.
@@ -74,15 +80,24 @@ impl BodyBuffers {
         &self.body
     }
 
-    /// Ends a scrape: gives memory back when a buffer is far larger than what the last body
-    /// needed, and keeps it otherwise for the next scrape.
+    /// Ends a scrape: gives a large buffer back ([`KEEP_BODY_BYTES`]), and a small one when
+    /// it is far larger than what the last body needed; keeps it otherwise for the next
+    /// scrape.
     pub fn scrape_done(&mut self) {
         for b in [&mut self.body, &mut self.compressed] {
             let keep = b.len() + b.len() / 4;
-            if b.capacity() > 2 * keep + (64 << 10) {
+            if b.capacity() > KEEP_BODY_BYTES {
+                *b = Vec::new();
+            } else if b.capacity() > 2 * keep + (64 << 10) {
                 b.shrink_to(keep);
             }
         }
+    }
+
+    /// Bytes the buffers hold between scrapes.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.body.capacity() + self.compressed.capacity()
     }
 }
 
@@ -275,6 +290,28 @@ mod tests {
         assert_eq!(
             accept_header(&[ScrapeProtocol::new("PrometheusText0.0.4")]),
             "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
+        );
+    }
+
+    #[test]
+    fn large_bodies_are_given_back_after_the_scrape_small_ones_kept() {
+        let mut small = BodyBuffers::default();
+        small.body.extend_from_slice(&[b'x'; 100 << 10]);
+        let kept = small.capacity();
+        small.scrape_done();
+        assert_eq!(small.capacity(), kept, "a small body's buffer is reused");
+        let mut large = BodyBuffers::default();
+        large
+            .body
+            .extend_from_slice(&vec![b'x'; KEEP_BODY_BYTES + 1]);
+        large
+            .compressed
+            .extend_from_slice(&vec![b'z'; KEEP_BODY_BYTES + 1]);
+        large.scrape_done();
+        assert_eq!(
+            large.capacity(),
+            0,
+            "a large body holds no memory between scrapes"
         );
     }
 }
