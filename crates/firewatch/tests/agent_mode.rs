@@ -371,43 +371,14 @@ fn agent_wal_truncation_keeps_what_a_down_receiver_has_not_received() {
     }
 }
 
-/// VictoriaMetrics on `port`, its data in `work/data`, ready.
-fn victoria(vm: &Path, work: &Path, port: u16, run: u32) -> Process {
-    std::fs::create_dir_all(work).unwrap();
-    let mut cmd = Command::new(vm);
-    cmd.arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg(format!("-storageDataPath={}", work.join("data").display()));
-    let mut p = Process::spawn("victoria-metrics", cmd, &work.join(format!("run{run}.log")));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while testkit::get_ok(port, "/health").is_none() {
-        assert!(p.is_running(), "victoria-metrics exited: {}", p.log_text());
-        assert!(Instant::now() < deadline, "victoria-metrics not ready");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    p
-}
-
-/// The values of `agent_total` VictoriaMetrics holds, sorted (duplicates kept: it keeps
-/// them, so its export shows any).
+/// The values of `agent_total` VictoriaMetrics holds, sorted (duplicates kept).
 fn exported_values(port: u16) -> Vec<i64> {
-    let _ = testkit::http(port, "GET", "/internal/force_flush", None);
-    let r = testkit::http(
-        port,
-        "GET",
-        &format!("/api/v1/export?match[]={}", urlencode("agent_total")),
-        None,
-    )
-    .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
-    let mut out = Vec::new();
-    for line in r.body.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        for x in v["values"].as_array().unwrap() {
-            out.push(x.as_f64().unwrap() as i64);
-        }
-    }
-    out.sort_unstable();
-    out
+    let mut values: Vec<i64> = support::victoria_metrics_export(port, "agent_total")
+        .into_iter()
+        .map(|(_, v)| v as i64)
+        .collect();
+    values.sort_unstable();
+    values
 }
 
 #[test]
@@ -419,7 +390,7 @@ fn agent_killed_during_an_outage_restarts_from_its_wal_and_sends_every_sample_on
     let dir = tempfile::tempdir().unwrap();
     let vm_port = testkit::free_port();
     let vm_dir = dir.path().join("vm");
-    let first = victoria(&vm, &vm_dir, vm_port, 1);
+    let first = support::start_victoria_metrics(&vm, &vm_dir, vm_port, 1);
     // The n-th scrape reads n (from 1), and a second series: the agent's replayed series
     // references must keep each value with its own series after the restart.
     let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -461,7 +432,7 @@ fn agent_killed_during_an_outage_restarts_from_its_wal_and_sends_every_sample_on
     wait("the agent does not scrape after the restart", &|| {
         scrapes.load(std::sync::atomic::Ordering::SeqCst) >= at_restart + 3
     });
-    let _second = victoria(&vm, &vm_dir, vm_port, 2);
+    let _second = support::start_victoria_metrics(&vm, &vm_dir, vm_port, 2);
     wait("the agent does not scrape with the receiver back", &|| {
         scrapes.load(std::sync::atomic::Ordering::SeqCst) >= at_restart + 6
     });

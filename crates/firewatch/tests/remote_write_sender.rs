@@ -163,50 +163,11 @@ fn prometheus_2_42_receives_every_sample_once() {
     assert_eq!(value("prometheus_remote_storage_shards"), 2.0);
 }
 
-/// Starts VictoriaMetrics on `port` with its data in `work/data`, ready.
-fn victoria(vm: &Path, work: &Path, port: u16, run: u32) -> Process {
-    std::fs::create_dir_all(work).unwrap();
-    let mut cmd = Command::new(vm);
-    cmd.arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg(format!("-storageDataPath={}", work.join("data").display()));
-    let mut p = Process::spawn("victoria-metrics", cmd, &work.join(format!("run{run}.log")));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while testkit::get_ok(port, "/health").is_none() {
-        assert!(p.is_running(), "victoria-metrics exited: {}", p.log_text());
-        assert!(Instant::now() < deadline, "victoria-metrics not ready");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    p
-}
-
 /// `[(t ms, v)]` of `rws_total` exported by VictoriaMetrics, up to `until_ms`.
 fn exported(port: u16, until_ms: i64) -> Vec<(i64, f64)> {
-    let _ = testkit::http(port, "GET", "/internal/force_flush", None);
-    let r = testkit::http(
-        port,
-        "GET",
-        &format!(
-            "/api/v1/export?match[]={}",
-            urlencode("rws_total{origin=\"fw\"}")
-        ),
-        None,
-    )
-    .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
-    let mut out = Vec::new();
-    for line in r.body.lines().filter(|l| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let ts = v["timestamps"].as_array().unwrap();
-        let vs = v["values"].as_array().unwrap();
-        for (t, x) in ts.iter().zip(vs) {
-            let t = t.as_i64().unwrap();
-            if t <= until_ms {
-                out.push((t, x.as_f64().unwrap()));
-            }
-        }
-    }
-    out.sort_by_key(|p| p.0);
-    out
+    let mut samples = support::victoria_metrics_export(port, "rws_total{origin=\"fw\"}");
+    samples.retain(|&(t, _)| t <= until_ms);
+    samples
 }
 
 #[test]
@@ -219,7 +180,7 @@ fn victoria_metrics_receives_every_sample_once() {
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::free_port();
     let vm_dir = dir.path().join("vm");
-    let first = victoria(&vm, &vm_dir, port, 1);
+    let first = support::start_victoria_metrics(&vm, &vm_dir, port, 1);
     let target = serve_target();
     let fw = start_firewatch(
         dir.path(),
@@ -240,7 +201,7 @@ fn victoria_metrics_receives_every_sample_once() {
     }
     first.terminate();
     std::thread::sleep(Duration::from_secs(10));
-    let _second = victoria(&vm, &vm_dir, port, 2);
+    let _second = support::start_victoria_metrics(&vm, &vm_dir, port, 2);
     std::thread::sleep(Duration::from_secs(3));
     let at = now_secs() - 2.0;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -289,7 +250,7 @@ fn kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once() {
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::free_port();
     let vm_dir = dir.path().join("vm");
-    let first = victoria(&vm, &vm_dir, port, 1);
+    let first = support::start_victoria_metrics(&vm, &vm_dir, port, 1);
     let target = serve_target();
     let config = format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  external_labels:\n    origin: fw\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/write\n    name: vm\n    queue_config:\n      batch_send_deadline: 1s\n      min_backoff: 100ms\n      max_backoff: 1s\n"
@@ -326,7 +287,7 @@ fn kill_9_during_an_outage_resumes_from_the_wal_and_sends_every_sample_once() {
         }
     };
     more(3);
-    let _second = victoria(&vm, &vm_dir, port, 2);
+    let _second = support::start_victoria_metrics(&vm, &vm_dir, port, 2);
     more(3);
     let at = now_secs() - 1.0;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -467,7 +428,7 @@ fn protocol_2_0_into_victoria_metrics_falls_back_to_1_0() {
     };
     let dir = tempfile::tempdir().unwrap();
     let port = testkit::free_port();
-    let _vm = victoria(&vm, &dir.path().join("vm"), port, 1);
+    let _vm = support::start_victoria_metrics(&vm, &dir.path().join("vm"), port, 1);
     let target = serve_target();
     let fw = start_firewatch(
         dir.path(),

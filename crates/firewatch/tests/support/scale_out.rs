@@ -1,14 +1,15 @@
 //! Helpers shared by the scale-out end-to-end tests (remote write, remote read, sharding,
-//! federation): a scrape target on loopback, the wall clock, starting Firewatch and
-//! Prometheus, and instant queries.
+//! federation): a scrape target on loopback, the wall clock, starting Firewatch, Prometheus and
+//! VictoriaMetrics, instant queries, and what VictoriaMetrics exports.
 #![allow(dead_code)] // Each test file uses a part.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::time::Duration;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-use testkit::{Server, urlencode};
+use testkit::{Process, Server, urlencode};
 
 /// Serves, on a free loopback port for the life of the process, the text exposition
 /// `body(n, port)` for the `n`-th scrape (from 0); returns the port.
@@ -82,4 +83,47 @@ pub fn query_sorted(server: &Server, q: &str, time: f64) -> Vec<serde_json::Valu
     let mut list = query_result(server, q, time).as_array().unwrap().clone();
     list.sort_by_key(|s| s["metric"].to_string());
     list
+}
+
+/// Starts the VictoriaMetrics binary `vm` on `port`, its data in `work/data` and its log in
+/// `work/run{run}.log` (a restart on the same data gets the next `run`); ready.
+pub fn start_victoria_metrics(vm: &Path, work: &Path, port: u16, run: u32) -> Process {
+    std::fs::create_dir_all(work).unwrap();
+    let mut cmd = Command::new(vm);
+    cmd.arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-storageDataPath={}", work.join("data").display()));
+    let mut p = Process::spawn("victoria-metrics", cmd, &work.join(format!("run{run}.log")));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while testkit::get_ok(port, "/health").is_none() {
+        assert!(p.is_running(), "victoria-metrics exited: {}", p.log_text());
+        assert!(Instant::now() < deadline, "victoria-metrics not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    p
+}
+
+/// Every `(t ms, v)` of the series `selector` selects that VictoriaMetrics on `port` holds,
+/// flushed first, sorted by time; duplicates are kept (VictoriaMetrics keeps them, so its export
+/// shows any).
+pub fn victoria_metrics_export(port: u16, selector: &str) -> Vec<(i64, f64)> {
+    let _ = testkit::http(port, "GET", "/internal/force_flush", None);
+    let r = testkit::http(
+        port,
+        "GET",
+        &format!("/api/v1/export?match[]={}", urlencode(selector)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut out = Vec::new();
+    for line in r.body.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let ts = v["timestamps"].as_array().unwrap();
+        let vs = v["values"].as_array().unwrap();
+        for (t, x) in ts.iter().zip(vs) {
+            out.push((t.as_i64().unwrap(), x.as_f64().unwrap()));
+        }
+    }
+    out.sort_by_key(|p| p.0);
+    out
 }
