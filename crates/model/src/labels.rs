@@ -265,9 +265,49 @@ impl PartialOrd for Labels {
 
 impl Ord for Labels {
     /// Prometheus's order: pairwise by name, then value; a prefix sorts first.
+    ///
+    /// The pairs in the buffers' common byte prefix are equal (both are read the same way
+    /// from the same bytes), so the pairwise comparison starts at the pair holding the first
+    /// differing byte: sorting series that share a metric name and most labels compares the
+    /// bytes once instead of decoding and comparing every leading pair.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.iter().cmp(other.iter())
+        let (a, b) = (&self.data[..], &other.data[..]);
+        let common = common_prefix(a, b);
+        if common == a.len() && common == b.len() {
+            return Ordering::Equal;
+        }
+        // The start of the pair of `a` holding byte `common` (`a.len()` when `a` ends first);
+        // the pairs before it end at the same offsets in `b`.
+        let mut it = Iter { rest: a };
+        let mut start = 0;
+        while !it.rest.is_empty() {
+            it.next();
+            let end = a.len() - it.rest.len();
+            if end > common {
+                break;
+            }
+            start = end;
+        }
+        Iter { rest: &a[start..] }.cmp(Iter { rest: &b[start..] })
     }
+}
+
+/// The length of the longest common prefix of `a` and `b`, compared eight bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().expect("eight bytes"));
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// Writes a Go-style double-quoted string (the escaping of Prometheus's `Labels.String`).
@@ -426,6 +466,41 @@ mod tests {
         let l = labels!("__name__" => "up", "long" => long.as_str());
         assert_eq!(l.get("long"), Some(long.as_str()));
         assert_eq!(l.metric_name(), Some("up"));
+    }
+
+    #[test]
+    fn order_is_pairwise_over_many_shapes() {
+        // Sets sharing prefixes of every length, values that are prefixes of each other,
+        // names that sort differently from their encodings, long (two-byte varint) strings.
+        let long = "v".repeat(200);
+        let names = ["a", "ab", "b", "__name__", "job", "jobs", "x"];
+        let values = [
+            "",
+            "1",
+            "10",
+            "2",
+            "host-1",
+            "host-10",
+            "host-2",
+            long.as_str(),
+        ];
+        let mut sets = vec![Labels::empty()];
+        let mut seed = 7u64;
+        for _ in 0..400 {
+            let mut pairs = Vec::new();
+            for n in names {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                if seed >> 62 != 0 {
+                    pairs.push((n, values[(seed >> 40) as usize % values.len()]));
+                }
+            }
+            sets.push(Labels::from_pairs(pairs));
+        }
+        for a in &sets {
+            for b in &sets {
+                assert_eq!(a.cmp(b), a.iter().cmp(b.iter()), "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
