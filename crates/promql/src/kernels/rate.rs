@@ -52,6 +52,11 @@ pub fn extrapolated_rate(
 /// scaled to extrapolate it to the window `(range_start, range_end]` (and divided by the
 /// range for rates). `samples` is (first t, last t, number of samples - 1); `values` is
 /// (the raw increase, the first value), used to stop counter extrapolation at zero.
+///
+/// The terms that depend on times only (a chain of divisions, most of a `rate`'s cost) are
+/// kept for the last window shape seen on this thread: a series' windows at successive steps,
+/// and the series of one target, usually have the same sample offsets from the window's
+/// bounds. The result is bit for bit the one of computing them afresh.
 #[must_use]
 pub fn extrapolation_factor(
     samples: (i64, i64, usize),
@@ -63,35 +68,106 @@ pub fn extrapolation_factor(
 ) -> f64 {
     let (first_t, last_t, n) = samples;
     let (result, first_value) = values;
-    let mut duration_to_start = (first_t - range_start) as f64 / 1000.0;
-    let mut duration_to_end = (range_end - last_t) as f64 / 1000.0;
-    let sampled_interval = (last_t - first_t) as f64 / 1000.0;
-    let avg_between = sampled_interval / n as f64;
-    let threshold = avg_between * 1.1;
-    if duration_to_start >= threshold {
-        duration_to_start = avg_between / 2.0;
-    }
-    if is_counter {
-        let mut duration_to_zero = duration_to_start;
-        if result > 0.0 && first_value >= 0.0 {
-            duration_to_zero = sampled_interval * (first_value / result);
+    let shape = Shape {
+        to_start: first_t - range_start,
+        to_end: range_end - last_t,
+        sampled: last_t - first_t,
+        n,
+        range: range_end - range_start,
+        is_rate,
+    };
+    let terms = LAST_SHAPE.with(|last| match last.get() {
+        Some((s, t)) if s == shape => t,
+        _ => {
+            let t = Terms::of(shape);
+            last.set(Some((shape, t)));
+            t
         }
-        if duration_to_zero < duration_to_start {
-            duration_to_start = duration_to_zero;
+    });
+    if is_counter && result > 0.0 && first_value >= 0.0 {
+        // The first value reaches zero `duration_to_zero` before the first sample; only
+        // when that is sooner than `duration_to_start` does the factor change. A first value
+        // far above `result * zero_margin` cannot be (the margin leaves room for rounding):
+        // the division is skipped then.
+        let bound = result * terms.zero_margin;
+        let surely_later =
+            first_value >= bound && (bound >= f64::MIN_POSITIVE || terms.zero_margin == 0.0);
+        if !surely_later {
+            let duration_to_zero = terms.sampled * (first_value / result);
+            if duration_to_zero < terms.to_start {
+                return factor_of(terms.sampled, duration_to_zero, terms.to_end, shape);
+            }
         }
     }
-    if duration_to_end >= threshold {
-        duration_to_end = avg_between / 2.0;
+    terms.factor
+}
+
+/// A window's sample offsets from its bounds (ms) and what the factor depends on besides
+/// the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    to_start: i64,
+    to_end: i64,
+    sampled: i64,
+    n: usize,
+    range: i64,
+    is_rate: bool,
+}
+
+/// The time terms of [`extrapolation_factor`] for one [`Shape`] (seconds).
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    /// Duration to the window's start, capped at half an average interval past the threshold.
+    to_start: f64,
+    /// The same at the window's end.
+    to_end: f64,
+    sampled: f64,
+    /// `4 * to_start / sampled`: see the zero check of [`extrapolation_factor`].
+    zero_margin: f64,
+    /// The factor when the counter's zero point does not shorten `to_start`.
+    factor: f64,
+}
+
+impl Terms {
+    fn of(shape: Shape) -> Self {
+        let mut duration_to_start = shape.to_start as f64 / 1000.0;
+        let mut duration_to_end = shape.to_end as f64 / 1000.0;
+        let sampled_interval = shape.sampled as f64 / 1000.0;
+        let avg_between = sampled_interval / shape.n as f64;
+        let threshold = avg_between * 1.1;
+        if duration_to_start >= threshold {
+            duration_to_start = avg_between / 2.0;
+        }
+        if duration_to_end >= threshold {
+            duration_to_end = avg_between / 2.0;
+        }
+        Self {
+            to_start: duration_to_start,
+            to_end: duration_to_end,
+            sampled: sampled_interval,
+            zero_margin: 4.0 * duration_to_start / sampled_interval,
+            factor: factor_of(sampled_interval, duration_to_start, duration_to_end, shape),
+        }
     }
+}
+
+/// `(sampled + to_start + to_end) / sampled`, divided by the range in seconds for rates.
+fn factor_of(sampled_interval: f64, to_start: f64, to_end: f64, shape: Shape) -> f64 {
     let mut factor = if sampled_interval == 0.0 {
         1.0
     } else {
-        (sampled_interval + duration_to_start + duration_to_end) / sampled_interval
+        (sampled_interval + to_start + to_end) / sampled_interval
     };
-    if is_rate {
-        factor /= (range_end - range_start) as f64 / 1000.0;
+    if shape.is_rate {
+        factor /= shape.range as f64 / 1000.0;
     }
     factor
+}
+
+thread_local! {
+    /// The last window shape [`extrapolation_factor`] computed the terms of, on this thread.
+    static LAST_SHAPE: std::cell::Cell<Option<(Shape, Terms)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// Linear interpolation at `t` between `p1` and `p2`; for counters a drop between them is
@@ -352,6 +428,100 @@ mod tests {
         let r = extrapolated_rate(&p, &[], 0, 60_000, true, true).unwrap();
         assert!((r - 50.0 / 60.0).abs() < 1e-9);
         assert!(extrapolated_rate(&p[..1], &[], 0, 60_000, true, true).is_none());
+    }
+
+    /// [`extrapolation_factor`] as Prometheus writes it, every term computed afresh.
+    fn factor_afresh(
+        (first_t, last_t, n): (i64, i64, usize),
+        range_start: i64,
+        range_end: i64,
+        is_counter: bool,
+        is_rate: bool,
+        (result, first_value): (f64, f64),
+    ) -> f64 {
+        let mut duration_to_start = (first_t - range_start) as f64 / 1000.0;
+        let mut duration_to_end = (range_end - last_t) as f64 / 1000.0;
+        let sampled_interval = (last_t - first_t) as f64 / 1000.0;
+        let avg_between = sampled_interval / n as f64;
+        let threshold = avg_between * 1.1;
+        if duration_to_start >= threshold {
+            duration_to_start = avg_between / 2.0;
+        }
+        if is_counter {
+            let mut duration_to_zero = duration_to_start;
+            if result > 0.0 && first_value >= 0.0 {
+                duration_to_zero = sampled_interval * (first_value / result);
+            }
+            if duration_to_zero < duration_to_start {
+                duration_to_start = duration_to_zero;
+            }
+        }
+        if duration_to_end >= threshold {
+            duration_to_end = avg_between / 2.0;
+        }
+        let mut factor = if sampled_interval == 0.0 {
+            1.0
+        } else {
+            (sampled_interval + duration_to_start + duration_to_end) / sampled_interval
+        };
+        if is_rate {
+            factor /= (range_end - range_start) as f64 / 1000.0;
+        }
+        factor
+    }
+
+    #[test]
+    fn factor_with_kept_terms_is_the_factor_afresh() {
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            seed >> 11
+        };
+        let specials = [
+            0.0,
+            -0.0,
+            1e-310,
+            f64::MIN_POSITIVE,
+            1.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -1.0,
+        ];
+        for i in 0..200_000u64 {
+            // Few shapes, so most calls reuse the kept terms; first values around the point
+            // where the zero bound starts to count, and special values.
+            let range = [60_000, 120_000, 300_000][(next() % 3) as usize];
+            let range_start = 1_700_000_000_000 + (next() % 4) as i64 * 15_000;
+            let first_t = range_start + 1 + (next() % 40_000) as i64;
+            let last_t = first_t + (next() % 3) as i64 * 29_999;
+            let n = 1 + (next() % 4) as usize;
+            let result = match next() % 8 {
+                0 => specials[(next() % specials.len() as u64) as usize],
+                _ => (next() % 10_000) as f64 / 7.0,
+            };
+            let ratio = (next() % 4_000) as f64 / 1000.0;
+            let first_value = match next() % 8 {
+                0 => specials[(next() % specials.len() as u64) as usize],
+                1 => {
+                    result * 0.25 * (first_t - range_start) as f64
+                        / (last_t - first_t).max(1) as f64
+                }
+                _ => result * ratio,
+            };
+            let (is_counter, is_rate) = (i % 2 == 0, i % 3 != 0);
+            let args = (
+                (first_t, last_t, n),
+                range_start,
+                range_start + range,
+                is_counter,
+                is_rate,
+                (result, first_value),
+            );
+            let got = extrapolation_factor(args.0, args.1, args.2, args.3, args.4, args.5);
+            let want = factor_afresh(args.0, args.1, args.2, args.3, args.4, args.5);
+            assert_eq!(got.to_bits(), want.to_bits(), "{args:?}");
+        }
     }
 
     #[test]
