@@ -13,7 +13,7 @@ use model::{Labels, LabelsBuilder, STALE_NAN, Sample, Timestamp};
 use storage::{Appender, Exemplar, SeriesRef, StorageError};
 
 use super::LoopOptions;
-use super::cache::{CacheEntry, Entries};
+use super::cache::{CacheEntry, Entries, Generation};
 use super::nhcb::{self, ClassicSeries, Collector};
 use crate::ScrapeError;
 use crate::http::BodyFormat;
@@ -27,9 +27,9 @@ pub struct ScrapeCache {
     /// The scrape whose tracked series are the previous scrape's: those get a staleness
     /// marker when they vanish. 0 when there are none (first scrape, or the last one failed
     /// and marked them stale).
-    previous: u64,
+    previous: Generation,
     /// Scrape counter (generations and cache eviction).
-    iteration: u64,
+    iteration: Generation,
     /// The report series' labels and references, made at the first report.
     report: Vec<(Labels, SeriesRef)>,
     /// Scratch buffer for protobuf keys.
@@ -182,7 +182,7 @@ struct Batch<'x> {
     /// The start (created) timestamp of the sample being appended, 0 when the exposition
     /// gives none; passed on to the storage with the sample.
     start: Timestamp,
-    iteration: u64,
+    iteration: Generation,
     counts: ScrapeCounts,
     /// Set once more samples than `sample_limit` survived relabeling: the rest of the
     /// exposition is only counted, and the scrape fails at its end.
@@ -276,7 +276,7 @@ fn append_exemplar(
 impl ScrapeCache {
     /// Records a metadata entry (`HELP`, `TYPE`, `UNIT`); other entries are ignored.
     fn metadata_entry(&mut self, entry: &Entry<'_, '_>) {
-        let iteration = self.iteration;
+        let iteration = u64::from(self.iteration);
         match entry {
             Entry::Help { name, help } => self.metadata.set_help(name, help, iteration),
             Entry::Type { name, metric_type } => {
@@ -588,7 +588,7 @@ impl ScrapeCache {
         match outcome {
             Ok(()) => {
                 self.previous = iteration;
-                self.metadata.iteration_done(iteration);
+                self.metadata.iteration_done(u64::from(iteration));
                 self.series.scrape_done(iteration);
                 (counts, Ok(()))
             }

@@ -34,6 +34,10 @@ impl KeyHash {
     }
 }
 
+/// A scrape's number in its target's sequence (2^32 scrapes are 136 years at 1 s), kept on
+/// each entry as 4 bytes instead of 8.
+pub(super) type Generation = u32;
+
 /// A series as exposed, remembered between scrapes.
 #[derive(Debug, Default)]
 pub(super) struct CacheEntry {
@@ -45,11 +49,11 @@ pub(super) struct CacheEntry {
     /// `None` when metric relabeling dropped it.
     pub kept: Option<(Labels, SeriesRef)>,
     /// The scrape that last saw it.
-    pub seen: u64,
+    pub seen: Generation,
     /// The last scrape that appended to it a sample that staleness tracks.
-    pub appended: u64,
+    pub appended: Generation,
     /// `appended` before the scrape in progress set it (to undo a failed scrape).
-    pub appended_before: u64,
+    pub appended_before: Generation,
     /// The text format in which the key's bytes were once parsed in full: in that format
     /// they are trusted without parsing their labels again. `None` for protobuf keys.
     pub checked: Option<Format>,
@@ -156,7 +160,7 @@ impl Entries {
 
     /// Ends a successful scrape: its order predicts the next one; series not seen in
     /// `iteration` or the one before are forgotten.
-    pub fn scrape_done(&mut self, iteration: u64) {
+    pub fn scrape_done(&mut self, iteration: Generation) {
         std::mem::swap(&mut self.order, &mut self.next_order);
         self.next_order.clear();
         let (slots, free) = (&mut self.slots, &mut self.free);
@@ -169,9 +173,14 @@ impl Entries {
             free.push(s);
             false
         });
-        // Give memory back when many series went away.
+        // Give memory back when many series went away, and the growth room of a vector
+        // that doubled for new series (half of it after a first scrape of 100k series).
         if self.slots.len() > 64 && self.free.len() > self.slots.len() / 2 {
             self.compact();
+        }
+        let room = self.slots.len() / 16 + 64;
+        if self.slots.capacity() > self.slots.len() + 2 * room {
+            self.slots.shrink_to(self.slots.len() + room);
         }
     }
 
@@ -215,7 +224,7 @@ impl Entries {
 mod tests {
     use super::*;
 
-    fn entry(seen: u64) -> CacheEntry {
+    fn entry(seen: Generation) -> CacheEntry {
         CacheEntry {
             seen,
             ..CacheEntry::default()
@@ -273,7 +282,7 @@ mod tests {
     #[test]
     fn entries_keep_a_hash_of_their_bytes_not_the_bytes() {
         // The entry is the cache's whole cost per series besides the shared labels.
-        assert!(size_of::<CacheEntry>() <= 80, "{}", size_of::<CacheEntry>());
+        assert!(size_of::<CacheEntry>() <= 56, "{}", size_of::<CacheEntry>());
         let mut e = Entries::default();
         let line = b"http_requests_total{pod=\"api-7d9f8b6c4d-x2x5z\",route=\"/api/v1/items\"}";
         let s = e.insert(line, entry(1));
@@ -285,6 +294,19 @@ mod tests {
         assert_eq!(e.find(&other), None);
         // Another cache (another target) hashes with another seed.
         assert_ne!(Entries::default().seed, e.seed);
+    }
+
+    #[test]
+    fn a_first_scrape_leaves_little_growth_room() {
+        let mut e = Entries::default();
+        for i in 0..10_000 {
+            let s = e.insert(format!("s{i}").as_bytes(), entry(1));
+            e.met(s);
+        }
+        assert_eq!(e.slots.capacity(), 16_384, "doubled while growing");
+        e.scrape_done(1);
+        assert!(e.slots.capacity() <= 10_000 + 10_000 / 16 + 64);
+        assert_eq!(e.find(b"s9999").map(|s| e.slots[s as usize].seen), Some(1));
     }
 
     #[test]
