@@ -121,10 +121,41 @@ impl Decode<'_> {
         expected: usize,
         batch: &mut FloatBatch,
     ) -> Result<Option<LoadedSeries>, EvalError> {
+        let mut l = LoadedSeries {
+            labels: series.labels().clone(),
+            floats: Vec::with_capacity(expected),
+            live: None,
+            hists: Vec::new(),
+            non_counter_name: false,
+            starts: Vec::new(),
+        };
+        let bytes = self.fill(series, &mut l, batch)?;
+        if l.floats.is_empty() && l.hists.is_empty() {
+            return Ok(None);
+        }
+        let total = self
+            .loaded
+            .fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes);
+        self.check_bytes(total)?;
+        Ok(Some(l))
+    }
+
+    /// Decodes one series' samples in range into `l` (its buffers cleared first, their
+    /// capacity kept), and returns the bytes it holds. The budget is checked against the
+    /// query's bytes plus this series' while decoding.
+    fn fill(
+        &self,
+        series: &dyn StoredSeries,
+        l: &mut LoadedSeries,
+        batch: &mut FloatBatch,
+    ) -> Result<usize, EvalError> {
+        l.floats.clear();
+        l.hists.clear();
+        l.starts.clear();
+        l.live = None;
+        let (floats, hists, starts) = (&mut l.floats, &mut l.hists, &mut l.starts);
         let mut it = series.iter();
-        let mut floats = Vec::with_capacity(expected);
-        let mut hists = Vec::new();
-        let mut starts = Vec::new();
         let mut next_check = BUDGET_CHECK_POINTS;
         let mut vt = it.seek(self.mint);
         while vt != ValueType::None {
@@ -155,7 +186,7 @@ impl Decode<'_> {
                 self.check_bytes(
                     self.loaded
                         .load(Ordering::Relaxed)
-                        .saturating_add(loaded_bytes(&floats, &hists, &starts)),
+                        .saturating_add(loaded_bytes(floats, hists, starts)),
                 )?;
             }
         }
@@ -164,35 +195,91 @@ impl Decode<'_> {
         }
         drop(it);
         if self.stats {
-            detect_hints(&mut hists);
+            detect_hints(hists);
         }
-        if floats.is_empty() && hists.is_empty() {
-            return Ok(None);
-        }
-        let live: Option<Vec<FPoint>> = floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
+        l.live = floats.iter().any(|p| is_stale_nan(p.f)).then(|| {
             floats
                 .iter()
                 .filter(|p| !is_stale_nan(p.f))
                 .copied()
                 .collect()
         });
+        l.labels = series.labels().clone();
+        l.non_counter_name = super::functions::non_counter_name(series.labels());
         // The copy without stale markers is held too.
-        let bytes = loaded_bytes(&floats, &hists, &starts)
+        Ok(loaded_bytes(floats, hists, starts)
             + SERIES_BYTES
-            + live.as_deref().map_or(0, size_of_val);
-        let total = self
-            .loaded
-            .fetch_add(bytes, Ordering::Relaxed)
-            .saturating_add(bytes);
-        self.check_bytes(total)?;
-        Ok(Some(LoadedSeries {
-            non_counter_name: super::functions::non_counter_name(series.labels()),
-            labels: series.labels().clone(),
-            floats,
-            live,
-            hists,
-            starts,
-        }))
+            + l.live.as_deref().map_or(0, size_of_val))
+    }
+
+    /// `f` of each series with a sample in range, in the order given, each decoded into
+    /// buffers reused from one series to the next and dropped after `f` (so a selector's
+    /// samples are never all in memory at once, and stay in the cache between decoding and
+    /// `f`); on several threads when there are many series, as [`Decode::all`]. `Ok(None)`
+    /// as soon as `f` gives `None` for a series (the caller takes another way).
+    pub(crate) fn map<R: Send>(
+        &self,
+        series: &[Box<dyn StoredSeries>],
+        f: impl Fn(&LoadedSeries) -> Option<R> + Sync,
+    ) -> Result<Option<Vec<R>>, EvalError> {
+        let stop = AtomicBool::new(false);
+        let share = |share: &[Box<dyn StoredSeries>]| -> Result<Vec<R>, EvalError> {
+            let mut out = Vec::with_capacity(share.len());
+            let mut batch = FloatBatch::default();
+            let mut l = LoadedSeries {
+                labels: model::Labels::empty(),
+                floats: Vec::new(),
+                live: None,
+                hists: Vec::new(),
+                non_counter_name: false,
+                starts: Vec::new(),
+            };
+            for (i, s) in share.iter().enumerate() {
+                if i % 256 == 255 {
+                    self.check()?;
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+                self.fill(s.as_ref(), &mut l, &mut batch)?;
+                if l.floats.is_empty() && l.hists.is_empty() {
+                    continue;
+                }
+                match f(&l) {
+                    Some(r) => out.push(r),
+                    None => {
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        };
+        let threads = decode_threads(series.len(), self.maxt.saturating_sub(self.mint));
+        let out = if threads <= 1 {
+            share(series)?
+        } else {
+            let per = series.len().div_ceil(threads);
+            let shares: Vec<&[Box<dyn StoredSeries>]> = series.chunks(per).collect();
+            let share = &share;
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shares[1..]
+                    .iter()
+                    .map(|s| scope.spawn(move || share(s)))
+                    .collect();
+                let mut out = share(shares[0]);
+                for h in handles {
+                    let part = h
+                        .join()
+                        .map_err(|_| EvalError::exec("decoding series panicked"))?;
+                    if let Ok(v) = out.as_mut() {
+                        v.extend(part?);
+                    }
+                }
+                out
+            })?
+        };
+        Ok((!stop.load(Ordering::Relaxed)).then_some(out))
     }
 }
 
@@ -272,6 +359,8 @@ fn detect_hints(hists: &mut [HPoint]) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use model::{Labels, Sample};
     use storage::Appendable;
     use storage::memory::MemoryStorage;
@@ -353,6 +442,43 @@ mod tests {
             }
             assert_eq!(fast.annotations, reference.annotations, "{q}");
         }
+    }
+
+    /// A range function over many float series with native histograms among them: the
+    /// series decoded one after the other for their windows give way to the step-by-step
+    /// evaluation, whose answer it is.
+    #[test]
+    fn histograms_among_floats_answer_as_step_by_step() {
+        let n = 3 * super::PARALLEL_MIN_SERIES + 7;
+        let st = storage(n);
+        let mut app = st.appender();
+        let l = Labels::from_pairs([("__name__", "x".to_owned()), ("i", "0200h".to_owned())]);
+        for s in 0..POINTS {
+            let h = model::FloatHistogram {
+                count: (s * 3) as f64,
+                sum: (s * 5) as f64,
+                ..model::FloatHistogram::default()
+            };
+            app.append(0, &l, s * 15_000, Sample::FloatHistogram(Arc::new(h)))
+                .unwrap();
+        }
+        app.commit().unwrap();
+        let e = Engine::default();
+        let q = "rate(x[1m])";
+        let expr = crate::parser::parse(q).unwrap();
+        let fast = e.range_query(&st, q, 0, END, 30_000).unwrap();
+        let reference = e
+            .range_query_step_by_step(&st, &expr, q, 0, END, 30_000, None)
+            .unwrap();
+        assert_eq!(
+            format!("{:?}", fast.value),
+            format!("{:?}", reference.value)
+        );
+        let Value::Matrix(m) = fast.value else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m.len(), n + 1);
+        assert!(m.iter().any(|s| !s.histograms.is_empty()));
     }
 
     /// A rule's selector (minutes of samples) over a few thousand series stays on one

@@ -102,14 +102,47 @@ fn key(vs: &VectorSelector) -> usize {
     std::ptr::from_ref(vs) as usize
 }
 
-impl Evaluator<'_> {
+impl<'q> Evaluator<'q> {
     /// The series of a selector, loaded on first use.
     pub(crate) fn load(&mut self, vs: &VectorSelector) -> Result<Rc<Vec<LoadedSeries>>, EvalError> {
         let k = key(vs);
         if let Some(s) = self.cache.get(&k) {
             return Ok(Rc::clone(s));
         }
+        let (series, decode) = self.select_stored(vs)?;
+        let result = decode.all(&series);
+        self.loaded_bytes = decode.loaded.into_inner();
+        let out = result?;
+        let rc = Rc::new(out);
+        self.cache.insert(k, Rc::clone(&rc));
+        Ok(rc)
+    }
+
+    /// `f` of each series of a selector that has a sample in the query's range, in label
+    /// order, each decoded just before (see [`super::load::Decode::map`]): for a selector
+    /// read once, whose samples need not all be held. `Ok(None)` when `f` gives `None` for
+    /// a series, or when the selector was loaded already (the caller then uses
+    /// [`Evaluator::load`]).
+    pub(crate) fn map_series<R: Send>(
+        &mut self,
+        vs: &VectorSelector,
+        f: impl Fn(&LoadedSeries) -> Option<R> + Sync,
+    ) -> Result<Option<Vec<R>>, EvalError> {
+        if self.cache.contains_key(&key(vs)) {
+            return Ok(None);
+        }
+        let (series, decode) = self.select_stored(vs)?;
+        decode.map(&series, f)
+    }
+
+    /// A selector's matching series from storage (labels and chunk references; samples not
+    /// decoded yet) in label order, and their decoder over the time range the query needs.
+    fn select_stored(
+        &mut self,
+        vs: &VectorSelector,
+    ) -> Result<(Vec<Box<dyn storage::Series>>, super::load::Decode<'q>), EvalError> {
         self.check()?;
+        let k = key(vs);
         let (mint, maxt) = self
             .ranges
             .get(&k)
@@ -124,7 +157,9 @@ impl Evaluator<'_> {
         let set = self.querier.select(true, Some(&hints), &vs.matchers)?;
         // The series first (labels and chunk references), then their samples, decoded on
         // several threads when there are many.
-        let series = set.collect::<Result<Vec<_>, _>>()?;
+        let mut series = set.collect::<Result<Vec<_>, _>>()?;
+        // Stable, and a pass over the labels when the set came sorted.
+        series.sort_by(|a, b| a.labels().cmp(b.labels()));
         let decode = super::load::Decode {
             mint,
             maxt,
@@ -134,13 +169,7 @@ impl Evaluator<'_> {
             cancel: self.cancel,
             deadline: self.deadline,
         };
-        let result = decode.all(&series);
-        self.loaded_bytes = decode.loaded.into_inner();
-        let mut out = result?;
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let rc = Rc::new(out);
-        self.cache.insert(k, Rc::clone(&rc));
-        Ok(rc)
+        Ok((series, decode))
     }
 
     /// The instant vector of a selector at `ts` (sample timestamps kept when `orig_t`).

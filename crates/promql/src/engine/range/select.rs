@@ -10,7 +10,7 @@ use crate::engine::error::EvalError;
 use crate::engine::eval::Evaluator;
 use crate::engine::functions::{float_window_value, non_counter_name};
 use crate::engine::load::par_map;
-use crate::engine::selectors::{Extension, seek};
+use crate::engine::selectors::{Extension, LoadedSeries, seek};
 use crate::functions::{ClockFn, Func, RangeFn};
 use crate::kernels::FPoint;
 
@@ -145,16 +145,11 @@ impl Evaluator<'_> {
     ) -> RResult<RVal> {
         let scalars = self.scalar_args(c, idx)?;
         let vs = &ms.vector_selector;
-        let series = self.load(vs)?;
         // Histograms, and start timestamps the function would read, are evaluated step by
         // step.
         let reads_starts = matches!(func, RangeFn::Rate | RangeFn::Increase | RangeFn::Irate);
-        if series
-            .iter()
-            .any(|s| !s.hists.is_empty() || (reads_starts && !s.starts.is_empty()))
-        {
-            return Err(Bail::Fallback);
-        }
+        let step_by_step =
+            |s: &LoadedSeries| !s.hists.is_empty() || (reads_starts && !s.starts.is_empty());
         let k = WindowCall {
             func,
             scalars: &scalars,
@@ -163,15 +158,54 @@ impl Evaluator<'_> {
             timestamp: vs.timestamp,
             pos: c.args[idx].pos(),
         };
+        let grid = (self.start, self.step, self.steps());
+        if func != RangeFn::QuantileOverTime {
+            // Nothing is noted per step: each series' windows are computed right after it is
+            // decoded (on several threads when there are many), then taken in order; its
+            // samples are not kept.
+            let windows = |s: &LoadedSeries| {
+                if step_by_step(s) {
+                    return None;
+                }
+                let r = windows_on_grid(&k, grid, s.live_floats(), &s.labels, false, &mut |_| {});
+                Some(r.map(|r| (r, s.non_counter_name)))
+            };
+            let Some(results) = self.map_series(vs, windows)? else {
+                return self.range_function_windows(&k, vs, step_by_step);
+            };
+            self.check()?;
+            self.range_reserve(results.len())?;
+            let mut out = Vec::with_capacity(results.len());
+            for (r, non_counter_name) in results.into_iter().flatten() {
+                if k.checks_name() && non_counter_name {
+                    let metric = r.labels.metric_name().unwrap_or("");
+                    self.annotate(annotations::possible_non_counter(metric, k.pos));
+                }
+                out.push(r);
+            }
+            return Ok(RVal::Vector(out));
+        }
+        self.range_function_windows(&k, vs, step_by_step)
+    }
+
+    /// [`Evaluator::range_function_all_steps`] over the selector's loaded series.
+    fn range_function_windows(
+        &mut self,
+        k: &WindowCall<'_>,
+        vs: &VectorSelector,
+        step_by_step: impl Fn(&LoadedSeries) -> bool,
+    ) -> RResult<RVal> {
+        let series = self.load(vs)?;
+        if series.iter().any(step_by_step) {
+            return Err(Bail::Fallback);
+        }
         self.range_reserve(series.len())?;
         let mut out = Vec::new();
-        if func != RangeFn::QuantileOverTime {
-            // Nothing is noted per step: the series are computed on several threads, then
-            // taken in order.
+        if k.func != RangeFn::QuantileOverTime {
             self.check()?;
             let grid = (self.start, self.step, self.steps());
             let results = par_map(&series, |s| {
-                windows_on_grid(&k, grid, s.live_floats(), &s.labels, false, &mut |_| {})
+                windows_on_grid(k, grid, s.live_floats(), &s.labels, false, &mut |_| {})
             });
             self.check()?;
             for (s, r) in series.iter().zip(results) {
@@ -189,7 +223,7 @@ impl Evaluator<'_> {
             if j % 1024 == 0 {
                 self.check()?;
             }
-            if let Some(r) = self.windows_all_steps(&k, s.live_floats(), &s.labels, false) {
+            if let Some(r) = self.windows_all_steps(k, s.live_floats(), &s.labels, false) {
                 if k.checks_name() && s.non_counter_name {
                     let metric = s.labels.metric_name().unwrap_or("");
                     self.annotate(annotations::possible_non_counter(metric, k.pos));
