@@ -56,11 +56,46 @@ pub struct Fetched {
     pub format: BodyFormat,
 }
 
-/// Buffers larger than this are given back after each scrape: a target's scrapes are spread
+/// Buffers larger than this are not kept by their scrape loop: a target's scrapes are spread
 /// over its interval, so only the bodies being appended need memory. A kept 16 MB body (100k
-/// series) would hold about 160 bytes per series between scrapes; allocating it again costs
-/// far less than parsing it.
+/// series) would hold about 160 bytes per series between scrapes. They go to a spare pool
+/// shared by all loops ([`SPARE_BODY_BYTES`]), so that the next large scrape of any target
+/// reuses one instead of faulting in fresh pages.
 pub const KEEP_BODY_BYTES: usize = 1 << 20;
+
+/// Most bytes of large body buffers kept spare between scrapes, for all targets together.
+pub const SPARE_BODY_BYTES: usize = 32 << 20;
+
+/// Large body buffers given back by finished scrapes.
+static SPARE_BODIES: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+/// A spare buffer for a body of `n` bytes (the smallest that holds it, else the largest),
+/// empty; `None` when there is none.
+fn take_spare(n: usize) -> Option<Vec<u8>> {
+    let mut spares = SPARE_BODIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let fits = spares
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.capacity() >= n)
+        .min_by_key(|(_, b)| b.capacity())
+        .or_else(|| spares.iter().enumerate().max_by_key(|(_, b)| b.capacity()))
+        .map(|(i, _)| i)?;
+    Some(spares.swap_remove(fits))
+}
+
+/// Keeps `b` spare while the spares stay within [`SPARE_BODY_BYTES`]; frees it otherwise.
+fn give_spare(mut b: Vec<u8>) {
+    b.clear();
+    let mut spares = SPARE_BODIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let held: usize = spares.iter().map(Vec::capacity).sum();
+    if held + b.capacity() <= SPARE_BODY_BYTES {
+        spares.push(b);
+    }
+}
 
 /// The buffers a scrape loop reads its bodies into, kept from one scrape to the next while
 /// small ([`KEEP_BODY_BYTES`]) so that a body of a steady size costs no allocation and no
@@ -80,14 +115,14 @@ impl BodyBuffers {
         &self.body
     }
 
-    /// Ends a scrape: gives a large buffer back ([`KEEP_BODY_BYTES`]), and a small one when
-    /// it is far larger than what the last body needed; keeps it otherwise for the next
-    /// scrape.
+    /// Ends a scrape: hands a large buffer ([`KEEP_BODY_BYTES`]) to the spare pool, shrinks a
+    /// small one when it is far larger than what the last body needed, and keeps it otherwise
+    /// for the next scrape.
     pub fn scrape_done(&mut self) {
         for b in [&mut self.body, &mut self.compressed] {
             let keep = b.len() + b.len() / 4;
             if b.capacity() > KEEP_BODY_BYTES {
-                *b = Vec::new();
+                give_spare(std::mem::take(b));
             } else if b.capacity() > 2 * keep + (64 << 10) {
                 b.shrink_to(keep);
             }
@@ -230,11 +265,19 @@ impl Fetcher {
         } else {
             &mut bufs.body
         };
-        // A declared length within the limit is read into memory of that size at once.
+        // A declared length within the limit is read into memory of that size at once (a
+        // spare buffer when the body is large).
         if let Some(n) = resp.content_length()
             && self.body_limit.is_none_or(|l| n <= l)
         {
-            body.reserve(usize::try_from(n).unwrap_or(0));
+            let n = usize::try_from(n).unwrap_or(0);
+            if n > KEEP_BODY_BYTES
+                && n > body.capacity()
+                && let Some(spare) = take_spare(n)
+            {
+                *body = spare;
+            }
+            body.reserve(n);
         }
         while let Some(chunk) = resp
             .chunk()
@@ -294,12 +337,8 @@ mod tests {
     }
 
     #[test]
-    fn large_bodies_are_given_back_after_the_scrape_small_ones_kept() {
-        let mut small = BodyBuffers::default();
-        small.body.extend_from_slice(&[b'x'; 100 << 10]);
-        let kept = small.capacity();
-        small.scrape_done();
-        assert_eq!(small.capacity(), kept, "a small body's buffer is reused");
+    fn spare_bodies_are_shared_within_their_bound() {
+        // The only test touching the pool (it is process-wide).
         let mut large = BodyBuffers::default();
         large
             .body
@@ -308,10 +347,42 @@ mod tests {
             .compressed
             .extend_from_slice(&vec![b'z'; KEEP_BODY_BYTES + 1]);
         large.scrape_done();
-        assert_eq!(
-            large.capacity(),
-            0,
-            "a large body holds no memory between scrapes"
-        );
+        assert_eq!(large.capacity(), 0, "a large body is not kept by its loop");
+        while take_spare(0).is_some() {}
+        let big = KEEP_BODY_BYTES * 4;
+        let mut bufs: Vec<BodyBuffers> = (0..SPARE_BODY_BYTES / big + 2)
+            .map(|_| {
+                let mut b = BodyBuffers::default();
+                b.body.reserve_exact(big);
+                b.body.push(1);
+                b
+            })
+            .collect();
+        for b in &mut bufs {
+            b.scrape_done();
+            assert_eq!(b.capacity(), 0, "a large body is not kept by its loop");
+        }
+        let held = |s: &Vec<Vec<u8>>| s.iter().map(Vec::capacity).sum::<usize>();
+        {
+            let spares = SPARE_BODIES.lock().unwrap();
+            assert!(held(&spares) <= SPARE_BODY_BYTES);
+            assert_eq!(spares.len(), SPARE_BODY_BYTES / big, "the rest were freed");
+        }
+        let spare = take_spare(big).expect("a spare that holds the body");
+        assert!(spare.capacity() >= big && spare.is_empty());
+        let larger = take_spare(big * 8).expect("the largest, to grow");
+        assert!(larger.capacity() >= big);
+        give_spare(spare);
+        give_spare(larger);
+        while take_spare(0).is_some() {}
+    }
+
+    #[test]
+    fn small_bodies_are_kept_by_their_loop() {
+        let mut small = BodyBuffers::default();
+        small.body.extend_from_slice(&[b'x'; 100 << 10]);
+        let kept = small.capacity();
+        small.scrape_done();
+        assert_eq!(small.capacity(), kept, "a small body's buffer is reused");
     }
 }
