@@ -19,15 +19,82 @@ use crate::value::{Sample, format_value};
 /// The grouping key / output labels of a series.
 /// Built straight from the series' labels (already sorted): one allocation.
 pub(crate) fn group_labels(l: &Labels, grouping: &[String], without: bool) -> Labels {
-    let kept = l.iter().filter(|x| {
-        let listed = grouping.iter().any(|g| g == x.name);
-        if without {
-            x.name != METRIC_NAME && !listed
-        } else {
-            listed
-        }
-    });
+    let kept = l.iter().filter(|x| kept(x.name, grouping, without));
     Labels::from_sorted(kept.map(|x| (x.name, x.value)))
+}
+
+/// Whether a label named `name` is part of the grouping key.
+fn kept(name: &str, grouping: &[String], without: bool) -> bool {
+    let listed = grouping.iter().any(|g| g == name);
+    if without {
+        name != METRIC_NAME && !listed
+    } else {
+        listed
+    }
+}
+
+/// The groups of `input` (in order of first member), without building a label set per
+/// series: a hash of each series' kept pairs finds the candidate groups, whose labels are
+/// then compared pair by pair with the kept ones.
+fn group_once(input: &[Sample], grouping: &[String], without: bool) -> Vec<Group> {
+    use std::hash::{BuildHasher, Hasher};
+    let state = foldhash::fast::FixedState::default();
+    let mut groups: Vec<Group> = Vec::new();
+    // Hash -> first group with it; further groups with the same hash are chained.
+    let mut index: HashMap<u64, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut chain: Vec<Option<usize>> = Vec::new();
+    for (i, s) in input.iter().enumerate() {
+        let pairs = s.labels.iter().filter(|x| kept(x.name, grouping, without));
+        let mut h = state.build_hasher();
+        for x in pairs.clone() {
+            h.write(x.name.as_bytes());
+            h.write_u8(0xff);
+            h.write(x.value.as_bytes());
+            h.write_u8(0xff);
+        }
+        let hash = h.finish();
+        let mut found = None;
+        let mut next = index.get(&hash).copied();
+        let mut last = None;
+        while let Some(g) = next {
+            if same_pairs(&groups[g].labels, pairs.clone()) {
+                found = Some(g);
+                break;
+            }
+            last = Some(g);
+            next = chain[g];
+        }
+        let gi = found.unwrap_or_else(|| {
+            groups.push(Group {
+                labels: Labels::from_sorted(pairs.map(|x| (x.name, x.value))),
+                members: Vec::new(),
+                drop_name: false,
+            });
+            chain.push(None);
+            let g = groups.len() - 1;
+            match last {
+                Some(prev) => chain[prev] = Some(g),
+                None => {
+                    index.insert(hash, g);
+                }
+            }
+            g
+        });
+        groups[gi].members.push(i);
+        groups[gi].drop_name |= s.drop_name;
+    }
+    groups
+}
+
+/// Whether `pairs` are the labels of `l`, in order.
+fn same_pairs<'a>(l: &Labels, mut pairs: impl Iterator<Item = model::Label<'a>>) -> bool {
+    for x in l {
+        match pairs.next() {
+            Some(y) if x.name == y.name && x.value == y.value => {}
+            _ => return false,
+        }
+    }
+    pairs.next().is_none()
 }
 
 /// Running state of one group.
@@ -116,24 +183,34 @@ impl Evaluator<'_> {
         }
         let pf = param.map_or(f64::NAN, Val::scalar);
         let param_pos = a.param.as_ref().map(|p| p.pos()).unwrap_or(a.pos);
-        // Group the input.
-        let mut groups: Vec<Group> = Vec::new();
-        let mut index: super::eval::LabelIndex = HashMap::default();
+        // Group the input. The group labels of a series are remembered from the second
+        // evaluation of this aggregation on (steps of a range query, a subquery's grid): at
+        // a single evaluation (instant queries, rules) the series are grouped by a hash of
+        // their kept pairs, and only each group's labels are built.
         let site = std::ptr::from_ref(a) as usize;
-        for (i, s) in input.iter().enumerate() {
-            let key =
-                self.derived_labels(site, &s.labels, |l| group_labels(l, &grouping, a.without));
-            let gi = *index.entry(key.clone()).or_insert_with(|| {
-                groups.push(Group {
-                    labels: key,
-                    members: Vec::new(),
-                    drop_name: false,
+        let groups = if self.label_cache.contains_key(&site) {
+            let mut groups: Vec<Group> = Vec::new();
+            let mut index: super::eval::LabelIndex = HashMap::default();
+            for (i, s) in input.iter().enumerate() {
+                let key =
+                    self.derived_labels(site, &s.labels, |l| group_labels(l, &grouping, a.without));
+                let gi = *index.entry(key.clone()).or_insert_with(|| {
+                    groups.push(Group {
+                        labels: key,
+                        members: Vec::new(),
+                        drop_name: false,
+                    });
+                    groups.len() - 1
                 });
-                groups.len() - 1
-            });
-            groups[gi].members.push(i);
-            groups[gi].drop_name |= s.drop_name;
-        }
+                groups[gi].members.push(i);
+                groups[gi].drop_name |= s.drop_name;
+            }
+            groups
+        } else {
+            self.label_cache
+                .insert(site, super::eval::LabelCache::default());
+            group_once(input, &grouping, a.without)
+        };
         match a.op {
             AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
                 if pf.is_nan() {
@@ -389,6 +466,49 @@ fn count_values(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Grouping at a single evaluation (by hashes of the kept pairs) finds the groups that
+    /// building each series' group labels does, in the same order.
+    #[test]
+    fn grouping_once_matches_group_labels() {
+        let mut input = Vec::new();
+        for i in 0..300 {
+            let mut pairs = vec![("__name__", format!("m{}", i % 2))];
+            if i % 3 != 0 {
+                pairs.push(("job", format!("j{}", i % 5)));
+            }
+            if i % 7 != 0 {
+                pairs.push(("le", String::new() + if i % 4 == 0 { "" } else { "1" }));
+            }
+            pairs.push(("instance", format!("h{}", i % 11)));
+            let mut s = Sample::float(Labels::from_pairs(pairs), 0, i as f64);
+            s.drop_name = i % 13 == 0;
+            input.push(s);
+        }
+        let groupings: [&[&str]; 5] = [&[], &["job"], &["job", "le"], &["__name__"], &["nope"]];
+        for grouping in groupings {
+            let grouping: Vec<String> = grouping.iter().map(|&g| g.to_owned()).collect();
+            for without in [false, true] {
+                let got = group_once(&input, &grouping, without);
+                let mut want: Vec<(Labels, Vec<usize>, bool)> = Vec::new();
+                for (i, s) in input.iter().enumerate() {
+                    let key = group_labels(&s.labels, &grouping, without);
+                    match want.iter_mut().find(|g| g.0 == key) {
+                        Some(g) => {
+                            g.1.push(i);
+                            g.2 |= s.drop_name;
+                        }
+                        None => want.push((key, vec![i], s.drop_name)),
+                    }
+                }
+                let got: Vec<(Labels, Vec<usize>, bool)> = got
+                    .into_iter()
+                    .map(|g| (g.labels, g.members, g.drop_name))
+                    .collect();
+                assert_eq!(got, want, "{grouping:?} without={without}");
+            }
+        }
+    }
 
     #[test]
     fn grouping_and_sorting() {
