@@ -188,29 +188,29 @@ impl Evaluator<'_> {
         // a single evaluation (instant queries, rules) the series are grouped by a hash of
         // their kept pairs, and only each group's labels are built.
         let site = std::ptr::from_ref(a) as usize;
-        let groups = if self.label_cache.contains_key(&site) {
-            let mut groups: Vec<Group> = Vec::new();
-            let mut index: super::eval::LabelIndex = HashMap::default();
-            for (i, s) in input.iter().enumerate() {
-                let key =
-                    self.derived_labels(site, &s.labels, |l| group_labels(l, &grouping, a.without));
-                let gi = *index.entry(key.clone()).or_insert_with(|| {
-                    groups.push(Group {
-                        labels: key,
-                        members: Vec::new(),
-                        drop_name: false,
+        let groups =
+            if let std::collections::hash_map::Entry::Vacant(e) = self.label_cache.entry(site) {
+                e.insert(super::eval::LabelCache::default());
+                group_once(input, &grouping, a.without)
+            } else {
+                let mut groups: Vec<Group> = Vec::new();
+                let mut index: super::eval::LabelIndex = HashMap::default();
+                for (i, s) in input.iter().enumerate() {
+                    let key = self
+                        .derived_labels(site, &s.labels, |l| group_labels(l, &grouping, a.without));
+                    let gi = *index.entry(key.clone()).or_insert_with(|| {
+                        groups.push(Group {
+                            labels: key,
+                            members: Vec::new(),
+                            drop_name: false,
+                        });
+                        groups.len() - 1
                     });
-                    groups.len() - 1
-                });
-                groups[gi].members.push(i);
-                groups[gi].drop_name |= s.drop_name;
-            }
-            groups
-        } else {
-            self.label_cache
-                .insert(site, super::eval::LabelCache::default());
-            group_once(input, &grouping, a.without)
-        };
+                    groups[gi].members.push(i);
+                    groups[gi].drop_name |= s.drop_name;
+                }
+                groups
+            };
         match a.op {
             AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
                 if pf.is_nan() {
