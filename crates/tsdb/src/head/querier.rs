@@ -96,67 +96,93 @@ impl HeadQuerier {
         limit: Option<usize>,
     ) -> Result<Vec<HeadSeries>, TsdbError> {
         let ids = self.head.postings.read().for_matchers(matchers);
+        // The series are looked up and sorted by labels before the isolation lock is taken
+        // (without a limit; under one, only the first series with samples in range are
+        // sorted, after the lock).
+        let mut found: Vec<Arc<MemSeries>> = ids
+            .into_iter()
+            .filter_map(|id| self.head.series_by_id(id))
+            .collect();
+        if limit.is_none() {
+            found.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        }
         // Files under `chunks_head/` stay while this guard is held.
         let _no_truncation = self.head.truncation.read();
         // Under the isolation lock (which blocks commits) only the chunk list is taken: open
         // chunks are copied, full chunks on disk are read after it is released.
-        let mut pending: Vec<(Labels, Vec<FullOrBytes>, Option<Arc<Runs>>)> =
-            Vec::with_capacity(ids.len());
+        let mut pending: Vec<Pending> = Vec::with_capacity(found.len());
         {
             let _iso = self.head.isolation.write();
-            for id in ids {
-                let Some(s) = self.head.series_by_id(id) else {
-                    continue;
-                };
+            for s in &found {
                 let st = s.state.lock();
-                let mut chunks: Vec<FullOrBytes> = st
+                let full: Vec<FullChunk> = st
                     .full
                     .iter()
                     .filter(|c| c.max_t >= self.mint && c.min_t <= self.maxt)
-                    .map(|c| FullOrBytes::Full(c.clone()))
+                    .cloned()
                     .collect();
-                if let Some(h) = &st.head
-                    && h.data.num_samples() > 0
-                    && h.max_t >= self.mint
-                    && h.min_t <= self.maxt
-                {
-                    chunks.push(FullOrBytes::Bytes((
-                        h.data.encoding(),
-                        Arc::from(h.data.bytes()),
-                    )));
+                let open = st.head.as_ref().filter(|h| {
+                    h.data.num_samples() > 0 && h.max_t >= self.mint && h.min_t <= self.maxt
+                });
+                if full.is_empty() && open.is_none() {
+                    continue;
                 }
-                if !chunks.is_empty() {
-                    let starts = st
-                        .starts
-                        .as_ref()
-                        .and_then(|r| r.clip(self.mint, self.maxt))
-                        .map(Arc::from);
-                    pending.push((s.labels.clone(), chunks, starts));
+                let mut chunks = Vec::with_capacity(usize::from(open.is_some()));
+                if let Some(h) = open {
+                    chunks.push((h.data.encoding(), Arc::from(h.data.bytes())));
                 }
+                let starts = st
+                    .starts
+                    .as_ref()
+                    .and_then(|r| r.clip(self.mint, self.maxt))
+                    .map(Arc::from);
+                pending.push(Pending {
+                    labels: s.labels.clone(),
+                    full,
+                    chunks,
+                    starts,
+                });
             }
         }
+        drop(found);
         // Under a limit only the first series by labels have their full chunks read.
-        first_by_labels(&mut pending, limit, |(labels, _, _)| labels);
+        if limit.is_some() {
+            first_by_labels(&mut pending, limit, |p| &p.labels);
+        }
         let files = self.head.chunk_files.as_ref();
         let mut out = Vec::with_capacity(pending.len());
-        for (labels, chunks, starts) in pending {
-            let chunks = chunks
-                .into_iter()
-                .map(|c| match c {
-                    FullOrBytes::Full(c) => Ok((c.encoding, c.bytes(files)?)),
-                    FullOrBytes::Bytes(b) => Ok(b),
-                })
-                .collect::<Result<Vec<_>, TsdbError>>()?;
+        for p in pending {
+            // Full chunks come before the open one.
+            let chunks = if p.full.is_empty() {
+                p.chunks
+            } else {
+                let mut chunks = Vec::with_capacity(p.full.len() + p.chunks.len());
+                for c in &p.full {
+                    chunks.push((c.encoding, c.bytes(files)?));
+                }
+                chunks.extend(p.chunks);
+                chunks
+            };
             out.push(HeadSeries {
-                labels,
+                labels: p.labels,
                 chunks,
                 mint: self.mint,
                 maxt: self.maxt,
-                starts,
+                starts: p.starts,
             });
         }
         Ok(out)
     }
+}
+
+/// A selected series between the isolation lock and the reading of its full chunks.
+struct Pending {
+    labels: Labels,
+    /// Full chunks overlapping the range, oldest first.
+    full: Vec<FullChunk>,
+    /// The copied open chunk, when it overlaps the range.
+    chunks: Vec<ChunkSamples>,
+    starts: Option<Arc<Runs>>,
 }
 
 /// Sorts `items` by their labels, keeping only the first `limit` when given (a partial
