@@ -121,9 +121,11 @@ impl Decode<'_> {
         expected: usize,
         batch: &mut FloatBatch,
     ) -> Result<Option<LoadedSeries>, EvalError> {
+        // A little room over the previous series' count: a window one sample longer would
+        // otherwise copy the buffer into one twice its size.
         let mut l = LoadedSeries {
             labels: series.labels().clone(),
-            floats: Vec::with_capacity(expected),
+            floats: Vec::with_capacity(expected + expected / 16 + 2),
             live: None,
             hists: Vec::new(),
             non_counter_name: false,
