@@ -1,6 +1,7 @@
 //! `/api/v2/alerts` (GET with filters, POST) and `/api/v2/alerts/groups`.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -8,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiState, api_time, error, filters, flag, json, params};
+use super::{ApiState, api_time, error, filters, flag, json_list, params};
 use crate::alert::{Alert, is_zero, label_set_cmp, zero_time};
 use crate::labels::{LabelSet, fingerprint_string, is_valid_label_name};
 use crate::matcher::Matcher;
@@ -28,25 +29,35 @@ struct Status {
     state: &'static str,
 }
 
-fn str_is_empty(s: &&str) -> bool {
-    s.is_empty()
+/// `gettableAlert`, written with go-swagger's field order; holds the stored alert (its labels,
+/// annotations and URL are not copied) and formats the times and the fingerprint as it is
+/// written, so a GET of every alert keeps no text per alert before it is sent.
+struct GettableAlert {
+    alert: Arc<Alert>,
+    fingerprint: u64,
+    receivers: Vec<Receiver>,
+    status: Status,
 }
 
-/// `gettableAlert`, fields in go-swagger's order; borrows the stored alert's labels,
-/// annotations and URL (a GET of every alert copies none of them).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct GettableAlert<'a> {
-    annotations: &'a LabelSet,
-    ends_at: String,
-    fingerprint: String,
-    receivers: Vec<Receiver>,
-    starts_at: String,
-    status: Status,
-    updated_at: String,
-    #[serde(rename = "generatorURL", skip_serializing_if = "str_is_empty")]
-    generator_url: &'a str,
-    labels: &'a LabelSet,
+impl Serialize for GettableAlert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let a = &*self.alert;
+        let url = !a.generator_url.is_empty();
+        let mut st = s.serialize_struct("gettableAlert", 8 + usize::from(url))?;
+        st.serialize_field("annotations", &a.annotations)?;
+        st.serialize_field("endsAt", &api_time(a.ends_at))?;
+        st.serialize_field("fingerprint", &fingerprint_string(self.fingerprint))?;
+        st.serialize_field("receivers", &self.receivers)?;
+        st.serialize_field("startsAt", &api_time(a.starts_at))?;
+        st.serialize_field("status", &self.status)?;
+        st.serialize_field("updatedAt", &api_time(a.updated_at))?;
+        if url {
+            st.serialize_field("generatorURL", &a.generator_url)?;
+        }
+        st.serialize_field("labels", &a.labels)?;
+        st.end()
+    }
 }
 
 #[derive(Deserialize)]
@@ -90,12 +101,12 @@ fn parse_filter(q: Option<&str>) -> Result<Filter, String> {
 }
 
 /// The alert as the API shows it, when the filter keeps it.
-fn gettable<'a>(
+fn gettable(
     am: &Alertmanager,
-    a: &'a Alert,
+    a: &Arc<Alert>,
     f: &Filter,
     now: Timestamp,
-) -> Option<GettableAlert<'a>> {
+) -> Option<GettableAlert> {
     if !is_zero(a.ends_at) && a.ends_at < now {
         return None;
     }
@@ -133,22 +144,17 @@ fn gettable<'a>(
         return None;
     }
     Some(GettableAlert {
-        annotations: &a.annotations,
-        ends_at: api_time(a.ends_at),
-        fingerprint: fingerprint_string(a.fingerprint()),
+        alert: a.clone(),
+        fingerprint: a.fingerprint(),
         receivers: receivers
             .into_iter()
             .map(|name| Receiver { name })
             .collect(),
-        starts_at: api_time(a.starts_at),
         status: Status {
             inhibited_by: st.inhibited_by,
             silenced_by: st.silenced_by,
             state: st.state.as_str(),
         },
-        updated_at: api_time(a.updated_at),
-        generator_url: &a.generator_url,
-        labels: &a.labels,
     })
 }
 
@@ -158,19 +164,21 @@ pub(super) async fn get_alerts(State(s): State<ApiState>, RawQuery(q): RawQuery)
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     let now = Timestamp::now();
-    let list = s.am.alerts.list();
-    let mut out: Vec<GettableAlert<'_>> = list
-        .iter()
-        .filter_map(|a| gettable(&s.am, a, &f, now))
-        .collect();
-    out.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
-    json(StatusCode::OK, &out)
+    let mut out: Vec<GettableAlert> =
+        s.am.alerts
+            .list()
+            .iter()
+            .filter_map(|a| gettable(&s.am, a, &f, now))
+            .collect();
+    // By the fingerprint's text: 16 zero-padded hex digits sort as the number does.
+    out.sort_by_key(|a| a.fingerprint);
+    json_list(out)
 }
 
 #[derive(Serialize)]
-struct AlertGroup<'a> {
-    alerts: Vec<GettableAlert<'a>>,
-    labels: &'a LabelSet,
+struct AlertGroup {
+    alerts: Vec<GettableAlert>,
+    labels: LabelSet,
     receiver: Receiver,
 }
 
@@ -184,24 +192,16 @@ pub(super) async fn get_groups(State(s): State<ApiState>, RawQuery(q): RawQuery)
         receiver: None,
         ..clone_filter(&f)
     };
-    // The groups with their alerts first (held here), then the views borrowing them.
-    let held: Vec<_> =
-        s.am.dispatcher()
-            .groups()
-            .into_iter()
-            .filter(|g| {
-                f.receiver
-                    .as_ref()
-                    .is_none_or(|re| re.is_match(&g.route.opts.receiver))
-            })
-            .map(|g| {
-                let alerts = g.alerts();
-                (g, alerts)
-            })
-            .collect();
-    let mut out: Vec<AlertGroup<'_>> = Vec::new();
-    for (g, alerts) in &held {
-        let alerts: Vec<GettableAlert<'_>> = alerts
+    let mut out: Vec<AlertGroup> = Vec::new();
+    for g in s.am.dispatcher().groups() {
+        if f.receiver
+            .as_ref()
+            .is_some_and(|re| !re.is_match(&g.route.opts.receiver))
+        {
+            continue;
+        }
+        let alerts: Vec<GettableAlert> = g
+            .alerts()
             .iter()
             .filter_map(|a| gettable(&s.am, a, &per_alert, now))
             .collect();
@@ -210,17 +210,17 @@ pub(super) async fn get_groups(State(s): State<ApiState>, RawQuery(q): RawQuery)
         }
         out.push(AlertGroup {
             alerts,
-            labels: &g.labels,
+            labels: g.labels.clone(),
             receiver: Receiver {
                 name: g.route.opts.receiver.clone(),
             },
         });
     }
-    out.sort_by(|a, b| match label_set_cmp(a.labels, b.labels) {
+    out.sort_by(|a, b| match label_set_cmp(&a.labels, &b.labels) {
         Ordering::Equal => a.receiver.name.cmp(&b.receiver.name),
         o => o,
     });
-    json(StatusCode::OK, &out)
+    json_list(out)
 }
 
 fn clone_filter(f: &Filter) -> Filter {

@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::StreamExt;
 use jiff::Timestamp;
 
 use crate::server::Alertmanager;
@@ -125,7 +126,7 @@ async fn limited(
     if req.method() != axum::http::Method::GET {
         return next.run(req).await;
     }
-    let Ok(_permit) = l.permits.clone().try_acquire_owned() else {
+    let Ok(permit) = l.permits.clone().try_acquire_owned() else {
         l.metrics.http_limit_exceeded.inc();
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -137,9 +138,34 @@ async fn limited(
             .into_response();
     };
     l.metrics.http_in_flight.inc();
+    let in_flight = InFlight {
+        _permit: permit,
+        metrics: l.metrics.clone(),
+    };
     let r = next.run(req).await;
-    l.metrics.http_in_flight.dec();
-    r
+    if axum::body::HttpBody::size_hint(r.body()).exact().is_some() {
+        return r;
+    }
+    // A streamed answer ([`json_list`]) is still being written: it keeps its permit and
+    // counts as in flight until its last chunk is sent (or the client goes away).
+    let (parts, body) = r.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _ = &in_flight;
+        chunk
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(body))
+}
+
+/// A GET's permit and its place in the in-flight gauge, given back when dropped.
+struct InFlight {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.metrics.http_in_flight.dec();
+    }
 }
 
 /// A time as the API writes it (`strfmt.DateTime`: milliseconds, UTC).
@@ -158,6 +184,51 @@ pub(crate) fn json<T: serde::Serialize>(code: StatusCode, v: &T) -> Response {
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// JSON bytes after which a chunk of a [`json_list`] answer is sent.
+const LIST_CHUNK_BYTES: usize = 64 << 10;
+
+/// A JSON array answer (200), written a chunk of about [`LIST_CHUNK_BYTES`] at a time as the
+/// client reads it, with the bytes [`json`] would write (Go's encoder also writes to the
+/// connection as it goes). Each item is serialized and dropped in turn, so the whole text is
+/// never held: the list of 10,000 alerts is about 8 MB of JSON, which grown in one buffer
+/// was the largest allocation of the Alertmanager benchmark's peak.
+pub(crate) fn json_list<T: serde::Serialize + Send + 'static>(items: Vec<T>) -> Response {
+    let mut items = items.into_iter();
+    let (mut opened, mut any, mut closed) = (false, false, false);
+    let chunks = std::iter::from_fn(move || {
+        if closed {
+            return None;
+        }
+        let mut buf = Vec::with_capacity(LIST_CHUNK_BYTES + LIST_CHUNK_BYTES / 4);
+        if !opened {
+            buf.push(b'[');
+            opened = true;
+        }
+        while buf.len() < LIST_CHUNK_BYTES {
+            let Some(item) = items.next() else {
+                buf.extend_from_slice(b"]\n");
+                closed = true;
+                break;
+            };
+            if any {
+                buf.push(b',');
+            }
+            any = true;
+            if let Err(e) = serde_json::to_writer(&mut buf, &item) {
+                closed = true;
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(axum::body::Bytes::from(buf)))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(futures::stream::iter(chunks)),
+    )
+        .into_response()
 }
 
 /// An error as go-swagger writes a string payload: a JSON string.
