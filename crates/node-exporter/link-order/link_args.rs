@@ -2,14 +2,16 @@
 // `crates/node-exporter/build.rs` (its example), which `include!` this file.
 
 /// Prints the link arguments for the targets of `kind` (`bins` or `examples`): packed relative
-/// relocations on glibc Linux, and with rustc's bundled LLD the function order of `order`.
+/// relocations on glibc Linux, and with rustc's bundled LLD the function order of `order` and
+/// the read-only data layout of `rodata.ld` beside it (see `link-order/generate`).
 fn print_link_args(kind: &str, order: &std::path::Path) {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
     if os == "linux" && env == "gnu" {
         println!("cargo:rustc-link-arg-{kind}=-Wl,-z,pack-relative-relocs");
     }
-    if links_with_bundled_lld() && order.exists() {
+    let lld = links_with_bundled_lld();
+    if lld && order.exists() {
         println!("cargo:rerun-if-changed={}", order.display());
         println!(
             "cargo:rustc-link-arg-{kind}=-Wl,--symbol-ordering-file={}",
@@ -17,6 +19,12 @@ fn print_link_args(kind: &str, order: &std::path::Path) {
         );
         // Names the binary no longer has (the list is older than the code) are skipped.
         println!("cargo:rustc-link-arg-{kind}=-Wl,--no-warn-symbol-ordering");
+    }
+    let rodata = order.with_file_name("rodata.ld");
+    if lld && rodata.exists() {
+        // Only adds an output section (INSERT BEFORE .rodata): the default layout stays.
+        println!("cargo:rerun-if-changed={}", rodata.display());
+        println!("cargo:rustc-link-arg-{kind}=-Wl,-T,{}", rodata.display());
     }
 }
 
