@@ -265,3 +265,43 @@ pub(crate) fn filters(ps: &[(String, String)]) -> Result<Vec<crate::matcher::Mat
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chunks of a streamed answer, in order.
+    fn chunks(r: Response) -> Vec<axum::body::Bytes> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut body = r.into_body().into_data_stream();
+            let mut out = Vec::new();
+            while let Some(c) = body.next().await {
+                out.push(c.unwrap());
+            }
+            out
+        })
+    }
+
+    #[test]
+    fn a_streamed_list_has_the_bytes_of_the_whole_answer_in_chunks() {
+        for n in [0usize, 1, 2, 5_000] {
+            let items: Vec<(String, usize)> =
+                (0..n).map(|i| (format!("item \"{i}\""), i)).collect();
+            let whole = json(StatusCode::OK, &items);
+            let whole = chunks(whole).concat();
+            let r = json_list(items);
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+            let parts = chunks(r);
+            assert_eq!(parts.concat(), whole, "{n} items");
+            assert!(parts.iter().all(|c| c.len() < 2 * LIST_CHUNK_BYTES));
+            if n == 5_000 {
+                // About 100 kB: more than one chunk.
+                assert!(parts.len() > 1);
+            }
+        }
+    }
+}
