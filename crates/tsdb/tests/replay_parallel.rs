@@ -2,7 +2,10 @@
 //! item 4) rebuilds exactly the head that was written: thousands of series over many WAL
 //! segments, series first seen in the middle of the log, start timestamps that change per
 //! commit, a deletion in the middle (whose tombstone must apply after the samples before it
-//! and before those after it), and one "WAL segment loaded" line per segment.
+//! and before those after it), and one "WAL segment loaded" line per segment. With
+//! memory-mapped head chunks, replay drops the logged samples those chunks hold before they
+//! reach the appender threads; a deletion of part of such a chunk and start timestamps (which
+//! turn the dropping off) must still give back exactly the head that was written.
 
 use std::collections::BTreeMap;
 
@@ -134,7 +137,8 @@ fn parallel_replay_of_many_series_over_many_segments_rebuilds_the_head() {
         .filter(|l| l.contains("WAL segment loaded"))
         .map(|l| {
             assert!(
-                l.contains(&format!("max_segment=Some({last})")),
+                l.contains(&format!("max_segment={last} "))
+                    || l.ends_with(&format!("max_segment={last}")),
                 "names the last segment: {l}"
             );
             let at = l.find(" segment=").expect("segment field") + " segment=".len();
@@ -163,4 +167,82 @@ fn parallel_replay_of_many_series_over_many_segments_rebuilds_the_head() {
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(read(&db), want, "after a second replay");
     db.close().unwrap();
+}
+
+/// Writes `rounds` commits of `series` (enough to fill memory-mapped chunks), with start
+/// timestamps from round `starts_from` on, and deletes part of the oldest chunk of some
+/// series after round `delete_at`.
+fn write_long(db: &Db, series: &[Labels], rounds: i64, starts_from: i64, delete_at: i64) -> Data {
+    let mut want = Data::new();
+    for round in 0..rounds {
+        let t = round * STEP;
+        let mut app = db.appender();
+        for (i, s) in series.iter().enumerate() {
+            let v = (round * 3 + i as i64 % 17) as f64;
+            let start = if round >= starts_from && i % 2 == 0 {
+                start_of(i, t).max(1)
+            } else {
+                0
+            };
+            app.append_with_start(0, s, start, t, Sample::Float(v))
+                .unwrap();
+            want.entry(s.to_string()).or_default().push((t, v, start));
+        }
+        app.commit().unwrap();
+        if round == delete_at {
+            let (from, to) = (10 * STEP, 50 * STEP);
+            db.delete(
+                from,
+                to,
+                &[Matcher::new(MatchOp::RegexMatch, "i", "1.*").unwrap()],
+            )
+            .unwrap();
+            for (name, v) in &mut want {
+                if name.contains("i=\"1") {
+                    v.retain(|&(t, _, _)| t < from || t > to);
+                }
+            }
+        }
+    }
+    want
+}
+
+fn replay_with_mmapped_chunks(starts_from: i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let series = series(300, "long");
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let want = write_long(&db, &series, 400, starts_from, 300);
+    assert_eq!(read(&db), want, "before the restart");
+    // Closed: the head chunk files are flushed, the WAL holds every sample as well.
+    db.close().unwrap();
+    let mapped = std::fs::read_dir(dir.path().join("chunks_head"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum::<u64>();
+    assert!(
+        mapped > 300 * 2 * 100,
+        "full chunks are memory-mapped: {mapped} bytes"
+    );
+    let db = Db::open(dir.path(), opts()).unwrap();
+    let got = read(&db);
+    for (name, w) in &want {
+        assert_eq!(got.get(name), Some(w), "{name} after the replay");
+    }
+    assert_eq!(got.len(), want.len());
+    // Killed this time.
+    drop(db);
+    let db = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(read(&db), want, "after a second replay");
+    db.close().unwrap();
+}
+
+#[test]
+fn replay_over_memory_mapped_chunks_with_a_deletion_rebuilds_the_head() {
+    replay_with_mmapped_chunks(i64::MAX);
+}
+
+#[test]
+fn replay_over_memory_mapped_chunks_with_start_timestamps_rebuilds_the_head() {
+    // Start timestamps from round 100: inside the first memory-mapped chunks.
+    replay_with_mmapped_chunks(100);
 }

@@ -9,11 +9,20 @@
 //! commit's sample records) and hands the samples to appender threads sharded by series, so
 //! the samples of one series are appended in log order. Tombstones, the end of each segment
 //! ("WAL segment loaded") and the write-behind log wait for the appenders to drain.
+//!
+//! Per sample, the calling thread only looks the reference up in a dense table (no lock, no
+//! reference count) and drops a sample that a memory-mapped chunk already holds (as
+//! Prometheus skips samples up to a series' `mmMaxTime`); records and samples cross threads in
+//! batches, so the threads rarely wait on each other.
+
+mod decode;
+mod refs;
+mod shard;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
 use crate::chunkenc::Encoding;
@@ -23,10 +32,15 @@ use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
 use crate::head::ooo::Inserted;
 use crate::head::snapshot::{self, Loaded};
 use crate::head::{Head, MemSeries};
-use crate::start::HeadStarts;
 use crate::wal::record::{self, Record};
-use crate::wal::{self, WalReader};
+use crate::wal::{self, SegmentRef, WalReader};
+use decode::{Decoded, decode_segments};
+use refs::RefTable;
+use shard::{Pending, ShardMsg, shard_worker};
 use storage::ValueType;
+
+/// Samples gathered for an appender thread before they are sent to it.
+const SAMPLE_BATCH: usize = 8192;
 
 /// What a replay read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -110,8 +124,12 @@ struct Replayer<'a> {
     head: &'a Head,
     mmapped: MmappedChunks,
     ooo_mmapped: MmappedChunks,
-    /// WAL references that point to a series created under another reference.
-    refs: HashMap<u64, Arc<MemSeries>>,
+    /// What each WAL reference resolved to.
+    table: RefTable<RefEntry>,
+    /// Whether samples up to a series' [`RefEntry::mmapped_to`] are dropped here. Off once a
+    /// start timestamps record was read: the appender threads note a start even for a sample
+    /// already in a chunk.
+    skip_mmapped: bool,
     /// Start timestamps of the samples of the next sample records, by (reference, t).
     starts: HashMap<(u64, i64), i64>,
     stats: ReplayStats,
@@ -121,101 +139,34 @@ struct Replayer<'a> {
     pending: Vec<Vec<Pending>>,
 }
 
-/// A sample resolved to its series, with its start timestamp (0: none).
-struct Pending {
-    series: Arc<MemSeries>,
-    t: i64,
-    v: HeadValue,
-    start: i64,
-}
-
-enum ShardMsg {
-    Samples(Vec<Pending>),
-    /// Answer once everything sent before is applied.
-    Flush(SyncSender<()>),
-}
-
-/// What one appender thread applied.
-#[derive(Default)]
-struct ShardStats {
-    samples: usize,
-    out_of_order: usize,
-}
-
-/// An appender thread: appends the samples of its series in the order received.
-fn shard_worker(head: &Head, rx: &Receiver<ShardMsg>) -> ShardStats {
-    let chunk_range = head.options().chunk_range;
-    let files = head.chunk_files.as_ref();
-    let mut stats = ShardStats::default();
-    for msg in rx {
-        match msg {
-            ShardMsg::Samples(batch) => {
-                let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
-                for p in batch {
-                    let mut st = p.series.state.lock();
-                    let appended = st.append(p.series.id, p.t, &p.v, chunk_range, files);
-                    // Also for a sample already in a memory-mapped chunk: its start is only here.
-                    HeadStarts::note(&mut st.starts, p.t, p.start);
-                    drop(st);
-                    if appended {
-                        stats.samples += 1;
-                        mint = mint.min(p.t);
-                        maxt = maxt.max(p.t);
-                    } else {
-                        stats.out_of_order += 1;
-                    }
-                }
-                if maxt != i64::MIN {
-                    head.update_time_bounds(mint, maxt);
-                }
-            }
-            ShardMsg::Flush(done) => {
-                let _ = done.send(());
-            }
-        }
-    }
-    stats
-}
-
-/// What the decoder thread sends.
-enum Decoded {
-    Record(Result<Record, String>),
-    /// Every record of this segment was sent.
-    SegmentDone(u32),
-}
-
-/// The decoder stage: reads and decodes every record of `reader`, returning the reader's
-/// error (a corrupt tail) if any; stops early when the receiver is gone.
-fn decode_stage(mut reader: WalReader, tx: &SyncSender<Decoded>) -> Result<(), TsdbError> {
-    let mut seg = None;
-    loop {
-        let Some(rec) = reader.next_record()? else {
-            if let Some(s) = seg {
-                let _ = tx.send(Decoded::SegmentDone(s));
-            }
-            return Ok(());
-        };
-        let decoded = record::decode(rec).map_err(|e| e.to_string());
-        let now = reader.position().map(|p| p.0);
-        if let Some(prev) = seg
-            && now != Some(prev)
-            && tx.send(Decoded::SegmentDone(prev)).is_err()
-        {
-            return Ok(());
-        }
-        seg = now;
-        if tx.send(Decoded::Record(decoded)).is_err() {
-            return Ok(());
-        }
-    }
+/// A WAL reference resolved: the series it names, and the newest time of the series'
+/// memory-mapped chunks when they came with its series record (`i64::MIN` otherwise): the
+/// head refuses the samples up to then, so they need not reach the appender threads.
+#[derive(Debug, Clone, Copy)]
+struct RefEntry {
+    id: u64,
+    mmapped_to: i64,
 }
 
 impl Replayer<'_> {
-    fn series(&mut self, id: u64) -> Option<Arc<MemSeries>> {
-        if let Some(s) = self.refs.get(&id) {
-            return Some(s.clone());
+    /// What the WAL reference `id` names: a series its series record created, or one the
+    /// head had before (from a chunk snapshot).
+    fn resolve(&mut self, id: u64) -> Option<RefEntry> {
+        if let Some(e) = self.table.get(id) {
+            return Some(*e);
         }
-        self.head.series_by_id(id)
+        let s = self.head.series_by_id(id)?;
+        let e = RefEntry {
+            id: s.id,
+            mmapped_to: i64::MIN,
+        };
+        self.table.insert(id, e);
+        Some(e)
+    }
+
+    fn series(&mut self, id: u64) -> Option<Arc<MemSeries>> {
+        let e = self.resolve(id)?;
+        self.head.series_by_id(e.id)
     }
 
     /// Waits until the appender threads applied every sample sent so far.
@@ -239,7 +190,8 @@ impl Replayer<'_> {
     fn send_pending(&mut self) {
         for (i, p) in self.pending.iter_mut().enumerate() {
             if !p.is_empty() {
-                let _ = self.shards[i].send(ShardMsg::Samples(std::mem::take(p)));
+                let batch = std::mem::replace(p, Vec::with_capacity(SAMPLE_BATCH));
+                let _ = self.shards[i].send(ShardMsg::Samples(batch));
             }
         }
     }
@@ -258,7 +210,9 @@ impl Replayer<'_> {
                         // The series already exists and may have samples in flight.
                         self.flush();
                     }
+                    let mut mmapped_to = i64::MIN;
                     if let Some(chunks) = self.mmapped.remove(&s.id) {
+                        mmapped_to = chunks.last().map_or(i64::MIN, |c| c.max_t);
                         attach(self.head, &m, chunks);
                     }
                     if let Some(chunks) = self.ooo_mmapped.remove(&s.id) {
@@ -269,8 +223,15 @@ impl Replayer<'_> {
                             .chunks = chunks;
                     }
                     if m.id != s.id {
-                        self.refs.insert(s.id, m);
+                        mmapped_to = i64::MIN;
                     }
+                    self.table.insert(
+                        s.id,
+                        RefEntry {
+                            id: m.id,
+                            mmapped_to,
+                        },
+                    );
                 }
             }
             Record::Samples(samples) => {
@@ -296,6 +257,10 @@ impl Replayer<'_> {
                 // The samples logged before must be in the series first.
                 self.flush();
                 for t in stones {
+                    // The deletion may leave the series older samples than its chunks had.
+                    if let Some(e) = self.table.get_mut(t.id) {
+                        e.mmapped_to = i64::MIN;
+                    }
                     if let Some(s) = self.series(t.id) {
                         self.head.delete_in_series(&s, t.mint, t.maxt)?;
                         self.head.tombstones.lock().add_interval(
@@ -339,6 +304,7 @@ impl Replayer<'_> {
             Record::StartTimestamps(starts) => {
                 // Entries of an earlier commit whose samples never came are stale.
                 self.starts.clear();
+                self.skip_mmapped = false;
                 self.starts
                     .extend(starts.into_iter().map(|s| ((s.id, s.t), s.st)));
             }
@@ -357,24 +323,33 @@ impl Replayer<'_> {
             if t < min_valid {
                 continue;
             }
-            let Some(s) = self.series(id) else {
+            let Some(e) = self.resolve(id) else {
                 self.stats.unknown_refs += 1;
                 continue;
             };
+            if self.skip_mmapped && t <= e.mmapped_to {
+                // The series' memory-mapped chunks hold it: the head would refuse it.
+                self.stats.out_of_order += 1;
+                continue;
+            }
             let start = if self.starts.is_empty() {
                 0
             } else {
                 self.starts.remove(&(id, t)).unwrap_or(0)
             };
-            let shard = (s.id % n) as usize;
-            self.pending[shard].push(Pending {
-                series: s,
+            let shard = (e.id % n) as usize;
+            let pending = &mut self.pending[shard];
+            pending.push(Pending {
+                id: e.id,
                 t,
                 v,
                 start,
             });
+            if pending.len() >= SAMPLE_BATCH {
+                let batch = std::mem::replace(pending, Vec::with_capacity(SAMPLE_BATCH));
+                let _ = self.shards[shard].send(ShardMsg::Samples(batch));
+            }
         }
-        self.send_pending();
     }
 
     /// Applies a write-behind log record: out-of-order samples, and mmap markers after
@@ -420,60 +395,81 @@ impl Replayer<'_> {
         Ok(())
     }
 
-    /// Replays every record of `reader` through the decoder thread. A record that does not
-    /// decode ends the replay with a corruption error when `strict` (a checkpoint), else it
-    /// is skipped with a warning. With `max_segment`, each finished segment is logged.
+    /// Replays every record of `segments` (the first from `first_offset` on) through the
+    /// decoder threads. A record that does not decode ends the replay with a corruption
+    /// error when `strict` (a checkpoint), else it is skipped with a warning. A damaged
+    /// segment ends the replay with its error after the records before the damage. With
+    /// `max_segment`, each finished segment that held records is logged.
     fn pump(
         &mut self,
-        reader: WalReader,
+        segments: Vec<SegmentRef>,
+        first_offset: u64,
         origin: &Path,
         strict: bool,
         max_segment: Option<Option<u32>>,
     ) -> Result<(), TsdbError> {
+        let threads = self.shards.len().min(segments.len()).max(1);
+        let count = segments.len();
+        let mut shares: Vec<Vec<(SegmentRef, u64)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (k, seg) in segments.into_iter().enumerate() {
+            shares[k % threads].push((seg, if k == 0 { first_offset } else { 0 }));
+        }
         std::thread::scope(|sc| {
-            let (tx, rx) = sync_channel(64);
-            let decoder = std::thread::Builder::new()
-                .name("wal-decode".into())
-                .spawn_scoped(sc, move || decode_stage(reader, &tx))
-                .map_err(|e| TsdbError::corruption(origin.display().to_string(), e.to_string()));
-            let decoder = match decoder {
-                Ok(d) => d,
-                Err(e) => return Err(e),
-            };
-            let mut failed = None;
-            for msg in rx {
-                match msg {
-                    Decoded::Record(Ok(rec)) => self.apply(rec)?,
-                    Decoded::Record(Err(e)) => {
-                        let e = TsdbError::corruption(
+            let mut queues = Vec::with_capacity(threads);
+            for (i, share) in shares.into_iter().enumerate() {
+                let (tx, rx) = sync_channel(2);
+                std::thread::Builder::new()
+                    .name(format!("wal-decode-{i}"))
+                    .spawn_scoped(sc, move || decode_segments(share, &tx))
+                    .map_err(|e| {
+                        TsdbError::corruption(origin.display().to_string(), e.to_string())
+                    })?;
+                queues.push(rx);
+            }
+            // Returning drops the queues: the decoder threads stop at their next send.
+            for k in 0..count {
+                loop {
+                    let Ok(batch) = queues[k % threads].recv() else {
+                        return Err(TsdbError::corruption(
                             origin.display().to_string(),
-                            format!("decode WAL record: {e}"),
-                        );
-                        if strict {
-                            failed = Some(e);
-                            break;
+                            "WAL decoder thread ended early",
+                        ));
+                    };
+                    let mut ended = false;
+                    for msg in batch {
+                        match msg {
+                            Decoded::Record(Ok(rec)) => self.apply(rec)?,
+                            Decoded::Record(Err(e)) => {
+                                let e = TsdbError::corruption(
+                                    origin.display().to_string(),
+                                    format!("decode WAL record: {e}"),
+                                );
+                                if strict {
+                                    return Err(e);
+                                }
+                                tracing::warn!(error = %e, "WAL replay: skipping undecodable record");
+                            }
+                            Decoded::Failed(e) => return Err(e),
+                            Decoded::SegmentEnd { index, records } => {
+                                ended = true;
+                                if let (Some(max_segment), true) = (max_segment, records) {
+                                    self.flush();
+                                    let max_segment = max_segment.unwrap_or(index);
+                                    tracing::info!(
+                                        segment = index,
+                                        max_segment,
+                                        "WAL segment loaded"
+                                    );
+                                }
+                            }
                         }
-                        tracing::warn!(error = %e, "WAL replay: skipping undecodable record");
                     }
-                    Decoded::SegmentDone(segment) => {
-                        if let Some(max_segment) = max_segment {
-                            self.flush();
-                            tracing::info!(segment, max_segment = ?max_segment, "WAL segment loaded");
-                        }
+                    if ended {
+                        break;
                     }
                 }
             }
-            // The receiver is gone here: an early stop ends the decoder too.
-            let read = decoder.join().unwrap_or_else(|_| {
-                Err(TsdbError::corruption(
-                    origin.display().to_string(),
-                    "WAL decoder thread panicked",
-                ))
-            });
-            match failed {
-                Some(e) => Err(e),
-                None => read,
-            }
+            Ok(())
         })
     }
 }
@@ -573,7 +569,7 @@ pub fn replay(
             let (tx, rx) = sync_channel::<ShardMsg>(16);
             let h = std::thread::Builder::new()
                 .name(format!("wal-apply-{i}"))
-                .spawn_scoped(sc, move || shard_worker(head, &rx))
+                .spawn_scoped(sc, move || shard_worker(head, &rx, workers as u64))
                 .map_err(|e| TsdbError::corruption(dir.display().to_string(), e.to_string()))?;
             shards.push(tx);
             handles.push(h);
@@ -582,10 +578,13 @@ pub fn replay(
             head,
             mmapped,
             ooo_mmapped,
-            refs: HashMap::new(),
+            table: RefTable::default(),
+            skip_mmapped: true,
             starts: HashMap::new(),
             stats: ReplayStats::default(),
-            pending: (0..workers).map(|_| Vec::new()).collect(),
+            pending: (0..workers)
+                .map(|_| Vec::with_capacity(SAMPLE_BATCH))
+                .collect(),
             shards,
         };
         let res = replay_wal(&mut r, dir, start);
@@ -597,6 +596,7 @@ pub fn replay(
             })?;
             r.stats.samples += s.samples;
             r.stats.out_of_order += s.out_of_order;
+            r.stats.unknown_refs += s.unknown_refs;
         }
         res?;
         finish(r, wbl, started)
@@ -615,8 +615,8 @@ fn replay_wal(
         && start.is_none_or(|(seg, _)| cp.index >= seg)
     {
         tracing::info!(checkpoint = %cp.dir.display(), "replaying WAL checkpoint");
-        let reader = WalReader::open_dir(&cp.dir)?;
-        if let Err(e) = r.pump(reader, &cp.dir, true, None) {
+        let segments = wal::list_segments(&cp.dir)?;
+        if let Err(e) = r.pump(segments, 0, &cp.dir, true, None) {
             // A checkpoint is written whole and renamed: damage is not a torn write. Go on
             // with what was read, as with a damaged segment.
             tracing::error!(error = %e, "WAL checkpoint is damaged; continuing with the records before");
@@ -631,13 +631,11 @@ fn replay_wal(
         .filter(|s| from.is_none_or(|f| s.index >= f))
         .collect();
     let last_index = segments.last().map(|s| s.index);
-    let mut reader = WalReader::new(segments.clone());
-    if let (Some((seg, off)), Some(first)) = (start, segments.first())
-        && first.index == seg
-    {
-        reader = reader.starting_at(off);
-    }
-    match r.pump(reader, dir, false, Some(last_index)) {
+    let first_offset = match (start, segments.first()) {
+        (Some((seg, off)), Some(first)) if first.index == seg => off,
+        _ => 0,
+    };
+    match r.pump(segments, first_offset, dir, false, Some(last_index)) {
         Ok(()) => {}
         Err(e @ TsdbError::WalCorruption { .. }) => {
             tracing::warn!(error = %e, "WAL is corrupt; repairing");
