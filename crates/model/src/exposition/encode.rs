@@ -150,26 +150,34 @@ fn write_exemplar(out: &mut String, e: &Exemplar) {
 
 /// `name{a="1",b="2"}`, or `{"my.name",a="1"}` for names outside the legacy set.
 fn write_series(out: &mut String, labels: &Labels, _format: Format) {
-    let name = labels.metric_name().unwrap_or("");
-    let legacy = is_valid_legacy_metric_name(name);
+    write_series_pairs(out, labels.iter().map(|l| (l.name, l.value)));
+}
+
+/// Writes a series from its label pairs (sorted by name, `__name__` among them) as the text
+/// formats name it: `name{a="1",b="2"}`, or `{"my.name",a="1"}` for a name outside the legacy
+/// set. For writers that keep their samples' labels as pairs rather than [`Labels`].
+pub fn write_series_pairs<'a>(
+    out: &mut String,
+    pairs: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+) {
+    let name = pairs
+        .clone()
+        .find(|&(n, _)| n == METRIC_NAME)
+        .map_or("", |(_, v)| v);
     let mut first = true;
-    if legacy {
+    if is_valid_legacy_metric_name(name) {
         out.push_str(name);
     } else {
         out.push('{');
         write_quoted(out, name);
         first = false;
     }
-    for l in labels.iter().filter(|l| l.name != METRIC_NAME) {
-        if first {
-            out.push('{');
-            first = false;
-        } else {
-            out.push(',');
-        }
-        write_label_name(out, l.name);
+    for (n, v) in pairs.filter(|&(n, _)| n != METRIC_NAME) {
+        out.push(if first { '{' } else { ',' });
+        first = false;
+        write_label_name(out, n);
         out.push_str("=\"");
-        write_escaped(out, l.value, true);
+        write_escaped(out, v, true);
         out.push('"');
     }
     if !first {
@@ -177,7 +185,8 @@ fn write_series(out: &mut String, labels: &Labels, _format: Format) {
     }
 }
 
-fn write_name(out: &mut String, name: &str) {
+/// A metric name as `# HELP` and `# TYPE` lines write it: quoted when outside the legacy set.
+pub fn write_name(out: &mut String, name: &str) {
     if is_valid_legacy_metric_name(name) {
         out.push_str(name);
     } else {
@@ -200,7 +209,7 @@ fn write_quoted(out: &mut String, s: &str) {
 }
 
 /// Escapes `\` and line feeds, and `"` when `quote` is set (label values, OpenMetrics help).
-fn write_escaped(out: &mut String, s: &str, quote: bool) {
+pub fn write_escaped(out: &mut String, s: &str, quote: bool) {
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
         let rep = match b {

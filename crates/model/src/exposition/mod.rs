@@ -26,7 +26,10 @@ mod parser;
 pub mod proto;
 mod protobuf;
 
-pub use encode::{encode, encode_openmetrics, encode_text, write_family};
+pub use encode::{
+    encode, encode_openmetrics, encode_text, write_escaped, write_family, write_name,
+    write_series_pairs,
+};
 pub use error::{ParseError, ParseErrorKind, ProtobufError};
 pub use family::{Exemplar, FamilySample, MetricFamily, parse_families};
 pub use negotiate::{OPENMETRICS_0_0_1, negotiate};

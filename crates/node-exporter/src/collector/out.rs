@@ -5,8 +5,11 @@
 
 use std::collections::HashMap;
 
-use model::exposition::{FamilySample, MetricFamily, MetricType, write_float};
-use model::labels::{Labels, METRIC_NAME, is_valid_legacy_label_name, is_valid_legacy_metric_name};
+use model::exposition::{
+    FamilySample, MetricFamily, MetricType, write_escaped, write_float, write_name,
+    write_series_pairs,
+};
+use model::labels::{Labels, METRIC_NAME};
 
 /// A byte range of [`Out`]'s text buffer.
 type Span = (u32, u32);
@@ -197,33 +200,7 @@ impl Out {
 
     /// One sample line: the series as `model`'s encoder writes it, and the value.
     fn write_sample(&self, out: &mut String, s: &Sample) {
-        let name = self
-            .labels(s)
-            .find(|l| l.0 == METRIC_NAME)
-            .map_or("", |l| l.1);
-        let mut first = true;
-        if is_valid_legacy_metric_name(name) {
-            out.push_str(name);
-        } else {
-            out.push('{');
-            write_quoted(out, name);
-            first = false;
-        }
-        for (n, v) in self.labels(s).filter(|l| l.0 != METRIC_NAME) {
-            out.push(if first { '{' } else { ',' });
-            first = false;
-            if is_valid_legacy_label_name(n) {
-                out.push_str(n);
-            } else {
-                write_quoted(out, n);
-            }
-            out.push_str("=\"");
-            write_escaped(out, v, true);
-            out.push('"');
-        }
-        if !first {
-            out.push('}');
-        }
+        write_series_pairs(out, self.labels(s));
         out.push(' ');
         write_float(out, s.value);
         out.push('\n');
@@ -282,43 +259,11 @@ impl Out {
     }
 
     /// A sample's label pairs, sorted by name.
-    fn labels<'a>(&'a self, s: &Sample) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    fn labels<'a>(&'a self, s: &Sample) -> impl Iterator<Item = (&'a str, &'a str)> + Clone + 'a {
         self.pairs[s.pairs.0 as usize..s.pairs.1 as usize]
             .iter()
             .map(|&(n, v)| (self.str(n), self.str(v)))
     }
-}
-
-/// A metric name, quoted when it is not a legacy one.
-fn write_name(out: &mut String, name: &str) {
-    if is_valid_legacy_metric_name(name) {
-        out.push_str(name);
-    } else {
-        write_quoted(out, name);
-    }
-}
-
-fn write_quoted(out: &mut String, s: &str) {
-    out.push('"');
-    write_escaped(out, s, true);
-    out.push('"');
-}
-
-/// Escapes `\` and line feeds, and `"` when `quote` is set (label values).
-fn write_escaped(out: &mut String, s: &str, quote: bool) {
-    let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep = match b {
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'"' if quote => "\\\"",
-            _ => continue,
-        };
-        out.push_str(&s[last..i]);
-        out.push_str(rep);
-        last = i + 1;
-    }
-    out.push_str(&s[last..]);
 }
 
 #[cfg(test)]
