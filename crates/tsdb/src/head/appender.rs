@@ -18,6 +18,11 @@ use crate::wal::record::{
     RefSample, RefSeries,
 };
 
+/// How many samples ahead `commit` prefetches the series it will lock: a batch of one
+/// target's scrape visits ~100k series, far more than the cache holds, so each lock would
+/// otherwise wait for a miss.
+const PREFETCH_AHEAD: usize = 8;
+
 /// A batch of samples for the head; nothing is visible before [`Appender::commit`].
 pub struct HeadAppender {
     head: Arc<Head>,
@@ -487,6 +492,9 @@ impl Appender for HeadAppender {
             let _iso = head.isolation.read();
             let mut starts = self.starts.iter().peekable();
             for (i, (s, t, v)) in self.samples.iter().enumerate() {
+                if let Some((ahead, _, _)) = self.samples.get(i + PREFETCH_AHEAD) {
+                    ahead.prefetch();
+                }
                 let start = starts.next_if(|(at, _)| *at == i).map_or(0, |&(_, st)| st);
                 let mut st = s.state.lock();
                 if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {

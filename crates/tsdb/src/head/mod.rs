@@ -1,19 +1,21 @@
 //! The head: the in-memory, writable part of the database holding the newest samples
 //! (normally the last 2–3 hours), backed by the WAL.
 //!
-//! Series live in striped maps by reference and by label hash ([`series`]), are found by
-//! label through in-memory postings ([`postings`]), and hold their samples in chunks cut as
-//! Prometheus cuts them ([`chunk`]). Writers use a [`HeadAppender`] (batch, log to the WAL on
+//! Series live in a dense table by reference and striped maps by label hash ([`series`]),
+//! are found by label through in-memory postings ([`postings`]), and hold their samples in
+//! chunks cut as Prometheus cuts them ([`chunk`]). Writers use a [`HeadAppender`] (batch, log to the WAL on
 //! commit, then apply); readers a [`HeadQuerier`] over a time range.
 
 pub mod appender;
 pub mod chunk;
 pub mod delete;
 pub mod exemplars;
+mod label_order;
 pub mod metrics;
 pub mod ooo;
 pub mod postings;
 pub mod querier;
+pub mod ref_table;
 pub mod replay;
 pub mod series;
 pub mod snapshot;
@@ -207,6 +209,8 @@ pub struct Head {
     pub(crate) tombstones: Mutex<crate::tombstones::Tombstones>,
     /// The data directory, where chunk snapshots go (`None` for a head without files).
     data_dir: Option<PathBuf>,
+    /// The series of the last compaction in label order (see [`label_order`]).
+    label_order: Mutex<label_order::LabelOrder>,
 }
 
 /// The lowest WAL segment some reader still needs, if any: [`Head::truncate_wal`] keeps it
@@ -245,6 +249,7 @@ impl Head {
             wal_hold: RwLock::new(None),
             tombstones: Mutex::new(crate::tombstones::Tombstones::new()),
             data_dir: None,
+            label_order: Mutex::default(),
         }
     }
 

@@ -1,4 +1,5 @@
-//! Head series and the striped maps that find them by reference and by label hash.
+//! Head series, found by reference in a dense table ([`super::ref_table`]) and by label hash
+//! in striped maps.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
@@ -9,6 +10,7 @@ use model::Labels;
 use parking_lot::{Mutex, RwLock};
 
 use crate::chunks::HeadChunkFiles;
+use crate::head::ref_table::RefTable;
 use crate::start::HeadStarts;
 
 use model::histogram::CounterResetHint;
@@ -215,6 +217,25 @@ impl MemSeries {
     }
 }
 
+impl MemSeries {
+    /// Asks the CPU to load the series' cache lines (its lock, state and open chunk), for a
+    /// loop that will lock it a few iterations later: a locked instruction cannot overlap a
+    /// cache miss, a prefetch can. A no-op on other architectures than `x86_64`.
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let p = std::ptr::from_ref(self).cast::<i8>();
+            for line in 0..size_of::<Self>().div_ceil(64) {
+                // SAFETY: SSE is part of every x86_64 CPU, and a prefetch only hints the
+                // cache: it never faults, whatever the address, and changes no memory.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64)) };
+            }
+        }
+    }
+}
+
 /// One stripe of the series by label hash. Nearly every hash belongs to one series, held
 /// inline in `unique`; the series of a hash shared by several label sets (a 64-bit
 /// collision) all move to `conflicts`. A list per hash would cost every series a heap
@@ -280,22 +301,23 @@ impl HashStripe {
     }
 }
 
-/// Series by reference and by label hash, each map split into 2^k locked stripes.
+/// Series by reference (a dense table, lock-free for readers) and by label hash (a map split
+/// into 2^k locked stripes).
 #[derive(Debug)]
 pub struct StripeSeries {
     mask: u64,
-    by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    by_id: RefTable<MemSeries>,
     by_hash: Vec<RwLock<HashStripe>>,
 }
 
 impl StripeSeries {
-    /// Maps with `stripes` stripes (rounded up to a power of two).
+    /// Maps with `stripes` stripes by label hash (rounded up to a power of two).
     #[must_use]
     pub fn new(stripes: usize) -> Self {
         let n = stripes.max(1).next_power_of_two();
         Self {
             mask: n as u64 - 1,
-            by_id: (0..n).map(|_| RwLock::new(HashMap::default())).collect(),
+            by_id: RefTable::new(),
             by_hash: (0..n).map(|_| RwLock::new(HashStripe::default())).collect(),
         }
     }
@@ -303,10 +325,19 @@ impl StripeSeries {
     /// The series with reference `id`.
     #[must_use]
     pub fn get_by_id(&self, id: u64) -> Option<Arc<MemSeries>> {
-        self.by_id[(id & self.mask) as usize]
-            .read()
-            .get(&id)
-            .cloned()
+        self.by_id.get(id)
+    }
+
+    /// Whether a series has reference `id`.
+    #[must_use]
+    pub fn contains_id(&self, id: u64) -> bool {
+        self.by_id.contains(id)
+    }
+
+    /// Segments of the by-reference table allocated now (8 KiB each).
+    #[must_use]
+    pub fn id_segments(&self) -> usize {
+        self.by_id.segments()
     }
 
     /// The series with labels `labels` (whose hash is `hash`).
@@ -332,9 +363,7 @@ impl StripeSeries {
         }
         let s = Arc::new(MemSeries::new(make_id(), labels.clone()));
         stripe.insert(hash, s.clone());
-        self.by_id[(s.id & self.mask) as usize]
-            .write()
-            .insert(s.id, s.clone());
+        self.by_id.insert(s.id, s.clone());
         (s, true)
     }
 
@@ -348,25 +377,19 @@ impl StripeSeries {
         for stripe in &self.by_hash {
             stripe.write().remove_if(&mut gone, &mut removed);
         }
-        for id in &removed {
-            self.by_id[(id & self.mask) as usize].write().remove(id);
-        }
+        self.by_id.remove(&removed);
         removed
     }
 
-    /// Calls `f` on every series.
-    pub fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
-        for stripe in &self.by_id {
-            for s in stripe.read().values() {
-                f(s);
-            }
-        }
+    /// Calls `f` on every series, in reference order; no lock is held while `f` runs.
+    pub fn for_each(&self, f: impl FnMut(&Arc<MemSeries>)) {
+        self.by_id.for_each(f);
     }
 
     /// Number of series.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.by_id.iter().map(|s| s.read().len()).sum()
+        self.by_id.len()
     }
 
     /// Whether there are no series.
