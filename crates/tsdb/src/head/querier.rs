@@ -577,13 +577,7 @@ impl Head {
 
     /// Every series of the head in label order (compaction writes them in this order).
     pub(crate) fn series_sorted(&self) -> Vec<Arc<MemSeries>> {
-        let ids = self.postings.read().all();
-        let mut out: Vec<_> = ids
-            .into_iter()
-            .filter_map(|id| self.series_by_id(id))
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+        self.series_in_label_order()
     }
 
     /// The chunks of `s` overlapping `mint..=maxt`, oldest first, each with its bytes and
