@@ -69,7 +69,10 @@ fn blocks_list_series_in_label_order_after_churn() {
             "block of generation {generation}: series out of label order"
         );
         let got: BTreeSet<String> = labels.iter().map(ToString::to_string).collect();
-        assert_eq!(got, expected[generation], "block of generation {generation}");
+        assert_eq!(
+            got, expected[generation],
+            "block of generation {generation}"
+        );
     }
     if !testkit::peers(
         "tsdb::compact_label_order::blocks_list_series_in_label_order_after_churn",

@@ -1,7 +1,7 @@
 //! Writes an index file in format v2, section by section, as Prometheus's index writer does
 //! (same alignment, padding, section order and checksums).
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -32,10 +32,55 @@ pub struct IndexWriter {
     /// binary search, so each string is held once.
     symbol_list: Vec<String>,
     last_series: Option<Labels>,
+    /// The symbol references of `last_series`' names and values: the next series (in label
+    /// order) mostly repeats them, and reuses them without a binary search.
+    last_refs: Vec<(u32, u32)>,
     /// name symbol -> value symbol -> series references.
-    postings: HashMap<u32, HashMap<u32, Vec<u32>>>,
-    all_series: Vec<u32>,
+    postings: HashMap<u32, HashMap<u32, PostingsBuf>>,
+    all_series: PostingsBuf,
     buf: Encbuf,
+}
+
+/// Increasing series references of one label pair, held as varint deltas until written:
+/// about a byte per reference instead of four (the postings of a compaction are its largest
+/// structure in memory).
+#[derive(Debug, Default)]
+struct PostingsBuf {
+    deltas: Vec<u8>,
+    last: u32,
+    len: u32,
+}
+
+impl PostingsBuf {
+    fn push(&mut self, id: u32) {
+        let mut d = id - self.last;
+        while d >= 0x80 {
+            self.deltas.push((d as u8) | 0x80);
+            d >>= 7;
+        }
+        self.deltas.push(d as u8);
+        self.last = id;
+        self.len += 1;
+    }
+
+    fn refs(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut rest = self.deltas.as_slice();
+        let mut id = 0u32;
+        std::iter::from_fn(move || {
+            let (mut d, mut shift) = (0u32, 0);
+            loop {
+                let (&b, tail) = rest.split_first()?;
+                rest = tail;
+                d |= u32::from(b & 0x7f) << shift;
+                if b < 0x80 {
+                    break;
+                }
+                shift += 7;
+            }
+            id += d;
+            Some(id)
+        })
+    }
 }
 
 impl IndexWriter {
@@ -54,8 +99,9 @@ impl IndexWriter {
             toc: Toc::default(),
             symbol_list: Vec::new(),
             last_series: None,
-            postings: HashMap::new(),
-            all_series: Vec::new(),
+            last_refs: Vec::new(),
+            postings: HashMap::default(),
+            all_series: PostingsBuf::default(),
             buf: Encbuf::new(),
         };
         let mut h = Vec::with_capacity(5);
@@ -169,11 +215,30 @@ impl IndexWriter {
         let id64 = self.pos / SERIES_BYTE_ALIGN;
         let id = u32::try_from(id64)
             .map_err(|_| TsdbError::Chunk(format!("series offset {} exceeds 4 bytes", self.pos)))?;
+        let mut refs = Vec::with_capacity(labels.len());
+        {
+            let mut prev = self.last_series.as_ref().map(Labels::iter);
+            for (i, l) in labels.iter().enumerate() {
+                let same = prev
+                    .as_mut()
+                    .and_then(Iterator::next)
+                    .filter(|p| p.name == l.name)
+                    .map(|p| p.value == l.value);
+                let cached = same.and(self.last_refs.get(i)).copied();
+                let n = match cached {
+                    Some((n, _)) => n,
+                    None => self.symbol(l.name)?,
+                };
+                let v = match cached {
+                    Some((_, v)) if same == Some(true) => v,
+                    _ => self.symbol(l.value)?,
+                };
+                refs.push((n, v));
+            }
+        }
         let mut b = Encbuf::with_capacity(64);
         b.put_uvarint(labels.len() as u64);
-        for l in labels {
-            let n = self.symbol(l.name)?;
-            let v = self.symbol(l.value)?;
+        for &(n, v) in &refs {
             b.put_uvarint(u64::from(n));
             b.put_uvarint(u64::from(v));
             self.postings
@@ -183,6 +248,7 @@ impl IndexWriter {
                 .or_default()
                 .push(id);
         }
+        self.last_refs = refs;
         b.put_uvarint(chunks.len() as u64);
         if let Some(first) = chunks.first() {
             b.put_varint(first.min_time);
@@ -247,6 +313,7 @@ impl IndexWriter {
         let all = std::mem::take(&mut self.all_series);
         postings_offsets.push((u32::MAX, u32::MAX, self.pos));
         self.write_postings(&all)?;
+        drop(all);
         for (n, vs) in &values_of {
             for v in vs {
                 self.add_padding(4)?;
@@ -318,12 +385,28 @@ impl IndexWriter {
         self.write(&crc32c(body).to_be_bytes())
     }
 
-    fn write_postings(&mut self, refs: &[u32]) -> Result<(), TsdbError> {
-        let mut body = Encbuf::with_capacity(4 + 4 * refs.len());
-        body.put_be32(refs.len() as u32);
-        for r in refs {
-            body.put_be32(*r);
+    fn write_postings(&mut self, refs: &PostingsBuf) -> Result<(), TsdbError> {
+        let mut body = Encbuf::with_capacity(4 + 4 * refs.len as usize);
+        body.put_be32(refs.len);
+        for r in refs.refs() {
+            body.put_be32(r);
         }
         self.write_section(body.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PostingsBuf;
+
+    #[test]
+    fn postings_keep_their_references_as_deltas() {
+        let refs = [0u32, 1, 2, 130, 131, 20_000, 20_001, 3_000_000, u32::MAX];
+        let mut p = PostingsBuf::default();
+        refs.iter().for_each(|&r| p.push(r));
+        assert_eq!(p.refs().collect::<Vec<_>>(), refs);
+        assert_eq!(p.len as usize, refs.len());
+        // Small steps take a byte each.
+        assert!(p.deltas.len() < 4 * refs.len());
     }
 }
