@@ -80,6 +80,9 @@ pub enum ChunkData {
     FloatHistogram(Box<FloatHistogramChunk>),
 }
 
+/// Bytes of an XOR chunk's header (its sample count).
+const XOR_HEADER: usize = 2;
+
 impl Default for ChunkData {
     fn default() -> Self {
         ChunkData::Xor(XorChunk::new())
@@ -97,6 +100,21 @@ impl ChunkData {
                 ChunkData::FloatHistogram(Box::new(FloatHistogramChunk::new(header)))
             }
         }
+    }
+
+    /// [`Self::for_value`] with room for `bytes` bytes of floats before the chunk's buffer
+    /// grows (histogram chunks ignore it): a series' chunks are mostly alike, so the size of
+    /// its previous chunk tells what to reserve, instead of a fixed 128 bytes that is too much
+    /// for short chunks and doubles to 256 for chunks a little over it.
+    #[must_use]
+    pub fn for_value_sized(v: &HeadValue, header: CounterResetHeader, bytes: usize) -> Self {
+        if !matches!(v, HeadValue::Float(_)) {
+            return Self::for_value(v, header);
+        }
+        let mut stream = Vec::with_capacity(bytes.max(XOR_HEADER));
+        stream.extend_from_slice(&[0; XOR_HEADER]);
+        // An empty chunk (a zero sample count) always opens.
+        ChunkData::Xor(XorChunk::from_bytes(stream).unwrap_or_default())
     }
 
     /// Whether `v` is of the kind this chunk holds.

@@ -21,6 +21,11 @@ use crate::head::chunk::{
     range_for_timestamp,
 };
 
+/// Bytes reserved for a series' first XOR chunk (as Prometheus does for every chunk).
+const FIRST_CHUNK_BYTES: usize = 128;
+/// At most this many bytes are reserved for a chunk ahead (a chunk's samples are capped).
+const MAX_CHUNK_ROOM: usize = 1024;
+
 /// The mutable state of a series: its chunks and newest sample.
 #[derive(Debug)]
 pub struct SeriesState {
@@ -70,20 +75,26 @@ impl SeriesState {
         }
     }
 
+    /// Completes the open chunk and opens one for `v`, with room for as many bytes as the
+    /// completed chunk took (and a little more), or [`FIRST_CHUNK_BYTES`] for the first.
     fn cut(
         &mut self,
         id: u64,
         t: i64,
-        data: ChunkData,
+        (v, header): (&HeadValue, CounterResetHeader),
         chunk_range: i64,
         files: Option<&Mutex<HeadChunkFiles>>,
     ) {
+        let mut room = FIRST_CHUNK_BYTES;
         if let Some(old) = self.head.take()
             && old.data.num_samples() > 0
         {
+            let used = old.data.byte_size();
+            room = (used + used / 8 + 4).min(MAX_CHUNK_ROOM);
             self.full
                 .push(old.data.freeze(id, old.min_t, old.max_t, files));
         }
+        let data = ChunkData::for_value_sized(v, header, room);
         self.head = Some(OpenChunk::new(t, data));
         self.next_at = range_for_timestamp(t, chunk_range);
     }
@@ -121,7 +132,7 @@ impl SeriesState {
         };
         loop {
             if cut {
-                self.cut(id, t, ChunkData::for_value(v, header), chunk_range, files);
+                self.cut(id, t, (v, header), chunk_range, files);
             }
             let head = self.head.as_mut().expect("head chunk exists");
             match head.data.append(t, v) {
