@@ -52,6 +52,7 @@ impl PostingList {
                 *high = id_high;
             }
             if id_high == *high {
+                grow_gently(low);
                 narrow(low, id as u32);
                 return;
             }
@@ -62,6 +63,7 @@ impl PostingList {
             *self = PostingList::Wide(widened);
         }
         if let PostingList::Wide(v) = self {
+            grow_gently(v);
             wide(v, id);
         }
     }
@@ -119,6 +121,16 @@ impl PostingList {
         let mut out = Vec::with_capacity(self.len());
         self.extend_into(&mut out);
         out
+    }
+}
+
+/// Makes room for one more reference in a full list: an eighth of its length (at least 4)
+/// rather than doubling, so the head's postings hold ~6% unused room on average instead of
+/// ~25-50%. Lists only grow when series are created; the few reallocations of a large list
+/// are a small cost there.
+fn grow_gently<T>(list: &mut Vec<T>) {
+    if list.len() == list.capacity() {
+        list.reserve_exact((list.len() / 8).max(4));
     }
 }
 
