@@ -401,7 +401,7 @@ impl Appender for HeadAppender {
             return Err(StorageError::OutOfBounds);
         }
         let series = match (series_ref != 0)
-            .then(|| self.head.series_by_id(series_ref))
+            .then(|| self.head.series.get_by_id_for_append(series_ref))
             .flatten()
         {
             Some(s) => s,

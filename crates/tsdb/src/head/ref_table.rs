@@ -60,6 +60,24 @@ fn shard() -> usize {
     })
 }
 
+/// Asks the CPU to load the cache lines of the value at `p` (a hint: it never faults, so
+/// `p` may be null or stale). A no-op on other architectures than `x86_64`.
+#[inline]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        let p = p.cast::<i8>();
+        for line in 0..size_of::<T>().div_ceil(64) {
+            // SAFETY: SSE is part of every x86_64 CPU, and a prefetch only hints the cache:
+            // it never faults, whatever the address, and changes no memory.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// A reader inside the table: while it lives, nothing it can load is freed.
 struct ReadGuard<'a>(&'a AtomicUsize);
 
@@ -194,6 +212,31 @@ impl<T> RefTable<T> {
         }
         // SAFETY: `p` came from `Arc::into_raw` and the table still owns its count: it is
         // dropped only after being unlinked and after this reader left.
+        unsafe {
+            Arc::increment_strong_count(p);
+            Some(Arc::from_raw(p))
+        }
+    }
+
+    /// [`Self::get`], also asking the CPU to load the value of reference `id + ahead`: an
+    /// appender fed by a scrape asks for the references of one target in creation order,
+    /// and the value it asks for next is then in the cache, loaded while it parsed.
+    #[must_use]
+    pub fn get_prefetching(&self, id: u64, ahead: u64) -> Option<Arc<T>> {
+        if id >= DENSE_LIMIT - ahead {
+            return self.get(id);
+        }
+        let _guard = self.read();
+        let next = id + ahead;
+        if let Some((seg, slot)) = self.segment(next) {
+            prefetch(seg.slots[slot].load(Ordering::Relaxed));
+        }
+        let (seg, slot) = self.segment(id)?;
+        let p = seg.slots[slot].load(Ordering::SeqCst);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: as in `get`.
         unsafe {
             Arc::increment_strong_count(p);
             Some(Arc::from_raw(p))
@@ -403,6 +446,14 @@ mod tests {
             Some(&((DENSE_LIMIT + 7) * 10))
         );
         assert!(t.get(3).is_none() && t.get(6_000_000).is_none() && t.get(DENSE_LIMIT).is_none());
+        // Prefetching past the end, into a missing segment or the overflow map is harmless.
+        assert_eq!(t.get_prefetching(1023, 2).as_deref(), Some(&10_230));
+        assert_eq!(
+            t.get_prefetching(5_000_000, 5_000).as_deref(),
+            Some(&50_000_000)
+        );
+        assert!(t.get_prefetching(3, 1).is_none());
+        assert!(t.get_prefetching(DENSE_LIMIT + 7, 2).is_some());
         t.insert(2, Arc::new(7));
         assert_eq!((t.len(), t.get(2).as_deref()), (6, Some(&7)));
         let mut seen = Vec::new();

@@ -234,16 +234,7 @@ impl MemSeries {
     /// cache miss, a prefetch can. A no-op on other architectures than `x86_64`.
     #[inline]
     pub fn prefetch(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let p = std::ptr::from_ref(self).cast::<i8>();
-            for line in 0..size_of::<Self>().div_ceil(64) {
-                // SAFETY: SSE is part of every x86_64 CPU, and a prefetch only hints the
-                // cache: it never faults, whatever the address, and changes no memory.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(line * 64)) };
-            }
-        }
+        crate::head::ref_table::prefetch(std::ptr::from_ref(self));
     }
 }
 
@@ -337,6 +328,13 @@ impl StripeSeries {
     #[must_use]
     pub fn get_by_id(&self, id: u64) -> Option<Arc<MemSeries>> {
         self.by_id.get(id)
+    }
+
+    /// [`Self::get_by_id`] for an appender, loading the series of reference `id + 2` into
+    /// the cache meanwhile (a scrape appends one target's series in reference order).
+    #[must_use]
+    pub fn get_by_id_for_append(&self, id: u64) -> Option<Arc<MemSeries>> {
+        self.by_id.get_prefetching(id, 2)
     }
 
     /// Whether a series has reference `id`.
