@@ -1,5 +1,5 @@
-//! Heap bytes per head series, broken down by structure (labels, series structs, the two
-//! series maps, postings, the open chunk), measured with a counting allocator on series with
+//! Heap bytes per head series, broken down by structure (labels, series structs, the table
+//! by reference and the map by label hash, postings, the open chunk), measured with a counting allocator on series with
 //! the label shapes of `firewatch-loadgen` (issue 15). Not a benchmark: it counts bytes the
 //! structures ask the allocator for, and fails when they grow past a generous bound.
 
@@ -118,7 +118,7 @@ fn head_bytes_per_series_by_structure() {
     // The Vec holding the sets is the test's, not the head's.
     let label_bytes = label_bytes - (sets.capacity() * size_of::<Labels>()) as isize;
 
-    // Series structs and both maps: the labels are shared (reference counted), not copied.
+    // Series structs, the table and the map: the labels are shared (reference counted).
     let (stripes, series_and_maps, series_allocs) = measure(|| {
         let s = StripeSeries::new(HeadOptions::default().stripe_size);
         for (i, l) in sets.iter().enumerate() {
@@ -178,7 +178,7 @@ fn head_bytes_per_series_by_structure() {
         size_of::<Option<HeadValue>>()
     );
     println!(
-        "  by_id + by_hash maps                            {:>7.1}",
+        "  by_id table + by_hash maps                      {:>7.1}",
         per(maps)
     );
     println!(
@@ -220,14 +220,28 @@ fn head_bytes_per_series_by_structure() {
         (lo..hi).contains(&(head_bytes as f64)),
         "head {head_bytes} bytes vs parts {parts}"
     );
-    // The maps allocate per stripe, not per series (a list per label hash did: 2.4).
+    // The table and maps allocate per segment and stripe, not per series (a list per label
+    // hash did: 2.4).
     assert!(
         (series_allocs as f64 / N as f64) < 1.6,
         "{series_allocs} allocations for {N} series and their maps"
     );
-    // A generous bound: fails when a structure grows per series.
+    // The table by reference takes 8 bytes per series (and its fixed pages), not a hash
+    // map's 20-40.
     assert!(
-        per(head_bytes + label_bytes) < 900.0,
+        per(maps) < 64.0,
+        "{} bytes per series in the maps",
+        per(maps)
+    );
+    // Postings grow by an eighth, not by doubling: 4 bytes per reference in 11 lists.
+    assert!(
+        per(postings_bytes) < 52.0,
+        "{} bytes per series in the postings",
+        per(postings_bytes)
+    );
+    // Fails when a structure grows per series (650 in session 11, 667 before).
+    assert!(
+        per(head_bytes + label_bytes) < 700.0,
         "{} bytes per series",
         per(head_bytes + label_bytes)
     );
