@@ -91,6 +91,9 @@ impl SeriesState {
         {
             let used = old.data.byte_size();
             room = (used + used / 8 + 4).min(MAX_CHUNK_ROOM);
+            // One more entry, not double: a series keeps a handful of full chunks for hours
+            // (48 bytes each), and cuts one every ~30 minutes.
+            self.full.reserve_exact(1);
             self.full
                 .push(old.data.freeze(id, old.min_t, old.max_t, files));
         }
@@ -166,6 +169,10 @@ impl SeriesState {
     /// Returns whether the series has no samples left.
     pub fn truncate_before(&mut self, mint: i64) -> bool {
         self.full.retain(|c| c.max_t >= mint);
+        // Room for the next cut, no more.
+        if self.full.capacity() > self.full.len() + 1 {
+            self.full.shrink_to(self.full.len() + 1);
+        }
         if self.head.as_ref().is_some_and(|h| h.max_t < mint) {
             self.head = None;
         }
