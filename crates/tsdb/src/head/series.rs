@@ -245,54 +245,76 @@ impl MemSeries {
     }
 }
 
-/// One stripe of the series by label hash. Nearly every hash belongs to one series, held
-/// inline in `unique`; the series of a hash shared by several label sets (a 64-bit
-/// collision) all move to `conflicts`. A list per hash would cost every series a heap
-/// allocation (32 bytes and the allocator's overhead) for the rare collision.
+/// One stripe of the series by label hash. Nearly every hash belongs to one series, whose
+/// reference is held in `unique` under the hash's upper 32 bits (the lower bits chose the
+/// stripe): 8 bytes an entry, the series itself found in the table by reference. The series
+/// of a key shared by several label sets (a collision), or with a reference past 32 bits,
+/// are held in `conflicts`. (A list per hash would cost every series a heap allocation for
+/// the rare collision; an `Arc` per entry, twice the bytes.)
 #[derive(Debug, Default)]
 struct HashStripe {
-    unique: HashMap<u64, Arc<MemSeries>>,
-    conflicts: HashMap<u64, Vec<Arc<MemSeries>>>,
+    unique: HashMap<u32, u32>,
+    conflicts: HashMap<u32, Vec<Arc<MemSeries>>>,
+}
+
+/// The key of `hash` in its stripe.
+fn stripe_key(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 impl HashStripe {
-    fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
-        match self.unique.get(&hash) {
-            Some(s) if s.labels == *labels => Some(s),
-            Some(_) => None,
-            None => self
-                .conflicts
-                .get(&hash)
-                .and_then(|v| v.iter().find(|s| s.labels == *labels)),
+    fn get(
+        &self,
+        by_id: &RefTable<MemSeries>,
+        hash: u64,
+        labels: &Labels,
+    ) -> Option<Arc<MemSeries>> {
+        let key = stripe_key(hash);
+        if let Some(&id) = self.unique.get(&key) {
+            return by_id.get(u64::from(id)).filter(|s| s.labels == *labels);
         }
+        self.conflicts
+            .get(&key)
+            .and_then(|v| v.iter().find(|s| s.labels == *labels))
+            .cloned()
     }
 
-    /// Adds `s`, which no series of the stripe has the labels of.
-    fn insert(&mut self, hash: u64, s: Arc<MemSeries>) {
-        if let Some(list) = self.conflicts.get_mut(&hash) {
-            list.push(s);
-        } else if let Some(first) = self.unique.remove(&hash) {
-            self.conflicts.insert(hash, vec![first, s]);
+    /// Adds `s` (already in `by_id`), which no series of the stripe has the labels of.
+    fn insert(&mut self, by_id: &RefTable<MemSeries>, hash: u64, s: &Arc<MemSeries>) {
+        let key = stripe_key(hash);
+        if let Some(list) = self.conflicts.get_mut(&key) {
+            list.push(s.clone());
+        } else if let Some(first) = self.unique.remove(&key) {
+            let mut list: Vec<Arc<MemSeries>> = by_id.get(u64::from(first)).into_iter().collect();
+            list.push(s.clone());
+            self.conflicts.insert(key, list);
+        } else if let Ok(id) = u32::try_from(s.id) {
+            self.unique.insert(key, id);
         } else {
-            self.unique.insert(hash, s);
+            self.conflicts.insert(key, vec![s.clone()]);
         }
     }
 
     /// Removes the series for which `gone` is true, pushing their references to `removed`.
+    /// `gone` sees each series with one reference count besides the table's (as the map
+    /// held an `Arc` to each).
     fn remove_if(
         &mut self,
+        by_id: &RefTable<MemSeries>,
         gone: &mut impl FnMut(&Arc<MemSeries>) -> bool,
         removed: &mut Vec<u64>,
     ) {
-        self.unique.retain(|_, s| {
-            let g = gone(s);
+        self.unique.retain(|_, id| {
+            let id = u64::from(*id);
+            // A reference the table lost (replaced during a replay) is dropped too.
+            let g = by_id.get(id).is_none_or(|s| gone(&s));
             if g {
-                removed.push(s.id);
+                removed.push(id);
             }
             !g
         });
         let mut single = Vec::new();
-        self.conflicts.retain(|&hash, list| {
+        self.conflicts.retain(|&key, list| {
             list.retain(|s| {
                 let g = gone(s);
                 if g {
@@ -300,12 +322,15 @@ impl HashStripe {
                 }
                 !g
             });
-            if list.len() == 1 {
-                single.push((hash, list.pop().expect("one series")));
+            if list.len() == 1
+                && let Ok(id) = u32::try_from(list[0].id)
+            {
+                single.push((key, id));
+                list.clear();
             }
             !list.is_empty()
         });
-        // A hash left with one series goes back inline.
+        // A key left with one series goes back inline.
         self.unique.extend(single);
     }
 }
@@ -361,8 +386,7 @@ impl StripeSeries {
     pub fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
         self.by_hash[(hash & self.mask) as usize]
             .read()
-            .get(hash, labels)
-            .cloned()
+            .get(&self.by_id, hash, labels)
     }
 
     /// Returns the series with `labels`, creating it with `make_id()` if missing; the flag is
@@ -374,24 +398,27 @@ impl StripeSeries {
         make_id: impl FnOnce() -> u64,
     ) -> (Arc<MemSeries>, bool) {
         let mut stripe = self.by_hash[(hash & self.mask) as usize].write();
-        if let Some(s) = stripe.get(hash, labels) {
-            return (s.clone(), false);
+        if let Some(s) = stripe.get(&self.by_id, hash, labels) {
+            return (s, false);
         }
         let s = Arc::new(MemSeries::new(make_id(), labels.clone()));
-        stripe.insert(hash, s.clone());
         self.by_id.insert(s.id, s.clone());
+        stripe.insert(&self.by_id, hash, &s);
         (s, true)
     }
 
-    /// References the maps themselves hold to each series (by id and by hash): a series
-    /// with more is in use by an appender (samples waiting for commit) or a reader.
+    /// References to each series that [`Self::remove_if`]'s predicate sees besides those of
+    /// appenders and readers (the table's, and the map by hash's or one taken for the call):
+    /// a series with more is in use by an appender (samples waiting for commit) or a reader.
     pub const MAP_REFS: usize = 2;
 
     /// Removes series for which `gone` is true; returns their references.
     pub fn remove_if(&self, mut gone: impl FnMut(&Arc<MemSeries>) -> bool) -> Vec<u64> {
         let mut removed = Vec::new();
         for stripe in &self.by_hash {
-            stripe.write().remove_if(&mut gone, &mut removed);
+            stripe
+                .write()
+                .remove_if(&self.by_id, &mut gone, &mut removed);
         }
         self.by_id.remove(&removed);
         removed
@@ -419,42 +446,64 @@ impl StripeSeries {
 mod tests {
     use super::*;
 
+    /// A hash in stripe 3 (of 4) with key `key`.
+    fn h(key: u64) -> u64 {
+        key << 32 | 3
+    }
+
     #[test]
     fn colliding_hashes_keep_each_series_apart_and_removal_moves_the_last_back_inline() {
         let s = StripeSeries::new(4);
         let a = model::labels!("__name__" => "m", "i" => "a");
         let b = model::labels!("__name__" => "m", "i" => "b");
         let c = model::labels!("__name__" => "m", "i" => "c");
-        // Three label sets forced onto one hash, one on another.
-        let (sa, new_a) = s.get_or_create(7, &a, || 1);
-        let (sb, new_b) = s.get_or_create(7, &b, || 2);
-        let (sc, _) = s.get_or_create(11, &c, || 3);
+        // Three label sets forced onto one key, one on another.
+        let (sa, new_a) = s.get_or_create(h(7), &a, || 1);
+        let (sb, new_b) = s.get_or_create(h(7), &b, || 2);
+        let (sc, _) = s.get_or_create(h(11), &c, || 3);
         assert!(new_a && new_b);
-        let (again, created) = s.get_or_create(7, &a, || 99);
+        let (again, created) = s.get_or_create(h(7), &a, || 99);
         assert!(!created && Arc::ptr_eq(&again, &sa));
-        assert_eq!(s.get_by_labels(7, &b).map(|x| x.id), Some(2));
-        assert_eq!(s.get_by_labels(7, &c).map(|x| x.id), None);
-        assert_eq!(s.get_by_labels(11, &c).map(|x| x.id), Some(sc.id));
+        drop(again);
+        assert_eq!(s.get_by_labels(h(7), &b).map(|x| x.id), Some(2));
+        assert_eq!(s.get_by_labels(h(7), &c).map(|x| x.id), None);
+        assert_eq!(s.get_by_labels(h(11), &c).map(|x| x.id), Some(sc.id));
         assert_eq!(s.len(), 3);
         {
             let stripe = s.by_hash[3].read();
             assert_eq!(stripe.conflicts.get(&7).map(Vec::len), Some(2));
             assert!(!stripe.unique.contains_key(&7));
         }
-        assert_eq!(s.remove_if(|x| x.id == 1), vec![1]);
-        assert_eq!(s.get_by_labels(7, &a).map(|x| x.id), None);
-        assert_eq!(s.get_by_labels(7, &b).map(|x| x.id), Some(sb.id));
+        // The predicate sees MAP_REFS counts of an idle series, inline or in a list (plus
+        // the test's own handle).
+        let mut counts = Vec::new();
+        let removed = s.remove_if(|x| {
+            counts.push(Arc::strong_count(x) - 1);
+            x.id == 1
+        });
+        assert_eq!(removed, vec![1]);
+        assert_eq!(counts, [StripeSeries::MAP_REFS; 3]);
+        assert_eq!(s.get_by_labels(h(7), &a).map(|x| x.id), None);
+        assert_eq!(s.get_by_labels(h(7), &b).map(|x| x.id), Some(sb.id));
         {
             let stripe = s.by_hash[3].read();
             assert!(stripe.conflicts.is_empty());
-            assert_eq!(stripe.unique.get(&7).map(|x| x.id), Some(2));
+            assert_eq!(stripe.unique.get(&7), Some(&2));
         }
-        // A third series on the hash makes it a conflict again.
-        let (sd, new_d) = s.get_or_create(7, &a, || 4);
+        // A third series on the key makes it a conflict again.
+        let (sd, new_d) = s.get_or_create(h(7), &a, || 4);
         assert!(new_d);
-        assert_eq!(s.get_by_labels(7, &a).map(|x| x.id), Some(sd.id));
-        assert_eq!(s.get_by_labels(7, &b).map(|x| x.id), Some(2));
+        assert_eq!(s.get_by_labels(h(7), &a).map(|x| x.id), Some(sd.id));
+        assert_eq!(s.get_by_labels(h(7), &b).map(|x| x.id), Some(2));
         assert_eq!(s.get_by_id(4).map(|x| x.id), Some(4));
         assert_eq!(s.get_by_id(1).map(|x| x.id), None);
+        // A reference past 32 bits is kept in a list.
+        let e = model::labels!("__name__" => "m", "i" => "e");
+        let (se, _) = s.get_or_create(h(20), &e, || 1 << 33);
+        assert_eq!(s.get_by_labels(h(20), &e).map(|x| x.id), Some(se.id));
+        assert_eq!(
+            s.by_hash[3].read().conflicts.get(&20).map(Vec::len),
+            Some(1)
+        );
     }
 }
