@@ -548,7 +548,7 @@ impl Head {
             &dir,
             first,
             last,
-            |id| self.series.get_by_id(id).is_some(),
+            |id| self.series.contains_id(id),
             mint,
             compress,
         )

@@ -32,13 +32,18 @@ pub struct IndexWriter {
     /// binary search, so each string is held once.
     symbol_list: Vec<String>,
     last_series: Option<Labels>,
-    /// The symbol references of `last_series`' names and values: the next series (in label
-    /// order) mostly repeats them, and reuses them without a binary search.
-    last_refs: Vec<(u32, u32)>,
-    /// name symbol -> value symbol -> series references.
-    postings: HashMap<u32, HashMap<u32, PostingsBuf>>,
+    /// The symbol references of `last_series`' names and values, with the index of their
+    /// postings in `postings`: the next series (in label order) mostly repeats them, and
+    /// reuses them without a binary search or a hash lookup.
+    last_refs: Vec<(u32, u32, u32)>,
+    /// (name symbol, value symbol) -> index in `postings`.
+    pairs: HashMap<(u32, u32), u32>,
+    /// Series references of each label pair.
+    postings: Vec<PostingsBuf>,
     all_series: PostingsBuf,
     buf: Encbuf,
+    /// A series entry being encoded (kept from one series to the next).
+    series_buf: Encbuf,
 }
 
 /// Increasing series references of one label pair, held as varint deltas until written:
@@ -100,7 +105,9 @@ impl IndexWriter {
             symbol_list: Vec::new(),
             last_series: None,
             last_refs: Vec::new(),
-            postings: HashMap::default(),
+            pairs: HashMap::default(),
+            postings: Vec::new(),
+            series_buf: Encbuf::new(),
             all_series: PostingsBuf::default(),
             buf: Encbuf::new(),
         };
@@ -190,6 +197,16 @@ impl IndexWriter {
         Ok(())
     }
 
+    /// The label pair `(n, v)` with the index of its postings (created empty if new).
+    fn pair(&mut self, n: u32, v: u32) -> (u32, u32, u32) {
+        let next = self.postings.len() as u32;
+        let p = *self.pairs.entry((n, v)).or_insert(next);
+        if p == next {
+            self.postings.push(PostingsBuf::default());
+        }
+        (n, v, p)
+    }
+
     fn symbol(&self, s: &str) -> Result<u32, TsdbError> {
         self.symbol_list
             .binary_search_by(|x| x.as_str().cmp(s))
@@ -215,39 +232,37 @@ impl IndexWriter {
         let id64 = self.pos / SERIES_BYTE_ALIGN;
         let id = u32::try_from(id64)
             .map_err(|_| TsdbError::Chunk(format!("series offset {} exceeds 4 bytes", self.pos)))?;
-        let mut refs = Vec::with_capacity(labels.len());
+        let mut refs = std::mem::take(&mut self.last_refs);
+        let mut b = std::mem::take(&mut self.series_buf);
+        b.reset();
+        b.put_uvarint(labels.len() as u64);
         {
-            let mut prev = self.last_series.as_ref().map(Labels::iter);
+            let last = self.last_series.take();
+            let mut prev = last.as_ref().map(Labels::iter);
             for (i, l) in labels.iter().enumerate() {
                 let same = prev
                     .as_mut()
                     .and_then(Iterator::next)
                     .filter(|p| p.name == l.name)
                     .map(|p| p.value == l.value);
-                let cached = same.and(self.last_refs.get(i)).copied();
-                let n = match cached {
-                    Some((n, _)) => n,
-                    None => self.symbol(l.name)?,
+                let cached = same.and(refs.get(i)).copied();
+                let entry = match (cached, same) {
+                    (Some(pair), Some(true)) => pair,
+                    (Some((n, _, _)), _) => self.pair(n, self.symbol(l.value)?),
+                    (None, _) => self.pair(self.symbol(l.name)?, self.symbol(l.value)?),
                 };
-                let v = match cached {
-                    Some((_, v)) if same == Some(true) => v,
-                    _ => self.symbol(l.value)?,
-                };
-                refs.push((n, v));
+                if i < refs.len() {
+                    refs[i] = entry;
+                } else {
+                    refs.push(entry);
+                }
+                let (n, v, p) = entry;
+                b.put_uvarint(u64::from(n));
+                b.put_uvarint(u64::from(v));
+                self.postings[p as usize].push(id);
             }
         }
-        let mut b = Encbuf::with_capacity(64);
-        b.put_uvarint(labels.len() as u64);
-        for &(n, v) in &refs {
-            b.put_uvarint(u64::from(n));
-            b.put_uvarint(u64::from(v));
-            self.postings
-                .entry(n)
-                .or_default()
-                .entry(v)
-                .or_default()
-                .push(id);
-        }
+        refs.truncate(labels.len());
         self.last_refs = refs;
         b.put_uvarint(chunks.len() as u64);
         if let Some(first) = chunks.first() {
@@ -264,11 +279,14 @@ impl IndexWriter {
                 ref0 = c.r#ref as i64;
             }
         }
-        let mut out = Encbuf::with_capacity(b.len() + 10);
-        out.put_uvarint(b.len() as u64);
-        out.put_bytes(b.get());
-        out.put_be32(crc32c(b.get()));
-        self.write(out.get())?;
+        let mut len = Encbuf::with_capacity(10);
+        len.put_uvarint(b.len() as u64);
+        let written = self
+            .write(len.get())
+            .and_then(|()| self.write(b.get()))
+            .and_then(|()| self.write(&crc32c(b.get()).to_be_bytes()));
+        self.series_buf = b;
+        written?;
         self.all_series.push(id);
         self.last_series = Some(labels.clone());
         Ok(id64)
@@ -282,25 +300,28 @@ impl IndexWriter {
         if self.stage == Stage::Symbols {
             self.finish_symbols()?;
         }
-        let mut names: Vec<u32> = self.postings.keys().copied().collect();
-        names.sort_unstable();
-        let mut values_of: Vec<(u32, Vec<u32>)> = Vec::with_capacity(names.len());
-        for &n in &names {
-            let mut vs: Vec<u32> = self.postings[&n].keys().copied().collect();
-            vs.sort_unstable();
-            values_of.push((n, vs));
+        let mut pairs: Vec<((u32, u32), u32)> =
+            std::mem::take(&mut self.pairs).into_iter().collect();
+        pairs.sort_unstable();
+        // Values (with their postings' index) of each name, both sorted.
+        let mut values_of: Vec<(u32, Vec<(u32, u32)>)> = Vec::new();
+        for ((n, v), p) in pairs {
+            match values_of.last_mut() {
+                Some((last, vs)) if *last == n => vs.push((v, p)),
+                _ => values_of.push((n, vec![(v, p)])),
+            }
         }
 
         // Label indices: one per label name, values as symbol references.
         self.toc.label_indices = self.pos;
-        let mut label_index_offsets = Vec::with_capacity(names.len());
+        let mut label_index_offsets = Vec::with_capacity(values_of.len());
         for (n, vs) in &values_of {
             self.add_padding(4)?;
             label_index_offsets.push((*n, self.pos));
             let mut body = Encbuf::with_capacity(8 + 4 * vs.len());
             body.put_be32(1);
             body.put_be32(vs.len() as u32);
-            for v in vs {
+            for (v, _) in vs {
                 body.put_be32(*v);
             }
             self.write_section(body.get())?;
@@ -315,15 +336,10 @@ impl IndexWriter {
         self.write_postings(&all)?;
         drop(all);
         for (n, vs) in &values_of {
-            for v in vs {
+            for &(v, p) in vs {
                 self.add_padding(4)?;
-                postings_offsets.push((*n, *v, self.pos));
-                let list = std::mem::take(
-                    self.postings
-                        .get_mut(n)
-                        .and_then(|m| m.get_mut(v))
-                        .expect("listed"),
-                );
+                postings_offsets.push((*n, v, self.pos));
+                let list = std::mem::take(self.postings.get_mut(p as usize).expect("listed"));
                 self.write_postings(&list)?;
             }
         }
