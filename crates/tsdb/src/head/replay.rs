@@ -3,17 +3,19 @@
 //! to the last good record, with a warning) and replay goes on with what was read: the
 //! database always starts.
 //!
-//! Replay is a pipeline: a decoder thread reads and decodes records; the calling thread
-//! applies series, tombstones, metadata, exemplars and start timestamps in log order, resolves
-//! each sample's series and start timestamp (a start timestamps record comes just before its
-//! commit's sample records) and hands the samples to appender threads sharded by series, so
-//! the samples of one series are appended in log order. Tombstones, the end of each segment
-//! ("WAL segment loaded") and the write-behind log wait for the appenders to drain.
+//! Replay is a pipeline: decoder threads read and decode records; the calling thread
+//! applies series, tombstones, metadata, exemplars and start timestamps in log order, and
+//! hands the samples to appender threads sharded by series, so the samples of one series are
+//! appended in log order. Tombstones, the end of each segment ("WAL segment loaded") and the
+//! write-behind log wait for the appenders to drain.
 //!
-//! Per sample, the calling thread only looks the reference up in a dense table (no lock, no
-//! reference count) and drops a sample that a memory-mapped chunk already holds (as
-//! Prometheus skips samples up to a series' `mmMaxTime`); records and samples cross threads in
-//! batches, so the threads rarely wait on each other.
+//! Float samples records (nearly all of a log) normally cross the calling thread whole and
+//! still encoded: every appender thread decodes them and applies the samples of its own
+//! series, dropping those a memory-mapped chunk already holds (as Prometheus skips samples up
+//! to a series' `mmMaxTime`) without touching the series. Once a reference names a series
+//! of another id (a duplicate series record) or start timestamps are read, the calling thread
+//! resolves each sample instead, in a dense table (no lock, no reference count), and sends
+//! the appender threads their samples in batches.
 
 mod decode;
 mod refs;
@@ -41,6 +43,8 @@ use storage::ValueType;
 
 /// Samples gathered for an appender thread before they are sent to it.
 const SAMPLE_BATCH: usize = 8192;
+/// Encoded samples records gathered before they are sent to every appender thread.
+const RECORD_BATCH: usize = 16;
 
 /// What a replay read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -137,6 +141,12 @@ struct Replayer<'a> {
     shards: Vec<SyncSender<ShardMsg>>,
     /// Samples waiting to be sent, per shard.
     pending: Vec<Vec<Pending>>,
+    /// Whether float samples records go to the appender threads still encoded: while every
+    /// WAL reference names the series of the same id and no start timestamps were read.
+    encoded: bool,
+    /// Encoded samples records waiting to be sent to every appender thread. Either these
+    /// or `pending` are empty, so the threads get everything in log order.
+    records: Vec<Vec<u8>>,
 }
 
 /// A WAL reference resolved: the series it names, and the newest time of the series'
@@ -171,6 +181,7 @@ impl Replayer<'_> {
 
     /// Waits until the appender threads applied every sample sent so far.
     fn flush(&mut self) {
+        self.send_records();
         self.send_pending();
         let (tx, rx) = sync_channel(self.shards.len());
         let mut waiting = 0;
@@ -185,6 +196,37 @@ impl Replayer<'_> {
                 break;
             }
         }
+    }
+
+    /// Sends the encoded samples records gathered to every appender thread.
+    fn send_records(&mut self) {
+        if self.records.is_empty() {
+            return;
+        }
+        let batch = Arc::new(std::mem::replace(
+            &mut self.records,
+            Vec::with_capacity(RECORD_BATCH),
+        ));
+        for s in &self.shards {
+            let _ = s.send(ShardMsg::Records(Arc::clone(&batch)));
+        }
+    }
+
+    /// A float samples record that decodes, `rec` (checked by a decoder thread).
+    fn samples_record(&mut self, rec: Vec<u8>) -> Result<(), TsdbError> {
+        if !self.encoded {
+            let rec = record::decode(&rec).map_err(|e| {
+                TsdbError::corruption("WAL", format!("decode checked samples record: {e}"))
+            })?;
+            return self.apply(rec);
+        }
+        self.stats.records += 1;
+        self.send_pending();
+        self.records.push(rec);
+        if self.records.len() >= RECORD_BATCH {
+            self.send_records();
+        }
+        Ok(())
     }
 
     fn send_pending(&mut self) {
@@ -203,6 +245,11 @@ impl Replayer<'_> {
                 for s in series {
                     self.stats.series += 1;
                     let m = self.head.create_with_id(s.id, &s.labels);
+                    if m.id != s.id {
+                        // Samples of this reference are for another series from now on:
+                        // only the replaying thread knows.
+                        self.encoded = false;
+                    }
                     if m.id != s.id
                         && (self.mmapped.contains_key(&s.id)
                             || self.ooo_mmapped.contains_key(&s.id))
@@ -256,12 +303,14 @@ impl Replayer<'_> {
             Record::Tombstones(stones) => {
                 // The samples logged before must be in the series first.
                 self.flush();
+                let mut changed = Vec::with_capacity(stones.len());
                 for t in stones {
                     // The deletion may leave the series older samples than its chunks had.
                     if let Some(e) = self.table.get_mut(t.id) {
                         e.mmapped_to = i64::MIN;
                     }
                     if let Some(s) = self.series(t.id) {
+                        changed.push(s.id);
                         self.head.delete_in_series(&s, t.mint, t.maxt)?;
                         self.head.tombstones.lock().add_interval(
                             s.id,
@@ -271,6 +320,11 @@ impl Replayer<'_> {
                             },
                         );
                     }
+                }
+                // The appender threads must read these series' newest time again.
+                let changed = Arc::new(changed);
+                for s in &self.shards {
+                    let _ = s.send(ShardMsg::Forget(Arc::clone(&changed)));
                 }
             }
             Record::Exemplars(ex) => {
@@ -305,6 +359,7 @@ impl Replayer<'_> {
                 // Entries of an earlier commit whose samples never came are stale.
                 self.starts.clear();
                 self.skip_mmapped = false;
+                self.encoded = false;
                 self.starts
                     .extend(starts.into_iter().map(|s| ((s.id, s.t), s.st)));
             }
@@ -317,6 +372,8 @@ impl Replayer<'_> {
     }
 
     fn append_all(&mut self, samples: impl Iterator<Item = (u64, i64, HeadValue)>) {
+        // The encoded records sent before come first.
+        self.send_records();
         let min_valid = self.head.min_valid_time();
         let n = self.shards.len() as u64;
         for (id, t, v) in samples {
@@ -439,6 +496,7 @@ impl Replayer<'_> {
                     for msg in batch {
                         match msg {
                             Decoded::Record(Ok(rec)) => self.apply(rec)?,
+                            Decoded::Samples(rec) => self.samples_record(rec)?,
                             Decoded::Record(Err(e)) => {
                                 let e = TsdbError::corruption(
                                     origin.display().to_string(),
@@ -569,7 +627,9 @@ pub fn replay(
             let (tx, rx) = sync_channel::<ShardMsg>(16);
             let h = std::thread::Builder::new()
                 .name(format!("wal-apply-{i}"))
-                .spawn_scoped(sc, move || shard_worker(head, &rx, workers as u64))
+                .spawn_scoped(sc, move || {
+                    shard_worker(head, &rx, i as u64, workers as u64)
+                })
                 .map_err(|e| TsdbError::corruption(dir.display().to_string(), e.to_string()))?;
             shards.push(tx);
             handles.push(h);
@@ -586,6 +646,8 @@ pub fn replay(
                 .map(|_| Vec::with_capacity(SAMPLE_BATCH))
                 .collect(),
             shards,
+            encoded: true,
+            records: Vec::with_capacity(RECORD_BATCH),
         };
         let res = replay_wal(&mut r, dir, start);
         // Ends the appender threads once they applied everything.

@@ -267,6 +267,81 @@ fn finish<T>(d: &Decbuf<'_>, v: T) -> Result<T, DecodeError> {
     }
 }
 
+/// The samples of a float samples record, decoded one at a time (no intermediate `Vec`):
+/// what WAL replay's appender threads read straight from the record's bytes.
+#[derive(Debug, Clone)]
+pub struct SampleIter<'a> {
+    d: Decbuf<'a>,
+    base_ref: u64,
+    base_t: i64,
+    failed: bool,
+}
+
+impl<'a> SampleIter<'a> {
+    /// An iterator over the samples of `rec`, a whole samples record (type byte included).
+    ///
+    /// # Errors
+    /// Another record type, or a header cut short.
+    pub fn new(rec: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut d = Decbuf::new(rec);
+        let typ = d.byte()?;
+        if typ != SAMPLES {
+            return Err(DecodeError::Invalid(format!(
+                "record type {typ} is not a samples record"
+            )));
+        }
+        let (base_ref, base_t) = if d.is_empty() {
+            (0, 0)
+        } else {
+            (d.be64()?, d.be64_i64()?)
+        };
+        Ok(Self {
+            d,
+            base_ref,
+            base_t,
+            failed: false,
+        })
+    }
+
+    fn read(&mut self) -> Result<RefSample, DecodeError> {
+        let dref = self.d.varint()?;
+        let dt = self.d.varint()?;
+        let v = f64::from_bits(self.d.be64()?);
+        Ok(RefSample {
+            id: self.base_ref.wrapping_add(dref as u64),
+            t: self.base_t.wrapping_add(dt),
+            v,
+        })
+    }
+
+    /// Checks that every sample of the record decodes, and counts them.
+    ///
+    /// # Errors
+    /// The first sample that does not decode.
+    pub fn validate(mut self) -> Result<usize, DecodeError> {
+        let mut n = 0;
+        while !self.d.is_empty() {
+            self.read()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl Iterator for SampleIter<'_> {
+    type Item = Result<RefSample, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.d.is_empty() {
+            return None;
+        }
+        let r = self.read();
+        self.failed = r.is_err();
+        Some(r)
+    }
+}
+
 /// Decodes one record.
 ///
 /// # Errors
@@ -288,21 +363,10 @@ pub fn decode(rec: &[u8]) -> Result<Record, DecodeError> {
         }
         SAMPLES => {
             let mut out = Vec::with_capacity(d.len() / 10);
-            if !d.is_empty() {
-                let base_ref = d.be64()?;
-                let base_t = d.be64_i64()?;
-                while !d.is_empty() {
-                    let dref = d.varint()?;
-                    let dt = d.varint()?;
-                    let v = f64::from_bits(d.be64()?);
-                    out.push(RefSample {
-                        id: base_ref.wrapping_add(dref as u64),
-                        t: base_t.wrapping_add(dt),
-                        v,
-                    });
-                }
+            for s in SampleIter::new(rec)? {
+                out.push(s?);
             }
-            finish(&d, Record::Samples(out))
+            Ok(Record::Samples(out))
         }
         TOMBSTONES => {
             let mut out = Vec::new();
