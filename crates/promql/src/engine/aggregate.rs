@@ -38,6 +38,17 @@ fn kept(name: &str, grouping: &[String], without: bool) -> bool {
 /// then compared pair by pair with the kept ones.
 fn group_once(input: &[Sample], grouping: &[String], without: bool) -> Vec<Group> {
     use std::hash::{BuildHasher, Hasher};
+    // `by ()` (or no clause): one group of every series, without reading their labels.
+    if !without && grouping.is_empty() {
+        if input.is_empty() {
+            return Vec::new();
+        }
+        return vec![Group {
+            labels: Labels::empty(),
+            members: (0..input.len()).collect(),
+            drop_name: input.iter().any(|s| s.drop_name),
+        }];
+    }
     let state = foldhash::fast::FixedState::default();
     let mut groups: Vec<Group> = Vec::new();
     // Hash -> first group with it; further groups with the same hash are chained.

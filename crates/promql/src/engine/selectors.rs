@@ -179,39 +179,25 @@ impl<'q> Evaluator<'q> {
         ts: i64,
         orig_t: bool,
     ) -> Result<Vec<Sample>, EvalError> {
-        let series = self.load(vs)?;
         let ref_t = vs.timestamp.unwrap_or(ts) - vs.offset;
+        let lookback = self.lookback();
+        // A selector needed at this one time only (an instant query's, a rule's): each
+        // series is decoded and its sample picked in turn, its samples never all held.
+        if !vs.smoothed
+            && self.ranges.get(&key(vs)) == Some(&(ref_t - lookback, ref_t))
+            && let Some(picked) =
+                self.map_series(vs, |s| Some(latest_sample(s, ref_t, lookback, ts, orig_t)))?
+        {
+            return Ok(picked.into_iter().flatten().collect());
+        }
+        let series = self.load(vs)?;
         if vs.smoothed {
             return Ok(self.smoothed_vector(vs, &series, ref_t, ts));
         }
-        let lookback = self.lookback();
-        let mut out = Vec::with_capacity(series.len());
-        for s in series.iter() {
-            let fi = s.floats.partition_point(|p| p.t <= ref_t);
-            let hi = s.hists.partition_point(|p| p.t <= ref_t);
-            let f = fi.checked_sub(1).map(|i| s.floats[i]);
-            let h = hi.checked_sub(1).map(|i| &s.hists[i]);
-            let (t, f, h) = match (f, h) {
-                (Some(f), Some(h)) if h.t > f.t => (h.t, 0.0, Some(Arc::clone(&h.h))),
-                (Some(f), _) => (f.t, f.f, None),
-                (None, Some(h)) => (h.t, 0.0, Some(Arc::clone(&h.h))),
-                (None, None) => continue,
-            };
-            if t != ref_t && t <= ref_t - lookback {
-                continue;
-            }
-            if is_stale_nan(f) && h.is_none() || h.as_ref().is_some_and(|h| is_stale_nan(h.sum)) {
-                continue;
-            }
-            out.push(Sample {
-                labels: s.labels.clone(),
-                t: if orig_t { t } else { ts },
-                f,
-                h,
-                drop_name: false,
-            });
-        }
-        Ok(out)
+        Ok(series
+            .iter()
+            .filter_map(|s| latest_sample(s, ref_t, lookback, ts, orig_t))
+            .collect())
     }
 
     fn smoothed_vector(
@@ -489,6 +475,41 @@ impl<'q> Evaluator<'q> {
         self.add_samples(n)?;
         Ok(out)
     }
+}
+
+/// A series' sample at `ref_t` for a vector selector: its latest float or histogram at or
+/// before `ref_t` within the lookback, unless a stale marker; stamped `ts` (or its own time
+/// when `orig_t`).
+fn latest_sample(
+    s: &LoadedSeries,
+    ref_t: i64,
+    lookback: i64,
+    ts: i64,
+    orig_t: bool,
+) -> Option<Sample> {
+    let fi = s.floats.partition_point(|p| p.t <= ref_t);
+    let hi = s.hists.partition_point(|p| p.t <= ref_t);
+    let f = fi.checked_sub(1).map(|i| s.floats[i]);
+    let h = hi.checked_sub(1).map(|i| &s.hists[i]);
+    let (t, f, h) = match (f, h) {
+        (Some(f), Some(h)) if h.t > f.t => (h.t, 0.0, Some(Arc::clone(&h.h))),
+        (Some(f), _) => (f.t, f.f, None),
+        (None, Some(h)) => (h.t, 0.0, Some(Arc::clone(&h.h))),
+        (None, None) => return None,
+    };
+    if t != ref_t && t <= ref_t - lookback {
+        return None;
+    }
+    if is_stale_nan(f) && h.is_none() || h.as_ref().is_some_and(|h| is_stale_nan(h.sum)) {
+        return None;
+    }
+    Some(Sample {
+        labels: s.labels.clone(),
+        t: if orig_t { t } else { ts },
+        f,
+        h,
+        drop_name: false,
+    })
 }
 
 /// The index of the first point after `t`, searched from `from` (the answer for a nearby

@@ -101,7 +101,7 @@ impl From<EvalError> for Bail {
 pub(crate) type RResult<T> = Result<T, Bail>;
 
 /// Bytes per step of an all-steps series (value and presence).
-const RANGE_POINT_BYTES: usize = size_of::<f64>() + size_of::<bool>();
+pub(crate) const RANGE_POINT_BYTES: usize = size_of::<f64>() + size_of::<bool>();
 
 impl Evaluator<'_> {
     /// Number of steps of the range query.
@@ -448,6 +448,38 @@ mod tests {
             "bottomk(3, avg by (instance) (mem))",
         ] {
             assert!(node_at_a_time(&st, q), "{q} fell back");
+        }
+    }
+
+    /// A vector selector whose series are decoded one at a time answers at all steps even
+    /// when its samples in range are more than the sample limit (only the points at the
+    /// steps count, as in Prometheus), as step by step does.
+    #[test]
+    fn selectors_with_more_samples_than_the_limit_stay_node_at_a_time() {
+        let st = storage();
+        let (start, end, step) = (300_000, 1_400_000, 100_000);
+        // 40 counters at 12 steps hold 480 points; their samples in range are about 3,800.
+        let e = Engine::new(crate::engine::EngineOptions {
+            max_samples: 1_000,
+            ..crate::engine::EngineOptions::default()
+        });
+        for q in ["count(req_total)", "sum by (job) (mem)", "req_total"] {
+            let expr = crate::parser::parse(q).unwrap();
+            let prepared = preprocess::prepare(&expr, start, end, step);
+            let mut ev = e.evaluator(&st, &prepared, start, end, step, None).unwrap();
+            let fast = ev.range_result(&prepared).unwrap();
+            assert!(fast.is_some(), "{q} fell back");
+            let reference = e
+                .range_query_step_by_step(&st, &expr, q, start, end, step, None)
+                .unwrap();
+            let crate::value::Value::Matrix(reference) = reference.value else {
+                panic!("{q}: not a matrix")
+            };
+            assert_eq!(
+                format!("{:?}", fast.unwrap()),
+                format!("{reference:?}"),
+                "{q}"
+            );
         }
     }
 

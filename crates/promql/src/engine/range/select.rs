@@ -1,9 +1,11 @@
 //! Selectors and function calls at all steps: a vector selector's sample and a range
 //! function's window are found per series by cursors moving forward with the steps.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use model::is_stale_nan;
 
-use super::{Bail, RResult, RSeries, RVal};
+use super::{Bail, RANGE_POINT_BYTES, RResult, RSeries, RVal};
 use crate::ast::{Call, Expr, MatrixSelector, SubqueryExpr, ValueType, VectorSelector};
 use crate::engine::annotations;
 use crate::engine::error::EvalError;
@@ -52,6 +54,9 @@ impl Evaluator<'_> {
     /// A vector selector at all steps: the latest sample within the lookback of each step,
     /// unless it is a stale marker.
     pub(crate) fn range_vector_selector(&mut self, vs: &VectorSelector) -> RResult<RVal> {
+        if let Some(v) = self.range_vector_selector_streamed(vs)? {
+            return Ok(v);
+        }
         let series = self.load(vs)?;
         if series.iter().any(|s| !s.hists.is_empty()) {
             return Err(Bail::Fallback);
@@ -89,6 +94,53 @@ impl Evaluator<'_> {
             }
         }
         Ok(RVal::Vector(out))
+    }
+
+    /// [`Evaluator::range_vector_selector`] with each series decoded and put on the step
+    /// grid in turn (its samples never all held); `None` when a series has histograms or
+    /// the values would pass the sample limit or the byte budget: the loaded way then
+    /// answers, or fails as it does.
+    fn range_vector_selector_streamed(&mut self, vs: &VectorSelector) -> RResult<Option<RVal>> {
+        let (n, lookback, start, step) = (self.steps(), self.lookback(), self.start, self.step);
+        let (held, loaded) = (self.range_held, self.loaded_bytes);
+        let (max_samples, limit) = (self.opts.max_samples, self.opts.max_memory_bytes);
+        // Series and points so far, counted as the loaded way counts them.
+        let (series, points) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let on_grid = |s: &LoadedSeries| -> Option<Option<RSeries>> {
+            if !s.hists.is_empty() {
+                return None;
+            }
+            let floats = &s.floats;
+            let mut r = RSeries::empty(s.labels.clone(), false, n);
+            let (mut j, mut count) = (0, 0);
+            for i in 0..n {
+                let ref_t = vs.timestamp.unwrap_or(start + i as i64 * step) - vs.offset;
+                j = seek(floats, j, ref_t);
+                let Some(p) = j.checked_sub(1).map(|k| floats[k]) else {
+                    continue;
+                };
+                if (p.t != ref_t && p.t <= ref_t - lookback) || is_stale_nan(p.f) {
+                    continue;
+                }
+                r.set(i, p.f);
+                count += 1;
+            }
+            let k = series.fetch_add(1, Ordering::Relaxed) + 1;
+            let bytes = held
+                .saturating_add(k.saturating_mul(n))
+                .saturating_mul(RANGE_POINT_BYTES)
+                .saturating_add(loaded);
+            let p = points.fetch_add(count, Ordering::Relaxed) + count;
+            if (limit > 0 && bytes > limit) || held.saturating_add(p) > max_samples {
+                return None;
+            }
+            Some((count > 0).then_some(r))
+        };
+        let Some(out) = self.map_series(vs, on_grid)? else {
+            return Ok(None);
+        };
+        self.range_held = held.saturating_add(series.into_inner().saturating_mul(n));
+        Ok(Some(RVal::Vector(out.into_iter().flatten().collect())))
     }
 
     /// A function call at all steps.
