@@ -2,9 +2,10 @@
 //! the isolation lock (so a commit is seen whole or not at all), samples clipped to the
 //! querier's time range.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use model::{Labels, Matcher, Sample, Timestamp};
+use model::{Label, Labels, Matcher, Sample, Timestamp};
 use storage::{
     FloatBatch, LabelHints, Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError,
     ValueType, VecSeriesSet,
@@ -104,7 +105,7 @@ impl HeadQuerier {
             .filter_map(|id| self.head.series_by_id(id))
             .collect();
         if limit.is_none() {
-            found.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+            sort_by_labels(&mut found, |s| &s.labels);
         }
         // Files under `chunks_head/` stay while this guard is held.
         let _no_truncation = self.head.truncation.read();
@@ -196,7 +197,104 @@ fn first_by_labels<T>(items: &mut Vec<T>, limit: Option<usize>, labels: impl Fn(
         items.select_nth_unstable_by(limit - 1, |a, b| labels(a).cmp(labels(b)));
         items.truncate(limit);
     }
-    items.sort_unstable_by(|a, b| labels(a).cmp(labels(b)));
+    sort_by_labels(items, labels);
+}
+
+/// Fewest label sets sorted through the ranks of their pairs (see [`sort_by_labels`]).
+const RANKED_SORT_MIN: usize = 1024;
+/// Most pairs of a label set sorted through ranks (each set takes as many slots as the
+/// longest one).
+const RANKED_SORT_MAX_PAIRS: usize = 32;
+
+/// Sorts `items` by their labels, in [`Labels`]' order (pairwise by name, then value; a
+/// prefix first). Many label sets are not compared directly, which decodes both sets pair
+/// by pair on every comparison (most of an instant query over a million head series): each
+/// distinct pair gets its rank among all distinct pairs, and each set becomes a row of its
+/// pairs' ranks plus one, padded with zeros to the longest set's length, so that rows
+/// compare as their label sets do (a shorter set's padding sorts before any pair). The
+/// rows sit in one array, and rows with equal labels compare equal (unstable, as before).
+pub(crate) fn sort_by_labels<T>(items: &mut Vec<T>, labels: impl Fn(&T) -> &Labels) {
+    if items.len() < RANKED_SORT_MIN {
+        items.sort_unstable_by(|a, b| labels(a).cmp(labels(b)));
+        return;
+    }
+    let Some(order) = ranked_order(items, &labels) else {
+        items.sort_unstable_by(|a, b| labels(a).cmp(labels(b)));
+        return;
+    };
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    items.extend(
+        order
+            .into_iter()
+            .map(|i| slots[i as usize].take().expect("each item once")),
+    );
+}
+
+/// The positions of `items` in label order, through the ranks of their pairs (see
+/// [`sort_by_labels`]); `None` when a set has more than [`RANKED_SORT_MAX_PAIRS`] pairs.
+fn ranked_order<T>(items: &[T], labels: &impl Fn(&T) -> &Labels) -> Option<Vec<u32>> {
+    let n = u32::try_from(items.len()).ok()?;
+    // Each distinct pair's id in order of first appearance, plus one (0 pads rows); the
+    // ids of each set one after the other, and where each set's ids end. Neighbours
+    // usually share most pairs, so a pair equal to the previous set's at the same position
+    // reuses its id without hashing.
+    let mut ids: HashMap<Label<'_>, u32, foldhash::fast::RandomState> = HashMap::default();
+    let mut pairs: Vec<Label<'_>> = Vec::new();
+    let mut seq: Vec<u32> = Vec::with_capacity(items.len() * 12);
+    let mut ends: Vec<usize> = Vec::with_capacity(items.len());
+    let mut prev: Vec<(Label<'_>, u32)> = Vec::new();
+    let mut width = 0;
+    for item in items {
+        let start = seq.len();
+        for (j, l) in labels(item).iter().enumerate() {
+            let id = match prev.get(j) {
+                Some(&(p, id)) if p == l => id,
+                _ => {
+                    let next = u32::try_from(pairs.len() + 1).ok()?;
+                    let id = *ids.entry(l).or_insert_with(|| {
+                        pairs.push(l);
+                        next
+                    });
+                    if j < prev.len() {
+                        prev[j] = (l, id);
+                    } else {
+                        prev.push((l, id));
+                    }
+                    id
+                }
+            };
+            seq.push(id);
+        }
+        width = width.max(seq.len() - start);
+        if width > RANKED_SORT_MAX_PAIRS {
+            return None;
+        }
+        ends.push(seq.len());
+    }
+    if width == 0 {
+        return Some((0..n).collect());
+    }
+    // Ids to ranks (plus one) in the order of the pairs.
+    let mut by_pair: Vec<usize> = (0..pairs.len()).collect();
+    by_pair.sort_unstable_by(|&a, &b| pairs[a].cmp(&pairs[b]));
+    let mut rank = vec![0u32; pairs.len() + 1];
+    for (r, &id) in by_pair.iter().enumerate() {
+        rank[id + 1] = u32::try_from(r + 1).ok()?;
+    }
+    // One row of `width` ranks per set, padded with zeros.
+    let mut rows = vec![0u32; items.len() * width];
+    let mut start = 0;
+    for (row, &end) in rows.chunks_exact_mut(width).zip(&ends) {
+        for (slot, &id) in row.iter_mut().zip(&seq[start..end]) {
+            *slot = rank[id as usize];
+        }
+        start = end;
+    }
+    drop(seq);
+    let mut order: Vec<u32> = (0..n).collect();
+    let row = |i: u32| &rows[i as usize * width..][..width];
+    order.sort_unstable_by(|&a, &b| row(a).cmp(row(b)));
+    Some(order)
 }
 
 /// The smallest distinct strings offered, at most `limit` of them (all when `None`); a string
@@ -622,5 +720,64 @@ impl Head {
                 Ok((bytes, lo, hi))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::Labels;
+
+    use super::{RANKED_SORT_MIN, sort_by_labels};
+
+    /// Label sets of many shapes: shared and differing names, values that are prefixes of
+    /// each other, empty values, sets that are prefixes of others, repeats.
+    fn label_sets(n: usize, max_pairs: usize, seed: u64) -> Vec<Labels> {
+        let mut x = seed;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let names = ["__name__", "a", "aa", "b", "instance", "job", "le", "z"];
+        let values = [
+            "", "0", "00", "1", "x", "xy", "xyz", "y", "\u{e9}", "a\0b", "a",
+        ];
+        (0..n)
+            .map(|_| {
+                let k = next(max_pairs as u64 + 1) as usize;
+                let mut pairs: Vec<(String, String)> = (0..k)
+                    .map(|i| {
+                        let name = if i < names.len() && next(3) > 0 {
+                            names[i].to_owned()
+                        } else {
+                            format!("n{}", next(40))
+                        };
+                        (name, values[next(values.len() as u64) as usize].to_owned())
+                    })
+                    .collect();
+                pairs.dedup_by(|a, b| a.0 == b.0);
+                Labels::from_pairs(pairs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ranked_sort_is_the_label_order() {
+        for (n, max_pairs, seed) in [
+            (RANKED_SORT_MIN * 3, 6, 1),
+            (RANKED_SORT_MIN * 5, 12, 2),
+            (RANKED_SORT_MIN, 3, 3),
+            (RANKED_SORT_MIN * 2, 40, 4),
+            (10, 5, 5),
+            (RANKED_SORT_MIN, 0, 6),
+        ] {
+            let sets = label_sets(n, max_pairs, seed);
+            let mut want = sets.clone();
+            want.sort();
+            let mut got = sets;
+            sort_by_labels(&mut got, |l| l);
+            assert_eq!(got, want, "{n} sets of up to {max_pairs} pairs");
+        }
     }
 }
