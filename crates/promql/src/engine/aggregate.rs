@@ -36,7 +36,12 @@ fn kept(name: &str, grouping: &[String], without: bool) -> bool {
 /// The groups of `input` (in order of first member), without building a label set per
 /// series: a hash of each series' kept pairs finds the candidate groups, whose labels are
 /// then compared pair by pair with the kept ones.
-fn group_once(input: &[Sample], grouping: &[String], without: bool) -> Vec<Group> {
+pub(crate) fn group_once<T>(
+    input: &[T],
+    series: impl Fn(&T) -> (&Labels, bool),
+    grouping: &[String],
+    without: bool,
+) -> Vec<Group> {
     use std::hash::{BuildHasher, Hasher};
     // `by ()` (or no clause): one group of every series, without reading their labels.
     if !without && grouping.is_empty() {
@@ -46,7 +51,7 @@ fn group_once(input: &[Sample], grouping: &[String], without: bool) -> Vec<Group
         return vec![Group {
             labels: Labels::empty(),
             members: (0..input.len()).collect(),
-            drop_name: input.iter().any(|s| s.drop_name),
+            drop_name: input.iter().any(|s| series(s).1),
         }];
     }
     let state = foldhash::fast::FixedState::default();
@@ -55,7 +60,8 @@ fn group_once(input: &[Sample], grouping: &[String], without: bool) -> Vec<Group
     let mut index: HashMap<u64, usize, foldhash::fast::RandomState> = HashMap::default();
     let mut chain: Vec<Option<usize>> = Vec::new();
     for (i, s) in input.iter().enumerate() {
-        let pairs = s.labels.iter().filter(|x| kept(x.name, grouping, without));
+        let (labels, drop_name) = series(s);
+        let pairs = labels.iter().filter(|x| kept(x.name, grouping, without));
         let mut h = state.build_hasher();
         for x in pairs.clone() {
             h.write(x.name.as_bytes());
@@ -92,7 +98,7 @@ fn group_once(input: &[Sample], grouping: &[String], without: bool) -> Vec<Group
             g
         });
         groups[gi].members.push(i);
-        groups[gi].drop_name |= s.drop_name;
+        groups[gi].drop_name |= drop_name;
     }
     groups
 }
@@ -109,10 +115,13 @@ fn same_pairs<'a>(l: &Labels, mut pairs: impl Iterator<Item = model::Label<'a>>)
 }
 
 /// Running state of one group.
-struct Group {
-    labels: Labels,
-    members: Vec<usize>,
-    drop_name: bool,
+pub(crate) struct Group {
+    /// The group's labels (the kept pairs).
+    pub(crate) labels: Labels,
+    /// The input positions of its series, in input order.
+    pub(crate) members: Vec<usize>,
+    /// Whether any member's name is to be dropped.
+    pub(crate) drop_name: bool,
 }
 
 /// Prometheus's labels hash (xxhash64 of `name 0xff value 0xff ...`), used by `limit_ratio`.
@@ -202,7 +211,7 @@ impl Evaluator<'_> {
         let groups =
             if let std::collections::hash_map::Entry::Vacant(e) = self.label_cache.entry(site) {
                 e.insert(super::eval::LabelCache::default());
-                group_once(input, &grouping, a.without)
+                group_once(input, |s| (&s.labels, s.drop_name), &grouping, a.without)
             } else {
                 let mut groups: Vec<Group> = Vec::new();
                 let mut index: super::eval::LabelIndex = HashMap::default();
@@ -500,7 +509,7 @@ mod tests {
         for grouping in groupings {
             let grouping: Vec<String> = grouping.iter().map(|&g| g.to_owned()).collect();
             for without in [false, true] {
-                let got = group_once(&input, &grouping, without);
+                let got = group_once(&input, |s| (&s.labels, s.drop_name), &grouping, without);
                 let mut want: Vec<(Labels, Vec<usize>, bool)> = Vec::new();
                 for (i, s) in input.iter().enumerate() {
                     let key = group_labels(&s.labels, &grouping, without);

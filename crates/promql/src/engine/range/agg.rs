@@ -4,15 +4,14 @@
 //! group's values per step.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use model::Labels;
 
 use super::{Bail, RResult, RSeries, RVal};
 use crate::ast::{AggregateExpr, AggregateOp, Expr};
-use crate::engine::aggregate::{float_aggregate, group_labels};
+use crate::engine::aggregate::{float_aggregate, group_once};
 use crate::engine::annotations;
-use crate::engine::eval::{Evaluator, LabelIndex, Val};
+use crate::engine::eval::{Evaluator, Val};
 use crate::kernels::kahan::inc;
 
 /// The groups of an aggregation's input.
@@ -115,26 +114,26 @@ impl Evaluator<'_> {
     }
 
     /// Groups the input series by their grouping labels, found once per series.
+    /// The groups of an aggregation's input, found once for all steps by a hash of each
+    /// series' kept pairs ([`group_once`]).
     fn groups(&mut self, a: &AggregateExpr, input: &[RSeries]) -> RResult<Groups> {
-        let site = std::ptr::from_ref(a) as usize;
-        let mut index: LabelIndex = HashMap::default();
+        let found = group_once(input, |s| (&s.labels, s.drop_name), &a.grouping, a.without);
         let mut g = Groups {
-            keys: Vec::new(),
-            members: Vec::new(),
+            keys: Vec::with_capacity(found.len()),
+            members: Vec::with_capacity(found.len()),
         };
-        for (j, s) in input.iter().enumerate() {
-            let key =
-                self.derived_labels(site, &s.labels, |l| group_labels(l, &a.grouping, a.without));
-            let gi = *index.entry(key.clone()).or_insert_with(|| {
-                g.keys.push((key, s.drop_name));
-                g.members.push(Vec::new());
-                g.keys.len() - 1
-            });
-            if g.keys[gi].1 != s.drop_name {
+        for group in found {
+            let drop_name = group.members.first().is_some_and(|&j| input[j].drop_name);
+            if group
+                .members
+                .iter()
+                .any(|&j| input[j].drop_name != drop_name)
+            {
                 // Members that differ in name dropping: the flag depends on the step.
                 return Err(Bail::Fallback);
             }
-            g.members[gi].push(j);
+            g.keys.push((group.labels, drop_name));
+            g.members.push(group.members);
         }
         Ok(g)
     }
