@@ -98,6 +98,10 @@ impl Extension {
     }
 }
 
+/// Series taken from storage at a time by [`Evaluator::map_series`] (fewer in unit tests,
+/// whose selectors then span several batches, each decoded on several threads).
+const MAP_BATCH: usize = if cfg!(test) { 256 } else { 16_384 };
+
 fn key(vs: &VectorSelector) -> usize {
     std::ptr::from_ref(vs) as usize
 }
@@ -120,9 +124,11 @@ impl<'q> Evaluator<'q> {
 
     /// `f` of each series of a selector that has a sample in the query's range, in label
     /// order, each decoded just before (see [`super::load::Decode::map`]): for a selector
-    /// read once, whose samples need not all be held. `Ok(None)` when `f` gives `None` for
-    /// a series, or when the selector was loaded already (the caller then uses
-    /// [`Evaluator::load`]).
+    /// read once, whose samples need not all be held. The series are taken from storage
+    /// [`MAP_BATCH`] at a time, so that only a batch of them (labels and chunk references of
+    /// every block) is held at once. `Ok(None)` when `f` gives `None` for a series, when
+    /// the selector was loaded already, or when storage gives the series out of label
+    /// order (the caller then uses [`Evaluator::load`], which sorts them).
     pub(crate) fn map_series<R: Send>(
         &mut self,
         vs: &VectorSelector,
@@ -131,8 +137,33 @@ impl<'q> Evaluator<'q> {
         if self.cache.contains_key(&key(vs)) {
             return Ok(None);
         }
-        let (series, decode) = self.select_stored(vs)?;
-        decode.map(&series, f)
+        let (mut set, decode) = self.select_set(vs)?;
+        let mut out = Vec::new();
+        let mut batch: Vec<Box<dyn storage::Series>> = Vec::new();
+        let mut last: Option<Labels> = None;
+        loop {
+            batch.clear();
+            for s in set.by_ref().take(MAP_BATCH) {
+                batch.push(s?);
+            }
+            let Some(first) = batch.first() else {
+                break;
+            };
+            if last.as_ref().is_some_and(|l| l > first.labels())
+                || !batch.is_sorted_by(|a, b| a.labels() <= b.labels())
+            {
+                return Ok(None);
+            }
+            match decode.map(&batch, &f)? {
+                Some(r) => out.extend(r),
+                None => return Ok(None),
+            }
+            if batch.len() < MAP_BATCH {
+                break;
+            }
+            last = batch.last().map(|s| s.labels().clone());
+        }
+        Ok(Some(out))
     }
 
     /// A selector's matching series from storage (labels and chunk references; samples not
@@ -141,6 +172,21 @@ impl<'q> Evaluator<'q> {
         &mut self,
         vs: &VectorSelector,
     ) -> Result<(Vec<Box<dyn storage::Series>>, super::load::Decode<'q>), EvalError> {
+        let (set, decode) = self.select_set(vs)?;
+        // The series first (labels and chunk references), then their samples, decoded on
+        // several threads when there are many.
+        let mut series = set.collect::<Result<Vec<_>, _>>()?;
+        // Stable, and a pass over the labels when the set came sorted.
+        series.sort_by(|a, b| a.labels().cmp(b.labels()));
+        Ok((series, decode))
+    }
+
+    /// A selector's matching series as storage gives them (asked for label order), and
+    /// their decoder over the time range the query needs.
+    fn select_set(
+        &mut self,
+        vs: &VectorSelector,
+    ) -> Result<(Box<dyn storage::SeriesSet>, super::load::Decode<'q>), EvalError> {
         self.check()?;
         let k = key(vs);
         let (mint, maxt) = self
@@ -155,11 +201,6 @@ impl<'q> Evaluator<'q> {
             ..SelectHints::default()
         };
         let set = self.querier.select(true, Some(&hints), &vs.matchers)?;
-        // The series first (labels and chunk references), then their samples, decoded on
-        // several threads when there are many.
-        let mut series = set.collect::<Result<Vec<_>, _>>()?;
-        // Stable, and a pass over the labels when the set came sorted.
-        series.sort_by(|a, b| a.labels().cmp(b.labels()));
         let decode = super::load::Decode {
             mint,
             maxt,
@@ -169,7 +210,7 @@ impl<'q> Evaluator<'q> {
             cancel: self.cancel,
             deadline: self.deadline,
         };
-        Ok((series, decode))
+        Ok((set, decode))
     }
 
     /// The instant vector of a selector at `ts` (sample timestamps kept when `orig_t`).
