@@ -49,15 +49,27 @@ extern "C" fn return_freed_memory_at_once(
     let node_exporter = cfg!(target_env = "gnu")
         && argc > 1
         && unsafe { std::ffi::CStr::from_ptr(*argv.add(1)) }.to_bytes() == b"node-exporter";
+    // mimalloc's own `MIMALLOC_PURGE_DELAY`, when set, is left for mimalloc to read (to
+    // measure or tune the trade between resident memory and page faults).
+    // SAFETY: `getenv` is given a NUL-terminated name and only reads the environment, which
+    // nothing changes before `main`.
+    let purge_delay_set = !unsafe { getenv(c"MIMALLOC_PURGE_DELAY".as_ptr()) }.is_null();
     // SAFETY: `mi_option_set` is not thread safe; this runs as a constructor, before `main`
     // and before any thread of ours exists, and only stores option values.
     unsafe {
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        if !purge_delay_set {
+            libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        }
         libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
         if node_exporter {
             libmimalloc_sys::mi_option_set(ARENA_RESERVE_KIB, 4 * 1024);
         }
     }
+}
+
+unsafe extern "C" {
+    /// The C library's environment lookup (no allocation, unlike `std::env`).
+    fn getenv(name: *const std::ffi::c_char) -> *const std::ffi::c_char;
 }
 
 #[cfg(target_os = "linux")]
