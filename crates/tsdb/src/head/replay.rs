@@ -242,6 +242,9 @@ impl Replayer<'_> {
         self.stats.records += 1;
         match rec {
             Record::Series(series) => {
+                let n = self.shards.len();
+                let mut attach_later: Vec<Vec<(Arc<MemSeries>, Vec<FullChunk>)>> =
+                    (0..n).map(|_| Vec::new()).collect();
                 for s in series {
                     self.stats.series += 1;
                     let m = self.head.create_with_id(s.id, &s.labels);
@@ -260,7 +263,13 @@ impl Replayer<'_> {
                     let mut mmapped_to = i64::MIN;
                     if let Some(chunks) = self.mmapped.remove(&s.id) {
                         mmapped_to = chunks.last().map_or(i64::MIN, |c| c.max_t);
-                        attach(self.head, &m, chunks);
+                        if m.id == s.id {
+                            // Finding the newest value decodes the newest chunk: the series'
+                            // appender thread does it, before the series' samples.
+                            attach_later[(m.id % n as u64) as usize].push((Arc::clone(&m), chunks));
+                        } else {
+                            attach(self.head, &m, chunks);
+                        }
                     }
                     if let Some(chunks) = self.ooo_mmapped.remove(&s.id) {
                         m.state
@@ -279,6 +288,16 @@ impl Replayer<'_> {
                             mmapped_to,
                         },
                     );
+                }
+                if attach_later.iter().any(|a| !a.is_empty()) {
+                    // What was logged before goes first.
+                    self.send_records();
+                    self.send_pending();
+                    for (shard, a) in self.shards.iter().zip(attach_later) {
+                        if !a.is_empty() {
+                            let _ = shard.send(ShardMsg::Attach(a));
+                        }
+                    }
                 }
             }
             Record::Samples(samples) => {
@@ -552,7 +571,8 @@ pub(crate) fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
     }
 }
 
-/// Gives a series its full chunks from `chunks_head/`; its newest sample is the last one of
+/// Gives a series its full chunks from `chunks_head/` (on the replaying thread, or on the
+/// series' appender thread); its newest sample is the last one of
 /// the newest chunk, so the WAL samples already in those chunks are skipped.
 fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
     let Some(last) = chunks.last() else { return };

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::refs::RefTable;
-use crate::head::chunk::HeadValue;
+use crate::head::chunk::{FullChunk, HeadValue};
 use crate::head::{Head, MemSeries};
 use crate::start::HeadStarts;
 use crate::wal::record::SampleIter;
@@ -55,6 +55,8 @@ pub(super) enum ShardMsg {
     /// of its own series. Only while every WAL reference names the series of the same id
     /// and no sample has a start timestamp.
     Records(Arc<Vec<Vec<u8>>>),
+    /// Memory-mapped full chunks of new series, for [`super::attach`].
+    Attach(Vec<(Arc<MemSeries>, Vec<FullChunk>)>),
     /// A deletion changed these series: their newest time must be read again.
     Forget(Arc<Vec<u64>>),
     /// Answer once everything sent before is applied.
@@ -115,6 +117,14 @@ pub(super) fn shard_worker(
             ShardMsg::Records(records) => {
                 for rec in records.iter() {
                     w.record(rec);
+                }
+            }
+            ShardMsg::Attach(series) => {
+                for (s, chunks) in series {
+                    super::attach(head, &s, chunks);
+                    if let Some(slot) = w.series.get_mut(s.id / shards) {
+                        slot.max_t = i64::MIN;
+                    }
                 }
             }
             ShardMsg::Forget(ids) => {
