@@ -550,34 +550,50 @@ pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError
 
 /// Attaches the memory-mapped full chunks of the series a snapshot created (removing them
 /// from `mmapped`): the open chunk from the snapshot stays unless a mapped chunk reaches it
-/// (it was cut and written after the snapshot).
+/// (it was cut and written after the snapshot). The series are shared out to as many threads
+/// as there are cores: finding a series' newest value decodes its newest chunk.
 pub(crate) fn attach_mmapped(head: &Head, mmapped: &mut super::replay::MmappedChunks) {
-    let ids: Vec<u64> = mmapped
-        .keys()
-        .copied()
-        .filter(|id| head.series_by_id(*id).is_some())
-        .collect();
-    for id in ids {
-        let (Some(s), Some(chunks)) = (head.series_by_id(id), mmapped.remove(&id)) else {
-            continue;
-        };
-        let Some(last) = chunks.last() else { continue };
-        let (mint, maxt) = (chunks[0].min_t, last.max_t);
-        let mut st = s.state.lock();
-        // The snapshot's chunk (already written as a full chunk) stays unless a mapped chunk
-        // reaches it: it was cut and written after the snapshot was taken.
-        st.full.retain(|c| c.min_t > maxt);
-        if st.full.is_empty() {
-            st.max_t = maxt;
-            st.last = last
-                .bytes(head.chunk_files.as_ref())
-                .ok()
-                .and_then(|b| super::replay::last_sample(last.encoding, &b));
+    let mut found: Vec<(Arc<MemSeries>, Vec<FullChunk>)> = Vec::new();
+    mmapped.retain(|&id, chunks| match head.series_by_id(id) {
+        Some(s) => {
+            found.push((s, std::mem::take(chunks)));
+            false
         }
-        let mut full = chunks;
-        full.append(&mut st.full);
-        st.full = full;
-        drop(st);
-        head.update_time_bounds(mint, maxt);
+        None => true,
+    });
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 8);
+    let per = found.len().div_ceil(threads).max(1);
+    std::thread::scope(|sc| {
+        for part in found.chunks_mut(per) {
+            sc.spawn(move || {
+                for (s, chunks) in part {
+                    attach_to_series(head, s, std::mem::take(chunks));
+                }
+            });
+        }
+    });
+}
+
+/// Gives the series `s` of a snapshot its memory-mapped `chunks`.
+fn attach_to_series(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
+    let Some(last) = chunks.last() else { return };
+    let (mint, maxt) = (chunks[0].min_t, last.max_t);
+    let mut st = s.state.lock();
+    // The snapshot's chunk (already written as a full chunk) stays unless a mapped chunk
+    // reaches it: it was cut and written after the snapshot was taken.
+    st.full.retain(|c| c.min_t > maxt);
+    if st.full.is_empty() {
+        st.max_t = maxt;
+        st.last = last
+            .bytes(head.chunk_files.as_ref())
+            .ok()
+            .and_then(|b| super::replay::last_sample(last.encoding, &b));
     }
+    let mut full = chunks;
+    full.append(&mut st.full);
+    st.full = full;
+    drop(st);
+    head.update_time_bounds(mint, maxt);
 }
