@@ -467,9 +467,8 @@ impl Head {
             let mut ids = removed.clone();
             ids.sort_unstable();
             let mut p = self.postings.write();
-            for (_, labels) in removed_labels.into_inner() {
-                p.delete(&ids, &labels);
-            }
+            let removed_labels = removed_labels.into_inner();
+            p.delete(&ids, removed_labels.iter().map(|(_, labels)| labels));
             self.stats
                 .series_removed
                 .fetch_add(removed.len() as u64, Ordering::Relaxed);

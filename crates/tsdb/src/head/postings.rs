@@ -1,7 +1,7 @@
 //! In-memory postings: for each label name and value, the sorted references of the series
 //! carrying it, plus the list of all series; and the resolution of matchers into references.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use model::{Labels, MatchOp, Matcher};
 
@@ -203,9 +203,17 @@ impl MemPostings {
         add(all, id);
     }
 
-    /// Removes the series in `ids` (sorted) that carried `labels`.
-    pub fn delete(&mut self, ids: &[u64], labels: &Labels) {
-        let mut remove = |name: &str, value: &str| {
+    /// Removes the series in `ids` (sorted), which carried the label sets `removed`. Each list
+    /// they were in is filtered once, however many of them it held: a list per removed series
+    /// made a head truncation after churn quadratic (every removed series filtered the list of
+    /// all series again).
+    pub fn delete<'a>(&mut self, ids: &[u64], removed: impl IntoIterator<Item = &'a Labels>) {
+        let mut pairs: HashSet<(&str, &str)> = HashSet::new();
+        pairs.insert(ALL_POSTINGS_KEY);
+        for labels in removed {
+            pairs.extend(labels.iter().map(|l| (l.name, l.value)));
+        }
+        for (name, value) in pairs {
             if let Some(values) = self.m.get_mut(name) {
                 if let Some(list) = values.get_mut(value) {
                     list.retain(|id| ids.binary_search(&id).is_err());
@@ -217,11 +225,7 @@ impl MemPostings {
                     self.m.remove(name);
                 }
             }
-        };
-        for l in labels {
-            remove(l.name, l.value);
         }
-        remove(ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1);
     }
 
     /// The references of series with label `name` = `value`.
@@ -465,9 +469,34 @@ mod tests {
     #[test]
     fn delete_removes_empty_lists() {
         let mut p = postings();
-        p.delete(&[4], &labels!("__name__" => "other", "job" => "a"));
+        p.delete(&[4], [&labels!("__name__" => "other", "job" => "a")]);
         assert_eq!(p.label_values("__name__"), vec!["up"]);
         assert_eq!(p.all(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn many_series_deleted_at_once_leave_every_list_they_were_in() {
+        let mut p = MemPostings::default();
+        let set = |i: u64| {
+            let pod = format!("pod-{}", i % 4);
+            labels!("__name__" => "m", "pod" => pod.as_str(), "i" => i.to_string().as_str())
+        };
+        for i in 1..=20 {
+            p.add(i, &set(i));
+        }
+        // Every series of pod-1 and pod-2, and one of pod-3.
+        let gone: Vec<u64> = (1..=20)
+            .filter(|i| matches!(i % 4, 1 | 2) || *i == 3)
+            .collect();
+        let labels: Vec<Labels> = gone.iter().map(|&i| set(i)).collect();
+        p.delete(&gone, &labels);
+        let kept: Vec<u64> = (1..=20).filter(|i| !gone.contains(i)).collect();
+        assert_eq!(p.all(), kept);
+        assert_eq!(p.get("__name__", "m"), kept);
+        assert_eq!(p.label_values("pod"), vec!["pod-0", "pod-3"]);
+        assert_eq!(p.get("pod", "pod-3"), vec![7, 11, 15, 19]);
+        assert!(p.get("i", "3").is_empty());
+        assert_eq!(p.get("i", "4"), vec![4]);
     }
 
     #[test]
@@ -483,7 +512,7 @@ mod tests {
         assert_eq!(p.all(), want);
         assert_eq!(p.count("__name__", "m"), 5);
         assert_eq!(p.get("x", "y"), vec![6]);
-        p.delete(&[7, big], &labels!("__name__" => "m"));
+        p.delete(&[7, big], [&labels!("__name__" => "m")]);
         assert_eq!(p.get("__name__", "m"), vec![5, 6, 1 << 33]);
         assert_eq!(
             p.for_matchers(&[Matcher::equal("__name__", "m")]),
