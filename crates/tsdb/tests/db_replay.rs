@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, MatchOp, Matcher, Sample, labels};
-use storage::ValueType;
+
+mod float_samples;
+use float_samples::float_samples;
 
 const HOUR: i64 = 3_600_000;
 const STEP: i64 = 15_000;
@@ -48,19 +50,10 @@ fn write(db: &Db, series: &[Labels], from: i64, to: i64, want: &mut Data) {
 }
 
 fn read(db: &Db) -> Data {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap();
-    let mut out = BTreeMap::new();
-    for s in q.select(true, None, &[all]).unwrap() {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            v.push(it.at());
-        }
-        out.insert(s.labels().to_string(), v);
-    }
-    out
+    float_samples(
+        db,
+        Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap(),
+    )
 }
 
 fn wal_entries(db: &Db) -> Vec<String> {

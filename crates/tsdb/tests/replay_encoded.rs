@@ -13,7 +13,9 @@ use firewatch_tsdb::wal::record::{self, RefSample, RefSeries, RefTombstone};
 use firewatch_tsdb::wal::{PAGE_SIZE, Wal, WalOptions};
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, MatchOp, Matcher, labels};
-use storage::ValueType;
+
+mod float_samples;
+use float_samples::float_samples;
 
 const STEP: i64 = 15_000;
 const ROUNDS: i64 = 60;
@@ -112,19 +114,7 @@ fn write(dir: &std::path::Path, redefine: bool) -> Data {
 }
 
 fn read(db: &Db) -> Data {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let all = Matcher::new(MatchOp::Equal, "__name__", "enc").unwrap();
-    let mut out = BTreeMap::new();
-    for s in q.select(true, None, &[all]).unwrap() {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            v.push(it.at());
-        }
-        out.insert(s.labels().to_string(), v);
-    }
-    out
+    float_samples(db, Matcher::new(MatchOp::Equal, "__name__", "enc").unwrap())
 }
 
 fn replay_gives_back(redefine: bool) {
