@@ -10,23 +10,18 @@ use firewatch_tsdb::block::{BlockReader, BlockWriter};
 use firewatch_tsdb::db::compact::merge_blocks;
 use firewatch_tsdb::tombstones::{Interval, Tombstones};
 use model::{Labels, MatchOp, Matcher, labels};
-use storage::{MergeQuerier, Querier, ValueType};
+use storage::{MergeQuerier, Querier};
+
+mod float_samples;
+use float_samples::queried_float_samples;
 
 type Dump = BTreeMap<String, Vec<(i64, f64)>>;
 
 fn dump(q: &dyn Querier) -> Dump {
-    let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".*").unwrap();
-    let mut out = BTreeMap::new();
-    for s in q.select(true, None, &[all]).unwrap() {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            v.push(it.at());
-        }
-        out.insert(s.labels().to_string(), v);
-    }
-    out
+    queried_float_samples(
+        q,
+        Matcher::new(MatchOp::RegexMatch, "__name__", ".*").unwrap(),
+    )
 }
 
 /// Chunk bytes of every series of `b`, by series.

@@ -7,7 +7,9 @@ use std::process::Command;
 
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, MatchOp, Matcher, Sample, labels};
-use storage::ValueType;
+
+mod float_samples;
+use float_samples::float_samples;
 
 const HOUR: i64 = 3_600_000;
 
@@ -40,19 +42,10 @@ fn write(db: &Db, from: i64, to: i64, step: i64) {
 }
 
 fn read(db: &Db) -> BTreeMap<String, Vec<(i64, f64)>> {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let mut out = BTreeMap::new();
-    let all = Matcher::new(MatchOp::RegexMatch, "__name__", ".*").unwrap();
-    for s in q.select(true, None, &[all]).unwrap() {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            v.push(it.at());
-        }
-        out.insert(s.labels().to_string(), v);
-    }
-    out
+    float_samples(
+        db,
+        Matcher::new(MatchOp::RegexMatch, "__name__", ".*").unwrap(),
+    )
 }
 
 fn expected(from: i64, to: i64, step: i64) -> BTreeMap<String, Vec<(i64, f64)>> {
