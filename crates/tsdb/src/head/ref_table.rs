@@ -205,13 +205,18 @@ impl<T> RefTable<T> {
             return self.overflow.read().get(&id).cloned();
         }
         let _guard = self.read();
+        self.load(id)
+    }
+
+    /// The value of dense reference `id`, to be called under a read guard.
+    fn load(&self, id: u64) -> Option<Arc<T>> {
         let (seg, slot) = self.segment(id)?;
         let p = seg.slots[slot].load(Ordering::SeqCst);
         if p.is_null() {
             return None;
         }
         // SAFETY: `p` came from `Arc::into_raw` and the table still owns its count: it is
-        // dropped only after being unlinked and after this reader left.
+        // dropped only after being unlinked and after the caller's read guard is gone.
         unsafe {
             Arc::increment_strong_count(p);
             Some(Arc::from_raw(p))
@@ -231,16 +236,7 @@ impl<T> RefTable<T> {
         if let Some((seg, slot)) = self.segment(next) {
             prefetch(seg.slots[slot].load(Ordering::Relaxed));
         }
-        let (seg, slot) = self.segment(id)?;
-        let p = seg.slots[slot].load(Ordering::SeqCst);
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: as in `get`.
-        unsafe {
-            Arc::increment_strong_count(p);
-            Some(Arc::from_raw(p))
-        }
+        self.load(id)
     }
 
     /// Whether reference `id` has a value.
