@@ -50,6 +50,43 @@ fn native_all_steps(f: RangeFn) -> bool {
     }
 }
 
+/// The steps of a range query, for putting a selector's float series on them.
+#[derive(Clone, Copy)]
+struct StepGrid {
+    /// Number of steps.
+    n: usize,
+    /// Time of the first step.
+    start: i64,
+    /// Milliseconds between steps.
+    step: i64,
+    /// How far back a step looks for a sample.
+    lookback: i64,
+}
+
+impl StepGrid {
+    /// `s`'s floats as `vs` sees them at each step (the latest point within the lookback,
+    /// unless it is a stale marker), and how many steps have one.
+    fn place(&self, vs: &VectorSelector, s: &LoadedSeries) -> (RSeries, usize) {
+        let floats = &s.floats;
+        let mut r = RSeries::empty(s.labels.clone(), false, self.n);
+        let (mut j, mut count) = (0, 0);
+        for i in 0..self.n {
+            let ref_t = vs.timestamp.unwrap_or(self.start + i as i64 * self.step) - vs.offset;
+            // `j`: the number of points at or before the reference time.
+            j = seek(floats, j, ref_t);
+            let Some(p) = j.checked_sub(1).map(|k| floats[k]) else {
+                continue;
+            };
+            if (p.t != ref_t && p.t <= ref_t - self.lookback) || is_stale_nan(p.f) {
+                continue;
+            }
+            r.set(i, p.f);
+            count += 1;
+        }
+        (r, count)
+    }
+}
+
 impl Evaluator<'_> {
     /// A vector selector at all steps: the latest sample within the lookback of each step,
     /// unless it is a stale marker.
@@ -67,29 +104,20 @@ impl Evaluator<'_> {
         let held = self.range_held;
         let mut points = 0usize;
         let mut out = Vec::new();
+        let grid = StepGrid {
+            n,
+            start: self.start,
+            step: self.step,
+            lookback,
+        };
         for s in series.iter() {
             self.range_reserve_bytes(1)?;
-            let floats = &s.floats;
-            let mut r = RSeries::empty(s.labels.clone(), false, n);
-            let (mut j, mut any) = (0, false);
-            for i in 0..n {
-                let ref_t = vs.timestamp.unwrap_or_else(|| self.step_ts(i)) - vs.offset;
-                // `j`: the number of points at or before the reference time.
-                j = seek(floats, j, ref_t);
-                let Some(p) = j.checked_sub(1).map(|k| floats[k]) else {
-                    continue;
-                };
-                if (p.t != ref_t && p.t <= ref_t - lookback) || is_stale_nan(p.f) {
-                    continue;
-                }
-                r.set(i, p.f);
-                any = true;
-                points += 1;
-            }
+            let (r, count) = grid.place(vs, s);
+            points += count;
             if held.saturating_add(points) > self.opts.max_samples {
                 return Err(Bail::Fatal(EvalError::TooManySamples("query execution")));
             }
-            if any {
+            if count > 0 {
                 out.push(r);
             }
         }
@@ -101,7 +129,13 @@ impl Evaluator<'_> {
     /// the values would pass the sample limit or the byte budget: the loaded way then
     /// answers, or fails as it does.
     fn range_vector_selector_streamed(&mut self, vs: &VectorSelector) -> RResult<Option<RVal>> {
-        let (n, lookback, start, step) = (self.steps(), self.lookback(), self.start, self.step);
+        let n = self.steps();
+        let grid = StepGrid {
+            n,
+            start: self.start,
+            step: self.step,
+            lookback: self.lookback(),
+        };
         let (held, loaded) = (self.range_held, self.loaded_bytes);
         let (max_samples, limit) = (self.opts.max_samples, self.opts.max_memory_bytes);
         // Series and points so far, counted as the loaded way counts them.
@@ -110,21 +144,7 @@ impl Evaluator<'_> {
             if !s.hists.is_empty() {
                 return None;
             }
-            let floats = &s.floats;
-            let mut r = RSeries::empty(s.labels.clone(), false, n);
-            let (mut j, mut count) = (0, 0);
-            for i in 0..n {
-                let ref_t = vs.timestamp.unwrap_or(start + i as i64 * step) - vs.offset;
-                j = seek(floats, j, ref_t);
-                let Some(p) = j.checked_sub(1).map(|k| floats[k]) else {
-                    continue;
-                };
-                if (p.t != ref_t && p.t <= ref_t - lookback) || is_stale_nan(p.f) {
-                    continue;
-                }
-                r.set(i, p.f);
-                count += 1;
-            }
+            let (r, count) = grid.place(vs, s);
             let k = series.fetch_add(1, Ordering::Relaxed) + 1;
             let bytes = held
                 .saturating_add(k.saturating_mul(n))
