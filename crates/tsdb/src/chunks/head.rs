@@ -70,6 +70,12 @@ struct Current {
     seq: u32,
     path: PathBuf,
     file: File,
+    /// The file mapped read-only up to the size limit (as Prometheus maps the file it writes):
+    /// chunks already in the file are read through it without a system call each (a head
+    /// compaction reads every series' newest full chunk, mostly from this file). Only the
+    /// first `flushed` bytes are ever read through it; `None` if mapping failed (reads then
+    /// go to the file).
+    map: Option<Mmap>,
     /// Bytes already in the file.
     flushed: u64,
     /// Bytes written but not yet in the file.
@@ -230,6 +236,7 @@ impl HeadChunkFiles {
             .write(true)
             .open(&path)
             .map_err(|e| TsdbError::io("create", &path, e))?;
+        let map = map_current(&file, self.max_file_size);
         let mut header = Vec::with_capacity(WRITE_BUFFER_SIZE);
         header.extend_from_slice(&MAGIC_HEAD_CHUNKS.to_be_bytes());
         header.extend_from_slice(&[CHUNKS_FORMAT_V1, 0, 0, 0]);
@@ -237,6 +244,7 @@ impl HeadChunkFiles {
             seq,
             path,
             file,
+            map,
             flushed: 0,
             pending: header,
             maxt: Timestamp::MIN,
@@ -374,6 +382,15 @@ impl HeadChunkFiles {
         let seq = (r >> 32) as u32;
         let off = (r & 0xffff_ffff) as usize;
         if let Some(cur) = self.cur.as_ref().filter(|c| c.seq == seq) {
+            if let Some(map) = &cur.map {
+                // A chunk wholly in the file; else (partly pending, or corrupt: reported
+                // below) it is read as the pending bytes are.
+                let in_file =
+                    &map[..usize::try_from(cur.flushed).map_or(map.len(), |f| f.min(map.len()))];
+                if let Ok((meta, data, _)) = parse_chunk(in_file, off) {
+                    return Ok((meta.encoding, data.to_vec()));
+                }
+            }
             let off = off as u64;
             let head = read_range(
                 cur,
@@ -518,6 +535,20 @@ fn head_corruption(dir: &Path, seq: u32, reason: impl std::fmt::Display) -> Tsdb
         seq,
         reason: reason.to_string(),
     }
+}
+
+/// The file being written, `file`, mapped read-only up to `max_file_size` bytes (past its
+/// end for now); `None` when the mapping fails.
+fn map_current(file: &File, max_file_size: u64) -> Option<Mmap> {
+    let len = usize::try_from(max_file_size).ok()?;
+    // SAFETY: the mapping is read only below the bytes already written to the file
+    // (`Current::flushed`), which are never written again (writes go at or after
+    // `flushed`), so no page past the file's end is touched (that would fault) and no read
+    // races a write. As for `mmap_file`, another process truncating the file would be a
+    // corrupted data directory.
+    unsafe { memmap2::MmapOptions::new().len(len).map(file) }
+        .inspect_err(|e| tracing::debug!(error = %e, "mapping the head chunk file being written"))
+        .ok()
 }
 
 /// Up to `len` bytes of the current file from `off` (read back from the file, then from the
