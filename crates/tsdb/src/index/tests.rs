@@ -111,6 +111,81 @@ fn writer_rejects_disorder() {
     );
 }
 
+/// Series offered in a shuffled order are accepted exactly when they sort after the last
+/// one accepted (Prometheus's order: by name, then value, a prefix first), and what was
+/// accepted reads back whole, postings included, although refused series came between
+/// (the writer reuses the previous series' pair references).
+#[test]
+fn writer_accepts_exactly_the_series_after_the_last_one() {
+    let names = ["__name__", "a", "b", "job"];
+    let values = ["", "x", "xy", "y", "z"];
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |m: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % m as u64) as usize
+    };
+    let mut sets: Vec<Labels> = (0..400)
+        .map(|_| {
+            let n = 1 + next(names.len());
+            // An empty value leaves the name out.
+            let pairs: Vec<(&str, &str)> = (0..n)
+                .map(|i| (names[i], values[next(values.len())]))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            Labels::from_pairs(pairs)
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    sets.sort();
+    // Mostly ascending with repeats and steps back, as a broken caller might offer them.
+    let offered: Vec<Labels> = (0..sets.len())
+        .map(|i| {
+            let ahead = i + next(3);
+            sets[ahead.saturating_sub(next(3)).min(sets.len() - 1)].clone()
+        })
+        .collect();
+    let syms: BTreeSet<&str> = names.iter().chain(&values[1..]).copied().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    let mut w = IndexWriter::create(&path).unwrap();
+    for s in &syms {
+        w.add_symbol(s).unwrap();
+    }
+    let mut accepted: Vec<(u64, Labels)> = Vec::new();
+    let mut refused = 0;
+    for l in offered {
+        let after = accepted.last().is_none_or(|(_, last)| l > *last);
+        match w.add_series(&l, &[]) {
+            Ok(id) => {
+                assert!(after, "{l} accepted after {}", accepted.last().unwrap().1);
+                accepted.push((id, l));
+            }
+            Err(e) => {
+                assert!(!after, "{l} refused: {e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 20 && accepted.len() > 100, "{refused} refused");
+    w.close().unwrap();
+    let r = IndexReader::open(&path).unwrap();
+    for (id, l) in &accepted {
+        assert_eq!(&r.series(*id).unwrap().0, l);
+    }
+    for name in names {
+        for v in &values[1..] {
+            let want: Vec<u64> = accepted
+                .iter()
+                .filter(|(_, l)| l.get(name) == Some(*v))
+                .map(|(id, _)| *id)
+                .collect();
+            assert_eq!(r.postings(name, &[v]).unwrap(), want, "{name}={v}");
+        }
+    }
+}
+
 #[test]
 fn corrupt_index_detected() {
     let dir = tempfile::tempdir().unwrap();

@@ -88,6 +88,25 @@ impl PostingsBuf {
     }
 }
 
+/// The error of a series added out of label order.
+fn out_of_order(labels: &Labels) -> TsdbError {
+    TsdbError::OutOfOrder(format!(
+        "out-of-order series added with label set \"{labels}\""
+    ))
+}
+
+/// Writes `x` as a uvarint into `buf`; returns the bytes written.
+fn uvarint_into(buf: &mut [u8; 10], mut x: u64) -> &[u8] {
+    let mut i = 0;
+    while x >= 0x80 {
+        buf[i] = (x as u8) | 0x80;
+        x >>= 7;
+        i += 1;
+    }
+    buf[i] = x as u8;
+    &buf[..=i]
+}
+
 impl IndexWriter {
     /// Creates the index file at `path` and writes its header.
     ///
@@ -140,10 +159,12 @@ impl IndexWriter {
     }
 
     fn add_padding(&mut self, align: u64) -> Result<(), TsdbError> {
-        let p = self.pos % align;
-        if p != 0 {
-            let zeros = vec![0u8; (align - p) as usize];
-            self.write(&zeros)?;
+        const ZEROS: [u8; SERIES_BYTE_ALIGN as usize] = [0; SERIES_BYTE_ALIGN as usize];
+        let mut p = self.pos % align;
+        while p != 0 {
+            let n = (align - p).min(ZEROS.len() as u64);
+            self.write(&ZEROS[..n as usize])?;
+            p = self.pos % align;
         }
         Ok(())
     }
@@ -207,6 +228,52 @@ impl IndexWriter {
         (n, v, p)
     }
 
+    /// Fills `refs` with the (name, value, postings index) of each pair of `labels` and
+    /// returns their count, checking that `labels` sorts after `last` (the previous series,
+    /// whose pairs `refs` holds, if it holds any). A pair equal to the previous series' pair
+    /// at the same place reuses its references; the first pair that differs decides the
+    /// order (Prometheus's: by name, then value, a prefix first) before anything is created
+    /// for it, so an out-of-order series changes nothing.
+    fn label_refs(
+        &mut self,
+        labels: &Labels,
+        last: Option<&Labels>,
+        refs: &mut Vec<(u32, u32, u32)>,
+    ) -> Result<usize, TsdbError> {
+        let mut prev = last.map(Labels::iter);
+        let mut ordered = last.is_none();
+        let mut count = 0;
+        for (i, l) in labels.iter().enumerate() {
+            let p = prev.as_mut().and_then(Iterator::next);
+            let same_name = p.is_some_and(|p| p.name == l.name);
+            let same = same_name && p.is_some_and(|p| p.value == l.value);
+            if !same && !ordered {
+                // The first pair that differs: one sorting before the previous series' pair
+                // would be out of order (a series ending first is caught after the loop).
+                if p.is_some_and(|p| (l.name, l.value) < (p.name, p.value)) {
+                    return Err(out_of_order(labels));
+                }
+                ordered = true;
+            }
+            let entry = match refs.get(i).copied() {
+                Some(pair) if same => pair,
+                Some((n, _, _)) if same_name => self.pair(n, self.symbol(l.value)?),
+                _ => self.pair(self.symbol(l.name)?, self.symbol(l.value)?),
+            };
+            if i < refs.len() {
+                refs[i] = entry;
+            } else {
+                refs.push(entry);
+            }
+            count += 1;
+        }
+        if !ordered {
+            // Equal to the previous series, or a prefix of it.
+            return Err(out_of_order(labels));
+        }
+        Ok(count)
+    }
+
     fn symbol(&self, s: &str) -> Result<u32, TsdbError> {
         self.symbol_list
             .binary_search_by(|x| x.as_str().cmp(s))
@@ -223,46 +290,33 @@ impl IndexWriter {
         if self.stage == Stage::Symbols {
             self.finish_symbols()?;
         }
-        if self.last_series.as_ref().is_some_and(|last| labels <= last) {
-            return Err(TsdbError::OutOfOrder(format!(
-                "out-of-order series added with label set \"{labels}\""
-            )));
-        }
+        let mut refs = std::mem::take(&mut self.last_refs);
+        let last = self.last_series.take();
+        let found = self.label_refs(labels, last.as_ref(), &mut refs);
+        let count = match found {
+            Ok(count) => count,
+            Err(e) => {
+                // `refs` may hold some of this series' pairs now: the next series looks its
+                // pairs up again.
+                refs.clear();
+                self.last_series = last;
+                self.last_refs = refs;
+                return Err(e);
+            }
+        };
+        refs.truncate(count);
         self.add_padding(SERIES_BYTE_ALIGN)?;
         let id64 = self.pos / SERIES_BYTE_ALIGN;
         let id = u32::try_from(id64)
             .map_err(|_| TsdbError::Chunk(format!("series offset {} exceeds 4 bytes", self.pos)))?;
-        let mut refs = std::mem::take(&mut self.last_refs);
         let mut b = std::mem::take(&mut self.series_buf);
         b.reset();
-        b.put_uvarint(labels.len() as u64);
-        {
-            let last = self.last_series.take();
-            let mut prev = last.as_ref().map(Labels::iter);
-            for (i, l) in labels.iter().enumerate() {
-                let same = prev
-                    .as_mut()
-                    .and_then(Iterator::next)
-                    .filter(|p| p.name == l.name)
-                    .map(|p| p.value == l.value);
-                let cached = same.and(refs.get(i)).copied();
-                let entry = match (cached, same) {
-                    (Some(pair), Some(true)) => pair,
-                    (Some((n, _, _)), _) => self.pair(n, self.symbol(l.value)?),
-                    (None, _) => self.pair(self.symbol(l.name)?, self.symbol(l.value)?),
-                };
-                if i < refs.len() {
-                    refs[i] = entry;
-                } else {
-                    refs.push(entry);
-                }
-                let (n, v, p) = entry;
-                b.put_uvarint(u64::from(n));
-                b.put_uvarint(u64::from(v));
-                self.postings[p as usize].push(id);
-            }
+        b.put_uvarint(count as u64);
+        for &(n, v, p) in &refs {
+            b.put_uvarint(u64::from(n));
+            b.put_uvarint(u64::from(v));
+            self.postings[p as usize].push(id);
         }
-        refs.truncate(labels.len());
         self.last_refs = refs;
         b.put_uvarint(chunks.len() as u64);
         if let Some(first) = chunks.first() {
@@ -279,10 +333,10 @@ impl IndexWriter {
                 ref0 = c.r#ref as i64;
             }
         }
-        let mut len = Encbuf::with_capacity(10);
-        len.put_uvarint(b.len() as u64);
+        let mut len = [0u8; 10];
+        let len = uvarint_into(&mut len, b.len() as u64);
         let written = self
-            .write(len.get())
+            .write(len)
             .and_then(|()| self.write(b.get()))
             .and_then(|()| self.write(&crc32c(b.get()).to_be_bytes()));
         self.series_buf = b;
