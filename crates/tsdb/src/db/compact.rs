@@ -70,12 +70,7 @@ pub fn write_head_block(
                 deleted: &[],
             })
             .collect();
-        let starts = s
-            .state
-            .lock()
-            .starts
-            .as_ref()
-            .and_then(|r| r.clip(mint, maxt - 1));
+        let starts = s.state.lock().starts().and_then(|r| r.clip(mint, maxt - 1));
         write_series(
             &mut w,
             &s.labels,

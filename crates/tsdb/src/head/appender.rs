@@ -12,7 +12,7 @@ use crate::head::chunk::HeadValue;
 use crate::head::ooo::Inserted;
 use crate::head::series::{AppendCheck, SeriesState};
 use crate::head::{Head, MemSeries};
-use crate::start::{HeadStarts, RefStart};
+use crate::start::RefStart;
 use crate::wal::record::{
     self, RefExemplar, RefFloatHistogramSample, RefHistogramSample, RefMetadata, RefMmapMarker,
     RefSample, RefSeries,
@@ -325,9 +325,7 @@ impl HeadAppender {
         for (s, t, v) in &self.ooo {
             let res = {
                 let mut st = s.state.lock();
-                st.ooo
-                    .get_or_insert_with(Default::default)
-                    .insert(s.id, *t, *v, cap, files)
+                st.ooo_or_default().insert(s.id, *t, *v, cap, files)
             };
             match res {
                 Inserted::Duplicate => continue,
@@ -420,8 +418,8 @@ impl Appender for HeadAppender {
             let (_, max_t, last) = &self.samples[i];
             SeriesState::check(*max_t, Some(last), t, &v)
         } else {
-            let st = series.state.lock();
-            SeriesState::check(st.max_t, st.last.as_ref(), t, &v)
+            let files = self.head.chunk_files.as_ref();
+            series.state.lock().check_append(t, &v, files)
         };
         match check {
             AppendCheck::Ok => {}
@@ -498,7 +496,7 @@ impl Appender for HeadAppender {
                 let start = starts.next_if(|(at, _)| *at == i).map_or(0, |&(_, st)| st);
                 let mut st = s.state.lock();
                 if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
-                    HeadStarts::note(&mut st.starts, *t, start);
+                    st.note_start(*t, start);
                     appended += 1;
                     hists += u64::from(!matches!(v, HeadValue::Float(_)));
                     mint = mint.min(*t);
@@ -509,7 +507,7 @@ impl Appender for HeadAppender {
                 self.head.update_time_bounds(mint, maxt);
             }
             for (s, m) in self.metadata.drain(..) {
-                s.state.lock().meta = Some(Box::new(m));
+                s.state.lock().set_meta(m);
             }
             self.apply_ooo();
         }
@@ -569,7 +567,7 @@ impl Appender for HeadAppender {
         let Some(series) = self.existing_series(series_ref, labels) else {
             return Err(StorageError::UnknownSeriesRef(series_ref));
         };
-        let changed = series.state.lock().meta.as_deref() != Some(metadata);
+        let changed = series.state.lock().meta() != Some(metadata);
         let id = series.id;
         if changed {
             self.metadata.push((series, metadata.clone()));

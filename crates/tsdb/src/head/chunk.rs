@@ -7,6 +7,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use model::{FloatHistogram, Histogram, Sample};
+use storage::ValueType;
 
 use crate::chunkenc::{
     CounterResetHeader, Encoding, FloatHistogramChunk, HistogramAppend, HistogramChunk, XorChunk,
@@ -69,15 +70,33 @@ impl HeadValue {
 }
 
 /// The samples of a chunk being appended to: XOR-encoded floats or histogram-encoded
-/// integer histograms (tsdbfmt's [`XorChunk`] and [`HistogramChunk`]).
+/// integer histograms (tsdbfmt's [`XorChunk`] and [`HistogramChunk`]). A float chunk knows
+/// its newest value; a histogram chunk keeps its newest histogram beside it.
 #[derive(Debug, Clone)]
 pub enum ChunkData {
     /// Floats.
     Xor(XorChunk),
     /// Integer histograms (boxed: float series, the common case, stay small).
-    Histogram(Box<HistogramChunk>),
+    Histogram(Box<OpenHistograms<HistogramChunk, Histogram>>),
     /// Float histograms.
-    FloatHistogram(Box<FloatHistogramChunk>),
+    FloatHistogram(Box<OpenHistograms<FloatHistogramChunk, FloatHistogram>>),
+}
+
+/// An open histogram chunk and the newest histogram appended to it, as it was appended
+/// (decoding the chunk gives it back in the chunk's layout, which may differ), for the
+/// duplicate check of a sample at the newest timestamp.
+#[derive(Debug, Clone)]
+pub struct OpenHistograms<C, H> {
+    /// The chunk.
+    pub chunk: C,
+    /// The newest histogram appended (`None` while the chunk is empty).
+    pub last: Option<Arc<H>>,
+}
+
+impl<C, H> OpenHistograms<C, H> {
+    fn new(chunk: C) -> Box<Self> {
+        Box::new(Self { chunk, last: None })
+    }
 }
 
 /// Bytes of an XOR chunk's header (its sample count).
@@ -95,9 +114,11 @@ impl ChunkData {
     pub fn for_value(v: &HeadValue, header: CounterResetHeader) -> Self {
         match v {
             HeadValue::Float(_) => ChunkData::Xor(XorChunk::new()),
-            HeadValue::Histogram(_) => ChunkData::Histogram(Box::new(HistogramChunk::new(header))),
+            HeadValue::Histogram(_) => {
+                ChunkData::Histogram(OpenHistograms::new(HistogramChunk::new(header)))
+            }
             HeadValue::FloatHistogram(_) => {
-                ChunkData::FloatHistogram(Box::new(FloatHistogramChunk::new(header)))
+                ChunkData::FloatHistogram(OpenHistograms::new(FloatHistogramChunk::new(header)))
             }
         }
     }
@@ -141,14 +162,22 @@ impl ChunkData {
     ) -> Result<Option<CounterResetHeader>, TsdbError> {
         match (self, v) {
             (ChunkData::Xor(c), HeadValue::Float(x)) => c.append(t, *x).map(|()| None),
-            (ChunkData::Histogram(c), HeadValue::Histogram(h)) => match c.append(t, h)? {
-                HistogramAppend::Appended => Ok(None),
+            (ChunkData::Histogram(c), HeadValue::Histogram(h)) => match c.chunk.append(t, h)? {
+                HistogramAppend::Appended => {
+                    c.last = Some(h.clone());
+                    Ok(None)
+                }
                 HistogramAppend::NewChunk(header) => Ok(Some(header)),
             },
-            (ChunkData::FloatHistogram(c), HeadValue::FloatHistogram(h)) => match c.append(t, h)? {
-                HistogramAppend::Appended => Ok(None),
-                HistogramAppend::NewChunk(header) => Ok(Some(header)),
-            },
+            (ChunkData::FloatHistogram(c), HeadValue::FloatHistogram(h)) => {
+                match c.chunk.append(t, h)? {
+                    HistogramAppend::Appended => {
+                        c.last = Some(h.clone());
+                        Ok(None)
+                    }
+                    HistogramAppend::NewChunk(header) => Ok(Some(header)),
+                }
+            }
             _ => Err(TsdbError::Chunk(
                 "sample kind does not match the chunk".into(),
             )),
@@ -170,8 +199,18 @@ impl ChunkData {
     pub fn num_samples(&self) -> usize {
         match self {
             ChunkData::Xor(c) => c.num_samples(),
-            ChunkData::Histogram(c) => c.num_samples(),
-            ChunkData::FloatHistogram(c) => c.num_samples(),
+            ChunkData::Histogram(c) => c.chunk.num_samples(),
+            ChunkData::FloatHistogram(c) => c.chunk.num_samples(),
+        }
+    }
+
+    /// The newest value appended, if any.
+    #[must_use]
+    pub fn last_value(&self) -> Option<HeadValue> {
+        match self {
+            ChunkData::Xor(c) => c.last().map(|(_, v)| HeadValue::Float(v)),
+            ChunkData::Histogram(c) => c.last.clone().map(HeadValue::Histogram),
+            ChunkData::FloatHistogram(c) => c.last.clone().map(HeadValue::FloatHistogram),
         }
     }
 
@@ -180,8 +219,8 @@ impl ChunkData {
     pub fn bytes(&self) -> &[u8] {
         match self {
             ChunkData::Xor(c) => c.bytes(),
-            ChunkData::Histogram(c) => c.bytes(),
-            ChunkData::FloatHistogram(c) => c.bytes(),
+            ChunkData::Histogram(c) => c.chunk.bytes(),
+            ChunkData::FloatHistogram(c) => c.chunk.bytes(),
         }
     }
 
@@ -227,8 +266,8 @@ impl ChunkData {
                 c.compact();
                 c.into_bytes().into()
             }
-            ChunkData::Histogram(c) => c.into_bytes().into(),
-            ChunkData::FloatHistogram(c) => c.into_bytes().into(),
+            ChunkData::Histogram(c) => c.chunk.into_bytes().into(),
+            ChunkData::FloatHistogram(c) => c.chunk.into_bytes().into(),
         };
         FullChunk {
             min_t,
@@ -292,6 +331,84 @@ impl FullChunk {
                 kind: "head chunk",
                 reference: *r,
             }),
+        }
+    }
+}
+
+/// The full chunks of a series, oldest first: a boxed slice that grows by one entry at each
+/// cut (every few minutes to hours), so a series holds 16 bytes for it instead of a `Vec`'s
+/// 24, and no spare entry.
+#[derive(Debug, Clone, Default)]
+pub struct FullChunks(Box<[FullChunk]>);
+
+impl FullChunks {
+    /// Adds `c` after the others.
+    pub fn push(&mut self, c: FullChunk) {
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        v.reserve_exact(1);
+        v.push(c);
+        self.0 = v.into_boxed_slice();
+    }
+
+    /// Keeps the chunks for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&FullChunk) -> bool) {
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        v.retain(keep);
+        self.0 = v.into_boxed_slice();
+    }
+
+    /// Drops every chunk.
+    pub fn clear(&mut self) {
+        self.0 = Box::default();
+    }
+
+    /// The chunks as a vector.
+    #[must_use]
+    pub fn into_vec(self) -> Vec<FullChunk> {
+        self.0.into_vec()
+    }
+}
+
+impl From<Vec<FullChunk>> for FullChunks {
+    fn from(v: Vec<FullChunk>) -> Self {
+        Self(v.into_boxed_slice())
+    }
+}
+
+impl std::ops::Deref for FullChunks {
+    type Target = [FullChunk];
+
+    fn deref(&self) -> &[FullChunk] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a FullChunks {
+    type Item = &'a FullChunk;
+    type IntoIter = std::slice::Iter<'a, FullChunk>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// The newest sample value of an encoded chunk (decoding all of it).
+#[must_use]
+pub fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
+    let mut it = crate::chunkenc::iterator(enc, bytes).ok()?;
+    let mut last = None;
+    loop {
+        match it.next() {
+            ValueType::Float => last = Some(HeadValue::Float(it.at().1)),
+            ValueType::Histogram => {
+                last = Some(HeadValue::Histogram(Arc::new(it.at_histogram().1)));
+            }
+            ValueType::FloatHistogram => {
+                last = Some(HeadValue::FloatHistogram(Arc::new(
+                    it.at_float_histogram().1,
+                )));
+            }
+            ValueType::None => return last,
         }
     }
 }

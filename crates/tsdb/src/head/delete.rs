@@ -62,7 +62,7 @@ impl Head {
         let Some(first) = st.min_time() else {
             return Ok(false);
         };
-        if st.max_t < mint || first > maxt {
+        if st.max_t() < mint || first > maxt {
             return Ok(false);
         }
         let files = self.chunk_files.as_ref();
@@ -98,8 +98,6 @@ impl Head {
         }
         st.full.clear();
         st.head = None;
-        st.max_t = i64::MIN;
-        st.last = None;
         st.next_at = i64::MIN;
         let range = self.options().chunk_range;
         for (t, v) in &all {

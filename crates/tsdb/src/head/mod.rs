@@ -418,7 +418,7 @@ impl Head {
     #[must_use]
     pub fn metadata(&self, id: u64) -> Option<storage::Metadata> {
         let s = self.series_by_id(id)?;
-        s.state.lock().meta.as_deref().cloned()
+        s.state.lock().meta().cloned()
     }
 
     /// The series with reference `id`.
@@ -437,7 +437,7 @@ impl Head {
         let removed_labels = Mutex::new(Vec::new());
         let removed = self.series.remove_if(|s| {
             let mut st = s.state.lock();
-            let empty = st.truncate_before(mint) && st.ooo.as_ref().is_none_or(|o| o.is_empty());
+            let empty = st.truncate_before(mint) && st.ooo().is_none_or(ooo::OooState::is_empty);
             // Series an appender holds (samples waiting for commit) stay.
             if empty && Arc::strong_count(s) <= StripeSeries::MAP_REFS {
                 removed_labels.lock().push((s.id, s.labels.clone()));

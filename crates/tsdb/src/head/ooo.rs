@@ -174,7 +174,7 @@ impl OooQuerier {
                     continue;
                 };
                 let st = s.state.lock();
-                if let Some(o) = st.ooo.as_deref()
+                if let Some(o) = st.ooo()
                     && !o.is_empty()
                 {
                     taken.push((s.labels.clone(), o.clone()));
@@ -262,9 +262,9 @@ pub fn compact_ooo_head(
         let _iso = head.isolation.write();
         head.series.for_each(|s| {
             let mut st = s.state.lock();
-            if st.ooo.as_ref().is_some_and(|o| !o.is_empty()) {
-                let o = st.ooo.take().expect("checked");
-                taken.push((s.labels.clone(), *o));
+            if st.ooo().is_some_and(|o| !o.is_empty()) {
+                let o = st.take_ooo().expect("checked");
+                taken.push((s.labels.clone(), o));
             }
         });
     }

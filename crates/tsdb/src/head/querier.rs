@@ -82,7 +82,7 @@ impl HeadQuerier {
             .filter(|s| {
                 let st = s.state.lock();
                 st.min_time()
-                    .is_some_and(|min| min <= self.maxt && st.max_t >= self.mint)
+                    .is_some_and(|min| min <= self.maxt && st.max_t() >= self.mint)
             })
             .collect()
     }
@@ -133,8 +133,7 @@ impl HeadQuerier {
                     chunks.push((h.data.encoding(), Arc::from(h.data.bytes())));
                 }
                 let starts = st
-                    .starts
-                    .as_ref()
+                    .starts()
                     .and_then(|r| r.clip(self.mint, self.maxt))
                     .map(Arc::from);
                 pending.push(Pending {

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
-use crate::chunkenc::Encoding;
 use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
 use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
@@ -39,7 +38,6 @@ use crate::wal::{self, SegmentRef, WalReader};
 use decode::{Decoded, decode_segments};
 use refs::RefTable;
 use shard::{Pending, ShardMsg, shard_worker};
-use storage::ValueType;
 
 /// Samples gathered for an appender thread before they are sent to it.
 const SAMPLE_BATCH: usize = 8192;
@@ -264,19 +262,15 @@ impl Replayer<'_> {
                     if let Some(chunks) = self.mmapped.remove(&s.id) {
                         mmapped_to = chunks.last().map_or(i64::MIN, |c| c.max_t);
                         if m.id == s.id {
-                            // Finding the newest value decodes the newest chunk: the series'
-                            // appender thread does it, before the series' samples.
+                            // The series' appender thread attaches them, before the series'
+                            // samples.
                             attach_later[(m.id % n as u64) as usize].push((Arc::clone(&m), chunks));
                         } else {
                             attach(self.head, &m, chunks);
                         }
                     }
                     if let Some(chunks) = self.ooo_mmapped.remove(&s.id) {
-                        m.state
-                            .lock()
-                            .ooo
-                            .get_or_insert_with(Default::default)
-                            .chunks = chunks;
+                        m.state.lock().ooo_or_default().chunks = chunks;
                     }
                     if m.id != s.id {
                         mmapped_to = i64::MIN;
@@ -366,11 +360,11 @@ impl Replayer<'_> {
             Record::Metadata(meta) => {
                 for m in meta {
                     if let Some(s) = self.series(m.id) {
-                        s.state.lock().meta = Some(Box::new(storage::Metadata {
+                        s.state.lock().set_meta(storage::Metadata {
                             typ: record::metric_type_from_number(m.typ),
                             unit: m.unit,
                             help: m.help,
-                        }));
+                        });
                     }
                 }
             }
@@ -447,7 +441,7 @@ impl Replayer<'_> {
                         continue;
                     };
                     let mut st = s.state.lock();
-                    let o = st.ooo.get_or_insert_with(Default::default);
+                    let o = st.ooo_or_default();
                     if o.insert(s.id, x.t, x.v, cap, files) != Inserted::Duplicate {
                         self.stats.ooo_samples += 1;
                     }
@@ -457,7 +451,7 @@ impl Replayer<'_> {
                 for m in markers {
                     let Some(s) = self.series(m.id) else { continue };
                     let mut st = s.state.lock();
-                    if let Some(o) = st.ooo.as_deref_mut()
+                    if let Some(o) = st.ooo_mut()
                         && o.chunks
                             .iter()
                             .any(|c| matches!(c.loc, ChunkLoc::Disk(r) if r == m.mmap_ref))
@@ -551,40 +545,15 @@ impl Replayer<'_> {
     }
 }
 
-/// The last sample value of an encoded chunk.
-pub(crate) fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
-    let mut it = crate::chunkenc::iterator(enc, bytes).ok()?;
-    let mut last = None;
-    loop {
-        match it.next() {
-            ValueType::Float => last = Some(HeadValue::Float(it.at().1)),
-            ValueType::Histogram => {
-                last = Some(HeadValue::Histogram(Arc::new(it.at_histogram().1)));
-            }
-            ValueType::FloatHistogram => {
-                last = Some(HeadValue::FloatHistogram(Arc::new(
-                    it.at_float_histogram().1,
-                )));
-            }
-            ValueType::None => return last,
-        }
-    }
-}
-
 /// Gives a series its full chunks from `chunks_head/` (on the replaying thread, or on the
-/// series' appender thread); its newest sample is the last one of
-/// the newest chunk, so the WAL samples already in those chunks are skipped.
+/// series' appender thread); its newest sample is the last one of the newest chunk, so the
+/// WAL samples already in those chunks are skipped. (Its value is decoded only if a sample
+/// at the same timestamp comes: [`crate::head::series::SeriesState::last_value`].)
 fn attach(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
     let Some(last) = chunks.last() else { return };
-    let last_value = last
-        .bytes(head.chunk_files.as_ref())
-        .ok()
-        .and_then(|b| last_sample(last.encoding, &b));
-    let mut st = s.state.lock();
-    st.max_t = last.max_t;
-    st.last = last_value;
     let (mint, maxt) = (chunks[0].min_t, last.max_t);
-    st.full = chunks;
+    let mut st = s.state.lock();
+    st.full = chunks.into();
     drop(st);
     head.update_time_bounds(mint, maxt);
 }
@@ -618,11 +587,7 @@ pub fn replay(
                 .collect();
             for id in ids {
                 if let (Some(s), Some(chunks)) = (head.series_by_id(id), ooo_mmapped.remove(&id)) {
-                    s.state
-                        .lock()
-                        .ooo
-                        .get_or_insert_with(Default::default)
-                        .chunks = chunks;
+                    s.state.lock().ooo_or_default().chunks = chunks;
                 }
             }
             for (id, ivs) in loaded.tombstones.iter() {

@@ -17,34 +17,51 @@ use model::histogram::CounterResetHint;
 
 use crate::chunkenc::CounterResetHeader;
 use crate::head::chunk::{
-    ChunkData, FullChunk, HeadValue, OpenChunk, SAMPLES_PER_CHUNK, compute_chunk_end_time,
-    range_for_timestamp,
+    ChunkData, FullChunk, FullChunks, HeadValue, OpenChunk, SAMPLES_PER_CHUNK,
+    compute_chunk_end_time, last_sample, range_for_timestamp,
 };
+use crate::head::ooo::OooState;
 
 /// Bytes reserved for a series' first XOR chunk (as Prometheus does for every chunk).
 const FIRST_CHUNK_BYTES: usize = 128;
 /// At most this many bytes are reserved for a chunk ahead (a chunk's samples are capped).
 const MAX_CHUNK_ROOM: usize = 1024;
 
-/// The mutable state of a series: its chunks and newest sample.
+/// The mutable state of a series: its chunks (the newest sample is the open chunk's, or the
+/// newest full chunk's) and what few series have besides.
 #[derive(Debug)]
 pub struct SeriesState {
     /// Full chunks, oldest first.
-    pub full: Vec<FullChunk>,
+    pub full: FullChunks,
     /// The chunk being appended to.
     pub head: Option<OpenChunk>,
     /// When to cut the next chunk.
     pub next_at: i64,
-    /// Newest timestamp (`i64::MIN` when empty).
-    pub max_t: i64,
-    /// The newest value.
-    pub last: Option<HeadValue>,
+    /// Metadata, out-of-order samples and start timestamps, when the series has any.
+    extras: Option<Box<SeriesExtras>>,
+}
+
+/// What few series have, boxed together so that the others hold one empty pointer for it.
+#[derive(Debug, Default)]
+struct SeriesExtras {
     /// The series' metadata, when an appender recorded it.
-    pub meta: Option<Box<storage::Metadata>>,
+    meta: Option<Box<storage::Metadata>>,
     /// Out-of-order samples, when the series has any.
-    pub ooo: Option<Box<crate::head::ooo::OooState>>,
+    ooo: Option<Box<OooState>>,
     /// Start timestamps of the in-order samples, when any had one.
-    pub starts: Option<Box<HeadStarts>>,
+    starts: Option<Box<HeadStarts>>,
+}
+
+impl SeriesExtras {
+    fn is_empty(&self) -> bool {
+        self.meta.is_none() && self.ooo.is_none() && self.starts.is_none()
+    }
+}
+
+impl Default for SeriesState {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// Why a sample cannot be appended to a series.
@@ -61,6 +78,116 @@ pub enum AppendCheck {
 }
 
 impl SeriesState {
+    /// A series without samples.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            full: FullChunks::default(),
+            head: None,
+            next_at: i64::MIN,
+            extras: None,
+        }
+    }
+
+    /// The newest timestamp (`i64::MIN` when there is none): the open chunk's, else the
+    /// newest full chunk's (an open chunk is empty only when its first sample was refused).
+    #[must_use]
+    pub fn max_t(&self) -> i64 {
+        match &self.head {
+            Some(h) if h.max_t != i64::MIN => h.max_t,
+            _ => self.full.last().map_or(i64::MIN, |c| c.max_t),
+        }
+    }
+
+    /// The newest value: the open chunk's, else decoded from the newest full chunk (read
+    /// from `files` when it is there).
+    #[must_use]
+    pub fn last_value(&self, files: Option<&Mutex<HeadChunkFiles>>) -> Option<HeadValue> {
+        if let Some(v) = self.head.as_ref().and_then(|h| h.data.last_value()) {
+            return Some(v);
+        }
+        let c = self.full.last()?;
+        last_sample(c.encoding, &c.bytes(files).ok()?)
+    }
+
+    /// [`Self::check`] against the series' newest sample; its value is looked up only for a
+    /// sample at the same timestamp.
+    #[must_use]
+    pub fn check_append(
+        &self,
+        t: i64,
+        v: &HeadValue,
+        files: Option<&Mutex<HeadChunkFiles>>,
+    ) -> AppendCheck {
+        let max_t = self.max_t();
+        match Self::check(max_t, None, t, v) {
+            AppendCheck::DuplicateTimestamp => {
+                Self::check(max_t, self.last_value(files).as_ref(), t, v)
+            }
+            other => other,
+        }
+    }
+
+    /// The series' metadata, if an appender recorded it.
+    #[must_use]
+    pub fn meta(&self) -> Option<&storage::Metadata> {
+        self.extras.as_ref()?.meta.as_deref()
+    }
+
+    /// Records the series' metadata.
+    pub fn set_meta(&mut self, m: storage::Metadata) {
+        self.extras_mut().meta = Some(Box::new(m));
+    }
+
+    /// The series' out-of-order samples, if any.
+    #[must_use]
+    pub fn ooo(&self) -> Option<&OooState> {
+        self.extras.as_ref()?.ooo.as_deref()
+    }
+
+    /// [`Self::ooo`], to change.
+    pub fn ooo_mut(&mut self) -> Option<&mut OooState> {
+        self.extras.as_mut()?.ooo.as_deref_mut()
+    }
+
+    /// The series' out-of-order samples, made empty if it had none.
+    pub fn ooo_or_default(&mut self) -> &mut OooState {
+        self.extras_mut().ooo.get_or_insert_with(Box::default)
+    }
+
+    /// Takes the series' out-of-order samples.
+    pub fn take_ooo(&mut self) -> Option<OooState> {
+        let o = self.extras.as_mut()?.ooo.take();
+        self.drop_empty_extras();
+        o.map(|o| *o)
+    }
+
+    /// Start timestamps of the in-order samples, if any had one.
+    #[must_use]
+    pub fn starts(&self) -> Option<&HeadStarts> {
+        self.extras.as_ref()?.starts.as_deref()
+    }
+
+    /// Notes the start timestamp `start` (0: none) of the sample at `t`
+    /// ([`HeadStarts::note`]).
+    pub fn note_start(&mut self, t: i64, start: i64) {
+        if start == 0 && self.starts().is_none() {
+            return;
+        }
+        HeadStarts::note(&mut self.extras_mut().starts, t, start);
+        self.drop_empty_extras();
+    }
+
+    fn extras_mut(&mut self) -> &mut SeriesExtras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    fn drop_empty_extras(&mut self) {
+        if self.extras.as_ref().is_some_and(|e| e.is_empty()) {
+            self.extras = None;
+        }
+    }
+
     /// Whether `(t, v)` can follow the newest sample `(max_t, last)`.
     #[must_use]
     pub fn check(max_t: i64, last: Option<&HeadValue>, t: i64, v: &HeadValue) -> AppendCheck {
@@ -91,9 +218,6 @@ impl SeriesState {
         {
             let used = old.data.byte_size();
             room = (used + used / 8 + 4).min(MAX_CHUNK_ROOM);
-            // One more entry, not double: a series keeps a handful of full chunks for hours
-            // (48 bytes each), and cuts one every ~30 minutes.
-            self.full.reserve_exact(1);
             self.full
                 .push(old.data.freeze(id, old.min_t, old.max_t, files));
         }
@@ -114,7 +238,8 @@ impl SeriesState {
         chunk_range: i64,
         files: Option<&Mutex<HeadChunkFiles>>,
     ) -> bool {
-        if self.max_t != i64::MIN && t <= self.max_t {
+        let max_t = self.max_t();
+        if max_t != i64::MIN && t <= max_t {
             return false;
         }
         let mut cut = match &self.head {
@@ -160,23 +285,22 @@ impl SeriesState {
         }
         let head = self.head.as_mut().expect("head chunk exists");
         head.max_t = t;
-        self.max_t = t;
-        self.last = Some(v.clone());
         true
     }
 
     /// Drops full chunks that end before `mint`, and the open chunk too when it does.
     /// Returns whether the series has no samples left.
     pub fn truncate_before(&mut self, mint: i64) -> bool {
-        self.full.retain(|c| c.max_t >= mint);
-        // Room for the next cut, no more.
-        if self.full.capacity() > self.full.len() + 1 {
-            self.full.shrink_to(self.full.len() + 1);
+        if self.full.iter().any(|c| c.max_t < mint) {
+            self.full.retain(|c| c.max_t >= mint);
         }
         if self.head.as_ref().is_some_and(|h| h.max_t < mint) {
             self.head = None;
         }
-        HeadStarts::truncate_before(&mut self.starts, mint);
+        if let Some(e) = self.extras.as_mut() {
+            HeadStarts::truncate_before(&mut e.starts, mint);
+            self.drop_empty_extras();
+        }
         self.full.is_empty() && self.head.is_none()
     }
 
@@ -220,16 +344,7 @@ impl MemSeries {
         Self {
             id,
             labels,
-            state: Mutex::new(SeriesState {
-                full: Vec::new(),
-                head: None,
-                next_at: i64::MIN,
-                max_t: i64::MIN,
-                last: None,
-                meta: None,
-                ooo: None,
-                starts: None,
-            }),
+            state: Mutex::new(SeriesState::new()),
             batch_slot: AtomicU32::new(0),
         }
     }
@@ -446,9 +561,53 @@ impl StripeSeries {
 mod tests {
     use super::*;
 
+    const DEFAULT_RANGE: i64 = 7_200_000;
+
     /// A hash in stripe 3 (of 4) with key `key`.
     fn h(key: u64) -> u64 {
         key << 32 | 3
+    }
+
+    #[test]
+    fn the_newest_sample_is_the_open_chunks_or_the_newest_full_chunks() {
+        let f = HeadValue::Float;
+        let mut st = SeriesState::new();
+        assert_eq!(st.max_t(), i64::MIN);
+        assert_eq!(st.check_append(5, &f(1.0), None), AppendCheck::Ok);
+        for t in 1..=3 {
+            assert!(st.append(1, t, &f(t as f64), DEFAULT_RANGE, None));
+        }
+        assert_eq!(st.max_t(), 3);
+        assert_eq!(st.check_append(3, &f(3.0), None), AppendCheck::Duplicate);
+        assert_eq!(
+            st.check_append(3, &f(4.0), None),
+            AppendCheck::DuplicateTimestamp
+        );
+        assert_eq!(st.check_append(2, &f(2.0), None), AppendCheck::OutOfOrder);
+        // Only full chunks, as after a replay of memory-mapped chunks: the newest value is
+        // decoded from the newest one.
+        let h = st.head.take().unwrap();
+        st.full.push(h.data.freeze(1, h.min_t, h.max_t, None));
+        assert_eq!(st.max_t(), 3);
+        assert_eq!(st.check_append(3, &f(3.0), None), AppendCheck::Duplicate);
+        assert_eq!(
+            st.check_append(3, &f(4.0), None),
+            AppendCheck::DuplicateTimestamp
+        );
+        assert!(!st.append(1, 3, &f(3.0), DEFAULT_RANGE, None));
+        assert!(st.append(1, 4, &f(4.0), DEFAULT_RANGE, None));
+        assert_eq!((st.max_t(), st.full.len()), (4, 1));
+        // Truncation drops what ends before `mint`, and the extras box once it is empty.
+        st.note_start(4, 2);
+        assert!(st.starts().is_some());
+        assert!(st.append(1, 5, &f(5.0), DEFAULT_RANGE, None));
+        st.note_start(5, 0);
+        assert!(!st.truncate_before(4));
+        assert_eq!((st.full.len(), st.min_time()), (0, Some(4)));
+        assert!(st.extras.is_some());
+        assert!(!st.truncate_before(5));
+        assert!(st.extras.is_none());
+        assert!(st.truncate_before(6));
     }
 
     #[test]

@@ -141,8 +141,8 @@ fn encode_series(s: &MemSeries, b: &mut Encbuf) -> Option<bool> {
         b.put_be64(0);
     }
     b.put_be64_i64(0);
-    let last = match &st.last {
-        Some(HeadValue::Float(v)) => *v,
+    let last = match h.data.last_value() {
+        Some(HeadValue::Float(v)) => v,
         _ => 0.0,
     };
     b.put_be64(last.to_bits());
@@ -320,7 +320,6 @@ struct SnapChunk {
     max_t: i64,
     encoding: u8,
     bytes: Vec<u8>,
-    last: f64,
 }
 
 fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
@@ -355,8 +354,8 @@ fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
         d.be64().map_err(err)?;
     }
     d.be64().map_err(err)?;
-    let last = f64::from_bits(d.be64().map_err(err)?);
-    // Later versions append a histogram's last value: read from the chunk instead.
+    // The newest value (a float's; later versions append a histogram's): the chunk holds it.
+    d.be64().map_err(err)?;
     if !d.is_empty() && encoding == Encoding::Xor.as_u8() {
         return Err(format!("unexpected {} bytes left in entry", d.len()));
     }
@@ -368,7 +367,6 @@ fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
             max_t,
             encoding,
             bytes,
-            last,
         }),
     })
 }
@@ -392,10 +390,6 @@ fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), St
     if n == 0 {
         return Ok(());
     }
-    let last = match enc {
-        Encoding::Xor => Some(HeadValue::Float(c.last)),
-        _ => super::replay::last_sample(enc, &c.bytes),
-    };
     let files = head.chunk_files.as_ref();
     let written = files.map(|f| f.lock().write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes));
     let loc = match written {
@@ -411,8 +405,6 @@ fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), St
         encoding: enc,
         loc,
     });
-    st.max_t = c.max_t;
-    st.last = last;
     drop(st);
     head.update_time_bounds(c.min_t, c.max_t);
     Ok(())
@@ -584,16 +576,9 @@ fn attach_to_series(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
     // The snapshot's chunk (already written as a full chunk) stays unless a mapped chunk
     // reaches it: it was cut and written after the snapshot was taken.
     st.full.retain(|c| c.min_t > maxt);
-    if st.full.is_empty() {
-        st.max_t = maxt;
-        st.last = last
-            .bytes(head.chunk_files.as_ref())
-            .ok()
-            .and_then(|b| super::replay::last_sample(last.encoding, &b));
-    }
     let mut full = chunks;
-    full.append(&mut st.full);
-    st.full = full;
+    full.extend(std::mem::take(&mut st.full).into_vec());
+    st.full = full.into();
     drop(st);
     head.update_time_bounds(mint, maxt);
 }

@@ -13,7 +13,6 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use super::refs::RefTable;
 use crate::head::chunk::{FullChunk, HeadValue};
 use crate::head::{Head, MemSeries};
-use crate::start::HeadStarts;
 use crate::wal::record::SampleIter;
 
 /// How many samples ahead a thread asks the CPU for the series it will append to: each
@@ -153,7 +152,7 @@ impl Worker<'_> {
                 self.stats.unknown_refs += 1;
                 return None;
             };
-            let max_t = s.state.lock().max_t;
+            let max_t = s.state.lock().max_t();
             self.series.insert(key, Slot { series: s, max_t });
         }
         self.series.get_mut(key)
@@ -175,8 +174,8 @@ impl Worker<'_> {
         let mut st = s.state.lock();
         let appended = st.append(s.id, t, v, self.chunk_range, files);
         // Also for a sample already in a memory-mapped chunk: its start is only here.
-        HeadStarts::note(&mut st.starts, t, start);
-        slot.max_t = st.max_t;
+        st.note_start(t, start);
+        slot.max_t = st.max_t();
         drop(st);
         if appended {
             self.stats.samples += 1;
