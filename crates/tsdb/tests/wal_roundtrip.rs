@@ -195,3 +195,110 @@ fn checkpoint_keeps_live_series_and_recent_samples() {
         "old checkpoint contents plus series 4 and its samples"
     );
 }
+
+/// A checkpoint holds exactly the records a decode, filter and encode of every record gives
+/// (series kept by reference, samples, tombstones and exemplars kept by time): series and
+/// float samples records are filtered without decoding them, copied whole when all they
+/// hold is kept, encoded again when only part of it is.
+#[test]
+fn checkpoint_records_are_the_decoded_records_filtered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = Wal::open(
+        dir.path(),
+        WalOptions {
+            segment_size: 4 * PAGE_SIZE,
+            ..WalOptions::default()
+        },
+    )
+    .unwrap();
+    let keep = |id: u64| !id.is_multiple_of(3);
+    let mint = 50_000;
+    let mut b = Encbuf::new();
+    let mut logged = Vec::new();
+    for round in 0..12u64 {
+        // Series records of one to four series, some of them gone from the head.
+        let series: Vec<RefSeries> = (0..=round % 4)
+            .map(|k| {
+                let id = round * 4 + k;
+                RefSeries {
+                    id,
+                    labels: model::labels!(
+                        "__name__" => "m",
+                        "i" => id.to_string().as_str(),
+                        "pod" => format!("p-{}", round % 5).as_str()
+                    ),
+                }
+            })
+            .collect();
+        record::encode_series(&series, &mut b);
+        logged.push(b.get().to_vec());
+        // Samples records before, across and after `mint`.
+        let samples: Vec<RefSample> = (0..8)
+            .map(|k| RefSample {
+                id: round * 4 + k % 3,
+                t: round as i64 * 6_000 + k as i64 * 1_000,
+                v: k as f64,
+            })
+            .collect();
+        record::encode_samples(&samples, &mut b);
+        logged.push(b.get().to_vec());
+        record::encode_tombstones(
+            &[record::RefTombstone {
+                id: round,
+                mint: 0,
+                maxt: round as i64 * 9_000,
+            }],
+            &mut b,
+        );
+        logged.push(b.get().to_vec());
+    }
+    for rec in &logged {
+        w.log(&[rec]).unwrap();
+    }
+    w.next_segment().unwrap();
+    let (_, last) = wal::segment_range(dir.path()).unwrap().unwrap();
+    let (cp, stats) = wal::checkpoint(dir.path(), 0, last - 1, keep, mint, false).unwrap();
+
+    let mut want = Vec::new();
+    let (mut series_kept, mut samples_kept) = (0, 0);
+    for rec in &logged {
+        match record::decode(rec).unwrap() {
+            Record::Series(mut s) => {
+                s.retain(|s| keep(s.id));
+                series_kept += s.len();
+                if !s.is_empty() {
+                    record::encode_series(&s, &mut b);
+                    want.push(b.get().to_vec());
+                }
+            }
+            Record::Samples(mut s) => {
+                s.retain(|s| s.t >= mint);
+                samples_kept += s.len();
+                if !s.is_empty() {
+                    record::encode_samples(&s, &mut b);
+                    want.push(b.get().to_vec());
+                }
+            }
+            Record::Tombstones(mut t) => {
+                t.retain(|t| t.maxt >= mint && keep(t.id));
+                if !t.is_empty() {
+                    record::encode_tombstones(&t, &mut b);
+                    want.push(b.get().to_vec());
+                }
+            }
+            other => panic!("unexpected record {other:?}"),
+        }
+    }
+    assert_eq!(read_all(&cp.dir), want);
+    assert_eq!(
+        (stats.total_series, stats.total_samples),
+        (series_kept, samples_kept)
+    );
+    // Every case happened: whole and partly kept records of both kinds, and dropped ones.
+    let whole = |r: &Vec<u8>| logged.contains(r);
+    assert!(want.iter().filter(|r| r[0] == record::SERIES).any(whole));
+    assert!(!want.iter().filter(|r| r[0] == record::SERIES).all(whole));
+    assert!(want.iter().filter(|r| r[0] == record::SAMPLES).any(whole));
+    assert!(!want.iter().filter(|r| r[0] == record::SAMPLES).all(whole));
+    assert!(stats.dropped_series > 0 && stats.dropped_samples > 0);
+}

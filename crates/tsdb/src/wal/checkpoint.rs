@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::encoding::Encbuf;
+use crate::encoding::{Decbuf, Encbuf};
 use crate::error::TsdbError;
-use crate::wal::record::{self, Record, RefMetadata};
+use crate::wal::record::{self, Record, RefMetadata, RefSample};
 use crate::wal::{Wal, WalOptions, WalReader};
 
 const PREFIX: &str = "checkpoint.";
@@ -174,74 +174,37 @@ fn write_checkpoint(
     let mut pending: Vec<Vec<u8>> = Vec::new();
     let mut pending_bytes = 0usize;
     let mut reader = WalReader::new(segments);
+    let corrupt =
+        |e| TsdbError::corruption(tmp_dir.display().to_string(), format!("decode record: {e}"));
     while let Some(rec) = reader.next_record()? {
-        let rec = record::decode(rec).map_err(|e| {
-            TsdbError::corruption(tmp_dir.display().to_string(), format!("decode record: {e}"))
-        })?;
-        match rec {
-            Record::Series(mut series) => {
-                let n = series.len();
-                series.retain(|s| keep(s.id));
-                stats.dropped_series += n - series.len();
-                stats.total_series += series.len();
-                if !series.is_empty() {
-                    record::encode_series(&series, &mut buf);
-                }
+        // Series and float samples records, nearly all of the log, are filtered in their
+        // encoded form: copied whole when all they hold is kept.
+        let kept = match rec.first() {
+            Some(&record::SERIES) => filter_series(rec, &keep, &mut buf, &mut stats),
+            Some(&record::SAMPLES) => filter_samples(rec, mint, &mut buf, &mut stats),
+            _ => Ok(Filtered::Decode),
+        }
+        .map_err(corrupt)?;
+        match kept {
+            Filtered::All => {
+                pending_bytes += rec.len();
+                pending.push(rec.to_vec());
             }
-            Record::Samples(mut samples) => {
-                let n = samples.len();
-                samples.retain(|s| s.t >= mint);
-                stats.dropped_samples += n - samples.len();
-                stats.total_samples += samples.len();
-                if !samples.is_empty() {
-                    record::encode_samples(&samples, &mut buf);
-                }
+            Filtered::Some => {
+                pending_bytes += buf.len();
+                pending.push(buf.get().to_vec());
             }
-            Record::Tombstones(mut stones) => {
-                stones.retain(|s| s.maxt >= mint && keep(s.id));
-                if !stones.is_empty() {
-                    record::encode_tombstones(&stones, &mut buf);
+            Filtered::None => {}
+            Filtered::Decode => {
+                let rec = record::decode(rec).map_err(corrupt)?;
+                decoded(rec, &keep, mint, &mut stats, &mut meta, &mut buf);
+                if !buf.is_empty() {
+                    pending_bytes += buf.len();
+                    pending.push(buf.get().to_vec());
                 }
-            }
-            Record::Exemplars(mut ex) => {
-                ex.retain(|e| e.t >= mint && keep(e.id));
-                if !ex.is_empty() {
-                    record::encode_exemplars(&ex, &mut buf);
-                }
-            }
-            Record::Metadata(m) => {
-                for m in m.into_iter().filter(|m| keep(m.id)) {
-                    meta.insert(m.id, m);
-                }
-            }
-            Record::HistogramSamples(mut h) => {
-                h.retain(|s| s.t >= mint);
-                if !h.is_empty() {
-                    record::encode_histogram_samples(&h, &mut buf);
-                }
-            }
-            Record::FloatHistogramSamples(mut h) => {
-                h.retain(|s| s.t >= mint);
-                if !h.is_empty() {
-                    record::encode_float_histogram_samples(&h, &mut buf);
-                }
-            }
-            Record::StartTimestamps(mut starts) => {
-                starts.retain(|s| s.t >= mint && keep(s.id));
-                if !starts.is_empty() {
-                    crate::start::encode_record(&starts, &mut buf);
-                }
-            }
-            Record::MmapMarkers(_) => {}
-            Record::Unsupported(t) => {
-                tracing::debug!(record_type = t, "checkpoint: dropping unsupported record");
             }
         }
-        if !buf.is_empty() {
-            pending_bytes += buf.len();
-            pending.push(buf.get().to_vec());
-            buf.reset();
-        }
+        buf.reset();
         if pending_bytes > 1 << 20 {
             let refs: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
             w.log(&refs)?;
@@ -259,4 +222,160 @@ fn write_checkpoint(
     w.log(&refs)?;
     w.close()?;
     Ok(stats)
+}
+
+/// What a record filtered in its encoded form keeps.
+enum Filtered {
+    /// Everything: the record is copied as it is.
+    All,
+    /// Part of it, encoded in the buffer.
+    Some,
+    /// Nothing.
+    None,
+    /// A record of another type: decoded and filtered by [`decoded`].
+    Decode,
+}
+
+/// Filters a series record by `keep` without building label sets: the kept entries' bytes
+/// are copied (each checked as decoding would check it: label strings of valid UTF-8, no
+/// empty name).
+fn filter_series(
+    rec: &[u8],
+    keep: impl Fn(u64) -> bool,
+    buf: &mut Encbuf,
+    stats: &mut CheckpointStats,
+) -> Result<Filtered, crate::DecodeError> {
+    let mut d = Decbuf::new(&rec[1..]);
+    let (mut kept, mut dropped) = (0, 0);
+    buf.reset();
+    buf.put_byte(record::SERIES);
+    while !d.is_empty() {
+        let entry = d.rest();
+        let id = d.be64()?;
+        for _ in 0..d.uvarint_usize()? {
+            let name = d.uvarint_str()?;
+            d.uvarint_str()?;
+            if name.is_empty() {
+                return Err(crate::DecodeError::Invalid(
+                    "label with an empty name".into(),
+                ));
+            }
+        }
+        if keep(id) {
+            kept += 1;
+            buf.put_bytes(&entry[..entry.len() - d.len()]);
+        } else {
+            dropped += 1;
+        }
+    }
+    stats.total_series += kept;
+    stats.dropped_series += dropped;
+    Ok(match (kept, dropped) {
+        (0, _) => Filtered::None,
+        (_, 0) => Filtered::All,
+        _ => Filtered::Some,
+    })
+}
+
+/// Filters a float samples record by time without collecting its samples unless only some
+/// are kept (then they are encoded again, as Prometheus does, on the first kept one's base).
+fn filter_samples(
+    rec: &[u8],
+    mint: i64,
+    buf: &mut Encbuf,
+    stats: &mut CheckpointStats,
+) -> Result<Filtered, crate::DecodeError> {
+    let (mut kept, mut dropped) = (0, 0);
+    for s in record::SampleIter::new(rec)? {
+        if s?.t >= mint {
+            kept += 1;
+        } else {
+            dropped += 1;
+        }
+    }
+    stats.total_samples += kept;
+    stats.dropped_samples += dropped;
+    Ok(match (kept, dropped) {
+        (0, _) => Filtered::None,
+        (_, 0) => Filtered::All,
+        _ => {
+            let samples: Vec<RefSample> = record::SampleIter::new(rec)?
+                .filter_map(Result::ok)
+                .filter(|s| s.t >= mint)
+                .collect();
+            record::encode_samples(&samples, buf);
+            Filtered::Some
+        }
+    })
+}
+
+/// Filters a decoded record of any type into `buf` (left empty when nothing is kept);
+/// metadata goes to `meta`, written at the end.
+fn decoded(
+    rec: Record,
+    keep: impl Fn(u64) -> bool,
+    mint: i64,
+    stats: &mut CheckpointStats,
+    meta: &mut HashMap<u64, RefMetadata>,
+    buf: &mut Encbuf,
+) {
+    match rec {
+        Record::Series(mut series) => {
+            let n = series.len();
+            series.retain(|s| keep(s.id));
+            stats.dropped_series += n - series.len();
+            stats.total_series += series.len();
+            if !series.is_empty() {
+                record::encode_series(&series, buf);
+            }
+        }
+        Record::Samples(mut samples) => {
+            let n = samples.len();
+            samples.retain(|s| s.t >= mint);
+            stats.dropped_samples += n - samples.len();
+            stats.total_samples += samples.len();
+            if !samples.is_empty() {
+                record::encode_samples(&samples, buf);
+            }
+        }
+        Record::Tombstones(mut stones) => {
+            stones.retain(|s| s.maxt >= mint && keep(s.id));
+            if !stones.is_empty() {
+                record::encode_tombstones(&stones, buf);
+            }
+        }
+        Record::Exemplars(mut ex) => {
+            ex.retain(|e| e.t >= mint && keep(e.id));
+            if !ex.is_empty() {
+                record::encode_exemplars(&ex, buf);
+            }
+        }
+        Record::Metadata(m) => {
+            for m in m.into_iter().filter(|m| keep(m.id)) {
+                meta.insert(m.id, m);
+            }
+        }
+        Record::HistogramSamples(mut h) => {
+            h.retain(|s| s.t >= mint);
+            if !h.is_empty() {
+                record::encode_histogram_samples(&h, buf);
+            }
+        }
+        Record::FloatHistogramSamples(mut h) => {
+            h.retain(|s| s.t >= mint);
+            if !h.is_empty() {
+                record::encode_float_histogram_samples(&h, buf);
+            }
+        }
+        Record::StartTimestamps(mut starts) => {
+            starts.retain(|s| s.t >= mint && keep(s.id));
+            if !starts.is_empty() {
+                crate::start::encode_record(&starts, buf);
+            }
+        }
+        Record::MmapMarkers(_) => {}
+        Record::Unsupported(t) => {
+            tracing::debug!(record_type = t, "checkpoint: dropping unsupported record");
+        }
+    }
 }
