@@ -167,3 +167,64 @@ impl<Q: storage::Querier> SelectPods for Q {
 fn re(name: &str, pattern: &str) -> Matcher {
     Matcher::new(MatchOp::RegexMatch, name, pattern).unwrap()
 }
+
+/// A head truncation removes the series left without samples, except one an appender holds
+/// (its sample waits for commit and lands after it), keeps the others with their samples
+/// from the cut on, and a truncation that leaves every series some samples removes none.
+#[test]
+fn truncation_removes_emptied_series_but_not_one_an_appender_holds() {
+    use firewatch_tsdb::head::{Head, HeadOptions};
+    use storage::Appender;
+    let head = std::sync::Arc::new(Head::new(
+        HeadOptions {
+            chunk_range: HOUR,
+            ..HeadOptions::default()
+        },
+        None,
+    ));
+    let set = |name: &str| labels!("__name__" => "m", "s" => name);
+    let mut app = head.appender();
+    for name in ["gone", "held", "kept"] {
+        app.append(0, &set(name), 0, Sample::Float(1.0)).unwrap();
+    }
+    app.append(0, &set("kept"), 2 * HOUR, Sample::Float(2.0))
+        .unwrap();
+    app.commit().unwrap();
+    drop(app);
+    // Nothing is left empty by a cut before every sample.
+    head.truncate_memory(-1);
+    assert_eq!(head.num_series(), 3);
+
+    let mut holder = head.appender();
+    holder
+        .append(0, &set("held"), 2 * HOUR + 1, Sample::Float(3.0))
+        .unwrap();
+    head.truncate_memory(HOUR);
+    assert_eq!(head.series_ref(&set("gone")), None);
+    assert!(head.series_ref(&set("held")).is_some());
+    assert!(head.series_ref(&set("kept")).is_some());
+    assert_eq!(head.min_time(), 2 * HOUR);
+    holder.commit().unwrap();
+    let q = head.querier(i64::MIN, i64::MAX);
+    let all = Matcher::new(MatchOp::Equal, "__name__", "m").unwrap();
+    let mut got = Vec::new();
+    for s in storage::Querier::select(&q, true, None, &[all]).unwrap() {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        while it.next() == ValueType::Float {
+            got.push((s.labels().get("s").unwrap().to_owned(), it.at()));
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            ("held".to_owned(), (2 * HOUR + 1, 3.0)),
+            ("kept".to_owned(), (2 * HOUR, 2.0))
+        ]
+    );
+    assert_eq!(
+        storage::Querier::label_values(&head.querier(i64::MIN, i64::MAX), "s", None, &[]).unwrap(),
+        ["held", "kept"],
+        "postings of the removed series"
+    );
+}

@@ -433,27 +433,44 @@ impl Head {
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
         let _no_readers = self.truncation.write();
         let _iso = self.isolation.write();
+        // Every series is truncated in reference order (about the order of their memory,
+        // where the stripes by hash would visit them at random); those left empty are
+        // removed in a second pass, only when there are some.
+        let left_empty = |st: &mut series::SeriesState| {
+            st.truncate_before(mint) && st.ooo().is_none_or(ooo::OooState::is_empty)
+        };
         let mut new_min = i64::MAX;
-        let removed_labels = Mutex::new(Vec::new());
-        let removed = self.series.remove_if(|s| {
+        let mut empty = Vec::new();
+        self.series.for_each(|s| {
             let mut st = s.state.lock();
-            let empty = st.truncate_before(mint) && st.ooo().is_none_or(ooo::OooState::is_empty);
-            // Series an appender holds (samples waiting for commit) stay.
-            if empty && Arc::strong_count(s) <= StripeSeries::MAP_REFS {
-                removed_labels.lock().push((s.id, s.labels.clone()));
-                return true;
-            }
-            if let Some(t) = st.min_time() {
+            if left_empty(&mut st) {
+                empty.push(s.id);
+            } else if let Some(t) = st.min_time() {
                 new_min = new_min.min(t);
             }
-            false
         });
+        let mut removed_labels = Vec::new();
+        let mut removed = Vec::new();
+        if !empty.is_empty() {
+            empty.sort_unstable();
+            removed = self.series.remove_if(|s| {
+                // Series an appender holds (samples waiting for commit) stay.
+                let gone = empty.binary_search(&s.id).is_ok()
+                    && Arc::strong_count(s) <= StripeSeries::MAP_REFS
+                    && left_empty(&mut s.state.lock());
+                if gone {
+                    removed_labels.push(s.labels.clone());
+                }
+                gone
+            });
+            removed.sort_unstable();
+        }
         {
             let mut stones = self.tombstones.lock();
             if !stones.is_empty() {
                 let mut kept = crate::tombstones::Tombstones::new();
                 for (id, ivs) in stones.iter() {
-                    if removed.contains(&id) {
+                    if removed.binary_search(&id).is_ok() {
                         continue;
                     }
                     for iv in ivs.iter().filter(|iv| iv.maxt >= mint) {
@@ -464,11 +481,8 @@ impl Head {
             }
         }
         if !removed.is_empty() {
-            let mut ids = removed.clone();
-            ids.sort_unstable();
             let mut p = self.postings.write();
-            let removed_labels = removed_labels.into_inner();
-            p.delete(&ids, removed_labels.iter().map(|(_, labels)| labels));
+            p.delete(&removed, removed_labels.iter());
             self.stats
                 .series_removed
                 .fetch_add(removed.len() as u64, Ordering::Relaxed);
