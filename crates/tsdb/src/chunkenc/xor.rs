@@ -132,6 +132,13 @@ impl XorChunk {
         (self.num_samples() > 0).then(|| (self.t, f64::from_bits(self.v)))
     }
 
+    /// The timestamp of the newest sample, without reading the chunk's bytes as
+    /// [`Self::last`] does (meaningless while the chunk is empty).
+    #[must_use]
+    pub fn newest_t(&self) -> Timestamp {
+        self.t
+    }
+
     /// Releases spare capacity (for chunks that are full).
     pub fn compact(&mut self) {
         self.w.shrink_to_fit();

@@ -82,15 +82,15 @@ pub enum ChunkData {
     FloatHistogram(Box<OpenHistograms<FloatHistogramChunk, FloatHistogram>>),
 }
 
-/// An open histogram chunk and the newest histogram appended to it, as it was appended
-/// (decoding the chunk gives it back in the chunk's layout, which may differ), for the
-/// duplicate check of a sample at the newest timestamp.
+/// An open histogram chunk and the newest histogram appended to it with its timestamp, as
+/// it was appended (decoding the chunk gives it back in the chunk's layout, which may
+/// differ), for the duplicate check of a sample at the newest timestamp.
 #[derive(Debug, Clone)]
 pub struct OpenHistograms<C, H> {
     /// The chunk.
     pub chunk: C,
-    /// The newest histogram appended (`None` while the chunk is empty).
-    pub last: Option<Arc<H>>,
+    /// The newest histogram appended and its timestamp (`None` while the chunk is empty).
+    pub last: Option<(i64, Arc<H>)>,
 }
 
 impl<C, H> OpenHistograms<C, H> {
@@ -164,7 +164,7 @@ impl ChunkData {
             (ChunkData::Xor(c), HeadValue::Float(x)) => c.append(t, *x).map(|()| None),
             (ChunkData::Histogram(c), HeadValue::Histogram(h)) => match c.chunk.append(t, h)? {
                 HistogramAppend::Appended => {
-                    c.last = Some(h.clone());
+                    c.last = Some((t, h.clone()));
                     Ok(None)
                 }
                 HistogramAppend::NewChunk(header) => Ok(Some(header)),
@@ -172,7 +172,7 @@ impl ChunkData {
             (ChunkData::FloatHistogram(c), HeadValue::FloatHistogram(h)) => {
                 match c.chunk.append(t, h)? {
                     HistogramAppend::Appended => {
-                        c.last = Some(h.clone());
+                        c.last = Some((t, h.clone()));
                         Ok(None)
                     }
                     HistogramAppend::NewChunk(header) => Ok(Some(header)),
@@ -209,8 +209,25 @@ impl ChunkData {
     pub fn last_value(&self) -> Option<HeadValue> {
         match self {
             ChunkData::Xor(c) => c.last().map(|(_, v)| HeadValue::Float(v)),
-            ChunkData::Histogram(c) => c.last.clone().map(HeadValue::Histogram),
-            ChunkData::FloatHistogram(c) => c.last.clone().map(HeadValue::FloatHistogram),
+            ChunkData::Histogram(c) => c
+                .last
+                .as_ref()
+                .map(|(_, h)| HeadValue::Histogram(h.clone())),
+            ChunkData::FloatHistogram(c) => c
+                .last
+                .as_ref()
+                .map(|(_, h)| HeadValue::FloatHistogram(h.clone())),
+        }
+    }
+
+    /// The timestamp of the newest sample (meaningless while the chunk is empty), read from
+    /// the encoder's state rather than the encoded bytes.
+    #[must_use]
+    pub fn newest_t(&self) -> i64 {
+        match self {
+            ChunkData::Xor(c) => c.newest_t(),
+            ChunkData::Histogram(c) => c.last.as_ref().map_or(i64::MIN, |(t, _)| *t),
+            ChunkData::FloatHistogram(c) => c.last.as_ref().map_or(i64::MIN, |(t, _)| *t),
         }
     }
 
@@ -413,13 +430,13 @@ pub fn last_sample(enc: Encoding, bytes: &[u8]) -> Option<HeadValue> {
     }
 }
 
-/// The chunk being appended to, with its time range.
+/// The chunk being appended to, with its first timestamp. A series holds one only while it
+/// has a sample (a chunk whose first sample was refused is dropped), so its newest timestamp
+/// is its encoder's.
 #[derive(Debug, Clone)]
 pub struct OpenChunk {
     /// First timestamp.
     pub min_t: i64,
-    /// Last timestamp (`i64::MIN` while empty).
-    pub max_t: i64,
     /// The samples.
     pub data: ChunkData,
 }
@@ -428,10 +445,16 @@ impl OpenChunk {
     /// An empty chunk `data` starting at `min_t`.
     #[must_use]
     pub fn new(min_t: i64, data: ChunkData) -> Self {
-        Self {
-            min_t,
-            max_t: i64::MIN,
-            data,
+        Self { min_t, data }
+    }
+
+    /// Last timestamp (`i64::MIN` while empty).
+    #[must_use]
+    pub fn max_t(&self) -> i64 {
+        if self.data.num_samples() == 0 {
+            i64::MIN
+        } else {
+            self.data.newest_t()
         }
     }
 }

@@ -123,7 +123,7 @@ impl HeadQuerier {
                     .cloned()
                     .collect();
                 let open = st.head.as_ref().filter(|h| {
-                    h.data.num_samples() > 0 && h.max_t >= self.mint && h.min_t <= self.maxt
+                    h.data.num_samples() > 0 && h.max_t() >= self.mint && h.min_t <= self.maxt
                 });
                 if full.is_empty() && open.is_none() {
                     continue;
@@ -701,11 +701,11 @@ impl Head {
             }
             if let Some(h) = &st.head
                 && h.data.num_samples() > 0
-                && h.max_t >= mint
+                && h.max_t() >= mint
                 && h.min_t <= maxt
             {
                 let bytes = (h.data.encoding(), Arc::from(h.data.bytes()));
-                pending.push((FullOrBytes::Bytes(bytes), h.min_t, h.max_t));
+                pending.push((FullOrBytes::Bytes(bytes), h.min_t, h.max_t()));
             }
         }
         let files = self.chunk_files.as_ref();

@@ -89,13 +89,13 @@ impl SeriesState {
         }
     }
 
-    /// The newest timestamp (`i64::MIN` when there is none): the open chunk's, else the
-    /// newest full chunk's (an open chunk is empty only when its first sample was refused).
+    /// The newest timestamp (`i64::MIN` when there is none): the open chunk's (which holds
+    /// a sample), else the newest full chunk's.
     #[must_use]
     pub fn max_t(&self) -> i64 {
         match &self.head {
-            Some(h) if h.max_t != i64::MIN => h.max_t,
-            _ => self.full.last().map_or(i64::MIN, |c| c.max_t),
+            Some(h) => h.data.newest_t(),
+            None => self.full.last().map_or(i64::MIN, |c| c.max_t),
         }
     }
 
@@ -218,8 +218,8 @@ impl SeriesState {
         {
             let used = old.data.byte_size();
             room = (used + used / 8 + 4).min(MAX_CHUNK_ROOM);
-            self.full
-                .push(old.data.freeze(id, old.min_t, old.max_t, files));
+            let max_t = old.data.newest_t();
+            self.full.push(old.data.freeze(id, old.min_t, max_t, files));
         }
         let data = ChunkData::for_value_sized(v, header, room);
         self.head = Some(OpenChunk::new(t, data));
@@ -247,7 +247,7 @@ impl SeriesState {
             Some(c) => {
                 let n = c.data.num_samples();
                 if n == SAMPLES_PER_CHUNK / 4 {
-                    self.next_at = compute_chunk_end_time(c.min_t, c.max_t, self.next_at);
+                    self.next_at = compute_chunk_end_time(c.min_t, c.data.newest_t(), self.next_at);
                 }
                 t >= self.next_at || n >= SAMPLES_PER_CHUNK * 2 || !c.data.holds(v)
             }
@@ -264,7 +264,7 @@ impl SeriesState {
             }
             let head = self.head.as_mut().expect("head chunk exists");
             match head.data.append(t, v) {
-                Ok(None) => break,
+                Ok(None) => return true,
                 Ok(Some(h)) if !cut => {
                     header = h;
                     cut = true;
@@ -275,17 +275,23 @@ impl SeriesState {
                         t,
                         "histogram refused by a fresh chunk; dropped"
                     );
-                    return false;
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(series = id, t, error = %e, "sample dropped");
-                    return false;
+                    break;
                 }
             }
         }
-        let head = self.head.as_mut().expect("head chunk exists");
-        head.max_t = t;
-        true
+        // An open chunk always holds a sample: a fresh one that took none goes.
+        if self
+            .head
+            .as_ref()
+            .is_some_and(|h| h.data.num_samples() == 0)
+        {
+            self.head = None;
+        }
+        false
     }
 
     /// Drops full chunks that end before `mint`, and the open chunk too when it does.
@@ -294,7 +300,7 @@ impl SeriesState {
         if self.full.iter().any(|c| c.max_t < mint) {
             self.full.retain(|c| c.max_t >= mint);
         }
-        if self.head.as_ref().is_some_and(|h| h.max_t < mint) {
+        if self.head.as_ref().is_some_and(|h| h.data.newest_t() < mint) {
             self.head = None;
         }
         if let Some(e) = self.extras.as_mut() {
@@ -587,7 +593,8 @@ mod tests {
         // Only full chunks, as after a replay of memory-mapped chunks: the newest value is
         // decoded from the newest one.
         let h = st.head.take().unwrap();
-        st.full.push(h.data.freeze(1, h.min_t, h.max_t, None));
+        let max_t = h.max_t();
+        st.full.push(h.data.freeze(1, h.min_t, max_t, None));
         assert_eq!(st.max_t(), 3);
         assert_eq!(st.check_append(3, &f(3.0), None), AppendCheck::Duplicate);
         assert_eq!(

@@ -131,7 +131,7 @@ fn encode_series(s: &MemSeries, b: &mut Encbuf) -> Option<bool> {
     };
     b.put_uvarint(1);
     b.put_be64_i64(h.min_t);
-    b.put_be64_i64(h.max_t);
+    b.put_be64_i64(h.max_t());
     b.put_byte(h.data.encoding().as_u8());
     b.put_uvarint_bytes(h.data.bytes());
     // Three empty (t, v) pairs of an old sample buffer, then the newest sample's value
