@@ -353,3 +353,83 @@ fn a_cut_chunk_reserves_what_the_previous_one_took() {
         per(cut_bytes)
     );
 }
+
+/// The value of series `k` (0..100) of a pod at `t`, as `firewatch-loadgen` moves it: request
+/// counters, latency histogram buckets, sums and counts, and oscillating gauges.
+fn loadgen_value(k: usize, t: i64) -> f64 {
+    let secs = t as f64 / 1000.0;
+    match k {
+        0..24 => (secs * ((k % 7) + 1) as f64).floor(),
+        24..72 => {
+            let count = (secs * 3.0).floor();
+            match (k - 24) % 12 {
+                10 => count * 0.042,
+                11 => count,
+                b => (count * (b + 1) as f64 / 10.0).floor(),
+            }
+        }
+        _ => (1000.0 * (secs / 60.0 + k as f64).sin()).round(),
+    }
+}
+
+/// Heap bytes per series of the chunks in memory at `scripts/bench-scale`'s settings (5-minute
+/// chunk ranges, 15 s scrapes, full chunks written to `chunks_head/`, the head truncated at
+/// each compaction): the open chunk's buffer and the list of full chunks, averaged over a
+/// compaction cycle, in mimalloc's size classes.
+#[test]
+fn chunks_at_steady_state_with_5_minute_ranges() {
+    const RANGE: i64 = 300_000;
+    const STEP: i64 = 15_000;
+    let dir = tempfile::tempdir().unwrap();
+    let files = parking_lot::Mutex::new(
+        firewatch_tsdb::chunks::HeadChunkFiles::open(dir.path().join("chunks_head")).unwrap(),
+    );
+    // The files' write buffer is allocated once, by the first chunk: not per series.
+    files
+        .lock()
+        .write_chunk(0, 0, 0, firewatch_tsdb::chunkenc::Encoding::Xor, &[0, 0])
+        .unwrap();
+    let series: Vec<MemSeries> = (0..N as u64)
+        .map(|i| MemSeries::new(i + 1, Labels::empty()))
+        .collect();
+    let base = now();
+    let mut samples = Vec::new();
+    // Up to 12:30 (the second compaction is due at 12:45), truncating at 7:45 as the first
+    // compaction does; the second half of the run is the steady cycle.
+    for step in 0..=50 {
+        let at = step * STEP;
+        for s in &series {
+            // A few milliseconds of scrape jitter, as real scrape timestamps have.
+            let t = at + (s.id as i64 * 7 + step) % 4;
+            let v = HeadValue::Float(loadgen_value((s.id % 100) as usize, t));
+            s.state.lock().append(s.id, t, &v, RANGE, Some(&files));
+        }
+        if at == 465_000 {
+            for s in &series {
+                s.state.lock().truncate_before(RANGE);
+            }
+        }
+        if step >= 31 {
+            samples.push(now().class_bytes - base.class_bytes);
+        }
+    }
+    let held = samples.iter().sum::<isize>() / samples.len() as isize;
+    let (full, open): (usize, usize) = series.iter().fold((0, 0), |(f, o), s| {
+        let st = s.state.lock();
+        (
+            f + st.full.len(),
+            o + st.head.as_ref().map_or(0, |h| h.data.byte_size()),
+        )
+    });
+    println!(
+        "chunks at steady state (5-minute ranges): {:.1} bytes per series in size classes \
+         (at 12:30: {:.2} full chunks and {:.1} bytes in the open chunk per series; \
+         FullChunk {} bytes)",
+        per(held),
+        full as f64 / N as f64,
+        open as f64 / N as f64,
+        size_of::<firewatch_tsdb::head::chunk::FullChunk>()
+    );
+    // Session 12: ~130 (a boxed slice of full chunks without a spare entry).
+    assert!(per(held) < 160.0, "{} bytes per series", per(held));
+}
