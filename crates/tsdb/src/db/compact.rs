@@ -55,8 +55,16 @@ pub fn write_head_block(
     let mut w = StreamWriter::create(dir, ulid, symbols.iter().map(String::as_str))?;
     w.set_thanos(thanos.cloned());
     let mut metas = Vec::new();
-    for s in head.series_sorted() {
-        let chunks = head.chunks_in_range(&s, mint, maxt - 1)?;
+    let series = head.series_sorted();
+    for (i, s) in series.iter().enumerate() {
+        // Each series' own lines first, its labels (whose address is in them) later.
+        if let Some(ahead) = series.get(i + 2 * PREFETCH_AHEAD) {
+            ahead.prefetch();
+        }
+        if let Some(ahead) = series.get(i + PREFETCH_AHEAD) {
+            prefetch_labels(ahead);
+        }
+        let chunks = head.chunks_in_range(s, mint, maxt - 1)?;
         if chunks.is_empty() {
             continue;
         }
@@ -91,6 +99,20 @@ pub fn write_head_block(
     let meta = w.finish(Some((mint, maxt)), compaction, &Tombstones::new())?;
     tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "head compacted into a block");
     Ok(Some(BlockReader::open(dir.join(meta.ulid.to_string()))?))
+}
+
+/// How many series ahead of the one being written [`write_head_block`] asks for the
+/// memory of a series' label set (and twice as far ahead, for the series itself): series in
+/// label order lie at random in memory, and a cache miss on each while it was written took
+/// a third of a compaction's time at 1M series.
+const PREFETCH_AHEAD: usize = 6;
+
+/// Asks the CPU for the cache lines of `s`'s label set, up to three (ten pairs take about
+/// 150 bytes); `s` itself should be in the cache already, or finding them waits for it.
+fn prefetch_labels(s: &crate::head::MemSeries) {
+    crate::head::ref_table::prefetch(std::ptr::without_provenance::<[u8; 192]>(
+        s.labels.buffer_id(),
+    ));
 }
 
 /// Every label name and value of the head's series, sorted.
