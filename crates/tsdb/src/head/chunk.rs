@@ -257,22 +257,16 @@ impl ChunkData {
         max_t: i64,
         files: Option<&Mutex<HeadChunkFiles>>,
     ) -> FullChunk {
-        let num_samples = self.num_samples() as u16;
-        let encoding = self.encoding();
+        let info = ChunkInfo {
+            encoding: self.encoding(),
+            num_samples: self.num_samples() as u16,
+        };
         if let Some(files) = files {
             match files
                 .lock()
-                .write_chunk(series, min_t, max_t, encoding, self.bytes())
+                .write_chunk(series, min_t, max_t, info.encoding, self.bytes())
             {
-                Ok(r) => {
-                    return FullChunk {
-                        min_t,
-                        max_t,
-                        num_samples,
-                        encoding,
-                        loc: ChunkLoc::Disk(r),
-                    };
-                }
+                Ok(r) => return FullChunk::new(min_t, max_t, ChunkLoc::Disk(info, r)),
                 Err(e) => {
                     tracing::warn!(error = %e, series, "writing head chunk; keeping it in memory");
                 }
@@ -286,53 +280,84 @@ impl ChunkData {
             ChunkData::Histogram(c) => c.chunk.into_bytes().into(),
             ChunkData::FloatHistogram(c) => c.chunk.into_bytes().into(),
         };
-        FullChunk {
-            min_t,
-            max_t,
-            num_samples,
-            encoding,
-            loc: ChunkLoc::Mem(bytes),
-        }
+        FullChunk::new(min_t, max_t, ChunkLoc::Mem(info, Arc::new(bytes)))
     }
 }
 
-/// Where a full chunk's bytes are.
-#[derive(Debug, Clone)]
-pub enum ChunkLoc {
-    /// In memory, shared with queriers.
-    Mem(Arc<[u8]>),
-    /// In the head chunk files (`chunks_head/`), memory-mapped.
-    Disk(HeadChunkRef),
+/// What a full chunk holds: its encoding and number of samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// How the bytes are encoded.
+    pub encoding: Encoding,
+    /// Samples in the chunk.
+    pub num_samples: u16,
 }
 
-/// A chunk that is no longer appended to: its time range, encoding and where its bytes are.
+/// Where a full chunk's bytes are, with its [`ChunkInfo`] (in the padding after the variant's
+/// tag: a full chunk takes 32 bytes, not 40).
+#[derive(Debug, Clone)]
+pub enum ChunkLoc {
+    /// In memory, shared with queriers (behind a thin pointer, for the size above; chunks
+    /// stay in memory only without head chunk files, after a deletion, or when a write to
+    /// them failed).
+    Mem(ChunkInfo, Arc<Arc<[u8]>>),
+    /// In the head chunk files (`chunks_head/`), memory-mapped.
+    Disk(ChunkInfo, HeadChunkRef),
+}
+
+/// A chunk that is no longer appended to: its time range, and where its bytes are.
 #[derive(Debug, Clone)]
 pub struct FullChunk {
     /// First timestamp.
     pub min_t: i64,
     /// Last timestamp.
     pub max_t: i64,
-    /// Samples in the chunk.
-    pub num_samples: u16,
-    /// How the bytes are encoded.
-    pub encoding: Encoding,
-    /// Where the bytes are.
+    /// Where the bytes are, and their encoding.
     pub loc: ChunkLoc,
 }
 
 impl FullChunk {
+    /// The chunk spanning `min_t..=max_t` whose bytes are at `loc`.
+    #[must_use]
+    pub fn new(min_t: i64, max_t: i64, loc: ChunkLoc) -> Self {
+        Self { min_t, max_t, loc }
+    }
+
+    /// The chunk's encoding and number of samples.
+    #[must_use]
+    pub fn info(&self) -> ChunkInfo {
+        match &self.loc {
+            ChunkLoc::Mem(i, _) | ChunkLoc::Disk(i, _) => *i,
+        }
+    }
+
+    /// How the bytes are encoded.
+    #[must_use]
+    pub fn encoding(&self) -> Encoding {
+        self.info().encoding
+    }
+
     /// Number of samples.
     #[must_use]
     pub fn num_samples(&self) -> usize {
-        usize::from(self.num_samples)
+        usize::from(self.info().num_samples)
+    }
+
+    /// The chunk's reference in the head chunk files, if it is there.
+    #[must_use]
+    pub fn disk_ref(&self) -> Option<HeadChunkRef> {
+        match &self.loc {
+            ChunkLoc::Mem(..) => None,
+            ChunkLoc::Disk(_, r) => Some(*r),
+        }
     }
 
     /// Bytes held in memory.
     #[must_use]
     pub fn byte_size(&self) -> usize {
         match &self.loc {
-            ChunkLoc::Mem(b) => b.len(),
-            ChunkLoc::Disk(_) => 0,
+            ChunkLoc::Mem(_, b) => b.len(),
+            ChunkLoc::Disk(..) => 0,
         }
     }
 
@@ -342,9 +367,9 @@ impl FullChunk {
     /// A chunk on disk that cannot be read.
     pub fn bytes(&self, files: Option<&Mutex<HeadChunkFiles>>) -> Result<Arc<[u8]>, TsdbError> {
         match (&self.loc, files) {
-            (ChunkLoc::Mem(b), _) => Ok(b.clone()),
-            (ChunkLoc::Disk(r), Some(f)) => Ok(f.lock().chunk(*r)?.1.into()),
-            (ChunkLoc::Disk(r), None) => Err(TsdbError::NotFound {
+            (ChunkLoc::Mem(_, b), _) => Ok(Arc::clone(&**b)),
+            (ChunkLoc::Disk(_, r), Some(f)) => Ok(f.lock().chunk(*r)?.1.into()),
+            (ChunkLoc::Disk(_, r), None) => Err(TsdbError::NotFound {
                 kind: "head chunk",
                 reference: *r,
             }),

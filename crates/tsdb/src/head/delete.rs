@@ -69,7 +69,7 @@ impl Head {
         let mut all: Vec<(i64, HeadValue)> = Vec::new();
         let mut chunks: Vec<(crate::chunkenc::Encoding, Arc<[u8]>)> = Vec::new();
         for c in &st.full {
-            chunks.push((c.encoding, c.bytes(files)?));
+            chunks.push((c.encoding(), c.bytes(files)?));
         }
         if let Some(h) = &st.head {
             chunks.push((h.data.encoding(), Arc::from(h.data.bytes())));

@@ -22,7 +22,7 @@ use crate::chunkenc::XorChunk;
 use crate::chunks::{HeadChunkFiles, HeadChunkRef};
 use crate::error::TsdbError;
 use crate::head::Head;
-use crate::head::chunk::{ChunkLoc, FullChunk, range_for_timestamp};
+use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk, range_for_timestamp};
 
 /// Prometheus's default `out_of_order_cap_max`: samples per OOO head chunk.
 pub const DEFAULT_OOO_CAP_MAX: usize = 32;
@@ -75,29 +75,27 @@ impl OooState {
             let (min_t, max_t) = (samples[0].0, samples[samples.len() - 1].0);
             match encode(&samples) {
                 Ok(mut c) => {
+                    let info = ChunkInfo {
+                        encoding: Encoding::Xor,
+                        num_samples: samples.len() as u16,
+                    };
                     let loc = match files.map(|f| {
                         f.lock()
                             .write_ooo_chunk(series, min_t, max_t, Encoding::Xor, c.bytes())
                     }) {
                         Some(Ok(r)) => {
                             res = Inserted::Mmapped(r);
-                            ChunkLoc::Disk(r)
+                            ChunkLoc::Disk(info, r)
                         }
                         other => {
                             if let Some(Err(e)) = other {
                                 tracing::warn!(error = %e, series, "writing OOO chunk; keeping it in memory");
                             }
                             c.compact();
-                            ChunkLoc::Mem(c.into_bytes().into())
+                            ChunkLoc::Mem(info, Arc::new(c.into_bytes().into()))
                         }
                     };
-                    self.chunks.push(FullChunk {
-                        min_t,
-                        max_t,
-                        num_samples: samples.len() as u16,
-                        encoding: Encoding::Xor,
-                        loc,
-                    });
+                    self.chunks.push(FullChunk::new(min_t, max_t, loc));
                 }
                 Err(e) => tracing::warn!(error = %e, series, "encoding OOO chunk; samples dropped"),
             }

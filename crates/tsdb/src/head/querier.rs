@@ -158,7 +158,7 @@ impl HeadQuerier {
             } else {
                 let mut chunks = Vec::with_capacity(p.full.len() + p.chunks.len());
                 for c in &p.full {
-                    chunks.push((c.encoding, c.bytes(files)?));
+                    chunks.push((c.encoding(), c.bytes(files)?));
                 }
                 chunks.extend(p.chunks);
                 chunks
@@ -713,7 +713,7 @@ impl Head {
             .into_iter()
             .map(|(c, lo, hi)| {
                 let bytes = match c {
-                    FullOrBytes::Full(c) => (c.encoding, c.bytes(files)?),
+                    FullOrBytes::Full(c) => (c.encoding(), c.bytes(files)?),
                     FullOrBytes::Bytes(b) => b,
                 };
                 Ok((bytes, lo, hi))

@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
-use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
+use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk, HeadValue};
 use crate::head::ooo::Inserted;
 use crate::head::snapshot::{self, Loaded};
 use crate::head::{Head, MemSeries};
@@ -85,21 +85,29 @@ pub fn load_mmapped_chunks(
         let mut ooo: MmappedChunks = HashMap::new();
         let res = files.iterate_all_chunks(|m| {
             if m.ooo {
-                ooo.entry(m.series_ref).or_default().push(FullChunk {
-                    min_t: m.min_time,
-                    max_t: m.max_time,
-                    num_samples: m.num_samples,
-                    encoding: m.encoding,
-                    loc: ChunkLoc::Disk(m.chunk_ref),
-                });
+                ooo.entry(m.series_ref).or_default().push(FullChunk::new(
+                    m.min_time,
+                    m.max_time,
+                    ChunkLoc::Disk(
+                        ChunkInfo {
+                            encoding: m.encoding,
+                            num_samples: m.num_samples,
+                        },
+                        m.chunk_ref,
+                    ),
+                ));
             } else if m.max_time >= min_valid_time {
-                out.entry(m.series_ref).or_default().push(FullChunk {
-                    min_t: m.min_time,
-                    max_t: m.max_time,
-                    num_samples: m.num_samples,
-                    encoding: m.encoding,
-                    loc: ChunkLoc::Disk(m.chunk_ref),
-                });
+                out.entry(m.series_ref).or_default().push(FullChunk::new(
+                    m.min_time,
+                    m.max_time,
+                    ChunkLoc::Disk(
+                        ChunkInfo {
+                            encoding: m.encoding,
+                            num_samples: m.num_samples,
+                        },
+                        m.chunk_ref,
+                    ),
+                ));
             }
             Ok(())
         });
@@ -452,9 +460,7 @@ impl Replayer<'_> {
                     let Some(s) = self.series(m.id) else { continue };
                     let mut st = s.state.lock();
                     if let Some(o) = st.ooo_mut()
-                        && o.chunks
-                            .iter()
-                            .any(|c| matches!(c.loc, ChunkLoc::Disk(r) if r == m.mmap_ref))
+                        && o.chunks.iter().any(|c| c.disk_ref() == Some(m.mmap_ref))
                     {
                         o.head.clear();
                     }

@@ -107,7 +107,7 @@ impl SeriesState {
             return Some(v);
         }
         let c = self.full.last()?;
-        last_sample(c.encoding, &c.bytes(files).ok()?)
+        last_sample(c.encoding(), &c.bytes(files).ok()?)
     }
 
     /// [`Self::check`] against the series' newest sample; its value is looked up only for a

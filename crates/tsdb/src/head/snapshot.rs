@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::chunkenc::Encoding;
 use crate::encoding::{Decbuf, Encbuf};
 use crate::error::TsdbError;
-use crate::head::chunk::{ChunkLoc, FullChunk, HeadValue};
+use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk, HeadValue};
 use crate::head::{Head, MemSeries};
 use crate::tombstones::{Interval, Tombstones};
 use crate::wal::record::{self, Record, RefExemplar};
@@ -113,7 +113,7 @@ pub struct SnapshotStats {
 /// lose them, since it holds only the open chunk.
 fn encode_series(s: &MemSeries, b: &mut Encbuf) -> Option<bool> {
     let st = s.state.lock();
-    if st.full.iter().any(|c| matches!(c.loc, ChunkLoc::Mem(_))) {
+    if st.full.iter().any(|c| c.disk_ref().is_none()) {
         return None;
     }
     b.put_byte(REC_SERIES);
@@ -392,19 +392,17 @@ fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), St
     }
     let files = head.chunk_files.as_ref();
     let written = files.map(|f| f.lock().write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes));
+    let info = ChunkInfo {
+        encoding: enc,
+        num_samples: n,
+    };
     let loc = match written {
-        Some(Ok(r)) => ChunkLoc::Disk(r),
+        Some(Ok(r)) => ChunkLoc::Disk(info, r),
         Some(Err(e)) => return Err(format!("writing the chunk to chunks_head: {e}")),
-        None => ChunkLoc::Mem(c.bytes.into()),
+        None => ChunkLoc::Mem(info, Arc::new(c.bytes.into())),
     };
     let mut st = s.state.lock();
-    st.full.push(FullChunk {
-        min_t: c.min_t,
-        max_t: c.max_t,
-        num_samples: n,
-        encoding: enc,
-        loc,
-    });
+    st.full.push(FullChunk::new(c.min_t, c.max_t, loc));
     drop(st);
     head.update_time_bounds(c.min_t, c.max_t);
     Ok(())
