@@ -385,12 +385,6 @@ impl Head {
         self.create_with_id_by(id, labels, MemPostings::add)
     }
 
-    /// [`Self::create_with_id`] for series that come out of reference order: their postings
-    /// are appended, and [`MemPostings::ensure_order`] must run before the head is used.
-    pub(crate) fn create_with_id_unordered(&self, id: u64, labels: &Labels) -> Arc<MemSeries> {
-        self.create_with_id_by(id, labels, MemPostings::add_unordered)
-    }
-
     fn create_with_id_by(
         &self,
         id: u64,
@@ -652,7 +646,8 @@ impl Head {
         let wal_dir = dir.join("wal");
         std::fs::create_dir_all(&wal_dir).map_err(|e| TsdbError::io("create dir", &wal_dir, e))?;
         let mut files = HeadChunkFiles::open(dir.join("chunks_head"))?;
-        let (mmapped, ooo_mmapped) = replay::load_mmapped_chunks(&mut files, min_valid_time)?;
+        let (mut mmapped, mut ooo_mmapped) =
+            replay::load_mmapped_chunks(&mut files, min_valid_time)?;
         let snapshot_on = opts.memory_snapshot_on_shutdown;
         let fresh = |opts: HeadOptions, files| {
             let mut head = Self::new(opts, None);
@@ -666,11 +661,14 @@ impl Head {
         if snapshot_on {
             tracing::info!("Chunk snapshot is enabled, replaying from the snapshot");
             let started = std::time::Instant::now();
-            match snapshot::load(&head, dir) {
+            match snapshot::load(&head, dir, &mut mmapped) {
                 Ok(loaded) => from_snapshot = loaded,
                 Err(e) => {
                     tracing::error!(error = %e, "Failed to load chunk snapshot; replaying the whole WAL");
-                    let files = head.chunk_files.take().expect("set above").into_inner();
+                    let mut files = head.chunk_files.take().expect("set above").into_inner();
+                    // The snapshot's series took their memory-mapped chunks.
+                    (mmapped, ooo_mmapped) =
+                        replay::load_mmapped_chunks(&mut files, min_valid_time)?;
                     head = fresh(opts, files);
                 }
             }

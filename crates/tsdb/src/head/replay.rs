@@ -31,7 +31,7 @@ use crate::chunks::HeadChunkFiles;
 use crate::error::TsdbError;
 use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk, HeadValue};
 use crate::head::ooo::Inserted;
-use crate::head::snapshot::{self, Loaded};
+use crate::head::snapshot::Loaded;
 use crate::head::{Head, MemSeries};
 use crate::wal::record::{self, Record};
 use crate::wal::{self, SegmentRef, WalReader};
@@ -580,12 +580,11 @@ pub fn replay(
     snapshot: Option<Loaded>,
 ) -> Result<ReplayStats, TsdbError> {
     let started = Instant::now();
-    let mut mmapped = mmapped;
     let mut ooo_mmapped = ooo_mmapped;
     let start = match snapshot {
         None => None,
         Some(loaded) => {
-            snapshot::attach_mmapped(head, &mut mmapped);
+            // The snapshot's series took their memory-mapped chunks when created.
             let ids: Vec<u64> = ooo_mmapped
                 .keys()
                 .copied()

@@ -13,17 +13,18 @@
 //! cannot be read whole is dropped with an error log and the WAL is replayed from the start.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::chunkenc::Encoding;
 use crate::encoding::{Decbuf, Encbuf};
 use crate::error::TsdbError;
-use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk, HeadValue};
+use crate::head::chunk::HeadValue;
 use crate::head::{Head, MemSeries};
 use crate::tombstones::{Interval, Tombstones};
 use crate::wal::record::{self, Record, RefExemplar};
 use crate::wal::{self, Wal, WalOptions, WalReader};
+
+mod load_series;
 
 /// Prefix of a snapshot directory's name.
 pub const SNAPSHOT_PREFIX: &str = "chunk_snapshot.";
@@ -327,16 +328,23 @@ fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
     let err = |e: crate::DecodeError| e.to_string();
     let id = d.be64().map_err(err)?;
     let n = d.uvarint_usize().map_err(err)?;
-    let mut pairs = Vec::with_capacity(n.min(64));
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(n.min(64));
+    let mut sorted = true;
     for _ in 0..n {
         let name = d.uvarint_str().map_err(err)?;
         let value = d.uvarint_str().map_err(err)?;
         if name.is_empty() {
             return Err("label with an empty name".into());
         }
+        sorted &= pairs.last().is_none_or(|&(last, _)| last < name);
         pairs.push((name, value));
     }
-    let labels = model::Labels::from_pairs(pairs);
+    // Written from label sets, the pairs come sorted by name: no sort or copy to check.
+    let labels = if sorted {
+        model::Labels::from_sorted(pairs)
+    } else {
+        model::Labels::from_pairs(pairs)
+    };
     let _chunk_range = d.be64_i64().map_err(err)?;
     if d.uvarint().map_err(err)? == 0 {
         return Ok(SnapSeries {
@@ -371,43 +379,6 @@ fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
     })
 }
 
-/// Gives the series `s` (new, without samples) the open chunk `c` of a snapshot. Prometheus
-/// makes it the open chunk again but cuts a new one at the next sample, so the chunk is never
-/// appended to: it goes to `chunks_head/` at once as a full chunk (where Prometheus maps it
-/// at that next sample), which spares decoding every sample to restore an appender.
-fn restore_chunk(head: &Head, s: &Arc<MemSeries>, c: SnapChunk) -> Result<(), String> {
-    if c.max_t < head.min_valid_time() {
-        return Ok(());
-    }
-    let enc = Encoding::from_u8(c.encoding)
-        .filter(|e| *e != Encoding::None)
-        .ok_or_else(|| format!("series {}: unknown chunk encoding {}", s.id, c.encoding))?;
-    // Every encoding starts with its number of samples.
-    let n = match c.bytes.get(..2) {
-        Some(h) => u16::from_be_bytes([h[0], h[1]]),
-        None => return Err(format!("series {}: chunk of {} bytes", s.id, c.bytes.len())),
-    };
-    if n == 0 {
-        return Ok(());
-    }
-    let files = head.chunk_files.as_ref();
-    let written = files.map(|f| f.lock().write_chunk(s.id, c.min_t, c.max_t, enc, &c.bytes));
-    let info = ChunkInfo {
-        encoding: enc,
-        num_samples: n,
-    };
-    let loc = match written {
-        Some(Ok(r)) => ChunkLoc::Disk(info, r),
-        Some(Err(e)) => return Err(format!("writing the chunk to chunks_head: {e}")),
-        None => ChunkLoc::Mem(info, Arc::new(c.bytes.into())),
-    };
-    let mut st = s.state.lock();
-    st.full.push(FullChunk::new(c.min_t, c.max_t, loc));
-    drop(st);
-    head.update_time_bounds(c.min_t, c.max_t);
-    Ok(())
-}
-
 /// What was loaded from a snapshot.
 #[derive(Debug)]
 pub struct Loaded {
@@ -419,8 +390,6 @@ pub struct Loaded {
     pub tombstones: Tombstones,
 }
 
-/// Loads the newest snapshot under `root` into the empty `head`. `None` without a snapshot.
-/// On error the head holds part of the snapshot and must be discarded.
 /// Sorts the head's postings when dropped, after series were created out of order.
 struct SortPostingsWhenDone<'a>(&'a Head);
 
@@ -430,88 +399,45 @@ impl Drop for SortPostingsWhenDone<'_> {
     }
 }
 
-pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError> {
+/// Loads the newest snapshot under `root` into the empty `head`, giving its series their
+/// memory-mapped chunks from `mmapped` (taken out of it). `None` without a snapshot. On
+/// error the head holds part of the snapshot and must be discarded, and `mmapped` lacks the
+/// chunks of the series created: read them again.
+pub(crate) fn load(
+    head: &Head,
+    root: &Path,
+    mmapped: &mut super::replay::MmappedChunks,
+) -> Result<Option<Loaded>, TsdbError> {
     let Some((dir, segment, offset)) = last_snapshot(root)? else {
         return Ok(None);
     };
     let started = Instant::now();
     let bad = |reason: String| TsdbError::corruption(dir.display().to_string(), reason);
     let mut reader = WalReader::open_dir(&dir)?;
-    // Series come by hash stripe, not by reference: their postings are appended and sorted
-    // once at the end (also when loading fails half-way and the WAL is replayed instead).
+    // Postings are appended and sorted once at the end (also when loading fails half-way
+    // and the WAL is replayed instead): Prometheus lists series by hash stripe.
     let _sort = SortPostingsWhenDone(head);
-    let mut series = 0usize;
-    let mut tombstones = Tombstones::new();
-    let mut unknown = 0usize;
-    let mut complete = false;
-    while let Some(rec) = reader.next_record()? {
-        match rec.first().copied() {
-            Some(REC_SERIES) => {
-                let s =
-                    decode_series(rec).map_err(|e| bad(format!("decode series record: {e}")))?;
-                series += 1;
-                let m = head.create_with_id_unordered(s.id, &s.labels);
-                if m.id != s.id {
-                    return Err(bad(format!("series {} listed twice", s.labels)));
-                }
-                if let Some(c) = s.chunk {
-                    restore_chunk(head, &m, c).map_err(|e| bad(format!("restore chunk: {e}")))?;
-                }
-            }
-            Some(REC_TOMBSTONES) => {
-                let mut d = Decbuf::new(&rec[1..]);
-                let body = d
-                    .uvarint_bytes()
-                    .map_err(|e| bad(format!("decode tombstones: {e}")))?;
-                let mut d = Decbuf::new(body);
-                let v = d
-                    .byte()
-                    .map_err(|e| bad(format!("decode tombstones: {e}")))?;
-                if v != TOMBSTONES_V1 {
-                    return Err(bad(format!("invalid tombstone format {v:x}")));
-                }
-                while !d.is_empty() {
-                    let read =
-                        (|| Ok::<_, crate::DecodeError>((d.uvarint()?, d.varint()?, d.varint()?)))(
-                        );
-                    let (id, mint, maxt) =
-                        read.map_err(|e| bad(format!("decode tombstones: {e}")))?;
-                    tombstones.add_interval(id, Interval { mint, maxt });
-                }
-                complete = true;
-            }
-            Some(REC_EXEMPLARS) => {
-                if !head.exemplars.enabled() {
-                    continue;
-                }
-                let mut wal_rec = rec.to_vec();
-                wal_rec[0] = record::EXEMPLARS;
-                let Ok(Record::Exemplars(ex)) = record::decode(&wal_rec) else {
-                    return Err(bad("decode exemplars record".into()));
-                };
-                for e in ex {
-                    let Some(s) = head.series_by_id(e.id) else {
-                        unknown += 1;
-                        continue;
-                    };
-                    let exemplar = storage::Exemplar {
-                        labels: e.labels,
-                        value: e.v,
-                        ts: e.t,
-                        has_ts: true,
-                    };
-                    // A duplicate or out-of-order exemplar is dropped, as when appended.
-                    let _ = head.exemplars.add(&s.labels, &exemplar);
-                }
-            }
-            other => {
-                return Err(bad(format!(
-                    "unsupported snapshot record type {:#04x}",
-                    other.unwrap_or(0)
-                )));
-            }
-        }
+    let loaded = load_series::load_series(head, &mut reader, mmapped, &bad)?;
+    let series = loaded.series;
+    let mut rest = Rest {
+        head,
+        bad: &bad,
+        tombstones: Tombstones::new(),
+        unknown: 0,
+        complete: false,
+    };
+    if let Some(rec) = loaded.next {
+        rest.apply(&rec)?;
     }
+    while let Some(rec) = reader.next_record()? {
+        rest.apply(rec)?;
+    }
+    let Rest {
+        tombstones,
+        unknown,
+        complete,
+        ..
+    } = rest;
     if !complete {
         // Every snapshot has a tombstones record after all its series: without it, the
         // snapshot was cut short and would hide the WAL before its offset.
@@ -538,45 +464,76 @@ pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError
     }))
 }
 
-/// Attaches the memory-mapped full chunks of the series a snapshot created (removing them
-/// from `mmapped`): the open chunk from the snapshot stays unless a mapped chunk reaches it
-/// (it was cut and written after the snapshot). The series are shared out to as many threads
-/// as there are cores: finding a series' newest value decodes its newest chunk.
-pub(crate) fn attach_mmapped(head: &Head, mmapped: &mut super::replay::MmappedChunks) {
-    let mut found: Vec<(Arc<MemSeries>, Vec<FullChunk>)> = Vec::new();
-    mmapped.retain(|&id, chunks| match head.series_by_id(id) {
-        Some(s) => {
-            found.push((s, std::mem::take(chunks)));
-            false
-        }
-        None => true,
-    });
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .clamp(1, 8);
-    let per = found.len().div_ceil(threads).max(1);
-    std::thread::scope(|sc| {
-        for part in found.chunks_mut(per) {
-            sc.spawn(move || {
-                for (s, chunks) in part {
-                    attach_to_series(head, s, std::mem::take(chunks));
-                }
-            });
-        }
-    });
+/// The records after the series records: tombstones, then exemplars.
+struct Rest<'a> {
+    head: &'a Head,
+    bad: &'a dyn Fn(String) -> TsdbError,
+    tombstones: Tombstones,
+    /// Exemplars of unknown series.
+    unknown: usize,
+    /// Whether the tombstones record was read.
+    complete: bool,
 }
 
-/// Gives the series `s` of a snapshot its memory-mapped `chunks`.
-fn attach_to_series(head: &Head, s: &MemSeries, chunks: Vec<FullChunk>) {
-    let Some(last) = chunks.last() else { return };
-    let (mint, maxt) = (chunks[0].min_t, last.max_t);
-    let mut st = s.state.lock();
-    // The snapshot's chunk (already written as a full chunk) stays unless a mapped chunk
-    // reaches it: it was cut and written after the snapshot was taken.
-    st.full.retain(|c| c.min_t > maxt);
-    let mut full = chunks;
-    full.extend(std::mem::take(&mut st.full).into_vec());
-    st.full = full.into();
-    drop(st);
-    head.update_time_bounds(mint, maxt);
+impl Rest<'_> {
+    fn apply(&mut self, rec: &[u8]) -> Result<(), TsdbError> {
+        match rec.first().copied() {
+            Some(REC_SERIES) => {
+                return Err((self.bad)("series record after the tombstones".into()));
+            }
+            Some(REC_TOMBSTONES) => {
+                let mut d = Decbuf::new(&rec[1..]);
+                let body = d
+                    .uvarint_bytes()
+                    .map_err(|e| (self.bad)(format!("decode tombstones: {e}")))?;
+                let mut d = Decbuf::new(body);
+                let v = d
+                    .byte()
+                    .map_err(|e| (self.bad)(format!("decode tombstones: {e}")))?;
+                if v != TOMBSTONES_V1 {
+                    return Err((self.bad)(format!("invalid tombstone format {v:x}")));
+                }
+                while !d.is_empty() {
+                    let read =
+                        (|| Ok::<_, crate::DecodeError>((d.uvarint()?, d.varint()?, d.varint()?)))(
+                        );
+                    let (id, mint, maxt) =
+                        read.map_err(|e| (self.bad)(format!("decode tombstones: {e}")))?;
+                    self.tombstones.add_interval(id, Interval { mint, maxt });
+                }
+                self.complete = true;
+            }
+            Some(REC_EXEMPLARS) => {
+                if !self.head.exemplars.enabled() {
+                    return Ok(());
+                }
+                let mut wal_rec = rec.to_vec();
+                wal_rec[0] = record::EXEMPLARS;
+                let Ok(Record::Exemplars(ex)) = record::decode(&wal_rec) else {
+                    return Err((self.bad)("decode exemplars record".into()));
+                };
+                for e in ex {
+                    let Some(s) = self.head.series_by_id(e.id) else {
+                        self.unknown += 1;
+                        continue;
+                    };
+                    let exemplar = storage::Exemplar {
+                        labels: e.labels,
+                        value: e.v,
+                        ts: e.t,
+                        has_ts: true,
+                    };
+                    // A duplicate or out-of-order exemplar is dropped, as when appended.
+                    let _ = self.head.exemplars.add(&s.labels, &exemplar);
+                }
+            }
+            other => {
+                return Err((self.bad)(format!(
+                    "unsupported snapshot record type {:#04x}",
+                    other.unwrap_or(0)
+                )));
+            }
+        }
+        Ok(())
+    }
 }

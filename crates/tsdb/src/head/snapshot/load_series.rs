@@ -1,0 +1,215 @@
+//! Creating a chunk snapshot's series on three threads (issue 15 item 4): the caller's thread
+//! reads and decodes the series records, a second creates each series (the map by label
+//! hash, the table by reference) with its full chunks (the memory-mapped ones of
+//! `chunks_head/` and the snapshot's open chunk), a third adds them to the postings. Prometheus
+//! (`loadChunkSnapshot`) decodes on one goroutine and creates series on several.
+//!
+//! A series gets its memory-mapped chunks when it is created, while it is in the cache,
+//! instead of in a second pass over the map of chunks looking every series up again.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::chunkenc::Encoding;
+use crate::error::TsdbError;
+use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk};
+use crate::head::replay::MmappedChunks;
+use crate::head::{Head, MemSeries};
+use crate::wal::WalReader;
+
+use super::{REC_SERIES, SnapChunk, SnapSeries, decode_series};
+
+/// Series records decoded before they are handed to the creating thread.
+const BATCH: usize = 2048;
+/// Batches queued between two threads.
+const QUEUED: usize = 8;
+
+/// What reading the series records ended with.
+pub(super) struct SeriesLoaded {
+    /// Series records read.
+    pub series: usize,
+    /// The first record after the series records (the tombstones, in a whole snapshot).
+    pub next: Option<Vec<u8>>,
+}
+
+/// Reads the series records at the start of `reader` and creates their series in `head`,
+/// taking their memory-mapped chunks out of `mmapped`. Errors are the reasons a snapshot is
+/// corrupt (`bad` makes them errors of the snapshot) or I/O errors reading it.
+pub(super) fn load_series(
+    head: &Head,
+    reader: &mut WalReader,
+    mmapped: &mut MmappedChunks,
+    bad: &dyn Fn(String) -> TsdbError,
+) -> Result<SeriesLoaded, TsdbError> {
+    std::thread::scope(|sc| {
+        let (tx, rx) = sync_channel::<Vec<SnapSeries>>(QUEUED);
+        let (ptx, prx) = sync_channel::<Vec<Arc<MemSeries>>>(QUEUED);
+        let spawn_failed = |e: std::io::Error| bad(format!("starting a thread: {e}"));
+        let creator = std::thread::Builder::new()
+            .name("snapshot-series".into())
+            .spawn_scoped(sc, move || create(head, &rx, &ptx, mmapped))
+            .map_err(spawn_failed)?;
+        let indexer = std::thread::Builder::new()
+            .name("snapshot-postings".into())
+            .spawn_scoped(sc, move || index(head, &prx))
+            .map_err(spawn_failed)?;
+        let read = read(reader, &tx, bad);
+        drop(tx);
+        let created = creator
+            .join()
+            .map_err(|_| bad("the series thread panicked".into()))?;
+        indexer
+            .join()
+            .map_err(|_| bad("the postings thread panicked".into()))?;
+        // The creating thread's error first: reading stops when it is gone.
+        created.map_err(|e| bad(format!("restore series: {e}")))?;
+        read
+    })
+}
+
+/// Decodes the series records onto `tx` in batches; stops at the first other record.
+fn read(
+    reader: &mut WalReader,
+    tx: &SyncSender<Vec<SnapSeries>>,
+    bad: &dyn Fn(String) -> TsdbError,
+) -> Result<SeriesLoaded, TsdbError> {
+    let mut series = 0;
+    let mut batch = Vec::with_capacity(BATCH);
+    let next = loop {
+        let Some(rec) = reader.next_record()? else {
+            break None;
+        };
+        if rec.first() != Some(&REC_SERIES) {
+            break Some(rec.to_vec());
+        }
+        batch.push(decode_series(rec).map_err(|e| bad(format!("decode series record: {e}")))?);
+        series += 1;
+        if batch.len() == BATCH
+            && tx
+                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                .is_err()
+        {
+            // The creating thread stopped on an error, which the caller returns.
+            return Ok(SeriesLoaded { series, next: None });
+        }
+    };
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(SeriesLoaded { series, next })
+}
+
+/// Creates the series of each batch from `rx` with their chunks; hands the new ones to the
+/// postings thread in the same order.
+fn create(
+    head: &Head,
+    rx: &Receiver<Vec<SnapSeries>>,
+    ptx: &SyncSender<Vec<Arc<MemSeries>>>,
+    mmapped: &mut MmappedChunks,
+) -> Result<(), String> {
+    let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+    let mut last_id = 0;
+    let mut created = 0u64;
+    let min_valid = head.min_valid_time();
+    for batch in rx {
+        let mut new = Vec::with_capacity(batch.len());
+        for s in batch {
+            let (m, fresh) = head
+                .series
+                .get_or_create(s.labels.hash64(), &s.labels, || s.id);
+            if m.id != s.id {
+                return Err(format!("series {} listed twice", s.labels));
+            }
+            last_id = last_id.max(s.id);
+            let mut full = mmapped.remove(&s.id).unwrap_or_default();
+            // The snapshot's open chunk stays unless a mapped chunk reaches it: it was cut and
+            // written to `chunks_head/` after the snapshot was taken.
+            let mapped_to = full.last().map_or(i64::MIN, |c| c.max_t);
+            if let Some(c) = s
+                .chunk
+                .filter(|c| c.min_t > mapped_to && c.max_t >= min_valid)
+                && let Some(c) = restore_chunk(head, s.id, c)?
+            {
+                full.push(c);
+            }
+            if let (Some(first), Some(last)) = (full.first(), full.last()) {
+                mint = mint.min(first.min_t);
+                maxt = maxt.max(last.max_t);
+            }
+            let mut st = m.state.lock();
+            if fresh {
+                st.full = full.into();
+            } else {
+                // The same record twice: its chunks once.
+                for c in full {
+                    if st.full.last().is_none_or(|l| c.min_t > l.max_t) {
+                        st.full.push(c);
+                    }
+                }
+            }
+            drop(st);
+            if fresh {
+                created += 1;
+                new.push(m);
+            }
+        }
+        if ptx.send(new).is_err() {
+            return Err("the postings thread stopped".into());
+        }
+    }
+    if mint <= maxt {
+        head.update_time_bounds(mint, maxt);
+    }
+    head.stats
+        .series_created
+        .fetch_add(created, std::sync::atomic::Ordering::Relaxed);
+    head.last_id
+        .fetch_max(last_id, std::sync::atomic::Ordering::AcqRel);
+    Ok(())
+}
+
+/// Adds the series of each batch from `rx` to the postings, unsorted (the caller sorts them
+/// once at the end; a snapshot of ours lists series by reference, so that sort finds every
+/// list in order, while Prometheus's lists them by hash stripe).
+fn index(head: &Head, rx: &Receiver<Vec<Arc<MemSeries>>>) {
+    for batch in rx {
+        let mut p = head.postings.write();
+        for s in &batch {
+            p.add_unordered(s.id, &s.labels);
+        }
+    }
+}
+
+/// The full chunk for the snapshot's open chunk `c` of series `id`, written to
+/// `chunks_head/`. Prometheus makes it the open chunk again but cuts a new one at the next
+/// sample, so the chunk is never appended to: it goes to `chunks_head/` at once (where
+/// Prometheus maps it at that next sample), which spares decoding every sample to restore an
+/// appender. `None` for an empty chunk.
+fn restore_chunk(head: &Head, id: u64, c: SnapChunk) -> Result<Option<FullChunk>, String> {
+    let enc = Encoding::from_u8(c.encoding)
+        .filter(|e| *e != Encoding::None)
+        .ok_or_else(|| format!("series {id}: unknown chunk encoding {}", c.encoding))?;
+    // Every encoding starts with its number of samples.
+    let n = match c.bytes.get(..2) {
+        Some(h) => u16::from_be_bytes([h[0], h[1]]),
+        None => return Err(format!("series {id}: chunk of {} bytes", c.bytes.len())),
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let info = ChunkInfo {
+        encoding: enc,
+        num_samples: n,
+    };
+    let loc = match head.chunk_files.as_ref() {
+        Some(f) => {
+            let r = f
+                .lock()
+                .write_chunk(id, c.min_t, c.max_t, enc, &c.bytes)
+                .map_err(|e| format!("writing the chunk to chunks_head: {e}"))?;
+            ChunkLoc::Disk(info, r)
+        }
+        None => ChunkLoc::Mem(info, Arc::new(c.bytes.into())),
+    };
+    Ok(Some(FullChunk::new(c.min_t, c.max_t, loc)))
+}
