@@ -91,16 +91,33 @@ fn step<T>(f: impl FnOnce() -> T) -> (T, isize, isize) {
     (out, peak, HELD.load(Ordering::Relaxed) - before)
 }
 
-/// `RssFile` of the process in KiB (0 where `/proc` is missing).
-fn rss_file_kib() -> i64 {
+/// Minor page faults of the process so far (0 where `/proc` is missing).
+fn minor_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 2..];
+            rest.split(' ').nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// A field of `/proc/self/status` in KiB (0 where `/proc` is missing).
+fn status_kib(field: &str) -> i64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("RssFile:"))
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Resets the process's peak resident memory (`VmHWM`) to its resident memory now; false
+/// where the kernel does not allow it.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Bytes one head compaction's steps held at most beyond the head (peak) and left behind
@@ -112,6 +129,8 @@ struct Steps {
     truncation: (isize, isize),
     checkpoint: (isize, isize),
     rss_file_kib: i64,
+    minor_faults: u64,
+    rss_peak_kib: i64,
 }
 
 /// Fills a database with `pods` pods of series up to its first head compaction and runs the
@@ -143,10 +162,12 @@ fn compact_once(pods: usize) -> Steps {
     let head = db.head().clone();
     let mint = head.min_time();
     let maxt = range_for_timestamp(mint, head.options().chunk_range);
-    let file0 = rss_file_kib();
+    let (file0, faults0, rss0) = (status_kib("RssFile"), minor_faults(), status_kib("VmRSS"));
+    let reset = reset_peak_rss();
     let (block, block_peak, block_net) =
         step(|| write_head_block(db.dir(), &head, mint, maxt, None).unwrap());
-    let file1 = rss_file_kib();
+    let (file1, faults1) = (status_kib("RssFile"), minor_faults());
+    let rss_peak = if reset { status_kib("VmHWM") - rss0 } else { 0 };
     assert!(block.is_some());
     drop(block);
     let ((), trunc_peak, trunc_net) = step(|| head.truncate_memory(maxt));
@@ -165,13 +186,19 @@ fn compact_once(pods: usize) -> Steps {
         truncation: (trunc_peak, trunc_net),
         checkpoint: (wal_peak, wal_net),
         rss_file_kib: file1 - file0,
+        minor_faults: faults1 - faults0,
+        rss_peak_kib: rss_peak,
     }
 }
 
 #[test]
 fn a_head_compaction_holds_few_bytes_per_series_beyond_the_head() {
     // Two sizes: the difference is what each series costs, the rest fixed buffers.
-    let (small, large) = (compact_once(50), compact_once(200));
+    let large_pods = std::env::var("COMPACTION_MEMORY_PODS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let (small, large) = (compact_once(50), compact_once(large_pods));
     let n = (large.series - small.series) as f64;
     let marginal = |f: fn(&Steps) -> isize| (f(&large) - f(&small)) as f64 / n;
     let fixed = |f: fn(&Steps) -> isize| f(&large) as f64 - marginal(f) * large.series as f64;
@@ -197,8 +224,9 @@ fn a_head_compaction_holds_few_bytes_per_series_beyond_the_head() {
         );
     }
     println!(
-        "  (writing the block mapped {} KiB of files for {} series)",
-        large.rss_file_kib, large.series
+        "  (writing the block, {} series: peak resident {:+} KiB, RssFile after {:+} KiB, {} \
+         minor page faults)",
+        large.series, large.rss_peak_kib, large.rss_file_kib, large.minor_faults
     );
     // Session 12: 34 bytes per series for the block (the series in label order, the
     // postings), none for the truncation, 17 for the checkpoint.
