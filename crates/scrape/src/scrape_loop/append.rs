@@ -400,7 +400,18 @@ impl ScrapeCache {
     ) -> Result<(), ScrapeError> {
         let mut parser = Parser::new(body, format);
         loop {
-            let series = match parser.next_lazy()? {
+            // The series the previous scrape had here, recognised by its bytes without
+            // scanning the line for the end of its labels.
+            let mut guessed = None;
+            let guess = self.series.expected(format).map(|(slot, len)| {
+                let (series, guessed) = (&self.series, &mut guessed);
+                (len, move |key: &[u8]| {
+                    let hit = series.is_key(slot, key);
+                    *guessed = hit.then_some(slot);
+                    hit
+                })
+            });
+            let series = match parser.next_lazy_guessed(guess)? {
                 None => return self.finish_nhcb(batch),
                 Some(LazyEntry::Sample(series)) => series,
                 Some(LazyEntry::Other(Entry::Series(s))) => {
@@ -445,7 +456,7 @@ impl ScrapeCache {
             }
             self.finish_nhcb(batch)?;
             batch.counts.scraped += 1;
-            let found = self.series.find(series);
+            let found = guessed.or_else(|| self.series.find(series));
             // The common case: bytes seen and checked before; only the value is parsed.
             if let Some(slot) = found
                 && self.series.get_mut(slot).checked == Some(format)

@@ -57,6 +57,10 @@ pub(super) struct CacheEntry {
     /// The text format in which the key's bytes were once parsed in full: in that format
     /// they are trusted without parsing their labels again. `None` for protobuf keys.
     pub checked: Option<Format>,
+    /// The length of the key's bytes when they were a text sample line's series (0 for
+    /// protobuf keys, or over `u16::MAX`): where the series ends on its line next time, if
+    /// the line starts with the same bytes (it fills padding).
+    pub key_len: u16,
 }
 
 /// The entries of one target's series.
@@ -115,6 +119,25 @@ impl Entries {
             .copied()
     }
 
+    /// The slot of the series the previous scrape had at the scrape's next sample, with the
+    /// length of its bytes, if known and they were a sample line's series in `format` (a scan
+    /// in another format may end elsewhere: a blank before the brace ends the series in
+    /// OpenMetrics).
+    #[inline]
+    pub fn expected(&self, format: Format) -> Option<(u32, usize)> {
+        let &slot = self.order.get(self.next_order.len())?;
+        let e = &self.slots[slot as usize];
+        (e.in_use && e.key_len > 0 && e.checked == Some(format))
+            .then_some((slot, usize::from(e.key_len)))
+    }
+
+    /// Whether `key` is the key of the entry in `slot`.
+    #[inline]
+    pub fn is_key(&self, slot: u32, key: &[u8]) -> bool {
+        let e = &self.slots[slot as usize];
+        e.in_use && e.key == KeyHash::of(key, self.seed)
+    }
+
     /// Records that the scrape's next sample is the series in `slot`.
     #[inline]
     pub fn met(&mut self, slot: u32) {
@@ -127,10 +150,14 @@ impl Entries {
         &mut self.slots[slot as usize]
     }
 
-    /// Stores `entry` under `key` (which must be new); returns its slot.
+    /// Stores `entry` under `key` (which must be new); returns its slot. A key checked in a
+    /// text format (`entry.checked`) must be a sample line's whole series.
     pub fn insert(&mut self, key: &[u8], mut entry: CacheEntry) -> u32 {
         let hash = KeyHash::of(key, self.seed);
         entry.key = hash;
+        if entry.checked.is_some() {
+            entry.key_len = u16::try_from(key.len()).unwrap_or(0);
+        }
         entry.in_use = true;
         let slot = match self.free.pop() {
             Some(s) => {

@@ -552,3 +552,49 @@ fn series_unseen_for_two_scrapes_leave_the_cache() {
         ]
     );
 }
+
+/// A scrape whose lines moved, changed value bytes at the same length, or whose first
+/// bytes (as many as the series the previous scrape had there, the last a quoted `}`) are
+/// another series', reads each series as a scrape without a cache would: the guess from the
+/// previous scrape's order is taken only when the line starts with that series' very bytes.
+#[test]
+fn series_guessed_from_the_previous_order_are_the_lines_own() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    let first = "m{v=\"ab\"} 1\nm{v=\"bb\"} 2\nn{w=\"1\"} 3\no 4\n";
+    // Line 1's first 9 bytes end in a `}` but are not `m{v="ab"}`; line 2 keeps the length
+    // with another value; n and o swap places.
+    let second = "m{v=\"}}}}\"} 5\nm{v=\"bc\"} 6\no 7\nn{w=\"1\"} 8\n";
+    let third = "m{v=\"}}}}\"} 9\nm{v=\"bc\"} 10\no 11\nn{w=\"1\"} 12\n";
+    scrape(&db, &mut cache, first, &opts(), 1000).unwrap();
+    let counts = scrape(&db, &mut cache, second, &opts(), 2000).unwrap();
+    assert_eq!((counts.scraped, counts.added), (4, 2));
+    let counts = scrape(&db, &mut cache, third, &opts(), 3000).unwrap();
+    assert_eq!((counts.scraped, counts.added), (4, 0));
+    let got: Vec<String> = dump(&db)
+        .into_iter()
+        .map(|(l, t, v)| format!("{l} {t} {v}"))
+        .collect();
+    let m = |v: &str| format!(r#"{{__name__="m", instance="h:1", job="app", v="{v}"}}"#);
+    let n = r#"{__name__="n", instance="h:1", job="app", w="1"}"#;
+    let o = r#"{__name__="o", instance="h:1", job="app"}"#;
+    assert_eq!(
+        got,
+        [
+            format!("{} 1000 1", m("ab")),
+            format!("{} 2000 NaN", m("ab")),
+            format!("{} 1000 2", m("bb")),
+            format!("{} 2000 NaN", m("bb")),
+            format!("{} 2000 6", m("bc")),
+            format!("{} 3000 10", m("bc")),
+            format!("{} 2000 5", m("}}}}")),
+            format!("{} 3000 9", m("}}}}")),
+            format!("{n} 1000 3"),
+            format!("{n} 2000 8"),
+            format!("{n} 3000 12"),
+            format!("{o} 1000 4"),
+            format!("{o} 2000 7"),
+            format!("{o} 3000 11"),
+        ]
+    );
+}

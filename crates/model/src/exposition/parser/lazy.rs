@@ -46,6 +46,26 @@ impl<'a> Parser<'a> {
     /// # Errors
     /// A [`ParseError`] naming line, column and what was expected.
     pub fn next_lazy(&mut self) -> Result<Option<LazyEntry<'_, 'a>>, ParseError> {
+        self.next_lazy_guessed(None::<(usize, fn(&[u8]) -> bool)>)
+    }
+
+    /// [`Parser::next_lazy`] with a guess at the next sample's series: its length and a test
+    /// of bytes (a scrape cache knows the series the previous scrape had at this place). When
+    /// the next sample line starts with that many bytes, the last of them a `}`, and `is_it`
+    /// accepts them, they are the series without scanning the line for its end; else the line
+    /// is scanned.
+    ///
+    /// `is_it` must accept only bytes that were once the whole series of a sample line in
+    /// this parser's format: a scan of the same bytes ends at the same `}`, so they are the
+    /// series here too. (Not in another format: a blank before the brace ends the series
+    /// in OpenMetrics, not in the text format.)
+    ///
+    /// # Errors
+    /// As [`Parser::next_lazy`].
+    pub fn next_lazy_guessed(
+        &mut self,
+        mut guess: Option<(usize, impl FnOnce(&[u8]) -> bool)>,
+    ) -> Result<Option<LazyEntry<'_, 'a>>, ParseError> {
         self.finish_pending()?;
         if self.done {
             return Ok(None);
@@ -66,11 +86,15 @@ impl<'a> Parser<'a> {
                 }
                 Some(_) => {
                     let at = self.pos;
-                    if let Some(end) = self.scan_series(at) {
+                    let buf = self.buf;
+                    let guessed = guess
+                        .take()
+                        .filter(|&(len, _)| len > 0 && buf.get(at + len - 1) == Some(&b'}'))
+                        .and_then(|(len, is_it)| is_it(&buf[at..at + len]).then_some(at + len));
+                    if let Some(end) = guessed.or_else(|| self.scan_series(at)) {
                         self.line_start = start;
                         self.pending = Some((at, end));
                         self.pos = end;
-                        let buf = self.buf;
                         return Ok(Some(LazyEntry::Sample(&buf[at..end])));
                     }
                     self.pos = start;
@@ -393,6 +417,72 @@ mod tests {
             }
         }
         assert_eq!(got, ["a {x=\"}\"}", "b", "{\"c.d\"}"]);
+    }
+
+    /// Series bytes and values read with a guess per sample line: `guess(i)` for the i-th.
+    fn read_guessed(input: &str, guess: impl Fn(usize) -> Option<usize>) -> (Vec<String>, usize) {
+        let mut p = Parser::new(input.as_bytes(), Format::Text);
+        let (mut out, mut asked) = (Vec::new(), 0);
+        let input_bytes = input.as_bytes();
+        loop {
+            let n = out.len();
+            // The test accepts exactly the bytes of the line's real series (what a scrape
+            // cache's hash of the previous scrape's series accepts).
+            let is_it = |b: &[u8]| {
+                asked += 1;
+                let real = read_full_series(input_bytes)[n].clone();
+                b == real.as_slice()
+            };
+            match p
+                .next_lazy_guessed(guess(n).map(|len| (len, is_it)))
+                .unwrap()
+            {
+                Some(LazyEntry::Sample(series)) => {
+                    let series = String::from_utf8_lossy(series).into_owned();
+                    let v = p.sample_rest().unwrap().value;
+                    out.push(format!("{series} = {v}"));
+                }
+                Some(LazyEntry::Other(_)) => {}
+                None => return (out, asked),
+            }
+        }
+    }
+
+    /// The series bytes of every sample line of `input`, as the scan finds them.
+    fn read_full_series(input: &[u8]) -> Vec<Vec<u8>> {
+        let mut p = Parser::new(input, Format::Text);
+        let mut out = Vec::new();
+        while let Some(e) = p.next_lazy().unwrap() {
+            if let LazyEntry::Sample(s) = e {
+                out.push(s.to_vec());
+                p.sample_full().unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_guessed_series_is_taken_only_when_its_last_byte_closes_it_and_the_test_accepts() {
+        let input = "# TYPE a counter\na{x=\"1\"} 1\nb{y=\"}\"} 2\nc 3\n  d{z=\"4\"} 4\n";
+        let scanned = read_guessed(input, |_| None).0;
+        assert_eq!(
+            scanned,
+            [
+                "a{x=\"1\"} = 1",
+                "b{y=\"}\"} = 2",
+                "c = 3",
+                "d{z=\"4\"} = 4"
+            ]
+        );
+        // The right lengths: the same reading, each guess tested except c's (no brace).
+        let right = [8, 8, 1, 8];
+        let (got, asked) = read_guessed(input, |i| right.get(i).copied());
+        assert_eq!((got, asked), (scanned.clone(), 3));
+        // Wrong lengths: b's first 6 bytes end in a quoted `}` but the test refuses them;
+        // lengths past the line or not ending in `}` are not tested; the scan finds each.
+        let wrong = [7, 6, 9, 100];
+        let (got, asked) = read_guessed(input, |i| wrong.get(i).copied());
+        assert_eq!((got, asked), (scanned, 1));
     }
 
     #[test]
