@@ -428,8 +428,8 @@ impl Head {
         let _no_readers = self.truncation.write();
         let _iso = self.isolation.write();
         // Every series is truncated in reference order (about the order of their memory,
-        // where the stripes by hash would visit them at random); those left empty are
-        // removed in a second pass, only when there are some.
+        // where the stripes by hash would visit them at random); those left empty are then
+        // removed by reference.
         let left_empty = |st: &mut series::SeriesState| {
             st.truncate_before(mint) && st.ooo().is_none_or(ooo::OooState::is_empty)
         };
@@ -447,10 +447,10 @@ impl Head {
         let mut removed = Vec::new();
         if !empty.is_empty() {
             empty.sort_unstable();
-            removed = self.series.remove_if(|s| {
+            let hash_of = |s: &MemSeries| s.labels.hash64();
+            removed = self.series.remove_ids(&empty, hash_of, |s| {
                 // Series an appender holds (samples waiting for commit) stay.
-                let gone = empty.binary_search(&s.id).is_ok()
-                    && Arc::strong_count(s) <= StripeSeries::MAP_REFS
+                let gone = Arc::strong_count(s) <= StripeSeries::MAP_REFS
                     && left_empty(&mut s.state.lock());
                 if gone {
                     removed_labels.push(s.labels.clone());

@@ -416,6 +416,44 @@ impl HashStripe {
         }
     }
 
+    /// Removes the series `id`, on key `key`, if `gone` is true for it; returns whether it
+    /// was removed. `gone` sees the counts [`Self::remove_if`]'s predicate sees.
+    fn remove_one(
+        &mut self,
+        by_id: &RefTable<MemSeries>,
+        key: u32,
+        id: u64,
+        gone: &mut impl FnMut(&Arc<MemSeries>) -> bool,
+    ) -> bool {
+        if u32::try_from(id).is_ok_and(|id| self.unique.get(&key) == Some(&id)) {
+            let g = by_id.get(id).is_none_or(|s| gone(&s));
+            if g {
+                self.unique.remove(&key);
+            }
+            return g;
+        }
+        let Some(list) = self.conflicts.get_mut(&key) else {
+            return false;
+        };
+        let Some(i) = list.iter().position(|s| s.id == id) else {
+            return false;
+        };
+        if !gone(&list[i]) {
+            return false;
+        }
+        list.remove(i);
+        // A key left with one series goes back inline.
+        if let [last] = list.as_slice()
+            && let Ok(last) = u32::try_from(last.id)
+        {
+            self.conflicts.remove(&key);
+            self.unique.insert(key, last);
+        } else if list.is_empty() {
+            self.conflicts.remove(&key);
+        }
+        true
+    }
+
     /// Removes the series for which `gone` is true, pushing their references to `removed`.
     /// `gone` sees each series with one reference count besides the table's (as the map
     /// held an `Arc` to each).
@@ -540,6 +578,31 @@ impl StripeSeries {
             stripe
                 .write()
                 .remove_if(&self.by_id, &mut gone, &mut removed);
+        }
+        self.by_id.remove(&removed);
+        removed
+    }
+
+    /// Removes those of the series `ids` for which `gone` is true; returns their references.
+    /// Each is found by its hash (`hash_of`, the hash it was created with), so the cost is
+    /// that of the candidates, where [`Self::remove_if`] visits every series. `gone` sees the
+    /// counts `remove_if`'s predicate sees.
+    pub fn remove_ids(
+        &self,
+        ids: &[u64],
+        hash_of: impl Fn(&MemSeries) -> u64,
+        mut gone: impl FnMut(&Arc<MemSeries>) -> bool,
+    ) -> Vec<u64> {
+        let mut removed = Vec::new();
+        for &id in ids {
+            // The handle is dropped before `gone` runs: it would count as a user.
+            let Some(hash) = self.by_id.get(id).map(|s| hash_of(&s)) else {
+                continue;
+            };
+            let mut stripe = self.by_hash[(hash & self.mask) as usize].write();
+            if stripe.remove_one(&self.by_id, stripe_key(hash), id, &mut gone) {
+                removed.push(id);
+            }
         }
         self.by_id.remove(&removed);
         removed
@@ -671,5 +734,46 @@ mod tests {
             s.by_hash[3].read().conflicts.get(&20).map(Vec::len),
             Some(1)
         );
+    }
+
+    #[test]
+    fn removal_by_reference_finds_inline_and_colliding_series() {
+        let s = StripeSeries::new(4);
+        let sets: Vec<Labels> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|v| model::labels!("__name__" => "m", "i" => *v))
+            .collect();
+        // a and b collide on key 7, c is inline on 11, d has a reference past 32 bits.
+        let hashes = [h(7), h(7), h(11), h(20)];
+        let ids = [1, 2, 3, 1 << 33];
+        for ((l, hash), id) in sets.iter().zip(hashes).zip(ids) {
+            s.get_or_create(hash, l, || id);
+        }
+        let hash_of = |x: &MemSeries| hashes[ids.iter().position(|&i| i == x.id).unwrap()];
+        // The predicate sees MAP_REFS counts of an idle series, inline or in a list; one it
+        // refuses stays, and a reference the table does not hold is skipped.
+        let mut counts = Vec::new();
+        let removed = s.remove_ids(&[1, 3, 1 << 33, 99], hash_of, |x| {
+            counts.push(Arc::strong_count(x));
+            x.id != 3
+        });
+        assert_eq!(removed, [1, 1 << 33]);
+        assert_eq!(counts, [StripeSeries::MAP_REFS; 3]);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.get_by_labels(h(7), &sets[0]).map(|x| x.id), None);
+        assert_eq!(s.get_by_labels(h(7), &sets[1]).map(|x| x.id), Some(2));
+        assert_eq!(s.get_by_labels(h(11), &sets[2]).map(|x| x.id), Some(3));
+        assert_eq!(s.get_by_labels(h(20), &sets[3]).map(|x| x.id), None);
+        let stripe = s.by_hash[3].read();
+        assert!(
+            stripe.conflicts.is_empty(),
+            "b went back inline, d's list is gone"
+        );
+        assert_eq!(stripe.unique.get(&7), Some(&2));
+        drop(stripe);
+        // The inline series goes too once the predicate agrees.
+        assert_eq!(s.remove_ids(&[2, 3], hash_of, |_| true), [2, 3]);
+        assert!(s.is_empty());
+        assert!(s.by_hash[3].read().unique.is_empty());
     }
 }
