@@ -175,6 +175,23 @@ impl MemPostings {
         self.add_with(id, labels, PostingList::push);
     }
 
+    /// Appends `ids` to the list of `name`=`value` as [`Self::add_unordered`] does (the list
+    /// of all series is `("", "")`): loading many series, their pairs can be grouped first and
+    /// each list looked up once per group instead of once per series.
+    pub fn extend_unordered(&mut self, name: &str, value: &str, ids: &[u64]) {
+        let values = match self.m.get_mut(name) {
+            Some(v) => v,
+            None => self.m.entry(name.to_owned()).or_default(),
+        };
+        let list = match values.get_mut(value) {
+            Some(list) => list,
+            None => values.entry(value.to_owned()).or_default(),
+        };
+        for &id in ids {
+            list.push(id);
+        }
+    }
+
     /// Sorts every list after [`Self::add_unordered`].
     pub fn ensure_order(&mut self) {
         for list in self.m.values_mut().flat_map(HashMap::values_mut) {

@@ -67,8 +67,8 @@ pub struct ReplayStats {
     pub repaired: bool,
 }
 
-/// Full chunks found in `chunks_head/`, by series reference, oldest first.
-pub type MmappedChunks = HashMap<u64, Vec<FullChunk>>;
+mod mmapped;
+pub use mmapped::MmappedChunks;
 
 /// Reads the index of every chunk in the head chunk files (in-order chunks, then
 /// out-of-order ones), dropping in-order chunks that end before `min_valid_time`. A corrupt file is deleted with all later ones (their samples are still
@@ -81,44 +81,27 @@ pub fn load_mmapped_chunks(
     min_valid_time: i64,
 ) -> Result<(MmappedChunks, MmappedChunks), TsdbError> {
     for _attempt in 0..2 {
-        let mut out: MmappedChunks = HashMap::new();
-        let mut ooo: MmappedChunks = HashMap::new();
+        let mut out = Vec::new();
+        let mut ooo = Vec::new();
         let res = files.iterate_all_chunks(|m| {
+            let info = ChunkInfo {
+                encoding: m.encoding,
+                num_samples: m.num_samples,
+            };
+            let c = FullChunk::new(m.min_time, m.max_time, ChunkLoc::Disk(info, m.chunk_ref));
             if m.ooo {
-                ooo.entry(m.series_ref).or_default().push(FullChunk::new(
-                    m.min_time,
-                    m.max_time,
-                    ChunkLoc::Disk(
-                        ChunkInfo {
-                            encoding: m.encoding,
-                            num_samples: m.num_samples,
-                        },
-                        m.chunk_ref,
-                    ),
-                ));
+                ooo.push((m.series_ref, c));
             } else if m.max_time >= min_valid_time {
-                out.entry(m.series_ref).or_default().push(FullChunk::new(
-                    m.min_time,
-                    m.max_time,
-                    ChunkLoc::Disk(
-                        ChunkInfo {
-                            encoding: m.encoding,
-                            num_samples: m.num_samples,
-                        },
-                        m.chunk_ref,
-                    ),
-                ));
+                out.push((m.series_ref, c));
             }
             Ok(())
         });
         match res {
             Ok(()) => {
-                for v in out.values_mut() {
-                    v.sort_by_key(|c| c.min_t);
-                    // Overlapping chunks (a crash between writing and truncating): keep order.
-                    v.dedup_by(|b, a| b.min_t <= a.max_t);
-                }
-                return Ok((out, ooo));
+                return Ok((
+                    MmappedChunks::from_file_order(out, true),
+                    MmappedChunks::from_file_order(ooo, false),
+                ));
             }
             Err(TsdbError::HeadChunkCorruption { seq, reason, .. }) => {
                 tracing::warn!(seq, %reason, "head chunk file is corrupt; deleting it and later files");
@@ -127,7 +110,7 @@ pub fn load_mmapped_chunks(
             Err(e) => return Err(e),
         }
     }
-    Ok((HashMap::new(), HashMap::new()))
+    Ok((MmappedChunks::default(), MmappedChunks::default()))
 }
 
 struct Replayer<'a> {

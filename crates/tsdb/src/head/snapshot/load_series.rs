@@ -7,12 +7,14 @@
 //! A series gets its memory-mapped chunks when it is created, while it is in the cache,
 //! instead of in a second pass over the map of chunks looking every series up again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::chunkenc::Encoding;
 use crate::error::TsdbError;
 use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk};
+use crate::head::postings::ALL_POSTINGS_KEY;
 use crate::head::replay::MmappedChunks;
 use crate::head::{Head, MemSeries};
 use crate::wal::WalReader;
@@ -121,13 +123,16 @@ fn create(
                 return Err(format!("series {} listed twice", s.labels));
             }
             last_id = last_id.max(s.id);
-            let mut full = mmapped.remove(&s.id).unwrap_or_default();
+            let mapped = mmapped.take(s.id).unwrap_or_default();
             // The snapshot's open chunk stays unless a mapped chunk reaches it: it was cut and
             // written to `chunks_head/` after the snapshot was taken.
-            let mapped_to = full.last().map_or(i64::MIN, |c| c.max_t);
-            if let Some(c) = s
+            let mapped_to = mapped.last().map_or(i64::MIN, |c| c.max_t);
+            let open = s
                 .chunk
-                .filter(|c| c.min_t > mapped_to && c.max_t >= min_valid)
+                .filter(|c| c.min_t > mapped_to && c.max_t >= min_valid);
+            let mut full = Vec::with_capacity(mapped.len() + usize::from(open.is_some()));
+            full.extend_from_slice(mapped);
+            if let Some(c) = open
                 && let Some(c) = restore_chunk(head, s.id, c)?
             {
                 full.push(c);
@@ -170,13 +175,25 @@ fn create(
 
 /// Adds the series of each batch from `rx` to the postings, unsorted (the caller sorts them
 /// once at the end; a snapshot of ours lists series by reference, so that sort finds every
-/// list in order, while Prometheus's lists them by hash stripe).
+/// list in order, while Prometheus's lists them by hash stripe). A batch's series are grouped
+/// by label pair first, in a small map that stays in the cache: series close in a snapshot
+/// share most pairs (job, namespace, pod, metric name), and each group is one lookup in the
+/// head's postings instead of one per series and label.
 fn index(head: &Head, rx: &Receiver<Vec<Arc<MemSeries>>>) {
     for batch in rx {
-        let mut p = head.postings.write();
+        let mut groups: HashMap<(&str, &str), Vec<u64>, foldhash::fast::RandomState> =
+            HashMap::default();
         for s in &batch {
-            p.add_unordered(s.id, &s.labels);
+            for l in &s.labels {
+                groups.entry((l.name, l.value)).or_default().push(s.id);
+            }
         }
+        let all: Vec<u64> = batch.iter().map(|s| s.id).collect();
+        let mut p = head.postings.write();
+        for ((name, value), ids) in &groups {
+            p.extend_unordered(name, value, ids);
+        }
+        p.extend_unordered(ALL_POSTINGS_KEY.0, ALL_POSTINGS_KEY.1, &all);
     }
 }
 
