@@ -28,9 +28,12 @@ pub struct IndexWriter {
     pos: u64,
     stage: Stage,
     toc: Toc,
-    /// Symbol strings by index, sorted (added in order): a symbol's reference is found by
-    /// binary search, so each string is held once.
+    /// Symbol strings by index, sorted (added in order).
     symbol_list: Vec<String>,
+    /// A symbol's reference by a hash of its string (the first symbol of a hash; another
+    /// one is found by binary search): a lookup per changed label value of a series, where a
+    /// binary search compared a dozen strings at random places in memory.
+    symbol_refs: HashMap<u64, u32>,
     last_series: Option<Labels>,
     /// The symbol references of `last_series`' names and values, with the index of their
     /// postings in `postings`: the next series (in label order) mostly repeats them, and
@@ -95,6 +98,12 @@ fn out_of_order(labels: &Labels) -> TsdbError {
     ))
 }
 
+/// The hash [`IndexWriter`] finds symbols by.
+fn symbol_hash(s: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(s)
+}
+
 /// Writes `x` as a uvarint into `buf`; returns the bytes written.
 fn uvarint_into(buf: &mut [u8; 10], mut x: u64) -> &[u8] {
     let mut i = 0;
@@ -122,6 +131,7 @@ impl IndexWriter {
             stage: Stage::Symbols,
             toc: Toc::default(),
             symbol_list: Vec::new(),
+            symbol_refs: HashMap::default(),
             last_series: None,
             last_refs: Vec::new(),
             pairs: HashMap::default(),
@@ -193,6 +203,8 @@ impl IndexWriter {
         let b = std::mem::take(&mut self.buf);
         self.write(b.get())?;
         self.buf = b;
+        let r = self.symbol_list.len() as u32;
+        self.symbol_refs.entry(symbol_hash(sym)).or_insert(r);
         self.symbol_list.push(sym.to_owned());
         Ok(())
     }
@@ -275,6 +287,11 @@ impl IndexWriter {
     }
 
     fn symbol(&self, s: &str) -> Result<u32, TsdbError> {
+        if let Some(&r) = self.symbol_refs.get(&symbol_hash(s))
+            && self.symbol_list[r as usize] == s
+        {
+            return Ok(r);
+        }
         self.symbol_list
             .binary_search_by(|x| x.as_str().cmp(s))
             .map(|i| i as u32)
