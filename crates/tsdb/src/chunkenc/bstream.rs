@@ -35,6 +35,14 @@ impl BitWriter {
         (self.stream, self.free)
     }
 
+    /// Makes room for at least `min_spare` more bytes, growing to `min_spare + step` spare
+    /// bytes when short of it (a vector that is pushed to doubles instead).
+    pub fn reserve_spare(&mut self, min_spare: usize, step: usize) {
+        if self.stream.capacity() - self.stream.len() < min_spare {
+            self.stream.reserve_exact(min_spare + step);
+        }
+    }
+
     /// Releases spare capacity.
     pub fn shrink_to_fit(&mut self) {
         self.stream.shrink_to_fit();

@@ -139,6 +139,16 @@ impl XorChunk {
         self.t
     }
 
+    /// Makes room for the largest sample before one is appended, growing the buffer by
+    /// `step` bytes more when short of it: the buffer then follows the chunk's length (within
+    /// `step` and the largest sample) instead of doubling.
+    pub fn reserve_sample(&mut self, step: usize) {
+        // A first sample: a varint timestamp (at most 10 bytes) and 64 bits; a later one at
+        // most 4 + 64 bits of timestamp and 2 + 5 + 6 + 64 bits of value.
+        const MAX_SAMPLE_BYTES: usize = 19;
+        self.w.reserve_spare(MAX_SAMPLE_BYTES, step);
+    }
+
     /// Releases spare capacity (for chunks that are full).
     pub fn compact(&mut self) {
         self.w.shrink_to_fit();

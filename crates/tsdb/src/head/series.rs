@@ -22,11 +22,6 @@ use crate::head::chunk::{
 };
 use crate::head::ooo::OooState;
 
-/// Bytes reserved for a series' first XOR chunk (as Prometheus does for every chunk).
-const FIRST_CHUNK_BYTES: usize = 128;
-/// At most this many bytes are reserved for a chunk ahead (a chunk's samples are capped).
-const MAX_CHUNK_ROOM: usize = 1024;
-
 /// The mutable state of a series: its chunks (the newest sample is the open chunk's, or the
 /// newest full chunk's) and what few series have besides.
 #[derive(Debug)]
@@ -202,8 +197,7 @@ impl SeriesState {
         }
     }
 
-    /// Completes the open chunk and opens one for `v`, with room for as many bytes as the
-    /// completed chunk took (and a little more), or [`FIRST_CHUNK_BYTES`] for the first.
+    /// Completes the open chunk and opens one for `v`.
     fn cut(
         &mut self,
         id: u64,
@@ -212,16 +206,13 @@ impl SeriesState {
         chunk_range: i64,
         files: Option<&Mutex<HeadChunkFiles>>,
     ) {
-        let mut room = FIRST_CHUNK_BYTES;
         if let Some(old) = self.head.take()
             && old.data.num_samples() > 0
         {
-            let used = old.data.byte_size();
-            room = (used + used / 8 + 4).min(MAX_CHUNK_ROOM);
             let max_t = old.data.newest_t();
             self.full.push(old.data.freeze(id, old.min_t, max_t, files));
         }
-        let data = ChunkData::for_value_sized(v, header, room);
+        let data = ChunkData::for_value(v, header);
         self.head = Some(OpenChunk::new(t, data));
         self.next_at = range_for_timestamp(t, chunk_range);
     }
@@ -546,6 +537,13 @@ impl StripeSeries {
         self.by_hash[(hash & self.mask) as usize]
             .read()
             .get(&self.by_id, hash, labels)
+    }
+
+    /// Asks the CPU to load the stripe of label hash `hash` (its lock and map header) into
+    /// the cache, for a [`Self::get_or_create`] some series later: creating a batch of series
+    /// (a chunk snapshot's), the stripe of each is a cache miss.
+    pub fn prefetch_stripe(&self, hash: u64) {
+        super::ref_table::prefetch(&raw const self.by_hash[(hash & self.mask) as usize]);
     }
 
     /// Returns the series with `labels`, creating it with `make_id()` if missing; the flag is
