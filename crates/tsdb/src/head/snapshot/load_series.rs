@@ -23,6 +23,8 @@ use super::{REC_SERIES, SnapChunk, SnapSeries, decode_series};
 
 /// Series records decoded before they are handed to the creating thread.
 const BATCH: usize = 2048;
+/// How many series ahead the creating thread asks for a series' stripe of the map by hash.
+const PREFETCH_AHEAD: usize = 8;
 /// Batches queued between two threads.
 const QUEUED: usize = 8;
 
@@ -115,10 +117,12 @@ fn create(
     let min_valid = head.min_valid_time();
     for batch in rx {
         let mut new = Vec::with_capacity(batch.len());
-        for s in batch {
-            let (m, fresh) = head
-                .series
-                .get_or_create(s.labels.hash64(), &s.labels, || s.id);
+        let hashes: Vec<u64> = batch.iter().map(|s| s.labels.hash64()).collect();
+        for (i, s) in batch.into_iter().enumerate() {
+            if let Some(&ahead) = hashes.get(i + PREFETCH_AHEAD) {
+                head.series.prefetch_stripe(ahead);
+            }
+            let (m, fresh) = head.series.get_or_create(hashes[i], &s.labels, || s.id);
             if m.id != s.id {
                 return Err(format!("series {} listed twice", s.labels));
             }
