@@ -699,10 +699,12 @@ impl Head {
             {
                 pending.push((FullOrBytes::Full(c.clone()), c.min_t, c.max_t));
             }
+            // The start first: it is in the series, the rest in the chunk's buffer (a
+            // compaction's range ends before most open chunks start).
             if let Some(h) = &st.head
+                && h.min_t <= maxt
                 && h.data.num_samples() > 0
                 && h.max_t() >= mint
-                && h.min_t <= maxt
             {
                 let bytes = (h.data.encoding(), Arc::from(h.data.bytes()));
                 pending.push((FullOrBytes::Bytes(bytes), h.min_t, h.max_t()));
