@@ -266,3 +266,22 @@ proptest! {
         let _ = crate::tombstones::Tombstones::decode(&data);
     }
 }
+
+#[test]
+fn a_sample_takes_at_most_the_bytes_reserve_sample_makes_room_for() {
+    // The widest samples: timestamps whose deltas of deltas need 64 bits, values whose XOR
+    // has no leading or trailing zeros and a new window each time.
+    let mut c = XorChunk::from_bytes(vec![0, 0]).unwrap();
+    let mut t = i64::MIN / 2;
+    for i in 0..200u64 {
+        let before = c.bytes().len();
+        t = t.wrapping_add(((i % 2) as i64 * 2 - 1) * (1 << 40) + i as i64);
+        let v = f64::from_bits(0x8000_0000_0000_0001 ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        c.append(t, v).unwrap();
+        assert!(
+            c.bytes().len() - before <= 20,
+            "sample {i}: {} bytes",
+            c.bytes().len() - before
+        );
+    }
+}

@@ -144,8 +144,9 @@ impl XorChunk {
     /// `step` and the largest sample) instead of doubling.
     pub fn reserve_sample(&mut self, step: usize) {
         // A first sample: a varint timestamp (at most 10 bytes) and 64 bits; a later one at
-        // most 4 + 64 bits of timestamp and 2 + 5 + 6 + 64 bits of value.
-        const MAX_SAMPLE_BYTES: usize = 19;
+        // most 4 + 64 bits of timestamp and 2 + 5 + 6 + 64 bits of value, 145 bits, which
+        // can take 20 bytes (a byte written leaves a free byte behind it).
+        const MAX_SAMPLE_BYTES: usize = 20;
         self.w.reserve_spare(MAX_SAMPLE_BYTES, step);
     }
 

@@ -103,7 +103,7 @@ impl<C, H> OpenHistograms<C, H> {
 const XOR_HEADER: usize = 2;
 
 /// Bytes an open float chunk's buffer grows by beyond room for its largest sample, when it
-/// has less: it holds its length plus 19 to 27 bytes (and mimalloc's size class rounds that
+/// has less: it holds its length plus 20 to 28 bytes (and mimalloc's size class rounds that
 /// up), so a chunk takes memory as it fills instead of what its predecessor took from its
 /// start (about 20 bytes per series less on average at 5-minute chunk ranges, more with
 /// longer chunks). Growing within a size class costs no copy.
