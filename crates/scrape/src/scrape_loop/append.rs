@@ -166,11 +166,7 @@ fn new_entry(
         }
         None => None,
     };
-    Ok(CacheEntry {
-        kept,
-        checked,
-        ..CacheEntry::default()
-    })
+    Ok(CacheEntry::new(kept, checked))
 }
 
 /// One scrape in progress: where samples go and what was counted.
@@ -183,6 +179,8 @@ struct Batch<'x> {
     /// gives none; passed on to the storage with the sample.
     start: Timestamp,
     iteration: Generation,
+    /// The last successful scrape (0: none, or staleness was marked since).
+    previous: Generation,
     counts: ScrapeCounts,
     /// Set once more samples than `sample_limit` survived relabeling: the rest of the
     /// exposition is only counted, and the scrape fails at its end.
@@ -226,14 +224,11 @@ impl Batch<'_> {
                 }
                 // Series with timestamps of their own are left out of staleness tracking
                 // unless `track_timestamps_staleness` asks for it, as in Prometheus.
-                if (!explicit || self.opts.track_timestamps_staleness)
-                    && e.appended != self.iteration
-                {
-                    e.appended_before = e.appended;
-                    e.appended = self.iteration;
-                }
                 if let Some(x) = exemplar {
                     append_exemplar(self.app, r, labels, x, t);
+                }
+                if !explicit || self.opts.track_timestamps_staleness {
+                    e.mark_appended(self.iteration, self.previous);
                 }
                 Ok(Some(t))
             }
@@ -542,7 +537,7 @@ impl ScrapeCache {
             return Ok(());
         }
         for e in self.series.iter() {
-            if e.appended != self.previous {
+            if !e.appended_in(self.previous) {
                 continue;
             }
             if let Some((labels, r)) = &e.kept {
@@ -575,6 +570,7 @@ impl ScrapeCache {
             opts,
             ts,
             iteration: self.iteration,
+            previous: self.previous,
             counts: ScrapeCounts::default(),
             over_limit: false,
             start: 0,
@@ -606,10 +602,9 @@ impl ScrapeCache {
             Err(err) => {
                 // Nothing of this scrape is stored: the previous scrape's series stay the
                 // ones staleness tracks.
+                let previous = self.previous;
                 for e in self.series.iter_mut() {
-                    if e.appended == iteration {
-                        e.appended = e.appended_before;
-                    }
+                    e.unmark_appended(iteration, previous);
                 }
                 self.series.scrape_failed();
                 (counts, Err(err))

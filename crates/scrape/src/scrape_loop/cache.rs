@@ -1,12 +1,14 @@
 //! The scrape cache's storage: one entry per series as its bytes are written, in slots of one
-//! vector (in the order a target first exposed them), found by the order of the previous
-//! scrape when the exposition keeps its order, else through a hash table of slot numbers.
+//! vector (in the order a target first exposed them). A sample is looked for first in the
+//! slot after the previous sample's (an exposition that keeps its order meets its slots one
+//! after the other), else through a hash table of slot numbers.
 //!
-//! An entry keeps the 128-bit hash of the series' bytes, not the bytes (Prometheus keeps the
+//! An entry keeps a 96-bit hash of the series' bytes, not the bytes (Prometheus keeps the
 //! bytes as its map key): about 150 bytes less per series on Kubernetes-shaped label sets, the
-//! largest share of the cache. Two distinct series of one target would have to share a
-//! 128-bit hash under a per-process random seed to be mixed up (about 10^-27 for a million
-//! series); the cache is per target, so a target can only ever collide with itself.
+//! largest share of the cache. Two distinct series of one target would have to share that
+//! hash under a per-process random seed to be mixed up (about 6·10^-18 for a million series
+//! in one target: n²/2^97); the cache is per target, so a target can only ever collide with
+//! itself.
 
 use std::hash::BuildHasher;
 
@@ -16,21 +18,22 @@ use model::Labels;
 use model::exposition::Format;
 use storage::SeriesRef;
 
-/// The 128-bit hash of a series' bytes as written (`name{label="value",...}` in the text
-/// formats; name and label pairs separated by `0xff` bytes, never found in text, for
-/// protobuf), as two words so that entries keep an 8-byte alignment.
+/// 96 bits of the 128-bit hash of a series' bytes as written (`name{label="value",...}` in
+/// the text formats; name and label pairs separated by `0xff` bytes, never found in text, for
+/// protobuf), as three 4-byte words: with the entry's other fields it fills 48 bytes, a
+/// size class of its own, where 128 bits made entries of 56.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct KeyHash([u64; 2]);
+pub(super) struct KeyHash([u32; 3]);
 
 impl KeyHash {
     fn of(key: &[u8], seed: u64) -> Self {
         let h = xxhash_rust::xxh3::xxh3_128_with_seed(key, seed);
-        KeyHash([h as u64, (h >> 64) as u64])
+        KeyHash([h as u32, (h >> 32) as u32, (h >> 64) as u32])
     }
 
     /// The word the hash table of slots is keyed by.
     fn short(self) -> u64 {
-        self.0[0]
+        u64::from(self.0[0]) | (u64::from(self.0[1]) << 32)
     }
 }
 
@@ -38,22 +41,25 @@ impl KeyHash {
 /// each entry as 4 bytes instead of 8.
 pub(super) type Generation = u32;
 
-/// A series as exposed, remembered between scrapes.
+/// [`CacheEntry::flags`]: the slot holds a series (else it is free).
+const IN_USE: u8 = 1;
+/// [`CacheEntry::flags`]: before the scrape in progress appended to the series, it was
+/// appended by the previous successful scrape (what a failed scrape restores).
+const APPENDED_BY_PREVIOUS: u8 = 2;
+
+/// A series as exposed, remembered between scrapes (48 bytes).
 #[derive(Debug, Default)]
 pub(super) struct CacheEntry {
     /// The hash of the series' bytes as written.
     pub key: KeyHash,
-    /// Whether the slot holds a series (false: free).
-    pub in_use: bool,
     /// Its labels after target labels and metric relabeling, and its series reference;
     /// `None` when metric relabeling dropped it.
     pub kept: Option<(Labels, SeriesRef)>,
     /// The scrape that last saw it.
     pub seen: Generation,
-    /// The last scrape that appended to it a sample that staleness tracks.
-    pub appended: Generation,
-    /// `appended` before the scrape in progress set it (to undo a failed scrape).
-    pub appended_before: Generation,
+    /// The last scrape that appended to it a sample that staleness tracks (only compared
+    /// with the scrape in progress and the previous successful one).
+    appended: Generation,
     /// The text format in which the key's bytes were once parsed in full: in that format
     /// they are trusted without parsing their labels again. `None` for protobuf keys.
     pub checked: Option<Format>,
@@ -61,6 +67,52 @@ pub(super) struct CacheEntry {
     /// protobuf keys, or over `u16::MAX`): where the series ends on its line next time, if
     /// the line starts with the same bytes (it fills padding).
     pub key_len: u16,
+    /// [`IN_USE`], [`APPENDED_BY_PREVIOUS`].
+    flags: u8,
+}
+
+impl CacheEntry {
+    /// A series not yet stored in a slot: its labels and reference (see
+    /// [`CacheEntry::kept`]), and the text format its bytes were parsed in, if any.
+    pub fn new(kept: Option<(Labels, SeriesRef)>, checked: Option<Format>) -> Self {
+        Self {
+            kept,
+            checked,
+            ..Self::default()
+        }
+    }
+
+    fn in_use(&self) -> bool {
+        self.flags & IN_USE != 0
+    }
+
+    /// Whether the scrape `iteration` appended to the series a sample that staleness tracks.
+    pub fn appended_in(&self, iteration: Generation) -> bool {
+        self.appended == iteration
+    }
+
+    /// Records that the scrape `iteration` appended to the series a sample that staleness
+    /// tracks; `previous` is the last successful scrape (0: none).
+    pub fn mark_appended(&mut self, iteration: Generation, previous: Generation) {
+        if self.appended != iteration {
+            let by_previous = previous != 0 && self.appended == previous;
+            self.flags = (self.flags & !APPENDED_BY_PREVIOUS)
+                | if by_previous { APPENDED_BY_PREVIOUS } else { 0 };
+            self.appended = iteration;
+        }
+    }
+
+    /// Undoes [`CacheEntry::mark_appended`] of the failed scrape `iteration`: the series is
+    /// tracked as appended by `previous` again if it was.
+    pub fn unmark_appended(&mut self, iteration: Generation, previous: Generation) {
+        if self.appended == iteration {
+            self.appended = if self.flags & APPENDED_BY_PREVIOUS != 0 {
+                previous
+            } else {
+                0
+            };
+        }
+    }
 }
 
 /// The entries of one target's series.
@@ -70,10 +122,9 @@ pub(super) struct Entries {
     index: HashTable<u32>,
     /// The seed of the key hashes.
     seed: u64,
-    /// Slots in the order the last successful scrape met its samples.
-    order: Vec<u32>,
-    /// Slots in the order the scrape in progress meets its samples.
-    next_order: Vec<u32>,
+    /// The slot after the one of the scrape's previous sample: where its next sample is
+    /// looked for first.
+    next: u32,
 }
 
 impl std::fmt::Debug for Entries {
@@ -91,8 +142,7 @@ impl Default for Entries {
             free: Vec::new(),
             index: HashTable::new(),
             seed: foldhash::fast::RandomState::default().hash_one(0x5eed_u64),
-            order: Vec::new(),
-            next_order: Vec::new(),
+            next: 0,
         }
     }
 }
@@ -107,41 +157,40 @@ impl Entries {
     #[inline]
     pub fn find(&self, key: &[u8]) -> Option<u32> {
         let hash = KeyHash::of(key, self.seed);
-        // Expositions mostly keep their order: the slot at the same position last time.
-        if let Some(&slot) = self.order.get(self.next_order.len()) {
-            let e = &self.slots[slot as usize];
-            if e.in_use && e.key == hash {
-                return Some(slot);
-            }
+        // Expositions mostly keep their order: the slot after the previous sample's.
+        if let Some(e) = self.slots.get(self.next as usize)
+            && e.in_use()
+            && e.key == hash
+        {
+            return Some(self.next);
         }
         self.index
             .find(hash.short(), |&s| self.slots[s as usize].key == hash)
             .copied()
     }
 
-    /// The slot of the series the previous scrape had at the scrape's next sample, with the
-    /// length of its bytes, if known and they were a sample line's series in `format` (a scan
-    /// in another format may end elsewhere: a blank before the brace ends the series in
-    /// OpenMetrics).
+    /// The slot of the series expected at the scrape's next sample (the slot after the
+    /// previous sample's), with the length of its bytes, if they were a sample line's series
+    /// in `format` (a scan in another format may end elsewhere: a blank before the brace ends
+    /// the series in OpenMetrics).
     #[inline]
     pub fn expected(&self, format: Format) -> Option<(u32, usize)> {
-        let &slot = self.order.get(self.next_order.len())?;
-        let e = &self.slots[slot as usize];
-        (e.in_use && e.key_len > 0 && e.checked == Some(format))
-            .then_some((slot, usize::from(e.key_len)))
+        let e = self.slots.get(self.next as usize)?;
+        (e.in_use() && e.key_len > 0 && e.checked == Some(format))
+            .then_some((self.next, usize::from(e.key_len)))
     }
 
     /// Whether `key` is the key of the entry in `slot`.
     #[inline]
     pub fn is_key(&self, slot: u32, key: &[u8]) -> bool {
         let e = &self.slots[slot as usize];
-        e.in_use && e.key == KeyHash::of(key, self.seed)
+        e.in_use() && e.key == KeyHash::of(key, self.seed)
     }
 
     /// Records that the scrape's next sample is the series in `slot`.
     #[inline]
     pub fn met(&mut self, slot: u32) {
-        self.next_order.push(slot);
+        self.next = slot + 1;
     }
 
     /// The entry in `slot`.
@@ -158,7 +207,7 @@ impl Entries {
         if entry.checked.is_some() {
             entry.key_len = u16::try_from(key.len()).unwrap_or(0);
         }
-        entry.in_use = true;
+        entry.flags |= IN_USE;
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = entry;
@@ -177,19 +226,18 @@ impl Entries {
 
     /// Every entry in use.
     pub fn iter(&self) -> impl Iterator<Item = &CacheEntry> {
-        self.slots.iter().filter(|e| e.in_use)
+        self.slots.iter().filter(|e| e.in_use())
     }
 
     /// Every entry in use, mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut CacheEntry> {
-        self.slots.iter_mut().filter(|e| e.in_use)
+        self.slots.iter_mut().filter(|e| e.in_use())
     }
 
-    /// Ends a successful scrape: its order predicts the next one; series not seen in
-    /// `iteration` or the one before are forgotten.
+    /// Ends a successful scrape: series not seen in `iteration` or the one before are
+    /// forgotten.
     pub fn scrape_done(&mut self, iteration: Generation) {
-        std::mem::swap(&mut self.order, &mut self.next_order);
-        self.next_order.clear();
+        self.next = 0;
         let (slots, free) = (&mut self.slots, &mut self.free);
         self.index.retain(|&mut s| {
             let e = &mut slots[s as usize];
@@ -211,32 +259,15 @@ impl Entries {
         }
     }
 
-    /// Ends a failed scrape: the last successful scrape's order stays the prediction.
+    /// Ends a failed scrape: the next one starts looking at the first slot again.
     pub fn scrape_failed(&mut self) {
-        self.next_order.clear();
+        self.next = 0;
     }
 
-    /// Moves the entries in use to the front, in the last scrape's order where known.
+    /// Moves the entries in use to the front, in their order (entries that followed each
+    /// other still do).
     fn compact(&mut self) {
-        let mut old = std::mem::take(&mut self.slots);
-        let mut renumber = vec![u32::MAX; old.len()];
-        for &s in &self.order {
-            let e = &mut old[s as usize];
-            if e.in_use && renumber[s as usize] == u32::MAX {
-                renumber[s as usize] = self.slots.len() as u32;
-                self.slots.push(std::mem::take(e));
-            }
-        }
-        for (s, e) in old.into_iter().enumerate() {
-            if e.in_use {
-                renumber[s] = self.slots.len() as u32;
-                self.slots.push(e);
-            }
-        }
-        for s in &mut self.order {
-            *s = renumber[*s as usize];
-        }
-        self.order.retain(|&s| s != u32::MAX);
+        self.slots.retain(CacheEntry::in_use);
         self.free.clear();
         self.index.clear();
         let slots = &self.slots;
@@ -309,7 +340,7 @@ mod tests {
     #[test]
     fn entries_keep_a_hash_of_their_bytes_not_the_bytes() {
         // The entry is the cache's whole cost per series besides the shared labels.
-        assert!(size_of::<CacheEntry>() <= 56, "{}", size_of::<CacheEntry>());
+        assert!(size_of::<CacheEntry>() <= 48, "{}", size_of::<CacheEntry>());
         let mut e = Entries::default();
         let line = b"http_requests_total{pod=\"api-7d9f8b6c4d-x2x5z\",route=\"/api/v1/items\"}";
         let s = e.insert(line, entry(1));
@@ -363,8 +394,11 @@ mod tests {
                 assert_eq!(e.slots[s as usize].key, KeyHash::of(n.as_bytes(), e.seed));
             }
         }
-        // The kept order still predicts positions.
-        assert_eq!(e.order.len(), 67);
-        assert_eq!(e.slots[e.order[1] as usize].key, KeyHash::of(b"s3", e.seed));
+        // Entries kept their order: s3 follows s0.
+        assert_eq!(e.slots[1].key, KeyHash::of(b"s3", e.seed));
+        let s0 = e.find(b"s0").unwrap();
+        e.met(s0);
+        assert_eq!(e.next, s0 + 1);
+        assert_eq!(e.find(b"s3"), Some(s0 + 1));
     }
 }

@@ -197,6 +197,39 @@ fn vanished_series_get_a_staleness_marker() {
 }
 
 #[test]
+fn a_failed_scrape_leaves_the_previous_scrapes_series_tracked_for_staleness() {
+    let db = MemoryStorage::new();
+    let mut cache = ScrapeCache::default();
+    scrape(&db, &mut cache, "a 1\nb 2\n", &opts(), 1000).unwrap();
+    scrape(&db, &mut cache, "b 3\n", &opts(), 2000).unwrap();
+    // b (appended by the previous scrape) and a (marked stale by it) are appended, then
+    // c is over the limit: the scrape is rolled back.
+    let limited = LoopOptions {
+        sample_limit: 2,
+        ..opts()
+    };
+    let err = scrape(&db, &mut cache, "b 5\na 4\nc 7\n", &limited, 3000).unwrap_err();
+    assert_eq!(err.to_string(), "sample limit exceeded");
+    scrape(&db, &mut cache, "c 8\n", &opts(), 4000).unwrap();
+    let got: Vec<String> = dump(&db)
+        .into_iter()
+        .map(|(l, t, v)| format!("{l} {t} {v}"))
+        .collect();
+    let s = |n: &str| format!(r#"{{__name__="{n}", instance="h:1", job="app"}}"#);
+    assert_eq!(
+        got,
+        [
+            format!("{} 1000 1", s("a")),
+            format!("{} 2000 NaN", s("a")),
+            format!("{} 1000 2", s("b")),
+            format!("{} 2000 3", s("b")),
+            format!("{} 4000 NaN", s("b")),
+            format!("{} 4000 8", s("c")),
+        ]
+    );
+}
+
+#[test]
 fn parse_errors_name_the_line() {
     let db = MemoryStorage::new();
     let err = scrape(
