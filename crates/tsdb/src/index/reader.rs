@@ -18,8 +18,9 @@ pub struct IndexReader {
     path: PathBuf,
     data: Mmap,
     toc: Toc,
-    /// Offset of every symbol's length prefix, by symbol index.
-    symbols: Vec<u32>,
+    /// Byte range (start, length) of every symbol's text, by symbol index; every one was
+    /// checked to be UTF-8 at open.
+    symbols: Vec<(u32, u32)>,
     /// Label name -> sorted (value, postings offset); the all-postings key under "".
     postings: HashMap<String, Vec<(String, u64)>>,
     /// Sorted label names (without the all-postings key).
@@ -125,13 +126,15 @@ impl IndexReader {
     /// # Errors
     /// An index out of range or corrupt data.
     pub fn symbol(&self, i: u32) -> Result<&str, TsdbError> {
-        let off = *self
+        let &(start, len) = self
             .symbols
             .get(i as usize)
             .ok_or_else(|| self.corrupt(format!("unknown symbol offset {i}")))?;
-        Decbuf::new(&self.data[off as usize..])
-            .uvarint_str()
-            .map_err(|e| self.corrupt(e))
+        let bytes = &self.data[start as usize..start as usize + len as usize];
+        // SAFETY: `read_symbols` checked at open that these bytes are UTF-8, and the mapped
+        // file does not change while it is mapped (see `mmap_file`). Reading symbols is most
+        // of reading a series' labels, so they are not checked again on every read.
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     }
 
     /// All symbols in order.
@@ -226,7 +229,7 @@ impl IndexReader {
             }
             pairs.push((name, self.symbol(v)?));
         }
-        let labels = Labels::from_sorted(pairs);
+        let labels = Labels::from_sorted_slice(&pairs);
         let n = d.uvarint_usize().map_err(err)?;
         let mut chunks = Vec::with_capacity(n.min(1024));
         if n > 0 {
@@ -336,7 +339,9 @@ fn section(data: &[u8], off: u64) -> Result<Decbuf<'_>, DecodeError> {
     Ok(Decbuf::new(body))
 }
 
-fn read_symbols(data: &[u8], off: u64) -> Result<Vec<u32>, DecodeError> {
+/// The byte range (start, length) of every symbol of the symbol table at `off`; each
+/// symbol must be valid UTF-8 (checked here once, so [`IndexReader::symbol`] need not).
+fn read_symbols(data: &[u8], off: u64) -> Result<Vec<(u32, u32)>, DecodeError> {
     if off == 0 {
         return Ok(Vec::new());
     }
@@ -344,10 +349,14 @@ fn read_symbols(data: &[u8], off: u64) -> Result<Vec<u32>, DecodeError> {
     let n = d.be32()? as usize;
     let base = off as usize + 4;
     let body_len = d.len() + 4;
-    let mut offsets = Vec::with_capacity(n);
+    // Counts come from the file: cap what is reserved up front.
+    let mut ranges = Vec::with_capacity(n.min(1 << 20));
     for _ in 0..n {
-        offsets.push((base + body_len - d.len()) as u32);
-        d.uvarint_bytes()?;
+        let s = d.uvarint_str()?;
+        let end = u32::try_from(base + body_len - d.len())
+            .map_err(|_| DecodeError::Invalid("symbol table beyond 4 GiB".into()))?;
+        // `s.len() <= end`: the symbol's bytes lie before `end`.
+        ranges.push((end - s.len() as u32, s.len() as u32));
     }
-    Ok(offsets)
+    Ok(ranges)
 }

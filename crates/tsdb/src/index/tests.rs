@@ -212,6 +212,32 @@ fn corrupt_index_detected() {
     );
 }
 
+/// Symbols are checked to be UTF-8 once, when the index is opened: a symbol table holding
+/// other bytes (under a valid checksum) is refused then, not read later.
+#[test]
+fn symbol_table_that_is_not_utf8_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_index(dir.path(), vec![(ls(&[("a", "zz")]), vec![meta(8, 0, 1)])]);
+    let toc_symbols = IndexReader::open(&path).unwrap().toc().symbols as usize;
+    let mut raw = std::fs::read(&path).unwrap();
+    let len = u32::from_be_bytes(raw[toc_symbols..toc_symbols + 4].try_into().unwrap()) as usize;
+    let body = toc_symbols + 4..toc_symbols + 4 + len;
+    let at = body.start
+        + raw[body.clone()]
+            .windows(2)
+            .position(|w| w == b"zz")
+            .unwrap();
+    raw[at..at + 2].copy_from_slice(&[0xc3, 0x28]);
+    let crc = crate::encoding::crc32c(&raw[body.clone()]);
+    raw[body.end..body.end + 4].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&path, &raw).unwrap();
+    let err = IndexReader::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("read symbols") && err.contains("UTF-8"),
+        "{err}"
+    );
+}
+
 #[test]
 fn set_operations() {
     assert_eq!(intersect(&[1, 3, 5, 7], &[2, 3, 7, 9]), [3, 7]);
