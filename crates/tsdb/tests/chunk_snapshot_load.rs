@@ -253,3 +253,33 @@ fn a_snapshot_cut_after_thousands_of_series_falls_back_with_the_mapped_chunks() 
         "{fallback} samples replayed after the failed load, {replayed} without the snapshot"
     );
 }
+
+#[test]
+fn a_series_with_more_labels_than_decoded_on_the_stack_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let wide = Labels::from_pairs(
+        (0..40)
+            .map(|i| (format!("l{i:02}"), format!("v{i}")))
+            .chain([("__name__".to_owned(), "wide".to_owned())]),
+    );
+    let narrow = series(1);
+    let db = Db::open(dir.path(), opts(true)).unwrap();
+    let mut app = db.appender();
+    app.append(0, &wide, STEP, Sample::Float(4.0)).unwrap();
+    app.append(0, &narrow, STEP, Sample::Float(5.0)).unwrap();
+    app.commit().unwrap();
+    db.close().unwrap();
+    let (db, log) = with_log(|| Db::open(dir.path(), opts(true)).unwrap());
+    assert_eq!(
+        field(&log, "chunk snapshot loaded", "num_series").as_deref(),
+        Some("2"),
+        "{log}"
+    );
+    let got = read(&db, &[Matcher::equal("l39", "v39")]);
+    assert_eq!(got.len(), 1);
+    let (labels, samples) = got.into_iter().next().unwrap();
+    assert_eq!(labels, wide.to_string());
+    assert_eq!(samples, [(STEP, 4f64.to_bits())]);
+    let got = read(&db, &all());
+    assert_eq!(got[&narrow.to_string()], [(STEP, 5f64.to_bits())]);
+}

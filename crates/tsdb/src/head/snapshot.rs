@@ -316,34 +316,51 @@ struct SnapSeries {
     chunk: Option<SnapChunk>,
 }
 
+/// The open chunk of a series record.
 struct SnapChunk {
     min_t: i64,
     max_t: i64,
     encoding: u8,
-    bytes: Vec<u8>,
+    /// Where its bytes are in the buffer given to [`decode_series`].
+    bytes: std::ops::Range<usize>,
 }
 
-fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
+/// Label pairs decoded on the stack: more are rare.
+const STACK_PAIRS: usize = 32;
+
+/// Decodes a series record, appending its chunk's bytes to `chunks` (one buffer for many
+/// records rather than an allocation each, freed on another thread).
+fn decode_series(rec: &[u8], chunks: &mut Vec<u8>) -> Result<SnapSeries, String> {
     let mut d = Decbuf::new(&rec[1..]);
     let err = |e: crate::DecodeError| e.to_string();
     let id = d.be64().map_err(err)?;
     let n = d.uvarint_usize().map_err(err)?;
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(n.min(64));
+    let mut stack = [("", ""); STACK_PAIRS];
+    let mut heap = Vec::new();
+    let pairs: &mut [(&str, &str)] = if n <= STACK_PAIRS {
+        &mut stack[..n]
+    } else {
+        heap.resize(n.min(rec.len()), ("", ""));
+        &mut heap
+    };
+    if pairs.len() < n {
+        return Err(format!("{n} labels in a record of {} bytes", rec.len()));
+    }
     let mut sorted = true;
-    for _ in 0..n {
+    for i in 0..n {
         let name = d.uvarint_str().map_err(err)?;
         let value = d.uvarint_str().map_err(err)?;
         if name.is_empty() {
             return Err("label with an empty name".into());
         }
-        sorted &= pairs.last().is_none_or(|&(last, _)| last < name);
-        pairs.push((name, value));
+        sorted &= i == 0 || pairs[i - 1].0 < name;
+        pairs[i] = (name, value);
     }
     // Written from label sets, the pairs come sorted by name: no sort or copy to check.
     let labels = if sorted {
-        model::Labels::from_sorted(pairs)
+        model::Labels::from_sorted(pairs.iter().copied())
     } else {
-        model::Labels::from_pairs(pairs)
+        model::Labels::from_pairs(pairs.iter().copied())
     };
     let _chunk_range = d.be64_i64().map_err(err)?;
     if d.uvarint().map_err(err)? == 0 {
@@ -356,7 +373,9 @@ fn decode_series(rec: &[u8]) -> Result<SnapSeries, String> {
     let min_t = d.be64_i64().map_err(err)?;
     let max_t = d.be64_i64().map_err(err)?;
     let encoding = d.byte().map_err(err)?;
-    let bytes = d.uvarint_bytes().map_err(err)?.to_vec();
+    let data = d.uvarint_bytes().map_err(err)?;
+    let bytes = chunks.len()..chunks.len() + data.len();
+    chunks.extend_from_slice(data);
     for _ in 0..3 {
         d.be64().map_err(err)?;
         d.be64().map_err(err)?;

@@ -28,6 +28,13 @@ const PREFETCH_AHEAD: usize = 8;
 /// Batches queued between two threads.
 const QUEUED: usize = 8;
 
+/// Decoded series records, their open chunks' bytes in one buffer.
+#[derive(Default)]
+struct Batch {
+    series: Vec<SnapSeries>,
+    chunks: Vec<u8>,
+}
+
 /// What reading the series records ended with.
 pub(super) struct SeriesLoaded {
     /// Series records read.
@@ -46,7 +53,7 @@ pub(super) fn load_series(
     bad: &dyn Fn(String) -> TsdbError,
 ) -> Result<SeriesLoaded, TsdbError> {
     std::thread::scope(|sc| {
-        let (tx, rx) = sync_channel::<Vec<SnapSeries>>(QUEUED);
+        let (tx, rx) = sync_channel::<Batch>(QUEUED);
         let (ptx, prx) = sync_channel::<Vec<Arc<MemSeries>>>(QUEUED);
         let spawn_failed = |e: std::io::Error| bad(format!("starting a thread: {e}"));
         let creator = std::thread::Builder::new()
@@ -74,11 +81,15 @@ pub(super) fn load_series(
 /// Decodes the series records onto `tx` in batches; stops at the first other record.
 fn read(
     reader: &mut WalReader,
-    tx: &SyncSender<Vec<SnapSeries>>,
+    tx: &SyncSender<Batch>,
     bad: &dyn Fn(String) -> TsdbError,
 ) -> Result<SeriesLoaded, TsdbError> {
     let mut series = 0;
-    let mut batch = Vec::with_capacity(BATCH);
+    let new_batch = || Batch {
+        series: Vec::with_capacity(BATCH),
+        chunks: Vec::new(),
+    };
+    let mut batch = new_batch();
     let next = loop {
         let Some(rec) = reader.next_record()? else {
             break None;
@@ -86,18 +97,18 @@ fn read(
         if rec.first() != Some(&REC_SERIES) {
             break Some(rec.to_vec());
         }
-        batch.push(decode_series(rec).map_err(|e| bad(format!("decode series record: {e}")))?);
+        let s = decode_series(rec, &mut batch.chunks)
+            .map_err(|e| bad(format!("decode series record: {e}")))?;
+        batch.series.push(s);
         series += 1;
-        if batch.len() == BATCH
-            && tx
-                .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                .is_err()
+        if batch.series.len() == BATCH
+            && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
         {
             // The creating thread stopped on an error, which the caller returns.
             return Ok(SeriesLoaded { series, next: None });
         }
     };
-    if !batch.is_empty() {
+    if !batch.series.is_empty() {
         let _ = tx.send(batch);
     }
     Ok(SeriesLoaded { series, next })
@@ -107,7 +118,7 @@ fn read(
 /// postings thread in the same order.
 fn create(
     head: &Head,
-    rx: &Receiver<Vec<SnapSeries>>,
+    rx: &Receiver<Batch>,
     ptx: &SyncSender<Vec<Arc<MemSeries>>>,
     mmapped: &mut MmappedChunks,
 ) -> Result<(), String> {
@@ -115,10 +126,10 @@ fn create(
     let mut last_id = 0;
     let mut created = 0u64;
     let min_valid = head.min_valid_time();
-    for batch in rx {
-        let mut new = Vec::with_capacity(batch.len());
-        let hashes: Vec<u64> = batch.iter().map(|s| s.labels.hash64()).collect();
-        for (i, s) in batch.into_iter().enumerate() {
+    for Batch { series, chunks } in rx {
+        let mut new = Vec::with_capacity(series.len());
+        let hashes: Vec<u64> = series.iter().map(|s| s.labels.hash64()).collect();
+        for (i, s) in series.into_iter().enumerate() {
             if let Some(&ahead) = hashes.get(i + PREFETCH_AHEAD) {
                 head.series.prefetch_stripe(ahead);
             }
@@ -137,7 +148,7 @@ fn create(
             let mut full = Vec::with_capacity(mapped.len() + usize::from(open.is_some()));
             full.extend_from_slice(mapped);
             if let Some(c) = open
-                && let Some(c) = restore_chunk(head, s.id, c)?
+                && let Some(c) = restore_chunk(head, s.id, &c, &chunks[c.bytes.clone()])?
             {
                 full.push(c);
             }
@@ -206,14 +217,19 @@ fn index(head: &Head, rx: &Receiver<Vec<Arc<MemSeries>>>) {
 /// sample, so the chunk is never appended to: it goes to `chunks_head/` at once (where
 /// Prometheus maps it at that next sample), which spares decoding every sample to restore an
 /// appender. `None` for an empty chunk.
-fn restore_chunk(head: &Head, id: u64, c: SnapChunk) -> Result<Option<FullChunk>, String> {
+fn restore_chunk(
+    head: &Head,
+    id: u64,
+    c: &SnapChunk,
+    bytes: &[u8],
+) -> Result<Option<FullChunk>, String> {
     let enc = Encoding::from_u8(c.encoding)
         .filter(|e| *e != Encoding::None)
         .ok_or_else(|| format!("series {id}: unknown chunk encoding {}", c.encoding))?;
     // Every encoding starts with its number of samples.
-    let n = match c.bytes.get(..2) {
+    let n = match bytes.get(..2) {
         Some(h) => u16::from_be_bytes([h[0], h[1]]),
-        None => return Err(format!("series {id}: chunk of {} bytes", c.bytes.len())),
+        None => return Err(format!("series {id}: chunk of {} bytes", bytes.len())),
     };
     if n == 0 {
         return Ok(None);
@@ -226,11 +242,11 @@ fn restore_chunk(head: &Head, id: u64, c: SnapChunk) -> Result<Option<FullChunk>
         Some(f) => {
             let r = f
                 .lock()
-                .write_chunk(id, c.min_t, c.max_t, enc, &c.bytes)
+                .write_chunk(id, c.min_t, c.max_t, enc, bytes)
                 .map_err(|e| format!("writing the chunk to chunks_head: {e}"))?;
             ChunkLoc::Disk(info, r)
         }
-        None => ChunkLoc::Mem(info, Arc::new(c.bytes.into())),
+        None => ChunkLoc::Mem(info, Arc::new(bytes.into())),
     };
     Ok(Some(FullChunk::new(c.min_t, c.max_t, loc)))
 }
