@@ -23,10 +23,21 @@ use crate::wal::record::{
 /// otherwise wait for a miss.
 const PREFETCH_AHEAD: usize = 8;
 
+/// An in-order sample waiting for commit.
+struct Pending {
+    series: Arc<MemSeries>,
+    /// `series.id`, kept here so that logging a batch to the WAL reads the batch in order
+    /// instead of every series' memory (a cache miss per sample when a batch holds a
+    /// target's 100k series: ~14% of steady ingestion at 1M series in a profile).
+    id: u64,
+    t: i64,
+    v: HeadValue,
+}
+
 /// A batch of samples for the head; nothing is visible before [`Appender::commit`].
 pub struct HeadAppender {
     head: Arc<Head>,
-    samples: Vec<(Arc<MemSeries>, i64, HeadValue)>,
+    samples: Vec<Pending>,
     new_series: Vec<Arc<MemSeries>>,
     /// Out-of-order float samples waiting for commit.
     ooo: Vec<(Arc<MemSeries>, i64, f64)>,
@@ -211,10 +222,10 @@ impl HeadAppender {
                 .starts
                 .iter()
                 .map(|&(i, st)| {
-                    let (s, t, _) = &self.samples[i];
+                    let p = &self.samples[i];
                     RefStart {
-                        id: s.id,
-                        t: *t,
+                        id: p.id,
+                        t: p.t,
                         st,
                     }
                 })
@@ -225,21 +236,17 @@ impl HeadAppender {
             let mut hists = Vec::new();
             let mut float_hists = Vec::new();
             self.floats.clear();
-            for (s, t, v) in &self.samples {
+            for &Pending { id, t, ref v, .. } in &self.samples {
                 match v {
-                    HeadValue::Float(v) => self.floats.push(RefSample {
-                        id: s.id,
-                        t: *t,
-                        v: *v,
-                    }),
+                    HeadValue::Float(v) => self.floats.push(RefSample { id, t, v: *v }),
                     HeadValue::FloatHistogram(h) => float_hists.push(RefFloatHistogramSample {
-                        id: s.id,
-                        t: *t,
+                        id,
+                        t,
                         h: (**h).clone(),
                     }),
                     HeadValue::Histogram(h) => hists.push(RefHistogramSample {
-                        id: s.id,
-                        t: *t,
+                        id,
+                        t,
                         h: (**h).clone(),
                     }),
                 }
@@ -304,7 +311,7 @@ impl HeadAppender {
         let i = slot.checked_sub(1)?;
         self.samples
             .get(i)
-            .filter(|(s, _, _)| Arc::ptr_eq(s, series))
+            .filter(|p| Arc::ptr_eq(&p.series, series))
             .map(|_| i)
     }
 }
@@ -415,8 +422,8 @@ impl Appender for HeadAppender {
         let check = if t < min_valid {
             AppendCheck::OutOfOrder
         } else if let Some(i) = self.batch_index(&series) {
-            let (_, max_t, last) = &self.samples[i];
-            SeriesState::check(*max_t, Some(last), t, &v)
+            let p = &self.samples[i];
+            SeriesState::check(p.t, Some(&p.v), t, &v)
         } else {
             let files = self.head.chunk_files.as_ref();
             series.state.lock().check_append(t, &v, files)
@@ -451,12 +458,10 @@ impl Appender for HeadAppender {
             }
         }
         let id = series.id;
-        self.samples.push((series, t, v));
         // Past u32::MAX samples a batch stops remembering (0): the committed state decides.
-        let slot = u32::try_from(self.samples.len()).unwrap_or(0);
-        if let Some((s, _, _)) = self.samples.last() {
-            s.batch_slot.store(slot, Ordering::Relaxed);
-        }
+        let slot = u32::try_from(self.samples.len() + 1).unwrap_or(0);
+        series.batch_slot.store(slot, Ordering::Relaxed);
+        self.samples.push(Pending { series, id, t, v });
         Ok(id)
     }
 
@@ -489,13 +494,22 @@ impl Appender for HeadAppender {
             let head = self.head.clone();
             let _iso = head.isolation.read();
             let mut starts = self.starts.iter().peekable();
-            for (i, (s, t, v)) in self.samples.iter().enumerate() {
-                if let Some((ahead, _, _)) = self.samples.get(i + PREFETCH_AHEAD) {
-                    ahead.prefetch();
+            for (
+                i,
+                Pending {
+                    series: s,
+                    id,
+                    t,
+                    v,
+                },
+            ) in self.samples.iter().enumerate()
+            {
+                if let Some(ahead) = self.samples.get(i + PREFETCH_AHEAD) {
+                    ahead.series.prefetch();
                 }
                 let start = starts.next_if(|(at, _)| *at == i).map_or(0, |&(_, st)| st);
                 let mut st = s.state.lock();
-                if st.append(s.id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
+                if st.append(*id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
                     st.note_start(*t, start);
                     appended += 1;
                     hists += u64::from(!matches!(v, HeadValue::Float(_)));
