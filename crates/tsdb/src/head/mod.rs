@@ -645,9 +645,7 @@ impl Head {
     ) -> Result<Self, TsdbError> {
         let wal_dir = dir.join("wal");
         std::fs::create_dir_all(&wal_dir).map_err(|e| TsdbError::io("create dir", &wal_dir, e))?;
-        let mut files = HeadChunkFiles::open(dir.join("chunks_head"))?;
-        let (mut mmapped, mut ooo_mmapped) =
-            replay::load_mmapped_chunks(&mut files, min_valid_time)?;
+        let files = HeadChunkFiles::open(dir.join("chunks_head"))?;
         let snapshot_on = opts.memory_snapshot_on_shutdown;
         let fresh = |opts: HeadOptions, files| {
             let mut head = Self::new(opts, None);
@@ -661,14 +659,12 @@ impl Head {
         if snapshot_on {
             tracing::info!("Chunk snapshot is enabled, replaying from the snapshot");
             let started = std::time::Instant::now();
-            match snapshot::load(&head, dir, &mut mmapped) {
+            // The snapshot's series take their memory-mapped chunks as they are created.
+            match snapshot::load(&head, dir) {
                 Ok(loaded) => from_snapshot = loaded,
                 Err(e) => {
                     tracing::error!(error = %e, "Failed to load chunk snapshot; replaying the whole WAL");
-                    let mut files = head.chunk_files.take().expect("set above").into_inner();
-                    // The snapshot's series took their memory-mapped chunks.
-                    (mmapped, ooo_mmapped) =
-                        replay::load_mmapped_chunks(&mut files, min_valid_time)?;
+                    let files = head.chunk_files.take().expect("set above").into_inner();
                     head = fresh(opts, files);
                 }
             }
@@ -679,6 +675,13 @@ impl Head {
         }
         let wbl_dir = dir.join("wbl");
         let wbl = wbl_dir.exists().then_some(wbl_dir.as_path());
+        let (mmapped, ooo_mmapped) = match from_snapshot.as_mut() {
+            Some(loaded) => std::mem::take(&mut loaded.mmapped),
+            None => {
+                let files = head.chunk_files.as_ref().expect("set above");
+                replay::load_mmapped_chunks(&mut files.lock(), min_valid_time)?
+            }
+        };
         replay::replay(&head, &wal_dir, mmapped, ooo_mmapped, wbl, from_snapshot)?;
         // As Prometheus, a log left by an earlier run is kept open even with the window
         // closed; a new one is created only when the window is open.

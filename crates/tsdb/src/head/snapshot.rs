@@ -19,6 +19,7 @@ use crate::chunkenc::Encoding;
 use crate::encoding::{Decbuf, Encbuf};
 use crate::error::TsdbError;
 use crate::head::chunk::HeadValue;
+use crate::head::replay::MmappedChunks;
 use crate::head::{Head, MemSeries};
 use crate::tombstones::{Interval, Tombstones};
 use crate::wal::record::{self, Record, RefExemplar};
@@ -407,6 +408,9 @@ pub struct Loaded {
     pub offset: u64,
     /// The tombstones, to apply once the memory-mapped chunks are attached.
     pub tombstones: Tombstones,
+    /// The memory-mapped chunks of `chunks_head/` no series of the snapshot took (for the
+    /// WAL after it), and the out-of-order ones.
+    pub mmapped: (MmappedChunks, MmappedChunks),
 }
 
 /// Sorts the head's postings when dropped, after series were created out of order.
@@ -419,14 +423,9 @@ impl Drop for SortPostingsWhenDone<'_> {
 }
 
 /// Loads the newest snapshot under `root` into the empty `head`, giving its series their
-/// memory-mapped chunks from `mmapped` (taken out of it). `None` without a snapshot. On
-/// error the head holds part of the snapshot and must be discarded, and `mmapped` lacks the
-/// chunks of the series created: read them again.
-pub(crate) fn load(
-    head: &Head,
-    root: &Path,
-    mmapped: &mut super::replay::MmappedChunks,
-) -> Result<Option<Loaded>, TsdbError> {
+/// memory-mapped chunks from the head's chunk files (read meanwhile). `None` without a
+/// snapshot. On error the head holds part of the snapshot and must be discarded.
+pub(crate) fn load(head: &Head, root: &Path) -> Result<Option<Loaded>, TsdbError> {
     let Some((dir, segment, offset)) = last_snapshot(root)? else {
         return Ok(None);
     };
@@ -436,7 +435,7 @@ pub(crate) fn load(
     // Postings are appended and sorted once at the end (also when loading fails half-way
     // and the WAL is replayed instead): Prometheus lists series by hash stripe.
     let _sort = SortPostingsWhenDone(head);
-    let loaded = load_series::load_series(head, &mut reader, mmapped, &bad)?;
+    let loaded = load_series::load_series(head, &mut reader, &bad)?;
     let series = loaded.series;
     let mut rest = Rest {
         head,
@@ -480,6 +479,7 @@ pub(crate) fn load(
         segment,
         offset,
         tombstones,
+        mmapped: loaded.mmapped,
     }))
 }
 

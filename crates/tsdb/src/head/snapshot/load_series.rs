@@ -15,7 +15,7 @@ use crate::chunkenc::Encoding;
 use crate::error::TsdbError;
 use crate::head::chunk::{ChunkInfo, ChunkLoc, FullChunk};
 use crate::head::postings::ALL_POSTINGS_KEY;
-use crate::head::replay::MmappedChunks;
+use crate::head::replay::{MmappedChunks, load_mmapped_chunks};
 use crate::head::{Head, MemSeries};
 use crate::wal::WalReader;
 
@@ -25,8 +25,9 @@ use super::{REC_SERIES, SnapChunk, SnapSeries, decode_series};
 const BATCH: usize = 2048;
 /// How many series ahead the creating thread asks for a series' stripe of the map by hash.
 const PREFETCH_AHEAD: usize = 8;
-/// Batches queued between two threads.
-const QUEUED: usize = 8;
+/// Batches queued between two threads: the reading thread runs ahead by up to 64k series
+/// while the creating one reads the index of `chunks_head/` first (~0.1 s at 1M series).
+const QUEUED: usize = 32;
 
 /// Decoded series records, their open chunks' bytes in one buffer.
 #[derive(Default)]
@@ -41,16 +42,19 @@ pub(super) struct SeriesLoaded {
     pub series: usize,
     /// The first record after the series records (the tombstones, in a whole snapshot).
     pub next: Option<Vec<u8>>,
+    /// The memory-mapped chunks of `chunks_head/` that no series of the snapshot took, and
+    /// the out-of-order ones.
+    pub mmapped: (MmappedChunks, MmappedChunks),
 }
 
-/// Reads the series records at the start of `reader` and creates their series in `head`,
-/// taking their memory-mapped chunks out of `mmapped`. Errors are the reasons a snapshot is
-/// corrupt (`bad` makes them errors of the snapshot) or I/O errors reading it.
+/// Reads the series records at the start of `reader` and creates their series in `head`
+/// with their memory-mapped chunks (the index of `chunks_head/` is read meanwhile, on the
+/// creating thread). Errors are the reasons a snapshot is corrupt (`bad` makes them errors of
+/// the snapshot) or I/O errors.
 pub(super) fn load_series(
     head: &Head,
     reader: &mut WalReader,
-    mmapped: &mut MmappedChunks,
-    bad: &dyn Fn(String) -> TsdbError,
+    bad: &(dyn Fn(String) -> TsdbError + Sync),
 ) -> Result<SeriesLoaded, TsdbError> {
     std::thread::scope(|sc| {
         let (tx, rx) = sync_channel::<Batch>(QUEUED);
@@ -58,7 +62,7 @@ pub(super) fn load_series(
         let spawn_failed = |e: std::io::Error| bad(format!("starting a thread: {e}"));
         let creator = std::thread::Builder::new()
             .name("snapshot-series".into())
-            .spawn_scoped(sc, move || create(head, &rx, &ptx, mmapped))
+            .spawn_scoped(sc, move || create(head, &rx, &ptx, bad))
             .map_err(spawn_failed)?;
         let indexer = std::thread::Builder::new()
             .name("snapshot-postings".into())
@@ -73,8 +77,13 @@ pub(super) fn load_series(
             .join()
             .map_err(|_| bad("the postings thread panicked".into()))?;
         // The creating thread's error first: reading stops when it is gone.
-        created.map_err(|e| bad(format!("restore series: {e}")))?;
-        read
+        let mmapped = created?;
+        let (series, next) = read?;
+        Ok(SeriesLoaded {
+            series,
+            next,
+            mmapped,
+        })
     })
 }
 
@@ -83,7 +92,7 @@ fn read(
     reader: &mut WalReader,
     tx: &SyncSender<Batch>,
     bad: &dyn Fn(String) -> TsdbError,
-) -> Result<SeriesLoaded, TsdbError> {
+) -> Result<(usize, Option<Vec<u8>>), TsdbError> {
     let mut series = 0;
     let new_batch = || Batch {
         series: Vec::with_capacity(BATCH),
@@ -105,27 +114,32 @@ fn read(
             && tx.send(std::mem::replace(&mut batch, new_batch())).is_err()
         {
             // The creating thread stopped on an error, which the caller returns.
-            return Ok(SeriesLoaded { series, next: None });
+            return Ok((series, None));
         }
     };
     if !batch.series.is_empty() {
         let _ = tx.send(batch);
     }
-    Ok(SeriesLoaded { series, next })
+    Ok((series, next))
 }
 
-/// Creates the series of each batch from `rx` with their chunks; hands the new ones to the
-/// postings thread in the same order.
+/// Reads the index of `chunks_head/`, then creates the series of each batch from `rx` with
+/// their chunks; hands the new ones to the postings thread in the same order. Returns the
+/// chunks no series took, and the out-of-order ones.
 fn create(
     head: &Head,
     rx: &Receiver<Batch>,
     ptx: &SyncSender<Vec<Arc<MemSeries>>>,
-    mmapped: &mut MmappedChunks,
-) -> Result<(), String> {
+    bad: &(dyn Fn(String) -> TsdbError + Sync),
+) -> Result<(MmappedChunks, MmappedChunks), TsdbError> {
+    let min_valid = head.min_valid_time();
+    let (mut mmapped, ooo) = match &head.chunk_files {
+        Some(f) => load_mmapped_chunks(&mut f.lock(), min_valid)?,
+        None => Default::default(),
+    };
     let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
     let mut last_id = 0;
     let mut created = 0u64;
-    let min_valid = head.min_valid_time();
     for Batch { series, chunks } in rx {
         let mut new = Vec::with_capacity(series.len());
         let hashes: Vec<u64> = series.iter().map(|s| s.labels.hash64()).collect();
@@ -135,7 +149,7 @@ fn create(
             }
             let (m, fresh) = head.series.get_or_create(hashes[i], &s.labels, || s.id);
             if m.id != s.id {
-                return Err(format!("series {} listed twice", s.labels));
+                return Err(bad(format!("series {} listed twice", s.labels)));
             }
             last_id = last_id.max(s.id);
             let mapped = mmapped.take(s.id).unwrap_or_default();
@@ -148,7 +162,8 @@ fn create(
             let mut full = Vec::with_capacity(mapped.len() + usize::from(open.is_some()));
             full.extend_from_slice(mapped);
             if let Some(c) = open
-                && let Some(c) = restore_chunk(head, s.id, &c, &chunks[c.bytes.clone()])?
+                && let Some(c) = restore_chunk(head, s.id, &c, &chunks[c.bytes.clone()])
+                    .map_err(|e| bad(format!("restore series: {e}")))?
             {
                 full.push(c);
             }
@@ -174,7 +189,7 @@ fn create(
             }
         }
         if ptx.send(new).is_err() {
-            return Err("the postings thread stopped".into());
+            return Err(bad("the postings thread stopped".into()));
         }
     }
     if mint <= maxt {
@@ -185,7 +200,7 @@ fn create(
         .fetch_add(created, std::sync::atomic::Ordering::Relaxed);
     head.last_id
         .fetch_max(last_id, std::sync::atomic::Ordering::AcqRel);
-    Ok(())
+    Ok((mmapped, ooo))
 }
 
 /// Adds the series of each batch from `rx` to the postings, unsorted (the caller sorts them
