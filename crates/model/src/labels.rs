@@ -295,6 +295,10 @@ impl Ord for Labels {
     /// differing byte: sorting series that share a metric name and most labels compares the
     /// bytes once instead of decoding and comparing every leading pair.
     fn cmp(&self, other: &Self) -> Ordering {
+        // Label sets sharing a buffer (a series read from several blocks) are equal.
+        if Arc::ptr_eq(&self.data, &other.data) {
+            return Ordering::Equal;
+        }
         let (a, b) = (&self.data[..], &other.data[..]);
         let common = common_prefix(a, b);
         if common == a.len() && common == b.len() {

@@ -288,12 +288,15 @@ impl Db {
         if self.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
         }
+        // The blocks' series sets are read side by side by the merge: a series in several
+        // blocks gets one label buffer.
+        let recent = Arc::new(crate::block::RecentLabels::default());
         let mut queriers: Vec<Box<dyn Querier>> = self
             .blocks
             .read()
             .iter()
             .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
-            .map(|b| Box::new(b.block_querier(mint, maxt)) as Box<dyn Querier>)
+            .map(|b| Box::new(b.block_querier_sharing(mint, maxt, &recent)) as Box<dyn Querier>)
             .collect();
         queriers.push(Box::new(self.head.querier(mint, maxt)));
         queriers.push(Box::new(crate::head::ooo::OooQuerier::new(

@@ -20,7 +20,7 @@ pub use meta::{
     BlockDesc, BlockMeta, BlockMetaCompaction, BlockStats, META_FILENAME, ThanosDownsample,
     ThanosMeta, Ulid,
 };
-pub use reader::{BlockQuerier, BlockReader};
+pub use reader::{BlockQuerier, BlockReader, RecentLabels};
 pub use stream::StreamWriter;
 pub(crate) use writer::encode_samples;
 pub use writer::{BlockWriter, TMP_FOR_CREATION_SUFFIX};

@@ -3,7 +3,7 @@
 //! time range, with tombstones applied.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use model::{Labels, Matcher, Timestamp};
 use storage::{
@@ -121,6 +121,23 @@ impl BlockReader {
             inner: Arc::clone(&self.inner),
             mint,
             maxt,
+            recent: None,
+        }
+    }
+
+    /// [`BlockReader::block_querier`] for one of several blocks read side by side through a
+    /// merge: a series whose labels equal the ones another of these blocks' queriers read
+    /// last shares that label buffer (see [`RecentLabels`]).
+    #[must_use]
+    pub fn block_querier_sharing(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        recent: &Arc<RecentLabels>,
+    ) -> BlockQuerier {
+        BlockQuerier {
+            recent: Some(Arc::clone(recent)),
+            ..self.block_querier(mint, maxt)
         }
     }
 }
@@ -131,11 +148,20 @@ impl Queryable for BlockReader {
     }
 }
 
+/// The label set a block series set read last, shared by the queriers of the blocks one
+/// merge reads: a merge asks each block for its next series in turn, so a series present in
+/// several blocks is found equal to the previous block's, and its labels are cloned (one
+/// buffer) instead of built again for every block.
+#[derive(Debug, Default)]
+pub struct RecentLabels(Mutex<Option<Labels>>);
+
 /// Reads one block over a fixed time range.
 pub struct BlockQuerier {
     inner: Arc<Inner>,
     mint: Timestamp,
     maxt: Timestamp,
+    /// Labels shared with the other blocks of a merge, when there is one.
+    recent: Option<Arc<RecentLabels>>,
 }
 
 impl BlockQuerier {
@@ -163,6 +189,7 @@ impl Querier for BlockQuerier {
             mint: self.mint,
             maxt: self.maxt,
             left: hints.map(|h| h.limit).filter(|&l| l > 0),
+            recent: self.recent.clone(),
         }))
     }
 
@@ -235,6 +262,27 @@ struct BlockSeriesSet {
     maxt: Timestamp,
     /// Series still to yield under a limit hint.
     left: Option<usize>,
+    /// Labels shared with the other blocks of a merge, when there is one.
+    recent: Option<Arc<RecentLabels>>,
+}
+
+/// Labels and chunks of series `r` of `index`, its labels shared with the other blocks of a
+/// merge (`recent`) when they are the ones read last there.
+fn read_series(
+    index: &IndexReader,
+    recent: Option<&RecentLabels>,
+    r: u64,
+) -> Result<(Labels, Vec<ChunkMeta>), TsdbError> {
+    let Some(recent) = recent else {
+        return index.series(r);
+    };
+    let mut last = recent
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (labels, chunks) = index.series_like(r, last.as_ref())?;
+    *last = Some(labels.clone());
+    Ok((labels, chunks))
 }
 
 impl Iterator for BlockSeriesSet {
@@ -245,10 +293,11 @@ impl Iterator for BlockSeriesSet {
             return None;
         }
         for r in self.postings.by_ref() {
-            let (labels, mut chunks) = match self.inner.index.series(r) {
-                Ok(s) => s,
-                Err(e) => return Some(Err(e.into())),
-            };
+            let (labels, mut chunks) =
+                match read_series(&self.inner.index, self.recent.as_deref(), r) {
+                    Ok(s) => s,
+                    Err(e) => return Some(Err(e.into())),
+                };
             let deleted = self.inner.tombstones.get(r).to_vec();
             chunks.retain(|c| {
                 c.max_time >= self.mint

@@ -296,3 +296,96 @@ fn histogram_and_float_samples_roundtrip() {
     assert!(it.err().is_none());
     assert_eq!(got, samples);
 }
+
+/// Blocks read side by side through a merge with one [`RecentLabels`]: a series in both
+/// blocks gets one label buffer, series in one block only keep theirs, and every series,
+/// label set and sample is what separate queriers give.
+#[test]
+fn blocks_of_a_merge_share_the_labels_of_a_series_in_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = [&["a", "b", "c"][..], &["a", "bb", "c", "d"][..]];
+    let mut blocks = Vec::new();
+    for (k, jobs) in names.iter().enumerate() {
+        let mut w = BlockWriter::new(dir.path());
+        for j in *jobs {
+            w.add_series(
+                ls(&[("__name__", "up"), ("job", j)]),
+                &samples(10, k as i64 * 1000, 10),
+            )
+            .unwrap();
+        }
+        let ulid = w.ulid();
+        w.write().unwrap();
+        blocks.push(BlockReader::open(dir.path().join(ulid.to_string())).unwrap());
+    }
+    let up = [Matcher::equal("__name__", "up")];
+    let recent = std::sync::Arc::new(RecentLabels::default());
+    let sets = blocks
+        .iter()
+        .map(|b| {
+            b.block_querier_sharing(i64::MIN, i64::MAX, &recent)
+                .select(true, None, &up)
+                .unwrap()
+        })
+        .collect();
+    let mut merged: Vec<(Labels, Vec<(i64, f64)>)> = Vec::new();
+    let mut shared = Vec::new();
+    for s in storage::merge::MergeSeriesSet::new(sets) {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() == ValueType::Float {
+            v.push(it.at());
+        }
+        merged.push((s.labels().clone(), v));
+    }
+    // The same merge with separate queriers: the same series, labels and samples.
+    let separate = storage::merge::MergeSeriesSet::new(
+        blocks
+            .iter()
+            .map(|b| {
+                b.block_querier(i64::MIN, i64::MAX)
+                    .select(true, None, &up)
+                    .unwrap()
+            })
+            .collect(),
+    );
+    let mut want = Vec::new();
+    for s in separate {
+        let s = s.unwrap();
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() == ValueType::Float {
+            v.push(it.at());
+        }
+        want.push((s.labels().clone(), v));
+    }
+    assert_eq!(merged.len(), 5);
+    assert_eq!(merged, want);
+    // Read in turn, as the merge reads them: equal labels share the first block's buffer.
+    let mut sets: Vec<_> = blocks
+        .iter()
+        .map(|b| {
+            b.block_querier_sharing(i64::MIN, i64::MAX, &recent)
+                .select(true, None, &up)
+                .unwrap()
+                .map(|s| s.unwrap().labels().clone())
+        })
+        .collect();
+    for _ in 0..3 {
+        let a = sets[0].next().unwrap();
+        let b = sets[1].next().unwrap();
+        shared.push((a.to_string(), b.to_string(), a.buffer_id() == b.buffer_id()));
+    }
+    let job = |j: &str| format!(r#"{{__name__="up", job="{j}"}}"#);
+    assert_eq!(
+        shared,
+        [
+            (job("a"), job("a"), true),
+            (job("b"), job("bb"), false),
+            (job("c"), job("c"), true),
+        ]
+    );
+    assert_eq!(sets[1].next().unwrap().to_string(), job("d"));
+    assert!(sets[0].next().is_none() && sets[1].next().is_none());
+}

@@ -215,6 +215,20 @@ impl IndexReader {
     /// # Errors
     /// A reference outside the file, checksum mismatch, unknown symbols.
     pub fn series(&self, id: u64) -> Result<(Labels, Vec<ChunkMeta>), TsdbError> {
+        self.series_like(id, None)
+    }
+
+    /// [`IndexReader::series`], returning a clone of `like` (which shares its buffer) when
+    /// series `id` has exactly those labels: a series read from several blocks in turn then
+    /// has one label buffer, built by the first block, instead of one per block.
+    ///
+    /// # Errors
+    /// A reference outside the file, checksum mismatch, unknown symbols.
+    pub fn series_like(
+        &self,
+        id: u64,
+        like: Option<&Labels>,
+    ) -> Result<(Labels, Vec<ChunkMeta>), TsdbError> {
         let mut d = self.series_entry(id)?;
         let err = |e: DecodeError| self.corrupt(format!("series {id}: {e}"));
         let k = d.uvarint_usize().map_err(err)?;
@@ -229,7 +243,10 @@ impl IndexReader {
             }
             pairs.push((name, self.symbol(v)?));
         }
-        let labels = Labels::from_sorted_slice(&pairs);
+        let labels = match like {
+            Some(l) if same_labels(l, &pairs) => l.clone(),
+            _ => Labels::from_sorted_slice(&pairs),
+        };
         let n = d.uvarint_usize().map_err(err)?;
         let mut chunks = Vec::with_capacity(n.min(1024));
         if n > 0 {
@@ -320,6 +337,15 @@ impl PostingsSource for IndexReader {
     fn postings(&self, name: &str, values: &[&str]) -> Result<Vec<u64>, TsdbError> {
         IndexReader::postings(self, name, values)
     }
+}
+
+/// Whether `labels` holds exactly `pairs`, in order.
+fn same_labels(labels: &Labels, pairs: &[(&str, &str)]) -> bool {
+    let mut it = labels.iter();
+    pairs
+        .iter()
+        .all(|&(n, v)| it.next().is_some_and(|l| l.name == n && l.value == v))
+        && it.next().is_none()
 }
 
 /// A `len(4) | body | crc32c(body)` section at `off`, checksum verified: the body.
