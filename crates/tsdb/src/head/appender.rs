@@ -494,29 +494,34 @@ impl Appender for HeadAppender {
             let head = self.head.clone();
             let _iso = head.isolation.read();
             let mut starts = self.starts.iter().peekable();
-            for (
-                i,
-                Pending {
-                    series: s,
-                    id,
-                    t,
-                    v,
-                },
-            ) in self.samples.iter().enumerate()
+            // Each pending sample is dropped once applied, while its series is in the cache
+            // (its `Arc` released), not in a second pass over the batch.
+            let mut samples = std::mem::take(&mut self.samples);
+            let mut pending = samples.drain(..);
+            let mut i = 0;
+            while let Some(Pending {
+                series: s,
+                id,
+                t,
+                v,
+            }) = pending.next()
             {
-                if let Some(ahead) = self.samples.get(i + PREFETCH_AHEAD) {
+                if let Some(ahead) = pending.as_slice().get(PREFETCH_AHEAD - 1) {
                     ahead.series.prefetch();
                 }
                 let start = starts.next_if(|(at, _)| *at == i).map_or(0, |&(_, st)| st);
+                i += 1;
                 let mut st = s.state.lock();
-                if st.append(*id, *t, v, chunk_range, self.head.chunk_files.as_ref()) {
-                    st.note_start(*t, start);
+                if st.append(id, t, &v, chunk_range, self.head.chunk_files.as_ref()) {
+                    st.note_start(t, start);
                     appended += 1;
                     hists += u64::from(!matches!(v, HeadValue::Float(_)));
-                    mint = mint.min(*t);
-                    maxt = maxt.max(*t);
+                    mint = mint.min(t);
+                    maxt = maxt.max(t);
                 }
             }
+            drop(pending);
+            self.samples = samples;
             if appended > 0 {
                 self.head.update_time_bounds(mint, maxt);
             }
