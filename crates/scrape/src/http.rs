@@ -300,10 +300,37 @@ impl Fetcher {
     }
 }
 
+/// The most bytes deflate can expand one byte to (its longest match from a few bits).
+const DEFLATE_MAX_RATIO: usize = 1032;
+
+/// The size the gzip `data` says it decompresses to (its trailer's ISIZE: the size modulo
+/// 2^32 of its last member), bounded by what deflate can expand `data` to; 0 when too short.
+fn gzip_size(data: &[u8]) -> usize {
+    let Some(trailer) = data.len().checked_sub(4).filter(|_| data.len() >= 18) else {
+        return 0;
+    };
+    let isize = u32::from_le_bytes(data[trailer..].try_into().expect("4 bytes"));
+    usize::try_from(isize)
+        .unwrap_or(usize::MAX)
+        .min(data.len().saturating_mul(DEFLATE_MAX_RATIO))
+}
+
 /// Decompresses the gzip `data` into `out` (whose memory is reused), refusing more than
-/// `limit` bytes.
+/// `limit` bytes. `out` is made the size the trailer announces first (a spare buffer when it
+/// is large), so that a body is not copied through a doubling buffer of up to twice its
+/// size.
 fn gunzip(data: &[u8], out: &mut Vec<u8>, limit: Option<u64>) -> Result<(), ScrapeError> {
     use std::io::Read;
+    let expected = limit.map_or(gzip_size(data), |l| {
+        gzip_size(data).min(usize::try_from(l).unwrap_or(usize::MAX))
+    });
+    if expected > KEEP_BODY_BYTES
+        && expected > out.capacity()
+        && let Some(spare) = take_spare(expected)
+    {
+        *out = spare;
+    }
+    out.reserve(expected);
     let decoder = flate2::read::GzDecoder::new(data);
     let cap = limit.map_or(u64::MAX, |l| l + 1);
     decoder
@@ -375,6 +402,32 @@ mod tests {
         give_spare(spare);
         give_spare(larger);
         while take_spare(0).is_some() {}
+    }
+
+    #[test]
+    fn a_gzip_body_is_decompressed_into_the_size_its_trailer_gives() {
+        use std::io::Write as _;
+        let body: Vec<u8> = (0..600_000u32)
+            .map(|i| b"metric 1\n"[i as usize % 9])
+            .collect();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&body).unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(gzip_size(&gz), body.len());
+        let mut out = Vec::new();
+        gunzip(&gz, &mut out, None).unwrap();
+        assert_eq!(out, body);
+        assert_eq!(out.capacity(), body.len(), "no growth room");
+        // A limit below the body still refuses it; a trailer is not trusted past deflate's
+        // ratio; a truncated stream is an error.
+        let mut out = Vec::new();
+        let err = gunzip(&gz, &mut out, Some(1000)).unwrap_err();
+        assert!(matches!(err, ScrapeError::BodySizeLimit), "{err}");
+        let mut lying = gz.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(gzip_size(&lying), lying.len() * DEFLATE_MAX_RATIO);
+        assert!(gunzip(&gz[..gz.len() / 2], &mut Vec::new(), None).is_err());
     }
 
     #[test]
