@@ -212,6 +212,32 @@ fn corrupt_index_detected() {
     );
 }
 
+/// Series with few and many labels come back whole, also through `series_like` (which then
+/// clones the labels it is given).
+#[test]
+fn series_with_many_labels_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let series: Vec<(Labels, Vec<ChunkMeta>)> = [1, 31, 32, 33, 100]
+        .iter()
+        .map(|&n| {
+            let pairs: Vec<(String, String)> = (0..n)
+                .map(|i| (format!("l{i:03}"), format!("v{n}-{i}")))
+                .collect();
+            (Labels::from_pairs(pairs), vec![meta(8, 0, n)])
+        })
+        .collect();
+    let (path, written) = write_index(dir.path(), series);
+    let r = IndexReader::open(&path).unwrap();
+    for (id, labels, chunks) in written {
+        let (l, c) = r.series(id).unwrap();
+        assert_eq!(l, labels);
+        assert_eq!(c, chunks);
+        // Through the shared path too: equal labels give a clone of `like`.
+        let (l2, _) = r.series_like(id, Some(&labels)).unwrap();
+        assert_eq!(l2.buffer_id(), labels.buffer_id());
+    }
+}
+
 /// Symbols are checked to be UTF-8 once, when the index is opened: a symbol table holding
 /// other bytes (under a valid checksum) is refused then, not read later.
 #[test]
