@@ -8,95 +8,29 @@
 //!
 //! `cargo run --release -p firewatch-scrape --example ingest_loadgen -- DIR [SERIES] [SCRAPES]`
 
-use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
 
 use firewatch_scrape::scrape_loop::{LoopOptions, ScrapeCache, append_exposition};
+use loadgen::{Load, SERIES_PER_POD};
 use model::Labels;
 use model::exposition::Format;
 use tsdb::{Db, DbOptions};
 
 const EXPORTERS: usize = 10;
-const POD_SERIES: usize = 100;
 const STEP_MS: i64 = 15_000;
-const METHODS: [&str; 2] = ["GET", "POST"];
-const ROUTES: [&str; 4] = [
-    "/api/v1/items",
-    "/api/v1/items/{id}",
-    "/api/v1/orders",
-    "/healthz",
-];
-const STATUSES: [&str; 3] = ["200", "404", "500"];
-const BUCKETS: [&str; 10] = [
-    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
-];
-
-/// Exporter `e`'s exposition of `pods` pods at `secs` seconds, as loadgen writes it.
+/// Exporter `e`'s exposition of `pods` pods at `secs` seconds, rendered by loadgen itself
+/// (without churn).
 fn render(e: usize, pods: usize, secs: f64, out: &mut String) {
     out.clear();
-    let prefixes: Vec<String> = (0..pods)
-        .map(|p| {
-            let service = p / 10;
-            format!(
-                "namespace=\"team-{e}\",service=\"svc-{service}\",pod=\"svc-{service}-{:08x}-{p}\",container=\"app\"",
-                (p as u64).wrapping_mul(0x9e37_79b9) & 0xffff_ffff
-            )
-        })
-        .collect();
-    out.push_str("# HELP bench_http_requests_total Requests served.\n");
-    out.push_str("# TYPE bench_http_requests_total counter\n");
-    for (p, labels) in prefixes.iter().enumerate() {
-        let mut k = 0;
-        for method in METHODS {
-            for route in ROUTES {
-                for status in STATUSES {
-                    k += 1;
-                    let rate = ((p + k) % 7 + 1) as f64;
-                    let _ = writeln!(
-                        out,
-                        "bench_http_requests_total{{{labels},method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
-                        (secs * rate).floor()
-                    );
-                }
-            }
-        }
-    }
-    out.push_str("# HELP bench_http_request_duration_seconds Request latency.\n");
-    out.push_str("# TYPE bench_http_request_duration_seconds histogram\n");
-    for labels in &prefixes {
-        for method in METHODS {
-            for route in &ROUTES[..2] {
-                let count = (secs * 3.0).floor();
-                for (b, le) in BUCKETS.iter().enumerate() {
-                    let share = (b + 1) as f64 / BUCKETS.len() as f64;
-                    let _ = writeln!(
-                        out,
-                        "bench_http_request_duration_seconds_bucket{{{labels},method=\"{method}\",route=\"{route}\",le=\"{le}\"}} {}",
-                        (count * share).floor()
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "bench_http_request_duration_seconds_sum{{{labels},method=\"{method}\",route=\"{route}\"}} {}",
-                    count * 0.042
-                );
-                let _ = writeln!(
-                    out,
-                    "bench_http_request_duration_seconds_count{{{labels},method=\"{method}\",route=\"{route}\"}} {count}"
-                );
-            }
-        }
-    }
-    out.push_str("# HELP bench_app_gauge Application state.\n");
-    out.push_str("# TYPE bench_app_gauge gauge\n");
-    let gauges = POD_SERIES - 24 - 48;
-    for (p, labels) in prefixes.iter().enumerate() {
-        for g in 0..gauges {
-            let phase = (p * gauges + g) as f64;
-            let value = (1000.0 * ((secs / 60.0) + phase).sin()).round();
-            let _ = writeln!(out, "bench_app_gauge{{{labels},area=\"area-{g}\"}} {value}");
-        }
-    }
+    let load = Load {
+        exporter: e,
+        pods,
+        churn_interval: Duration::from_secs(600),
+        churn_fraction: 0.0,
+        epoch_start: UNIX_EPOCH,
+    };
+    load.render(UNIX_EPOCH + Duration::from_secs_f64(secs), out);
 }
 
 /// CPU seconds of the calling thread so far (user + system).
@@ -115,7 +49,7 @@ fn main() {
         .expect("usage: ingest_loadgen DIR [SERIES] [SCRAPES]");
     let series: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(300_000);
     let scrapes: i64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(20);
-    let pods = series / POD_SERIES / EXPORTERS;
+    let pods = series / SERIES_PER_POD / EXPORTERS;
     let db = Db::open(Path::new(dir), DbOptions::default()).expect("open the db");
     let targets: Vec<Labels> = (0..EXPORTERS)
         .map(|e| {
@@ -153,7 +87,7 @@ fn main() {
                         k * STEP_MS,
                     )
                     .expect("append");
-                    assert_eq!(counts.scraped as usize, pods * POD_SERIES);
+                    assert_eq!(counts.scraped as usize, pods * SERIES_PER_POD);
                     app.commit().expect("commit");
                     let _ = back_tx.send(body);
                 }
@@ -171,10 +105,10 @@ fn main() {
         ingest.join().expect("ingest thread")
     });
     if let Some(cpu) = cpu {
-        let samples = (scrapes - 1) as f64 * (pods * POD_SERIES * EXPORTERS) as f64;
+        let samples = (scrapes - 1) as f64 * (pods * SERIES_PER_POD * EXPORTERS) as f64;
         println!(
             "{} series, {} steady scrapes: ingest thread {cpu:.2} CPU s, {:.0} ns per sample",
-            pods * POD_SERIES * EXPORTERS,
+            pods * SERIES_PER_POD * EXPORTERS,
             scrapes - 1,
             cpu * 1e9 / samples
         );
