@@ -35,11 +35,7 @@ fn render(e: usize, pods: usize, secs: f64, out: &mut String) {
 
 /// CPU seconds of the calling thread so far (user + system).
 fn thread_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("read the thread's stat");
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks: u64 = f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime");
-    ticks as f64 / 100.0
+    testkit::cpu_seconds("/proc/thread-self/stat")
 }
 
 fn main() {

@@ -10,7 +10,7 @@ mod shared;
 pub mod tls;
 pub mod tmpfs;
 
-pub use process::{Process, Server};
+pub use process::{Process, Server, cpu_seconds};
 pub use shared::{
     SHARED_ENV, SKIP_LOG_ENV, find_on_path, peer_binary, peers, python_module, shared_dir,
     shared_path, skip,

@@ -155,3 +155,19 @@ impl Server {
         crate::http(self.port, "GET", path, None)
     }
 }
+
+/// CPU seconds (user + system) that `/proc/<stat_path>` reports so far, e.g.
+/// `/proc/self/stat` for this process or `/proc/thread-self/stat` for the calling thread; for
+/// examples and benchmarks that print what a step cost.
+///
+/// # Panics
+/// When the file cannot be read or is not in the kernel's `stat` format.
+#[must_use]
+pub fn cpu_seconds(stat_path: &str) -> f64 {
+    let stat = std::fs::read_to_string(stat_path).expect("read a /proc stat file");
+    // Fields after the command name (which may hold spaces), counted from 3.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime");
+    ticks as f64 / 100.0
+}
