@@ -4,55 +4,22 @@
 //! fails when an entry grows past a bound. The series' labels are shared with the head (one
 //! reference-counted copy), so they are counted apart.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::fmt::Write as _;
 
 use firewatch_scrape::scrape_loop::{LoopOptions, ScrapeCache, append_exposition};
 use model::exposition::Format;
 use model::{Labels, Sample, Timestamp};
 use storage::{Appender, SeriesRef, StorageError};
+use testkit::counting_alloc::CountingAlloc;
 
-/// Counts the bytes of the calling thread (other test threads do not disturb it).
-struct Counting;
-
-thread_local! {
-    static BYTES: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add(bytes: isize) {
-    // `try_with`: the allocator runs during thread teardown too.
-    let _ = BYTES.try_with(|b| b.set(b.get() + bytes));
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the counter is a
-// thread-local cell that never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize);
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(-(layout.size() as isize));
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add(new_size as isize - layout.size() as isize);
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts the bytes of each thread (other test threads do not disturb a measurement).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc::system();
 
-/// Runs `f` and returns its result with the net bytes it left behind.
+/// Runs `f` and returns its result with the net bytes the calling thread left behind.
 fn measure<T>(f: impl FnOnce() -> T) -> (T, isize) {
-    let b0 = BYTES.with(Cell::get);
-    let out = f();
-    (out, BYTES.with(Cell::get) - b0)
+    let (out, held) = GLOBAL.measure_thread(f);
+    (out, held.bytes)
 }
 
 /// A storage that keeps nothing: a new reference per unknown series, known ones unchanged.

@@ -1,8 +1,10 @@
 //! Helpers for Firewatch's integration tests (a dev-dependency only): free loopback ports,
 //! child processes that are killed when dropped, waiting on a condition with a deadline, and
 //! a plain HTTP/1.0 client for loopback servers, so that tests need no HTTP crate; where the
-//! conformance data and peer binaries are, with skips reported by name.
+//! conformance data and peer binaries are, with skips reported by name; a counting allocator
+//! for memory tests.
 
+pub mod counting_alloc;
 pub mod fuzz;
 pub mod panicking_storage;
 mod process;

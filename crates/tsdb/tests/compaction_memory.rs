@@ -8,46 +8,15 @@
 //! benchmark: bytes asked for, not timings; the memory-mapped files a compaction reads are not
 //! heap (they show as `RssFile`, printed too).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-
 use firewatch_tsdb::db::compact::{head_compactable, write_head_block};
 use firewatch_tsdb::head::chunk::range_for_timestamp;
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, Sample};
+use testkit::counting_alloc::CountingAlloc;
 
 /// Counts the bytes held by the whole process (this file has one test) and their peak.
-struct Counting;
-
-static HELD: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn add(bytes: isize) {
-    let now = HELD.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the counters are atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize);
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(-(layout.size() as isize));
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add(new_size as isize - layout.size() as isize);
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc::system();
 
 const MIN: i64 = 60_000;
 const STEP: i64 = 15_000;
@@ -84,11 +53,8 @@ fn pod_labels(p: usize) -> Vec<Labels> {
 
 /// Highest and net bytes held while `f` ran, beyond what was held before.
 fn step<T>(f: impl FnOnce() -> T) -> (T, isize, isize) {
-    let before = HELD.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    let out = f();
-    let peak = PEAK.load(Ordering::Relaxed) - before;
-    (out, peak, HELD.load(Ordering::Relaxed) - before)
+    let (out, held) = GLOBAL.measure_peak(f);
+    (out, held.peak, held.net)
 }
 
 /// Minor page faults of the process so far (0 where `/proc` is missing).

@@ -5,8 +5,7 @@
 //! the size classes mimalloc (the `firewatch` binary's allocator) serves them from, and fails
 //! when they grow past a bound.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::alloc::System;
 
 use firewatch_tsdb::head::chunk::{FullChunks, HeadValue, OpenChunk};
 use firewatch_tsdb::head::postings::MemPostings;
@@ -14,92 +13,17 @@ use firewatch_tsdb::head::series::{SeriesState, StripeSeries};
 use firewatch_tsdb::head::{DEFAULT_CHUNK_RANGE, Head, HeadOptions, MemSeries};
 use model::{Labels, Sample};
 use storage::Appender;
+use testkit::counting_alloc::{CountingAlloc, Held};
 
-/// Counts the bytes and allocations of the calling thread (other test threads do not
-/// disturb a measurement).
-struct Counting;
-
-thread_local! {
-    static BYTES: Cell<isize> = const { Cell::new(0) };
-    static CLASS_BYTES: Cell<isize> = const { Cell::new(0) };
-    static ALLOCS: Cell<isize> = const { Cell::new(0) };
-}
+/// Counts the bytes and allocations of each thread (other test threads do not disturb a
+/// measurement), and the bytes of mimalloc's size classes.
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc::new(System, class);
 
 /// The bytes of the mimalloc size class that serves `size` bytes.
 fn class(size: usize) -> usize {
     // SAFETY: a pure function of its argument; it neither allocates nor reads memory.
     unsafe { libmimalloc_sys::mi_good_size(size) }
-}
-
-fn add(bytes: isize, class_bytes: isize, allocs: isize) {
-    // `try_with`: the allocator runs during thread teardown too.
-    let _ = BYTES.try_with(|b| b.set(b.get() + bytes));
-    let _ = CLASS_BYTES.try_with(|b| b.set(b.get() + class_bytes));
-    let _ = ALLOCS.try_with(|a| a.set(a.get() + allocs));
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the counters are
-// thread-local cells that never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize, class(layout.size()) as isize, 1);
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(
-            -(layout.size() as isize),
-            -(class(layout.size()) as isize),
-            -1,
-        );
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add(
-            new_size as isize - layout.size() as isize,
-            class(new_size) as isize - class(layout.size()) as isize,
-            0,
-        );
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// What a piece of work left allocated: bytes asked for, bytes of mimalloc's size classes,
-/// allocations.
-#[derive(Debug, Clone, Copy, Default)]
-struct Left {
-    bytes: isize,
-    class_bytes: isize,
-    allocs: isize,
-}
-
-/// What the calling thread holds since it started.
-fn now() -> Left {
-    Left {
-        bytes: BYTES.with(Cell::get),
-        class_bytes: CLASS_BYTES.with(Cell::get),
-        allocs: ALLOCS.with(Cell::get),
-    }
-}
-
-/// Runs `f` and returns its result with what it left behind.
-fn measure<T>(f: impl FnOnce() -> T) -> (T, Left) {
-    let a = now();
-    let out = f();
-    let b = now();
-    (
-        out,
-        Left {
-            bytes: b.bytes - a.bytes,
-            class_bytes: b.class_bytes - a.class_bytes,
-            allocs: b.allocs - a.allocs,
-        },
-    )
 }
 
 const METHODS: [&str; 4] = ["GET", "POST", "PUT", "DELETE"];
@@ -151,7 +75,7 @@ fn per(bytes: isize) -> f64 {
 }
 
 /// One line of the breakdown: bytes asked for and bytes of size classes per series.
-fn row(name: &str, l: Left) {
+fn row(name: &str, l: Held) {
     println!(
         "  {name:<44} {:>7.1} {:>7.1}  ({} allocs/series)",
         per(l.bytes),
@@ -182,7 +106,7 @@ fn a_series_fits_a_smaller_size_class() {
 
 #[test]
 fn head_bytes_per_series_by_structure() {
-    let (sets, mut labels) = measure(|| loadgen_labels(N));
+    let (sets, mut labels) = GLOBAL.measure_thread(|| loadgen_labels(N));
     // The Vec holding the sets is the test's, not the head's.
     let vec = sets.capacity() * size_of::<Labels>();
     labels.bytes -= vec as isize;
@@ -190,7 +114,7 @@ fn head_bytes_per_series_by_structure() {
     labels.allocs -= 1;
 
     // Series structs, the table and the map: the labels are shared (reference counted).
-    let (stripes, series_and_maps) = measure(|| {
+    let (stripes, series_and_maps) = GLOBAL.measure_thread(|| {
         let s = StripeSeries::new(HeadOptions::default().stripe_size);
         for (i, l) in sets.iter().enumerate() {
             s.get_or_create(l.hash64(), l, || i as u64 + 1);
@@ -199,18 +123,14 @@ fn head_bytes_per_series_by_structure() {
     });
     // One `Arc<MemSeries>` allocation per series: the reference counts and the struct.
     let series_struct = 2 * size_of::<usize>() + size_of::<MemSeries>();
-    let structs = Left {
+    let structs = Held {
         bytes: (series_struct * N) as isize,
         class_bytes: (class(series_struct) * N) as isize,
         allocs: N as isize,
     };
-    let maps = Left {
-        bytes: series_and_maps.bytes - structs.bytes,
-        class_bytes: series_and_maps.class_bytes - structs.class_bytes,
-        allocs: series_and_maps.allocs - structs.allocs,
-    };
+    let maps = series_and_maps - structs;
 
-    let (_postings, postings) = measure(|| {
+    let (_postings, postings) = GLOBAL.measure_thread(|| {
         let mut p = MemPostings::default();
         for (i, l) in sets.iter().enumerate() {
             p.add(i as u64 + 1, l);
@@ -219,7 +139,7 @@ fn head_bytes_per_series_by_structure() {
     });
 
     // One sample per series: the open chunk as it is right after a series' first scrape.
-    let ((), chunk) = measure(|| {
+    let ((), chunk) = GLOBAL.measure_thread(|| {
         stripes.for_each(|s| {
             s.state.lock().append(
                 s.id,
@@ -232,7 +152,7 @@ fn head_bytes_per_series_by_structure() {
     });
 
     // The whole head, through its appender, with the same series.
-    let (head, whole) = measure(|| {
+    let (head, whole) = GLOBAL.measure_thread(|| {
         let head = std::sync::Arc::new(Head::new(HeadOptions::default(), None));
         let mut app = head.appender();
         for l in &sets {
@@ -264,11 +184,7 @@ fn head_bytes_per_series_by_structure() {
         per(parts)
     );
     row("whole head through its appender", whole);
-    let all = Left {
-        bytes: whole.bytes + labels.bytes,
-        class_bytes: whole.class_bytes + labels.class_bytes,
-        allocs: whole.allocs + labels.allocs,
-    };
+    let all = whole + labels;
     row("whole head + labels", all);
 
     // The parts account for the head: nothing large is outside them.
@@ -323,7 +239,7 @@ fn a_chunks_buffer_follows_its_length() {
     let series: Vec<MemSeries> = (0..N as u64)
         .map(|i| MemSeries::new(i + 1, Labels::empty()))
         .collect();
-    let base = now();
+    let base = GLOBAL.thread();
     let mut worst: f64 = 0.0;
     for k in 0..20 {
         let t = k * 15_000;
@@ -335,7 +251,7 @@ fn a_chunks_buffer_follows_its_length() {
             .iter()
             .map(|s| s.state.lock().head.as_ref().unwrap().data.byte_size())
             .sum();
-        let held = now().bytes - base.bytes;
+        let held = GLOBAL.thread().bytes - base.bytes;
         // 20 bytes for the largest sample, 8 more when the buffer grows.
         worst = worst.max(per(held) - used as f64 / N as f64);
     }
@@ -346,7 +262,7 @@ fn a_chunks_buffer_follows_its_length() {
     );
     // At the range's end every series cuts: the completed buffers go (kept in memory here,
     // shrunk to their length, without chunk files).
-    let (_, cut) = measure(|| {
+    let (_, cut) = GLOBAL.measure_thread(|| {
         for s in &series {
             let v = HeadValue::Float(1.0);
             s.state.lock().append(s.id, RANGE, &v, RANGE, None);
@@ -409,7 +325,7 @@ fn chunks_at_steady_state_with_5_minute_ranges() {
     let series: Vec<MemSeries> = (0..N as u64)
         .map(|i| MemSeries::new(i + 1, Labels::empty()))
         .collect();
-    let base = now();
+    let base = GLOBAL.thread();
     let mut samples = Vec::new();
     // Up to 12:30 (the second compaction is due at 12:45), truncating at 7:45 as the first
     // compaction does; the second half of the run is the steady cycle.
@@ -427,7 +343,7 @@ fn chunks_at_steady_state_with_5_minute_ranges() {
             }
         }
         if step >= 31 {
-            samples.push(now().class_bytes - base.class_bytes);
+            samples.push(GLOBAL.thread().class_bytes - base.class_bytes);
         }
     }
     let held = samples.iter().sum::<isize>() / samples.len() as isize;
