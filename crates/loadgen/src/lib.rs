@@ -27,8 +27,9 @@ const BUCKETS: [&str; 10] = [
 ];
 /// Histogram series per pod: 2 methods × 2 routes × (10 buckets + sum + count).
 const HISTOGRAM_ROUTES: usize = 2;
-/// Gauges per pod: what is left of [`SERIES_PER_POD`] after counters and histograms.
-const GAUGES: usize = SERIES_PER_POD
+/// Gauges per pod, the last series of each pod: what is left of [`SERIES_PER_POD`] after
+/// counters and histograms.
+pub const GAUGES_PER_POD: usize = SERIES_PER_POD
     - METHODS.len() * ROUTES.len() * STATUSES.len()
     - METHODS.len() * HISTOGRAM_ROUTES * (BUCKETS.len() + 2);
 
@@ -128,21 +129,78 @@ impl Load {
         out.push_str("# HELP bench_app_gauge Application state.\n");
         out.push_str("# TYPE bench_app_gauge gauge\n");
         for (p, labels) in prefixes.iter().enumerate() {
-            for g in 0..GAUGES {
-                let phase = (p * GAUGES + g) as f64;
+            for g in 0..GAUGES_PER_POD {
+                let phase = (p * GAUGES_PER_POD + g) as f64;
                 let value = (1000.0 * ((secs / 60.0) + phase).sin()).round();
                 let _ = writeln!(out, "bench_app_gauge{{{labels},area=\"area-{g}\"}} {value}");
             }
         }
     }
 
-    fn pod_labels(&self, p: usize, generation: u64) -> String {
-        let e = self.exporter;
+    /// The label sets of the series the exposition at churn epoch `epoch` holds, in its
+    /// order (the counters of every pod, then their histograms, then their gauges), each with
+    /// its metric name as `__name__`, without the labels a scrape adds (`job`, `instance`).
+    #[must_use]
+    pub fn label_sets(&self, epoch: u64) -> Vec<Vec<(&'static str, String)>> {
+        let pods: Vec<[(&'static str, String); 4]> = (0..self.pods)
+            .map(|p| self.pod_label_pairs(p, self.pod_generation(p, epoch)))
+            .collect();
+        let mut out = Vec::with_capacity(self.pods * SERIES_PER_POD);
+        let mut push =
+            |pod: &[(&'static str, String); 4], name: &str, rest: &[(&'static str, &str)]| {
+                let mut set = vec![("__name__", name.to_owned())];
+                set.extend(pod.iter().cloned());
+                set.extend(rest.iter().map(|&(n, v)| (n, v.to_owned())));
+                out.push(set);
+            };
+        for pod in &pods {
+            for method in METHODS {
+                for route in ROUTES {
+                    for status in STATUSES {
+                        let rest = [("method", method), ("route", route), ("status", status)];
+                        push(pod, "bench_http_requests_total", &rest);
+                    }
+                }
+            }
+        }
+        for pod in &pods {
+            for method in METHODS {
+                for route in &ROUTES[..HISTOGRAM_ROUTES] {
+                    let rest = [("method", method), ("route", route)];
+                    for le in BUCKETS {
+                        let bucket = [rest[0], rest[1], ("le", le)];
+                        push(pod, "bench_http_request_duration_seconds_bucket", &bucket);
+                    }
+                    push(pod, "bench_http_request_duration_seconds_sum", &rest);
+                    push(pod, "bench_http_request_duration_seconds_count", &rest);
+                }
+            }
+        }
+        for pod in &pods {
+            for g in 0..GAUGES_PER_POD {
+                push(pod, "bench_app_gauge", &[("area", &format!("area-{g}"))]);
+            }
+        }
+        out
+    }
+
+    /// The labels of pod `p` in generation `generation`: namespace, service, pod, container.
+    fn pod_label_pairs(&self, p: usize, generation: u64) -> [(&'static str, String); 4] {
         let service = p / 10;
-        format!(
-            "namespace=\"team-{e}\",service=\"svc-{service}\",pod=\"svc-{service}-{:08x}-{p}\",container=\"app\"",
-            generation.wrapping_mul(0x9e37_79b9).wrapping_add(p as u64) & 0xffff_ffff
-        )
+        let hash = generation.wrapping_mul(0x9e37_79b9).wrapping_add(p as u64) & 0xffff_ffff;
+        [
+            ("namespace", format!("team-{}", self.exporter)),
+            ("service", format!("svc-{service}")),
+            ("pod", format!("svc-{service}-{hash:08x}-{p}")),
+            ("container", "app".to_owned()),
+        ]
+    }
+
+    /// The pod's labels as the exposition writes them, `name="value"` joined by commas.
+    fn pod_labels(&self, p: usize, generation: u64) -> String {
+        let pairs = self.pod_label_pairs(p, generation);
+        let written: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}=\"{v}\"")).collect();
+        written.join(",")
     }
 }
 
@@ -176,6 +234,46 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 20 * SERIES_PER_POD, "series repeat");
+    }
+
+    /// The label pairs of an exposition line, sorted by name.
+    fn parsed_labels(line: &str) -> Vec<(String, String)> {
+        let (series, _value) = line.rsplit_once(' ').unwrap();
+        let (name, rest) = series.split_once('{').unwrap();
+        let inner = rest.strip_suffix("\"}").unwrap();
+        let mut pairs = vec![("__name__".to_owned(), name.to_owned())];
+        for pair in inner.split("\",") {
+            let (n, v) = pair.split_once("=\"").unwrap();
+            pairs.push((n.to_owned(), v.to_owned()));
+        }
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn the_label_sets_are_those_the_exposition_renders_in_its_order() {
+        let l = load(30, 0.1);
+        let epoch = 3;
+        let mut out = String::new();
+        l.render(UNIX_EPOCH + Duration::from_secs(600 * epoch + 1), &mut out);
+        let rendered: Vec<_> = out
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(parsed_labels)
+            .collect();
+        let sets: Vec<_> = l
+            .label_sets(epoch)
+            .into_iter()
+            .map(|set| {
+                let mut set: Vec<_> = set.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
+                set.sort();
+                set
+            })
+            .collect();
+        assert_eq!(sets.len(), 30 * SERIES_PER_POD);
+        assert_eq!(sets, rendered);
+        // Some pods were replaced by epoch 3: their generation shows in the pod name.
+        assert!((0..30).any(|p| l.pod_generation(p, epoch) > 0));
     }
 
     #[test]

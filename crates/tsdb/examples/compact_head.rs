@@ -14,109 +14,61 @@
 //! `cargo run --release -p firewatch-tsdb --example compact_head -- DIR [SERIES] [CHURN]`
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use firewatch_tsdb::db::compact::head_compactable;
 use firewatch_tsdb::{Db, DbOptions};
+use loadgen::{GAUGES_PER_POD, Load, SERIES_PER_POD};
 use model::{Labels, Sample};
 
 const EXPORTERS: usize = 10;
-const POD_SERIES: usize = 100;
 const STEP: i64 = 15_000;
 const MIN: i64 = 60_000;
-/// Sample time at which the churn happens (minutes).
+/// Sample time at which the churn happens (minutes): loadgen's churn epoch 1.
 const CHURN_AT: i64 = 15;
 /// Scrapes in all: up to 22:45, when the fourth compaction is due (the head spans more
 /// than 7.5 minutes at 7:45, 12:45, 17:45 and 22:45).
 const SCRAPES: i64 = 22 * 4 + 4;
 
-const METHODS: [&str; 2] = ["GET", "POST"];
-const ROUTES: [&str; 4] = [
-    "/api/v1/items",
-    "/api/v1/items/{id}",
-    "/api/v1/orders",
-    "/healthz",
-];
-const STATUSES: [&str; 3] = ["200", "404", "500"];
-const BUCKETS: [&str; 10] = [
-    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
-];
-
-/// The label set of series `k` (0..100) of pod `p` of exporter `e` in generation `g`, as
-/// loadgen exposes it and a scrape of `127.0.0.1:2100<e>` in job `loadgen` labels it.
-fn labels(e: usize, p: usize, k: usize, g: u64) -> Labels {
-    let service = p / 10;
-    let pod = format!(
-        "svc-{service}-{:08x}-{p}",
-        g.wrapping_mul(0x9e37_79b9).wrapping_add(p as u64) & 0xffff_ffff
-    );
-    let mut pairs = vec![
-        ("namespace", format!("team-{e}")),
-        ("service", format!("svc-{service}")),
-        ("pod", pod),
-        ("container", "app".to_owned()),
-        ("job", "loadgen".to_owned()),
-        ("instance", format!("127.0.0.1:{}", 21000 + e)),
-    ];
-    let mut add = |n: &'static str, v: &str| pairs.push((n, v.to_owned()));
-    if k < 24 {
-        add("__name__", "bench_http_requests_total");
-        add("method", METHODS[k / 12]);
-        add("route", ROUTES[k / 3 % 4]);
-        add("status", STATUSES[k % 3]);
-    } else if k < 72 {
-        let h = k - 24;
-        add("method", METHODS[h / 24]);
-        add("route", ROUTES[h / 12 % 2]);
-        match h % 12 {
-            10 => add("__name__", "bench_http_request_duration_seconds_sum"),
-            11 => add("__name__", "bench_http_request_duration_seconds_count"),
-            b => {
-                add("__name__", "bench_http_request_duration_seconds_bucket");
-                add("le", BUCKETS[b]);
-            }
-        }
-    } else {
-        add("__name__", "bench_app_gauge");
-        add("area", &format!("area-{}", k - 72));
-    }
-    Labels::from_pairs(pairs)
-}
-
 /// One exporter's series in the order its exposition lists them (counters of every pod,
-/// then histograms, then gauges), with the scrape cache's reference of each.
+/// then histograms, then gauges), as a scrape of `127.0.0.1:2100<e>` in job `loadgen` labels
+/// them, with the scrape cache's reference of each.
 struct Target {
-    e: usize,
-    pods: usize,
+    load: Load,
     series: Vec<(Labels, u64)>,
 }
 
 impl Target {
-    fn new(e: usize, pods: usize) -> Self {
-        let mut t = Self {
-            e,
+    fn new(e: usize, pods: usize, churn: f64) -> Self {
+        let load = Load {
+            exporter: e,
             pods,
+            churn_interval: Duration::from_secs(CHURN_AT as u64 * 60),
+            churn_fraction: churn,
+            epoch_start: UNIX_EPOCH,
+        };
+        let mut t = Self {
+            load,
             series: Vec::new(),
         };
-        t.relabel(|_| 0);
+        t.relabel(0);
         t
     }
 
-    /// Names every pod's series for the generation `gen(p)`, keeping the references of
+    /// Names the series as loadgen does in churn epoch `epoch`, keeping the references of
     /// series whose labels stay.
-    fn relabel(&mut self, generation: impl Fn(usize) -> u64) {
+    fn relabel(&mut self, epoch: u64) {
         let old = std::mem::take(&mut self.series);
-        for (lo, hi) in [(0, 24), (24, 72), (72, POD_SERIES)] {
-            for p in 0..self.pods {
-                for k in lo..hi {
-                    let l = labels(self.e, p, k, generation(p));
-                    let r = old
-                        .get(self.series.len())
-                        .filter(|(o, _)| *o == l)
-                        .map_or(0, |(_, r)| *r);
-                    self.series.push((l, r));
-                }
-            }
+        let instance = format!("127.0.0.1:{}", 21000 + self.load.exporter);
+        for mut pairs in self.load.label_sets(epoch) {
+            pairs.push(("job", "loadgen".to_owned()));
+            pairs.push(("instance", instance.clone()));
+            let l = Labels::from_pairs(pairs);
+            let r = old
+                .get(self.series.len())
+                .filter(|(o, _)| *o == l)
+                .map_or(0, |(_, r)| *r);
+            self.series.push((l, r));
         }
     }
 }
@@ -140,22 +92,23 @@ fn main() {
         ..DbOptions::default()
     };
     let db = Db::open(dir, opts).expect("open the db");
-    let pods = series / POD_SERIES / EXPORTERS;
-    let mut targets: Vec<Target> = (0..EXPORTERS).map(|e| Target::new(e, pods)).collect();
-    let every = (1.0 / churn).round().max(1.0) as usize;
+    let pods = series / SERIES_PER_POD / EXPORTERS;
+    let mut targets: Vec<Target> = (0..EXPORTERS)
+        .map(|e| Target::new(e, pods, churn))
+        .collect();
     let (mut ingest_cpu, mut compactions) = (cpu_seconds(), 0);
     let started = Instant::now();
     for k in 0..SCRAPES {
         let now = k * STEP;
         if now == CHURN_AT * MIN && churn > 0.0 {
             for t in &mut targets {
-                t.relabel(|p| u64::from(p % every == 0));
+                t.relabel(1);
             }
         }
         for t in &mut targets {
             let mut app = db.appender();
             for (i, (l, r)) in t.series.iter_mut().enumerate() {
-                let v = if i < t.pods * 72 {
+                let v = if i < t.load.pods * (SERIES_PER_POD - GAUGES_PER_POD) {
                     (now / 1000) as f64 * (i % 7 + 1) as f64
                 } else {
                     (1000.0 * ((now / MIN) as f64 + i as f64).sin()).round()
