@@ -10,9 +10,10 @@ use firewatch_tsdb::head::snapshot::last_snapshot;
 use firewatch_tsdb::wal::{Wal, WalOptions, WalReader};
 use firewatch_tsdb::{Db, DbOptions};
 use model::{Labels, MatchOp, Matcher, Sample, labels};
-use storage::ValueType;
 
+mod float_samples;
 mod log_capture;
+use float_samples::float_sample_bits;
 use log_capture::with_log;
 
 const STEP: i64 = 15_000;
@@ -58,23 +59,6 @@ fn write(dir: &Path, rounds: i64) -> Data {
     }
     db.close().unwrap();
     want
-}
-
-/// Every sample of the series `matchers` select, by series.
-fn read(db: &Db, matchers: &[Matcher]) -> Data {
-    let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    let mut out = Data::new();
-    for s in q.select(true, None, matchers).unwrap() {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            let (t, x) = it.at();
-            v.push((t, x.to_bits()));
-        }
-        out.insert(s.labels().to_string(), v);
-    }
-    out
 }
 
 fn all() -> Vec<Matcher> {
@@ -183,7 +167,7 @@ fn a_snapshot_in_any_series_order_loads_to_the_same_head() {
             "{log}"
         );
         assert_eq!(db.head().num_series(), SERIES);
-        assert_eq!(read(&db, &all()), want, "{}", d.display());
+        assert_eq!(float_sample_bits(&db, &all()), want, "{}", d.display());
         heads.push((selections(&db), db));
     }
     let sel = &heads[0].0;
@@ -210,7 +194,7 @@ fn a_snapshot_in_any_series_order_loads_to_the_same_head() {
             .unwrap();
         app.commit().unwrap();
         assert_eq!(db.head().num_series(), SERIES + 1);
-        let got = read(db, &[Matcher::equal("i", "3")]);
+        let got = float_sample_bits(db, &[Matcher::equal("i", "3")]);
         assert_eq!(
             got.values().next().unwrap().last(),
             Some(&(300 * STEP, 2f64.to_bits()))
@@ -228,7 +212,7 @@ fn a_snapshot_cut_after_thousands_of_series_falls_back_with_the_mapped_chunks() 
     copy_dir(&full, &plain);
     let (db, log) = with_log(|| Db::open(&plain, opts(false)).unwrap());
     let replayed = field(&log, "WAL replay completed", "samples").expect("a replay line");
-    assert_eq!(read(&db, &all()), want);
+    assert_eq!(float_sample_bits(&db, &all()), want);
     drop(db);
 
     // The snapshot cut after most of its series records.
@@ -239,7 +223,7 @@ fn a_snapshot_cut_after_thousands_of_series_falls_back_with_the_mapped_chunks() 
     let (db, log) = with_log(|| Db::open(&full, opts(true)).unwrap());
     assert!(log.contains("Failed to load chunk snapshot"), "{log}");
     assert_eq!(db.head().num_series(), SERIES);
-    assert_eq!(read(&db, &all()), want);
+    assert_eq!(float_sample_bits(&db, &all()), want);
     // The series the snapshot created had taken their memory-mapped chunks: read again, the
     // WAL's samples they hold are skipped (and those of the snapshot's open chunks the load
     // wrote to chunks_head/ before it failed), not replayed into memory a second time.
@@ -275,11 +259,11 @@ fn a_series_with_more_labels_than_decoded_on_the_stack_comes_back() {
         Some("2"),
         "{log}"
     );
-    let got = read(&db, &[Matcher::equal("l39", "v39")]);
+    let got = float_sample_bits(&db, &[Matcher::equal("l39", "v39")]);
     assert_eq!(got.len(), 1);
     let (labels, samples) = got.into_iter().next().unwrap();
     assert_eq!(labels, wide.to_string());
     assert_eq!(samples, [(STEP, 4f64.to_bits())]);
-    let got = read(&db, &all());
+    let got = float_sample_bits(&db, &all());
     assert_eq!(got[&narrow.to_string()], [(STEP, 5f64.to_bits())]);
 }

@@ -1,4 +1,5 @@
-//! Reading float samples back, by series, for tests that compare them with what they wrote.
+//! Reading float samples back, by series, for tests that compare them with what they wrote:
+//! as floats, or as their bits where NaNs (stale markers among them) must compare equal.
 
 #![allow(dead_code)]
 
@@ -19,13 +20,31 @@ pub fn queried_float_samples(
     q: &dyn Querier,
     matcher: Matcher,
 ) -> BTreeMap<String, Vec<(i64, f64)>> {
+    queried(q, &[matcher], |v| v)
+}
+
+/// Every float sample of the series `matchers` select, over all time, by the series' labels,
+/// each value as its bits (bit-exact: NaNs and stale markers compare as written).
+pub fn float_sample_bits(db: &Db, matchers: &[Matcher]) -> BTreeMap<String, Vec<(i64, u64)>> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    queried(q.as_ref(), matchers, f64::to_bits)
+}
+
+/// Every float sample `q` has of the series `matchers` select, by the series' labels, each
+/// value as `value` gives it.
+fn queried<V>(
+    q: &dyn Querier,
+    matchers: &[Matcher],
+    value: fn(f64) -> V,
+) -> BTreeMap<String, Vec<(i64, V)>> {
     let mut out = BTreeMap::new();
-    for s in q.select(true, None, &[matcher]).unwrap() {
+    for s in q.select(true, None, matchers).unwrap() {
         let s = s.unwrap();
         let mut it = s.iter();
         let mut v = Vec::new();
         while it.next() == ValueType::Float {
-            v.push(it.at());
+            let (t, x) = it.at();
+            v.push((t, value(x)));
         }
         out.insert(s.labels().to_string(), v);
     }
