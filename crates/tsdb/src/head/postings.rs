@@ -92,7 +92,12 @@ impl PostingList {
                     low.shrink_to_fit();
                 }
             }
-            PostingList::Wide(v) => v.retain(|&id| keep(id)),
+            PostingList::Wide(v) => {
+                v.retain(|&id| keep(id));
+                if v.capacity() > 2 * v.len() + 4 {
+                    v.shrink_to_fit();
+                }
+            }
         }
     }
 
@@ -241,6 +246,13 @@ impl MemPostings {
                 if values.is_empty() {
                     self.m.remove(name);
                 }
+            }
+        }
+        // A label whose values were replaced (every pod of a deploy) keeps a map sized for
+        // both generations: give back the room once less than half of it is used.
+        for values in self.m.values_mut() {
+            if values.capacity() > 2 * values.len() + 8 {
+                values.shrink_to_fit();
             }
         }
     }

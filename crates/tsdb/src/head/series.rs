@@ -483,7 +483,27 @@ impl HashStripe {
         // A key left with one series goes back inline.
         self.unique.extend(single);
     }
+
+    /// Whether the map by key holds less than half of its room (and more than a few
+    /// entries' worth): a deploy that replaced every series doubled it for the time both
+    /// generations were in the head. Churn of a part of the series never triggers it.
+    fn is_sparse(&self) -> bool {
+        self.unique.capacity() > 2 * self.unique.len() + SPARSE_SLACK
+    }
+
+    /// Gives back the room of a sparse map (see [`Self::is_sparse`]).
+    fn shrink_if_sparse(&mut self) {
+        if self.is_sparse() {
+            self.unique.shrink_to_fit();
+        }
+        if self.conflicts.capacity() > 2 * self.conflicts.len() + SPARSE_SLACK {
+            self.conflicts.shrink_to_fit();
+        }
+    }
 }
+
+/// Entries of room a map keeps beyond twice its length before it is shrunk.
+const SPARSE_SLACK: usize = 8;
 
 /// Series by reference (a dense table, lock-free for readers) and by label hash (a map split
 /// into 2^k locked stripes).
@@ -573,9 +593,9 @@ impl StripeSeries {
     pub fn remove_if(&self, mut gone: impl FnMut(&Arc<MemSeries>) -> bool) -> Vec<u64> {
         let mut removed = Vec::new();
         for stripe in &self.by_hash {
-            stripe
-                .write()
-                .remove_if(&self.by_id, &mut gone, &mut removed);
+            let mut stripe = stripe.write();
+            stripe.remove_if(&self.by_id, &mut gone, &mut removed);
+            stripe.shrink_if_sparse();
         }
         self.by_id.remove(&removed);
         removed
@@ -603,7 +623,22 @@ impl StripeSeries {
             }
         }
         self.by_id.remove(&removed);
+        if !removed.is_empty() {
+            self.shrink_sparse_stripes();
+        }
         removed
+    }
+
+    /// Shrinks the maps by label hash that removals left more than half empty (after a
+    /// deploy that replaced every series, sized for both generations), so the head's memory
+    /// comes back to its steady state instead of staying sized for the peak. Stripes are
+    /// checked under their read lock; only a sparse one is locked for writing.
+    pub fn shrink_sparse_stripes(&self) {
+        for stripe in &self.by_hash {
+            if stripe.read().is_sparse() {
+                stripe.write().shrink_if_sparse();
+            }
+        }
     }
 
     /// Calls `f` on every series, in reference order; no lock is held while `f` runs.
