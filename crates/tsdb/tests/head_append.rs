@@ -8,20 +8,8 @@ use firewatch_tsdb::wal::WalOptions;
 use model::{Labels, MatchOp, Matcher, STALE_NAN, Sample, labels};
 use storage::{Appender, Querier, StorageError, ValueType};
 
-fn samples_of(q: &dyn Querier, matchers: &[Matcher]) -> Vec<(Labels, Vec<(i64, u64)>)> {
-    let mut out = Vec::new();
-    for s in q.select(true, None, matchers).unwrap() {
-        let s = s.unwrap();
-        let mut it = s.iter();
-        let mut v = Vec::new();
-        while it.next() == ValueType::Float {
-            let (t, x) = it.at();
-            v.push((t, x.to_bits()));
-        }
-        out.push((s.labels().clone(), v));
-    }
-    out
-}
+mod float_samples;
+use float_samples::queried_float_sample_bits;
 
 fn head() -> Arc<Head> {
     Arc::new(Head::new(HeadOptions::default(), None))
@@ -40,9 +28,12 @@ fn commit_makes_samples_visible_and_rollback_drops_them() {
         ra,
         "ref is stable"
     );
-    assert!(samples_of(&h.querier(0, 10_000), &[Matcher::equal("__name__", "m")]).is_empty());
+    assert!(
+        queried_float_sample_bits(&h.querier(0, 10_000), &[Matcher::equal("__name__", "m")])
+            .is_empty()
+    );
     app.commit().unwrap();
-    let got = samples_of(&h.querier(0, 10_000), &[Matcher::equal("__name__", "m")]);
+    let got = queried_float_sample_bits(&h.querier(0, 10_000), &[Matcher::equal("__name__", "m")]);
     assert_eq!(
         got,
         vec![
@@ -55,10 +46,10 @@ fn commit_makes_samples_visible_and_rollback_drops_them() {
     );
     app.append(0, &a, 3000, Sample::Float(9.0)).unwrap();
     app.rollback().unwrap();
-    let got = samples_of(&h.querier(0, 10_000), &[Matcher::equal("job", "a")]);
+    let got = queried_float_sample_bits(&h.querier(0, 10_000), &[Matcher::equal("job", "a")]);
     assert_eq!(got[0].1.len(), 2);
     // Time range clipping.
-    let got = samples_of(
+    let got = queried_float_sample_bits(
         &h.querier(1500, 2500),
         &[Matcher::new(MatchOp::RegexMatch, "job", "a|b").unwrap()],
     );
@@ -106,7 +97,8 @@ fn append_errors_follow_prometheus() {
         Err(StorageError::OutOfOrderSample)
     ));
     app.commit().unwrap();
-    let got = samples_of(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
+    let got =
+        queried_float_sample_bits(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
     assert_eq!(
         got[0].1.iter().map(|s| s.0).collect::<Vec<_>>(),
         vec![10_000_000, 10_000_010]
@@ -122,7 +114,7 @@ fn stale_markers_are_bit_exact() {
     app.append(0, &s, 1, Sample::Float(STALE_NAN)).unwrap();
     app.append(0, &s, 2, Sample::Float(other_nan)).unwrap();
     app.commit().unwrap();
-    let got = samples_of(&h.querier(0, 10), &[Matcher::equal("__name__", "m")]);
+    let got = queried_float_sample_bits(&h.querier(0, 10), &[Matcher::equal("__name__", "m")]);
     assert_eq!(
         got[0].1,
         vec![(1, STALE_NAN.to_bits()), (2, other_nan.to_bits())]
@@ -157,7 +149,8 @@ fn chunks_are_cut_like_prometheus() {
         );
     }
     drop(st);
-    let got = samples_of(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
+    let got =
+        queried_float_sample_bits(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
     assert_eq!(got[0].1.len(), 960);
     // Seek across chunks.
     let q = h.querier(0, i64::MAX);
@@ -211,7 +204,8 @@ fn replays_wal_after_restart() {
         .unwrap(),
     );
     assert_eq!(h.num_series(), 50);
-    let got = samples_of(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
+    let got =
+        queried_float_sample_bits(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
     assert_eq!(got.len(), 50);
     for (labels, samples) in got {
         let i: i64 = labels.get("i").unwrap().parse().unwrap();
@@ -243,7 +237,7 @@ fn head_storage_is_appendable_and_queryable() {
     app.commit().unwrap();
     let q = st.querier(0, 10).unwrap();
     assert_eq!(
-        samples_of(&*q, &[Matcher::equal("__name__", "x")])[0].1,
+        queried_float_sample_bits(&*q, &[Matcher::equal("__name__", "x")])[0].1,
         vec![(5, 2.5f64.to_bits())]
     );
     assert_eq!(q.label_values("__name__", None, &[]).unwrap(), vec!["x"]);

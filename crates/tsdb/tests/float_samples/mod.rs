@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use firewatch_tsdb::Db;
-use model::Matcher;
+use model::{Labels, Matcher};
 use storage::{Querier, ValueType};
 
 /// Every float sample of the series `matcher` selects, over all time, by the series' labels.
@@ -30,6 +30,15 @@ pub fn float_sample_bits(db: &Db, matchers: &[Matcher]) -> BTreeMap<String, Vec<
     queried(q.as_ref(), matchers, f64::to_bits)
 }
 
+/// Every float sample `q` has of the series `matchers` select, with the series' labels in
+/// the querier's order, each value as its bits.
+pub fn queried_float_sample_bits(
+    q: &dyn Querier,
+    matchers: &[Matcher],
+) -> Vec<(Labels, Vec<(i64, u64)>)> {
+    series_samples(q, matchers, f64::to_bits)
+}
+
 /// Every float sample `q` has of the series `matchers` select, by the series' labels, each
 /// value as `value` gives it.
 fn queried<V>(
@@ -37,7 +46,20 @@ fn queried<V>(
     matchers: &[Matcher],
     value: fn(f64) -> V,
 ) -> BTreeMap<String, Vec<(i64, V)>> {
-    let mut out = BTreeMap::new();
+    series_samples(q, matchers, value)
+        .into_iter()
+        .map(|(l, v)| (l.to_string(), v))
+        .collect()
+}
+
+/// Every float sample `q` has of the series `matchers` select, with the series' labels in
+/// the querier's order, each value as `value` gives it.
+fn series_samples<V>(
+    q: &dyn Querier,
+    matchers: &[Matcher],
+    value: fn(f64) -> V,
+) -> Vec<(Labels, Vec<(i64, V)>)> {
+    let mut out = Vec::new();
     for s in q.select(true, None, matchers).unwrap() {
         let s = s.unwrap();
         let mut it = s.iter();
@@ -46,7 +68,7 @@ fn queried<V>(
             let (t, x) = it.at();
             v.push((t, value(x)));
         }
-        out.insert(s.labels().to_string(), v);
+        out.push((s.labels().clone(), v));
     }
     out
 }
