@@ -11,8 +11,8 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use firewatch_scrape::scrape_loop::{LoopOptions, ScrapeCache, append_exposition};
 use model::exposition::Format;
-use model::{Labels, Sample, Timestamp};
-use storage::{Appender, SeriesRef, StorageError};
+use model::{Labels, Timestamp};
+use testkit::ref_appender::RefAppender;
 
 const SERVICES: [&str; 18] = [
     "api-gateway",
@@ -106,40 +106,6 @@ fn synth_body(n: usize, seed: u64) -> String {
         ));
     }
     out
-}
-
-/// An appender that stores nothing: it hands out a new reference for each unknown series and
-/// returns known references unchanged, like a head appender's fast path minus the chunks.
-#[derive(Default)]
-struct RefAppender {
-    next: SeriesRef,
-    samples: u64,
-}
-
-impl Appender for RefAppender {
-    fn append(
-        &mut self,
-        series_ref: SeriesRef,
-        labels: &Labels,
-        t: Timestamp,
-        sample: Sample,
-    ) -> Result<SeriesRef, StorageError> {
-        black_box((labels, t, &sample));
-        self.samples += 1;
-        if series_ref != 0 {
-            return Ok(series_ref);
-        }
-        self.next += 1;
-        Ok(self.next)
-    }
-
-    fn commit(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
-
-    fn rollback(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
 }
 
 fn target() -> Labels {

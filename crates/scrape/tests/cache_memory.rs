@@ -7,10 +7,10 @@
 use std::fmt::Write as _;
 
 use firewatch_scrape::scrape_loop::{LoopOptions, ScrapeCache, append_exposition};
+use model::Labels;
 use model::exposition::Format;
-use model::{Labels, Sample, Timestamp};
-use storage::{Appender, SeriesRef, StorageError};
 use testkit::counting_alloc::CountingAlloc;
+use testkit::ref_appender::RefAppender;
 
 /// Counts the bytes of each thread (other test threads do not disturb a measurement).
 #[global_allocator]
@@ -20,34 +20,6 @@ static GLOBAL: CountingAlloc = CountingAlloc::system();
 fn measure<T>(f: impl FnOnce() -> T) -> (T, isize) {
     let (out, held) = GLOBAL.measure_thread(f);
     (out, held.bytes)
-}
-
-/// A storage that keeps nothing: a new reference per unknown series, known ones unchanged.
-#[derive(Default)]
-struct RefAppender {
-    next: SeriesRef,
-}
-
-impl Appender for RefAppender {
-    fn append(
-        &mut self,
-        series_ref: SeriesRef,
-        _labels: &Labels,
-        _t: Timestamp,
-        _sample: Sample,
-    ) -> Result<SeriesRef, StorageError> {
-        if series_ref != 0 {
-            return Ok(series_ref);
-        }
-        self.next += 1;
-        Ok(self.next)
-    }
-    fn commit(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
-    fn rollback(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
 }
 
 const PODS: usize = 200;

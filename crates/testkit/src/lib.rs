@@ -2,12 +2,13 @@
 //! child processes that are killed when dropped, waiting on a condition with a deadline, and
 //! a plain HTTP/1.0 client for loopback servers, so that tests need no HTTP crate; where the
 //! conformance data and peer binaries are, with skips reported by name; a counting allocator
-//! for memory tests.
+//! for memory tests and an appender that only hands out series references.
 
 pub mod counting_alloc;
 pub mod fuzz;
 pub mod panicking_storage;
 mod process;
+pub mod ref_appender;
 mod shared;
 pub mod tls;
 pub mod tmpfs;
