@@ -1,6 +1,7 @@
 //! The head's appender and querier: commit visibility, Prometheus's append errors, staleness
 //! markers, chunk cutting, and replay of the WAL after a restart.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use firewatch_tsdb::head::{Head, HeadOptions};
@@ -13,6 +14,11 @@ use float_samples::queried_float_sample_bits;
 
 fn head() -> Arc<Head> {
     Arc::new(Head::new(HeadOptions::default(), None))
+}
+
+/// A head with its WAL in `dir`, replaying what is there.
+fn head_with_wal(dir: &Path) -> Arc<Head> {
+    Arc::new(Head::open(HeadOptions::default(), dir, WalOptions::default(), i64::MIN).unwrap())
 }
 
 #[test]
@@ -175,15 +181,7 @@ fn replays_wal_after_restart() {
         .map(|i| labels!("__name__" => "m", "i" => i.to_string().as_str()))
         .collect();
     {
-        let h = Arc::new(
-            Head::open(
-                HeadOptions::default(),
-                dir.path(),
-                WalOptions::default(),
-                i64::MIN,
-            )
-            .unwrap(),
-        );
+        let h = head_with_wal(dir.path());
         for t in 0..30i64 {
             let mut app = h.appender();
             for (i, s) in series.iter().enumerate() {
@@ -194,15 +192,7 @@ fn replays_wal_after_restart() {
         }
         // Not closed: a crash. The data is in the OS's hands after each commit.
     }
-    let h = Arc::new(
-        Head::open(
-            HeadOptions::default(),
-            dir.path(),
-            WalOptions::default(),
-            i64::MIN,
-        )
-        .unwrap(),
-    );
+    let h = head_with_wal(dir.path());
     assert_eq!(h.num_series(), 50);
     let got =
         queried_float_sample_bits(&h.querier(0, i64::MAX), &[Matcher::equal("__name__", "m")]);
