@@ -248,9 +248,12 @@ impl Entries {
             free.push(s);
             false
         });
-        // Give memory back when many series went away, and the growth room of a vector
-        // that doubled for new series (half of it after a first scrape of 100k series).
-        if self.slots.len() > 64 && self.free.len() > self.slots.len() / 2 {
+        // Give memory back when many series went away (a third of the slots or more: a
+        // deploy that renamed the target's pods held both generations for two scrapes, half
+        // of the slots when every series is a pod's), and the growth room of a vector that
+        // doubled for new series (half of it after a first scrape of 100k series). Churn of
+        // less than half of the series at a time reuses the free slots and never gets here.
+        if self.slots.len() > 64 && 3 * self.free.len() >= self.slots.len() {
             self.compact();
         }
         let room = self.slots.len() / 16 + 64;
@@ -265,11 +268,11 @@ impl Entries {
     }
 
     /// Moves the entries in use to the front, in their order (entries that followed each
-    /// other still do).
+    /// other still do), with a hash table and a free list of their size (not of the peak).
     fn compact(&mut self) {
         self.slots.retain(CacheEntry::in_use);
-        self.free.clear();
-        self.index.clear();
+        self.free = Vec::new();
+        self.index = HashTable::with_capacity(self.slots.len());
         let slots = &self.slots;
         for (s, e) in slots.iter().enumerate() {
             self.index
@@ -365,6 +368,63 @@ mod tests {
         e.scrape_done(1);
         assert!(e.slots.capacity() <= 10_000 + 10_000 / 16 + 64);
         assert_eq!(e.find(b"s9999").map(|s| e.slots[s as usize].seen), Some(1));
+    }
+
+    /// One scrape `iteration` of a target exposing `keys`: found or new, each is seen.
+    fn scrape(e: &mut Entries, keys: &[String], iteration: Generation) {
+        for k in keys {
+            let s = match e.find(k.as_bytes()) {
+                Some(s) => s,
+                None => e.insert(k.as_bytes(), entry(iteration)),
+            };
+            e.get_mut(s).seen = iteration;
+            e.met(s);
+        }
+        e.scrape_done(iteration);
+    }
+
+    /// A deploy renames every pod of a target (`N` series) but not its own series (a
+    /// tenth as many): once the old pods are forgotten, the cache is the size it was before.
+    #[test]
+    fn a_deploy_that_renames_every_pod_gives_the_peaks_room_back() {
+        const N: usize = 10_000;
+        const FIXED: usize = N / 10;
+        let generation = |g: usize| -> Vec<String> {
+            (0..FIXED)
+                .map(|i| format!("up{{i=\"{i}\"}}"))
+                .chain((0..N).map(|i| format!("m{{pod=\"p{g}-{i}\"}}")))
+                .collect()
+        };
+        let mut e = Entries::default();
+        let mut iteration = 0;
+        for _ in 0..3 {
+            iteration += 1;
+            scrape(&mut e, &generation(0), iteration);
+        }
+        let steady = (e.slots.capacity(), e.index.capacity());
+        for g in 1..=3 {
+            let names = generation(g);
+            iteration += 1;
+            scrape(&mut e, &names, iteration);
+            // The deploy's scrape and the next one hold both generations.
+            assert_eq!(e.len(), 2 * N + FIXED);
+            for _ in 0..3 {
+                iteration += 1;
+                scrape(&mut e, &names, iteration);
+            }
+            assert_eq!(e.len(), N + FIXED);
+            // Before: the slots of both generations, the old ones free, and the hash table
+            // of the peak, kept.
+            assert_eq!((e.slots.len(), e.free.len()), (N + FIXED, 0), "deploy {g}");
+            assert!(
+                e.slots.capacity() <= steady.0 && e.index.capacity() <= steady.1,
+                "deploy {g}: slots {} index {} vs steady {steady:?}",
+                e.slots.capacity(),
+                e.index.capacity()
+            );
+            let all: Vec<&str> = names.iter().map(String::as_str).collect();
+            assert_eq!(keys(&e, &all).len(), N + FIXED);
+        }
     }
 
     #[test]
