@@ -540,6 +540,9 @@ impl Appender for HeadAppender {
         stats.add(false, appended - hists);
         stats.add(true, hists);
         self.release();
+        // This thread allocated series and chunks: after a truncation freed some, give the
+        // pages back (see `release`).
+        super::release::release_if_due();
         Ok(())
     }
 

@@ -16,6 +16,7 @@ pub mod ooo;
 pub mod postings;
 pub mod querier;
 pub mod ref_table;
+pub mod release;
 pub mod replay;
 pub mod series;
 pub mod snapshot;
@@ -425,8 +426,8 @@ impl Head {
     /// before it from now on, and removes series left without samples.
     pub fn truncate_memory(&self, mint: i64) {
         self.min_valid_time.fetch_max(mint, Ordering::AcqRel);
-        let _no_readers = self.truncation.write();
-        let _iso = self.isolation.write();
+        let no_readers = self.truncation.write();
+        let iso = self.isolation.write();
         // Every series is truncated in reference order (about the order of their memory,
         // where the stripes by hash would visit them at random); those left empty are then
         // removed by reference.
@@ -494,6 +495,11 @@ impl Head {
             }
         } else {
             self.min_time.store(new_min.max(mint), Ordering::Release);
+        }
+        drop((iso, no_readers, removed_labels));
+        if !removed.is_empty() {
+            // Out of the locks: the memory the removed series held is now free.
+            release::series_removed();
         }
     }
 
