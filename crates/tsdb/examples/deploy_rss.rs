@@ -12,7 +12,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use firewatch_tsdb::head::{Head, HeadOptions};
@@ -23,6 +23,8 @@ use storage::Appender;
 struct Counted;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// Time spent in the release hook (wall, all threads).
+static HOOK_NANOS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: every call forwards to mimalloc unchanged; the counter is an atomic.
 unsafe impl GlobalAlloc for Counted {
@@ -99,8 +101,10 @@ fn main() {
     let mode = args.next().unwrap_or_default();
     if mode == "hook" {
         firewatch_tsdb::head::release::set_release_hook(|| {
+            let started = std::time::Instant::now();
             // SAFETY: a plain call into mimalloc, safe from any thread.
             unsafe { libmimalloc_sys::mi_collect(false) };
+            HOOK_NANOS.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         });
     }
     let head = Arc::new(Head::new(HeadOptions::default(), None));
@@ -167,5 +171,11 @@ fn main() {
         report(&format!("deploy {g}: truncated"));
         scrape(u64::MAX);
         report(&format!("deploy {g}: workers committed"));
+    }
+    if mode == "hook" {
+        println!(
+            "release hook: {:.1} ms in all",
+            HOOK_NANOS.load(Ordering::Relaxed) as f64 / 1e6
+        );
     }
 }
