@@ -26,7 +26,7 @@ const PARALLEL_MIN_SPAN: i64 = 3_600_000;
 /// Fewest series of a short selector decoded on more than one thread.
 const PARALLEL_MIN_SERIES_SHORT: usize = 4096;
 /// Most threads one selector is decoded on.
-const MAX_THREADS: usize = 4;
+pub(crate) const MAX_THREADS: usize = 4;
 /// Points loaded between checks of the memory budget.
 const BUDGET_CHECK_POINTS: usize = 4096;
 /// Estimated bytes of a loaded series besides its points (labels, bookkeeping).
@@ -227,34 +227,7 @@ impl Decode<'_> {
         let stop = AtomicBool::new(false);
         let share = |share: &[Box<dyn StoredSeries>]| -> Result<Vec<R>, EvalError> {
             let mut out = Vec::with_capacity(share.len());
-            let mut batch = FloatBatch::default();
-            let mut l = LoadedSeries {
-                labels: model::Labels::empty(),
-                floats: Vec::new(),
-                live: None,
-                hists: Vec::new(),
-                non_counter_name: false,
-                starts: Vec::new(),
-            };
-            for (i, s) in share.iter().enumerate() {
-                if i % 256 == 255 {
-                    self.check()?;
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                }
-                self.fill(s.as_ref(), &mut l, &mut batch)?;
-                if l.floats.is_empty() && l.hists.is_empty() {
-                    continue;
-                }
-                match f(&l) {
-                    Some(r) => out.push(r),
-                    None => {
-                        stop.store(true, Ordering::Relaxed);
-                        break;
-                    }
-                }
-            }
+            self.map_share(share, &f, &stop, &mut Scratch::default(), &mut out)?;
             Ok(out)
         };
         let threads = decode_threads(series.len(), self.maxt.saturating_sub(self.mint));
@@ -282,6 +255,62 @@ impl Decode<'_> {
             })?
         };
         Ok((!stop.load(Ordering::Relaxed)).then_some(out))
+    }
+
+    /// [`Decode::map`] of `series` on the calling thread, appended to `out`, with buffers
+    /// kept in `scratch` from one call to the next. Stops early (`stop` set) when `f` gives
+    /// `None`, or when `stop` is set by another thread.
+    pub(crate) fn map_share<R>(
+        &self,
+        series: &[Box<dyn StoredSeries>],
+        f: &impl Fn(&LoadedSeries) -> Option<R>,
+        stop: &AtomicBool,
+        scratch: &mut Scratch,
+        out: &mut Vec<R>,
+    ) -> Result<(), EvalError> {
+        let Scratch { series: l, batch } = scratch;
+        for (i, s) in series.iter().enumerate() {
+            if i % 256 == 255 {
+                self.check()?;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+            self.fill(s.as_ref(), l, batch)?;
+            if l.floats.is_empty() && l.hists.is_empty() {
+                continue;
+            }
+            match f(l) {
+                Some(r) => out.push(r),
+                None => {
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Buffers one thread decodes series into, one series after the other (their capacity kept).
+pub(crate) struct Scratch {
+    series: LoadedSeries,
+    batch: FloatBatch,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            series: LoadedSeries {
+                labels: model::Labels::empty(),
+                floats: Vec::new(),
+                live: None,
+                hists: Vec::new(),
+                non_counter_name: false,
+                starts: Vec::new(),
+            },
+            batch: FloatBatch::default(),
+        }
     }
 }
 
@@ -330,7 +359,7 @@ pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync)
 }
 
 /// The threads available to this process, read once.
-fn parallelism() -> usize {
+pub(crate) fn parallelism() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
     *N.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }

@@ -24,6 +24,7 @@ mod instant_fns;
 pub mod label_fns;
 mod load;
 mod metrics;
+mod pipeline;
 mod preprocess;
 mod range;
 pub(crate) mod selectors;

@@ -98,10 +98,6 @@ impl Extension {
     }
 }
 
-/// Series taken from storage at a time by [`Evaluator::map_series`] (fewer in unit tests,
-/// whose selectors then span several batches, each decoded on several threads).
-const MAP_BATCH: usize = if cfg!(test) { 256 } else { 16_384 };
-
 fn key(vs: &VectorSelector) -> usize {
     std::ptr::from_ref(vs) as usize
 }
@@ -124,9 +120,10 @@ impl<'q> Evaluator<'q> {
 
     /// `f` of each series of a selector that has a sample in the query's range, in label
     /// order, each decoded just before (see [`super::load::Decode::map`]): for a selector
-    /// read once, whose samples need not all be held. The series are taken from storage
-    /// [`MAP_BATCH`] at a time, so that only a batch of them (labels and chunk references of
-    /// every block) is held at once. `Ok(None)` when `f` gives `None` for a series, when
+    /// read once, whose samples need not all be held. The series are taken from storage a
+    /// batch at a time (on a thread of their own when there are many, see
+    /// [`super::pipeline`]), so that only a few batches of them (labels and chunk references
+    /// of every block) are held at once. `Ok(None)` when `f` gives `None` for a series, when
     /// the selector was loaded already, or when storage gives the series out of label
     /// order (the caller then uses [`Evaluator::load`], which sorts them).
     pub(crate) fn map_series<R: Send>(
@@ -137,33 +134,8 @@ impl<'q> Evaluator<'q> {
         if self.cache.contains_key(&key(vs)) {
             return Ok(None);
         }
-        let (mut set, decode) = self.select_set(vs)?;
-        let mut out = Vec::new();
-        let mut batch: Vec<Box<dyn storage::Series>> = Vec::new();
-        let mut last: Option<Labels> = None;
-        loop {
-            batch.clear();
-            for s in set.by_ref().take(MAP_BATCH) {
-                batch.push(s?);
-            }
-            let Some(first) = batch.first() else {
-                break;
-            };
-            if last.as_ref().is_some_and(|l| l > first.labels())
-                || !batch.is_sorted_by(|a, b| a.labels() <= b.labels())
-            {
-                return Ok(None);
-            }
-            match decode.map(&batch, &f)? {
-                Some(r) => out.extend(r),
-                None => return Ok(None),
-            }
-            if batch.len() < MAP_BATCH {
-                break;
-            }
-            last = batch.last().map(|s| s.labels().clone());
-        }
-        Ok(Some(out))
+        let (set, decode) = self.select_set(vs)?;
+        super::pipeline::map_set(set, &decode, f)
     }
 
     /// A selector's matching series from storage (labels and chunk references; samples not
