@@ -207,7 +207,7 @@ fn live_heap_returns_to_the_steady_state_after_each_deploy() {
     // Structures sized for the peak of two generations (the series maps by label hash, the
     // postings' maps of label values) are given back once half of them is empty: before,
     // the live heap stayed 3.9-5.0% above the steady state (about 24 B/series), now within
-    // 0.3%.
+    // 0.1%.
     for (worst, what) in [(in_memory, "head"), (with_wal, "head with WAL")] {
         assert!(
             worst < 0.01,

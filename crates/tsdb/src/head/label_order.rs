@@ -14,6 +14,18 @@ pub(crate) struct LabelOrder {
     refs: Vec<u64>,
 }
 
+impl LabelOrder {
+    /// Forgets the series `removed` (sorted) a truncation dropped: after a deploy the order
+    /// of the compaction before it holds both generations until the next compaction.
+    pub(crate) fn forget(&mut self, removed: &[u64]) {
+        self.refs.retain(|id| removed.binary_search(id).is_err());
+        // A third or more unused (half after a deploy): a few removed series keep the room.
+        if 2 * self.refs.capacity() > 3 * self.refs.len() + 128 {
+            self.refs.shrink_to_fit();
+        }
+    }
+}
+
 impl Head {
     /// Every series of the head in label order (compaction writes them in this order).
     pub(crate) fn series_in_label_order(&self) -> Vec<Arc<MemSeries>> {
@@ -104,5 +116,28 @@ mod tests {
             ["x"].map(str::to_owned)
         );
         assert_eq!(values(&merge_sorted(kept, Vec::new())), ["b", "d", "f"]);
+    }
+
+    #[test]
+    fn removed_series_are_forgotten_and_the_room_given_back() {
+        // A deploy: the old generation (even references) leaves the order.
+        let mut order = LabelOrder {
+            refs: (0..1000).collect(),
+        };
+        let removed: Vec<u64> = (0..1000).filter(|i| i % 2 == 0).collect();
+        order.forget(&removed);
+        assert_eq!(
+            order.refs,
+            (0..1000).filter(|i| i % 2 == 1).collect::<Vec<_>>()
+        );
+        assert!(
+            order.refs.capacity() <= 500 + 64,
+            "{}",
+            order.refs.capacity()
+        );
+        // A few removed: no reallocation.
+        let cap = order.refs.capacity();
+        order.forget(&[1, 3]);
+        assert_eq!((order.refs.len(), order.refs.capacity()), (498, cap));
     }
 }

@@ -478,6 +478,8 @@ impl Head {
         if !removed.is_empty() {
             let mut p = self.postings.write();
             p.delete(&removed, removed_labels.iter());
+            drop(p);
+            self.label_order.lock().forget(&removed);
             self.stats
                 .series_removed
                 .fetch_add(removed.len() as u64, Ordering::Relaxed);

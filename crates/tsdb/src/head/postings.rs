@@ -129,6 +129,15 @@ impl PostingList {
     }
 }
 
+/// Whether a hash table that lost `removed` entries at once, keeping `len`, is worth
+/// shrinking (`shrink_to_fit`, which reallocates only when it halves the buckets or more):
+/// when at least a fifth of its entries went (a deploy that replaced every series removes
+/// half). Churn of a small part of the series never reallocates the tables. (`capacity()`
+/// cannot tell: it does not count the slots removed entries leave marked.)
+pub(crate) fn worth_shrinking(removed: usize, len: usize) -> bool {
+    removed > 0 && removed * 4 >= len
+}
+
 /// Makes room for one more reference in a full list: an eighth of its length (at least 4)
 /// rather than doubling, so the head's postings hold ~6% unused room on average instead of
 /// ~25-50%. Lists only grow when series are created; the few reallocations of a large list
@@ -230,6 +239,7 @@ impl MemPostings {
     /// made a head truncation after churn quadratic (every removed series filtered the list of
     /// all series again).
     pub fn delete<'a>(&mut self, ids: &[u64], removed: impl IntoIterator<Item = &'a Labels>) {
+        let mut values_removed: HashMap<&str, usize> = HashMap::new();
         let mut pairs: HashSet<(&str, &str)> = HashSet::new();
         pairs.insert(ALL_POSTINGS_KEY);
         for labels in removed {
@@ -241,6 +251,7 @@ impl MemPostings {
                     list.retain(|id| ids.binary_search(&id).is_err());
                     if list.is_empty() {
                         values.remove(value);
+                        *values_removed.entry(name).or_default() += 1;
                     }
                 }
                 if values.is_empty() {
@@ -249,9 +260,11 @@ impl MemPostings {
             }
         }
         // A label whose values were replaced (every pod of a deploy) keeps a map sized for
-        // both generations: give back the room once less than half of it is used.
-        for values in self.m.values_mut() {
-            if values.capacity() > 2 * values.len() + 8 {
+        // both generations: give back the room.
+        for (name, removed) in values_removed {
+            if let Some(values) = self.m.get_mut(name)
+                && worth_shrinking(removed, values.len())
+            {
                 values.shrink_to_fit();
             }
         }
@@ -411,6 +424,31 @@ pub fn without(a: &[u64], b: &[u64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_whose_values_were_replaced_gives_the_room_back() {
+        let set = |i: u64, g: u64| model::labels!("__name__" => "m", "pod" => format!("p{g}-{i}").as_str());
+        let mut p = MemPostings::default();
+        for i in 0..1000 {
+            p.add(i, &set(i, 0));
+        }
+        let steady = p.m["pod"].capacity();
+        for i in 0..1000 {
+            p.add(1000 + i, &set(i, 1));
+        }
+        let old: Vec<Labels> = (0..1000).map(|i| set(i, 0)).collect();
+        p.delete(&(0..1000).collect::<Vec<_>>(), old.iter());
+        assert_eq!(p.label_values("pod").len(), 1000);
+        assert!(
+            p.m["pod"].capacity() <= steady,
+            "{} vs {steady}",
+            p.m["pod"].capacity()
+        );
+        // A few removed: the map stays.
+        let cap = p.m["pod"].capacity();
+        p.delete(&[1000], [set(0, 1)].iter());
+        assert!(p.m["pod"].capacity() >= cap - 1);
+    }
     use model::labels;
 
     fn postings() -> MemPostings {

@@ -10,6 +10,7 @@ use model::Labels;
 use parking_lot::{Mutex, RwLock};
 
 use crate::chunks::HeadChunkFiles;
+use crate::head::postings::worth_shrinking;
 use crate::head::ref_table::RefTable;
 use crate::start::HeadStarts;
 
@@ -484,26 +485,16 @@ impl HashStripe {
         self.unique.extend(single);
     }
 
-    /// Whether the map by key holds less than half of its room (and more than a few
-    /// entries' worth): a deploy that replaced every series doubled it for the time both
-    /// generations were in the head. Churn of a part of the series never triggers it.
-    fn is_sparse(&self) -> bool {
-        self.unique.capacity() > 2 * self.unique.len() + SPARSE_SLACK
-    }
-
-    /// Gives back the room of a sparse map (see [`Self::is_sparse`]).
-    fn shrink_if_sparse(&mut self) {
-        if self.is_sparse() {
+    /// Gives back the room of the maps after `removed` of their series went at once (see
+    /// `worth_shrinking`): a deploy that replaced every series doubled them for the time
+    /// both generations were in the head.
+    fn shrink_after_removing(&mut self, removed: usize) {
+        if worth_shrinking(removed, self.unique.len() + self.conflicts.len()) {
             self.unique.shrink_to_fit();
-        }
-        if self.conflicts.capacity() > 2 * self.conflicts.len() + SPARSE_SLACK {
             self.conflicts.shrink_to_fit();
         }
     }
 }
-
-/// Entries of room a map keeps beyond twice its length before it is shrunk.
-const SPARSE_SLACK: usize = 8;
 
 /// Series by reference (a dense table, lock-free for readers) and by label hash (a map split
 /// into 2^k locked stripes).
@@ -594,8 +585,9 @@ impl StripeSeries {
         let mut removed = Vec::new();
         for stripe in &self.by_hash {
             let mut stripe = stripe.write();
+            let before = removed.len();
             stripe.remove_if(&self.by_id, &mut gone, &mut removed);
-            stripe.shrink_if_sparse();
+            stripe.shrink_after_removing(removed.len() - before);
         }
         self.by_id.remove(&removed);
         removed
@@ -612,33 +604,29 @@ impl StripeSeries {
         mut gone: impl FnMut(&Arc<MemSeries>) -> bool,
     ) -> Vec<u64> {
         let mut removed = Vec::new();
+        // Series removed per stripe, to give back the room of the stripes that lost many.
+        let mut per_stripe = vec![0u32; self.by_hash.len()];
         for &id in ids {
             // The handle is dropped before `gone` runs: it would count as a user.
             let Some(hash) = self.by_id.get(id).map(|s| hash_of(&s)) else {
                 continue;
             };
-            let mut stripe = self.by_hash[(hash & self.mask) as usize].write();
+            let i = (hash & self.mask) as usize;
+            let mut stripe = self.by_hash[i].write();
             if stripe.remove_one(&self.by_id, stripe_key(hash), id, &mut gone) {
                 removed.push(id);
+                per_stripe[i] += 1;
             }
         }
         self.by_id.remove(&removed);
-        if !removed.is_empty() {
-            self.shrink_sparse_stripes();
-        }
-        removed
-    }
-
-    /// Shrinks the maps by label hash that removals left more than half empty (after a
-    /// deploy that replaced every series, sized for both generations), so the head's memory
-    /// comes back to its steady state instead of staying sized for the peak. Stripes are
-    /// checked under their read lock; only a sparse one is locked for writing.
-    pub fn shrink_sparse_stripes(&self) {
-        for stripe in &self.by_hash {
-            if stripe.read().is_sparse() {
-                stripe.write().shrink_if_sparse();
+        // After a deploy that replaced every series the maps are sized for both generations:
+        // the head's memory comes back to its steady state instead of staying at the peak.
+        for (stripe, &n) in self.by_hash.iter().zip(&per_stripe) {
+            if n > 0 {
+                stripe.write().shrink_after_removing(n as usize);
             }
         }
+        removed
     }
 
     /// Calls `f` on every series, in reference order; no lock is held while `f` runs.
