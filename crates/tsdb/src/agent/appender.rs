@@ -274,6 +274,8 @@ impl Appender for AgentAppender {
             .exemplars_appended
             .fetch_add(self.exemplars.len() as u64, Ordering::Relaxed);
         self.clear();
+        // After a truncation removed series, this thread gives back the pages they held.
+        crate::head::release::release_if_due();
         Ok(())
     }
 

@@ -163,7 +163,12 @@ impl AgentDb {
         let _one = self.truncating.lock();
         let stats = &self.shared.stats;
         stats.truncations.fetch_add(1, Ordering::Relaxed);
+        let removed_before = stats.series_removed.load(Ordering::Relaxed);
         let res = self.gc_and_checkpoint(mint);
+        if stats.series_removed.load(Ordering::Relaxed) != removed_before {
+            // Out of the WAL's lock: the appending threads give back what the series held.
+            crate::head::release::series_removed();
+        }
         if let Err(e) = &res {
             stats.truncations_failed.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, mint, "agent WAL truncation failed; the segments are kept");
