@@ -10,81 +10,41 @@
 //! `MIMALLOC_PURGE_DELAY=0 MIMALLOC_ARENA_EAGER_COMMIT=0 cargo run --release -p firewatch-tsdb
 //! --example deploy_rss -- [N] [DEPLOYS] [hook]` (the server sets those two options).
 
-use std::alloc::{GlobalAlloc, Layout};
+#[path = "../tests/deploys/mod.rs"]
+mod deploys;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use firewatch_tsdb::head::{Head, HeadOptions};
 use model::{Labels, Sample};
 use storage::Appender;
+use testkit::counting_alloc::CountingAlloc;
 
 /// mimalloc, with the live bytes asked for counted.
-struct Counted;
+#[global_allocator]
+static GLOBAL: CountingAlloc<mimalloc::MiMalloc> = CountingAlloc::new(mimalloc::MiMalloc, exact);
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// Bytes asked for are counted as they are (no size classes).
+fn exact(size: usize) -> usize {
+    size
+}
+
 /// Time spent in the release hook (wall, all threads).
 static HOOK_NANOS: AtomicU64 = AtomicU64::new(0);
 
-// SAFETY: every call forwards to mimalloc unchanged; the counter is an atomic.
-unsafe impl GlobalAlloc for Counted {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded as received.
-        unsafe { mimalloc::MiMalloc.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: forwarded as received.
-        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: forwarded as received.
-        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counted = Counted;
-
-const PER_POD: usize = 100;
 const SCRAPES: i64 = 8;
 const STEP: i64 = 15_000;
 const SPAN: i64 = SCRAPES * STEP;
 const WORKERS: usize = 2;
 
-/// Generation `g` of the series of worker `w` (a share of the pods).
+/// Generation `g` of the series of worker `w`: the exporters it scrapes (every
+/// `WORKERS`-th), as scrape loops own whole targets.
 fn generation(n: usize, w: usize, g: u64) -> Vec<Labels> {
-    (0..n)
-        .filter(|i| (i / PER_POD) % WORKERS == w)
-        .map(|i| {
-            let (p, k) = (i / PER_POD, i % PER_POD);
-            let (exporter, service) = (p / 100, p / 10);
-            let suffix = (g.wrapping_mul(0x9e37_79b9).wrapping_add(p as u64)) & 0xffff_ffff;
-            Labels::from_pairs([
-                ("__name__", "bench_http_requests_total".to_owned()),
-                ("container", "app".to_owned()),
-                ("instance", format!("127.0.0.1:{}", 21000 + exporter)),
-                ("job", "loadgen".to_owned()),
-                (
-                    "method",
-                    ["GET", "POST", "PUT", "DELETE"][k / 25].to_owned(),
-                ),
-                ("namespace", format!("team-{exporter}")),
-                ("pod", format!("svc-{service}-{suffix:08x}-{p}")),
-                ("route", format!("/api/v1/r{}", k / 5 % 5)),
-                ("service", format!("svc-{service}")),
-                (
-                    "status",
-                    ["200", "201", "400", "404", "500"][k % 5].to_owned(),
-                ),
-            ])
-        })
-        .collect()
+    let exporters = n.div_ceil(deploys::PER_EXPORTER);
+    let mine = (w..exporters).step_by(WORKERS);
+    mine.flat_map(|e| deploys::exporter(e, g)).collect()
 }
 
 /// Resident bytes of the process (`/proc/self/statm`).
@@ -153,9 +113,9 @@ fn main() {
         println!(
             "{what:<28} series {:>7}  live {:>7.1} MB  rss {:>7.1} MB  rss-live {:>6.1} MB",
             head.num_series(),
-            mb(LIVE.load(Ordering::Relaxed)),
+            mb(GLOBAL.process().bytes),
             mb(rss()),
-            mb(rss() - LIVE.load(Ordering::Relaxed))
+            mb(rss() - GLOBAL.process().bytes)
         );
     };
     scrape(0);

@@ -4,20 +4,20 @@
 //! of twice the series. Counts live heap bytes with a counting global allocator (the bytes
 //! asked for and the bytes of the mimalloc size classes serving them), not timings.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod deploys;
+
+use std::alloc::System;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use firewatch_tsdb::head::{Head, HeadOptions};
-use model::{Labels, Sample};
+use model::Sample;
 use storage::Appender;
+use testkit::counting_alloc::CountingAlloc;
 
 /// Counts the live bytes of the whole process (this file holds one test, so no other test
-/// thread allocates meanwhile).
-struct Counting;
-
-static BYTES: AtomicIsize = AtomicIsize::new(0);
-static CLASS_BYTES: AtomicIsize = AtomicIsize::new(0);
+/// thread allocates meanwhile), and the bytes of mimalloc's size classes.
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc::new(System, class);
 
 /// The bytes of the mimalloc size class that serves `size` bytes.
 fn class(size: usize) -> usize {
@@ -25,81 +25,22 @@ fn class(size: usize) -> usize {
     unsafe { libmimalloc_sys::mi_good_size(size) }
 }
 
-fn add(bytes: isize, class_bytes: isize) {
-    BYTES.fetch_add(bytes, Ordering::Relaxed);
-    CLASS_BYTES.fetch_add(class_bytes, Ordering::Relaxed);
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the counters are atomics
-// that never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize, class(layout.size()) as isize);
-        // SAFETY: forwarded as received.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(-(layout.size() as isize), -(class(layout.size()) as isize));
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add(
-            new_size as isize - layout.size() as isize,
-            class(new_size) as isize - class(layout.size()) as isize,
-        );
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 /// Live bytes now: asked for, and in mimalloc's size classes.
 fn live() -> (isize, isize) {
-    (
-        BYTES.load(Ordering::Relaxed),
-        CLASS_BYTES.load(Ordering::Relaxed),
-    )
+    let held = GLOBAL.process();
+    (held.bytes, held.class_bytes)
 }
 
-/// Series per generation: 300 pods of 100 series (`firewatch-loadgen`'s shape).
+/// Series per generation: three of `firewatch-loadgen`'s exporters, 300 pods of 100 series.
 const N: usize = 30_000;
-const PER_POD: usize = 100;
 /// Scrapes per generation, 15 s apart.
 const SCRAPES: i64 = 8;
 const STEP: i64 = 15_000;
 const SPAN: i64 = SCRAPES * STEP;
 
-/// Generation `g` of the series: the label sets of `bench_http_requests_total` as the load
-/// generator exposes them, each pod renamed by the deploy (same name lengths).
-fn generation(g: u64) -> Vec<Labels> {
-    (0..N)
-        .map(|i| {
-            let (p, k) = (i / PER_POD, i % PER_POD);
-            let (exporter, service) = (p / 100, p / 10);
-            let suffix = (g.wrapping_mul(0x9e37_79b9).wrapping_add(p as u64)) & 0xffff_ffff;
-            Labels::from_pairs([
-                ("__name__", "bench_http_requests_total".to_owned()),
-                ("container", "app".to_owned()),
-                ("instance", format!("127.0.0.1:{}", 21000 + exporter)),
-                ("job", "loadgen".to_owned()),
-                (
-                    "method",
-                    ["GET", "POST", "PUT", "DELETE"][k / 25].to_owned(),
-                ),
-                ("namespace", format!("team-{exporter}")),
-                ("pod", format!("svc-{service}-{suffix:08x}-{p}")),
-                ("route", format!("/api/v1/r{}", k / 5 % 5)),
-                ("service", format!("svc-{service}")),
-                (
-                    "status",
-                    ["200", "201", "400", "404", "500"][k % 5].to_owned(),
-                ),
-            ])
-        })
-        .collect()
+/// Generation `g` of the series: each deploy renames every pod.
+fn generation(g: u64) -> Vec<model::Labels> {
+    deploys::generation(N, g)
 }
 
 /// Appends one sample per series of generation `g` every 15 s of `[g * SPAN, (g+1) * SPAN)`;
