@@ -424,10 +424,12 @@ pub fn without(a: &[u64], b: &[u64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::labels;
 
     #[test]
     fn a_label_whose_values_were_replaced_gives_the_room_back() {
-        let set = |i: u64, g: u64| model::labels!("__name__" => "m", "pod" => format!("p{g}-{i}").as_str());
+        let set =
+            |i: u64, g: u64| labels!("__name__" => "m", "pod" => format!("p{g}-{i}").as_str());
         let mut p = MemPostings::default();
         for i in 0..1000 {
             p.add(i, &set(i, 0));
@@ -449,7 +451,6 @@ mod tests {
         p.delete(&[1000], [set(0, 1)].iter());
         assert!(p.m["pod"].capacity() >= cap - 1);
     }
-    use model::labels;
 
     fn postings() -> MemPostings {
         let mut p = MemPostings::default();
